@@ -1,0 +1,70 @@
+"""``python -m autograder``: grade, and the Gradescope entry point.
+
+argparse rather than a CLI library: it costs nothing at start-up, and the
+start-up time of ``run_autograder`` is part of every student's wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_problems() -> Path:
+    """``./problems`` if there is one, else the ``problems/`` beside this package (a checkout)."""
+    here = Path("problems")
+    return here if here.is_dir() else PACKAGE_ROOT / "problems"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Problem Set 3 autograder.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    grade = commands.add_parser("grade", help="grade one submission locally and print a table")
+    grade.add_argument("submission", type=Path, help="a ps3.py or ps3.ipynb file, or a folder holding one")
+    grade.add_argument("--problems", type=Path, default=None, help="the problems folder (default: ./problems)")
+    grade.add_argument("--json", type=Path, metavar="FILE", help="also write Gradescope's results.json to FILE")
+    grade.add_argument("--timeout", type=float, default=5.0, help="seconds allowed per call (default 5)")
+    grade.set_defaults(handler=_grade)
+
+    gradescope = commands.add_parser("gradescope", help="what run_autograder runs: grade $AUTOGRADER_ROOT/submission")
+    gradescope.add_argument("--root", type=Path, default=None, help="default: $AUTOGRADER_ROOT or /autograder")
+    gradescope.set_defaults(handler=_gradescope)
+
+    arguments = parser.parse_args(argv)
+    return arguments.handler(arguments)
+
+
+def _grade(arguments: argparse.Namespace) -> int:
+    from autograder.gradescope import NoSubmission, find_submission
+    from autograder.results import gradescope_json, table, write_json
+    from autograder.runner import grade
+    from autograder.sandbox import Limits
+
+    target = arguments.submission
+    if not target.exists():
+        print(f"error: {target} does not exist. Pass the path of your ps3.py.", file=sys.stderr)
+        return 2
+    try:
+        submission, note = (target, "") if target.is_file() else find_submission(target)
+    except NoSubmission as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    report = grade(submission, arguments.problems or default_problems(), Limits(call_timeout=arguments.timeout))
+    if note:
+        print(note.replace("`", ""))
+    print(table(report))
+    if arguments.json:
+        write_json(arguments.json, gradescope_json(report))
+        print(f"\nresults.json written to {arguments.json}")
+    return 1 if report.error else 0
+
+
+def _gradescope(arguments: argparse.Namespace) -> int:
+    from autograder.gradescope import run
+
+    run(arguments.root)
+    return 0

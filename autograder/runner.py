@@ -1,0 +1,166 @@
+"""Grade one submission: start its worker, run every case, judge every answer.
+
+The worker starts first, so that it imports NumPy and the submission while
+this process loads the specs and computes expected values. Every case's
+verdict is decided here, from the worker's reply and the spec alone.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.compare import Verdict, judge, short_repr
+from autograder.sandbox import DEFAULT_WORKER_USER, Limits, Outcome, Sandbox
+from autograder.scoring import assign_max_scores
+from autograder.spec import Case, Problem, SpecError, copies, load_problems
+
+MAX_TIMEOUTS_PER_FUNCTION = 2
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    verdict: Verdict
+    outcome: Outcome | None = None
+    diagnosis: str = ""
+
+    @property
+    def score(self) -> float:
+        return self.case.max_score if self.verdict.passed else 0.0
+
+
+@dataclass
+class Report:
+    """Everything known about one graded submission."""
+
+    submission: str
+    problems: list[Problem] = field(default_factory=list)
+    results: list[CaseResult] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    protections: dict = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return round(sum(result.score for result in self.results), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(problem.points for problem in self.problems if not problem.graded_by_hand), 4)
+
+
+def grade(submission: Path, problems_dir: Path, limits: Limits | None = None,
+          worker_user: str | None = DEFAULT_WORKER_USER, deadline_seconds: float = 480.0) -> Report:
+    """Grade ``submission`` against every spec under ``problems_dir``."""
+    started = time.monotonic()
+    report = Report(submission=str(submission))
+    sandbox = Sandbox(Path(submission), limits, worker_user)
+    sandbox.start()
+    try:
+        try:
+            report.problems = load_problems(Path(problems_dir))
+        except SpecError as error:
+            report.error = f"The autograder's problem specs are broken, so nothing was graded: {error}"
+            return report
+        for problem in report.problems:
+            assign_max_scores(problem)
+        imported = sandbox.ready()
+        report.protections = sandbox.protections
+        report.notices += _import_notices(imported)
+        _run_cases(sandbox, report, started + deadline_seconds)
+    finally:
+        sandbox.stop()
+        report.seconds = time.monotonic() - started
+    return report
+
+
+def _run_cases(sandbox: Sandbox, report: Report, deadline: float) -> None:
+    imported = sandbox.imported
+    broken = {name: problem for problem in imported.problems for name in problem.get("names", [])}
+    timeouts: dict[str, int] = {}
+    for problem in report.problems:
+        for case in problem.cases:
+            reason = _reason_not_to_call(case, imported, broken, timeouts, deadline)
+            if reason:
+                report.results.append(CaseResult(case, Verdict(False, reason, reason)))
+                continue
+            outcome = sandbox.call(case.function, list(case.args), case.kwargs)
+            if outcome.kind == "timeout":
+                timeouts[case.function] = timeouts.get(case.function, 0) + 1
+            report.results.append(check(case, outcome, problem))
+
+
+def _reason_not_to_call(case: Case, imported: Any, broken: dict, timeouts: dict, deadline: float) -> str:
+    if imported.fatal:
+        return f"Your file could not be loaded: {imported.fatal}"
+    if case.function not in imported.functions:
+        if case.function in broken:
+            problem = broken[case.function]
+            return f"`{case.function}` could not be defined: {problem['type']} at {problem['where']}: {problem['message']}"
+        return f"Your file defines no function named `{case.function}`."
+    if timeouts.get(case.function, 0) >= MAX_TIMEOUTS_PER_FUNCTION:
+        return f"Not run: `{case.function}` already timed out {MAX_TIMEOUTS_PER_FUNCTION} times."
+    if time.monotonic() > deadline:
+        return "Not run: the time limit for the whole submission was reached."
+    return ""
+
+
+def check(case: Case, outcome: Outcome, problem: Problem) -> CaseResult:
+    """Turn the worker's outcome into a verdict, naming a known mistake when the answer matches one."""
+    if outcome.kind == "returned" and not case.expected.raises:
+        verdict = judge(case.expected.value, outcome.value, case.comparison)
+        diagnosis = "" if verdict.passed else _diagnose(case, outcome.value, problem)
+        return CaseResult(case, verdict, outcome, diagnosis)
+    if case.expected.raises:
+        if outcome.kind == "raised" and case.expected.raises in outcome.error.get("mro", []):
+            return CaseResult(case, Verdict(True), outcome)
+        wanted = f"`{case.expected.raises}` was expected"
+        if outcome.kind == "returned":
+            return CaseResult(case, Verdict(False, f"returned a value; {wanted}", f"returned {short_repr(outcome.value, 300)}; {wanted}"), outcome)
+    else:
+        wanted = "a value was expected"
+    return CaseResult(case, _failure(outcome, wanted), outcome)
+
+
+def _failure(outcome: Outcome, wanted: str) -> Verdict:
+    if outcome.kind == "raised":
+        error = outcome.error
+        if error.get("type") == "NotImplementedError":
+            return Verdict(False, "not implemented yet (it raises NotImplementedError)", "not implemented yet (it raises NotImplementedError)")
+        what = f"raised {error.get('type')}: {error.get('message')}"
+        return Verdict(False, f"raised {error.get('type')}; {wanted}", f"{what}; {wanted}\n\n{error.get('traceback', '')}")
+    if outcome.kind == "timeout":
+        text = f"did not return within {outcome.seconds:.1f} s (an infinite loop?)"
+    elif outcome.kind == "crashed":
+        text = f"stopped the Python process running it: {outcome.detail}"
+    else:
+        text = outcome.detail or "failed"
+    return Verdict(False, text, text)
+
+
+def _diagnose(case: Case, received: Any, problem: Problem) -> str:
+    for mistake in problem.mistakes:
+        if mistake.function != case.function:
+            continue
+        try:
+            variant = mistake.solver(*copies(case.args), **copies(case.kwargs))
+        except Exception:  # noqa: BLE001 - a variant that cannot handle this case just does not match
+            continue
+        if not judge(case.expected.value, variant, case.comparison).passed and judge(variant, received, case.comparison).passed:
+            return mistake.message
+    return ""
+
+
+def _import_notices(imported: Any) -> list[str]:
+    if imported.fatal:
+        return [f"Your file could not be loaded: {imported.fatal}"]
+    return [
+        f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
+        + (f" (affects {', '.join(problem['names'])})" if problem.get("names") else "")
+        for problem in imported.problems
+    ]
+

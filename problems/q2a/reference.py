@@ -1,0 +1,35 @@
+"""Q2a reference: parameters of fully connected layers."""
+
+from __future__ import annotations
+
+
+def fc_layer_params(d_in: int, d_out: int) -> int:
+    """Weights plus biases of one fully connected layer from d_in to d_out units."""
+    return d_in * d_out + d_out
+
+
+def mlp_layer_params(dims: list[int]) -> list[int]:
+    """Per-layer parameter counts of a fully connected net dims[0] -> dims[1] -> ..."""
+    return [fc_layer_params(d_in, d_out) for d_in, d_out in zip(dims, dims[1:])]
+
+
+# -- known wrong answers ---------------------------------------------------------
+
+
+def fc_layer_params_no_bias(d_in: int, d_out: int) -> int:
+    return d_in * d_out
+
+
+def mlp_layer_params_no_bias(dims: list[int]) -> list[int]:
+    return [d_in * d_out for d_in, d_out in zip(dims, dims[1:])]
+
+
+# -- hidden case generators --------------------------------------------------------
+
+
+def random_fc_sizes(rng) -> list:
+    return [int(rng.integers(1, 5000)), int(rng.integers(1, 5000))]
+
+
+def random_mlp_dims(rng) -> list:
+    return [[int(d) for d in rng.integers(1, 2000, size=int(rng.integers(2, 7)))]]

@@ -1,0 +1,55 @@
+"""Q3b reference: transposed convolution, stride 1, no padding."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def conv_transpose2d(x, kernel) -> np.ndarray:
+    """Each input entry scatters a scaled copy of the kernel: O[i:i+kh, j:j+kw] += x[i, j] * K."""
+    x, kernel = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    (h, w), (kh, kw) = x.shape, kernel.shape
+    out = np.zeros((h + kh - 1, w + kw - 1))
+    for i in range(kh):
+        for j in range(kw):
+            out[i : i + h, j : j + w] += kernel[i, j] * x
+    return out
+
+
+# -- known wrong answers ---------------------------------------------------------
+
+
+def conv_transpose2d_flipped_kernel(x, kernel) -> np.ndarray:
+    return conv_transpose2d(x, np.asarray(kernel)[::-1, ::-1])
+
+
+def conv_transpose2d_transposed(x, kernel) -> np.ndarray:
+    return conv_transpose2d(x, kernel).T
+
+
+def conv_transpose2d_index_slip(x, kernel) -> np.ndarray:
+    """The worked answers' Algorithm 1, line 7: O[i : j + K_h, j : j + K_w] (0-indexed here).
+
+    The row slice runs from i to j + kh: below the diagonal (j < i) it is
+    shorter than the kernel, and only the kernel rows that fit are added.
+    """
+    x, kernel = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    (h, w), (kh, kw) = x.shape, kernel.shape
+    out = np.zeros((h + kh - 1, w + kw - 1))
+    for i in range(h):
+        for j in range(w):
+            rows = max(0, min(j + kh - i, kh))
+            out[i : i + rows, j : j + kw] += x[i, j] * kernel[:rows]
+    return out
+
+
+def conv_transpose2d_truncated(x, kernel) -> np.ndarray:
+    return conv_transpose2d(np.trunc(np.asarray(x, dtype=float)), np.trunc(np.asarray(kernel, dtype=float)))
+
+
+# -- hidden case generators --------------------------------------------------------
+
+
+def random_float_case(rng) -> list:
+    h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+    return [rng.normal(0, 3, size=(h, w)), rng.normal(0, 2, size=(int(rng.integers(1, 6)), int(rng.integers(1, 6))))]

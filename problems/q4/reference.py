@@ -1,0 +1,56 @@
+"""Q4 reference: the encoder (downsampling path) of a U-Net-like network."""
+
+from __future__ import annotations
+
+from ..q2b.reference import conv_layer_params, num_conv_layers
+
+
+def num_downsampling_layers(size_in: int, size_latent: int, kernel_size: int) -> int:
+    """Valid convs, stride 1: each takes kernel_size - 1 off the side length."""
+    return num_conv_layers(size_in, size_latent, kernel_size)
+
+
+def _channels(in_channels: int, channels: list[int], layers: int) -> list[int]:
+    """c_0 = in_channels, then the list while it lasts, then its last entry repeated."""
+    return [in_channels] + [channels[min(i, len(channels) - 1)] for i in range(layers)]
+
+
+def downsampling_params(in_channels: int, channels: list[int], size_in: int, size_latent: int, kernel_size: int) -> int:
+    layers = num_downsampling_layers(size_in, size_latent, kernel_size)
+    c = _channels(in_channels, channels, layers)
+    return sum(conv_layer_params(c[i], c[i + 1], kernel_size) for i in range(layers))
+
+
+# -- known wrong answers ---------------------------------------------------------
+
+
+def downsampling_params_double_bias(in_channels, channels, size_in, size_latent, kernel_size) -> int:
+    """The worked answers' 'also, there are 104 bias terms': one bias per layer added again."""
+    return downsampling_params(in_channels, channels, size_in, size_latent, kernel_size) + num_downsampling_layers(size_in, size_latent, kernel_size)
+
+
+def downsampling_params_no_bias(in_channels, channels, size_in, size_latent, kernel_size) -> int:
+    layers = num_downsampling_layers(size_in, size_latent, kernel_size)
+    c = _channels(in_channels, channels, layers)
+    return sum(c[i] * c[i + 1] * kernel_size**2 for i in range(layers))
+
+
+def num_downsampling_layers_off_by_one(size_in, size_latent, kernel_size) -> int:
+    return num_downsampling_layers(size_in, size_latent, kernel_size) + 1
+
+
+# -- hidden case generators --------------------------------------------------------
+
+
+def random_layer_count(rng) -> list:
+    kernel = 2 * int(rng.integers(1, 4)) + 1
+    latent = int(rng.integers(1, 32))
+    return [latent + (kernel - 1) * int(rng.integers(0, 120)), latent, kernel]
+
+
+def random_encoder(rng) -> list:
+    kernel = 2 * int(rng.integers(1, 3)) + 1
+    latent = int(rng.integers(4, 32))
+    size_in = latent + (kernel - 1) * int(rng.integers(1, 60))
+    channels = sorted(int(c) for c in rng.integers(4, 300, size=int(rng.integers(1, 8))))
+    return [int(rng.integers(1, 5)), channels, size_in, latent, kernel]
