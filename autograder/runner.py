@@ -120,7 +120,7 @@ def check(case: Case, outcome: Outcome, problem: Problem) -> CaseResult:
             return CaseResult(case, Verdict(True), outcome)
         wanted = f"`{case.expected.raises}` was expected"
         if outcome.kind == "returned":
-            return CaseResult(case, Verdict(False, f"returned a value; {wanted}", f"returned {short_repr(outcome.value, 300)}; {wanted}"), outcome)
+            return CaseResult(case, Verdict(False, "returned the wrong answer", f"returned {short_repr(outcome.value, 300)}; {wanted}"), outcome)
     else:
         wanted = "a value was expected"
     return CaseResult(case, _failure(outcome, wanted), outcome)
@@ -132,7 +132,7 @@ def _failure(outcome: Outcome, wanted: str) -> Verdict:
         if error.get("type") == "NotImplementedError":
             return Verdict(False, "not implemented yet (it raises NotImplementedError)", "not implemented yet (it raises NotImplementedError)")
         what = f"raised {error.get('type')}: {error.get('message')}"
-        return Verdict(False, f"raised {error.get('type')}; {wanted}", f"{what}; {wanted}\n\n{error.get('traceback', '')}")
+        return Verdict(False, f"raised {error.get('type')}", f"{what}; {wanted}\n\n{error.get('traceback', '')}")
     if outcome.kind == "timeout":
         text = f"did not return within {outcome.seconds:.1f} s (an infinite loop?)"
     elif outcome.kind == "crashed":

@@ -1,0 +1,81 @@
+"""Shared fixtures: a Gradescope layout in a temporary folder, and the real entry point run in it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTION = REPO / "solutions" / "ps3.py"
+MISTAKES = REPO / "solutions" / "mistakes"
+SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
+MAX_RESULTS_BYTES = 1_000_000
+
+
+def submission_with(mistake: str) -> str:
+    """The instructor's solution with one known-wrong file's functions appended (they win)."""
+    return SOLUTION.read_text() + "\n\n" + (MISTAKES / f"{mistake}.py").read_text()
+
+
+def check_results(data: dict, raw: bytes) -> None:
+    """What every results.json must be: schema-valid, bounded, scores within their maxima."""
+    jsonschema.validate(data, SCHEMA)
+    assert len(raw) < MAX_RESULTS_BYTES
+    for test in data["tests"]:
+        assert 0 <= test.get("score", 0) <= test.get("max_score", 0) + 1e-9, test["name"]
+
+
+class GradescopeLayout:
+    """``/autograder`` laid out as Gradescope lays it out, under a temporary root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.submission = root / "submission"
+        self.results_file = root / "results" / "results.json"
+        source = root / "source"
+        source.mkdir(parents=True)
+        shutil.copytree(REPO / "problems", source / "problems", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(REPO / "run_autograder", source / "run_autograder")
+        self.submission.mkdir()
+        (root / "results").mkdir()
+        os.chmod(root, 0o755)
+
+    def submit(self, files: dict[str, str | bytes]) -> None:
+        for name, content in files.items():
+            path = self.submission / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content.encode() if isinstance(content, str) else content)
+
+    def run(self, timeout: float = 600) -> dict:
+        """Run the real run_autograder; return the parsed, validated results.json."""
+        env = dict(os.environ, AUTOGRADER_ROOT=str(self.root), AUTOGRADER_PYTHON=sys.executable)
+        env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+        self.process = subprocess.run(["bash", str(self.root / "source" / "run_autograder")], env=env,
+                                      capture_output=True, timeout=timeout, check=False)
+        raw = self.results_file.read_bytes()
+        data = json.loads(raw)
+        check_results(data, raw)
+        return data
+
+
+@pytest.fixture
+def gradescope(tmp_path: Path) -> GradescopeLayout:
+    return GradescopeLayout(tmp_path / "autograder")
+
+
+def scores_by_function(data: dict) -> dict[str, tuple[float, float]]:
+    """(earned, possible) per student function, from a results.json."""
+    totals: dict[str, list[float]] = {}
+    for test in data["tests"]:
+        if test.get("max_score"):
+            earned = totals.setdefault(test["tags"][0], [0.0, 0.0])
+            earned[0] += test["score"]
+            earned[1] += test["max_score"]
+    return {name: (round(a, 4), round(b, 4)) for name, (a, b) in totals.items()}
