@@ -7,10 +7,21 @@ start-up time of ``run_autograder`` is part of every student's wait.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+# Commands that live in their own module. Each module defines
+# ``add_arguments(parser)`` and ``run(arguments) -> int``; it is imported only
+# when its command runs, so the others cost nothing at start-up.
+MODULE_COMMANDS = [
+    ("check", "autograder.kit", "run the visible cases on your ps3.py (students)"),
+    ("validate", "autograder.kit", "check every spec against its reference solver (instructors)"),
+    ("build", "autograder.kit", "write dist/autograder.zip and dist/student_kit.zip (instructors)"),
+    ("batch", "autograder.batch", "grade a Gradescope export or a folder of submissions (TAs)"),
+]
 
 
 def default_problems() -> Path:
@@ -33,6 +44,14 @@ def main(argv: list[str] | None = None) -> int:
     gradescope = commands.add_parser("gradescope", help="what run_autograder runs: grade $AUTOGRADER_ROOT/submission")
     gradescope.add_argument("--root", type=Path, default=None, help="default: $AUTOGRADER_ROOT or /autograder")
     gradescope.set_defaults(handler=_gradescope)
+
+    argv = sys.argv[1:] if argv is None else argv
+    for name, module_name, summary in MODULE_COMMANDS:
+        command = commands.add_parser(name, help=summary, description=summary)
+        if argv[:1] == [name]:
+            module = importlib.import_module(module_name)
+            module.add_arguments(command, name)
+            command.set_defaults(handler=module.run)
 
     arguments = parser.parse_args(argv)
     return arguments.handler(arguments)
