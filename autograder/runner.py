@@ -15,7 +15,7 @@ from typing import Any
 from autograder.compare import Verdict, judge, short_repr
 from autograder.sandbox import DEFAULT_WORKER_USER, Limits, Outcome, Sandbox
 from autograder.scoring import assign_max_scores
-from autograder.spec import Case, Problem, SpecError, copies, load_problems
+from autograder.spec import Case, Problem, SpecError, load_problems
 
 MAX_TIMEOUTS_PER_FUNCTION = 2
 
@@ -53,16 +53,16 @@ class Report:
         return round(sum(problem.points for problem in self.problems if not problem.graded_by_hand), 4)
 
 
-def grade(submission: Path, problems_dir: Path, limits: Limits | None = None,
+def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
           worker_user: str | None = DEFAULT_WORKER_USER, deadline_seconds: float = 480.0) -> Report:
-    """Grade ``submission`` against every spec under ``problems_dir``."""
+    """Grade ``submission`` against every spec under ``problems`` (a folder), or against loaded problems."""
     started = time.monotonic()
     report = Report(submission=str(submission))
     sandbox = Sandbox(Path(submission), limits, worker_user)
     sandbox.start()
     try:
         try:
-            report.problems = load_problems(Path(problems_dir))
+            report.problems = problems if isinstance(problems, list) else load_problems(Path(problems))
         except SpecError as error:
             report.error = f"The autograder's problem specs are broken, so nothing was graded: {error}"
             return report
@@ -91,7 +91,7 @@ def _run_cases(sandbox: Sandbox, report: Report, deadline: float) -> None:
             outcome = sandbox.call(case.function, list(case.args), case.kwargs)
             if outcome.kind == "timeout":
                 timeouts[case.function] = timeouts.get(case.function, 0) + 1
-            report.results.append(check(case, outcome, problem))
+            report.results.append(check(case, outcome))
 
 
 def _reason_not_to_call(case: Case, imported: Any, broken: dict, timeouts: dict, deadline: float) -> str:
@@ -109,11 +109,11 @@ def _reason_not_to_call(case: Case, imported: Any, broken: dict, timeouts: dict,
     return ""
 
 
-def check(case: Case, outcome: Outcome, problem: Problem) -> CaseResult:
+def check(case: Case, outcome: Outcome) -> CaseResult:
     """Turn the worker's outcome into a verdict, naming a known mistake when the answer matches one."""
     if outcome.kind == "returned" and not case.expected.raises:
         verdict = judge(case.expected.value, outcome.value, case.comparison)
-        diagnosis = "" if verdict.passed else _diagnose(case, outcome.value, problem)
+        diagnosis = "" if verdict.passed else _diagnose(case, outcome.value)
         return CaseResult(case, verdict, outcome, diagnosis)
     if case.expected.raises:
         if outcome.kind == "raised" and case.expected.raises in outcome.error.get("mro", []):
@@ -142,16 +142,10 @@ def _failure(outcome: Outcome, wanted: str) -> Verdict:
     return Verdict(False, text, text)
 
 
-def _diagnose(case: Case, received: Any, problem: Problem) -> str:
-    for mistake in problem.mistakes:
-        if mistake.function != case.function:
-            continue
-        try:
-            variant = mistake.solver(*copies(case.args), **copies(case.kwargs))
-        except Exception:  # noqa: BLE001 - a variant that cannot handle this case just does not match
-            continue
-        if not judge(case.expected.value, variant, case.comparison).passed and judge(variant, received, case.comparison).passed:
-            return mistake.message
+def _diagnose(case: Case, received: Any) -> str:
+    for wrong, message in case.known_mistakes:
+        if judge(wrong, received, case.comparison).passed:
+            return message
     return ""
 
 

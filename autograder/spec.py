@@ -66,15 +66,7 @@ class Case:
     note: str = ""
     where: str = ""
     max_score: float = 0.0
-
-
-@dataclass
-class Mistake:
-    """A known wrong solver and what to tell a student whose answer matches it."""
-
-    function: str
-    solver: Callable
-    message: str
+    known_mistakes: list[tuple[Any, str]] = field(default_factory=list)  # (wrong answer, what it shows)
 
 
 @dataclass
@@ -84,7 +76,6 @@ class Problem:
     number: str
     points: float
     cases: list[Case] = field(default_factory=list)
-    mistakes: list[Mistake] = field(default_factory=list)
     graded_by_hand: str = ""
     path: Path | None = None
 
@@ -159,7 +150,7 @@ def load_problem(spec_path: Path, package: str | None) -> Problem:
     for raw in _field(spec_path, data, "generate", list, default=[]):
         problem.cases.extend(_generated_cases(spec_path, problem, raw, functions, reference))
     for raw in _field(spec_path, data, "mistakes", list, default=[]):
-        problem.mistakes.append(_mistake(spec_path, raw, reference))
+        _add_mistake(spec_path, raw, reference, problem.cases)
     if not problem.cases:
         raise SpecError(spec_path, data.line, "a problem needs at least one case (or graded_by_hand: ...)")
     if problem.points <= 0:
@@ -323,14 +314,26 @@ def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping
     return cases
 
 
-def _mistake(path: Path, raw: Any, reference: types.ModuleType | None) -> Mistake:
+def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, cases: list[Case]) -> None:
+    """Record, on every case of the function, the answer a known wrong solver gives there.
+
+    Computed once here, so grading only compares, and so the student kit can
+    carry the wrong answers of visible cases without any solver code.
+    """
     _check_keys(path, raw, {"call", "solver", "message"}, "mistake")
-    solver_name = _field(path, raw, "solver", str)
-    return Mistake(
-        function=_field(path, raw, "call", str),
-        solver=_solver(path, raw.line, reference, solver_name) or (lambda *a, **k: None),
-        message=_field(path, raw, "message", str),
-    )
+    function, message = _field(path, raw, "call", str), _field(path, raw, "message", str)
+    solver = _solver(path, raw.line, reference, _field(path, raw, "solver", str))
+    if not any(case.function == function for case in cases):
+        raise SpecError(path, raw.line, f"no case calls {function!r}, so this mistake can never be recognised")
+    for case in cases:
+        if solver is None or case.function != function or case.expected.raises:
+            continue
+        try:
+            wrong = solver(*copies(case.args), **copies(case.kwargs))
+        except Exception:  # noqa: BLE001 - a variant that cannot handle this case just never matches it
+            continue
+        if not _agrees(wrong, case.expected.value, case.comparison):
+            case.known_mistakes.append((wrong, message))
 
 
 def _agrees(literal: Any, value: Any, comparison: Comparison) -> bool:
