@@ -65,6 +65,7 @@ class ImportReport:
     functions: list[str]
     problems: list[dict]
     fatal: str = ""
+    output: str = ""
 
 
 class WorkerGone(Exception):
@@ -107,7 +108,8 @@ class Sandbox:
             "limits": self._rlimits(),
             "read_paths": _python_paths(),
         }
-        command = [sys.executable, "-I", "-B", "-c", WORKER_SOURCE, json.dumps(config)]
+        # -u: unbuffered, so output printed just before a crash is not lost with it.
+        command = [sys.executable, "-I", "-B", "-u", "-c", WORKER_SOURCE, json.dumps(config)]
         requests_read, self._requests = os.pipe()
         self._replies, replies_write = os.pipe()
         self._output, output_write = os.pipe()
@@ -145,9 +147,11 @@ class Sandbox:
             message, _ = self._receive(deadline)
             if message.get("type") != "ready":
                 raise WorkerGone("broken", "the worker sent something other than its ready message")
+            problems = message.get("problems")
             self.imported = ImportReport(
-                functions=[f for f in message.get("functions", []) if isinstance(f, str)],
-                problems=[p for p in message.get("problems", []) if isinstance(p, dict)],
+                functions=_texts(message.get("functions")),
+                problems=[_error_report(p) for p in problems[:50]] if isinstance(problems, list) else [],
+                output=self._take_output(),
             )
         except WorkerGone as gone:
             output = self._take_output()
@@ -214,10 +218,7 @@ class Sandbox:
 
     def _outcome(self, message: dict, blobs: list) -> Outcome:
         if message["type"] == "raised":
-            error = message.get("error")
-            if not isinstance(error, dict):
-                raise WorkerGone("broken", "malformed exception report")
-            return Outcome("raised", error={k: str(v)[: wire.MAX_TEXT] if k != "mro" else [str(n) for n in v][:20] for k, v in error.items()})
+            return Outcome("raised", error=_error_report(message.get("error")))
         try:
             return Outcome("returned", value=wire.decode(message.get("value"), blobs))
         except (ValueError, TypeError, RecursionError, EOFError, OSError) as error:
@@ -397,6 +398,21 @@ class Isolation:
             "network": "cut (network namespace)" if self.network else "not cut by namespace",
             "not available": self.missing,
         }
+
+
+def _texts(value: Any, limit: int = 100) -> list[str]:
+    """A list of short strings from untrusted data; anything else is dropped."""
+    return [item[:200] for item in value[:limit] if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _error_report(value: Any) -> dict:
+    """An exception report from the worker, reduced to short strings whatever was sent."""
+    value = value if isinstance(value, dict) else {}
+    report = {key: str(value.get(key, ""))[: wire.MAX_TEXT] for key in ("type", "message", "traceback", "where")}
+    report["type"] = report["type"][:80] or "an unknown error"
+    report["mro"] = _texts(value.get("mro"), 30)
+    report["names"] = _texts(value.get("names"))
+    return report
 
 
 def _processes_of(uid: int) -> list[int]:

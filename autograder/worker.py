@@ -1,7 +1,7 @@
 """The only code that runs beside student code: import a submission, answer calls.
 
 This module is the trust boundary. The grader starts it as a separate process
-(``python -I -B -c <this file's text> <config>``, so the worker needs no read
+(``python -I -B -u -c <this file's text> <config>``, so the worker needs no read
 access to the engine's files) and sends it function names and inputs, never
 expected values. Everything the worker says is treated as untrusted data by
 the grader.

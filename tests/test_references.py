@@ -1,0 +1,91 @@
+"""The reference solvers against independent implementations (SciPy, brute force)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.signal import convolve2d, correlate2d
+
+from autograder.spec import load_problems
+
+REPO = Path(__file__).resolve().parent.parent
+I = np.array([[2, 0, -1, -1], [0, 1, 0, 2], [-2, 0, 1, 1], [1, 1, 0, -1]])
+K = np.array([[1, -1, 1], [0, 1, 0], [1, -1, 1]])
+
+
+@pytest.fixture(scope="module")
+def ref():
+    """Every reference module, by problem key (loaded the way the grader loads them)."""
+    load_problems(REPO / "problems")
+    import sys
+
+    return {key: next(m for name, m in sys.modules.items() if name.endswith(f".{key}.reference"))
+            for key in ("q2a", "q2b", "q3a", "q3b", "q4")}
+
+
+def test_conv2d_is_scipy_correlate2d(ref):
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        x = rng.normal(size=(int(rng.integers(1, 15)), int(rng.integers(1, 15))))
+        k = rng.normal(size=(int(rng.integers(1, x.shape[0] + 1)), int(rng.integers(1, x.shape[1] + 1))))
+        np.testing.assert_allclose(ref["q3a"].conv2d(x, k), correlate2d(x, k, mode="valid"), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(ref["q3a"].conv2d(I, K), [[1, 0], [-1, 4]])
+
+
+def test_conv_transpose2d_is_scipy_full_convolution_with_flipped_kernel(ref):
+    """Scattering K at every input entry equals the full convolution of x with K (SciPy flips K itself)."""
+    rng = np.random.default_rng(8)
+    for _ in range(50):
+        x = rng.normal(size=(int(rng.integers(1, 10)), int(rng.integers(1, 10))))
+        k = rng.normal(size=(int(rng.integers(1, 6)), int(rng.integers(1, 6))))
+        np.testing.assert_allclose(ref["q3b"].conv_transpose2d(x, k), convolve2d(x, k, mode="full"), rtol=1e-12, atol=1e-12)
+    expected = [[2, -2, 1, 0, 0, -1], [0, 3, -1, 2, -3, 2], [0, 0, 1, 0, 2, 0],
+                [1, -1, -1, 4, 0, 1], [-2, 3, 0, 0, -1, 1], [1, 0, 0, 0, 1, -1]]
+    np.testing.assert_array_equal(ref["q3b"].conv_transpose2d(I, K), expected)
+
+
+def test_problem_set_input_is_the_unique_one_behind_the_worked_q3b_answer(ref):
+    """The Q3b output printed in the worked answers pins I down: 36 equations, 16 unknowns."""
+    expected = ref["q3b"].conv_transpose2d(I, K)
+    columns = [ref["q3b"].conv_transpose2d(np.eye(16)[n].reshape(4, 4), K).ravel() for n in range(16)]
+    solution, *_ = np.linalg.lstsq(np.array(columns).T, expected.ravel(), rcond=None)
+    np.testing.assert_allclose(solution.reshape(4, 4), I, atol=1e-9)
+
+
+def _brute_force_layers(size_in, size_out, kernel, stride=1, padding=0):
+    sizes, size = [size_in], size_in
+    while size + 2 * padding >= kernel and len(sizes) < 10_000:
+        size = (size + 2 * padding - kernel) // stride + 1
+        if size == sizes[-1]:
+            break
+        sizes.append(size)
+    return sizes.index(size_out) if size_out in sizes else None
+
+
+def test_layer_counts_against_brute_force(ref):
+    for size_in in range(1, 60):
+        for size_out in range(1, size_in + 3):
+            for kernel in (1, 2, 3, 5):
+                for stride in (1, 2):
+                    want = _brute_force_layers(size_in, size_out, kernel, stride)
+                    if want is None:
+                        with pytest.raises(ValueError):
+                            ref["q2b"].num_conv_layers(size_in, size_out, kernel, stride)
+                    else:
+                        assert ref["q2b"].num_conv_layers(size_in, size_out, kernel, stride) == want
+
+
+def test_parameter_counts_by_counting_tensors(ref):
+    """Build the actual weight and bias arrays and count their entries."""
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        c_in, c_out, kh, kw = (int(v) for v in rng.integers(1, 9, size=4))
+        tensors = [np.empty((c_out, c_in, kh, kw)), np.empty(c_out)]
+        assert ref["q2b"].conv_layer_params(c_in, c_out, (kh, kw)) == sum(t.size for t in tensors)
+        d_in, d_out = (int(v) for v in rng.integers(1, 300, size=2))
+        assert ref["q2a"].fc_layer_params(d_in, d_out) == np.empty((d_out, d_in)).size + d_out
+    layers = [(3, 16)] + [(16, 32), (32, 64), (64, 128), (128, 256)] + [(256, 256)] * 99
+    tensors = sum((c_in * c_out * 9 + c_out) for c_in, c_out in layers)
+    assert ref["q4"].downsampling_params(3, [16, 32, 64, 128, 256], 224, 16, 3) == tensors == 58_810_528

@@ -1,0 +1,174 @@
+"""The worker boundary: what crosses, what a broken or hostile function costs, and restarts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.sandbox import Limits, Sandbox
+
+SOURCE = '''
+import numpy as np, os, sys, time
+print("imported")
+
+def add(a, b):
+    return a + b
+
+def same(x):
+    return x
+
+def scalar():
+    return np.float32(2.5)
+
+def shout():
+    print("x" * 100_000)
+    return 1
+
+def fails():
+    raise ValueError("bad input")
+
+def exits():
+    sys.exit(3)
+
+def interrupted():
+    raise KeyboardInterrupt
+
+def dies():
+    os._exit(7)
+
+def hangs():
+    while True:
+        pass
+
+def mutates(a):
+    a[0, 0] = 99
+    return a.sum()
+
+def gives_object():
+    return object()
+
+def gives_dict():
+    return {"a": 1}
+
+def broken(:
+    pass
+
+undefined_name_at_import
+
+def after_errors():
+    return "still here"
+'''
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    path = tmp_path_factory.mktemp("sub") / "ps3.py"
+    path.write_text(SOURCE)
+    with Sandbox(path, Limits(call_timeout=2, output_bytes=2000)) as box:
+        yield box
+
+
+def test_values_round_trip_with_their_types(sandbox):
+    assert sandbox.call("add", [2, 3]).value == 5
+    array = np.arange(6, dtype=np.int16).reshape(2, 3)
+    back = sandbox.call("same", [array]).value
+    assert back.dtype == np.int16 and np.array_equal(back, array)
+    assert sandbox.call("same", [(1, [2.5, None], "s")]).value == (1, [2.5, None], "s")
+    scalar = sandbox.call("scalar", []).value
+    assert isinstance(scalar, np.float32) and scalar == 2.5
+    assert sandbox.call("add", [], {"a": 1, "b": 2}).value == 3
+
+
+def test_unsupported_objects_arrive_as_type_names_only(sandbox):
+    assert repr(sandbox.call("gives_object", []).value) == "<object of type object>"
+    assert repr(sandbox.call("gives_dict", []).value) == "<object of type dict>"
+
+
+def test_exceptions_including_exit_and_interrupt_are_replies(sandbox):
+    for function, name in (("fails", "ValueError"), ("exits", "SystemExit"), ("interrupted", "KeyboardInterrupt")):
+        outcome = sandbox.call(function, [])
+        assert outcome.kind == "raised" and outcome.error["type"] == name
+    assert sandbox.call("add", [1, 1]).value == 2
+
+
+def test_output_is_captured_and_capped(sandbox):
+    outcome = sandbox.call("shout", [])
+    assert outcome.value == 1
+    assert len(outcome.output) < 2100 and "more bytes of output not kept" in outcome.output
+
+
+def test_syntax_error_and_import_error_cost_only_what_they_break(sandbox):
+    report = sandbox.ready()
+    assert "broken" not in report.functions and "after_errors" in report.functions
+    problems = {p["type"]: p for p in report.problems}
+    assert problems["SyntaxError"]["names"] == ["broken"]
+    assert problems["NameError"]["where"].startswith("line")
+    assert sandbox.call("after_errors", []).value == "still here"
+
+
+def test_a_hang_times_out_and_the_worker_restarts(sandbox):
+    outcome = sandbox.call("hangs", [])
+    assert outcome.kind == "timeout" and 2 <= outcome.seconds < 4
+    assert sandbox.call("add", [4, 4]).value == 8
+
+
+def test_a_crash_is_reported_and_the_worker_restarts(sandbox):
+    outcome = sandbox.call("dies", [])
+    assert outcome.kind == "crashed" and "exited with code 7" in outcome.detail
+    assert sandbox.call("add", [5, 5]).value == 10
+
+
+def test_inputs_mutated_in_the_worker_do_not_change_the_graders_copy(sandbox):
+    array = np.zeros((2, 2))
+    assert sandbox.call("mutates", [array]).value == 99
+    assert not array.any()
+
+
+def test_an_import_that_hangs_fails_every_call_once(tmp_path):
+    path = tmp_path / "ps3.py"
+    path.write_text("import time\ntime.sleep(3600)\ndef f():\n    return 1\n")
+    with Sandbox(path, Limits(import_timeout=2)) as box:
+        first = box.call("f", [])
+        assert first.kind == "broken" and "took longer than 2 s" in first.detail
+        second = box.call("f", [])
+        assert second.kind == "broken" and second.seconds < 0.5
+
+
+def test_an_import_that_exits_the_process(tmp_path):
+    path = tmp_path / "ps3.py"
+    path.write_text("import os\nprint('bye')\nos._exit(0)\n")
+    with Sandbox(path) as box:
+        outcome = box.call("f", [])
+        assert outcome.kind == "broken" and "stopped the Python process" in outcome.detail and "bye" in outcome.detail
+
+
+FORGER = '''
+import __main__
+
+_real_send = __main__._send
+
+def _forged_send(fd, message, blobs=None):
+    if message.get("type") == "ready":
+        message["problems"] = [{"names": 5, "type": {"x": 1}}, "junk", {"names": ["f", 7]}]
+        message["functions"] = [1, "f", None]
+    _real_send(fd, message, blobs)
+
+__main__._send = _forged_send
+__main__._describe = lambda error: {"type": ["ValueError"], "mro": 5, "message": None}
+
+def f():
+    raise ValueError("x")
+'''
+
+
+def test_forged_worker_messages_are_reduced_to_plain_data(tmp_path):
+    """Student code can rewrite the worker's own functions; the grader must not trust their shape."""
+    path = tmp_path / "ps3.py"
+    path.write_text(FORGER)
+    with Sandbox(path) as box:
+        report = box.ready()
+        assert report.functions == ["f"]
+        assert report.problems[0]["names"] == [] and report.problems[0]["type"] == "{'x': 1}"
+        assert report.problems[2]["names"] == ["f"]
+        outcome = box.call("f", [])
+        assert outcome.kind == "raised" and outcome.error["mro"] == [] and outcome.error["type"] == "['ValueError']"

@@ -1,0 +1,139 @@
+"""Spec loading: the shipped specs load and agree with the worked answers; broken specs say where and why."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.scoring import assign_max_scores
+from autograder.spec import SpecError, load_problems
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def problems():
+    return {p.key: p for p in load_problems(REPO / "problems")}
+
+
+def test_worked_answers_are_the_visible_instances(problems):
+    expected = [
+        ("fc_layer_params", (150528, 75264), 11_329_414_656),
+        ("fc_layer_params", (75264, 100), 7_526_500),
+        ("conv_layer_params", (3, 3, 7), 444),
+        ("num_conv_layers", (224, 8, 7), 36),
+        ("fc_layer_params", (192, 100), 19_300),
+        ("conv_classifier_params", ((3, 224, 224), 7, 8, 100), 35_284),
+        ("num_downsampling_layers", (224, 16, 3), 104),
+        ("downsampling_params", (3, [16, 32, 64, 128, 256], 224, 16, 3), 58_810_528),
+    ]
+    found = {(c.function, repr(c.args)): c for p in problems.values() for c in p.cases}
+    for function, args, value in expected:
+        case = found[function, repr(args)]
+        assert case.expected.value == value and not case.hidden
+    q3a = next(c for c in problems["q3a"].cases if c.name.startswith("Q3a"))
+    assert np.array_equal(q3a.expected.value, [[1, 0], [-1, 4]])
+
+
+def test_q1_is_graded_by_hand_and_points_add_up(problems):
+    assert problems["q1"].graded_by_hand and not problems["q1"].cases
+    assert sum(p.points for p in problems.values()) == 100
+    for problem in problems.values():
+        assign_max_scores(problem)
+        assert sum(c.max_score for c in problem.cases) == pytest.approx(problem.points, abs=1e-9)
+
+
+def test_every_function_has_visible_and_hidden_cases(problems):
+    functions = {c.function for p in problems.values() for c in p.cases}
+    assert len(functions) == 10
+    for function in functions:
+        cases = [c for p in problems.values() for c in p.cases if c.function == function]
+        assert any(not c.hidden for c in cases) and any(c.hidden for c in cases), function
+
+
+def test_generated_cases_are_the_same_every_run(problems):
+    again = {p.key: p for p in load_problems(REPO / "problems")}
+    for key, problem in problems.items():
+        for a, b in zip(problem.cases, again[key].cases):
+            assert a.name == b.name and repr(a.args) == repr(b.args)
+
+
+def _spec_dir(tmp_path: Path, spec: str, reference: str | None = None) -> Path:
+    folder = tmp_path / "problems" / "qx"
+    folder.mkdir(parents=True)
+    (folder / "spec.yaml").write_text(spec)
+    if reference is not None:
+        (folder / "reference.py").write_text(reference)
+    return tmp_path / "problems"
+
+
+GOOD = """\
+title: "Qx"
+points: 10
+cases:
+  - name: one
+    call: double
+    args: [2]
+    expected: 4
+"""
+
+
+@pytest.mark.parametrize("spec, line, message", [
+    (GOOD.replace("    expected: 4", "    expected: 5"), 4, "disagrees with reference.py, which gives 4"),
+    (GOOD.replace("points: 10", "points: ten"), 1, "'points' must be a int or float"),
+    (GOOD.replace("    args: [2]\n", "    args: [2]\n    colour: red\n"), 4, "unknown key 'colour'"),
+    (GOOD.replace("call: double", "call: triple"), 4, "defines no function 'triple'"),
+    (GOOD.replace("args: [2]", "args: [2"), 7, "invalid YAML"),
+    (GOOD.replace("points: 10", "points: 0"), 1, "points must be a positive number"),
+    (GOOD + "    raises: ValueError\n", 4, "the case says raises: ValueError, but reference.py returned 4"),
+    (GOOD + "    compare: {kind: fuzzy}\n", 4, "compare kind 'fuzzy'"),
+    (GOOD + "    compare: {kind: int, rtol: 2}\n", 4, "rtol must be a number in [0, 1)"),
+    ("- just a list\n", 1, "a spec must be a mapping"),
+    (GOOD + "generate:\n  - {name: r, call: double, using: nowhere, count: 2, seed: 1}\n", 9, "defines no function 'nowhere'"),
+    (GOOD + "mistakes:\n  - {call: halve, solver: double, message: m}\n", 9, "no case calls 'halve'"),
+])
+def test_malformed_spec_names_file_line_and_problem(tmp_path, spec, line, message):
+    folder = _spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n")
+    with pytest.raises(SpecError) as caught:
+        load_problems(folder)
+    assert caught.value.path == folder / "qx" / "spec.yaml"
+    assert caught.value.line == line
+    assert message in caught.value.message
+
+
+def test_broken_reference_is_reported_with_its_file(tmp_path):
+    folder = _spec_dir(tmp_path, GOOD, "def double(x):\n    return 2 *\n")
+    with pytest.raises(SpecError) as caught:
+        load_problems(folder)
+    assert caught.value.path.name == "reference.py" and caught.value.line == 2
+
+
+def test_missing_folder_and_empty_folder(tmp_path):
+    with pytest.raises(SpecError, match="no problems folder"):
+        load_problems(tmp_path / "nowhere")
+    with pytest.raises(SpecError, match="no \\*/spec.yaml"):
+        load_problems(tmp_path)
+
+
+def test_array_and_tuple_tags(tmp_path):
+    spec = GOOD.replace("args: [2]", "args: [!array [[1, 2], [3, 4]]]").replace("expected: 4", "expected: [[2, 4], [6, 8]]")
+    spec = spec.replace("points: 10", "points: 10\nfunctions:\n  double: {compare: {kind: array}}")
+    (case,) = load_problems(_spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n"))[0].cases
+    assert isinstance(case.args[0], np.ndarray) and case.args[0].shape == (2, 2)
+    with pytest.raises(SpecError, match="!array is not rectangular"):
+        load_problems(_spec_dir(tmp_path / "b", GOOD.replace("args: [2]", "args: [!array [[1], [2, 3]]]"), "def double(x):\n    return x\n"))
+
+
+def test_reference_mutating_its_input_cannot_change_a_case(tmp_path):
+    reference = "def double(x):\n    x[0] = 99\n    return 2 * len(x)\n"
+    spec = GOOD.replace("args: [2]", "args: [[1, 2]]")
+    (case,) = load_problems(_spec_dir(tmp_path, spec, reference))[0].cases
+    assert case.args == ([1, 2],)
+
+
+def test_shipped_problems_copy_still_loads(tmp_path):
+    shutil.copytree(REPO / "problems", tmp_path / "problems")
+    assert len(load_problems(tmp_path / "problems")) == 6
