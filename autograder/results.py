@@ -97,6 +97,8 @@ def visible_output(result: CaseResult) -> str:
         lines.append(_block(verdict.detail) if "\n" in verdict.detail else verdict.detail)
     if result.diagnosis:
         lines.append(f"**Likely mistake:** {result.diagnosis}")
+    if result.credit_reason:
+        lines.append(result.credit_reason)
     if result.outcome is not None and result.outcome.output.strip():
         lines.append("Your function printed:\n" + _block(result.outcome.output[:2000]))
     return "\n\n".join(lines)
@@ -110,6 +112,8 @@ def hidden_output(result: CaseResult) -> str:
     text = f"**Wrong** (hidden case: inputs and answer are not shown): {verdict.summary}."
     if result.diagnosis:
         text += f"\n\n**Likely mistake:** {result.diagnosis}"
+    if result.credit_reason:
+        text += f"\n\n{result.credit_reason}"
     return text
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from autograder.compare import Verdict, judge, short_repr
 from autograder.sandbox import DEFAULT_WORKER_USER, Limits, Outcome, Sandbox
 from autograder.scoring import assign_max_scores
-from autograder.spec import Case, Problem, SpecError, load_problems
+from autograder.spec import Case, Problem, SpecError, copies, load_problems
 
 MAX_TIMEOUTS_PER_FUNCTION = 2
 
@@ -26,10 +26,12 @@ class CaseResult:
     verdict: Verdict
     outcome: Outcome | None = None
     diagnosis: str = ""
+    credit: float = 0.0  # the share of the points a wrong answer still earns (follow-through)
+    credit_reason: str = ""
 
     @property
     def score(self) -> float:
-        return self.case.max_score if self.verdict.passed else 0.0
+        return self.case.max_score if self.verdict.passed else round(self.case.max_score * self.credit, 4)
 
 
 @dataclass
@@ -91,7 +93,10 @@ def _run_cases(sandbox: Sandbox, report: Report, deadline: float) -> None:
             outcome = sandbox.call(case.function, list(case.args), case.kwargs)
             if outcome.kind == "timeout":
                 timeouts[case.function] = timeouts.get(case.function, 0) + 1
-            report.results.append(check(case, outcome))
+            result = check(case, outcome)
+            if not result.verdict.passed and case.follow_through and outcome.kind == "returned":
+                _follow_through(result, StudentParts(sandbox))
+            report.results.append(result)
 
 
 def _reason_not_to_call(case: Case, imported: Any, broken: dict, timeouts: dict, deadline: float) -> str:
@@ -140,6 +145,49 @@ def _failure(outcome: Outcome, wanted: str) -> Verdict:
     else:
         text = outcome.detail or "failed"
     return Verdict(False, text, text)
+
+
+class StudentParts:
+    """The student's functions, called through the sandbox, as the ``parts`` of a composition.
+
+    A budget of calls guards the grader against a composition that would loop
+    over a student's (untrusted) answer.
+    """
+
+    MAX_CALLS = 64
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+        self._calls = 0
+        self.used: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self._calls += 1
+            if self._calls > self.MAX_CALLS:
+                raise LookupError("too many part calls for follow-through credit")
+            outcome = self._sandbox.call(name, list(args), kwargs)
+            if outcome.kind != "returned":
+                raise LookupError(f"{name} gave no answer")
+            if name not in self.used:
+                self.used.append(name)
+            return outcome.value
+
+        return call
+
+
+def _follow_through(result: CaseResult, parts: StudentParts) -> None:
+    """Give the spec's share when the wrong total is what the student's own parts add up to."""
+    case = result.case
+    try:
+        composed = case.follow_through.compose(parts, *copies(case.args), **copies(case.kwargs))
+        consistent = judge(composed, result.outcome.value, case.comparison).passed
+    except Exception:  # noqa: BLE001 - parts that fail or return nonsense earn no follow-through
+        return
+    if consistent:
+        result.credit = case.follow_through.share
+        result.credit_reason = (f"Follow-through credit ({case.follow_through.share:.0%} of this case): your answer is what your own "
+                                f"{', '.join(f'`{n}`' for n in parts.used)} add up to, so it is wrong only because one of those is.")
 
 
 def _diagnose(case: Case, received: Any) -> str:

@@ -20,6 +20,7 @@ import yaml
 COMPARE_KINDS = ("int", "ints", "array")
 DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}  # accepts work done right in float32
 CASE_KEYS = {"name", "call", "args", "kwargs", "expected", "raises", "hidden", "weight", "compare", "note"}
+FUNCTION_KEYS = {"compare", "follow_through"}
 GENERATE_KEYS = {"name", "call", "using", "count", "seed", "hidden", "weight", "compare", "note"}
 PROBLEM_KEYS = {"title", "number", "points", "functions", "cases", "generate", "mistakes", "graded_by_hand"}
 
@@ -49,6 +50,18 @@ class Expected:
     raises: str | None = None
 
 
+@dataclass(frozen=True)
+class FollowThrough:
+    """Partial credit for a composite answer that is wrong only because one of its parts is.
+
+    ``compose(parts, *args)`` is the reference's composition; the grader calls
+    it with the student's own part functions as ``parts``.
+    """
+
+    share: float
+    compose: Callable
+
+
 @dataclass
 class Case:
     """One call of one student function, worth a share of its problem's points."""
@@ -67,6 +80,7 @@ class Case:
     where: str = ""
     max_score: float = 0.0
     known_mistakes: list[tuple[Any, str]] = field(default_factory=list)  # (wrong answer, what it shows)
+    follow_through: FollowThrough | None = None
 
 
 @dataclass
@@ -144,6 +158,8 @@ def load_problem(spec_path: Path, package: str | None) -> Problem:
         return problem
     reference = _reference_module(spec_path, package) if package else None
     functions = _field(spec_path, data, "functions", dict, default=_Mapping())
+    for entry in functions.values():
+        _check_keys(spec_path, entry, FUNCTION_KEYS, "function entry")
     cases = _field(spec_path, data, "cases", list, default=[])
     for raw in cases:
         problem.cases.append(_case(spec_path, problem, raw, functions, reference))
@@ -151,6 +167,9 @@ def load_problem(spec_path: Path, package: str | None) -> Problem:
         problem.cases.extend(_generated_cases(spec_path, problem, raw, functions, reference))
     for raw in _field(spec_path, data, "mistakes", list, default=[]):
         _add_mistake(spec_path, raw, reference, problem.cases)
+    for name, entry in functions.items():
+        if "follow_through" in entry:
+            _add_follow_through(spec_path, entry, reference, [c for c in problem.cases if c.function == name])
     if not problem.cases:
         raise SpecError(spec_path, data.line, "a problem needs at least one case (or graded_by_hand: ...)")
     if problem.points <= 0:
@@ -334,6 +353,29 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, cases
             continue
         if not _agrees(wrong, case.expected.value, case.comparison):
             case.known_mistakes.append((wrong, message))
+
+
+def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType | None, cases: list[Case]) -> None:
+    """Attach follow-through credit, after checking the composition over the reference's own parts."""
+    raw = entry["follow_through"]
+    _check_keys(path, raw, {"share", "using"}, "follow_through")
+    share = _field(path, raw, "share", (int, float))
+    if not 0 < share < 1:
+        raise SpecError(path, raw.line, "follow_through share must be between 0 and 1 (a fraction of the case's points)")
+    compose = _solver(path, raw.line, reference, _field(path, raw, "using", str))
+    if compose is None:
+        return
+    for case in cases:
+        if case.expected.raises:
+            continue
+        try:
+            composed = compose(reference, *copies(case.args), **copies(case.kwargs))
+        except Exception as error:  # noqa: BLE001 - the instructor's composition is data here
+            raise SpecError(path, raw.line, f"{raw['using']} raised {type(error).__name__}: {error} on case {case.name!r}") from None
+        if not _agrees(composed, case.expected.value, case.comparison):
+            raise SpecError(path, raw.line, f"{raw['using']} over the reference's own parts gives {_plain(composed)!r} "
+                                            f"on case {case.name!r}, not the reference answer")
+        case.follow_through = FollowThrough(float(share), compose)
 
 
 def _agrees(literal: Any, value: Any, comparison: Comparison) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 def fc_layer_params(d_in: int, d_out: int) -> int:
     """Weights plus biases of one fully connected layer from d_in to d_out units."""
@@ -10,7 +12,12 @@ def fc_layer_params(d_in: int, d_out: int) -> int:
 
 def mlp_layer_params(dims: list[int]) -> list[int]:
     """Per-layer parameter counts of a fully connected net dims[0] -> dims[1] -> ..."""
-    return [fc_layer_params(d_in, d_out) for d_in, d_out in zip(dims, dims[1:])]
+    return mlp_layer_params_from(sys.modules[__name__], dims)
+
+
+def mlp_layer_params_from(parts, dims):
+    """The composition, over parts that may be the student's own (follow-through credit)."""
+    return [parts.fc_layer_params(d_in, d_out) for d_in, d_out in zip(dims, dims[1:])]
 
 
 # -- known wrong answers ---------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..q2a.reference import fc_layer_params
 
 
@@ -36,9 +38,14 @@ def num_conv_layers(size_in: int, size_out: int, kernel_size: int, stride: int =
 
 def conv_classifier_params(image_shape, kernel_size: int, size_out: int, n_classes: int) -> int:
     """Conv layers C -> C from H down to size_out, then flatten and one FC layer."""
+    return conv_classifier_params_from(sys.modules[__name__], image_shape, kernel_size, size_out, n_classes)
+
+
+def conv_classifier_params_from(parts, image_shape, kernel_size, size_out, n_classes):
+    """The composition, over parts that may be the student's own (follow-through credit)."""
     channels, height, _ = image_shape
-    layers = num_conv_layers(height, size_out, kernel_size)
-    return layers * conv_layer_params(channels, channels, kernel_size) + fc_layer_params(channels * size_out**2, n_classes)
+    layers = parts.num_conv_layers(height, size_out, kernel_size)
+    return layers * parts.conv_layer_params(channels, channels, kernel_size) + parts.fc_layer_params(channels * size_out**2, n_classes)
 
 
 # -- known wrong answers ---------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..q2b.reference import conv_layer_params, num_conv_layers
 
 
@@ -16,9 +18,23 @@ def _channels(in_channels: int, channels: list[int], layers: int) -> list[int]:
 
 
 def downsampling_params(in_channels: int, channels: list[int], size_in: int, size_latent: int, kernel_size: int) -> int:
-    layers = num_downsampling_layers(size_in, size_latent, kernel_size)
-    c = _channels(in_channels, channels, layers)
-    return sum(conv_layer_params(c[i], c[i + 1], kernel_size) for i in range(layers))
+    """Layer i maps c_(i-1) -> c_i: c_0 = in_channels, then channels, then channels[-1] repeated."""
+    return downsampling_params_from(sys.modules[__name__], in_channels, channels, size_in, size_latent, kernel_size)
+
+
+def downsampling_params_from(parts, in_channels, channels, size_in, size_latent, kernel_size):
+    """The composition, over parts that may be the student's own (follow-through credit).
+
+    Closed form on purpose: ``layers`` may be a student's answer, so nothing
+    here loops or allocates in proportion to it.
+    """
+    layers = parts.num_downsampling_layers(size_in, size_latent, kernel_size)
+    listed = [in_channels] + list(channels)
+    distinct = min(layers, len(channels))
+    total = sum(parts.conv_layer_params(listed[i], listed[i + 1], kernel_size) for i in range(distinct))
+    if layers > distinct:
+        total += (layers - distinct) * parts.conv_layer_params(channels[-1], channels[-1], kernel_size)
+    return total
 
 
 # -- known wrong answers ---------------------------------------------------------

@@ -1,0 +1,157 @@
+"""Feedback: known mistakes are named, follow-through credit is fair, hidden cases never leak."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.compare import short_repr
+from autograder.results import gradescope_json
+from autograder.runner import grade
+from autograder.spec import load_problems
+from conftest import SOLUTION, submission_with
+
+REPO = Path(__file__).resolve().parent.parent
+PROBLEMS = load_problems(REPO / "problems")
+
+
+def _grade(tmp_path: Path, source: str):
+    path = tmp_path / "ps3.py"
+    path.write_text(source)
+    return grade(path, REPO / "problems")
+
+
+def _diagnoses(report, function: str) -> set[str]:
+    return {r.diagnosis for r in report.results if r.case.function == function and not r.verdict.passed}
+
+
+# (mistake file, function, words the diagnosis must contain)
+KNOWN_MISTAKES = [
+    ("no_bias", "fc_layer_params", "weights only"),
+    ("no_bias", "conv_layer_params", "one bias"),
+    ("flipped_kernel", "conv2d", "true convolution"),
+    ("flipped_kernel", "conv_transpose2d", "flipped"),
+    ("transposed", "conv2d", "transpose of the right one"),
+    ("transposed", "conv_transpose2d", "transpose of the right one"),
+    ("truncates", "conv2d", "truncated to integers"),
+    ("off_by_one", "num_conv_layers", "One layer too many"),
+]
+
+
+@pytest.mark.parametrize("mistake, function, words", KNOWN_MISTAKES)
+def test_known_mistake_is_named(tmp_path, mistake, function, words):
+    report = _grade(tmp_path, submission_with(mistake))
+    diagnoses = _diagnoses(report, function)
+    assert any(words in d for d in diagnoses), diagnoses
+
+
+EXTRA_MISTAKES = {
+    "double_bias": ("downsampling_params", "counted twice", '''
+_right_downsampling_params = downsampling_params
+
+def downsampling_params(in_channels, channels, size_in, size_latent, kernel_size):
+    layers = num_downsampling_layers(size_in, size_latent, kernel_size)
+    return _right_downsampling_params(in_channels, channels, size_in, size_latent, kernel_size) + layers
+'''),
+    "index_slip": ("conv_transpose2d", "Algorithm 1, line 7", '''
+def conv_transpose2d(x, kernel):
+    x, kernel = np.asarray(x, dtype=float), np.asarray(kernel, dtype=float)
+    kh, kw = kernel.shape
+    out = np.zeros((x.shape[0] + kh - 1, x.shape[1] + kw - 1))
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            rows = max(0, min(j + kh - i, kh))   # O[i : j + K_h, ...]
+            out[i:i + rows, j:j + kw] += x[i, j] * kernel[:rows]
+    return out
+'''),
+    "truncated_transpose": ("conv_transpose2d", "integer-truncated inputs", '''
+_right_conv_transpose2d = conv_transpose2d
+
+def conv_transpose2d(x, kernel):
+    return _right_conv_transpose2d(np.asarray(x).astype(int), np.asarray(kernel).astype(int))
+'''),
+    "layers_off_by_one": ("num_downsampling_layers", "One layer too many", '''
+def num_downsampling_layers(size_in, size_latent, kernel_size):
+    return (size_in - size_latent) // (kernel_size - 1) + 1
+'''),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXTRA_MISTAKES))
+def test_more_known_mistakes(tmp_path, name):
+    function, words, code = EXTRA_MISTAKES[name]
+    report = _grade(tmp_path, SOLUTION.read_text() + code)
+    assert any(words in d for d in _diagnoses(report, function))
+
+
+def test_follow_through_gives_half_on_composites_of_a_wrong_part(tmp_path):
+    """Only conv_layer_params is wrong (no bias); the composites built on it earn half, no more."""
+    wrong_part = '''
+def conv_layer_params(c_in, c_out, kernel_size):
+    kh, kw = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
+    return c_in * kh * kw * c_out
+'''
+    report = _grade(tmp_path, SOLUTION.read_text() + wrong_part)
+    for result in report.results:
+        function = result.case.function
+        if function == "conv_layer_params":
+            assert result.score == 0
+        elif function in ("conv_classifier_params", "downsampling_params") and not result.verdict.passed:
+            assert result.score == pytest.approx(result.case.max_score * 0.5, abs=1e-4)
+            assert "Follow-through credit" in result.credit_reason and "`conv_layer_params`" in result.credit_reason
+        else:
+            assert result.verdict.passed or result.case.expected.raises, (function, result.case.name)
+    composites = [r for r in report.results if r.case.function in ("conv_classifier_params", "downsampling_params")]
+    assert sum(not r.verdict.passed for r in composites) >= 10
+
+
+def test_no_follow_through_when_the_total_is_wrong_on_its_own(tmp_path):
+    report = _grade(tmp_path, SOLUTION.read_text() + "\ndef conv_classifier_params(*args):\n    return 12345\n")
+    wrong = [r for r in report.results if r.case.function == "conv_classifier_params" and not r.verdict.passed]
+    assert wrong and all(r.score == 0 and not r.credit_reason for r in wrong)
+
+
+def test_a_hostile_part_answer_cannot_stall_follow_through(tmp_path):
+    """A layer count of 10**12 feeds the composition; it must stay closed-form and fast."""
+    hostile = "\ndef num_downsampling_layers(a, b, c):\n    return 10**12\n\ndef downsampling_params(*a):\n    return 7\n"
+    report = _grade(tmp_path, SOLUTION.read_text() + hostile)
+    assert report.seconds < 20
+    assert all(r.score == 0 for r in report.results if r.case.function == "downsampling_params" and not r.case.expected.raises)
+
+
+def _renderings(value) -> set[str]:
+    """Distinctive texts of a hidden input or answer: whole containers, and numbers with 4+ digits."""
+    texts = set()
+    if isinstance(value, (np.ndarray, list, tuple)):
+        rendered = short_repr(value, 10_000)[:40]
+        if len(rendered) >= 8:
+            texts.add(rendered)
+        for item in np.ravel(np.asarray(value, dtype=object)):
+            texts |= _renderings(item)
+    elif isinstance(value, (int, np.integer)) and abs(int(value)) >= 1000:
+        texts |= {str(int(value)), f"{int(value):,}"}
+    elif isinstance(value, (float, np.floating)) and not float(value).is_integer():
+        texts |= {repr(float(value))[:8], f"{float(value):.6g}"}
+    return texts
+
+
+def test_no_hidden_input_or_answer_appears_in_anything_a_student_sees(tmp_path):
+    report = _grade(tmp_path, submission_with("hardcoded"))
+    data = gradescope_json(report)
+    seen = data["output"] + "".join(t["name"] + t.get("output", "") for t in data["tests"] if t["visibility"] == "visible")
+    visible_values = set()
+    for case in (c for p in PROBLEMS for c in p.cases if not c.hidden):
+        for value in (*case.args, case.expected.value):
+            visible_values |= _renderings(value)
+    hidden = [c for p in PROBLEMS for c in p.cases if c.hidden]
+    assert len(hidden) >= 50
+    for case in hidden:
+        for value in (*case.args, *case.kwargs.values(), case.expected.value):
+            for text in _renderings(value) - visible_values:
+                # a number counts only as a whole number, not as the start of 0.397 or 13000
+                assert not re.search(rf"(?<![\d.]){re.escape(text)}(?![\d])", seen), f"{case.name}: {text!r} is visible"
+    published = next(t for t in data["tests"] if t["visibility"] == "after_published")
+    assert "Expected" in published["output"]
