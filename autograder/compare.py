@@ -38,6 +38,19 @@ def judge(expected: Any, received: Any, comparison: Comparison) -> Verdict:
     return _judge_array(np.asarray(expected), received, comparison)
 
 
+def agrees(expected: Any, received: Any, comparison: Comparison) -> bool:
+    """Just the yes or no of :func:`judge`, without building its texts (spec checks, diagnoses)."""
+    if comparison.kind != "array":
+        return judge(expected, received, comparison).passed
+    try:
+        received = np.asarray(received, dtype=np.float64)
+    except (ValueError, TypeError):
+        return False
+    expected = np.asarray(expected, dtype=np.float64)
+    return (received.shape == expected.shape and bool(np.all(np.isfinite(received)))
+            and bool(np.allclose(received, expected, rtol=comparison.rtol, atol=comparison.atol)))
+
+
 def is_integral(value: Any) -> bool:
     """An int answer: a Python or NumPy integer, or a finite float equal to an integer."""
     if isinstance(value, (bool, np.bool_)):

@@ -13,8 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder.results import error_json, gradescope_json, write_json
-from autograder.runner import grade
+from autograder.sandbox import Sandbox
 
 SUBMISSION_NAMES = ("ps3.py", "ps3.ipynb")
 MAX_SUBMISSION_BYTES = 2_000_000
@@ -29,21 +28,32 @@ def run(root: Path | None = None) -> dict:
     """Grade ``root/submission`` against ``root/source/problems`` into ``root/results/results.json``."""
     root = Path(root or os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     started = time.monotonic()
-    results = root / "results" / "results.json"
+    sandbox = None
     try:
         _protect(root)
         submission, note = find_submission(root / "submission")
-        report = grade(submission, root / "source" / "problems")
-        data = gradescope_json(report)
+        sandbox = Sandbox(submission)
+        sandbox.start()  # before the heavy imports below, so the worker loads while they do
+        from autograder import results, runner
+
+        data = results.gradescope_json(runner.grade(submission, root / "source" / "problems", sandbox=sandbox))
         data["output"] = f"{note}\n\n{data['output']}"
     except NoSubmission as problem:
-        data = error_json(str(problem), time.monotonic() - started)
+        from autograder import results
+
+        data = results.error_json(str(problem), time.monotonic() - started)
     except Exception:  # noqa: BLE001 - the student still gets a valid result, staff the traceback
-        data = error_json("The autograder itself failed on this submission; the course staff can see why. "
-                          "Your score is 0 for now: please tell the staff.", time.monotonic() - started)
+        from autograder import results
+
+        data = results.error_json("The autograder itself failed on this submission; the course staff can see why. "
+                                  "Your score is 0 for now: please tell the staff.", time.monotonic() - started)
         data["tests"] = [{"name": "Autograder error (staff only)", "score": 0, "max_score": 0,
                           "visibility": "hidden", "output": traceback.format_exc()[-5000:]}]
-    write_json(results, data)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+            sandbox.isolation.kill_everything()  # daemons too, and only then is the result written
+    results.write_json(root / "results" / "results.json", data)
     return data
 
 

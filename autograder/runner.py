@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.compare import Verdict, judge, short_repr
+from autograder.compare import Verdict, agrees, judge, short_repr
 from autograder.sandbox import DEFAULT_WORKER_USER, Limits, Outcome, Sandbox
 from autograder.scoring import assign_max_scores
 from autograder.spec import Case, Problem, SpecError, copies, load_problems
@@ -56,11 +56,16 @@ class Report:
 
 
 def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
-          worker_user: str | None = DEFAULT_WORKER_USER, deadline_seconds: float = 480.0) -> Report:
-    """Grade ``submission`` against every spec under ``problems`` (a folder), or against loaded problems."""
+          worker_user: str | None = DEFAULT_WORKER_USER, deadline_seconds: float = 480.0,
+          sandbox: Sandbox | None = None) -> Report:
+    """Grade ``submission`` against every spec under ``problems`` (a folder), or against loaded problems.
+
+    Pass a ``sandbox`` already started to overlap its start-up with the
+    caller's own imports; it is stopped here either way.
+    """
     started = time.monotonic()
     report = Report(submission=str(submission))
-    sandbox = Sandbox(Path(submission), limits, worker_user)
+    sandbox = sandbox or Sandbox(Path(submission), limits, worker_user)
     sandbox.start()
     try:
         try:
@@ -181,7 +186,7 @@ def _follow_through(result: CaseResult, parts: StudentParts) -> None:
     case = result.case
     try:
         composed = case.follow_through.compose(parts, *copies(case.args), **copies(case.kwargs))
-        consistent = judge(composed, result.outcome.value, case.comparison).passed
+        consistent = agrees(composed, result.outcome.value, case.comparison)
     except Exception:  # noqa: BLE001 - parts that fail or return nonsense earn no follow-through
         return
     if consistent:
@@ -192,7 +197,7 @@ def _follow_through(result: CaseResult, parts: StudentParts) -> None:
 
 def _diagnose(case: Case, received: Any) -> str:
     for wrong, message in case.known_mistakes:
-        if judge(wrong, received, case.comparison).passed:
+        if agrees(wrong, received, case.comparison):
             return message
     return ""
 

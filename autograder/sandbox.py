@@ -171,8 +171,8 @@ class Sandbox:
             os.killpg(self.process.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        self.isolation.kill_everything()
         self.process.wait()
+        self.isolation.kill_everything()
         for fd in (self._requests, self._replies, self._output):
             os.close(fd)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -382,15 +382,16 @@ class Isolation:
         """Kill every process of the worker's user, double-forked daemons included."""
         if not self.user:
             return
-        for _ in range(50):
+        for attempt in range(200):
             if not _processes_of(self.user.pw_uid):
                 return
-            subprocess.run(
-                ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups", "--",
-                 "kill", "-KILL", "-1"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-            )
-            time.sleep(0.01)
+            if attempt % 20 == 0:  # kill(-1) as the user reaches every process it owns, in one call
+                subprocess.run(
+                    ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups", "--",
+                     "kill", "-KILL", "-1"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
+                )
+            time.sleep(0.005)
 
     def report(self) -> dict:
         return {
@@ -416,14 +417,20 @@ def _error_report(value: Any) -> dict:
 
 
 def _processes_of(uid: int) -> list[int]:
+    """Live processes of ``uid``; zombies are left out, as they can no longer run anything."""
     pids = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
-                    pids.append(int(entry))
-            except FileNotFoundError:
-                pass
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                state = stat.read().rpartition(b")")[2].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if state != b"Z":
+            pids.append(int(entry))
     return pids
 
 

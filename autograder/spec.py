@@ -379,9 +379,9 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
 
 
 def _agrees(literal: Any, value: Any, comparison: Comparison) -> bool:
-    from autograder.compare import judge
+    from autograder.compare import agrees
 
-    return judge(value, literal, comparison).passed
+    return agrees(value, literal, comparison)
 
 
 def copies(values: Any) -> Any:
