@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("submission", type=Path, help="a ps3.py or ps3.ipynb file, or a folder holding one")
     grade.add_argument("--problems", type=Path, default=None, help="the problems folder (default: ./problems)")
     grade.add_argument("--json", type=Path, metavar="FILE", help="also write Gradescope's results.json to FILE")
-    grade.add_argument("--timeout", type=float, default=5.0, help="seconds allowed per call (default 5)")
+    grade.add_argument("--timeout", type=float, default=None, help="seconds allowed per call (default 5, or $AUTOGRADER_CALL_TIMEOUT)")
     grade.set_defaults(handler=_grade)
 
     gradescope = commands.add_parser("gradescope", help="what run_autograder runs: grade $AUTOGRADER_ROOT/submission")
@@ -72,7 +72,9 @@ def _grade(arguments: argparse.Namespace) -> int:
     except NoSubmission as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    report = grade(submission, arguments.problems or default_problems(), Limits(call_timeout=arguments.timeout))
+    limits = Limits.from_environment()
+    limits.call_timeout = arguments.timeout or limits.call_timeout
+    report = grade(submission, arguments.problems or default_problems(), limits)
     if note:
         print(note.replace("`", ""))
     print(table(report))

@@ -56,8 +56,7 @@ class Report:
 
 
 def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
-          worker_user: str | None = DEFAULT_WORKER_USER, deadline_seconds: float = 480.0,
-          sandbox: Sandbox | None = None) -> Report:
+          worker_user: str | None = DEFAULT_WORKER_USER, sandbox: Sandbox | None = None) -> Report:
     """Grade ``submission`` against every spec under ``problems`` (a folder), or against loaded problems.
 
     Pass a ``sandbox`` already started to overlap its start-up with the
@@ -78,7 +77,7 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
         imported = sandbox.ready()
         report.protections = sandbox.protections
         report.notices += _import_notices(imported)
-        _run_cases(sandbox, report, started + deadline_seconds)
+        _run_cases(sandbox, report, started + sandbox.limits.run_deadline)
     finally:
         sandbox.stop()
         report.seconds = time.monotonic() - started

@@ -33,17 +33,36 @@ DEFAULT_WORKER_USER = "autograder-worker"
 
 @dataclass
 class Limits:
-    """Resource limits on the worker; defaults fit Gradescope's 768 MB container."""
+    """Resource limits on the worker; defaults fit Gradescope's 768 MB container.
+
+    The worker needs about 100 MB of address space with NumPy loaded; 512 MB
+    leaves the grader room inside the container whatever the student allocates.
+    """
 
     call_timeout: float = 5.0
     import_timeout: float = 30.0
-    address_space_mb: int = 1024
+    run_deadline: float = 480.0  # the whole submission, well inside Gradescope's 10 minutes
+    address_space_mb: int = 512
     cpu_seconds: int = 120
     processes: int = 64
     file_size_mb: int = 16
     open_files: int = 64
     output_bytes: int = 16_000
     reply_bytes: int = 64 << 20
+
+    @classmethod
+    def from_environment(cls, environ: dict | None = None) -> Limits:
+        """Defaults, overridden by ``AUTOGRADER_<FIELD>`` variables (e.g. AUTOGRADER_CALL_TIMEOUT=10)."""
+        environ = os.environ if environ is None else environ
+        limits = cls()
+        for name, default in vars(cls()).items():
+            value = environ.get(f"AUTOGRADER_{name.upper()}")
+            if value is not None:
+                try:
+                    setattr(limits, name, type(default)(value))
+                except ValueError:
+                    raise ValueError(f"AUTOGRADER_{name.upper()}={value!r} is not a {type(default).__name__}") from None
+        return limits
 
 
 @dataclass
@@ -85,7 +104,7 @@ class Sandbox:
 
     def __init__(self, submission: Path, limits: Limits | None = None, worker_user: str | None = DEFAULT_WORKER_USER) -> None:
         self.submission = Path(submission)
-        self.limits = limits or Limits()
+        self.limits = limits or Limits.from_environment()
         self.isolation = Isolation.detect(worker_user)
         self.process: subprocess.Popen | None = None
         self.workdir: Path | None = None
