@@ -242,27 +242,34 @@ def _solver(path: Path, line: int, reference: types.ModuleType | None, name: str
     return solver
 
 
-def _case(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference: types.ModuleType | None) -> Case:
-    _check_keys(path, raw, CASE_KEYS, "case")
+def _new_case(path: Path, problem: Problem, raw: _Mapping, functions: _Mapping, *, name: str, args: Any,
+              kwargs: dict, hidden_by_default: bool, where: str) -> Case:
+    """The fields a listed case and a generated one share, read from the entry ``raw``."""
     function = _field(path, raw, "call", str)
-    args = _field(path, raw, "args", list, default=[])
-    kwargs = _field(path, raw, "kwargs", dict, default=_Mapping())
-    case = Case(
+    return Case(
         problem=problem.title,
         number="",
         function=function,
-        name=_field(path, raw, "name", str),
+        name=name,
         args=tuple(args),
         kwargs=dict(kwargs),
         expected=Expected(),
         comparison=_comparison(path, raw, functions, function),
-        hidden=_field(path, raw, "hidden", bool, default=False),
+        hidden=_field(path, raw, "hidden", bool, default=hidden_by_default),
         weight=_weight(path, raw),
         note=_field(path, raw, "note", str, default=""),
-        where=f"{path}:{raw.line}",
+        where=where,
     )
+
+
+def _case(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference: types.ModuleType | None) -> Case:
+    _check_keys(path, raw, CASE_KEYS, "case")
+    case = _new_case(path, problem, raw, functions, name=_field(path, raw, "name", str),
+                     args=_field(path, raw, "args", list, default=[]),
+                     kwargs=_field(path, raw, "kwargs", dict, default=_Mapping()),
+                     hidden_by_default=False, where=f"{path}:{raw.line}")
     raises = _field(path, raw, "raises", str, default=None)
-    solver = _solver(path, raw.line, reference, function)
+    solver = _solver(path, raw.line, reference, case.function)
     if solver is not None:
         case.expected = _run_reference(path, raw.line, solver, case, raises)
     elif raises:
@@ -303,31 +310,18 @@ def _run_reference(path: Path, line: int, solver: Callable, case: Case, raises: 
 def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference: types.ModuleType | None) -> list[Case]:
     """Hidden cases drawn from a fixed seed, so every run grades the same inputs."""
     _check_keys(path, raw, GENERATE_KEYS, "generate entry")
-    function = _field(path, raw, "call", str)
     count = _field(path, raw, "count", int)
     seed = _field(path, raw, "seed", int)
     if reference is None:
         return []
     generator = _solver(path, raw.line, reference, _field(path, raw, "using", str))
-    solver = _solver(path, raw.line, reference, function)
+    solver = _solver(path, raw.line, reference, _field(path, raw, "call", str))
     rng = np.random.default_rng(seed)
     cases = []
     for index in range(1, count + 1):
-        args = generator(rng)
-        case = Case(
-            problem=problem.title,
-            number="",
-            function=function,
-            name=f"{_field(path, raw, 'name', str)} #{index}",
-            args=tuple(args),
-            kwargs={},
-            expected=Expected(),
-            comparison=_comparison(path, raw, functions, function),
-            hidden=_field(path, raw, "hidden", bool, default=True),
-            weight=_weight(path, raw),
-            note=_field(path, raw, "note", str, default=""),
-            where=f"{path}:{raw.line} (seed {seed}, draw {index})",
-        )
+        case = _new_case(path, problem, raw, functions, name=f"{_field(path, raw, 'name', str)} #{index}",
+                         args=generator(rng), kwargs={}, hidden_by_default=True,
+                         where=f"{path}:{raw.line} (seed {seed}, draw {index})")
         case.expected = _run_reference(path, raw.line, solver, case, None)
         cases.append(case)
     return cases

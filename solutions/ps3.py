@@ -29,17 +29,15 @@ def conv_output_size(size_in, kernel_size, stride=1, padding=0):
 
 def num_conv_layers(size_in, size_out, kernel_size, stride=1, padding=0):
     """Fewest identical conv layers that take size_in exactly to size_out."""
-    if size_out > size_in:
-        raise ValueError("a conv stack cannot grow its input")
-    layers, size = 0, size_in
-    while size > size_out:
-        smaller = conv_output_size(size, kernel_size, stride, padding)
-        if smaller >= size:
+    sizes = [size_in]
+    while sizes[-1] > size_out:
+        smaller = conv_output_size(sizes[-1], kernel_size, stride, padding)
+        if smaller >= sizes[-1]:
             raise ValueError("these layers do not shrink the input")
-        size, layers = smaller, layers + 1
-    if size != size_out:
-        raise ValueError("no number of layers lands exactly on size_out")
-    return layers
+        sizes.append(smaller)
+    if sizes[-1] != size_out:
+        raise ValueError(f"the sizes {sizes[-2:]} step over {size_out}")
+    return len(sizes) - 1
 
 
 def conv_classifier_params(image_shape, kernel_size, size_out, n_classes):

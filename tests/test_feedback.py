@@ -56,17 +56,7 @@ def downsampling_params(in_channels, channels, size_in, size_latent, kernel_size
     layers = num_downsampling_layers(size_in, size_latent, kernel_size)
     return _right_downsampling_params(in_channels, channels, size_in, size_latent, kernel_size) + layers
 '''),
-    "index_slip": ("conv_transpose2d", "Algorithm 1, line 7", '''
-def conv_transpose2d(x, kernel):
-    x, kernel = np.asarray(x, dtype=float), np.asarray(kernel, dtype=float)
-    kh, kw = kernel.shape
-    out = np.zeros((x.shape[0] + kh - 1, x.shape[1] + kw - 1))
-    for i in range(x.shape[0]):
-        for j in range(x.shape[1]):
-            rows = max(0, min(j + kh - i, kh))   # O[i : j + K_h, ...]
-            out[i:i + rows, j:j + kw] += x[i, j] * kernel[:rows]
-    return out
-'''),
+    "index_slip": ("conv_transpose2d", "Algorithm 1, line 7", None),  # built from the solution below
     "truncated_transpose": ("conv_transpose2d", "integer-truncated inputs", '''
 _right_conv_transpose2d = conv_transpose2d
 
@@ -80,10 +70,18 @@ def num_downsampling_layers(size_in, size_latent, kernel_size):
 }
 
 
+# The worked answers' Algorithm 1, line 7 slip, O[i : j + K_h, ...], made in the solution's own loop.
+RIGHT_SCATTER = "out[i:i + kh, j:j + kw] += x[i, j] * kernel"
+SLIPPED_SCATTER = "rows = max(0, min(j + kh - i, kh))\n            out[i:i + rows, j:j + kw] += x[i, j] * kernel[:rows]"
+
+
 @pytest.mark.parametrize("name", sorted(EXTRA_MISTAKES))
 def test_more_known_mistakes(tmp_path, name):
     function, words, code = EXTRA_MISTAKES[name]
-    report = _grade(tmp_path, SOLUTION.read_text() + code)
+    solution = SOLUTION.read_text()
+    assert RIGHT_SCATTER in solution
+    source = solution.replace(RIGHT_SCATTER, SLIPPED_SCATTER) if code is None else solution + code
+    report = _grade(tmp_path, source)
     assert any(words in d for d in _diagnoses(report, function))
 
 
