@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
                             help="your ps3.py or ps3.ipynb, or a folder holding it (default: ./ps3.py, else ./ps3.ipynb)")
         parser.add_argument("--cases", type=Path, default=None, help="a student kit's cases.json")
         parser.add_argument("--problems", type=Path, default=None, help="an instructor's problems folder")
-        parser.add_argument("--timeout", type=float, default=5.0, help="seconds allowed per call (default 5, as on Gradescope)")
+        parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per call (default: as on Gradescope)")
         parser.epilog = LOOKUP
         return
     parser.add_argument("--problems", type=Path, default=None,
@@ -113,7 +113,7 @@ def check_command(arguments: argparse.Namespace) -> int:
     cases = load_visible_cases(arguments.cases, arguments.problems)
     count = sum(len(problem.cases) for problem in cases.problems)
     print(f"Checking {submission} on the {count} visible cases from {cases.origin}.\n")
-    report = grade(submission, cases.problems, Limits(call_timeout=arguments.timeout))
+    report = grade(submission, cases.problems, Limits(call_timeout=arguments.timeout) if arguments.timeout else Limits())
     print(table(report, show_hidden=False))
     print("\n" + _check_footer(report, cases))
     return 0 if not report.error and all(result.verdict.passed for result in report.results) else 1
@@ -140,11 +140,14 @@ def _check_footer(report: Any, cases: VisibleCases) -> str:
                      "passed, but not its inputs or answer.")
     missed = [r.case.number for r in report.results if not r.verdict.passed and r.case.number in cases.follow_through]
     if missed:
-        lines.append(f"Cases {', '.join(missed)} can still earn part of their points on Gradescope (follow-through credit) "
+        lines.append(f"Case{'s' if len(missed) > 1 else ''} {', '.join(missed)} can still earn part of their points on Gradescope (follow-through credit) "
                      "when the answer is what your own helper functions add up to; that needs the reference solution, "
                      "so check cannot tell.")
     failed = sum(not r.verdict.passed for r in report.results)
-    lines.append("All visible cases pass." if not failed and not report.error else f"{failed} visible cases fail.")
+    if report.error or failed:
+        lines.append(f"{failed} visible case{'s' if failed != 1 else ''} fail{'s' if failed == 1 else ''}.")
+    else:
+        lines.append("All visible cases pass.")
     return "\n".join(lines)
 
 
@@ -228,7 +231,7 @@ def _case_entry(case: Case) -> dict:
         "max_score": case.max_score, "note": case.note,
         "known_mistakes": [{"answer": encode_value(wrong), "message": message} for wrong, message in case.known_mistakes],
     }
-    if getattr(case, "follow_through", None) is not None:
+    if case.follow_through is not None:
         entry["follow_through"] = case.follow_through.share  # the share only: the composition is reference code
     return entry
 
@@ -503,8 +506,10 @@ class _Annotation(str):
 def _signature_text(function: Callable) -> str:
     import inspect
 
+    def unquote(annotation: Any) -> Any:
+        return _Annotation(annotation) if isinstance(annotation, str) else annotation
+
     signature = inspect.signature(function)
-    unquote = lambda a: _Annotation(a) if isinstance(a, str) else a  # noqa: E731
     parameters = [p.replace(annotation=unquote(p.annotation)) for p in signature.parameters.values()]
     return str(signature.replace(parameters=parameters, return_annotation=unquote(signature.return_annotation)))
 

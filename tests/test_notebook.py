@@ -1,0 +1,70 @@
+"""A Jupyter notebook ps3.ipynb is graded like ps3.py, cell by cell, through the real run_autograder."""
+
+from __future__ import annotations
+
+import ast
+import json
+
+from conftest import SOLUTION, scores_by_function
+
+SOURCE = SOLUTION.read_text()
+FUNCTIONS = {node.name: ast.get_source_segment(SOURCE, node) for node in ast.parse(SOURCE).body if isinstance(node, ast.FunctionDef)}
+
+
+def code(text: str, as_lines: bool = True) -> dict:
+    """A code cell; nbformat allows the source as a list of lines (what Jupyter writes) or one string."""
+    source = text.splitlines(keepends=True) if as_lines else text
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+
+
+def markdown(text: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": text.splitlines(keepends=True)}
+
+
+def notebook(*cells: dict) -> str:
+    return json.dumps({"cells": list(cells), "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+                       "nbformat": 4, "nbformat_minor": 5})
+
+
+def functions(*names: str) -> str:
+    return "\n\n".join(FUNCTIONS[name] for name in names) + "\n"
+
+
+def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(gradescope):
+    broken_conv2d = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x, kernel)")
+    gradescope.submit({"ps3.ipynb": notebook(
+        markdown("# Problem Set 3\nMy answers."),                                        # cell 1
+        code("%matplotlib inline\nimport numpy as np\n!pip install numpy\n"),             # cell 2
+        code(functions("fc_layer_params", "mlp_layer_params"), as_lines=False),           # cell 3
+        code("%%time\n" + functions("conv_layer_params", "conv_output_size", "num_conv_layers", "conv_classifier_params")),
+        code(broken_conv2d),                                                              # cell 5: a syntax error
+        code("print(conv2d(I, K))  # a demo that fails at top level\n\n" + functions("conv_transpose2d")),  # cell 6
+        markdown("## Q4"),                                                                # cell 7
+        code(functions("num_downsampling_layers", "downsampling_params") + "downsampling_params(3, [16], 224, 16, 3)\n"),
+    )})
+    data = gradescope.run()
+    assert "Graded `ps3.ipynb`" in data["output"]
+    scores = scores_by_function(data)
+    assert set(scores) == set(FUNCTIONS)
+    losing = {name for name, (earned, possible) in scores.items() if earned < possible}
+    assert losing == {"conv2d"}, scores
+    assert scores["conv2d"][0] == 0
+    assert "SyntaxError at cell 5, line 1" in data["output"] and "(affects conv2d)" in data["output"]
+    assert "NameError at cell 6, line 1" in data["output"]
+    conv2d_outputs = [t["output"] for t in data["tests"] if t.get("tags", [None])[0] == "conv2d" and "hidden" not in t["tags"]]
+    assert all("could not be defined: SyntaxError at cell 5" in output for output in conv2d_outputs)
+
+
+def test_notebook_solution_gets_full_marks(gradescope):
+    cells = [code("import numpy as np\n")] + [code(text + "\n") for text in FUNCTIONS.values()]
+    gradescope.submit({"ps3.ipynb": notebook(*cells)})
+    data = gradescope.run()
+    assert data["score"] == 100
+    assert "Problems loading your file" not in data["output"]
+
+
+def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope):
+    gradescope.submit({"ps3.ipynb": SOURCE})  # a .py file renamed: not JSON
+    data = gradescope.run()
+    assert data["score"] == 0
+    assert "ps3.ipynb" in data["output"]
