@@ -329,7 +329,6 @@ def validate(folder: Path, total: float | None = None) -> tuple[list[Problem], l
     ``expected:`` values and the known mistakes. Each spec is loaded on its own
     so that one broken spec does not hide the errors of the others.
     """
-    from autograder.compare import judge
     from autograder.scoring import assign_max_scores
     from autograder.spec import SpecError, load_problem
 
@@ -360,7 +359,7 @@ def validate(folder: Path, total: float | None = None) -> tuple[list[Problem], l
         if all(case.hidden for case in problem.cases):
             warnings.append(f"{problem.path}: every case is hidden, so students' check shows nothing for {problem.title!r}")
         for case in problem.cases:
-            errors += _case_errors(case, judge)
+            errors += _case_errors(case)
     autograded = sum(problem.points for problem in problems if not problem.graded_by_hand)
     if total is not None and not errors and abs(autograded - total) > 1e-6:
         errors.append(f"the points add up to {autograded:g}, not {total:g}: "
@@ -368,8 +367,10 @@ def validate(folder: Path, total: float | None = None) -> tuple[list[Problem], l
     return problems, errors, warnings
 
 
-def _case_errors(case: Case, judge: Callable) -> list[str]:
+def _case_errors(case: Case) -> list[str]:
     """What the kit, the worker or the comparison could not handle in one case."""
+    from autograder.compare import judge
+
     errors = []
     values = [("an argument", list(case.args)), ("an argument", list(case.kwargs.values())),
               ("the expected value", case.expected.value), ("a known mistake's answer", [w for w, _ in case.known_mistakes])]

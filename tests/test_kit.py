@@ -353,7 +353,7 @@ def test_gradescope_zip_grades_the_solution_to_full_marks(dist, tmp_path):
 # --------------------------------------------------------------------------- validate and build
 
 
-def test_validate_lists_points_and_case_counts(capsys):
+def test_validate_lists_points_and_case_counts():
     code, out, err = run_cli("validate", "--problems", str(PROBLEMS))
     assert code == 0, err
     for problem in load_problems(PROBLEMS):
