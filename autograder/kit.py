@@ -431,7 +431,7 @@ def _package(folder: Path) -> str:
     """
     from autograder import spec
 
-    return spec._problems_package(folder)  # noqa: SLF001 - see the report: a public name is proposed
+    return spec.problems_package(folder)
 
 
 def _solvers(folder: Path) -> dict[str, Callable]:
@@ -442,7 +442,7 @@ def _solvers(folder: Path) -> dict[str, Callable]:
 
     package, found = _package(folder), {}
     for path in sorted(Path(folder).glob("*/spec.yaml")):
-        module = spec._reference_module(path, package)  # noqa: SLF001 - as in _package
+        module = spec.reference_module(path, package)
         if module is not None:
             for name, value in inspect.getmembers(module, inspect.isfunction):
                 found.setdefault(name, value)

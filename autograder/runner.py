@@ -105,7 +105,7 @@ def _run_cases(sandbox: Sandbox, report: Report, deadline: float) -> None:
 
 def _reason_not_to_call(case: Case, imported: Any, broken: dict, timeouts: dict, deadline: float) -> str:
     if imported.fatal:
-        return f"Your file could not be loaded: {imported.fatal}"
+        return "Not run: your file could not be loaded (the summary at the top says why)."
     if case.function not in imported.functions:
         if case.function in broken:
             problem = broken[case.function]

@@ -138,7 +138,7 @@ def load_problems(folder: Path, with_references: bool = True) -> list[Problem]:
     specs = sorted(folder.glob("*/spec.yaml"))
     if not specs:
         raise SpecError(folder, None, "no */spec.yaml found under this folder")
-    package = _problems_package(folder) if with_references else None
+    package = problems_package(folder) if with_references else None
     return [load_problem(spec, package) for spec in specs]
 
 
@@ -156,7 +156,13 @@ def load_problem(spec_path: Path, package: str | None) -> Problem:
     )
     if problem.graded_by_hand:
         return problem
-    reference = _reference_module(spec_path, package) if package else None
+    reference = reference_module(spec_path, package) if package else None
+    if package and reference is None:
+        needing = [key for key in ("generate", "mistakes") if data.get(key)]
+        needing += [f"follow_through of {name}" for name, entry in (data.get("functions") or {}).items()
+                    if isinstance(entry, dict) and "follow_through" in entry]
+        if needing:
+            raise SpecError(spec_path, data.line, f"{needing[0]} needs a reference.py beside this spec")
     functions = _field(spec_path, data, "functions", dict, default=_Mapping())
     for entry in functions.values():
         _check_keys(spec_path, entry, FUNCTION_KEYS, "function entry")
@@ -280,6 +286,9 @@ def _case(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference
         raise SpecError(path, raw.line, "without reference.py a case needs a literal expected: or raises:")
     if "expected" in raw and raises:
         raise SpecError(path, raw.line, "a case has either expected: or raises:, not both")
+    if not raises and not _agrees(case.expected.value, case.expected.value, case.comparison):
+        raise SpecError(path, raw.line, f"the answer cannot be compared as kind {case.comparison.kind!r}; declare "
+                                        f"functions: {case.function}: {{compare: {{kind: ...}}}} (int, ints or array)")
     if "expected" in raw and not _agrees(raw["expected"], case.expected.value, case.comparison):
         raise SpecError(
             path, raw.line,
@@ -396,7 +405,7 @@ def _plain(value: Any) -> Any:
 # --------------------------------------------------------------------------- reference modules
 
 
-def _problems_package(folder: Path) -> str:
+def problems_package(folder: Path) -> str:
     """Register ``folder`` as a uniquely named package so references can import each other.
 
     ``from ..q2a.reference import fc_layer_params`` then works inside a
@@ -410,7 +419,7 @@ def _problems_package(folder: Path) -> str:
     return name
 
 
-def _reference_module(spec_path: Path, package: str) -> types.ModuleType | None:
+def reference_module(spec_path: Path, package: str) -> types.ModuleType | None:
     if not (spec_path.parent / "reference.py").is_file():
         return None
     try:

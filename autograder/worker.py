@@ -175,8 +175,8 @@ def _landlock(read_paths: list, write_paths: list) -> str:
     import ctypes
     import platform
 
-    if platform.machine() not in ("x86_64", "aarch64", "AMD64", "arm64"):
-        return "unavailable: unsupported architecture"
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
+        return "unavailable: Landlock needs Linux on x86_64 or aarch64"
     libc = ctypes.CDLL(None, use_errno=True)
     create, add_rule, restrict = 444, 445, 446
     abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
@@ -241,7 +241,13 @@ def _import_submission(path: str) -> tuple[dict, list]:
     problems = []
     with open(path, "rb") as handle:
         source = handle.read()
-    for label, chunk_source, first_line in _chunks(path, source):
+    try:
+        chunks = list(_chunks(path, source))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        problem = {"type": "NotebookError", "mro": [], "traceback": "", "where": "the notebook file", "names": [],
+                   "message": f"{os.path.basename(path)} is not a notebook Jupyter can open: save it again, or submit ps3.py"}
+        return module.__dict__, [problem]
+    for label, chunk_source, first_line in chunks:
         try:
             tree = ast.parse(chunk_source, filename=path)
         except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
@@ -251,7 +257,7 @@ def _import_submission(path: str) -> tuple[dict, list]:
         ast.increment_lineno(tree, first_line - 1)
         for statement in tree.body:
             try:
-                code = compile(ast.Module([statement], []), path, "exec")
+                code = compile(ast.Module([statement], []), path, "exec", dont_inherit=True)
                 exec(code, module.__dict__)
             except BaseException as error:  # noqa: BLE001 - any failure is the submission's
                 where = f"{label}, line {statement.lineno}" if label != "module" else f"line {statement.lineno}"
@@ -266,12 +272,10 @@ def _chunks(path: str, source: bytes):
     not parse as a whole, one piece per top-level block.
     """
     if path.endswith(".ipynb"):
-        notebook = json.loads(source)
-        for number, cell in enumerate(notebook.get("cells", []), 1):
+        for number, cell in enumerate(json.loads(source)["cells"], 1):
             if cell.get("cell_type") == "code":
-                text = "".join(cell.get("source", []))
-                lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in text.splitlines()]
-                yield f"cell {number}", "\n".join(lines), 1
+                text = cell.get("source") or ""
+                yield f"cell {number}", _without_magics(text if isinstance(text, str) else "".join(text)), 1
         return
     text = source.decode("utf-8", errors="replace")
     try:
@@ -292,6 +296,48 @@ def _chunks(path: str, source: bytes):
     starts.append(len(lines))
     for begin, end in zip(starts, starts[1:]):
         yield "module", "".join(lines[begin:end]), begin + 1
+
+
+def _without_magics(text: str) -> str:
+    """Blank IPython magics and shell escapes (``%time``, ``!pip``), keeping line numbers.
+
+    Only a line that starts a statement can be one: a ``% 2`` or ``!= 0``
+    continuing a bracketed expression is Python and is kept.
+    """
+    lines, depth, quote, continued = [], 0, "", False
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        starts_statement = depth == 0 and not quote and not continued
+        if starts_statement and stripped[:1] in ("%", "!") and not stripped.startswith("!="):
+            lines.append("")
+            continue
+        lines.append(line)
+        depth, quote = _scan_brackets(line, depth, quote)
+        continued = line.rstrip().endswith("\\")
+    return "\n".join(lines)
+
+
+def _scan_brackets(line: str, depth: int, quote: str) -> tuple:
+    """Bracket depth and open triple quote after ``line``; strings and comments are skipped."""
+    index = 0
+    while index < len(line):
+        if quote:
+            if line.startswith(quote, index):
+                index, quote = index + len(quote), ""
+                continue
+            index += 2 if line[index] == "\\" else 1
+            continue
+        char = line[index]
+        if char == "#":
+            break
+        if char in "\"'":
+            triple = line[index:index + 3]
+            quote = triple if triple in ('"""', "'''") else char
+            index += len(quote)
+            continue
+        depth += (char in "([{") - (char in ")]}")
+        index += 1
+    return max(depth, 0), quote if len(quote) == 3 else ""
 
 
 def _statement_names(statement) -> list:

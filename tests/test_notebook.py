@@ -68,3 +68,32 @@ def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope):
     data = gradescope.run()
     assert data["score"] == 0
     assert "ps3.ipynb" in data["output"]
+
+
+def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradescope):
+    layers = '''def num_downsampling_layers(size_in, size_latent, kernel_size):
+    if ((size_in - size_latent)
+            % (kernel_size - 1)
+            != 0):
+        raise ValueError("no whole number of layers")
+    return ((size_in - size_latent)
+            // (kernel_size - 1))
+'''
+    gradescope.submit({"ps3.ipynb": notebook(code(SOURCE.replace(FUNCTIONS["num_downsampling_layers"], layers)))})
+    data = gradescope.run()
+    assert data["score"] == 100
+
+
+def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope):
+    gradescope.submit({"ps3.ipynb": "{ this is not json"})
+    data = gradescope.run()
+    assert data["score"] == 0
+    assert "not a notebook Jupyter can open" in data["output"]
+    assert all("could not be loaded" not in t.get("output", "") or len(t["output"]) < 200 for t in data["tests"])
+
+
+def test_a_cell_with_null_source_is_skipped(gradescope):
+    empty = code("")
+    empty["source"] = None
+    gradescope.submit({"ps3.ipynb": notebook(empty, code(SOURCE))})
+    assert gradescope.run()["score"] == 100

@@ -104,6 +104,22 @@ def test_malformed_spec_names_file_line_and_problem(tmp_path, spec, line, messag
     assert message in caught.value.message
 
 
+@pytest.mark.parametrize("extra, message", [
+    ("generate:\n  - {name: r, call: double, using: g, count: 50, seed: 1}\n", "generate needs a reference.py"),
+    ("mistakes:\n  - {call: double, solver: s, message: m}\n", "mistakes needs a reference.py"),
+    ("functions:\n  double: {follow_through: {share: 0.5, using: f}}\n", "follow_through of double needs a reference.py"),
+])
+def test_what_needs_a_reference_is_not_silently_dropped_without_one(tmp_path, extra, message):
+    with pytest.raises(SpecError, match=message):
+        load_problems(_spec_dir(tmp_path, GOOD + extra))
+
+
+def test_an_array_answer_without_an_array_comparison_says_so(tmp_path):
+    spec = GOOD.replace("args: [2]", "args: [!array [[1.5, 2]]]").replace("    expected: 4\n", "")
+    with pytest.raises(SpecError, match="cannot be compared as kind 'int'; declare functions: double"):
+        load_problems(_spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n"))
+
+
 def test_broken_reference_is_reported_with_its_file(tmp_path):
     folder = _spec_dir(tmp_path, GOOD, "def double(x):\n    return 2 *\n")
     with pytest.raises(SpecError) as caught:
