@@ -51,8 +51,7 @@ def run(root: Path | None = None) -> dict:
                           "visibility": "hidden", "output": traceback.format_exc()[-5000:]}]
     finally:
         if sandbox is not None:
-            sandbox.stop()
-            sandbox.isolation.kill_everything()  # daemons too, and only then is the result written
+            sandbox.stop()  # every process of the worker's user, daemons too, before the result is written
     results.write_json(root / "results" / "results.json", data)
     return data
 

@@ -9,17 +9,20 @@ untrusted bytes, and kills and restarts it after a hang or a crash.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
 import select
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +120,7 @@ class Sandbox:
     def start(self) -> None:
         if self.process is not None:
             return
+        self.isolation.claim()
         self.workdir = Path(tempfile.mkdtemp(prefix="ag-worker-"))
         copy = self.workdir / self.submission.name
         shutil.copyfile(self.submission, copy)
@@ -183,19 +187,18 @@ class Sandbox:
         return self.imported
 
     def stop(self) -> None:
-        """Kill the worker, everything it started, and remove its folder."""
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait()
-        self.isolation.kill_everything()
-        for fd in (self._requests, self._replies, self._output):
-            os.close(fd)
-        shutil.rmtree(self.workdir, ignore_errors=True)
-        self.process = None
+        """Kill the worker, everything it started (daemons too), and remove its folder."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            for fd in (self._requests, self._replies, self._output):
+                os.close(fd)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.process = None
+        self.isolation.release()
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -358,6 +361,7 @@ class Isolation:
     user: pwd.struct_passwd | None
     network: bool
     missing: list[str]
+    _lock: int | None = None
 
     @classmethod
     def detect(cls, user_name: str | None) -> Isolation:
@@ -397,6 +401,38 @@ class Isolation:
             for path in (folder, *folder.iterdir()):
                 os.chown(path, self.user.pw_uid, self.user.pw_gid)
 
+    def claim(self) -> None:
+        """Take the worker's user for this sandbox alone, waiting while another grading holds it.
+
+        Ending a grading kills every process of that user, so two gradings
+        sharing one user at once would kill each other's workers. (Batch
+        grading gives each parallel slot a user of its own; this lock makes
+        sharing safe rather than fast.)
+        """
+        if not self.user or self._lock is not None:
+            return
+        with _CLAIMED_GUARD:
+            if self.user.pw_name in _CLAIMED:
+                raise RuntimeError(f"user {self.user.pw_name!r} is already in use by another sandbox in this process; "
+                                   "give each concurrent sandbox its own worker_user")
+            _CLAIMED.add(self.user.pw_name)
+        folder = Path(tempfile.gettempdir()) / "autograder-locks"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
+            raise RuntimeError(f"{folder} must be a folder of root's alone (mode 700); remove it and retry")
+        self._lock = os.open(folder / f"{self.user.pw_name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        """Kill every process of the worker's user, then let another grading have it."""
+        self.kill_everything()
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor drops the flock
+            self._lock = None
+            with _CLAIMED_GUARD:
+                _CLAIMED.discard(self.user.pw_name)
+
     def kill_everything(self) -> None:
         """Kill every process of the worker's user, double-forked daemons included."""
         if not self.user:
@@ -433,6 +469,11 @@ def _error_report(value: Any) -> dict:
     report["mro"] = _texts(value.get("mro"), 30)
     report["names"] = _texts(value.get("names"))
     return report
+
+
+# Worker users claimed by sandboxes of this process (the flock only excludes other processes).
+_CLAIMED: set[str] = set()
+_CLAIMED_GUARD = threading.Lock()
 
 
 def _processes_of(uid: int) -> list[int]:

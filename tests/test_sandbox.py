@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import pwd
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from autograder.sandbox import Limits, Sandbox
+from autograder.sandbox import DEFAULT_WORKER_USER, Limits, Sandbox
+
+
+def _worker_user_exists() -> bool:
+    try:
+        pwd.getpwnam(DEFAULT_WORKER_USER)
+    except KeyError:
+        return False
+    return True
 
 SOURCE = '''
 import numpy as np, os, sys, time
@@ -60,7 +74,7 @@ def after_errors():
 '''
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def sandbox(tmp_path_factory):
     path = tmp_path_factory.mktemp("sub") / "ps3.py"
     path.write_text(SOURCE)
@@ -188,3 +202,35 @@ def test_a_memory_bomb_hits_the_address_space_limit(tmp_path):
         outcome = box.call("bomb", [])
         assert outcome.kind == "raised" and outcome.error["type"] == "MemoryError"
         assert box.call("fine", []).value == 1
+
+
+TAKE_TURNS = """
+import sys
+from autograder.sandbox import Sandbox
+with Sandbox(sys.argv[1]) as box:
+    print(box.call("slow", []).value)
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not _worker_user_exists(), reason="needs root and the autograder-worker user")
+def test_gradings_sharing_a_user_take_turns_instead_of_killing_each_other(tmp_path):
+    """Ending a grading kills every process of the worker's user: two at once must not overlap."""
+    path = tmp_path / "ps3.py"
+    path.write_text("import time\ndef slow():\n    time.sleep(1)\n    return 'done'\n")
+    command = [sys.executable, "-c", TAKE_TURNS, str(path)]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    processes = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+    assert [p.communicate(timeout=60)[0].strip() for p in processes] == ["done", "done"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not _worker_user_exists(), reason="needs root and the autograder-worker user")
+def test_one_process_cannot_run_two_sandboxes_as_the_same_user(tmp_path):
+    path = tmp_path / "ps3.py"
+    path.write_text("def f():\n    return 1\n")
+    with Sandbox(path) as first:
+        assert first.call("f", []).value == 1
+        with pytest.raises(RuntimeError, match="already in use by another sandbox in this process"):
+            Sandbox(path).start()
+        assert first.call("f", []).value == 1
+    with Sandbox(path) as again:
+        assert again.call("f", []).value == 1
