@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
+from autograder.runner import Cancelled
+
 if TYPE_CHECKING:
     from autograder.runner import Report
     from autograder.spec import Problem
@@ -65,10 +67,6 @@ SPARES_PER_SLOT = 2  # slots that take over from stalled ones, so hangs (30 s at
 
 class BatchError(Exception):
     """Input the command cannot use. The message says what to do; the exit code is 2 and nothing is written."""
-
-
-class Cancelled(BaseException):
-    """Raised inside a grading thread on Ctrl-C. A BaseException, so no ``except Exception`` swallows it."""
 
 
 @dataclass
@@ -575,34 +573,20 @@ class ParallelGrading:
                 self.free_users.append(user)
 
     def _cancel(self) -> None:
-        """Raise Cancelled in every grading thread, kill the workers they wait on, wait for the threads.
+        """Tell every grade to stop, kill the workers they wait on, and wait for the threads.
 
-        The exception unwinds through ``grade()``'s ``finally``, which stops its
-        sandbox; killing the worker wakes a thread blocked on its pipe at once.
+        ``grade()`` raises Cancelled before its next case once ``stop`` is set;
+        killing the worker wakes a thread blocked on its pipe at once.
         """
-        import ctypes
-
         self.stop.set()
         in_main = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None  # a 2nd Ctrl-C must not cut this short
         try:
-            signalled: set[threading.Thread] = set()
             deadline = time.monotonic() + CANCEL_WAIT_SECONDS
             while any(thread.is_alive() for thread in list(self.threads)) and time.monotonic() < deadline:
-                for thread, began in list(self.threads.items()):
-                    if began is not None and thread not in signalled:
-                        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(Cancelled))
-                        signalled.add(thread)
                 _kill_own_workers()
                 for thread in list(self.threads):
                     thread.join(timeout=0.05)
-            if os.geteuid() == 0:  # anything a worker left behind, double-forked daemons included
-                import pwd
-
-                from autograder.sandbox import Isolation
-
-                for user in self.users:
-                    Isolation(pwd.getpwnam(user), False, []).kill_everything()
             _kill_own_workers()
         finally:
             if in_main:
@@ -620,7 +604,9 @@ def grade_one(job: Job, problems: list[Problem], user: str, out: Path, stop: thr
         record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
         try:
-            report = grade(job.file, problems, worker_user=user)
+            report = grade(job.file, problems, worker_user=user, cancel=stop)
+        except Cancelled:
+            raise
         except Exception:  # noqa: BLE001 - an engine bug: this submission gets a valid result saying so
             trace = traceback.format_exc()
             data = error_json("The autograder itself failed on this submission; the course staff can see why.")

@@ -7,6 +7,7 @@ verdict is decided here, from the worker's reply and the spec alone.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,12 +56,22 @@ class Report:
         return round(sum(problem.points for problem in self.problems if not problem.graded_by_hand), 4)
 
 
+class Cancelled(BaseException):
+    """``grade()`` was told to stop (Ctrl-C in a batch): there is no result.
+
+    A BaseException, so that no ``except Exception`` mistakes it for a failed grade.
+    """
+
+
 def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
-          worker_user: str | None = DEFAULT_WORKER_USER, sandbox: Sandbox | None = None) -> Report:
+          worker_user: str | None = DEFAULT_WORKER_USER, sandbox: Sandbox | None = None,
+          cancel: threading.Event | None = None) -> Report:
     """Grade ``submission`` against every spec under ``problems`` (a folder), or against loaded problems.
 
     Pass a ``sandbox`` already started to overlap its start-up with the
-    caller's own imports; it is stopped here either way.
+    caller's own imports; it is stopped here either way. Setting ``cancel``
+    raises :class:`Cancelled` before the next case (kill the worker to cut a
+    call short).
     """
     started = time.monotonic()
     report = Report(submission=str(submission))
@@ -77,19 +88,21 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
         imported = sandbox.ready()
         report.protections = sandbox.protections
         report.notices += _import_notices(imported)
-        _run_cases(sandbox, report, started + sandbox.limits.run_deadline)
+        _run_cases(sandbox, report, started + sandbox.limits.run_deadline, cancel or threading.Event())
     finally:
         sandbox.stop()
         report.seconds = time.monotonic() - started
     return report
 
 
-def _run_cases(sandbox: Sandbox, report: Report, deadline: float) -> None:
+def _run_cases(sandbox: Sandbox, report: Report, deadline: float, cancel: threading.Event) -> None:
     imported = sandbox.imported
     broken = {name: problem for problem in imported.problems for name in problem.get("names", [])}
     timeouts: dict[str, int] = {}
     for problem in report.problems:
         for case in problem.cases:
+            if cancel.is_set():
+                raise Cancelled
             reason = _reason_not_to_call(case, imported, broken, timeouts, deadline)
             if reason:
                 report.results.append(CaseResult(case, Verdict(False, reason, reason)))
