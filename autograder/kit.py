@@ -207,104 +207,32 @@ def from_specs(problems: list[Problem], origin: str) -> VisibleCases:
 
 def to_document(cases: VisibleCases) -> dict:
     """The kit's cases.json: visible cases, with expected and known wrong answers precomputed."""
+    from autograder.compiled import problems_document
+
     return {
         "format": CASES_FORMAT,
         "about": "The visible cases of the problem set, written by `python -m autograder build`. "
                  "Hidden cases are not in this file.",
         "total_points": cases.total_points,
         "hidden_cases": cases.hidden_cases,
-        "problems": [
-            {"key": problem.key, "title": problem.title, "number": problem.number, "points": problem.points,
-             "graded_by_hand": problem.graded_by_hand, "cases": [_case_entry(case) for case in problem.cases]}
-            for problem in cases.problems
-        ],
+        "problems": problems_document(cases.problems),
     }
-
-
-def _case_entry(case: Case) -> dict:
-    expected = {"raises": case.expected.raises} if case.expected.raises else {"value": encode_value(case.expected.value)}
-    entry = {
-        "number": case.number, "function": case.function, "name": case.name,
-        "args": encode_value(list(case.args)), "kwargs": {key: encode_value(v) for key, v in case.kwargs.items()},
-        "expected": expected,
-        "compare": {"kind": case.comparison.kind, "rtol": case.comparison.rtol, "atol": case.comparison.atol},
-        "max_score": case.max_score, "note": case.note,
-        "known_mistakes": [{"answer": encode_value(wrong), "message": message} for wrong, message in case.known_mistakes],
-    }
-    if case.follow_through is not None:
-        entry["follow_through"] = case.follow_through.share  # the share only: the composition is reference code
-    return entry
 
 
 def from_document(document: dict, origin: str) -> VisibleCases:
-    """Inverse of :func:`to_document`: Problem and Case objects that ``runner.grade`` takes as they are."""
-    from autograder.spec import Case, Comparison, Expected, Problem
+    """Inverse of :func:`to_document`: Problem and Case objects that ``runner.grade`` takes as they are.
+
+    The kit has no reference code, so follow-through is not computed here; the
+    shares are kept to tell the student which cases may still earn some.
+    """
+    from autograder.compiled import problems_from_document
 
     if not isinstance(document, dict) or document.get("format") != CASES_FORMAT:
         raise KitError(f"{origin} is not a cases file of format {CASES_FORMAT}: rebuild the kit with this engine")
-    problems, follow_through = [], {}
-    for entry in document["problems"]:
-        cases = []
-        for raw in entry["cases"]:
-            expected = raw["expected"]
-            cases.append(Case(
-                problem=entry["title"], number=raw["number"], function=raw["function"], name=raw["name"],
-                args=tuple(decode_value(raw["args"])), kwargs={k: decode_value(v) for k, v in raw["kwargs"].items()},
-                expected=Expected(raises=expected["raises"]) if "raises" in expected else Expected(value=decode_value(expected["value"])),
-                comparison=Comparison(**raw["compare"]), weight=raw["max_score"], note=raw["note"],
-                where=f"{origin} (case {raw['number']})", max_score=raw["max_score"],
-                known_mistakes=[(decode_value(m["answer"]), m["message"]) for m in raw["known_mistakes"]],
-            ))
-            if "follow_through" in raw:
-                follow_through[raw["number"]] = raw["follow_through"]
-        problems.append(Problem(key=entry["key"], title=entry["title"], number=entry["number"], points=entry["points"],
-                                cases=cases, graded_by_hand=entry["graded_by_hand"]))
-    return VisibleCases(problems, document["total_points"], document["hidden_cases"], origin, follow_through)
-
-
-def encode_value(value: Any) -> Any:
-    """JSON for a case value; tuples, arrays and NumPy scalars keep their type through a round trip.
-
-    The same kinds of value the worker's wire carries, and no more: a value
-    this refuses could not reach the student's function either.
-    """
-    import numpy as np
-
-    if value is None or type(value) in (bool, int, str):
-        return value
-    if type(value) is float:
-        if not math.isfinite(value):
-            raise ValueError(f"{value!r} is not a finite number")
-        return value
-    if type(value) is list:
-        return [encode_value(item) for item in value]
-    if type(value) is tuple:
-        return {"$tuple": [encode_value(item) for item in value]}
-    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biuf":
-        if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-            raise ValueError("an array with NaN or infinite entries")
-        if isinstance(value, np.generic):
-            return {"$scalar": {"dtype": value.dtype.name, "data": value.item()}}
-        return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "data": value.ravel().tolist()}}
-    raise TypeError(f"a value of type {type(value).__name__} cannot be sent to a student's function or stored in the kit")
-
-
-def decode_value(data: Any) -> Any:
-    """Inverse of :func:`encode_value`."""
-    import numpy as np
-
-    if isinstance(data, list):
-        return [decode_value(item) for item in data]
-    if not isinstance(data, dict):
-        return data
-    ((tag, payload),) = data.items()
-    if tag == "$tuple":
-        return tuple(decode_value(item) for item in payload)
-    if tag == "$array":
-        return np.array(payload["data"], dtype=payload["dtype"]).reshape(payload["shape"])
-    if tag == "$scalar":
-        return np.dtype(payload["dtype"]).type(payload["data"])
-    raise KitError(f"unknown value tag {tag!r} in the cases file")
+    follow_through = {raw["number"]: raw["follow_through"]["share"]
+                      for entry in document["problems"] for raw in entry["cases"] if "follow_through" in raw}
+    return VisibleCases(problems_from_document(document["problems"]), document["total_points"],
+                        document["hidden_cases"], origin, follow_through)
 
 
 # --------------------------------------------------------------------------- validate
@@ -368,8 +296,8 @@ def validate(folder: Path, total: float | None = None) -> tuple[list[Problem], l
 
 
 def _case_errors(case: Case) -> list[str]:
-    """What the kit, the worker or the comparison could not handle in one case."""
-    from autograder.compare import judge
+    """Values the kit or the worker could not carry. (Spec loading already checked the comparison.)"""
+    from autograder.compiled import encode_value
 
     errors = []
     values = [("an argument", list(case.args)), ("an argument", list(case.kwargs.values())),
@@ -379,11 +307,6 @@ def _case_errors(case: Case) -> list[str]:
             encode_value(value)
         except (TypeError, ValueError) as error:
             errors.append(f"{case.where}: {what} of {case.name!r} cannot be used: {error}")
-    if not case.expected.raises:
-        verdict = judge(case.expected.value, case.expected.value, case.comparison)
-        if not verdict.passed:
-            errors.append(f"{case.where}: the right answer to {case.name!r} fails its own comparison "
-                          f"(kind {case.comparison.kind}: {verdict.summary}); declare the function's compare kind under functions:")
     return errors
 
 
@@ -551,7 +474,13 @@ def build_command(arguments: argparse.Namespace) -> int:
 
 
 def gradescope_files(folder: Path) -> dict[str, Path | bytes]:
-    """setup.sh and run_autograder at the root, with what they need: pyproject.toml, autograder/, problems/."""
+    """setup.sh and run_autograder at the root, with what they need: pyproject.toml, autograder/, problems/.
+
+    problems/ also gets the compiled cache, so each grade skips loading the specs.
+    """
+    from autograder.compiled import CACHE_NAME, cache_bytes
+    from autograder.spec import load_problems
+
     files: dict[str, Path | bytes] = {}
     for name in GRADESCOPE_FILES:
         if not (PACKAGE_ROOT / name).is_file():
@@ -559,6 +488,7 @@ def gradescope_files(folder: Path) -> dict[str, Path | bytes]:
         files[name] = PACKAGE_ROOT / name
     files.update(_tree(PACKAGE_ROOT / "autograder", "autograder/", ENGINE_SUFFIXES))
     files.update(_tree(folder, "problems/"))
+    files[f"problems/{CACHE_NAME}"] = cache_bytes(folder, load_problems(folder, use_cache=False))
     return files
 
 

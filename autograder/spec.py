@@ -7,6 +7,7 @@ that must agree. Every error names the spec file, the line, and what to fix.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import types
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-import yaml
 
 COMPARE_KINDS = ("int", "ints", "array")
 DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}  # accepts work done right in float32
@@ -60,6 +60,7 @@ class FollowThrough:
 
     share: float
     compose: Callable
+    using: str = ""  # the composition's name in reference.py
 
 
 @dataclass
@@ -101,40 +102,60 @@ class _Mapping(dict):
     line: int = 0
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe YAML whose mappings remember their line, plus ``!array`` and ``!tuple`` tags."""
+@functools.lru_cache(maxsize=None)
+def _loader() -> type:
+    """Safe YAML whose mappings remember their line, plus ``!array`` and ``!tuple`` tags.
+
+    Built on first use: importing PyYAML costs more than reading a compiled cache.
+    """
+    import yaml
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    Loader.add_constructor("!array", _construct_array)
+    Loader.add_constructor("!tuple", lambda loader, node: tuple(loader.construct_sequence(node, deep=True)))
+    return Loader
 
 
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> _Mapping:
+def _construct_mapping(loader: Any, node: Any) -> _Mapping:
     mapping = _Mapping(loader.construct_mapping(node, deep=True))
     mapping.line = node.start_mark.line + 1
     return mapping
 
 
-def _construct_array(loader: yaml.SafeLoader, node: yaml.Node) -> np.ndarray:
+def _construct_array(loader: Any, node: Any) -> np.ndarray:
+    from yaml.constructor import ConstructorError
+
     data = loader.construct_sequence(node, deep=True)
     try:
         array = np.array(data)
     except ValueError as error:
-        raise yaml.constructor.ConstructorError(None, None, f"!array is not rectangular: {error}", node.start_mark) from None
+        raise ConstructorError(None, None, f"!array is not rectangular: {error}", node.start_mark) from None
     if array.dtype.kind not in "iuf":
-        raise yaml.constructor.ConstructorError(None, None, "!array must hold numbers only", node.start_mark)
+        raise ConstructorError(None, None, "!array must hold numbers only", node.start_mark)
     return array
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor("!array", _construct_array)
-_Loader.add_constructor("!tuple", lambda loader, node: tuple(loader.construct_sequence(node, deep=True)))
 
 
 # --------------------------------------------------------------------------- loading
 
 
-def load_problems(folder: Path, with_references: bool = True) -> list[Problem]:
-    """Load every ``*/spec.yaml`` under ``folder``, sorted by folder name."""
+def load_problems(folder: Path, with_references: bool = True, use_cache: bool = True) -> list[Problem]:
+    """Load every ``*/spec.yaml`` under ``folder``, sorted by folder name.
+
+    A ``compiled.json`` written by ``build`` stands in for the specs while its
+    fingerprint matches them (see autograder/compiled.py).
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise SpecError(folder, None, "no problems folder here; pass --problems DIR")
+    if with_references and use_cache:
+        from autograder.compiled import load_cache
+
+        cached = load_cache(folder)
+        if cached is not None:
+            return cached
     specs = sorted(folder.glob("*/spec.yaml"))
     if not specs:
         raise SpecError(folder, None, "no */spec.yaml found under this folder")
@@ -190,8 +211,10 @@ def _read_yaml(path: Path) -> _Mapping:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(path, None, f"cannot read the spec: {error}") from None
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise SpecError(path, mark.line + 1 if mark else None, f"invalid YAML: {error.problem or error}") from None
@@ -378,7 +401,7 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
         if not _agrees(composed, case.expected.value, case.comparison):
             raise SpecError(path, raw.line, f"{raw['using']} over the reference's own parts gives {_plain(composed)!r} "
                                             f"on case {case.name!r}, not the reference answer")
-        case.follow_through = FollowThrough(float(share), compose)
+        case.follow_through = FollowThrough(float(share), compose, raw["using"])
 
 
 def _agrees(literal: Any, value: Any, comparison: Comparison) -> bool:

@@ -1,10 +1,11 @@
 """How long one Gradescope grade takes, end to end, against the in-process peer.
 
 Runs the real run_autograder on solutions/ps3.py in a temporary Gradescope
-layout (as root: separate user, network namespace, Landlock, limits), and the
+layout like the one autograder.zip unpacks to (with problems/compiled.json;
+--no-cache grades from the YAML), as root with every protection, and the
 typical in-process gradescope-utils suite (inprocess_baseline.py) on the same
 file. Prints the median, min and max of each and their ratio.
-Usage: python benchmarks/bench_grade.py [--runs 5]
+Usage: python benchmarks/bench_grade.py [--runs 5] [--no-cache]
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder.compiled import CACHE_NAME, cache_bytes  # noqa: E402
+from autograder.spec import load_problems  # noqa: E402
 
 
 def timed(command: list[str], env: dict | None = None) -> float:
@@ -36,10 +41,15 @@ def describe(name: str, times: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
+    parser.add_argument("--no-cache", action="store_true", help="grade from the YAML specs, without compiled.json")
+    arguments = parser.parse_args()
+    runs = arguments.runs
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary) / "autograder"
-        shutil.copytree(REPO / "problems", root / "source" / "problems")
+        problems = root / "source" / "problems"
+        shutil.copytree(REPO / "problems", problems, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
+        if not arguments.no_cache:  # as `python -m autograder build` lays out autograder.zip
+            (problems / CACHE_NAME).write_bytes(cache_bytes(problems, load_problems(problems, use_cache=False)))
         (root / "submission").mkdir()
         shutil.copy(REPO / "solutions" / "ps3.py", root / "submission" / "ps3.py")
         os.chmod(temporary, 0o755)

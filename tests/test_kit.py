@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import kit
+from autograder import compiled, kit
 from autograder.cli import main
 from autograder.results import gradescope_json, visible_output
 from autograder.runner import grade
@@ -97,7 +97,7 @@ def _needles(value) -> tuple[set[str], set[int]]:
     """
     texts, integers = set(), set()
     plain = _plain(value)
-    renderings = [repr(value), repr(plain), json.dumps(plain), json.dumps(kit.encode_value(value))]
+    renderings = [repr(value), repr(plain), json.dumps(plain), json.dumps(compiled.encode_value(value))]
     if isinstance(value, np.ndarray):
         renderings.append(json.dumps(value.ravel().tolist()))
     texts.update(_squash(text) for text in renderings if len(_squash(text)) >= 6)
@@ -122,7 +122,7 @@ def _case_needles(case) -> tuple[set[str], set[int]]:
     # The whole call, as messages show it and as the kit's cases file would store it.
     call = [repr(_plain(a)) for a in case.args] + [f"{k}={_plain(v)!r}" for k, v in case.kwargs.items()]
     texts.add(f"{case.function}({', '.join(call)})")
-    stored = {"args": kit.encode_value(list(case.args)), "kwargs": {k: kit.encode_value(v) for k, v in case.kwargs.items()}}
+    stored = {"args": compiled.encode_value(list(case.args)), "kwargs": {k: compiled.encode_value(v) for k, v in case.kwargs.items()}}
     texts.add(json.dumps(stored)[1:-1])
     return texts, integers
 
@@ -195,13 +195,13 @@ def test_cases_file_round_trips_every_visible_case(kit_dir):
     11329414656, "text", True,
 ])
 def test_values_keep_their_type_through_the_cases_file(value):
-    assert _same(kit.decode_value(json.loads(json.dumps(kit.encode_value(value)))), value)
+    assert _same(compiled.decode_value(json.loads(json.dumps(compiled.encode_value(value)))), value)
 
 
 @pytest.mark.parametrize("value", [{"a": 1}, float("nan"), np.array([1.0, np.inf]), np.array(["a"]), object()])
 def test_values_the_worker_cannot_carry_are_refused(value):
     with pytest.raises((TypeError, ValueError)):
-        kit.encode_value(value)
+        compiled.encode_value(value)
 
 
 def test_kit_check_gives_gradescopes_messages_and_points(kit_dir, tmp_path):

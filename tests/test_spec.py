@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -153,3 +154,36 @@ def test_reference_mutating_its_input_cannot_change_a_case(tmp_path):
 def test_shipped_problems_copy_still_loads(tmp_path):
     shutil.copytree(REPO / "problems", tmp_path / "problems")
     assert len(load_problems(tmp_path / "problems")) == 6
+
+
+def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_path):
+    from autograder.compiled import CACHE_NAME, cache_bytes
+
+    folder = tmp_path / "problems"
+    shutil.copytree(REPO / "problems", folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
+    fresh = load_problems(folder)
+    (folder / CACHE_NAME).write_bytes(cache_bytes(folder, fresh))
+    cached = load_problems(folder)
+    for a, b in zip((c for p in fresh for c in p.cases), (c for p in cached for c in p.cases)):
+        assert (a.number, a.name, a.hidden, a.weight, a.comparison) == (b.number, b.name, b.hidden, b.weight, b.comparison)
+        assert repr(a.args) == repr(b.args) and repr(a.expected) == repr(b.expected)
+        assert repr(a.known_mistakes) == repr(b.known_mistakes)
+        assert (a.follow_through is None) == (b.follow_through is None)
+    composite = next(c for p in cached for c in p.cases if c.follow_through)
+    reference_solver = next(c for p in fresh for c in p.cases if c.number == composite.number).follow_through.compose
+    parts = sys.modules[reference_solver.__module__]  # the reference's own parts: the composition gives its answer
+    assert composite.follow_through.compose(parts, *composite.args) == composite.expected.value
+    assert cached[2].cases[0].expected is not fresh[2].cases[0].expected  # really from the cache
+
+    spec = folder / "q2a" / "spec.yaml"
+    spec.write_text(spec.read_text().replace("points: 15", "points: 16"))
+    assert load_problems(folder)[1].points == 16  # a changed spec makes the cache stale
+
+
+def test_a_damaged_cache_is_ignored(tmp_path):
+    from autograder.compiled import CACHE_NAME
+
+    folder = tmp_path / "problems"
+    shutil.copytree(REPO / "problems", folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
+    (folder / CACHE_NAME).write_text('{"format": 1, "fingerprint": "x", "problems": [')
+    assert len(load_problems(folder)) == 6
