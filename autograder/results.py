@@ -14,6 +14,7 @@ import platform
 import tempfile
 from pathlib import Path
 
+from autograder.checks import gradescope_tests
 from autograder.compare import short_repr
 from autograder.runner import CaseResult, Report
 
@@ -41,6 +42,7 @@ def gradescope_json(report: Report) -> dict:
             "visibility": "visible",
             "tags": [case.function, "hidden" if case.hidden else "visible"],
         })
+    tests += gradescope_tests(report.checks)
     hidden_failures = [r for r in report.results if r.case.hidden and not r.verdict.passed]
     if hidden_failures:
         tests.append({"name": "Hidden cases in full (shown once grades are published)", "number": "99.1",
@@ -126,9 +128,10 @@ def _summary(report: Report) -> str:
             lines.append(f"- {problem.title}: graded by hand")
             continue
         results = [r for r in report.results if r.case.problem == problem.title]
-        earned = round(sum(r.score for r in results), 4)
-        passed = sum(r.verdict.passed for r in results)
-        lines.append(f"- {problem.title}: {earned:g} / {problem.points:g} ({passed} of {len(results)} cases passed)")
+        checks = [c for c in report.checks if c.problem == problem.title]
+        earned, possible = report.earned(problem)
+        passed = sum(r.verdict.passed for r in results) + sum(c.passed for c in checks)
+        lines.append(f"- {problem.title}: {earned:g} / {possible:g} ({passed} of {len(results) + len(checks)} tests passed)")
     if report.notices:
         lines += ["", "**Problems loading your file** (only the functions named lose points):"]
         lines += [f"- {notice}" for notice in report.notices]
@@ -176,6 +179,8 @@ def table(report: Report, show_hidden: bool = True) -> str:
             continue
         mark = "PASS" if result.verdict.passed else "FAIL"
         rows.append((case.number, mark, f"{result.score:g}/{case.max_score:g}", case.function, case.name + (" (hidden)" if case.hidden else "")))
+    for check in report.checks:
+        rows.append((check.number, "PASS" if check.passed else "FAIL", f"{check.score:g}/{check.max_score:g}", "(check)", check.name))
     widths = [max(len(row[i]) for row in rows + [("#", "", "points", "function", "")]) for i in range(4)]
     lines = [f"{'#':<{widths[0]}}  {'':<{widths[1]}}  {'points':>{widths[2]}}  {'function':<{widths[3]}}  case"]
     for row in rows:
@@ -184,6 +189,9 @@ def table(report: Report, show_hidden: bool = True) -> str:
     for result in failures:
         lines += ["", f"--- {result.case.number} {result.case.function}: {result.case.name}",
                   _plain(visible_output(result) if show_hidden or not result.case.hidden else hidden_output(result))]
+    for check in report.checks:
+        if not check.passed:
+            lines += ["", f"--- {check.number} check: {check.name}", check.output]
     lines += ["", _plain(_summary(report))]
     return "\n".join(lines)
 

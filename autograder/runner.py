@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.checks import CheckError, CheckResult, find_checks, run_checks
 from autograder.compare import Verdict, agrees, judge, short_repr
 from autograder.sandbox import DEFAULT_WORKER_USER, Limits, Outcome, Sandbox
 from autograder.scoring import assign_max_scores
@@ -42,6 +43,7 @@ class Report:
     submission: str
     problems: list[Problem] = field(default_factory=list)
     results: list[CaseResult] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)  # from problems/*/test_*.py, if any
     notices: list[str] = field(default_factory=list)
     protections: dict = field(default_factory=dict)
     error: str = ""
@@ -49,11 +51,18 @@ class Report:
 
     @property
     def score(self) -> float:
-        return round(sum(result.score for result in self.results), 4)
+        return round(sum(result.score for result in self.results) + sum(check.score for check in self.checks), 4)
 
     @property
     def max_score(self) -> float:
-        return round(sum(problem.points for problem in self.problems if not problem.graded_by_hand), 4)
+        points = sum(problem.points for problem in self.problems if not problem.graded_by_hand)
+        return round(points + sum(check.max_score for check in self.checks), 4)
+
+    def earned(self, problem: Problem) -> tuple[float, float]:
+        """(points earned, points possible) on one problem, its cases and its checks together."""
+        checks = [check for check in self.checks if check.problem == problem.title]
+        earned = sum(r.score for r in self.results if r.case.problem == problem.title) + sum(c.score for c in checks)
+        return round(earned, 4), round(problem.points + sum(c.max_score for c in checks), 4)
 
 
 class Cancelled(BaseException):
@@ -88,7 +97,15 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
         imported = sandbox.ready()
         report.protections = sandbox.protections
         report.notices += _import_notices(imported)
-        _run_cases(sandbox, report, started + sandbox.limits.run_deadline, cancel or threading.Event())
+        deadline = started + sandbox.limits.run_deadline
+        _run_cases(sandbox, report, deadline, cancel or threading.Event())
+        check_files = _check_files(report.problems)
+        if check_files:
+            try:
+                report.checks = run_checks(check_files, sandbox, {p.key: p.title for p in report.problems}, deadline)
+            except CheckError as error:  # an instructor's bug: no partial grade that looks final
+                report.results = []
+                report.error = f"The autograder's Python checks are broken, so nothing was graded: {error}"
     finally:
         sandbox.stop()
         report.seconds = time.monotonic() - started
@@ -114,6 +131,12 @@ def _run_cases(sandbox: Sandbox, report: Report, deadline: float, cancel: thread
             if not result.verdict.passed and case.follow_through and outcome.kind == "returned":
                 _follow_through(result, StudentParts(sandbox))
             report.results.append(result)
+
+
+def _check_files(problems: list[Problem]) -> list[Path]:
+    """The problems' own checks (problems/*/test_*.py); a problem without a folder has none."""
+    folders = sorted({problem.path.parent.parent for problem in problems if problem.path})
+    return [file for folder in folders for file in find_checks(folder)]
 
 
 def _reason_not_to_call(case: Case, imported: Any, broken: dict, timeouts: dict, deadline: float) -> str:

@@ -75,7 +75,7 @@ def scores_by_function(data: dict) -> dict[str, tuple[float, float]]:
     totals: dict[str, list[float]] = {}
     for test in data["tests"]:
         if test.get("max_score"):
-            earned = totals.setdefault(test["tags"][0], [0.0, 0.0])
+            earned = totals.setdefault((test.get("tags") or ["(untagged check)"])[0], [0.0, 0.0])
             earned[0] += test["score"]
             earned[1] += test["max_score"]
     return {name: (round(a, 4), round(b, 4)) for name, (a, b) in totals.items()}

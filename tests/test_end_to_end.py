@@ -72,3 +72,30 @@ def test_hidden_cases_show_no_inputs_or_answers(gradescope):
         assert "`" not in test["output"] and "[" not in test["output"], test["output"]
     details = [t for t in data["tests"] if t["visibility"] == "after_published"]
     assert len(details) == 1 and "Expected" in details[0]["output"]
+
+
+LINEARITY_CHECK = '''
+import numpy as np
+from gradescope_utils.autograder_utils.decorators import number, weight
+
+
+@weight(2)
+@number("3a.c1")
+def test_conv2d_is_linear_in_its_input(student):
+    """conv2d is linear in x"""
+    rng = np.random.default_rng(1)
+    x, k = rng.normal(size=(6, 7)), rng.normal(size=(3, 2))
+    assert np.allclose(student.conv2d(2 * x, k), 2 * np.asarray(student.conv2d(x, k)))
+    assert np.asarray(student.conv2d(x, k)).shape == (4, 6)
+'''
+
+
+@pytest.mark.parametrize("submission, earned", [("solution", 2), ("hardcoded", 0)])
+def test_a_problems_own_python_check_is_graded_with_its_points(gradescope, submission, earned):
+    (gradescope.root / "source" / "problems" / "q3a" / "test_linearity.py").write_text(LINEARITY_CHECK)
+    gradescope.submit({"ps3.py": SOLUTION.read_text() if submission == "solution" else submission_with(submission)})
+    data = gradescope.run()
+    (check,) = [t for t in data["tests"] if t["name"].endswith("conv2d is linear in x")]
+    assert (check["score"], check["max_score"], check["number"]) == (earned, 2, "3a.c1")
+    if submission == "solution":
+        assert data["score"] == 102 and "Q3a: 2-D convolution (cross-correlation): 22 / 22" in data["output"]
