@@ -116,7 +116,8 @@ def problems_from_document(entries: list[dict], problems_dir: Path | None = None
                                              composition["using"]) if composition and problems_dir else None,
             ))
         problems.append(Problem(key=entry["key"], title=entry["title"], number=entry["number"], points=entry["points"],
-                                cases=cases, graded_by_hand=entry["graded_by_hand"]))
+                                cases=cases, graded_by_hand=entry["graded_by_hand"],
+                                path=problems_dir / entry["key"] / "spec.yaml" if problems_dir else None))
     return problems
 
 

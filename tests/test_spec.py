@@ -174,6 +174,7 @@ def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_pa
     parts = sys.modules[reference_solver.__module__]  # the reference's own parts: the composition gives its answer
     assert composite.follow_through.compose(parts, *composite.args) == composite.expected.value
     assert cached[2].cases[0].expected is not fresh[2].cases[0].expected  # really from the cache
+    assert [p.path for p in cached] == [p.path for p in fresh]  # the runner finds each problem's checks beside it
 
     spec = folder / "q2a" / "spec.yaml"
     spec.write_text(spec.read_text().replace("points: 15", "points: 16"))
