@@ -1,0 +1,702 @@
+"""Hostile submissions (tests/attacks/*.py), each run end to end through the real run_autograder.
+
+Each test asserts the exact outcome: which functions keep full marks and which earn nothing,
+what the student is told, which files were never created, and that no process of the worker's
+user is left. Most attacks are the instructor's solution with a hostile part appended, so the
+honest functions must still earn their points.
+
+The layout is conftest's GradescopeLayout, placed under a world-traversable folder (pytest's own
+temporary folder is closed to other users, which would stop the worker before the engine's own
+protections were ever tried). The worker's folders go into a folder of the test's own (TMPDIR),
+so the worker's processes can be told apart from those of other grading runs on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import random
+import re
+import shutil
+import signal
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import SOLUTION, GradescopeLayout, scores_by_function
+
+ATTACKS = Path(__file__).parent / "attacks"
+WORKER_USER = "autograder-worker"
+ALL_FUNCTIONS = {
+    "fc_layer_params", "mlp_layer_params", "conv_layer_params", "conv_output_size", "num_conv_layers",
+    "conv_classifier_params", "conv2d", "conv_transpose2d", "num_downsampling_layers", "downsampling_params",
+}
+GRADER_PEAK_MB = 400  # the grader's own memory, whatever a submission returns (Gradescope gives 768 MB in all)
+
+
+def _worker_uid() -> int | None:
+    try:
+        return pwd.getpwnam(WORKER_USER).pw_uid
+    except KeyError:
+        return None
+
+
+WORKER_UID = _worker_uid()
+as_root = pytest.mark.skipif(
+    os.geteuid() != 0 or WORKER_UID is None,
+    reason=f"needs root and the {WORKER_USER!r} user (setup.sh creates it): the attack is contained by the separate user",
+)
+
+
+# --------------------------------------------------------------------------- submissions
+
+
+def attack(name: str, **values: object) -> str:
+    """The text of tests/attacks/<name>.py with its __PLACEHOLDERS__ filled in."""
+    text = (ATTACKS / f"{name}.py").read_text()
+    for key, value in values.items():
+        text = text.replace(f"__{key.upper()}__", str(value))
+    assert not re.search(r"__[A-Z_]+__", text.replace("__main__", "").replace("__file__", "")), f"{name}: unfilled placeholder"
+    return text
+
+
+def hostile(name: str, **values: object) -> str:
+    """The instructor's solution with the attack appended (its definitions win)."""
+    return SOLUTION.read_text() + "\n\n" + attack(name, **values)
+
+
+def probed(name: str, **values: object) -> str:
+    """Solution, then the probe recorder (fc_layer_params prints the probes), then the attack."""
+    return hostile("_probes") + "\n\n" + attack(name, **values)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _read(path: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return b""
+
+
+def _status(pid: str) -> dict[str, str]:
+    fields = {}
+    for line in _read(f"/proc/{pid}/status").decode(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        fields[key] = value.strip()
+    return fields
+
+
+def _processes() -> list[tuple[int, dict[str, str], bytes]]:
+    """(pid, status fields, environ) of every process of root or the worker's user, zombies included."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            status = _status(entry)
+            if status and _uid(status) in (0, WORKER_UID, os.geteuid()):
+                found.append((int(entry), status, _read(f"/proc/{entry}/environ")))
+    return found
+
+
+def _live_processes() -> list[tuple[int, dict[str, str], bytes]]:
+    """Processes that can still run: not zombies (a zombie is dead, only not yet reaped)."""
+    return [p for p in _processes() if not p[1].get("State", "").startswith(("Z", "X"))]
+
+
+def _uid(status: dict[str, str]) -> int:
+    return int(status.get("Uid", "-1").split()[0])
+
+
+class Watch:
+    """Samples /proc while run_autograder runs: the grader's memory, and other runs' workers."""
+
+    def __init__(self, harness: Harness) -> None:
+        self.harness = harness
+        self.grader_peak_kb = 0
+        self.foreign = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> Watch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            for _, status, environ in _live_processes():
+                if self.harness.is_ours(environ) and _uid(status) == 0:
+                    self.grader_peak_kb = max(self.grader_peak_kb, int(status.get("VmRSS", "0 kB").split()[0]))
+                elif _uid(status) == WORKER_UID and environ and not self.harness.is_ours(environ):
+                    self.foreign = True
+            self._stop.wait(0.02)
+
+
+class Harness:
+    """One Gradescope layout, its run, and what was left behind."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.layout = GradescopeLayout(base / "autograder")
+        self.root = self.layout.root
+        self.workers = base / "tmp"
+        self.workers.mkdir()
+        self.workers.chmod(0o711)
+        self.mark = Path("/tmp") / f"pwned-{base.name}"
+        self.seconds = 0.0
+        self.grader_peak_mb = 0.0
+
+    def submit(self, files: dict[str, str | bytes]) -> None:
+        self.layout.submit(files)
+
+    def is_ours(self, environ: bytes) -> bool:
+        return f"={self.base}/".encode() in environ
+
+    def run(self, timeout: float = 300) -> dict:
+        """run_autograder; again (at most twice more) if another grading run killed its worker.
+
+        The engine ends a run by killing every process of the worker's user, so a grading run
+        elsewhere on the machine (another test session) can SIGKILL this run's worker. A run
+        that overlapped another and reports a SIGKILL proves nothing either way: it is repeated.
+        """
+        for _ in range(3):
+            self._wait_for_reaping(5.0)
+            with Watch(self) as watch:
+                started = time.monotonic()
+                data = self.layout.run(timeout=timeout)
+                self.seconds = time.monotonic() - started
+            if not (watch.foreign and "SIGKILL" in json.dumps(data)):
+                break
+        self.grader_peak_mb = watch.grader_peak_kb / 1024
+        return data
+
+    def _wait_for_reaping(self, seconds: float) -> None:
+        """Zombies of the worker's user still count against its RLIMIT_NPROC: let init reap them."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and WORKER_UID is not None and any(
+                _uid(status) == WORKER_UID and status.get("State", "").startswith("Z") and status.get("PPid") == "1"
+                for _, status, _ in _processes()):
+            time.sleep(0.05)
+
+    def leftovers(self) -> list[str]:
+        """This run's processes still alive (zombies are dead and do not count)."""
+        return [f"{pid} uid={_uid(status)} {_read(f'/proc/{pid}/cmdline')[:80]!r}"
+                for pid, status, environ in _live_processes() if self.is_ours(environ) and pid != os.getpid()]
+
+    def marks(self) -> list[str]:
+        return sorted(str(p) for p in self.mark.parent.glob(self.mark.name + "*"))
+
+    def cleanup(self) -> None:
+        for pid, _, environ in _live_processes():
+            if self.is_ours(environ) and pid != os.getpid():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        for path in self.marks():
+            Path(path).unlink(missing_ok=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture
+def harness(monkeypatch) -> Harness:
+    base = Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp"))
+    base.chmod(0o755)
+    monkeypatch.setenv("TMPDIR", str(base / "tmp"))
+    harness = Harness(base)
+    yield harness
+    harness.cleanup()
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def assert_scores(data: dict, zero: set[str] = frozenset(), imports_cleanly: bool = True) -> None:
+    """Every function named in ``zero`` earns nothing; every other one earns full marks.
+
+    ``imports_cleanly``: the attack's own code ran at import without an error, so the attack
+    really was attempted (a typo in it would otherwise pass for a defence).
+    """
+    if imports_cleanly:
+        assert "Problems loading your file" not in data["output"], data["output"]
+    scores = scores_by_function(data)
+    assert set(scores) == ALL_FUNCTIONS, data["output"]
+    wrong = {name: earned for name, (earned, possible) in scores.items()
+             if earned != (0 if name in zero else possible)}
+    assert not wrong, f"unexpected scores {wrong}; all: {scores}\n{data['output']}"
+    assert data["score"] == pytest.approx(sum(earned for earned, _ in scores.values()), abs=1e-3)
+
+
+def cases_of(data: dict, function: str) -> list[dict]:
+    return [t for t in data["tests"] if t.get("tags", [None])[0] == function and t.get("max_score")]
+
+
+def printed(data: dict, function: str = "fc_layer_params") -> str:
+    """What the function printed, as the visible cases show it."""
+    return "\n".join(t["output"] for t in cases_of(data, function) if "hidden" not in t["tags"])
+
+
+def probes(data: dict) -> dict[str, str]:
+    """Each probe's name and what it got: "denied" or "OPEN" and what was read."""
+    return {name: "denied" if result.startswith("denied (") else result
+            for name, result in re.findall(r"^PROBE (.+?): (denied \(\w+\)|OPEN .*)$", printed(data), flags=re.M)}
+
+
+def assert_all_denied(data: dict, expected: set[str]) -> None:
+    found = probes(data)
+    assert set(found) == expected, f"probes reported: {found}"
+    opened = {name: result for name, result in found.items() if result != "denied"}
+    assert not opened, f"the worker got through: {opened}"
+
+
+def assert_clean(harness: Harness) -> None:
+    """No process of this run is left, the worker's daemons included."""
+    assert harness.leftovers() == []
+
+
+# --------------------------------------------------------------------------- the grader's own judgement
+
+
+def test_patched_comparison_functions_fool_nobody(harness):
+    harness.submit({"ps3.py": hostile("patch_comparisons")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d", "conv_transpose2d", "downsampling_params"})
+    assert_clean(harness)
+
+
+def test_objects_claiming_equality_earn_nothing(harness):
+    harness.submit({"ps3.py": hostile("lying_objects")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params",
+                              "num_downsampling_layers", "downsampling_params"})
+    assert all(t["status"] == "failed" for f in ("conv2d", "mlp_layer_params") for t in cases_of(data, f))
+    assert "_LyingList" in printed(data, "mlp_layer_params")
+    assert_clean(harness)
+
+
+def test_unpicklable_payloads_never_run(harness):
+    harness.submit({"ps3.py": hostile("pickle_payloads", mark=harness.mark)})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params",
+                              "downsampling_params"})
+    grader_side = [m for m in harness.marks() if not m.endswith("-worker")]
+    assert grader_side == [], "the grader unpickled a payload"
+    if os.geteuid() == 0:  # the worker's own os.system is stopped by its sandbox (Landlock, separate user)
+        assert harness.marks() == []
+    assert "could not be read safely" in printed(data, "mlp_layer_params")
+    assert_clean(harness)
+
+
+def test_expected_values_are_not_in_the_workers_stack_or_heap(harness):
+    harness.submit({"ps3.py": hostile("stack_snoop")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d"})
+    assert_clean(harness)
+
+
+def test_mutated_inputs_do_not_reach_the_grader(harness):
+    harness.submit({"ps3.py": hostile("mutate_inputs")})
+    data = harness.run()
+    assert data["score"] == 100
+    assert_scores(data)
+    assert "conv2d([[2, 0, -1, -1], [0, 1, 0, 2], [-2, 0, 1, 1], [1, 1, 0, -1]], [[1, -1, 1], [0, 1, 0], [1, -1, 1]])" \
+        in printed(data, "conv2d")
+    assert_clean(harness)
+
+
+def test_nan_and_infinity_are_wrong_answers(harness):
+    harness.submit({"ps3.py": hostile("nan_inf")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params",
+                              "downsampling_params"})
+    assert "NaN or infinite" in printed(data, "conv2d") and "not a whole number" in printed(data, "conv_classifier_params")
+    json.loads(harness.layout.results_file.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in results.json"))
+    assert_clean(harness)
+
+
+def test_integers_too_large_for_a_float_are_wrong_answers(harness):
+    harness.submit({"ps3.py": hostile("huge_int")})
+    data = harness.run()
+    assert_scores(data, zero={"conv_classifier_params", "mlp_layer_params"})
+    assert_clean(harness)
+
+
+def test_deeply_nested_answers(harness):
+    harness.submit({"ps3.py": hostile("deep_nesting")})
+    data = harness.run()
+    assert_scores(data, zero={"conv_classifier_params", "mlp_layer_params", "downsampling_params"})
+    assert_clean(harness)
+
+
+# --------------------------------------------------------------------------- follow-through credit
+
+
+def test_follow_through_credit_cannot_be_rigged_by_stateful_parts(harness):
+    harness.submit({"ps3.py": hostile("follow_through_rigging")})
+    data = harness.run()
+    mlp = cases_of(data, "mlp_layer_params")
+    assert [t["score"] for t in mlp] == [t["max_score"] if t["status"] == "passed" else 0 for t in mlp], \
+        [(t["name"], t["score"], t["output"][-160:]) for t in mlp if t["status"] == "failed"]
+    assert not any("Follow-through" in t["output"] for t in mlp)
+    assert {name: earned == possible for name, (earned, possible) in scores_by_function(data).items()
+            if name != "mlp_layer_params"} == dict.fromkeys(ALL_FUNCTIONS - {"mlp_layer_params"}, True)
+    assert_clean(harness)
+
+
+def test_follow_through_on_a_hostile_part_answer_keeps_the_graders_memory_small(harness):
+    harness.submit({"ps3.py": hostile("follow_through_memory")})
+    data = harness.run()
+    classifier = cases_of(data, "conv_classifier_params")
+    assert [t["status"] for t in classifier].count("failed") == 1 and classifier[0]["status"] == "failed"
+    assert classifier[0]["score"] == 0
+    assert {n for n, (earned, possible) in scores_by_function(data).items() if earned != possible} == {"conv_classifier_params"}
+    assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
+    assert_clean(harness)
+
+
+# --------------------------------------------------------------------------- what leaves the worker
+
+
+def test_a_hundred_million_entry_answer_costs_its_case_only(harness):
+    harness.submit({"ps3.py": hostile("huge_array")})
+    data = harness.run()
+    for function in ("conv2d", "conv_transpose2d"):
+        failed = [t for t in cases_of(data, function) if t["status"] == "failed"]
+        assert len(failed) == 1 and failed[0]["name"].endswith(("I convolved with K", "transposed convolution of I with K"))
+    assert "over the limit" in printed(data, "conv2d") and "MemoryError" in printed(data, "conv_transpose2d")
+    assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
+    assert_clean(harness)
+
+
+def test_a_long_vector_for_a_list_of_integers_is_cheap_to_reject(harness):
+    harness.submit({"ps3.py": hostile("huge_int_vector")})
+    data = harness.run()
+    failed = [t["name"] for t in cases_of(data, "mlp_layer_params") if t["status"] == "failed"]
+    assert failed == ["Q2a · mlp_layer_params: Q2a: the whole network, per layer"]
+    assert data["score"] == pytest.approx(100 - cases_of(data, "mlp_layer_params")[0]["max_score"])
+    assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
+    assert data["execution_time"] < 10, f"grading took {data['execution_time']} s"
+    assert_clean(harness)
+
+
+def test_forged_npy_headers_are_refused_not_allocated(harness):
+    harness.submit({"ps3.py": hostile("forged_npy")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d", "conv_transpose2d"})
+    assert "could not be read safely" in printed(data, "conv2d")
+    assert_clean(harness)
+
+
+def test_hidden_inputs_cannot_be_smuggled_into_visible_feedback(harness):
+    import numpy as np
+
+    from autograder.spec import load_problems
+
+    harness.submit({"ps3.py": hostile("hidden_exfiltration")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d"})
+    seen = "\n".join(t["name"] + t.get("output", "") for t in data["tests"] if t["visibility"] == "visible")
+    shown = {text.rstrip(".") for text in re.findall(r"\d+x\d+:[-\d.e,]+", seen)}
+    problems = load_problems(Path(__file__).resolve().parent.parent / "problems")
+    cases = [c for p in problems for c in p.cases if c.function == "conv2d"]
+
+    def spelled(x):  # as the attack spells an input
+        x = np.asarray(x, dtype=float)
+        return "x".join(map(str, x.shape)) + ":" + ",".join(f"{v:g}" for v in x.ravel()[:6])
+
+    hidden = {spelled(c.args[0]) for c in cases if c.hidden} - {spelled(c.args[0]) for c in cases if not c.hidden}
+    assert len(hidden) >= 10
+    assert shown, "the attack printed nothing at all: the test is not testing anything"
+    assert not shown & hidden, f"hidden inputs visible to the student: {sorted(shown & hidden)[:3]}"
+    assert_clean(harness)
+
+
+# --------------------------------------------------------------------------- ending the worker
+
+
+def test_os_exit_at_import_fails_the_file_and_says_why(harness):
+    harness.submit({"ps3.py": attack("exit_at_import") + "\n" + SOLUTION.read_text()})
+    data = harness.run()
+    assert_scores(data, zero=ALL_FUNCTIONS, imports_cleanly=False)
+    assert data["score"] == 0 and "exited with code 7" in data["output"]
+    assert_clean(harness)
+
+
+def test_exit_and_interrupt_inside_functions_are_ordinary_errors(harness):
+    harness.submit({"ps3.py": hostile("exits_in_functions")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params"}, imports_cleanly=False)
+    assert "raised SystemExit" in printed(data, "conv2d")
+    assert "raised KeyboardInterrupt" in printed(data, "conv_transpose2d")
+    assert "SystemExit at line" in data["output"]
+    assert_clean(harness)
+
+
+def test_a_worker_that_exits_after_answering_does_not_cost_the_next_function(harness):
+    harness.submit({"ps3.py": hostile("worker_exits_after_reply", root=harness.root)})
+    data = harness.run()
+    assert data["score"] == 100, [(t["name"], t["output"][:200]) for t in data["tests"] if t.get("status") == "failed"]
+    assert_clean(harness)
+
+
+def test_a_segfault_costs_only_its_function(harness):
+    harness.submit({"ps3.py": hostile("recursion_crash")})
+    data = harness.run()
+    assert_scores(data, zero={"conv_classifier_params"})
+    assert "segmentation fault" in printed(data, "conv_classifier_params")
+    assert_clean(harness)
+
+
+def test_a_memory_bomb_is_a_memory_error_in_the_worker(harness):
+    harness.submit({"ps3.py": hostile("memory_bomb")})
+    data = harness.run()
+    assert_scores(data, zero={"conv_transpose2d"})
+    assert "raised MemoryError" in printed(data, "conv_transpose2d")
+    assert harness.grader_peak_mb < GRADER_PEAK_MB
+    assert_clean(harness)
+
+
+def test_an_infinite_loop_ignoring_every_signal_times_out(harness, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_CALL_TIMEOUT", "2")  # the default 5 s proves no more, at 2.5 times the cost
+    harness.submit({"ps3.py": hostile("ignore_signals_loop")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d"})
+    outputs = [t["output"] for t in cases_of(data, "conv2d")]
+    assert sum("did not return within" in o for o in outputs) == 2
+    assert sum("already timed out 2 times" in o for o in outputs) == len(outputs) - 2
+    assert_clean(harness)
+
+
+def test_an_import_that_sleeps_for_an_hour_is_cut_off(harness, monkeypatch):
+    monkeypatch.setenv("AUTOGRADER_IMPORT_TIMEOUT", "3")  # the default 30 s proves no more, at ten times the cost
+    harness.submit({"ps3.py": attack("import_sleeps") + "\n" + SOLUTION.read_text()})
+    data = harness.run()
+    assert_scores(data, zero=ALL_FUNCTIONS, imports_cleanly=False)
+    assert "importing your file took longer than 3 s" in data["output"]
+    assert harness.seconds < 20
+    assert_clean(harness)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def test_a_hundred_megabytes_of_output_is_capped(harness):
+    harness.submit({"ps3.py": hostile("print_flood")})
+    data = harness.run()
+    assert data["score"] == 100
+    assert_scores(data)
+    shown = printed(data, "conv2d")
+    assert "BBBB" in shown and shown.count("B") < 20_000
+    assert len(harness.layout.results_file.read_bytes()) < 1_000_000
+    assert_clean(harness)
+
+
+def test_the_student_is_told_that_their_output_was_cut(harness):
+    harness.submit({"ps3.py": hostile("print_flood")})
+    data = harness.run()
+    first = cases_of(data, "conv2d")[0]["output"]
+    assert "BBBB" in first
+    assert re.search(r"\d+ more (bytes|characters)", first), first[-300:]
+    assert_clean(harness)
+
+
+@as_root
+def test_endless_writers_on_the_output_pipe_neither_hang_nor_survive(harness):
+    harness.submit({"ps3.py": hostile("output_flood_daemons")})
+    data = harness.run(timeout=120)
+    assert data["score"] == 100
+    assert harness.seconds < 30
+    assert_clean(harness)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+@as_root
+def test_a_fork_bomb_is_bounded_and_swept(harness):
+    harness.submit({"ps3.py": hostile("fork_bomb")})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d"})
+    counts = [int(n) for n in re.findall(r"FORKED (\d+)", printed(data, "conv2d"))]
+    assert counts and max(counts) > 10 and all(n < 64 for n in counts), counts
+    assert_clean(harness)
+
+
+@as_root
+def test_the_grader_cannot_be_killed_or_stopped(harness):
+    harness.submit({"ps3.py": probed("kill_grader")})
+    data = harness.run(timeout=120)
+    assert data["score"] == 100
+    assert_all_denied(data, {"SIGSTOP the grader", "SIGTERM the grader", "SIGKILL the grader", "SIGKILL the grader's group",
+                             "SIGKILL graders found in /proc", "SIGKILL every pid"})
+    assert_clean(harness)
+
+
+@as_root
+def test_results_json_and_the_graders_files_cannot_be_forged_even_after_the_run(harness):
+    source = harness.root / "source"
+    before = {p: p.read_bytes() for p in source.rglob("*") if p.is_file()}
+    harness.submit({"ps3.py": probed("results_write", root=harness.root)})
+    data = harness.run()
+    written = harness.layout.results_file.read_bytes()
+    assert data["score"] == 100
+    assert_all_denied(data, {"write results.json", "create in results/", "append to a spec", "append to a reference",
+                             "replace run_autograder"})
+    started = re.search(r"^DAEMON (.+)$", printed(data), flags=re.M)
+    assert started and started.group(1).isdigit(), started and started.group(0)
+    daemon = int(started.group(1))
+    assert harness.leftovers() == []
+    time.sleep(3)  # the daemon would have woken up and written again by now
+    assert not Path(f"/proc/{daemon}").exists() or _uid(_status(str(daemon))) != WORKER_UID or \
+        _status(str(daemon)).get("State", "").startswith("Z"), f"the daemon {daemon} survived the run"
+    assert harness.layout.results_file.read_bytes() == written
+    assert sorted(p.name for p in harness.layout.results_file.parent.iterdir()) == ["results.json"]
+    assert {p: p.read_bytes() for p in source.rglob("*") if p.is_file()} == before
+    assert_clean(harness)
+
+
+# --------------------------------------------------------------------------- reading what it must not
+
+
+@as_root
+def test_reference_solvers_and_specs_cannot_be_found_or_read(harness):
+    harness.submit({"ps3.py": probed("steal_reference", root=harness.root)})
+    data = harness.run()
+    assert_scores(data, zero={"conv2d", "conv_transpose2d"})
+    assert_all_denied(data, {"read /work/main/problems", "read /autograder/source/problems",
+                             f"read {harness.root}/source/problems", "read /work/main/solutions/ps3.py",
+                             "walk /", "walk /work", "walk /tmp", "import problems.q3a.reference",
+                             "symlink to a reference", "hard link to a reference"}
+                      | {p for p in probes(data) if p.startswith(("read /proc/", "read /tmp/"))})
+    assert any(p.startswith("read /proc/") for p in probes(data))
+    assert_clean(harness)
+
+
+@as_root
+def test_the_graders_process_cannot_be_read_or_traced(harness):
+    harness.submit({"ps3.py": probed("proc_snoop")})
+    data = harness.run()
+    assert data["score"] == 100
+    assert_all_denied(data, {"list /proc", "grader environ", "grader cmdline", "grader maps", "grader mem",
+                             "grader cwd listing", "grader open files", "ptrace attach", "pidfd_getfd", "setuid root",
+                             "read /etc/shadow"})
+    assert_clean(harness)
+
+
+def _host_address() -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+@as_root
+def test_no_connection_leaves_the_worker(harness):
+    tcp = socket.create_server(("0.0.0.0", 0))
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    udp.bind(("0.0.0.0", 0))
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    name = f"ag-attack-{os.getpid()}-{random.randrange(1 << 30)}"
+    abstract.bind("\0" + name)
+    abstract.listen()
+    listeners = (tcp, udp, abstract)
+    try:
+        for listener in listeners:
+            listener.setblocking(False)
+        harness.submit({"ps3.py": probed("network", tcp_port=tcp.getsockname()[1], udp_port=udp.getsockname()[1],
+                                         abstract=name, host_ip=_host_address())})
+        data = harness.run()
+        arrived = []
+        for listener, receive in ((tcp, tcp.accept), (udp, lambda: udp.recvfrom(100)), (abstract, abstract.accept)):
+            try:
+                arrived.append(receive())
+            except BlockingIOError:
+                pass
+    finally:
+        for listener in listeners:
+            listener.close()
+    assert arrived == []
+    assert data["score"] == 100
+    assert_all_denied(data, {"tcp loopback", "tcp own address", "udp loopback", "udp own address", "abstract unix socket",
+                             "dns", "tcp internet"})
+    assert_clean(harness)
+
+
+@as_root
+def test_no_connection_reaches_a_unix_socket_on_the_machine(harness):
+    path = harness.base / "listening.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(path))
+        path.chmod(0o777)
+        listener.listen()
+        listener.setblocking(False)
+        harness.submit({"ps3.py": probed("unix_socket", socket_path=path)})
+        data = harness.run()
+        try:
+            arrived = listener.accept()[0].recv(100)
+        except BlockingIOError:
+            arrived = b""
+    finally:
+        listener.close()
+    assert data["score"] == 100
+    assert arrived == b"", f"the worker sent {arrived!r} to a Unix socket outside its sandbox"
+    assert_all_denied(data, {"unix socket on a path"})
+    assert_clean(harness)
+
+
+# --------------------------------------------------------------------------- the submission itself
+
+
+def test_a_symlinked_ps3_is_not_followed(harness):
+    reference = harness.root / "source" / "problems" / "q3a" / "reference.py"
+    (harness.layout.submission / "ps3.py").symlink_to(reference)
+    (harness.layout.submission / "solution").symlink_to(SOLUTION.parent, target_is_directory=True)
+    data = harness.run()
+    assert data["score"] == 0 and data["tests"] == []
+    assert "No ps3.py" in data["output"] and "no Python files" in data["output"]
+    assert_clean(harness)
+
+
+def test_files_beside_ps3_are_never_run(harness):
+    shadow = attack("shadow_modules", mark=harness.mark)
+    harness.submit({"ps3.py": SOLUTION.read_text(), "conftest.py": shadow, "test_ps3.py": shadow,
+                    "numpy.py": shadow, "sitecustomize.py": shadow, "usercustomize.py": shadow})
+    data = harness.run()
+    assert data["score"] == 100
+    assert harness.marks() == []
+    assert_clean(harness)
+
+
+def test_binary_garbage_gets_a_valid_zero(harness):
+    garbage = random.Random(3).randbytes(1_500_000)
+    harness.submit({"ps3.py": garbage})
+    data = harness.run()
+    assert_scores(data, zero=ALL_FUNCTIONS, imports_cleanly=False)
+    assert "Problems loading your file" in data["output"]
+    assert all("Your file defines no function named" in t["output"] for t in data["tests"] if t.get("max_score"))
+    assert harness.seconds < 60
+    assert_clean(harness)
+
+
+def test_a_fifty_megabyte_ps3_is_refused_unread(harness):
+    big = harness.layout.submission / "ps3.py"
+    with big.open("wb") as handle:
+        handle.write(SOLUTION.read_bytes())
+        handle.truncate(50_000_000)
+    data = harness.run()
+    assert data["score"] == 0 and data["tests"] == []
+    assert "50,000,000 bytes" in data["output"]
+    assert_clean(harness)
