@@ -9,6 +9,7 @@ never shows a value (safe for hidden cases), ``detail`` shows what differs.
 from __future__ import annotations
 
 import math
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,11 @@ SMALL_ARRAY = 64  # entries; up to this size an array difference is shown in ful
 
 @dataclass(frozen=True)
 class Verdict:
+    """``summary`` is a fixed phrase, shown for hidden cases: it must carry nothing the
+    student controls (a class name, a length, a count) and nothing about the answer
+    (a shape, a size), or a submission could smuggle hidden inputs out through it.
+    ``detail`` says exactly what differs, for visible cases and after publication."""
+
     passed: bool
     summary: str = ""
     detail: str = ""
@@ -65,38 +71,46 @@ def describe_type(value: Any) -> str:
         return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, np.generic):
         return f"a NumPy {value.dtype} scalar"
-    return f"a {type(value).__name__}" if not hasattr(value, "type_name") else f"an object of type {value.type_name}"
+    return f"a {type(value).__name__}" if not hasattr(value, "type_name") else f"an object of type {value.type_name[:80]}"
 
 
 def _judge_int(expected: int, received: Any) -> Verdict:
     if isinstance(received, np.ndarray) and received.shape == () :
         received = received[()]
     if not isinstance(received, (int, float, np.integer, np.floating)) or isinstance(received, (bool, np.bool_)):
-        return Verdict(False, f"returned {describe_type(received)}; an integer was expected",
+        return Verdict(False, "returned something other than an integer",
                        f"expected {expected}, received {short_repr(received)} ({describe_type(received)})")
     if not is_integral(received):
         return Verdict(False, "returned a number that is not a whole number",
                        f"expected {expected}, received {received!r}, which is not a whole number")
     if int(received) != int(expected):
-        relative = abs(int(received) - int(expected)) / max(abs(int(expected)), 1)
+        difference = int(received) - int(expected)
+        try:
+            relative = f"{abs(difference) / max(abs(int(expected)), 1):.3g}"
+        except OverflowError:  # e.g. a factorial returned by mistake
+            relative = "enormous"
         return Verdict(False, "returned the wrong number",
-                       f"expected {int(expected):,}, received {int(received):,} (off by {int(received) - int(expected):+,}, relative error {relative:.3g})")
+                       f"expected {int(expected):,}, received {short_repr(int(received), 80)} (relative error {relative})")
     return PASS
 
 
 def _judge_ints(expected: list, received: Any) -> Verdict:
     if isinstance(received, np.ndarray) and received.ndim == 1:
+        if len(received) != len(expected):  # before list(): the vector may be huge
+            return Verdict(False, "returned the wrong number of entries",
+                           f"expected {len(expected)} numbers, received {len(received):,}")
         received = list(received)
     if not isinstance(received, (list, tuple)):
-        return Verdict(False, f"returned {describe_type(received)}; a list of integers was expected",
+        return Verdict(False, "returned something other than a list of integers",
                        f"expected {list(expected)}, received {short_repr(received)}")
     if len(received) != len(expected):
-        return Verdict(False, f"returned {len(received)} numbers; {len(expected)} were expected",
+        return Verdict(False, "returned the wrong number of entries",
                        f"expected {list(expected)}, received {short_repr(received)}")
     for index, (want, got) in enumerate(zip(expected, received)):
         verdict = _judge_int(want, got)
         if not verdict.passed:
-            return Verdict(False, f"entry {index} is wrong: {verdict.summary}", f"entry {index}: {verdict.detail}; whole list expected {list(expected)}, received {short_repr(received)}")
+            return Verdict(False, "some entries are wrong",
+                           f"entry {index}: {verdict.detail}; whole list expected {list(expected)}, received {short_repr(received)}")
     return PASS
 
 
@@ -108,20 +122,20 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
             return Verdict(False, "returned nested lists that do not form a rectangular array of numbers",
                            f"expected an array of shape {expected.shape}, received {short_repr(received)}")
     if not isinstance(received, np.ndarray):
-        return Verdict(False, f"returned {describe_type(received)}; an array was expected",
+        return Verdict(False, "returned something other than an array",
                        f"expected an array of shape {expected.shape}, received {short_repr(received)}")
     if received.dtype.kind not in "iuf":
-        return Verdict(False, f"returned an array of dtype {received.dtype}; real numbers were expected",
+        return Verdict(False, "returned an array that does not hold real numbers",
                        f"expected an array of shape {expected.shape}, received dtype {received.dtype}")
     if received.shape != expected.shape:
         hint = " (the transpose of the right shape)" if received.shape == expected.shape[::-1] else ""
-        return Verdict(False, f"returned an array of shape {received.shape}; shape {expected.shape} was expected{hint}",
+        return Verdict(False, "returned an array of the wrong shape",
                        f"expected shape {expected.shape}, received shape {received.shape}{hint}")
     received = received.astype(np.float64)
     wanted = expected.astype(np.float64)
     if not np.all(np.isfinite(received)):
         bad = int(np.sum(~np.isfinite(received)))
-        return Verdict(False, f"returned an array with {bad} NaN or infinite entries",
+        return Verdict(False, "returned an array with NaN or infinite entries",
                        f"{bad} entries are NaN or infinite\n{_side_by_side(wanted, received, ~np.isfinite(received))}")
     close = np.isclose(received, wanted, rtol=comparison.rtol, atol=comparison.atol)
     if close.all():
@@ -129,8 +143,8 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
     wrong = ~close
     errors = np.abs(received - wanted)
     worst = np.unravel_index(int(np.argmax(np.where(wrong, errors, -1))), wanted.shape)
-    summary = f"{int(wrong.sum())} of {wanted.size} entries are wrong"
-    detail = (f"{summary} (tolerance rtol={comparison.rtol:g}, atol={comparison.atol:g}); largest error "
+    summary = "some entries are wrong"
+    detail = (f"{int(wrong.sum())} of {wanted.size} entries are wrong (tolerance rtol={comparison.rtol:g}, atol={comparison.atol:g}); largest error "
               f"{errors[worst]:.6g} at index {tuple(int(i) for i in worst)}")
     if wanted.size <= SMALL_ARRAY and wanted.ndim == 2:
         detail += "\n" + _side_by_side(wanted, received, wrong)
@@ -154,7 +168,19 @@ def _side_by_side(expected: np.ndarray, received: np.ndarray, wrong: np.ndarray)
     return "\n".join(lines)
 
 
+_REPR = reprlib.Repr()
+_REPR.maxlist = _REPR.maxtuple = 64
+_REPR.maxlevel = 4
+_REPR.maxlong = _REPR.maxother = 120
+
+
 def short_repr(value: Any, limit: int = 200) -> str:
-    """A one-line repr, arrays as nested lists, cut at ``limit`` characters."""
-    text = repr(value.tolist() if isinstance(value, np.ndarray) else value)
+    """A one-line repr, arrays as nested lists, cut at ``limit`` characters.
+
+    Bounded before it is built (reprlib), so a 10**8-entry answer costs no
+    more to describe than a small one.
+    """
+    if isinstance(value, np.ndarray):
+        value = value.tolist() if value.size <= SMALL_ARRAY * 16 else f"<array of shape {value.shape}, dtype {value.dtype}>"
+    text = value if isinstance(value, str) and value.startswith("<array") else _REPR.repr(value)
     return text if len(text) <= limit else text[:limit] + "..."

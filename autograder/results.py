@@ -102,7 +102,7 @@ def visible_output(result: CaseResult) -> str:
     if result.credit_reason:
         lines.append(result.credit_reason)
     if result.outcome is not None and result.outcome.output.strip():
-        lines.append("Your function printed:\n" + _block(result.outcome.output[:2000]))
+        lines.append("Your function printed:\n" + _block(_clip(result.outcome.output, 2000)))
     return "\n\n".join(lines)
 
 

@@ -7,19 +7,23 @@ verdict is decided here, from the worker's reply and the spec alone.
 
 from __future__ import annotations
 
+import builtins
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from autograder.checks import CheckError, CheckResult, find_checks, run_checks
-from autograder.compare import Verdict, agrees, judge, short_repr
+from autograder.compare import Verdict, agrees, is_integral, judge, short_repr
 from autograder.sandbox import DEFAULT_WORKER_USER, Limits, Outcome, Sandbox
 from autograder.scoring import assign_max_scores
 from autograder.spec import Case, Problem, SpecError, copies, load_problems
 
 MAX_TIMEOUTS_PER_FUNCTION = 2
+BUILTIN_EXCEPTIONS = {name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)}
 
 
 @dataclass
@@ -77,6 +81,12 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
           cancel: threading.Event | None = None) -> Report:
     """Grade ``submission`` against every spec under ``problems`` (a folder), or against loaded problems.
 
+    The order is part of the trust boundary: visible cases, then the problems'
+    Python checks, then hidden cases, then follow-through credit. Nothing a
+    student sees before publication is produced after the worker has seen a
+    hidden input, so student code cannot print hidden inputs into visible
+    feedback. Results are reported in the specs' order.
+
     Pass a ``sandbox`` already started to overlap its start-up with the
     caller's own imports; it is stopped here either way. Setting ``cancel``
     raises :class:`Cancelled` before the next case (kill the worker to cut a
@@ -97,40 +107,69 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
         imported = sandbox.ready()
         report.protections = sandbox.protections
         report.notices += _import_notices(imported)
-        deadline = started + sandbox.limits.run_deadline
-        _run_cases(sandbox, report, deadline, cancel or threading.Event())
+        run = _CaseRun(sandbox, report, started + sandbox.limits.run_deadline, cancel or threading.Event())
+        cases = [case for problem in report.problems for case in problem.cases]
+        run.cases([case for case in cases if not case.hidden])
         check_files = _check_files(report.problems)
         if check_files:
             try:
-                report.checks = run_checks(check_files, sandbox, {p.key: p.title for p in report.problems}, deadline)
+                report.checks = run_checks(check_files, sandbox, {p.key: p.title for p in report.problems}, run.deadline)
             except CheckError as error:  # an instructor's bug: no partial grade that looks final
                 report.results = []
                 report.error = f"The autograder's Python checks are broken, so nothing was graded: {error}"
+                return report
+        run.cases([case for case in cases if case.hidden])
+        run.follow_through()
+        position = {id(case): index for index, case in enumerate(cases)}
+        report.results.sort(key=lambda result: position[id(result.case)])
     finally:
         sandbox.stop()
         report.seconds = time.monotonic() - started
     return report
 
 
-def _run_cases(sandbox: Sandbox, report: Report, deadline: float, cancel: threading.Event) -> None:
-    imported = sandbox.imported
-    broken = {name: problem for problem in imported.problems for name in problem.get("names", [])}
-    timeouts: dict[str, int] = {}
-    for problem in report.problems:
-        for case in problem.cases:
-            if cancel.is_set():
+class _CaseRun:
+    """Runs cases through one sandbox, counting timeouts per function against one deadline."""
+
+    def __init__(self, sandbox: Sandbox, report: Report, deadline: float, cancel: threading.Event) -> None:
+        self.sandbox, self.report, self.deadline, self.cancel = sandbox, report, deadline, cancel
+        imported = sandbox.imported
+        self.broken = {name: problem for problem in imported.problems for name in problem.get("names", [])}
+        self.timeouts: dict[str, int] = {}
+
+    def cases(self, cases: list[Case]) -> None:
+        for case in cases:
+            if self.cancel.is_set():
                 raise Cancelled
-            reason = _reason_not_to_call(case, imported, broken, timeouts, deadline)
+            reason = _reason_not_to_call(case, self.sandbox.imported, self.broken, self.timeouts, self.deadline)
             if reason:
-                report.results.append(CaseResult(case, Verdict(False, reason, reason)))
+                self.report.results.append(CaseResult(case, Verdict(False, reason, reason)))
                 continue
-            outcome = sandbox.call(case.function, list(case.args), case.kwargs)
+            outcome = self.sandbox.call(case.function, list(case.args), case.kwargs)
             if outcome.kind == "timeout":
-                timeouts[case.function] = timeouts.get(case.function, 0) + 1
-            result = check(case, outcome)
-            if not result.verdict.passed and case.follow_through and outcome.kind == "returned":
-                _follow_through(result, StudentParts(sandbox))
-            report.results.append(result)
+                self.timeouts[case.function] = self.timeouts.get(case.function, 0) + 1
+            self.report.results.append(check(case, outcome))
+
+    def follow_through(self) -> None:
+        """Give follow-through credit, computing compositions in a fresh worker.
+
+        Fresh, so a composite's own call cannot have armed the parts to agree
+        with it; and only where a part the composition used lost points in its
+        own cases, which is what "wrong only because a part is wrong" means.
+        """
+        candidates = [r for r in self.report.results
+                      if not r.verdict.passed and r.case.follow_through and r.outcome and r.outcome.kind == "returned"]
+        if not candidates:
+            return
+        failed = {r.case.function for r in self.report.results if not r.verdict.passed}
+        kinds = {r.case.function: r.case.comparison.kind for r in self.report.results}
+        self.sandbox.stop()  # the next call starts a new worker, in which no composite is ever called
+        for result in candidates:
+            if self.cancel.is_set():
+                raise Cancelled
+            if time.monotonic() > self.deadline:
+                return
+            _follow_through(result, StudentParts(self.sandbox, kinds), failed)
 
 
 def _check_files(problems: list[Problem]) -> list[Path]:
@@ -177,27 +216,34 @@ def _failure(outcome: Outcome, wanted: str) -> Verdict:
         if error.get("type") == "NotImplementedError":
             return Verdict(False, "not implemented yet (it raises NotImplementedError)", "not implemented yet (it raises NotImplementedError)")
         what = f"raised {error.get('type')}: {error.get('message')}"
-        return Verdict(False, f"raised {error.get('type')}", f"{what}; {wanted}\n\n{error.get('traceback', '')}")
+        # The class name is the student's to choose: in the summary, only Python's own exceptions are named.
+        named = error.get("type") if error.get("type") in BUILTIN_EXCEPTIONS else "an exception of its own class"
+        return Verdict(False, f"raised {named}", f"{what}; {wanted}\n\n{error.get('traceback', '')}")
     if outcome.kind == "timeout":
         text = f"did not return within {outcome.seconds:.1f} s (an infinite loop?)"
-    elif outcome.kind == "crashed":
-        text = f"stopped the Python process running it: {outcome.detail}"
-    else:
-        text = outcome.detail or "failed"
-    return Verdict(False, text, text)
+        return Verdict(False, "did not return in time (an infinite loop?)", text)
+    if outcome.kind == "crashed":
+        return Verdict(False, "stopped the Python process running it", f"stopped the Python process running it: {outcome.detail}")
+    return Verdict(False, "its answer could not be read", outcome.detail or "failed")
 
 
 class StudentParts:
     """The student's functions, called through the sandbox, as the ``parts`` of a composition.
 
-    A budget of calls guards the grader against a composition that would loop
-    over a student's (untrusted) answer.
+    Their answers are untrusted and feed reference code in this process, so
+    only answers of the part's own kind and of modest size are used (a
+    "layer count" that is a list of a million zeros would otherwise be
+    multiplied out here), and a budget of calls guards against a composition
+    that would loop over an answer.
     """
 
     MAX_CALLS = 64
+    MAX_ENTRIES = 100_000
+    MAX_INT = 10**18
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, kinds: dict[str, str]) -> None:
         self._sandbox = sandbox
+        self._kinds = kinds
         self._calls = 0
         self.used: list[str] = []
 
@@ -211,20 +257,30 @@ class StudentParts:
                 raise LookupError(f"{name} gave no answer")
             if name not in self.used:
                 self.used.append(name)
-            return outcome.value
+            return self._plain(self._kinds.get(name, ""), outcome.value)
 
         return call
 
+    def _plain(self, kind: str, value: Any) -> Any:
+        if kind == "int" and is_integral(value) and abs(int(value)) <= self.MAX_INT:
+            return int(value)
+        if kind == "ints" and isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) == 1 and len(value) <= self.MAX_ENTRIES:
+            if all(is_integral(item) and abs(int(item)) <= self.MAX_INT for item in value):
+                return [int(item) for item in value]
+        if kind == "array" and isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size <= self.MAX_ENTRIES:
+            return value.astype(np.float64)
+        raise LookupError("a part's answer of the wrong kind or size")
 
-def _follow_through(result: CaseResult, parts: StudentParts) -> None:
-    """Give the spec's share when the wrong total is what the student's own parts add up to."""
+
+def _follow_through(result: CaseResult, parts: StudentParts, failed_functions: set[str]) -> None:
+    """Give the spec's share when the wrong total is what the student's own (wrong) parts add up to."""
     case = result.case
     try:
         composed = case.follow_through.compose(parts, *copies(case.args), **copies(case.kwargs))
         consistent = agrees(composed, result.outcome.value, case.comparison)
     except Exception:  # noqa: BLE001 - parts that fail or return nonsense earn no follow-through
         return
-    if consistent:
+    if consistent and failed_functions.intersection(parts.used):
         result.credit = case.follow_through.share
         result.credit_reason = (f"Follow-through credit ({case.follow_through.share:.0%} of this case): your answer is what your own "
                                 f"{', '.join(f'`{n}`' for n in parts.used)} add up to, so it is wrong only because one of those is.")

@@ -32,6 +32,7 @@ from autograder import worker as wire
 
 WORKER_SOURCE = Path(wire.__file__).read_text()
 DEFAULT_WORKER_USER = "autograder-worker"
+ANSWERED = " after it began to answer"
 
 
 @dataclass
@@ -51,7 +52,8 @@ class Limits:
     file_size_mb: int = 16
     open_files: int = 64
     output_bytes: int = 16_000
-    reply_bytes: int = 64 << 20
+    reply_bytes: int = 64 << 20  # .npy data: compact, loads into an array of the same size
+    reply_json_bytes: int = 2 << 20  # the JSON part: parsed into Python objects, so ~30x its size
 
     @classmethod
     def from_environment(cls, environ: dict | None = None) -> Limits:
@@ -114,6 +116,7 @@ class Sandbox:
         self.imported: ImportReport | None = None
         self.protections: dict = {}
         self._next_id = 0
+        self._reply_bytes = 0  # ever received: tells a worker that died mid-answer from one that never answered
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -211,9 +214,23 @@ class Sandbox:
 
     def call(self, function: str, args: list, kwargs: dict | None = None) -> Outcome:
         """Call ``function(*args, **kwargs)`` in the worker, restarting it first if it died."""
+        for attempt in (1, 2):
+            outcome = self._call_once(function, args, kwargs)
+            # A worker that died before a single byte of the answer may have been dying already (an
+            # atexit hook, a thread of an earlier call): that must not cost this function. Try once more.
+            if outcome.kind != "crashed" or outcome.detail.endswith(ANSWERED):
+                break
+        return outcome
+
+    def _call_once(self, function: str, args: list, kwargs: dict | None) -> Outcome:
         report = self.ready()
         if report.fatal:
             return Outcome("broken", detail=report.fatal)
+        if self.process.poll() is not None:  # died between calls: start afresh rather than blame this call
+            self.stop()
+            report = self.ready()
+            if report.fatal:
+                return Outcome("broken", detail=report.fatal)
         self._next_id += 1
         blobs: list = []
         request = {
@@ -224,13 +241,15 @@ class Sandbox:
             "kwargs": {k: wire.encode(v, blobs) for k, v in (kwargs or {}).items()},
         }
         started = time.monotonic()
+        replied_before = self._reply_bytes
         try:
             message, reply_blobs = self._exchange(wire.frame(request, blobs), started + self.limits.call_timeout)
             if message.get("id") != self._next_id or message.get("type") not in ("returned", "raised"):
                 raise WorkerGone("broken", "the reply did not answer the call")
             outcome = self._outcome(message, reply_blobs)
         except WorkerGone as gone:
-            outcome = Outcome(gone.kind, detail=str(gone))
+            answered = self._reply_bytes > replied_before
+            outcome = Outcome(gone.kind, detail=str(gone) + (ANSWERED if answered else ""))
             outcome.output = self._take_output()
             self.stop()
         else:
@@ -243,7 +262,7 @@ class Sandbox:
             return Outcome("raised", error=_error_report(message.get("error")))
         try:
             return Outcome("returned", value=wire.decode(message.get("value"), blobs))
-        except (ValueError, TypeError, RecursionError, EOFError, OSError) as error:
+        except (ValueError, TypeError, RecursionError, EOFError, OSError, MemoryError) as error:
             raise WorkerGone("broken", f"the returned value could not be read safely: {error}") from None
 
     # -- the pipe ------------------------------------------------------------
@@ -263,8 +282,8 @@ class Sandbox:
 
     def _receive(self, deadline: float) -> tuple[dict, list]:
         (length,) = struct.unpack(">I", self._take(4, deadline))
-        if length > self.limits.reply_bytes:
-            raise WorkerGone("broken", f"a reply of {length} bytes is over the limit")
+        if length > self.limits.reply_json_bytes:
+            raise WorkerGone("broken", f"a reply of {length:,} bytes of JSON is over the limit (return arrays as NumPy arrays)")
         try:
             message = json.loads(self._take(length, deadline))
             count = int(message.get("blobs", 0))
@@ -291,6 +310,7 @@ class Sandbox:
             if not chunk:
                 raise WorkerGone("crashed", self._death())
             self._inbox += chunk
+            self._reply_bytes += len(chunk)
         data = bytes(self._inbox[:size])
         del self._inbox[:size]
         return data

@@ -26,6 +26,7 @@ import sys
 
 MAX_DEPTH = 32
 MAX_TEXT = 4000  # characters of an exception message or traceback sent back
+MAX_PROBLEMS = 40  # problems reported from loading the submission
 
 
 # --------------------------------------------------------------------------- codec
@@ -68,7 +69,7 @@ def decode(data, blobs: list):
     if tag == "$tuple" and isinstance(payload, list):
         return tuple(decode(item, blobs) for item in payload)
     if tag in ("$array", "$scalar") and type(payload) is int and 0 <= payload < len(blobs):
-        array = np.load(io.BytesIO(blobs[payload]), allow_pickle=False)
+        array = _load_npy(blobs[payload])
         if tag == "$scalar":
             if array.shape != ():
                 raise ValueError("a scalar must have shape ()")
@@ -77,6 +78,31 @@ def decode(data, blobs: list):
     if tag == "$unsupported" and isinstance(payload, str):
         return Unsupported(payload)
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def _load_npy(blob: bytes):
+    """An array from .npy bytes, refusing any header that claims more data than the blob holds.
+
+    np.load would first allocate what the header claims: a forged shape of
+    10**12 entries must be a refused reply, not a MemoryError in the grader.
+    """
+    import numpy as np
+
+    stream = io.BytesIO(blob)
+    version = np.lib.format.read_magic(stream)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ValueError(f"unsupported .npy version {version}")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, fortran_order, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise ValueError("object arrays are refused")
+    count = 1
+    for side in shape:
+        count *= side
+    if count * dtype.itemsize != len(blob) - stream.tell():
+        raise ValueError("the array header does not match its data")
+    stream.seek(0)
+    return np.load(stream, allow_pickle=False)
 
 
 class Unsupported:
@@ -225,6 +251,46 @@ def _landlock(read_paths: list, write_paths: list) -> str:
     return f"applied (Landlock ABI {abi}{', TCP blocked' if net else ''}{', signals scoped' if scoped else ''})"
 
 
+def _deny_sockets() -> str:
+    """A seccomp filter: socket() and io_uring fail with EPERM; everything else is allowed.
+
+    The network namespace and Landlock stop TCP, but not a Unix socket bound
+    to a path (the system's D-Bus, say). The worker needs no socket at all.
+    """
+    import ctypes
+    import platform
+    import struct as _struct
+
+    numbers = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}  # arch, socket, io_uring_setup
+    if sys.platform != "linux" or platform.machine() not in numbers:
+        return "unavailable: needs Linux on x86_64 or aarch64"
+    arch, socket_nr, io_uring_nr = numbers[platform.machine()]
+    load_word, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    program = [
+        (load_word, 0, 0, 4),              # the architecture
+        (jump_eq, 1, 0, arch),
+        (ret, 0, 0, deny),                 # another architecture's calling convention: refuse
+        (load_word, 0, 0, 0),              # the system call number
+        (jump_ge, 3, 0, 0x40000000),       # x32 numbers: refuse
+        (jump_eq, 2, 0, socket_nr),
+        (jump_eq, 1, 0, io_uring_nr),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, deny),
+    ]
+    filters = b"".join(_struct.pack("HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(filters)
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    if libc.prctl(22, 2, ctypes.byref(Program(len(program), ctypes.addressof(buffer))), 0, 0) != 0:  # PR_SET_SECCOMP
+        return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    return "applied (seccomp: no sockets)"
+
+
 def _import_submission(path: str) -> tuple[dict, list]:
     """Run the submission's top-level statements one by one.
 
@@ -252,7 +318,8 @@ def _import_submission(path: str) -> tuple[dict, list]:
             tree = ast.parse(chunk_source, filename=path)
         except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
             names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", chunk_source, flags=re.M)
-            problems.append(dict(_describe(error), where=f"{label}, line {getattr(error, 'lineno', None) or first_line}", names=names))
+            line = (getattr(error, "lineno", None) or 1) + first_line - 1
+            problems.append(dict(_describe(error), where=f"{label}, line {line}", names=names))
             continue
         ast.increment_lineno(tree, first_line - 1)
         for statement in tree.body:
@@ -262,6 +329,10 @@ def _import_submission(path: str) -> tuple[dict, list]:
             except BaseException as error:  # noqa: BLE001 - any failure is the submission's
                 where = f"{label}, line {statement.lineno}" if label != "module" else f"line {statement.lineno}"
                 problems.append(dict(_describe(error), where=where, names=_statement_names(statement)))
+    if len(problems) > MAX_PROBLEMS:  # binary garbage fails in thousands of places; the report stays small
+        more = {"type": "...", "mro": [], "traceback": "", "where": "the rest of the file", "names": [],
+                "message": f"{len(problems) - MAX_PROBLEMS} more problems are not listed"}
+        problems = problems[:MAX_PROBLEMS] + [more]
     return module.__dict__, problems
 
 
@@ -355,11 +426,14 @@ def main(config: dict) -> None:
     os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe
     os.chdir(config["workdir"])
     protections = {"limits": _apply_limits(config.get("limits", {}))}
-    if config.get("landlock", True):
+    # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
+    confinements = (("filesystem", lambda: _landlock(config["read_paths"] + [config["workdir"]], [os.devnull])),
+                    ("sockets", _deny_sockets))
+    for name, confine in confinements:
         try:
-            protections["filesystem"] = _landlock(config.get("read_paths", []), [config["workdir"], os.devnull])
-        except Exception as error:  # noqa: BLE001 - an unusable Landlock is reported, not fatal
-            protections["filesystem"] = f"unavailable: {error}"
+            protections[name] = confine()
+        except Exception as error:  # noqa: BLE001 - an unusable confinement is reported, not fatal
+            protections[name] = f"unavailable: {error}"
     _send(replies, {"type": "hello", "protections": protections, "uid": os.getuid()})
 
     import numpy  # noqa: F401 - loaded before the submission, under the limits

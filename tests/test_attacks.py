@@ -347,9 +347,12 @@ def test_follow_through_credit_cannot_be_rigged_by_stateful_parts(harness):
     mlp = cases_of(data, "mlp_layer_params")
     assert [t["score"] for t in mlp] == [t["max_score"] if t["status"] == "passed" else 0 for t in mlp], \
         [(t["name"], t["score"], t["output"][-160:]) for t in mlp if t["status"] == "failed"]
-    assert not any("Follow-through" in t["output"] for t in mlp)
+    assert not any("Follow-through" in t["output"] for t in data["tests"])
+    # The armed fc_layer_params answers 0 to whichever calls come next, graded ones included, and
+    # conv_classifier_params uses it; every function that does not touch it keeps full marks.
+    touched = {"mlp_layer_params", "fc_layer_params", "conv_classifier_params"}
     assert {name: earned == possible for name, (earned, possible) in scores_by_function(data).items()
-            if name != "mlp_layer_params"} == dict.fromkeys(ALL_FUNCTIONS - {"mlp_layer_params"}, True)
+            if name not in touched} == dict.fromkeys(ALL_FUNCTIONS - touched, True)
     assert_clean(harness)
 
 
@@ -358,8 +361,10 @@ def test_follow_through_on_a_hostile_part_answer_keeps_the_graders_memory_small(
     data = harness.run()
     classifier = cases_of(data, "conv_classifier_params")
     assert [t["status"] for t in classifier].count("failed") == 1 and classifier[0]["status"] == "failed"
-    assert classifier[0]["score"] == 0
-    assert {n for n, (earned, possible) in scores_by_function(data).items() if earned != possible} == {"conv_classifier_params"}
+    assert classifier[0]["score"] == 0 and "Follow-through" not in classifier[0]["output"]
+    # The armed num_conv_layers answers its list to whichever call comes next: a graded one is lost too.
+    losing = {n for n, (earned, possible) in scores_by_function(data).items() if earned != possible}
+    assert "conv_classifier_params" in losing and losing <= {"conv_classifier_params", "num_conv_layers"}
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     assert_clean(harness)
 

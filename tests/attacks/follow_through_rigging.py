@@ -1,8 +1,7 @@
 # Attack: game follow-through credit. mlp_layer_params answers garbage (all zeros) and arms
-# fc_layer_params to answer 0 for the next calls, which are the grader's own follow-through calls
-# for that case; when graded directly, fc_layer_params answers right. The parts are right, so the
-# zeros are not "wrong only because a part is": mlp_layer_params must earn only what its
-# answers earn on their own; everything else keeps full marks.
+# fc_layer_params to answer 0 for the next calls, hoping they are the grader's follow-through
+# calls for that case. fc_layer_params is right when not armed, so the zeros are not "wrong only
+# because a part is": mlp_layer_params must earn only what its answers earn on their own.
 _armed = [0]
 _honest_fc_layer_params = fc_layer_params
 
