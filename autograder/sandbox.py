@@ -32,7 +32,6 @@ from autograder import worker as wire
 
 WORKER_SOURCE = Path(wire.__file__).read_text()
 DEFAULT_WORKER_USER = "autograder-worker"
-ANSWERED = " after it began to answer"
 
 
 @dataclass
@@ -80,6 +79,7 @@ class Outcome:
     output: str = ""
     seconds: float = 0.0
     detail: str = ""
+    died_unanswered: bool = False  # the worker died before sending any of its answer
 
 
 @dataclass
@@ -213,14 +213,14 @@ class Sandbox:
     # -- calls ---------------------------------------------------------------
 
     def call(self, function: str, args: list, kwargs: dict | None = None) -> Outcome:
-        """Call ``function(*args, **kwargs)`` in the worker, restarting it first if it died."""
-        for attempt in (1, 2):
-            outcome = self._call_once(function, args, kwargs)
-            # A worker that died before a single byte of the answer may have been dying already (an
-            # atexit hook, a thread of an earlier call): that must not cost this function. Try once more.
-            if outcome.kind != "crashed" or outcome.detail.endswith(ANSWERED):
-                break
-        return outcome
+        """Call ``function(*args, **kwargs)`` in the worker, restarting it first if it died.
+
+        A worker that dies before a single byte of the answer may have been
+        dying already (an atexit hook, a thread left by an earlier call): that
+        must not cost this function, so such a call is made once more.
+        """
+        outcome = self._call_once(function, args, kwargs)
+        return self._call_once(function, args, kwargs) if outcome.died_unanswered else outcome
 
     def _call_once(self, function: str, args: list, kwargs: dict | None) -> Outcome:
         report = self.ready()
@@ -248,8 +248,8 @@ class Sandbox:
                 raise WorkerGone("broken", "the reply did not answer the call")
             outcome = self._outcome(message, reply_blobs)
         except WorkerGone as gone:
-            answered = self._reply_bytes > replied_before
-            outcome = Outcome(gone.kind, detail=str(gone) + (ANSWERED if answered else ""))
+            unanswered = gone.kind == "crashed" and self._reply_bytes == replied_before
+            outcome = Outcome(gone.kind, detail=str(gone), died_unanswered=unanswered)
             outcome.output = self._take_output()
             self.stop()
         else:
