@@ -9,7 +9,8 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
     apt-get update
     apt-get install -y --no-install-recommends python3 python3-pip
 fi
-python3 -m pip install --no-cache-dir .
+# --break-system-packages only where the image marks its Python as externally managed (PEP 668).
+python3 -m pip install --no-cache-dir . || python3 -m pip install --no-cache-dir --break-system-packages .
 
 # Student code runs as this user: no home, no shell, no groups, no files of its own.
 if ! id autograder-worker >/dev/null 2>&1; then

@@ -10,6 +10,7 @@ untrusted bytes, and kills and restarts it after a hang or a crash.
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import json
 import os
 import pwd
@@ -395,8 +396,10 @@ class Isolation:
                 missing.append(f"separate user ({user_name!r} does not exist: run setup.sh)")
         else:
             missing.append("separate user (disabled)")
-        if user and not _runnable_by(Path(sys.executable), user):
-            missing.append(f"separate user ({sys.executable} is not runnable by {user_name!r})")
+        unreadable = [path for path in _worker_needs() if not _usable_by(path, user)] if user else []
+        if unreadable:
+            missing.append(f"separate user ({unreadable[0]} is not readable by {user_name!r}; install Python "
+                           "and the engine's dependencies where every user can read them)")
             user = None
         if user and not shutil.which("setpriv"):
             missing.append("separate user (setpriv is not installed)")
@@ -526,20 +529,28 @@ def _can_unshare_network() -> bool:
     return _unshare_works
 
 
-def _runnable_by(executable: Path, user: pwd.struct_passwd) -> bool:
-    """Whether ``user`` (no supplementary groups) can traverse to and run the interpreter."""
-    real = executable.resolve()
-    for path in [*reversed(real.parents), real]:
-        info = path.stat()
-        if info.st_uid == user.pw_uid:
-            bit = 0o100
-        elif info.st_gid == user.pw_gid:
-            bit = 0o010
-        else:
-            bit = 0o001
-        if not info.st_mode & bit:
-            return False
-    return True
+def _worker_needs() -> list[Path]:
+    """What the worker must be able to read: the interpreter, the standard library, NumPy.
+
+    NumPy is located, not imported: this runs before the worker starts, and
+    importing NumPy here would delay it.
+    """
+    numpy = importlib.util.find_spec("numpy")
+    paths = [Path(sys.executable), Path(sysconfig.get_paths()["stdlib"])]
+    paths += [Path(numpy.origin).parent] if numpy and numpy.origin else []
+    return [path.resolve() for path in paths]
+
+
+def _usable_by(path: Path, user: pwd.struct_passwd) -> bool:
+    """Whether ``user`` (no supplementary groups) can reach ``path`` and read (or run) it."""
+    def allowed(target: Path, bits: int) -> bool:
+        info = target.stat()
+        shift = 6 if info.st_uid == user.pw_uid else 3 if info.st_gid == user.pw_gid else 0
+        return (info.st_mode >> shift) & bits == bits
+
+    if not all(allowed(folder, 0o1) for folder in reversed(path.parents)):
+        return False
+    return allowed(path, 0o5)  # read and search a folder; read and run a file
 
 
 def _python_paths() -> list[str]:

@@ -1,0 +1,81 @@
+"""Gradescope's own sequence: unzip autograder.zip, run setup.sh, then run_autograder per submission.
+
+`python3` is a fresh virtual environment here (setup.sh installs into whatever `python3` is), so
+this installs the engine the way Gradescope does, not editable, and grades with that install only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import kit, sandbox
+from conftest import SOLUTION, check_results
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh creates a user: it runs as root, as on Gradescope")
+
+
+@pytest.fixture
+def open_folder():
+    """A folder every user can traverse, as Gradescope's / is: pytest's own tmp_path is root's alone."""
+    folder = Path(tempfile.mkdtemp(prefix="setup-test-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder):
+    tmp_path = open_folder
+    root = tmp_path / "autograder"
+    source = root / "source"
+    source.mkdir(parents=True)
+    archive = tmp_path / "autograder.zip"
+    kit.write_zip(archive, kit.gradescope_files(kit.default_problems()))
+    with zipfile.ZipFile(archive) as unzipped:
+        unzipped.extractall(source)
+    for script in ("setup.sh", "run_autograder"):
+        os.chmod(source / script, 0o755)
+    venv = tmp_path / "python"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+
+    setup = subprocess.run(["bash", "setup.sh"], cwd=source, env=env, capture_output=True, text=True, timeout=600)
+    assert setup.returncode == 0, setup.stderr[-2000:]
+    pwd.getpwnam("autograder-worker")  # the user student code runs as
+
+    (root / "submission").mkdir()
+    (root / "submission" / "ps3.py").write_text(SOLUTION.read_text())
+    env["AUTOGRADER_ROOT"] = str(root)
+    subprocess.run(["bash", str(source / "run_autograder")], cwd="/", env=env, check=True, timeout=120)
+    raw = (root / "results" / "results.json").read_bytes()
+    data = json.loads(raw)
+    check_results(data, raw)
+    assert data["score"] == 100, json.dumps(data)[:3000]
+    environment = next(t["output"] for t in data["tests"] if t["name"].startswith("Grading environment"))
+    assert "separate user: autograder-worker" in environment
+    installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import autograder; print(autograder.__file__)"],
+                               cwd="/", capture_output=True, text=True, check=True).stdout
+    assert "site-packages" in installed  # graded by the installed engine, not a checkout
+
+
+def test_a_python_the_worker_user_cannot_read_is_reported_not_a_silent_zero(tmp_path, monkeypatch):
+    """NumPy in a root-only folder: the worker's user could run Python but not import NumPy, and would
+    fail every submission. The probe must see that and fall back (saying so), not hand it the job."""
+    private_numpy = tmp_path / "site-packages" / "numpy"  # pytest's tmp_path is inside a folder of root's alone
+    private_numpy.mkdir(parents=True)
+    monkeypatch.setattr(sandbox, "_worker_needs", lambda: [Path(sys.executable).resolve(), private_numpy])
+    isolation = sandbox.Isolation.detect("autograder-worker")
+    assert isolation.user is None
+    assert any("is not readable by 'autograder-worker'" in reason for reason in isolation.missing)
+    monkeypatch.setattr(sandbox, "_worker_needs", lambda: [Path(sys.executable).resolve()])
+    assert sandbox.Isolation.detect("autograder-worker").user is not None
