@@ -595,7 +595,7 @@ class ParallelGrading:
 
 def grade_one(job: Job, problems: list[Problem], user: str, out: Path, stop: threading.Event) -> dict:
     """Grade one submission as Gradescope would; write its results.json, then its record."""
-    from autograder.results import error_json, gradescope_json, write_json
+    from autograder.results import error_json, gradescope_json, grader_failure_json, write_json
     from autograder.runner import grade
 
     started = time.monotonic()
@@ -609,9 +609,7 @@ def grade_one(job: Job, problems: list[Problem], user: str, out: Path, stop: thr
             raise
         except Exception:  # noqa: BLE001 - an engine bug: this submission gets a valid result saying so
             trace = traceback.format_exc()
-            data = error_json("The autograder itself failed on this submission; the course staff can see why.")
-            data["tests"] = [{"name": "Autograder error (staff only)", "score": 0, "max_score": 0,
-                              "visibility": "hidden", "output": trace[-5000:]}]
+            data = grader_failure_json(trace)
             record = {"status": "grader error", "message": trace.strip().splitlines()[-1], "score": 0.0}
         else:
             data = gradescope_json(report)
@@ -636,8 +634,7 @@ def summarize(report: Report) -> dict:
         "message": "; ".join(report.notices)[:500],
         "score": report.score,
         "max_score": report.max_score,
-        "problems": {problem.number: round(sum(r.score for r in report.results if r.case.problem == problem.title), 4)
-                     for problem in report.problems if not problem.graded_by_hand},
+        "problems": {problem.number: report.earned(problem)[0] for problem in report.problems if not problem.graded_by_hand},
         "passed": [r.case.number for r in report.results if r.verdict.passed],
         "failures": {r.case.number: {"summary": r.verdict.summary.split("\n")[0][:300], "diagnosis": r.diagnosis}
                      for r in report.results if not r.verdict.passed},

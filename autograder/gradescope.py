@@ -45,10 +45,7 @@ def run(root: Path | None = None) -> dict:
     except Exception:  # noqa: BLE001 - the student still gets a valid result, staff the traceback
         from autograder import results
 
-        data = results.error_json("The autograder itself failed on this submission; the course staff can see why. "
-                                  "Your score is 0 for now: please tell the staff.", time.monotonic() - started)
-        data["tests"] = [{"name": "Autograder error (staff only)", "score": 0, "max_score": 0,
-                          "visibility": "hidden", "output": traceback.format_exc()[-5000:]}]
+        data = results.grader_failure_json(traceback.format_exc(), time.monotonic() - started)
     finally:
         if sandbox is not None:
             sandbox.stop()  # every process of the worker's user, daemons too, before the result is written

@@ -68,6 +68,15 @@ def error_json(message: str, seconds: float = 0.0) -> dict:
             "stdout_visibility": "hidden", "tests": []}
 
 
+def grader_failure_json(trace: str, seconds: float = 0.0) -> dict:
+    """A valid results.json for a grade the engine itself failed: the student is told, staff get the traceback."""
+    data = error_json("The autograder itself failed on this submission; the course staff can see why. "
+                      "Your score is 0 for now: please tell the staff.", seconds)
+    data["tests"] = [{"name": "Autograder error (staff only)", "score": 0, "max_score": 0,
+                      "visibility": "hidden", "output": trace[-5000:]}]
+    return data
+
+
 def write_json(path: Path, data: dict) -> None:
     """Write atomically: a temporary file in the same folder, then a rename over the target."""
     path = Path(path)

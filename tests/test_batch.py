@@ -380,3 +380,17 @@ def test_output_folder_inside_the_export_is_not_a_submission(tmp_path):
     assert run_batch(folder, "--out", out) == 0
     assert [row["submission_id"] for row in read_csv(out / "grades.csv")] == ["alice"]
     shutil.rmtree(out)
+
+
+def test_per_question_scores_include_the_problems_own_python_checks(tmp_path):
+    """The CSV's question columns must add up to the total, checks included."""
+    from autograder.batch import summarize
+    from autograder.runner import grade
+    from test_end_to_end import LINEARITY_CHECK
+
+    problems = tmp_path / "problems"
+    shutil.copytree(REPO / "problems", problems, ignore=shutil.ignore_patterns("__pycache__", "compiled.json"))
+    (problems / "q3a" / "test_linearity.py").write_text(LINEARITY_CHECK)
+    record = summarize(grade(SOLUTION, problems, worker_user=None))
+    assert record["problems"]["3a"] == 22 and record["score"] == 102
+    assert sum(record["problems"].values()) == record["score"]
