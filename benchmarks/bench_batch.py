@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.cli import main as autograder  # noqa: E402 - after the path is set
+from autograder.apps.cli import main as autograder  # noqa: E402 - after the path is set
 
 SOLUTION = (REPO / "solutions" / "ps3.py").read_text()
 MISTAKES = sorted((REPO / "solutions" / "mistakes").glob("*.py"))
@@ -142,7 +142,7 @@ def main() -> None:
         print(f"class: {arguments.size} submissions ({healthy} without hangs), {arguments.jobs} slots, "
               f"{'root: one sandbox user per slot' if os.geteuid() == 0 else 'not root: no separate users'}")
 
-        wall, own, workers, summary = grade(steady, temporary / "out_steady", arguments.jobs)
+        wall, own, workers, _summary = grade(steady, temporary / "out_steady", arguments.jobs)
         print(f"\nwithout the {arguments.hanging} hanging: {healthy} in {wall:.1f} s = {healthy / wall:.2f} submissions/s "
               f"(grader CPU {own / healthy * 1000:.0f} ms, workers' CPU {workers / healthy * 1000:.0f} ms per submission)")
         wall_all, *_ = grade(whole, temporary / "out_whole", arguments.jobs)

@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.compiled import CACHE_NAME, cache_bytes  # noqa: E402
-from autograder.spec import load_problems  # noqa: E402
+from autograder.engine.compiled import CACHE_NAME, cache_bytes  # noqa: E402
+from autograder.engine.problemset import load as load_problems  # noqa: E402
 
 
 def timed(command: list[str], env: dict | None = None) -> float:

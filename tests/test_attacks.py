@@ -27,7 +27,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import SOLUTION, GradescopeLayout, scores_by_function
 
 ATTACKS = Path(__file__).parent / "attacks"
@@ -71,7 +70,7 @@ def hostile(name: str, **values: object) -> str:
 
 
 def probed(name: str, **values: object) -> str:
-    """Solution, then the probe recorder (fc_layer_params prints the probes), then the attack."""
+    """Solution, then the probe recorder (mlp_layer_params prints the probes), then the attack."""
     return hostile("_probes") + "\n\n" + attack(name, **values)
 
 
@@ -241,7 +240,7 @@ def cases_of(data: dict, function: str) -> list[dict]:
     return [t for t in data["tests"] if t.get("tags", [None])[0] == function and t.get("max_score")]
 
 
-def printed(data: dict, function: str = "fc_layer_params") -> str:
+def printed(data: dict, function: str = "mlp_layer_params") -> str:
     """What the function printed, as the visible cases show it."""
     return "\n".join(t["output"] for t in cases_of(data, function) if "hidden" not in t["tags"])
 
@@ -405,7 +404,7 @@ def test_forged_npy_headers_are_refused_not_allocated(harness):
 def test_hidden_inputs_cannot_be_smuggled_into_visible_feedback(harness):
     import numpy as np
 
-    from autograder.spec import load_problems
+    from autograder.engine.problemset import load as load_problems
 
     harness.submit({"ps3.py": hostile("hidden_exfiltration")})
     data = harness.run()
@@ -478,7 +477,8 @@ def test_an_infinite_loop_ignoring_every_signal_times_out(harness, monkeypatch):
     assert_scores(data, zero={"conv2d"})
     outputs = [t["output"] for t in cases_of(data, "conv2d")]
     assert sum("did not return within" in o for o in outputs) == 2
-    assert sum("already timed out 2 times" in o for o in outputs) == len(outputs) - 2
+    # The rest were not run: visible cases say why, hidden ones only the fixed phrase.
+    assert sum("already timed out 2 times" in o or o.endswith("could not be called.") for o in outputs) == len(outputs) - 2
     assert_clean(harness)
 
 
@@ -624,7 +624,7 @@ def test_no_connection_leaves_the_worker(harness):
                                          abstract=name, host_ip=_host_address())})
         data = harness.run()
         arrived = []
-        for listener, receive in ((tcp, tcp.accept), (udp, lambda: udp.recvfrom(100)), (abstract, abstract.accept)):
+        for _listener, receive in ((tcp, tcp.accept), (udp, lambda: udp.recvfrom(100)), (abstract, abstract.accept)):
             try:
                 arrived.append(receive())
             except BlockingIOError:
@@ -691,7 +691,9 @@ def test_binary_garbage_gets_a_valid_zero(harness):
     data = harness.run()
     assert_scores(data, zero=ALL_FUNCTIONS, imports_cleanly=False)
     assert "Problems loading your file" in data["output"]
-    assert all("Your file defines no function named" in t["output"] for t in data["tests"] if t.get("max_score"))
+    assert all("defines no function named" in t["output"]
+               for t in data["tests"] if t.get("max_score") and "visible" in t["tags"])
+    assert all(t["output"].endswith("could not be called.") for t in data["tests"] if "hidden" in t.get("tags", []))
     assert harness.seconds < 60
     assert_clean(harness)
 

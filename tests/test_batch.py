@@ -15,10 +15,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from autograder import batch
-from autograder.cli import main
 from conftest import REPO, SOLUTION, check_results, submission_with
+
+from autograder.apps.batch import grading as batch
+from autograder.apps.cli import main
 
 # A class of six: right, partly wrong, crashing (in the middle), no ps3.py, ps3.py in a subfolder, nothing at all.
 FILES = {
@@ -136,8 +136,8 @@ def test_every_submission_gets_a_valid_results_json(graded):
 
 def test_results_match_the_single_submission_grader(graded, tmp_path):
     """The batch grades exactly as ``grade`` does on Gradescope (same cases, same scores)."""
-    from autograder.results import gradescope_json
-    from autograder.runner import grade
+    from autograder.engine.runner import grade
+    from autograder.output.results import gradescope_json
 
     _, out = graded
     alone = gradescope_json(grade(SOLUTION, REPO / "problems", worker_user=None))
@@ -249,13 +249,13 @@ def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path, reque
     env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=str(REPO))
     command = [sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out)]
     started = time.monotonic()
-    process = subprocess.Popen(command + ["--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([*command, "--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while not all((out / name / "summary.json").exists() for name in "cd") and time.monotonic() < started + 25:
         time.sleep(0.1)
     assert time.monotonic() - started < 25, "the hanging submissions held up the others"
     assert process.poll() is None  # a and b are still hanging in their sandboxes
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
+    _stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert "Interrupted: 2 not graded (a, b)" in stderr
     assert results(out, "c")["score"] == results(out, "d")["score"] == 100
@@ -384,13 +384,14 @@ def test_output_folder_inside_the_export_is_not_a_submission(tmp_path):
 
 def test_per_question_scores_include_the_problems_own_python_checks(tmp_path):
     """The CSV's question columns must add up to the total, checks included."""
-    from autograder.batch import summarize
-    from autograder.runner import grade
     from test_end_to_end import LINEARITY_CHECK
+
+    from autograder.apps.batch.grading import summarize
+    from autograder.engine.runner import grade
 
     problems = tmp_path / "problems"
     shutil.copytree(REPO / "problems", problems, ignore=shutil.ignore_patterns("__pycache__", "compiled.json"))
     (problems / "q3a" / "test_linearity.py").write_text(LINEARITY_CHECK)
     record = summarize(grade(SOLUTION, problems, worker_user=None))
-    assert record["problems"]["3a"] == 22 and record["score"] == 102
+    assert record["problems"]["q3a"] == 22 and record["score"] == 102
     assert sum(record["problems"].values()) == record["score"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import SOLUTION, scores_by_function, submission_with
 
 ALL_FUNCTIONS = {

@@ -52,7 +52,7 @@ def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(grad
     assert "SyntaxError at cell 5, line 1" in data["output"] and "(affects conv2d)" in data["output"]
     assert "NameError at cell 6, line 1" in data["output"]
     conv2d_outputs = [t["output"] for t in data["tests"] if t.get("tags", [None])[0] == "conv2d" and "hidden" not in t["tags"]]
-    assert all("could not be defined: SyntaxError at cell 5" in output for output in conv2d_outputs)
+    assert all("could not be defined (SyntaxError at cell 5" in output for output in conv2d_outputs)
 
 
 def test_notebook_solution_gets_full_marks(gradescope):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.signal import convolve2d, correlate2d
 
-from autograder.spec import load_problems
+from autograder.engine.problemset import load as load_problems
 
 REPO = Path(__file__).resolve().parent.parent
 I = np.array([[2, 0, -1, -1], [0, 1, 0, 2], [-2, 0, 1, 1], [1, 1, 0, -1]])

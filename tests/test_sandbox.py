@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.sandbox import DEFAULT_WORKER_USER, Limits, Sandbox
+from autograder.sandbox.isolation import DEFAULT_WORKER_USER
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.process import Sandbox
 
 
 def _worker_user_exists() -> bool:
@@ -206,7 +208,7 @@ def test_a_memory_bomb_hits_the_address_space_limit(tmp_path):
 
 TAKE_TURNS = """
 import sys
-from autograder.sandbox import Sandbox
+from autograder.sandbox.process import Sandbox
 with Sandbox(sys.argv[1]) as box:
     print(box.call("slow", []).value)
 """

@@ -17,9 +17,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from autograder import kit, sandbox
 from conftest import SOLUTION, check_results
+
+from autograder.apps.kit import commands as kit
+from autograder.sandbox import isolation as sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh creates a user: it runs as root, as on Gradescope")
 

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.scoring import assign_max_scores
-from autograder.spec import SpecError, load_problems
+from autograder.engine.errors import SpecError
+from autograder.engine.problemset import load as load_problems
+from autograder.engine.scoring import assign_max_scores
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -83,18 +84,22 @@ cases:
 
 
 @pytest.mark.parametrize("spec, line, message", [
-    (GOOD.replace("    expected: 4", "    expected: 5"), 4, "disagrees with reference.py, which gives 4"),
-    (GOOD.replace("points: 10", "points: ten"), 1, "'points' must be a int or float"),
-    (GOOD.replace("    args: [2]\n", "    args: [2]\n    colour: red\n"), 4, "unknown key 'colour'"),
-    (GOOD.replace("call: double", "call: triple"), 4, "defines no function 'triple'"),
+    (GOOD.replace("    expected: 4", "    expected: 5"), 7, "disagrees with reference.py, which gives 4"),
+    (GOOD.replace("points: 10", "points: ten"), 2, "'points' must be an int or float"),
+    (GOOD.replace("    args: [2]\n", "    args: [2]\n    colour: red\n"), 7, "unknown key 'colour'"),
+    (GOOD.replace("call: double", "call: triple"), 5, "defines no function 'triple'"),
     (GOOD.replace("args: [2]", "args: [2"), 7, "invalid YAML"),
-    (GOOD.replace("points: 10", "points: 0"), 1, "points must be a positive number"),
-    (GOOD + "    raises: ValueError\n", 4, "the case says raises: ValueError, but reference.py returned 4"),
-    (GOOD + "    compare: {kind: fuzzy}\n", 4, "compare kind 'fuzzy'"),
-    (GOOD + "    compare: {kind: int, rtol: 2}\n", 4, "rtol must be a number in [0, 1)"),
+    (GOOD.replace("points: 10", "points: 0"), 2, "points must be a positive number"),
+    (GOOD + "    raises: ValueError\n", 8, "either expected: or raises:, not both"),
+    (GOOD.replace("    expected: 4", "    raises: ValueError"), 4, "the case says raises: ValueError, but reference.py returned 4"),
+    (GOOD.replace("    expected: 4", "    raises: ValueEror"), 7, "'ValueEror' is not a Python exception; did you mean 'ValueError'?"),
+    (GOOD + "    compare: {kind: fuzzy}\n", 8, "compare kind 'fuzzy'"),
+    (GOOD + "    compare: {kind: int, rtol: 2}\n", 8, "rtol must be a number in [0, 1)"),
     ("- just a list\n", 1, "a spec must be a mapping"),
     (GOOD + "generate:\n  - {name: r, call: double, using: nowhere, count: 2, seed: 1}\n", 9, "defines no function 'nowhere'"),
     (GOOD + "mistakes:\n  - {call: halve, solver: double, message: m}\n", 9, "no case calls 'halve'"),
+    (GOOD + "mistakes:\n  - {call: double, solver: double, message: m}\n", 9, "gives the right answer on every case"),
+    (GOOD + "functions:\n  dubble: {compare: {kind: int}}\n", 9, "'dubble' is called by no case, so its settings would apply to nothing; did you mean 'double'?"),
 ])
 def test_malformed_spec_names_file_line_and_problem(tmp_path, spec, line, message):
     folder = _spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n")
@@ -131,7 +136,7 @@ def test_broken_reference_is_reported_with_its_file(tmp_path):
 def test_missing_folder_and_empty_folder(tmp_path):
     with pytest.raises(SpecError, match="no problems folder"):
         load_problems(tmp_path / "nowhere")
-    with pytest.raises(SpecError, match="no \\*/spec.yaml"):
+    with pytest.raises(SpecError, match=r"no \*/spec\.yaml"):
         load_problems(tmp_path)
 
 
@@ -157,7 +162,7 @@ def test_shipped_problems_copy_still_loads(tmp_path):
 
 
 def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_path):
-    from autograder.compiled import CACHE_NAME, cache_bytes
+    from autograder.engine.compiled import CACHE_NAME, cache_bytes
 
     folder = tmp_path / "problems"
     shutil.copytree(REPO / "problems", folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
@@ -182,7 +187,7 @@ def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_pa
 
 
 def test_a_damaged_cache_is_ignored(tmp_path):
-    from autograder.compiled import CACHE_NAME
+    from autograder.engine.compiled import CACHE_NAME
 
     folder = tmp_path / "problems"
     shutil.copytree(REPO / "problems", folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))

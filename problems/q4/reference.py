@@ -25,16 +25,17 @@ def downsampling_params(in_channels: int, channels: list[int], size_in: int, siz
 def downsampling_params_from(parts, in_channels, channels, size_in, size_latent, kernel_size):
     """The composition, over parts that may be the student's own (follow-through credit).
 
-    Closed form on purpose: ``layers`` may be a student's answer, so nothing
-    here loops or allocates in proportion to it.
+    It asks the parts the same questions whatever they answer (every listed
+    transition, and the repeated last one), as follow-through requires; and
+    nothing here loops or allocates in proportion to ``layers``, which may be
+    a student's answer.
     """
     layers = parts.num_downsampling_layers(size_in, size_latent, kernel_size)
     listed = [in_channels] + list(channels)
+    per_layer = [parts.conv_layer_params(listed[i], listed[i + 1], kernel_size) for i in range(len(channels))]
+    repeated = parts.conv_layer_params(channels[-1], channels[-1], kernel_size)
     distinct = min(layers, len(channels))
-    total = sum(parts.conv_layer_params(listed[i], listed[i + 1], kernel_size) for i in range(distinct))
-    if layers > distinct:
-        total += (layers - distinct) * parts.conv_layer_params(channels[-1], channels[-1], kernel_size)
-    return total
+    return sum(per_layer[:distinct]) + max(layers - distinct, 0) * repeated
 
 
 # -- known wrong answers ---------------------------------------------------------

@@ -1,6 +1,7 @@
 # Shared by the probing attacks (the test puts it after the solution and before the attack):
-# every attempt is recorded as one line, and the first call of fc_layer_params (the first
-# visible case) prints them, so the test can read in results.json what each attempt got.
+# every attempt is recorded as one line, and the first call of mlp_layer_params (a visible case;
+# no composition or other function calls it) prints them, so the test can read in results.json what each
+# attempt got.
 
 _PROBES = []
 
@@ -21,10 +22,10 @@ def _refused(result):
     return result
 
 
-_honest_fc_layer_params = fc_layer_params
+_honest_mlp_layer_params = mlp_layer_params
 
 
-def fc_layer_params(d_in, d_out):
+def mlp_layer_params(dims):
     while _PROBES:
         print(_PROBES.pop(0))
-    return _honest_fc_layer_params(d_in, d_out)
+    return _honest_mlp_layer_params(dims)

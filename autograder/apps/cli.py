@@ -1,0 +1,89 @@
+"""``python -m autograder``: grade, and the Gradescope entry point.
+
+argparse rather than a CLI library: it costs nothing at start-up, and the
+start-up time of ``run_autograder`` is part of every student's wait.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from autograder.apps.paths import default_problems
+
+# Commands that live in their own module. Each module defines
+# ``add_arguments(parser, name)`` (the arguments of the command ``name``) and
+# ``run(arguments) -> int``; it is imported only when its command runs, so the
+# others cost nothing at start-up.
+MODULE_COMMANDS = [
+    ("check", "autograder.apps.kit.commands", "run the visible cases on your ps3.py (students)"),
+    ("validate", "autograder.apps.kit.commands", "check every spec against its reference solver (instructors)"),
+    ("build", "autograder.apps.kit.commands", "write dist/autograder.zip and dist/student_kit.zip (instructors)"),
+    ("batch", "autograder.apps.batch.grading", "grade a Gradescope export or a folder of submissions (TAs)"),
+]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="Problem Set 3 autograder.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    grade = commands.add_parser("grade", help="grade one submission locally and print a table")
+    grade.add_argument("submission", type=Path, help="a ps3.py or ps3.ipynb file, or a folder holding one")
+    grade.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
+    grade.add_argument("--verbose", "-v", action="store_true", help="every case with its spec line, every failure in full")
+    grade.add_argument("--json", type=Path, metavar="FILE", help="also write Gradescope's results.json to FILE")
+    grade.add_argument("--timeout", type=float, default=None, help="seconds allowed per call (default 5, or $AUTOGRADER_CALL_TIMEOUT)")
+    grade.set_defaults(handler=_grade)
+
+    gradescope = commands.add_parser("gradescope", help="what run_autograder runs: grade $AUTOGRADER_ROOT/submission")
+    gradescope.add_argument("--root", type=Path, default=None, help="default: $AUTOGRADER_ROOT or /autograder")
+    gradescope.set_defaults(handler=_gradescope)
+
+    argv = sys.argv[1:] if argv is None else argv
+    for name, module_name, summary in MODULE_COMMANDS:
+        command = commands.add_parser(name, help=summary, description=summary)
+        if argv[:1] == [name]:
+            module = importlib.import_module(module_name)
+            module.add_arguments(command, name)
+            command.set_defaults(handler=module.run)
+
+    arguments = parser.parse_args(argv)
+    return arguments.handler(arguments)
+
+
+def _grade(arguments: argparse.Namespace) -> int:
+    from autograder.apps.submission import NoSubmission, find_submission
+    from autograder.engine.runner import grade
+    from autograder.output.files import write_json
+    from autograder.output.results import gradescope_json
+    from autograder.output.table import table
+    from autograder.sandbox.limits import Limits
+
+    target = arguments.submission
+    if not target.exists():
+        print(f"error: {target} does not exist. Pass the path of your ps3.py.", file=sys.stderr)
+        return 2
+    try:
+        submission, note = (target, "") if target.is_file() else find_submission(target)
+    except NoSubmission as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    limits = Limits.from_environment()
+    limits.call_timeout = arguments.timeout or limits.call_timeout
+    report = grade(submission, arguments.problems or default_problems(), limits)
+    if note:
+        print(note.replace("`", ""))
+    print(table(report, verbose=arguments.verbose))
+    if arguments.json:
+        write_json(arguments.json, gradescope_json(report))
+        print(f"\nresults.json written to {arguments.json}")
+    return 1 if report.error else 0
+
+
+def _gradescope(arguments: argparse.Namespace) -> int:
+    from autograder.apps.gradescope import run
+
+    run(arguments.root)
+    return 0

@@ -1,0 +1,331 @@
+"""Custom checks written in Python: ``problems/<key>/test_*.py``, run by pytest in the grader.
+
+A check is an ordinary pytest test (or a gradescope-utils ``unittest`` test)
+that reaches the submission only through the ``student`` fixture, which calls
+its functions in the sandboxed worker::
+
+    @pytest.mark.weight(2)
+    def test_keeps_shape(student):
+        assert student.conv2d(np.ones((5, 5)), np.ones((3, 3))).shape == (3, 3)
+
+Points, visibility, number and tags come from markers (``@pytest.mark.weight(2)``)
+or from gradescope-utils' decorators (``@weight(2)``, ``@partial_credit(2)``...),
+so a suite written for gradescope-utils keeps its meaning. Two of that
+runner's faults are not kept: a skipped or errored check still counts its
+points (as lost), and a partial score never carries over to the next run.
+
+Only the check files themselves are collected: never a conftest.py, an ini
+file, an installed plugin, or anything in the submission's folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, cast
+
+from autograder.engine.outcomes import reason
+from autograder.model import VISIBILITIES, CheckResult, OutcomeKind, Visibility
+from autograder.sandbox.gate import CallGate
+from autograder.text import clip
+
+MARKERS = (
+    "weight(points): the points this check is worth (gradescope-utils: @weight, @partial_credit)",
+    "visibility(when): hidden, after_due_date, after_published or visible (gradescope-utils: @visibility)",
+    "number(text): Gradescope's test number, which orders the tests (gradescope-utils: @number)",
+    "tags(*names): Gradescope tags (gradescope-utils: @tags)",
+)
+MAX_OUTPUT_CHARS = 3000
+
+# pytest keeps process-wide state (sys.modules, import hooks, sys.stdout while
+# capturing), so batch grading's threads take turns to run their checks.
+_ONE_SESSION_AT_A_TIME = threading.Lock()
+
+
+class StudentError(Exception):
+    """A call of a student's function that gave no value: it raised, hung, crashed, or was not made.
+
+    ``kind`` is the call's outcome (raised, timeout, crashed, broken, skipped);
+    ``type`` and ``message`` are the exception's when it raised, else "" and the reason.
+    """
+
+    def __init__(self, function: str, kind: OutcomeKind, type_name: str, message: str, text: str) -> None:
+        self.function, self.kind, self.type, self.message = function, kind, type_name, message
+        super().__init__(text)
+
+
+class CheckError(Exception):
+    """The problems' own check files are broken (they do not import, or a marker is wrong)."""
+
+
+def find_checks(problems_dir: Path) -> list[Path]:
+    """The check files, ``problems/*/test_*.py``.
+
+    It only lists files, so that grading a problem set without checks never
+    pays for importing pytest.
+    """
+    return sorted(path for path in Path(problems_dir).glob("*/test_*.py") if path.is_file())
+
+
+def run_checks(files: list[Path], gate: CallGate) -> list[CheckResult]:
+    """Run the check ``files`` in one pytest session; one result per test, in the order run.
+
+    The student's functions are called through ``gate``, the same gate as the
+    YAML cases: strikes and the run's deadline are shared. Raises CheckError
+    when the checks themselves are broken.
+    """
+    if not files:
+        return []
+    import pytest
+
+    files = [Path(path).resolve() for path in files]
+    root = Path(os.path.commonpath([path.parent.parent for path in files]))
+    plugin = _plugin(Student(gate), root)
+    arguments = [
+        *map(str, files),
+        "--rootdir", str(root),
+        "-c", os.devnull,            # no ini file: not the grader's, not one in the current folder
+        "--noconftest",              # the fixture comes from the plugin; no conftest.py anywhere is loaded
+        "--import-mode=importlib",   # sys.path stays as it is; test_x.py may exist in two problems
+        "--capture=sys",             # not fd: that would also swallow other threads' output
+        "--strict-markers",          # a misspelt @pytest.mark.wieght must not silently make a check free
+        "-p", "no:cacheprovider",
+        "-q", "--tb=short",
+    ]
+    with _ONE_SESSION_AT_A_TIME, _isolated(problem_folders={path.parent.name for path in files}) as printed:
+        exit_code = pytest.main(arguments, plugins=[plugin])
+    if plugin.interrupted:
+        raise KeyboardInterrupt
+    if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise CheckError(f"The problems' checks could not be run (pytest exit code {int(exit_code)}):\n"
+                         + clip(_without_grader_paths(printed.getvalue(), root), MAX_OUTPUT_CHARS))
+    return plugin.results
+
+
+class Student:
+    """The submission's functions as attributes: ``student.conv2d(x, k)`` runs in the sandbox.
+
+    It has no public attribute of its own, so any function name reaches the
+    submission. Calls go through the grading's one call gate.
+    """
+
+    def __init__(self, gate: CallGate) -> None:
+        self._gate = gate
+
+    def __getattr__(self, name: str) -> _StudentFunction:
+        if name.startswith("_"):  # dunders and private helpers are looked up by Python and pytest, not by checks
+            raise AttributeError(name)
+        return _StudentFunction(self, name)
+
+    def __repr__(self) -> str:
+        return "student"
+
+    def _call(self, function: str, args: tuple, kwargs: dict) -> Any:
+        """The function's return value, or StudentError."""
+        __tracebackhide__ = True  # a failing check's traceback ends in the check, not in the grader
+        outcome = self._gate.call(function, args, kwargs)
+        if outcome.kind == "returned":
+            return outcome.value
+        raised = outcome.kind == "raised"
+        why = reason(outcome, function)
+        raise StudentError(function, outcome.kind, outcome.error.get("type", "") if raised else "",
+                           outcome.error.get("message", "") if raised else why, f"{function} {why}")
+
+
+@dataclass(frozen=True)
+class _StudentFunction:
+    """One student function; its repr keeps pytest's assertion messages readable (``student.f(1)``)."""
+
+    student: Student
+    name: str
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True
+        return self.student._call(self.name, args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"student.{self.name}"
+
+
+def _plugin(student: Student, root: Path) -> Any:
+    """The pytest plugin for one session: the ``student`` fixture, the markers, and the scoring.
+
+    Built inside a function because its decorators need pytest, which is
+    imported only when a problem has checks.
+    """
+    import unittest
+
+    import pytest
+
+    class CheckPlugin:
+        def __init__(self) -> None:
+            self.results: list[CheckResult] = []
+            self.interrupted = False
+            self._blanks: dict[Any, CheckResult] = {}  # per test: everything known before it runs
+            self._reports: list[Any] = []
+
+        def pytest_configure(self, config: Any) -> None:
+            for line in MARKERS:
+                config.addinivalue_line("markers", line)
+
+        @pytest.fixture
+        def student(self) -> Student:
+            """The submission's functions, each call made in the sandbox."""
+            return student
+
+        @pytest.fixture(autouse=True)
+        def _student_for_unittest(self, request: Any) -> None:
+            """A unittest.TestCase method takes no fixtures: gradescope-utils suites use ``self.student``."""
+            if isinstance(request.instance, unittest.TestCase):
+                request.instance.student = student
+
+        def pytest_collection_modifyitems(self, items: list) -> None:
+            """Read every check's settings before any runs, so a broken marker stops the session at once."""
+            for item in items:
+                try:
+                    self._blanks[item] = _blank_result(item, root)
+                except (TypeError, ValueError) as error:
+                    raise pytest.UsageError(f"{item.nodeid}: {error}") from None
+
+        @pytest.hookimpl(wrapper=True)
+        def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
+            # gradescope-utils' @partial_credit keeps the score on the function itself, where it would
+            # outlive this run (a parametrized check runs the same function several times).
+            vars(item.function).pop("__score__", None)
+            self._reports = []
+            outcome = yield
+            self.results.append(_finished(self._blanks[item], item, self._reports, root))
+            return outcome
+
+        def pytest_runtest_logreport(self, report: Any) -> None:
+            self._reports.append(report)
+
+        def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+            # A real Ctrl-C; pytest's own stop after a file fails to import is a subclass of it.
+            self.interrupted = not excinfo.errisinstance(pytest.Session.Interrupted)
+
+    return CheckPlugin()
+
+
+def _blank_result(item: Any, root: Path) -> CheckResult:
+    """A check's result before it runs: its name, settings and place, no points yet."""
+    weight = float(_setting(item, "weight", 0.0))
+    visibility = str(_setting(item, "visibility", "visible"))
+    if not (weight >= 0 and math.isfinite(weight)):
+        raise ValueError(f"weight must be a number of points, not {weight}")
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}")
+    doc = (item.function.__doc__ or "").strip()
+    name = doc.splitlines()[0] if doc else item.name
+    if doc and hasattr(item, "callspec"):
+        name += f" [{item.callspec.id}]"
+    _, line, _ = item.location
+    return CheckResult(problem=item.path.parent.name, name=name, number=str(_setting(item, "number", "")),
+                       score=0.0, max_score=weight, passed=False, visibility=cast(Visibility, visibility),
+                       tags=[str(tag) for tag in _setting(item, "tags", ())],
+                       where=f"problems/{item.path.relative_to(root).as_posix()}:{(line or 0) + 1}")
+
+
+def _setting(item: Any, name: str, default: Any) -> Any:
+    """A gradescope-utils decorator's attribute on the test function, else the closest marker.
+
+    The decorator comes first because it always sits on the function itself,
+    while a marker may come from the class or the module.
+    """
+    if hasattr(item.function, f"__{name}__"):
+        return getattr(item.function, f"__{name}__")
+    marker = item.get_closest_marker(name)
+    if marker is None:
+        return default
+    if name == "tags":
+        return marker.args
+    if len(marker.args) != 1:
+        raise ValueError(f"@pytest.mark.{name} takes one value")
+    return marker.args[0]
+
+
+def _finished(blank: CheckResult, item: Any, reports: list, root: Path) -> CheckResult:
+    """Score a check from its setup, call and teardown reports.
+
+    Anything but a clean pass earns nothing, except the score a
+    ``@partial_credit`` check set before it failed (as in gradescope-utils);
+    a skipped or xfail check earns nothing whatever it set.
+    """
+    call = next((report for report in reports if report.when == "call"), None)
+    ran = call is not None and not call.skipped and not hasattr(call, "wasxfail")
+    clean = ran and all(report.passed for report in reports)
+    chosen = getattr(item.function, "__score__", None) if ran else None
+    score = _points(chosen, blank.max_score) if chosen is not None else (blank.max_score if clean else 0.0)
+    captured = reports[-1].capstdout + reports[-1].capstderr if reports else ""
+    explanation = "" if clean else _explanation(item, reports, root)
+    return replace(blank, score=score, passed=clean and score >= blank.max_score,
+                   output=clip("\n\n".join(text for text in (captured.strip(), explanation) if text), MAX_OUTPUT_CHARS))
+
+
+def _points(chosen: Any, most: float) -> float:
+    """A score set by the check, within [0, most]; nonsense (text, NaN) is 0."""
+    try:
+        value = float(chosen)
+    except (TypeError, ValueError):
+        return 0.0
+    return min(max(value, 0.0), most) if math.isfinite(value) else 0.0
+
+
+def _explanation(item: Any, reports: list, root: Path) -> str:
+    """Why a check did not pass cleanly, for the student: the failure, or why it did not run."""
+    for report in reports:
+        if hasattr(report, "wasxfail"):
+            return "Marked as expected to fail (xfail), so it earns no points." + (f" {report.wasxfail}" if report.wasxfail else "")
+        if report.skipped:
+            return f"{report.longrepr[2]} (a skipped check earns no points)"
+        if report.failed:
+            hidden = getattr(item.function, "__hide_errors__", None)  # gradescope-utils' @hide_errors
+            return hidden or _without_grader_paths(report.longreprtext, root)
+    return ""
+
+
+def _without_grader_paths(text: str, root: Path) -> str:
+    """Name a check file as ``q2a/test_x.py``: where the grader keeps it is not the student's business.
+
+    pytest prints a path relative to the current folder when that is shorter,
+    else absolute; both forms are removed, the longer first, as it may contain the other.
+    """
+    for prefix in sorted({str(root), os.path.relpath(root)}, key=len, reverse=True):
+        if prefix != ".":
+            text = text.replace(prefix + os.sep, "")
+    return text
+
+
+@contextlib.contextmanager
+def _isolated(problem_folders: set[str]) -> Iterator[io.StringIO]:
+    """Run pytest as if on a clean machine, printing nothing, and leave no check module behind.
+
+    The environment could add options or plugins (PYTEST_ADDOPTS, installed
+    plugins); what pytest prints is kept for CheckError instead of reaching
+    the grader's stdout; and the check modules are forgotten, so the next
+    submission runs them afresh, with no state left from this one.
+    """
+    names = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    saved = {name: os.environ.pop(name, None) for name in names}
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    modules_before = set(sys.modules)
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            yield printed
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name, None)
+            if value is not None:
+                os.environ[name] = value
+        packages = {folder.replace(".", "_") for folder in problem_folders}  # how pytest names them
+        for module in set(sys.modules) - modules_before:
+            if module.split(".")[0] in packages:
+                del sys.modules[module]

@@ -1,0 +1,125 @@
+"""Follow-through credit: a composite answer wrong only because one of the student's own parts is.
+
+The part calls a composition needs were traced from the reference when the
+spec was loaded (model.FollowThrough.calls). The runner makes them during the
+main run, beside ordinary cases, so the student's code cannot tell them from
+any other call; this module only computes, afterwards, from the answers
+recorded then.
+
+Credit needs genuine parts, answering as a pure function would: every part
+the composition used returned values on its own cases, not the same value on
+all of them; every call it answered more than once (each part call is made
+twice, at different places in the run) got the same answer each time; and at
+least one of those parts lost points on its own cases. So no submission earns
+more by keeping state between calls than one without state could.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from autograder.engine.compare import agrees, is_integral
+from autograder.engine.compiled import encode_value
+from autograder.engine.references import copies
+from autograder.model import CaseResult, CompareKind, Outcome
+
+MAX_ENTRIES = 100_000  # a part's answer feeds reference code in the grader: keep it small
+MAX_INT = 10**18
+
+
+def call_key(function: str, args: tuple | list, kwargs: dict[str, Any]) -> str:
+    """A call as text, so that the same call made twice finds one recorded answer."""
+    try:
+        return json.dumps([function, encode_value(list(args)), {k: encode_value(v) for k, v in kwargs.items()}], sort_keys=True)
+    except (TypeError, ValueError):
+        return f"unkeyable {function} {id(args)}"
+
+
+class Recorder:
+    """The answers of the main run, to part calls and ordinary cases alike, by call."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, list[Outcome]] = defaultdict(list)
+        self.own: dict[str, list[str]] = defaultdict(list)  # function -> keys of the values its own cases returned
+
+    def record(self, key: str, outcome: Outcome) -> None:
+        self.answers[key].append(outcome)
+
+    def own_case(self, function: str, outcome: Outcome) -> None:
+        if outcome.kind == "returned":
+            self.own[function].append(_value_key(outcome.value))
+
+    def answer(self, key: str) -> Outcome | None:
+        """The one answer every call with this key got, or None if any call gave none or they differ."""
+        outcomes = self.answers.get(key, [])
+        if not outcomes or any(o.kind != "returned" for o in outcomes):
+            return None
+        return outcomes[0] if len({_value_key(o.value) for o in outcomes}) == 1 else None
+
+    def genuine(self, function: str) -> bool:
+        """The part returned values on its own cases, and not one value for all of them."""
+        values = self.own.get(function, [])
+        return len(values) >= 2 and len(set(values)) > 1
+
+
+def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind], failed: set[str]) -> None:
+    """Give the case's share when its wrong answer is what the student's own, genuine, parts add up to."""
+    case, outcome = result.case, result.outcome
+    rule = case.follow_through
+    if rule is None or result.verdict.passed or outcome is None or outcome.kind != "returned":
+        return
+    parts = _RecordedParts(recorder, kinds)
+    try:
+        composed = rule.compose(parts, *copies(case.args), **copies(case.kwargs))
+        consistent = agrees(composed, outcome.value, case.comparison)
+    except Exception:  # noqa: BLE001 - parts that failed or answered nonsense earn no follow-through
+        return
+    used = list(dict.fromkeys(parts.used))
+    if consistent and used and all(recorder.genuine(name) for name in used) and failed.intersection(used):
+        result.credit = rule.share
+        result.credit_reason = (f"Follow-through credit ({rule.share:.0%} of this case): your answer is what your own "
+                                f"{', '.join(f'`{n}`' for n in used)} add up to, so it is wrong only because one of those is.")
+
+
+class _RecordedParts:
+    """The student's part functions as a composition sees them: answers recorded in the main run, nothing new."""
+
+    def __init__(self, recorder: Recorder, kinds: dict[str, CompareKind]) -> None:
+        self._recorder, self._kinds = recorder, kinds
+        self.used: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            outcome = self._recorder.answer(call_key(name, args, kwargs))
+            if outcome is None:
+                raise LookupError(f"{name} gave no answer, or answered differently, to this call in the main run")
+            self.used.append(name)
+            return _plain(self._kinds.get(name, "int"), outcome.value)
+
+        return call
+
+
+def _plain(kind: CompareKind, value: Any) -> Any:
+    """A part's untrusted answer as plain data of its own kind and modest size, or LookupError."""
+    if kind == "int" and is_integral(value) and abs(int(value)) <= MAX_INT:
+        return int(value)
+    if (kind == "ints" and isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) == 1 and len(value) <= MAX_ENTRIES
+            and all(is_integral(item) and abs(int(item)) <= MAX_INT for item in value)):
+        return [int(item) for item in value]
+    if kind == "array" and isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size <= MAX_ENTRIES:
+        return value.astype(np.float64)
+    raise LookupError("a part's answer of the wrong kind or size")
+
+
+def _value_key(value: Any) -> str:
+    """A returned value as comparable text (to tell a constant function from one that computes)."""
+    if isinstance(value, np.ndarray):
+        return f"array {value.dtype} {value.shape} {hash(value.tobytes()) if value.size <= MAX_ENTRIES else id(value)}"
+    try:
+        return json.dumps(encode_value(value), sort_keys=True)[:10_000]
+    except (TypeError, ValueError, RecursionError):
+        return repr(type(value))

@@ -1,0 +1,21 @@
+"""Load a problem set: the compiled cache when it still matches the specs, else the specs themselves.
+
+The one way every front end gets its problems, with their points assigned.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.engine.compiled import load_cache
+from autograder.engine.scoring import assign_max_scores
+from autograder.engine.specs import load_specs
+from autograder.model import Problem
+
+
+def load(folder: Path, use_cache: bool = True) -> list[Problem]:
+    """Every problem under ``folder``, cases numbered and points assigned. Raises SpecError."""
+    problems = (load_cache(Path(folder)) if use_cache else None) or load_specs(Path(folder))
+    for problem in problems:
+        assign_max_scores(problem)
+    return problems

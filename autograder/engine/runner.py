@@ -1,0 +1,156 @@
+"""Grade one submission: the phase order, and a verdict for every case.
+
+The order is part of the trust boundary: visible cases, then the problems'
+Python checks, then hidden cases. Nothing a student sees before publication
+is produced after the worker has seen a hidden input, so student code cannot
+print hidden inputs into visible feedback. Follow-through credit is computed
+last, from answers recorded during those phases (follow_through.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from autograder.engine import follow_through, outcomes, problemset, scoring
+from autograder.engine.checks import CheckError, find_checks, run_checks
+from autograder.engine.compare import agrees, judge, short_repr
+from autograder.engine.errors import SpecError
+from autograder.model import Case, CaseResult, ImportReport, Outcome, Problem, Report, Verdict
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.isolation import DEFAULT_WORKER_USER
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.process import Sandbox
+
+
+class Cancelled(BaseException):
+    """``grade()`` was told to stop (Ctrl-C in a batch): there is no result.
+
+    A BaseException, so that no ``except Exception`` mistakes it for a failed grade.
+    """
+
+
+def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
+          worker_user: str | None = DEFAULT_WORKER_USER, sandbox: Sandbox | None = None,
+          cancel: threading.Event | None = None) -> Report:
+    """Grade ``submission`` against the problems under ``problems`` (a folder), or against loaded problems.
+
+    Pass a ``sandbox`` already started to overlap its start-up with the
+    caller's own imports; it is stopped here either way. Setting ``cancel``
+    raises :class:`Cancelled` before the next call.
+    """
+    started = time.monotonic()
+    report = Report(submission=str(submission))
+    sandbox = sandbox or Sandbox(Path(submission), limits, worker_user)
+    sandbox.start()
+    try:
+        try:
+            report.problems = problems if isinstance(problems, list) else problemset.load(Path(problems))
+        except SpecError as error:
+            report.error = f"The autograder's problem specs are broken, so nothing was graded: {error}"
+            return report
+        imported = sandbox.ready()
+        report.protections = sandbox.protections
+        report.notices += import_notices(imported)
+        gate = CallGate(sandbox, started + sandbox.limits.run_deadline)
+        run = _Run(gate, report, cancel or threading.Event())
+        cases = [case for problem in report.problems for case in problem.cases]
+        run.phase([case for case in cases if not case.hidden])
+        check_files = [file for folder in _problem_folders(report.problems) for file in find_checks(folder)]
+        if check_files:
+            try:
+                report.checks = run_checks(check_files, gate)
+            except CheckError as error:  # an instructor's bug: no partial grade that looks final
+                report.results = []
+                report.error = f"The autograder's Python checks are broken, so nothing was graded: {error}"
+                return report
+        run.phase([case for case in cases if case.hidden])
+        run.follow_through()
+        position = {id(case): index for index, case in enumerate(cases)}
+        report.results.sort(key=lambda result: position[id(result.case)])
+        for result in report.results:
+            scoring.score_case(result)
+    finally:
+        sandbox.stop()
+        report.seconds = time.monotonic() - started
+    return report
+
+
+class _Run:
+    """The calls of one grading, through one gate, with the answers follow-through needs recorded."""
+
+    def __init__(self, gate: CallGate, report: Report, cancel: threading.Event) -> None:
+        self.gate, self.report, self.cancel = gate, report, cancel
+        self.recorder = follow_through.Recorder()
+
+    def phase(self, cases: list[Case]) -> None:
+        """The phase's cases in order, with the part calls follow-through may need made twice:
+        all of them before the phase's first case, and each again just before its composite case."""
+        parts = [part for case in cases if case.follow_through for part in case.follow_through.calls]
+        for part in {follow_through.call_key(p.function, p.args, p.kwargs): p for p in parts}.values():
+            self._call(part.function, part.args, part.kwargs)
+        for case in cases:
+            for part in case.follow_through.calls if case.follow_through else ():
+                self._call(part.function, part.args, part.kwargs)
+            outcome = self._call(case.function, case.args, case.kwargs)
+            self.recorder.own_case(case.function, outcome)
+            self.report.results.append(check(case, outcome))
+
+    def _call(self, function: str, args: tuple, kwargs: dict[str, Any]) -> Outcome:
+        if self.cancel.is_set():
+            raise Cancelled
+        outcome = self.gate.call(function, args, kwargs)
+        self.recorder.record(follow_through.call_key(function, args, kwargs), outcome)
+        return outcome
+
+    def follow_through(self) -> None:
+        results = self.report.results
+        failed = {r.case.function for r in results if not r.verdict.passed}
+        kinds = {r.case.function: r.case.comparison.kind for r in results}
+        for result in results:
+            follow_through.grant(result, self.recorder, kinds, failed)
+
+
+def _problem_folders(problems: list[Problem]) -> list[Path]:
+    """The folders holding the problems (a problem from the student kit has none)."""
+    return sorted({problem.path.parent.parent for problem in problems if problem.path})
+
+
+def check(case: Case, outcome: Outcome) -> CaseResult:
+    """Turn the worker's outcome into a verdict, naming a known mistake when the answer matches one."""
+    if outcome.kind == "returned" and not case.expected.raises:
+        verdict = judge(case.expected.value, outcome.value, case.comparison)
+        return CaseResult(case, verdict, outcome, "" if verdict.passed else diagnose(case, outcome.value))
+    if case.expected.raises:
+        if outcome.kind == "raised" and case.expected.raises in outcome.error.get("mro", []):
+            return CaseResult(case, Verdict(True), outcome)
+        wanted = f"`{case.expected.raises}` was expected"
+        if outcome.kind == "returned":
+            return CaseResult(case, Verdict(False, outcomes.WRONG, f"returned {short_repr(outcome.value, 300)}; {wanted}"), outcome)
+    else:
+        wanted = "a value was expected"
+    verdict = outcomes.failure(outcome, wanted)
+    if outcome.kind == "skipped":
+        verdict = Verdict(False, verdict.summary, f"`{case.function}` {outcomes.not_called(outcome, case.function)}.")
+    return CaseResult(case, verdict, outcome)
+
+
+def diagnose(case: Case, received: Any) -> str:
+    """The known mistakes the answer matches: all of them, since more than one may fit one case."""
+    matches = list(dict.fromkeys(message for wrong, message in case.known_mistakes if agrees(wrong, received, case.comparison)))
+    if len(matches) <= 1:
+        return "".join(matches)
+    return "One of these (this case cannot tell them apart): " + " / ".join(matches)
+
+
+def import_notices(imported: ImportReport) -> list[str]:
+    """What went wrong loading the file: shown once, at the top, never inside a hidden case."""
+    if imported.fatal:
+        return [f"Your file could not be loaded: {imported.fatal}"]
+    return [
+        f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
+        + (f" (affects {', '.join(problem['names'])})" if problem.get("names") else "")
+        for problem in imported.problems
+    ]

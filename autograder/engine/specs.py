@@ -1,0 +1,420 @@
+"""Problem specs: ``problems/<key>/spec.yaml`` plus ``reference.py``, loaded into plain data.
+
+Loading happens in the trusted grader only. Expected values are computed here
+from the reference solvers; a literal ``expected:`` in a spec is a cross-check
+that must agree. Every error names the spec file, the line, and what to fix.
+"""
+
+from __future__ import annotations
+
+import builtins
+import difflib
+import functools
+import re
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.engine.compare import agrees
+from autograder.engine.errors import SpecError
+from autograder.engine.references import copies, reference_module
+from autograder.model import COMPARE_KINDS, Case, Comparison, Expected, FollowThrough, PartCall, Problem
+
+DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}  # accepts work done right in float32
+CASE_KEYS = {"name", "call", "args", "kwargs", "expected", "raises", "hidden", "weight", "compare", "note"}
+FUNCTION_KEYS = {"compare", "follow_through"}
+GENERATE_KEYS = {"name", "call", "using", "count", "seed", "hidden", "weight", "compare", "note"}
+PROBLEM_KEYS = {"title", "number", "points", "functions", "cases", "generate", "mistakes", "graded_by_hand"}
+EXCEPTIONS = {name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)}
+
+
+# --------------------------------------------------------------------------- YAML with line numbers
+
+
+class _Mapping(dict):
+    """A YAML mapping that remembers its own line and the line of each key."""
+
+    line: int = 1
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return getattr(self, "key_lines", {}).get(key, self.line)
+
+
+@functools.cache
+def _loader() -> type:
+    """Safe YAML whose mappings remember their line, plus ``!array`` and ``!tuple`` tags.
+
+    Built on first use: importing PyYAML costs more than reading a compiled cache.
+    """
+    import yaml
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        pass
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    Loader.add_constructor("!array", _construct_array)
+    Loader.add_constructor("!tuple", lambda loader, node: tuple(loader.construct_sequence(node, deep=True)))
+    return Loader
+
+
+def _construct_mapping(loader: Any, node: Any) -> _Mapping:
+    mapping = _Mapping(loader.construct_mapping(node, deep=True))
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}
+    return mapping
+
+
+def _construct_array(loader: Any, node: Any) -> np.ndarray:
+    from yaml.constructor import ConstructorError
+
+    data = loader.construct_sequence(node, deep=True)
+    try:
+        array = np.array(data)
+    except ValueError as error:
+        raise ConstructorError(None, None, f"!array is not rectangular: {error}", node.start_mark) from None
+    if array.dtype.kind not in "iuf":
+        raise ConstructorError(None, None, "!array must hold numbers only", node.start_mark)
+    return array
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def natural_key(text: str) -> list[tuple[int, int, str]]:
+    """Sort key that puts q2a before q10 (and submission_9 before submission_10)."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text)]
+
+
+def spec_files(folder: Path) -> list[Path]:
+    """``folder/*/spec.yaml`` in natural order of the problem folders."""
+    return sorted(Path(folder).glob("*/spec.yaml"), key=lambda path: natural_key(path.parent.name))
+
+
+def load_specs(folder: Path, with_references: bool = True) -> list[Problem]:
+    """Load every spec under ``folder`` from its YAML (see problemset.load for the cached path)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SpecError(folder, None, "no problems folder here; pass --problems DIR")
+    specs = spec_files(folder)
+    if not specs:
+        raise SpecError(folder, None, "no */spec.yaml found under this folder")
+    return [load_problem(spec, with_references) for spec in specs]
+
+
+def load_problem(spec_path: Path, with_references: bool = True) -> Problem:
+    data = _read_yaml(spec_path)
+    _check_keys(spec_path, data, PROBLEM_KEYS, "problem")
+    key = spec_path.parent.name
+    problem = Problem(
+        key=key,
+        title=_field(spec_path, data, "title", str),
+        number=str(data.get("number", key)),
+        points=_field(spec_path, data, "points", (int, float), default=0),
+        graded_by_hand=_field(spec_path, data, "graded_by_hand", str, default=""),
+        path=spec_path,
+    )
+    if problem.graded_by_hand:
+        return problem
+    reference = reference_module(spec_path.parent) if with_references else None
+    if with_references and reference is None:
+        needing = [key for key in ("generate", "mistakes") if data.get(key)]
+        needing += [f"follow_through of {name}" for name, entry in (data.get("functions") or {}).items()
+                    if isinstance(entry, dict) and "follow_through" in entry]
+        if needing:
+            raise SpecError(spec_path, data.line_of(needing[0].split()[0]), f"{needing[0]} needs a reference.py beside this spec")
+    functions = _field(spec_path, data, "functions", dict, default=_Mapping())
+    for entry in functions.values():
+        _check_keys(spec_path, entry, FUNCTION_KEYS, "function entry", functions.line)
+    for raw in _field(spec_path, data, "cases", list, default=[]):
+        problem.cases.append(_case(spec_path, problem, raw, functions, reference))
+    for raw in _field(spec_path, data, "generate", list, default=[]):
+        problem.cases.extend(_generated_cases(spec_path, problem, raw, functions, reference))
+    called = {case.function for case in problem.cases}
+    for name in functions:
+        if name not in called:
+            close = difflib.get_close_matches(str(name), sorted(called), n=1)
+            raise SpecError(spec_path, functions.line_of(name),
+                            f"functions: {name!r} is called by no case, so its settings would apply to nothing"
+                            + (f"; did you mean {close[0]!r}?" if close else ""))
+    for raw in _field(spec_path, data, "mistakes", list, default=[]):
+        _add_mistake(spec_path, raw, reference, problem.cases)
+    for name, entry in functions.items():
+        if "follow_through" in entry:
+            _add_follow_through(spec_path, entry, reference, [c for c in problem.cases if c.function == name])
+    if not problem.cases:
+        raise SpecError(spec_path, data.line, "a problem needs at least one case (or graded_by_hand: ...)")
+    if problem.points <= 0:
+        raise SpecError(spec_path, data.line_of("points"), "points must be a positive number")
+    for index, case in enumerate(problem.cases, 1):
+        case.number = f"{problem.number}.{index}"
+    return problem
+
+
+def _read_yaml(path: Path) -> _Mapping:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SpecError(path, None, f"cannot read the spec: {error}") from None
+    import yaml
+
+    try:
+        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise SpecError(path, mark.line + 1 if mark else 1, f"invalid YAML: {error.problem or error}") from None
+    except yaml.YAMLError as error:
+        raise SpecError(path, 1, f"invalid YAML: {error}") from None
+    if not isinstance(data, _Mapping):
+        raise SpecError(path, 1, "a spec must be a mapping with title, points and cases")
+    return data
+
+
+def _field(path: Path, data: _Mapping, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
+    if name not in data:
+        if default is ...:
+            raise SpecError(path, data.line, f"missing required key {name!r}")
+        return default
+    value = data[name]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        wanted = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise SpecError(path, data.line_of(name), f"{name!r} must be {_article(wanted)} {wanted}, not {type(value).__name__}")
+    return value
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _check_keys(path: Path, data: Any, allowed: set[str], what: str, line: int = 1) -> None:
+    if not isinstance(data, _Mapping):
+        raise SpecError(path, line, f"each {what} must be a mapping")
+    unknown = sorted(set(map(str, data)) - allowed)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise SpecError(path, data.line_of(unknown[0]),
+                        f"unknown key {unknown[0]!r} in a {what}; {hint}allowed: {', '.join(sorted(allowed))}")
+
+
+def _comparison(path: Path, raw: _Mapping, functions: _Mapping, function: str) -> Comparison:
+    declared = functions.get(function)
+    settings = dict(declared.get("compare", {})) if isinstance(declared, dict) else {}
+    settings.update(raw.get("compare") or {})
+    line = raw.line_of("compare") if "compare" in raw else (declared.line if isinstance(declared, _Mapping) else raw.line)
+    kind = settings.get("kind", "int")
+    if kind not in COMPARE_KINDS:
+        raise SpecError(path, line, f"compare kind {kind!r} is not one of {', '.join(COMPARE_KINDS)}")
+    unknown = set(settings) - {"kind", "rtol", "atol"}
+    if unknown:
+        raise SpecError(path, line, f"unknown compare setting {sorted(unknown)[0]!r}; use kind, rtol, atol")
+    tolerances = {name: settings.get(name, DEFAULT_TOLERANCE[name]) for name in ("rtol", "atol")}
+    for name, value in tolerances.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise SpecError(path, line, f"{name} must be a number in [0, 1), not {value!r}")
+    return Comparison(kind, float(tolerances["rtol"]), float(tolerances["atol"]))
+
+
+def _solver(path: Path, line: int, reference: types.ModuleType | None, name: str) -> Callable[..., Any] | None:
+    if reference is None:
+        return None
+    solver = getattr(reference, name, None)
+    if not callable(solver):
+        raise SpecError(path, line, f"reference.py beside this spec defines no function {name!r}")
+    return solver
+
+
+def _new_case(path: Path, problem: Problem, raw: _Mapping, functions: _Mapping, *, name: str, args: Any,
+              kwargs: dict, hidden_by_default: bool, where: str) -> Case:
+    """The fields a listed case and a generated one share, read from the entry ``raw``."""
+    function = _field(path, raw, "call", str)
+    return Case(
+        problem=problem.key,
+        number="",
+        function=function,
+        name=name,
+        args=tuple(args),
+        kwargs=dict(kwargs),
+        expected=Expected(),
+        comparison=_comparison(path, raw, functions, function),
+        hidden=_field(path, raw, "hidden", bool, default=hidden_by_default),
+        weight=_weight(path, raw),
+        note=_field(path, raw, "note", str, default=""),
+        where=where,
+    )
+
+
+def _case(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference: types.ModuleType | None) -> Case:
+    _check_keys(path, raw, CASE_KEYS, "case")
+    if "expected" in raw and "raises" in raw:
+        raise SpecError(path, raw.line_of("raises"), "a case has either expected: or raises:, not both; keep the one that is right")
+    case = _new_case(path, problem, raw, functions, name=_field(path, raw, "name", str),
+                     args=_field(path, raw, "args", list, default=[]),
+                     kwargs=_field(path, raw, "kwargs", dict, default=_Mapping()),
+                     hidden_by_default=False, where=f"{_shown(path)}:{raw.line}")
+    raises = _field(path, raw, "raises", str, default=None)
+    if raises is not None and raises not in EXCEPTIONS:
+        close = difflib.get_close_matches(raises, sorted(EXCEPTIONS), n=1)
+        raise SpecError(path, raw.line_of("raises"), f"raises: {raises!r} is not a Python exception"
+                        + (f"; did you mean {close[0]!r}?" if close else "; name a built-in exception such as ValueError"))
+    solver = _solver(path, raw.line_of("call"), reference, case.function)
+    if solver is not None:
+        case.expected = _run_reference(path, raw.line, solver, case, raises)
+    elif raises:
+        case.expected = Expected(raises=raises)
+    elif "expected" in raw:
+        case.expected = Expected(value=raw["expected"])
+    else:
+        raise SpecError(path, raw.line, "without reference.py a case needs a literal expected: or raises:")
+    if not raises and not agrees(case.expected.value, case.expected.value, case.comparison):
+        raise SpecError(path, raw.line, f"the answer cannot be compared as kind {case.comparison.kind!r}; declare "
+                                        f"functions: {case.function}: {{compare: {{kind: ...}}}} (int, ints or array)")
+    if "expected" in raw and not agrees(case.expected.value, raw["expected"], case.comparison):
+        raise SpecError(
+            path, raw.line_of("expected"),
+            f"literal expected: {raw['expected']!r} disagrees with reference.py, which gives {_plain(case.expected.value)!r}",
+        )
+    return case
+
+
+def _shown(path: Path) -> str:
+    """A spec's path as people see it: ``problems/q3b/spec.yaml``, whatever folder holds the problems."""
+    return "/".join(Path(path).parts[-3:])
+
+
+def _weight(path: Path, raw: _Mapping) -> float:
+    weight = _field(path, raw, "weight", (int, float), default=1)
+    if weight <= 0:
+        raise SpecError(path, raw.line_of("weight"), "weight must be positive")
+    return float(weight)
+
+
+def _run_reference(path: Path, line: int, solver: Callable[..., Any], case: Case, raises: str | None) -> Expected:
+    try:
+        value = solver(*copies(case.args), **copies(case.kwargs))
+    except Exception as error:  # noqa: BLE001 - the reference's behaviour is data here
+        if raises and raises in [cls.__name__ for cls in type(error).__mro__]:
+            return Expected(raises=raises)
+        raise SpecError(path, line, f"reference.py raised {type(error).__name__}: {error}") from None
+    if raises:
+        raise SpecError(path, line, f"the case says raises: {raises}, but reference.py returned {_plain(value)!r}")
+    return Expected(value=value)
+
+
+def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference: types.ModuleType | None) -> list[Case]:
+    """Hidden cases drawn from a fixed seed, so every run grades the same inputs."""
+    _check_keys(path, raw, GENERATE_KEYS, "generate entry")
+    count = _field(path, raw, "count", int)
+    seed = _field(path, raw, "seed", int)
+    if reference is None:
+        return []
+    generator = _solver(path, raw.line_of("using"), reference, _field(path, raw, "using", str))
+    solver = _solver(path, raw.line_of("call"), reference, _field(path, raw, "call", str))
+    assert generator is not None and solver is not None  # a reference is present
+    rng = np.random.default_rng(seed)
+    cases = []
+    for index in range(1, count + 1):
+        case = _new_case(path, problem, raw, functions, name=f"{_field(path, raw, 'name', str)} #{index}",
+                         args=generator(rng), kwargs={}, hidden_by_default=True,
+                         where=f"{_shown(path)}:{raw.line} (seed {seed}, draw {index})")
+        case.expected = _run_reference(path, raw.line, solver, case, None)
+        cases.append(case)
+    return cases
+
+
+def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, cases: list[Case]) -> None:
+    """Record, on every case of the function, the answer a known wrong solver gives there.
+
+    Computed once here, so grading only compares, and so the student kit can
+    carry the wrong answers of visible cases without any solver code.
+    """
+    _check_keys(path, raw, {"call", "solver", "message"}, "mistake")
+    function, message = _field(path, raw, "call", str), _field(path, raw, "message", str)
+    solver = _solver(path, raw.line_of("solver"), reference, _field(path, raw, "solver", str))
+    if not any(case.function == function for case in cases):
+        raise SpecError(path, raw.line_of("call"), f"no case calls {function!r}, so this mistake can never be recognised")
+    named = 0
+    for case in cases:
+        if solver is None or case.function != function or case.expected.raises:
+            continue
+        try:
+            wrong = solver(*copies(case.args), **copies(case.kwargs))
+        except Exception:  # noqa: BLE001 - a variant that cannot handle this case just never matches it
+            continue
+        if not agrees(case.expected.value, wrong, case.comparison):
+            case.known_mistakes.append((wrong, message))
+            named += 1
+    if solver is not None and not named:
+        raise SpecError(path, raw.line_of("solver"), f"{raw['solver']} gives the right answer on every case of {function!r}, "
+                                                     "so this mistake can never be named; add a case where it is wrong")
+
+
+def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType | None, cases: list[Case]) -> None:
+    """Attach follow-through credit, after checking the composition over the reference's own parts.
+
+    The part calls the composition makes on each case are traced here, so the
+    runner can make them during the main run. They must depend on the case's
+    arguments alone: traced again with parts that answer differently, they
+    must be the same calls.
+    """
+    raw = entry["follow_through"]
+    _check_keys(path, raw, {"share", "using"}, "follow_through", entry.line)
+    share = _field(path, raw, "share", (int, float))
+    if not 0 < share < 1:
+        raise SpecError(path, raw.line_of("share"), "follow_through share must be between 0 and 1 (a fraction of the case's points)")
+    compose = _solver(path, raw.line_of("using"), reference, _field(path, raw, "using", str))
+    if compose is None or reference is None:
+        return
+    for case in cases:
+        if case.expected.raises:
+            continue
+        traced = _TracedParts(reference)
+        try:
+            composed = compose(traced, *copies(case.args), **copies(case.kwargs))
+        except Exception as error:  # noqa: BLE001 - the instructor's composition is data here
+            raise SpecError(path, raw.line_of("using"), f"{raw['using']} raised {type(error).__name__}: {error} on case {case.name!r}") from None
+        if not agrees(case.expected.value, composed, case.comparison):
+            raise SpecError(path, raw.line_of("using"), f"{raw['using']} over the reference's own parts gives {_plain(composed)!r} "
+                                                        f"on case {case.name!r}, not the reference answer")
+        skewed = _TracedParts(reference, skew=True)
+        try:
+            compose(skewed, *copies(case.args), **copies(case.kwargs))
+        except Exception:  # noqa: BLE001 - only the calls matter here
+            pass
+        if skewed.calls[: len(traced.calls)] != traced.calls or len(skewed.calls) != len(traced.calls):
+            raise SpecError(path, raw.line_of("using"), f"the part calls {raw['using']} makes on case {case.name!r} depend on "
+                                                        "the parts' answers; make the same calls whatever they answer")
+        case.follow_through = FollowThrough(float(share), compose, raw["using"], tuple(traced.calls))
+
+
+class _TracedParts:
+    """The reference's functions as a composition's ``parts``, recording every call made.
+
+    With ``skew``, every answer is changed (ints by one, lists reversed), to
+    show whether the calls a composition makes depend on what parts answer.
+    """
+
+    def __init__(self, reference: types.ModuleType, skew: bool = False) -> None:
+        self._reference, self._skew = reference, skew
+        self.calls: list[PartCall] = []
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        function = getattr(self._reference, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(PartCall(name, copies(args), copies(kwargs)))
+            answer = function(*copies(args), **copies(kwargs))
+            if not self._skew:
+                return answer
+            if isinstance(answer, (int, np.integer)):
+                return int(answer) + 1
+            return answer[::-1] if isinstance(answer, list) else answer
+
+        return call
+
+
+def _plain(value: Any) -> Any:
+    return value.tolist() if isinstance(value, np.ndarray) else value

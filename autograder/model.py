@@ -1,0 +1,180 @@
+"""The data the engine passes around: problems and cases, outcomes of calls, verdicts, reports.
+
+Plain dataclasses and ``Literal`` kinds, importing nothing from the package, so
+that every layer (engine, sandbox, output, front ends) can share them without
+importing each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+CompareKind = Literal["int", "ints", "array"]
+COMPARE_KINDS: tuple[CompareKind, ...] = ("int", "ints", "array")
+
+# What one call of a student function came to. ``skipped``: the call gate did not make it.
+OutcomeKind = Literal["returned", "raised", "timeout", "crashed", "broken", "skipped"]
+# Why the gate did not make a call.
+SkipReason = Literal["not loaded", "missing", "not defined", "strikes", "deadline"]
+
+Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
+VISIBILITIES: tuple[Visibility, ...] = ("hidden", "after_due_date", "after_published", "visible")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How a received answer is compared with the expected one (see engine/compare.py)."""
+
+    kind: CompareKind = "int"
+    rtol: float = 1e-4
+    atol: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Expected:
+    """A return value, or the name of the exception a correct function raises."""
+
+    value: Any = None
+    raises: str | None = None
+
+
+@dataclass(frozen=True)
+class PartCall:
+    """One call of a part function that a composition makes: made in the main run, never later."""
+
+    function: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FollowThrough:
+    """Partial credit for a composite answer that is wrong only because one of its parts is.
+
+    ``compose(parts, *args)`` is the reference's composition; ``calls`` are the
+    part calls it makes on this case's arguments, which the runner makes during
+    the main run so that student code cannot tell them from ordinary cases.
+    """
+
+    share: float
+    compose: Callable[..., Any]
+    using: str = ""  # the composition's name in reference.py
+    calls: tuple[PartCall, ...] = ()
+
+
+@dataclass
+class Case:
+    """One call of one student function, worth a share of its problem's points."""
+
+    problem: str  # the problem's key (its folder name)
+    number: str
+    function: str
+    name: str
+    args: tuple
+    kwargs: dict
+    expected: Expected
+    comparison: Comparison
+    hidden: bool = False
+    weight: float = 1.0
+    note: str = ""
+    where: str = ""  # spec file and line, e.g. problems/q3b/spec.yaml:14
+    max_score: float = 0.0
+    known_mistakes: list[tuple[Any, str]] = field(default_factory=list)  # (wrong answer, what it shows)
+    follow_through: FollowThrough | None = None
+
+
+@dataclass
+class Problem:
+    key: str
+    title: str
+    number: str
+    points: float
+    cases: list[Case] = field(default_factory=list)
+    graded_by_hand: str = ""
+    path: Path | None = None
+
+    @property
+    def label(self) -> str:
+        """The short name of the problem: "Q3a" of the title "Q3a: 2-D convolution"."""
+        return self.title.split(":")[0].strip() or self.key
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """``summary`` is a fixed phrase, shown for hidden cases: it must carry nothing the
+    student controls (a class name, a message, a length, a count) and nothing about the
+    answer (a shape, a size), or a submission could smuggle hidden inputs out through it.
+    ``detail`` says exactly what differs, for visible cases and after publication."""
+
+    passed: bool
+    summary: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Outcome:
+    """What one call came to (see OutcomeKind); ``reason`` says why a skipped call was not made."""
+
+    kind: OutcomeKind
+    value: Any = None
+    error: dict = field(default_factory=dict)
+    output: str = ""
+    seconds: float = 0.0
+    detail: str = ""
+    reason: SkipReason | None = None
+    died_unanswered: bool = False  # the worker died before sending any of its answer
+
+
+@dataclass
+class ImportReport:
+    """What happened when the worker loaded the submission."""
+
+    functions: list[str]
+    problems: list[dict]
+    fatal: str = ""
+    output: str = ""
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    verdict: Verdict
+    outcome: Outcome | None = None
+    diagnosis: str = ""
+    credit: float = 0.0  # the share of the points a wrong answer still earns (follow-through)
+    credit_reason: str = ""
+    score: float = 0.0  # set by engine.scoring
+
+
+@dataclass
+class CheckResult:
+    """One Python check's verdict (problems/*/test_*.py), ready for results.json."""
+
+    problem: str  # the problem's key
+    name: str
+    number: str
+    score: float
+    max_score: float
+    passed: bool
+    output: str = ""
+    visibility: Visibility = "visible"
+    tags: list[str] = field(default_factory=list)
+    where: str = ""  # check file and line
+    leaderboard: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    """Everything known about one graded submission."""
+
+    submission: str
+    problems: list[Problem] = field(default_factory=list)
+    results: list[CaseResult] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)  # from problems/*/test_*.py, if any
+    notices: list[str] = field(default_factory=list)
+    protections: dict = field(default_factory=dict)
+    error: str = ""
+    seconds: float = 0.0

@@ -1,0 +1,35 @@
+"""The one atomic file writer: a whole file or none, whatever interrupts the writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    """JSON, UTF-8; lone surrogates and NaN are refused by the encoder, so callers pass clean data."""
+    write_atomic(path, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+
+
+def write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
+    write_atomic(path, text.encode(encoding))

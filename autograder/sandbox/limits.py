@@ -1,0 +1,44 @@
+"""Resource limits on the worker and time limits kept by the grader."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass
+class Limits:
+    """Resource limits on the worker; defaults fit Gradescope's 768 MB container.
+
+    The worker needs about 100 MB of address space with NumPy loaded; 512 MB
+    leaves the grader room inside the container whatever the student allocates.
+    """
+
+    call_timeout: float = 5.0
+    import_timeout: float = 30.0
+    run_deadline: float = 480.0  # the whole submission, well inside Gradescope's 10 minutes
+    address_space_mb: int = 512
+    cpu_seconds: int = 120
+    processes: int = 64
+    file_size_mb: int = 16
+    open_files: int = 64
+    output_bytes: int = 16_000
+    reply_bytes: int = 64 << 20  # .npy data: compact, loads into an array of the same size
+    reply_json_bytes: int = 2 << 20  # the JSON part: parsed into Python objects, so ~30x its size
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        """Defaults, overridden by ``AUTOGRADER_<FIELD>`` variables (e.g. AUTOGRADER_CALL_TIMEOUT=10)."""
+        environ = os.environ if environ is None else environ
+        limits = cls()
+        for name, default in vars(cls()).items():
+            value = environ.get(f"AUTOGRADER_{name.upper()}")
+            if value is not None:
+                try:
+                    setattr(limits, name, type(default)(value))
+                except ValueError:
+                    raise ValueError(f"AUTOGRADER_{name.upper()}={value!r} is not a {type(default).__name__}") from None
+        return limits
+
+

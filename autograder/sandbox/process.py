@@ -1,0 +1,351 @@
+"""The grader's side of the trust boundary: one persistent worker process per submission.
+
+The worker (``worker.py`` beside this file) imports the submission and answers
+"call F with these inputs". This module starts it with every protection the
+machine allows, keeps time on it with a deadline on the pipe (never a signal
+inside the worker, which student code could ignore), reads its replies as
+untrusted bytes, and kills and restarts it after a hang or a crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from autograder.model import ImportReport, Outcome, OutcomeKind
+from autograder.sandbox import worker as wire
+from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation
+from autograder.sandbox.limits import Limits
+
+WORKER_SOURCE = Path(wire.__file__).read_text()
+
+
+class WorkerGone(Exception):
+    """The worker stopped answering: it hung, crashed, or broke the protocol."""
+
+    def __init__(self, kind: OutcomeKind, detail: str) -> None:
+        super().__init__(detail)
+        self.kind: OutcomeKind = kind
+
+
+class Sandbox:
+    """A worker that imports ``submission`` and calls its functions on request.
+
+    Start it early (``start()`` returns at once) so that it imports NumPy and
+    the submission while the grader loads the specs.
+    """
+
+    def __init__(self, submission: Path, limits: Limits | None = None, worker_user: str | None = DEFAULT_WORKER_USER) -> None:
+        self.submission = Path(submission)
+        self.limits = limits or Limits.from_environment()
+        self.isolation = Isolation.detect(worker_user)
+        self.process: subprocess.Popen | None = None
+        self.workdir: Path | None = None
+        self.imported: ImportReport | None = None
+        self.protections: dict = {}
+        self._next_id = 0
+        self._reply_bytes = 0  # ever received: tells a worker that died mid-answer from one that never answered
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        if self.process is not None:
+            return
+        self.isolation.claim()
+        self.workdir = Path(tempfile.mkdtemp(prefix="ag-worker-"))
+        copy = self.workdir / self.submission.name
+        shutil.copyfile(self.submission, copy)
+        self.isolation.hand_over(self.workdir)
+        config = {
+            "submission": str(copy),
+            "workdir": str(self.workdir),
+            "limits": self._rlimits(),
+            "read_paths": _python_paths(),
+        }
+        # -u: unbuffered, so output printed just before a crash is not lost with it.
+        command = [sys.executable, "-I", "-B", "-u", "-c", WORKER_SOURCE, json.dumps(config)]
+        requests_read, self._requests = os.pipe()
+        self._replies, replies_write = os.pipe()
+        self._output, output_write = os.pipe()
+        self._started = time.monotonic()
+        self.process = subprocess.Popen(
+            self.isolation.wrap(command),
+            stdin=requests_read,
+            stdout=replies_write,
+            stderr=output_write,
+            env=_clean_environment(self.workdir),
+            cwd=self.workdir,
+            start_new_session=True,
+        )
+        for fd in (requests_read, replies_write, output_write):
+            os.close(fd)
+        for fd in (self._requests, self._replies, self._output):
+            os.set_blocking(fd, False)
+        self._inbox = bytearray()
+        self._captured = bytearray()
+        self._dropped = 0
+
+    def ready(self) -> ImportReport:
+        """Wait for the submission to be imported; report what loaded and what broke.
+
+        A worker killed after a hang or crash is restarted here; an import that
+        itself hangs or kills the worker is final, so it is not retried per call.
+        """
+        if self.imported is not None and (self.imported.fatal or self.process is not None):
+            return self.imported
+        self.start()
+        deadline = self._started + self.limits.import_timeout
+        try:
+            hello, _ = self._receive(deadline)
+            self.protections = dict(hello.get("protections", {}), **self.isolation.report())
+            message, _ = self._receive(deadline)
+            if message.get("type") != "ready":
+                raise WorkerGone("broken", "the worker sent something other than its ready message")
+            problems = message.get("problems")
+            self.imported = ImportReport(
+                functions=_texts(message.get("functions")),
+                problems=[_error_report(p) for p in problems[:50]] if isinstance(problems, list) else [],
+                output=self._take_output(),
+            )
+        except WorkerGone as gone:
+            output = self._take_output()
+            self.stop()
+            fatal = {
+                "timeout": f"importing your file took longer than {self.limits.import_timeout:g} s",
+                "crashed": f"your file stopped the Python process while it was being imported ({gone})",
+            }.get(gone.kind, f"your file broke the grader's connection while it was imported ({gone})")
+            self.imported = ImportReport(functions=[], problems=[], fatal=fatal + (f"\nOutput:\n{output}" if output else ""))
+        return self.imported
+
+    def stop(self) -> None:
+        """Kill the worker, everything it started (daemons too), and remove its folder."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+            for fd in (self._requests, self._replies, self._output):
+                os.close(fd)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.process = None
+        self.isolation.release()
+
+    def __enter__(self) -> Sandbox:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- calls ---------------------------------------------------------------
+
+    def call(self, function: str, args: list, kwargs: dict | None = None) -> Outcome:
+        """Call ``function(*args, **kwargs)`` in the worker, restarting it first if it died.
+
+        A worker that dies before a single byte of the answer may have been
+        dying already (an atexit hook, a thread left by an earlier call): that
+        must not cost this function, so such a call is made once more.
+        """
+        outcome = self._call_once(function, args, kwargs)
+        return self._call_once(function, args, kwargs) if outcome.died_unanswered else outcome
+
+    def _call_once(self, function: str, args: list, kwargs: dict | None) -> Outcome:
+        report = self.ready()
+        if report.fatal:
+            return Outcome("broken", detail=report.fatal)
+        if self.process.poll() is not None:  # died between calls: start afresh rather than blame this call
+            self.stop()
+            report = self.ready()
+            if report.fatal:
+                return Outcome("broken", detail=report.fatal)
+        self._next_id += 1
+        blobs: list = []
+        request = {
+            "op": "call",
+            "id": self._next_id,
+            "function": function,
+            "args": [wire.encode(a, blobs) for a in args],
+            "kwargs": {k: wire.encode(v, blobs) for k, v in (kwargs or {}).items()},
+        }
+        started = time.monotonic()
+        replied_before = self._reply_bytes
+        try:
+            message, reply_blobs = self._exchange(wire.frame(request, blobs), started + self.limits.call_timeout)
+            if message.get("id") != self._next_id or message.get("type") not in ("returned", "raised"):
+                raise WorkerGone("broken", "the reply did not answer the call")
+            outcome = self._outcome(message, reply_blobs)
+        except WorkerGone as gone:
+            unanswered = gone.kind == "crashed" and self._reply_bytes == replied_before
+            outcome = Outcome(gone.kind, detail=str(gone), died_unanswered=unanswered)
+            outcome.output = self._take_output()
+            self.stop()
+        else:
+            outcome.output = self._take_output()
+        outcome.seconds = time.monotonic() - started
+        return outcome
+
+    def _outcome(self, message: dict, blobs: list) -> Outcome:
+        if message["type"] == "raised":
+            return Outcome("raised", error=_error_report(message.get("error")))
+        try:
+            return Outcome("returned", value=wire.decode(message.get("value"), blobs))
+        except (ValueError, TypeError, RecursionError, EOFError, OSError, MemoryError) as error:
+            raise WorkerGone("broken", f"the returned value could not be read safely: {error}") from None
+
+    # -- the pipe ------------------------------------------------------------
+
+    def _exchange(self, request: bytes, deadline: float) -> tuple[dict, list]:
+        pending = memoryview(request)
+        while pending:
+            self._wait(deadline, write=True)
+            try:
+                written = os.write(self._requests, pending)
+            except BlockingIOError:
+                continue
+            except BrokenPipeError:
+                raise WorkerGone("crashed", self._death()) from None
+            pending = pending[written:]
+        return self._receive(deadline)
+
+    def _receive(self, deadline: float) -> tuple[dict, list]:
+        (length,) = struct.unpack(">I", self._take(4, deadline))
+        if length > self.limits.reply_json_bytes:
+            raise WorkerGone("broken", f"a reply of {length:,} bytes of JSON is over the limit (return arrays as NumPy arrays)")
+        try:
+            message = json.loads(self._take(length, deadline))
+            count = int(message.get("blobs", 0))
+        except (ValueError, RecursionError, AttributeError, TypeError):
+            raise WorkerGone("broken", "the reply was not valid JSON") from None
+        if not isinstance(message, dict) or not 0 <= count <= 10_000:
+            raise WorkerGone("broken", "the reply was malformed")
+        blobs, total = [], length
+        for _ in range(count):
+            (size,) = struct.unpack(">Q", self._take(8, deadline))
+            total += size
+            if total > self.limits.reply_bytes:
+                raise WorkerGone("broken", f"a reply of over {self.limits.reply_bytes} bytes is over the limit")
+            blobs.append(bytes(self._take(size, deadline)))
+        return message, blobs
+
+    def _take(self, size: int, deadline: float) -> bytes:
+        while len(self._inbox) < size:
+            self._wait(deadline)
+            try:
+                chunk = os.read(self._replies, 1 << 20)
+            except BlockingIOError:
+                continue
+            if not chunk:
+                raise WorkerGone("crashed", self._death())
+            self._inbox += chunk
+            self._reply_bytes += len(chunk)
+        data = bytes(self._inbox[:size])
+        del self._inbox[:size]
+        return data
+
+    def _wait(self, deadline: float, write: bool = False) -> None:
+        """Block until the pipe is ready, draining the worker's output meanwhile."""
+        target = self._requests if write else self._replies
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerGone("timeout", "no answer before the deadline")
+            readers = [self._replies, self._output] if not write else [self._output]
+            writers = [self._requests] if write else []
+            ready_read, ready_write, _ = select.select(readers, writers, [], remaining)
+            if self._output in ready_read:
+                self._drain_output()
+            if target in ready_read or target in ready_write:
+                return
+
+    def _drain_output(self) -> None:
+        try:
+            chunk = os.read(self._output, 1 << 16)
+        except BlockingIOError:
+            return
+        room = self.limits.output_bytes - len(self._captured)
+        self._captured += chunk[: max(room, 0)]
+        self._dropped += max(len(chunk) - max(room, 0), 0)
+
+    def _take_output(self) -> str:
+        while True:
+            before = len(self._captured) + self._dropped
+            self._drain_output()
+            if len(self._captured) + self._dropped == before:
+                break
+        text = self._captured.decode("utf-8", errors="replace")
+        if self._dropped:
+            text += f"\n... ({self._dropped} more bytes of output not kept)"
+        self._captured.clear()
+        self._dropped = 0
+        return text
+
+    def _death(self) -> str:
+        try:
+            code = self.process.wait(timeout=1)
+        except subprocess.TimeoutExpired:
+            return "the worker closed its reply channel"
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            return f"the process was killed by {name}" + (" (a segmentation fault: often runaway recursion)" if name == "SIGSEGV" else "")
+        return f"the process exited with code {code}"
+
+    def _rlimits(self) -> dict:
+        limits = self.limits
+        return {
+            "address_space_mb": limits.address_space_mb,
+            "cpu_seconds": limits.cpu_seconds,
+            "processes": limits.processes if self.isolation.user else None,
+            "file_size_mb": limits.file_size_mb,
+            "open_files": limits.open_files,
+            "core_size": 0,
+        }
+
+
+def _texts(value: Any, limit: int = 100) -> list[str]:
+    """A list of short strings from untrusted data; anything else is dropped."""
+    return [item[:200] for item in value[:limit] if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _error_report(value: Any) -> dict:
+    """An exception report from the worker, reduced to short strings whatever was sent."""
+    value = value if isinstance(value, dict) else {}
+    report = {key: str(value.get(key, ""))[: wire.MAX_TEXT] for key in ("type", "message", "traceback", "where")}
+    report["type"] = report["type"][:80] or "an unknown error"
+    report["mro"] = _texts(value.get("mro"), 30)
+    report["names"] = _texts(value.get("names"))
+    return report
+
+
+def _python_paths() -> list[str]:
+    """Folders the worker may read: the interpreter, its libraries, and system libraries."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, str(Path(sys.executable).resolve().parent.parent)}
+    for name in ("stdlib", "platstdlib", "purelib", "platlib"):
+        paths.add(sysconfig.get_paths()[name])
+    paths.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/etc/localtime",
+                  "/dev/urandom", "/proc/cpuinfo", "/sys/devices/system/cpu"])
+    return sorted(paths)
+
+
+def _clean_environment(workdir: Path) -> dict:
+    """No variable of the grader's reaches the worker; BLAS is single-threaded."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }

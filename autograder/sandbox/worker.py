@@ -1,0 +1,475 @@
+"""The only code that runs beside student code: import a submission, answer calls.
+
+This module is the trust boundary. The grader starts it as a separate process
+(``python -I -B -u -c <this file's text> <config>``, so the worker needs no read
+access to the engine's files) and sends it function names and inputs, never
+expected values. Everything the worker says is treated as untrusted data by
+the grader.
+
+It is self-contained on purpose: stdlib and NumPy only, no import from the
+``autograder`` package. The grader imports it too, but only for the wire codec
+(``encode``/``decode``/``frame``); importing it has no side effects.
+
+Wire format, both directions: a 4-byte big-endian length, that many bytes of
+UTF-8 JSON, then ``json["blobs"]`` binary blobs, each an 8-byte big-endian
+length and the bytes of a ``.npy`` file. Arrays and NumPy scalars travel as
+``.npy`` and are loaded with ``allow_pickle=False``; nothing is ever pickled.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import os
+import struct
+import sys
+
+MAX_DEPTH = 32
+MAX_TEXT = 4000  # characters of an exception message or traceback sent back
+MAX_PROBLEMS = 40  # problems reported from loading the submission
+
+
+# --------------------------------------------------------------------------- codec
+
+
+def encode(value, blobs: list, depth: int = 0):
+    """Turn a value into JSON-able data; arrays go into ``blobs`` as .npy bytes."""
+    import numpy as np
+
+    if depth > MAX_DEPTH:
+        raise ValueError("value is nested too deeply")
+    if value is None or type(value) in (bool, int, float, str):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if array.dtype.hasobject:
+            return {"$unsupported": "object array"}
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        blobs.append(buffer.getvalue())
+        return {"$array" if isinstance(value, np.ndarray) else "$scalar": len(blobs) - 1}
+    if type(value) is tuple:
+        return {"$tuple": [encode(item, blobs, depth + 1) for item in value]}
+    if type(value) is list:
+        return [encode(item, blobs, depth + 1) for item in value]
+    return {"$unsupported": type(value).__name__[:80]}
+
+
+def decode(data, blobs: list):
+    """Inverse of :func:`encode`. Raises ValueError on anything malformed."""
+
+    if isinstance(data, list):
+        return [decode(item, blobs) for item in data]
+    if not isinstance(data, dict):
+        return data
+    if len(data) != 1:
+        raise ValueError("malformed value")
+    ((tag, payload),) = data.items()
+    if tag == "$tuple" and isinstance(payload, list):
+        return tuple(decode(item, blobs) for item in payload)
+    if tag in ("$array", "$scalar") and type(payload) is int and 0 <= payload < len(blobs):
+        array = _load_npy(blobs[payload])
+        if tag == "$scalar":
+            if array.shape != ():
+                raise ValueError("a scalar must have shape ()")
+            return array[()]
+        return array
+    if tag == "$unsupported" and isinstance(payload, str):
+        return Unsupported(payload)
+    raise ValueError(f"unknown tag {tag!r}")
+
+
+def _load_npy(blob: bytes):
+    """An array from .npy bytes, refusing any header that claims more data than the blob holds.
+
+    np.load would first allocate what the header claims: a forged shape of
+    10**12 entries must be a refused reply, not a MemoryError in the grader.
+    """
+    import numpy as np
+
+    stream = io.BytesIO(blob)
+    version = np.lib.format.read_magic(stream)
+    if version not in ((1, 0), (2, 0), (3, 0)):
+        raise ValueError(f"unsupported .npy version {version}")
+    read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    shape, _fortran_order, dtype = read_header(stream)
+    if dtype.hasobject:
+        raise ValueError("object arrays are refused")
+    count = 1
+    for side in shape:
+        count *= side
+    if count * dtype.itemsize != len(blob) - stream.tell():
+        raise ValueError("the array header does not match its data")
+    stream.seek(0)
+    return np.load(stream, allow_pickle=False)
+
+
+class Unsupported:
+    """Stands for a returned object the wire cannot carry (a class instance, a dict...)."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<object of type {self.type_name}>"
+
+
+def frame(message: dict, blobs: list) -> bytes:
+    """Serialise one message with its blobs."""
+    body = json.dumps(dict(message, blobs=len(blobs))).encode()
+    parts = [struct.pack(">I", len(body)), body]
+    for blob in blobs:
+        parts += [struct.pack(">Q", len(blob)), blob]
+    return b"".join(parts)
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _read_exact(fd: int, size: int) -> bytes:
+    chunks = []
+    while size:
+        chunk = os.read(fd, min(size, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_message(fd: int) -> tuple[dict, list]:
+    (length,) = struct.unpack(">I", _read_exact(fd, 4))
+    message = json.loads(_read_exact(fd, length))
+    blobs = []
+    for _ in range(message.get("blobs", 0)):
+        (size,) = struct.unpack(">Q", _read_exact(fd, 8))
+        blobs.append(_read_exact(fd, size))
+    return message, blobs
+
+
+def _send(fd: int, message: dict, blobs: list | None = None) -> None:
+    data = frame(message, blobs or [])
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _describe(error: BaseException) -> dict:
+    import traceback
+
+    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    return {
+        "type": type(error).__name__[:80],
+        "mro": [cls.__name__[:80] for cls in type(error).__mro__][:20],
+        "message": str(error)[:MAX_TEXT],
+        "traceback": "".join(lines)[-MAX_TEXT:],
+    }
+
+
+def _apply_limits(limits: dict) -> dict:
+    """Lower this process's resource limits; they bind student code and its children."""
+    import resource
+
+    applied = {}
+    names = {
+        "address_space_mb": (resource.RLIMIT_AS, 1 << 20),
+        "cpu_seconds": (resource.RLIMIT_CPU, 1),
+        "processes": (resource.RLIMIT_NPROC, 1),
+        "file_size_mb": (resource.RLIMIT_FSIZE, 1 << 20),
+        "open_files": (resource.RLIMIT_NOFILE, 1),
+        "core_size": (resource.RLIMIT_CORE, 1),
+    }
+    for name, value in limits.items():
+        if value is None or name not in names:
+            continue
+        which, unit = names[name]
+        try:
+            resource.setrlimit(which, (value * unit, value * unit))
+            applied[name] = value
+        except (ValueError, OSError) as error:
+            applied[name] = f"not applied: {error}"
+    return applied
+
+
+def _landlock(read_paths: list, write_paths: list) -> str:
+    """Confine the filesystem (and TCP, from ABI 4) with Landlock; no root needed.
+
+    Read access only below ``read_paths`` (the Python install), read and write
+    only below ``write_paths`` (the worker's own folder); everything else,
+    including the grader's problems and results, is out of reach.
+    """
+    import ctypes
+    import platform
+
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
+        return "unavailable: Landlock needs Linux on x86_64 or aarch64"
+    libc = ctypes.CDLL(None, use_errno=True)
+    create, add_rule, restrict = 444, 445, 446
+    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        return "unavailable: kernel has no Landlock"
+    read_access = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
+    all_fs = (1 << 13) - 1
+    if abi >= 2:
+        all_fs |= 1 << 13  # refer
+    if abi >= 3:
+        all_fs |= 1 << 14  # truncate
+    if abi >= 5:
+        all_fs |= 1 << 15  # ioctl on devices
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
+
+    net = 3 if abi >= 4 else 0  # bind and connect on TCP
+    scoped = 3 if abi >= 6 else 0  # abstract unix sockets, signals to outside processes
+    attr = RulesetAttr(all_fs, net, scoped)
+    size = ctypes.sizeof(RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    file_rights = (1 << 0) | (1 << 1) | (1 << 2) | ((1 << 14) if abi >= 3 else 0) | ((1 << 15) if abi >= 5 else 0)
+    try:
+        for paths, access in ((read_paths, read_access), (write_paths, all_fs)):
+            for path in paths:
+                try:
+                    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                except OSError:
+                    continue
+                rights = access if os.path.isdir(path) else access & file_rights
+                rule = PathBeneath(rights, fd)
+                libc.syscall(add_rule, ruleset, 1, ctypes.byref(rule), 0)
+                os.close(fd)
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, required by restrict_self
+        if libc.syscall(restrict, ruleset, 0) != 0:
+            return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    finally:
+        os.close(ruleset)
+    return f"applied (Landlock ABI {abi}{', TCP blocked' if net else ''}{', signals scoped' if scoped else ''})"
+
+
+def _deny_sockets() -> str:
+    """A seccomp filter: socket() and io_uring fail with EPERM; everything else is allowed.
+
+    The network namespace and Landlock stop TCP, but not a Unix socket bound
+    to a path (the system's D-Bus, say). The worker needs no socket at all.
+    """
+    import ctypes
+    import platform
+    import struct as _struct
+
+    numbers = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}  # arch, socket, io_uring_setup
+    if sys.platform != "linux" or platform.machine() not in numbers:
+        return "unavailable: needs Linux on x86_64 or aarch64"
+    arch, socket_nr, io_uring_nr = numbers[platform.machine()]
+    load_word, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    program = [
+        (load_word, 0, 0, 4),              # the architecture
+        (jump_eq, 1, 0, arch),
+        (ret, 0, 0, deny),                 # another architecture's calling convention: refuse
+        (load_word, 0, 0, 0),              # the system call number
+        (jump_ge, 3, 0, 0x40000000),       # x32 numbers: refuse
+        (jump_eq, 2, 0, socket_nr),
+        (jump_eq, 1, 0, io_uring_nr),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, deny),
+    ]
+    filters = b"".join(_struct.pack("HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(filters)
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    if libc.prctl(22, 2, ctypes.byref(Program(len(program), ctypes.addressof(buffer))), 0, 0) != 0:  # PR_SET_SECCOMP
+        return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    return "applied (seccomp: no sockets)"
+
+
+def _import_submission(path: str) -> tuple[dict, list]:
+    """Run the submission's top-level statements one by one.
+
+    Statement by statement rather than a plain import, so that a syntax error
+    or an exception in one place costs only the functions it breaks.
+    """
+    import ast
+    import re
+    import types
+
+    module = types.ModuleType("ps3")
+    module.__file__ = path
+    sys.modules["ps3"] = module
+    problems = []
+    with open(path, "rb") as handle:
+        source = handle.read()
+    try:
+        chunks = list(_chunks(path, source))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        problem = {"type": "NotebookError", "mro": [], "traceback": "", "where": "the notebook file", "names": [],
+                   "message": f"{os.path.basename(path)} is not a notebook Jupyter can open: save it again, or submit ps3.py"}
+        return module.__dict__, [problem]
+    for label, chunk_source, first_line in chunks:
+        try:
+            tree = ast.parse(chunk_source, filename=path)
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
+            names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", chunk_source, flags=re.M)
+            line = (getattr(error, "lineno", None) or 1) + first_line - 1
+            problems.append(dict(_describe(error), where=f"{label}, line {line}", names=names))
+            continue
+        ast.increment_lineno(tree, first_line - 1)
+        for statement in tree.body:
+            try:
+                code = compile(ast.Module([statement], []), path, "exec", dont_inherit=True)
+                exec(code, module.__dict__)
+            except BaseException as error:  # noqa: BLE001 - any failure is the submission's
+                where = f"{label}, line {statement.lineno}" if label != "module" else f"line {statement.lineno}"
+                problems.append(dict(_describe(error), where=where, names=_statement_names(statement)))
+    if len(problems) > MAX_PROBLEMS:  # binary garbage fails in thousands of places; the report stays small
+        more = {"type": "...", "mro": [], "traceback": "", "where": "the rest of the file", "names": [],
+                "message": f"{len(problems) - MAX_PROBLEMS} more problems are not listed"}
+        problems = [*problems[:MAX_PROBLEMS], more]
+    return module.__dict__, problems
+
+
+def _chunks(path: str, source: bytes):
+    """Yield (label, source, first line) pieces of a module that compile independently.
+
+    A notebook yields its code cells; a .py file is one piece, or, when it does
+    not parse as a whole, one piece per top-level block.
+    """
+    if path.endswith(".ipynb"):
+        for number, cell in enumerate(json.loads(source)["cells"], 1):
+            if cell.get("cell_type") == "code":
+                text = cell.get("source") or ""
+                yield f"cell {number}", _without_magics(text if isinstance(text, str) else "".join(text)), 1
+        return
+    text = source.decode("utf-8", errors="replace")
+    try:
+        compile(text, path, "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
+        yield "module", text, 1
+        return
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        pass
+    lines = text.splitlines(keepends=True)
+    starts, previous = [0], ""
+    for number, line in enumerate(lines):
+        if line[:1] in ("", " ", "\t", "\n", "\r", "#", ")", "]", "}"):
+            continue
+        continues = line.startswith(("else", "elif", "except", "finally")) or previous.startswith("@")
+        if number and not continues:
+            starts.append(number)
+        previous = line
+    starts.append(len(lines))
+    for begin, end in itertools.pairwise(starts):
+        yield "module", "".join(lines[begin:end]), begin + 1
+
+
+def _without_magics(text: str) -> str:
+    """Blank IPython magics and shell escapes (``%time``, ``!pip``), keeping line numbers.
+
+    Only a line that starts a statement can be one: a ``% 2`` or ``!= 0``
+    continuing a bracketed expression is Python and is kept.
+    """
+    lines, depth, quote, continued = [], 0, "", False
+    for line in text.splitlines():
+        stripped = line.lstrip()
+        starts_statement = depth == 0 and not quote and not continued
+        if starts_statement and stripped[:1] in ("%", "!") and not stripped.startswith("!="):
+            lines.append("")
+            continue
+        lines.append(line)
+        depth, quote = _scan_brackets(line, depth, quote)
+        continued = line.rstrip().endswith("\\")
+    return "\n".join(lines)
+
+
+def _scan_brackets(line: str, depth: int, quote: str) -> tuple:
+    """Bracket depth and open triple quote after ``line``; strings and comments are skipped."""
+    index = 0
+    while index < len(line):
+        if quote:
+            if line.startswith(quote, index):
+                index, quote = index + len(quote), ""
+                continue
+            index += 2 if line[index] == "\\" else 1
+            continue
+        char = line[index]
+        if char == "#":
+            break
+        if char in "\"'":
+            triple = line[index:index + 3]
+            quote = triple if triple in ('"""', "'''") else char
+            index += len(quote)
+            continue
+        depth += (char in "([{") - (char in ")]}")
+        index += 1
+    return max(depth, 0), quote if len(quote) == 3 else ""
+
+
+def _statement_names(statement) -> list:
+    import ast
+
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [statement.name]
+    return [t.id for t in ast.walk(statement) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)]
+
+
+def main(config: dict) -> None:
+    requests, replies = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe
+    os.chdir(config["workdir"])
+    protections = {"limits": _apply_limits(config.get("limits", {}))}
+    # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
+    confinements = (("filesystem", lambda: _landlock(config["read_paths"] + [config["workdir"]], [os.devnull])),
+                    ("sockets", _deny_sockets))
+    for name, confine in confinements:
+        try:
+            protections[name] = confine()
+        except Exception as error:  # noqa: BLE001 - an unusable confinement is reported, not fatal
+            protections[name] = f"unavailable: {error}"
+    _send(replies, {"type": "hello", "protections": protections, "uid": os.getuid()})
+
+    import numpy  # noqa: F401 - loaded before the submission, under the limits
+
+    namespace, problems = _import_submission(config["submission"])
+    sys.stdout.flush()
+    functions = sorted(name for name, value in namespace.items() if callable(value) and not name.startswith("__"))
+    _send(replies, {"type": "ready", "problems": problems, "functions": functions})
+
+    while True:
+        try:
+            request, blobs = _read_message(requests)
+        except EOFError:
+            return
+        if request.get("op") != "call":
+            return
+        reply_blobs: list = []
+        try:
+            function = namespace.get(request["function"])
+            if not callable(function):
+                raise LookupError(f"{request['function']} is not defined")
+            args = decode(request["args"], blobs)
+            kwargs = {name: decode(value, blobs) for name, value in request["kwargs"].items()}
+            result = function(*args, **kwargs)
+            reply = {"type": "returned", "id": request["id"], "value": encode(result, reply_blobs)}
+        except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
+            reply_blobs = []
+            reply = {"type": "raised", "id": request["id"], "error": _describe(error)}
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+        _send(replies, reply, reply_blobs)
+
+
+if __name__ == "__main__":
+    sys.dont_write_bytecode = True
+    main(json.loads(sys.argv[1]))
