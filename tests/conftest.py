@@ -35,14 +35,16 @@ def check_results(data: dict, raw: bytes) -> None:
 class GradescopeLayout:
     """``/autograder`` laid out as Gradescope lays it out, under a temporary root."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, assignment: Path = REPO) -> None:
+        """``assignment`` holds the problems/ and assignment.yaml to grade with (PS3's by default)."""
         self.root = root
         self.submission = root / "submission"
         self.results_file = root / "results" / "results.json"
         source = root / "source"
         source.mkdir(parents=True)
-        shutil.copytree(REPO / "problems", source / "problems", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(assignment / "problems", source / "problems", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(REPO / "run_autograder", source / "run_autograder")
+        shutil.copy(assignment / "assignment.yaml", source / "assignment.yaml")
         self.submission.mkdir()
         (root / "results").mkdir()
         os.chmod(root, 0o755)

@@ -21,7 +21,9 @@ import pytest
 from conftest import REPO, SOLUTION, check_results, scores_by_function, submission_with
 
 from autograder.apps.cli import main
-from autograder.apps.kit import commands as kit
+from autograder.apps import course, paths
+from autograder.apps.kit import build
+from autograder.apps.kit import cases as kit_cases
 from autograder.engine import compiled
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade
@@ -53,7 +55,7 @@ def kit_dir(dist, tmp_path_factory) -> Path:
     where = tmp_path_factory.mktemp("unzipped")
     with zipfile.ZipFile(dist / "student_kit.zip") as archive:
         archive.extractall(where)
-    return where / kit.KIT_FOLDER
+    return where / kit_cases.KIT_FOLDER
 
 
 # --------------------------------------------------------------------------- the student kit
@@ -61,12 +63,12 @@ def kit_dir(dist, tmp_path_factory) -> Path:
 
 def test_kit_holds_engine_cases_starter_and_guide_only(dist):
     names = zipfile.ZipFile(dist / "student_kit.zip").namelist()
-    assert {name.split("/")[0] for name in names} == {kit.KIT_FOLDER}
+    assert {name.split("/")[0] for name in names} == {kit_cases.KIT_FOLDER}
     files = {name.split("/", 1)[1] for name in names}
     assert {"README.md", "ps3.py", "cases.json", "autograder/__main__.py", "autograder/engine/runner.py", "autograder/sandbox/worker.py"} <= files
     assert all(name in {"README.md", "ps3.py", "cases.json"} or name.startswith("autograder/") for name in files), files
     assert not [name for name in files if name.endswith(("spec.yaml", "reference.py", ".pyc")) or "problems/" in name]
-    assert "pip install numpy pyyaml" in (kit.STUDENT_GUIDE.read_text())
+    assert "pip install numpy pyyaml" in (build.STUDENT_GUIDE.read_text())
 
 
 def _squash(text: str) -> str:
@@ -156,11 +158,11 @@ def test_no_hidden_input_or_answer_anywhere_in_the_kit(dist):
     assert _leaks(files, hidden, visible) == []
     hidden_names = {case.name.split(" #")[0] for case in hidden} - {case.name for case in visible}
     assert [(file, name) for file, text in files.items() for name in hidden_names if name in text] == []
-    assert "seed" not in files[f"{kit.KIT_FOLDER}/cases.json"]
+    assert "seed" not in files[f"{kit_cases.KIT_FOLDER}/cases.json"]
 
     # The scan works: a cases file that held every case would be caught on each hidden case by its values alone.
-    everything = kit.VisibleCases(load_problems(PROBLEMS), 100, 0, "", {})
-    leaked = json.dumps(kit.to_document(everything), indent=1)
+    everything = kit_cases.VisibleCases(load_problems(PROBLEMS), 100, 0, "", {}, course.load(PROBLEMS))
+    leaked = json.dumps(kit_cases.to_document(everything), indent=1)
     leaked = re.sub(r'"name": ".*?",', "", leaked)
     assert {name for _, name, _ in _leaks({"cases.json": leaked}, hidden, visible)} == {case.name for case in hidden}
 
@@ -174,8 +176,8 @@ def _same(a, b) -> bool:
 
 
 def test_cases_file_round_trips_every_visible_case(kit_dir):
-    from_specs = kit.from_specs(load_problems(PROBLEMS), "problems")
-    from_kit = kit.load_visible_cases(cases_file=kit_dir / "cases.json")
+    from_specs = kit_cases.from_specs(load_problems(PROBLEMS), "problems", course.load(PROBLEMS))
+    from_kit = kit_cases.load_visible_cases(cases_file=kit_dir / "cases.json")
     assert from_kit.total_points == from_specs.total_points == 100
     assert from_kit.hidden_cases == from_specs.hidden_cases
     pairs = [(a, b) for p, q in zip(from_specs.problems, from_kit.problems) for a, b in zip(p.cases, q.cases)]
@@ -212,7 +214,7 @@ def test_kit_check_gives_gradescopes_messages_and_points(kit_dir, tmp_path):
     on_gradescope = grade(submission, PROBLEMS)
     tests = {test.get("number"): test for test in gradescope_json(on_gradescope)["tests"]}
     full = {result.case.number: result for result in on_gradescope.results}
-    in_kit = grade(submission, kit.load_visible_cases(cases_file=kit_dir / "cases.json").problems)
+    in_kit = grade(submission, kit_cases.load_visible_cases(cases_file=kit_dir / "cases.json").problems)
     assert len(in_kit.results) == sum(not r.case.hidden for r in on_gradescope.results)
     diagnosed = credited = 0
     for result in in_kit.results:
@@ -274,7 +276,7 @@ def test_kit_check_runs_with_only_numpy_and_pyyaml(kit_dir):
 
 
 def test_starter_has_each_signature_and_docstring_and_no_body(kit_dir):
-    from autograder.apps.kit.commands import _solvers
+    from autograder.apps.kit.validate import solvers as _solvers
 
     source = (kit_dir / "ps3.py").read_text()
     tree = ast.parse(source)
@@ -316,7 +318,8 @@ def test_gradescope_zip_layout(dist):
         infos = {info.filename: info for info in archive.infolist()}
     assert {"setup.sh", "run_autograder", "pyproject.toml", "autograder/__init__.py", "autograder/sandbox/worker.py",
             "problems/q2a/spec.yaml", "problems/q2a/reference.py"} <= set(infos)
-    assert {name.split("/")[0] for name in infos} == {"setup.sh", "run_autograder", "pyproject.toml", "autograder", "problems"}
+    assert {name.split("/")[0] for name in infos} == {"setup.sh", "run_autograder", "pyproject.toml", "assignment.yaml",
+                                                      "autograder", "problems"}
     for name in ("setup.sh", "run_autograder"):
         assert (infos[name].external_attr >> 16) & 0o111, f"{name} must be executable"
     assert not [name for name in infos if "__pycache__" in name or name.endswith(".pyc")]
@@ -372,6 +375,7 @@ def test_validate_lists_points_and_case_counts():
 def _copy_problems(tmp_path: Path) -> Path:
     folder = tmp_path / "problems"
     shutil.copytree(PROBLEMS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "assignment.yaml", tmp_path / "assignment.yaml")
     return folder
 
 
@@ -407,13 +411,17 @@ def test_the_instructor_guide_example_validates_and_builds(tmp_path):
     for name, text in blocks:
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
+    code, _, err = run_cli("validate", "--problems", str(folder))
+    assert code == 1 and "add up to 110, not 100" in err  # the guide's next step: the configured total
+    config = tmp_path / "assignment.yaml"
+    config.write_text(config.read_text().replace("total_points: 100", "total_points: 110"))
     code, out, err = run_cli("validate", "--problems", str(folder))
     assert code == 0, err
     assert "Q5: average pooling\n       10 points; 3 visible and 4 hidden cases" in out
     assert "Total: 110 points" in out
     code, _, err = run_cli("build", "--problems", str(folder))
     assert code == 0, err
-    starter = zipfile.ZipFile(tmp_path / "dist" / "student_kit.zip").read(f"{kit.KIT_FOLDER}/ps3.py").decode()
+    starter = zipfile.ZipFile(tmp_path / "dist" / "student_kit.zip").read(f"{kit_cases.KIT_FOLDER}/ps3.py").decode()
     assert "def avg_pool2d(x, size):" in starter and "def pool_output_shape(shape, size, stride=None):" in starter
 
 
@@ -422,11 +430,11 @@ def test_the_instructor_guide_example_validates_and_builds(tmp_path):
 
 def test_check_finds_the_kit_cases_before_problems(tmp_path, monkeypatch, kit_dir):
     monkeypatch.chdir(tmp_path)
-    assert kit.find_cases() == kit.PACKAGE_ROOT / "problems"  # nothing here: the checkout beside the engine
+    assert kit_cases.find_cases() == paths.PACKAGE_ROOT / "problems"  # nothing here: the checkout beside the engine
     (tmp_path / "problems").mkdir()
-    assert kit.find_cases() == kit.PACKAGE_ROOT / "problems"  # a problems/ here is never taken unless named
+    assert kit_cases.find_cases() == paths.PACKAGE_ROOT / "problems"  # a problems/ here is never taken unless named
     shutil.copy(kit_dir / "cases.json", tmp_path / "cases.json")
-    assert kit.find_cases() == tmp_path / "cases.json"
+    assert kit_cases.find_cases() == tmp_path / "cases.json"
 
 
 def test_check_in_a_checkout_runs_visible_cases_only(tmp_path):

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import SOLUTION, check_results
 
-from autograder.apps.kit import commands as kit
+from autograder.apps import paths
+from autograder.apps.kit import build
 from autograder.sandbox import isolation as sandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh creates a user: it runs as root, as on Gradescope")
@@ -40,7 +41,7 @@ def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder)
     source = root / "source"
     source.mkdir(parents=True)
     archive = tmp_path / "autograder.zip"
-    kit.write_zip(archive, kit.gradescope_files(kit.default_problems()))
+    build.write_zip(archive, build.gradescope_files(paths.default_problems()))
     with zipfile.ZipFile(archive) as unzipped:
         unzipped.extractall(source)
     for script in ("setup.sh", "run_autograder"):

@@ -18,7 +18,7 @@ from autograder.apps.paths import default_problems
 # ``run(arguments) -> int``; it is imported only when its command runs, so the
 # others cost nothing at start-up.
 MODULE_COMMANDS = [
-    ("check", "autograder.apps.kit.commands", "run the visible cases on your ps3.py (students)"),
+    ("check", "autograder.apps.kit.commands", "run the visible cases on your submission (students)"),
     ("validate", "autograder.apps.kit.commands", "check every spec against its reference solver (instructors)"),
     ("build", "autograder.apps.kit.commands", "write dist/autograder.zip and dist/student_kit.zip (instructors)"),
     ("batch", "autograder.apps.batch.grading", "grade a Gradescope export or a folder of submissions (TAs)"),
@@ -26,11 +26,11 @@ MODULE_COMMANDS = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder", description="Problem Set 3 autograder.")
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="A sandboxed autograder: problems are folders.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     grade = commands.add_parser("grade", help="grade one submission locally and print a table")
-    grade.add_argument("submission", type=Path, help="a ps3.py or ps3.ipynb file, or a folder holding one")
+    grade.add_argument("submission", type=Path, help="a submission file, or a folder holding one")
     grade.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
     grade.add_argument("--verbose", "-v", action="store_true", help="every case with its spec line, every failure in full")
     grade.add_argument("--json", type=Path, metavar="FILE", help="also write Gradescope's results.json to FILE")
@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     gradescope = commands.add_parser("gradescope", help="what run_autograder runs: grade $AUTOGRADER_ROOT/submission")
     gradescope.add_argument("--root", type=Path, default=None, help="default: $AUTOGRADER_ROOT or /autograder")
     gradescope.set_defaults(handler=_gradescope)
+
+    packages = commands.add_parser("packages", help="print the packages students may import, one requirement a line")
+    packages.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
+    packages.set_defaults(handler=_packages)
 
     argv = sys.argv[1:] if argv is None else argv
     for name, module_name, summary in MODULE_COMMANDS:
@@ -54,25 +58,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _grade(arguments: argparse.Namespace) -> int:
+    from autograder.apps.course import CourseError, load
     from autograder.apps.submission import NoSubmission, find_submission
     from autograder.engine.runner import grade
     from autograder.output.files import write_json
     from autograder.output.results import gradescope_json
     from autograder.output.table import table
-    from autograder.sandbox.limits import Limits
 
     target = arguments.submission
-    if not target.exists():
-        print(f"error: {target} does not exist. Pass the path of your ps3.py.", file=sys.stderr)
-        return 2
+    problems = arguments.problems or default_problems()
     try:
-        submission, note = (target, "") if target.is_file() else find_submission(target)
-    except NoSubmission as problem:
+        course = load(problems)
+        if not target.exists():
+            raise NoSubmission(f"{target} does not exist. Pass the path of your {course.starter_name}.")
+        submission, note = (target, "") if target.is_file() else find_submission(target, course)
+    except (NoSubmission, CourseError) as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    limits = Limits.from_environment()
+    limits = course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout
-    report = grade(submission, arguments.problems or default_problems(), limits)
+    report = grade(submission, problems, limits)
     if note:
         print(note.replace("`", ""))
     print(table(report, verbose=arguments.verbose))
@@ -86,4 +91,17 @@ def _gradescope(arguments: argparse.Namespace) -> int:
     from autograder.apps.gradescope import run
 
     run(arguments.root)
+    return 0
+
+
+def _packages(arguments: argparse.Namespace) -> int:
+    """For setup.sh and `make grade`: ``pip install -r`` of this output installs the student environment."""
+    from autograder.apps.course import CourseError, load
+
+    try:
+        course = load(arguments.problems or default_problems())
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(course.student_packages))
     return 0

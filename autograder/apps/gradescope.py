@@ -13,6 +13,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from autograder.apps.course import CourseError, load
 from autograder.apps.submission import NoSubmission, find_submission
 from autograder.output.files import write_json
 from autograder.sandbox.process import Sandbox
@@ -25,15 +26,17 @@ def run(root: Path | None = None) -> dict[str, Any]:
     sandbox = None
     try:
         _protect(root)
-        submission, note = find_submission(root / "submission")
-        sandbox = Sandbox(submission)
+        problems = root / "source" / "problems"
+        course = load(problems)
+        submission, note = find_submission(root / "submission", course)
+        sandbox = Sandbox(submission, course.make_limits())
         sandbox.start()  # before the heavy imports below, so the worker loads while they do
         from autograder.engine.runner import grade
         from autograder.output.results import gradescope_json
 
-        data = gradescope_json(grade(submission, root / "source" / "problems", sandbox=sandbox))
+        data = gradescope_json(grade(submission, problems, sandbox=sandbox))
         data["output"] = f"{note}\n\n{data['output']}"
-    except NoSubmission as problem:
+    except (NoSubmission, CourseError) as problem:
         from autograder.output.results import error_json
 
         data = error_json(str(problem), time.monotonic() - started)

@@ -29,11 +29,10 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from autograder.engine.outcomes import reason
-from autograder.model import VISIBILITIES, CheckResult, OutcomeKind, Visibility
-from autograder.sandbox.gate import CallGate
+from autograder.model import VISIBILITIES, CheckResult, Outcome, OutcomeKind, Visibility
 from autograder.text import clip
 
 MARKERS = (
@@ -47,6 +46,12 @@ MAX_OUTPUT_CHARS = 3000
 # pytest keeps process-wide state (sys.modules, import hooks, sys.stdout while
 # capturing), so batch grading's threads take turns to run their checks.
 _ONE_SESSION_AT_A_TIME = threading.Lock()
+
+
+class Caller(Protocol):
+    """What calls the student's functions: the grading's call gate (or, in validate, the reference itself)."""
+
+    def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome: ...
 
 
 class StudentError(Exception):
@@ -74,7 +79,7 @@ def find_checks(problems_dir: Path) -> list[Path]:
     return sorted(path for path in Path(problems_dir).glob("*/test_*.py") if path.is_file())
 
 
-def run_checks(files: list[Path], gate: CallGate) -> list[CheckResult]:
+def run_checks(files: list[Path], gate: Caller) -> list[CheckResult]:
     """Run the check ``files`` in one pytest session; one result per test, in the order run.
 
     The student's functions are called through ``gate``, the same gate as the
@@ -116,7 +121,7 @@ class Student:
     submission. Calls go through the grading's one call gate.
     """
 
-    def __init__(self, gate: CallGate) -> None:
+    def __init__(self, gate: Caller) -> None:
         self._gate = gate
 
     def __getattr__(self, name: str) -> _StudentFunction:

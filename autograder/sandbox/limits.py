@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass
@@ -28,10 +28,10 @@ class Limits:
     reply_json_bytes: int = 2 << 20  # the JSON part: parsed into Python objects, so ~30x its size
 
     @classmethod
-    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Limits:
-        """Defaults, overridden by ``AUTOGRADER_<FIELD>`` variables (e.g. AUTOGRADER_CALL_TIMEOUT=10)."""
+    def from_environment(cls, environ: Mapping[str, str] | None = None, defaults: Limits | None = None) -> Limits:
+        """``defaults`` (the course's, else these), overridden by ``AUTOGRADER_<FIELD>`` variables (e.g. AUTOGRADER_CALL_TIMEOUT=10)."""
         environ = os.environ if environ is None else environ
-        limits = cls()
+        limits = replace(defaults) if defaults is not None else cls()
         for name, default in vars(cls()).items():
             value = environ.get(f"AUTOGRADER_{name.upper()}")
             if value is not None:

@@ -1,0 +1,122 @@
+"""``build``: ``autograder.zip`` for Gradescope and ``student_kit.zip`` for students, only from specs that validate.
+
+The student kit holds the engine, ``cases.json`` (the visible cases), a
+starter file and the student guide; no spec, no reference solver, no hidden case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import sys
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+from autograder.apps.course import load
+from autograder.apps.kit.cases import KIT_CASES, KIT_FOLDER, KitError, from_specs, to_document
+from autograder.apps.kit.starter import check_starter, starter_source
+from autograder.apps.kit.validate import print_findings, solvers, total_of, validate
+from autograder.apps.paths import PACKAGE_ROOT, default_problems
+from autograder.model import Problem
+from autograder.output.files import write_atomic
+
+ENGINE_SUFFIXES = (".py",)  # what pyproject.toml packages from autograder/
+
+
+GRADESCOPE_FILES = ("setup.sh", "run_autograder", "pyproject.toml")
+
+
+STUDENT_GUIDE = PACKAGE_ROOT / "docs" / "students.md"  # becomes the kit's README.md
+
+
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same sources always build the same bytes
+
+
+def build_command(arguments: argparse.Namespace) -> int:
+    """Validate, then write both zips; with any error, write nothing."""
+    folder = Path(arguments.problems or default_problems())
+    found = validate(folder, total_of(arguments, folder))
+    print_findings(found.errors, found.warnings)
+    if found.errors:
+        print("Nothing was built: fix the errors above (python -m autograder validate lists them).", file=sys.stderr)
+        return 1
+    problems = found.problems
+    archives = {"autograder.zip": gradescope_files(folder), "student_kit.zip": student_kit_files(folder, problems, found.total)}
+    out = arguments.out or folder.resolve().parent / "dist"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, files in archives.items():
+        write_zip(out / name, files)
+    hidden = sum(case.hidden for problem in problems for case in problem.cases)
+    print(f"wrote {out / 'autograder.zip'}: upload it in Gradescope (Configure Autograder, zip file upload)")
+    print(f"wrote {out / 'student_kit.zip'}: give it to students (visible cases only; {hidden} hidden cases left out)")
+    return 0
+
+
+def gradescope_files(folder: Path) -> dict[str, Path | bytes]:
+    """setup.sh and run_autograder at the root, with what they need: pyproject.toml, autograder/, problems/
+    and the course configuration beside them.
+
+    problems/ also gets the compiled cache, so each grade skips loading the specs.
+    """
+    from autograder.apps.course import CONFIG_NAME
+    from autograder.engine import problemset
+    from autograder.engine.compiled import CACHE_NAME, cache_bytes
+
+    files: dict[str, Path | bytes] = {}
+    for name in GRADESCOPE_FILES:
+        if not (PACKAGE_ROOT / name).is_file():
+            raise KitError(f"{PACKAGE_ROOT / name} is missing; the Gradescope zip needs it")
+        files[name] = PACKAGE_ROOT / name
+    files.update(_tree(PACKAGE_ROOT / "autograder", "autograder/", ENGINE_SUFFIXES))
+    files.update(_tree(folder, "problems/"))
+    files[f"problems/{CACHE_NAME}"] = cache_bytes(folder, problemset.load(folder, use_cache=False))
+    config = load(folder).path
+    if config is not None:
+        files[CONFIG_NAME] = config
+    return files
+
+
+def student_kit_files(folder: Path, problems: list[Problem], total: float) -> dict[str, Path | bytes]:
+    """The engine, cases.json, a starter ps3.py and the student guide, under one folder."""
+    if not STUDENT_GUIDE.is_file():
+        raise KitError(f"{STUDENT_GUIDE} is missing; it becomes the kit's README.md")
+    course = load(folder)
+    document = to_document(replace(from_specs(problems, KIT_CASES, course), total_points=total))
+    starter = starter_source(problems, solvers(folder), course)
+    check_starter(starter, {case.function for problem in problems for case in problem.cases})
+    files: dict[str, Path | bytes] = {
+        f"{KIT_FOLDER}/README.md": STUDENT_GUIDE,
+        f"{KIT_FOLDER}/{course.starter_name}": starter.encode(),
+        f"{KIT_FOLDER}/{KIT_CASES}": (json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode(),
+    }
+    files.update(_tree(PACKAGE_ROOT / "autograder", f"{KIT_FOLDER}/autograder/", ENGINE_SUFFIXES))
+    return files
+
+
+def _tree(root: Path, prefix: str, suffixes: tuple[str, ...] | None = None) -> dict[str, Path]:
+    """Files under ``root`` by their name in the zip; no caches, no hidden files."""
+    files = {}
+    for path in sorted(root.rglob("*")):
+        parts = path.relative_to(root).parts
+        if not path.is_file() or any(p.startswith(".") or p == "__pycache__" for p in parts) or path.suffix == ".pyc":
+            continue
+        if suffixes is None or path.suffix in suffixes:
+            files[prefix + "/".join(parts)] = path
+    return files
+
+
+def write_zip(path: Path, files: dict[str, Path | bytes]) -> None:
+    """A reproducible zip (sorted names, fixed times, executable bits kept), renamed into place when complete."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(files):
+            content = files[name]
+            executable = isinstance(content, Path) and os.access(content, os.X_OK)
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            archive.writestr(info, content.read_bytes() if isinstance(content, Path) else content)
+    write_atomic(path, buffer.getvalue())

@@ -1,0 +1,130 @@
+"""The student kit's cases: ``cases.json`` (visible cases, expected and known-wrong answers precomputed).
+
+``check`` reads its cases from either source (see :func:`find_cases`):
+
+1. ``--cases FILE`` or ``--problems DIR`` when given;
+2. else a ``cases.json`` in the current folder (an unzipped kit), then one
+   beside the ``autograder`` package, then the ``problems/`` beside it (an
+   instructor's checkout). A ``problems/`` in the current folder is never
+   taken unless named: it holds code that would be imported.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from autograder.apps.course import Course, load
+from autograder.apps.paths import PACKAGE_ROOT
+from autograder.model import Problem
+
+KIT_CASES = "cases.json"
+
+
+KIT_FOLDER = "student_kit"  # the kit's one top-level folder, so unzipping makes one folder
+
+
+CASES_FORMAT = 1
+
+
+class KitError(Exception):
+    """Something the person running the command can fix; the message says what."""
+
+
+@dataclass
+class VisibleCases:
+    """What ``check`` runs, and what it can say about the cases it does not run."""
+
+    problems: list[Problem]  # visible cases only; each problem's points are those cases' points
+    total_points: float  # of the whole assignment, hidden cases included
+    hidden_cases: int
+    origin: str  # where they were read, for the first line of the output
+    follow_through: dict[str, float]  # case number -> share, for kit cases that cannot compute it
+    course: Course
+
+
+def find_cases() -> Path:
+    """The kit's cases.json or a checkout's problems/, looked for in the documented order."""
+    for candidate in (Path.cwd() / KIT_CASES, PACKAGE_ROOT / KIT_CASES, PACKAGE_ROOT / "problems"):
+        if candidate.exists():
+            return candidate
+    raise KitError(f"found no {KIT_CASES} (student kit) in {Path.cwd()} or {PACKAGE_ROOT}, nor problems/ beside the engine. "
+                   "Run this from the unzipped kit folder, or pass --cases or --problems.")
+
+
+def load_visible_cases(cases_file: Path | None = None, problems: Path | None = None) -> VisibleCases:
+    """The visible cases, from a kit's cases.json or from an instructor's specs."""
+    from autograder.engine import problemset
+
+    source = cases_file or problems or find_cases()
+    if source.is_file():
+        try:
+            document = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise KitError(f"cannot read {source}: {error}") from None
+        try:
+            return from_document(document, str(source))
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise KitError(f"{source} is damaged ({type(error).__name__}: {error}); unzip the kit again") from None
+    return from_specs(problemset.load(source), str(source), load(source))
+
+
+def from_specs(problems: list[Problem], origin: str, course: Course) -> VisibleCases:
+    """Keep the visible cases of loaded specs, each worth exactly what it is worth on Gradescope.
+
+    ``runner.grade`` splits a problem's points over its cases by weight, so
+    each kept case's weight is set to its Gradescope share: the split then
+    gives back the same points.
+    """
+    from autograder.engine.scoring import assign_max_scores
+
+    visible: list[Problem] = []
+    for problem in problems:
+        assign_max_scores(problem)
+        kept = [replace(case, weight=case.max_score) for case in problem.cases if not case.hidden]
+        visible.append(replace(problem, cases=kept, points=round(sum(case.max_score for case in kept), 4)))
+    return VisibleCases(
+        problems=visible,
+        total_points=round(sum(problem.points for problem in problems if not problem.graded_by_hand), 4),
+        hidden_cases=sum(case.hidden for problem in problems for case in problem.cases),
+        origin=origin,
+        follow_through={},  # with the specs at hand, the runner computes it
+        course=course,
+    )
+
+
+def to_document(cases: VisibleCases) -> dict:
+    """The kit's cases.json: visible cases, with expected and known wrong answers precomputed."""
+    from autograder.engine.compiled import problems_document
+
+    return {
+        "format": CASES_FORMAT,
+        "about": "The visible cases of the problem set, written by `python -m autograder build`. "
+                 "Hidden cases are not in this file.",
+        "total_points": cases.total_points,
+        "hidden_cases": cases.hidden_cases,
+        "course": {"title": cases.course.title, "submission_names": list(cases.course.submission_names),
+                   "submission_max_bytes": cases.course.submission_max_bytes,
+                   "student_packages": list(cases.course.student_packages), "limits": cases.course.limits},
+        "problems": problems_document(cases.problems),
+    }
+
+
+def from_document(document: dict, origin: str) -> VisibleCases:
+    """Inverse of :func:`to_document`: Problem and Case objects that ``runner.grade`` takes as they are.
+
+    The kit has no reference code, so follow-through is not computed here; the
+    shares are kept to tell the student which cases may still earn some.
+    """
+    from autograder.engine.compiled import problems_from_document
+
+    if not isinstance(document, dict) or document.get("format") != CASES_FORMAT:
+        raise KitError(f"{origin} is not a cases file of format {CASES_FORMAT}: rebuild the kit with this engine")
+    follow_through = {raw["number"]: raw["follow_through"]["share"]
+                      for entry in document["problems"] for raw in entry["cases"] if "follow_through" in raw}
+    course = document["course"]
+    return VisibleCases(problems_from_document(document["problems"]), document["total_points"], document["hidden_cases"], origin,
+                        follow_through, Course(title=course["title"], submission_names=tuple(course["submission_names"]),
+                                               submission_max_bytes=course["submission_max_bytes"],
+                                               student_packages=tuple(course["student_packages"]), limits=course["limits"]))

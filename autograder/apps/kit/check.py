@@ -1,0 +1,60 @@
+"""``check``: a student runs the visible cases in the same sandbox, with the same messages and points, as Gradescope."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from autograder.apps.course import Course
+from autograder.apps.kit.cases import KitError, VisibleCases, load_visible_cases
+
+
+def check_command(arguments: argparse.Namespace) -> int:
+    """Grade the visible cases, print the table; 0 only when every visible case passes."""
+    from autograder.engine.runner import grade
+    from autograder.output.table import table
+
+    cases = load_visible_cases(arguments.cases, arguments.problems)
+    submission = _submission(arguments.submission, cases.course)
+    count = sum(len(problem.cases) for problem in cases.problems)
+    print(f"Checking {submission} on the {count} visible cases from {cases.origin}.\n")
+    limits = cases.course.make_limits()
+    limits.call_timeout = arguments.timeout or limits.call_timeout
+    report = grade(submission, cases.problems, limits)
+    print(table(report, show_hidden=False))
+    print("\n" + _check_footer(report, cases))
+    return 0 if not report.error and all(result.verdict.passed for result in report.results) else 1
+
+
+def _submission(given: Path | None, course: Course) -> Path:
+    """The file to check: the one named, the ps3 file in a named folder, or ./ps3.py (./ps3.ipynb)."""
+    from autograder.apps.submission import find_submission
+
+    if given is None:
+        given = next((Path(name) for name in course.submission_names if Path(name).is_file()), Path(course.starter_name))
+    if given.is_dir():
+        return find_submission(given, course)[0]
+    if not given.is_file():
+        raise KitError(f"{given} does not exist. Pass the path of your {' (or '.join(course.submission_names)}"
+                       f"{')' * (len(course.submission_names) - 1)}.")
+    return given
+
+
+def _check_footer(report: Any, cases: VisibleCases) -> str:
+    visible_points = sum(problem.points for problem in cases.problems)
+    lines = [f"The visible cases are worth {visible_points:g} of the {cases.total_points:g} autograded points."]
+    if cases.hidden_cases:
+        lines[0] += (f" Gradescope also runs {cases.hidden_cases} hidden cases for the rest; it shows whether each "
+                     "passed, but not its inputs or answer.")
+    missed = [r.case.number for r in report.results if not r.verdict.passed and r.case.number in cases.follow_through]
+    if missed:
+        lines.append(f"Case{'s' if len(missed) > 1 else ''} {', '.join(missed)} can still earn part of their points on Gradescope (follow-through credit) "
+                     "when the answer is what your own helper functions add up to; that needs the reference solution, "
+                     "so check cannot tell.")
+    failed = sum(not r.verdict.passed for r in report.results)
+    if report.error or failed:
+        lines.append(f"{failed} visible case{'s' if failed != 1 else ''} fail{'s' if failed == 1 else ''}.")
+    else:
+        lines.append("All visible cases pass.")
+    return "\n".join(lines)

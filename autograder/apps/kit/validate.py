@@ -1,0 +1,209 @@
+"""``validate``: everything the grader checks when it loads the specs, and what matters before a release.
+
+Points add up (to the course's total, Python checks included), titles and
+numbers are unique, every value can travel to the kit and the worker, and
+every Python check passes on the reference solution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from autograder.apps.course import load
+from autograder.apps.paths import default_problems
+from autograder.model import Case, CheckResult, Outcome, Problem
+
+
+@dataclass
+class Validation:
+    """What validate found: the problems, their Python checks run on the reference solution, and the findings."""
+
+    problems: list[Problem] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def points(self, problem: Problem) -> float:
+        """The problem's points with its Python checks' weights, as Gradescope counts them."""
+        return problem.points + sum(check.max_score for check in self.checks if check.problem == problem.key)
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.points(problem) for problem in self.problems if not problem.graded_by_hand), 4)
+
+
+def validate_command(arguments: argparse.Namespace) -> int:
+    """Print every problem's points and case counts, then the errors; 1 if there are any."""
+    folder = arguments.problems or default_problems()
+    found = validate(folder, total_of(arguments, folder))
+    print(_overview(found))
+    print_findings(found.errors, found.warnings)
+    if found.errors:
+        return 1
+    print("All specs are valid.")
+    return 0
+
+
+def total_of(arguments: argparse.Namespace, folder: Path) -> float | None:
+    """The total the points must add up to: --total, else the course configuration's."""
+    return arguments.total if arguments.total is not None else load(folder).total_points
+
+
+def validate(folder: Path, total: float | None = None) -> Validation:
+    """Load every spec and run every Python check on the reference solution; report what is wrong.
+
+    Loading already runs every case on its reference, cross-checks literal
+    ``expected:`` values and the known mistakes. Each spec is loaded on its own
+    so that one broken spec does not hide the errors of the others.
+    """
+    from autograder.engine.errors import SpecError
+    from autograder.engine.scoring import assign_max_scores
+    from autograder.engine.specs import load_problem, spec_files
+
+    folder = Path(folder)
+    specs = spec_files(folder) if folder.is_dir() else []
+    found = Validation()
+    if not specs:
+        found.errors.append(f"{folder}: no */spec.yaml here; pass --problems DIR")
+        return found
+    for path in specs:
+        try:
+            found.problems.append(load_problem(path))
+        except SpecError as error:
+            found.errors.append(str(error))
+    for key in ("title", "number"):
+        seen: dict[str, Problem] = {}
+        for problem in found.problems:
+            other = seen.setdefault(getattr(problem, key), problem)
+            if other is not problem:
+                found.errors.append(f"{_where(problem.path, key)}: {key} {getattr(problem, key)!r} is also the {key} of "
+                                    f"{other.path}; each problem needs its own")
+    for problem in found.problems:
+        if problem.graded_by_hand:
+            continue
+        assign_max_scores(problem)
+        if abs(sum(case.max_score for case in problem.cases) - problem.points) > 1e-6:
+            found.errors.append(f"{_where(problem.path, 'points')}: the case points do not add up to {problem.points:g}")
+        if all(case.hidden for case in problem.cases):
+            found.warnings.append(f"{problem.path}: every case is hidden, so students' check shows nothing for {problem.title!r}")
+        for case in problem.cases:
+            found.errors += _case_errors(case)
+    if not found.errors:
+        _run_checks_on_the_reference(folder, found)
+    if total is not None and not found.errors and abs(found.total - total) > 1e-6:
+        found.errors.append(f"the points add up to {found.total:g}, not {total:g} (the course's total_points): "
+                            + "; ".join(f"{_where(p.path, 'points')} gives {found.points(p):g}"
+                                        for p in found.problems if not p.graded_by_hand))
+    return found
+
+
+def _run_checks_on_the_reference(folder: Path, found: Validation) -> None:
+    """Every Python check must import and pass on the reference solution, or every submission would lose its points."""
+    from autograder.engine.checks import CheckError, find_checks, run_checks
+
+    files = find_checks(folder)
+    if not files:
+        return
+    try:
+        found.checks = run_checks(files, _ReferenceCalls(solvers(folder)))
+    except CheckError as error:
+        found.errors.append(str(error))
+        return
+    for check in found.checks:
+        if not check.passed:
+            first = next((line for line in check.output.splitlines() if line.startswith("E ")), check.output[:200])
+            found.errors.append(f"{check.where}: the check {check.name!r} does not pass on the reference solution: {first}")
+
+
+class _ReferenceCalls:
+    """The call gate's stand-in for validate: calls the reference solvers themselves (the instructor's own code)."""
+
+    def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
+        self.functions = functions
+
+    def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome:
+        from autograder.engine.references import copies
+
+        solver = self.functions.get(function)
+        if solver is None:
+            return Outcome("skipped", reason="missing")
+        try:
+            return Outcome("returned", value=solver(*copies(list(args)), **copies(kwargs or {})))
+        except Exception as error:  # noqa: BLE001 - the check decides whether raising is right
+            return Outcome("raised", error={"type": type(error).__name__, "message": str(error),
+                                            "mro": [cls.__name__ for cls in type(error).__mro__]})
+
+
+def _case_errors(case: Case) -> list[str]:
+    """Values the kit or the worker could not carry. (Spec loading already checked the comparison.)"""
+    from autograder.engine.compiled import encode_value
+
+    errors = []
+    values = [("an argument", list(case.args)), ("an argument", list(case.kwargs.values())),
+              ("the expected value", case.expected.value), ("a known mistake's answer", [w for w, _ in case.known_mistakes])]
+    for what, value in values:
+        try:
+            encode_value(value)
+        except (TypeError, ValueError) as error:
+            errors.append(f"{case.where}: {what} of {case.name!r} cannot be used: {error}")
+    return errors
+
+
+def _overview(found: Validation) -> str:
+    lines = []
+    for problem in found.problems:
+        label = f"{problem.number:<4} {problem.title}"
+        if problem.graded_by_hand:
+            lines.append(f"{label}\n       graded by hand")
+            continue
+        hidden = sum(case.hidden for case in problem.cases)
+        checks = [check for check in found.checks if check.problem == problem.key]
+        with_checks = f" and {len(checks)} Python check{'s' if len(checks) != 1 else ''}" if checks else ""
+        lines.append(f"{label}\n       {found.points(problem):g} points; {len(problem.cases) - hidden} visible and "
+                     f"{hidden} hidden cases{with_checks}")
+    autograded = [problem for problem in found.problems if not problem.graded_by_hand]
+    visible = sum(not case.hidden for problem in autograded for case in problem.cases)
+    hidden = sum(case.hidden for problem in autograded for case in problem.cases)
+    lines.append(f"\nTotal: {found.total:g} points in {len(autograded)} autograded problems; "
+                 f"{visible} visible and {hidden} hidden cases" + (f", {len(found.checks)} Python checks." if found.checks else "."))
+    return "\n".join(lines)
+
+
+def print_findings(errors: list[str], warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if errors:
+        print(f"\n{len(errors)} error{'s' if len(errors) > 1 else ''}:", file=sys.stderr)
+        for error in errors:
+            print(f"  {error}", file=sys.stderr)
+
+
+def _where(path: Path | None, key: str) -> str:
+    """``path:line`` of a top-level key of a spec, for errors about the problem as a whole."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, TypeError):
+        return str(path)
+    number = next((n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:")), None)
+    return f"{path}:{number}" if number else str(path)
+
+
+def solvers(folder: Path) -> dict[str, Callable]:
+    """Every public function of every reference.py under ``folder``, first definition first."""
+    import inspect
+
+    from autograder.engine.references import reference_module
+    from autograder.engine.specs import spec_files
+
+    found: dict[str, Callable] = {}
+    for path in spec_files(folder):
+        module = reference_module(path.parent)
+        if module is not None:
+            for name, value in inspect.getmembers(module, inspect.isfunction):
+                found.setdefault(name, value)
+    return found

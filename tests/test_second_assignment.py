@@ -1,0 +1,88 @@
+"""A second assignment (tests/fixtures/lab1): another problems/ and assignment.yaml, no engine change."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, GradescopeLayout
+
+LAB = Path(__file__).parent / "fixtures" / "lab1"
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> GradescopeLayout:
+    return GradescopeLayout(tmp_path / "autograder", assignment=LAB)
+
+
+def test_a_second_assignment_grades_end_to_end(lab: GradescopeLayout) -> None:
+    lab.submit({"lab1.py": (LAB / "lab1.py").read_text()})
+    data = lab.run()
+    assert data["score"] == 12  # 4 + 6 points of cases, and the Python check's 2
+    assert "Graded `lab1.py`" in data["output"] and "P2: running sums: 8 / 8" in data["output"]
+    assert not any("ps3" in test["output"] for test in data["tests"])
+
+
+def test_its_own_submission_names_and_known_mistakes(lab: GradescopeLayout) -> None:
+    lab.submit({"answers.py": "def square(x):\n    return 2 * x\n"})
+    data = lab.run()
+    assert "No lab1.py was found, so the only Python file, `answers.py`, was graded. Name it lab1.py next time." in data["output"]
+    square = [t for t in data["tests"] if (t.get("tags") or [None])[0] == "square"]
+    assert all(t["score"] == 0 and "This is 2·x, not x·x." in t["output"] for t in square)
+
+
+def test_validate_checks_the_configured_total_and_packages_come_from_the_configuration(tmp_path: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=REPO, capture_output=True, text=True, check=False)
+
+    assert cli("validate", "--problems", str(LAB / "problems")).returncode == 0
+    assert cli("packages", "--problems", str(LAB / "problems")).stdout.split("\n")[0].startswith("numpy==")
+    copy = tmp_path / "lab"
+    import shutil
+
+    shutil.copytree(LAB, copy)
+    config = copy / "assignment.yaml"
+    config.write_text(config.read_text().replace("total_points: 12", "total_points: 15"))
+    done = cli("validate", "--problems", str(copy / "problems"))
+    assert done.returncode == 1 and "add up to 12, not 15" in done.stderr
+
+
+def _lab_copy(tmp_path: Path) -> Path:
+    import shutil
+
+    copy = tmp_path / "lab"
+    shutil.copytree(LAB, copy)
+    return copy
+
+
+def test_a_check_that_cannot_import_fails_validate_and_build(tmp_path: Path) -> None:
+    from autograder.apps.cli import main
+
+    copy = _lab_copy(tmp_path)
+    (copy / "problems" / "p2" / "test_broken.py").write_text("import no_such_module\n\ndef test_x(student):\n    pass\n")
+    assert main(["validate", "--problems", str(copy / "problems")]) == 1
+    assert main(["build", "--problems", str(copy / "problems"), "--out", str(tmp_path / "dist")]) == 1
+    assert not (tmp_path / "dist" / "autograder.zip").exists()
+
+
+def test_a_check_that_fails_on_the_reference_is_an_error_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from autograder.apps.cli import main
+
+    copy = _lab_copy(tmp_path)
+    (copy / "problems" / "p1" / "test_wrong.py").write_text(
+        "import pytest\n\n\n@pytest.mark.weight(1)\ndef test_square_of_two(student):\n    assert student.square(2) == 5\n")
+    assert main(["validate", "--problems", str(copy / "problems")]) == 1
+    err = capsys.readouterr().err
+    assert "problems/p1/test_wrong.py:4: the check 'test_square_of_two' does not pass on the reference solution" in err
+
+
+def test_validate_counts_check_weights_in_every_total(capsys: pytest.CaptureFixture) -> None:
+    from autograder.apps.cli import main
+
+    assert main(["validate", "--problems", str(LAB / "problems")]) == 0
+    out = capsys.readouterr().out
+    assert "P2: running sums\n       8 points; 1 visible and 3 hidden cases and 1 Python check" in out
+    assert "Total: 12 points" in out
