@@ -1,4 +1,6 @@
-"""Problem Set 3 autograder: specs in problems/, student code only in a sandboxed worker.
+"""A sandboxed autograder: problems are folders, student code runs only in a separate worker.
 
-Kept empty of imports so that ``python -m autograder`` starts fast.
+Kept free of imports so that ``python -m autograder`` starts fast.
 """
+
+__version__ = "2.0.0"

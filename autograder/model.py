@@ -26,11 +26,21 @@ VISIBILITIES: tuple[Visibility, ...] = ("hidden", "after_due_date", "after_publi
 
 @dataclass(frozen=True)
 class Comparison:
-    """How a received answer is compared with the expected one (see engine/compare.py)."""
+    """How a received answer is compared with the expected one (see engine/compare.py).
+
+    An array entry may be off by ``atol + rtol * |expected| + eps * magnitude``.
+    ``magnitudes``, when the spec asks for them (``magnitude: true``), is the
+    reference's answer on the absolute values of the case's inputs (for a
+    convolution, the sum of |x|·|k| over each entry's window): the scale of
+    the rounding error that correct floating-point work makes on each entry.
+    It is per case, computed when the case is loaded, and ``None`` otherwise.
+    """
 
     kind: CompareKind = "int"
     rtol: float = 1e-4
     atol: float = 1e-5
+    eps: float = 0.0
+    magnitudes: Any = field(default=None, compare=False, repr=False)  # a float64 array shaped like the answer
 
 
 @dataclass(frozen=True)
@@ -178,3 +188,4 @@ class Report:
     protections: dict = field(default_factory=dict)
     error: str = ""
     seconds: float = 0.0
+    fingerprint: str = ""  # of the problems and the engine that graded it (engine/compiled.py)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
+from collections import Counter
 from pathlib import Path
 
-from autograder.apps.paths import default_problems
+from autograder import __version__
+from autograder.apps.paths import PACKAGE_ROOT, default_problems
 
 # Commands that live in their own module. Each module defines
 # ``add_arguments(parser, name)`` (the arguments of the command ``name``) and
@@ -27,26 +30,31 @@ MODULE_COMMANDS = [
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="A sandboxed autograder: problems are folders.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    in_kit = is_student_kit()
 
-    grade = commands.add_parser("grade", help="grade one submission locally and print a table")
-    grade.add_argument("submission", type=Path, help="a submission file, or a folder holding one")
-    grade.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
-    grade.add_argument("--verbose", "-v", action="store_true", help="every case with its spec line, every failure in full")
-    grade.add_argument("--json", type=Path, metavar="FILE", help="also write Gradescope's results.json to FILE")
-    grade.add_argument("--timeout", type=float, default=None, help="seconds allowed per call (default 5, or $AUTOGRADER_CALL_TIMEOUT)")
-    grade.set_defaults(handler=_grade)
+    if not in_kit:
+        grade = commands.add_parser("grade", help="grade one submission locally and print a table")
+        grade.add_argument("submission", type=Path, help="a submission file, or a folder holding one")
+        grade.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
+        grade.add_argument("--verbose", "-v", action="store_true", help="every case with its spec line, every failure in full")
+        grade.add_argument("--json", type=Path, metavar="FILE", help="also write Gradescope's results.json to FILE")
+        grade.add_argument("--timeout", type=float, default=None, help="seconds allowed per call (default 5, or $AUTOGRADER_CALL_TIMEOUT)")
+        grade.set_defaults(handler=_grade)
 
-    gradescope = commands.add_parser("gradescope", help="what run_autograder runs: grade $AUTOGRADER_ROOT/submission")
-    gradescope.add_argument("--root", type=Path, default=None, help="default: $AUTOGRADER_ROOT or /autograder")
-    gradescope.set_defaults(handler=_gradescope)
+        gradescope = commands.add_parser("gradescope", help="what run_autograder runs: grade $AUTOGRADER_ROOT/submission")
+        gradescope.add_argument("--root", type=Path, default=None, help="default: $AUTOGRADER_ROOT or /autograder")
+        gradescope.set_defaults(handler=_gradescope)
 
-    packages = commands.add_parser("packages", help="print the packages students may import, one requirement a line")
-    packages.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
-    packages.set_defaults(handler=_packages)
+        packages = commands.add_parser("packages", help="print the packages students may import, one requirement a line")
+        packages.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
+        packages.set_defaults(handler=_packages)
 
     argv = sys.argv[1:] if argv is None else argv
     for name, module_name, summary in MODULE_COMMANDS:
+        if in_kit and name != "check":
+            continue  # a student kit has no problems: only check works there
         command = commands.add_parser(name, help=summary, description=summary)
         if argv[:1] == [name]:
             module = importlib.import_module(module_name)
@@ -54,14 +62,33 @@ def main(argv: list[str] | None = None) -> int:
             command.set_defaults(handler=module.run)
 
     arguments = parser.parse_args(argv)
-    return arguments.handler(arguments)
+    missing = [name for name in ("numpy", "yaml") if importlib.util.find_spec(name) is None]
+    if missing and arguments.handler is not _packages:
+        wanted = " ".join({"yaml": "pyyaml"}.get(name, name) for name in missing)
+        print(f"error: this Python ({sys.executable}) lacks {wanted}. Install it in a virtual environment: "
+              f"python3 -m venv .venv, then .venv/bin/pip install {wanted} (README.md has the steps for every system).",
+              file=sys.stderr)
+        return 2
+    try:
+        return int(arguments.handler(arguments))
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+def is_student_kit() -> bool:
+    """A student kit has the visible cases beside the engine, and no problems."""
+    return (PACKAGE_ROOT / "cases.json").is_file() and not (PACKAGE_ROOT / "problems").is_dir()
 
 
 def _grade(arguments: argparse.Namespace) -> int:
     from autograder.apps.course import CourseError, load
     from autograder.apps.submission import NoSubmission, find_submission
+    from autograder.engine.errors import SpecError
+    from autograder.engine.problemset import load as load_problems
     from autograder.engine.runner import grade
     from autograder.output.files import write_json
+    from autograder.output.progress import LiveProgress
     from autograder.output.results import gradescope_json
     from autograder.output.table import table
 
@@ -72,12 +99,16 @@ def _grade(arguments: argparse.Namespace) -> int:
         if not target.exists():
             raise NoSubmission(f"{target} does not exist. Pass the path of your {course.starter_name}.")
         submission, note = (target, "") if target.is_file() else find_submission(target, course)
-    except (NoSubmission, CourseError) as problem:
+        progress = LiveProgress(Counter(case.function for problem in load_problems(problems) for case in problem.cases))
+    except (NoSubmission, CourseError, SpecError) as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     limits = course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout
-    report = grade(submission, problems, limits)
+    try:
+        report = grade(submission, problems, limits, watcher=progress)
+    finally:
+        progress.close()
     if note:
         print(note.replace("`", ""))
     print(table(report, verbose=arguments.verbose))

@@ -12,17 +12,26 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from autograder.engine import follow_through, outcomes, problemset, scoring
 from autograder.engine.checks import CheckError, find_checks, run_checks
 from autograder.engine.compare import agrees, judge, short_repr
+from autograder.engine.compiled import fingerprint
 from autograder.engine.errors import SpecError
 from autograder.model import Case, CaseResult, ImportReport, Outcome, Problem, Report, Verdict
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
+
+
+class Watcher(Protocol):
+    """Told of each case as it is called and as it is judged (a terminal's progress line, say)."""
+
+    def calling(self, case: Case) -> None: ...
+
+    def judged(self, result: CaseResult) -> None: ...
 
 
 class Cancelled(BaseException):
@@ -34,7 +43,7 @@ class Cancelled(BaseException):
 
 def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
           worker_user: str | None = DEFAULT_WORKER_USER, sandbox: Sandbox | None = None,
-          cancel: threading.Event | None = None) -> Report:
+          cancel: threading.Event | None = None, watcher: Watcher | None = None) -> Report:
     """Grade ``submission`` against the problems under ``problems`` (a folder), or against loaded problems.
 
     Pass a ``sandbox`` already started to overlap its start-up with the
@@ -47,7 +56,11 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
     sandbox.start()
     try:
         try:
-            report.problems = problems if isinstance(problems, list) else problemset.load(Path(problems))
+            if isinstance(problems, list):
+                report.problems = problems
+            else:
+                report.problems = problemset.load(Path(problems))
+                report.fingerprint = fingerprint(Path(problems))
         except SpecError as error:
             report.error = f"The autograder's problem specs are broken, so nothing was graded: {error}"
             return report
@@ -55,7 +68,7 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
         report.protections = sandbox.protections
         report.notices += import_notices(imported)
         gate = CallGate(sandbox, started + sandbox.limits.run_deadline)
-        run = _Run(gate, report, cancel or threading.Event())
+        run = _Run(gate, report, cancel or threading.Event(), watcher)
         cases = [case for problem in report.problems for case in problem.cases]
         run.phase([case for case in cases if not case.hidden])
         check_files = [file for folder in _problem_folders(report.problems) for file in find_checks(folder)]
@@ -81,8 +94,8 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
 class _Run:
     """The calls of one grading, through one gate, with the answers follow-through needs recorded."""
 
-    def __init__(self, gate: CallGate, report: Report, cancel: threading.Event) -> None:
-        self.gate, self.report, self.cancel = gate, report, cancel
+    def __init__(self, gate: CallGate, report: Report, cancel: threading.Event, watcher: Watcher | None) -> None:
+        self.gate, self.report, self.cancel, self.watcher = gate, report, cancel, watcher
         self.recorder = follow_through.Recorder()
 
     def phase(self, cases: list[Case]) -> None:
@@ -94,9 +107,14 @@ class _Run:
         for case in cases:
             for part in case.follow_through.calls if case.follow_through else ():
                 self._call(part.function, part.args, part.kwargs)
+            if self.watcher:
+                self.watcher.calling(case)
             outcome = self._call(case.function, case.args, case.kwargs)
             self.recorder.own_case(case.function, outcome)
-            self.report.results.append(check(case, outcome))
+            result = check(case, outcome)
+            self.report.results.append(result)
+            if self.watcher:
+                self.watcher.judged(result)
 
     def _call(self, function: str, args: tuple, kwargs: dict[str, Any]) -> Outcome:
         if self.cancel.is_set():

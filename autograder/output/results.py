@@ -14,6 +14,7 @@ import json
 import platform
 from typing import Any
 
+from autograder import __version__
 from autograder.engine import scoring
 from autograder.engine.compare import short_repr
 from autograder.model import CaseResult, CheckResult, Report
@@ -24,11 +25,16 @@ MAX_RESULTS_BYTES = 1_000_000
 
 
 def gradescope_json(report: Report) -> dict[str, Any]:
-    """The report in Gradescope's results.json schema."""
+    """The report in Gradescope's results.json schema.
+
+    Informational entries (a problem graded by hand, the full hidden cases, the
+    staff notes) carry no score, so Gradescope does not show them as "0/0
+    passed". ``extra_data`` says, for tools, where each verdict comes from.
+    """
     tests: list[dict[str, Any]] = []
     for problem in report.problems:
         if problem.graded_by_hand:
-            tests.append({"name": problem.title, "number": problem.number, "score": 0, "max_score": 0,
+            tests.append({"name": problem.title, "number": problem.number, "status": "passed",
                           "output": problem.graded_by_hand, "visibility": "visible", "tags": ["graded by hand"]})
     labels = {problem.key: problem.label for problem in report.problems}
     for result in report.results:
@@ -41,42 +47,51 @@ def gradescope_json(report: Report) -> dict[str, Any]:
             "max_score": case.max_score,
             "status": "passed" if result.verdict.passed else "failed",
             "output": clip(hidden_output(result) if case.hidden else visible_output(result), MAX_OUTPUT_CHARS),
-            "output_format": "md",
             "visibility": "visible",
             "tags": [case.function, "hidden" if case.hidden else "visible"],
+            "extra_data": {"case": case.number, "problem": case.problem, "function": case.function, "where": case.where,
+                           "outcome": result.outcome.kind if result.outcome else "none",
+                           "verdict": "passed" if result.verdict.passed else result.verdict.summary,
+                           "diagnosis": result.diagnosis, "credit": result.credit},
         })
     tests += [check_test(check, labels) for check in report.checks]
     hidden_failures = [r for r in report.results if r.case.hidden and not r.verdict.passed]
     if hidden_failures:
-        tests.append({"name": "Hidden cases in full (shown once grades are published)", "number": "99.1",
-                      "score": 0, "max_score": 0, "output_format": "md", "visibility": "after_published",
+        tests.append({"name": "Hidden cases in full (shown once grades are published)", "number": "99.1", "status": "passed",
+                      "visibility": "after_published",
                       "output": clip("\n\n---\n\n".join(visible_output(r) for r in hidden_failures), 4 * MAX_OUTPUT_CHARS)})
-    tests.append({"name": "Grading environment (staff only)", "number": "99.2", "score": 0, "max_score": 0,
-                  "visibility": "hidden", "output": clip(staff_notes(report), MAX_OUTPUT_CHARS)})
+    tests.append({"name": "Grading environment (staff only)", "number": "99.2", "status": "passed", "visibility": "hidden",
+                  "output": fenced(clip(staff_notes(report), MAX_OUTPUT_CHARS))})
     data = {
         "score": scoring.total(report),
         "execution_time": round(report.seconds, 3),
         "output": clip(summary(report), MAX_OUTPUT_CHARS),
         "output_format": "md",
+        "test_output_format": "md",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
+        "extra_data": {"engine_version": __version__, "spec_fingerprint": report.fingerprint},
     }
+    leaderboard = [entry for check in report.checks for entry in check.leaderboard]
+    if leaderboard:
+        data["leaderboard"] = leaderboard
     return bounded(data)
 
 
 def error_json(message: str, seconds: float = 0.0) -> dict[str, Any]:
     """A valid results.json for a run that could not grade at all."""
     return bounded({"score": 0, "execution_time": round(seconds, 3), "output": clip(message, MAX_OUTPUT_CHARS),
-                    "visibility": "visible", "stdout_visibility": "hidden", "tests": []})
+                    "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
+                    "extra_data": {"engine_version": __version__}})
 
 
 def grader_failure_json(trace: str, seconds: float = 0.0) -> dict[str, Any]:
     """A valid results.json for a grade the engine itself failed: the student is told, staff get the traceback."""
     data = error_json("The autograder itself failed on this submission; the course staff can see why. "
                       "Your score is 0 for now: please tell the staff.", seconds)
-    data["tests"] = [{"name": "Autograder error (staff only)", "score": 0, "max_score": 0,
-                      "visibility": "hidden", "output": valid_unicode(trace[-5000:])}]
+    data["tests"] = [{"name": "Autograder error (staff only)", "status": "failed", "visibility": "hidden",
+                      "output": valid_unicode(trace[-5000:]), "output_format": "text"}]
     return data
 
 
@@ -160,6 +175,7 @@ def check_test(check: CheckResult, labels: dict[str, str]) -> dict[str, Any]:
         "output_format": "text",
         "visibility": check.visibility,
         "tags": list(check.tags),
+        "extra_data": {"problem": check.problem, "where": check.where, "check": check.name},
     }
     if check.number:
         test["number"] = check.number

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,18 +15,35 @@ from autograder.apps.kit.cases import KitError, VisibleCases, load_visible_cases
 def check_command(arguments: argparse.Namespace) -> int:
     """Grade the visible cases, print the table; 0 only when every visible case passes."""
     from autograder.engine.runner import grade
+    from autograder.output.progress import LiveProgress
     from autograder.output.table import table
 
     cases = load_visible_cases(arguments.cases, arguments.problems)
+    if arguments.only:
+        cases = only(cases, arguments.only)
     submission = _submission(arguments.submission, cases.course)
     count = sum(len(problem.cases) for problem in cases.problems)
-    print(f"Checking {submission} on the {count} visible cases from {cases.origin}.\n")
+    print(f"Checking {submission} on the {count} visible cases from {cases.origin}.\n", flush=True)
     limits = cases.course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout
-    report = grade(submission, cases.problems, limits)
+    progress = LiveProgress(Counter(case.function for problem in cases.problems for case in problem.cases))
+    try:
+        report = grade(submission, cases.problems, limits, watcher=progress)
+    finally:
+        progress.close()
     print(table(report, show_hidden=False))
     print("\n" + _check_footer(report, cases))
     return 0 if not report.error and all(result.verdict.passed for result in report.results) else 1
+
+
+def only(cases: VisibleCases, function: str) -> VisibleCases:
+    """The cases of one function, each worth what it is worth on Gradescope."""
+    kept = [replace(problem, cases=[case for case in problem.cases if case.function == function]) for problem in cases.problems]
+    kept = [replace(problem, points=round(sum(case.weight for case in problem.cases), 4)) for problem in kept if problem.cases]
+    if not kept:
+        names = sorted({case.function for problem in cases.problems for case in problem.cases})
+        raise KitError(f"no visible case calls {function!r}; the functions are: {', '.join(names)}")
+    return replace(cases, problems=kept)
 
 
 def _submission(given: Path | None, course: Course) -> Path:

@@ -13,23 +13,24 @@ from pathlib import Path
 from autograder.apps.course import CourseError
 from autograder.apps.kit.cases import KitError
 
-LOOKUP = """where the cases come from: --cases FILE or --problems DIR if given; otherwise the
-current folder, then the folder holding the autograder package, is searched for
-cases.json (the student kit) and then problems/ (an instructor checkout)."""
+LOOKUP = """where the cases come from: --cases FILE or --problems DIR if given; otherwise a
+cases.json in the current folder (the unzipped student kit), then beside the
+autograder package, then the problems/ beside it (an instructor checkout)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     """Add the arguments of command ``name`` (check, validate or build) to its sub-parser."""
     if name == "check":
         parser.add_argument("submission", nargs="?", type=Path, default=None,
-                            help="your ps3.py or ps3.ipynb, or a folder holding it (default: ./ps3.py, else ./ps3.ipynb)")
+                            help="your file, or a folder holding it (default: the course's file name in this folder)")
+        parser.add_argument("--only", metavar="FUNCTION", default=None, help="run only the cases of this function")
         parser.add_argument("--cases", type=Path, default=None, help="a student kit's cases.json")
         parser.add_argument("--problems", type=Path, default=None, help="an instructor's problems folder")
         parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per call (default: as on Gradescope)")
         parser.epilog = LOOKUP
         return
     parser.add_argument("--problems", type=Path, default=None,
-                        help="the problems folder (default: ./problems, else the one beside the engine)")
+                        help="the problems folder (default: the one beside the engine)")
     parser.add_argument("--total", type=float, default=None, help="also fail unless the points add up to this total")
     if name == "build":
         parser.add_argument("--out", type=Path, default=None, help="where to write the zips (default: dist/ beside the problems folder)")

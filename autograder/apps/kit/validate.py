@@ -62,6 +62,7 @@ def validate(folder: Path, total: float | None = None) -> Validation:
     so that one broken spec does not hide the errors of the others.
     """
     from autograder.engine.errors import SpecError
+    from autograder.engine.mutants import survivors
     from autograder.engine.scoring import assign_max_scores
     from autograder.engine.specs import load_problem, spec_files
 
@@ -93,6 +94,9 @@ def validate(folder: Path, total: float | None = None) -> Validation:
             found.warnings.append(f"{problem.path}: every case is hidden, so students' check shows nothing for {problem.title!r}")
         for case in problem.cases:
             found.errors += _case_errors(case)
+        if not found.errors and problem.path is not None and (problem.path.parent / "reference.py").is_file():
+            found.warnings += [f"{problem.path}: a mutant of the reference passes every case (a missing case): {survivor}"
+                               for survivor in survivors(problem.path.parent, problem)]
     if not found.errors:
         _run_checks_on_the_reference(folder, found)
     if total is not None and not found.errors and abs(found.total - total) > 1e-6:

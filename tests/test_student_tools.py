@@ -1,0 +1,88 @@
+"""What a student and a TA see in the terminal: progress while waiting, Ctrl-C, --only, one-line errors, the kit's help."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import yaml
+
+from conftest import REPO, SOLUTION
+
+HANGS = SOLUTION.read_text() + "\n\ndef conv2d(x, kernel):\n    while True:\n        pass\n"
+
+
+def _cli(*args: str, cwd: Path = REPO, **options: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True,
+                          check=False, timeout=120, **options)
+
+
+def test_check_shows_each_function_as_it_is_known_and_which_one_it_waits_on(tmp_path: Path) -> None:
+    student = tmp_path / "ps3.py"
+    student.write_text(HANGS)
+    env = dict(os.environ, AUTOGRADER_CALL_TIMEOUT="2")
+    done = _cli("check", str(student), "--problems", str(REPO / "problems"), env=env)
+    assert re.search(r"ok +fc_layer_params: \d+ of \d+ cases passed", done.stderr)
+    assert re.search(r"FAIL conv2d: 0 of \d+ cases passed", done.stderr)
+    assert "... waiting on conv2d (case 3a.1)" in done.stderr
+    assert done.returncode == 1
+
+
+def test_ctrl_c_stops_check_with_one_line_and_exit_130(tmp_path: Path) -> None:
+    student = tmp_path / "ps3.py"
+    student.write_text(HANGS)
+    process = subprocess.Popen([sys.executable, "-m", "autograder", "check", str(student), "--problems", str(REPO / "problems")],
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    deadline = time.monotonic() + 60
+    while "waiting on conv2d" not in seen and time.monotonic() < deadline:
+        seen += process.stderr.readline()
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert rest.strip() == "Interrupted."  # no traceback
+
+
+def test_check_only_reruns_one_function(tmp_path: Path) -> None:
+    student = tmp_path / "ps3.py"
+    student.write_text(SOLUTION.read_text())
+    done = _cli("check", str(student), "--problems", str(REPO / "problems"), "--only", "conv_transpose2d")
+    assert done.returncode == 0, done.stderr
+    assert "conv_transpose2d" in done.stdout and "conv2d " not in done.stdout and "fc_layer_params" not in done.stdout
+    wrong = _cli("check", str(student), "--problems", str(REPO / "problems"), "--only", "conv3d")
+    assert wrong.returncode == 1 and "no visible case calls 'conv3d'; the functions are:" in wrong.stderr
+
+
+def test_a_missing_numpy_is_one_line_saying_what_to_run(tmp_path: Path) -> None:
+    # -S: no site-packages, so neither NumPy nor PyYAML can be found; the engine comes from PYTHONPATH.
+    done = subprocess.run([sys.executable, "-S", "-m", "autograder", "check", "ps3.py"], cwd=tmp_path, capture_output=True,
+                          text=True, check=False, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "lacks numpy pyyaml" in done.stderr and "python3 -m venv .venv" in done.stderr
+
+
+def test_the_kit_help_lists_only_what_works_in_the_kit(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    assert _cli("build", "--out", str(dist)).returncode == 0
+    with zipfile.ZipFile(dist / "student_kit.zip") as archive:
+        archive.extractall(tmp_path)
+    kit = tmp_path / "student_kit"
+    shown = _cli("--help", cwd=kit, env=dict(os.environ, PYTHONPATH=str(kit)))
+    commands = set(re.findall(r"^    (\w+) ", shown.stdout, flags=re.M))
+    assert commands == {"check"}, shown.stdout
+
+
+def test_the_student_guide_lists_every_student_package_with_its_gradescope_version() -> None:
+    config = yaml.safe_load((REPO / "assignment.yaml").read_text())
+    guide = (REPO / "docs" / "students.md").read_text()
+    for requirement in config["student_packages"]:
+        name, _, rest = requirement.partition("==")
+        version, _, marker = rest.partition(";")
+        if "< '3.11'" in marker or not marker:  # Gradescope's Python is 3.10
+            assert re.search(rf"`{name}`\) \| {re.escape(version.strip())} \|", guide), requirement
