@@ -89,3 +89,47 @@ def test_parameter_counts_by_counting_tensors(ref):
     layers = [(3, 16)] + [(16, 32), (32, 64), (64, 128), (128, 256)] + [(256, 256)] * 99
     tensors = sum((c_in * c_out * 9 + c_out) for c_in, c_out in layers)
     assert ref["q4"].downsampling_params(3, [16, 32, 64, 128, 256], 224, 16, 3) == tensors == 58_810_528
+
+
+def test_domain_generators_stay_in_the_domain_and_agree_with_scipy(ref):
+    """The domain_* generators (mutation adequacy) draw valid inputs of every dtype; the references agree with SciPy there."""
+    rng = np.random.default_rng(10)
+    dtypes = set()
+    for _ in range(300):
+        x, k = ref["q3a"].domain_conv2d(rng)
+        x64, k64 = np.asarray(x, dtype=np.float64), np.asarray(k, dtype=np.float64)
+        assert x64.ndim == k64.ndim == 2 and k64.shape[0] <= x64.shape[0] and k64.shape[1] <= x64.shape[1]
+        dtypes.add(str(np.asarray(x).dtype))
+        np.testing.assert_allclose(ref["q3a"].conv2d(x, k), correlate2d(x64, k64, mode="valid"), rtol=1e-12, atol=1e-9)
+        x, k = ref["q3b"].domain_conv_transpose2d(rng)
+        x64, k64 = np.asarray(x, dtype=np.float64), np.asarray(k, dtype=np.float64)
+        np.testing.assert_allclose(ref["q3b"].conv_transpose2d(x, k), convolve2d(x64, k64, mode="full"), rtol=1e-12, atol=1e-9)
+    assert {"int8", "int16", "float32", "float64", "uint8"} <= dtypes
+
+
+def test_domain_layer_counts_against_brute_force(ref):
+    rng = np.random.default_rng(11)
+    reached = 0
+    for _ in range(500):
+        size_in, size_out, kernel, stride, padding = (int(v) for v in ref["q2b"].domain_num_conv_layers(rng))
+        assert size_in >= 1 and size_out >= 1 and kernel >= 1 and stride >= 1 and padding >= 0
+        want = _brute_force_layers(size_in, size_out, kernel, stride, padding)
+        if want is None:
+            with pytest.raises(ValueError):
+                ref["q2b"].num_conv_layers(size_in, size_out, kernel, stride, padding)
+        else:
+            reached += 1
+            assert ref["q2b"].num_conv_layers(size_in, size_out, kernel, stride, padding) == want
+    assert reached > 250  # mostly sizes the stack reaches, not only ValueError
+
+
+def test_domain_encoders_by_counting_layers(ref):
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        in_channels, channels, size_in, latent, kernel = ref["q4"].domain_downsampling_params(rng)
+        want = _brute_force_layers(int(size_in), int(latent), int(kernel))
+        if want is None:
+            continue
+        c = [int(in_channels)] + [int(channels[min(i, len(channels) - 1)]) for i in range(want)]
+        exact = sum(c[i] * c[i + 1] * int(kernel) ** 2 + c[i + 1] for i in range(want))
+        assert ref["q4"].downsampling_params(in_channels, channels, size_in, latent, kernel) == exact

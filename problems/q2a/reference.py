@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
+
 
 def fc_layer_params(d_in: int, d_out: int) -> int:
     """Weights plus biases of one fully connected layer from d_in to d_out units."""
@@ -40,3 +42,20 @@ def random_fc_sizes(rng) -> list:
 
 def random_mlp_dims(rng) -> list:
     return [[int(d) for d in rng.integers(1, 2000, size=int(rng.integers(2, 7)))]]
+
+
+# -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
+
+
+def _count(rng, high: int = 200_000):
+    """A positive size, log-uniform up to high, sometimes as a NumPy integer."""
+    value = int(np.exp(rng.uniform(0, np.log(high)))) or 1
+    return np.int64(value) if rng.random() < 0.3 else value
+
+
+def domain_fc_layer_params(rng) -> list:
+    return [_count(rng), _count(rng)]
+
+
+def domain_mlp_layer_params(rng) -> list:
+    return [[_count(rng) for _ in range(int(rng.integers(1, 8)))]]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from ..q2a.reference import fc_layer_params
+import numpy as np
+
+from ..q2a.reference import _count, fc_layer_params
 
 
 def conv_layer_params(c_in: int, c_out: int, kernel_size) -> int:
@@ -65,6 +67,19 @@ def conv_classifier_params_no_bias(image_shape, kernel_size: int, size_out: int,
     return layers * channels * channels * kernel_size**2 + channels * size_out**2 * n_classes
 
 
+def wrapped_int32(count: int) -> int:
+    """What an exact count becomes when accumulated in a 32-bit integer (np.int32 wraps around)."""
+    return (int(count) + 2**31) % 2**32 - 2**31
+
+
+def conv_layer_params_int32(c_in: int, c_out: int, kernel_size) -> int:
+    return wrapped_int32(conv_layer_params(c_in, c_out, kernel_size))
+
+
+def conv_classifier_params_int32(image_shape, kernel_size: int, size_out: int, n_classes: int) -> int:
+    return wrapped_int32(conv_classifier_params(image_shape, kernel_size, size_out, n_classes))
+
+
 # -- hidden case generators --------------------------------------------------------
 
 
@@ -86,8 +101,80 @@ def random_layer_count(rng) -> list:
     return [size_out + (kernel - 1) * int(rng.integers(0, 60)), size_out, kernel]
 
 
+def random_strided_layer_count(rng) -> list:
+    """Stride > 1 (sizes that do not divide evenly), padding > 0, even kernels: a size the stack reaches."""
+    kernel, stride, padding = int(rng.integers(2, 7)), int(rng.integers(2, 4)), int(rng.integers(0, 3))
+    size_in = int(rng.integers(2 * kernel, 300))
+    sizes = _sizes(size_in, kernel, stride, padding)
+    return [size_in, int(rng.choice(sizes[1:])), kernel, stride, padding]
+
+
+def random_numpy_ints(rng) -> list:
+    """The same questions with NumPy integers (np.int64) as arguments: isinstance(k, int) is False for them."""
+    kernel = np.int64(rng.integers(1, 8))
+    if rng.random() < 0.5:
+        kernel = (np.int64(rng.integers(1, 8)), np.int64(rng.integers(1, 8)))
+    return [np.int64(rng.integers(1, 513)), np.int64(rng.integers(1, 513)), kernel]
+
+
+def random_numpy_layer_count(rng) -> list:
+    size_in, size_out, kernel, stride, padding = [int(v) for v in random_strided_layer_count(rng)]
+    return [np.int64(v) for v in (size_in, size_out, kernel, stride, padding)]
+
+
 def random_classifier(rng) -> list:
     kernel = 2 * int(rng.integers(1, 4)) + 1
     size_out = int(rng.integers(2, 20))
     side = size_out + (kernel - 1) * int(rng.integers(1, 40))
     return [(int(rng.integers(1, 9)), side, side), kernel, size_out, int(rng.integers(2, 1000))]
+
+
+# -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
+
+
+def _int(rng, value: int):
+    return np.int64(value) if rng.random() < 0.3 else int(value)
+
+
+def _sizes(size_in, kernel_size, stride=1, padding=0) -> list[int]:
+    """size_in and the sizes that identical layers take it to, while they shrink."""
+    sizes = [int(size_in)]
+    while sizes[-1] + 2 * padding >= kernel_size:
+        size = (sizes[-1] + 2 * padding - kernel_size) // stride + 1
+        if size >= sizes[-1]:
+            break
+        sizes.append(size)
+    return sizes
+
+
+def domain_conv_layer_params(rng) -> list:
+    kernel = _int(rng, int(rng.integers(1, 16)))
+    if rng.random() < 0.5:
+        kernel = (_int(rng, int(rng.integers(1, 16))), _int(rng, int(rng.integers(1, 16))))
+    return [_count(rng, 4096), _count(rng, 4096), kernel]
+
+
+def domain_conv_output_size(rng) -> list:
+    kernel, stride, padding = int(rng.integers(1, 13)), int(rng.integers(1, 6)), int(rng.integers(0, 5))
+    return [_int(rng, v) for v in (int(rng.integers(1, 300)), kernel, stride, padding)]
+
+
+def _stack(rng) -> tuple[int, int, int, int, int]:
+    """(size_in, size_out, kernel, stride, padding): mostly a size the stack reaches, sometimes not."""
+    kernel = int(rng.integers(1, 10))
+    stride = int(rng.integers(1, 5)) if rng.random() < 0.6 else 1
+    padding = int(rng.integers(0, 4)) if rng.random() < 0.4 else 0
+    size_in = int(rng.integers(1, 300))
+    sizes = _sizes(size_in, kernel, stride, padding)
+    size_out = int(rng.choice(sizes)) if rng.random() < 0.7 else int(rng.integers(1, size_in + 4))
+    return size_in, size_out, kernel, stride, padding
+
+
+def domain_num_conv_layers(rng) -> list:
+    return [_int(rng, v) for v in _stack(rng)]
+
+
+def domain_conv_classifier_params(rng) -> list:
+    size_in, size_out, kernel, _, _ = _stack(rng)
+    channels = int(_count(rng, 1024))
+    return [(channels, size_in, size_in), _int(rng, kernel), _int(rng, size_out), _count(rng, 100_000)]

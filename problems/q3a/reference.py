@@ -30,6 +30,13 @@ def conv2d_truncated(x, kernel) -> np.ndarray:
     return np.trunc(conv2d(x, kernel))
 
 
+def conv2d_in_input_dtype(x, kernel) -> np.ndarray:
+    """The sums accumulated in the inputs' own dtype: int8 or int16 wrap around."""
+    x, kernel = np.asarray(x), np.asarray(kernel)
+    windows = np.lib.stride_tricks.sliding_window_view(x, kernel.shape)
+    return np.einsum("ijkl,kl->ij", windows, kernel)
+
+
 # -- hidden case generators --------------------------------------------------------
 
 
@@ -43,3 +50,50 @@ def random_float_case(rng) -> list:
 def random_int_case(rng) -> list:
     h, w = int(rng.integers(4, 20)), int(rng.integers(4, 20))
     return [rng.integers(-5, 6, size=(h, w)), rng.integers(-3, 4, size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))))]
+
+
+def narrow_case(rng, dtype: str, transposed: bool = False) -> list:
+    """Inputs of a narrow dtype whose sums leave it (int8, int16), or float32 with exact answers."""
+    h, w = int(rng.integers(2, 7)), int(rng.integers(2, 7))
+    kh = int(rng.integers(1, 4)) if transposed else int(rng.integers(1, h + 1))
+    kw = int(rng.integers(1, 4)) if transposed else int(rng.integers(1, w + 1))
+    high = {"int8": 127, "int16": 3000, "float32": 20}[dtype]
+    x = rng.integers(-high, high + 1, size=(h, w)).astype(dtype)
+    return [x, rng.integers(-high, high + 1, size=(kh, kw)).astype(dtype)]
+
+
+def random_int8_case(rng) -> list:
+    return narrow_case(rng, "int8")
+
+
+def random_int16_case(rng) -> list:
+    return narrow_case(rng, "int16")
+
+
+def random_float32_case(rng) -> list:
+    return narrow_case(rng, "float32")
+
+
+# -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
+
+DTYPES = ("float64", "float32", "int8", "int16", "int32", "int64", "uint8", "list")
+
+
+def _matrix(rng, shape: tuple[int, int], dtype: str):
+    """A 2-D input of any real dtype (or nested lists), with values that fill a good part of the dtype's range."""
+    if dtype == "float64":
+        return rng.normal(0, 3, size=shape)
+    if dtype == "float32":
+        return rng.integers(-50, 51, size=shape).astype(np.float32)  # exact in float32: answers do not hang on tolerances
+    if dtype == "list":
+        return rng.integers(-9, 10, size=shape).tolist()
+    info = np.iinfo(dtype)
+    return rng.integers(max(info.min, -3000), min(info.max, 3000) + 1, size=shape).astype(dtype)
+
+
+def domain_conv2d(rng) -> list:
+    h, w = int(rng.integers(1, 11)), int(rng.integers(1, 11))
+    kh = 1 if rng.random() < 0.2 else int(rng.integers(1, h + 1))
+    kw = int(rng.integers(1, w + 1))
+    dtype = str(rng.choice(DTYPES))
+    return [_matrix(rng, (h, w), dtype), _matrix(rng, (kh, kw), dtype if rng.random() < 0.7 else str(rng.choice(DTYPES)))]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..q3a.reference import DTYPES, _matrix, narrow_case
+
 
 def conv_transpose2d(x, kernel) -> np.ndarray:
     """Each input entry scatters a scaled copy of the kernel: O[i:i+kh, j:j+kw] += x[i, j] * K."""
@@ -47,9 +49,43 @@ def conv_transpose2d_truncated(x, kernel) -> np.ndarray:
     return conv_transpose2d(np.trunc(np.asarray(x, dtype=float)), np.trunc(np.asarray(kernel, dtype=float)))
 
 
+def conv_transpose2d_in_input_dtype(x, kernel) -> np.ndarray:
+    """Each x[i, j] * K computed in the inputs' own dtype (int8 or int16 products wrap around)."""
+    x, kernel = np.asarray(x), np.asarray(kernel)
+    (h, w), (kh, kw) = x.shape, kernel.shape
+    out = np.zeros((h + kh - 1, w + kw - 1))
+    for i in range(h):
+        for j in range(w):
+            out[i : i + kh, j : j + kw] += x[i, j] * kernel
+    return out
+
+
 # -- hidden case generators --------------------------------------------------------
 
 
 def random_float_case(rng) -> list:
     h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
     return [rng.normal(0, 3, size=(h, w)), rng.normal(0, 2, size=(int(rng.integers(1, 6)), int(rng.integers(1, 6))))]
+
+
+def random_int8_case(rng) -> list:
+    return narrow_case(rng, "int8", transposed=True)
+
+
+def random_int16_case(rng) -> list:
+    return narrow_case(rng, "int16", transposed=True)
+
+
+def random_float32_case(rng) -> list:
+    return narrow_case(rng, "float32", transposed=True)
+
+
+# -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
+
+
+def domain_conv_transpose2d(rng) -> list:
+    h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
+    kh = 1 if rng.random() < 0.2 else int(rng.integers(1, 7))
+    kw = int(rng.integers(1, 7))
+    dtype = str(rng.choice(DTYPES))
+    return [_matrix(rng, (h, w), dtype), _matrix(rng, (kh, kw), dtype if rng.random() < 0.7 else str(rng.choice(DTYPES)))]

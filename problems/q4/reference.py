@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import sys
 
-from ..q2b.reference import conv_layer_params, num_conv_layers
+import numpy as np
+
+from ..q2a.reference import _count
+from ..q2b.reference import _int, _sizes, conv_layer_params, num_conv_layers, wrapped_int32
 
 
 def num_downsampling_layers(size_in: int, size_latent: int, kernel_size: int) -> int:
@@ -52,6 +55,10 @@ def downsampling_params_no_bias(in_channels, channels, size_in, size_latent, ker
     return sum(c[i] * c[i + 1] * kernel_size**2 for i in range(layers))
 
 
+def downsampling_params_int32(in_channels, channels, size_in, size_latent, kernel_size) -> int:
+    return wrapped_int32(downsampling_params(in_channels, channels, size_in, size_latent, kernel_size))
+
+
 def num_downsampling_layers_off_by_one(size_in, size_latent, kernel_size) -> int:
     return num_downsampling_layers(size_in, size_latent, kernel_size) + 1
 
@@ -71,3 +78,34 @@ def random_encoder(rng) -> list:
     size_in = latent + (kernel - 1) * int(rng.integers(1, 60))
     channels = sorted(int(c) for c in rng.integers(4, 300, size=int(rng.integers(1, 8))))
     return [int(rng.integers(1, 5)), channels, size_in, latent, kernel]
+
+
+def random_numpy_encoder(rng) -> list:
+    """NumPy integer arguments, channel lists in any order, even kernels too."""
+    kernel = int(rng.integers(2, 6))
+    latent = int(rng.integers(1, 20))
+    size_in = latent + (kernel - 1) * int(rng.integers(1, 40))
+    channels = [np.int64(c) for c in rng.integers(1, 600, size=int(rng.integers(1, 7)))]
+    return [np.int64(rng.integers(1, 5)), channels, np.int64(size_in), np.int64(latent), np.int64(kernel)]
+
+
+# -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
+
+
+def _encoder_sizes(rng) -> tuple[int, int, int]:
+    """(size_in, size_latent, kernel): any kernel, even ones too; mostly a latent size the stack reaches."""
+    kernel = int(rng.integers(1, 10))
+    size_in = int(rng.integers(1, 300))
+    sizes = _sizes(size_in, kernel)
+    latent = int(rng.choice(sizes)) if rng.random() < 0.8 else int(rng.integers(1, size_in + 4))
+    return size_in, latent, kernel
+
+
+def domain_num_downsampling_layers(rng) -> list:
+    return [_int(rng, v) for v in _encoder_sizes(rng)]
+
+
+def domain_downsampling_params(rng) -> list:
+    size_in, latent, kernel = _encoder_sizes(rng)
+    channels = [_count(rng, 2048) for _ in range(int(rng.integers(1, 9)))]  # any order, not only growing
+    return [_count(rng, 512), channels, _int(rng, size_in), _int(rng, latent), _int(rng, kernel)]
