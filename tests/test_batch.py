@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, SOLUTION, check_results, submission_with
 
+from autograder.apps.batch import export as batch_export
 from autograder.apps.batch import grading as batch
+from autograder.apps.batch.markdown import render as render_markdown
+from autograder.apps.batch.progress import Progress
 from autograder.apps.cli import main
 
 # A class of six: right, partly wrong, crashing (in the middle), no ps3.py, ps3.py in a subfolder, nothing at all.
@@ -188,14 +191,23 @@ def test_csv_columns_and_values(graded):
 def test_report_has_every_section_and_escapes_student_text(graded):
     _, out = graded
     page = (out / "report.html").read_text(encoding="utf-8")
-    for section in ["overview", "distribution", "problems", "tests", "mistakes", "differences", "ungraded"]:
+    for section in ["overview", "students", "loading", "slow", "distribution", "problems", "tests", "mistakes", "differences", "ungraded"]:
         assert f'<section id="{section}">' in page
     assert "<svg" in page and "<rect" in page
     assert "One layer too many" in page  # off_by_one's diagnosis, counted
-    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert" in page
     differences = page.split('<section id="differences">')[1].split("</section>")[0]
-    assert 'href="102/results.json"' in differences and 'href="105/results.json"' in differences
-    assert "101/results.json" not in differences
+    assert 'href="102/feedback.html"' in differences and 'href="105/feedback.html"' in differences
+    assert "101/feedback.html" not in differences
+    students = page.split('<section id="students">')[1].split("</section>")[0]
+    assert all(f'data-id="{i}"' in students for i in IDS) and "0001" in students and "1002, 1003" in students
+    loading = page.split('<section id="loading">')[1].split("</section>")[0]
+    assert "103" in loading and "did not load" in loading and "101/" not in loading
+    mistakes = page.split('<section id="mistakes">')[1].split("</section>")[0]
+    assert 'href="102/feedback.html"' in mistakes  # who made the mistake, linked
+    feedback = (out / "102" / "feedback.html").read_text(encoding="utf-8")
+    assert "<strong>Autograded score:" in feedback and "Staff only" in feedback and "Grading environment" in feedback
+    assert "<script" not in feedback and "&lt;script&gt;" in feedback
     ungraded = page.split('<section id="ungraded">')[1].split("</section>")[0]
     assert "104" in ungraded and "106" in ungraded and "O&#x27;Neil" in ungraded
     assert "<link" not in page and " src=" not in page  # self-contained: readable offline
@@ -342,7 +354,7 @@ def test_zip_bomb_stops_at_the_cap(tmp_path, monkeypatch):
     archive = tmp_path / "big.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
         zipped.writestr("submission_1/ps3.py", b"#" * 5_000_000)
-    monkeypatch.setattr(batch, "MAX_ZIP_TOTAL_BYTES", 1_000_000)
+    monkeypatch.setattr(batch_export, "MAX_ZIP_TOTAL_BYTES", 1_000_000)
     with pytest.raises(batch.BatchError, match="unpacks to more than the limit"):
         batch.extract_zip(archive, tmp_path / "unpacked")
 
@@ -395,3 +407,124 @@ def test_per_question_scores_include_the_problems_own_python_checks(tmp_path):
     record = summarize(grade(SOLUTION, problems, worker_user=None))
     assert record["problems"]["q3a"] == 22 and record["score"] == 102
     assert sum(record["problems"].values()) == record["score"]
+
+
+# --------------------------------------------------------------------------- inputs people pass
+
+
+def test_a_folder_wrapping_an_export_is_graded_whole_and_notes_reach_the_csv(tmp_path, capsys):
+    wrapper = tmp_path / "download"
+    export = wrapper / "assignment_42_export"
+    export.mkdir(parents=True)
+    (export / "submission_201").mkdir()
+    (export / "submission_201" / "answers.py").write_text(SOLUTION.read_text())  # the wrong name: graded, with a note
+    (export / batch.METADATA_NAME).write_text("submission_201:\n  :submitters: [{':name': Ann, ':sid': '9'}]\n  :score: 90.0\n")
+    assert run_batch(wrapper, "--out", tmp_path / "out") == 0
+    rows = read_csv(tmp_path / "out" / "grades.csv")
+    assert [(r["submission_id"], r["names"], r["total"]) for r in rows] == [("201", "Ann", "100")]
+    assert "No ps3.py was found, so the only Python file" in rows[0]["note"]
+    assert "1 differ from the score Gradescope recorded" in capsys.readouterr().out
+
+
+def test_plain_folder_has_no_gradescope_comparison_and_other_exports_are_refused(tmp_path, capsys):
+    first, second, out = tmp_path / "first", tmp_path / "second", tmp_path / "out"
+    for folder, name in [(first, "alice"), (second, "zed")]:
+        folder.mkdir()
+        (folder / f"{name}.py").write_text("x = 1\n")
+    assert run_batch(first, "--out", out) == 0
+    assert "differ from" not in capsys.readouterr().out
+    assert json.loads((out / batch.MARKER_NAME).read_text())["submissions"] == ["alice"]
+    assert run_batch(second, "--out", out) == 2
+    assert "holds the results of another export" in capsys.readouterr().err
+    assert run_batch(second, "--out", out, "--force") == 0
+    assert json.loads((out / batch.MARKER_NAME).read_text())["submissions"] == ["zed"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder away")
+def test_output_made_under_sudo_goes_back_to_the_user(tmp_path, monkeypatch):
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "alice.py").write_text("x = 1\n")
+    monkeypatch.setenv("SUDO_UID", "4242")
+    monkeypatch.setenv("SUDO_GID", "4343")
+    modes = []
+    real = batch.ParallelGrading.run
+
+    def spy(self, progress):
+        modes.append((self.out.stat().st_mode & 0o777, self.out.stat().st_uid))
+        return real(self, progress)
+
+    monkeypatch.setattr(batch.ParallelGrading, "run", spy)
+    out = tmp_path / "out"
+    assert run_batch(folder, "--out", out) == 0
+    assert modes == [(0o700, 0)]  # root's alone while student code runs
+    for path in [out, *out.rglob("*")]:
+        assert (path.stat().st_uid, path.stat().st_gid) == (4242, 4343), path
+    assert out.stat().st_mode & 0o777 == 0o700
+
+
+# --------------------------------------------------------------------------- one bad upload
+
+
+def test_a_bad_file_in_one_submission_skips_that_file_not_the_class(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch_export, "MAX_ZIP_MEMBER_BYTES", 100_000)  # stands for 256 MB: a 300 MB upload, scaled down
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("export/" + batch.METADATA_NAME, METADATA)
+        zipped.writestr("export/submission_101/ps3.py", SOLUTION.read_text())
+        zipped.writestr("export/submission_101/..\\..\\notes.txt", "escape attempt")
+        zipped.writestr("export/submission_102/ps3.py", SOLUTION.read_text())
+        zipped.writestr("export/submission_102/video.mp4", b"\0" * 300_000)
+        zipped.writestr("export/submission_103/ps3.py", SOLUTION.read_text())
+    out = tmp_path / "out"
+    assert run_batch(archive, "--out", out) == 0
+    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
+    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == "100"
+    assert "notes.txt" in rows["101"]["note"] and "unsafe path" in rows["101"]["note"]
+    assert "video.mp4" in rows["102"]["note"] and "over the limit" in rows["102"]["note"]
+    assert rows["103"]["note"] == ""
+    assert not list(tmp_path.glob("**/notes.txt"))
+    assert "video.mp4" in (out / "report.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- progress and Markdown
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_estimates_from_work_per_slot_and_names_what_hangs():
+    clock = FakeClock()
+    progress = Progress(10, stream=open(os.devnull, "w"), slots=2, clock=clock)  # noqa: SIM115
+    assert "time left unknown" in progress.line()
+    for name in "abcdefgh":  # eight done, each took 2 s, two at a time
+        progress.begin(name)
+    for name in "abcdefgh":
+        clock.now += 1
+        progress.advance(name=name, seconds=2.0)
+    assert "~0:02 left" in progress.line()  # two to go, one each per slot, 2 s each
+    progress.begin("hang")
+    clock.now += 1
+    progress.begin("slow-one")
+    clock.now += 40
+    line = progress.line()
+    assert "0:01 left" not in line and "0:00 left" not in line
+    assert "time left unknown" in line and "still running: hang (0:41), slow-one (0:40)" in line
+    progress.advance(name="slow-one", seconds=40.0)
+    clock.now += 3
+    line = progress.line()
+    assert "still running: hang (0:44)" in line and "slow-one" not in line
+
+
+def test_markdown_renders_the_subset_and_escapes_the_rest():
+    html = render_markdown("**Wrong.** ``f(`x`)`` &lt;b&gt; \\*x\\* <img src=x onerror=alert(1)>\n\n- one\n- two\n\n"
+                           "```text\n<script>alert(1)</script>\n```\n")
+    assert "<strong>Wrong.</strong> <code>f(`x`)</code> &lt;b&gt; *x* &lt;img src=x onerror=alert(1)&gt;" in html
+    assert "<ul><li>one</li><li>two</li></ul>" in html
+    assert "<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;</code></pre>" in html
+    assert "<img" not in html and "<script" not in html

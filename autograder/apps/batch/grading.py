@@ -29,7 +29,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -38,48 +37,40 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from autograder.apps.submission import IGNORED_NAMES
+from autograder.apps.batch.export import (  # noqa: F401 - re-exported: the command's names in one place
+    MAX_ZIP_MEMBER_BYTES,
+    METADATA_NAME,
+    BatchError,
+    Export,
+    Submission,
+    extract_zip,
+    listing,
+    read_submissions,
+    unpacked,
+)
+from autograder.apps.batch.progress import Progress
 from autograder.engine import scoring
 from autograder.engine.runner import Cancelled
-from autograder.engine.specs import natural_key
 from autograder.output.files import write_json
 
 if TYPE_CHECKING:
     from autograder.model import Problem, Report
 
-METADATA_NAME = "submission_metadata.yml"
-SUBMISSION_FOLDER = re.compile(r"submission_([A-Za-z0-9][A-Za-z0-9_.-]*)")
 RESULTS_NAME = "results.json"
 RECORD_NAME = "summary.json"
-MARKER_NAME = ".autograder-batch"  # marks a folder this command made, so it never writes into someone else's
-SUBMISSION_SUFFIXES = (".py", ".ipynb")
+FEEDBACK_NAME = "feedback.html"
+MARKER_NAME = ".autograder-batch"  # marks a folder this command made, and which export it was made from
 WORKER_USER_PREFIX = "autograder-worker-"
 
-MAX_ZIP_MEMBERS = 100_000
-MAX_ZIP_MEMBER_BYTES = 256 << 20
-MAX_ZIP_TOTAL_BYTES = 4 << 30
 CANCEL_WAIT_SECONDS = 15.0
 STALL_SECONDS = 3.0  # a right submission takes well under a second; one this slow is probably hanging
 SPARES_PER_SLOT = 2  # slots that take over from stalled ones, so hangs (30 s at import) rarely stall the batch
-
-
-class BatchError(Exception):
-    """Input the command cannot use. The message says what to do; the exit code is 2 and nothing is written."""
-
-
-@dataclass
-class Submission:
-    """One student's (or group's) submission, and what Gradescope knows about it."""
-
-    id: str
-    path: Path | None  # a folder, a lone .py/.ipynb file, or None if the export lists it without a folder
-    submitters: list[dict[str, str]] = field(default_factory=list)  # each with name, sid, email
-    created_at: str = ""
-    recorded_score: float | None = None
+LOAD_FAILED = "Your file could not be loaded"  # how the runner's notice of a file that did not load at all begins
+TRIVIAL_NOTE = re.compile(r"Graded `[^`/]+`\.")  # the note of a file found at the top of the folder: not worth a column
 
 
 @dataclass
@@ -118,21 +109,28 @@ def run(arguments: argparse.Namespace) -> int:
         print("error: --jobs must be between 1 and 256.", file=sys.stderr)
         return 2
     try:
-        with _unpacked(Path(arguments.export)) as folder:
-            submissions = read_submissions(folder, skip=out)
+        with unpacked(Path(arguments.export)) as export:
+            submissions = read_submissions(export.folder, skip=out)
+            for submission in submissions:
+                submission.notes += export.skipped.get(submission.id, [])
+            identity = export_identity(Path(arguments.export), export, submissions)
             problems, specs_print = _load_specs(arguments.problems or default_problems())
-            _check_output(out)
+            _check_output(out, identity, arguments.force)
             stored = {} if arguments.force else _stored_records(out, submissions)
             planned = [plan(submission, specs_print) for submission in submissions]
             jobs = [job for job in planned if stored.get(job.submission.id, {}).get("fingerprint") != job.fingerprint]
-            _create_output(out)
+            _create_output(out, identity)
             print(f"{len(submissions)} submissions: {len(jobs)} to grade, {len(submissions) - len(jobs)} unchanged since the last run.",
                   file=sys.stderr)
-            progress = Progress(len(jobs))
             slots = min(arguments.jobs, len(jobs))
-            with worker_users(min((1 + SPARES_PER_SLOT) * slots, len(jobs))) as users:
-                records, interrupted = ParallelGrading(jobs, problems, out, users, slots).run(progress)
-            progress.close()
+            progress = Progress(len(jobs), slots=slots)
+            try:
+                with worker_users(min((1 + SPARES_PER_SLOT) * slots, len(jobs))) as users:
+                    records, interrupted = ParallelGrading(jobs, problems, out, users, slots).run(progress)
+                progress.close()
+            except BaseException:
+                _give_back(out)
+                raise
     except BatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -142,16 +140,21 @@ def run(arguments: argparse.Namespace) -> int:
     # A changed submission that the interrupt left ungraded shows as not graded, never with its stale grade.
     regraded = {job.submission.id for job in jobs}
     rows = [(s, records.get(s.id) if s.id in regraded else stored.get(s.id)) for s in submissions]
-    from autograder.apps.batch.report import write_csv, write_report
+    from autograder.apps.batch.csvfile import write_csv
+    from autograder.apps.batch.report import write_feedback_pages, write_report
 
-    write_csv(out / "grades.csv", rows, problems)
-    write_report(out / "report.html", rows, problems, source=str(arguments.export))
+    try:
+        write_csv(out / "grades.csv", rows, problems)
+        write_feedback_pages(out, rows)
+        write_report(out / "report.html", rows, problems, source=str(arguments.export))
+    finally:
+        _give_back(out)
     return _finish(rows, records, jobs, out, time.monotonic() - started, interrupted)
 
 
 def _finish(rows: list, records: dict, jobs: list[Job], out: Path, seconds: float, interrupted: bool) -> int:
     """Tell the TA what happened and what is left; pick the exit code."""
-    from autograder.apps.batch.report import score_difference
+    from autograder.apps.batch.csvfile import score_difference
 
     errors = [s.id for s, r in rows if r and r["status"] == "grader error"]
     ungraded = [job.submission.id for job in jobs if job.submission.id not in records]
@@ -160,187 +163,17 @@ def _finish(rows: list, records: dict, jobs: list[Job], out: Path, seconds: floa
           f"{out / 'report.html'} and one results.json per submission in {out}.")
     scores = [r["score"] for _, r in rows if r and r["status"] != "not graded"]
     differ = [s for s, r in rows if score_difference(s, r)]
+    recorded = any(s.recorded_score is not None for s, _ in rows)
     if scores:
-        print(f"Scores: mean {sum(scores) / len(scores):.2f}; {len(differ)} differ from the score Gradescope recorded.")
+        print(f"Scores: mean {sum(scores) / len(scores):.2f}"
+              + (f"; {len(differ)} differ from the score Gradescope recorded." if recorded else "."))
     if errors:
-        print(f"The grader itself failed on {len(errors)}: {_listing(errors)}. They are regraded on the next run.")
+        print(f"The grader itself failed on {len(errors)}: {listing(errors)}. They are regraded on the next run.")
     if interrupted:
-        print(f"Interrupted: {len(ungraded)} not graded ({_listing(ungraded)}). Finished results are kept; "
+        print(f"Interrupted: {len(ungraded)} not graded ({listing(ungraded)}). Finished results are kept; "
               "run the same command again to grade only the rest.", file=sys.stderr)
         return 130
     return 1 if errors else 0
-
-
-def _listing(ids: list[str], limit: int = 10) -> str:
-    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
-
-
-# --------------------------------------------------------------------------- reading the input
-
-
-@contextlib.contextmanager
-def _unpacked(export: Path) -> Iterator[Path]:
-    """The export as a folder: itself, or a zip unpacked into a private temporary folder removed afterwards."""
-    import zipfile
-
-    if export.is_dir():
-        yield export
-        return
-    if not export.exists():
-        raise BatchError(f"{export} does not exist. Pass a Gradescope export (.zip or folder) or a folder of submissions.")
-    if not zipfile.is_zipfile(export):
-        raise BatchError(f"{export} is neither a folder nor a zip file. Pass a Gradescope export or a folder of submissions.")
-    temporary = Path(tempfile.mkdtemp(prefix="ag-batch-"))  # mode 0700: no sandbox user can read other students' files
-    try:
-        extract_zip(export, temporary)
-        entries = [p for p in temporary.iterdir() if p.name not in IGNORED_NAMES]
-        # Zips usually wrap everything in one folder; look inside it.
-        yield entries[0] if len(entries) == 1 and entries[0].is_dir() else temporary
-    finally:
-        shutil.rmtree(temporary, ignore_errors=True)
-
-
-def extract_zip(archive: Path, target: Path) -> None:
-    """Unpack ``archive`` into ``target``: regular files only, never outside ``target``, within size caps.
-
-    Sizes are counted on the bytes actually written, not on what the zip's
-    headers claim, so a zip bomb stops at the cap.
-    """
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(archive) as zipped:
-            members = zipped.infolist()
-            if len(members) > MAX_ZIP_MEMBERS:
-                raise BatchError(f"{archive} holds {len(members):,} files; the limit is {MAX_ZIP_MEMBERS:,}.")
-            total = 0
-            for info in members:
-                parts = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".")]
-                if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-                    raise BatchError(f"{archive} contains the unsafe path {info.filename!r} (it points outside the folder). "
-                                     "Export the submissions again from Gradescope.")
-                kind = (info.external_attr >> 16) & 0o170000
-                if info.is_dir() or not parts or kind not in (0, 0o100000):  # skip folders, symlinks, devices
-                    continue
-                destination = target.joinpath(*parts)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                with zipped.open(info) as source, open(destination, "wb") as sink:
-                    written = 0
-                    while chunk := source.read(1 << 20):
-                        written += len(chunk)
-                        total += len(chunk)
-                        if written > MAX_ZIP_MEMBER_BYTES or total > MAX_ZIP_TOTAL_BYTES:
-                            raise BatchError(f"{archive} unpacks to more than the limit ({info.filename!r} alone is "
-                                             f"over {written:,} bytes); it is not a plain export of submissions.")
-                        sink.write(chunk)
-    except (zipfile.BadZipFile, OSError, RuntimeError) as error:  # RuntimeError: an encrypted member
-        raise BatchError(f"cannot unpack {archive}: {error}") from None
-
-
-def read_submissions(folder: Path, skip: Path | None = None) -> list[Submission]:
-    """The submissions in an export folder: Gradescope's layout if it has the metadata, else one per folder or file."""
-    entries = _entries(folder, skip)
-    if (folder / METADATA_NAME).is_file():
-        return _gradescope_submissions(folder / METADATA_NAME, entries)
-    exported = [entry.name for entry in entries if entry.is_dir() and SUBMISSION_FOLDER.fullmatch(entry.name)]
-    if exported:
-        raise BatchError(f"{folder} holds Gradescope submission folders ({_listing(exported, 3)}) but no {METADATA_NAME}, "
-                         "so names and the scores Gradescope recorded are unknown. Pass the whole export (the zip from "
-                         "'Export Submissions'), or rename the folders to grade them as plain folders.")
-    submissions: list[Submission] = []
-    taken = {entry.name for entry in entries if entry.is_dir()}
-    for entry in entries:
-        if entry.is_dir():
-            submissions.append(Submission(entry.name, entry))
-        elif entry.suffix.lower() in SUBMISSION_SUFFIXES:
-            submissions.append(Submission(entry.stem if entry.stem not in taken else entry.name, entry))
-            taken.add(submissions[-1].id)
-    if not submissions:
-        raise BatchError(f"No submissions in {folder}: expected a Gradescope export (with {METADATA_NAME}), "
-                         "one folder per student, or .py files.")
-    return submissions
-
-
-def _entries(folder: Path, skip: Path | None) -> list[Path]:
-    """The folder's visible entries in natural order, without symlinks or the output folder."""
-    skip_real = skip.resolve() if skip is not None and skip.exists() else None
-    entries = []
-    for entry in sorted(folder.iterdir(), key=lambda p: natural_key(p.name)):
-        if entry.name.startswith(".") or entry.name in IGNORED_NAMES or entry.resolve() == skip_real:
-            continue
-        if entry.is_symlink():
-            _warn(f"skipping {entry}: a symbolic link, which could point anywhere on this machine")
-            continue
-        entries.append(entry)
-    return entries
-
-
-def _gradescope_submissions(metadata: Path, entries: list[Path]) -> list[Submission]:
-    folders = {entry.name: entry for entry in entries if entry.is_dir()}
-    submissions = [_from_metadata(metadata, key, entry, folders.pop(str(key), None)) for key, entry in _read_metadata(metadata).items()]
-    for name, path in folders.items():
-        if SUBMISSION_FOLDER.fullmatch(name):
-            _warn(f"{name} is not in {METADATA_NAME}; it is graded without names or a recorded score")
-            submissions.append(Submission(SUBMISSION_FOLDER.fullmatch(name).group(1), path))
-        else:
-            _warn(f"ignoring {path}: not a submission_<id> folder")
-    return sorted(submissions, key=lambda s: natural_key(s.id))
-
-
-def _read_metadata(path: Path) -> dict:
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise BatchError(f"cannot read {path}: {error}") from None
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe_load's loader, in C
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise BatchError(f"{path} is not valid YAML{where}: {getattr(error, 'problem', None) or error}. "
-                         "Export the submissions again from Gradescope.") from None
-    if not isinstance(data, dict) or not data:
-        raise BatchError(f"{path} should map each submission_<id> to its :submitters, :created_at and :score, "
-                         f"but it holds {'nothing' if not data else 'a ' + type(data).__name__}.")
-    return data
-
-
-def _from_metadata(path: Path, key: Any, entry: Any, folder: Path | None) -> Submission:
-    """One metadata entry, checked: Gradescope writes Ruby symbols, so keys start with a colon."""
-    match = SUBMISSION_FOLDER.fullmatch(str(key))
-    if not match:
-        raise BatchError(f"{path}: the key {key!r} is not of the form submission_<id>.")
-    if not isinstance(entry, dict):
-        raise BatchError(f"{path}: {key} should be a mapping with :submitters, :created_at and :score.")
-    people = _symbol(entry, "submitters")
-    if not isinstance(people, list) or not people or not all(isinstance(person, dict) for person in people):
-        raise BatchError(f"{path}: {key} needs a :submitters list, each person with :name, :sid and :email.")
-    score = _symbol(entry, "score")  # None until Gradescope has graded it
-    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        raise BatchError(f"{path}: {key} has :score {score!r}, which is not a number.")
-    return Submission(
-        id=match.group(1),
-        path=folder,
-        submitters=[{name: _text(_symbol(person, name)) for name in ("name", "sid", "email")} for person in people],
-        created_at=_text(_symbol(entry, "created_at")),
-        recorded_score=None if score is None else float(score),
-    )
-
-
-def _symbol(mapping: dict, name: str) -> Any:
-    return mapping.get(f":{name}", mapping.get(name))
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else str(value)
-
-
-def _warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- what to grade
@@ -361,7 +194,7 @@ def _load_specs(folder: Path) -> tuple[list[Problem], str]:
 
 def plan(submission: Submission, specs_print: str) -> Job:
     """Find the file Gradescope would grade, and fingerprint it with the specs."""
-    from autograder.apps.submission import MAX_SUBMISSION_BYTES, NoSubmission, find_submission
+    from autograder.apps.submission import NoSubmission, checked, find_submission
 
     file, note = None, ""
     try:
@@ -369,14 +202,13 @@ def plan(submission: Submission, specs_print: str) -> Job:
             raise NoSubmission("No files were submitted. Upload your file named ps3.py.")
         if submission.path.is_dir():
             file, note = find_submission(submission.path)
-        elif submission.path.stat().st_size > MAX_SUBMISSION_BYTES:
-            raise NoSubmission(f"{submission.path.name} is over {MAX_SUBMISSION_BYTES:,} bytes. Upload only your code.")
         else:
-            file = submission.path
+            file = checked(submission.path)
     except NoSubmission as problem:
         note = str(problem)
     digest = hashlib.sha256(specs_print.encode())
     digest.update(note.encode() + b"\0")
+    digest.update("\0".join(submission.notes).encode() + b"\0")
     if file is not None:
         digest.update(file.read_bytes())
     return Job(submission, file, note, digest.hexdigest())
@@ -385,16 +217,55 @@ def plan(submission: Submission, specs_print: str) -> Job:
 # --------------------------------------------------------------------------- the output folder
 
 
-def _check_output(out: Path) -> None:
+def export_identity(argument: Path, export: Export, submissions: list[Submission]) -> dict:
+    """What says which export an output folder was made from: its layout, where it was, and its submission ids.
+
+    Gradescope's submission ids are unique across assignments, so a later
+    export of the same assignment shares most of them and another assignment's
+    shares none; a folder of plain submissions is named after students, so
+    there the export's own path counts too.
+    """
+    return {"kind": "gradescope" if export.gradescope else "plain", "source": str(argument.resolve()),
+            "submissions": sorted(s.id for s in submissions)}
+
+
+def _same_export(previous: dict, identity: dict) -> bool:
+    before, now = set(previous.get("submissions") or []), set(identity["submissions"])
+    if previous.get("kind") != identity["kind"] or len(before & now) * 2 < min(len(before), len(now)):
+        return False
+    return identity["kind"] == "gradescope" or previous.get("source") == identity["source"]
+
+
+def _check_output(out: Path, identity: dict, force: bool) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER_NAME).exists())):
         raise BatchError(f"{out} already exists and was not made by this command; pass another --out.")
+    try:
+        previous = json.loads((out / MARKER_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # a new folder, or one made before the marker said which export (it then learns it)
+    if isinstance(previous, dict) and not force and not _same_export(previous, identity):
+        raise BatchError(f"{out} holds the results of another export ({previous.get('source', 'unknown')}, "
+                         f"{len(previous.get('submissions') or [])} submissions); pass another --out, "
+                         "or --force to regrade this export into it.")
 
 
-def _create_output(out: Path) -> None:
+def _create_output(out: Path, identity: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    (out / MARKER_NAME).touch()
     if os.geteuid() == 0:
         out.chmod(0o700)  # other students' results stay out of reach of the sandbox users
+    write_json(out / MARKER_NAME, identity)
+
+
+def _give_back(out: Path) -> None:
+    """Under sudo, hand the output folder to the user who ran sudo (it stays 0700: theirs alone)."""
+    uid, gid = os.environ.get("SUDO_UID", ""), os.environ.get("SUDO_GID", "")
+    if os.geteuid() != 0 or not uid.isdigit() or not out.is_dir():
+        return
+    owner, group = int(uid), int(gid) if gid.isdigit() else -1
+    paths = [out, *out.rglob("*")]
+    for path in paths:
+        with contextlib.suppress(OSError):
+            os.chown(path, owner, group, follow_symlinks=False)
 
 
 def _stored_records(out: Path, submissions: list[Submission]) -> dict[str, dict]:
@@ -428,7 +299,8 @@ def worker_users(count: int) -> Iterator[list[str]]:
     import fcntl
 
     lock_folder = Path("/run/lock") if Path("/run/lock").is_dir() else Path(tempfile.gettempdir())
-    locks, users = [], []
+    locks: list = []
+    users: list[str] = []
     try:
         for number in range(1, count + 257):
             if len(users) == count:
@@ -490,11 +362,13 @@ class ParallelGrading:
         self.lock = threading.Lock()
         self.free_users = list(users)
         self.threads: dict[threading.Thread, float | None] = {}  # live thread -> when its grade began; None between grades
+        self.progress: Progress | None = None
 
     def run(self, progress: Progress) -> tuple[dict[str, dict], bool]:
         """Grade everything; return the new records and whether Ctrl-C stopped it."""
         records: dict[str, dict] = {}
         interrupted = False
+        self.progress = progress
         try:
             while len(records) < self.total:
                 self._fill()
@@ -506,7 +380,7 @@ class ParallelGrading:
                     progress.draw()
                     continue
                 records[job.submission.id] = record
-                progress.advance(failed=record["status"] == "grader error")
+                progress.advance(failed=record["status"] == "grader error", name=job.submission.id, seconds=record.get("seconds"))
         except KeyboardInterrupt:
             interrupted = True
         finally:  # after Ctrl-C, or any failure here: no grade may go on without us
@@ -543,6 +417,8 @@ class ParallelGrading:
                     except queue.Empty:
                         return
                     self.threads[me] = time.monotonic()
+                if self.progress is not None:
+                    self.progress.begin(job.submission.id)
                 try:
                     record = grade_one(job, self.problems, user, self.out, self.stop)
                 except Exception:  # noqa: BLE001 - e.g. a full disk: count it, keep the slot going
@@ -583,10 +459,12 @@ def grade_one(job: Job, problems: list[Problem], user: str, out: Path, stop: thr
     """Grade one submission as Gradescope would; write its results.json, then its record."""
     from autograder.engine.runner import grade
     from autograder.output.results import error_json, grader_failure_json, gradescope_json
+    from autograder.text import markdown_escape
 
     started = time.monotonic()
+    skipped = "\n\n".join(markdown_escape(note) for note in job.submission.notes)
     if job.file is None:
-        data = error_json(job.note)
+        data = error_json("\n\n".join(filter(None, [skipped, job.note])))
         record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
         try:
@@ -601,8 +479,14 @@ def grade_one(job: Job, problems: list[Problem], user: str, out: Path, stop: thr
             data = gradescope_json(report)
             if job.note:
                 data["output"] = f"{job.note}\n\n{data['output']}"  # as gradescope.run does
+            if skipped:
+                data["output"] = f"{skipped}\n\n{data['output']}"
             record = summarize(report)
-        record["file"] = str(job.file.relative_to(job.submission.path)) if job.submission.path.is_dir() else job.file.name
+        folder = job.submission.path
+        record["file"] = str(job.file.relative_to(folder)) if folder is not None and folder.is_dir() else job.file.name
+    # Every note the student's results carry, for the CSV and the report (the plain "Graded `ps3.py`." aside).
+    record["notes"] = [*job.submission.notes, *([job.note] if job.note and not TRIVIAL_NOTE.fullmatch(job.note) else []),
+                       *([record["message"]] if record["message"] and record["status"] != "no submission" else [])]
     # A failed grade gets no fingerprint, so the next run tries it again.
     record["fingerprint"] = job.fingerprint if record["status"] != "grader error" else None
     record["seconds"] = round(time.monotonic() - started, 3)
@@ -625,6 +509,9 @@ def summarize(report: Report) -> dict:
         "failures": {r.case.number: {"summary": r.verdict.summary, "diagnosis": r.diagnosis, "where": r.case.where}
                      for r in report.results if not r.verdict.passed},
         "cases": {r.case.number: r.case.where for r in report.results},
+        "notices": report.notices[:20],
+        "load_failed": any(notice.startswith(LOAD_FAILED) for notice in report.notices) or bool(report.error),
+        "timeouts": [r.case.number for r in report.results if r.outcome is not None and r.outcome.kind == "timeout"],
     }
 
 
@@ -643,70 +530,3 @@ def _kill_own_workers() -> None:
                 os.killpg(int(entry), signal.SIGKILL)
 
 
-# --------------------------------------------------------------------------- progress
-
-
-class Progress:
-    """One line on stderr: a bar, counts, rate and time left, redrawn in place with ``\\r``.
-
-    When stderr is not a terminal (a log file, CI), a plain line every 10% instead.
-    """
-
-    WIDTH = 30
-
-    def __init__(self, total: int, stream: Any = None) -> None:
-        self.total, self.done, self.failed = total, 0, 0
-        self.stream = stream or sys.stderr
-        self.live = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.started = time.monotonic()
-        self._drawn_at = 0.0
-        self._logged_tenth = 0
-
-    def advance(self, failed: bool = False) -> None:
-        self.done += 1
-        self.failed += failed
-        self.draw(force=self.done == self.total)
-
-    def line(self) -> str:
-        elapsed = time.monotonic() - self.started
-        rate = self.done / elapsed if self.done and elapsed > 0 else 0.0
-        left = f"{_clock((self.total - self.done) / rate)} left" if rate else "time left unknown"
-        filled = self.WIDTH * self.done // max(self.total, 1)
-        errors = f", {self.failed} grader errors" if self.failed else ""
-        return (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} graded, "
-                f"{rate:.1f}/s, {_clock(elapsed)} elapsed, {left}{errors}")
-
-    def draw(self, force: bool = False) -> None:
-        if not self.total:
-            return
-        if self.live:
-            if force or time.monotonic() - self._drawn_at >= 0.1:
-                self._write("\r" + self.line() + "\x1b[K")
-                self._drawn_at = time.monotonic()
-        elif self.done * 10 // self.total > self._logged_tenth or (force and self.done == self.total):
-            self._logged_tenth = self.done * 10 // self.total
-            self._write(self.line() + "\n")
-
-    def say(self, text: str) -> None:
-        """A message that does not mangle the bar."""
-        self._write(("\r\x1b[K" if self.live else "") + text + "\n")
-        self.draw(force=True)
-
-    def close(self) -> None:
-        if self.live and self.total:
-            self._write("\n")
-
-    def _write(self, text: str) -> None:
-        """Write, or go quiet if stderr went away (a closed pipe must not stop the grading)."""
-        if self.stream is None:
-            return
-        try:
-            self.stream.write(text)
-            self.stream.flush()
-        except (OSError, ValueError):
-            self.stream = None
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"

@@ -1,90 +1,93 @@
-"""The class outputs of ``batch``: ``grades.csv`` for a spreadsheet, ``report.html`` for reading.
+"""``report.html`` for reading and acting on, and one ``<id>/feedback.html`` per submission.
 
-Both are rebuilt on every run from the per-submission records, so they always
-cover the whole export. Student-written text (names, ids, file names, messages
-quoting their code's output) is treated as hostile in both: in the CSV a cell
-a spreadsheet would run as a formula gets a leading quote; in the page
-everything goes through ``html.escape``. The score histogram is inline SVG
-drawn here: no script, no network, no plotting library.
+Rebuilt on every run from the per-submission records (and results.json), so
+they always cover the whole export. Student-written text (names, ids, file
+names, messages quoting their code's output) is hostile: everything goes
+through ``html.escape`` (feedback Markdown through markdown.py, which escapes
+all it does not render). The score histogram is inline SVG drawn here; the
+one script, which sorts the students' table, is inline and allowed by its hash
+in the page's Content-Security-Policy, which allows nothing else: no network,
+no other script even if some text escaped the escaping.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import base64
+import hashlib
+import json
 import time
 from collections import Counter
 from html import escape
 from pathlib import Path
 from statistics import mean, median
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+from autograder.apps.batch import markdown
+from autograder.apps.batch.csvfile import note, score_difference
 from autograder.output.files import write_text
 
 if TYPE_CHECKING:
-    from autograder.apps.batch.grading import Submission
+    from autograder.apps.batch.export import Submission
     from autograder.model import Problem
 
 Rows = list[tuple["Submission", "dict | None"]]
+Scored = list[tuple["Submission", dict]]  # rows with a record
 TOP_MISTAKES = 20
+LISTED = 40  # submissions named per mistake before "and N more"
+SLOW_SECONDS = 10.0  # a grade this long is listed with its time (a right one takes about a second)
+FEEDBACK_NAME = "feedback.html"
+
+# Sorts the students' table when a header is clicked (and at load for "#sort=<column>[-desc]"); marks <body> once
+# it has run, so a test can tell it ran. Numbers sort as numbers (a cell's data-v), the rest as text.
+SCRIPT = """
+(function () {
+  var table = document.getElementById("students-table");
+  if (!table) { document.body.setAttribute("data-sort-ready", "no-table"); return; }
+  var heads = table.tHead.rows[0].cells;
+  function key(row, column, numeric) {
+    var cell = row.cells[column], value = cell.getAttribute("data-v");
+    if (value === null) { value = cell.textContent; }
+    if (numeric) { var n = parseFloat(value); return isNaN(n) ? -Infinity : n; }
+    return value.toLowerCase();
+  }
+  function sort(column, descending) {
+    var numeric = heads[column].getAttribute("data-type") === "num";
+    var body = table.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = key(a, column, numeric), y = key(b, column, numeric);
+      return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1);
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+    for (var i = 0; i < heads.length; i++) { heads[i].removeAttribute("aria-sort"); }
+    heads[column].setAttribute("aria-sort", descending ? "descending" : "ascending");
+    document.body.setAttribute("data-sorted-by", heads[column].getAttribute("data-key") + (descending ? "-desc" : ""));
+  }
+  Array.prototype.forEach.call(heads, function (head, column) {
+    head.addEventListener("click", function () { sort(column, head.getAttribute("aria-sort") === "ascending"); });
+  });
+  var wanted = /^#sort=([a-z0-9_-]+?)(-desc)?$/.exec(window.location.hash);
+  if (wanted) {
+    for (var i = 0; i < heads.length; i++) {
+      if (heads[i].getAttribute("data-key") === wanted[1]) { sort(i, !!wanted[2]); }
+    }
+  }
+  document.body.setAttribute("data-sort-ready", "yes");
+})();
+"""
 
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+th[data-key] { cursor: pointer; } th[aria-sort=ascending]::after { content: " \\25B2"; } th[aria-sort=descending]::after { content: " \\25BC"; }
+.staff { border-left: 4px solid #c4503b; padding-left: 1em; } pre { background: #f5f5f5; padding: .5em; overflow-x: auto; white-space: pre-wrap; }
+.test { border-top: 1px solid #ddd; margin-top: 1em; } .passed { color: #2a7a2a; } .failed { color: #b03a2e; }
 table { border-collapse: collapse; width: 100%; } th, td { padding: .25em .5em; text-align: left; vertical-align: top; }
 tr:nth-child(even) { background: #f5f6f8; } th { background: #e8eaef; } td.n { text-align: right; white-space: nowrap; }
 .bar { background: #dde3ee; height: .8em; width: 10em; display: inline-block; vertical-align: middle; }
 .bar span { background: #3b6fc4; height: 100%; display: block; } .low span { background: #c4503b; }
 .muted { color: #666; } code { background: #f0f0f0; padding: 0 .2em; }
 """
-
-
-# --------------------------------------------------------------------------- grades.csv
-
-
-def write_csv(path: Path, rows: Rows, problems: list[Problem]) -> None:
-    """One row per submission, for a spreadsheet: UTF-8 with a BOM (Excel needs it), no formula injection."""
-    questions = [problem for problem in problems if not problem.graded_by_hand]
-    header = ["submission_id", "names", "sids", "emails", "submitted_at", "status", "file",
-              *[f"{problem.label} (/{problem.points:g})" for problem in questions],
-              "total", "max_score", "gradescope_score", "difference", "note"]
-    maximum = sum(problem.points for problem in questions)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    for submission, record in rows:
-        record = record or {"status": "not graded", "message": "not graded yet: the run was interrupted"}
-        scored = record["status"] != "not graded"
-        per_question = [record.get("problems", {}).get(problem.key, 0.0) if scored else None for problem in questions]
-        writer.writerow([_cell(value) for value in [
-            submission.id,
-            *["; ".join(person[key] for person in submission.submitters) for key in ("name", "sid", "email")],
-            submission.created_at, record["status"], record.get("file", ""), *per_question,
-            record["score"] if scored else None, maximum, submission.recorded_score, score_difference(submission, record),
-            record.get("message", ""),
-        ]])
-    write_text(path, buffer.getvalue(), encoding="utf-8-sig")
-
-
-def score_difference(submission: Submission, record: dict | None) -> float | None:
-    """New score minus Gradescope's, or None when either is unknown."""
-    if not record or record["status"] == "not graded" or submission.recorded_score is None:
-        return None
-    difference = round(record["score"] - submission.recorded_score, 4)
-    return difference if abs(difference) >= 1e-4 else 0.0
-
-
-def _cell(value: Any) -> Any:
-    """Numbers as numbers; text that a spreadsheet would run as a formula gets a leading quote."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4f}".rstrip("0").rstrip(".")
-    if isinstance(value, int):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
 # --------------------------------------------------------------------------- report.html
@@ -96,30 +99,39 @@ def write_report(path: Path, rows: Rows, problems: list[Problem], source: str = 
 
 
 def render(rows: Rows, problems: list[Problem], source: str = "") -> str:
-    scored = [(s, r) for s, r in rows if r]
-    graded = [r for _, r in scored if r["status"] == "graded"]
+    scored: Scored = [(s, r) for s, r in rows if r]
+    graded: Scored = [(s, r) for s, r in scored if r["status"] == "graded"]
     maximum = sum(problem.points for problem in problems if not problem.graded_by_hand)
     sections = [
         _overview(rows, scored, maximum),
-        _section("distribution", "Score distribution", _histogram([r["score"] for _, r in scored], maximum)),
-        _section("problems", "Points per problem", _problem_table(graded, problems)),
-        _section("tests", "Pass rate per test", _test_table(graded, problems)),
+        _section("students", "Students", _students(rows, problems)),
+        _section("loading", "Submissions that did not load cleanly", _loading(scored)),
+        _section("slow", "Slow submissions and timeouts", _slow(scored)),
         _section("mistakes", "Most common mistakes", _mistakes(graded, problems)),
+        _section("distribution", "Score distribution", _histogram([r["score"] for _, r in scored], maximum)),
+        _section("problems", "Points per problem", _problem_table([r for _, r in graded], problems)),
+        _section("tests", "Pass rate per test", _test_table([r for _, r in graded], problems)),
         _section("differences", "Scores that differ from Gradescope's", _differences(scored)),
         _section("ungraded", "Submissions not graded", _ungraded(rows)),
     ]
     title = "Autograder batch report" + (f": {source}" if source else "")
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>"
+    script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+    policy = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{script_hash}'; "
+              "base-uri 'none'; form-action 'none'")
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\"><title>{escape(title)}</title>"
             f"<style>{STYLE}</style></head><body>\n<h1>{escape(title)}</h1>\n"
-            f"<p class=\"muted\">Written {escape(time.strftime('%Y-%m-%d %H:%M'))}. Each submission's full feedback is in "
-            f"<code>&lt;id&gt;/results.json</code> beside this file.</p>\n" + "\n".join(sections) + "\n</body></html>\n")
+            f"<p class=\"muted\">Written {escape(time.strftime('%Y-%m-%d %H:%M'))}. Each submission's feedback, as the student "
+            f"sees it on Gradescope plus the staff-only entries, is in <code>&lt;id&gt;/{FEEDBACK_NAME}</code> (linked below); "
+            f"the raw results in <code>&lt;id&gt;/results.json</code>.</p>\n" + "\n".join(sections) +
+            f"\n<script>{SCRIPT}</script>\n</body></html>\n")
 
 
 def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{escape(title)}</h2>\n{body}\n</section>'
 
 
-def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+def _table(header: list[str], rows: list[list[str]], numeric: frozenset[int] | set[int] = frozenset()) -> str:
     """A table of already-escaped cells; ``numeric`` columns align right."""
     if not rows:
         return '<p class="muted">None.</p>'
@@ -142,13 +154,21 @@ def _names(submission: Submission) -> str:
 
 
 def _link(submission: Submission) -> str:
-    return f'<a href="{escape(quote(submission.id))}/results.json">{escape(submission.id)}</a>'
+    return f'<a href="{escape(quote(submission.id))}/{FEEDBACK_NAME}">{escape(submission.id)}</a>'
+
+
+def _sids(submission: Submission) -> str:
+    return escape(", ".join(person["sid"] for person in submission.submitters if person["sid"]))
+
+
+def _more(links: list[str]) -> str:
+    return ", ".join(links[:LISTED]) + (f" and {len(links) - LISTED} more" if len(links) > LISTED else "")
 
 
 # --------------------------------------------------------------------------- sections
 
 
-def _overview(rows: Rows, scored: Rows, maximum: float) -> str:
+def _overview(rows: Rows, scored: Scored, maximum: float) -> str:
     counts = Counter(r["status"] if r else "not graded" for _, r in rows)
     scores = [r["score"] for _, r in scored]
     items = [f"{len(rows)} submissions: " + ", ".join(f"{count} {escape(status)}" for status, count in sorted(counts.items()))]
@@ -212,33 +232,37 @@ def _test_table(graded: list[dict], problems: list[Problem]) -> str:
     return _table(["#", "function", "case", "passed", "pass rate"], rows, {3})
 
 
-def _mistakes(graded: list[dict], problems: list[Problem]) -> str:
-    """Diagnoses and failure summaries, each counted once per submission that shows it."""
+def _mistakes(graded: Scored, problems: list[Problem]) -> str:
+    """Diagnoses and failure summaries, each counted once per submission that shows it, with the submissions."""
     functions = {case.number: case.function for problem in problems for case in problem.cases}
-    diagnosed: Counter = Counter()
-    failed: Counter = Counter()
-    for record in graded:
-        seen = {(functions.get(n, "?"), f["diagnosis"]) for n, f in record["failures"].items() if f["diagnosis"]}
-        diagnosed.update(seen)
-        failed.update({(functions.get(n, "?"), f["summary"]) for n, f in record["failures"].items()})
+    diagnosed: dict[tuple[str, str], list[Submission]] = {}
+    failed: dict[tuple[str, str], list[Submission]] = {}
+    for submission, record in graded:
+        failures = record["failures"].items()
+        for key in dict.fromkeys((functions.get(n, "?"), f["diagnosis"]) for n, f in failures if f["diagnosis"]):
+            diagnosed.setdefault(key, []).append(submission)
+        for key in dict.fromkeys((functions.get(n, "?"), f["summary"]) for n, f in failures):
+            failed.setdefault(key, []).append(submission)
     explained = ("<p>Counted once per submission. A <em>likely mistake</em> is a known wrong solution whose answers "
                  "the submission's answers match.</p>")
 
-    def table(counter: Counter, heading: str) -> str:
-        rows = [[str(count), f"{100 * count / len(graded):.0f}%", f"<code>{escape(function)}</code>", escape(message)]
-                for (function, message), count in counter.most_common(TOP_MISTAKES)]
-        return _table(["submissions", "share", "function", heading], rows, {0, 1})
+    def table(found: dict[tuple[str, str], list[Submission]], heading: str) -> str:
+        ranked = sorted(found.items(), key=lambda item: -len(item[1]))[:TOP_MISTAKES]
+        rows = [[str(len(who)), f"{100 * len(who) / len(graded):.0f}%", f"<code>{escape(function)}</code>", escape(message),
+                 _more([_link(s) for s in who])]
+                for (function, message), who in ranked]
+        return _table(["submissions", "share", "function", heading, "who"], rows, {0, 1})
 
     return (explained + "<h3>Likely mistakes</h3>\n" + table(diagnosed, "likely mistake") +
             "\n<h3>How tests failed</h3>\n" + table(failed, "failure"))
 
 
-def _differences(scored: Rows) -> str:
+def _differences(scored: Scored) -> str:
     rows = []
     for submission, record in scored:
         difference = score_difference(submission, record)
         if difference:
-            rows.append((abs(difference), [_link(submission), _names(submission), _number(submission.recorded_score),
+            rows.append((abs(difference), [_link(submission), _names(submission), _number(submission.recorded_score or 0.0),
                                            _number(record["score"]), f"{difference:+.2f}"]))
     rows.sort(key=lambda item: -item[0])
     intro = "<p>Largest differences first. Gradescope's score includes any manual adjustments made there.</p>"
@@ -250,3 +274,118 @@ def _ungraded(rows: Rows) -> str:
                escape((r or {}).get("message", ""))]
               for s, r in rows if not r or r["status"] != "graded"]
     return _table(["submission", "names", "status", "why"], listed)
+
+
+def _students(rows: Rows, problems: list[Problem]) -> str:
+    """Everyone, one row each, sortable by any column (click its header)."""
+    questions = [problem for problem in problems if not problem.graded_by_hand]
+    header = [("id", "submission", ""), ("name", "names", ""), ("sid", "SIDs", ""), ("score", "score", "num"),
+              *[(f"p-{problem.key}", f"{problem.label} (/{_number(problem.points)})", "num") for problem in questions],
+              ("status", "status", ""), ("seconds", "seconds", "num"), ("notes", "notes", "")]
+    head = "".join(f'<th data-key="{escape(key)}"{f" data-type={kind}" if kind else ""} title="sort">{escape(label)}</th>'
+                   for key, label, kind in header)
+    body = []
+    for submission, record in rows:
+        record = record or {"status": "not graded", "message": "not graded yet: the run was interrupted"}
+        scored = record["status"] != "not graded"
+
+        def number(value: float | None) -> str:
+            return f'<td class=n data-v="{value!r}">{_number(value)}</td>' if value is not None else '<td class=n data-v=""></td>'
+
+        points = [number(record.get("problems", {}).get(problem.key, 0.0) if scored else None) for problem in questions]
+        seconds = record.get("seconds")
+        cells = [f"<td>{_link(submission) if scored else escape(submission.id)}</td>", f"<td>{_names(submission)}</td>",
+                 f"<td>{_sids(submission)}</td>", number(record["score"] if scored else None), *points,
+                 f"<td>{escape(record['status'])}</td>", number(seconds if isinstance(seconds, (int, float)) else None),
+                 f"<td>{escape(note(record))}</td>"]
+        body.append(f'<tr data-id="{escape(submission.id)}">' + "".join(cells) + "</tr>")
+    return (f'<table id="students-table"><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>")
+
+
+def _loading(scored: Scored) -> str:
+    """Submissions whose file did not load (a syntax error, a binary file, an import that hangs), or loaded in part."""
+    rows = []
+    for submission, record in scored:
+        notices = record.get("notices") or []
+        if record["status"] != "graded" or not (notices or record.get("load_failed")):
+            continue
+        what = "did not load" if record.get("load_failed") else "loaded in part"
+        rows.append((not record.get("load_failed"), [_link(submission), _names(submission), escape(what),
+                                                      "<br>".join(escape(n) for n in notices) or escape(record.get("message", ""))]))
+    rows.sort(key=lambda item: item[0])
+    return _table(["submission", "names", "file", "what went wrong"], [row for _, row in rows])
+
+
+def _slow(scored: Scored) -> str:
+    """Grades that took long, and cases that ran out of time, slowest first."""
+    rows = []
+    for submission, record in scored:
+        seconds = record.get("seconds") or 0.0
+        timeouts = record.get("timeouts") or []
+        if seconds < SLOW_SECONDS and not timeouts:
+            continue
+        rows.append((-seconds, [_link(submission), _names(submission), _number(seconds), str(len(timeouts)),
+                                escape(", ".join(timeouts))]))
+    rows.sort(key=lambda item: item[0])
+    intro = f"<p>Grades that took {_number(SLOW_SECONDS)} s or more, or had a case run out of time.</p>"
+    return intro + _table(["submission", "names", "seconds", "timeouts", "cases that timed out"], [row for _, row in rows], {2, 3})
+
+
+# --------------------------------------------------------------------------- <id>/feedback.html
+
+
+def write_feedback_pages(out: Path, rows: Rows) -> None:
+    """One page per submission with a results.json: what the student sees, rendered, and the staff-only entries."""
+    for submission, record in rows:
+        try:
+            data = json.loads((out / submission.id / "results.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict):
+            write_text(out / submission.id / FEEDBACK_NAME, feedback_page(submission, record, data))
+
+
+def feedback_page(submission: Submission, record: dict | None, data: dict) -> str:
+    tests = [test for test in data.get("tests") or [] if isinstance(test, dict)]
+    visible = [t for t in tests if t.get("visibility", "visible") == "visible"]
+    published = [t for t in tests if t.get("visibility") == "after_published"]
+    staff = [t for t in tests if t.get("visibility") not in ("visible", "after_published")]
+    names = _names(submission) or escape(submission.id)
+    score, possible = data.get("score"), sum(t.get("max_score") or 0 for t in tests)
+    parts = [f"<h1>{names}</h1>",
+             f'<p class="muted">Submission {escape(submission.id)}; SIDs {_sids(submission) or "none"}; '
+             f'<a href="../report.html">class report</a>; <a href="results.json">results.json</a>.</p>',
+             f"<p><strong>Score: {escape(_number(score) if isinstance(score, (int, float)) else str(score))}"
+             f"{f' / {escape(_number(possible))}' if possible else ''}</strong></p>",
+             "<h2>What the student sees</h2>", _markdown(data.get("output", ""), data.get("output_format", "md"))]
+    parts += [_test(t) for t in visible]
+    if published:
+        parts.append("<h2>Shown to the student once grades are published</h2>")
+        parts += [_test(t) for t in published]
+    staff_notes = (record or {}).get("notes") or []
+    parts.append('<div class="staff"><h2>Staff only</h2>')
+    if staff_notes:
+        parts.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in staff_notes) + "</ul>")
+    parts += [_test(t) for t in staff] or ['<p class="muted">No staff-only entries.</p>']
+    parts.append("</div>")
+    title = f"Feedback: {submission.id}"
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+
+
+def _test(test: dict) -> str:
+    score, maximum = test.get("score"), test.get("max_score")
+    points = (f" ({escape(_number(score))} / {escape(_number(maximum))})"
+              if isinstance(score, (int, float)) and isinstance(maximum, (int, float)) and maximum else "")
+    status = str(test.get("status", ""))
+    mark = f' <span class="{escape(status)}">{escape(status)}</span>' if status in ("passed", "failed") else ""
+    return (f'<div class="test"><h3>{escape(str(test.get("name", "")))}{points}{mark}</h3>\n'
+            f'{_markdown(test.get("output", ""), test.get("output_format", "text"))}</div>')
+
+
+def _markdown(text: object, kind: object) -> str:
+    text = str(text or "")
+    if not text:
+        return ""
+    return markdown.render(text) if kind == "md" else f"<pre>{escape(text)}</pre>"
