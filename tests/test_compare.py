@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from autograder.engine import outcomes
-from autograder.engine.compare import judge
+from autograder.engine.compare import agrees, judge, short_repr
 from autograder.model import Comparison
 from autograder.sandbox.worker import Unsupported
 
@@ -106,3 +108,329 @@ def test_summaries_never_show_values_lengths_or_shapes():
         assert judge(444, received, INT).summary in SUMMARIES
     for received in ([1, 2, 3], [40, 19], np.arange(5)):
         assert judge([40, 18], received, INTS).summary in SUMMARIES
+
+
+# --------------------------------------------------------------------------- hostile answers: a verdict, never an exception
+
+
+def _structured() -> np.ndarray:
+    return np.zeros((2, 3), dtype=[("a", "<f8"), ("b", "S2")])
+
+
+def _deep(levels: int) -> list:
+    value: list = [1.0]
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+HOSTILE = [
+    [[10**400]], [[1.0, 10**400, 2.0], [1.0, 2.0, 3.0]], 10**400, -(10**309), 2**1024, [2**1024] * 3,
+    _deep(10_000), _deep(40), [[1, 2], [3]], [[1, 2, 3], [4, 5]], [[[1]], [2]], [], [[]], np.zeros((0,)), np.zeros((2, 0)),
+    "\ud800", ["\udfff"], [["1.5", "-2", "3.25"], ["0", "4", "-1"]], [[1.5, -2.0, 3.25], [0.0, 4.0, "-1"]],
+    [[1.5 + 0j, -2.0, 3.25], [0.0, 4.0, -1.0]], 444 + 0j, [[True, False, True], [False, True, False]],
+    EXPECTED.astype(complex), EXPECTED > 0, EXPECTED.astype(str), EXPECTED.astype(bytes), _structured(),
+    np.zeros((2, 3), dtype="M8[s]"), np.zeros((2, 3), dtype="m8[D]"), np.array(5, dtype="m8[D]"), np.timedelta64(444, "D"),
+    np.frombuffer(np.array([1, 2, 3], dtype="<i8").tobytes(), dtype="<M8"), np.array("x\ud800"), np.array(b"x" * 100_000),
+    np.zeros(1, dtype="V100000"), np.zeros(1, dtype="V100000")[0], np.array(444, dtype=[("a", "<i8")]),
+    np.float16(444.0), np.longdouble(444.5), np.array([444.0], dtype=np.longdouble), np.array([1e300], dtype=np.longdouble) ** 2,
+    [np.array([1.5, -2.0, 3.25]), np.array([0.0, 4.0, -1.0])], [np.array([1.5, -2.0, 3.25]), np.array(["0", "4", "-1"])],
+    (np.int64(40), np.float32(18)), [np.array(40), np.array(18.0)], [Unsupported("x\ud800y")], Unsupported("Cheater"),
+    {"a": 1}, {1, 2}, None, float("nan"), [float("inf")] * 2, b"\xff\xfe", bytearray(b"444"),
+]
+
+
+@pytest.mark.parametrize("received", HOSTILE, ids=lambda value: type(value).__name__)
+@pytest.mark.parametrize("expected, comparison", [(444, INT), ([40, 18], INTS), (EXPECTED, ARRAY), (np.zeros((2, 0)), ARRAY),
+                                                  (EXPECTED, Comparison("array", eps=1e-6, magnitudes=np.abs(EXPECTED)))])
+def test_hostile_answers_get_a_verdict_for_their_case_alone(expected, received, comparison):
+    verdict = judge(expected, received, comparison)
+    assert verdict.summary in SUMMARIES or verdict.passed
+    assert "could not compare" not in verdict.detail  # the safety net in judge() was not needed
+    verdict.detail.encode("utf-8")  # no lone surrogate reaches the results
+    assert agrees(expected, received, comparison) == verdict.passed
+    text = short_repr(received)
+    assert len(text) <= 203
+    text.encode("utf-8")
+
+
+@pytest.mark.parametrize("received", [[[10**400]], [10**400, 1.0], [[2**1024, 0, 0], [0, 0, 0]]])
+def test_an_int_beyond_float_range_inside_lists_is_wrong(received):
+    verdict = judge(EXPECTED if np.ndim(received) == 2 else np.zeros(2), received, ARRAY)
+    assert not verdict.passed
+
+
+@pytest.mark.parametrize("received", [
+    [["1.5", "-2", "3.25"], ["0", "4", "-1"]], [[1.5 + 0j, -2, 3.25], [0, 4, -1]], [[True, -2, 3.25], [0, 4, -1]],
+    [np.array([1.5, -2.0, 3.25]), np.array(["0", "4", "-1"])], [np.array([1.5, -2.0, 3.25]), np.array([0, 4, -1], dtype=complex)],
+])
+def test_strings_complex_numbers_and_bools_are_not_numbers_inside_lists_either(received):
+    verdict = judge(EXPECTED, received, ARRAY)
+    assert not verdict.passed and "not" in verdict.detail
+    assert not agrees(EXPECTED, received, ARRAY)
+
+
+@pytest.mark.parametrize("received", [
+    EXPECTED.astype(">f8"), EXPECTED.astype(">f4"), EXPECTED.astype("<f2"), EXPECTED.astype(np.longdouble),
+    np.asfortranarray(EXPECTED), np.repeat(EXPECTED, 2, axis=1)[:, ::2], np.array(EXPECTED.T, order="C").T,
+    [np.array([1.5, -2.0, 3.25]), [0, 4, -1]], tuple(tuple(np.float32(v) for v in row) for row in EXPECTED),
+    [[np.array(1.5), np.float16(-2), 3.25], [np.uint8(0), np.array([4.0])[0], -1]],
+])
+def test_right_arrays_pass_in_any_real_dtype_byte_order_and_memory_layout(received):
+    assert judge(EXPECTED, received, ARRAY).passed
+    assert agrees(EXPECTED, received, ARRAY)
+
+
+@pytest.mark.parametrize("received", [np.array(444), np.array(444, dtype=">i8"), np.array(444.0, dtype="<f2"), np.uint16(444),
+                                      np.array(444, dtype=np.longdouble)])
+def test_a_zero_dimensional_array_equal_to_an_int_answer_is_right(received):
+    assert judge(444, received, INT).passed
+
+
+@pytest.mark.parametrize("received", [np.timedelta64(444, "D"), np.array(444, dtype="m8[D]"), np.datetime64(444, "D"),
+                                      np.bool_(True), np.longdouble(2**60) + np.longdouble(0.5)])
+def test_timedeltas_bools_and_inexact_long_doubles_are_not_ints(received):
+    assert not judge(444 if not isinstance(received, np.longdouble) else 2**60, received, INT).passed
+
+
+def test_descriptions_are_bounded_and_never_raise():
+    assert short_repr(10**5000) == "<an integer of about 5,001 digits>"
+    assert short_repr(np.zeros(1, dtype="V10000000")).startswith("<array of shape (1,), dtype |V10000000")
+    assert short_repr(np.frombuffer(np.array([7], dtype="<i8").tobytes(), dtype="<M8")) == "<array of shape (1,), dtype datetime64>"
+    assert short_repr(np.str_("x" * 10**6)).startswith("'xxxx") and len(short_repr(np.str_("x" * 10**6))) < 100
+    assert short_repr(b"y" * 10**6).startswith("b'yyy") and short_repr(Unsupported("a\ud800b")) == "<object of type a\ufffdb>"
+    assert short_repr([_deep(5000)]) == "[[[[[...]]]]]"
+
+
+def test_the_detail_names_what_is_not_a_number():
+    assert "'1.5' (a str) is not a real number" in judge(EXPECTED, [["1.5", -2, 3.25], [0, 4, -1]], ARRAY).detail
+    assert "too large for a float" in judge(np.zeros(2), [10**400, 1], ARRAY).detail
+    assert "relative error enormous" in judge(444, 10**400, INT).detail
+
+
+# --------------------------------------------------------------------------- a tolerance that follows the numbers
+
+
+MAGNITUDE_SPEC = """\
+title: "T: magnitudes"
+number: "9"
+points: 10
+functions:
+  conv2d: {compare: {kind: array, magnitude: true}}
+  conv_transpose2d: {compare: {kind: array, magnitude: true}}
+cases:
+  - name: "visible"
+    call: conv2d
+    args: [!array [[1, 2, 3], [4, 5, 6]], !array [[1, -1]]]
+    expected: [[-1, -1], [-1, -1]]
+  - name: "int8 inputs: -128 has a magnitude"
+    call: conv2d
+    args: [!array [[-128, 127], [1, -1]], !array [[1, 1]]]
+generate:
+  - {name: "big conv2d", call: conv2d, using: big_case, count: 6, seed: 1}
+  - {name: "big transposed", call: conv_transpose2d, using: big_case, count: 6, seed: 2}
+  - {name: "small conv2d", call: conv2d, using: small_case, count: 6, seed: 3}
+  - {name: "small transposed", call: conv_transpose2d, using: small_case, count: 6, seed: 4}
+"""
+
+MAGNITUDE_REFERENCE = '''\
+import re
+
+import numpy as np
+
+
+def conv2d(x, kernel):
+    x, kernel = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    windows = np.lib.stride_tricks.sliding_window_view(x, kernel.shape)
+    return np.einsum("ijkl,kl->ij", windows, kernel)
+
+
+def conv_transpose2d(x, kernel):
+    x, kernel = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    (h, w), (kh, kw) = x.shape, kernel.shape
+    out = np.zeros((h + kh - 1, w + kw - 1))
+    for i in range(kh):
+        for j in range(kw):
+            out[i : i + h, j : j + w] += kernel[i, j] * x
+    return out
+
+
+def big_case(rng):
+    """64x64 inputs near 1000 (positive and negative, so entries cancel), 5x5 kernels."""
+    return [rng.uniform(-1000, 1000, (64, 64)), rng.uniform(-1000, 1000, (5, 5)) if rng.random() < 0.5 else rng.normal(0, 2, (5, 5))]
+
+
+def small_case(rng):
+    """Inputs of magnitude about 1, small kernels."""
+    return [rng.normal(0, 1, (int(rng.integers(4, 9)), int(rng.integers(4, 9)))), rng.normal(0, 1, (int(rng.integers(2, 4)), 3))]
+'''
+
+
+@pytest.fixture(scope="module")
+def magnitude_problem(tmp_path_factory):
+    from autograder.engine.specs import load_problem
+
+    folder = tmp_path_factory.mktemp("problems") / "tm"
+    folder.mkdir()
+    (folder / "spec.yaml").write_text(MAGNITUDE_SPEC)
+    (folder / "reference.py").write_text(MAGNITUDE_REFERENCE)
+    return load_problem(folder / "spec.yaml")
+
+
+def _cases(problem, prefix):
+    cases = [case for case in problem.cases if case.name.startswith(prefix)]
+    assert cases
+    return cases
+
+
+def _f32_conv2d_sum_per_window(x, k):
+    x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
+    (kh, kw), out = k.shape, np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1), np.float32)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = np.sum(x[i : i + kh, j : j + kw] * k)
+    return out
+
+
+def _f32_conv2d_shifted_sums(x, k):
+    x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
+    (kh, kw), out = k.shape, np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1), np.float32)
+    for a in range(kh):
+        for b in range(kw):
+            out += k[a, b] * x[a : a + out.shape[0], b : b + out.shape[1]]
+    return out
+
+
+def _f32_conv2d_scalar_loops(x, k):
+    """Four nested loops, one float32 product and sum at a time: the slowest, most rounded way."""
+    x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
+    (kh, kw), out = k.shape, np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1), np.float32)
+    rows, kernel = x.tolist(), k.tolist()
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            total = np.float32(0)
+            for a in range(kh):
+                row, weights = rows[i + a], kernel[a]
+                for b in range(kw):
+                    total = np.float32(total + np.float32(row[j + b]) * np.float32(weights[b]))
+            out[i, j] = total
+    return out
+
+
+def _f32_conv2d_einsum(x, k):
+    x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
+    return np.einsum("ijkl,kl->ij", np.lib.stride_tricks.sliding_window_view(x, k.shape), k)
+
+
+def _f32_conv_transpose2d_scatter(x, k):
+    x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
+    (h, w), (kh, kw) = x.shape, k.shape
+    out = np.zeros((h + kh - 1, w + kw - 1), np.float32)
+    for i in range(h):
+        for j in range(w):
+            out[i : i + kh, j : j + kw] += x[i, j] * k
+    return out
+
+
+@pytest.mark.parametrize("student", [_f32_conv2d_sum_per_window, _f32_conv2d_shifted_sums, _f32_conv2d_einsum])
+def test_float32_conv2d_passes_on_big_inputs(magnitude_problem, student):
+    for case in _cases(magnitude_problem, "big conv2d"):
+        assert judge(case.expected.value, student(*case.args), case.comparison).passed, case.name
+
+
+def test_float32_scalar_loops_pass_on_big_inputs(magnitude_problem):
+    case = _cases(magnitude_problem, "big conv2d")[0]
+    assert judge(case.expected.value, _f32_conv2d_scalar_loops(*case.args), case.comparison).passed
+
+
+def test_float32_conv_transpose2d_passes_on_big_inputs(magnitude_problem):
+    for case in _cases(magnitude_problem, "big transposed"):
+        assert judge(case.expected.value, _f32_conv_transpose2d_scatter(*case.args), case.comparison).passed, case.name
+
+
+def test_a_fixed_tolerance_fails_right_float32_work_on_big_inputs(magnitude_problem):
+    """Why the magnitude term exists: entries that cancel to near zero are beyond rtol alone."""
+    fixed = Comparison("array", 1e-4, 1e-5)
+    verdicts = [judge(case.expected.value, _f32_conv2d_shifted_sums(*case.args), fixed) for case in _cases(magnitude_problem, "big conv2d")]
+    assert not all(verdict.passed for verdict in verdicts)
+
+
+def _f16(solver):
+    return lambda x, k: solver(np.asarray(x, np.float16), np.asarray(k, np.float16)).astype(np.float16)
+
+
+def _rounded_inputs(solver):
+    return lambda x, k: solver(np.round(x, 3), np.round(k, 3))
+
+
+def _rounded_output(solver):
+    return lambda x, k: np.round(solver(x, k), 3)
+
+
+@pytest.mark.parametrize("prefix, solver", [("small conv2d", "conv2d"), ("small transposed", "conv_transpose2d")])
+@pytest.mark.parametrize("degrade", [_f16, _rounded_inputs, _rounded_output])
+def test_float16_and_three_decimals_fail_on_small_inputs(magnitude_problem, prefix, solver, degrade):
+    from autograder.engine.references import reference_module
+
+    reference = reference_module(magnitude_problem.path.parent)
+    student = degrade(getattr(reference, solver))
+    for case in _cases(magnitude_problem, prefix):
+        verdict = judge(case.expected.value, student(*case.args), case.comparison)
+        assert not verdict.passed and "plus 1e-06 times the sum of the absolute values" in verdict.detail, case.name
+        assert verdict.summary == outcomes.WRONG
+
+
+def test_magnitudes_are_the_sums_of_absolute_terms_and_travel_in_the_compiled_cache(magnitude_problem):
+    import json
+
+    from autograder.engine.compiled import problems_document, problems_from_document
+
+    visible = magnitude_problem.cases[0]
+    assert visible.comparison.eps == 1e-6
+    assert np.array_equal(visible.comparison.magnitudes, [[3, 5], [9, 11]])  # |1|·|1| + |2|·|-1| ...
+    int8 = magnitude_problem.cases[1]
+    assert np.array_equal(int8.comparison.magnitudes, [[255], [2]])
+    (again,) = problems_from_document(json.loads(json.dumps(problems_document([magnitude_problem]), allow_nan=False)))
+    for case, copy in zip(magnitude_problem.cases, again.cases):
+        assert copy.comparison == case.comparison
+        assert np.array_equal(copy.comparison.magnitudes, case.comparison.magnitudes)
+        assert copy.comparison.magnitudes.dtype == np.float64
+
+
+def test_a_known_mistake_of_another_shape_is_compared_with_the_largest_magnitude():
+    comparison = Comparison("array", eps=1e-6, magnitudes=np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 1e6]]))
+    mistake = EXPECTED.T  # a transposed answer, recognised in a student's transposed answer
+    assert agrees(mistake, mistake + 0.9, comparison)  # 1e-6 * 1e6 = 1 allowed everywhere
+    assert not agrees(mistake, mistake + 1.1, comparison)
+    assert not judge(EXPECTED, mistake, comparison).passed
+
+
+@pytest.mark.parametrize("compare, message", [
+    ("{kind: int, magnitude: true}", "magnitude: true applies to kind: array only"),
+    ("{kind: array, eps: 1.0e-6}", "eps scales the magnitude of each entry: it needs magnitude: true"),
+    ("{kind: array, magnitude: yes please}", "magnitude must be true or false"),
+    ("{kind: array, magnitude: true, eps: 2}", "eps must be a number in [0, 1)"),
+    ("{kind: array, magnitudes: true}", "unknown compare setting 'magnitudes'"),
+])
+def test_magnitude_settings_are_checked(tmp_path, compare, message):
+    from autograder.engine.errors import SpecError
+    from autograder.engine.specs import load_problem
+
+    folder = tmp_path / "tm"
+    folder.mkdir()
+    (folder / "spec.yaml").write_text(MAGNITUDE_SPEC.replace("conv2d: {compare: {kind: array, magnitude: true}}", f"conv2d: {{compare: {compare}}}", 1))
+    (folder / "reference.py").write_text(MAGNITUDE_REFERENCE)
+    with pytest.raises(SpecError, match=re.escape(message)):
+        load_problem(folder / "spec.yaml")
+
+
+def test_magnitude_needs_a_reference_that_accepts_absolute_values(tmp_path):
+    from autograder.engine.errors import SpecError
+    from autograder.engine.specs import load_problem
+
+    folder = tmp_path / "tm"
+    folder.mkdir()
+    (folder / "spec.yaml").write_text(MAGNITUDE_SPEC)
+    (folder / "reference.py").write_text(MAGNITUDE_REFERENCE.replace('windows = np', 'assert x.min() < 0 or x.size < 9, "no"\n    windows = np'))
+    with pytest.raises(SpecError, match="absolute values"):
+        load_problem(folder / "spec.yaml")

@@ -1,9 +1,16 @@
 """Decide whether a received answer equals the expected one.
 
-Runs in the grader only, on values decoded from the worker's bytes: Python
-ints, floats, lists, tuples and NumPy arrays of plain dtypes. Nothing the
-student made ever compares itself. Each verdict carries two texts: ``summary``
-never shows a value (safe for hidden cases), ``detail`` shows what differs.
+Runs in the grader only, on values decoded from the worker's bytes
+(sandbox/reply.py): Python ints of any size, floats (NaN and infinities
+too), strings (lone surrogates too), lists, tuples, NumPy scalars and arrays
+of any dtype NumPy can load without pickles (complex, bool, text, bytes,
+datetimes, records, float16, either byte order). Nothing the student made
+ever compares itself, and no answer makes these functions raise: each gives
+a verdict on its own case. Each verdict carries two texts: ``summary`` never
+shows a value (safe for hidden cases), ``detail`` shows what differs.
+
+Numbers are real numbers: Python or NumPy ints and floats, never bools,
+strings or complex numbers, inside lists too.
 """
 
 from __future__ import annotations
@@ -16,18 +23,22 @@ import numpy as np
 
 from autograder.engine.outcomes import WRONG
 from autograder.model import Comparison, Verdict
+from autograder.text import valid_unicode
 
 SMALL_ARRAY = 64  # entries; up to this size an array difference is shown in full
+MAX_DEPTH = 64  # nesting of lists in an array answer (NumPy's own limit on dimensions)
+REAL_KINDS = "iuf"  # NumPy dtype kinds that hold real numbers
 PASS = Verdict(True)
 
 
 def judge(expected: Any, received: Any, comparison: Comparison) -> Verdict:
     """Compare by the spec's kind: ``int`` exactly, ``ints`` element-wise, ``array`` within tolerance."""
-    if comparison.kind == "int":
-        return _judge_int(expected, received)
-    if comparison.kind == "ints":
-        return _judge_ints(expected, received)
-    return _judge_array(np.asarray(expected), received, comparison)
+    try:
+        with np.errstate(all="ignore"):
+            verdict = _judge(expected, received, comparison)
+    except Exception as error:  # noqa: BLE001 - a last line of defence: one answer never stops the grading
+        verdict = Verdict(False, WRONG, f"the grader could not compare this answer ({type(error).__name__})")
+    return verdict if verdict.passed else Verdict(False, verdict.summary, valid_unicode(verdict.detail))
 
 
 def agrees(expected: Any, received: Any, comparison: Comparison) -> bool:
@@ -35,40 +46,64 @@ def agrees(expected: Any, received: Any, comparison: Comparison) -> bool:
     if comparison.kind != "array":
         return judge(expected, received, comparison).passed
     try:
-        received = np.asarray(received, dtype=np.float64)
-    except (ValueError, TypeError):
+        with np.errstate(all="ignore"):
+            wanted = _floats(expected)
+            if _shape(received) != wanted.shape:
+                return False
+            got = _floats(received)
+            return bool(np.all(np.isfinite(got)) and np.all(_close(got, wanted, comparison)))
+    except Exception:  # noqa: BLE001 - not numbers, too large, ragged...: not the same answer
         return False
-    expected = np.asarray(expected, dtype=np.float64)
-    return (received.shape == expected.shape and bool(np.all(np.isfinite(received)))
-            and bool(np.allclose(received, expected, rtol=comparison.rtol, atol=comparison.atol)))
 
 
 def is_integral(value: Any) -> bool:
     """An int answer: a Python or NumPy integer, or a finite float equal to an integer."""
-    if isinstance(value, (bool, np.bool_)):
+    if isinstance(value, (bool, np.bool_, np.timedelta64)):  # NumPy counts a timedelta as an integer
         return False
     if isinstance(value, (int, np.integer)):
         return True
-    return isinstance(value, (float, np.floating)) and math.isfinite(value) and float(value).is_integer()
+    if not isinstance(value, (float, np.floating)):
+        return False
+    with np.errstate(all="ignore"):
+        as_float = float(value)  # a long double may round on the way: then it was not whole
+        return math.isfinite(as_float) and as_float.is_integer() and bool(as_float == value)
+
+
+def is_real(value: Any) -> bool:
+    """A real number: a Python or NumPy int or float, not a bool, a string or a complex number."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_, np.timedelta64))
 
 
 def describe_type(value: Any) -> str:
     if isinstance(value, np.ndarray):
-        return f"a NumPy array of shape {value.shape} and dtype {value.dtype}"
+        return f"a NumPy array of shape {value.shape} and dtype {_dtype_name(value.dtype)}"
     if isinstance(value, np.generic):
-        return f"a NumPy {value.dtype} scalar"
-    return f"a {type(value).__name__}" if not hasattr(value, "type_name") else f"an object of type {value.type_name[:80]}"
+        return f"a NumPy {_dtype_name(value.dtype)} scalar"
+    return f"a {type(value).__name__}" if not hasattr(value, "type_name") else f"an object of type {str(value.type_name)[:80]}"
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    name = str(dtype)
+    return name if len(name) <= 80 else name[:80] + "..."
+
+
+def _judge(expected: Any, received: Any, comparison: Comparison) -> Verdict:
+    if comparison.kind == "int":
+        return _judge_int(expected, received)
+    if comparison.kind == "ints":
+        return _judge_ints(expected, received)
+    return _judge_array(np.asarray(expected), received, comparison)
 
 
 def _judge_int(expected: int, received: Any) -> Verdict:
-    if isinstance(received, np.ndarray) and received.shape == () :
+    if isinstance(received, np.ndarray) and received.shape == ():
         received = received[()]
-    if not isinstance(received, (int, float, np.integer, np.floating)) or isinstance(received, (bool, np.bool_)):
+    if not is_real(received):
         return Verdict(False, WRONG,
                        f"expected {expected}, received {short_repr(received)} ({describe_type(received)})")
     if not is_integral(received):
         return Verdict(False, WRONG,
-                       f"expected {expected}, received {received!r}, which is not a whole number")
+                       f"expected {expected}, received {short_repr(received)}, which is not a whole number")
     if int(received) != int(expected):
         difference = int(received) - int(expected)
         try:
@@ -100,39 +135,120 @@ def _judge_ints(expected: list, received: Any) -> Verdict:
     return PASS
 
 
+class _NotReal(Exception):
+    """An answer that is not a rectangular array of real numbers; the message says why."""
+
+
+def _shape(value: Any, depth: int = 0) -> tuple[int, ...]:
+    """The shape of an array answer, checked without converting it: every entry a real number, rows alike.
+
+    Checked first, so that only an answer of the expected shape is ever
+    converted (a list of forty references to one big array costs nothing).
+    """
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in REAL_KINDS:
+            raise _NotReal(f"an array of dtype {_dtype_name(value.dtype)} does not hold real numbers")
+        return value.shape
+    if is_real(value):
+        return ()
+    if not isinstance(value, (list, tuple)):
+        raise _NotReal(f"{short_repr(value, 60)} ({describe_type(value)}) is not a real number")
+    if depth >= MAX_DEPTH:
+        raise _NotReal("lists nested too deeply")
+    if not value:
+        return (0,)
+    if all(type(item) is float or type(item) is int for item in value):  # the common case, fast
+        return (len(value),)
+    first = _shape(value[0], depth + 1)
+    for item in value[1:]:
+        if _shape(item, depth + 1) != first:
+            raise _NotReal("nested lists that do not form a rectangular array")
+    return (len(value), *first)
+
+
+def _floats(value: Any) -> np.ndarray:
+    """A float64 array of an answer whose :func:`_shape` is known; _NotReal for an int beyond float range."""
+    try:
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in REAL_KINDS:
+                raise _NotReal(f"an array of dtype {_dtype_name(value.dtype)} does not hold real numbers")
+            return value.astype(np.float64)
+        if isinstance(value, (list, tuple)):
+            if not value:
+                return np.zeros(0)
+            if all(type(item) is float or type(item) is int for item in value):
+                return np.array(value, dtype=np.float64)
+            return np.array([_floats(item) for item in value], dtype=np.float64)
+        if not is_real(value):
+            raise _NotReal(f"{short_repr(value, 60)} ({describe_type(value)}) is not a real number")
+        return np.array(float(value))
+    except OverflowError:
+        raise _NotReal("an integer too large for a float") from None
+
+
+def _allowed(wanted: np.ndarray, comparison: Comparison) -> np.ndarray:
+    """How far each entry may be off: atol + rtol·|expected| (+ eps·magnitude when the spec asks for it)."""
+    allowed = comparison.atol + comparison.rtol * np.abs(wanted)
+    if comparison.eps and comparison.magnitudes is not None:
+        magnitudes = np.asarray(comparison.magnitudes, dtype=np.float64)
+        if magnitudes.shape != wanted.shape:  # a known mistake of another shape (a transpose): its largest
+            magnitudes = np.asarray(magnitudes.max() if magnitudes.size else 0.0)
+        allowed = allowed + comparison.eps * magnitudes
+    return allowed
+
+
+def _close(got: np.ndarray, wanted: np.ndarray, comparison: Comparison) -> np.ndarray:
+    return (np.abs(got - wanted) <= _allowed(wanted, comparison)) & np.isfinite(wanted)
+
+
+def _tolerance_text(comparison: Comparison) -> str:
+    text = f"tolerance rtol={comparison.rtol:g}, atol={comparison.atol:g}"
+    if comparison.eps and comparison.magnitudes is not None:
+        text += f", plus {comparison.eps:g} times the sum of the absolute values of the terms that make up the entry"
+    return text
+
+
 def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) -> Verdict:
     if isinstance(received, (list, tuple)):
         try:
-            received = np.array(received, dtype=float)
-        except (ValueError, TypeError):
+            shape = _shape(received)
+        except _NotReal as reason:
             return Verdict(False, WRONG,
-                           f"nested lists that do not form a rectangular array of numbers: expected an array of shape {expected.shape}, received {short_repr(received)}")
-    if not isinstance(received, np.ndarray):
+                           f"nested lists that do not form a rectangular array of numbers ({reason}): expected an array of shape "
+                           f"{expected.shape}, received {short_repr(received)}")
+    elif isinstance(received, np.ndarray):
+        if received.dtype.kind not in REAL_KINDS:
+            return Verdict(False, WRONG,
+                           f"an array that does not hold real numbers: expected an array of shape {expected.shape}, "
+                           f"received dtype {_dtype_name(received.dtype)}")
+        shape = received.shape
+    else:
         return Verdict(False, WRONG,
                        f"expected an array of shape {expected.shape}, received {short_repr(received)}")
-    if received.dtype.kind not in "iuf":
+    if shape != expected.shape:
+        hint = " (the transpose of the right shape)" if shape == expected.shape[::-1] else ""
         return Verdict(False, WRONG,
-                       f"an array that does not hold real numbers: expected an array of shape {expected.shape}, received dtype {received.dtype}")
-    if received.shape != expected.shape:
-        hint = " (the transpose of the right shape)" if received.shape == expected.shape[::-1] else ""
-        return Verdict(False, WRONG,
-                       f"expected shape {expected.shape}, received shape {received.shape}{hint}")
-    received = received.astype(np.float64)
+                       f"expected shape {expected.shape}, received shape {shape}{hint}")
+    try:
+        got = _floats(received)
+    except _NotReal as reason:
+        return Verdict(False, WRONG, f"{reason}: expected an array of shape {expected.shape}, received {short_repr(received)}")
     wanted = expected.astype(np.float64)
-    if not np.all(np.isfinite(received)):
-        bad = int(np.sum(~np.isfinite(received)))
+    if not np.all(np.isfinite(got)):
+        bad = int(np.sum(~np.isfinite(got)))
         return Verdict(False, WRONG,
-                       f"{bad} entries are NaN or infinite\n{_side_by_side(wanted, received, ~np.isfinite(received))}")
-    close = np.isclose(received, wanted, rtol=comparison.rtol, atol=comparison.atol)
+                       f"{bad} entries are NaN or infinite\n{_side_by_side(wanted, got, ~np.isfinite(got))}")
+    close = _close(got, wanted, comparison)
     if close.all():
         return PASS
     wrong = ~close
-    errors = np.abs(received - wanted)
+    errors = np.abs(got - wanted)
     worst = np.unravel_index(int(np.argmax(np.where(wrong, errors, -1))), wanted.shape)
-    detail = (f"{int(wrong.sum())} of {wanted.size} entries are wrong (tolerance rtol={comparison.rtol:g}, atol={comparison.atol:g}); largest error "
-              f"{errors[worst]:.6g} at index {tuple(int(i) for i in worst)}")
+    allowed = np.broadcast_to(_allowed(wanted, comparison), wanted.shape)
+    detail = (f"{int(wrong.sum())} of {wanted.size} entries are wrong ({_tolerance_text(comparison)}); largest error "
+              f"{errors[worst]:.6g} at index {tuple(int(i) for i in worst)}, where {allowed[worst]:.3g} is allowed")
     if wanted.size <= SMALL_ARRAY and wanted.ndim == 2:
-        detail += "\n" + _side_by_side(wanted, received, wrong)
+        detail += "\n" + _side_by_side(wanted, got, wrong)
     return Verdict(False, WRONG, detail)
 
 
@@ -146,14 +262,43 @@ def _side_by_side(expected: np.ndarray, received: np.ndarray, wrong: np.ndarray)
                 for i, row in enumerate(array)]
 
     left, right = cells(expected, None), cells(received, wrong)
-    width = max(len(c) for row in left + right for c in row)
+    width = max((len(c) for row in left + right for c in row), default=1)
     lines = [f"{'expected':<{(width + 1) * expected.shape[1]}}   received (* = wrong)"]
     for row_left, row_right in zip(left, right):
         lines.append(" ".join(c.rjust(width) for c in row_left) + "   " + " ".join(c.rjust(width) for c in row_right))
     return "\n".join(lines)
 
 
-_REPR = reprlib.Repr()
+class _BoundedRepr(reprlib.Repr):
+    """reprlib, bounded for every kind of value a reply can hold: no repr costs more than a small one.
+
+    Arrays become nested lists only when small and numeric; text, bytes, records
+    and datetimes are shown by their type; an int too long to print by its size.
+    """
+
+    def repr_ndarray(self, x: np.ndarray, level: int) -> str:
+        if x.size <= SMALL_ARRAY * 16 and x.dtype.kind in "biufc" and x.dtype.names is None:
+            return self.repr1(x.tolist(), level)
+        return f"<array of shape {x.shape}, dtype {_dtype_name(x.dtype)}>"
+
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4 * self.maxlong:  # past about 1.2 * maxlong digits
+            return f"<an integer of about {int(x.bit_length() * math.log10(2)) + 1:,} digits>"
+        return super().repr_int(x, level)
+
+    def repr_str_(self, x: np.str_, level: int) -> str:
+        return self.repr_str(str(x[: self.maxstring + 1]), level)
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        return repr(x[: self.maxstring]) + ("..." if len(x) > self.maxstring else "")
+
+    def repr_instance(self, x: Any, level: int) -> str:
+        if isinstance(x, np.generic) and x.dtype.kind not in "biufc":
+            return f"<a NumPy {_dtype_name(x.dtype)} value>"
+        return super().repr_instance(x, level)
+
+
+_REPR = _BoundedRepr()
 _REPR.maxlist = _REPR.maxtuple = 64
 _REPR.maxlevel = 4
 _REPR.maxlong = _REPR.maxother = 120
@@ -163,9 +308,11 @@ def short_repr(value: Any, limit: int = 200) -> str:
     """A one-line repr, arrays as nested lists, cut at ``limit`` characters.
 
     Bounded before it is built (reprlib), so a 10**8-entry answer costs no
-    more to describe than a small one.
+    more to describe than a small one; never raises, and holds no lone surrogate.
     """
-    if isinstance(value, np.ndarray):
-        value = value.tolist() if value.size <= SMALL_ARRAY * 16 else f"<array of shape {value.shape}, dtype {value.dtype}>"
-    text = value if isinstance(value, str) and value.startswith("<array") else _REPR.repr(value)
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # noqa: BLE001 - a value that cannot describe itself is described by its type
+        text = f"<a {type(value).__name__}>"
+    text = valid_unicode(text)
     return text if len(text) <= limit else text[:limit] + "..."

@@ -82,7 +82,7 @@ def _case_entry(case: Case) -> dict:
         "number": case.number, "function": case.function, "name": case.name, "hidden": case.hidden,
         "args": encode_value(list(case.args)), "kwargs": {key: encode_value(v) for key, v in case.kwargs.items()},
         "expected": expected,
-        "compare": {"kind": case.comparison.kind, "rtol": case.comparison.rtol, "atol": case.comparison.atol},
+        "compare": _comparison_entry(case.comparison),
         "weight": case.weight, "max_score": case.max_score, "note": case.note, "where": case.where,
         "known_mistakes": [{"answer": encode_value(wrong), "message": message} for wrong, message in case.known_mistakes],
     }
@@ -93,6 +93,21 @@ def _case_entry(case: Case) -> dict:
                        "kwargs": {k: encode_value(v) for k, v in c.kwargs.items()}} for c in case.follow_through.calls],
         }
     return entry
+
+
+def _comparison_entry(comparison: Comparison) -> dict:
+    entry = {"kind": comparison.kind, "rtol": comparison.rtol, "atol": comparison.atol}
+    if comparison.eps:
+        entry["eps"] = comparison.eps
+    if comparison.magnitudes is not None:
+        entry["magnitudes"] = encode_value(comparison.magnitudes)
+    return entry
+
+
+def _comparison(raw: dict) -> Comparison:
+    magnitudes = raw.get("magnitudes")
+    return Comparison(raw["kind"], raw["rtol"], raw["atol"], raw.get("eps", 0.0),
+                      decode_value(magnitudes) if magnitudes is not None else None)
 
 
 def problems_from_document(entries: list[dict], problems_dir: Path | None = None) -> list[Problem]:
@@ -112,7 +127,7 @@ def problems_from_document(entries: list[dict], problems_dir: Path | None = None
                 problem=entry["title"], number=raw["number"], function=raw["function"], name=raw["name"],
                 args=tuple(decode_value(raw["args"])), kwargs={k: decode_value(v) for k, v in raw["kwargs"].items()},
                 expected=Expected(raises=expected["raises"]) if "raises" in expected else Expected(value=decode_value(expected["value"])),
-                comparison=Comparison(**raw["compare"]), hidden=raw["hidden"], weight=raw["weight"], note=raw["note"],
+                comparison=_comparison(raw["compare"]), hidden=raw["hidden"], weight=raw["weight"], note=raw["note"],
                 where=raw["where"], max_score=raw["max_score"],
                 known_mistakes=[(decode_value(m["answer"]), m["message"]) for m in raw["known_mistakes"]],
                 follow_through=_follow_through(composition, problems_dir, entry["key"]) if composition and problems_dir else None,

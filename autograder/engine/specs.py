@@ -8,6 +8,7 @@ that must agree. Every error names the spec file, the line, and what to fix.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import difflib
 import functools
 import re
@@ -23,7 +24,14 @@ from autograder.engine.errors import SpecError
 from autograder.engine.references import copies, reference_module
 from autograder.model import COMPARE_KINDS, Case, Comparison, Expected, FollowThrough, PartCall, Problem
 
-DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}  # accepts work done right in float32
+# An array entry may be off by atol + rtol*|expected|, plus, with ``magnitude: true``, eps times its
+# magnitude: the reference's answer on the inputs' absolute values (for a convolution, the sum of |x|·|k|
+# over the entry's window). Work done right in float32 rounds each input, product and partial sum by at
+# most float32's unit roundoff u = 2**-24 = 6e-8 of that magnitude; summed over a 5x5 window the error
+# observed is up to about 5u (3e-7) of it, the worst-case bound (n + 2)·u = 1.6e-6. So eps = 1e-6 (17u)
+# accepts float32 loops and einsum on any input size and scale, where rtol alone fails entries that
+# cancel to near zero; float16 (u = 5e-4) or inputs rounded to 3 decimals still fail by orders of magnitude.
+DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5, "eps": 1e-6}
 CASE_KEYS = {"name", "call", "args", "kwargs", "expected", "raises", "hidden", "weight", "compare", "note"}
 FUNCTION_KEYS = {"compare", "follow_through"}
 GENERATE_KEYS = {"name", "call", "using", "count", "seed", "hidden", "weight", "compare", "note"}
@@ -201,6 +209,8 @@ def _check_keys(path: Path, data: Any, allowed: set[str], what: str, line: int =
 
 
 def _comparison(path: Path, raw: _Mapping, functions: _Mapping, function: str) -> Comparison:
+    """The comparison of one case; with ``magnitude: true`` its ``eps`` is set, and the case's
+    ``magnitudes`` are filled in once its expected value is known (:func:`_with_magnitudes`)."""
     declared = functions.get(function)
     settings = dict(declared.get("compare", {})) if isinstance(declared, dict) else {}
     settings.update(raw.get("compare") or {})
@@ -208,14 +218,50 @@ def _comparison(path: Path, raw: _Mapping, functions: _Mapping, function: str) -
     kind = settings.get("kind", "int")
     if kind not in COMPARE_KINDS:
         raise SpecError(path, line, f"compare kind {kind!r} is not one of {', '.join(COMPARE_KINDS)}")
-    unknown = set(settings) - {"kind", "rtol", "atol"}
+    unknown = set(settings) - {"kind", "rtol", "atol", "magnitude", "eps"}
     if unknown:
-        raise SpecError(path, line, f"unknown compare setting {sorted(unknown)[0]!r}; use kind, rtol, atol")
-    tolerances = {name: settings.get(name, DEFAULT_TOLERANCE[name]) for name in ("rtol", "atol")}
+        raise SpecError(path, line, f"unknown compare setting {sorted(unknown)[0]!r}; use kind, rtol, atol, magnitude, eps")
+    magnitude = settings.get("magnitude", False)
+    if not isinstance(magnitude, bool):
+        raise SpecError(path, line, f"magnitude must be true or false, not {magnitude!r}")
+    if magnitude and kind != "array":
+        raise SpecError(path, line, "magnitude: true applies to kind: array only")
+    if "eps" in settings and not magnitude:
+        raise SpecError(path, line, "eps scales the magnitude of each entry: it needs magnitude: true")
+    tolerances = {name: settings.get(name, DEFAULT_TOLERANCE[name]) for name in ("rtol", "atol", "eps")}
     for name, value in tolerances.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
             raise SpecError(path, line, f"{name} must be a number in [0, 1), not {value!r}")
-    return Comparison(kind, float(tolerances["rtol"]), float(tolerances["atol"]))
+    eps = float(tolerances["eps"]) if magnitude else 0.0
+    return Comparison(kind, float(tolerances["rtol"]), float(tolerances["atol"]), eps)
+
+
+def _with_magnitudes(path: Path, line: int, solver: Callable[..., Any], case: Case) -> None:
+    """Store the case's magnitudes: the reference applied to the absolute values of each array argument.
+
+    For a sum of products (a convolution, a matrix product), that is each
+    entry's sum of |term|, the scale of the rounding errors any floating-point
+    work makes on it; computed once here, it travels with the case.
+    """
+    if not case.comparison.eps or case.expected.raises:
+        return
+
+    def absolute(value: Any) -> Any:
+        if isinstance(value, (np.ndarray, list)):  # an array argument (a tuple is a size or a shape)
+            return np.abs(np.asarray(value, dtype=np.float64))  # float first: np.abs of int8 -128 is -128
+        return value
+
+    try:
+        magnitudes = np.asarray(solver(*[absolute(a) for a in copies(case.args)],
+                                       **{k: absolute(v) for k, v in copies(case.kwargs).items()}), dtype=np.float64)
+    except Exception as error:  # noqa: BLE001 - the reference's behaviour is data here
+        raise SpecError(path, line, f"magnitude: true: reference.py raised {type(error).__name__} on the absolute values "
+                                    f"of the inputs: {error}") from None
+    expected = np.asarray(case.expected.value)
+    if magnitudes.shape != expected.shape or not np.all(np.isfinite(magnitudes)) or np.any(magnitudes < 0):
+        raise SpecError(path, line, "magnitude: true: reference.py on the absolute values of the inputs must give finite, "
+                                    f"non-negative numbers of the answer's shape {expected.shape}, not shape {magnitudes.shape}")
+    case.comparison = dataclasses.replace(case.comparison, magnitudes=magnitudes)
 
 
 def _solver(path: Path, line: int, reference: types.ModuleType | None, name: str) -> Callable[..., Any] | None:
@@ -263,6 +309,7 @@ def _case(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference
     solver = _solver(path, raw.line_of("call"), reference, case.function)
     if solver is not None:
         case.expected = _run_reference(path, raw.line, solver, case, raises)
+        _with_magnitudes(path, raw.line, solver, case)
     elif raises:
         case.expected = Expected(raises=raises)
     elif "expected" in raw:
@@ -321,6 +368,7 @@ def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping
                          args=generator(rng), kwargs={}, hidden_by_default=True,
                          where=f"{_shown(path)}:{raw.line} (seed {seed}, draw {index})")
         case.expected = _run_reference(path, raw.line, solver, case, None)
+        _with_magnitudes(path, raw.line, solver, case)
         cases.append(case)
     return cases
 

@@ -1,0 +1,187 @@
+"""The grader's reading of a worker's reply: untrusted JSON and ``.npy`` blobs, decoded within bounds.
+
+The worker (``worker.py``) encodes a returned value as JSON in which arrays and
+NumPy scalars are references, ``{"$array": i}`` and ``{"$scalar": i}``, to
+the ``.npy`` blobs sent after it. Everything here is hostile until shown
+otherwise, so decoding is bounded in every direction a reply can grow:
+
+- each blob is decoded at most once, however many references point to it;
+  the arrays share the blob's memory (no copy) and are read-only, so one
+  array may stand for every reference to it;
+- the arrays of one reply may hold at most ``budget`` bytes (and entries) in all;
+- the JSON part may hold at most ``max_items`` values, nested at most ``max_depth`` deep;
+- a ``.npy`` header must describe exactly the data that follows it, with no
+  object dtype, no zero-sized items, and text that Python can hold.
+
+Anything else raises :class:`ReplyError` (a ``ValueError``); the sandbox turns
+it into a "broken" outcome for that one call.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from autograder.sandbox.worker import Unsupported
+from autograder.text import valid_unicode
+
+MAX_ITEMS = 1_000_000  # values in the JSON part (the JSON itself is at most Limits.reply_json_bytes)
+MAX_DEPTH = 64  # nesting of lists and tuples (the worker sends at most 33 levels)
+MAX_BLOBS = 10_000
+MAX_NAME = 80  # characters of an unsupported object's type name
+NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
+
+
+class ReplyError(ValueError):
+    """A reply that cannot be read safely."""
+
+
+def read_frame(take: Callable[[int], bytes], json_limit: int, bytes_limit: int) -> tuple[dict, list[bytes]]:
+    """One framed message, read with ``take(n)`` (which returns exactly n bytes or raises).
+
+    Checks each length before reading what it announces: the JSON part may
+    hold at most ``json_limit`` bytes, the whole message at most ``bytes_limit``.
+    Returns the parsed JSON object and the raw blobs; raises :class:`ReplyError`.
+    """
+    (length,) = struct.unpack(">I", take(4))
+    if length > json_limit:
+        raise ReplyError(f"a reply of {length:,} bytes of JSON is over the limit (return arrays as NumPy arrays)")
+    try:
+        message = json.loads(take(length))
+    except (ValueError, RecursionError, MemoryError):  # UnicodeDecodeError is a ValueError
+        raise ReplyError("the reply was not valid JSON") from None
+    count = message.get("blobs", 0) if isinstance(message, dict) else None
+    if type(count) is not int or not 0 <= count <= MAX_BLOBS:
+        raise ReplyError("the reply was malformed")
+    blobs, total = [], length
+    for _ in range(count):
+        (size,) = struct.unpack(">Q", take(8))
+        total += size
+        if total > bytes_limit:
+            raise ReplyError(f"a reply of over {bytes_limit:,} bytes is over the limit")
+        blobs.append(take(size))
+    return message, blobs
+
+
+def decode_reply(value: Any, blobs: list[bytes], budget: int, *, max_items: int = MAX_ITEMS, max_depth: int = MAX_DEPTH) -> Any:
+    """The value a worker returned, from the reply's JSON ``value`` and its ``blobs``.
+
+    ``budget`` bounds the bytes (and the entries) of all arrays decoded from
+    this reply together. Raises :class:`ReplyError` on anything malformed or
+    over a bound.
+    """
+    return _Decoder(blobs, budget, max_items, max_depth).decode(value, 0)
+
+
+class _Decoder:
+    def __init__(self, blobs: list[bytes], budget: int, max_items: int, max_depth: int) -> None:
+        self.blobs = blobs
+        self.budget = budget
+        self.items_left = max_items
+        self.max_depth = max_depth
+        self.arrays: dict[int, np.ndarray] = {}
+
+    def decode(self, data: Any, depth: int) -> Any:
+        self.items_left -= 1
+        if self.items_left < 0:
+            raise ReplyError("the reply holds too many values")
+        if depth > self.max_depth:
+            raise ReplyError("the reply is nested too deeply")
+        if isinstance(data, list):
+            return [self.decode(item, depth + 1) for item in data]
+        if data is None or isinstance(data, (bool, int, float, str)):
+            return data
+        if not isinstance(data, dict) or len(data) != 1:
+            raise ReplyError("malformed value")
+        ((tag, payload),) = data.items()
+        if tag == "$tuple" and isinstance(payload, list):
+            return tuple(self.decode(item, depth + 1) for item in payload)
+        if tag in ("$array", "$scalar") and type(payload) is int and 0 <= payload < len(self.blobs):
+            array = self.array(payload)
+            if tag == "$array":
+                return array
+            if array.shape != ():
+                raise ReplyError("a scalar must have shape ()")
+            return array[()]
+        if tag == "$unsupported" and isinstance(payload, str):
+            return Unsupported(valid_unicode(payload[:MAX_NAME]))
+        raise ReplyError("unknown tag")
+
+    def array(self, index: int) -> np.ndarray:
+        """Blob ``index`` as an array: decoded once, then shared by every reference to it."""
+        array = self.arrays.get(index)
+        if array is None:
+            array = load_npy(self.blobs[index], self.budget)
+            self.budget -= max(array.nbytes, array.size)
+            if self.budget < 0:
+                raise ReplyError("the arrays of the reply are over the size limit")
+            self.arrays[index] = array
+        return array
+
+
+def load_npy(blob: bytes, limit: int | None = None) -> np.ndarray:
+    """A read-only array over ``blob``'s ``.npy`` bytes, without copying them.
+
+    Refuses a header that claims more (or less) data than the blob holds (a
+    forged shape must not make the grader allocate it), object dtypes,
+    zero-sized items, text holding code points Python cannot represent, and
+    more than ``limit`` bytes or entries.
+    """
+    try:
+        stream = io.BytesIO(blob)
+        version = np.lib.format.read_magic(stream)
+        if version not in NPY_VERSIONS:
+            raise ReplyError(f"unsupported .npy version {version}")
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, fortran_order, dtype = read_header(stream)
+    except ReplyError:
+        raise
+    except Exception as error:  # noqa: BLE001 - NumPy's header parser raises several kinds on garbage
+        raise ReplyError(f"the .npy header cannot be read: {type(error).__name__}") from None
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise ReplyError("object arrays are refused")
+    if dtype.itemsize == 0:
+        raise ReplyError("arrays of zero-sized items are refused")
+    if dtype.subdtype is not None:  # np.save never writes one: an array's own dtype is never a subarray
+        raise ReplyError("a subarray dtype is refused")
+    count = 1
+    for side in shape:
+        count *= side
+    offset = stream.tell()
+    if count * dtype.itemsize != len(blob) - offset:
+        raise ReplyError("the array header does not match its data")
+    if limit is not None and max(count * dtype.itemsize, count) > limit:
+        raise ReplyError("the array is over the size limit")
+    try:
+        flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
+    except Exception as error:  # noqa: BLE001 - a dtype NumPy cannot lay over raw bytes
+        raise ReplyError(f"the array cannot be read: {type(error).__name__}") from None
+    if _holds_text(dtype):
+        _check_text(flat)
+    array = flat.reshape(shape[::-1]).transpose() if fortran_order else flat.reshape(shape)
+    array.flags.writeable = False
+    return array
+
+
+def _holds_text(dtype: np.dtype) -> bool:
+    if dtype.fields is not None:
+        return any(_holds_text(field[0]) for field in dtype.fields.values())
+    if dtype.subdtype is not None:
+        return _holds_text(dtype.subdtype[0])
+    return dtype.kind == "U"
+
+
+def _check_text(flat: np.ndarray) -> None:
+    """Unicode entries must be code points Python can hold (NumPy fails on others when reading them)."""
+    if flat.dtype.kind != "U":  # text inside a record: no answer is a record, and checking fields costs copies
+        raise ReplyError("records holding text are refused")
+    codes = flat.view(np.dtype(np.uint32).newbyteorder(flat.dtype.byteorder))
+    if codes.size and int(codes.max()) > 0x10FFFF:
+        raise ReplyError("text holding invalid code points")
+
+
