@@ -72,6 +72,8 @@ def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope):
 
 def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradescope):
     layers = '''def num_downsampling_layers(size_in, size_latent, kernel_size):
+    if kernel_size == 1 and size_in != size_latent:
+        raise ValueError("1x1 convolutions never shrink the input")
     if ((size_in - size_latent)
             % (kernel_size - 1)
             != 0):
@@ -81,7 +83,7 @@ def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradesc
 '''
     gradescope.submit({"ps3.ipynb": notebook(code(SOURCE.replace(FUNCTIONS["num_downsampling_layers"], layers)))})
     data = gradescope.run()
-    assert data["score"] == 100
+    assert data["score"] == 100, [(t["name"], t.get("output", "")[:300]) for t in data["tests"] if t.get("score") != t.get("max_score")]
 
 
 def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope):
@@ -97,3 +99,26 @@ def test_a_cell_with_null_source_is_skipped(gradescope):
     empty["source"] = None
     gradescope.submit({"ps3.ipynb": notebook(empty, code(SOURCE))})
     assert gradescope.run()["score"] == 100
+
+
+def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope):
+    gradescope.submit({"ps3.ipynb": notebook(
+        code("import numpy as np\nnp.zeros?\n" + functions("fc_layer_params", "mlp_layer_params") + "?conv2d\n"),
+        code("%%time\n" + functions(*[name for name in FUNCTIONS if name not in ("fc_layer_params", "mlp_layer_params")])),
+    )})
+    data = gradescope.run()
+    assert data["score"] == 100, scores_by_function(data)
+    assert "Problems loading your file" not in data["output"]
+
+
+def test_a_version_3_notebook_gets_full_marks(gradescope):
+    def v3_code(text: str) -> dict:
+        return {"cell_type": "code", "collapsed": False, "input": text.splitlines(keepends=True), "language": "python",
+                "metadata": {}, "outputs": []}
+
+    cells = [{"cell_type": "heading", "level": 1, "metadata": {}, "source": ["Problem Set 3"]},
+             v3_code("import numpy as np\n%matplotlib inline\n")] + [v3_code(text + "\n") for text in FUNCTIONS.values()]
+    gradescope.submit({"ps3.ipynb": json.dumps({"metadata": {"name": "ps3"}, "nbformat": 3, "nbformat_minor": 0,
+                                                "worksheets": [{"cells": cells, "metadata": {}}]})})
+    data = gradescope.run()
+    assert data["score"] == 100, scores_by_function(data)

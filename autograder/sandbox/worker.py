@@ -172,7 +172,7 @@ def _apply_limits(limits: dict) -> dict:
 
     applied = {}
     names = {
-        "address_space_mb": (resource.RLIMIT_AS, 1 << 20),
+        "data_mb": (resource.RLIMIT_DATA, 1 << 20),
         "cpu_seconds": (resource.RLIMIT_CPU, 1),
         "processes": (resource.RLIMIT_NPROC, 1),
         "file_size_mb": (resource.RLIMIT_FSIZE, 1 << 20),
@@ -252,19 +252,26 @@ def _landlock(read_paths: list, write_paths: list) -> str:
 
 
 def _deny_sockets() -> str:
-    """A seccomp filter: socket() and io_uring fail with EPERM; everything else is allowed.
+    """A seccomp filter: sockets, io_uring and System V / POSIX IPC fail with EPERM; everything else is allowed.
 
     The network namespace and Landlock stop TCP, but not a Unix socket bound
     to a path (the system's D-Bus, say). The worker needs no socket at all.
+    Nor any System V segment, queue or semaphore, or POSIX message queue: two
+    gradings running side by side (or one after the other) could pass answers
+    through them, and an IPC namespace needs root.
     """
     import ctypes
     import platform
     import struct as _struct
 
-    numbers = {"x86_64": (0xC000003E, 41, 425), "aarch64": (0xC00000B7, 198, 425)}  # arch, socket, io_uring_setup
+    # (architecture, [socket, io_uring_setup, System V shm/sem/msg calls, POSIX mq_* calls])
+    numbers = {
+        "x86_64": (0xC000003E, [41, 425, 29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, *range(240, 246)]),
+        "aarch64": (0xC00000B7, [198, 425, *range(180, 198)]),
+    }
     if sys.platform != "linux" or platform.machine() not in numbers:
         return "unavailable: needs Linux on x86_64 or aarch64"
-    arch, socket_nr, io_uring_nr = numbers[platform.machine()]
+    arch, denied = numbers[platform.machine()]
     load_word, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06
     allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
     program = [
@@ -272,9 +279,8 @@ def _deny_sockets() -> str:
         (jump_eq, 1, 0, arch),
         (ret, 0, 0, deny),                 # another architecture's calling convention: refuse
         (load_word, 0, 0, 0),              # the system call number
-        (jump_ge, 3, 0, 0x40000000),       # x32 numbers: refuse
-        (jump_eq, 2, 0, socket_nr),
-        (jump_eq, 1, 0, io_uring_nr),
+        (jump_ge, len(denied) + 1, 0, 0x40000000),  # x32 numbers: refuse
+        *[(jump_eq, len(denied) - index, 0, number) for index, number in enumerate(denied)],
         (ret, 0, 0, allow),
         (ret, 0, 0, deny),
     ]
@@ -288,14 +294,16 @@ def _deny_sockets() -> str:
     libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
     if libc.prctl(22, 2, ctypes.byref(Program(len(program), ctypes.addressof(buffer))), 0, 0) != 0:  # PR_SET_SECCOMP
         return f"unavailable: {os.strerror(ctypes.get_errno())}"
-    return "applied (seccomp: no sockets)"
+    return "applied (seccomp: no sockets, no System V or POSIX IPC)"
 
 
-def _import_submission(path: str) -> tuple[dict, list]:
+def _import_submission(path: str, cell_marker: str | None = None) -> tuple[dict, list]:
     """Run the submission's top-level statements one by one.
 
     Statement by statement rather than a plain import, so that a syntax error
-    or an exception in one place costs only the functions it breaks.
+    or an exception in one place costs only the functions it breaks. A notebook
+    arrives converted to Python by the grader (``source.py``), each code cell
+    after a marker line carrying ``cell_marker``; its cells load one by one.
     """
     import ast
     import re
@@ -304,16 +312,11 @@ def _import_submission(path: str) -> tuple[dict, list]:
     module = types.ModuleType("ps3")
     module.__file__ = path
     sys.modules["ps3"] = module
-    problems = []
+    if cell_marker is not None:
+        module.__dict__["get_ipython"] = get_ipython  # what the grader turned magics into: they do nothing here
     with open(path, "rb") as handle:
-        source = handle.read()
-    try:
-        chunks = list(_chunks(path, source))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        problem = {"type": "NotebookError", "mro": [], "traceback": "", "where": "the notebook file", "names": [],
-                   "message": f"{os.path.basename(path)} is not a notebook Jupyter can open: save it again, or submit ps3.py"}
-        return module.__dict__, [problem]
-    for label, chunk_source, first_line in chunks:
+        text, problems = _decode(handle.read(), os.path.basename(path))
+    for label, chunk_source, first_line in _chunks(path, text, cell_marker):
         try:
             tree = ast.parse(chunk_source, filename=path)
         except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
@@ -336,26 +339,64 @@ def _import_submission(path: str) -> tuple[dict, list]:
     return module.__dict__, problems
 
 
-def _chunks(path: str, source: bytes):
+def _decode(source: bytes, name: str) -> tuple[str, list]:
+    """The text of a source file, decoded exactly as Python decodes it (BOM, PEP 263 coding line, else UTF-8).
+
+    A file whose encoding is unknown or wrong gets one problem saying so, and is
+    then read as well as it can be (undecodable bytes replaced), so that the
+    rest of it can still be graded.
+    """
+    import importlib.util
+    import tokenize
+
+    try:
+        return importlib.util.decode_source(source), []
+    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
+        try:
+            encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
+        except (SyntaxError, LookupError):
+            encoding = "utf-8"
+        if isinstance(error, UnicodeDecodeError):
+            line = error.object[: error.start].count(b"\n") + 1
+            detail = (f"byte 0x{error.object[error.start]:02x} on line {line} is not valid {error.encoding}: "
+                      "save the file as UTF-8 (and remove any coding line)")
+        else:
+            line = None
+            detail = f"{getattr(error, 'msg', None) or error}: save the file as UTF-8 and remove the coding line"
+        text = source.decode(encoding, errors="replace")
+        problem = {"type": type(error).__name__, "mro": [cls.__name__ for cls in type(error).__mro__], "traceback": "",
+                   "where": f"line {line}" if line else "the file's encoding", "names": [],
+                   "message": f"{name} could not be read as Python reads it: {detail}"[:MAX_TEXT]}
+        return io.IncrementalNewlineDecoder(None, True).decode(text, final=True), [problem]
+
+
+def _chunks(path: str, text: str, cell_marker: str | None):
     """Yield (label, source, first line) pieces of a module that compile independently.
 
-    A notebook yields its code cells; a .py file is one piece, or, when it does
-    not parse as a whole, one piece per top-level block.
+    A converted notebook yields its code cells; a .py file is one piece, or,
+    when it does not parse as a whole, one piece per top-level block.
     """
-    if path.endswith(".ipynb"):
-        for number, cell in enumerate(json.loads(source)["cells"], 1):
-            if cell.get("cell_type") == "code":
-                text = cell.get("source") or ""
-                yield f"cell {number}", _without_magics(text if isinstance(text, str) else "".join(text)), 1
+    lines = text.splitlines(keepends=True)
+    if cell_marker is not None:
+        import re
+
+        marker = re.compile(rf"# ---- cell (\d+) ---- {re.escape(cell_marker)}")
+        label, cell = None, []
+        for line in [*lines, f"# ---- cell 0 ---- {cell_marker}"]:
+            found = marker.fullmatch(line.rstrip("\r\n"))
+            if not found:
+                cell.append(line)
+                continue
+            if label is not None:
+                yield label, "".join(cell), 1
+            label, cell = f"cell {found.group(1)}", []
         return
-    text = source.decode("utf-8", errors="replace")
     try:
         compile(text, path, "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
         yield "module", text, 1
         return
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         pass
-    lines = text.splitlines(keepends=True)
     starts, previous = [0], ""
     for number, line in enumerate(lines):
         if line[:1] in ("", " ", "\t", "\n", "\r", "#", ")", "]", "}"):
@@ -369,46 +410,26 @@ def _chunks(path: str, source: bytes):
         yield "module", "".join(lines[begin:end]), begin + 1
 
 
-def _without_magics(text: str) -> str:
-    """Blank IPython magics and shell escapes (``%time``, ``!pip``), keeping line numbers.
+class _IPythonStub:
+    """What ``get_ipython()`` returns in the worker: every method does nothing and returns None."""
 
-    Only a line that starts a statement can be one: a ``% 2`` or ``!= 0``
-    continuing a bracketed expression is Python and is kept.
-    """
-    lines, depth, quote, continued = [], 0, "", False
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        starts_statement = depth == 0 and not quote and not continued
-        if starts_statement and stripped[:1] in ("%", "!") and not stripped.startswith("!="):
-            lines.append("")
-            continue
-        lines.append(line)
-        depth, quote = _scan_brackets(line, depth, quote)
-        continued = line.rstrip().endswith("\\")
-    return "\n".join(lines)
+    def __getattr__(self, name: str):
+        return _does_nothing
+
+    def __repr__(self) -> str:
+        return "<get_ipython() stub: magics do nothing in the autograder>"
 
 
-def _scan_brackets(line: str, depth: int, quote: str) -> tuple:
-    """Bracket depth and open triple quote after ``line``; strings and comments are skipped."""
-    index = 0
-    while index < len(line):
-        if quote:
-            if line.startswith(quote, index):
-                index, quote = index + len(quote), ""
-                continue
-            index += 2 if line[index] == "\\" else 1
-            continue
-        char = line[index]
-        if char == "#":
-            break
-        if char in "\"'":
-            triple = line[index:index + 3]
-            quote = triple if triple in ('"""', "'''") else char
-            index += len(quote)
-            continue
-        depth += (char in "([{") - (char in ")]}")
-        index += 1
-    return max(depth, 0), quote if len(quote) == 3 else ""
+def _does_nothing(*args, **kwargs) -> None:
+    return None
+
+
+def get_ipython() -> _IPythonStub:
+    """Stands in for IPython's ``get_ipython`` in a notebook's namespace."""
+    return _IPYTHON
+
+
+_IPYTHON = _IPythonStub()
 
 
 def _statement_names(statement) -> list:
@@ -419,13 +440,98 @@ def _statement_names(statement) -> list:
     return [t.id for t in ast.walk(statement) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)]
 
 
+class _CappedOutput(io.TextIOBase):
+    """sys.stdout and sys.stderr in the worker: at most ``cap`` bytes a call reach the grader, the rest is counted.
+
+    The grader keeps only its ``output_bytes`` of each call's output anyway;
+    dropping the rest here makes printing megabytes cost almost nothing, where
+    sending it through the pipe to be thrown away could use up the call's time.
+    Writes straight to the file descriptor, unbuffered, so nothing printed just
+    before a crash is lost. Raw ``os.write(1, ...)`` still goes to the pipe,
+    where the grader's own cap applies.
+    """
+
+    NOTE = "\n... ({} more bytes of output not kept)\n"
+    encoding = "utf-8"
+    errors = "backslashreplace"
+
+    def __init__(self, fd: int, cap: int | None) -> None:
+        super().__init__()
+        self._fd = fd
+        # Room is left for the note, so that the grader, keeping ``cap`` bytes, shows it.
+        self._cap = None if cap is None else max(cap - len(self.NOTE) - 20, 0)
+        self._room = self._cap
+        self._dropped = 0
+        self.buffer = _CappedBytes(self)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, text) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self._room is not None and self._room <= 0:  # the cheap path that makes printing past the cap free
+            self._dropped += len(text) if text.isascii() else len(text.encode("utf-8", "backslashreplace"))
+            return len(text)
+        self.write_bytes(text.encode("utf-8", "backslashreplace"))
+        return len(text)
+
+    def write_bytes(self, data: bytes) -> None:
+        if self._room is not None:
+            kept = data[: max(self._room, 0)]
+            self._dropped += len(data) - len(kept)
+            self._room -= len(kept)
+            data = kept
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._fd, view) :]
+            except InterruptedError:
+                continue
+            except OSError:  # the grader is gone or the descriptor was closed: the output is lost, not the call
+                return
+
+    def end_of_call(self) -> None:
+        """Say how much was dropped, and give the next call its own allowance."""
+        dropped, self._dropped, self._room = self._dropped, 0, self._cap
+        if dropped:
+            room, self._room = self._room, None
+            self.write_bytes(self.NOTE.format(dropped).encode())
+            self._room = room
+
+
+class _CappedBytes(io.RawIOBase):
+    """``sys.stdout.buffer``: bytes written there count against the same allowance."""
+
+    def __init__(self, text: _CappedOutput) -> None:
+        super().__init__()
+        self._text = text
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._text.fileno()
+
+    def write(self, data) -> int:
+        data = bytes(memoryview(data))
+        self._text.write_bytes(data)
+        return len(data)
+
+
 def main(config: dict) -> None:
     requests, replies = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe
     os.chdir(config["workdir"])
-    protections = {"limits": _apply_limits(config.get("limits", {}))}
+    protections: dict = {"limits": _apply_limits(config.get("limits", {}))}
     # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
     confinements = (("filesystem", lambda: _landlock(config["read_paths"] + [config["workdir"]], [os.devnull])),
                     ("sockets", _deny_sockets))
@@ -438,9 +544,14 @@ def main(config: dict) -> None:
 
     import numpy  # noqa: F401 - loaded before the submission, under the limits
 
-    namespace, problems = _import_submission(config["submission"])
-    sys.stdout.flush()
-    functions = sorted(name for name, value in namespace.items() if callable(value) and not name.startswith("__"))
+    output = _CappedOutput(1, config.get("output_bytes"))
+    for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
+        setattr(sys, stream, output)
+    namespace, problems = _import_submission(config["submission"], config.get("cell_marker"))
+    problems = [*config.get("problems", []), *problems]
+    output.end_of_call()
+    functions = sorted(name for name, value in namespace.items()
+                       if callable(value) and not name.startswith("__") and value is not get_ipython)
     _send(replies, {"type": "ready", "problems": problems, "functions": functions})
 
     while True:
@@ -467,6 +578,7 @@ def main(config: dict) -> None:
             sys.stderr.flush()
         except BaseException:  # noqa: BLE001
             pass
+        output.end_of_call()
         _send(replies, reply, reply_blobs)
 
 

@@ -1,0 +1,184 @@
+"""The Python text the worker loads for a submission: a .py file as it is, a notebook converted.
+
+A notebook is read with nbformat (any version, normalised to v4) and each code
+cell is turned into Python by IPython's own input transformer, exactly as
+Jupyter would run it: ``%magic``, ``!cmd``, ``obj?`` and ``%%cell`` magics
+become calls of ``get_ipython()``, which the worker answers with a stub that
+does nothing. Cell magics whose body Jupyter runs as ordinary code in the
+notebook's namespace (``%%time``, ``%%capture``, ``%%prun``) keep that body as
+Python, so the functions defined under them are graded.
+
+The cells are joined into one file, each after a marker line naming it; the
+marker carries a random token the worker receives separately, so no line a
+student wrote can pass for one. The worker splits the file at the markers and
+loads each cell on its own (a syntax error costs only its cell), with line
+numbers counted from the cell's first line, as Jupyter counts them.
+
+This runs in the grader, never beside student code; nbformat and IPython are
+imported only when a notebook is graded.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Cell magics whose body runs in the notebook's own namespace: what it defines exists afterwards.
+CELL_MAGICS_RUN_AS_CODE = frozenset({"time", "capture", "prun"})
+# IPython re-tokenises a whole cell after each piece of special syntax it rewrites, so a cell's cost
+# grows with its size times its magics. Past this many characters x magics in one notebook (a few
+# seconds), cells are loaded as plain Python and a problem says so.
+TRANSFORM_BUDGET = 2_000_000
+# A line that may hold IPython syntax: an escape opening a line, a trailing ?, or x = %magic / x = !cmd.
+_SPECIAL_LINE = re.compile(r"^[ \t]*[!%?,;/]|\?[ \t]*(#.*)?$|=[ \t]*[!%]", re.M)
+
+
+@dataclass
+class SubmissionSource:
+    """What the worker loads: ``data`` saved as ``name`` in its folder."""
+
+    name: str
+    data: bytes
+    cell_marker: str | None = None  # notebooks: the token in the marker line before each cell
+    problems: list[dict] = field(default_factory=list)  # to report as problems loading the file
+
+    def worker_config(self) -> dict:
+        """The worker's configuration entries for this source."""
+        config: dict = {}
+        if self.cell_marker is not None:
+            config["cell_marker"] = self.cell_marker
+        if self.problems:
+            config["problems"] = self.problems
+        return config
+
+
+def marker_line(number: int, token: str) -> str:
+    """The line before cell ``number`` in a converted notebook (the worker matches it exactly)."""
+    return f"# ---- cell {number} ---- {token}"
+
+
+def load(path: Path) -> SubmissionSource:
+    """The Python source for the submission at ``path``: a .py file's bytes unchanged, a notebook converted."""
+    path = Path(path)
+    data = path.read_bytes()
+    if path.suffix.lower() != ".ipynb":
+        return SubmissionSource(path.name, data)
+    return notebook_source(data, path.name)
+
+
+def notebook_source(data: bytes, name: str = "ps3.ipynb") -> SubmissionSource:
+    """A notebook's code cells as one Python file, or an empty file and one problem if it cannot be read."""
+    python_name = str(Path(name).with_suffix(".py"))
+    try:
+        cells = _read_cells(data)
+    except Exception:  # noqa: BLE001 - whatever nbformat makes of a broken file, the student gets one message
+        problem = _problem("NotebookError", "the notebook file",
+                           f"{name} is not a notebook Jupyter can open: save it again, or submit {python_name}")
+        return SubmissionSource(python_name, b"", problems=[problem])
+    token = secrets.token_hex(8)
+    parts = ["# -*- coding: utf-8 -*-\n", f"# The code cells of {name}, converted to Python by the autograder.\n"]
+    problems, budget = [], TRANSFORM_BUDGET
+    for number, text in cells:
+        special = len(_SPECIAL_LINE.findall(text))
+        if special * len(text) <= budget:
+            budget -= special * len(text)
+            python = cell_python(text, special > 0)
+        else:
+            python = text
+            problems.append(_problem("NotebookError", f"cell {number}",
+                                     f"cell {number} has too much IPython syntax (%, !, ?) for the grader to convert; "
+                                     "it was loaded as plain Python"))
+        parts += [marker_line(number, token), "\n", python, "" if python.endswith("\n") or not python else "\n"]
+    return SubmissionSource(python_name, "".join(parts).encode("utf-8", errors="backslashreplace"), token, problems)
+
+
+def _read_cells(data: bytes) -> list[tuple[int, str]]:
+    """(number, source) of each code cell; cells are numbered as Jupyter shows them, markdown included."""
+    import nbformat
+    from nbformat.warnings import DuplicateCellId, MissingIDFieldWarning
+
+    for category in (MissingIDFieldWarning, DuplicateCellId):  # notes for notebook authors, not for graders
+        warnings.filterwarnings("ignore", category=category)
+    notebook = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
+    cells = []
+    for number, cell in enumerate(notebook["cells"], 1):
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source")
+        if isinstance(source, list):
+            source = "".join(line for line in source if isinstance(line, str))
+        cells.append((number, source if isinstance(source, str) else ""))
+    return cells
+
+
+def cell_python(text: str, special: bool = True) -> str:
+    """One code cell as the Python IPython runs for it, with the cell's line numbers kept.
+
+    ``special=False`` says the cell has no line that could hold IPython syntax: only
+    IPython's clean-up (pasted ``>>>`` prompts, a cell indented as a whole) is applied.
+    """
+    lines = text.splitlines(keepends=True)
+    if not any(line.strip() for line in lines):
+        return "\n" * len(lines)
+    blank = 0
+    while not lines[blank].strip():  # IPython drops leading blank lines; they are put back below
+        blank += 1
+    first = blank
+    while first < len(lines) and _cell_magic(lines[first]) in CELL_MAGICS_RUN_AS_CODE:
+        lines[first] = "# " + lines[first]  # %%time: Jupyter runs the body as code, here the body is the code
+        first += 1
+    try:
+        transformer = _transformer()
+        if special:
+            python = transformer.transform_cell("".join(lines[blank:]))
+        else:
+            rest = lines[blank:]
+            for transform in transformer.cleanup_transforms:
+                rest = transform(rest)
+            python = "".join(rest)
+    except Exception:  # noqa: BLE001 - IPython gives up on some text; the worker then reports it as Python does
+        python = "".join(lines[blank:])
+    return "\n" * blank + python
+
+
+def _cell_magic(line: str) -> str | None:
+    words = line[2:].split() if line.startswith("%%") else []
+    return words[0] if words else None
+
+
+def _transformer():
+    """IPython's TransformerManager, made to keep a cell's line count when it joins continued lines."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    class LineKeepingTransformer(TransformerManager):
+        def do_one_token_transform(self, lines):
+            changed, new = super().do_one_token_transform(lines)
+            return changed, _pad(lines, new)
+
+    return LineKeepingTransformer()
+
+
+def _pad(old: list[str], new: list[str]) -> list[str]:
+    """``new`` with blank lines after the part that changed, if it has fewer lines than ``old``.
+
+    ``!pip install \\`` continued on the next line becomes one call on one line;
+    the blank line after it keeps every later line where the student sees it.
+    """
+    missing = len(old) - len(new)
+    if missing <= 0:
+        return new
+    head = 0
+    while head < len(new) and new[head] == old[head]:
+        head += 1
+    tail = 0
+    while tail < len(new) - head and new[-1 - tail] == old[-1 - tail]:
+        tail += 1
+    cut = len(new) - tail
+    return [*new[:cut], *["\n"] * missing, *new[cut:]]
+
+
+def _problem(kind: str, where: str, message: str) -> dict:
+    return {"type": kind, "mro": [], "traceback": "", "where": where, "names": [], "message": message}

@@ -1,0 +1,170 @@
+"""What the worker loads: source files decoded as Python decodes them, notebooks converted in the grader,
+and printing that costs nothing past what the grader keeps."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from autograder.sandbox import source
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.process import Sandbox
+
+from conftest import REPO, SOLUTION, scores_by_function
+
+SOURCE = SOLUTION.read_text()
+FUNCTIONS = {node.name for node in ast.parse(SOURCE).body if isinstance(node, ast.FunctionDef)}
+
+
+def _load(tmp_path: Path, data: bytes, limits: Limits | None = None):
+    path = tmp_path / "ps3.py"
+    path.write_bytes(data)
+    box = Sandbox(path, limits or Limits(call_timeout=5))
+    return box, box.ready()
+
+
+# --------------------------------------------------------------------------- encodings, end to end
+
+
+def test_a_solution_saved_with_a_byte_order_mark_gets_full_marks(gradescope):
+    gradescope.submit({"ps3.py": b"\xef\xbb\xbf" + SOLUTION.read_bytes()})
+    data = gradescope.run()
+    assert data["score"] == 100, scores_by_function(data)
+    assert "Problems loading your file" not in data["output"]
+
+
+def test_a_latin1_solution_with_a_coding_line_and_accented_names_gets_full_marks(gradescope):
+    wrapped = SOURCE.replace("def conv2d(x, kernel):", "def conv2d_réf(x, kernel):")
+    assert wrapped != SOURCE
+    text = ("# -*- coding: latin-1 -*-\n# Problème 3, enregistré en Latin-1.\n" + wrapped
+            + "\n\ndef conv2d(x, kernel):\n    \"\"\"Appelle la version écrite plus haut.\"\"\"\n    return conv2d_réf(x, kernel)\n")
+    gradescope.submit({"ps3.py": text.encode("latin-1")})
+    data = gradescope.run()
+    assert data["score"] == 100, scores_by_function(data)
+    assert set(scores_by_function(data)) == FUNCTIONS
+
+
+# --------------------------------------------------------------------------- encodings, in the sandbox
+
+
+def test_an_unknown_declared_encoding_is_one_clear_problem(tmp_path):
+    box, report = _load(tmp_path, b"# -*- coding: klingon -*-\ndef add(a, b):\n    return a + b\n")
+    try:
+        assert len(report.problems) == 1 and not report.fatal
+        assert "unknown encoding: klingon" in report.problems[0]["message"]
+        assert "UTF-8" in report.problems[0]["message"]
+        assert box.call("add", [1, 2]).value == 3  # the rest is still graded
+    finally:
+        box.stop()
+
+
+def test_a_wrong_declared_encoding_is_one_clear_problem_naming_the_line(tmp_path):
+    data = "# -*- coding: utf-8 -*-\ndef add(a, b):\n    return a + b\n\nNAME = 'Zoë'\n".encode("latin-1")
+    box, report = _load(tmp_path, data)
+    try:
+        assert len(report.problems) == 1
+        problem = report.problems[0]
+        assert problem["type"] == "UnicodeDecodeError" and problem["where"] == "line 5"
+        assert "0xeb" in problem["message"] and "utf-8" in problem["message"]
+        assert box.call("add", [1, 2]).value == 3
+    finally:
+        box.stop()
+
+
+def test_a_coding_line_and_bom_decode_as_python_does(tmp_path):
+    data = "# vim: set fileencoding=cp1252 :\ndef quote():\n    return '“é”'\n".encode("cp1252")
+    box, report = _load(tmp_path, data)
+    try:
+        assert report.problems == [] and box.call("quote", []).value == "“é”"
+    finally:
+        box.stop()
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def test_printing_50_megabytes_costs_almost_nothing(tmp_path):
+    data = b"def chatty(n):\n    for _ in range(500_000):\n        print('x' * 99)\n    return n + 1\n"
+    box, _ = _load(tmp_path, data, Limits(call_timeout=1.5, output_bytes=16_000))
+    try:
+        started = time.monotonic()
+        outcome = box.call("chatty", [41])
+        assert outcome.kind == "returned" and outcome.value == 42, outcome.detail
+        assert time.monotonic() - started < 1.5
+        assert len(outcome.output) <= 16_100
+        assert outcome.output.startswith("x" * 99 + "\n")
+        dropped = re.search(r"\((\d+) more bytes of output not kept\)", outcome.output)
+        assert dropped and int(dropped.group(1)) > 49_000_000  # counted in the worker, never sent
+        assert box.call("chatty", [0]).output.startswith("x" * 99)  # each call has its own allowance
+    finally:
+        box.stop()
+
+
+def test_printing_past_the_cap_through_stdout_buffer_and_stderr_is_counted(tmp_path):
+    data = (b"import sys\n"
+            b"def loud():\n"
+            b"    sys.stdout.buffer.write(b'b' * 5000)\n"
+            b"    print('e' * 5000, file=sys.stderr)\n"
+            b"    print('o' * 5000, file=sys.__stdout__)\n"
+            b"    return sys.stdout.encoding\n")
+    box, _ = _load(tmp_path, data, Limits(call_timeout=5, output_bytes=2000))
+    try:
+        outcome = box.call("loud", [])
+        assert outcome.value == "utf-8"
+        assert len(outcome.output) < 2100 and "more bytes of output not kept" in outcome.output
+        assert outcome.output.startswith("b" * 1000)
+    finally:
+        box.stop()
+
+
+# --------------------------------------------------------------------------- source.py
+
+
+def test_a_python_file_is_passed_unchanged_without_loading_ipython_or_nbformat(tmp_path):
+    path = tmp_path / "ps3.py"
+    path.write_bytes(b"\xef\xbb\xbf# -*- coding: utf-8 -*-\r\nx = 1\r\n")
+    script = ("import sys; from pathlib import Path; from autograder.sandbox import source\n"
+              f"loaded = source.load(Path({str(path)!r}))\n"
+              f"assert loaded.data == Path({str(path)!r}).read_bytes() and loaded.name == 'ps3.py', loaded\n"
+              "assert loaded.worker_config() == {}\n"
+              "print(sorted(m for m in ('IPython', 'nbformat') if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def _notebook(*sources: str) -> bytes:
+    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text} for text in sources]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+
+
+def test_cells_are_marked_and_keep_their_line_numbers():
+    loaded = source.notebook_source(_notebook("x = 1\n", "\n\n!pip install \\\n    numpy\ny = z\n"))
+    assert loaded.name == "ps3.py" and loaded.cell_marker and loaded.problems == []
+    lines = loaded.data.decode().splitlines()
+    second = lines.index(source.marker_line(2, loaded.cell_marker))
+    assert lines[second - 2:second] == [source.marker_line(1, loaded.cell_marker), "x = 1"]
+    cell = lines[second + 1:]
+    assert cell[2].startswith("get_ipython().system(") and cell[4] == "y = z"  # line 5 of the cell stays line 5
+
+
+def test_magic_calls_do_nothing_in_the_worker_and_errors_name_the_cell(tmp_path):
+    path = tmp_path / "ps3.ipynb"
+    path.write_bytes(_notebook("%load_ext autoreload\nx = !ls\nlen?\n", "def add(a, b):\n    return a + b\n",
+                               "\n\n1 / 0\n", "%%bash\nrm -rf /\n"))
+    with Sandbox(path, Limits(call_timeout=5)) as box:
+        report = box.ready()
+        assert report.functions == ["add"]  # get_ipython is the grader's stub, not a function of the student's
+        assert [(p["type"], p["where"]) for p in report.problems] == [("ZeroDivisionError", "cell 3, line 3")]
+        assert box.call("add", [1, 2]).value == 3
+
+
+def test_a_cell_with_too_much_ipython_syntax_is_loaded_as_plain_python():
+    loaded = source.notebook_source(_notebook("def add(a, b):\n    return a + b\n", "!ls\n" * 2000 + "x = 1\n" * 500))
+    assert [problem["where"] for problem in loaded.problems] == ["cell 2"]
+    assert "too much IPython syntax" in loaded.problems[0]["message"]
