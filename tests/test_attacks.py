@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import SOLUTION, GradescopeLayout, scores_by_function
 
 ATTACKS = Path(__file__).parent / "attacks"
@@ -575,15 +576,20 @@ def test_results_json_and_the_graders_files_cannot_be_forged_even_after_the_run(
 
 @as_root
 def test_reference_solvers_and_specs_cannot_be_found_or_read(harness):
-    harness.submit({"ps3.py": probed("steal_reference", root=harness.root)})
+    repo = Path(__file__).resolve().parent.parent
+    roots = [str(repo), f"{harness.root}/source"] + (["/autograder/source"] if Path("/autograder/source/problems").is_dir() else [])
+    harness.submit({"ps3.py": probed("steal_reference", repo=repo, roots=repr(roots))})
     data = harness.run()
     assert_scores(data, zero={"conv2d", "conv_transpose2d"})
-    assert_all_denied(data, {"read /work/main/problems", "read /autograder/source/problems",
-                             f"read {harness.root}/source/problems", "read /work/main/solutions/ps3.py",
-                             "walk /", "walk /work", "walk /tmp", "import problems.q3a.reference",
-                             "symlink to a reference", "hard link to a reference"}
-                      | {p for p in probes(data) if p.startswith(("read /proc/", "read /tmp/"))})
+    assert_all_denied(data, {f"read {root}/problems" for root in roots}
+                      | {f"import problems.q3a.reference from {root}" for root in roots}
+                      | {"read the checkout's solutions/ps3.py", "walk /", "walk the checkout's folder", "walk /tmp",
+                         "symlink to a reference", "hard link to a reference"}
+                      | {p for p in probes(data) if p.startswith("read /proc/")})
     assert any(p.startswith("read /proc/") for p in probes(data))
+    # Refused, not absent: a probe aimed at a file that is not there tested nothing.
+    absent = re.findall(r"^PROBE (.+?): denied \((FileNotFoundError|NotADirectoryError)\)$", printed(data), flags=re.M)
+    assert absent == [], f"these probes found nothing to steal, so they tested nothing: {absent}"
     assert_clean(harness)
 
 

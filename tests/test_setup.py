@@ -17,11 +17,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import SOLUTION, check_results
 
 from autograder.apps import paths
 from autograder.apps.kit import build
 from autograder.sandbox import isolation as sandbox
+
+from conftest import SOLUTION, check_results
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh creates a user: it runs as root, as on Gradescope")
 

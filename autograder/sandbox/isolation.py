@@ -1,7 +1,10 @@
 """Operating-system protections around the worker: a separate user, no network, one grading per user.
 
-Only root can switch users and cut the network; Landlock and seccomp, which
-any user can apply, are applied by the worker itself (worker.py).
+Only root can switch users and cut the network and System V IPC; Landlock and
+seccomp, which any user can apply, are applied by the worker itself
+(worker.py). Whoever runs the grader, the worker is started under a reaper of
+the grader's own (``REAPER``): a child subreaper, so nothing the worker starts,
+however it detaches, outlives the grading.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import stat
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -26,45 +28,66 @@ DEFAULT_WORKER_USER = "autograder-worker"
 
 @dataclass
 class Isolation:
-    """Operating-system protections that need root: a separate user, no network."""
+    """Operating-system protections that need root: a separate user, no network, no shared IPC.
+
+    ``refusal`` is set when the grader is root and was given a worker user it
+    cannot switch to: student code must then not run at all (never as root).
+    """
 
     user: pwd.struct_passwd | None
     network: bool
     missing: list[str]
+    ipc: bool = False
+    refusal: str | None = None
+    processes: int | None = None  # RLIMIT_NPROC budget per grading when there is no user of its own (not root)
     _lock: int | None = None
 
     @classmethod
     def detect(cls, user_name: str | None) -> Isolation:
         if os.geteuid() != 0:
-            return cls(None, False, ["separate user (grader is not root)", "network namespace (grader is not root)"])
-        missing, user = [], None
+            return cls(None, False, ["separate user (grader is not root)", "network namespace (grader is not root)",
+                                     "IPC namespace (grader is not root; seccomp still refuses System V IPC)"])
+        missing, user, refusal = [], None, None
         if user_name:
             try:
                 user = pwd.getpwnam(user_name)
             except KeyError:
-                missing.append(f"separate user ({user_name!r} does not exist: run setup.sh)")
+                refusal = f"the worker's user {user_name!r} does not exist: run setup.sh"
         else:
             missing.append("separate user (disabled)")
         unreadable = [path for path in _worker_needs() if not _usable_by(path, user)] if user else []
         if unreadable:
-            missing.append(f"separate user ({unreadable[0]} is not readable by {user_name!r}; install Python "
-                           "and the engine's dependencies where every user can read them)")
+            refusal = (f"{unreadable[0]} is not readable by {user_name!r}; install Python and the engine's "
+                       "dependencies where every user can read them")
             user = None
         if user and not shutil.which("setpriv"):
-            missing.append("separate user (setpriv is not installed)")
+            refusal = "setpriv is not installed"
             user = None
-        network = _can_unshare_network()
+        if refusal:
+            missing.append(f"separate user ({refusal})")
+            missing.append("student code NOT RUN: a root grader never runs it as root")
+        network, ipc = _can_unshare()
         if not network:
             missing.append("network namespace (unshare --net is not permitted here)")
-        return cls(user, network, missing)
+        if not ipc:
+            missing.append("IPC namespace (unshare --ipc is not permitted here; seccomp still refuses System V IPC)")
+        return cls(user, network, missing, ipc=ipc, refusal=refusal)
 
     def wrap(self, command: list[str]) -> list[str]:
+        """The command that runs ``command`` with every protection, under the grader's reaper.
+
+        A refused isolation gives a command that runs nothing: student code is
+        not run as root, whoever forgets to check ``refusal``.
+        """
+        if self.refusal:
+            return [sys.executable, "-I", "-S", "-c", "raise SystemExit(70)"]
         if self.user:
             ids = [f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups"]
             command = ["setpriv", *ids, "--", *command]
-        if self.network:
-            command = ["unshare", "--net", "--", *command]
-        return command
+        if self.network or self.ipc:
+            command = ["unshare", *(["--net"] if self.network else []), *(["--ipc"] if self.ipc else []), "--", *command]
+        budget = 0 if self.user or not self.processes else _tasks_of(os.getuid()) + self.processes
+        return [sys.executable, "-I", "-S", "-c", REAPER, str(budget), *command]
 
     def hand_over(self, folder: Path) -> None:
         """Give the worker's user its own folder, and nothing else."""
@@ -88,11 +111,7 @@ class Isolation:
                 raise RuntimeError(f"user {self.user.pw_name!r} is already in use by another sandbox in this process; "
                                    "give each concurrent sandbox its own worker_user")
             _CLAIMED.add(self.user.pw_name)
-        folder = Path(tempfile.gettempdir()) / "autograder-locks"
-        folder.mkdir(mode=0o700, exist_ok=True)
-        info = folder.lstat()
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
-            raise RuntimeError(f"{folder} must be a folder of root's alone (mode 700); remove it and retry")
+        folder = lock_folder()
         self._lock = os.open(folder / f"{self.user.pw_name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
 
@@ -103,7 +122,7 @@ class Isolation:
             os.close(self._lock)  # closing the descriptor drops the flock
             self._lock = None
             with _CLAIMED_GUARD:
-                _CLAIMED.discard(self.user.pw_name)
+                _CLAIMED.discard(self.user.pw_name if self.user else "")
 
     def kill_everything(self) -> None:
         """Kill every process of the worker's user, double-forked daemons included."""
@@ -121,11 +140,138 @@ class Isolation:
             time.sleep(0.005)
 
     def report(self) -> dict:
-        return {
+        report = {
             "separate user": self.user.pw_name if self.user else "no",
             "network": "cut (network namespace)" if self.network else "not cut by namespace",
+            "System V IPC": "private (IPC namespace)" if self.ipc else "not private by namespace",
+            "leftover processes": "killed by the grader's reaper (child subreaper)",
             "not available": self.missing,
         }
+        if self.refusal:
+            report["student code"] = f"NOT RUN: the grader is root and cannot switch to the worker's user ({self.refusal})"
+        return report
+
+
+def misconfigured_message(refusal: str) -> str:
+    """What the student is told when a root grader refuses to run their code."""
+    return ("the autograder is misconfigured, so your code was not run; this is not your fault. "
+            f"Please tell the course staff (they will find the reason in the grading environment report: {refusal}).")
+
+
+LOCK_FOLDERS = (Path("/run/lock/autograder"), Path("/var/lock/autograder"), Path("/tmp/autograder-locks"))
+
+
+def lock_folder() -> Path:
+    """The one machine-wide folder of worker-user locks, whatever $TMPDIR says (root's alone, mode 700).
+
+    The kill at the end of a grading reaches every process of the user on the
+    machine, so the lock that keeps two gradings apart must be machine-wide too.
+    """
+    for folder in LOCK_FOLDERS:
+        if not folder.parent.is_dir():
+            continue
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+        except OSError:
+            continue
+        info = folder.lstat()
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != 0 or info.st_mode & 0o077:
+            raise RuntimeError(f"{folder} must be a folder of root's alone (mode 700); remove it and retry")
+        return folder
+    raise RuntimeError(f"no folder for the grader's locks: none of {', '.join(map(str, LOCK_FOLDERS))} can be made")
+
+
+# The worker's parent, started by the grader (as the grader's user, before any switch of user):
+# ``python -I -S -c REAPER <process budget> <command...>``. It makes itself a child subreaper
+# (prctl PR_SET_CHILD_SUBREAPER), so every orphan of the worker, setsid daemons included, becomes
+# its child; runs the command; and, when the worker dies or the grader sends SIGTERM, kills every
+# descendant until none is left, reaps them, and exits with the worker's own status (the same
+# signal, or the same exit code). Under Landlock (ABI 6+) or as another user, the worker cannot
+# signal it. The worker leads its own session, as before. Its budget, when not 0, is RLIMIT_NPROC for the worker: that many more tasks of the
+# grader's user than exist now.
+REAPER = r"""
+import ctypes, os, resource, signal, sys, time
+
+class Stop(Exception):
+    pass
+
+def stop(*_):
+    raise Stop
+
+signal.signal(signal.SIGTERM, stop)
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
+budget, command = int(sys.argv[1]), sys.argv[2:]
+worker = os.fork()
+if worker == 0:
+    try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.setsid()  # the worker leads a group of its own, apart from the reaper's
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG, should the reaper be killed
+        if budget:
+            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
+            budget = budget if hard == resource.RLIM_INFINITY else min(budget, hard)
+            resource.setrlimit(resource.RLIMIT_NPROC, (budget, budget))
+        os.execvp(command[0], command)
+    finally:
+        os._exit(127)
+status = None
+try:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # the grader sees the worker's pipes close when the worker dies
+        os.dup2(devnull, fd)
+    while status is None:
+        pid, code = os.waitpid(-1, 0)
+        if pid == worker:
+            status = code
+except (Stop, ChildProcessError):
+    pass
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+me = str(os.getpid())
+
+def family():
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stat:
+                    fields = stat.read().rpartition(b")")[2].split()
+                parents[entry] = (fields[1].decode(), fields[0])
+            except (OSError, IndexError):
+                pass
+    found, todo = [], [me]
+    while todo:
+        parent = todo.pop()
+        for pid, (ppid, state) in parents.items():
+            if ppid == parent:
+                todo.append(pid)
+                found.append((int(pid), state))
+    return found
+
+for attempt in range(100000):
+    members = family()
+    for pid, state in members:
+        if state != b"Z":
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    try:
+        while True:
+            pid, code = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            if pid == worker and status is None:
+                status = code
+    except ChildProcessError:
+        break
+    if attempt:
+        time.sleep(0.001)
+if status is not None and os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+os._exit(os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else 137)
+"""
 
 
 
@@ -152,15 +298,34 @@ def _processes_of(uid: int) -> list[int]:
     return pids
 
 
-_unshare_works: bool | None = None
+def _tasks_of(uid: int) -> int:
+    """Tasks (threads included, as RLIMIT_NPROC counts them) of ``uid`` now."""
+    count = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/status", "rb") as status:
+                count += next((int(line.split()[1]) for line in status if line.startswith(b"Threads:")), 1)
+        except (OSError, ValueError, IndexError):
+            continue
+    return count
 
 
-def _can_unshare_network() -> bool:
+_unshare_works: tuple[bool, bool] | None = None
+
+
+def _can_unshare() -> tuple[bool, bool]:
+    """Whether ``unshare --net`` and ``unshare --ipc`` work here."""
     global _unshare_works
     if _unshare_works is None:
-        _unshare_works = bool(shutil.which("unshare")) and subprocess.run(
-            ["unshare", "--net", "--", "true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-        ).returncode == 0
+        def works(*flags: str) -> bool:
+            return bool(shutil.which("unshare")) and subprocess.run(
+                ["unshare", *flags, "--", "true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+            ).returncode == 0
+        _unshare_works = (works("--net"), works("--ipc"))
     return _unshare_works
 
 

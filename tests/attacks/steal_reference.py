@@ -2,7 +2,9 @@
 # /autograder/source, the test's layout, the grader's cwd through /proc, a walk of the whole
 # disk, a symlink or hard link made in the worker's own folder, an import through sys.path) and
 # answer conv2d and conv_transpose2d with them. Nothing may be found; those two earn nothing;
-# the honest functions keep full marks.
+# the honest functions keep full marks. The test fills in the real places (the checkout,
+# wherever it is, and the folders that hold problems/ on this machine), so every probe aims at a file that exists: it must be refused (a permission error), and a
+# FileNotFoundError means the probe tested nothing, which the test fails.
 import importlib
 import os
 import sys
@@ -11,7 +13,8 @@ import time
 import numpy as np
 
 _STOLEN = {}
-_ROOTS = ["/work/main", "/autograder/source", "__ROOT__/source", f"/proc/{os.getppid()}/cwd", os.path.realpath("..")]
+_REPO = "__REPO__"
+_ROOTS = [*__ROOTS__, f"/proc/{os.getppid()}/cwd"]
 
 
 def _steal(path):
@@ -30,28 +33,36 @@ def _walk(top, seconds):
         if time.monotonic() > stop:
             break
     if not found:
-        raise FileNotFoundError(top)
+        raise PermissionError(f"nothing readable found below {top}")
     return found
 
 
-def _import_reference():
-    sys.path[:0] = ["/work/main", "__ROOT__/source"]
-    module = importlib.import_module("problems.q3a.reference")
+def _import_reference(root):
+    os.stat(f"{root}/problems/q3a/reference.py")  # refused, or there: never absent
+    sys.path[:0] = [root]
+    importlib.invalidate_caches()
+    try:
+        module = importlib.import_module("problems.q3a.reference")
+    except ImportError as error:  # the file is there (stat said so): the import was refused
+        raise PermissionError(f"import refused: {error}") from None
+    finally:
+        sys.path.remove(root)
     return _steal(module.__file__)
 
 
 def _linked(make_link, name):
-    make_link("/work/main/problems/q3a/reference.py", name)
+    make_link(f"{_REPO}/problems/q3a/reference.py", name)
     return _steal(name)
 
 
 for _root in _ROOTS:
     _probe(f"read {_root}/problems", lambda: [_steal(f"{_root}/problems/{q}/{f}") for q in ("q3a", "q3b") for f in ("reference.py", "spec.yaml")])
-_probe("read /work/main/solutions/ps3.py", lambda: _steal("/work/main/solutions/ps3.py"))
+_probe("read the checkout's solutions/ps3.py", lambda: _steal(f"{_REPO}/solutions/ps3.py"))
 _probe("walk /", lambda: _walk("/", 3))
-_probe("walk /work", lambda: _walk("/work", 2))
+_probe("walk the checkout's folder", lambda: _walk(os.path.dirname(_REPO), 2))
 _probe("walk /tmp", lambda: _walk("/tmp", 2))
-_probe("import problems.q3a.reference", _import_reference)
+for _root in __ROOTS__:
+    _probe(f"import problems.q3a.reference from {_root}", lambda: _import_reference(_root))
 _probe("symlink to a reference", lambda: _linked(os.symlink, "symlinked.py"))
 _probe("hard link to a reference", lambda: _linked(os.link, "hardlinked.py"))
 

@@ -1,0 +1,268 @@
+"""Isolation between the grader, its worker and other gradings (round 2 of the attacks).
+
+- A root grader that cannot drop to the worker's user refuses to run student code at all.
+- Nothing the worker starts outlives its grading, with or without root (the grader's reaper).
+- Two gradings cannot pass answers through System V IPC.
+- The per-user lock is machine-wide, as the kill at the end of a grading is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from test_attacks import Harness, as_root, assert_clean, assert_scores, attack, hostile, printed
+
+from autograder.engine.runner import grade
+from autograder.output.results import gradescope_json
+from autograder.sandbox import isolation as sandbox
+
+from conftest import REPO, SOLUTION, check_results
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switches users: needs root")
+
+
+@pytest.fixture
+def harness(monkeypatch):
+    base = Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp"))
+    base.chmod(0o755)
+    monkeypatch.setenv("TMPDIR", str(base / "tmp"))
+    made = Harness(base)
+    yield made
+    made.cleanup()
+
+
+# --------------------------------------------------------------------------- 1. fail closed
+
+
+@as_root
+def test_a_root_grader_that_cannot_drop_root_runs_no_student_code(tmp_path, monkeypatch):
+    private_numpy = tmp_path / "site-packages" / "numpy"  # tmp_path is inside a folder of root's alone
+    private_numpy.mkdir(parents=True)
+    monkeypatch.setattr(sandbox, "_worker_needs", lambda: [Path(sys.executable).resolve(), private_numpy])
+    mark = Path(tempfile.gettempdir()) / f"ran-as-root-{os.getpid()}"
+    submission = tmp_path / "ps3.py"
+    submission.write_text(SOLUTION.read_text() + f"\nopen({str(mark)!r}, 'w').write('ran')\n")
+    report = grade(submission, REPO / "problems")
+    assert not mark.exists(), "student code ran although the grader could not drop root"
+    data = gradescope_json(report)
+    check_results(data, json.dumps(data).encode())
+    assert data["score"] == 0
+    assert "the autograder is misconfigured, so your code was not run; this is not your fault" in data["output"]
+    graded = [t for t in data["tests"] if t.get("max_score")]
+    assert graded and all(t["score"] == 0 for t in graded)
+    assert all(t["output"].endswith("could not be called.") for t in graded if "hidden" in t.get("tags", []))
+    assert "NOT RUN" in report.protections["student code"]
+    assert f"{private_numpy} is not readable by 'autograder-worker'" in report.protections["student code"]
+
+
+@needs_root
+def test_a_missing_worker_user_is_a_refusal_too():
+    isolation = sandbox.Isolation.detect("no-such-user-here")
+    assert isolation.user is None and "does not exist" in (isolation.refusal or "")
+    assert "SystemExit(70)" in " ".join(isolation.wrap(["python3", "worker"]))
+
+
+# --------------------------------------------------------------------------- 2. nothing outlives a grade
+
+DAEMONS = '''
+import os, sys
+def start_daemons(count, tag):
+    started = 0
+    for _ in range(count):
+        try:
+            pid = os.fork()
+        except OSError:
+            break
+        if pid == 0:
+            code = 1
+            try:
+                os.setsid()
+                if os.fork() == 0:
+                    os.execv("/bin/sleep", ["sleep", tag])
+                code = 0
+            finally:
+                os._exit(code)
+        if os.waitpid(pid, 0)[1] != 0:
+            break
+        started += 1
+    return started
+'''
+
+RUNNER = '''
+import json, sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.process import Sandbox
+box = Sandbox(Path({submission!r}), Limits(processes={processes}))
+box.start()
+report = box.ready()
+outcome = box.call("start_daemons", [{count}, {tag!r}])
+box.stop()
+print(json.dumps({{"fatal": report.fatal, "problems": report.problems, "kind": outcome.kind, "output": outcome.output,
+                  "value": outcome.value if outcome.kind == "returned" else str(outcome.detail),
+                  "protections": box.protections}}))
+'''
+
+
+def _run_as_nobody(tmp: Path, submission_text: str, count: int, processes: int, tag: str) -> dict:
+    nobody = pwd.getpwnam("nobody")
+    work = tmp / "nobody"
+    work.mkdir(mode=0o755)
+    os.chown(work, nobody.pw_uid, nobody.pw_gid)
+    submission = work / "ps3.py"
+    submission.write_text(submission_text)
+    script = work / "run.py"
+    script.write_text(RUNNER.format(repo=str(REPO), submission=str(submission), processes=processes, count=count, tag=tag))
+    env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(work), "HOME": str(work)}
+    done = subprocess.run(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--",
+                           sys.executable, str(script)], env=env, cwd=work, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _sleepers(tag: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and tag.encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
+                state = Path(f"/proc/{entry}/stat").read_bytes().rpartition(b")")[2].split()[0]
+                if state != b"Z":
+                    found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture
+def open_tmp():
+    folder = Path(tempfile.mkdtemp(prefix="ag-isolation-", dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    subprocess.run(["rm", "-rf", str(folder)], check=False)
+
+
+@needs_root
+def test_a_hundred_setsid_daemons_of_an_ordinary_users_grading_are_all_killed(open_tmp):
+    tag = f"{3600 + os.getpid() % 1000}.{time.time_ns() % 10**6}"
+    result = _run_as_nobody(open_tmp, DAEMONS, count=100, processes=400, tag=tag)
+    assert result["kind"] == "returned" and result["value"] == 100, result
+    assert "child subreaper" in result["protections"]["leftover processes"]
+    time.sleep(0.2)
+    assert _sleepers(tag) == []
+
+
+@needs_root
+def test_an_ordinary_users_grading_has_a_bounded_process_count(open_tmp):
+    tag = f"{3600 + os.getpid() % 1000}.{time.time_ns() % 10**6 + 1}"
+    result = _run_as_nobody(open_tmp, DAEMONS, count=500, processes=64, tag=tag)
+    assert result["kind"] == "returned" and 10 < result["value"] <= 64, result
+    time.sleep(0.2)
+    assert _sleepers(tag) == []
+
+
+@as_root
+def test_daemons_of_a_root_grading_are_all_killed(harness):
+    tag = f"{3600 + os.getpid() % 1000}.{time.time_ns() % 10**6 + 2}"
+    harness.submit({"ps3.py": SOLUTION.read_text() + DAEMONS + f"\nprint('DAEMONS', start_daemons(30, {tag!r}))\n"})
+    data = harness.run()
+    assert data["score"] == 100
+    assert _sleepers(tag) == []
+    assert_clean(harness)
+
+
+# --------------------------------------------------------------------------- 3. no IPC between gradings
+
+
+@as_root
+def test_a_shared_memory_segment_cannot_carry_answers_between_gradings(harness, tmp_path):
+    harness.submit({"ps3.py": hostile("round2_ipc_publisher")})
+    published = harness.run()
+    assert published["score"] == 100
+    assert "PUBLISH denied errno 1" in printed(published, "conv2d")  # EPERM from seccomp
+    reader = Harness(Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp")))
+    try:
+        reader.base.chmod(0o755)
+        reader.submit({"ps3.py": hostile("round2_ipc_reader")})
+        read = reader.run()
+    finally:
+        reader.cleanup()
+    assert "READ denied errno 1" in printed(read, "conv2d")
+    assert_scores(read, zero={"conv2d"}, imports_cleanly=False)
+    assert_clean(harness)
+
+
+@needs_root
+def test_an_ordinary_users_worker_cannot_use_system_v_ipc(open_tmp):
+    text = (SOLUTION.read_text() + "\n" + attack("round2_ipc_publisher")
+            + "\n\ndef start_daemons(count, tag):\n    print(_STATUS)\n    return count\n")
+    result = _run_as_nobody(open_tmp, text, count=0, processes=64, tag="unused")
+    assert not result["fatal"] and result["problems"] == [], result
+    assert "PUBLISH denied errno 1" in result["output"], result  # EPERM from seccomp: no namespace without root
+
+
+@needs_root
+def test_a_root_worker_gets_an_ipc_namespace_of_its_own():
+    isolation = sandbox.Isolation.detect("autograder-worker")
+    command = isolation.wrap(["python3", "worker"])
+    assert isolation.ipc and "--ipc" in command and "--net" in command
+
+
+# --------------------------------------------------------------------------- 4. one lock, machine-wide
+
+
+def _run_with_tmpdir(harness: Harness, results: dict) -> None:
+    env = dict(os.environ, AUTOGRADER_ROOT=str(harness.root), AUTOGRADER_PYTHON=sys.executable,
+               TMPDIR=str(harness.workers), PYTHONPATH=str(REPO))
+    started = time.monotonic()
+    subprocess.run(["bash", str(harness.root / "source" / "run_autograder")], env=env, capture_output=True,
+                   timeout=300, check=False)
+    results[harness.base.name] = (json.loads(harness.layout.results_file.read_text()), started, time.monotonic())
+
+
+@as_root
+def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
+    slow = (SOLUTION.read_text() + "\nimport os as _os, time as _time\n_honest = mlp_layer_params\n"
+            "def mlp_layer_params(dims):\n    _time.sleep(0.3)\n    print('PID', _os.getpid())\n    return _honest(dims)\n")
+    harnesses = []
+    try:
+        for _ in range(2):
+            made = Harness(Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp")))
+            made.base.chmod(0o755)
+            made.submit({"ps3.py": slow})
+            harnesses.append(made)
+        assert len({str(h.workers) for h in harnesses}) == 2
+        results: dict = {}
+        threads = [threading.Thread(target=_run_with_tmpdir, args=(h, results)) for h in harnesses]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for made in harnesses:
+            data, _, _ = results[made.base.name]
+            assert data["score"] == 100, data["output"][:2000]
+            pids = set(re.findall(r"^PID (\d+)$", "\n".join(t["output"] for t in data["tests"]), flags=re.M))
+            assert len(pids) == 1, f"the worker was restarted (killed by the other grading?): {pids}"
+            assert made.leftovers() == []
+    finally:
+        for made in harnesses:
+            made.cleanup()
+
+
+@needs_root
+def test_the_lock_folder_is_fixed_and_roots_alone(monkeypatch):
+    monkeypatch.setenv("TMPDIR", "/nonexistent-tmp")
+    folder = sandbox.lock_folder()
+    assert folder == Path("/run/lock/autograder")
+    info = folder.lstat()
+    assert info.st_uid == 0 and info.st_mode & 0o777 == 0o700
