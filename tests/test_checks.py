@@ -555,5 +555,6 @@ def test_gradescope_tests_match_the_results_schema() -> None:
     tests = gradescope_tests(results)
     jsonschema.validate({"score": 2.0, "tests": tests}, SCHEMA)
     assert tests[0] == {"name": "Q9 · doubles", "number": "9.1", "score": 2.0, "max_score": 2.0, "status": "passed",
-                        "output": "", "output_format": "text", "visibility": "after_due_date", "tags": ["conv"]}
+                        "output": "", "output_format": "text", "visibility": "after_due_date", "tags": ["conv"],
+                        "extra_data": {"problem": "q9", "where": "", "check": "doubles"}}
     assert "number" not in tests[1] and tests[1]["status"] == "failed" and tests[1]["visibility"] == "visible"

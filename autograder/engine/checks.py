@@ -16,17 +16,27 @@ points (as lost), and a partial score never carries over to the next run.
 
 Only the check files themselves are collected: never a conftest.py, an ini
 file, an installed plugin, or anything in the submission's folder.
+
+While the session runs, the submission is also importable by name, so a
+gradescope-utils suite that does ``from ps3 import conv2d`` drops in unchanged:
+``ps3`` is a stand-in module whose attributes are the ``student`` fixture's
+functions (see :func:`submission_modules`). ``@leaderboard("column")`` checks
+fill their result's ``leaderboard`` with the value they set.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
+import keyword
 import math
+import numbers
 import os
 import sys
 import threading
-from collections.abc import Iterator
+import types
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -42,6 +52,10 @@ MARKERS = (
     "tags(*names): Gradescope tags (gradescope-utils: @tags)",
 )
 MAX_OUTPUT_CHARS = 3000
+# The submission's module name when the gate cannot tell it (validate calls the reference, not a file),
+# and always offered besides the file's own stem: PS3's checks say ``from ps3 import ...`` whatever the upload is called.
+FALLBACK_MODULE_NAME = "ps3"
+LEADERBOARD_ORDERS = ("asc", "desc")
 
 # pytest keeps process-wide state (sys.modules, import hooks, sys.stdout while
 # capturing), so batch grading's threads take turns to run their checks.
@@ -79,12 +93,14 @@ def find_checks(problems_dir: Path) -> list[Path]:
     return sorted(path for path in Path(problems_dir).glob("*/test_*.py") if path.is_file())
 
 
-def run_checks(files: list[Path], gate: Caller) -> list[CheckResult]:
+def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] | None = None) -> list[CheckResult]:
     """Run the check ``files`` in one pytest session; one result per test, in the order run.
 
     The student's functions are called through ``gate``, the same gate as the
-    YAML cases: strikes and the run's deadline are shared. Raises CheckError
-    when the checks themselves are broken.
+    YAML cases: strikes and the run's deadline are shared. During the session
+    the submission is importable under ``module_names`` (by default
+    :func:`submission_module_names`: its file's stem, and ``ps3``). Raises
+    CheckError when the checks themselves are broken.
     """
     if not files:
         return []
@@ -92,7 +108,11 @@ def run_checks(files: list[Path], gate: Caller) -> list[CheckResult]:
 
     files = [Path(path).resolve() for path in files]
     root = Path(os.path.commonpath([path.parent.parent for path in files]))
-    plugin = _plugin(Student(gate), root)
+    student = Student(gate)
+    plugin = _plugin(student, root)
+    folders = {path.parent.name for path in files}
+    names = [name for name in (submission_module_names(gate) if module_names is None else module_names)
+             if name not in folders]  # a problem's folder is the package pytest imports its checks under
     arguments = [
         *map(str, files),
         "--rootdir", str(root),
@@ -104,7 +124,7 @@ def run_checks(files: list[Path], gate: Caller) -> list[CheckResult]:
         "-p", "no:cacheprovider",
         "-q", "--tb=short",
     ]
-    with _ONE_SESSION_AT_A_TIME, _isolated(problem_folders={path.parent.name for path in files}) as printed:
+    with _ONE_SESSION_AT_A_TIME, submission_modules(student, names), _isolated(problem_folders=folders) as printed:
         exit_code = pytest.main(arguments, plugins=[plugin])
     if plugin.interrupted:
         raise KeyboardInterrupt
@@ -142,6 +162,72 @@ class Student:
         why = reason(outcome, function)
         raise StudentError(function, outcome.kind, outcome.error.get("type", "") if raised else "",
                            outcome.error.get("message", "") if raised else why, f"{function} {why}")
+
+
+class SubmissionModule(types.ModuleType):
+    """The submission as a module (``import ps3``, ``from ps3 import conv2d``) for checks written that way.
+
+    Its attributes are the ``student`` fixture's functions, each call made in
+    the sandbox: nothing of the student's code ever runs in the grader.
+    """
+
+    def __init__(self, name: str, student: Student) -> None:
+        super().__init__(name, "The submission's functions, each called in the sandbox (as the `student` fixture).")
+        self.__dict__["_autograder_student"] = student
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "__all__":  # ``from ps3 import *``: the functions the submission defines
+            functions = getattr(getattr(self._autograder_student._gate, "imported", None), "functions", None)
+            if isinstance(functions, list):
+                return list(functions)
+        return getattr(self._autograder_student, name)  # a private or dunder name is an AttributeError
+
+    def __repr__(self) -> str:
+        return f"<module {self.__name__!r}: the submission, called in the sandbox>"
+
+
+def submission_module_names(gate: Any) -> list[str]:
+    """The names a check may import the submission by: its file's stem, when that can safely be a module, and ``ps3``.
+
+    The stem is the student's choice of file name, so it is used only when it
+    names no module the grader has or could import (``numpy.py`` must not
+    shadow NumPy, even for the length of a session).
+    """
+    submission = getattr(getattr(gate, "sandbox", None), "submission", None)
+    names = []
+    if submission is not None:
+        stem = Path(submission).stem
+        if _free_module_name(stem):
+            names.append(stem)
+    return list(dict.fromkeys([*names, FALLBACK_MODULE_NAME]))
+
+
+def _free_module_name(name: str) -> bool:
+    if not name.isidentifier() or keyword.iskeyword(name) or name in sys.stdlib_module_names or name in sys.builtin_module_names:
+        return False
+    if name in sys.modules:
+        return isinstance(sys.modules[name], SubmissionModule)
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def submission_modules(student: Student, names: Sequence[str]) -> Iterator[None]:
+    """Make the submission importable as each of ``names`` (see SubmissionModule), and put back what was there after."""
+    absent = object()
+    saved = {name: sys.modules.get(name, absent) for name in dict.fromkeys(names)}
+    try:
+        for name in saved:
+            sys.modules[name] = SubmissionModule(name, student)
+        yield
+    finally:
+        for name, previous in saved.items():
+            if previous is absent:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = cast(types.ModuleType, previous)
 
 
 @dataclass(frozen=True)
@@ -189,7 +275,7 @@ def _plugin(student: Student, root: Path) -> Any:
         def _student_for_unittest(self, request: Any) -> None:
             """A unittest.TestCase method takes no fixtures: gradescope-utils suites use ``self.student``."""
             if isinstance(request.instance, unittest.TestCase):
-                request.instance.student = student
+                request.instance.student = student  # type: ignore[attr-defined]
 
         def pytest_collection_modifyitems(self, items: list) -> None:
             """Read every check's settings before any runs, so a broken marker stops the session at once."""
@@ -204,6 +290,8 @@ def _plugin(student: Student, root: Path) -> Any:
             # gradescope-utils' @partial_credit keeps the score on the function itself, where it would
             # outlive this run (a parametrized check runs the same function several times).
             vars(item.function).pop("__score__", None)
+            for function in _wrapped(item.function):  # @leaderboard keeps its value on its own wrapper, as deep as it sits
+                vars(function).pop("__leaderboard_value__", None)
             self._reports = []
             outcome = yield
             self.results.append(_finished(self._blanks[item], item, self._reports, root))
@@ -227,6 +315,9 @@ def _blank_result(item: Any, root: Path) -> CheckResult:
         raise ValueError(f"weight must be a number of points, not {weight}")
     if visibility not in VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}")
+    order = getattr(item.function, "__leaderboard_sort_order__", "desc")
+    if hasattr(item.function, "__leaderboard_column__") and order not in LEADERBOARD_ORDERS:
+        raise ValueError(f"@leaderboard's sort order must be 'asc' or 'desc', not {order!r}")
     doc = (item.function.__doc__ or "").strip()
     name = doc.splitlines()[0] if doc else item.name
     if doc and hasattr(item, "callspec"):
@@ -271,7 +362,41 @@ def _finished(blank: CheckResult, item: Any, reports: list, root: Path) -> Check
     captured = reports[-1].capstdout + reports[-1].capstderr if reports else ""
     explanation = "" if clean else _explanation(item, reports, root)
     return replace(blank, score=score, passed=clean and score >= blank.max_score,
-                   output=clip("\n\n".join(text for text in (captured.strip(), explanation) if text), MAX_OUTPUT_CHARS))
+                   output=clip("\n\n".join(text for text in (captured.strip(), explanation) if text), MAX_OUTPUT_CHARS),
+                   leaderboard=_leaderboard(item.function) if ran else [])
+
+
+def _wrapped(function: Any) -> list[Any]:
+    """A decorated function and every function it wraps (``__wrapped__``), outermost first."""
+    chain: list[Any] = []
+    while function is not None and function not in chain and len(chain) < 50:
+        chain.append(function)
+        function = getattr(function, "__wrapped__", None)
+    return chain
+
+
+def _leaderboard(function: Any) -> list[dict]:
+    """gradescope-utils' ``@leaderboard(name, sort_order)`` entry, once the check has set its value.
+
+    As in gradescope-utils, a check that set a value and then failed still
+    reports it. A value that is not a finite number or a text is left out:
+    Gradescope's leaderboard takes nothing else.
+    """
+    column = getattr(function, "__leaderboard_column__", None)
+    if column is None:
+        return []
+    value = next((vars(f)["__leaderboard_value__"] for f in _wrapped(function) if "__leaderboard_value__" in vars(f)), None)
+    if isinstance(value, bool) or value is None:
+        return []
+    if isinstance(value, numbers.Integral):
+        value = int(value)
+    elif isinstance(value, numbers.Real) and math.isfinite(float(value)):
+        value = float(value)
+    elif isinstance(value, str):
+        value = clip(value, 200)
+    else:
+        return []
+    return [{"name": str(column), "value": value, "order": getattr(function, "__leaderboard_sort_order__", "desc")}]
 
 
 def _points(chosen: Any, most: float) -> float:

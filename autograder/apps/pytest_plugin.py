@@ -1,0 +1,232 @@
+"""``pytest problems/ --submission FILE``: debug specs and checks in pytest (the ``pytest11`` entry point).
+
+With ``--submission``, every case of every ``spec.yaml`` pytest reaches is a
+test item, reported at its spec file and line, and the problems' Python checks
+(``test_*.py``) get the ``student`` fixture (and ``from ps3 import f``). Both
+call the one submission through one sandbox and one call gate, started when
+the session starts and stopped when it ends, and a case is judged as grading
+judges it (``engine.runner.check``). See docs/instructors.md, "Debugging specs
+and checks with pytest".
+
+Without ``--submission`` it does nothing but declare that option: it collects
+no file, adds no fixture and imports none of the engine, so other pytest runs
+(the repository's own tests among them) are as they were. Grading never loads
+it: the grader's own pytest session turns plugin autoloading off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+import unittest
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from autograder.model import Case, CaseResult
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.limits import Limits
+    from autograder.sandbox.process import Sandbox
+
+SESSION_PLUGIN = "autograder-submission"
+SPEC_NAME = "spec.yaml"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("autograder", "autograder: run problems/*/spec.yaml and the problems' checks against a submission")
+    group.addoption("--submission", dest="autograder_submission", metavar="FILE", default=None,
+                    help="a student file (.py or .ipynb), run in the sandbox: every case of a spec.yaml becomes a test, "
+                         "and the problems' checks (test_*.py) get a `student` fixture calling it")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    submission = config.getoption("autograder_submission", None)
+    if submission is None:
+        return
+    path = Path(submission).absolute()
+    if not path.is_file():
+        raise pytest.UsageError(f"--submission {submission}: no such file")
+    config.pluginmanager.register(SubmissionSession(config, path), SESSION_PLUGIN)
+
+
+class SubmissionSession:
+    """The session's submission, sandbox and gate; registered only when ``--submission`` is given."""
+
+    def __init__(self, config: pytest.Config, submission: Path) -> None:
+        from autograder.engine.checks import MARKERS
+
+        self.config, self.submission = config, submission
+        self.sandbox: Sandbox | None = None
+        self._gate: CallGate | None = None
+        self._student: Any = None
+        self._open = contextlib.ExitStack()
+        for line in (*MARKERS, "hidden_case: a spec.yaml case hidden from students"):
+            config.addinivalue_line("markers", line)
+
+    @property
+    def gate(self) -> CallGate:
+        if self._gate is None:
+            raise RuntimeError("the autograder's sandbox starts with the pytest session")
+        return self._gate
+
+    # -- the session's sandbox -------------------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        from autograder.engine.checks import Student, submission_module_names, submission_modules
+        from autograder.sandbox.gate import CallGate
+        from autograder.sandbox.process import Sandbox
+
+        limits = _course_limits(self.config)
+        # As grading does: as root, the worker runs as the unprivileged worker user; otherwise as this user.
+        sandbox = Sandbox(self.submission, limits) if os.geteuid() == 0 else Sandbox(self.submission, limits, worker_user=None)
+        self._open.callback(sandbox.stop)
+        sandbox.start()
+        self.sandbox = sandbox
+        self._gate = CallGate(sandbox, time.monotonic() + sandbox.limits.run_deadline)
+        self._student = Student(self._gate)
+        # Checks import at collection, which comes after this: ``from ps3 import conv2d`` must already resolve.
+        self._open.enter_context(submission_modules(self._student, submission_module_names(self._gate)))
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        self._open.close()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        self._open.close()  # a session that never finished (an error while starting) stops its worker too
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        if self.sandbox is None:
+            return []
+        from autograder.engine.runner import import_notices
+
+        imported = self.gate.imported
+        lines = [f"autograder: {self.submission} runs in the sandbox; it defines {', '.join(imported.functions) or 'no function'}"]
+        return lines + [f"autograder: {notice}" for notice in import_notices(imported)]
+
+    # -- what is collected -----------------------------------------------------
+
+    def pytest_collect_file(self, file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+        if file_path.name == SPEC_NAME:
+            return SpecFile.from_parent(parent, path=file_path)
+        return None
+
+    @pytest.fixture
+    def student(self) -> Any:
+        """The submission's functions, each call made in the sandbox."""
+        return self._student
+
+    @pytest.fixture(autouse=True)
+    def _student_for_unittest(self, request: pytest.FixtureRequest) -> None:
+        """A unittest.TestCase method takes no fixtures: gradescope-utils suites use ``self.student``."""
+        if isinstance(request.instance, unittest.TestCase):
+            request.instance.student = self._student  # type: ignore[attr-defined]
+
+
+def _course_limits(config: pytest.Config) -> Limits:
+    """The limits of the course whose problems are tested: the nearest assignment.yaml above the paths given, else the defaults."""
+    from autograder.apps.course import CONFIG_NAME, CourseError, load
+    from autograder.sandbox.limits import Limits
+
+    starts = [Path(arg.split("::")[0]).absolute() for arg in config.args] + [config.rootpath]
+    for start in starts:
+        for folder in (start, *start.parents):
+            if (folder / CONFIG_NAME).is_file():
+                try:
+                    return load(folder / "problems").make_limits()  # load reads the assignment.yaml beside problems/
+                except CourseError as error:
+                    raise pytest.UsageError(str(error)) from None
+    return Limits.from_environment()
+
+
+def _session(config: pytest.Config) -> SubmissionSession:
+    plugin = config.pluginmanager.get_plugin(SESSION_PLUGIN)
+    assert isinstance(plugin, SubmissionSession)
+    return plugin
+
+
+# --------------------------------------------------------------------------- spec.yaml as tests
+
+
+class SpecFile(pytest.File):
+    """A ``spec.yaml``: one item per case, generated ones included, hidden ones too."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from autograder.engine.errors import SpecError
+        from autograder.engine.specs import load_problem
+
+        try:
+            problem = load_problem(self.path)
+        except SpecError as error:  # it names the file and line already
+            raise self.CollectError(str(error)) from None
+        for case in problem.cases:
+            yield CaseItem.from_parent(self, name=f"{case.number} {case.name}", case=case)
+
+
+class CaseFailed(Exception):
+    """A case's verdict was not a pass."""
+
+    def __init__(self, result: CaseResult) -> None:
+        super().__init__(result.verdict.summary)
+        self.result = result
+
+
+class CaseItem(pytest.Item):
+    """One case: one call through the session's gate, judged as grading judges it."""
+
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.extra_keyword_matches.add(case.function)  # ``-k conv2d`` selects every case of conv2d
+        if case.hidden:
+            self.add_marker("hidden_case")
+
+    def runtest(self) -> None:
+        from autograder.engine.runner import check
+
+        outcome = _session(self.config).gate.call(self.case.function, self.case.args, self.case.kwargs)
+        result = check(self.case, outcome)
+        if not result.verdict.passed:
+            raise CaseFailed(result)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, CaseFailed):
+            return explain(excinfo.value.result)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # Not the bare name: pytest -v shows a name that ends the node id as a Python path, each "." turned into "::".
+        return self.path, spec_line(self.case.where) - 1, f"{self.name} ({self.case.where})"
+
+
+def spec_line(where: str) -> int:
+    """The line of ``problems/q3a/spec.yaml:14`` (or of ``...:30 (seed 31, draw 2)``, a generated case); 1 if none."""
+    found = re.search(r":(\d+)(?=\s|$)", where)
+    return int(found.group(1)) if found else 1
+
+
+def explain(result: CaseResult) -> str:
+    """A failed case as an instructor reads it: where, the call, what was expected, what came back, and why."""
+    from autograder.engine.compare import short_repr
+
+    case, verdict, outcome = result.case, result.verdict, result.outcome
+    arguments = [short_repr(a, 200) for a in case.args] + [f"{k}={short_repr(v, 100)}" for k, v in case.kwargs.items()]
+    lines = [f"{case.where}: {case.name}" + (" (hidden case)" if case.hidden else ""),
+             f"call:     {case.function}({', '.join(arguments)})"]
+    if case.expected.raises:
+        lines.append(f"expected: raises {case.expected.raises}")
+    elif "\n" not in verdict.detail and "expected" not in verdict.detail:  # a table of entries shows it already
+        lines.append(f"expected: {short_repr(case.expected.value, 500)}")
+    lines.append(f"verdict:  {verdict.summary}")
+    if verdict.detail:
+        lines.append("detail:   " + verdict.detail.replace("\n", "\n          "))
+    if result.diagnosis:
+        lines.append(f"diagnosis: {result.diagnosis}")
+    if case.follow_through:
+        lines.append(f"(grading may still give follow-through credit: {case.follow_through.using})")
+    if outcome is not None and outcome.output.strip():
+        lines.append("the submission printed:\n" + outcome.output.rstrip())
+    return "\n".join(lines)

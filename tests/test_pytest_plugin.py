@@ -1,0 +1,343 @@
+"""pytest for instructors (``pytest problems/ --submission FILE``), and gradescope-utils suites in the grader's checks.
+
+The plugin is run as instructors run it: pytest in a subprocess, the plugin
+loaded through its installed ``pytest11`` entry point. The checks' import of
+the submission by name (``from ps3 import conv2d``) and ``@leaderboard`` run
+through ``run_checks`` over a real sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+import types
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from autograder.engine.checks import CheckError, SubmissionModule, find_checks, run_checks, submission_module_names
+from autograder.engine.specs import load_problem, load_specs
+from autograder.model import Report
+from autograder.output.results import gradescope_json
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.process import Sandbox
+
+REPO = Path(__file__).resolve().parent.parent
+SOLUTION = REPO / "solutions" / "ps3.py"
+SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
+
+
+def _pytest(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    """pytest in a fresh process, as an instructor starts it: installed plugins load, nothing from this run's environment."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_CURRENT_TEST")}
+    return subprocess.run([sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _write(folder: Path, files: dict[str, str]) -> Path:
+    for relative, source in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return folder
+
+
+# --------------------------------------------------------------------------- the pytest11 plugin
+
+
+def test_the_plugin_is_an_installed_pytest11_entry_point() -> None:
+    assert {ep.name: ep.value for ep in entry_points(group="pytest11")}.get("autograder") == "autograder.apps.pytest_plugin"
+
+
+def test_every_case_is_a_test_and_the_solution_passes_them_all() -> None:
+    ran = _pytest("problems/", "--submission", "solutions/ps3.py", "-v")
+    cases = [(problem, case) for problem in load_specs(REPO / "problems") for case in problem.cases]
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert f" {len(cases)} passed" in ran.stdout.splitlines()[-1]
+    for problem, case in cases:
+        assert f"problems/{problem.key}/spec.yaml::{case.number} {case.name} PASSED" in ran.stdout
+    assert "runs in the sandbox" in ran.stdout  # the header names the submission and what it defines
+
+
+def test_a_flipped_kernel_fails_at_its_cases_spec_lines(tmp_path: Path) -> None:
+    submission = tmp_path / "ps3.py"
+    submission.write_text(SOLUTION.read_text() + "\n\n" + (REPO / "solutions" / "mistakes" / "flipped_kernel.py").read_text())
+    junit = tmp_path / "junit.xml"
+    ran = _pytest("problems/", f"--submission={submission}", "-q", f"--junitxml={junit}", "-o", "junit_family=xunit1")
+    assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr[-3000:]
+    q3a = load_problem(REPO / "problems" / "q3a" / "spec.yaml")
+    flipped = [case for case in q3a.cases if any("flipped" in message for _, message in case.known_mistakes)]
+    symmetric = q3a.cases[0]  # the problem-set instance: K is symmetric, so flipping it changes nothing
+    assert flipped and symmetric not in flipped
+    first = flipped[0]
+    line = int(first.where.rsplit(":", 1)[1])
+    assert f"FAILED problems/q3a/spec.yaml::{first.number} {first.name}" in ran.stdout
+    assert f"problems/q3a/spec.yaml:{line}: {first.name}" in ran.stdout  # the failure says where the case is
+    assert "kernel was flipped" in ran.stdout  # with the diagnosis
+    assert f"FAILED problems/q3a/spec.yaml::{symmetric.number} " not in ran.stdout
+    # reportinfo: each item is located at its spec file and line (0-based in pytest, as for Python tests)
+    testcase = re.search(rf'<testcase [^>]*name="{re.escape(first.number)} [^>]*>', junit.read_text())
+    assert testcase and f'file="problems/q3a/spec.yaml" line="{line - 1}"' in testcase.group(0)
+
+
+def test_the_problems_checks_run_with_the_same_submission(tmp_path: Path) -> None:
+    """The checks get ``student``, ``self.student`` and ``from ps3 import f``; a failing check fails."""
+    shutil.copytree(REPO / "problems" / "q3a", tmp_path / "problems" / "q3a", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(REPO / "assignment.yaml", tmp_path / "assignment.yaml")
+    _write(tmp_path, {"problems/q3a/test_conv_checks.py": """
+        import unittest
+
+        import numpy as np
+        from gradescope_utils.autograder_utils.decorators import weight
+
+        from ps3 import conv2d
+
+
+        @weight(2)
+        def test_linear(student):
+            x, k = np.arange(12.0).reshape(3, 4), np.array([[1.0, -2.0]])
+            assert np.allclose(conv2d(2 * x, k), 2 * np.asarray(student.conv2d(x, k)))
+
+
+        def test_wrong_on_purpose(student):
+            assert student.conv2d(np.ones((2, 2)), np.ones((1, 1))).tolist() == [[5.0]]
+
+
+        class TestShape(unittest.TestCase):
+            def test_shape(self):
+                self.assertEqual(np.asarray(self.student.conv2d(np.ones((5, 5)), np.ones((3, 3)))).shape, (3, 3))
+        """})
+    ran = _pytest("problems/", f"--submission={SOLUTION}", "-v", cwd=tmp_path)
+    cases = load_problem(tmp_path / "problems" / "q3a" / "spec.yaml").cases
+    assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr[-3000:]
+    assert "test_conv_checks.py::test_linear PASSED" in ran.stdout
+    assert "test_conv_checks.py::TestShape::test_shape PASSED" in ran.stdout
+    assert "test_conv_checks.py::test_wrong_on_purpose FAILED" in ran.stdout
+    assert f"1 failed, {len(cases) + 2} passed" in ran.stdout
+
+
+def test_without_submission_the_plugin_does_nothing() -> None:
+    ran = _pytest("problems/", "--collect-only", "-q")
+    assert ran.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, ran.stdout + ran.stderr
+    assert "spec.yaml" not in ran.stdout
+    with_plugin = _pytest("tests/test_compare.py", "--collect-only", "-q")
+    without = _pytest("tests/test_compare.py", "--collect-only", "-q", "-p", "no:autograder")
+    def collected(ran: subprocess.CompletedProcess) -> list[str]:
+        return [line for line in ran.stdout.splitlines() if "::" in line]
+
+    assert with_plugin.returncode == without.returncode == 0 and collected(with_plugin) == collected(without)
+
+
+def test_a_missing_submission_is_a_usage_error() -> None:
+    ran = _pytest("problems/", "--submission", "no/such/ps3.py", "--collect-only", "-q")
+    assert ran.returncode == pytest.ExitCode.USAGE_ERROR and "no/such/ps3.py: no such file" in ran.stderr
+
+
+# --------------------------------------------------------------------------- from ps3 import f, inside the grader's checks
+
+
+@pytest.fixture(scope="module")
+def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+    path = tmp_path_factory.mktemp("student") / "ps3.py"
+    shutil.copy(SOLUTION, path)
+    with Sandbox(path, worker_user=None) as sandbox:
+        yield sandbox
+
+
+def _gate(box: Sandbox) -> CallGate:
+    return CallGate(box, time.monotonic() + 600)
+
+
+def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict:
+    problems = _write(tmp_path / "problems", checks)
+    return {result.name: result for result in run_checks(find_checks(problems), _gate(box))}
+
+
+def test_a_check_imports_the_submission_by_name(tmp_path: Path, box: Sandbox) -> None:
+    results = _run(tmp_path, box, {
+        "q3a/test_imports.py": """
+            import numpy as np
+
+            import ps3
+            from ps3 import conv2d, conv_output_size
+
+
+            def test_from_import():
+                assert conv_output_size(5, 3) == 3
+                assert np.asarray(conv2d(np.ones((3, 3)), np.ones((2, 2)))).tolist() == [[4, 4], [4, 4]]
+
+
+            def test_module_attribute_is_the_fixtures_function(student):
+                assert repr(ps3.conv2d) == repr(student.conv2d) == "student.conv2d"
+
+
+            def test_a_missing_function_is_a_student_error():
+                from autograder.engine.checks import StudentError
+                from ps3 import no_such_function
+                try:
+                    no_such_function()
+                except StudentError as error:
+                    assert error.kind == "skipped"
+                else:
+                    raise AssertionError("called")
+            """,
+        "q3b/test_star.py": """
+            from ps3 import *
+
+
+            def test_star():
+                assert conv_output_size(7, 3) == 5
+            """,
+    })
+    assert {name: result.passed for name, result in results.items()} == {
+        "test_from_import": True, "test_module_attribute_is_the_fixtures_function": True,
+        "test_a_missing_function_is_a_student_error": True, "test_star": True}
+
+
+def test_the_module_is_there_only_during_the_session(tmp_path: Path, box: Sandbox) -> None:
+    before = types.ModuleType("ps3")
+    sys.modules["ps3"] = before
+    try:
+        results = _run(tmp_path, box, {"q3a/test_seen.py": """
+            import sys
+
+
+            def test_seen():
+                assert type(sys.modules["ps3"]).__name__ == "SubmissionModule"
+            """})
+        assert results["test_seen"].passed
+        assert sys.modules["ps3"] is before  # what was there is put back
+    finally:
+        del sys.modules["ps3"]
+    _run(tmp_path / "again", box, {"q3a/test_seen.py": "def test_seen():\n    import ps3\n"})
+    assert "ps3" not in sys.modules  # and what was not, is not left behind
+
+
+def test_a_submission_under_another_name_is_importable_by_both(tmp_path: Path) -> None:
+    path = tmp_path / "student" / "my_work.py"
+    path.parent.mkdir()
+    path.write_text("def double(x):\n    return 2 * x\n")
+    with Sandbox(path, worker_user=None) as sandbox:
+        results = _run(tmp_path, sandbox, {"q9/test_names.py": """
+            from my_work import double as mine
+            from ps3 import double
+
+
+            def test_both():
+                assert mine(2) == double(2) == 4
+            """})
+    assert results["test_both"].passed
+    assert "my_work" not in sys.modules
+
+
+def test_a_file_name_that_is_a_real_module_never_shadows_it() -> None:
+    def gate(name: str) -> types.SimpleNamespace:
+        return types.SimpleNamespace(sandbox=types.SimpleNamespace(submission=Path("/upload") / name))
+
+    assert submission_module_names(gate("ps3.ipynb")) == ["ps3"]
+    assert submission_module_names(gate("hw3.py")) == ["hw3", "ps3"]
+    for taken in ("numpy.py", "json.py", "pytest.py", "autograder.py", "class.py", "ps3 (1).py", "my-work.py"):
+        assert submission_module_names(gate(taken)) == ["ps3"], taken
+    assert submission_module_names(object()) == ["ps3"]  # validate's stand-in gate has no sandbox
+
+
+def test_the_module_lists_the_submissions_functions(box: Sandbox) -> None:
+    from autograder.engine.checks import Student
+
+    module = SubmissionModule("ps3", Student(_gate(box)))
+    assert "conv2d" in module.__all__
+    with pytest.raises(AttributeError):
+        module.__file__  # noqa: B018 - tools probing modules must see none
+
+
+# --------------------------------------------------------------------------- @leaderboard
+
+
+def test_leaderboard_checks_fill_the_results_leaderboard(tmp_path: Path, box: Sandbox) -> None:
+    results = _run(tmp_path, box, {"q3a/test_board.py": """
+        import numpy as np
+        from gradescope_utils.autograder_utils.decorators import leaderboard, partial_credit, weight
+
+
+        @leaderboard("accuracy")
+        def test_accuracy(student, set_leaderboard_value=None):
+            set_leaderboard_value(0.93)
+
+
+        @weight(1)
+        @leaderboard("seconds", "asc")
+        def test_time(student, set_leaderboard_value=None):
+            set_leaderboard_value(np.float64(1.5))
+
+
+        @partial_credit(2)
+        @leaderboard("both")
+        def test_both(student, set_score=None, set_leaderboard_value=None):
+            set_score(1)
+            set_leaderboard_value(np.int64(7))
+
+
+        @leaderboard("set then failed")
+        def test_failed(student, set_leaderboard_value=None):
+            set_leaderboard_value("B+")
+            assert False
+
+
+        @leaderboard("never set")
+        def test_never_set(student, set_leaderboard_value=None):
+            pass
+
+
+        @leaderboard("not a number")
+        def test_nan(student, set_leaderboard_value=None):
+            set_leaderboard_value(float("nan"))
+        """})
+    boards = {name: result.leaderboard for name, result in results.items()}
+    assert boards == {
+        "test_accuracy": [{"name": "accuracy", "value": 0.93, "order": "desc"}],
+        "test_time": [{"name": "seconds", "value": 1.5, "order": "asc"}],
+        "test_both": [{"name": "both", "value": 7, "order": "desc"}],
+        "test_failed": [{"name": "set then failed", "value": "B+", "order": "desc"}],
+        "test_never_set": [],
+        "test_nan": [],
+    }
+    assert results["test_both"].score == 1 and results["test_time"].score == 1
+    data = gradescope_json(Report(submission="ps3.py", checks=list(results.values())))
+    jsonschema.validate(data, SCHEMA)
+    assert data["leaderboard"] == [entry for board in boards.values() for entry in board]
+
+
+def test_a_leaderboard_value_never_carries_over(tmp_path: Path, box: Sandbox) -> None:
+    results = _run(tmp_path, box, {"q3a/test_twice.py": """
+        import pytest
+        from gradescope_utils.autograder_utils.decorators import leaderboard
+
+
+        @pytest.mark.parametrize("first", [True, False])
+        @leaderboard("score")
+        def test_twice(student, first, set_leaderboard_value=None):
+            if first:
+                set_leaderboard_value(3)
+        """})
+    assert [r.leaderboard for r in results.values()] == [[{"name": "score", "value": 3, "order": "desc"}], []]
+
+
+def test_a_wrong_leaderboard_order_stops_the_checks(tmp_path: Path, box: Sandbox) -> None:
+    with pytest.raises(CheckError, match="sort order"):
+        _run(tmp_path, box, {"q3a/test_order.py": """
+            from gradescope_utils.autograder_utils.decorators import leaderboard
+
+
+            @leaderboard("score", "up")
+            def test_order(student, set_leaderboard_value=None):
+                set_leaderboard_value(1)
+            """})
