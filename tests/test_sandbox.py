@@ -191,16 +191,19 @@ def test_forged_worker_messages_are_reduced_to_plain_data(tmp_path):
 
 
 def test_limits_come_from_the_environment():
-    limits = Limits.from_environment({"AUTOGRADER_CALL_TIMEOUT": "1.5", "AUTOGRADER_ADDRESS_SPACE_MB": "256"})
-    assert limits.call_timeout == 1.5 and limits.address_space_mb == 256 and limits.import_timeout == 30
+    limits = Limits.from_environment({"AUTOGRADER_CALL_TIMEOUT": "1.5", "AUTOGRADER_DATA_MB": "256"})
+    assert limits.call_timeout == 1.5 and limits.data_mb == 256 and limits.import_timeout == 30
     with pytest.raises(ValueError, match="AUTOGRADER_PROCESSES='many' is not a int"):
         Limits.from_environment({"AUTOGRADER_PROCESSES": "many"})
 
 
-def test_a_memory_bomb_hits_the_address_space_limit(tmp_path):
+def test_a_memory_bomb_hits_the_data_limit(tmp_path):
     path = tmp_path / "ps3.py"
-    path.write_text("def bomb():\n    return len(bytearray(2 * 1024**3))\n\ndef fine():\n    return 1\n")
-    with Sandbox(path, Limits(address_space_mb=256)) as box:
+    path.write_text("import numpy as np\n\ndef bomb():\n    return len(bytearray(2 * 1024**3))\n\n"
+                    "def array_bomb():\n    return float(np.ones(10**9).sum())\n\ndef fine():\n    return 1\n")
+    with Sandbox(path, Limits(data_mb=256)) as box:
+        outcome = box.call("array_bomb", [])
+        assert outcome.kind == "raised" and outcome.error["type"] == "MemoryError"
         outcome = box.call("bomb", [])
         assert outcome.kind == "raised" and outcome.error["type"] == "MemoryError"
         assert box.call("fine", []).value == 1

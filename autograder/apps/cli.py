@@ -106,7 +106,7 @@ def _grade(arguments: argparse.Namespace) -> int:
     limits = course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout
     try:
-        report = grade(submission, problems, limits, watcher=progress)
+        report = grade(submission, problems, limits, watcher=progress, packages=course.package_names)
     finally:
         progress.close()
     if note:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,12 +44,13 @@ class Cancelled(BaseException):
 
 def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
           worker_user: str | None = DEFAULT_WORKER_USER, sandbox: Sandbox | None = None,
-          cancel: threading.Event | None = None, watcher: Watcher | None = None) -> Report:
+          cancel: threading.Event | None = None, watcher: Watcher | None = None, packages: Sequence[str] = ()) -> Report:
     """Grade ``submission`` against the problems under ``problems`` (a folder), or against loaded problems.
 
     Pass a ``sandbox`` already started to overlap its start-up with the
     caller's own imports; it is stopped here either way. Setting ``cancel``
-    raises :class:`Cancelled` before the next call.
+    raises :class:`Cancelled` before the next call. ``packages`` are the
+    packages students may import, named when an import fails.
     """
     started = time.monotonic()
     report = Report(submission=str(submission))
@@ -66,7 +68,7 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
             return report
         imported = sandbox.ready()
         report.protections = sandbox.protections
-        report.notices += import_notices(imported)
+        report.notices += import_notices(imported, packages)
         gate = CallGate(sandbox, started + sandbox.limits.run_deadline)
         run = _Run(gate, report, cancel or threading.Event(), watcher)
         cases = [case for problem in report.problems for case in problem.cases]
@@ -163,12 +165,18 @@ def diagnose(case: Case, received: Any) -> str:
     return "One of these (this case cannot tell them apart): " + " / ".join(matches)
 
 
-def import_notices(imported: ImportReport) -> list[str]:
-    """What went wrong loading the file: shown once, at the top, never inside a hidden case."""
+def import_notices(imported: ImportReport, packages: Sequence[str] = ()) -> list[str]:
+    """What went wrong loading the file: shown once, at the top, never inside a hidden case.
+
+    A failed import of a package also says which packages students may import.
+    """
     if imported.fatal:
         return [f"Your file could not be loaded: {imported.fatal}"]
+    allowed = (f" Besides Python's standard library you may import: {', '.join(packages)}." if packages
+               else " Use only Python's standard library.")
     return [
         f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
         + (f" (affects {', '.join(problem['names'])})" if problem.get("names") else "")
+        + (allowed if "ModuleNotFoundError" in problem.get("mro", []) else "")
         for problem in imported.problems
     ]

@@ -8,6 +8,8 @@ cursor, retitle the terminal or forge a line.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from autograder.model import CaseResult, Report
 from autograder.output.results import hidden_output, summary, visible_output
 from autograder.text import FENCE, for_terminal, markdown_unescape
@@ -55,7 +57,7 @@ def _per_case(results: list[CaseResult], report: Report) -> list[str]:
     return _columns(header, body)
 
 
-def _columns(header: tuple[str, ...], body: list[tuple[str, ...]]) -> list[str]:
+def _columns(header: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> list[str]:
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header) - 1)]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
             for row in [header, *body]]

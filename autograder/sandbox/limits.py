@@ -11,14 +11,17 @@ from dataclasses import dataclass, replace
 class Limits:
     """Resource limits on the worker; defaults fit Gradescope's 768 MB container.
 
-    The worker needs about 100 MB of address space with NumPy loaded; 512 MB
-    leaves the grader room inside the container whatever the student allocates.
+    Memory is bounded by RLIMIT_DATA (heap and private writable mappings: what
+    arrays use), not by the address space: libraries such as PyTorch reserve
+    large stretches of address space they never touch, and abort at import
+    under an address-space limit. 512 MB of data leaves the grader room in the
+    container whatever the student allocates.
     """
 
     call_timeout: float = 5.0
     import_timeout: float = 30.0
     run_deadline: float = 480.0  # the whole submission, well inside Gradescope's 10 minutes
-    address_space_mb: int = 512
+    data_mb: int = 512
     cpu_seconds: int = 120
     processes: int = 64
     file_size_mb: int = 16

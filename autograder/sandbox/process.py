@@ -14,7 +14,6 @@ import os
 import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import sysconfig
@@ -25,8 +24,9 @@ from typing import Any
 
 from autograder.model import ImportReport, Outcome, OutcomeKind
 from autograder.sandbox import worker as wire
-from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation
+from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation, misconfigured_message
 from autograder.sandbox.limits import Limits
+from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
 
 WORKER_SOURCE = Path(wire.__file__).read_text()
 
@@ -50,10 +50,14 @@ class Sandbox:
         self.submission = Path(submission)
         self.limits = limits or Limits.from_environment()
         self.isolation = Isolation.detect(worker_user)
+        self.isolation.processes = self.limits.processes
         self.process: subprocess.Popen | None = None
         self.workdir: Path | None = None
         self.imported: ImportReport | None = None
         self.protections: dict = {}
+        if self.isolation.refusal:  # root, and no way to drop root: the student's code is never run
+            self.imported = ImportReport(functions=[], problems=[], fatal=misconfigured_message(self.isolation.refusal))
+            self.protections = self.isolation.report()
         self._next_id = 0
         self._reply_bytes = 0  # ever received: tells a worker that died mid-answer from one that never answered
 
@@ -64,14 +68,19 @@ class Sandbox:
             return
         self.isolation.claim()
         self.workdir = Path(tempfile.mkdtemp(prefix="ag-worker-"))
-        copy = self.workdir / self.submission.name
-        shutil.copyfile(self.submission, copy)
+        from autograder.sandbox import source as submission_source
+
+        source = submission_source.load(self.submission)  # a notebook arrives as Python, its cells marked
+        copy = self.workdir / source.name
+        copy.write_bytes(source.data)
         self.isolation.hand_over(self.workdir)
         config = {
             "submission": str(copy),
             "workdir": str(self.workdir),
             "limits": self._rlimits(),
             "read_paths": _python_paths(),
+            "output_bytes": self.limits.output_bytes,
+            **source.worker_config(),
         }
         # -u: unbuffered, so output printed just before a crash is not lost with it.
         command = [sys.executable, "-I", "-B", "-u", "-c", WORKER_SOURCE, json.dumps(config)]
@@ -129,8 +138,14 @@ class Sandbox:
         return self.imported
 
     def stop(self) -> None:
-        """Kill the worker, everything it started (daemons too), and remove its folder."""
+        """Kill the worker, everything it started (daemons too), and remove its folder.
+
+        The process started is the grader's reaper (isolation.REAPER), the
+        worker's parent and a child subreaper: told to stop, it kills the worker
+        and every descendant however detached, reaps them, and exits.
+        """
         if self.process is not None:
+            _stop_reaper(self.process)
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
@@ -138,7 +153,8 @@ class Sandbox:
             self.process.wait()
             for fd in (self._requests, self._replies, self._output):
                 os.close(fd)
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, ignore_errors=True)
             self.process = None
         self.isolation.release()
 
@@ -165,7 +181,7 @@ class Sandbox:
         report = self.ready()
         if report.fatal:
             return Outcome("broken", detail=report.fatal)
-        if self.process.poll() is not None:  # died between calls: start afresh rather than blame this call
+        if self.process is None or self.process.poll() is not None:  # died between calls: start afresh, not blame this call
             self.stop()
             report = self.ready()
             if report.fatal:
@@ -200,9 +216,12 @@ class Sandbox:
         if message["type"] == "raised":
             return Outcome("raised", error=_error_report(message.get("error")))
         try:
-            return Outcome("returned", value=wire.decode(message.get("value"), blobs))
-        except (ValueError, TypeError, RecursionError, EOFError, OSError, MemoryError) as error:
+            value = decode_reply(message.get("value"), blobs, self.limits.reply_bytes)
+        except ReplyError as error:
             raise WorkerGone("broken", f"the returned value could not be read safely: {error}") from None
+        except Exception as error:  # noqa: BLE001 - no reply may stop the grading; its text is not shown
+            raise WorkerGone("broken", f"the returned value could not be read safely ({type(error).__name__})") from None
+        return Outcome("returned", value=value)
 
     # -- the pipe ------------------------------------------------------------
 
@@ -220,24 +239,10 @@ class Sandbox:
         return self._receive(deadline)
 
     def _receive(self, deadline: float) -> tuple[dict, list]:
-        (length,) = struct.unpack(">I", self._take(4, deadline))
-        if length > self.limits.reply_json_bytes:
-            raise WorkerGone("broken", f"a reply of {length:,} bytes of JSON is over the limit (return arrays as NumPy arrays)")
         try:
-            message = json.loads(self._take(length, deadline))
-            count = int(message.get("blobs", 0))
-        except (ValueError, RecursionError, AttributeError, TypeError):
-            raise WorkerGone("broken", "the reply was not valid JSON") from None
-        if not isinstance(message, dict) or not 0 <= count <= 10_000:
-            raise WorkerGone("broken", "the reply was malformed")
-        blobs, total = [], length
-        for _ in range(count):
-            (size,) = struct.unpack(">Q", self._take(8, deadline))
-            total += size
-            if total > self.limits.reply_bytes:
-                raise WorkerGone("broken", f"a reply of over {self.limits.reply_bytes} bytes is over the limit")
-            blobs.append(bytes(self._take(size, deadline)))
-        return message, blobs
+            return read_frame(lambda size: self._take(size, deadline), self.limits.reply_json_bytes, self.limits.reply_bytes)
+        except ReplyError as error:
+            raise WorkerGone("broken", str(error)) from None
 
     def _take(self, size: int, deadline: float) -> bytes:
         while len(self._inbox) < size:
@@ -292,6 +297,8 @@ class Sandbox:
         return text
 
     def _death(self) -> str:
+        if self.process is None:
+            return "the worker is gone"
         try:
             code = self.process.wait(timeout=1)
         except subprocess.TimeoutExpired:
@@ -304,7 +311,7 @@ class Sandbox:
     def _rlimits(self) -> dict:
         limits = self.limits
         return {
-            "address_space_mb": limits.address_space_mb,
+            "data_mb": limits.data_mb,
             "cpu_seconds": limits.cpu_seconds,
             "processes": limits.processes if self.isolation.user else None,
             "file_size_mb": limits.file_size_mb,
@@ -318,10 +325,10 @@ def _texts(value: Any, limit: int = 100) -> list[str]:
     return [item[:200] for item in value[:limit] if isinstance(item, str)] if isinstance(value, list) else []
 
 
-def _error_report(value: Any) -> dict:
+def _error_report(value: Any) -> dict[str, Any]:
     """An exception report from the worker, reduced to short strings whatever was sent."""
     value = value if isinstance(value, dict) else {}
-    report = {key: str(value.get(key, ""))[: wire.MAX_TEXT] for key in ("type", "message", "traceback", "where")}
+    report: dict[str, Any] = {key: str(value.get(key, ""))[: wire.MAX_TEXT] for key in ("type", "message", "traceback", "where")}
     report["type"] = report["type"][:80] or "an unknown error"
     report["mro"] = _texts(value.get("mro"), 30)
     report["names"] = _texts(value.get("names"))
@@ -336,6 +343,27 @@ def _python_paths() -> list[str]:
     paths.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/etc/localtime",
                   "/dev/urandom", "/proc/cpuinfo", "/sys/devices/system/cpu"])
     return sorted(paths)
+
+
+def _stop_reaper(reaper: subprocess.Popen, seconds: float = 10.0) -> None:
+    """SIGTERM the reaper once it listens for it, and wait while it sweeps the worker's processes."""
+    if reaper.poll() is not None:
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and reaper.poll() is None:  # a SIGTERM before its handler would kill it outright
+        try:
+            with open(f"/proc/{reaper.pid}/status") as status:
+                caught = next((int(line.split()[1], 16) for line in status if line.startswith("SigCgt:")), 0)
+        except (OSError, ValueError):
+            return
+        if caught & (1 << (signal.SIGTERM - 1)):
+            break
+        time.sleep(0.002)
+    try:
+        reaper.send_signal(signal.SIGTERM)
+        reaper.wait(timeout=max(deadline - time.monotonic(), 1.0))
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        pass
 
 
 def _clean_environment(workdir: Path) -> dict:

@@ -1,5 +1,5 @@
 # Attack: allocate and touch memory until none is left, in conv_transpose2d. The worker's
-# address-space limit turns it into a MemoryError: conv_transpose2d earns nothing, the rest keep
+# data limit (RLIMIT_DATA) turns it into a MemoryError: conv_transpose2d earns nothing, the rest keep
 # full marks, and the grader's own memory is untouched.
 import numpy as np
 

@@ -53,6 +53,7 @@ from autograder.apps.batch.export import (  # noqa: F401 - re-exported: the comm
     unpacked,
 )
 from autograder.apps.batch.progress import Progress
+from autograder.apps.course import Course
 from autograder.engine import scoring
 from autograder.engine.runner import Cancelled
 from autograder.output.files import write_json
@@ -114,10 +115,10 @@ def run(arguments: argparse.Namespace) -> int:
             for submission in submissions:
                 submission.notes += export.skipped.get(submission.id, [])
             identity = export_identity(Path(arguments.export), export, submissions)
-            problems, specs_print = _load_specs(arguments.problems or default_problems())
+            problems, specs_print, course = _load_specs(arguments.problems or default_problems())
             _check_output(out, identity, arguments.force)
             stored = {} if arguments.force else _stored_records(out, submissions)
-            planned = [plan(submission, specs_print) for submission in submissions]
+            planned = [plan(submission, specs_print, course) for submission in submissions]
             jobs = [job for job in planned if stored.get(job.submission.id, {}).get("fingerprint") != job.fingerprint]
             _create_output(out, identity)
             print(f"{len(submissions)} submissions: {len(jobs)} to grade, {len(submissions) - len(jobs)} unchanged since the last run.",
@@ -126,7 +127,7 @@ def run(arguments: argparse.Namespace) -> int:
             progress = Progress(len(jobs), slots=slots)
             try:
                 with worker_users(min((1 + SPARES_PER_SLOT) * slots, len(jobs))) as users:
-                    records, interrupted = ParallelGrading(jobs, problems, out, users, slots).run(progress)
+                    records, interrupted = ParallelGrading(jobs, problems, course, out, users, slots).run(progress)
                 progress.close()
             except BaseException:
                 _give_back(out)
@@ -179,31 +180,32 @@ def _finish(rows: list, records: dict, jobs: list[Job], out: Path, seconds: floa
 # --------------------------------------------------------------------------- what to grade
 
 
-def _load_specs(folder: Path) -> tuple[list[Problem], str]:
-    """Load the specs once for every submission, and fingerprint everything that decides a grade."""
+def _load_specs(folder: Path) -> tuple[list[Problem], str, Course]:
+    """Load the specs and the course once for every submission, and fingerprint everything that decides a grade."""
+    from autograder.apps.course import CourseError, load_course
     from autograder.engine.compiled import fingerprint
     from autograder.engine.errors import SpecError
     from autograder.engine.problemset import load
 
     try:
-        problems = load(Path(folder))
-    except SpecError as error:
+        problems, course = load(Path(folder)), load_course(Path(folder))
+    except (SpecError, CourseError) as error:
         raise BatchError(f"the problem specs cannot be used, so nothing was graded: {error}") from None
-    return problems, fingerprint(Path(folder))
+    return problems, fingerprint(Path(folder)) + repr(course), course
 
 
-def plan(submission: Submission, specs_print: str) -> Job:
+def plan(submission: Submission, specs_print: str, course: Course) -> Job:
     """Find the file Gradescope would grade, and fingerprint it with the specs."""
     from autograder.apps.submission import NoSubmission, checked, find_submission
 
     file, note = None, ""
     try:
         if submission.path is None:
-            raise NoSubmission("No files were submitted. Upload your file named ps3.py.")
+            raise NoSubmission(f"No files were submitted. Upload your file named {course.starter_name}.")
         if submission.path.is_dir():
-            file, note = find_submission(submission.path)
+            file, note = find_submission(submission.path, course)
         else:
-            file = checked(submission.path)
+            file = checked(submission.path, course)
     except NoSubmission as problem:
         note = str(problem)
     digest = hashlib.sha256(specs_print.encode())
@@ -351,8 +353,8 @@ class ParallelGrading:
     cut short is never written, so the next run grades it again.
     """
 
-    def __init__(self, jobs: list[Job], problems: list[Problem], out: Path, users: list[str], slots: int) -> None:
-        self.problems, self.out, self.users, self.slots = problems, out, users, slots
+    def __init__(self, jobs: list[Job], problems: list[Problem], course: Course, out: Path, users: list[str], slots: int) -> None:
+        self.problems, self.course, self.out, self.users, self.slots = problems, course, out, users, slots
         self.total = len(jobs)
         self.todo: queue.SimpleQueue = queue.SimpleQueue()
         for job in jobs:
@@ -420,7 +422,7 @@ class ParallelGrading:
                 if self.progress is not None:
                     self.progress.begin(job.submission.id)
                 try:
-                    record = grade_one(job, self.problems, user, self.out, self.stop)
+                    record = grade_one(job, self.problems, self.course, user, self.out, self.stop)
                 except Exception:  # noqa: BLE001 - e.g. a full disk: count it, keep the slot going
                     record = {"status": "grader error", "score": 0.0,
                               "message": traceback.format_exc(limit=3).strip().splitlines()[-1]}
@@ -455,7 +457,7 @@ class ParallelGrading:
                 signal.signal(signal.SIGINT, previous)
 
 
-def grade_one(job: Job, problems: list[Problem], user: str, out: Path, stop: threading.Event) -> dict:
+def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out: Path, stop: threading.Event) -> dict:
     """Grade one submission as Gradescope would; write its results.json, then its record."""
     from autograder.engine.runner import grade
     from autograder.output.results import error_json, grader_failure_json, gradescope_json
@@ -468,7 +470,7 @@ def grade_one(job: Job, problems: list[Problem], user: str, out: Path, stop: thr
         record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
         try:
-            report = grade(job.file, problems, worker_user=user, cancel=stop)
+            report = grade(job.file, problems, course.make_limits(), worker_user=user, cancel=stop, packages=course.package_names)
         except Cancelled:
             raise
         except Exception:  # noqa: BLE001 - an engine bug: this submission gets a valid result saying so
@@ -516,7 +518,11 @@ def summarize(report: Report) -> dict:
 
 
 def _kill_own_workers() -> None:
-    """Kill the process group of each sandbox worker this process started (each leads its own session)."""
+    """Tell each sandbox this process started to stop: its reaper kills the worker and all it started, then exits.
+
+    A SIGTERM, not a SIGKILL: killed outright, the reaper could not sweep the
+    worker, which (running as another user) does not die with it.
+    """
     me = os.getpid()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -525,8 +531,8 @@ def _kill_own_workers() -> None:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[1]) == me and int(fields[3]) == int(entry):  # our child, and a session leader
+        if int(fields[1]) == me and int(fields[3]) == int(entry):  # our child, and a session leader: a reaper
             with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(int(entry), signal.SIGKILL)
+                os.kill(int(entry), signal.SIGTERM)
 
 

@@ -28,7 +28,7 @@ def check_command(arguments: argparse.Namespace) -> int:
     limits.call_timeout = arguments.timeout or limits.call_timeout
     progress = LiveProgress(Counter(case.function for problem in cases.problems for case in problem.cases))
     try:
-        report = grade(submission, cases.problems, limits, watcher=progress)
+        report = grade(submission, cases.problems, limits, watcher=progress, packages=cases.course.package_names)
     finally:
         progress.close()
     print(table(report, show_hidden=False))

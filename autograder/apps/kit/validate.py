@@ -189,9 +189,11 @@ def print_findings(errors: list[str], warnings: list[str]) -> None:
 
 def _where(path: Path | None, key: str) -> str:
     """``path:line`` of a top-level key of a spec, for errors about the problem as a whole."""
+    if path is None:
+        return "(a problem without a spec file)"
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, TypeError):
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
         return str(path)
     number = next((n for n, line in enumerate(lines, 1) if line.startswith(f"{key}:")), None)
     return f"{path}:{number}" if number else str(path)
