@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -13,10 +14,38 @@ import jsonschema
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+collect_ignore = ["fixtures"]  # assignments the tests grade; their checks run only inside those gradings
 SOLUTION = REPO / "solutions" / "ps3.py"
 MISTAKES = REPO / "solutions" / "mistakes"
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 MAX_RESULTS_BYTES = 1_000_000
+
+
+@functools.cache
+def spec_problems(folder: Path = REPO / "problems") -> tuple:
+    """The problems the specs under ``folder`` define (loaded once per folder)."""
+    from autograder.engine.problemset import load
+
+    return tuple(load(folder))
+
+
+def graded_functions(folder: Path = REPO / "problems") -> set[str]:
+    """Every student function the specs' cases call: what a submission is graded on."""
+    return {case.function for problem in spec_problems(folder) for case in problem.cases}
+
+
+def course_config(folder: Path = REPO / "problems"):
+    """The course configuration beside ``folder`` (assignment.yaml): total_points, submission_names, ..."""
+    from autograder.apps import course as configuration
+
+    return configuration.load(folder)
+
+
+def total_points(folder: Path = REPO / "problems") -> float:
+    """The autograded total assignment.yaml sets (validate holds the problems to it)."""
+    total = course_config(folder).total_points
+    assert total is not None, "assignment.yaml sets no total_points"
+    return total
 
 
 def submission_with(mistake: str) -> str:

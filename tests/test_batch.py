@@ -15,13 +15,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, SOLUTION, check_results, submission_with
 
 from autograder.apps.batch import export as batch_export
 from autograder.apps.batch import grading as batch
 from autograder.apps.batch.markdown import render as render_markdown
 from autograder.apps.batch.progress import Progress
 from autograder.apps.cli import main
+
+from conftest import REPO, SOLUTION, check_results, submission_with
 
 # A class of six: right, partly wrong, crashing (in the middle), no ps3.py, ps3.py in a subfolder, nothing at all.
 FILES = {

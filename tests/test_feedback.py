@@ -7,12 +7,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SOLUTION, submission_with
 
 from autograder.engine.compare import short_repr
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade
 from autograder.output.results import gradescope_json
+
+from conftest import SOLUTION, submission_with
 
 REPO = Path(__file__).resolve().parent.parent
 PROBLEMS = load_problems(REPO / "problems")

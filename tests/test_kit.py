@@ -18,16 +18,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, SOLUTION, check_results, scores_by_function, submission_with
 
-from autograder.apps.cli import main
 from autograder.apps import course, paths
+from autograder.apps.cli import main
 from autograder.apps.kit import build
 from autograder.apps.kit import cases as kit_cases
 from autograder.engine import compiled
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade
 from autograder.output.results import gradescope_json, visible_output
+
+from conftest import REPO, SOLUTION, check_results, scores_by_function, submission_with
 
 PROBLEMS = REPO / "problems"
 
@@ -384,7 +385,7 @@ def test_validate_reports_every_broken_spec_with_file_and_line(tmp_path):
     spec = folder / "q2a" / "spec.yaml"
     spec.write_text(spec.read_text().replace("expected: 7526500", "expected: 7526400"))
     other = folder / "q3a" / "spec.yaml"
-    other.write_text(other.read_text().replace("conv2d: {compare: {kind: array, rtol: 1.0e-4, atol: 1.0e-5}}", "conv2d: {}"))
+    other.write_text(re.sub(r"conv2d: \{compare: \{.*\}\}", "conv2d: {}", other.read_text()))
     code, _, err = run_cli("validate", "--problems", str(folder))
     assert code == 1
     line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "expected: 7526400" in text)

@@ -1,0 +1,93 @@
+"""Problem Set 3's own numbers: its points, the seed's worked answers, and what each known-wrong submission gets wrong.
+
+Every other test reads the functions graded and the total from the specs and assignment.yaml. The
+facts pinned here are about PS3's problems only (q1 ... q4), so a problem added beside them as
+docs/instructors.md says (its Q5 example) changes nothing here; tests/test_adding_a_problem.py
+checks that it does not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import SOLUTION, scores_by_function, spec_problems, submission_with, total_points
+
+PS3_KEYS = ("q1", "q2a", "q2b", "q3a", "q3b", "q4")
+
+
+def ps3_problems() -> list:
+    by_key = {problem.key: problem for problem in spec_problems()}
+    return [by_key[key] for key in PS3_KEYS]
+
+
+def ps3_problem(key: str):
+    return ps3_problems()[PS3_KEYS.index(key)]
+
+
+def ps3_functions() -> set[str]:
+    """The functions PS3's own problems grade, from their specs."""
+    return {case.function for problem in ps3_problems() for case in problem.cases}
+
+
+# Which functions each known-wrong submission (solutions/mistakes/<name>.py) must lose points on;
+# every other function keeps full marks. hardcoded.py replaces every PS3 function.
+WRONG = {
+    "no_bias": {"fc_layer_params", "mlp_layer_params", "conv_layer_params", "conv_classifier_params", "downsampling_params"},
+    "flipped_kernel": {"conv2d", "conv_transpose2d"},
+    "transposed": {"conv2d", "conv_transpose2d"},
+    "truncates": {"conv2d", "conv_transpose2d"},
+    "off_by_one": {"num_conv_layers", "conv_classifier_params", "num_downsampling_layers", "downsampling_params"},
+    "hardcoded": None,  # every function of PS3's problems
+}
+
+
+def test_ps3_is_worth_100_points_over_ten_functions_and_q1_is_graded_by_hand():
+    problems = ps3_problems()
+    assert sum(problem.points for problem in problems) == 100
+    assert len(ps3_functions()) == 10
+    assert all(losing is None or losing <= ps3_functions() for losing in WRONG.values())
+    q1 = ps3_problem("q1")
+    assert q1.graded_by_hand and not q1.cases
+    assert all(not problem.graded_by_hand and problem.cases for problem in problems[1:])
+
+
+def test_worked_answers_are_the_visible_instances():
+    expected = [
+        ("fc_layer_params", (150528, 75264), 11_329_414_656),  # Q2a-i
+        ("fc_layer_params", (75264, 100), 7_526_500),
+        ("conv_layer_params", (3, 3, 7), 444),  # Q2b
+        ("num_conv_layers", (224, 8, 7), 36),
+        ("fc_layer_params", (192, 100), 19_300),
+        ("conv_classifier_params", ((3, 224, 224), 7, 8, 100), 35_284),  # Q2b-iv
+        ("num_downsampling_layers", (224, 16, 3), 104),  # Q4
+        ("downsampling_params", (3, [16, 32, 64, 128, 256], 224, 16, 3), 58_810_528),
+    ]
+    found = {(case.function, repr(case.args)): case for problem in ps3_problems() for case in problem.cases}
+    for function, args, value in expected:
+        case = found[function, repr(args)]
+        assert case.expected.value == value and not case.hidden
+    q3a = next(case for case in ps3_problem("q3a").cases if case.name.startswith("Q3a"))
+    assert np.array_equal(q3a.expected.value, [[1, 0], [-1, 4]])
+
+
+def _ps3_scores(data: dict) -> dict[str, tuple[float, float]]:
+    return {name: score for name, score in scores_by_function(data).items() if name in ps3_functions()}
+
+
+def test_solution_gets_all_100_points_of_ps3(gradescope):
+    gradescope.submit({"ps3.py": SOLUTION.read_text()})
+    data = gradescope.run()
+    scores = _ps3_scores(data)
+    assert set(scores) == ps3_functions()
+    assert all(earned == possible for earned, possible in scores.values())
+    assert sum(possible for _, possible in scores.values()) == pytest.approx(100)
+
+
+@pytest.mark.parametrize("mistake", sorted(WRONG))
+def test_wrong_submission_loses_points_exactly_where_wrong(gradescope, mistake):
+    gradescope.submit({"ps3.py": submission_with(mistake)})
+    data = gradescope.run()
+    losing = {name for name, (earned, possible) in scores_by_function(data).items() if earned < possible}
+    assert losing == (WRONG[mistake] or ps3_functions())
+    assert 0 < data["score"] < total_points()
