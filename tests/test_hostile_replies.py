@@ -60,7 +60,8 @@ def receive(data: bytes, limits: Limits = LIMITS) -> tuple[dict, list]:
     box = Sandbox.__new__(Sandbox)
     box.limits = limits
     box.process = _Exited()
-    box._inbox, box._captured, box._dropped, box._reply_bytes = bytearray(), bytearray(), 0, 0
+    box._reply_bytes, box._marker = 0, b"\n<end of call>\n"
+    box.reset_buffers()
     box._replies, write_end = os.pipe()
     box._output, output_write = os.pipe()
     os.set_blocking(box._replies, False)

@@ -16,6 +16,7 @@ more by keeping state between calls than one without state could.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from typing import Any
@@ -40,17 +41,23 @@ def call_key(function: str, args: tuple | list, kwargs: dict[str, Any]) -> str:
 
 
 class Recorder:
-    """The answers of the main run, to part calls and ordinary cases alike, by call."""
+    """The answers of the main run to calls of part functions, part calls and ordinary cases alike, by call.
 
-    def __init__(self) -> None:
+    Only the functions some composition uses as parts are recorded: nothing
+    else is ever looked up, and nothing else's answer is kept alive.
+    """
+
+    def __init__(self, parts: set[str]) -> None:
+        self.parts = parts
         self.answers: dict[str, list[Outcome]] = defaultdict(list)
         self.own: dict[str, list[str]] = defaultdict(list)  # function -> keys of the values its own cases returned
 
-    def record(self, key: str, outcome: Outcome) -> None:
-        self.answers[key].append(outcome)
+    def record(self, function: str, args: tuple | list, kwargs: dict[str, Any], outcome: Outcome) -> None:
+        if function in self.parts:
+            self.answers[call_key(function, args, kwargs)].append(outcome)
 
     def own_case(self, function: str, outcome: Outcome) -> None:
-        if outcome.kind == "returned":
+        if function in self.parts and outcome.kind == "returned":
             self.own[function].append(_value_key(outcome.value))
 
     def answer(self, key: str) -> Outcome | None:
@@ -116,10 +123,37 @@ def _plain(kind: CompareKind, value: Any) -> Any:
 
 
 def _value_key(value: Any) -> str:
-    """A returned value as comparable text (to tell a constant function from one that computes)."""
-    if isinstance(value, np.ndarray):
-        return f"array {value.dtype} {value.shape} {hash(value.tobytes()) if value.size <= MAX_ENTRIES else id(value)}"
+    """A returned value as short comparable text (to tell a constant function from one that computes).
+
+    Bounded whatever the student returned: arrays count by their bytes' hash,
+    and past MAX_ENTRIES entries in all the value is unique (no answer that
+    large is a part's answer anyway).
+    """
+    parts: list[str] = []
+    budget = [MAX_ENTRIES]
+
+    def walk(item: Any, depth: int) -> None:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > 32:
+            raise OverflowError
+        if isinstance(item, np.ndarray):
+            budget[0] -= item.size
+            if budget[0] < 0:
+                raise OverflowError
+            parts.append(f"array {item.dtype.str} {item.shape} {hashlib.sha256(item.tobytes()).hexdigest()}")
+        elif isinstance(item, (list, tuple)):
+            parts.append("(" if isinstance(item, tuple) else "[")
+            for entry in item:
+                walk(entry, depth + 1)
+            parts.append(")" if isinstance(item, tuple) else "]")
+        elif isinstance(item, (bool, int, float, str, np.generic)) or item is None:
+            parts.append(f"{type(item).__name__} {str(item)[:100]}" if not isinstance(item, int) or item.bit_length() < 4000
+                         else f"int {hashlib.sha256(hex(item).encode()).hexdigest()}")
+        else:
+            parts.append(repr(type(item)))
+
     try:
-        return json.dumps(encode_value(value), sort_keys=True)[:10_000]
-    except (TypeError, ValueError, RecursionError):
-        return repr(type(value))
+        walk(value, 0)
+    except OverflowError:
+        return f"too large {id(value)}"
+    return " ".join(parts)

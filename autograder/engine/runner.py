@@ -24,7 +24,7 @@ from autograder.model import Case, CaseResult, ImportReport, Outcome, Problem, R
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.process import Sandbox
+from autograder.sandbox.process import Call, Sandbox
 
 
 class Watcher(Protocol):
@@ -98,32 +98,39 @@ class _Run:
 
     def __init__(self, gate: CallGate, report: Report, cancel: threading.Event, watcher: Watcher | None) -> None:
         self.gate, self.report, self.cancel, self.watcher = gate, report, cancel, watcher
-        self.recorder = follow_through.Recorder()
+        self.recorder = follow_through.Recorder(
+            {part.function for problem in report.problems for case in problem.cases
+             for part in (case.follow_through.calls if case.follow_through else ())})
 
     def phase(self, cases: list[Case]) -> None:
-        """The phase's cases in order, with the part calls follow-through may need made twice:
-        all of them before the phase's first case, and each again just before its composite case."""
+        """The phase's cases in order, sent to the worker as one stream, with the part calls
+        follow-through may need made twice: all of them before the phase's first case, and
+        each again just before its composite case."""
         parts = [part for case in cases if case.follow_through for part in case.follow_through.calls]
-        for part in {follow_through.call_key(p.function, p.args, p.kwargs): p for p in parts}.values():
-            self._call(part.function, part.args, part.kwargs)
+        planned: list[tuple[Call, Case | None]] = [
+            (Call(p.function, p.args, p.kwargs), None)
+            for p in {follow_through.call_key(p.function, p.args, p.kwargs): p for p in parts}.values()]
         for case in cases:
-            for part in case.follow_through.calls if case.follow_through else ():
-                self._call(part.function, part.args, part.kwargs)
-            if self.watcher:
-                self.watcher.calling(case)
-            outcome = self._call(case.function, case.args, case.kwargs)
-            self.recorder.own_case(case.function, outcome)
-            result = check(case, outcome)
-            self.report.results.append(result)
-            if self.watcher:
-                self.watcher.judged(result)
-
-    def _call(self, function: str, args: tuple, kwargs: dict[str, Any]) -> Outcome:
-        if self.cancel.is_set():
-            raise Cancelled
-        outcome = self.gate.call(function, args, kwargs)
-        self.recorder.record(follow_through.call_key(function, args, kwargs), outcome)
-        return outcome
+            planned += [(Call(p.function, p.args, p.kwargs), None) for p in (case.follow_through.calls if case.follow_through else ())]
+            planned.append((Call(case.function, case.args, case.kwargs), case))
+        outcomes = self.gate.stream([call for call, _ in planned])
+        try:
+            for call, graded in planned:
+                if self.cancel.is_set():
+                    raise Cancelled
+                if graded is not None and self.watcher:
+                    self.watcher.calling(graded)
+                outcome = next(outcomes)
+                self.recorder.record(call.function, call.args, call.kwargs, outcome)
+                if graded is None:
+                    continue
+                self.recorder.own_case(graded.function, outcome)
+                result = check(graded, outcome)
+                self.report.results.append(result)
+                if self.watcher:
+                    self.watcher.judged(result)
+        finally:
+            outcomes.close()
 
     def follow_through(self) -> None:
         results = self.report.results

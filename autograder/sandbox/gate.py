@@ -8,10 +8,11 @@ by any of them, and every call after the run's deadline is refused alike.
 from __future__ import annotations
 
 import time
+from collections.abc import Generator, Sequence
 from typing import Any
 
 from autograder.model import ImportReport, Outcome
-from autograder.sandbox.process import Sandbox
+from autograder.sandbox.process import Call, Sandbox
 
 MAX_TIMEOUTS_PER_FUNCTION = 2
 
@@ -48,10 +49,38 @@ class CallGate:
         return None
 
     def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome:
-        refused = self.refusal(function)
-        if refused is not None:
-            return refused
-        outcome = self.sandbox.call(function, list(args), kwargs or {})
-        if outcome.kind == "timeout":
-            self.timeouts[function] = self.timeouts.get(function, 0) + 1
-        return outcome
+        return next(self.stream([Call(function, args, kwargs or {})]))
+
+    def stream(self, calls: Sequence[Call]) -> Generator[Outcome, None, None]:
+        """The outcomes of ``calls`` in order; the calls the gate allows go to the worker as one stream.
+
+        The plan is made again whenever the worker's stream ends (a hang or a
+        crash; only a timeout changes what the gate allows) and once the run's
+        deadline has passed. A call whose worker died before any answer is
+        made once more, once.
+        """
+        position, retried = 0, -1
+        while position < len(calls):
+            plan = [(call, self.refusal(call.function)) for call in calls[position:]]
+            allowed = [call for call, refused in plan if refused is None]
+            replies = self.sandbox.stream(allowed) if allowed else _no_replies()
+            try:
+                for call, refused in plan:
+                    outcome = refused or next(replies, None)
+                    if outcome is None:
+                        break  # the worker's stream ended early: plan the rest again
+                    if outcome.died_unanswered and retried != position:
+                        retried = position
+                        break  # once more, in a fresh worker
+                    if outcome.kind == "timeout":
+                        self.timeouts[call.function] = self.timeouts.get(call.function, 0) + 1
+                    position += 1
+                    yield outcome
+                    if refused is None and time.monotonic() > self.deadline:
+                        break  # plan again: every call left is refused
+            finally:
+                replies.close()
+
+
+def _no_replies() -> Generator[Outcome, None, None]:
+    yield from ()

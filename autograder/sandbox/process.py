@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -19,8 +20,9 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from autograder.model import ImportReport, Outcome, OutcomeKind
 from autograder.sandbox import worker as wire
@@ -29,6 +31,14 @@ from autograder.sandbox.limits import Limits
 from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
 
 WORKER_SOURCE = Path(wire.__file__).read_text()
+
+
+class Call(NamedTuple):
+    """One call to make in the worker."""
+
+    function: str
+    args: tuple | list
+    kwargs: dict[str, Any]
 
 
 class WorkerGone(Exception):
@@ -60,6 +70,8 @@ class Sandbox:
             self.protections = self.isolation.report()
         self._next_id = 0
         self._reply_bytes = 0  # ever received: tells a worker that died mid-answer from one that never answered
+        # Written by the worker after each call's output, so a stream of calls can tell whose output is whose.
+        self._marker = f"\n<autograder end of call {secrets.token_hex(12)}>\n".encode()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -80,6 +92,7 @@ class Sandbox:
             "limits": self._rlimits(),
             "read_paths": _python_paths(),
             "output_bytes": self.limits.output_bytes,
+            "output_marker": self._marker.decode(),
             **source.worker_config(),
         }
         # -u: unbuffered, so output printed just before a crash is not lost with it.
@@ -101,9 +114,16 @@ class Sandbox:
             os.close(fd)
         for fd in (self._requests, self._replies, self._output):
             os.set_blocking(fd, False)
-        self._inbox = bytearray()
-        self._captured = bytearray()
+        self.reset_buffers()
+
+    def reset_buffers(self) -> None:
+        """Empty what is kept of one worker's pipes: a new worker starts with none of it."""
+        self._inbox = bytearray()  # reply bytes read but not yet parsed
+        self._outbox = bytearray()  # request bytes not yet written
+        self._captured = bytearray()  # the current call's output, up to the cap
         self._dropped = 0
+        self._finished: list[str] = []  # outputs of calls whose end-of-call marker has been read
+        self._output_tail = b""
 
     def ready(self) -> ImportReport:
         """Wait for the submission to be imported; report what loaded and what broke.
@@ -168,49 +188,66 @@ class Sandbox:
     # -- calls ---------------------------------------------------------------
 
     def call(self, function: str, args: list, kwargs: dict | None = None) -> Outcome:
-        """Call ``function(*args, **kwargs)`` in the worker, restarting it first if it died.
+        """Call ``function(*args, **kwargs)`` in the worker (a stream of one call; see :meth:`stream`)."""
+        return next(self.stream([Call(function, tuple(args), kwargs or {})]))
 
-        A worker that dies before a single byte of the answer may have been
-        dying already (an atexit hook, a thread left by an earlier call): that
-        must not cost this function, so such a call is made once more.
+    def stream(self, calls: Sequence[Call]) -> Generator[Outcome, None, None]:
+        """The outcomes of ``calls``, in order, with every request sent ahead of the replies.
+
+        One pipe round trip per call would cost more than most calls do; the
+        worker instead finds the next request waiting. Each call still has its
+        own deadline, counted from the previous reply. The stream ends after a
+        call that kills the worker (a hang, a crash, an unreadable reply): the
+        caller decides what to send to the next worker. A worker that dies
+        before a single byte of a call's answer may have been dying already (an
+        atexit hook, a thread left by an earlier call): that outcome says so
+        (``died_unanswered``), so the caller can make the call once more.
+        A stream abandoned with calls in flight stops the worker, so the next
+        stream never reads a reply meant for this one.
         """
-        outcome = self._call_once(function, args, kwargs)
-        return self._call_once(function, args, kwargs) if outcome.died_unanswered else outcome
-
-    def _call_once(self, function: str, args: list, kwargs: dict | None) -> Outcome:
         report = self.ready()
-        if report.fatal:
-            return Outcome("broken", detail=report.fatal)
-        if self.process is None or self.process.poll() is not None:  # died between calls: start afresh, not blame this call
-            self.stop()
+        if not report.fatal and (self.process is None or self.process.poll() is not None):
+            self.stop()  # died between calls: start afresh rather than blame the next call
             report = self.ready()
-            if report.fatal:
-                return Outcome("broken", detail=report.fatal)
-        self._next_id += 1
-        blobs: list = []
-        request = {
-            "op": "call",
-            "id": self._next_id,
-            "function": function,
-            "args": [wire.encode(a, blobs) for a in args],
-            "kwargs": {k: wire.encode(v, blobs) for k, v in (kwargs or {}).items()},
-        }
-        started = time.monotonic()
-        replied_before = self._reply_bytes
+        if report.fatal:
+            yield Outcome("broken", detail=report.fatal)
+            return
+        ids = []
+        for call in calls:
+            self._next_id += 1
+            ids.append(self._next_id)
+            blobs: list = []
+            request = {"op": "call", "id": self._next_id, "function": call.function,
+                       "args": [wire.encode(a, blobs) for a in call.args],
+                       "kwargs": {k: wire.encode(v, blobs) for k, v in call.kwargs.items()}}
+            self._outbox += wire.frame(request, blobs)
+        answered = 0
         try:
-            message, reply_blobs = self._exchange(wire.frame(request, blobs), started + self.limits.call_timeout)
-            if message.get("id") != self._next_id or message.get("type") not in ("returned", "raised"):
-                raise WorkerGone("broken", "the reply did not answer the call")
-            outcome = self._outcome(message, reply_blobs)
-        except WorkerGone as gone:
-            unanswered = gone.kind == "crashed" and self._reply_bytes == replied_before
-            outcome = Outcome(gone.kind, detail=str(gone), died_unanswered=unanswered)
-            outcome.output = self._take_output()
-            self.stop()
-        else:
-            outcome.output = self._take_output()
-        outcome.seconds = time.monotonic() - started
-        return outcome
+            started = time.monotonic()
+            for call_id in ids:
+                replied_before = self._reply_bytes
+                try:
+                    message, reply_blobs = self._receive(started + self.limits.call_timeout)
+                    if message.get("id") != call_id or message.get("type") not in ("returned", "raised"):
+                        raise WorkerGone("broken", "the reply did not answer the call")
+                    outcome = self._outcome(message, reply_blobs)
+                except WorkerGone as gone:
+                    unanswered = gone.kind == "crashed" and self._reply_bytes == replied_before
+                    outcome = Outcome(gone.kind, detail=str(gone), died_unanswered=unanswered)
+                    outcome.output = self._take_output()
+                    outcome.seconds = time.monotonic() - started
+                    answered += 1
+                    self.stop()
+                    yield outcome
+                    return
+                outcome.output = self._take_output()
+                now = time.monotonic()
+                outcome.seconds, started = now - started, now
+                answered += 1
+                yield outcome
+        finally:
+            if answered < len(ids):
+                self.stop()
 
     def _outcome(self, message: dict, blobs: list) -> Outcome:
         if message["type"] == "raised":
@@ -224,19 +261,6 @@ class Sandbox:
         return Outcome("returned", value=value)
 
     # -- the pipe ------------------------------------------------------------
-
-    def _exchange(self, request: bytes, deadline: float) -> tuple[dict, list]:
-        pending = memoryview(request)
-        while pending:
-            self._wait(deadline, write=True)
-            try:
-                written = os.write(self._requests, pending)
-            except BlockingIOError:
-                continue
-            except BrokenPipeError:
-                raise WorkerGone("crashed", self._death()) from None
-            pending = pending[written:]
-        return self._receive(deadline)
 
     def _receive(self, deadline: float) -> tuple[dict, list]:
         try:
@@ -259,42 +283,71 @@ class Sandbox:
         del self._inbox[:size]
         return data
 
-    def _wait(self, deadline: float, write: bool = False) -> None:
-        """Block until the pipe is ready, draining the worker's output meanwhile."""
-        target = self._requests if write else self._replies
+    def _wait(self, deadline: float) -> None:
+        """Block until a reply can be read, writing pending requests and draining the worker's output meanwhile."""
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerGone("timeout", "no answer before the deadline")
-            readers = [self._replies, self._output] if not write else [self._output]
-            writers = [self._requests] if write else []
-            ready_read, ready_write, _ = select.select(readers, writers, [], remaining)
+            writers = [self._requests] if self._outbox else []
+            ready_read, ready_write, _ = select.select([self._replies, self._output], writers, [], remaining)
             if self._output in ready_read:
                 self._drain_output()
-            if target in ready_read or target in ready_write:
+            if ready_write:
+                self._send_pending()
+            if self._replies in ready_read:
                 return
 
+    def _send_pending(self) -> None:
+        try:
+            written = os.write(self._requests, self._outbox)
+        except BlockingIOError:
+            return
+        except BrokenPipeError:
+            raise WorkerGone("crashed", self._death()) from None
+        del self._outbox[:written]
+
     def _drain_output(self) -> None:
+        """Read what the worker printed; each end-of-call marker closes one call's output."""
         try:
             chunk = os.read(self._output, 1 << 16)
         except BlockingIOError:
             return
-        room = self.limits.output_bytes - len(self._captured)
-        self._captured += chunk[: max(room, 0)]
-        self._dropped += max(len(chunk) - max(room, 0), 0)
+        pending = self._output_tail + chunk
+        while (at := pending.find(self._marker)) >= 0:
+            self._keep(pending[:at])
+            self._finished.append(self._printed())
+            pending = pending[at + len(self._marker):]
+        keep = len(pending) - (len(self._marker) - 1)  # a marker may be split across two reads
+        self._keep(pending[:max(keep, 0)])
+        self._output_tail = pending[max(keep, 0):]
 
-    def _take_output(self) -> str:
-        while True:
-            before = len(self._captured) + self._dropped
-            self._drain_output()
-            if len(self._captured) + self._dropped == before:
-                break
+    def _keep(self, data: bytes) -> None:
+        room = max(self.limits.output_bytes - len(self._captured), 0)
+        self._captured += data[:room]
+        self._dropped += max(len(data) - room, 0)
+
+    def _printed(self) -> str:
+        """The output captured since the last marker, and how much of it was not kept."""
         text = self._captured.decode("utf-8", errors="replace")
         if self._dropped:
             text += f"\n... ({self._dropped} more bytes of output not kept)"
         self._captured.clear()
         self._dropped = 0
         return text
+
+    def _take_output(self) -> str:
+        """What one call printed: up to the worker's end-of-call marker, or all there is when it never came."""
+        while True:
+            before = len(self._captured) + self._dropped + len(self._finished)
+            self._drain_output()
+            if self._finished or len(self._captured) + self._dropped + len(self._finished) == before:
+                break
+        if self._finished:
+            return self._finished.pop(0)
+        self._keep(self._output_tail)
+        self._output_tail = b""
+        return self._printed()
 
     def _death(self) -> str:
         if self.process is None:

@@ -23,12 +23,13 @@ import io
 import json
 import struct
 from collections.abc import Callable
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from autograder.sandbox.worker import Unsupported
 from autograder.text import valid_unicode
+
+if TYPE_CHECKING:  # NumPy is imported where a reply is decoded: the worker must start before the grader pays for it
+    import numpy as np
 
 MAX_ITEMS = 1_000_000  # values in the JSON part (the JSON itself is at most Limits.reply_json_bytes)
 MAX_DEPTH = 64  # nesting of lists and tuples (the worker sends at most 33 levels)
@@ -132,6 +133,8 @@ def load_npy(blob: bytes, limit: int | None = None) -> np.ndarray:
     zero-sized items, text holding code points Python cannot represent, and
     more than ``limit`` bytes or entries.
     """
+    import numpy as np
+
     try:
         stream = io.BytesIO(blob)
         version = np.lib.format.read_magic(stream)
@@ -178,6 +181,8 @@ def _holds_text(dtype: np.dtype) -> bool:
 
 def _check_text(flat: np.ndarray) -> None:
     """Unicode entries must be code points Python can hold (NumPy fails on others when reading them)."""
+    import numpy as np
+
     if flat.dtype.kind != "U":  # text inside a record: no answer is a record, and checking fields costs copies
         raise ReplyError("records holding text are refused")
     codes = flat.view(np.dtype(np.uint32).newbyteorder(flat.dtype.byteorder))

@@ -455,9 +455,10 @@ class _CappedOutput(io.TextIOBase):
     encoding = "utf-8"
     errors = "backslashreplace"
 
-    def __init__(self, fd: int, cap: int | None) -> None:
+    def __init__(self, fd: int, cap: int | None, marker: bytes = b"") -> None:
         super().__init__()
         self._fd = fd
+        self._marker = marker
         # Room is left for the note, so that the grader, keeping ``cap`` bytes, shows it.
         self._cap = None if cap is None else max(cap - len(self.NOTE) - 20, 0)
         self._room = self._cap
@@ -498,12 +499,13 @@ class _CappedOutput(io.TextIOBase):
                 return
 
     def end_of_call(self) -> None:
-        """Say how much was dropped, and give the next call its own allowance."""
+        """Say how much was dropped, mark where this call's output ends, and give the next call its own allowance."""
         dropped, self._dropped, self._room = self._dropped, 0, self._cap
+        room, self._room = self._room, None
         if dropped:
-            room, self._room = self._room, None
             self.write_bytes(self.NOTE.format(dropped).encode())
-            self._room = room
+        self.write_bytes(self._marker)
+        self._room = room
 
 
 class _CappedBytes(io.RawIOBase):
@@ -544,7 +546,7 @@ def main(config: dict) -> None:
 
     import numpy  # noqa: F401 - loaded before the submission, under the limits
 
-    output = _CappedOutput(1, config.get("output_bytes"))
+    output = _CappedOutput(1, config.get("output_bytes"), config.get("output_marker", "").encode())
     for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
         setattr(sys, stream, output)
     namespace, problems = _import_submission(config["submission"], config.get("cell_marker"))
