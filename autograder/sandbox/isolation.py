@@ -20,6 +20,7 @@ import sys
 import sysconfig
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -280,37 +281,31 @@ _CLAIMED: set[str] = set()
 _CLAIMED_GUARD = threading.Lock()
 
 
-def _processes_of(uid: int) -> list[int]:
-    """Live processes of ``uid``; zombies are left out, as they can no longer run anything."""
-    pids = []
+def _procfs_of(uid: int, name: str) -> Iterator[tuple[int, bytes]]:
+    """(pid, content of /proc/<pid>/<name>) for each process of ``uid``; processes that vanish are passed over."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             if os.stat(f"/proc/{entry}").st_uid != uid:
                 continue
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                state = stat.read().rpartition(b")")[2].split()[0]
-        except (FileNotFoundError, ProcessLookupError, IndexError):
+            with open(f"/proc/{entry}/{name}", "rb") as handle:
+                yield int(entry), handle.read()
+        except OSError:
             continue
-        if state != b"Z":
-            pids.append(int(entry))
-    return pids
+
+
+def _processes_of(uid: int) -> list[int]:
+    """Live processes of ``uid``; zombies are left out, as they can no longer run anything."""
+    return [pid for pid, stat in _procfs_of(uid, "stat") if stat.rpartition(b")")[2].split()[:1] != [b"Z"]]
 
 
 def _tasks_of(uid: int) -> int:
     """Tasks (threads included, as RLIMIT_NPROC counts them) of ``uid`` now."""
     count = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{entry}").st_uid != uid:
-                continue
-            with open(f"/proc/{entry}/status", "rb") as status:
-                count += next((int(line.split()[1]) for line in status if line.startswith(b"Threads:")), 1)
-        except (OSError, ValueError, IndexError):
-            continue
+    for _, status in _procfs_of(uid, "status"):
+        threads = next((line.split()[1] for line in status.splitlines() if line.startswith(b"Threads:")), b"1")
+        count += int(threads) if threads.isdigit() else 1
     return count
 
 
