@@ -86,3 +86,19 @@ def test_the_student_guide_lists_every_student_package_with_its_gradescope_versi
         version, _, marker = rest.partition(";")
         if "< '3.11'" in marker or not marker:  # Gradescope's Python is 3.10
             assert re.search(rf"`{name}`\) \| {re.escape(version.strip())} \|", guide), requirement
+
+
+def test_the_table_reads_cleanly(tmp_path: Path) -> None:
+    """One number format, one line number for a syntax error, no 'Expected' for a call never made, no blank runs."""
+    student = tmp_path / "ps3.py"
+    student.write_text("import numpy as np\n\ndef fc_layer_params(d_in, d_out)\n    return 1\n\n"
+                       "def conv_classifier_params(image_shape, kernel_size, size_out, n_classes):\n    return 35176\n\n"
+                       "def conv_output_size(size_in, kernel_size, stride=1, padding=0):\n    raise ValueError('boom')\n")
+    out = _cli("grade", str(student), "--verbose").stdout
+    assert "expected 35,284, received 35,176" in out
+    assert "SyntaxError at line 3: expected ':' (affects fc_layer_params)" in out
+    assert "\n\n\n" not in out
+    not_run = out.split("--- 2b.1 ")[1].split("---")[0]
+    assert "was not run" in not_run and "Expected" not in not_run
+    traceback = out.split("raised ValueError: boom")[1].split("---")[0]
+    assert 'File "ps3.py", line 10, in conv_output_size' in traceback and "<string>" not in traceback and "ag-worker" not in traceback

@@ -111,7 +111,7 @@ def _judge_int(expected: int, received: Any) -> Verdict:
         except OverflowError:  # e.g. a factorial returned by mistake
             relative = "enormous"
         return Verdict(False, WRONG,
-                       f"expected {int(expected):,}, received {short_repr(int(received), 80)} (relative error {relative})")
+                       f"expected {int(expected):,}, received {_grouped(int(received))} (relative error {relative})")
     return PASS
 
 
@@ -302,6 +302,11 @@ _REPR = _BoundedRepr()
 _REPR.maxlist = _REPR.maxtuple = 64
 _REPR.maxlevel = 4
 _REPR.maxlong = _REPR.maxother = 120
+
+
+def _grouped(number: int) -> str:
+    """An int as people read it (35,176), or shortened when it is absurdly long."""
+    return f"{number:,}" if number.bit_length() < 128 else short_repr(number, 80)
 
 
 def short_repr(value: Any, limit: int = 200) -> str:

@@ -103,11 +103,13 @@ def visible_output(result: CaseResult) -> str:
     if case.note:
         lines.append(case.note)
     if not verdict.passed:
-        if case.expected.raises:
+        not_run = result.outcome is not None and result.outcome.kind == "skipped"
+        detail = verdict.detail.rstrip()
+        if case.expected.raises and not not_run:
             lines.append(f"Expected: raises `{case.expected.raises}`")
-        elif "\n" not in verdict.detail and "expected" not in verdict.detail:
+        elif "\n" not in detail and "expected" not in detail and not not_run:
             lines.append(f"Expected: {code_span(short_repr(case.expected.value, 300))}")
-        lines.append(fenced(verdict.detail) if "\n" in verdict.detail else markdown_escape(verdict.detail))
+        lines.append(fenced(detail) if "\n" in detail else markdown_escape(detail))
     if result.diagnosis:
         lines.append(f"**Likely mistake:** {result.diagnosis}")
     if result.credit_reason:

@@ -157,13 +157,25 @@ def _send(fd: int, message: dict, blobs: list | None = None) -> None:
 def _describe(error: BaseException) -> dict:
     import traceback
 
-    lines = traceback.format_exception(type(error), error, error.__traceback__)
+    # The student's own frames, named by file name: the worker's frames and folders are noise to them.
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename != "<string>"]
+    for frame in frames:
+        frame.filename = os.path.basename(frame.filename)
+    lines = (["Traceback (most recent call last):\n"] if frames else []) + traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(error), error)
+    # A SyntaxError's own text repeats a file and line that are the chunk's, not the file's: its message alone.
+    message = error.msg if isinstance(error, SyntaxError) and isinstance(error.msg, str) else str(error)
     return {
         "type": type(error).__name__[:80],
         "mro": [cls.__name__[:80] for cls in type(error).__mro__][:20],
-        "message": str(error)[:MAX_TEXT],
+        "message": message[:MAX_TEXT],
         "traceback": "".join(lines)[-MAX_TEXT:],
     }
+
+
+def _where(label: str, line: int) -> str:
+    """"line 12" in a .py file, "cell 3, line 2" in a notebook."""
+    return f"line {line}" if label == "module" else f"{label}, line {line}"
 
 
 def _apply_limits(limits: dict) -> dict:
@@ -322,7 +334,7 @@ def _import_submission(path: str, cell_marker: str | None = None) -> tuple[dict,
         except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
             names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", chunk_source, flags=re.M)
             line = (getattr(error, "lineno", None) or 1) + first_line - 1
-            problems.append(dict(_describe(error), where=f"{label}, line {line}", names=names))
+            problems.append(dict(_describe(error), where=_where(label, line), names=names))
             continue
         ast.increment_lineno(tree, first_line - 1)
         for statement in tree.body:
@@ -330,8 +342,7 @@ def _import_submission(path: str, cell_marker: str | None = None) -> tuple[dict,
                 code = compile(ast.Module([statement], []), path, "exec", dont_inherit=True)
                 exec(code, module.__dict__)
             except BaseException as error:  # noqa: BLE001 - any failure is the submission's
-                where = f"{label}, line {statement.lineno}" if label != "module" else f"line {statement.lineno}"
-                problems.append(dict(_describe(error), where=where, names=_statement_names(statement)))
+                problems.append(dict(_describe(error), where=_where(label, statement.lineno), names=_statement_names(statement)))
     if len(problems) > MAX_PROBLEMS:  # binary garbage fails in thousands of places; the report stays small
         more = {"type": "...", "mro": [], "traceback": "", "where": "the rest of the file", "names": [],
                 "message": f"{len(problems) - MAX_PROBLEMS} more problems are not listed"}
