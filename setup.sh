@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Gradescope image set-up (runs once, as root, from /autograder/source on Ubuntu 22.04).
-# Installs the engine and its pinned dependencies into the system Python, so the
-# worker's unprivileged user can run it, and creates that user.
+# Installs the engine and the packages students may import (assignment.yaml), every
+# package pinned by constraints.txt, into the system Python, so the worker's
+# unprivileged user can run them, and creates that user.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -10,7 +11,14 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
     apt-get install -y --no-install-recommends python3 python3-pip
 fi
 # --break-system-packages only where the image marks its Python as externally managed (PEP 668).
-python3 -m pip install --no-cache-dir . || python3 -m pip install --no-cache-dir --break-system-packages .
+pip_install() {
+    python3 -m pip install --no-cache-dir -c constraints.txt "$@" || \
+        python3 -m pip install --no-cache-dir --break-system-packages -c constraints.txt "$@"
+}
+pip_install .
+(cd / && python3 -m autograder packages --problems "$OLDPWD/problems") > /tmp/autograder-student-packages.txt
+pip_install -r /tmp/autograder-student-packages.txt
+rm -f /tmp/autograder-student-packages.txt
 
 # Student code runs as this user: no home, no shell, no groups, no files of its own.
 if ! id autograder-worker >/dev/null 2>&1; then

@@ -26,7 +26,7 @@ from autograder.output.files import write_atomic
 ENGINE_SUFFIXES = (".py",)  # what pyproject.toml packages from autograder/
 
 
-GRADESCOPE_FILES = ("setup.sh", "run_autograder", "pyproject.toml")
+GRADESCOPE_FILES = ("setup.sh", "run_autograder", "pyproject.toml", "constraints.txt")
 
 
 STUDENT_GUIDE = PACKAGE_ROOT / "docs" / "students.md"  # becomes the kit's README.md
