@@ -1,30 +1,28 @@
-"""How fast ``python -m autograder batch`` grades a class, and what the grader itself costs per submission.
+"""How fast ``python -m autograder batch`` grades a class, and what one hanging submission costs it.
 
-Builds a Gradescope export of a varied class in a temporary folder: right
-answers, known mistakes (solutions/mistakes/*.py appended to solutions/ps3.py),
-submissions that crash in every way we know, a few with no ps3.py, and a few
-that hang. Then it grades:
+Builds a Gradescope export (submission_<id>/ folders and submission_metadata.yml)
+of a generated class in a temporary folder: right answers, known mistakes
+(solutions/mistakes/*.py appended to solutions/ps3.py), and broken files
+(syntax errors, binary garbage, empty files); no hang. Then it runs, each as
+``python -m autograder batch EXPORT --out OUT --jobs 2`` in a child process
+(wall time from this process, CPU of the child and its descendants from os.wait4):
 
-1. the class without its hanging submissions: the steady-state rate;
-2. the whole class, from scratch: the rate a TA sees, hangs included;
-3. a few right answers one at a time (--jobs 1): the wall time per submission,
-   split into the grader's own CPU and the worker's, against a bare
-   ``python -c "import numpy"`` (the least any sandboxed worker costs).
+1. the class: submissions per second (target >= 16);
+2. one submission that hangs in every graded function (a busy loop), alone;
+3. the class plus that submission (placed first, in the middle or last of the
+   export's order; the batch grades in that order): its wall time against the
+   larger of (2) and (1) plus 10%.
 
-Peak memory is ``getrusage``: the grader process (self) and the largest single
-worker (children). Usage: python benchmarks/bench_batch.py [--size 200] [--hanging 6] [--jobs N]
+Usage: python benchmarks/bench_batch.py [--size 300] [--jobs 2] [--hang-at middle,last] [--keep]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
-import io
 import os
-import resource
+import random
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,78 +33,78 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from autograder.apps.cli import main as autograder  # noqa: E402 - after the path is set
+from autograder.engine.problemset import load as load_problems  # noqa: E402
 
+RATE_TARGET = 16.0
+HANG_SLACK = 0.10
 SOLUTION = (REPO / "solutions" / "ps3.py").read_text()
 MISTAKES = sorted((REPO / "solutions" / "mistakes").glob("*.py"))
-
-CRASHES = {
-    "exits at import": "import os\nos._exit(1)\n",
-    "segfaults at import": "import ctypes\nctypes.string_at(0)\n",
-    "syntax error": SOLUTION + "\ndef broken(:\n    pass\n",
-    "raises at import": SOLUTION + "\nraise RuntimeError('left a test in')\n",
-    "kills its worker in a call": SOLUTION + "\nimport os\ndef conv2d(x, k):\n    os._exit(3)\n",
-    "runs out of memory": SOLUTION + "\nimport numpy as np\ndef conv2d(x, k):\n    return np.ones(1 << 34)\n",
-    "recurses forever": SOLUTION + "\ndef conv_output_size(*args):\n    return conv_output_size(*args)\n",
-    "prints 10 MB a call": SOLUTION + "\ndef fc_layer_params(d_in, d_out):\n    print('x' * 10_000_000)\n    return 0\n",
-}
-HANGS = {
-    "sleeps at import": "import time\ntime.sleep(1000)\n",
-    "loops in conv2d": SOLUTION + "\ndef conv2d(x, k):\n    while True:\n        pass\n",
-    "sleeps in fc_layer_params": SOLUTION + "\nimport time\ndef fc_layer_params(d_in, d_out):\n    time.sleep(1000)\n",
-}
 NAMES = ["Zoë Ångström", "José Núñez", "李小龙", "Mary Ann O'Neil", "Ólafur Arnalds", "Priya Raman", "Ngozi Okafor", "Łukasz Nowak"]
 
 
-def make_class(folder: Path, size: int, hanging: int) -> dict[str, str]:
-    """Write an export of ``size`` submissions, ``hanging`` of them spread through it hanging; return id -> kind."""
-    kinds: dict[str, str] = {}
-    hang_at = {int((index + 0.5) * size / hanging): index for index in range(hanging)} if hanging else {}
-    plan = [("right", SOLUTION)] * 8 + [(f"mistake: {p.stem}", SOLUTION + "\n\n" + p.read_text()) for p in MISTAKES]
-    crashes, hangs = list(CRASHES.items()), list(HANGS.items())
-    metadata = []
+def broken_files() -> dict[str, bytes]:
+    garbage = random.Random(3).randbytes(4096)
+    return {
+        "syntax error": (SOLUTION + "\ndef broken(:\n    pass\n").encode(),
+        "syntax error at line 1": b"def ps3(\n",
+        "binary garbage": garbage,
+        "binary garbage with a NUL": b"\x00\xff\xfe" + garbage[:512],
+        "empty file": b"",
+    }
+
+
+def hanging_source() -> str:
+    """The solution with every graded function replaced by a busy loop."""
+    functions = sorted({case.function for problem in load_problems(REPO / "problems") for case in problem.cases})
+    loops = "".join(f"\n\ndef {name}(*args, **kwargs):\n    while True:\n        pass\n" for name in functions)
+    return SOLUTION + loops
+
+
+def class_plan(size: int) -> list[tuple[str, bytes]]:
+    """``size`` (kind, ps3.py bytes): every 10th broken, the rest right answers and known mistakes in turn."""
+    broken = list(broken_files().items())
+    good = [("right", SOLUTION.encode())] * 4 + [(f"mistake: {p.stem}", (SOLUTION + "\n\n" + p.read_text()).encode()) for p in MISTAKES]
+    plan = []
     for number in range(size):
+        if number % 10 == 9:
+            plan.append(broken[number // 10 % len(broken)])
+        else:
+            plan.append(good[number % len(good)])
+    return plan
+
+
+def write_export(folder: Path, entries: list[tuple[str, bytes]]) -> dict[str, str]:
+    """A Gradescope export of ``entries`` in that order (ids ascend); return id -> kind."""
+    folder.mkdir(parents=True)
+    kinds, metadata = {}, []
+    for number, (kind, content) in enumerate(entries):
         identifier = str(200_000 + number)
-        if number in hang_at:
-            kind, source = hangs[hang_at[number] % len(hangs)]
-        elif number % 25 == 24:
-            kind, source = "no ps3.py", None
-        elif number % 9 == 8:
-            kind, source = crashes[number // 9 % len(crashes)]
-        else:
-            kind, source = plan[number % len(plan)]
         submission = folder / f"submission_{identifier}"
-        submission.mkdir(parents=True)
-        if source is None:
-            (submission / "answers.py").write_text("x = 1\n")
-            (submission / "scratch.py").write_text("y = 2\n")
-        else:
-            (submission / "ps3.py").write_text(f"# submission {identifier}\n{source}")
+        submission.mkdir()
+        (submission / "ps3.py").write_bytes(content)
         kinds[identifier] = kind
         name = f"{NAMES[number % len(NAMES)]} {number}"
         metadata.append(f"submission_{identifier}:\n  :submitters:\n  - :name: \"{name}\"\n    :sid: '{identifier}'\n"
                         f"    :email: s{number}@example.edu\n  :created_at: 2024-02-01 10:00:00.000000000 -08:00\n"
-                        f"  :score: {100.0 if kind == 'right' else 50.0}\n")
+                        f"  :score: 0.0\n")
     (folder / "submission_metadata.yml").write_text("".join(metadata), encoding="utf-8")
     return kinds
 
 
-def cpu() -> tuple[float, float]:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
-
-
-def grade(export: Path, out: Path, jobs: int) -> tuple[float, float, float, str]:
-    """Run the batch command in this process; return wall seconds, grader CPU, worker CPU, its last line."""
-    captured = io.StringIO()
-    before, started = cpu(), time.perf_counter()
-    with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
-        code = autograder(["batch", str(export), "--out", str(out), "--jobs", str(jobs), "--problems", str(REPO / "problems")])
-    wall, after = time.perf_counter() - started, cpu()
+def batch(export: Path, out: Path, jobs: int, log: Path) -> dict:
+    """Run the batch command as a child; wall seconds, CPU seconds (child + descendants), largest process's peak RSS."""
+    command = [sys.executable, "-m", "autograder", "batch", str(export), "--out", str(out), "--jobs", str(jobs),
+               "--problems", str(REPO / "problems")]
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    with log.open("wb") as stream:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=stream, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+    code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
-        sys.exit(f"batch failed with exit code {code}:\n{captured.getvalue()}")
-    summary = next((line for line in captured.getvalue().splitlines() if line.startswith("Graded ")), "")
-    return wall, after[0] - before[0], after[1] - before[1], summary
+        sys.exit(f"batch failed with exit code {code}; its output:\n{log.read_text(errors='replace')[-3000:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024, "code": code}
 
 
 def outcomes(out: Path, kinds: dict[str, str]) -> dict[str, Counter]:
@@ -123,58 +121,63 @@ def outcomes(out: Path, kinds: dict[str, str]) -> dict[str, Counter]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=200, help="submissions in the class (default 200)")
-    parser.add_argument("--hanging", type=int, default=6, help="how many of them hang (default 6)")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel slots (default: CPUs)")
+    parser.add_argument("--size", type=int, default=300, help="submissions in the class (default 300)")
+    parser.add_argument("--jobs", type=int, default=2, help="--jobs for the batch command (default 2)")
+    parser.add_argument("--hang-at", default="middle,last", help="where the hanging submission goes in the export's order: "
+                        "any of first, middle, last, comma-separated, one class run each (default middle,last)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
     arguments = parser.parse_args()
+    positions = [p.strip() for p in arguments.hang_at.split(",") if p.strip()]
+    if not set(positions) <= {"first", "middle", "last"}:
+        parser.error("--hang-at takes first, middle, last")
     temporary = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     os.chmod(temporary, 0o755)
+    rows = []
     try:
-        whole = temporary / "whole"
-        kinds = make_class(whole, arguments.size, arguments.hanging)
-        steady = temporary / "no_hangs"
-        shutil.copytree(whole, steady)
-        for identifier, kind in kinds.items():
-            if kind in HANGS:
-                shutil.rmtree(steady / f"submission_{identifier}")
-        healthy = arguments.size - arguments.hanging
-        print(f"class: {arguments.size} submissions ({healthy} without hangs), {arguments.jobs} slots, "
-              f"{'root: one sandbox user per slot' if os.geteuid() == 0 else 'not root: no separate users'}")
+        plan = class_plan(arguments.size)
+        kinds = write_export(temporary / "class", plan)
+        hang = ("hangs in every function", hanging_source().encode())
+        print(f"class: {arguments.size} submissions ({dict(Counter(k.split(':')[0] for k, _ in plan))}); "
+              f"python -m autograder batch --jobs {arguments.jobs} on {os.cpu_count()} CPUs; "
+              f"{'root: one sandbox user per slot' if os.geteuid() == 0 else 'NOT root: no separate users'}", flush=True)
 
-        wall, own, workers, _summary = grade(steady, temporary / "out_steady", arguments.jobs)
-        print(f"\nwithout the {arguments.hanging} hanging: {healthy} in {wall:.1f} s = {healthy / wall:.2f} submissions/s "
-              f"(grader CPU {own / healthy * 1000:.0f} ms, workers' CPU {workers / healthy * 1000:.0f} ms per submission)")
-        wall_all, *_ = grade(whole, temporary / "out_whole", arguments.jobs)
-        print(f"whole class, hangs included: {arguments.size} in {wall_all:.1f} s = {arguments.size / wall_all:.2f} submissions/s")
-        for kind, counts in sorted(outcomes(temporary / "out_whole", kinds).items()):
-            print(f"  {kind:<30} {dict(counts)}")
+        steady = batch(temporary / "class", temporary / "out_class", arguments.jobs, temporary / "class.log")
+        rate = arguments.size / steady["wall"]
+        print(f"\n1. class, no hang: {arguments.size} in {steady['wall']:.1f} s = {rate:.2f} submissions/s; "
+              f"CPU {steady['cpu']:.1f} s ({steady['cpu'] / arguments.size * 1000:.0f} ms per submission, "
+              f"{steady['cpu'] / steady['wall']:.2f} cores busy on average); largest process peak RSS {steady['maxrss_mb']:.0f} MB", flush=True)
+        for kind, counts in sorted(outcomes(temporary / "out_class", kinds).items()):
+            print(f"     {kind:<28} {dict(counts)}")
+        rows.append(("class rate (submissions/s)", f"{rate:.2f}", f">= {RATE_TARGET:.0f}", rate >= RATE_TARGET))
 
-        few = temporary / "one_at_a_time"
-        few.mkdir()
-        for identifier, kind in list(kinds.items())[:40]:
-            if kind == "right" and len(list(few.iterdir())) < 10:
-                shutil.copy(whole / f"submission_{identifier}" / "ps3.py", few / f"s{identifier}.py")
-        count = len(list(few.iterdir()))
-        wall_one, own_one, workers_one, _ = grade(few, temporary / "out_one", 1)
-        bare = []
-        for _ in range(10):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "-c", "import numpy"], check=True)
-            bare.append(time.perf_counter() - started)
-        per = wall_one / count
-        print(f"\none at a time ({count} right answers, --jobs 1): {per * 1000:.0f} ms per submission "
-              f"(grader CPU {own_one / count * 1000:.0f} ms, worker CPU {workers_one / count * 1000:.0f} ms)")
-        print(f"bare python -c 'import numpy': median {statistics.median(bare) * 1000:.0f} ms")
-        print(f"grader overhead beyond a bare NumPy start: {(per - statistics.median(bare)) * 1000:.0f} ms per submission "
-              f"({per / statistics.median(bare):.1f}x the bare start)")
+        write_export(temporary / "hang_alone", [hang])
+        alone = batch(temporary / "hang_alone", temporary / "out_hang_alone", arguments.jobs, temporary / "hang_alone.log")
+        print(f"\n2. the hanging submission alone: {alone['wall']:.1f} s (CPU {alone['cpu']:.1f} s)", flush=True)
+        for kind, counts in outcomes(temporary / "out_hang_alone", {"200000": hang[0]}).items():
+            print(f"     {kind:<28} {dict(counts)}")
+
+        bound = max(alone["wall"], steady["wall"] * (1 + HANG_SLACK))
+        for position in positions:
+            at = {"first": 0, "middle": arguments.size // 2, "last": arguments.size}[position]
+            entries = plan[:at] + [hang] + plan[at:]
+            name = f"class_hang_{position}"
+            kinds_with = write_export(temporary / name, entries)
+            whole = batch(temporary / name, temporary / f"out_{name}", arguments.jobs, temporary / f"{name}.log")
+            print(f"\n3. class + the hang ({position}, #{at + 1} of {len(entries)}): {whole['wall']:.1f} s "
+                  f"(CPU {whole['cpu']:.1f} s); bound max(hang alone {alone['wall']:.1f} s, class {steady['wall']:.1f} s + 10% = "
+                  f"{steady['wall'] * (1 + HANG_SLACK):.1f} s) = {bound:.1f} s; over the class alone: +{whole['wall'] - steady['wall']:.1f} s", flush=True)
+            hung = outcomes(temporary / f"out_{name}", kinds_with).get(hang[0], Counter())
+            print(f"     the hanging one: {dict(hung)}")
+            rows.append((f"class + hang ({position}) wall", f"{whole['wall']:.1f} s", f"<= {bound:.1f} s", whole["wall"] <= bound))
     finally:
         if arguments.keep:
             print(f"\nkept {temporary}")
         else:
             shutil.rmtree(temporary, ignore_errors=True)
-    own_peak, child_peak = (resource.getrusage(who).ru_maxrss / 1024 for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-    print(f"peak memory: grader {own_peak:.0f} MB, largest worker {child_peak:.0f} MB")
+    print("\nsummary")
+    print(f"  {'measure':<34} {'value':>10}  {'target':<12} met")
+    for name, value, target, met in rows:
+        print(f"  {name:<34} {value:>10}  {target:<12} {'yes' if met else 'NO'}")
 
 
 if __name__ == "__main__":

@@ -1,23 +1,41 @@
-"""How long one Gradescope grade takes, end to end, against the in-process peer.
+"""How long one Gradescope grade takes, end to end, against the in-process peer; and the same grade under Gradescope-like limits.
 
-Runs the real run_autograder on solutions/ps3.py in a temporary Gradescope
-layout like the one autograder.zip unpacks to (with problems/compiled.json;
---no-cache grades from the YAML), as root with every protection, and the
-typical in-process gradescope-utils suite (inprocess_baseline.py) on the same
-file. Prints the median, min and max of each and their ratio.
-Usage: python benchmarks/bench_grade.py [--runs 5] [--no-cache]
+Lays out /autograder as autograder.zip unpacks on Gradescope, in a temporary
+folder (source/problems with problems/compiled.json written as
+``python -m autograder build`` writes it, source/assignment.yaml,
+source/run_autograder, submission/ps3.py, results/), and runs, round after
+round, in a fixed rotation:
+
+  A  the real run_autograder, as this user (root: every protection on),
+  B  the typical in-process gradescope-utils suite (inprocess_baseline.py),
+  C  A again under Gradescope-like limits: one CPU and 768 MB of memory,
+
+each pinned to one core with ``taskset -c CORE`` (this script keeps to the
+other core, so its sampling does not steal the child's). Per run it measures
+wall time, CPU (user + sys of the child and of every descendant it reaped, from
+os.wait4), and peak RSS (VmHWM from /proc, polled every few ms) of each process
+of the grade: the grader (the python that run_autograder starts), the worker
+(the process running as the sandbox user, under the grader's reaper) and the
+reaper. The memory limit is a memory cgroup when the machine allows one (v2:
+memory.max in a child group; v1: memory.limit_in_bytes in a child of this
+process's own memory group), else ``prlimit --as``.
+
+Usage: python benchmarks/bench_grade.py [--rounds 21] [--no-limits] [--no-cache] [--core 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import pwd
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -26,49 +44,359 @@ sys.path.insert(0, str(REPO))
 
 from autograder.engine.compiled import CACHE_NAME, cache_bytes  # noqa: E402
 from autograder.engine.problemset import load as load_problems  # noqa: E402
+from autograder.sandbox.isolation import DEFAULT_WORKER_USER, lock_folder  # noqa: E402
+
+WALL_RATIO_TARGET = 1.5
+RSS_TARGET_MB = 150.0
+LIMIT_MB = 768
 
 
-def timed(command: list[str], env: dict | None = None) -> float:
+# -- the layout ---------------------------------------------------------------
+
+def make_layout(root: Path, use_cache: bool) -> None:
+    """/autograder as Gradescope unpacks autograder.zip (build.gradescope_files) and puts the submission beside it."""
+    source = root / "source"
+    problems = source / "problems"
+    shutil.copytree(REPO / "problems", problems, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
+    if use_cache:
+        (problems / CACHE_NAME).write_bytes(cache_bytes(problems, load_problems(problems, use_cache=False)))
+    shutil.copy(REPO / "run_autograder", source / "run_autograder")
+    shutil.copy(REPO / "assignment.yaml", source / "assignment.yaml")
+    (root / "submission").mkdir()
+    shutil.copy(REPO / "solutions" / "ps3.py", root / "submission" / "ps3.py")
+    (root / "results").mkdir()
+    for folder in (root.parent, root):
+        os.chmod(folder, 0o755)
+
+
+# -- process tree sampling ----------------------------------------------------
+
+def _status(pid: int) -> dict[str, str]:
+    fields = {}
+    with open(f"/proc/{pid}/status") as stream:
+        for line in stream:
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+    return fields
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", "rb") as stream:
+                    ppid = int(stream.read().rpartition(b")")[2].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+class TreeSampler(threading.Thread):
+    """Polls the descendants of ``top`` every ``interval`` seconds; keeps each one's last VmHWM, uid, name and parent."""
+
+    def __init__(self, top: int, interval: float = 0.003) -> None:
+        super().__init__(daemon=True)
+        self.top, self.interval = top, interval
+        self.seen: dict[int, dict] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.sample()
+            time.sleep(self.interval)
+
+    def sample(self) -> None:
+        children = _children_map()
+        stack, parent_of = [self.top], {self.top: None}
+        while stack:
+            pid = stack.pop()
+            for child in children.get(pid, []):
+                if child not in parent_of:
+                    parent_of[child] = pid
+                    stack.append(child)
+        for pid, parent in parent_of.items():
+            try:
+                fields = _status(pid)
+                with open(f"/proc/{pid}/cmdline", "rb") as stream:
+                    command = stream.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                continue
+            if "VmHWM" not in fields:  # a zombie: keep what was read while it lived
+                continue
+            record = self.seen.setdefault(pid, {"parent": parent, "hwm_kb": 0, "command": command})
+            if command != record["command"]:  # an exec: the copy of the parent that fork made is gone, VmHWM starts over
+                record["hwm_kb"] = 0
+            record.update(uid=int(fields["Uid"].split()[1]), name=fields["Name"], command=command)
+            record["hwm_kb"] = max(record["hwm_kb"], int(fields["VmHWM"].split()[0]))
+
+    def roles(self, worker_uid: int | None) -> dict[str, float]:
+        """Peak RSS in MB of the grader, the worker (largest, if it was restarted) and the reaper."""
+        peaks = {"grader": 0.0, "worker": 0.0, "reaper": 0.0, "other": 0.0}
+        graders = {pid for pid, r in self.seen.items() if r["parent"] == self.top and " -m autograder " in f" {r['command']} "}
+        for pid, record in self.seen.items():
+            megabytes = record["hwm_kb"] / 1024
+            parent = self.seen.get(record["parent"])
+            if parent is not None and parent["command"] == record["command"] and pid not in graders:
+                continue  # forked, not yet exec'd: a copy-on-write image of its parent, nothing of its own
+            if pid in graders:
+                role = "grader"
+            elif worker_uid is not None and record["uid"] == worker_uid:
+                role = "worker"
+            elif record["parent"] in graders and "-c" in record["command"].split():
+                role = "reaper"
+            elif pid == self.top or record["name"] in ("bash", "taskset", "sh", "prlimit"):
+                continue
+            else:
+                role = "other"
+            peaks[role] = max(peaks[role], megabytes)
+        return peaks
+
+
+# -- other gradings on this machine ---------------------------------------------
+
+def wait_for_free_worker(limit: float) -> float:
+    """Wait (up to ``limit`` s) until no other grading holds the sandbox user's machine-wide lock; seconds waited.
+
+    A grade started while another holds it would time the other's grading too."""
+    path = lock_folder() / f"{DEFAULT_WORKER_USER}.lock"
+    started = time.monotonic()
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+                return time.monotonic() - started
+            except BlockingIOError:
+                if time.monotonic() - started > limit:
+                    return time.monotonic() - started
+                time.sleep(0.05)
+    finally:
+        os.close(descriptor)
+
+
+# -- one run --------------------------------------------------------------------
+
+def run_once(command: list[str], env: dict, sample: bool, worker_uid: int | None, cwd: Path | None = None) -> dict:
+    """Start ``command``, sample its tree, wait4 it: wall seconds, CPU seconds, peaks, exit status."""
     started = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sampler = TreeSampler(process.pid) if sample else None
+    if sampler:
+        sampler.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "status": process.returncode,
+              "maxrss_mb": usage.ru_maxrss / 1024}
+    if sampler:
+        sampler.done.set()
+        sampler.join()
+        result["peaks"] = sampler.roles(worker_uid)
+    return result
 
 
-def describe(name: str, times: list[float]) -> str:
-    return f"{name:<34} median {statistics.median(times):.3f} s   min {min(times):.3f}   max {max(times):.3f}   (n={len(times)})"
+# -- the memory limit -----------------------------------------------------------
+
+class MemoryLimit:
+    """A memory cgroup with ``megabytes`` (v2, else v1 under our own group), else prlimit --as; ``wrap`` prefixes a command."""
+
+    def __init__(self, megabytes: int) -> None:
+        self.megabytes, self.group, self.files, self.mechanism = megabytes, None, {}, ""
+        limit = str(megabytes * 1024 * 1024)
+        for attempt in (self._v2, self._v1):
+            try:
+                if attempt(limit):
+                    return
+            except OSError as error:
+                self.mechanism += f"[{attempt.__name__[1:]} refused: {error.strerror}] "
+                self.close()
+        self.mechanism += f"prlimit --as={limit} (address space, not resident memory: no cgroup could be made)"
+
+    def _v2(self, limit: str) -> bool:
+        base = Path("/sys/fs/cgroup")
+        if not (base / "cgroup.controllers").is_file():
+            return False
+        own = base / next(line for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::")).split("::", 1)[1].lstrip("/")
+        if "memory" not in (own / "cgroup.controllers").read_text().split():
+            return False
+        # A group with processes cannot have controllers for its children (no internal processes): nest under the parent.
+        self.group = Path(tempfile.mkdtemp(prefix="bench-grade-", dir=own.parent if (own / "cgroup.procs").read_text().strip() else own))
+        (self.group / "memory.max").write_text(limit)
+        (self.group / "memory.swap.max").write_text("0") if (self.group / "memory.swap.max").exists() else None
+        self.files = {"peak": "memory.peak", "events": "memory.events"}
+        self.mechanism = f"cgroup v2 {self.group} (memory.max={limit})"
+        return True
+
+    def _v1(self, limit: str) -> bool:
+        line = next((line for line in Path("/proc/self/cgroup").read_text().splitlines() if line.split(":")[1] == "memory"), None)
+        if line is None:
+            return False
+        own = Path("/sys/fs/cgroup/memory") / line.split(":", 2)[2].lstrip("/")
+        if not own.is_dir():
+            return False
+        self.group = Path(tempfile.mkdtemp(prefix="bench-grade-", dir=own))  # a child of our own group: still under its limit
+        (self.group / "memory.limit_in_bytes").write_text(limit)
+        if (self.group / "memory.memsw.limit_in_bytes").exists():
+            try:
+                (self.group / "memory.memsw.limit_in_bytes").write_text(limit)
+            except OSError:
+                pass
+        self.files = {"peak": "memory.max_usage_in_bytes", "events": "memory.failcnt"}
+        self.mechanism = f"cgroup v1 {self.group} (memory.limit_in_bytes={limit})"
+        return True
+
+    def wrap(self, command: list[str]) -> list[str]:
+        if self.group is None:
+            return ["prlimit", f"--as={self.megabytes * 1024 * 1024}", "--"] + command
+        return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.group)] + command
+
+    def reset_peak(self) -> None:
+        if self.group is not None and self.files["peak"] == "memory.max_usage_in_bytes":
+            (self.group / "memory.max_usage_in_bytes").write_text("0")
+
+    def peak_mb(self) -> float | None:
+        try:
+            return int((self.group / self.files["peak"]).read_text()) / 2**20 if self.group else None
+        except OSError:
+            return None
+
+    def events(self) -> str:
+        try:
+            text = (self.group / self.files["events"]).read_text().split()
+        except (OSError, TypeError):
+            return "n/a"
+        return " ".join(text) if len(text) > 1 else f"failcnt {text[0]}"
+
+    def close(self) -> None:
+        if self.group is not None:
+            for _ in range(50):
+                try:
+                    self.group.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            self.group = None
+
+
+# -- reporting ------------------------------------------------------------------
+
+def med(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def line(name: str, runs: list[dict]) -> str:
+    walls, cpus = [r["wall"] for r in runs], [r["cpu"] for r in runs]
+    return (f"{name:<36} wall median {med(walls):6.3f} s (min {min(walls):.3f}, max {max(walls):.3f})   "
+            f"CPU median {med(cpus):6.3f} s   off-CPU (wall - CPU) median {med([w - c for w, c in zip(walls, cpus)]):.3f} s   n={len(runs)}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--no-cache", action="store_true", help="grade from the YAML specs, without compiled.json")
+    parser.add_argument("--rounds", type=int, default=21, help="rounds of the rotation (default 21)")
+    parser.add_argument("--core", type=int, default=1, help="the core the graded runs are pinned to (default 1)")
+    parser.add_argument("--no-limits", action="store_true", help="skip C, the grade under one CPU and 768 MB")
+    parser.add_argument("--wait", type=float, default=300.0, help="seconds to wait, before each sandboxed run, for other "
+                        "gradings on this machine to release the sandbox user's lock (default 300)")
+    parser.add_argument("--no-cache", action="store_true", help="grade from the YAML specs, without problems/compiled.json")
     arguments = parser.parse_args()
-    runs = arguments.runs
-    with tempfile.TemporaryDirectory() as temporary:
-        root = Path(temporary) / "autograder"
-        problems = root / "source" / "problems"
-        shutil.copytree(REPO / "problems", problems, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
-        if not arguments.no_cache:  # as `python -m autograder build` lays out autograder.zip
-            (problems / CACHE_NAME).write_bytes(cache_bytes(problems, load_problems(problems, use_cache=False)))
-        (root / "submission").mkdir()
-        shutil.copy(REPO / "solutions" / "ps3.py", root / "submission" / "ps3.py")
-        os.chmod(temporary, 0o755)
-        env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
-                   PYTHONPATH=str(REPO))
-        sandboxed = [timed(["bash", str(REPO / "run_autograder")], env) for _ in range(runs)]
-        results = json.loads((root / "results" / "results.json").read_text())
-        baseline_out = Path(temporary) / "baseline.json"
-        baseline = [timed([sys.executable, str(REPO / "benchmarks" / "inprocess_baseline.py"), str(root / "submission"),
-                           str(baseline_out)]) for _ in range(runs)]
-        bare = [timed([sys.executable, "-c", "import numpy"]) for _ in range(runs)]
-    cases = sum(1 for t in results["tests"] if t.get("max_score"))
-    environment = next(t["output"] for t in results["tests"] if t["name"].startswith("Grading environment"))
-    print(describe("run_autograder (sandboxed)", sandboxed))
-    print(describe("in-process gradescope-utils suite", baseline))
-    print(describe("bare python -c 'import numpy'", bare))
-    print(f"ratio sandboxed / in-process: {statistics.median(sandboxed) / statistics.median(baseline):.2f}x")
-    print(f"score {results['score']} over {cases} cases ({cases - 5}+ more than the in-process suite checks)")
-    print(environment)
+    cores = sorted(os.sched_getaffinity(0))
+    own_cores = {c for c in cores if c != arguments.core} or set(cores)
+    os.sched_setaffinity(0, own_cores)  # this process (and its sampler) stays off the measured core
+    pin = ["taskset", "-c", str(arguments.core)]
+    try:
+        worker_uid = pwd.getpwnam(DEFAULT_WORKER_USER).pw_uid
+    except KeyError:
+        worker_uid = None
+    limit = None if arguments.no_limits else MemoryLimit(LIMIT_MB)
+    runs: dict[str, list[dict]] = {"A": [], "B": [], "C": []}
+    waited = 0.0
+    scores: dict[str, set] = {"A": set(), "C": set()}
+    try:
+        with tempfile.TemporaryDirectory(prefix="bench-grade-") as temporary:
+            root = Path(temporary) / "autograder"
+            make_layout(root, use_cache=not arguments.no_cache)
+            env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
+                       PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            results_file = root / "results" / "results.json"
+            grade = pin + ["bash", str(root / "source" / "run_autograder")]
+            baseline = pin + [sys.executable, str(REPO / "benchmarks" / "inprocess_baseline.py"), str(root / "submission"),
+                              str(Path(temporary) / "baseline.json")]
+            print(f"{arguments.rounds} rounds of A (run_autograder), B (in-process suite)"
+                  f"{'' if limit is None else ', C (run_autograder, 1 CPU + 768 MB)'}; each pinned to core {arguments.core}; "
+                  f"{'root: every protection' if os.geteuid() == 0 else 'NOT root: no separate sandbox user'}; "
+                  f"{'no compiled.json' if arguments.no_cache else 'with problems/compiled.json'}", flush=True)
+            # one unmeasured warm-up of each, so the first round does not pay for cold page cache alone
+            run_once(grade, env, False, worker_uid)
+            run_once(baseline, env, False, worker_uid)
+            for number in range(arguments.rounds):
+                for arm in ("A", "B", "C"):
+                    if arm == "B":
+                        runs["B"].append(run_once(baseline, env, True, worker_uid))
+                        continue
+                    if arm == "C" and limit is None:
+                        continue
+                    results_file.unlink(missing_ok=True)
+                    waited += wait_for_free_worker(arguments.wait)
+                    if arm == "C":
+                        limit.reset_peak()
+                        result = run_once(limit.wrap(grade), env, True, worker_uid)
+                        result["group_peak_mb"] = limit.peak_mb()
+                    else:
+                        result = run_once(grade, env, True, worker_uid)
+                    data = json.loads(results_file.read_text()) if results_file.is_file() else {"score": None}
+                    scores[arm].add(data.get("score"))
+                    runs[arm].append(result)
+                done = "  ".join(f"{arm} {runs[arm][-1]['wall']:.2f}s" for arm in runs if runs[arm])
+                print(f"round {number + 1:>2}/{arguments.rounds}: {done}", flush=True)
+            cases = sum(1 for t in data.get("tests", []) if t.get("max_score"))
+    finally:
+        if limit is not None:
+            events = limit.events()
+            limit.close()
+
+    a, b, c = runs["A"], runs["B"], runs["C"]
+    ratio = med([r["wall"] for r in a]) / med([r["wall"] for r in b])
+    paired = med([x["wall"] / y["wall"] for x, y in zip(a, b)])
+    peaks = {role: med([r["peaks"][role] for r in a]) for role in ("grader", "worker", "reaper", "other")}
+    peak_max = {role: max(r["peaks"][role] for r in a) for role in ("grader", "worker", "reaper")}
+    together = peaks["grader"] + peaks["worker"]
+    print()
+    print(line("A run_autograder (sandboxed)", a))
+    print(line("B in-process gradescope-utils suite", b))
+    if c:
+        print(line("C run_autograder, 1 CPU + 768 MB", c))
+    print(f"wall ratio A/B: {ratio:.2f}x of medians (median of per-round ratios {paired:.2f}x); "
+          f"CPU ratio A/B: {med([r['cpu'] for r in a]) / med([r['cpu'] for r in b]):.2f}x")
+    other = f", other {peaks['other']:.1f} MB" if peaks["other"] else ""
+    print(f"peak RSS (VmHWM) in A, median over rounds: grader {peaks['grader']:.1f} MB, worker {peaks['worker']:.1f} MB, "
+          f"reaper {peaks['reaper']:.1f} MB{other} "
+          f"(worst round: grader {peak_max['grader']:.1f}, worker {peak_max['worker']:.1f}, reaper {peak_max['reaper']:.1f})")
+    print(f"peak RSS of B (in-process suite), median: {med([r['maxrss_mb'] for r in b]):.1f} MB")
+    print(f"score in A: {sorted(scores['A'], key=str)} over {cases} cases")
+    if c:
+        print(f"C: limit by {limit.mechanism}; CPU by taskset -c {arguments.core}")
+        group_peaks = [r.get("group_peak_mb") for r in c if r.get("group_peak_mb") is not None]
+        if group_peaks:
+            print(f"C: peak memory charged to the group (RSS + page cache), median {med(group_peaks):.1f} MB, max {max(group_peaks):.1f} MB; "
+                  f"{events}")
+        print(f"C: score {sorted(scores['C'], key=str)}; {med([r['wall'] for r in c]):.3f} s per submission (median wall)")
+
+    rows = [("wall ratio run_autograder / in-process", f"{ratio:.2f}x", f"<= {WALL_RATIO_TARGET}x", ratio <= WALL_RATIO_TARGET),
+            ("peak RSS grader + worker", f"{together:.1f} MB", f"<= {RSS_TARGET_MB:.0f} MB", together <= RSS_TARGET_MB)]
+    if c:
+        full = scores["C"] == scores["A"] and None not in scores["C"]
+        rows.append(("grade under 1 CPU + 768 MB: same score", f"{med([r['wall'] for r in c]):.2f} s/submission",
+                     "same score as A", full))
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"waited {waited:.1f} s in all for other gradings to release {DEFAULT_WORKER_USER}'s lock; "
+          f"load average now {' '.join(load)} on {os.cpu_count()} CPUs (other work on the machine inflates wall times)")
+    print("\nsummary")
+    print(f"  {'measure':<42} {'value':>20}  {'target':<16} met")
+    for name, value, target, met in rows:
+        print(f"  {name:<42} {value:>20}  {target:<16} {'yes' if met else 'NO'}")
 
 
 if __name__ == "__main__":
