@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -102,3 +103,33 @@ def test_the_table_reads_cleanly(tmp_path: Path) -> None:
     assert "was not run" in not_run and "Expected" not in not_run
     traceback = out.split("raised ValueError: boom")[1].split("---")[0]
     assert 'File "ps3.py", line 10, in conv_output_size' in traceback and "<string>" not in traceback and "ag-worker" not in traceback
+
+
+def test_a_student_follows_the_kit_readme_from_unzip_to_a_check_result(tmp_path: Path) -> None:
+    """The guide's own commands, run as written in a fresh folder (the venv recipe that works on PEP 668 systems)."""
+    import shutil
+
+    dist = tmp_path / "dist"
+    assert _cli("build", "--out", str(dist)).returncode == 0
+    home = Path(tempfile.mkdtemp(prefix="kit-student-"))  # readable by the worker's user when the tests run as root
+    try:
+        home.chmod(0o755)
+        with zipfile.ZipFile(dist / "student_kit.zip") as archive:
+            archive.extractall(home)
+        kit = home / "student_kit"
+        guide = (kit / "README.md").read_text()
+        block = guide.split("On Linux and macOS:", 1)[1].split("\n\n", 2)[1]
+        commands = [line.strip() for line in block.splitlines() if line.strip()]
+        assert commands[0] == "python3 -m venv .venv" and commands[-1].endswith("-m autograder check ps3.py"), commands
+        bin_dir = home / "bin"  # `python3` is this test's interpreter, as on the student's PATH
+        bin_dir.mkdir()
+        (bin_dir / "python3").symlink_to(sys.executable)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+        env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+        for command in commands:
+            done = subprocess.run(command, shell=True, cwd=kit, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 1, done.stdout + done.stderr  # the untouched starter: nothing implemented yet
+        assert "not implemented yet (it raises NotImplementedError)" in done.stdout
+        assert "Traceback" not in done.stdout + done.stderr
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
