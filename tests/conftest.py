@@ -110,3 +110,19 @@ def scores_by_function(data: dict) -> dict[str, tuple[float, float]]:
             earned[0] += test["score"]
             earned[1] += test["max_score"]
     return {name: (round(a, 4), round(b, 4)) for name, (a, b) in totals.items()}
+
+
+@pytest.fixture
+def harness(monkeypatch: pytest.MonkeyPatch):
+    """The attack suites' harness (tests/test_attacks.py): a Gradescope layout in a world-traversable folder, its
+    run, and what was left behind; the worker's folders go into a TMPDIR of its own."""
+    import tempfile
+
+    from test_attacks import Harness
+
+    base = Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp"))
+    base.chmod(0o755)
+    monkeypatch.setenv("TMPDIR", str(base / "tmp"))
+    made = Harness(base)
+    yield made
+    made.cleanup()

@@ -21,21 +21,18 @@ import re
 import shutil
 import signal
 import socket
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import SOLUTION, GradescopeLayout, scores_by_function
+from conftest import SOLUTION, GradescopeLayout, graded_functions, scores_by_function, total_points
 
 ATTACKS = Path(__file__).parent / "attacks"
 WORKER_USER = "autograder-worker"
-ALL_FUNCTIONS = {
-    "fc_layer_params", "mlp_layer_params", "conv_layer_params", "conv_output_size", "num_conv_layers",
-    "conv_classifier_params", "conv2d", "conv_transpose2d", "num_downsampling_layers", "downsampling_params",
-}
+ALL_FUNCTIONS = graded_functions()  # every function the specs grade, whatever problems/ holds
+TOTAL = total_points()  # the autograded total assignment.yaml sets: the solution's score
 GRADER_PEAK_MB = 400  # the grader's own memory, whatever a submission returns (Gradescope gives 768 MB in all)
 
 
@@ -208,16 +205,6 @@ class Harness:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-@pytest.fixture
-def harness(monkeypatch) -> Harness:
-    base = Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp"))
-    base.chmod(0o755)
-    monkeypatch.setenv("TMPDIR", str(base / "tmp"))
-    harness = Harness(base)
-    yield harness
-    harness.cleanup()
-
-
 # --------------------------------------------------------------------------- outcomes
 
 
@@ -307,7 +294,7 @@ def test_expected_values_are_not_in_the_workers_stack_or_heap(harness):
 def test_mutated_inputs_do_not_reach_the_grader(harness):
     harness.submit({"ps3.py": hostile("mutate_inputs")})
     data = harness.run()
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert_scores(data)
     assert "conv2d([[2, 0, -1, -1], [0, 1, 0, 2], [-2, 0, 1, 1], [1, 1, 0, -1]], [[1, -1, 1], [0, 1, 0], [1, -1, 1]])" \
         in printed(data, "conv2d")
@@ -388,7 +375,7 @@ def test_a_long_vector_for_a_list_of_integers_is_cheap_to_reject(harness):
     data = harness.run()
     failed = [t["name"] for t in cases_of(data, "mlp_layer_params") if t["status"] == "failed"]
     assert failed == ["Q2a · mlp_layer_params: Q2a: the whole network, per layer"]
-    assert data["score"] == pytest.approx(100 - cases_of(data, "mlp_layer_params")[0]["max_score"])
+    assert data["score"] == pytest.approx(TOTAL - cases_of(data, "mlp_layer_params")[0]["max_score"])
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     assert data["execution_time"] < 10, f"grading took {data['execution_time']} s"
     assert_clean(harness)
@@ -450,7 +437,7 @@ def test_exit_and_interrupt_inside_functions_are_ordinary_errors(harness):
 def test_a_worker_that_exits_after_answering_does_not_cost_the_next_function(harness):
     harness.submit({"ps3.py": hostile("worker_exits_after_reply", root=harness.root)})
     data = harness.run()
-    assert data["score"] == 100, [(t["name"], t["output"][:200]) for t in data["tests"] if t.get("status") == "failed"]
+    assert data["score"] == TOTAL, [(t["name"], t["output"][:200]) for t in data["tests"] if t.get("status") == "failed"]
     assert_clean(harness)
 
 
@@ -499,7 +486,7 @@ def test_an_import_that_sleeps_for_an_hour_is_cut_off(harness, monkeypatch):
 def test_a_hundred_megabytes_of_output_is_capped(harness):
     harness.submit({"ps3.py": hostile("print_flood")})
     data = harness.run()
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert_scores(data)
     shown = printed(data, "conv2d")
     assert "BBBB" in shown and shown.count("B") < 20_000
@@ -520,7 +507,7 @@ def test_the_student_is_told_that_their_output_was_cut(harness):
 def test_endless_writers_on_the_output_pipe_neither_hang_nor_survive(harness):
     harness.submit({"ps3.py": hostile("output_flood_daemons")})
     data = harness.run(timeout=120)
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert harness.seconds < 30
     assert_clean(harness)
 
@@ -542,7 +529,7 @@ def test_a_fork_bomb_is_bounded_and_swept(harness):
 def test_the_grader_cannot_be_killed_or_stopped(harness):
     harness.submit({"ps3.py": probed("kill_grader")})
     data = harness.run(timeout=120)
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert_all_denied(data, {"SIGSTOP the grader", "SIGTERM the grader", "SIGKILL the grader", "SIGKILL the grader's group",
                              "SIGKILL graders found in /proc", "SIGKILL every pid"})
     assert_clean(harness)
@@ -555,7 +542,7 @@ def test_results_json_and_the_graders_files_cannot_be_forged_even_after_the_run(
     harness.submit({"ps3.py": probed("results_write", root=harness.root)})
     data = harness.run()
     written = harness.layout.results_file.read_bytes()
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert_all_denied(data, {"write results.json", "create in results/", "append to a spec", "append to a reference",
                              "replace run_autograder"})
     started = re.search(r"^DAEMON (.+)$", printed(data), flags=re.M)
@@ -597,7 +584,7 @@ def test_reference_solvers_and_specs_cannot_be_found_or_read(harness):
 def test_the_graders_process_cannot_be_read_or_traced(harness):
     harness.submit({"ps3.py": probed("proc_snoop")})
     data = harness.run()
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert_all_denied(data, {"list /proc", "grader environ", "grader cmdline", "grader maps", "grader mem",
                              "grader cwd listing", "grader open files", "ptrace attach", "pidfd_getfd", "setuid root",
                              "read /etc/shadow"})
@@ -639,7 +626,7 @@ def test_no_connection_leaves_the_worker(harness):
         for listener in listeners:
             listener.close()
     assert arrived == []
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert_all_denied(data, {"tcp loopback", "tcp own address", "udp loopback", "udp own address", "abstract unix socket",
                              "dns", "tcp internet"})
     assert_clean(harness)
@@ -662,7 +649,7 @@ def test_no_connection_reaches_a_unix_socket_on_the_machine(harness):
             arrived = b""
     finally:
         listener.close()
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert arrived == b"", f"the worker sent {arrived!r} to a Unix socket outside its sandbox"
     assert_all_denied(data, {"unix socket on a path"})
     assert_clean(harness)
@@ -686,7 +673,7 @@ def test_files_beside_ps3_are_never_run(harness):
     harness.submit({"ps3.py": SOLUTION.read_text(), "conftest.py": shadow, "test_ps3.py": shadow,
                     "numpy.py": shadow, "sitecustomize.py": shadow, "usercustomize.py": shadow})
     data = harness.run()
-    assert data["score"] == 100
+    assert data["score"] == TOTAL
     assert harness.marks() == []
     assert_clean(harness)
 

@@ -21,22 +21,22 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_attacks import ALL_FUNCTIONS, Harness, as_root, assert_clean, assert_scores, attack, cases_of, hostile, printed
+from test_attacks import (
+    ALL_FUNCTIONS,
+    as_root,
+    assert_clean,
+    assert_scores,
+    attack,
+    cases_of,
+    hostile,
+    printed,
+)
 
 from conftest import REPO, SOLUTION, scores_by_function, spec_problems, total_points
 
 GRADER_PEAK_MB = 200
 TOTAL = total_points()
 
-
-@pytest.fixture
-def harness(monkeypatch) -> Harness:
-    base = Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp"))
-    base.chmod(0o755)
-    monkeypatch.setenv("TMPDIR", str(base / "tmp"))
-    made = Harness(base)
-    yield made
-    made.cleanup()
 
 
 # --------------------------------------------------------------------------- what a pure function earns
@@ -98,6 +98,7 @@ def test_constant_parts_farm_no_follow_through_credit(harness):
         "num_downsampling_layers": lambda *a: 1, "downsampling_params": lambda *a: 7,
     }
     expected = {name: (earns(name, solver), possible(name)) for name, solver in constants.items()}
+    expected |= {name: (0, possible(name)) for name in ALL_FUNCTIONS - set(constants)}  # problems added since: undefined
     assert scores_by_function(data) == expected
     assert data["score"] == pytest.approx(sum(earned for earned, _ in expected.values()), abs=1e-3)
     assert_clean(harness)

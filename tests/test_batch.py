@@ -22,7 +22,10 @@ from autograder.apps.batch.markdown import render as render_markdown
 from autograder.apps.batch.progress import Progress
 from autograder.apps.cli import main
 
-from conftest import REPO, SOLUTION, check_results, submission_with
+from conftest import REPO, SOLUTION, check_results, spec_problems, submission_with, total_points
+
+TOTAL = total_points()  # the autograded total assignment.yaml sets: the solution's score
+SHOWN = f"{TOTAL:g}"  # as a grades.csv cell shows it
 
 # A class of six: right, partly wrong, crashing (in the middle), no ps3.py, ps3.py in a subfolder, nothing at all.
 FILES = {
@@ -36,16 +39,17 @@ FILES = {
     "submission_106/": "",
 }
 
-METADATA = """\
+# Gradescope recorded full marks for 101 and 102, and ten points fewer for 105.
+METADATA = f"""\
 submission_101:
   :submitters:
   - :name: Zoë Ångström
     :sid: '0001'
     :email: zoe@example.edu
   :created_at: 2024-02-01 10:00:00.000000000 -08:00
-  :score: 100.0
+  :score: {float(TOTAL)!r}
   :results:
-    score: 100.0
+    score: {float(TOTAL)!r}
 submission_102:
   :submitters:
   - :name: =HYPERLINK("http://evil.example","click")
@@ -55,7 +59,7 @@ submission_102:
     :sid: '1003'
     :email: b@example.edu
   :created_at: 2024-02-02 11:30:00.000000000 -08:00
-  :score: 100.0
+  :score: {float(TOTAL)!r}
 submission_103:
   :submitters:
   - :name: 李小龙
@@ -73,7 +77,7 @@ submission_105:
   - :name: "@Bob"
     :sid: '1006'
     :email: bob@example.edu
-  :score: 90.0
+  :score: {float(TOTAL - 10)!r}
 submission_106:
   :submitters:
   - :name: Empty Folder
@@ -130,8 +134,8 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_every_submission_gets_a_valid_results_json(graded):
     _, out = graded
     scores = {submission: results(out, submission)["score"] for submission in IDS}
-    assert scores["101"] == scores["105"] == 100
-    assert 0 < scores["102"] < 100
+    assert scores["101"] == scores["105"] == TOTAL
+    assert 0 < scores["102"] < TOTAL
     assert scores["103"] == scores["104"] == scores["106"] == 0
     assert "could not be loaded" in results(out, "103")["output"]
     assert "No ps3.py" in results(out, "104")["output"] and "`scratch.py`" in results(out, "104")["output"]
@@ -164,23 +168,30 @@ def test_parallel_slots_run_as_their_own_users(graded):
 # --------------------------------------------------------------------------- grades.csv and report.html
 
 
+def question_column(problem) -> str:
+    """A problem's grades.csv column: its label and its points (tests/test_ps3.py pins PS3's)."""
+    return f"{problem.label} (/{problem.points:g})"
+
+
 def test_csv_columns_and_values(graded):
     _, out = graded
     rows = read_csv(out / "grades.csv")
+    questions = {problem.key: problem for problem in spec_problems() if not problem.graded_by_hand}
     assert list(rows[0]) == ["submission_id", "names", "sids", "emails", "submitted_at", "status", "file",
-                             "Q2a (/15)", "Q2b (/30)", "Q3a (/20)", "Q3b (/20)", "Q4 (/15)",
+                             *map(question_column, questions.values()),
                              "total", "max_score", "gradescope_score", "difference", "note"]
     by_id = {row["submission_id"]: row for row in rows}
     assert list(by_id) == IDS
     first = by_id["101"]
     assert (first["names"], first["sids"], first["emails"]) == ("Zoë Ångström", "0001", "zoe@example.edu")
     assert first["submitted_at"].startswith("2024-02-01 10:00:00")
-    assert (first["total"], first["max_score"], first["gradescope_score"], first["difference"]) == ("100", "100", "100", "0")
+    assert (first["total"], first["max_score"], first["gradescope_score"], first["difference"]) == (SHOWN, SHOWN, SHOWN, "0")
     group = by_id["102"]
     assert group["names"].startswith("'=HYPERLINK(") and "; <script>" in group["names"]  # quoted: never a formula
     assert group["sids"] == "1002; 1003"
-    assert float(group["total"]) < 100 and float(group["difference"]) == pytest.approx(float(group["total"]) - 100)
-    assert float(group["Q2b (/30)"]) < 30 and group["Q3a (/20)"] == "20"
+    assert float(group["total"]) < TOTAL and float(group["difference"]) == pytest.approx(float(group["total"]) - TOTAL)
+    q2b, q3a = questions["q2b"], questions["q3a"]  # off_by_one loses points on Q2b's layer count, none on Q3a
+    assert float(group[question_column(q2b)]) < q2b.points and group[question_column(q3a)] == f"{q3a.points:g}"
     assert by_id["105"]["names"] == "'@Bob" and by_id["105"]["file"] == "my work/ps3.py"
     assert by_id["105"]["difference"] == "10"
     assert by_id["103"]["status"] == "graded" and "could not be loaded" in by_id["103"]["note"]
@@ -237,7 +248,7 @@ def test_rerun_grades_only_what_changed_unless_forced(tmp_path, capsys):
     assert "1 to grade, 5 unchanged" in capsys.readouterr().err
     second = modified_times(out)
     assert [s for s in IDS if second[s] != first[s]] == ["102"]
-    assert results(out, "102")["score"] == 100
+    assert results(out, "102")["score"] == TOTAL
 
     assert run_batch(export, "--out", out, "--force") == 0
     assert "6 to grade, 0 unchanged" in capsys.readouterr().err
@@ -271,10 +282,10 @@ def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path, reque
     _stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
     assert "Interrupted: 2 not graded (a, b)" in stderr
-    assert results(out, "c")["score"] == results(out, "d")["score"] == 100
+    assert results(out, "c")["score"] == results(out, "d")["score"] == TOTAL
     assert not (out / "a").exists() and not (out / "b").exists()
     rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
-    assert rows["a"]["status"] == "not graded" and rows["c"]["total"] == "100"
+    assert rows["a"]["status"] == "not graded" and rows["c"]["total"] == SHOWN
     assert not list(private_tmp.glob("ag-*")), "a sandbox folder was left behind"
     for entry in Path("/proc").iterdir():
         try:
@@ -315,9 +326,9 @@ def test_plain_folder_of_files_and_folders_with_unicode_and_spaces(tmp_path):
     assert run_batch(folder, "--out", out) == 0
     rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
     assert set(rows) == {"Zoë Müller", "bob smith", "empty one"}
-    assert rows["Zoë Müller"]["total"] == "100" and float(rows["bob smith"]["total"]) < 100
+    assert rows["Zoë Müller"]["total"] == SHOWN and float(rows["bob smith"]["total"]) < TOTAL
     assert rows["empty one"]["status"] == "no submission"
-    assert results(out, "bob smith")["score"] < 100
+    assert results(out, "bob smith")["score"] < TOTAL
 
 
 # --------------------------------------------------------------------------- bad input
@@ -406,7 +417,8 @@ def test_per_question_scores_include_the_problems_own_python_checks(tmp_path):
     shutil.copytree(REPO / "problems", problems, ignore=shutil.ignore_patterns("__pycache__", "compiled.json"))
     (problems / "q3a" / "test_linearity.py").write_text(LINEARITY_CHECK)
     record = summarize(grade(SOLUTION, problems, worker_user=None))
-    assert record["problems"]["q3a"] == 22 and record["score"] == 102
+    q3a = next(problem for problem in spec_problems() if problem.key == "q3a")
+    assert record["problems"]["q3a"] == q3a.points + 2 and record["score"] == TOTAL + 2  # the check's weight, 2
     assert sum(record["problems"].values()) == record["score"]
 
 
@@ -422,7 +434,7 @@ def test_a_folder_wrapping_an_export_is_graded_whole_and_notes_reach_the_csv(tmp
     (export / batch.METADATA_NAME).write_text("submission_201:\n  :submitters: [{':name': Ann, ':sid': '9'}]\n  :score: 90.0\n")
     assert run_batch(wrapper, "--out", tmp_path / "out") == 0
     rows = read_csv(tmp_path / "out" / "grades.csv")
-    assert [(r["submission_id"], r["names"], r["total"]) for r in rows] == [("201", "Ann", "100")]
+    assert [(r["submission_id"], r["names"], r["total"]) for r in rows] == [("201", "Ann", SHOWN)]
     assert "No ps3.py was found, so the only Python file" in rows[0]["note"]
     assert "1 differ from the score Gradescope recorded" in capsys.readouterr().out
 
@@ -480,7 +492,7 @@ def test_a_bad_file_in_one_submission_skips_that_file_not_the_class(tmp_path, mo
     out = tmp_path / "out"
     assert run_batch(archive, "--out", out) == 0
     rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
-    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == "100"
+    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == SHOWN
     assert "notes.txt" in rows["101"]["note"] and "unsafe path" in rows["101"]["note"]
     assert "video.mp4" in rows["102"]["note"] and "over the limit" in rows["102"]["note"]
     assert rows["103"]["note"] == ""

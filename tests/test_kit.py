@@ -28,7 +28,7 @@ from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade
 from autograder.output.results import gradescope_json, visible_output
 
-from conftest import REPO, SOLUTION, check_results, scores_by_function, submission_with
+from conftest import REPO, SOLUTION, check_results, scores_by_function, spec_problems, submission_with, total_points
 
 PROBLEMS = REPO / "problems"
 
@@ -158,11 +158,21 @@ def test_no_hidden_input_or_answer_anywhere_in_the_kit(dist):
         files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
     assert _leaks(files, hidden, visible) == []
     hidden_names = {case.name.split(" #")[0] for case in hidden} - {case.name for case in visible}
-    assert [(file, name) for file, text in files.items() for name in hidden_names if name in text] == []
+    generated = {f"{kit_cases.KIT_FOLDER}/cases.json", f"{kit_cases.KIT_FOLDER}/ps3.py"}  # written from the specs
+    assert generated <= set(files)
+
+    def named(file: str, name: str) -> bool:
+        """A hidden name anywhere in what the specs wrote; in files copied as they are (the student guide, the
+        engine), as a phrase of its own, so that a plain name ("random input") is not found in prose ("random inputs")."""
+        if file in generated:
+            return name in files[file]
+        return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", files[file]) is not None
+
+    assert [(file, name) for file in files for name in hidden_names if named(file, name)] == []
     assert "seed" not in files[f"{kit_cases.KIT_FOLDER}/cases.json"]
 
     # The scan works: a cases file that held every case would be caught on each hidden case by its values alone.
-    everything = kit_cases.VisibleCases(load_problems(PROBLEMS), 100, 0, "", {}, course.load(PROBLEMS))
+    everything = kit_cases.VisibleCases(load_problems(PROBLEMS), total_points(), 0, "", {}, course.load(PROBLEMS))
     leaked = json.dumps(kit_cases.to_document(everything), indent=1)
     leaked = re.sub(r'"name": ".*?",', "", leaked)
     assert {name for _, name, _ in _leaks({"cases.json": leaked}, hidden, visible)} == {case.name for case in hidden}
@@ -179,7 +189,7 @@ def _same(a, b) -> bool:
 def test_cases_file_round_trips_every_visible_case(kit_dir):
     from_specs = kit_cases.from_specs(load_problems(PROBLEMS), "problems", course.load(PROBLEMS))
     from_kit = kit_cases.load_visible_cases(cases_file=kit_dir / "cases.json")
-    assert from_kit.total_points == from_specs.total_points == 100
+    assert from_kit.total_points == from_specs.total_points == total_points()
     assert from_kit.hidden_cases == from_specs.hidden_cases
     pairs = [(a, b) for p, q in zip(from_specs.problems, from_kit.problems) for a, b in zip(p.cases, q.cases)]
     assert len(pairs) == sum(len(p.cases) for p in from_specs.problems) > 20
@@ -319,7 +329,7 @@ def test_gradescope_zip_layout(dist):
         infos = {info.filename: info for info in archive.infolist()}
     assert {"setup.sh", "run_autograder", "pyproject.toml", "autograder/__init__.py", "autograder/sandbox/worker.py",
             "problems/q2a/spec.yaml", "problems/q2a/reference.py"} <= set(infos)
-    assert {name.split("/")[0] for name in infos} == {"setup.sh", "run_autograder", "pyproject.toml", "assignment.yaml",
+    assert {name.split("/")[0] for name in infos} == {"setup.sh", "run_autograder", "pyproject.toml", "constraints.txt", "assignment.yaml",
                                                       "autograder", "problems"}
     for name in ("setup.sh", "run_autograder"):
         assert (infos[name].external_attr >> 16) & 0o111, f"{name} must be executable"
@@ -353,7 +363,7 @@ def test_gradescope_zip_grades_the_solution_to_full_marks(dist, tmp_path):
     raw = (root / "results" / "results.json").read_bytes()
     data = json.loads(raw)
     check_results(data, raw)
-    assert data["score"] == 100, (process.stdout, process.stderr, data["output"])
+    assert data["score"] == total_points(), (process.stdout, process.stderr, data["output"])
     assert all(earned == possible for earned, possible in scores_by_function(data).values())
 
 
@@ -368,9 +378,11 @@ def test_validate_lists_points_and_case_counts():
         if not problem.graded_by_hand:
             hidden = sum(case.hidden for case in problem.cases)
             assert f"{problem.points:g} points; {len(problem.cases) - hidden} visible and {hidden} hidden cases" in out
-    assert "Total: 100 points" in out and "All specs are valid." in out
-    code, _, err = run_cli("validate", "--problems", str(PROBLEMS), "--total", "90")
-    assert code == 1 and "add up to 100, not 90" in err and "q2a/spec.yaml:" in err
+    total = total_points()
+    assert f"Total: {total:g} points" in out and "All specs are valid." in out
+    code, _, err = run_cli("validate", "--problems", str(PROBLEMS), "--total", f"{total - 10:g}")
+    assert code == 1 and f"add up to {total:g}, not {total - 10:g}" in err
+    assert all(f"{problem.path}:" in err for problem in load_problems(PROBLEMS) if not problem.graded_by_hand), err
 
 
 def _copy_problems(tmp_path: Path) -> Path:
@@ -409,17 +421,22 @@ def test_the_instructor_guide_example_validates_and_builds(tmp_path):
     blocks = re.findall(r"\*\*`(problems/[^`]+)`\*\*\n+```\w*\n(.*?)```", guide, flags=re.S)
     assert [name for name, _ in blocks] == ["problems/q5/spec.yaml", "problems/q5/reference.py"]
     folder = _copy_problems(tmp_path)
+    # The example is added to the problems as they are without it: a q5 already added as the guide says is taken
+    # out of the copy first, with its points, so the example never collides with itself.
+    before = total_points() - sum(problem.points for problem in spec_problems() if problem.key == "q5")
+    shutil.rmtree(folder / "q5", ignore_errors=True)
+    config = tmp_path / "assignment.yaml"
+    config.write_text(re.sub(r"^total_points: .*$", f"total_points: {before:g}", config.read_text(), flags=re.M))
     for name, text in blocks:
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text(text)
     code, _, err = run_cli("validate", "--problems", str(folder))
-    assert code == 1 and "add up to 110, not 100" in err  # the guide's next step: the configured total
-    config = tmp_path / "assignment.yaml"
-    config.write_text(config.read_text().replace("total_points: 100", "total_points: 110"))
+    assert code == 1 and f"add up to {before + 10:g}, not {before:g}" in err  # the guide's next step: the configured total
+    config.write_text(config.read_text().replace(f"total_points: {before:g}", f"total_points: {before + 10:g}"))
     code, out, err = run_cli("validate", "--problems", str(folder))
     assert code == 0, err
     assert "Q5: average pooling\n       10 points; 3 visible and 4 hidden cases" in out
-    assert "Total: 110 points" in out
+    assert f"Total: {before + 10:g} points" in out
     code, _, err = run_cli("build", "--problems", str(folder))
     assert code == 0, err
     starter = zipfile.ZipFile(tmp_path / "dist" / "student_kit.zip").read(f"{kit_cases.KIT_FOLDER}/ps3.py").decode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import json
 
-from conftest import SOLUTION, scores_by_function
+from conftest import SOLUTION, scores_by_function, total_points
 
 SOURCE = SOLUTION.read_text()
 FUNCTIONS = {node.name: ast.get_source_segment(SOURCE, node) for node in ast.parse(SOURCE).body if isinstance(node, ast.FunctionDef)}
@@ -30,6 +30,11 @@ def functions(*names: str) -> str:
     return "\n\n".join(FUNCTIONS[name] for name in names) + "\n"
 
 
+# The functions the first test's cells place one by one; any other function of the solution has a last cell.
+PLACED = ("fc_layer_params", "mlp_layer_params", "conv_layer_params", "conv_output_size", "num_conv_layers",
+          "conv_classifier_params", "conv2d", "conv_transpose2d", "num_downsampling_layers", "downsampling_params")
+
+
 def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(gradescope):
     broken_conv2d = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x, kernel)")
     gradescope.submit({"ps3.ipynb": notebook(
@@ -41,6 +46,7 @@ def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(grad
         code("print(conv2d(I, K))  # a demo that fails at top level\n\n" + functions("conv_transpose2d")),  # cell 6
         markdown("## Q4"),                                                                # cell 7
         code(functions("num_downsampling_layers", "downsampling_params") + "downsampling_params(3, [16], 224, 16, 3)\n"),
+        code(functions(*[name for name in FUNCTIONS if name not in PLACED])),  # cell 8: problems added since PS3
     )})
     data = gradescope.run()
     assert "Graded `ps3.ipynb`" in data["output"]
@@ -59,7 +65,7 @@ def test_notebook_solution_gets_full_marks(gradescope):
     cells = [code("import numpy as np\n")] + [code(text + "\n") for text in FUNCTIONS.values()]
     gradescope.submit({"ps3.ipynb": notebook(*cells)})
     data = gradescope.run()
-    assert data["score"] == 100
+    assert data["score"] == total_points()
     assert "Problems loading your file" not in data["output"]
 
 
@@ -67,7 +73,7 @@ def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope):
     gradescope.submit({"ps3.ipynb": SOURCE})  # a .py file renamed: not JSON
     data = gradescope.run()
     assert data["score"] == 0
-    assert "ps3.ipynb" in data["output"]
+    assert "ps3.ipynb is not a notebook Jupyter can open" in data["output"]
 
 
 def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradescope):
@@ -83,7 +89,7 @@ def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradesc
 '''
     gradescope.submit({"ps3.ipynb": notebook(code(SOURCE.replace(FUNCTIONS["num_downsampling_layers"], layers)))})
     data = gradescope.run()
-    assert data["score"] == 100, [(t["name"], t.get("output", "")[:300]) for t in data["tests"] if t.get("score") != t.get("max_score")]
+    assert data["score"] == total_points(), [(t["name"], t.get("output", "")[:300]) for t in data["tests"] if t.get("score") != t.get("max_score")]
 
 
 def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope):
@@ -98,7 +104,7 @@ def test_a_cell_with_null_source_is_skipped(gradescope):
     empty = code("")
     empty["source"] = None
     gradescope.submit({"ps3.ipynb": notebook(empty, code(SOURCE))})
-    assert gradescope.run()["score"] == 100
+    assert gradescope.run()["score"] == total_points()
 
 
 def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope):
@@ -107,7 +113,7 @@ def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope):
         code("%%time\n" + functions(*[name for name in FUNCTIONS if name not in ("fc_layer_params", "mlp_layer_params")])),
     )})
     data = gradescope.run()
-    assert data["score"] == 100, scores_by_function(data)
+    assert data["score"] == total_points(), scores_by_function(data)
     assert "Problems loading your file" not in data["output"]
 
 
@@ -121,4 +127,4 @@ def test_a_version_3_notebook_gets_full_marks(gradescope):
     gradescope.submit({"ps3.ipynb": json.dumps({"metadata": {"name": "ps3"}, "nbformat": 3, "nbformat_minor": 0,
                                                 "worksheets": [{"cells": cells, "metadata": {}}]})})
     data = gradescope.run()
-    assert data["score"] == 100, scores_by_function(data)
+    assert data["score"] == total_points(), scores_by_function(data)

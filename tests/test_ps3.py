@@ -52,6 +52,18 @@ def test_ps3_is_worth_100_points_over_ten_functions_and_q1_is_graded_by_hand():
     assert all(not problem.graded_by_hand and problem.cases for problem in problems[1:])
 
 
+def test_every_ps3_function_has_visible_and_hidden_cases():
+    for function in ps3_functions():
+        cases = [case for problem in ps3_problems() for case in problem.cases if case.function == function]
+        assert any(not case.hidden for case in cases) and any(case.hidden for case in cases), function
+
+
+def test_ps3_questions_are_the_grades_csv_columns():
+    """grades.csv (tests/test_batch.py) has a column per autograded problem: PS3's are these."""
+    assert [f"{problem.label} (/{problem.points:g})" for problem in ps3_problems() if not problem.graded_by_hand] == \
+        ["Q2a (/15)", "Q2b (/30)", "Q3a (/20)", "Q3b (/20)", "Q4 (/15)"]
+
+
 def test_worked_answers_are_the_visible_instances():
     expected = [
         ("fc_layer_params", (150528, 75264), 11_329_414_656),  # Q2a-i

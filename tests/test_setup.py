@@ -22,7 +22,7 @@ from autograder.apps import paths
 from autograder.apps.kit import build
 from autograder.sandbox import isolation as sandbox
 
-from conftest import SOLUTION, check_results
+from conftest import SOLUTION, check_results, total_points
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh creates a user: it runs as root, as on Gradescope")
 
@@ -63,11 +63,11 @@ def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder)
     raw = (root / "results" / "results.json").read_bytes()
     data = json.loads(raw)
     check_results(data, raw)
-    assert data["score"] == 100, json.dumps(data)[:3000]
+    assert data["score"] == total_points(), json.dumps(data)[:3000]
     environment = next(t["output"] for t in data["tests"] if t["name"].startswith("Grading environment"))
     assert "separate user: autograder-worker" in environment
     installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import autograder; print(autograder.__file__)"],
-                               cwd="/", capture_output=True, text=True, check=True).stdout
+                               cwd="/", env=env, capture_output=True, text=True, check=True).stdout
     assert "site-packages" in installed  # graded by the installed engine, not a checkout
 
 

@@ -15,7 +15,7 @@ from autograder.sandbox import source
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
 
-from conftest import REPO, SOLUTION, scores_by_function
+from conftest import REPO, SOLUTION, scores_by_function, total_points
 
 SOURCE = SOLUTION.read_text()
 FUNCTIONS = {node.name for node in ast.parse(SOURCE).body if isinstance(node, ast.FunctionDef)}
@@ -34,7 +34,7 @@ def _load(tmp_path: Path, data: bytes, limits: Limits | None = None):
 def test_a_solution_saved_with_a_byte_order_mark_gets_full_marks(gradescope):
     gradescope.submit({"ps3.py": b"\xef\xbb\xbf" + SOLUTION.read_bytes()})
     data = gradescope.run()
-    assert data["score"] == 100, scores_by_function(data)
+    assert data["score"] == total_points(), scores_by_function(data)
     assert "Problems loading your file" not in data["output"]
 
 
@@ -45,7 +45,7 @@ def test_a_latin1_solution_with_a_coding_line_and_accented_names_gets_full_marks
             + "\n\ndef conv2d(x, kernel):\n    \"\"\"Appelle la version écrite plus haut.\"\"\"\n    return conv2d_réf(x, kernel)\n")
     gradescope.submit({"ps3.py": text.encode("latin-1")})
     data = gradescope.run()
-    assert data["score"] == 100, scores_by_function(data)
+    assert data["score"] == total_points(), scores_by_function(data)
     assert set(scores_by_function(data)) == FUNCTIONS
 
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import SOLUTION, scores_by_function
+from conftest import SOLUTION, scores_by_function, total_points
 
 TORCH_FUNCTIONS = '''
 
@@ -35,7 +35,7 @@ def test_a_correct_pytorch_submission_scores_full_marks_under_the_default_limits
         pytest.skip("torch is not installed here; CI installs it")
     gradescope.submit({"ps3.py": SOLUTION.read_text() + TORCH_FUNCTIONS})
     data = gradescope.run()
-    assert data["score"] == 100, [t["output"][:300] for t in data["tests"] if t.get("status") == "failed"][:3]
+    assert data["score"] == total_points(), [t["output"][:300] for t in data["tests"] if t.get("status") == "failed"][:3]
 
 
 def test_an_unlisted_package_gets_one_line_naming_the_packages_available(gradescope):
@@ -43,5 +43,5 @@ def test_an_unlisted_package_gets_one_line_naming_the_packages_available(gradesc
     data = gradescope.run()
     assert "No module named 'surely_not_a_package_here'" in data["output"]
     assert "Besides Python's standard library you may import: numpy, scipy." in data["output"]
-    assert data["score"] == 100  # one failed import costs only what it breaks
+    assert data["score"] == total_points()  # one failed import costs only what it breaks
     assert all(earned == possible for earned, possible in scores_by_function(data).values())
