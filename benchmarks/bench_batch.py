@@ -159,7 +159,7 @@ def main() -> None:
         bound = max(alone["wall"], steady["wall"] * (1 + HANG_SLACK))
         for position in positions:
             at = {"first": 0, "middle": arguments.size // 2, "last": arguments.size}[position]
-            entries = plan[:at] + [hang] + plan[at:]
+            entries = [*plan[:at], hang, *plan[at:]]
             name = f"class_hang_{position}"
             kinds_with = write_export(temporary / name, entries)
             whole = batch(temporary / name, temporary / f"out_{name}", arguments.jobs, temporary / f"{name}.log")

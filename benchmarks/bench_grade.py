@@ -250,8 +250,8 @@ class MemoryLimit:
 
     def wrap(self, command: list[str]) -> list[str]:
         if self.group is None:
-            return ["prlimit", f"--as={self.megabytes * 1024 * 1024}", "--"] + command
-        return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.group)] + command
+            return ["prlimit", f"--as={self.megabytes * 1024 * 1024}", "--", *command]
+        return ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', str(self.group), *command]
 
     def reset_peak(self) -> None:
         if self.group is not None and self.files["peak"] == "memory.max_usage_in_bytes":
@@ -321,9 +321,8 @@ def main() -> None:
             env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
                        PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
             results_file = root / "results" / "results.json"
-            grade = pin + ["bash", str(root / "source" / "run_autograder")]
-            baseline = pin + [sys.executable, str(REPO / "benchmarks" / "inprocess_baseline.py"), str(root / "submission"),
-                              str(Path(temporary) / "baseline.json")]
+            grade = [*pin, "bash", str(root / "source" / "run_autograder")]
+            baseline = [*pin, sys.executable, str(REPO / "benchmarks" / "inprocess_baseline.py"), str(root / "submission"), str(Path(temporary) / "baseline.json")]
             print(f"{arguments.rounds} rounds of A (run_autograder), B (in-process suite)"
                   f"{'' if limit is None else ', C (run_autograder, 1 CPU + 768 MB)'}; each pinned to core {arguments.core}; "
                   f"{'root: every protection' if os.geteuid() == 0 else 'NOT root: no separate sandbox user'}; "
