@@ -12,13 +12,14 @@ import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autograder.apps.batch.records import NOT_GRADED, Record
 from autograder.output.files import write_text
 
 if TYPE_CHECKING:
     from autograder.apps.batch.export import Submission
     from autograder.model import Problem
 
-Rows = list[tuple["Submission", "dict | None"]]
+Rows = list[tuple["Submission", "Record | None"]]
 
 
 # --------------------------------------------------------------------------- grades.csv
@@ -35,7 +36,7 @@ def write_csv(path: Path, rows: Rows, problems: list[Problem]) -> None:
     writer = csv.writer(buffer)
     writer.writerow(header)
     for submission, record in rows:
-        record = record or {"status": "not graded", "message": "not graded yet: the run was interrupted"}
+        record = record or NOT_GRADED
         scored = record["status"] != "not graded"
         per_question = [record.get("problems", {}).get(problem.key, 0.0) if scored else None for problem in questions]
         writer.writerow([_cell(value) for value in [
@@ -48,7 +49,7 @@ def write_csv(path: Path, rows: Rows, problems: list[Problem]) -> None:
     write_text(path, buffer.getvalue(), encoding="utf-8-sig")
 
 
-def score_difference(submission: Submission, record: dict | None) -> float | None:
+def score_difference(submission: Submission, record: Record | None) -> float | None:
     """New score minus Gradescope's, or None when either is unknown."""
     if not record or record["status"] == "not graded" or submission.recorded_score is None:
         return None
@@ -68,7 +69,7 @@ def _cell(value: Any) -> Any:
     return "'" + text if text.startswith(("=", "+", "-", "@", "\t", "\r")) else text
 
 
-def note(record: dict) -> str:
+def note(record: Record) -> str:
     """Every note the submission's results carry, in one cell (older records have only their message)."""
     notes = record.get("notes")
     return "; ".join(notes) if isinstance(notes, list) else record.get("message", "")

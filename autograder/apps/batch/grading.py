@@ -39,7 +39,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from autograder.apps.batch.export import (  # noqa: F401 - re-exported: the command's names in one place
     MAX_ZIP_MEMBER_BYTES,
@@ -53,6 +53,7 @@ from autograder.apps.batch.export import (  # noqa: F401 - re-exported: the comm
     unpacked,
 )
 from autograder.apps.batch.progress import Progress
+from autograder.apps.batch.records import Record
 from autograder.apps.course import Course
 from autograder.engine import scoring
 from autograder.engine.runner import Cancelled
@@ -153,7 +154,8 @@ def run(arguments: argparse.Namespace) -> int:
     return _finish(rows, records, jobs, out, time.monotonic() - started, interrupted)
 
 
-def _finish(rows: list, records: dict, jobs: list[Job], out: Path, seconds: float, interrupted: bool) -> int:
+def _finish(rows: list[tuple[Submission, Record | None]], records: dict[str, Record], jobs: list[Job], out: Path,
+            seconds: float, interrupted: bool) -> int:
     """Tell the TA what happened and what is left; pick the exit code."""
     from autograder.apps.batch.csvfile import score_difference
 
@@ -270,16 +272,16 @@ def _give_back(out: Path) -> None:
             os.chown(path, owner, group, follow_symlinks=False)
 
 
-def _stored_records(out: Path, submissions: list[Submission]) -> dict[str, dict]:
+def _stored_records(out: Path, submissions: list[Submission]) -> dict[str, Record]:
     """The records of an earlier run, for the submissions still in the export."""
-    records = {}
+    records: dict[str, Record] = {}
     for submission in submissions:
         try:
             record = json.loads((out / submission.id / RECORD_NAME).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
         if isinstance(record, dict) and (out / submission.id / RESULTS_NAME).is_file():
-            records[submission.id] = record
+            records[submission.id] = cast(Record, record)  # written by this command; read back as it was
     return records
 
 
@@ -366,9 +368,9 @@ class ParallelGrading:
         self.threads: dict[threading.Thread, float | None] = {}  # live thread -> when its grade began; None between grades
         self.progress: Progress | None = None
 
-    def run(self, progress: Progress) -> tuple[dict[str, dict], bool]:
+    def run(self, progress: Progress) -> tuple[dict[str, Record], bool]:
         """Grade everything; return the new records and whether Ctrl-C stopped it."""
-        records: dict[str, dict] = {}
+        records: dict[str, Record] = {}
         interrupted = False
         self.progress = progress
         try:
@@ -457,7 +459,7 @@ class ParallelGrading:
                 signal.signal(signal.SIGINT, previous)
 
 
-def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out: Path, stop: threading.Event) -> dict:
+def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out: Path, stop: threading.Event) -> Record:
     """Grade one submission as Gradescope would; write its results.json, then its record."""
     from autograder.engine.runner import grade
     from autograder.output.results import error_json, grader_failure_json, gradescope_json
@@ -467,7 +469,7 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
     skipped = "\n\n".join(markdown_escape(note) for note in job.submission.notes)
     if job.file is None:
         data = error_json("\n\n".join(filter(None, [skipped, job.note])))
-        record = {"status": "no submission", "message": job.note, "score": 0.0}
+        record: Record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
         try:
             report = grade(job.file, problems, course.make_limits(), worker_user=user, cancel=stop, packages=course.package_names)
@@ -499,7 +501,7 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
     return record
 
 
-def summarize(report: Report) -> dict:
+def summarize(report: Report) -> Record:
     """What the CSV and the class report need from a graded submission, as plain JSON."""
     return {
         "status": "graded",

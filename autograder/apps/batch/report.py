@@ -25,14 +25,15 @@ from urllib.parse import quote
 
 from autograder.apps.batch import markdown
 from autograder.apps.batch.csvfile import note, score_difference
+from autograder.apps.batch.records import NOT_GRADED, Record
 from autograder.output.files import write_text
 
 if TYPE_CHECKING:
     from autograder.apps.batch.export import Submission
     from autograder.model import Problem
 
-Rows = list[tuple["Submission", "dict | None"]]
-Scored = list[tuple["Submission", dict]]  # rows with a record
+Rows = list[tuple["Submission", "Record | None"]]
+Scored = list[tuple["Submission", "Record"]]  # rows with a record
 TOP_MISTAKES = 20
 LISTED = 40  # submissions named per mistake before "and N more"
 SLOW_SECONDS = 10.0  # a grade this long is listed with its time (a right one takes about a second)
@@ -206,7 +207,7 @@ def _histogram(scores: list[float], maximum: float, bins: int = 10) -> str:
     return "\n".join(parts)
 
 
-def _problem_table(graded: list[dict], problems: list[Problem]) -> str:
+def _problem_table(graded: list[Record], problems: list[Problem]) -> str:
     rows = []
     for problem in problems:
         if problem.graded_by_hand:
@@ -220,7 +221,7 @@ def _problem_table(graded: list[dict], problems: list[Problem]) -> str:
     return _table(["problem", "mean points", "full marks", "graded"], rows, {2, 3})
 
 
-def _test_table(graded: list[dict], problems: list[Problem]) -> str:
+def _test_table(graded: list[Record], problems: list[Problem]) -> str:
     passes = Counter(number for r in graded for number in r["passed"])
     rows = []
     for problem in problems:
@@ -286,7 +287,7 @@ def _students(rows: Rows, problems: list[Problem]) -> str:
                    for key, label, kind in header)
     body = []
     for submission, record in rows:
-        record = record or {"status": "not graded", "message": "not graded yet: the run was interrupted"}
+        record = record or NOT_GRADED
         scored = record["status"] != "not graded"
 
         def number(value: float | None) -> str:
@@ -345,7 +346,7 @@ def write_feedback_pages(out: Path, rows: Rows) -> None:
             write_text(out / submission.id / FEEDBACK_NAME, feedback_page(submission, record, data))
 
 
-def feedback_page(submission: Submission, record: dict | None, data: dict) -> str:
+def feedback_page(submission: Submission, record: Record | None, data: dict) -> str:
     tests = [test for test in data.get("tests") or [] if isinstance(test, dict)]
     visible = [t for t in tests if t.get("visibility", "visible") == "visible"]
     published = [t for t in tests if t.get("visibility") == "after_published"]
