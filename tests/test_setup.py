@@ -22,7 +22,7 @@ from autograder.apps import paths
 from autograder.apps.kit import build
 from autograder.sandbox import isolation as sandbox
 
-from conftest import SOLUTION, check_results, total_points
+from conftest import SOLUTION, check_results, spec_problems, total_points
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh creates a user: it runs as root, as on Gradescope")
 
@@ -64,6 +64,10 @@ def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder)
     data = json.loads(raw)
     check_results(data, raw)
     assert data["score"] == total_points(), json.dumps(data)[:3000]
+    # Graded from the compiled cache in the zip: every problem's line adds up, as from the specs.
+    for problem in spec_problems():
+        if not problem.graded_by_hand:
+            assert f"- {problem.title}: {problem.points:g} / {problem.points:g} (" in data["output"], data["output"]
     environment = next(t["output"] for t in data["tests"] if t["name"].startswith("Grading environment"))
     assert "separate user: autograder-worker" in environment
     installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import autograder; print(autograder.__file__)"],

@@ -159,7 +159,9 @@ def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_pa
     (folder / CACHE_NAME).write_bytes(cache_bytes(folder, fresh))
     cached = load_problems(folder)
     for a, b in zip((c for p in fresh for c in p.cases), (c for p in cached for c in p.cases), strict=True):
-        assert (a.number, a.name, a.hidden, a.weight, a.comparison) == (b.number, b.name, b.hidden, b.weight, b.comparison)
+        assert (a.problem, a.number, a.name, a.hidden, a.weight, a.comparison, a.where) == \
+            (b.problem, b.number, b.name, b.hidden, b.weight, b.comparison, b.where)
+        assert a.follow_through is None or a.follow_through.calls == b.follow_through.calls
         assert repr(a.args) == repr(b.args) and repr(a.expected) == repr(b.expected)
         assert repr(a.known_mistakes) == repr(b.known_mistakes)
         assert (a.follow_through is None) == (b.follow_through is None)

@@ -124,7 +124,7 @@ def problems_from_document(entries: list[dict], problems_dir: Path | None = None
             expected = raw["expected"]
             composition = raw.get("follow_through")
             cases.append(Case(
-                problem=entry["title"], number=raw["number"], function=raw["function"], name=raw["name"],
+                problem=entry["key"], number=raw["number"], function=raw["function"], name=raw["name"],
                 args=tuple(decode_value(raw["args"])), kwargs={k: decode_value(v) for k, v in raw["kwargs"].items()},
                 expected=Expected(raises=expected["raises"]) if "raises" in expected else Expected(value=decode_value(expected["value"])),
                 comparison=_comparison(raw["compare"]), hidden=raw["hidden"], weight=raw["weight"], note=raw["note"],
