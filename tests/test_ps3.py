@@ -103,3 +103,43 @@ def test_wrong_submission_loses_points_exactly_where_wrong(gradescope, mistake):
     losing = {name for name, (earned, possible) in scores_by_function(data).items() if earned < possible}
     assert losing == (WRONG[mistake] or ps3_functions())
     assert 0 < data["score"] < total_points()
+
+
+FLOAT32_LOOPS = '''
+
+def conv2d(x, kernel):
+    x, k = np.asarray(x, dtype=np.{dtype}), np.asarray(kernel, dtype=np.{dtype})
+    kh, kw = k.shape
+    out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1), dtype=np.{dtype})
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] = {round_open}np.sum(x[i:i + kh, j:j + kw] * k){round_close}
+    return out
+
+
+def conv_transpose2d(x, kernel):
+    x, k = np.asarray(x, dtype=np.{dtype}), np.asarray(kernel, dtype=np.{dtype})
+    kh, kw = k.shape
+    out = np.zeros((x.shape[0] + kh - 1, x.shape[1] + kw - 1), dtype=np.{dtype})
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[i:i + kh, j:j + kw] += x[i, j] * k
+    return {round_open}out{round_close}
+'''
+
+
+@pytest.mark.parametrize("dtype, rounded, full_marks", [
+    ("float32", False, True),   # float32 done right passes, the 64x64 hidden inputs near 1,000 included
+    ("float16", False, False),  # half precision is not enough
+    ("float64", True, False),   # rounding to 3 decimals is not right
+])
+def test_precision_float32_passes_float16_and_rounding_do_not(gradescope, dtype, rounded, full_marks):
+    wrap = ("np.round(", ", 3)") if rounded else ("", "")
+    gradescope.submit({"ps3.py": SOLUTION.read_text() + FLOAT32_LOOPS.format(dtype=dtype, round_open=wrap[0], round_close=wrap[1])})
+    data = gradescope.run()
+    scores = scores_by_function(data)
+    for function in ("conv2d", "conv_transpose2d"):
+        earned, possible = scores[function]
+        assert (earned == possible) == full_marks, (function, earned, possible)
+    large = [t for t in data["tests"] if "64x64" in t["name"]]  # rounding to 3 decimals is small beside entries near 25,000
+    assert len(large) == 4 and all((t["status"] == "passed") == (dtype != "float16") for t in large)

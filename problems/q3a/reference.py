@@ -40,6 +40,13 @@ def conv2d_in_input_dtype(x, kernel) -> np.ndarray:
 # -- hidden case generators --------------------------------------------------------
 
 
+def random_large_case(rng) -> list:
+    """A 64x64 input of magnitude about 1,000 and a small kernel: float32 work done right must still pass."""
+    kh, kw = int(rng.integers(2, 8)), int(rng.integers(2, 8))
+    x = rng.choice([-1.0, 1.0], size=(64, 64)) * rng.uniform(900, 1100, size=(64, 64))
+    return [x, rng.normal(0, 1, size=(kh, kw))]
+
+
 def random_float_case(rng) -> list:
     """Non-square float input and an asymmetric non-square kernel with negative entries."""
     h, w = int(rng.integers(3, 12)), int(rng.integers(3, 12))

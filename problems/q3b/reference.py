@@ -63,6 +63,13 @@ def conv_transpose2d_in_input_dtype(x, kernel) -> np.ndarray:
 # -- hidden case generators --------------------------------------------------------
 
 
+def random_large_case(rng) -> list:
+    """A 64x64 input of magnitude about 1,000 and a small kernel: float32 work done right must still pass."""
+    kh, kw = int(rng.integers(2, 8)), int(rng.integers(2, 8))
+    x = rng.choice([-1.0, 1.0], size=(64, 64)) * rng.uniform(900, 1100, size=(64, 64))
+    return [x, rng.normal(0, 1, size=(kh, kw))]
+
+
 def random_float_case(rng) -> list:
     h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
     return [rng.normal(0, 3, size=(h, w)), rng.normal(0, 2, size=(int(rng.integers(1, 6)), int(rng.integers(1, 6))))]
