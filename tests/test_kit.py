@@ -105,7 +105,10 @@ def _needles(value) -> tuple[set[str], set[int]]:
     if isinstance(value, np.ndarray):
         renderings.append(json.dumps(value.ravel().tolist()))
     texts.update(_squash(text) for text in renderings if len(_squash(text)) >= 6)
-    for number in _numbers(value):
+    numbers = list(_numbers(value))
+    if len(numbers) > 256:  # one entry of a large random array is no answer on its own (and a round 3000 is everywhere)
+        return texts, integers
+    for number in numbers:
         if float(number).is_integer():
             if abs(number) >= 1000:
                 integers.add(int(number))
