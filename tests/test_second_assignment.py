@@ -86,3 +86,11 @@ def test_validate_counts_check_weights_in_every_total(capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert "P2: running sums\n       8 points; 1 visible and 3 hidden cases and 1 Python check" in out
     assert "Total: 12 points" in out
+
+
+def test_a_check_without_a_number_follows_its_problems_cases(lab: GradescopeLayout) -> None:
+    lab.submit({"lab1.py": (LAB / "lab1.py").read_text()})
+    data = lab.run()
+    (check,) = [t for t in data["tests"] if t["name"].endswith("The last running sum is the total")]
+    cases = [t for t in data["tests"] if t.get("number", "").startswith("2.") and "extra_data" in t and "case" in t["extra_data"]]
+    assert check["number"] == f"2.{len(cases) + 1}"

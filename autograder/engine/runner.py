@@ -20,7 +20,7 @@ from autograder.engine.checks import CheckError, find_checks, run_checks
 from autograder.engine.compare import agrees, judge, short_repr
 from autograder.engine.compiled import fingerprint
 from autograder.engine.errors import SpecError
-from autograder.model import Case, CaseResult, ImportReport, Outcome, Problem, Report, Verdict
+from autograder.model import Case, CaseResult, CheckResult, ImportReport, Outcome, Problem, Report, Verdict
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER
 from autograder.sandbox.limits import Limits
@@ -76,7 +76,7 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
         check_files = [file for folder in _problem_folders(report.problems) for file in find_checks(folder)]
         if check_files:
             try:
-                report.checks = run_checks(check_files, gate)
+                report.checks = number_checks(run_checks(check_files, gate), report.problems)
             except CheckError as error:  # an instructor's bug: no partial grade that looks final
                 report.results = []
                 report.error = f"The autograder's Python checks are broken, so nothing was graded: {error}"
@@ -138,6 +138,17 @@ class _Run:
         kinds = {r.case.function: r.case.comparison.kind for r in results}
         for result in results:
             follow_through.grant(result, self.recorder, kinds, failed)
+
+
+def number_checks(checks: list[CheckResult], problems: list[Problem]) -> list[CheckResult]:
+    """Give each check without a number of its own (@number) the next number after its problem's cases: 3a.23, 3a.24..."""
+    following = {problem.key: len(problem.cases) for problem in problems}
+    numbers = {problem.key: problem.number for problem in problems}
+    for check in checks:
+        if not check.number and check.problem in numbers:
+            following[check.problem] += 1
+            check.number = f"{numbers[check.problem]}.{following[check.problem]}"
+    return checks
 
 
 def _problem_folders(problems: list[Problem]) -> list[Path]:
