@@ -15,6 +15,7 @@ value the worker's wire can carry are accepted.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -24,7 +25,8 @@ from typing import Any
 from autograder.engine.references import reference_module
 from autograder.model import Case, Comparison, Expected, FollowThrough, PartCall, Problem
 
-FORMAT = 2
+FORMAT = 3
+READABLE_ENTRIES = 64  # arrays up to this size are stored as numbers; larger ones as base64 bytes, read in one go
 CACHE_NAME = "compiled.json"
 
 
@@ -47,7 +49,11 @@ def encode_value(value: Any) -> Any:
             raise ValueError("an array with NaN or infinite entries")
         if isinstance(value, np.generic):
             return {"$scalar": {"dtype": value.dtype.name, "data": value.item()}}
-        return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "data": value.ravel().tolist()}}
+        if value.size <= READABLE_ENTRIES:
+            return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "data": value.ravel().tolist()}}
+        little = value.astype(value.dtype.newbyteorder("<"), copy=False)
+        return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape),
+                           "bytes": base64.b64encode(np.ascontiguousarray(little).tobytes()).decode()}}
     raise TypeError(f"a value of type {type(value).__name__} cannot be sent to a student's function or stored")
 
 
@@ -62,6 +68,10 @@ def decode_value(data: Any) -> Any:
     ((tag, payload),) = data.items()
     if tag == "$tuple":
         return tuple(decode_value(item) for item in payload)
+    if tag == "$array" and "bytes" in payload:
+        dtype = np.dtype(payload["dtype"])
+        raw = np.frombuffer(base64.b64decode(payload["bytes"]), dtype=dtype.newbyteorder("<"))
+        return raw.astype(dtype).reshape(payload["shape"])
     if tag == "$array":
         return np.array(payload["data"], dtype=payload["dtype"]).reshape(payload["shape"])
     if tag == "$scalar":
