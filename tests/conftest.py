@@ -126,3 +126,14 @@ def harness(monkeypatch: pytest.MonkeyPatch):
     made = Harness(base)
     yield made
     made.cleanup()
+
+
+def write_files(folder: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (relative path -> source, dedented) under ``folder``; return the folder."""
+    import textwrap
+
+    for relative, source in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(source))
+    return folder

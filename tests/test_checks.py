@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -24,6 +23,8 @@ from autograder.output.results import check_test
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
+
+from conftest import write_files
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
@@ -49,14 +50,6 @@ def earned():
 '''
 
 
-def _write(folder: Path, files: dict[str, str]) -> Path:
-    for relative, source in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source))
-    return folder
-
-
 def _gate(box: Sandbox, deadline: float | None = None) -> CallGate:
     return CallGate(box, time.monotonic() + 600 if deadline is None else deadline)
 
@@ -67,7 +60,7 @@ def gradescope_tests(results: list[CheckResult]) -> list[dict]:
 
 def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict[str, CheckResult]:
     """Run the given check files (paths under problems/) and return the results by name."""
-    problems = _write(tmp_path / "problems", checks)
+    problems = write_files(tmp_path / "problems", checks)
     return {result.name: result for result in run_checks(find_checks(problems), _gate(box))}
 
 
@@ -245,7 +238,7 @@ def test_a_partial_score_never_carries_over(tmp_path: Path, box: Sandbox) -> Non
     assert first["test_earned"].score == 3
     assert (first["Runs twice. [False]"].score, first["Runs twice. [True]"].score) == (3, 0)
 
-    other = _write(tmp_path / "other", {"ps.py": STUDENT.replace("return 3", "raise ValueError('no')")}) / "ps.py"
+    other = write_files(tmp_path / "other", {"ps.py": STUDENT.replace("return 3", "raise ValueError('no')")}) / "ps.py"
     with Sandbox(other, worker_user=None) as second_box:
         second = {r.name: r for r in run_checks(find_checks(tmp_path / "problems"), _gate(second_box))}
     assert (second["test_earned"].score, second["test_earned"].max_score) == (0, 5)
@@ -367,7 +360,7 @@ def test_student_error_says_how_the_call_failed(tmp_path: Path, box: Sandbox) ->
 
 
 def test_student_error_on_timeout_and_no_call_after_two(tmp_path: Path) -> None:
-    path = _write(tmp_path / "student", {"ps.py": STUDENT}) / "ps.py"
+    path = write_files(tmp_path / "student", {"ps.py": STUDENT}) / "ps.py"
     checks = {"q9/test_hangs.py": '''
         import pytest
         from autograder.engine.checks import StudentError
@@ -389,7 +382,7 @@ def test_student_error_on_timeout_and_no_call_after_two(tmp_path: Path) -> None:
 
 
 def test_no_call_after_the_deadline(tmp_path: Path, box: Sandbox) -> None:
-    problems = _write(tmp_path / "problems", {"q9/test_late.py": '''
+    problems = write_files(tmp_path / "problems", {"q9/test_late.py": '''
         def test_late(student):
             student.double(1)
         '''})
@@ -409,13 +402,13 @@ Path({marker!r}).write_text("imported")
 def test_nothing_but_the_check_files_is_collected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not the student's test_*.py or conftest.py, not a conftest.py above problems/, not an ini file."""
     marker = tmp_path / "IMPORTED"
-    student = _write(tmp_path / "submission", {
+    student = write_files(tmp_path / "submission", {
         "ps.py": STUDENT,
         "test_evil.py": EVIL.format(marker=str(marker)) + "\ndef test_evil():\n    pass\n",
         "conftest.py": EVIL.format(marker=str(marker)),
         "pytest.ini": "[pytest]\naddopts = --no-such-option\n",
     })
-    _write(tmp_path, {"conftest.py": EVIL.format(marker=str(marker)), "pytest.ini": "[pytest]\naddopts = --no-such-option\n"})
+    write_files(tmp_path, {"conftest.py": EVIL.format(marker=str(marker)), "pytest.ini": "[pytest]\naddopts = --no-such-option\n"})
     monkeypatch.chdir(student)  # as if graded from inside the submission's folder
     with Sandbox(student / "ps.py", worker_user=None) as own_box:
         results = _run(tmp_path, own_box, {
@@ -465,7 +458,7 @@ def test_an_edited_check_file_runs_afresh_and_leaves_no_module_behind(tmp_path: 
 
 def test_sessions_in_threads_take_turns(tmp_path: Path, box: Sandbox) -> None:
     """Batch grading runs submissions in threads; two sessions at once would share modules and capture."""
-    folders = [_write(tmp_path / f"problems{run}", {"q9/test_extra.py": f'''
+    folders = [write_files(tmp_path / f"problems{run}", {"q9/test_extra.py": f'''
         import time
 
         def test_slow(student):
@@ -489,7 +482,7 @@ def test_sessions_in_threads_take_turns(tmp_path: Path, box: Sandbox) -> None:
 
 def test_what_other_threads_print_stays_out_of_a_check(tmp_path: Path, box: Sandbox, capfd: pytest.CaptureFixture) -> None:
     """Batch grading's progress bar goes on writing to stderr while a check runs."""
-    problems = _write(tmp_path / "problems", {"q9/test_extra.py": '''
+    problems = write_files(tmp_path / "problems", {"q9/test_extra.py": '''
         import time
 
         def test_slow(student):
@@ -504,7 +497,7 @@ def test_what_other_threads_print_stays_out_of_a_check(tmp_path: Path, box: Sand
 
 def test_an_installed_pytest_plugin_is_not_loaded(tmp_path: Path, box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "IMPORTED"
-    site = _write(tmp_path / "site", {
+    site = write_files(tmp_path / "site", {
         "evil_plugin.py": EVIL.format(marker=str(marker)),
         "evil_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: evil-plugin\nVersion: 1.0\n",
         "evil_plugin-1.0.dist-info/entry_points.txt": "[pytest11]\nevil = evil_plugin\n",
@@ -522,7 +515,7 @@ def test_broken_check_files_stop_with_check_error(tmp_path: Path, box: Sandbox) 
         "weight": "import pytest\n@pytest.mark.weight('two')\ndef test_x(student):\n    pass\n",
     }
     for index, (what, source) in enumerate(broken.items()):
-        problems = _write(tmp_path / f"problems{index}", {"q9/test_extra.py": source})
+        problems = write_files(tmp_path / f"problems{index}", {"q9/test_extra.py": source})
         with pytest.raises(CheckError, match=r"q9/test_extra\.py") as caught:
             run_checks(find_checks(problems), _gate(box))
         assert str(tmp_path) not in str(caught.value), what
@@ -532,14 +525,14 @@ def test_broken_check_files_stop_with_check_error(tmp_path: Path, box: Sandbox) 
 
 
 def test_find_checks_lists_only_problem_test_files(tmp_path: Path) -> None:
-    problems = _write(tmp_path / "problems", {name: "" for name in (
+    problems = write_files(tmp_path / "problems", {name: "" for name in (
         "q2/test_b.py", "q1/test_a.py", "q1/test_c.py", "q1/helper.py", "q1/spec.yaml", "test_top.py", "q1/deep/test_d.py")})
     assert [p.relative_to(problems).as_posix() for p in find_checks(problems)] == ["q1/test_a.py", "q1/test_c.py", "q2/test_b.py"]
     assert find_checks(REPO / "problems") == []  # the shipped problems have none: their total stays 100
 
 
 def test_find_checks_does_not_import_pytest(tmp_path: Path) -> None:
-    _write(tmp_path / "problems", {"q1/test_a.py": ""})
+    write_files(tmp_path / "problems", {"q1/test_a.py": ""})
     code = ("import sys; from pathlib import Path; from autograder.engine.checks import find_checks; "
             f"print(len(find_checks(Path({str(tmp_path / 'problems')!r}))), "
             "sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', 'pluggy', 'numpy')))")

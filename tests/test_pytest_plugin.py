@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
 import types
 from importlib.metadata import entry_points
@@ -30,6 +29,8 @@ from autograder.output.results import gradescope_json
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
 
+from conftest import write_files
+
 REPO = Path(__file__).resolve().parent.parent
 SOLUTION = REPO / "solutions" / "ps3.py"
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
@@ -41,14 +42,6 @@ def _pytest(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
            if key not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_CURRENT_TEST")}
     return subprocess.run([sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
-
-
-def _write(folder: Path, files: dict[str, str]) -> Path:
-    for relative, source in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source))
-    return folder
 
 
 # --------------------------------------------------------------------------- the pytest11 plugin
@@ -93,7 +86,7 @@ def test_the_problems_checks_run_with_the_same_submission(tmp_path: Path) -> Non
     """The checks get ``student``, ``self.student`` and ``from ps3 import f``; a failing check fails."""
     shutil.copytree(REPO / "problems" / "q3a", tmp_path / "problems" / "q3a", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "assignment.yaml", tmp_path / "assignment.yaml")
-    _write(tmp_path, {"problems/q3a/test_conv_checks.py": """
+    write_files(tmp_path, {"problems/q3a/test_conv_checks.py": """
         import unittest
 
         import numpy as np
@@ -158,7 +151,7 @@ def _gate(box: Sandbox) -> CallGate:
 
 
 def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict:
-    problems = _write(tmp_path / "problems", checks)
+    problems = write_files(tmp_path / "problems", checks)
     return {result.name: result for result in run_checks(find_checks(problems), _gate(box))}
 
 
