@@ -45,3 +45,23 @@ def test_an_unlisted_package_gets_one_line_naming_the_packages_available(gradesc
     assert "Besides Python's standard library you may import: numpy, scipy." in data["output"]
     assert data["score"] == total_points()  # one failed import costs only what it breaks
     assert all(earned == possible for earned, possible in scores_by_function(data).values())
+
+
+SCIPY_FUNCTIONS = '''
+
+from scipy import signal
+
+
+def conv2d(x, kernel):
+    return signal.correlate2d(np.asarray(x, dtype=float), np.asarray(kernel, dtype=float), mode="valid")
+
+
+def conv_transpose2d(x, kernel):
+    return signal.convolve2d(np.asarray(x, dtype=float), np.asarray(kernel, dtype=float), mode="full")
+'''
+
+
+def test_a_correct_scipy_submission_scores_full_marks(gradescope):
+    gradescope.submit({"ps3.py": SOLUTION.read_text() + SCIPY_FUNCTIONS})
+    data = gradescope.run()
+    assert data["score"] == total_points(), [t["output"][:300] for t in data["tests"] if t.get("status") == "failed"][:3]
