@@ -45,7 +45,7 @@ class Course:
         return Limits.from_environment(defaults=Limits(**self.limits))
 
 
-def load_course(problems: Path) -> Course:
+def load(problems: Path) -> Course:
     """The configuration beside ``problems`` (its parent folder's assignment.yaml), or neutral defaults."""
     path = Path(problems).resolve().parent / CONFIG_NAME
     if not path.is_file():
@@ -79,5 +79,3 @@ def load_course(problems: Path) -> Course:
         path=path,
     )
 
-
-load = load_course  # the short name the front ends use

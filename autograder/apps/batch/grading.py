@@ -184,7 +184,8 @@ def _finish(rows: list[tuple[Submission, Record | None]], records: dict[str, Rec
 
 def _load_specs(folder: Path) -> tuple[list[Problem], str, Course]:
     """Load the specs and the course once for every submission, and fingerprint everything that decides a grade."""
-    from autograder.apps.course import CourseError, load_course
+    from autograder.apps.course import CourseError
+    from autograder.apps.course import load as load_course
     from autograder.engine.compiled import fingerprint
     from autograder.engine.errors import SpecError
     from autograder.engine.problemset import load
