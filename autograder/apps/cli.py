@@ -10,7 +10,6 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from collections import Counter
 from pathlib import Path
 
 from autograder import __version__
@@ -84,8 +83,6 @@ def is_student_kit() -> bool:
 def _grade(arguments: argparse.Namespace) -> int:
     from autograder.apps.course import CourseError, load
     from autograder.apps.submission import NoSubmission, find_submission
-    from autograder.engine.errors import SpecError
-    from autograder.engine.problemset import load as load_problems
     from autograder.engine.runner import grade
     from autograder.output.files import write_json
     from autograder.output.progress import LiveProgress
@@ -99,12 +96,12 @@ def _grade(arguments: argparse.Namespace) -> int:
         if not target.exists():
             raise NoSubmission(f"{target} does not exist. Pass the path of your {course.starter_name}.")
         submission, note = (target, "") if target.is_file() else find_submission(target, course)
-        progress = LiveProgress(Counter(case.function for problem in load_problems(problems) for case in problem.cases))
-    except (NoSubmission, CourseError, SpecError) as problem:
+    except (NoSubmission, CourseError) as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     limits = course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout
+    progress = LiveProgress()
     try:
         report = grade(submission, problems, limits, watcher=progress, packages=course.package_names)
     finally:

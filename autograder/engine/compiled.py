@@ -191,14 +191,14 @@ def cache_bytes(problems_dir: Path, problems: list[Problem]) -> bytes:
     return (json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n").encode()
 
 
-def load_cache(problems_dir: Path) -> list[Problem] | None:
-    """The cached problems, or None when there is no cache or it no longer matches the specs."""
+def load_cache(problems_dir: Path, stamp: str) -> list[Problem] | None:
+    """The cached problems, or None when there is no cache or it does not carry ``stamp`` (the specs' fingerprint)."""
     path = Path(problems_dir) / CACHE_NAME
     if not path.is_file():
         return None
     try:
         document = json.loads(path.read_bytes())
-        if document.get("format") != FORMAT or document.get("fingerprint") != fingerprint(problems_dir):
+        if document.get("format") != FORMAT or document.get("fingerprint") != stamp:
             return None
         return problems_from_document(document["problems"], Path(problems_dir))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):

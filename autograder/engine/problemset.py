@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.engine.compiled import load_cache
+from autograder.engine.compiled import fingerprint, load_cache
 from autograder.engine.scoring import assign_max_scores
 from autograder.engine.specs import load_specs
 from autograder.model import Problem
@@ -15,7 +15,13 @@ from autograder.model import Problem
 
 def load(folder: Path, use_cache: bool = True) -> list[Problem]:
     """Every problem under ``folder``, cases numbered and points assigned. Raises SpecError."""
-    problems = (load_cache(Path(folder)) if use_cache else None) or load_specs(Path(folder))
+    return load_with_fingerprint(folder, use_cache)[0]
+
+
+def load_with_fingerprint(folder: Path, use_cache: bool = True) -> tuple[list[Problem], str]:
+    """The problems and the fingerprint of what decides their grades, computed once for both."""
+    stamp = fingerprint(Path(folder))
+    problems = (load_cache(Path(folder), stamp) if use_cache else None) or load_specs(Path(folder))
     for problem in problems:
         assign_max_scores(problem)
-    return problems
+    return problems, stamp

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 from autograder.engine import follow_through, outcomes, problemset, scoring
 from autograder.engine.checks import CheckError, find_checks, run_checks
 from autograder.engine.compare import agrees, judge, short_repr
-from autograder.engine.compiled import fingerprint
 from autograder.engine.errors import SpecError
 from autograder.model import Case, CaseResult, CheckResult, ImportReport, Outcome, Problem, Report, Verdict
 from autograder.sandbox.gate import CallGate
@@ -28,7 +27,10 @@ from autograder.sandbox.process import Call, Sandbox
 
 
 class Watcher(Protocol):
-    """Told of each case as it is called and as it is judged (a terminal's progress line, say)."""
+    """Told of the problems once loaded, then of each case as it is called and as it is judged (a terminal's
+    progress line, say)."""
+
+    def begin(self, problems: list[Problem]) -> None: ...
 
     def calling(self, case: Case) -> None: ...
 
@@ -61,11 +63,12 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
             if isinstance(problems, list):
                 report.problems = problems
             else:
-                report.problems = problemset.load(Path(problems))
-                report.fingerprint = fingerprint(Path(problems))
+                report.problems, report.fingerprint = problemset.load_with_fingerprint(Path(problems))
         except SpecError as error:
             report.error = f"The autograder's problem specs are broken, so nothing was graded: {error}"
             return report
+        if watcher:
+            watcher.begin(report.problems)
         imported = sandbox.ready()
         report.protections = sandbox.protections
         report.notices += import_notices(imported, packages)

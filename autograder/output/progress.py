@@ -9,19 +9,20 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections import Counter
 from typing import TextIO
 
-from autograder.model import Case, CaseResult
+from autograder.model import Case, CaseResult, Problem
 from autograder.text import for_terminal
 
 WAIT_NOTICE_SECONDS = 1.0
 
 
 class LiveProgress:
-    """Prints a line per function once all its cases (``expected`` counts them) have been judged."""
+    """Prints a line per function once all its cases have been judged."""
 
-    def __init__(self, expected: dict[str, int], stream: TextIO | None = None) -> None:
-        self.expected = expected
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.expected: Counter[str] = Counter()  # cases per function, once the problems are loaded
         self.stream = stream or sys.stderr
         self.done: dict[str, list[CaseResult]] = {}
         self._waiting: tuple[Case, float] | None = None
@@ -29,6 +30,9 @@ class LiveProgress:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
+
+    def begin(self, problems: list[Problem]) -> None:
+        self.expected = Counter(case.function for problem in problems for case in problem.cases)
 
     def calling(self, case: Case) -> None:
         with self._lock:

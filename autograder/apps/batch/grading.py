@@ -184,17 +184,15 @@ def _finish(rows: list[tuple[Submission, Record | None]], records: dict[str, Rec
 
 def _load_specs(folder: Path) -> tuple[list[Problem], str, Course]:
     """Load the specs and the course once for every submission, and fingerprint everything that decides a grade."""
-    from autograder.apps.course import CourseError
-    from autograder.apps.course import load as load_course
-    from autograder.engine.compiled import fingerprint
+    from autograder.apps.course import CourseError, load
     from autograder.engine.errors import SpecError
-    from autograder.engine.problemset import load
+    from autograder.engine.problemset import load_with_fingerprint
 
     try:
-        problems, course = load(Path(folder)), load_course(Path(folder))
+        (problems, stamp), course = load_with_fingerprint(Path(folder)), load(Path(folder))
     except (SpecError, CourseError) as error:
         raise BatchError(f"the problem specs cannot be used, so nothing was graded: {error}") from None
-    return problems, fingerprint(Path(folder)) + repr(course), course
+    return problems, stamp + repr(course), course
 
 
 def plan(submission: Submission, specs_print: str, course: Course) -> Job:

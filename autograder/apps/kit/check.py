@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ def check_command(arguments: argparse.Namespace) -> int:
     print(f"Checking {submission} on the {count} visible cases from {cases.origin}.\n", flush=True)
     limits = cases.course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout
-    progress = LiveProgress(Counter(case.function for problem in cases.problems for case in problem.cases))
+    progress = LiveProgress()
     try:
         report = grade(submission, cases.problems, limits, watcher=progress, packages=cases.course.package_names)
     finally:
