@@ -10,6 +10,11 @@ from ..q3a.reference import DTYPES, _matrix, narrow_case
 def conv_transpose2d(x, kernel) -> np.ndarray:
     """Each input entry scatters a scaled copy of the kernel: O[i:i+kh, j:j+kw] += x[i, j] * K."""
     x, kernel = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    return _scatter(x, kernel)
+
+
+def _scatter(x, kernel) -> np.ndarray:
+    """The scatter, each product computed in the inputs' dtype, summed in float64."""
     (h, w), (kh, kw) = x.shape, kernel.shape
     out = np.zeros((h + kh - 1, w + kw - 1))
     for i in range(kh):
@@ -51,13 +56,7 @@ def conv_transpose2d_truncated(x, kernel) -> np.ndarray:
 
 def conv_transpose2d_in_input_dtype(x, kernel) -> np.ndarray:
     """Each x[i, j] * K computed in the inputs' own dtype (int8 or int16 products wrap around)."""
-    x, kernel = np.asarray(x), np.asarray(kernel)
-    (h, w), (kh, kw) = x.shape, kernel.shape
-    out = np.zeros((h + kh - 1, w + kw - 1))
-    for i in range(h):
-        for j in range(w):
-            out[i : i + kh, j : j + kw] += x[i, j] * kernel
-    return out
+    return _scatter(np.asarray(x), np.asarray(kernel))
 
 
 # -- hidden case generators --------------------------------------------------------
