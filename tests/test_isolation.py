@@ -12,6 +12,7 @@ import json
 import os
 import pwd
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -68,7 +69,8 @@ def test_a_root_grader_that_cannot_drop_root_runs_no_student_code(tmp_path, monk
 def test_a_missing_worker_user_is_a_refusal_too():
     isolation = sandbox.Isolation.detect("no-such-user-here")
     assert isolation.user is None and "does not exist" in (isolation.refusal or "")
-    assert "SystemExit(70)" in " ".join(isolation.wrap(["python3", "worker"]))
+    with pytest.raises(PermissionError, match="does not exist"):
+        isolation.spawn_options()  # no way to start a worker, whoever forgets to check refusal
 
 
 # --------------------------------------------------------------------------- 2. nothing outlives a grade
@@ -213,8 +215,8 @@ def test_an_ordinary_users_worker_cannot_use_system_v_ipc(open_tmp):
 @needs_root
 def test_a_root_worker_gets_an_ipc_namespace_of_its_own():
     isolation = sandbox.Isolation.detect("autograder-worker")
-    command = isolation.wrap(["python3", "worker"])
-    assert isolation.ipc and "--ipc" in command and "--net" in command
+    options = isolation.spawn_options()
+    assert isolation.ipc and options["ipc_namespace"] and options["network_namespace"]
 
 
 # --------------------------------------------------------------------------- 4. one lock, machine-wide
@@ -256,6 +258,43 @@ def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
     finally:
         for made in harnesses:
             made.cleanup()
+
+
+def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness, monkeypatch):
+    """The worker is forked from the grader's launcher (zygote.py), so it starts with a copy of the grader's
+    memory: the environment the grader was started with must be wiped from it, strings on the stack included."""
+    token = secrets.token_hex(16)
+    scanner = attack("round3_grader_environment").replace("_honest_mlp_layer_params = mlp_layer_params", "")
+    control = subprocess.run([sys.executable, "-c", scanner + "\nprint(environment_scan())"], capture_output=True,
+                             text=True, env=dict(os.environ, GRADER_SECRET_TOKEN=token), timeout=60, check=True)
+    assert f"stack:{token}" in control.stdout  # the scan finds the variable in a process that has it
+
+    monkeypatch.setenv("GRADER_SECRET_TOKEN", token)
+    harness.submit({"ps3.py": hostile("round3_grader_environment")})
+    data = harness.run()
+    assert data["score"] == total_points()
+    output = printed(data)
+    assert "ENV-SCAN read" in output and "found nothing" in output and "stack scan failed" not in output, output
+    assert token not in json.dumps(data)
+
+
+@needs_root
+def test_stopping_a_sandbox_twice_spares_the_next_gradings_worker(tmp_path):
+    """A finished grading stops its sandbox once in grade() and once more in its front end; by the
+    second stop the worker's user may belong to the next grading, whose worker must live on."""
+    from autograder.sandbox.process import Sandbox
+
+    submission = tmp_path / "ps3.py"
+    submission.write_text("import os\ndef pid():\n    return os.getpid()\n")
+    tmp_path.chmod(0o755)
+    first = Sandbox(submission)
+    assert first.call("pid", []).kind == "returned"
+    first.stop()
+    with Sandbox(submission) as second:
+        before = second.call("pid", []).value
+        first.stop()  # the front end's stop, after the user changed hands
+        after = second.call("pid", [])
+        assert after.kind == "returned" and after.value == before, after.detail
 
 
 @needs_root

@@ -116,6 +116,9 @@ def _grade(arguments: argparse.Namespace) -> int:
 
 
 def _gradescope(arguments: argparse.Namespace) -> int:
+    from autograder.sandbox import zygote
+
+    zygote.start_here()  # first: the worker's launcher is forked before anything of the grader's is loaded
     from autograder.apps.gradescope import run
 
     run(arguments.root)

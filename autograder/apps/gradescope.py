@@ -16,6 +16,7 @@ from typing import Any
 from autograder.apps.course import CourseError, load
 from autograder.apps.submission import NoSubmission, find_submission
 from autograder.output.files import write_json
+from autograder.sandbox import zygote
 from autograder.sandbox.process import Sandbox
 
 
@@ -25,12 +26,13 @@ def run(root: Path | None = None) -> dict[str, Any]:
     started = time.monotonic() - seconds_since_process_start()
     sandbox = None
     try:
+        zygote.start_here()  # the worker's launcher, forked with NumPy loaded before any problem is (if not done yet)
         _protect(root)
         problems = root / "source" / "problems"
         course = load(problems)
         submission, note = find_submission(root / "submission", course)
         sandbox = Sandbox(submission, course.make_limits())
-        sandbox.start()  # before the heavy imports below, so the worker loads while they do
+        sandbox.start()  # before the imports below, so the worker loads the submission while they run
         from autograder.engine.runner import grade
         from autograder.output.results import gradescope_json
 
@@ -47,6 +49,7 @@ def run(root: Path | None = None) -> dict[str, Any]:
     finally:
         if sandbox is not None:
             sandbox.stop()  # every process of the worker's user, daemons too, before the result is written
+        zygote.shut_down()
     data["execution_time"] = round(time.monotonic() - started, 3)
     data.setdefault("extra_data", {}).update(submission_metadata(root / "submission_metadata.json"))
     write_json(root / "results" / "results.json", data)

@@ -2,9 +2,10 @@
 
 Only root can switch users and cut the network and System V IPC; Landlock and
 seccomp, which any user can apply, are applied by the worker itself
-(worker.py). Whoever runs the grader, the worker is started under a reaper of
-the grader's own (``REAPER``): a child subreaper, so nothing the worker starts,
-however it detaches, outlives the grading.
+(worker.py). This module decides what applies here; the launcher
+(zygote.py) applies it when it starts each worker, under a reaper of its own:
+a child subreaper, so nothing the worker starts, however it detaches,
+outlives the grading.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ import fcntl
 import importlib.util
 import os
 import pwd
-import shutil
 import stat
-import subprocess
 import sys
 import sysconfig
 import threading
@@ -23,6 +22,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from autograder.sandbox.zygote import launcher
 
 DEFAULT_WORKER_USER = "autograder-worker"
 
@@ -61,34 +62,27 @@ class Isolation:
             refusal = (f"{unreadable[0]} is not readable by {user_name!r}; install Python and the engine's "
                        "dependencies where every user can read them")
             user = None
-        if user and not shutil.which("setpriv"):
-            refusal = "setpriv is not installed"
-            user = None
         if refusal:
             missing.append(f"separate user ({refusal})")
             missing.append("student code NOT RUN: a root grader never runs it as root")
-        network, ipc = _can_unshare()
+        network, ipc = launcher().namespaces()
         if not network:
-            missing.append("network namespace (unshare --net is not permitted here)")
+            missing.append("network namespace (unshare(CLONE_NEWNET) is not permitted here)")
         if not ipc:
-            missing.append("IPC namespace (unshare --ipc is not permitted here; seccomp still refuses System V IPC)")
+            missing.append("IPC namespace (unshare(CLONE_NEWIPC) is not permitted here; seccomp still refuses System V IPC)")
         return cls(user, network, missing, ipc=ipc, refusal=refusal)
 
-    def wrap(self, command: list[str]) -> list[str]:
-        """The command that runs ``command`` with every protection, under the grader's reaper.
+    def spawn_options(self) -> dict:
+        """How the launcher starts this sandbox's worker (zygote.Spawn's fields).
 
-        A refused isolation gives a command that runs nothing: student code is
-        not run as root, whoever forgets to check ``refusal``.
+        A refused isolation has no options: student code is not run as root,
+        whoever forgets to check ``refusal``.
         """
         if self.refusal:
-            return [sys.executable, "-I", "-S", "-c", "raise SystemExit(70)"]
-        if self.user:
-            ids = [f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups"]
-            command = ["setpriv", *ids, "--", *command]
-        if self.network or self.ipc:
-            command = ["unshare", *(["--net"] if self.network else []), *(["--ipc"] if self.ipc else []), "--", *command]
+            raise PermissionError(self.refusal)
         budget = 0 if self.user or not self.processes else _tasks_of(os.getuid()) + self.processes
-        return [sys.executable, "-I", "-S", "-c", REAPER, str(budget), *command]
+        return {"user": (self.user.pw_uid, self.user.pw_gid) if self.user else None,
+                "network_namespace": self.network, "ipc_namespace": self.ipc, "process_budget": budget}
 
     def hand_over(self, folder: Path) -> None:
         """Give the worker's user its own folder, and nothing else."""
@@ -117,13 +111,19 @@ class Isolation:
         fcntl.flock(self._lock, fcntl.LOCK_EX)
 
     def release(self) -> None:
-        """Kill every process of the worker's user, then let another grading have it."""
+        """Kill every process of the worker's user, then let another grading have it.
+
+        Only while this sandbox holds the user: once released, the user's
+        processes may be another grading's, and a second ``stop()`` must not
+        kill them.
+        """
+        if self._lock is None:
+            return
         self.kill_everything()
-        if self._lock is not None:
-            os.close(self._lock)  # closing the descriptor drops the flock
-            self._lock = None
-            with _CLAIMED_GUARD:
-                _CLAIMED.discard(self.user.pw_name if self.user else "")
+        os.close(self._lock)  # closing the descriptor drops the flock
+        self._lock = None
+        with _CLAIMED_GUARD:
+            _CLAIMED.discard(self.user.pw_name if self.user else "")
 
     def kill_everything(self) -> None:
         """Kill every process of the worker's user, double-forked daemons included."""
@@ -133,11 +133,7 @@ class Isolation:
             if not _processes_of(self.user.pw_uid):
                 return
             if attempt % 20 == 0:  # kill(-1) as the user reaches every process it owns, in one call
-                subprocess.run(
-                    ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups", "--",
-                     "kill", "-KILL", "-1"],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False,
-                )
+                launcher().kill_everything_of(self.user.pw_uid, self.user.pw_gid)
             time.sleep(0.005)
 
     def report(self) -> dict:
@@ -182,100 +178,6 @@ def lock_folder() -> Path:
     raise RuntimeError(f"no folder for the grader's locks: none of {', '.join(map(str, LOCK_FOLDERS))} can be made")
 
 
-# The worker's parent, started by the grader (as the grader's user, before any switch of user):
-# ``python -I -S -c REAPER <process budget> <command...>``. It makes itself a child subreaper
-# (prctl PR_SET_CHILD_SUBREAPER), so every orphan of the worker, setsid daemons included, becomes
-# its child; runs the command; and, when the worker dies or the grader sends SIGTERM, kills every
-# descendant until none is left, reaps them, and exits with the worker's own status (the same
-# signal, or the same exit code). Under Landlock (ABI 6+) or as another user, the worker cannot
-# signal it. The worker leads its own session, as before. Its budget, when not 0, is RLIMIT_NPROC for the worker: that many more tasks of the
-# grader's user than exist now.
-REAPER = r"""
-import ctypes, os, resource, signal, sys, time
-
-class Stop(Exception):
-    pass
-
-def stop(*_):
-    raise Stop
-
-signal.signal(signal.SIGTERM, stop)
-ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)
-budget, command = int(sys.argv[1]), sys.argv[2:]
-worker = os.fork()
-if worker == 0:
-    try:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.setsid()  # the worker leads a group of its own, apart from the reaper's
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG, should the reaper be killed
-        if budget:
-            hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
-            budget = budget if hard == resource.RLIM_INFINITY else min(budget, hard)
-            resource.setrlimit(resource.RLIMIT_NPROC, (budget, budget))
-        os.execvp(command[0], command)
-    finally:
-        os._exit(127)
-status = None
-try:
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):  # the grader sees the worker's pipes close when the worker dies
-        os.dup2(devnull, fd)
-    while status is None:
-        pid, code = os.waitpid(-1, 0)
-        if pid == worker:
-            status = code
-except (Stop, ChildProcessError):
-    pass
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-me = str(os.getpid())
-
-def family():
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as stat:
-                    fields = stat.read().rpartition(b")")[2].split()
-                parents[entry] = (fields[1].decode(), fields[0])
-            except (OSError, IndexError):
-                pass
-    found, todo = [], [me]
-    while todo:
-        parent = todo.pop()
-        for pid, (ppid, state) in parents.items():
-            if ppid == parent:
-                todo.append(pid)
-                found.append((int(pid), state))
-    return found
-
-for attempt in range(100000):
-    members = family()
-    for pid, state in members:
-        if state != b"Z":
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    try:
-        while True:
-            pid, code = os.waitpid(-1, os.WNOHANG)
-            if pid == 0:
-                break
-            if pid == worker and status is None:
-                status = code
-    except ChildProcessError:
-        break
-    if attempt:
-        time.sleep(0.001)
-if status is not None and os.WIFSIGNALED(status):
-    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-    os.kill(os.getpid(), os.WTERMSIG(status))
-os._exit(os.WEXITSTATUS(status) if status is not None and os.WIFEXITED(status) else 137)
-"""
-
-
-
 # Worker users claimed by sandboxes of this process (the flock only excludes other processes).
 _CLAIMED: set[str] = set()
 _CLAIMED_GUARD = threading.Lock()
@@ -307,21 +209,6 @@ def _tasks_of(uid: int) -> int:
         threads = next((line.split()[1] for line in status.splitlines() if line.startswith(b"Threads:")), b"1")
         count += int(threads) if threads.isdigit() else 1
     return count
-
-
-_unshare_works: tuple[bool, bool] | None = None
-
-
-def _can_unshare() -> tuple[bool, bool]:
-    """Whether ``unshare --net`` and ``unshare --ipc`` work here."""
-    global _unshare_works
-    if _unshare_works is None:
-        def works(*flags: str) -> bool:
-            return bool(shutil.which("unshare")) and subprocess.run(
-                ["unshare", *flags, "--", "true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
-            ).returncode == 0
-        _unshare_works = (works("--net"), works("--ipc"))
-    return _unshare_works
 
 
 def _worker_needs() -> list[Path]:

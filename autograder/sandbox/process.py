@@ -4,18 +4,17 @@ The worker (``worker.py`` beside this file) imports the submission and answers
 "call F with these inputs". This module starts it with every protection the
 machine allows, keeps time on it with a deadline on the pipe (never a signal
 inside the worker, which student code could ignore), reads its replies as
-untrusted bytes, and kills and restarts it after a hang or a crash.
+untrusted bytes, and kills and restarts it after a hang or a crash. The launcher
+(``zygote.py``) starts each worker.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import select
 import shutil
 import signal
-import subprocess
 import sys
 import sysconfig
 import tempfile
@@ -29,8 +28,7 @@ from autograder.sandbox import worker as wire
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation, misconfigured_message
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
-
-WORKER_SOURCE = Path(wire.__file__).read_text()
+from autograder.sandbox.zygote import UNSHARE_FAILED, Spawn, WorkerProcess, launcher
 
 
 class Call(NamedTuple):
@@ -61,7 +59,7 @@ class Sandbox:
         self.limits = limits or Limits.from_environment()
         self.isolation = Isolation.detect(worker_user)
         self.isolation.processes = self.limits.processes
-        self.process: subprocess.Popen | None = None
+        self.process: WorkerProcess | None = None
         self.workdir: Path | None = None
         self.imported: ImportReport | None = None
         self.protections: dict = {}
@@ -76,8 +74,8 @@ class Sandbox:
     # -- lifecycle -----------------------------------------------------------
 
     def start(self) -> None:
-        if self.process is not None:
-            return
+        if self.process is not None or self.isolation.refusal:
+            return  # refused: ready() reports why, and nothing of the student's runs
         self.isolation.claim()
         self.workdir = Path(tempfile.mkdtemp(prefix="ag-worker-"))
         from autograder.sandbox import source as submission_source
@@ -95,23 +93,20 @@ class Sandbox:
             "output_marker": self._marker.decode(),
             **source.worker_config(),
         }
-        # -u: unbuffered, so output printed just before a crash is not lost with it.
-        command = [sys.executable, "-I", "-B", "-u", "-c", WORKER_SOURCE, json.dumps(config)]
         requests_read, self._requests = os.pipe()
         self._replies, replies_write = os.pipe()
         self._output, output_write = os.pipe()
         self._started = time.monotonic()
-        self.process = subprocess.Popen(
-            self.isolation.wrap(command),
-            stdin=requests_read,
-            stdout=replies_write,
-            stderr=output_write,
-            env=_clean_environment(self.workdir),
-            cwd=self.workdir,
-            start_new_session=True,
-        )
-        for fd in (requests_read, replies_write, output_write):
-            os.close(fd)
+        spawn = Spawn(config, str(self.workdir), _clean_environment(self.workdir), **self.isolation.spawn_options())
+        try:
+            self.process = launcher().spawn(spawn, requests_read, replies_write, output_write)
+        except BaseException:
+            for fd in (self._requests, self._replies, self._output):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (requests_read, replies_write, output_write):
+                os.close(fd)
         for fd in (self._requests, self._replies, self._output):
             os.set_blocking(fd, False)
         self.reset_buffers()
@@ -160,17 +155,16 @@ class Sandbox:
     def stop(self) -> None:
         """Kill the worker, everything it started (daemons too), and remove its folder.
 
-        The process started is the grader's reaper (isolation.REAPER), the
-        worker's parent and a child subreaper: told to stop, it kills the worker
-        and every descendant however detached, reaps them, and exits.
+        The process the launcher started is a reaper (zygote.py), the worker's
+        parent and a child subreaper: told to stop, it kills the worker and
+        every descendant however detached, reaps them, and exits.
         """
         if self.process is not None:
-            _stop_reaper(self.process)
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            self.process.wait()
+            self.process.send_signal(signal.SIGTERM)
+            if self.process.wait(timeout=10.0) is None:
+                self.process.send_signal(signal.SIGKILL)  # its worker follows (PR_SET_PDEATHSIG); release() sweeps the rest
+                self.process.wait()
+            self.process.close()
             for fd in (self._requests, self._replies, self._output):
                 os.close(fd)
             if self.workdir is not None:
@@ -352,10 +346,11 @@ class Sandbox:
     def _death(self) -> str:
         if self.process is None:
             return "the worker is gone"
-        try:
-            code = self.process.wait(timeout=1)
-        except subprocess.TimeoutExpired:
+        code = self.process.wait(timeout=1)
+        if code is None:
             return "the worker closed its reply channel"
+        if code == UNSHARE_FAILED:
+            return "the worker could not be isolated (its namespaces could not be made)"
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
             return f"the process was killed by {name}" + (" (a segmentation fault: often runaway recursion)" if name == "SIGSEGV" else "")
@@ -396,27 +391,6 @@ def _python_paths() -> list[str]:
     paths.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/etc/localtime",
                   "/dev/urandom", "/proc/cpuinfo", "/sys/devices/system/cpu"])
     return sorted(paths)
-
-
-def _stop_reaper(reaper: subprocess.Popen, seconds: float = 10.0) -> None:
-    """SIGTERM the reaper once it listens for it, and wait while it sweeps the worker's processes."""
-    if reaper.poll() is not None:
-        return
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and reaper.poll() is None:  # a SIGTERM before its handler would kill it outright
-        try:
-            with open(f"/proc/{reaper.pid}/status") as status:
-                caught = next((int(line.split()[1], 16) for line in status if line.startswith("SigCgt:")), 0)
-        except (OSError, ValueError):
-            return
-        if caught & (1 << (signal.SIGTERM - 1)):
-            break
-        time.sleep(0.002)
-    try:
-        reaper.send_signal(signal.SIGTERM)
-        reaper.wait(timeout=max(deadline - time.monotonic(), 1.0))
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        pass
 
 
 def _clean_environment(workdir: Path) -> dict:

@@ -1,10 +1,9 @@
 """The only code that runs beside student code: import a submission, answer calls.
 
-This module is the trust boundary. The grader starts it as a separate process
-(``python -I -B -u -c <this file's text> <config>``, so the worker needs no read
-access to the engine's files) and sends it function names and inputs, never
-expected values. Everything the worker says is treated as untrusted data by
-the grader.
+This module is the trust boundary. It runs in a separate process, forked by
+the launcher (``zygote.py``) as another user, and is sent function names and
+inputs, never expected values. Everything the worker says is treated as
+untrusted data by the grader.
 
 It is self-contained on purpose: stdlib and NumPy only, no import from the
 ``autograder`` package. The grader imports it too, but only for the wire codec
@@ -593,8 +592,3 @@ def main(config: dict) -> None:
             pass
         output.end_of_call()
         _send(replies, reply, reply_blobs)
-
-
-if __name__ == "__main__":
-    sys.dont_write_bytecode = True
-    main(json.loads(sys.argv[1]))
