@@ -31,6 +31,7 @@ from autograder.engine.compare import agrees, judge, short_repr
 from autograder.model import Case, Comparison, Expected, Outcome, Problem, Report
 from autograder.output.results import gradescope_json
 from autograder.sandbox import reply
+from autograder.sandbox import worker as wire
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox, WorkerGone
 from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
@@ -147,6 +148,13 @@ NUMBERS = st.one_of(
 )
 
 
+# Raw references name a dtype and a shape themselves: real ones, and every kind of lie about them.
+RAW_DTYPES = st.one_of(st.sampled_from(["<f8", ">f8", "<f4", "<f2", "|b1", "|i1", "<i8", ">u4", "<c16", "|O8", "<U2", "|S3", "|V8",
+                                        "<M8[s]", "<f8,<i4", "f8", "", "<f99"]), st.integers(), st.none(), TEXT)
+RAW_SHAPES = st.one_of(st.lists(st.integers(min_value=-2, max_value=5), max_size=4), st.just([10**12, 10**12]), st.just([2**70]),
+                       st.just([True, 2]), st.just([[2], 3]), st.just(list(range(1, 40))), st.integers(), st.none())
+
+
 def tagged(blob_count: int) -> st.SearchStrategy:
     """A leaf tag: references to the reply's blobs (valid or not), unsupported objects, bogus dicts."""
     index = st.integers(min_value=-1, max_value=blob_count + 1)
@@ -154,6 +162,8 @@ def tagged(blob_count: int) -> st.SearchStrategy:
         st.builds(lambda i: {"$array": i}, index), st.builds(lambda i: {"$scalar": i}, index),
         st.builds(lambda name: {"$unsupported": name}, TEXT),
         st.sampled_from([{"$array": 0.0}, {"$array": True}, {"$array": "0"}, {"$what": 1}, {"$array": 0, "$scalar": 0}, {}]),
+        st.builds(lambda tag, i, dtype, shape: {tag: [i, dtype, shape]}, st.sampled_from(["$array", "$scalar"]), index,
+                  RAW_DTYPES, RAW_SHAPES),
     )
 
 
@@ -211,7 +221,8 @@ def blobs(draw: st.DrawFn) -> bytes:
 def references(blob_count: int) -> st.SearchStrategy:
     """Values that mostly decode: valid references to the blobs, alone or among numbers in lists."""
     valid = st.integers(min_value=0, max_value=blob_count - 1)
-    reference = st.one_of(st.builds(lambda i: {"$array": i}, valid), st.builds(lambda i: {"$scalar": i}, valid))
+    reference = st.one_of(st.builds(lambda i: {"$array": i}, valid), st.builds(lambda i: {"$scalar": i}, valid),
+                          st.builds(lambda i, dtype, shape: {"$array": [i, dtype, shape]}, valid, RAW_DTYPES, RAW_SHAPES))
     return st.one_of(reference, st.lists(st.one_of(reference, NUMBERS), min_size=1, max_size=4),
                      st.lists(st.lists(reference, min_size=1, max_size=3), min_size=1, max_size=3))
 
@@ -274,6 +285,34 @@ def test_right_answers_in_any_real_dtype_and_memory_order_pass_through_the_wire(
     assert judge([40, 18], outcome_of(frame('{"$array": 0}', [npy(np.array([40, 18], dtype=">i4"))])).value, Comparison("ints")).passed
 
 
+def raw(array: np.ndarray) -> tuple[str, bytes]:
+    """A raw reference to ``array`` and its blob, as the worker sends a number array."""
+    blobs: list = []
+    return json.dumps(wire.encode(array, blobs)), blobs[0]
+
+
+def test_number_arrays_travel_raw_and_arrive_exact_and_read_only():
+    for array in (EXPECTED_ARRAY, EXPECTED_ARRAY.astype(">f4"), np.asfortranarray(EXPECTED_ARRAY), np.arange(6, dtype="<i2"),
+                  np.array([True, False]), np.array([1 + 2j]), np.zeros((0, 3)), np.float16(2.5)):
+        reference, blob = raw(array)
+        assert isinstance(json.loads(reference)[next(iter(json.loads(reference)))], list), reference  # raw, not .npy
+        outcome = outcome_of(frame(reference, [blob]))
+        assert outcome.kind == "returned" and type(outcome.value) is type(array), reference
+        assert np.array_equal(outcome.value, array) and outcome.value.dtype == array.dtype
+        if isinstance(outcome.value, np.ndarray):
+            assert not outcome.value.flags.writeable
+
+
+@pytest.mark.parametrize("dtype, shape, blob", [
+    ("|O8", [1], bytes(8)), ("<U2", [1], bytes(8)), ("|V8", [1], bytes(8)), ("<M8[s]", [1], bytes(8)), ("<f8,<i4", [1], bytes(12)),
+    ("<f8", [2], bytes(8)), ("<f8", [10**12], bytes(8)), ("<f8", [-1], bytes(8)), ("<f8", [True], bytes(8)),
+    ("<f8", [2**70], bytes(8)), ("<f8", "1", bytes(8)), ("<f8", list(range(1, 40)), bytes(8)), (5, [1], bytes(8)),
+])
+def test_forged_raw_references_are_broken_replies(dtype, shape, blob):
+    outcome = outcome_of(frame(json.dumps({"$array": [0, dtype, shape]}), [blob]))
+    assert outcome.kind == "broken" and "could not be read safely" in outcome.detail
+
+
 def test_unreadable_text_and_forged_headers_are_broken_replies():
     codes = npy(np.array([0x41, 0x110000], dtype="<u4")).replace(b"'<u4'", b"'<U1'")
     forged = npy(np.zeros(4)).replace(b"'shape': (4,)", b"'shape': (1000000000000,)")
@@ -301,6 +340,14 @@ def test_each_blob_is_decoded_once_and_shared_read_only(monkeypatch):
     assert len(calls) == 1
     assert all(item is value[0] for item in value[:40]) and value[40][0] is value[0]
     assert not value[0].flags.writeable
+
+
+def test_each_raw_reference_is_decoded_once_and_shared():
+    reference = {"$array": [0, "<f8", [10]]}
+    value = decode_reply([reference] * 40, [np.arange(10.0).tobytes()], 1 << 20)
+    assert all(item is value[0] for item in value) and not value[0].flags.writeable
+    with pytest.raises(ReplyError, match="size limit"):  # another shape over the same blob is another array, and counts
+        decode_reply([reference, {"$array": [0, "<f8", [2, 5]]}], [np.arange(10.0).tobytes()], 120)
 
 
 def test_decoded_bytes_items_and_depth_are_bounded():

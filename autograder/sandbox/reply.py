@@ -1,8 +1,9 @@
 """The grader's reading of a worker's reply: untrusted JSON and ``.npy`` blobs, decoded within bounds.
 
 The worker (``worker.py``) encodes a returned value as JSON in which arrays and
-NumPy scalars are references, ``{"$array": i}`` and ``{"$scalar": i}``, to
-the ``.npy`` blobs sent after it. Everything here is hostile until shown
+NumPy scalars are references to the blobs sent after it: ``{"$array": [i,
+"<f8", [2, 3]]}`` for raw numbers, ``{"$array": i}`` (or ``"$scalar"``) for a
+``.npy`` file. Everything here is hostile until shown
 otherwise, so decoding is bounded in every direction a reply can grow:
 
 - each blob is decoded at most once, however many references point to it;
@@ -10,8 +11,9 @@ otherwise, so decoding is bounded in every direction a reply can grow:
   array may stand for every reference to it;
 - the arrays of one reply may hold at most ``budget`` bytes (and entries) in all;
 - the JSON part may hold at most ``max_items`` values, nested at most ``max_depth`` deep;
-- a ``.npy`` header must describe exactly the data that follows it, with no
-  object dtype, no zero-sized items, and text that Python can hold.
+- a raw reference must name a number dtype and a shape that describe exactly
+  its blob; a ``.npy`` header must describe exactly the data that follows it,
+  with no object dtype, no zero-sized items, and text that Python can hold.
 
 Anything else raises :class:`ReplyError` (a ``ValueError``); the sandbox turns
 it into a "broken" outcome for that one call.
@@ -25,7 +27,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from autograder.sandbox.worker import Unsupported
+from autograder.sandbox.worker import Unsupported, raw_array
 from autograder.text import valid_unicode
 
 if TYPE_CHECKING:  # NumPy is imported where a reply is decoded: the worker must start before the grader pays for it
@@ -85,7 +87,7 @@ class _Decoder:
         self.budget = budget
         self.items_left = max_items
         self.max_depth = max_depth
-        self.arrays: dict[int, np.ndarray] = {}
+        self.arrays: dict[str, np.ndarray] = {}
 
     def decode(self, data: Any, depth: int) -> Any:
         self.items_left -= 1
@@ -102,7 +104,7 @@ class _Decoder:
         ((tag, payload),) = data.items()
         if tag == "$tuple" and isinstance(payload, list):
             return tuple(self.decode(item, depth + 1) for item in payload)
-        if tag in ("$array", "$scalar") and type(payload) is int and 0 <= payload < len(self.blobs):
+        if tag in ("$array", "$scalar"):
             array = self.array(payload)
             if tag == "$array":
                 return array
@@ -113,15 +115,29 @@ class _Decoder:
             return Unsupported(valid_unicode(payload[:MAX_NAME]))
         raise ReplyError("unknown tag")
 
-    def array(self, index: int) -> np.ndarray:
-        """Blob ``index`` as an array: decoded once, then shared by every reference to it."""
-        array = self.arrays.get(index)
+    def array(self, payload: Any) -> np.ndarray:
+        """The array a reference names: a blob's index (.npy), or [index, dtype, shape] (raw numbers).
+
+        Each distinct reference is decoded once, then shared by every repetition of it.
+        """
+        raw = type(payload) is list and len(payload) == 3
+        index = payload[0] if raw else payload
+        if type(index) is not int or not 0 <= index < len(self.blobs):
+            raise ReplyError("malformed array reference")
+        key = json.dumps(payload)
+        array = self.arrays.get(key)
         if array is None:
-            array = load_npy(self.blobs[index], self.budget)
+            if raw:
+                try:
+                    array = raw_array(self.blobs[index], payload[1], payload[2])
+                except ValueError as error:
+                    raise ReplyError(str(error)) from None
+            else:
+                array = load_npy(self.blobs[index], self.budget)
             self.budget -= max(array.nbytes, array.size)
             if self.budget < 0:
                 raise ReplyError("the arrays of the reply are over the size limit")
-            self.arrays[index] = array
+            self.arrays[key] = array
         return array
 
 
