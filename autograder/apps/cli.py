@@ -25,6 +25,9 @@ MODULE_COMMANDS = [
     ("build", "autograder.apps.kit.commands", "write dist/autograder.zip and dist/student_kit.zip (instructors)"),
     ("batch", "autograder.apps.batch.grading", "grade a Gradescope export or a folder of submissions (TAs)"),
 ]
+# Commands that grade one submission: their workers are forked from this process (sandbox/zygote.py).
+# batch starts a launcher of its own instead (it loads the problems before its threads ask for workers).
+GRADING_COMMANDS = ("grade", "gradescope", "check")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,11 +71,24 @@ def main(argv: list[str] | None = None) -> int:
               f"python3 -m venv .venv, then .venv/bin/pip install {wanted} (README.md has the steps for every system).",
               file=sys.stderr)
         return 2
+    if arguments.command in GRADING_COMMANDS:
+        from autograder.sandbox import zygote
+
+        zygote.start_here()  # first: the workers' launcher is forked before anything of the grader's is loaded
     try:
         return int(arguments.handler(arguments))
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
         return 130
+    finally:
+        _end_worker_launcher()
+
+
+def _end_worker_launcher() -> None:
+    """End the launcher of workers a command started (sandbox/zygote.py), so that nothing of ours outlives the command."""
+    zygote = sys.modules.get("autograder.sandbox.zygote")
+    if zygote is not None:
+        zygote.shut_down()
 
 
 def is_student_kit() -> bool:
@@ -116,9 +132,6 @@ def _grade(arguments: argparse.Namespace) -> int:
 
 
 def _gradescope(arguments: argparse.Namespace) -> int:
-    from autograder.sandbox import zygote
-
-    zygote.start_here()  # first: the worker's launcher is forked before anything of the grader's is loaded
     from autograder.apps.gradescope import run
 
     run(arguments.root)

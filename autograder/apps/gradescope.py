@@ -49,7 +49,6 @@ def run(root: Path | None = None) -> dict[str, Any]:
     finally:
         if sandbox is not None:
             sandbox.stop()  # every process of the worker's user, daemons too, before the result is written
-        zygote.shut_down()
     data["execution_time"] = round(time.monotonic() - started, 3)
     data.setdefault("extra_data", {}).update(submission_metadata(root / "submission_metadata.json"))
     write_json(root / "results" / "results.json", data)

@@ -244,11 +244,11 @@ def _serve_fresh() -> NoReturn:
 
 
 def _serve(control: socket.socket) -> NoReturn:
-    """Answer requests until the grader closes the socket (or dies)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:
-        os._exit(0)  # the grader died before the line above
+    """Answer requests until the grader closes the socket, or dies (which closes it too).
+
+    Not PR_SET_PDEATHSIG: that fires when the *thread* that started the
+    launcher ends, and batch starts it from one of its grading threads.
+    """
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -258,11 +258,14 @@ def _serve(control: socket.socket) -> NoReturn:
         signal.signal(number, signal.SIG_IGN)  # the grader's Ctrl-C is for the grader; it ends the launcher by closing the socket
     # Blocked here, so each reaper inherits SIGTERM blocked and cannot be killed by one before its handler is in place.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    reapers: set[int] = set()  # started and not yet reaped here, so their pids are still theirs
     while True:
-        _reap_finished_children()  # reapers that ended: the grader learned how from their status pipes
+        _reap_finished_children(reapers)  # reapers that ended: the grader learned how from their status pipes
         data, fds, _, _ = socket.recv_fds(control, MESSAGE_BYTES, SPAWN_FDS)
-        if not data:  # the grader is done: wait for the last reapers, so that their CPU time is counted as ours
-            _reap_finished_children(block=True)
+        if not data:  # the grader is done: stop what it left running, and wait, so that their CPU time counts as ours
+            for pid in reapers:
+                os.kill(pid, signal.SIGTERM)
+            _reap_finished_children(reapers, block=True)
             os._exit(0)
         if not fds:
             continue
@@ -276,6 +279,7 @@ def _serve(control: socket.socket) -> NoReturn:
                 socket.send_fds(reply_socket, [b"{}"], [])
             elif request.get("op") == "spawn" and len(fds) == SPAWN_FDS:
                 pid = _fork_reaper(request, fds[1:], control, reply_socket)
+                reapers.add(pid)
                 pidfd = os.pidfd_open(pid)  # not reaped before the next request, so the pid is still the reaper's
                 socket.send_fds(reply_socket, [json.dumps({"pid": pid}).encode()], [pidfd])
                 os.close(pidfd)
@@ -317,10 +321,10 @@ def _kill_everything_of(uid: int, gid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def _reap_finished_children(block: bool = False) -> None:
+def _reap_finished_children(reapers: set[int], block: bool = False) -> None:
     try:
-        while os.waitpid(-1, 0 if block else os.WNOHANG)[0]:
-            pass
+        while pid := os.waitpid(-1, 0 if block else os.WNOHANG)[0]:
+            reapers.discard(pid)
     except ChildProcessError:
         pass
 
