@@ -13,10 +13,11 @@ round, in a fixed rotation:
 each pinned to one core with ``taskset -c CORE`` (this script keeps to the
 other core, so its sampling does not steal the child's). Per run it measures
 wall time, CPU (user + sys of the child and of every descendant it reaped, from
-os.wait4), and peak RSS (VmHWM from /proc, polled every few ms) of each process
-of the grade: the grader (the python that run_autograder starts), the worker
-(the process running as the sandbox user, under the grader's reaper) and the
-reaper. The memory limit is a memory cgroup when the machine allows one (v2:
+os.wait4; the grader waits for its launcher, which waited for every reaper and
+worker), and peak memory (PSS from /proc/<pid>/smaps_rollup, polled every few
+ms) of each process of the grade and of all of them together: the grader (the
+python that run_autograder starts), its launcher (a fork of it), the reaper
+and the worker (the process running as the sandbox user). The memory limit is a memory cgroup when the machine allows one (v2:
 memory.max in a child group; v1: memory.limit_in_bytes in a child of this
 process's own memory group), else ``prlimit --as``.
 
@@ -93,13 +94,28 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: the process's own pages, plus its share of pages it shares (a fork's copy-on-write image)."""
+    with open(f"/proc/{pid}/smaps_rollup") as stream:
+        for text in stream:
+            if text.startswith("Pss:"):
+                return int(text.split()[1])
+    return 0
+
+
 class TreeSampler(threading.Thread):
-    """Polls the descendants of ``top`` every ``interval`` seconds; keeps each one's last VmHWM, uid, name and parent."""
+    """Polls the descendants of ``top`` every ``interval`` seconds: each one's peak PSS, uid, name and parent, and the
+    peak of their sum (the whole grade's memory).
+
+    PSS, not RSS: the launcher, the reaper and the worker are forks of the grader, and each one's RSS counts every
+    page it still shares with the others; summing RSS would count NumPy four times.
+    """
 
     def __init__(self, top: int, interval: float = 0.003) -> None:
         super().__init__(daemon=True)
         self.top, self.interval = top, interval
         self.seen: dict[int, dict] = {}
+        self.peak_total_kb = 0
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -116,41 +132,42 @@ class TreeSampler(threading.Thread):
                 if child not in parent_of:
                     parent_of[child] = pid
                     stack.append(child)
+        total = 0
         for pid, parent in parent_of.items():
             try:
                 fields = _status(pid)
                 with open(f"/proc/{pid}/cmdline", "rb") as stream:
                     command = stream.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                pss = _pss_kb(pid)
             except OSError:
                 continue
             if "VmHWM" not in fields:  # a zombie: keep what was read while it lived
                 continue
-            record = self.seen.setdefault(pid, {"parent": parent, "hwm_kb": 0, "command": command})
-            if command != record["command"]:  # an exec: the copy of the parent that fork made is gone, VmHWM starts over
-                record["hwm_kb"] = 0
+            total += pss
+            record = self.seen.setdefault(pid, {"parent": parent, "pss_kb": 0, "command": command})
             record.update(uid=int(fields["Uid"].split()[1]), name=fields["Name"], command=command)
-            record["hwm_kb"] = max(record["hwm_kb"], int(fields["VmHWM"].split()[0]))
+            record["pss_kb"] = max(record["pss_kb"], pss)
+        self.peak_total_kb = max(self.peak_total_kb, total)
 
     def roles(self, worker_uid: int | None) -> dict[str, float]:
-        """Peak RSS in MB of the grader, the worker (largest, if it was restarted) and the reaper."""
-        peaks = {"grader": 0.0, "worker": 0.0, "reaper": 0.0, "other": 0.0}
+        """Peak PSS in MB of the grader, its launcher, the reaper and the worker (the largest of each), and of the whole tree."""
+        peaks = {"grader": 0.0, "launcher": 0.0, "reaper": 0.0, "worker": 0.0, "other": 0.0, "total": self.peak_total_kb / 1024}
         graders = {pid for pid, r in self.seen.items() if r["parent"] == self.top and " -m autograder " in f" {r['command']} "}
+        launchers = {pid for pid, r in self.seen.items() if r["parent"] in graders and r["uid"] != worker_uid}
         for pid, record in self.seen.items():
-            megabytes = record["hwm_kb"] / 1024
-            parent = self.seen.get(record["parent"])
-            if parent is not None and parent["command"] == record["command"] and pid not in graders:
-                continue  # forked, not yet exec'd: a copy-on-write image of its parent, nothing of its own
-            if pid in graders:
-                role = "grader"
-            elif worker_uid is not None and record["uid"] == worker_uid:
+            if worker_uid is not None and record["uid"] == worker_uid:
                 role = "worker"
-            elif record["parent"] in graders and "-c" in record["command"].split():
-                role = "reaper"
+            elif pid in graders:
+                role = "grader"
+            elif pid in launchers:
+                role = "launcher"
+            elif record["parent"] in launchers:
+                role = "reaper"  # or, for a moment, the launcher's namespace probe
             elif pid == self.top or record["name"] in ("bash", "taskset", "sh", "prlimit"):
                 continue
             else:
                 role = "other"
-            peaks[role] = max(peaks[role], megabytes)
+            peaks[role] = max(peaks[role], record["pss_kb"] / 1024)
         return peaks
 
 
@@ -359,9 +376,10 @@ def main() -> None:
     a, b, c = runs["A"], runs["B"], runs["C"]
     ratio = med([r["wall"] for r in a]) / med([r["wall"] for r in b])
     paired = med([x["wall"] / y["wall"] for x, y in zip(a, b)])
-    peaks = {role: med([r["peaks"][role] for r in a]) for role in ("grader", "worker", "reaper", "other")}
-    peak_max = {role: max(r["peaks"][role] for r in a) for role in ("grader", "worker", "reaper")}
-    together = peaks["grader"] + peaks["worker"]
+    roles = ("grader", "launcher", "reaper", "worker", "other", "total")
+    peaks = {role: med([r["peaks"][role] for r in a]) for role in roles}
+    peak_max = {role: max(r["peaks"][role] for r in a) for role in roles}
+    together = peaks["total"]
     print()
     print(line("A run_autograder (sandboxed)", a))
     print(line("B in-process gradescope-utils suite", b))
@@ -370,9 +388,9 @@ def main() -> None:
     print(f"wall ratio A/B: {ratio:.2f}x of medians (median of per-round ratios {paired:.2f}x); "
           f"CPU ratio A/B: {med([r['cpu'] for r in a]) / med([r['cpu'] for r in b]):.2f}x")
     other = f", other {peaks['other']:.1f} MB" if peaks["other"] else ""
-    print(f"peak RSS (VmHWM) in A, median over rounds: grader {peaks['grader']:.1f} MB, worker {peaks['worker']:.1f} MB, "
-          f"reaper {peaks['reaper']:.1f} MB{other} "
-          f"(worst round: grader {peak_max['grader']:.1f}, worker {peak_max['worker']:.1f}, reaper {peak_max['reaper']:.1f})")
+    print(f"peak memory (PSS) in A, median over rounds: all processes together {peaks['total']:.1f} MB; each at its own peak: "
+          f"grader {peaks['grader']:.1f} MB, launcher {peaks['launcher']:.1f} MB, reaper {peaks['reaper']:.1f} MB, "
+          f"worker {peaks['worker']:.1f} MB{other} (worst round together: {peak_max['total']:.1f} MB)")
     print(f"peak RSS of B (in-process suite), median: {med([r['maxrss_mb'] for r in b]):.1f} MB")
     print(f"score in A: {sorted(scores['A'], key=str)} over {cases} cases")
     if c:
@@ -384,7 +402,7 @@ def main() -> None:
         print(f"C: score {sorted(scores['C'], key=str)}; {med([r['wall'] for r in c]):.3f} s per submission (median wall)")
 
     rows = [("wall ratio run_autograder / in-process", f"{ratio:.2f}x", f"<= {WALL_RATIO_TARGET}x", ratio <= WALL_RATIO_TARGET),
-            ("peak RSS grader + worker", f"{together:.1f} MB", f"<= {RSS_TARGET_MB:.0f} MB", together <= RSS_TARGET_MB)]
+            ("peak memory of the grade (PSS, all processes)", f"{together:.1f} MB", f"<= {RSS_TARGET_MB:.0f} MB", together <= RSS_TARGET_MB)]
     if c:
         full = scores["C"] == scores["A"] and None not in scores["C"]
         rows.append(("grade under 1 CPU + 768 MB: same score", f"{med([r['wall'] for r in c]):.2f} s/submission",
