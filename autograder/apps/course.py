@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from autograder.engine.compiled import COURSE_NAME, stored_course
 from autograder.sandbox.limits import Limits
 
-CONFIG_NAME = "assignment.yaml"
+CONFIG_NAME = COURSE_NAME  # named in engine/compiled.py, which stores the file's parse in the problems' cache
 
 
 class CourseError(Exception):
@@ -50,12 +51,7 @@ def load(problems: Path) -> Course:
     path = Path(problems).resolve().parent / CONFIG_NAME
     if not path.is_file():
         return Course()
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise CourseError(f"{path}: cannot read the course configuration: {error}") from None
+    data = _parse(path, Path(problems))
     if not isinstance(data, dict):
         raise CourseError(f"{path}: must be a mapping of title, submission_names, total_points, student_packages, limits")
     known = {f.name for f in fields(Course)} - {"path"}
@@ -79,3 +75,20 @@ def load(problems: Path) -> Course:
         path=path,
     )
 
+
+def _parse(path: Path, problems: Path) -> Any:
+    """The file's YAML: as the compiled cache beside the problems stored it, when it holds this very text
+    (so a grade never imports PyYAML, which costs more than the rest of this module); else parsed here."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CourseError(f"{path}: cannot read the course configuration: {error}") from None
+    stored = stored_course(problems, text)
+    if stored is not None:
+        return stored
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise CourseError(f"{path}: cannot read the course configuration: {error}") from None

@@ -1,4 +1,4 @@
-"""Problems compiled to plain JSON: the student kit's cases.json, and the grader's start-up cache.
+"""Problems compiled to plain data: the student kit's cases.json, and the grader's start-up cache.
 
 Loading specs means parsing YAML, importing reference solvers, drawing the
 random cases and computing every expected and known-wrong answer: about half
@@ -7,6 +7,16 @@ of a grade's own time. ``build`` therefore puts the result into
 of everything it came from; the grader uses it only while the fingerprint
 still matches, and otherwise loads the specs as usual. The same encoding
 carries the visible cases in the student kit.
+
+The cache is three parts, so that each reader parses only what it needs:
+
+- a JSON line, the header: format, fingerprint, and the course configuration
+  (``assignment.yaml`` beside ``problems/`` when the cache is written) already
+  parsed, keyed by a hash of its text, so that a grade never imports PyYAML;
+- a JSON line, the problems, in which each array is a reference
+  ``{"$array": {"dtype", "shape", "at"}}`` into the bytes that follow;
+- the arrays' raw little-endian bytes, one after another: numbers in JSON text
+  (or base64) cost far more to parse than bytes cost to copy.
 
 Values keep their types through a round trip (tuples stay tuples, arrays keep
 their dtype and shape, NumPy scalars stay scalars), and only the kinds of
@@ -19,19 +29,26 @@ import base64
 import hashlib
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 from autograder.engine.references import reference_module
 from autograder.model import Case, Comparison, Expected, FollowThrough, PartCall, Problem
 
-FORMAT = 3
-READABLE_ENTRIES = 64  # arrays up to this size are stored as numbers; larger ones as base64 bytes, read in one go
+FORMAT = 4
+READABLE_ENTRIES = 64  # in cases.json, arrays up to this size are stored as numbers; larger ones as base64 bytes
 CACHE_NAME = "compiled.json"
+COURSE_NAME = "assignment.yaml"  # the course configuration beside problems/, read by apps/course.py
 
 
-def encode_value(value: Any) -> Any:
-    """JSON for a case value; refuses what could not reach a student's function either."""
+def encode_value(value: Any, blob: bytearray | None = None) -> Any:
+    """JSON for a case value; refuses what could not reach a student's function either.
+
+    With ``blob`` (the grader's cache), an array's bytes are appended to it and
+    the JSON says where they start; without (cases.json, call keys), the array
+    is in the JSON itself.
+    """
     import numpy as np
 
     if value is None or type(value) in (bool, int, str):
@@ -41,33 +58,43 @@ def encode_value(value: Any) -> Any:
             raise ValueError(f"{value!r} is not a finite number")
         return value
     if type(value) is list:
-        return [encode_value(item) for item in value]
+        return [encode_value(item, blob) for item in value]
     if type(value) is tuple:
-        return {"$tuple": [encode_value(item) for item in value]}
+        return {"$tuple": [encode_value(item, blob) for item in value]}
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biuf":
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise ValueError("an array with NaN or infinite entries")
         if isinstance(value, np.generic):
             return {"$scalar": {"dtype": value.dtype.name, "data": value.item()}}
-        if value.size <= READABLE_ENTRIES:
+        if blob is None and value.size <= READABLE_ENTRIES:
             return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "data": value.ravel().tolist()}}
-        little = value.astype(value.dtype.newbyteorder("<"), copy=False)
-        return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape),
-                           "bytes": base64.b64encode(np.ascontiguousarray(little).tobytes()).decode()}}
+        little = np.ascontiguousarray(value.astype(value.dtype.newbyteorder("<"), copy=False)).tobytes()
+        if blob is None:
+            return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "bytes": base64.b64encode(little).decode()}}
+        blob += little
+        return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "at": len(blob) - len(little)}}
     raise TypeError(f"a value of type {type(value).__name__} cannot be sent to a student's function or stored")
 
 
-def decode_value(data: Any) -> Any:
-    """Inverse of :func:`encode_value`."""
+def decode_value(data: Any, blob: bytes | memoryview = b"") -> Any:
+    """Inverse of :func:`encode_value`; ``blob`` holds the bytes of the arrays the JSON points into.
+
+    Every array comes back as a fresh, writable array of its own, whichever way it was stored.
+    """
     import numpy as np
 
     if isinstance(data, list):
-        return [decode_value(item) for item in data]
+        return [decode_value(item, blob) for item in data]
     if not isinstance(data, dict):
         return data
     ((tag, payload),) = data.items()
     if tag == "$tuple":
-        return tuple(decode_value(item) for item in payload)
+        return tuple(decode_value(item, blob) for item in payload)
+    if tag == "$array" and "at" in payload:
+        dtype = np.dtype(payload["dtype"])
+        count = math.prod(payload["shape"])
+        raw = np.frombuffer(blob, dtype=dtype.newbyteorder("<"), count=count, offset=payload["at"])
+        return raw.astype(dtype).reshape(payload["shape"])
     if tag == "$array" and "bytes" in payload:
         dtype = np.dtype(payload["dtype"])
         raw = np.frombuffer(base64.b64decode(payload["bytes"]), dtype=dtype.newbyteorder("<"))
@@ -79,54 +106,61 @@ def decode_value(data: Any) -> Any:
     raise ValueError(f"unknown value tag {tag!r}")
 
 
-def problems_document(problems: list[Problem]) -> list[dict]:
-    """Problems and their cases as JSON-able data."""
+def problems_document(problems: list[Problem], blob: bytearray | None = None) -> list[dict]:
+    """Problems and their cases as JSON-able data; with ``blob``, the arrays' bytes go there (see encode_value)."""
     return [{"key": problem.key, "title": problem.title, "number": problem.number, "points": problem.points,
-             "graded_by_hand": problem.graded_by_hand, "cases": [_case_entry(case) for case in problem.cases]}
+             "graded_by_hand": problem.graded_by_hand, "cases": [_case_entry(case, blob) for case in problem.cases]}
             for problem in problems]
 
 
-def _case_entry(case: Case) -> dict:
-    expected = {"raises": case.expected.raises} if case.expected.raises else {"value": encode_value(case.expected.value)}
+def _case_entry(case: Case, blob: bytearray | None) -> dict:
+    def encode(value: Any) -> Any:
+        return encode_value(value, blob)
+
+    expected = {"raises": case.expected.raises} if case.expected.raises else {"value": encode(case.expected.value)}
     entry = {
         "number": case.number, "function": case.function, "name": case.name, "hidden": case.hidden,
-        "args": encode_value(list(case.args)), "kwargs": {key: encode_value(v) for key, v in case.kwargs.items()},
+        "args": encode(list(case.args)), "kwargs": {key: encode(v) for key, v in case.kwargs.items()},
         "expected": expected,
-        "compare": _comparison_entry(case.comparison),
+        "compare": _comparison_entry(case.comparison, blob),
         "weight": case.weight, "max_score": case.max_score, "note": case.note, "where": case.where,
-        "known_mistakes": [{"answer": encode_value(wrong), "message": message} for wrong, message in case.known_mistakes],
+        "known_mistakes": [{"answer": encode(wrong), "message": message} for wrong, message in case.known_mistakes],
     }
     if case.follow_through is not None:  # the name of the composition only: it is reference code
         entry["follow_through"] = {
             "share": case.follow_through.share, "using": case.follow_through.using,
-            "calls": [{"function": c.function, "args": encode_value(list(c.args)),
-                       "kwargs": {k: encode_value(v) for k, v in c.kwargs.items()}} for c in case.follow_through.calls],
+            "calls": [{"function": c.function, "args": encode(list(c.args)),
+                       "kwargs": {k: encode(v) for k, v in c.kwargs.items()}} for c in case.follow_through.calls],
         }
     return entry
 
 
-def _comparison_entry(comparison: Comparison) -> dict:
+def _comparison_entry(comparison: Comparison, blob: bytearray | None) -> dict:
     entry = {"kind": comparison.kind, "rtol": comparison.rtol, "atol": comparison.atol}
     if comparison.eps:
         entry["eps"] = comparison.eps
     if comparison.magnitudes is not None:
-        entry["magnitudes"] = encode_value(comparison.magnitudes)
+        entry["magnitudes"] = encode_value(comparison.magnitudes, blob)
     return entry
 
 
-def _comparison(raw: dict) -> Comparison:
+def _comparison(raw: dict, blob: bytes | memoryview) -> Comparison:
     magnitudes = raw.get("magnitudes")
     return Comparison(raw["kind"], raw["rtol"], raw["atol"], raw.get("eps", 0.0),
-                      decode_value(magnitudes) if magnitudes is not None else None)
+                      decode_value(magnitudes, blob) if magnitudes is not None else None)
 
 
-def problems_from_document(entries: list[dict], problems_dir: Path | None = None) -> list[Problem]:
-    """Inverse of :func:`problems_document`.
+def problems_from_document(entries: list[dict], problems_dir: Path | None = None,
+                           blob: bytes | memoryview = b"") -> list[Problem]:
+    """Inverse of :func:`problems_document`; ``blob`` holds the arrays' bytes when they were put there.
 
     Follow-through needs the reference's composition: with ``problems_dir``
     it is imported from there when first used; without (the student kit) a
     case has no follow-through.
     """
+    def decode(data: Any) -> Any:
+        return decode_value(data, blob)
+
     problems = []
     for entry in entries:
         cases = []
@@ -135,12 +169,12 @@ def problems_from_document(entries: list[dict], problems_dir: Path | None = None
             composition = raw.get("follow_through")
             cases.append(Case(
                 problem=entry["key"], number=raw["number"], function=raw["function"], name=raw["name"],
-                args=tuple(decode_value(raw["args"])), kwargs={k: decode_value(v) for k, v in raw["kwargs"].items()},
-                expected=Expected(raises=expected["raises"]) if "raises" in expected else Expected(value=decode_value(expected["value"])),
-                comparison=_comparison(raw["compare"]), hidden=raw["hidden"], weight=raw["weight"], note=raw["note"],
+                args=tuple(decode(raw["args"])), kwargs={k: decode(v) for k, v in raw["kwargs"].items()},
+                expected=Expected(raises=expected["raises"]) if "raises" in expected else Expected(value=decode(expected["value"])),
+                comparison=_comparison(raw["compare"], blob), hidden=raw["hidden"], weight=raw["weight"], note=raw["note"],
                 where=raw["where"], max_score=raw["max_score"],
-                known_mistakes=[(decode_value(m["answer"]), m["message"]) for m in raw["known_mistakes"]],
-                follow_through=_follow_through(composition, problems_dir, entry["key"]) if composition and problems_dir else None,
+                known_mistakes=[(decode(m["answer"]), m["message"]) for m in raw["known_mistakes"]],
+                follow_through=_follow_through(composition, problems_dir, entry["key"], blob) if composition and problems_dir else None,
             ))
         problems.append(Problem(key=entry["key"], title=entry["title"], number=entry["number"], points=entry["points"],
                                 cases=cases, graded_by_hand=entry["graded_by_hand"],
@@ -148,8 +182,8 @@ def problems_from_document(entries: list[dict], problems_dir: Path | None = None
     return problems
 
 
-def _follow_through(raw: dict, problems_dir: Path, key: str) -> FollowThrough:
-    calls = tuple(PartCall(c["function"], tuple(decode_value(c["args"])), {k: decode_value(v) for k, v in c["kwargs"].items()})
+def _follow_through(raw: dict, problems_dir: Path, key: str, blob: bytes | memoryview) -> FollowThrough:
+    calls = tuple(PartCall(c["function"], tuple(decode_value(c["args"], blob)), {k: decode_value(v, blob) for k, v in c["kwargs"].items()})
                   for c in raw["calls"])
     return FollowThrough(raw["share"], _Composition(problems_dir / key, raw["using"]), raw["using"], calls)
 
@@ -175,20 +209,38 @@ def fingerprint(problems_dir: Path) -> str:
     """
     digest = hashlib.sha256(f"format {FORMAT}".encode())
     package = Path(__file__).resolve().parent.parent
-    engine = [p for p in package.rglob("*.py") if "__pycache__" not in p.parts and "apps" not in p.relative_to(package).parts]
-    problems = [p for p in Path(problems_dir).rglob("*") if p.is_file() and p.suffix in (".yaml", ".py")
-                and "__pycache__" not in p.parts]
+    engine = _files(package, (".py",), skip={"__pycache__", "apps"})
+    problems = _files(Path(problems_dir), (".yaml", ".py"), skip={"__pycache__"})
     for root, paths in ((package, engine), (Path(problems_dir), problems)):
         for path in sorted(paths):
             digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
+def _files(root: Path, suffixes: tuple[str, ...], skip: set[str]) -> list[Path]:
+    """The files under ``root`` with one of ``suffixes``, never looking inside a folder named in ``skip``.
+
+    os.walk, pruned: a glob over the whole tree would list every compiled file and front end too, only to drop them.
+    """
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if name not in skip]
+        found += [Path(folder, name) for name in names if os.path.splitext(name)[1] in suffixes]
+    return [path for path in found if path.is_file()]
+
+
 def cache_bytes(problems_dir: Path, problems: list[Problem]) -> bytes:
-    """The cache file's content for ``problems``, loaded from ``problems_dir`` as it is now."""
-    document = {"format": FORMAT, "fingerprint": fingerprint(problems_dir), "problems": problems_document(problems),
-                "about": "Written by `python -m autograder build`; used only while the fingerprint matches the specs."}
-    return (json.dumps(document, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    """The cache file's content for ``problems``, loaded from ``problems_dir`` as it is now.
+
+    Its header also carries the course configuration beside ``problems_dir``, parsed (see :func:`stored_course`).
+    """
+    header = {"format": FORMAT, "fingerprint": fingerprint(problems_dir), "course": _course_entry(Path(problems_dir)),
+              "about": "Written by `python -m autograder build`; used only while the fingerprint matches the specs. "
+                       "This line, then the problems (JSON), then the bytes of their arrays."}
+    blob = bytearray()
+    body = {"problems": problems_document(problems, blob)}
+    lines = [json.dumps(part, ensure_ascii=False, allow_nan=False).encode() for part in (header, body)]
+    return lines[0] + b"\n" + lines[1] + b"\n" + bytes(blob)  # JSON never holds a raw newline: the lines split exactly
 
 
 def load_cache(problems_dir: Path, stamp: str) -> list[Problem] | None:
@@ -197,9 +249,54 @@ def load_cache(problems_dir: Path, stamp: str) -> list[Problem] | None:
     if not path.is_file():
         return None
     try:
-        document = json.loads(path.read_bytes())
-        if document.get("format") != FORMAT or document.get("fingerprint") != stamp:
+        data = path.read_bytes()
+        header_end = data.index(b"\n")
+        header = json.loads(data[:header_end])
+        if header.get("format") != FORMAT or header.get("fingerprint") != stamp:
             return None
-        return problems_from_document(document["problems"], Path(problems_dir))
+        body_end = data.index(b"\n", header_end + 1)
+        body = json.loads(data[header_end + 1:body_end])
+        return problems_from_document(body["problems"], Path(problems_dir), memoryview(data)[body_end + 1:])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+# --------------------------------------------------------------------------- the course configuration, parsed
+
+
+def stored_course(problems_dir: Path, text: str) -> Any:
+    """The parse of ``text`` (the course configuration's) that the cache holds, or None when it holds no parse of that text.
+
+    Only the header line is read. The parse is keyed by a hash of the text
+    alone, not by the fingerprint: the same text always parses the same way.
+    """
+    try:
+        with (Path(problems_dir) / CACHE_NAME).open("rb") as stream:
+            header = json.loads(stream.readline())
+        course = header["course"]
+        if header["format"] == FORMAT and course["sha256"] == _text_hash(text):
+            return course["data"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def _course_entry(problems_dir: Path) -> dict | None:
+    """The course configuration beside ``problems_dir``, parsed as apps/course.py parses it; None when
+    it cannot be read, or holds anything JSON would not bring back exactly (a date, a tuple, an int key)."""
+    path = problems_dir.resolve().parent / COURSE_NAME
+    if not path.is_file():
+        return None
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        exact = json.loads(json.dumps(data, allow_nan=False)) == data
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, ValueError):
+        return None  # the grade then reads the file itself, and reports what is wrong with it
+    return {"sha256": _text_hash(text), "data": data} if exact else None
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
