@@ -98,6 +98,8 @@ class Case:
 
 @dataclass
 class Problem:
+    """One question: its cases share its points (engine/scoring.py); ``path`` is its spec.yaml, when it has one."""
+
     key: str
     title: str
     number: str
@@ -150,6 +152,8 @@ class ImportReport:
 
 @dataclass
 class CaseResult:
+    """A case's verdict, the outcome it came from, and the points it earned."""
+
     case: Case
     verdict: Verdict
     outcome: Outcome | None = None

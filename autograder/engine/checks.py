@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from autograder.engine.outcomes import reason
+from autograder.engine.problemset import find_checks as find_checks  # re-exported: listing lives where it costs no import
 from autograder.model import VISIBILITIES, CheckResult, Outcome, OutcomeKind, Visibility
 from autograder.text import clip
 
@@ -82,15 +83,6 @@ class StudentError(Exception):
 
 class CheckError(Exception):
     """The problems' own check files are broken (they do not import, or a marker is wrong)."""
-
-
-def find_checks(problems_dir: Path) -> list[Path]:
-    """The check files, ``problems/*/test_*.py``.
-
-    It only lists files, so that grading a problem set without checks never
-    pays for importing pytest.
-    """
-    return sorted(path for path in Path(problems_dir).glob("*/test_*.py") if path.is_file())
 
 
 def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] | None = None) -> list[CheckResult]:

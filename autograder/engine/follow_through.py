@@ -52,9 +52,14 @@ class Recorder:
         self.answers: dict[str, list[Outcome]] = defaultdict(list)
         self.own: dict[str, list[str]] = defaultdict(list)  # function -> keys of the values its own cases returned
 
-    def record(self, function: str, args: tuple | list, kwargs: dict[str, Any], outcome: Outcome) -> None:
-        if function in self.parts:
-            self.answers[call_key(function, args, kwargs)].append(outcome)
+    def key(self, function: str, args: tuple | list, kwargs: dict[str, Any]) -> str | None:
+        """The call's key when its answer is recorded (a part function's), else None."""
+        return call_key(function, args, kwargs) if function in self.parts else None
+
+    def record(self, key: str | None, outcome: Outcome) -> None:
+        """Keep ``outcome`` as an answer to the call with ``key`` (see :meth:`key`); None keeps nothing."""
+        if key is not None:
+            self.answers[key].append(outcome)
 
     def own_case(self, function: str, outcome: Outcome) -> None:
         if function in self.parts and outcome.kind == "returned":

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from autograder.engine import follow_through, outcomes, problemset, scoring
-from autograder.engine.checks import CheckError, find_checks, run_checks
 from autograder.engine.compare import agrees, judge, short_repr
 from autograder.engine.errors import SpecError
 from autograder.model import Case, CaseResult, CheckResult, ImportReport, Outcome, Problem, Report, Verdict
@@ -76,8 +75,10 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
         run = _Run(gate, report, cancel or threading.Event(), watcher)
         cases = [case for problem in report.problems for case in problem.cases]
         run.phase([case for case in cases if not case.hidden])
-        check_files = [file for folder in _problem_folders(report.problems) for file in find_checks(folder)]
+        check_files = [file for folder in _problem_folders(report.problems) for file in problemset.find_checks(folder)]
         if check_files:
+            from autograder.engine.checks import CheckError, run_checks  # pytest and the fixture: only for problems with checks
+
             try:
                 report.checks = number_checks(run_checks(check_files, gate), report.problems)
             except CheckError as error:  # an instructor's bug: no partial grade that looks final
@@ -108,23 +109,25 @@ class _Run:
     def phase(self, cases: list[Case]) -> None:
         """The phase's cases in order, sent to the worker as one stream, with the part calls
         follow-through may need made twice: all of them before the phase's first case, and
-        each again just before its composite case."""
+        each again just before its composite case. Each planned call carries the key its
+        answer is recorded under (None: not recorded), computed once per part call."""
         parts = [part for case in cases if case.follow_through for part in case.follow_through.calls]
-        planned: list[tuple[Call, Case | None]] = [
-            (Call(p.function, p.args, p.kwargs), None)
-            for p in {follow_through.call_key(p.function, p.args, p.kwargs): p for p in parts}.values()]
+        keys = {id(p): follow_through.call_key(p.function, p.args, p.kwargs) for p in parts}  # each part call keyed once
+        planned: list[tuple[Call, str | None, Case | None]] = [
+            (Call(p.function, p.args, p.kwargs), key, None) for key, p in {keys[id(p)]: p for p in parts}.items()]
         for case in cases:
-            planned += [(Call(p.function, p.args, p.kwargs), None) for p in (case.follow_through.calls if case.follow_through else ())]
-            planned.append((Call(case.function, case.args, case.kwargs), case))
-        outcomes = self.gate.stream([call for call, _ in planned])
+            planned += [(Call(p.function, p.args, p.kwargs), keys[id(p)], None)
+                        for p in (case.follow_through.calls if case.follow_through else ())]
+            planned.append((Call(case.function, case.args, case.kwargs), self.recorder.key(case.function, case.args, case.kwargs), case))
+        outcomes = self.gate.stream([call for call, _, _ in planned])
         try:
-            for call, graded in planned:
+            for _, key, graded in planned:
                 if self.cancel.is_set():
                     raise Cancelled
                 if graded is not None and self.watcher:
                     self.watcher.calling(graded)
                 outcome = next(outcomes)
-                self.recorder.record(call.function, call.args, call.kwargs, outcome)
+                self.recorder.record(key, outcome)
                 if graded is None:
                     continue
                 self.recorder.own_case(graded.function, outcome)
