@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-_ESCAPED = re.compile(r"\\([\\`*_{}\[\]#|~])")
-FENCE = re.compile(r"`{3,}(text)?")  # a line that opens or closes a fenced block
+# Patterns as text: ``re`` compiles each on first use and keeps it. A command needs one or two of them, and
+# compiling them all at import cost more than the rest of this module (the control characters' class most of all).
+_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+_SURROGATE = r"[\ud800-\udfff]"
+_ESCAPED = r"\\([\\`*_{}\[\]#|~])"
+FENCE = r"`{3,}(text)?"  # a line that opens or closes a fenced block (re.fullmatch(FENCE, line))
 
 
 def clip(text: str, limit: int) -> str:
@@ -20,12 +22,14 @@ def clip(text: str, limit: int) -> str:
 
 def valid_unicode(text: str) -> str:
     """Lone surrogates (which no UTF-8 file can hold) replaced, so the text can always be written."""
-    return _SURROGATE.sub("\ufffd", text)
+    if text.isascii():  # most text, and a constant-time test in CPython: nothing to replace
+        return text
+    return re.sub(_SURROGATE, "\ufffd", text)
 
 
 def for_terminal(text: str) -> str:
     """No escape sequences or other control characters: a student's text cannot drive a TA's terminal."""
-    return _CONTROL.sub("\ufffd", valid_unicode(text))
+    return re.sub(_CONTROL, "\ufffd", valid_unicode(text))
 
 
 def fenced(text: str) -> str:
@@ -52,4 +56,4 @@ def markdown_escape(text: str) -> str:
 
 def markdown_unescape(text: str) -> str:
     """Inverse of :func:`markdown_escape`, for showing Markdown as plain text."""
-    return _ESCAPED.sub(r"\1", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    return re.sub(_ESCAPED, r"\1", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

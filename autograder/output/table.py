@@ -8,6 +8,7 @@ cursor, retitle the terminal or forge a line.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from autograder.model import CaseResult, Report
@@ -72,5 +73,5 @@ def _first_failure_per_function(failures: list[CaseResult]) -> list[CaseResult]:
 
 def _plain(markdown: str) -> str:
     """Markdown as a terminal shows it: no emphasis marks, no fences, no escapes."""
-    lines = [line for line in markdown.splitlines() if not FENCE.fullmatch(line)]
+    lines = [line for line in markdown.splitlines() if not re.fullmatch(FENCE, line)]
     return markdown_unescape("\n".join(lines).replace("**", ""))

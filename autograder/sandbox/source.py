@@ -33,7 +33,8 @@ CELL_MAGICS_RUN_AS_CODE = frozenset({"time", "capture", "prun"})
 # seconds), cells are loaded as plain Python and a problem says so.
 TRANSFORM_BUDGET = 2_000_000
 # A line that may hold IPython syntax: an escape opening a line, a trailing ?, or x = %magic / x = !cmd.
-_SPECIAL_LINE = re.compile(r"^[ \t]*[!%?,;/]|\?[ \t]*(#.*)?$|=[ \t]*[!%]", re.M)
+# A pattern, compiled on first use (only a notebook needs it).
+_SPECIAL_LINE = r"(?m)^[ \t]*[!%?,;/]|\?[ \t]*(#.*)?$|=[ \t]*[!%]"
 
 
 @dataclass
@@ -82,7 +83,7 @@ def notebook_source(data: bytes, name: str = "ps3.ipynb") -> SubmissionSource:
     parts = ["# -*- coding: utf-8 -*-\n", f"# The code cells of {name}, converted to Python by the autograder.\n"]
     problems, budget = [], TRANSFORM_BUDGET
     for number, text in cells:
-        special = len(_SPECIAL_LINE.findall(text))
+        special = len(re.findall(_SPECIAL_LINE, text))
         if special * len(text) <= budget:
             budget -= special * len(text)
             python = cell_python(text, special > 0)
