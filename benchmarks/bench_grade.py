@@ -27,6 +27,7 @@ Usage: python benchmarks/bench_grade.py [--rounds 21] [--no-limits] [--no-cache]
 from __future__ import annotations
 
 import argparse
+import compileall
 import fcntl
 import json
 import os
@@ -59,10 +60,10 @@ def make_layout(root: Path, use_cache: bool) -> None:
     source = root / "source"
     problems = source / "problems"
     shutil.copytree(REPO / "problems", problems, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
+    shutil.copy(REPO / "assignment.yaml", source / "assignment.yaml")  # before the cache, which stores its parse
     if use_cache:
         (problems / CACHE_NAME).write_bytes(cache_bytes(problems, load_problems(problems, use_cache=False)))
     shutil.copy(REPO / "run_autograder", source / "run_autograder")
-    shutil.copy(REPO / "assignment.yaml", source / "assignment.yaml")
     (root / "submission").mkdir()
     shutil.copy(REPO / "solutions" / "ps3.py", root / "submission" / "ps3.py")
     (root / "results").mkdir()
@@ -335,6 +336,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="bench-grade-") as temporary:
             root = Path(temporary) / "autograder"
             make_layout(root, use_cache=not arguments.no_cache)
+            # The engine's bytecode, as pip writes it on Gradescope (and as the peer's packages have it): without
+            # it, every run would compile the engine's modules again (PYTHONDONTWRITEBYTECODE may be set here).
+            compileall.compile_dir(REPO / "autograder", quiet=1)
             env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
                        PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
             results_file = root / "results" / "results.json"
