@@ -43,6 +43,7 @@ import socket
 import subprocess
 import sys
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -69,15 +70,16 @@ class Spawn:
     process_budget: int = 0  # RLIMIT_NPROC for the worker when it has no user of its own; 0: none
 
 
-@dataclass
+@dataclass(eq=False)
 class WorkerProcess:
     """The grader's handle on one reaper (and so on its worker): what ``subprocess.Popen`` offered, for a process that is not our child."""
 
     pid: int
-    pidfd: int
+    pidfd: int  # -1 once closed: a closed descriptor's number may already name another process
     status: int  # read end of the pipe the reaper writes the worker's wait status to
     returncode: int | None = None
     _received: bytearray = field(default_factory=bytearray)
+    _guard: threading.Lock = field(default_factory=threading.Lock)  # another thread may signal it (stop_all_workers)
 
     def poll(self) -> int | None:
         return self.wait(0)
@@ -98,15 +100,18 @@ class WorkerProcess:
         return self.returncode
 
     def send_signal(self, number: int) -> None:
-        if self.returncode is None:
-            try:
-                signal.pidfd_send_signal(self.pidfd, number)
-            except ProcessLookupError:
-                pass
+        with self._guard:
+            if self.returncode is None and self.pidfd >= 0:
+                try:
+                    signal.pidfd_send_signal(self.pidfd, number)
+                except ProcessLookupError:
+                    pass
 
     def close(self) -> None:
-        for fd in (self.pidfd, self.status):
-            os.close(fd)
+        with self._guard:
+            for fd in (self.pidfd, self.status):
+                os.close(fd)
+            self.pidfd = self.status = -1
 
 
 class Launcher:
@@ -117,6 +122,7 @@ class Launcher:
         self._process = process  # the launcher itself: a Popen (fresh interpreter) or a pid (forked here)
         self._namespaces: tuple[bool, bool] | None = None
         self._guard = threading.Lock()
+        self.running: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()  # the handles given out and still referenced
 
     def spawn(self, request: Spawn, stdin: int, stdout: int, stderr: int) -> WorkerProcess:
         """Start a worker on these pipe ends (the caller closes its copies afterwards)."""
@@ -134,7 +140,9 @@ class Launcher:
             for fd in fds:
                 os.close(fd)
             raise OSError(f"the worker could not be started: {message.get('error', 'the launcher gave no process')}")
-        return WorkerProcess(message["pid"], fds[0], status_read)
+        process = WorkerProcess(message["pid"], fds[0], status_read)
+        self.running.add(process)
+        return process
 
     def close(self) -> None:
         """End the launcher (it exits when its socket closes) and wait for it, so its CPU time counts as this process's children's."""
@@ -194,6 +202,17 @@ def launcher() -> Launcher:
             theirs.close()
             _launcher = Launcher(control, process)
         return _launcher
+
+
+def stop_all_workers() -> None:
+    """Ask the reaper of every worker this process started to stop (SIGTERM): each kills its worker and all it started.
+
+    For a Ctrl-C in batch: a grading thread blocked on a hung worker's pipe
+    wakes at once, sees the cancellation, and stops its sandbox (folder and all).
+    """
+    if _launcher is not None:
+        for process in list(_launcher.running):
+            process.send_signal(signal.SIGTERM)
 
 
 def shut_down() -> None:
@@ -385,46 +404,46 @@ def _reap(request: dict, pipes: list[int]) -> int:
 
 
 def _sweep(worker_pid: int, status: int | None) -> int | None:
-    """Kill every descendant of this process until none is left; the worker's status if it is reaped here."""
+    """Kill every descendant of this process until none is left; the worker's status if it is reaped here.
+
+    Each round kills every descendant there is, then waits for one to die and
+    reaps all that have: an orphan of a killed process is reparented to this
+    child subreaper before its parent can be reaped, so the next round sees it.
+    """
     me = os.getpid()
-    for attempt in range(100000):
-        for pid, state in _descendants(me):
-            if state != b"Z":
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
+    while True:
+        for pid in _descendants(me):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
-            while True:
-                pid, code = os.waitpid(-1, os.WNOHANG)
-                if pid == 0:
-                    break
+            pid, code = os.waitpid(-1, 0)
+            while pid:
                 if pid == worker_pid and status is None:
                     status = code
+                pid, code = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            break
-        if attempt:
-            os.sched_yield()
-    return status
+            return status
 
 
-def _descendants(root: int) -> list[tuple[int, bytes]]:
-    parents: dict[int, tuple[int, bytes]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat", "rb") as stat:
-                    fields = stat.read().rpartition(b")")[2].split()
-                parents[int(entry)] = (int(fields[1]), fields[0])
-            except (OSError, IndexError, ValueError):
-                pass
+def _descendants(root: int) -> list[int]:
+    """Every process below ``root``, from the kernel's children lists (one per thread: any thread may fork)."""
     found, todo = [], [root]
     while todo:
         parent = todo.pop()
-        for pid, (ppid, state) in parents.items():
-            if ppid == parent:
-                todo.append(pid)
-                found.append((pid, state))
+        try:
+            threads = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue  # gone already
+        for thread in threads:
+            try:
+                with open(f"/proc/{parent}/task/{thread}/children", "rb") as listing:
+                    children = [int(pid) for pid in listing.read().split()]
+            except (OSError, ValueError):
+                continue
+            found += children
+            todo += children
     return found
 
 

@@ -58,6 +58,7 @@ from autograder.apps.course import Course
 from autograder.engine import scoring
 from autograder.engine.runner import Cancelled
 from autograder.output.files import write_json
+from autograder.sandbox import zygote
 
 if TYPE_CHECKING:
     from autograder.model import Problem, Report
@@ -524,16 +525,6 @@ def _kill_own_workers() -> None:
     A SIGTERM, not a SIGKILL: killed outright, the reaper could not sweep the
     worker, which (running as another user) does not die with it.
     """
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == me and int(fields[3]) == int(entry):  # our child, and a session leader: a reaper
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(int(entry), signal.SIGTERM)
+    zygote.stop_all_workers()
 
 
