@@ -154,3 +154,11 @@ def test_no_hidden_input_or_answer_appears_in_anything_a_student_sees(tmp_path):
                 assert not re.search(rf"(?<![\d.]){re.escape(text)}(?![\d])", seen), f"{case.name}: {text!r} is visible"
     published = next(t for t in data["tests"] if t["visibility"] == "after_published")
     assert "Expected" in published["output"]
+
+
+def test_the_staff_notes_name_the_machine_as_platform_does_without_starting_uname():
+    import platform
+
+    from autograder.output import results
+
+    assert results._machine() == platform.platform()

@@ -11,6 +11,7 @@ is escaped or fenced, so it shows as text and never as Markdown or HTML.
 from __future__ import annotations
 
 import json
+import os
 import platform
 from typing import Any
 
@@ -152,9 +153,16 @@ def summary(report: Report) -> str:
     return "\n".join(lines)
 
 
+def _machine() -> str:
+    """What platform.platform() says, without the `uname -p` process it starts to learn the processor's name."""
+    system, _, release, _, machine = os.uname()
+    libc, version = platform.libc_ver()
+    return f"{system}-{release}-{machine}" + (f"-with-{libc}{version}" if libc else "")
+
+
 def staff_notes(report: Report) -> str:
     """For staff: where grading ran, the protections in force, and each case's spec line and outcome."""
-    lines = [f"Python {platform.python_version()} on {platform.platform()}", f"grading took {report.seconds:.2f} s",
+    lines = [f"Python {platform.python_version()} on {_machine()}", f"grading took {report.seconds:.2f} s",
              "Protections in force for the student's code:"]
     lines += [f"- {name}: {value}" for name, value in report.protections.items()]
     lines += ["", "Cases (number, outcome, spec line):"]
