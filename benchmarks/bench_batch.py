@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import random
 import shutil
@@ -97,14 +98,23 @@ def batch(export: Path, out: Path, jobs: int, log: Path) -> dict:
                "--problems", str(REPO / "problems")]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with log.open("wb") as stream:
-        started = time.perf_counter()
+        started, clock = time.perf_counter(), time.time()
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=stream, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         sys.exit(f"batch failed with exit code {code}; its output:\n{log.read_text(errors='replace')[-3000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024, "code": code}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024, "code": code,
+            "started_at": clock}
+
+
+def finished(out: Path, started_at: float, ids: set[str]) -> tuple[float, float]:
+    """Seconds from the batch's start until the last of ``ids`` was written, and the most one of them took to grade."""
+    summaries = [out / name / "summary.json" for name in ids]
+    last = max(path.stat().st_mtime for path in summaries) - started_at
+    longest = max(json.loads(path.read_text()).get("seconds") or 0.0 for path in summaries)
+    return last, longest
 
 
 def outcomes(out: Path, kinds: dict[str, str]) -> dict[str, Counter]:
@@ -167,8 +177,14 @@ def main() -> None:
                   f"(CPU {whole['cpu']:.1f} s); bound max(hang alone {alone['wall']:.1f} s, class {steady['wall']:.1f} s + 10% = "
                   f"{steady['wall'] * (1 + HANG_SLACK):.1f} s) = {bound:.1f} s; over the class alone: +{whole['wall'] - steady['wall']:.1f} s", flush=True)
             hung = outcomes(temporary / f"out_{name}", kinds_with).get(hang[0], Counter())
-            print(f"     the hanging one: {dict(hung)}")
+            hang_id = next(key for key, kind in kinds_with.items() if kind == hang[0])
+            others, _ = finished(temporary / f"out_{name}", whole["started_at"], set(kinds_with) - {hang_id})
+            hang_done, hang_own = finished(temporary / f"out_{name}", whole["started_at"], {hang_id})
+            print(f"     the hanging one: {dict(hung)}; graded in {hang_own:.1f} s of its own, done at {hang_done:.1f} s "
+                  f"(so it began at about {hang_done - hang_own:.1f} s); the other {len(kinds_with) - 1} were all done by {others:.1f} s")
             rows.append((f"class + hang ({position}) wall", f"{whole['wall']:.1f} s", f"<= {bound:.1f} s", whole["wall"] <= bound))
+            slack = steady["wall"] * (1 + HANG_SLACK)
+            rows.append((f"  ({position}) the other {len(kinds_with) - 1} done by", f"{others:.1f} s", f"<= {slack:.1f} s", others <= slack))
     finally:
         if arguments.keep:
             print(f"\nkept {temporary}")
