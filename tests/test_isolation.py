@@ -13,6 +13,7 @@ import os
 import pwd
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -295,6 +296,32 @@ def test_stopping_a_sandbox_twice_spares_the_next_gradings_worker(tmp_path):
         first.stop()  # the front end's stop, after the user changed hands
         after = second.call("pid", [])
         assert after.kind == "returned" and after.value == before, after.detail
+
+
+@needs_root
+def test_a_worker_dies_with_its_reaper_even_after_changing_user(tmp_path):
+    """Changing user clears PR_SET_PDEATHSIG; the worker sets it again, so a reaper killed outright takes it along."""
+    from autograder.sandbox.process import Sandbox
+
+    submission = tmp_path / "ps3.py"
+    submission.write_text("import os\ndef pid():\n    return os.getpid()\n")
+    tmp_path.chmod(0o755)
+    with Sandbox(submission) as box:
+        worker = box.call("pid", []).value
+        assert box.process is not None and pwd.getpwuid(os.stat(f"/proc/{worker}").st_uid).pw_name == "autograder-worker"
+        os.kill(box.process.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 5
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not _alive(worker), "the worker outlived its reaper"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rpartition(b")")[2].split()[0] != b"Z"
+    except OSError:
+        return False
 
 
 @needs_root

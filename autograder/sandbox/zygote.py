@@ -450,8 +450,8 @@ def _descendants(root: int) -> list[int]:
 def _become_worker(request: dict, stdio: list[int]) -> NoReturn:
     """Turn this fork into the worker: a session of its own, the pipes, a clean environment, the worker's user."""
     libc = ctypes.CDLL(None, use_errno=True)
+    reaper = os.getppid()
     os.setsid()
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     for target, fd in enumerate(stdio):
         os.dup2(fd, target)
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
@@ -472,6 +472,9 @@ def _become_worker(request: dict, stdio: list[int]) -> NoReturn:
         # Changing user made the process undumpable, which hands /proc/<pid> to root: the grader's sweep by
         # owner would not see it. A worker started by exec was dumpable; so is this one.
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after the change of user, which clears it
+    if os.getppid() != reaper:
+        os._exit(73)  # the reaper died before the line above: nothing may run without it
     _as_a_fresh_interpreter()
     worker.main(request["config"])
     os._exit(0)
