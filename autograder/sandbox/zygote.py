@@ -6,13 +6,14 @@ workers are forked instead, from a launcher (a "zygote", as Android and
 multiprocessing's forkserver call it) that imported NumPy and ``worker.py``
 once. The launcher comes to be in one of two ways:
 
-- ``start_here()``: the Gradescope entry point calls it first thing, before
-  any problem is loaded. It imports NumPy in the grader (which needs it anyway)
-  and forks, so a grade imports NumPy once. The launcher then holds the grader's
+- ``start_here()``: the commands that grade one submission (the Gradescope
+  entry point, ``grade``, ``check``) call it first thing, before any problem
+  is loaded. It imports NumPy in the grader (which needs it anyway) and
+  forks, so a grade imports NumPy once. The launcher then holds the grader's
   memory as it was at that moment: code and the command line, no spec and no
   expected value. The environment it inherited is wiped, so a student cannot
   find the grader's variables in the worker's memory.
-- otherwise (batch, the local commands, tests), the first sandbox starts a
+- otherwise (batch, the pytest plugin, tests), the first sandbox starts a
   launcher as a fresh interpreter (``python -I -B``) that imports the same
   two modules: nothing of the grader's process is in it at all.
 
