@@ -137,3 +137,16 @@ def write_files(folder: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source))
     return folder
+
+
+def hears_ctrl_c() -> None:
+    """A Popen ``preexec_fn``: Ctrl-C acts on the child even when this run inherited it ignored.
+
+    A shell starts background jobs (``make test &``) with SIGINT ignored, and
+    Python then installs no KeyboardInterrupt handler; the tests that send
+    SIGINT need the child to hear it as a user's Ctrl-C would.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+

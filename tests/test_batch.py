@@ -22,7 +22,7 @@ from autograder.apps.batch.markdown import render as render_markdown
 from autograder.apps.batch.progress import Progress
 from autograder.apps.cli import main
 
-from conftest import REPO, SOLUTION, check_results, spec_problems, submission_with, total_points
+from conftest import REPO, SOLUTION, check_results, hears_ctrl_c, spec_problems, submission_with, total_points
 
 TOTAL = total_points()  # the autograded total assignment.yaml sets: the solution's score
 SHOWN = f"{TOTAL:g}"  # as a grades.csv cell shows it
@@ -273,7 +273,8 @@ def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path, reque
     env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=str(REPO))
     command = [sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out)]
     started = time.monotonic()
-    process = subprocess.Popen([*command, "--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen([*command, "--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=hears_ctrl_c)
     while not all((out / name / "summary.json").exists() for name in "cd") and time.monotonic() < started + 25:
         time.sleep(0.1)
     assert time.monotonic() - started < 25, "the hanging submissions held up the others"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import REPO, SOLUTION
+from conftest import REPO, SOLUTION, hears_ctrl_c
 
 HANGS = SOLUTION.read_text() + "\n\ndef conv2d(x, kernel):\n    while True:\n        pass\n"
 
@@ -39,6 +39,7 @@ def test_ctrl_c_stops_check_with_one_line_and_exit_130(tmp_path: Path) -> None:
     student = tmp_path / "ps3.py"
     student.write_text(HANGS)
     process = subprocess.Popen([sys.executable, "-m", "autograder", "check", str(student), "--problems", str(REPO / "problems")],
+                               preexec_fn=hears_ctrl_c,
                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = ""
     deadline = time.monotonic() + 60
