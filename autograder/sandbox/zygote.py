@@ -331,14 +331,19 @@ def _kill_everything_of(uid: int, gid: int) -> None:
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgroups([])
-            os.setresgid(gid, gid, gid)
-            os.setresuid(uid, uid, uid)
-            if uid != 0 and os.getresuid() == (uid, uid, uid):  # never as the grader's own user
+            if uid != 0 and _become_user(uid, gid):  # never as root, nor as the grader's own user
                 os.kill(-1, signal.SIGKILL)  # every process this user may signal: its own, but not the caller
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
+
+
+def _become_user(uid: int, gid: int) -> bool:
+    """Drop to ``uid`` and ``gid`` for good (real, effective and saved ids), with no other groups; whether it took."""
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+    return os.getresuid() == (uid, uid, uid) and os.getresgid() == (gid, gid, gid)
 
 
 def _reap_finished_children(reapers: set[int], block: bool = False) -> None:
@@ -464,11 +469,7 @@ def _become_worker(request: dict, stdio: list[int]) -> NoReturn:
     os.environ.clear()
     os.environ.update(request["environment"])
     if request["user"]:
-        uid, gid = request["user"]
-        os.setgroups([])
-        os.setresgid(gid, gid, gid)
-        os.setresuid(uid, uid, uid)
-        if os.getuid() != uid or os.geteuid() != uid:
+        if not _become_user(*request["user"]):
             os._exit(72)
         # Changing user made the process undumpable, which hands /proc/<pid> to root: the grader's sweep by
         # owner would not see it. A worker started by exec was dumpable; so is this one.
