@@ -27,7 +27,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from autograder.sandbox.worker import Unsupported, raw_array
+from autograder.sandbox.worker import Unsupported, array_reference, raw_array
 from autograder.text import valid_unicode
 
 if TYPE_CHECKING:  # NumPy is imported where a reply is decoded: the worker must start before the grader pays for it
@@ -120,20 +120,16 @@ class _Decoder:
 
         Each distinct reference is decoded once, then shared by every repetition of it.
         """
-        raw = type(payload) is list and len(payload) == 3
-        index = payload[0] if raw else payload
-        if type(index) is not int or not 0 <= index < len(self.blobs):
-            raise ReplyError("malformed array reference")
         key = json.dumps(payload)
         array = self.arrays.get(key)
         if array is None:
-            if raw:
-                try:
-                    array = raw_array(self.blobs[index], payload[1], payload[2])
-                except ValueError as error:
-                    raise ReplyError(str(error)) from None
-            else:
-                array = load_npy(self.blobs[index], self.budget)
+            try:
+                index, raw = array_reference(payload, len(self.blobs))
+                array = raw_array(self.blobs[index], *raw) if raw else load_npy(self.blobs[index], self.budget)
+            except ReplyError:
+                raise
+            except ValueError as error:
+                raise ReplyError(str(error)) from None
             self.budget -= max(array.nbytes, array.size)
             if self.budget < 0:
                 raise ReplyError("the arrays of the reply are over the size limit")

@@ -82,10 +82,8 @@ def decode(data, blobs: list):
     if tag == "$tuple" and isinstance(payload, list):
         return tuple(decode(item, blobs) for item in payload)
     if tag in ("$array", "$scalar"):
-        index = payload[0] if type(payload) is list and len(payload) == 3 else payload
-        if type(index) is not int or not 0 <= index < len(blobs):
-            raise ValueError("malformed array")
-        array = _load_npy(blobs[index]) if index is payload else raw_array(blobs[index], payload[1], payload[2]).copy()
+        index, raw = array_reference(payload, len(blobs))
+        array = raw_array(blobs[index], *raw).copy() if raw else _load_npy(blobs[index])
         if tag == "$scalar":
             if array.shape != ():
                 raise ValueError("a scalar must have shape ()")
@@ -94,6 +92,18 @@ def decode(data, blobs: list):
     if tag == "$unsupported" and isinstance(payload, str):
         return Unsupported(payload)
     raise ValueError(f"unknown tag {tag!r}")
+
+
+def array_reference(payload, blob_count: int) -> tuple:
+    """What an ``$array``/``$scalar`` tag points at: the blob's index, and for raw numbers their (dtype name, shape).
+
+    The second item is None for a .npy blob. Raises ValueError on a reference to no blob.
+    """
+    raw = type(payload) is list and len(payload) == 3
+    index = payload[0] if raw else payload
+    if type(index) is not int or not 0 <= index < blob_count:
+        raise ValueError("malformed array reference")
+    return index, (payload[1], payload[2]) if raw else None
 
 
 def raw_array(blob: bytes, dtype_name, shape):
