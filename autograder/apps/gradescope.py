@@ -16,7 +16,6 @@ from typing import Any
 from autograder.apps.course import CourseError, load
 from autograder.apps.submission import NoSubmission, find_submission
 from autograder.output.files import write_json
-from autograder.sandbox import zygote
 from autograder.sandbox.process import Sandbox
 
 
@@ -26,7 +25,6 @@ def run(root: Path | None = None) -> dict[str, Any]:
     started = time.monotonic() - seconds_since_process_start()
     sandbox = None
     try:
-        zygote.start_here()  # the worker's launcher, forked with NumPy loaded before any problem is (if not done yet)
         _protect(root)
         problems = root / "source" / "problems"
         course = load(problems)
