@@ -170,7 +170,7 @@ def _forged_send(fd, message, blobs=None):
     _real_send(fd, message, blobs)
 
 __main__._send = _forged_send
-__main__._describe = lambda error: {"type": ["ValueError"], "mro": 5, "message": None}
+__main__.loader.describe = lambda error: {"type": ["ValueError"], "mro": 5, "message": None}
 
 def f():
     raise ValueError("x")

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from autograder.model import ImportReport, Outcome, OutcomeKind
+from autograder.sandbox import loader
 from autograder.sandbox import worker as wire
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation, misconfigured_message
 from autograder.sandbox.limits import Limits
@@ -376,7 +377,7 @@ def _texts(value: Any, limit: int = 100) -> list[str]:
 def _error_report(value: Any) -> dict[str, Any]:
     """An exception report from the worker, reduced to short strings whatever was sent."""
     value = value if isinstance(value, dict) else {}
-    report: dict[str, Any] = {key: str(value.get(key, ""))[: wire.MAX_TEXT] for key in ("type", "message", "traceback", "where")}
+    report: dict[str, Any] = {key: str(value.get(key, ""))[: loader.MAX_TEXT] for key in ("type", "message", "traceback", "where")}
     report["type"] = report["type"][:80] or "an unknown error"
     report["mro"] = _texts(value.get("mro"), 30)
     report["names"] = _texts(value.get("names"))

@@ -19,16 +19,15 @@ file, loaded with ``allow_pickle=False``. Nothing is ever pickled.
 from __future__ import annotations
 
 import io
-import itertools
 import json
 import os
 import re
 import struct
 import sys
 
+from autograder.sandbox import confine, loader
+
 MAX_DEPTH = 32
-MAX_TEXT = 4000  # characters of an exception message or traceback sent back
-MAX_PROBLEMS = 40  # problems reported from loading the submission
 
 
 # --------------------------------------------------------------------------- codec
@@ -199,302 +198,6 @@ def _send(fd: int, message: dict, blobs: list | None = None) -> None:
         data = data[os.write(fd, data) :]
 
 
-def _describe(error: BaseException) -> dict:
-    import traceback
-
-    # The student's own frames, named by file name: the worker's frames and folders are noise to them.
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename != "<string>"]
-    for frame in frames:
-        frame.filename = os.path.basename(frame.filename)
-    lines = (["Traceback (most recent call last):\n"] if frames else []) + traceback.format_list(frames)
-    lines += traceback.format_exception_only(type(error), error)
-    # A SyntaxError's own text repeats a file and line that are the chunk's, not the file's: its message alone.
-    message = error.msg if isinstance(error, SyntaxError) and isinstance(error.msg, str) else str(error)
-    return {
-        "type": type(error).__name__[:80],
-        "mro": [cls.__name__[:80] for cls in type(error).__mro__][:20],
-        "message": message[:MAX_TEXT],
-        "traceback": "".join(lines)[-MAX_TEXT:],
-    }
-
-
-def _where(label: str, line: int) -> str:
-    """"line 12" in a .py file, "cell 3, line 2" in a notebook."""
-    return f"line {line}" if label == "module" else f"{label}, line {line}"
-
-
-def _apply_limits(limits: dict) -> dict:
-    """Lower this process's resource limits; they bind student code and its children."""
-    import resource
-
-    applied = {}
-    names = {
-        "data_mb": (resource.RLIMIT_DATA, 1 << 20),
-        "cpu_seconds": (resource.RLIMIT_CPU, 1),
-        "processes": (resource.RLIMIT_NPROC, 1),
-        "file_size_mb": (resource.RLIMIT_FSIZE, 1 << 20),
-        "open_files": (resource.RLIMIT_NOFILE, 1),
-        "core_size": (resource.RLIMIT_CORE, 1),
-    }
-    for name, value in limits.items():
-        if value is None or name not in names:
-            continue
-        which, unit = names[name]
-        try:
-            resource.setrlimit(which, (value * unit, value * unit))
-            applied[name] = value
-        except (ValueError, OSError) as error:
-            applied[name] = f"not applied: {error}"
-    return applied
-
-
-def _landlock(read_paths: list, write_paths: list) -> str:
-    """Confine the filesystem (and TCP, from ABI 4) with Landlock; no root needed.
-
-    Read access only below ``read_paths`` (the Python install), read and write
-    only below ``write_paths`` (the worker's own folder); everything else,
-    including the grader's problems and results, is out of reach.
-    """
-    import ctypes
-    import platform
-
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
-        return "unavailable: Landlock needs Linux on x86_64 or aarch64"
-    libc = ctypes.CDLL(None, use_errno=True)
-    create, add_rule, restrict = 444, 445, 446
-    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    if abi < 1:
-        return "unavailable: kernel has no Landlock"
-    read_access = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
-    all_fs = (1 << 13) - 1
-    if abi >= 2:
-        all_fs |= 1 << 13  # refer
-    if abi >= 3:
-        all_fs |= 1 << 14  # truncate
-    if abi >= 5:
-        all_fs |= 1 << 15  # ioctl on devices
-
-    class RulesetAttr(ctypes.Structure):
-        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
-
-    class PathBeneath(ctypes.Structure):
-        _pack_ = 1
-        _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
-
-    net = 3 if abi >= 4 else 0  # bind and connect on TCP
-    scoped = 3 if abi >= 6 else 0  # abstract unix sockets, signals to outside processes
-    attr = RulesetAttr(all_fs, net, scoped)
-    size = ctypes.sizeof(RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
-    ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
-    if ruleset < 0:
-        return f"unavailable: {os.strerror(ctypes.get_errno())}"
-    file_rights = (1 << 0) | (1 << 1) | (1 << 2) | ((1 << 14) if abi >= 3 else 0) | ((1 << 15) if abi >= 5 else 0)
-    try:
-        for paths, access in ((read_paths, read_access), (write_paths, all_fs)):
-            for path in paths:
-                try:
-                    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-                except OSError:
-                    continue
-                rights = access if os.path.isdir(path) else access & file_rights
-                rule = PathBeneath(rights, fd)
-                libc.syscall(add_rule, ruleset, 1, ctypes.byref(rule), 0)
-                os.close(fd)
-        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, required by restrict_self
-        if libc.syscall(restrict, ruleset, 0) != 0:
-            return f"unavailable: {os.strerror(ctypes.get_errno())}"
-    finally:
-        os.close(ruleset)
-    return f"applied (Landlock ABI {abi}{', TCP blocked' if net else ''}{', signals scoped' if scoped else ''})"
-
-
-def _deny_sockets() -> str:
-    """A seccomp filter: sockets, io_uring and System V / POSIX IPC fail with EPERM; everything else is allowed.
-
-    The network namespace and Landlock stop TCP, but not a Unix socket bound
-    to a path (the system's D-Bus, say). The worker needs no socket at all.
-    Nor any System V segment, queue or semaphore, or POSIX message queue: two
-    gradings running side by side (or one after the other) could pass answers
-    through them, and an IPC namespace needs root.
-    """
-    import ctypes
-    import platform
-    import struct as _struct
-
-    # (architecture, [socket, io_uring_setup, System V shm/sem/msg calls, POSIX mq_* calls])
-    numbers = {
-        "x86_64": (0xC000003E, [41, 425, 29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, *range(240, 246)]),
-        "aarch64": (0xC00000B7, [198, 425, *range(180, 198)]),
-    }
-    if sys.platform != "linux" or platform.machine() not in numbers:
-        return "unavailable: needs Linux on x86_64 or aarch64"
-    arch, denied = numbers[platform.machine()]
-    load_word, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06
-    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
-    program = [
-        (load_word, 0, 0, 4),              # the architecture
-        (jump_eq, 1, 0, arch),
-        (ret, 0, 0, deny),                 # another architecture's calling convention: refuse
-        (load_word, 0, 0, 0),              # the system call number
-        (jump_ge, len(denied) + 1, 0, 0x40000000),  # x32 numbers: refuse
-        *[(jump_eq, len(denied) - index, 0, number) for index, number in enumerate(denied)],
-        (ret, 0, 0, allow),
-        (ret, 0, 0, deny),
-    ]
-    filters = b"".join(_struct.pack("HBBI", *instruction) for instruction in program)
-    buffer = ctypes.create_string_buffer(filters)
-
-    class Program(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
-    if libc.prctl(22, 2, ctypes.byref(Program(len(program), ctypes.addressof(buffer))), 0, 0) != 0:  # PR_SET_SECCOMP
-        return f"unavailable: {os.strerror(ctypes.get_errno())}"
-    return "applied (seccomp: no sockets, no System V or POSIX IPC)"
-
-
-def _import_submission(path: str, cell_marker: str | None = None) -> tuple[dict, list]:
-    """Run the submission's top-level statements one by one.
-
-    Statement by statement rather than a plain import, so that a syntax error
-    or an exception in one place costs only the functions it breaks. A notebook
-    arrives converted to Python by the grader (``source.py``), each code cell
-    after a marker line carrying ``cell_marker``; its cells load one by one.
-    """
-    import ast
-    import re
-    import types
-
-    module = types.ModuleType("ps3")
-    module.__file__ = path
-    sys.modules["ps3"] = module
-    if cell_marker is not None:
-        module.__dict__["get_ipython"] = get_ipython  # what the grader turned magics into: they do nothing here
-    with open(path, "rb") as handle:
-        text, problems = _decode(handle.read(), os.path.basename(path))
-    for label, chunk_source, first_line in _chunks(path, text, cell_marker):
-        try:
-            tree = ast.parse(chunk_source, filename=path)
-        except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
-            names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", chunk_source, flags=re.M)
-            line = (getattr(error, "lineno", None) or 1) + first_line - 1
-            problems.append(dict(_describe(error), where=_where(label, line), names=names))
-            continue
-        ast.increment_lineno(tree, first_line - 1)
-        for statement in tree.body:
-            try:
-                code = compile(ast.Module([statement], []), path, "exec", dont_inherit=True)
-                exec(code, module.__dict__)
-            except BaseException as error:  # noqa: BLE001 - any failure is the submission's
-                problems.append(dict(_describe(error), where=_where(label, statement.lineno), names=_statement_names(statement)))
-    if len(problems) > MAX_PROBLEMS:  # binary garbage fails in thousands of places; the report stays small
-        more = {"type": "...", "mro": [], "traceback": "", "where": "the rest of the file", "names": [],
-                "message": f"{len(problems) - MAX_PROBLEMS} more problems are not listed"}
-        problems = [*problems[:MAX_PROBLEMS], more]
-    return module.__dict__, problems
-
-
-def _decode(source: bytes, name: str) -> tuple[str, list]:
-    """The text of a source file, decoded exactly as Python decodes it (BOM, PEP 263 coding line, else UTF-8).
-
-    A file whose encoding is unknown or wrong gets one problem saying so, and is
-    then read as well as it can be (undecodable bytes replaced), so that the
-    rest of it can still be graded.
-    """
-    import importlib.util
-    import tokenize
-
-    try:
-        return importlib.util.decode_source(source), []
-    except (SyntaxError, UnicodeDecodeError, LookupError) as error:
-        try:
-            encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
-        except (SyntaxError, LookupError):
-            encoding = "utf-8"
-        if isinstance(error, UnicodeDecodeError):
-            line = error.object[: error.start].count(b"\n") + 1
-            detail = (f"byte 0x{error.object[error.start]:02x} on line {line} is not valid {error.encoding}: "
-                      "save the file as UTF-8 (and remove any coding line)")
-        else:
-            line = None
-            detail = f"{getattr(error, 'msg', None) or error}: save the file as UTF-8 and remove the coding line"
-        text = source.decode(encoding, errors="replace")
-        problem = {"type": type(error).__name__, "mro": [cls.__name__ for cls in type(error).__mro__], "traceback": "",
-                   "where": f"line {line}" if line else "the file's encoding", "names": [],
-                   "message": f"{name} could not be read as Python reads it: {detail}"[:MAX_TEXT]}
-        return io.IncrementalNewlineDecoder(None, True).decode(text, final=True), [problem]
-
-
-def _chunks(path: str, text: str, cell_marker: str | None):
-    """Yield (label, source, first line) pieces of a module that compile independently.
-
-    A converted notebook yields its code cells; a .py file is one piece, or,
-    when it does not parse as a whole, one piece per top-level block.
-    """
-    lines = text.splitlines(keepends=True)
-    if cell_marker is not None:
-        import re
-
-        marker = re.compile(rf"# ---- cell (\d+) ---- {re.escape(cell_marker)}")
-        label, cell = None, []
-        for line in [*lines, f"# ---- cell 0 ---- {cell_marker}"]:
-            found = marker.fullmatch(line.rstrip("\r\n"))
-            if not found:
-                cell.append(line)
-                continue
-            if label is not None:
-                yield label, "".join(cell), 1
-            label, cell = f"cell {found.group(1)}", []
-        return
-    try:
-        compile(text, path, "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
-        yield "module", text, 1
-        return
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        pass
-    starts, previous = [0], ""
-    for number, line in enumerate(lines):
-        if line[:1] in ("", " ", "\t", "\n", "\r", "#", ")", "]", "}"):
-            continue
-        continues = line.startswith(("else", "elif", "except", "finally")) or previous.startswith("@")
-        if number and not continues:
-            starts.append(number)
-        previous = line
-    starts.append(len(lines))
-    for begin, end in itertools.pairwise(starts):
-        yield "module", "".join(lines[begin:end]), begin + 1
-
-
-class _IPythonStub:
-    """What ``get_ipython()`` returns in the worker: every method does nothing and returns None."""
-
-    def __getattr__(self, name: str):
-        return _does_nothing
-
-    def __repr__(self) -> str:
-        return "<get_ipython() stub: magics do nothing in the autograder>"
-
-
-def _does_nothing(*args, **kwargs) -> None:
-    return None
-
-
-def get_ipython() -> _IPythonStub:
-    """Stands in for IPython's ``get_ipython`` in a notebook's namespace."""
-    return _IPYTHON
-
-
-_IPYTHON = _IPythonStub()
-
-
-def _statement_names(statement) -> list:
-    import ast
-
-    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [statement.name]
-    return [t.id for t in ast.walk(statement) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)]
-
 
 class _CappedOutput(io.TextIOBase):
     """sys.stdout and sys.stderr in the worker: at most ``cap`` bytes a call reach the grader, the rest is counted.
@@ -589,13 +292,13 @@ def main(config: dict) -> None:
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe
     os.chdir(config["workdir"])
-    protections: dict = {"limits": _apply_limits(config.get("limits", {}))}
+    protections: dict = {"limits": confine.apply_limits(config.get("limits", {}))}
     # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
-    confinements = (("filesystem", lambda: _landlock(config["read_paths"] + [config["workdir"]], [os.devnull])),
-                    ("sockets", _deny_sockets))
-    for name, confine in confinements:
+    confinements = (("filesystem", lambda: confine.landlock(config["read_paths"] + [config["workdir"]], [os.devnull])),
+                    ("sockets", confine.deny_sockets))
+    for name, apply in confinements:
         try:
-            protections[name] = confine()
+            protections[name] = apply()
         except Exception as error:  # noqa: BLE001 - an unusable confinement is reported, not fatal
             protections[name] = f"unavailable: {error}"
     _send(replies, {"type": "hello", "protections": protections, "uid": os.getuid()})
@@ -605,11 +308,11 @@ def main(config: dict) -> None:
     output = _CappedOutput(1, config.get("output_bytes"), config.get("output_marker", "").encode())
     for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
         setattr(sys, stream, output)
-    namespace, problems = _import_submission(config["submission"], config.get("cell_marker"))
+    namespace, problems = loader.import_submission(config["submission"], config.get("cell_marker"))
     problems = [*config.get("problems", []), *problems]
     output.end_of_call()
     functions = sorted(name for name, value in namespace.items()
-                       if callable(value) and not name.startswith("__") and value is not get_ipython)
+                       if callable(value) and not name.startswith("__") and value is not loader.get_ipython)
     _send(replies, {"type": "ready", "problems": problems, "functions": functions})
 
     while True:
@@ -630,7 +333,7 @@ def main(config: dict) -> None:
             reply = {"type": "returned", "id": request["id"], "value": encode(result, reply_blobs)}
         except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
             reply_blobs = []
-            reply = {"type": "raised", "id": request["id"], "error": _describe(error)}
+            reply = {"type": "raised", "id": request["id"], "error": loader.describe(error)}
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -1,0 +1,141 @@
+"""The worker's confinement: resource limits, Landlock and seccomp, applied by the worker to itself.
+
+Worker-side code (see ``worker.py``): standard library only, and nothing
+from the ``autograder`` package, because it runs beside student code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def apply_limits(limits: dict) -> dict:
+    """Lower this process's resource limits; they bind student code and its children."""
+    import resource
+
+    applied = {}
+    names = {
+        "data_mb": (resource.RLIMIT_DATA, 1 << 20),
+        "cpu_seconds": (resource.RLIMIT_CPU, 1),
+        "processes": (resource.RLIMIT_NPROC, 1),
+        "file_size_mb": (resource.RLIMIT_FSIZE, 1 << 20),
+        "open_files": (resource.RLIMIT_NOFILE, 1),
+        "core_size": (resource.RLIMIT_CORE, 1),
+    }
+    for name, value in limits.items():
+        if value is None or name not in names:
+            continue
+        which, unit = names[name]
+        try:
+            resource.setrlimit(which, (value * unit, value * unit))
+            applied[name] = value
+        except (ValueError, OSError) as error:
+            applied[name] = f"not applied: {error}"
+    return applied
+
+
+def landlock(read_paths: list, write_paths: list) -> str:
+    """Confine the filesystem (and TCP, from ABI 4) with Landlock; no root needed.
+
+    Read access only below ``read_paths`` (the Python install), read and write
+    only below ``write_paths`` (the worker's own folder); everything else,
+    including the grader's problems and results, is out of reach.
+    """
+    import ctypes
+    import platform
+
+    if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
+        return "unavailable: Landlock needs Linux on x86_64 or aarch64"
+    libc = ctypes.CDLL(None, use_errno=True)
+    create, add_rule, restrict = 444, 445, 446
+    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        return "unavailable: kernel has no Landlock"
+    read_access = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
+    all_fs = (1 << 13) - 1
+    if abi >= 2:
+        all_fs |= 1 << 13  # refer
+    if abi >= 3:
+        all_fs |= 1 << 14  # truncate
+    if abi >= 5:
+        all_fs |= 1 << 15  # ioctl on devices
+
+    class RulesetAttr(ctypes.Structure):
+        _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
+
+    net = 3 if abi >= 4 else 0  # bind and connect on TCP
+    scoped = 3 if abi >= 6 else 0  # abstract unix sockets, signals to outside processes
+    attr = RulesetAttr(all_fs, net, scoped)
+    size = ctypes.sizeof(RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
+    if ruleset < 0:
+        return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    file_rights = (1 << 0) | (1 << 1) | (1 << 2) | ((1 << 14) if abi >= 3 else 0) | ((1 << 15) if abi >= 5 else 0)
+    try:
+        for paths, access in ((read_paths, read_access), (write_paths, all_fs)):
+            for path in paths:
+                try:
+                    fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+                except OSError:
+                    continue
+                rights = access if os.path.isdir(path) else access & file_rights
+                rule = PathBeneath(rights, fd)
+                libc.syscall(add_rule, ruleset, 1, ctypes.byref(rule), 0)
+                os.close(fd)
+        libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS, required by restrict_self
+        if libc.syscall(restrict, ruleset, 0) != 0:
+            return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    finally:
+        os.close(ruleset)
+    return f"applied (Landlock ABI {abi}{', TCP blocked' if net else ''}{', signals scoped' if scoped else ''})"
+
+
+def deny_sockets() -> str:
+    """A seccomp filter: sockets, io_uring and System V / POSIX IPC fail with EPERM; everything else is allowed.
+
+    The network namespace and Landlock stop TCP, but not a Unix socket bound
+    to a path (the system's D-Bus, say). The worker needs no socket at all.
+    Nor any System V segment, queue or semaphore, or POSIX message queue: two
+    gradings running side by side (or one after the other) could pass answers
+    through them, and an IPC namespace needs root.
+    """
+    import ctypes
+    import platform
+    import struct as _struct
+
+    # (architecture, [socket, io_uring_setup, System V shm/sem/msg calls, POSIX mq_* calls])
+    numbers = {
+        "x86_64": (0xC000003E, [41, 425, 29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, *range(240, 246)]),
+        "aarch64": (0xC00000B7, [198, 425, *range(180, 198)]),
+    }
+    if sys.platform != "linux" or platform.machine() not in numbers:
+        return "unavailable: needs Linux on x86_64 or aarch64"
+    arch, denied = numbers[platform.machine()]
+    load_word, jump_eq, jump_ge, ret = 0x20, 0x15, 0x35, 0x06
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    program = [
+        (load_word, 0, 0, 4),              # the architecture
+        (jump_eq, 1, 0, arch),
+        (ret, 0, 0, deny),                 # another architecture's calling convention: refuse
+        (load_word, 0, 0, 0),              # the system call number
+        (jump_ge, len(denied) + 1, 0, 0x40000000),  # x32 numbers: refuse
+        *[(jump_eq, len(denied) - index, 0, number) for index, number in enumerate(denied)],
+        (ret, 0, 0, allow),
+        (ret, 0, 0, deny),
+    ]
+    filters = b"".join(_struct.pack("HBBI", *instruction) for instruction in program)
+    buffer = ctypes.create_string_buffer(filters)
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(38, 1, 0, 0, 0)  # PR_SET_NO_NEW_PRIVS
+    if libc.prctl(22, 2, ctypes.byref(Program(len(program), ctypes.addressof(buffer))), 0, 0) != 0:  # PR_SET_SECCOMP
+        return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    return "applied (seccomp: no sockets, no System V or POSIX IPC)"
