@@ -384,6 +384,65 @@ def test_symlinks_in_a_zip_are_not_followed(tmp_path):
     assert (tmp_path / "unpacked" / "submission_2" / "ps3.py").read_text() == "x = 1\n"
 
 
+def test_a_member_that_cannot_be_unpacked_costs_only_its_owner(tmp_path):
+    """A file name longer than the file system allows (or any other unwritable member) skips that file, with a note."""
+    archive = tmp_path / "export.zip"
+    too_long = "submission_102/" + "n" * 303 + ".py"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr(batch.METADATA_NAME, METADATA)
+        zipped.writestr("submission_101/ps3.py", SOLUTION.read_text())
+        zipped.writestr(too_long, "x = 1\n")
+        zipped.writestr("submission_103/ps3.py", "x = 1\n")
+        zipped.writestr("submission_103/ps3.py/inside.py", "a file where a folder is")
+    out = tmp_path / "out"
+    assert run_batch(archive, "--out", out) == 0
+    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
+    assert rows["101"]["total"] == SHOWN
+    assert "could not be unpacked" in rows["102"]["note"] and "could not be unpacked" in rows["103"]["note"]
+    assert rows["103"]["status"] == "graded"
+
+
+BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+
+
+@pytest.mark.parametrize("metadata, message", [
+    (BILLION_LAUGHS, "uses a YAML alias"),
+    ("submission_101: " + "[" * 50_000 + "]" * 50_000 + "\n", "nests more than"),
+])
+def test_metadata_that_would_cost_more_than_its_size_is_refused_at_once(tmp_path, capsys, metadata, message):
+    export, out = make_export(tmp_path / "export", metadata), tmp_path / "out"
+    assert run_batch(export, "--out", out) == 2
+    assert message in capsys.readouterr().err and not out.exists()
+
+
+def test_metadata_is_read_as_plain_text(tmp_path):
+    (tmp_path / batch.METADATA_NAME).write_text(
+        "submission_7:\n  :submitters:\n  - :name: !!python/object/apply:os.system [touch pwned]\n"
+        "    :sid: 2024-01-01\n    :email: [not, a, text]\n  :created_at: 2024-02-01 10:00:00.000000000 -08:00\n  :score: '3.5'\n")
+    (tmp_path / "submission_7").mkdir()
+    [submission] = batch_export.read_submissions(tmp_path)
+    assert submission.submitters == [{"name": "", "sid": "2024-01-01", "email": ""}]
+    assert submission.created_at == "2024-02-01 10:00:00.000000000 -08:00" and submission.recorded_score == 3.5
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the slot locks are root's (a batch as another user needs none)")
+def test_slot_locks_never_follow_a_planted_link(tmp_path):
+    from autograder.sandbox.isolation import lock_folder
+
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    planted = lock_folder() / f"batch-{batch.WORKER_USER_PREFIX}1.lock"
+    planted.unlink(missing_ok=True)
+    planted.symlink_to(victim)
+    try:
+        with batch.worker_users(1) as users:
+            assert users and users[0] != f"{batch.WORKER_USER_PREFIX}1"  # that slot is passed over, not followed
+        assert victim.read_text() == "precious"
+    finally:
+        planted.unlink()
+
+
 def test_missing_export_and_foreign_output_folder_are_refused(tmp_path, capsys):
     assert run_batch(tmp_path / "nowhere", "--out", tmp_path / "out") == 2
     assert "does not exist" in capsys.readouterr().err

@@ -10,6 +10,7 @@ the class. Only what cannot be attributed to a student refuses the export.
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import shutil
 import sys
@@ -151,25 +152,49 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[str]]:
                     skip(parts, info.filename, f"is over the limit of {MAX_ZIP_MEMBER_BYTES:,} bytes")
                     continue
                 destination = target.joinpath(*parts)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                written = 0
-                with zipped.open(info) as source, open(destination, "wb") as sink:
-                    while chunk := source.read(1 << 20):
-                        written += len(chunk)
-                        if written > MAX_ZIP_MEMBER_BYTES:
-                            break
-                        if total + written > MAX_ZIP_TOTAL_BYTES:
-                            raise BatchError(f"{archive} unpacks to more than the limit ({info.filename!r} alone is "
-                                             f"over {written:,} bytes); it is not a plain export of submissions.")
-                        sink.write(chunk)
+                try:
+                    written = _unpack_member(zipped, info, destination, MAX_ZIP_TOTAL_BYTES - total)
+                except _OverTotal:
+                    raise BatchError(f"{archive} unpacks to more than the limit ({info.filename!r} alone is "
+                                     f"over {MAX_ZIP_TOTAL_BYTES - total:,} bytes); it is not a plain export of submissions.") from None
+                except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as error:
+                    # This member alone cannot be written here (a name too long for the file system, a corrupt or
+                    # encrypted entry, an unknown compression): the rest of the class is still graded.
+                    _remove_partial(destination)
+                    skip(parts, info.filename, f"could not be unpacked ({getattr(error, 'strerror', None) or error})")
+                    continue
                 if written > MAX_ZIP_MEMBER_BYTES:  # its header lied about its size
                     destination.unlink()
                     skip(parts, info.filename, f"is over the limit of {MAX_ZIP_MEMBER_BYTES:,} bytes")
                     continue
                 total += written
-    except (zipfile.BadZipFile, OSError, RuntimeError) as error:  # RuntimeError: an encrypted member
+    except (zipfile.BadZipFile, OSError) as error:  # the archive itself, not one member
         raise BatchError(f"cannot unpack {archive}: {error}") from None
     return skipped
+
+
+class _OverTotal(Exception):
+    """The export as a whole unpacks to more than MAX_ZIP_TOTAL_BYTES."""
+
+
+def _unpack_member(zipped: Any, info: Any, destination: Path, room: int) -> int:
+    """Write one member to ``destination``, counting the bytes really written; how many (past the cap: stopped there)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with zipped.open(info) as source, open(destination, "wb") as sink:
+        while chunk := source.read(1 << 20):
+            written += len(chunk)
+            if written > MAX_ZIP_MEMBER_BYTES:
+                break
+            if written > room:
+                raise _OverTotal
+            sink.write(chunk)
+    return written
+
+
+def _remove_partial(destination: Path) -> None:
+    with contextlib.suppress(OSError):
+        destination.unlink()
 
 
 def read_submissions(folder: Path, skip: Path | None = None) -> list[Submission]:
@@ -223,16 +248,32 @@ def _gradescope_submissions(metadata: Path, entries: list[Path]) -> list[Submiss
     return sorted(submissions, key=lambda s: natural_key(s.id))
 
 
+MAX_METADATA_BYTES = 64 << 20  # a class of thousands with every earlier result is a few MB
+MAX_METADATA_DEPTH = 32  # Gradescope's own nests about six deep (a submission, :results, tests, ...)
+
+
 def _read_metadata(path: Path) -> dict:
+    """The export's metadata as plain data: strings, lists and mappings only, no aliases, within a size bound.
+
+    The file is student-influenced (names, earlier results), so it is read the
+    way that cannot cost more than its size: every scalar stays a string (no
+    dates, no tags), and an alias, which lets 1 KB of YAML stand for gigabytes,
+    refuses the file. Gradescope's own exports use neither.
+    """
     import yaml
 
     try:
+        if path.stat().st_size > MAX_METADATA_BYTES:
+            raise BatchError(f"{path} is over {MAX_METADATA_BYTES >> 20} MB, far more than an export's metadata. "
+                             "Export the submissions again from Gradescope.")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise BatchError(f"cannot read {path}: {error}") from None
+    loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - safe_load's loader, in C
-    except yaml.YAMLError as error:
+        _check_metadata_shape(path, yaml.parse(text, Loader=loader))
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - the base loader: plain strings, lists and mappings
+    except (yaml.YAMLError, RecursionError) as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
         raise BatchError(f"{path} is not valid YAML{where}: {getattr(error, 'problem', None) or error}. "
@@ -241,6 +282,28 @@ def _read_metadata(path: Path) -> dict:
         raise BatchError(f"{path} should map each submission_<id> to its :submitters, :created_at and :score, "
                          f"but it holds {'nothing' if not data else 'a ' + type(data).__name__}.")
     return data
+
+
+def _check_metadata_shape(path: Path, events: Iterator[Any]) -> None:
+    """Refuse, before anything is built, YAML whose aliases or nesting could cost far more than its size.
+
+    Deep nesting is refused as soon as it is seen: libyaml's loader overflows
+    the C stack on it, and even its event parser slows down with each level.
+    """
+    import yaml
+
+    depth = 0
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            raise BatchError(f"{path} line {event.start_mark.line + 1} uses a YAML alias (*{event.anchor}), which an export "
+                             "never does. Export the submissions again from Gradescope.")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_METADATA_DEPTH:
+                raise BatchError(f"{path} line {event.start_mark.line + 1} nests more than {MAX_METADATA_DEPTH} levels deep, "
+                                 "which an export never does. Export the submissions again from Gradescope.")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
 
 
 def _from_metadata(path: Path, key: Any, entry: Any, folder: Path | None) -> Submission:
@@ -253,15 +316,16 @@ def _from_metadata(path: Path, key: Any, entry: Any, folder: Path | None) -> Sub
     people = _symbol(entry, "submitters")
     if not isinstance(people, list) or not people or not all(isinstance(person, dict) for person in people):
         raise BatchError(f"{path}: {key} needs a :submitters list, each person with :name, :sid and :email.")
-    score = _symbol(entry, "score")  # None until Gradescope has graded it
-    if score is not None and (isinstance(score, bool) or not isinstance(score, (int, float))):
-        raise BatchError(f"{path}: {key} has :score {score!r}, which is not a number.")
+    try:
+        score = _score(_symbol(entry, "score"))  # None until Gradescope has graded it
+    except ValueError:
+        raise BatchError(f"{path}: {key} has :score {_symbol(entry, 'score')!r}, which is not a number.") from None
     return Submission(
         id=match.group(1),
         path=folder,
         submitters=[{name: _text(_symbol(person, name)) for name in ("name", "sid", "email")} for person in people],
         created_at=_text(_symbol(entry, "created_at")),
-        recorded_score=None if score is None else float(score),
+        recorded_score=score,
     )
 
 
@@ -269,7 +333,18 @@ def _symbol(mapping: dict, name: str) -> Any:
     return mapping.get(f":{name}", mapping.get(name))
 
 
+def _score(value: Any) -> float | None:
+    """A score read as a plain string: its number, or None when there is none yet. Raises ValueError for anything else."""
+    if value is None or value in ("", "~", "null", "Null", "NULL"):
+        return None
+    number = float(value) if isinstance(value, str) else math.nan  # a list or mapping is no score
+    if not math.isfinite(number):
+        raise ValueError(value)
+    return number
+
+
 def _text(value: Any) -> str:
-    if value is None:
+    """A scalar as text; anything else (a list or mapping where a name belongs) as nothing."""
+    if value is None or value in ("~", "null", "Null", "NULL"):
         return ""
-    return value.isoformat(sep=" ") if hasattr(value, "isoformat") else str(value)
+    return value if isinstance(value, str) else ""

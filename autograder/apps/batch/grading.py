@@ -32,7 +32,6 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import traceback
@@ -302,19 +301,25 @@ def worker_users(count: int) -> Iterator[list[str]]:
         return
     import fcntl
 
-    lock_folder = Path("/run/lock") if Path("/run/lock").is_dir() else Path(tempfile.gettempdir())
-    locks: list = []
+    from autograder.sandbox.isolation import lock_folder
+
+    folder = lock_folder()  # root's alone: nobody can plant a link or a file there
+    locks: list[int] = []
     users: list[str] = []
     try:
         for number in range(1, count + 257):
             if len(users) == count:
                 break
             name = f"{WORKER_USER_PREFIX}{number}"
-            lock = open(lock_folder / f"{name}.lock", "w")  # noqa: SIM115 - held open until grading ends
+            # Never truncated, never through a link: the lock is the open file, not its content.
+            try:
+                lock = os.open(folder / f"batch-{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            except OSError:  # not a plain file (a link, say): that slot's user is not taken
+                continue
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                lock.close()
+                os.close(lock)
                 continue
             locks.append(lock)
             users.append(name)
@@ -323,7 +328,7 @@ def worker_users(count: int) -> Iterator[list[str]]:
         yield users
     finally:
         for lock in locks:
-            lock.close()
+            os.close(lock)
 
 
 def _ensure_user(name: str, slot: int) -> None:
