@@ -26,15 +26,17 @@ if ! id autograder-worker >/dev/null 2>&1; then
 fi
 
 # Student code must never run as root: a root grader that cannot switch to this user refuses to
-# run it at all. So check now, at image build time, that the user can run Python with the engine.
-# (From /, so that the unpacked source folder cannot stand in for the installed engine.)
-if ! (cd / && setpriv --reuid=autograder-worker --regid=autograder-worker --clear-groups -- \
-        python3 -c "import autograder, numpy" </dev/null >/dev/null 2>/tmp/autograder-worker-check.err); then
-    echo "setup.sh: the user autograder-worker cannot run python3 -c 'import autograder, numpy':" >&2
-    cat /tmp/autograder-worker-check.err >&2
+# run it at all. So check now, at image build time, that the user can run Python with the engine,
+# and then that a worker runs as it must: the installed engine grades a small submission that
+# imports every student package, as that user, through the real sandbox. (From /, so that the
+# unpacked source folder cannot stand in for the installed engine.)
+fail() {
+    echo "setup.sh: $1" >&2
     echo "Fix: install Python and the engine where every user can read them (the system python3, or a" >&2
     echo "virtual environment outside any private home: chmod -R o+rX it and each folder above it)." >&2
     echo "Until then the autograder refuses to run any submission." >&2
     exit 1
-fi
-rm -f /tmp/autograder-worker-check.err
+}
+(cd / && setpriv --reuid=autograder-worker --regid=autograder-worker --clear-groups -- \
+    python3 -c "import autograder, numpy" </dev/null) || fail "the user autograder-worker cannot run python3 -c 'import autograder, numpy' (above: why)"
+(cd / && python3 -m autograder selfcheck --problems "$OLDPWD/problems" </dev/null) || fail "a worker cannot grade on this image (above: why)"

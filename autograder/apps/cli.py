@@ -27,7 +27,7 @@ MODULE_COMMANDS = [
 ]
 # Commands that grade one submission: their workers are forked from this process (sandbox/zygote.py).
 # batch starts a launcher of its own instead (it loads the problems before its threads ask for workers).
-GRADING_COMMANDS = ("grade", "gradescope", "check")
+GRADING_COMMANDS = ("grade", "gradescope", "check", "selfcheck")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
         packages = commands.add_parser("packages", help="print the packages students may import, one requirement a line")
         packages.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
         packages.set_defaults(handler=_packages)
+
+        selfcheck = commands.add_parser("selfcheck", help="prove that a worker runs here as it must: setup.sh's last step")
+        selfcheck.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
+        selfcheck.set_defaults(handler=_selfcheck)
 
     argv = sys.argv[1:] if argv is None else argv
     for name, module_name, summary in MODULE_COMMANDS:
@@ -98,6 +102,7 @@ def is_student_kit() -> bool:
 
 def _grade(arguments: argparse.Namespace) -> int:
     from autograder.apps.course import CourseError, load
+    from autograder.apps.preflight import refuse_if_unsafe
     from autograder.apps.submission import NoSubmission, find_submission
     from autograder.engine.runner import grade
     from autograder.output.files import write_json
@@ -114,6 +119,8 @@ def _grade(arguments: argparse.Namespace) -> int:
         submission, note = (target, "") if target.is_file() else find_submission(target, course)
     except (NoSubmission, CourseError) as problem:
         print(f"error: {problem}", file=sys.stderr)
+        return 2
+    if refuse_if_unsafe():
         return 2
     limits = course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout
@@ -135,6 +142,23 @@ def _gradescope(arguments: argparse.Namespace) -> int:
     from autograder.apps.gradescope import run
 
     run(arguments.root)
+    return 0
+
+
+def _selfcheck(arguments: argparse.Namespace) -> int:
+    from autograder.apps.course import CourseError, load
+    from autograder.apps.preflight import prove_the_worker_runs
+
+    try:
+        course = load(arguments.problems or default_problems())
+    except CourseError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failure = prove_the_worker_runs(course.package_names)
+    if failure:
+        print(f"error: {failure}", file=sys.stderr)
+        return 1
+    print("A worker started, loaded a submission and answered as it must: student code can be graded here.")
     return 0
 
 

@@ -104,6 +104,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 def run(arguments: argparse.Namespace) -> int:
     """Grade everything in ``arguments.export``; 0 when done, 1 if the grader failed on some, 2 on bad input, 130 on Ctrl-C."""
     from autograder.apps.paths import default_problems
+    from autograder.apps.preflight import refusal
 
     started = time.monotonic()
     out = Path(arguments.out)
@@ -121,18 +122,20 @@ def run(arguments: argparse.Namespace) -> int:
             stored = {} if arguments.force else _stored_records(out, submissions)
             planned = [plan(submission, specs_print, course) for submission in submissions]
             jobs = [job for job in planned if stored.get(job.submission.id, {}).get("fingerprint") != job.fingerprint]
-            _create_output(out, identity)
-            print(f"{len(submissions)} submissions: {len(jobs)} to grade, {len(submissions) - len(jobs)} unchanged since the last run.",
-                  file=sys.stderr)
             slots = min(arguments.jobs, len(jobs))
-            progress = Progress(len(jobs), slots=slots)
-            try:
-                with worker_users(min((1 + SPARES_PER_SLOT) * slots, len(jobs))) as users:
+            with worker_users(min((1 + SPARES_PER_SLOT) * slots, len(jobs))) as users:
+                if users and (reason := refusal(users[0])):
+                    raise BatchError(reason)
+                _create_output(out, identity)
+                print(f"{len(submissions)} submissions: {len(jobs)} to grade, {len(submissions) - len(jobs)} unchanged since the last run.",
+                      file=sys.stderr)
+                progress = Progress(len(jobs), slots=slots)
+                try:
                     records, interrupted = ParallelGrading(jobs, problems, course, out, users, slots).run(progress)
-                progress.close()
-            except BaseException:
-                _give_back(out)
-                raise
+                    progress.close()
+                except BaseException:
+                    _give_back(out)
+                    raise
     except BatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -1,0 +1,60 @@
+"""Where a person is watching, a grader that cannot run student code stops and says why; it never grades a class of zeros."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.apps.cli import main
+from autograder.sandbox import isolation
+
+from conftest import SOLUTION
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader switches to the worker's user")
+
+
+@pytest.fixture
+def python_out_of_the_workers_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NumPy as if it lay in a folder of root's alone (pytest's tmp_path is one): the worker's user could not import it."""
+    private = tmp_path / "site-packages" / "numpy"
+    private.mkdir(parents=True)
+    monkeypatch.setattr(isolation, "_worker_needs", lambda: [Path(sys.executable).resolve(), private])
+
+
+def test_grade_refuses_before_grading_and_names_the_fix(python_out_of_the_workers_reach, tmp_path, capsys):
+    report = tmp_path / "results.json"
+    assert main(["grade", str(SOLUTION), "--json", str(report)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: student code cannot be run safely here") and "is not readable by 'autograder-worker'" in error
+    assert "Nothing was graded" in error and not report.exists()
+
+
+def test_batch_refuses_before_grading_anyone(python_out_of_the_workers_reach, tmp_path, capsys):
+    folder = tmp_path / "class"
+    for student in ("ann", "bob"):
+        (folder / student).mkdir(parents=True)
+        (folder / student / SOLUTION.name).write_text(SOLUTION.read_text())
+    out = tmp_path / "out"
+    assert main(["batch", str(folder), "--out", str(out)]) == 2
+    assert "student code cannot be run safely here" in capsys.readouterr().err
+    assert not (out / "grades.csv").exists()
+
+
+def test_selfcheck_fails_where_the_worker_cannot_run(python_out_of_the_workers_reach, capsys):
+    assert main(["selfcheck"]) == 1
+    assert "is not readable by 'autograder-worker'" in capsys.readouterr().err
+
+
+def test_selfcheck_passes_where_a_worker_runs_as_its_own_user(capsys):
+    assert main(["selfcheck"]) == 0
+    assert "answered as it must" in capsys.readouterr().out
+
+
+def test_selfcheck_imports_what_students_may_import_as_the_workers_user():
+    from autograder.apps.preflight import prove_the_worker_runs
+
+    failure = prove_the_worker_runs(["no_such_package_anywhere"])
+    assert failure is not None and "No module named 'no_such_package_anywhere'" in failure
