@@ -47,19 +47,25 @@ def run(root: Path | None = None) -> dict[str, Any]:
     finally:
         if sandbox is not None:
             sandbox.stop()  # every process of the worker's user, daemons too, before the result is written
-    data["execution_time"] = round(time.monotonic() - started, 3)
     data.setdefault("extra_data", {}).update(submission_metadata(root / "submission_metadata.json"))
+    data["execution_time"] = round(time.monotonic() - started, 3)  # from the process's start to this write
     write_json(root / "results" / "results.json", data)
     return data
 
 
 def seconds_since_process_start() -> float:
-    """How long this process has run (Linux), so execution_time covers the interpreter's start-up too."""
+    """How long this process has run, as the kernel counts it, so execution_time covers the interpreter's start-up too.
+
+    The kernel stamps a process's start on the boot-time clock, so it is read
+    against that same clock (``CLOCK_BOOTTIME``, which a container's time
+    namespace shifts alike), not against ``/proc/uptime``, which tools such as
+    LXCFS rewrite per container: mixing the two would lose the start-up.
+    """
     try:
-        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-        return max(uptime - ticks / os.sysconf("SC_CLK_TCK"), 0.0)
-    except (OSError, ValueError, IndexError):
+        ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        now = time.clock_gettime(time.CLOCK_BOOTTIME)
+        return max(now - ticks / os.sysconf("SC_CLK_TCK"), 0.0)
+    except (OSError, ValueError, IndexError, AttributeError):  # AttributeError: not Linux
         return 0.0
 
 
