@@ -126,7 +126,7 @@ def _grade(arguments: argparse.Namespace) -> int:
     limits.call_timeout = arguments.timeout or limits.call_timeout
     progress = LiveProgress()
     try:
-        report = grade(submission, problems, limits, watcher=progress, packages=course.package_names)
+        report = grade(submission, problems, limits, watcher=progress, packages=course.package_names, module_names=course.module_names)
     finally:
         progress.close()
     if note:

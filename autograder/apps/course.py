@@ -1,20 +1,24 @@
 """The course configuration (``assignment.yaml`` beside ``problems/``): what the front ends know of an assignment.
 
 Nothing here reaches the engine except through arguments: the submission
-names to look for, the total the points must add up to, the packages students
-may import, and default limits.
+names to look for (and the module names the Python checks import the
+submission by), the total the points must add up to, the packages students
+may import, and default limits. The engine's compiled cache only carries this
+file's parse for us (:func:`cache_entry`), so that a grade never imports PyYAML.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from autograder.engine.compiled import COURSE_NAME, stored_course
+from autograder.engine.compiled import stored_course
 from autograder.sandbox.limits import Limits
 
-CONFIG_NAME = COURSE_NAME  # named in engine/compiled.py, which stores the file's parse in the problems' cache
+CONFIG_NAME = "assignment.yaml"
 
 
 class CourseError(Exception):
@@ -34,6 +38,13 @@ class Course:
     @property
     def starter_name(self) -> str:
         return self.submission_names[0]
+
+    @property
+    def module_names(self) -> tuple[str, ...]:
+        """The names the course's Python checks may import the submission by: the stems of the submission
+        names that can be module names (``lab2`` for lab2.py and lab2.ipynb), whatever the upload is called."""
+        stems = (Path(name).stem for name in self.submission_names)
+        return tuple(dict.fromkeys(stem for stem in stems if stem.isidentifier()))
 
     @property
     def package_names(self) -> list[str]:
@@ -64,7 +75,7 @@ def load(problems: Path) -> Course:
         raise CourseError(f"{path}: unknown limit {bad[0]!r}; allowed: {', '.join(sorted(limit_names))}")
     names = data.get("submission_names") or []
     if not names or not all(isinstance(name, str) and name for name in names):
-        raise CourseError(f"{path}: submission_names must list at least one file name, e.g. [ps3.py, ps3.ipynb]")
+        raise CourseError(f"{path}: submission_names must list at least one file name, e.g. [hw1.py, hw1.ipynb]")
     return Course(
         title=str(data.get("title", "Assignment")),
         submission_names=tuple(names),
@@ -76,6 +87,24 @@ def load(problems: Path) -> Course:
     )
 
 
+def cache_entry(problems: Path) -> dict[str, Any] | None:
+    """What ``build`` stores in the compiled cache of ``problems`` (engine/compiled.py's ``course``): the
+    configuration beside them, parsed, keyed by a hash of its text. None when it cannot be read, or holds
+    anything JSON would not bring back exactly (a date, a tuple, an int key): a grade then parses the file."""
+    path = Path(problems).resolve().parent / CONFIG_NAME
+    if not path.is_file():
+        return None
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
+        exact = json.loads(json.dumps(data, allow_nan=False)) == data
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, ValueError):
+        return None  # the grade then reads the file itself, and reports what is wrong with it
+    return {"sha256": _text_hash(text), "data": data} if exact else None
+
+
 def _parse(path: Path, problems: Path) -> Any:
     """The file's YAML: as the compiled cache beside the problems stored it, when it holds this very text
     (so a grade never imports PyYAML, which costs more than the rest of this module); else parsed here."""
@@ -83,12 +112,16 @@ def _parse(path: Path, problems: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise CourseError(f"{path}: cannot read the course configuration: {error}") from None
-    stored = stored_course(problems, text)
-    if stored is not None:
-        return stored
+    stored = stored_course(problems)
+    if isinstance(stored, dict) and stored.get("sha256") == _text_hash(text) and "data" in stored:
+        return stored["data"]
     import yaml
 
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise CourseError(f"{path}: cannot read the course configuration: {error}") from None
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -34,7 +34,8 @@ def run(root: Path | None = None) -> dict[str, Any]:
         from autograder.engine.runner import grade
         from autograder.output.results import gradescope_json
 
-        data = gradescope_json(grade(submission, problems, sandbox=sandbox, packages=course.package_names))
+        data = gradescope_json(grade(submission, problems, sandbox=sandbox, packages=course.package_names,
+                                     module_names=course.module_names))
         data["output"] = f"{note}\n\n{data['output']}"
     except (NoSubmission, CourseError) as problem:
         from autograder.output.results import error_json

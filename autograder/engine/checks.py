@@ -18,10 +18,13 @@ Only the check files themselves are collected: never a conftest.py, an ini
 file, an installed plugin, or anything in the submission's folder.
 
 While the session runs, the submission is also importable by name, so a
-gradescope-utils suite that does ``from ps3 import conv2d`` drops in unchanged:
-``ps3`` is a stand-in module whose attributes are the ``student`` fixture's
-functions (see :func:`submission_modules`). ``@leaderboard("column")`` checks
-fill their result's ``leaderboard`` with the value they set.
+gradescope-utils suite that does ``from lab2 import softmax`` drops in unchanged:
+``lab2`` is a stand-in module whose attributes are the ``student`` fixture's
+functions (see :func:`submission_modules`). The names are the submitted file's
+own stem and those the caller passes (the course's: the stems of the file
+names students submit), so the checks work whatever the upload was called.
+``@leaderboard("column")`` checks fill their result's ``leaderboard`` with the
+value they set.
 """
 
 from __future__ import annotations
@@ -53,9 +56,6 @@ MARKERS = (
     "tags(*names): Gradescope tags (gradescope-utils: @tags)",
 )
 MAX_OUTPUT_CHARS = 3000
-# The submission's module name when the gate cannot tell it (validate calls the reference, not a file),
-# and always offered besides the file's own stem: PS3's checks say ``from ps3 import ...`` whatever the upload is called.
-FALLBACK_MODULE_NAME = "ps3"
 LEADERBOARD_ORDERS = ("asc", "desc")
 
 # pytest keeps process-wide state (sys.modules, import hooks, sys.stdout while
@@ -85,14 +85,15 @@ class CheckError(Exception):
     """The problems' own check files are broken (they do not import, or a marker is wrong)."""
 
 
-def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] | None = None) -> list[CheckResult]:
+def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()) -> list[CheckResult]:
     """Run the check ``files`` in one pytest session; one result per test, in the order run.
 
     The student's functions are called through ``gate``, the same gate as the
     YAML cases: strikes and the run's deadline are shared. During the session
-    the submission is importable under ``module_names`` (by default
-    :func:`submission_module_names`: its file's stem, and ``ps3``). Raises
-    CheckError when the checks themselves are broken.
+    the submission is importable under :func:`submission_module_names`: its
+    file's stem, and ``module_names``, the names the course's checks import it
+    by (the front end knows them from the course configuration; the engine
+    does not). Raises CheckError when the checks themselves are broken.
     """
     if not files:
         return []
@@ -103,7 +104,7 @@ def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] | No
     student = Student(gate)
     plugin = _plugin(student, root)
     folders = {path.parent.name for path in files}
-    names = [name for name in (submission_module_names(gate) if module_names is None else module_names)
+    names = [name for name in submission_module_names(gate, module_names)
              if name not in folders]  # a problem's folder is the package pytest imports its checks under
     arguments = [
         *map(str, files),
@@ -157,7 +158,7 @@ class Student:
 
 
 class SubmissionModule(types.ModuleType):
-    """The submission as a module (``import ps3``, ``from ps3 import conv2d``) for checks written that way.
+    """The submission as a module (``import lab2``, ``from lab2 import softmax``) for checks written that way.
 
     Its attributes are the ``student`` fixture's functions, each call made in
     the sandbox: nothing of the student's code ever runs in the grader.
@@ -168,7 +169,7 @@ class SubmissionModule(types.ModuleType):
         self.__dict__["_autograder_student"] = student
 
     def __getattr__(self, name: str) -> Any:
-        if name == "__all__":  # ``from ps3 import *``: the functions the submission defines
+        if name == "__all__":  # ``from lab2 import *``: the functions the submission defines
             functions = getattr(getattr(self._autograder_student._gate, "imported", None), "functions", None)
             if isinstance(functions, list):
                 return list(functions)
@@ -178,20 +179,20 @@ class SubmissionModule(types.ModuleType):
         return f"<module {self.__name__!r}: the submission, called in the sandbox>"
 
 
-def submission_module_names(gate: Any) -> list[str]:
-    """The names a check may import the submission by: its file's stem, when that can safely be a module, and ``ps3``.
+def submission_module_names(gate: Any, course_names: Sequence[str] = ()) -> list[str]:
+    """The names a check may import the submission by: its file's stem, then ``course_names``.
 
-    The stem is the student's choice of file name, so it is used only when it
-    names no module the grader has or could import (``numpy.py`` must not
-    shadow NumPy, even for the length of a session).
+    ``course_names`` are what the course's checks say (``lab2`` for a course
+    whose students submit ``lab2.py``), so a check still imports the submission
+    when a student uploaded ``lab2 (1).py``, and validate, which calls the
+    reference rather than a file, has a name at all. Each name is used only when
+    it names no module the grader has or could import: the stem is the
+    student's choice, and ``numpy.py`` must not shadow NumPy, even for the
+    length of a session.
     """
     submission = getattr(getattr(gate, "sandbox", None), "submission", None)
-    names = []
-    if submission is not None:
-        stem = Path(submission).stem
-        if _free_module_name(stem):
-            names.append(stem)
-    return list(dict.fromkeys([*names, FALLBACK_MODULE_NAME]))
+    names = [Path(submission).stem] if submission is not None else []
+    return [name for name in dict.fromkeys([*names, *course_names]) if _free_module_name(name)]
 
 
 def _free_module_name(name: str) -> bool:

@@ -10,9 +10,9 @@ carries the visible cases in the student kit.
 
 The cache is three parts, so that each reader parses only what it needs:
 
-- a JSON line, the header: format, fingerprint, and the course configuration
-  (``assignment.yaml`` beside ``problems/`` when the cache is written) already
-  parsed, keyed by a hash of its text, so that a grade never imports PyYAML;
+- a JSON line, the header: format, fingerprint, and what the front end that
+  wrote the cache asked to keep beside the problems (the course configuration
+  already parsed, so that a grade never imports PyYAML: apps/course.py);
 - a JSON line, the problems, in which each array is a reference
   ``{"$array": {"dtype", "shape", "at"}}`` into the bytes that follow;
 - the arrays' raw little-endian bytes, one after another: numbers in JSON text
@@ -39,7 +39,6 @@ from autograder.model import Case, Comparison, Expected, FollowThrough, PartCall
 FORMAT = 4
 READABLE_ENTRIES = 64  # in cases.json, arrays up to this size are stored as numbers; larger ones as base64 bytes
 CACHE_NAME = "compiled.json"
-COURSE_NAME = "assignment.yaml"  # the course configuration beside problems/, read by apps/course.py
 
 
 def encode_value(value: Any, blob: bytearray | None = None) -> Any:
@@ -229,12 +228,13 @@ def _files(root: Path, suffixes: tuple[str, ...], skip: set[str]) -> list[Path]:
     return [path for path in found if path.is_file()]
 
 
-def cache_bytes(problems_dir: Path, problems: list[Problem]) -> bytes:
+def cache_bytes(problems_dir: Path, problems: list[Problem], course: Any = None) -> bytes:
     """The cache file's content for ``problems``, loaded from ``problems_dir`` as it is now.
 
-    Its header also carries the course configuration beside ``problems_dir``, parsed (see :func:`stored_course`).
+    Its header also carries ``course``, any JSON value, for :func:`stored_course` to give back: the
+    engine knows nothing of the course, but a front end may keep its parse of the course's files here.
     """
-    header = {"format": FORMAT, "fingerprint": fingerprint(problems_dir), "course": _course_entry(Path(problems_dir)),
+    header = {"format": FORMAT, "fingerprint": fingerprint(problems_dir), "course": course,
               "about": "Written by `python -m autograder build`; used only while the fingerprint matches the specs. "
                        "This line, then the problems (JSON), then the bytes of their arrays."}
     blob = bytearray()
@@ -261,42 +261,15 @@ def load_cache(problems_dir: Path, stamp: str) -> list[Problem] | None:
         return None
 
 
-# --------------------------------------------------------------------------- the course configuration, parsed
+# --------------------------------------------------------------------------- what a front end keeps beside the problems
 
 
-def stored_course(problems_dir: Path, text: str) -> Any:
-    """The parse of ``text`` (the course configuration's) that the cache holds, or None when it holds no parse of that text.
-
-    Only the header line is read. The parse is keyed by a hash of the text
-    alone, not by the fingerprint: the same text always parses the same way.
-    """
+def stored_course(problems_dir: Path) -> Any:
+    """The ``course`` value the cache under ``problems_dir`` was written with; None when there is none,
+    or the cache is unreadable or of another format. Only the header line is read."""
     try:
         with (Path(problems_dir) / CACHE_NAME).open("rb") as stream:
             header = json.loads(stream.readline())
-        course = header["course"]
-        if header["format"] == FORMAT and course["sha256"] == _text_hash(text):
-            return course["data"]
+        return header["course"] if header["format"] == FORMAT else None
     except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return None
-
-
-def _course_entry(problems_dir: Path) -> dict | None:
-    """The course configuration beside ``problems_dir``, parsed as apps/course.py parses it; None when
-    it cannot be read, or holds anything JSON would not bring back exactly (a date, a tuple, an int key)."""
-    path = problems_dir.resolve().parent / COURSE_NAME
-    if not path.is_file():
         return None
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
-        exact = json.loads(json.dumps(data, allow_nan=False)) == data
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, ValueError):
-        return None  # the grade then reads the file itself, and reports what is wrong with it
-    return {"sha256": _text_hash(text), "data": data} if exact else None
-
-
-def _text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

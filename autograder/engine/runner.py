@@ -45,13 +45,15 @@ class Cancelled(BaseException):
 
 def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
           worker_user: str | None = DEFAULT_WORKER_USER, sandbox: Sandbox | None = None,
-          cancel: threading.Event | None = None, watcher: Watcher | None = None, packages: Sequence[str] = ()) -> Report:
+          cancel: threading.Event | None = None, watcher: Watcher | None = None, packages: Sequence[str] = (),
+          module_names: Sequence[str] = ()) -> Report:
     """Grade ``submission`` against the problems under ``problems`` (a folder), or against loaded problems.
 
     Pass a ``sandbox`` already started to overlap its start-up with the
     caller's own imports; it is stopped here either way. Setting ``cancel``
     raises :class:`Cancelled` before the next call. ``packages`` are the
-    packages students may import, named when an import fails.
+    packages students may import, named when an import fails; ``module_names``
+    the names Python checks import the submission by (checks.run_checks).
     """
     started = time.monotonic()
     report = Report(submission=str(submission))
@@ -80,7 +82,7 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
             from autograder.engine.checks import CheckError, run_checks  # pytest and the fixture: only for problems with checks
 
             try:
-                report.checks = number_checks(run_checks(check_files, gate), report.problems)
+                report.checks = number_checks(run_checks(check_files, gate, module_names), report.problems)
             except CheckError as error:  # an instructor's bug: no partial grade that looks final
                 report.results = []
                 report.error = f"The autograder's Python checks are broken, so nothing was graded: {error}"

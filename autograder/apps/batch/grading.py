@@ -480,7 +480,8 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
         record: Record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
         try:
-            report = grade(job.file, problems, course.make_limits(), worker_user=user, cancel=stop, packages=course.package_names)
+            report = grade(job.file, problems, course.make_limits(), worker_user=user, cancel=stop, packages=course.package_names,
+                           module_names=course.module_names)
         except Cancelled:
             raise
         except Exception:  # noqa: BLE001 - an engine bug: this submission gets a valid result saying so

@@ -61,7 +61,7 @@ def gradescope_files(folder: Path) -> dict[str, Path | bytes]:
 
     problems/ also gets the compiled cache, so each grade skips loading the specs.
     """
-    from autograder.apps.course import CONFIG_NAME
+    from autograder.apps.course import CONFIG_NAME, cache_entry
     from autograder.engine import problemset
     from autograder.engine.compiled import CACHE_NAME, cache_bytes
 
@@ -72,7 +72,7 @@ def gradescope_files(folder: Path) -> dict[str, Path | bytes]:
         files[name] = PACKAGE_ROOT / name
     files.update(_tree(PACKAGE_ROOT / "autograder", "autograder/", ENGINE_SUFFIXES))
     files.update(_tree(folder, "problems/"))
-    files[f"problems/{CACHE_NAME}"] = cache_bytes(folder, problemset.load(folder, use_cache=False))
+    files[f"problems/{CACHE_NAME}"] = cache_bytes(folder, problemset.load(folder, use_cache=False), cache_entry(folder))
     config = load(folder).path
     if config is not None:
         files[CONFIG_NAME] = config

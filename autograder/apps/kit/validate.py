@@ -114,7 +114,7 @@ def _run_checks_on_the_reference(folder: Path, found: Validation) -> None:
     if not files:
         return
     try:
-        found.checks = run_checks(files, _ReferenceCalls(solvers(folder)))
+        found.checks = run_checks(files, _ReferenceCalls(solvers(folder)), load(folder).module_names)
     except CheckError as error:
         found.errors.append(str(error))
         return
