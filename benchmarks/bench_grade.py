@@ -44,6 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from autograder.apps.course import cache_entry  # noqa: E402
 from autograder.engine.compiled import CACHE_NAME, cache_bytes  # noqa: E402
 from autograder.engine.problemset import load as load_problems  # noqa: E402
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER, lock_folder  # noqa: E402
@@ -62,7 +63,7 @@ def make_layout(root: Path, use_cache: bool) -> None:
     shutil.copytree(REPO / "problems", problems, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
     shutil.copy(REPO / "assignment.yaml", source / "assignment.yaml")  # before the cache, which stores its parse
     if use_cache:
-        (problems / CACHE_NAME).write_bytes(cache_bytes(problems, load_problems(problems, use_cache=False)))
+        (problems / CACHE_NAME).write_bytes(cache_bytes(problems, load_problems(problems, use_cache=False), cache_entry(problems)))
     shutil.copy(REPO / "run_autograder", source / "run_autograder")
     (root / "submission").mkdir()
     shutil.copy(REPO / "solutions" / "ps3.py", root / "submission" / "ps3.py")
