@@ -1,4 +1,11 @@
-"""Shared fixtures: a Gradescope layout in a temporary folder, and the real entry point run in it."""
+"""Shared fixtures: the assignments in this repository, a Gradescope layout in a temporary folder, and the real
+entry point run in it.
+
+The tests follow the assignment: the repository's root assignment (problems/, assignment.yaml and
+solutions/ at the root) is whatever course is there, and each assignments/*/ is another. Engine, sandbox
+and front-end tests grade fixture assignments of their own (tests/fixtures/*); what is specific to an
+assignment (its solution's full marks, its known mistakes, its totals) is parametrized over ASSIGNMENTS.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +15,97 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+from autograder.apps.course import Course
+from autograder.apps.course import load as load_course
+
 REPO = Path(__file__).resolve().parent.parent
-collect_ignore = ["fixtures"]  # assignments the tests grade; their checks run only inside those gradings
-SOLUTION = REPO / "solutions" / "ps3.py"
-MISTAKES = REPO / "solutions" / "mistakes"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 MAX_RESULTS_BYTES = 1_000_000
+
+
+@functools.cache
+def course_config(folder: Path = REPO / "problems") -> Course:
+    """The course configuration beside ``folder`` (assignment.yaml): total_points, submission_names, ..."""
+    return load_course(folder)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One assignment: a problems/ folder, the course configuration beside it, and solutions/ holding the
+    instructor's full-marks file (named as students name theirs) and mistakes/*.py (known-wrong functions)."""
+
+    root: Path
+
+    @property
+    def name(self) -> str:
+        """``root`` for the repository's own root assignment, else its folder (``assignments/lab2``)."""
+        return "root" if self.root == REPO else self.root.relative_to(REPO).as_posix()
+
+    @property
+    def problems(self) -> Path:
+        return self.root / "problems"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "assignment.yaml"
+
+    @property
+    def course(self) -> Course:
+        return course_config(self.problems)
+
+    @property
+    def solution(self) -> Path:
+        """solutions/<the first submission name>: what a student should have submitted."""
+        return self.root / "solutions" / self.course.starter_name
+
+    @property
+    def mistakes(self) -> list[Path]:
+        return sorted((self.root / "solutions" / "mistakes").glob("*.py"))
+
+    def with_mistake(self, mistake: Path) -> str:
+        """The solution with one known-wrong file's functions appended (they win)."""
+        return self.solution.read_text() + "\n\n" + mistake.read_text()
+
+    def __str__(self) -> str:  # the id of a test parametrized over assignments
+        return self.name
+
+
+def _assignments() -> list[Assignment]:
+    """The root assignment, then each assignments/*/ holding an assignment.yaml beside a problems/ folder."""
+    roots = [REPO, *sorted(config.parent for config in (REPO / "assignments").glob("*/assignment.yaml"))]
+    return [Assignment(root) for root in roots if (root / "problems").is_dir()]
+
+
+ASSIGNMENTS = _assignments()
+ROOT_ASSIGNMENT = Assignment(REPO)
+# PS3's own tests pin Problem Set 3's numbers and reference solvers: they are collected only where PS3 is the
+# root assignment, recognized by its problems (not by a title another course could share).
+PS3_PROBLEMS = {"q1": None, "q2a": "fc_layer_params", "q2b": "conv_layer_params", "q3a": "conv2d", "q3b": "conv_transpose2d",
+                "q4": "downsampling_params"}
+PS3_OWN_TESTS = ["test_ps3.py", "test_references.py"]
+
+
+def is_ps3(assignment: Assignment) -> bool:
+    """Whether ``assignment`` is Problem Set 3: its six problem folders, each reference defining PS3's function."""
+    folders = {path.name for path in assignment.problems.iterdir() if path.is_dir() and not path.name.startswith(("_", "."))}
+    if folders != set(PS3_PROBLEMS):
+        return False
+    return all(function is None or f"def {function}(" in (assignment.problems / key / "reference.py").read_text()
+               for key, function in PS3_PROBLEMS.items())
+
+
+collect_ignore = ["fixtures"]  # assignments the tests grade; their checks run only inside those gradings
+if not is_ps3(ROOT_ASSIGNMENT):
+    collect_ignore += PS3_OWN_TESTS
+SOLUTION = ROOT_ASSIGNMENT.solution
+MISTAKES = REPO / "solutions" / "mistakes"
 
 
 @functools.cache
@@ -34,11 +121,6 @@ def graded_functions(folder: Path = REPO / "problems") -> set[str]:
     return {case.function for problem in spec_problems(folder) for case in problem.cases}
 
 
-def course_config(folder: Path = REPO / "problems"):
-    """The course configuration beside ``folder`` (assignment.yaml): total_points, submission_names, ..."""
-    from autograder.apps import course as configuration
-
-    return configuration.load(folder)
 
 
 def total_points(folder: Path = REPO / "problems") -> float:
@@ -49,8 +131,8 @@ def total_points(folder: Path = REPO / "problems") -> float:
 
 
 def submission_with(mistake: str) -> str:
-    """The instructor's solution with one known-wrong file's functions appended (they win)."""
-    return SOLUTION.read_text() + "\n\n" + (MISTAKES / f"{mistake}.py").read_text()
+    """The root assignment's solution with one of its known-wrong files' functions appended (they win)."""
+    return ROOT_ASSIGNMENT.with_mistake(MISTAKES / f"{mistake}.py")
 
 
 def check_results(data: dict, raw: bytes) -> None:

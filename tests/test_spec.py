@@ -1,4 +1,4 @@
-"""Spec loading: the shipped specs load and add up to the course total; broken specs say where and why."""
+"""Spec loading: every assignment's specs load and add up to its course total; broken specs say where and why."""
 
 from __future__ import annotations
 
@@ -14,39 +14,45 @@ from autograder.engine.errors import SpecError
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.scoring import assign_max_scores
 
-from conftest import graded_functions, spec_problems, total_points
+from conftest import ASSIGNMENTS, FIXTURES, Assignment, graded_functions, spec_problems, total_points
 
-REPO = Path(__file__).resolve().parent.parent
+EVERY_ASSIGNMENT = pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=str)
 
 
-@pytest.fixture(scope="module")
-def problems():
-    return {p.key: p for p in load_problems(REPO / "problems")}
+def _problems(assignment: Assignment) -> dict:
+    return {p.key: p for p in load_problems(assignment.problems)}
 
 
 # PS3's worked answers, its ten functions, each with visible and hidden cases, and its hand-graded Q1 are
 # pinned in tests/test_ps3.py.
 
 
-def test_points_add_up_to_the_course_total(problems):
-    assert sum(p.points for p in problems.values()) == total_points()
+@EVERY_ASSIGNMENT
+def test_case_shares_add_up_to_each_problems_points(assignment):
+    """With the Python checks' weights, the problems' points add up to the course total: validate holds them to
+    it, and tests/test_assignments.py builds every assignment, which validates it."""
+    problems = _problems(assignment)
+    assert 0 < sum(p.points for p in problems.values()) <= total_points(assignment.problems)
     for problem in problems.values():
         assign_max_scores(problem)
         assert sum(c.max_score for c in problem.cases) == pytest.approx(problem.points, abs=1e-9)
 
 
-def test_every_function_has_a_visible_case_and_every_problem_a_hidden_one(problems):
+@EVERY_ASSIGNMENT
+def test_every_function_has_a_visible_case_and_every_problem_a_hidden_one(assignment):
     """What students' check can show, and what it cannot (PS3's functions each have both: tests/test_ps3.py)."""
+    problems = _problems(assignment)
     functions = {c.function for p in problems.values() for c in p.cases}
-    assert functions and functions == graded_functions()
+    assert functions and functions == graded_functions(assignment.problems)
     for function in functions:
         assert any(not c.hidden for p in problems.values() for c in p.cases if c.function == function), function
     for problem in problems.values():
         assert problem.graded_by_hand or any(c.hidden for c in problem.cases), problem.key
 
 
-def test_generated_cases_are_the_same_every_run(problems):
-    again = {p.key: p for p in load_problems(REPO / "problems")}
+@EVERY_ASSIGNMENT
+def test_generated_cases_are_the_same_every_run(assignment):
+    problems, again = _problems(assignment), _problems(assignment)
     for key, problem in problems.items():
         for a, b in zip(problem.cases, again[key].cases, strict=True):
             assert a.name == b.name and repr(a.args) == repr(b.args)
@@ -145,16 +151,18 @@ def test_reference_mutating_its_input_cannot_change_a_case(tmp_path):
     assert case.args == ([1, 2],)
 
 
-def test_shipped_problems_copy_still_loads(tmp_path):
-    shutil.copytree(REPO / "problems", tmp_path / "problems")
-    assert len(load_problems(tmp_path / "problems")) == len(spec_problems()) > 1
+@EVERY_ASSIGNMENT
+def test_shipped_problems_copy_still_loads(tmp_path, assignment):
+    shutil.copytree(assignment.problems, tmp_path / "problems")
+    assert len(load_problems(tmp_path / "problems")) == len(spec_problems(assignment.problems)) > 1
 
 
-def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_path):
+@EVERY_ASSIGNMENT
+def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_path, assignment):
     from autograder.engine.compiled import CACHE_NAME, cache_bytes
 
     folder = tmp_path / "problems"
-    shutil.copytree(REPO / "problems", folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
+    shutil.copytree(assignment.problems, folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
     fresh = load_problems(folder)
     (folder / CACHE_NAME).write_bytes(cache_bytes(folder, fresh))
     cached = load_problems(folder)
@@ -169,7 +177,7 @@ def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_pa
     reference_solver = next(c for p in fresh for c in p.cases if c.number == composite.number).follow_through.compose
     parts = sys.modules[reference_solver.__module__]  # the reference's own parts: the composition gives its answer
     assert composite.follow_through.compose(parts, *composite.args) == composite.expected.value
-    assert cached[2].cases[0].expected is not fresh[2].cases[0].expected  # really from the cache
+    assert all(c.expected is not f.expected for p, q in zip(cached, fresh) for c, f in zip(p.cases, q.cases))  # really from the cache
     assert [p.path for p in cached] == [p.path for p in fresh]  # the runner finds each problem's checks beside it
 
     changed = next(p for p in fresh if not p.graded_by_hand)
@@ -182,6 +190,6 @@ def test_a_damaged_cache_is_ignored(tmp_path):
     from autograder.engine.compiled import CACHE_NAME
 
     folder = tmp_path / "problems"
-    shutil.copytree(REPO / "problems", folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
+    shutil.copytree(FIXTURES / "lab1" / "problems", folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
     (folder / CACHE_NAME).write_text('{"format": 1, "fingerprint": "x", "problems": [')
-    assert len(load_problems(folder)) == len(spec_problems()) > 1
+    assert len(load_problems(folder)) == len(spec_problems(FIXTURES / "lab1" / "problems")) > 1
