@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import json
+import numbers
 import os
 import re
 import struct
@@ -65,7 +66,36 @@ def encode(value, blobs: list, depth: int = 0):
         return {"$tuple": [encode(item, blobs, depth + 1) for item in value]}
     if type(value) is list:
         return [encode(item, blobs, depth + 1) for item in value]
+    number = _exact_real(value)
+    if number is not None:
+        return number
     return {"$unsupported": type(value).__name__[:80]}
+
+
+def _exact_real(value):
+    """A real number of another type (fractions.Fraction, decimal.Decimal, an int or float subclass such as an
+    IntEnum) as the int it equals when whole, else the nearest float; None for anything else.
+
+    So Fraction(12, 2) crosses as 6 and is judged as 6 is (engine/compare.py says what counts as a number).
+    """
+    ratio = getattr(value, "as_integer_ratio", None) if isinstance(value, numbers.Number) else None
+    if ratio is None:  # not a number, or a complex one
+        return None
+    try:
+        numerator, denominator = ratio()
+    except (ValueError, OverflowError):  # a NaN or an infinity (decimal.Decimal has both): no ratio, still a float
+        try:
+            return float(str(value))  # "NaN", "Infinity", "-Infinity"
+        except Exception:  # noqa: BLE001 - a signalling NaN, or a number that cannot say what it is
+            return None
+    except Exception:  # noqa: BLE001 - a broken number is no number
+        return None
+    if type(numerator) is not int or type(denominator) is not int or denominator < 1:
+        return None
+    try:
+        return numerator if denominator == 1 else numerator / denominator
+    except OverflowError:  # beyond any float
+        return None
 
 
 def decode(data, blobs: list):
