@@ -208,6 +208,33 @@ def test_the_detail_names_what_is_not_a_number():
     assert "relative error enormous" in judge(444, 10**400, INT).detail
 
 
+@pytest.mark.parametrize("expected, received, comparison, instead", [
+    (444, True, INT, "return the count as an int (True and False are not numbers here)"),
+    (444, (444,), INT, "return one whole number: an int"),
+    (444, Unsupported("map"), INT, "return one whole number: an int"),
+    (444, "444", INT, "return one whole number: an int"),
+    ([40, 18], Unsupported("map"), INTS, "return a list, e.g. list(map(...))"),
+    ([40, 18], Unsupported("filter"), INTS, "return a list, e.g. list(filter(...))"),
+    ([40, 18], Unsupported("zip"), INTS, "return a list, e.g. list(zip(...))"),
+    ([40, 18], Unsupported("dict_values"), INTS, "return a list, e.g. list(...) of the dict_values"),
+    ([40, 18], Unsupported("list_iterator"), INTS, "return a list, e.g. list(...) of the list_iterator"),
+    ([40, 18], Unsupported("generator"), INTS, "a list comprehension [... for ...] instead of the generator expression"),
+    ([40, 18], 58, INTS, "return a list of ints (a tuple or a 1-D NumPy array of ints is fine too)"),
+    ([40, 18], np.array([[40, 18]]), INTS, "return a list of ints"),
+    ([40, 18], np.array([True, False]), INTS, "(a NumPy bool scalar): return the count as an int"),
+    ([40, 18], True, INTS, "return a list of ints (True and False are not numbers here)"),
+    (EXPECTED, Unsupported("object array"), ARRAY, "return an array of numbers, e.g. np.asarray(x, dtype=float)"),
+    (EXPECTED, Unsupported("map"), ARRAY, "e.g. np.array(list(map(...)))"),
+    (EXPECTED, EXPECTED > 0, ARRAY, "x.astype(float) (True and False are not numbers here)"),
+    (EXPECTED, EXPECTED.astype(complex), ARRAY, "return a NumPy array of numbers (any int or float dtype) or nested lists"),
+    (EXPECTED, [["1.5", "-2", "3.25"], ["0", "4", "-1"]], ARRAY, "return a NumPy array of numbers"),
+])
+def test_a_refused_answer_is_told_what_to_return_instead(expected, received, comparison, instead):
+    verdict = judge(expected, received, comparison)
+    assert not verdict.passed and verdict.summary == outcomes.WRONG
+    assert instead in verdict.detail, verdict.detail
+
+
 # --------------------------------------------------------------------------- a tolerance that follows the numbers
 
 

@@ -9,8 +9,30 @@ ever compares itself, and no answer makes these functions raise: each gives
 a verdict on its own case. Each verdict carries two texts: ``summary`` never
 shows a value (safe for hidden cases), ``detail`` shows what differs.
 
-Numbers are real numbers: Python or NumPy ints and floats, never bools,
-strings or complex numbers, inside lists too.
+What counts as an answer is decided here (with the worker's codec, which sends
+a value across as plain data: sandbox/worker.py ``encode``), and the same way for
+visible and hidden cases. Every refusal's detail ends by saying exactly what to
+return instead.
+
+- A **number** is a real number that is not a truth value: a Python or NumPy
+  int or float (a NumPy scalar or a 0-d array), or any other exact real number
+  the student's code makes, such as ``fractions.Fraction``, ``decimal.Decimal``
+  or an int or float subclass (an ``IntEnum``): the worker sends those as the
+  int they equal when they are whole, else as the nearest float. A ``bool`` is
+  not a number, although True == 1 in Python: a count returned as True or
+  False is a comparison returned by mistake. Nor are strings, complex numbers,
+  timedeltas or NaN and infinity (which equal no number).
+- **int** (a count): one number equal to a whole number. 6, 6.0, np.int64(6),
+  np.array(6.0), Fraction(12, 2) and Decimal("6.0") all pass; 6.5 is not whole;
+  a list, even of one number, is not one number.
+- **ints** (a list of counts): a list or tuple of such numbers, or a 1-D NumPy
+  array of them. A lazy iterable is not a list (Python's own == says
+  map(f, xs) != [...]): map, filter, zip, range, a generator, a dict view or
+  an iterator is refused with the call that makes the list, e.g. list(map(...)).
+- **array**: a NumPy array of a real dtype (any width of int or float, either
+  byte order, any memory layout) or nested lists or tuples of numbers, of the
+  expected shape. Bool, complex, text and object arrays and lazy iterables are
+  refused.
 """
 
 from __future__ import annotations
@@ -22,7 +44,8 @@ from typing import Any
 import numpy as np
 
 from autograder.engine.outcomes import WRONG
-from autograder.model import Comparison, Verdict
+from autograder.model import CompareKind, Comparison, Verdict
+from autograder.sandbox.worker import Unsupported
 from autograder.text import valid_unicode
 
 SMALL_ARRAY = 64  # entries; up to this size an array difference is shown in full
@@ -74,12 +97,52 @@ def is_real(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_, np.timedelta64))
 
 
+# Lazy iterables a student may return for a list, and the call that makes the list of each.
+MAKES_A_LIST = {name: f"list({name}(...))" for name in ("map", "filter", "zip", "range", "enumerate", "reversed")}
+MAKES_A_LIST["generator"] = "a list comprehension [... for ...] instead of the generator expression, or list(...) around it"
+
+
+def _instead(kind: CompareKind, received: Any) -> str:
+    """What to return instead of ``received``, an answer of the wrong kind for a ``kind`` answer: said exactly."""
+    if isinstance(received, (bool, np.bool_)) or (isinstance(received, np.ndarray) and received.dtype.kind == "b"):
+        truth = "True and False are not numbers here"
+        return {"int": f"return the count as an int ({truth})", "ints": f"return a list of ints ({truth})",
+                "array": f"return numbers, e.g. an array of floats: x.astype(float) ({truth})"}[kind]
+    lazy = _lazy_name(received)
+    if kind == "int":
+        return "return one whole number: an int (a NumPy integer, or a float equal to a whole number, is fine too)"
+    if kind == "ints":
+        if lazy:
+            return f"return a list, e.g. {MAKES_A_LIST.get(lazy, f'list(...) of the {lazy}')}"
+        return "return a list of ints (a tuple or a 1-D NumPy array of ints is fine too)"
+    if lazy:
+        made = "[... for ...]" if lazy == "generator" else MAKES_A_LIST.get(lazy, "list(...)")
+        return f"return a NumPy array or nested lists, e.g. np.array({made})"
+    if isinstance(received, Unsupported) and received.type_name == "object array":
+        return "return an array of numbers, e.g. np.asarray(x, dtype=float)"
+    return "return a NumPy array of numbers (any int or float dtype) or nested lists of numbers"
+
+
+def _lazy_name(received: Any) -> str:
+    """The type of a lazy iterable or an unordered collection the worker could not send as a list ("": not one)."""
+    if not isinstance(received, Unsupported):
+        return ""
+    name = str(received.type_name)
+    lazy = name in MAKES_A_LIST or name.endswith("iterator") or name.startswith("dict_") or name in ("set", "frozenset")
+    return name if lazy else ""
+
+
 def describe_type(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"a NumPy array of shape {value.shape} and dtype {_dtype_name(value.dtype)}"
     if isinstance(value, np.generic):
         return f"a NumPy {_dtype_name(value.dtype)} scalar"
     return f"a {type(value).__name__}" if not hasattr(value, "type_name") else f"an object of type {str(value.type_name)[:80]}"
+
+
+def _received(value: Any) -> str:
+    """A received answer and its type, for a refusal: ``(6,) (a tuple)``, ``<object of type map>``."""
+    return short_repr(value) if isinstance(value, Unsupported) else f"{short_repr(value)} ({describe_type(value)})"
 
 
 def _dtype_name(dtype: np.dtype) -> str:
@@ -100,7 +163,7 @@ def _judge_int(expected: int, received: Any) -> Verdict:
         received = received[()]
     if not is_real(received):
         return Verdict(False, WRONG,
-                       f"expected {expected}, received {short_repr(received)} ({describe_type(received)})")
+                       f"expected {expected}, received {_received(received)}: {_instead('int', received)}")
     if not is_integral(received):
         return Verdict(False, WRONG,
                        f"expected {expected}, received {short_repr(received)}, which is not a whole number")
@@ -123,7 +186,7 @@ def _judge_ints(expected: list, received: Any) -> Verdict:
         received = list(received)
     if not isinstance(received, (list, tuple)):
         return Verdict(False, WRONG,
-                       f"expected {list(expected)}, received {short_repr(received)}")
+                       f"expected {list(expected)}, received {_received(received)}: {_instead('ints', received)}")
     if len(received) != len(expected):
         return Verdict(False, WRONG,
                        f"expected {list(expected)}, received {short_repr(received)}")
@@ -215,16 +278,16 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
         except _NotReal as reason:
             return Verdict(False, WRONG,
                            f"nested lists that do not form a rectangular array of numbers ({reason}): expected an array of shape "
-                           f"{expected.shape}, received {short_repr(received)}")
+                           f"{expected.shape}, received {short_repr(received)}: {_instead('array', received)}")
     elif isinstance(received, np.ndarray):
         if received.dtype.kind not in REAL_KINDS:
             return Verdict(False, WRONG,
                            f"an array that does not hold real numbers: expected an array of shape {expected.shape}, "
-                           f"received dtype {_dtype_name(received.dtype)}")
+                           f"received dtype {_dtype_name(received.dtype)}: {_instead('array', received)}")
         shape = received.shape
     else:
         return Verdict(False, WRONG,
-                       f"expected an array of shape {expected.shape}, received {short_repr(received)}")
+                       f"expected an array of shape {expected.shape}, received {_received(received)}: {_instead('array', received)}")
     if shape != expected.shape:
         hint = " (the transpose of the right shape)" if shape == expected.shape[::-1] else ""
         return Verdict(False, WRONG,
@@ -232,7 +295,8 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
     try:
         got = _floats(received)
     except _NotReal as reason:
-        return Verdict(False, WRONG, f"{reason}: expected an array of shape {expected.shape}, received {short_repr(received)}")
+        return Verdict(False, WRONG,
+                       f"{reason}: expected an array of shape {expected.shape}, received {short_repr(received)}: {_instead('array', received)}")
     wanted = expected.astype(np.float64)
     if not np.all(np.isfinite(got)):
         bad = int(np.sum(~np.isfinite(got)))
