@@ -3,8 +3,10 @@
 The part calls a composition needs were traced from the reference when the
 spec was loaded (model.FollowThrough.calls). The runner makes them during the
 main run, beside ordinary cases, so the student's code cannot tell them from
-any other call; this module only computes, afterwards, from the answers
-recorded then.
+any other call; this module only computes, after each phase, from the answers
+recorded so far. A visible case's credit is granted right after the visible
+phase, so it rests on visible-phase answers and verdicts alone: no answer to a
+hidden input can change what a visible case shows.
 
 Credit needs genuine parts, answering as a pure function would: every part
 the composition used returned values on its own cases, not the same value on

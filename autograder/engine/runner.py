@@ -1,10 +1,16 @@
 """Grade one submission: the phase order, and a verdict for every case.
 
-The order is part of the trust boundary: visible cases, then the problems'
-Python checks, then hidden cases. Nothing a student sees before publication
-is produced after the worker has seen a hidden input, so student code cannot
-print hidden inputs into visible feedback. Follow-through credit is computed
-last, from answers recorded during those phases (follow_through.py).
+The order is part of the trust boundary: visible cases and their
+follow-through credit, then the problems' Python checks, then hidden cases and
+theirs. Nothing shown for a visible case is decided after the worker has seen a
+hidden input, so student code can neither print hidden inputs into visible
+feedback nor steer a visible verdict or credit by how it answers hidden cases.
+Follow-through credit comes from answers recorded during the phases
+(follow_through.py): a visible case's from visible-phase answers alone.
+
+A hidden case shows, before publication, only its summary, worded within its
+function's budget (outcomes.HiddenAlphabet); its full verdict stays in its
+detail, diagnosis and credit reason, for staff and for after publication.
 """
 
 from __future__ import annotations
@@ -70,6 +76,7 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
             return report
         if watcher:
             watcher.begin(report.problems)
+        sandbox.graded_names = frozenset(case.function for problem in report.problems for case in problem.cases)
         imported = sandbox.ready()
         report.protections = sandbox.protections
         report.notices += import_notices(imported, packages)
@@ -77,6 +84,7 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
         run = _Run(gate, report, cancel or threading.Event(), watcher)
         cases = [case for problem in report.problems for case in problem.cases]
         run.phase([case for case in cases if not case.hidden])
+        run.follow_through()  # the visible cases' credit, before any hidden input reaches the worker
         check_files = [file for folder in _problem_folders(report.problems) for file in problemset.find_checks(folder)]
         if check_files:
             from autograder.engine.checks import CheckError, run_checks  # pytest and the fixture: only for problems with checks
@@ -89,6 +97,7 @@ def grade(submission: Path, problems: Path | list[Problem], limits: Limits | Non
                 return report
         run.phase([case for case in cases if case.hidden])
         run.follow_through()
+        publish_hidden(report.results, outcomes.hidden_alphabets(cases))
         position = {id(case): index for index, case in enumerate(cases)}
         report.results.sort(key=lambda result: position[id(result.case)])
         for result in report.results:
@@ -107,6 +116,8 @@ class _Run:
         self.recorder = follow_through.Recorder(
             {part.function for problem in report.problems for case in problem.cases
              for part in (case.follow_through.calls if case.follow_through else ())})
+        self.kinds = {case.function: case.comparison.kind for problem in report.problems for case in problem.cases}
+        self.granted = 0  # results whose follow-through credit is decided
 
     def phase(self, cases: list[Case]) -> None:
         """The phase's cases in order, sent to the worker as one stream, with the part calls
@@ -141,11 +152,16 @@ class _Run:
             outcomes.close()
 
     def follow_through(self) -> None:
+        """Grant follow-through credit to the cases judged since the last call, from the answers recorded so far.
+
+        Called after each phase: a visible case's credit is decided from the
+        visible phase's answers and verdicts alone, before the hidden phase.
+        """
         results = self.report.results
         failed = {r.case.function for r in results if not r.verdict.passed}
-        kinds = {r.case.function: r.case.comparison.kind for r in results}
-        for result in results:
-            follow_through.grant(result, self.recorder, kinds, failed)
+        for result in results[self.granted:]:
+            follow_through.grant(result, self.recorder, self.kinds, failed)
+        self.granted = len(results)
 
 
 def number_checks(checks: list[CheckResult], problems: list[Problem]) -> list[CheckResult]:
@@ -181,6 +197,14 @@ def check(case: Case, outcome: Outcome) -> CaseResult:
     if outcome.kind == "skipped":
         verdict = Verdict(False, verdict.summary, f"`{case.function}` {outcomes.not_called(outcome, case.function)}.")
     return CaseResult(case, verdict, outcome)
+
+
+def publish_hidden(results: list[CaseResult], alphabets: dict[str, outcomes.HiddenAlphabet]) -> None:
+    """Word each hidden verdict's summary within its function's alphabet: all a hidden case shows before publication."""
+    for result in results:
+        if result.case.hidden:
+            verdict = result.verdict
+            result.verdict = Verdict(verdict.passed, alphabets[result.case.function].summary(result), verdict.detail)
 
 
 def diagnose(case: Case, received: Any) -> str:
