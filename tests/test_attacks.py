@@ -466,7 +466,7 @@ def test_an_infinite_loop_ignoring_every_signal_times_out(harness, monkeypatch):
     outputs = [t["output"] for t in cases_of(data, "conv2d")]
     assert sum("did not return within" in o for o in outputs) == 2
     # The rest were not run: visible cases say why, hidden ones only the fixed phrase.
-    assert sum("already timed out 2 times" in o or o.endswith("could not be called.") for o in outputs) == len(outputs) - 2
+    assert sum("already timed out 2 times" in o or o.endswith(("was not run.", "was not run).")) for o in outputs) == len(outputs) - 2
     assert_clean(harness)
 
 
@@ -686,7 +686,7 @@ def test_binary_garbage_gets_a_valid_zero(harness):
     assert "Problems loading your file" in data["output"]
     assert all("defines no function named" in t["output"]
                for t in data["tests"] if t.get("max_score") and "visible" in t["tags"])
-    assert all(t["output"].endswith("could not be called.") for t in data["tests"] if "hidden" in t.get("tags", []))
+    assert all(t["output"].endswith(("was not run.", "was not run).")) for t in data["tests"] if "hidden" in t.get("tags", []))
     assert harness.seconds < 60
     assert_clean(harness)
 

@@ -61,7 +61,7 @@ def test_a_root_grader_that_cannot_drop_root_runs_no_student_code(tmp_path, monk
     assert "the autograder is misconfigured, so your code was not run; this is not your fault" in data["output"]
     graded = [t for t in data["tests"] if t.get("max_score")]
     assert graded and all(t["score"] == 0 for t in graded)
-    assert all(t["output"].endswith("could not be called.") for t in graded if "hidden" in t.get("tags", []))
+    assert all(t["output"].endswith(("was not run.", "was not run).")) for t in graded if "hidden" in t.get("tags", []))
     assert "NOT RUN" in report.protections["student code"]
     assert f"{private_numpy} is not readable by 'autograder-worker'" in report.protections["student code"]
 
