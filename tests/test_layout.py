@@ -98,7 +98,7 @@ def test_the_package_root_and_the_leaves_import_nothing_from_the_package() -> No
 
 
 # What runs beside student code: the worker and the worker-side modules it imports (its confinement, its loader).
-WORKER_SIDE = {"autograder.sandbox.worker", "autograder.sandbox.confine", "autograder.sandbox.loader"}
+WORKER_SIDE = {"autograder.sandbox.worker", "autograder.sandbox.confine", "autograder.sandbox.loader", "autograder.sandbox.seccomp"}
 
 
 def test_the_worker_side_imports_nothing_else_from_the_package() -> None:

@@ -26,7 +26,7 @@ import re
 import struct
 import sys
 
-from autograder.sandbox import confine, loader
+from autograder.sandbox import confine, loader, seccomp
 
 MAX_DEPTH = 32
 
@@ -325,7 +325,7 @@ def main(config: dict) -> None:
     protections: dict = {"limits": confine.apply_limits(config.get("limits", {}))}
     # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
     confinements = (("filesystem", lambda: confine.landlock(config["read_paths"] + [config["workdir"]], [os.devnull])),
-                    ("sockets", confine.deny_sockets))
+                    ("system calls", seccomp.apply))
     for name, apply in confinements:
         try:
             protections[name] = apply()

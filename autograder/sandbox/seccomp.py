@@ -1,0 +1,370 @@
+"""The worker's system calls: an allow-list (seccomp, default deny), applied by the worker to itself.
+
+Worker-side code (see ``worker.py``): standard library only, and nothing
+from the ``autograder`` package, because it runs beside student code.
+
+Every way two gradings can talk through the kernel is a system call: a
+kernel keyring, a System V segment, a message queue, a socket bound to a
+path, a memfd, an io_uring. Refusing the ones already used by an attack
+leaves the next one open, so the worker may make only the calls that
+computing with Python, NumPy, SciPy and PyTorch needs (ALLOWED, one group per
+need, each with its reason), and every other call fails. The list was derived
+by tracing real gradings (``benchmarks/trace_syscalls.py`` re-derives it) and
+its numbers are checked against the kernel's headers (``tests/test_seccomp.py``).
+
+A refused call fails with an errno; it never kills the process, so Python
+raises an ordinary exception (PermissionError) and student code that tries
+something unneeded loses only that. ``clone3`` fails with ENOSYS, on which
+libc falls back to ``clone``, whose flags a filter can read (clone3's are
+behind a pointer): a thread or a fork is allowed, a new namespace is not.
+
+Deliberately absent:
+- ``execve``/``execveat``: computing starts no programs, and for the system
+  Python the folders Landlock lets the worker read and execute hold every
+  program on the machine. ``subprocess.run`` raises PermissionError,
+  ``os.system`` returns exit status 127, ``platform`` answers without ``uname -p``.
+- sockets (``socket``, ``socketpair``, ...): a Unix socket bound to a path is
+  outside the network namespace and Landlock's TCP rules. asyncio needs a
+  socketpair and so does not start.
+- ``prctl``, ``seccomp``, ``landlock_*``: the worker's confinement is set
+  before student code runs, and nothing computing does changes it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+import struct
+import sys
+from dataclasses import dataclass
+
+# --------------------------------------------------------------------------- the allow-list
+
+# Each group: why computing needs these calls, then each call's number on x86_64 and on aarch64. aarch64 has
+# the kernel's generic table, in which the old x86 calls (open, stat, fork, pipe, poll, ...) do not exist: None.
+ALLOWED: tuple[tuple[str, dict[str, tuple[int | None, int | None]]], ...] = (
+    (
+        "memory: the allocator, NumPy's and PyTorch's buffers, thread stacks, the libraries an import maps",
+        {
+            "brk": (12, 214),
+            "mmap": (9, 222),
+            "munmap": (11, 215),
+            "mprotect": (10, 226),
+            "mremap": (25, 216),
+            "madvise": (28, 233),
+            "mbind": (237, 235),  # PyTorch places its buffers (MPOL_PREFERRED); memory policy is the process's own
+            "get_mempolicy": (239, 236),
+            "set_mempolicy": (238, 237),
+        },
+    ),
+    (
+        "reading files: imports and the submission's own folder (Landlock decides which files; it allows no writes)",
+        {
+            "read": (0, 63),
+            "pread64": (17, 67),
+            "readv": (19, 65),
+            "preadv": (295, 69),
+            "lseek": (8, 62),
+            "open": (2, None),
+            "openat": (257, 56),
+            "close": (3, 57),
+            "close_range": (436, 436),
+            "stat": (4, None),
+            "lstat": (6, None),
+            "fstat": (5, 80),
+            "newfstatat": (262, 79),
+            "statx": (332, 291),
+            "statfs": (137, 43),
+            "fstatfs": (138, 44),
+            "getdents64": (217, 61),
+            "readlink": (89, None),
+            "readlinkat": (267, 78),
+            "access": (21, None),
+            "faccessat": (269, 48),
+            "faccessat2": (439, 439),
+            "getcwd": (79, 17),
+            "chdir": (80, 49),
+            "fchdir": (81, 50),
+        },
+    ),
+    (
+        "descriptors it already holds: the reply pipe, the captured output, pipes to its own children",
+        {
+            "write": (1, 64),
+            "pwrite64": (18, 68),
+            "writev": (20, 66),
+            "pipe": (22, None),
+            "pipe2": (293, 59),
+            "dup": (32, 23),
+            "dup2": (33, None),
+            "dup3": (292, 24),
+            "fcntl": (72, 25),
+            "ioctl": (16, 29),  # terminal questions only (IOCTL_REQUESTS): "is this a terminal?" on every open()
+            "poll": (7, None),
+            "ppoll": (271, 73),
+            "select": (23, None),
+            "pselect6": (270, 72),
+            "epoll_create1": (291, 20),
+            "epoll_ctl": (233, 21),
+            "epoll_wait": (232, None),
+            "epoll_pwait": (281, 22),
+            "epoll_pwait2": (441, 441),
+        },
+    ),
+    (
+        "threads and futexes: BLAS, SciPy's and PyTorch's thread pools, Python's threading",
+        {
+            "clone": (56, 220),  # threads and forks; never a new namespace (CLONE_NAMESPACES)
+            "futex": (202, 98),
+            "futex_waitv": (449, 449),
+            "set_robust_list": (273, 99),
+            "set_tid_address": (218, 96),
+            "rseq": (334, 293),
+            "gettid": (186, 178),
+            "sched_yield": (24, 124),
+            "sched_getaffinity": (204, 123),
+            "sched_setaffinity": (203, 122),  # PyTorch pins its own threads; itself only
+        },
+    ),
+    (
+        "its own processes: fork, multiprocessing, waiting for children, a session of their own",
+        {
+            "fork": (57, None),
+            "vfork": (58, None),
+            "wait4": (61, 260),
+            "waitid": (247, 95),
+            "exit": (60, 93),
+            "exit_group": (231, 94),
+            "setsid": (112, 157),
+            "setpgid": (109, 154),
+            "getpgid": (121, 155),
+            "getpgrp": (111, None),
+            "getsid": (124, 156),
+        },
+    ),
+    (
+        "signals: Python's handlers, faulthandler, alarms, raise and kill of its own processes",
+        {
+            "rt_sigaction": (13, 134),
+            "rt_sigprocmask": (14, 135),
+            "rt_sigreturn": (15, 139),
+            "rt_sigsuspend": (130, 133),
+            "rt_sigpending": (127, 136),
+            "rt_sigtimedwait": (128, 137),
+            "sigaltstack": (131, 132),
+            "restart_syscall": (219, 128),
+            "kill": (62, 129),  # one process (pid >= 0), never every process at once (-1) or another group
+            "tgkill": (234, 131),
+            "tkill": (200, 130),
+            "pause": (34, None),
+            "alarm": (37, None),
+            "getitimer": (36, 102),
+            "setitimer": (38, 103),
+        },
+    ),
+    (
+        "time: clocks and sleeps (most clock reads go through the vDSO and never reach the filter)",
+        {
+            "clock_gettime": (228, 113),
+            "clock_getres": (229, 114),
+            "clock_nanosleep": (230, 115),
+            "nanosleep": (35, 101),
+            "gettimeofday": (96, 169),
+            "time": (201, None),
+            "times": (100, 153),
+        },
+    ),
+    (
+        "facts about itself: ids, limits, usage, the machine's name and size, random bytes",
+        {
+            "getpid": (39, 172),
+            "getppid": (110, 173),
+            "getuid": (102, 174),
+            "geteuid": (107, 175),
+            "getgid": (104, 176),
+            "getegid": (108, 177),
+            "getgroups": (115, 158),
+            "getresuid": (118, 148),
+            "getresgid": (120, 150),
+            "uname": (63, 160),
+            "sysinfo": (99, 179),
+            "getrusage": (98, 165),
+            "getrlimit": (97, 163),
+            "setrlimit": (160, 164),  # its own limits, which it can only lower
+            "prlimit64": (302, 261),  # itself only: another process's limits are not its business
+            "getrandom": (318, 278),
+        },
+    ),
+)
+
+# Refused with ENOSYS rather than EPERM: "this kernel has no such call" makes libc fall back to one the filter can read.
+REFUSED_WITH_ENOSYS: dict[str, tuple[int | None, int | None]] = {
+    "clone3": (435, 435),  # glibc's pthread_create, posix_spawn and fork fall back to clone
+}
+
+# Requests that ioctl may make (the same numbers on x86_64 and aarch64, from asm-generic/ioctls.h):
+# questions about a terminal. Any other request fails with ENOTTY, as it would on a descriptor that is no terminal.
+IOCTL_REQUESTS = {
+    "TCGETS": 0x5401,  # isatty(): every open() of a file asks
+    "TIOCGWINSZ": 0x5413,  # the terminal's size
+    "FIONREAD": 0x541B,  # bytes waiting in a pipe
+    "FIONBIO": 0x5421,  # non-blocking on or off
+    "FIONCLEX": 0x5450,  # close-on-exec off
+    "FIOCLEX": 0x5451,  # close-on-exec on
+}
+
+# Flags of clone that make a namespace (linux/sched.h); CLONE_NEWTIME cannot be given to clone, only to clone3.
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_NAMESPACES = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
+SIGN_BIT = 0x80000000  # of a 32-bit pid: kill(-1) is every process the user may signal, kill(-g) the group g
+
+ARCHITECTURES = ("x86_64", "aarch64")  # the columns of ALLOWED
+
+
+@dataclass(frozen=True)
+class ArgumentRule:
+    """A call on the list that is allowed only when one argument passes a test; otherwise it fails with ``refusal``.
+
+    The filter reads the argument's low 32 bits: what the kernel reads for
+    the ``int`` pids, ``unsigned int`` ioctl requests and clone's flags (whose
+    namespace bits are all low).
+    """
+
+    call: str
+    argument: int
+    refusal: int = errno.EPERM
+    without_bits: int = 0  # allowed when none of these bits is set
+    one_of: tuple[int, ...] = ()  # allowed when the argument is one of these
+
+
+ARGUMENT_RULES = (
+    ArgumentRule("clone", 0, without_bits=CLONE_NAMESPACES),
+    ArgumentRule("kill", 0, without_bits=SIGN_BIT),
+    ArgumentRule("prlimit64", 0, one_of=(0,)),
+    ArgumentRule("sched_setaffinity", 0, one_of=(0,)),
+    ArgumentRule("ioctl", 1, refusal=errno.ENOTTY, one_of=tuple(IOCTL_REQUESTS.values())),
+)
+
+# --------------------------------------------------------------------------- the kernel's side
+
+# Audit architecture of each calling convention (linux/audit.h): the filter refuses every other one,
+# such as 32-bit x86 (int 0x80) on an x86_64 kernel.
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 calling convention: the same call numbers with this bit set
+SECCOMP_SYSCALL = {"x86_64": 317, "aarch64": 277}
+SECCOMP_SET_MODE_FILTER = 1
+SECCOMP_FILTER_FLAG_TSYNC = 1  # every thread of the process, or none
+PR_SET_NO_NEW_PRIVS = 38  # required to install a filter without CAP_SYS_ADMIN
+
+SECCOMP_RET_ALLOW = 0x7FFF0000
+SECCOMP_RET_ERRNO = 0x00050000  # the low 16 bits are the errno
+
+# struct seccomp_data: the call's number, its architecture, then six 64-bit arguments (little-endian: low word first).
+OFFSET_NR = 0
+OFFSET_ARCH = 4
+OFFSET_ARGS = 16
+
+# Classic BPF, as seccomp runs it (linux/bpf_common.h): each instruction is (code, jump if true, jump if false, k).
+BPF_LD, BPF_JMP, BPF_RET = 0x00, 0x05, 0x06
+BPF_W, BPF_ABS = 0x00, 0x20
+BPF_JEQ, BPF_JGE, BPF_JSET = 0x10, 0x30, 0x40
+BPF_K = 0x00
+LOAD_WORD = BPF_LD | BPF_W | BPF_ABS  # accumulator = the 32-bit word of seccomp_data at offset k
+JUMP_IF_EQUAL = BPF_JMP | BPF_JEQ | BPF_K
+JUMP_IF_AT_LEAST = BPF_JMP | BPF_JGE | BPF_K
+JUMP_IF_ANY_BIT = BPF_JMP | BPF_JSET | BPF_K
+RETURN = BPF_RET | BPF_K
+BPF_MAXINSNS = 4096
+
+Instruction = tuple[int, int, int, int]
+
+
+def machine() -> str:
+    """This machine's architecture, as ALLOWED's columns name it."""
+    return platform.machine()
+
+
+def numbers(arch: str, table: dict[str, tuple[int | None, int | None]]) -> dict[str, int]:
+    """The calls of ``table`` that exist on ``arch``, with their numbers there."""
+    column = ARCHITECTURES.index(arch)
+    found = {}
+    for name, pair in table.items():
+        number = pair[column]
+        if number is not None:
+            found[name] = number
+    return found
+
+
+def allowed(arch: str) -> dict[str, int]:
+    """Every call the worker may make on ``arch``, with its number."""
+    return {name: number for _reason, calls in ALLOWED for name, number in numbers(arch, calls).items()}
+
+
+def _refuse(code: int) -> Instruction:
+    return (RETURN, 0, 0, SECCOMP_RET_ERRNO | code)
+
+
+def _rule_block(rule: ArgumentRule) -> list[Instruction]:
+    """Instructions that allow or refuse one call by its argument (the accumulator holds the call's number on entry)."""
+    load = (LOAD_WORD, 0, 0, OFFSET_ARGS + 8 * rule.argument)
+    allow = (RETURN, 0, 0, SECCOMP_RET_ALLOW)
+    if rule.without_bits:
+        return [load, (JUMP_IF_ANY_BIT, 1, 0, rule.without_bits), allow, _refuse(rule.refusal)]
+    matches = [(JUMP_IF_EQUAL, len(rule.one_of) - index, 0, value) for index, value in enumerate(rule.one_of)]
+    return [load, *matches, _refuse(rule.refusal), allow]
+
+
+def program(arch: str) -> list[Instruction]:
+    """The filter for ``arch``: its calling convention only, then each allowed call, then refusal."""
+    calls = allowed(arch)
+    rules = {rule.call: rule for rule in ARGUMENT_RULES}
+    instructions: list[Instruction] = [
+        (LOAD_WORD, 0, 0, OFFSET_ARCH),
+        (JUMP_IF_EQUAL, 1, 0, AUDIT_ARCH[arch]),
+        _refuse(errno.EPERM),  # another calling convention
+        (LOAD_WORD, 0, 0, OFFSET_NR),
+        (JUMP_IF_AT_LEAST, 0, 1, X32_SYSCALL_BIT),
+        _refuse(errno.EPERM),  # an x32 number
+    ]
+    for name, number in sorted(calls.items(), key=lambda item: item[1]):
+        block = _rule_block(rules[name]) if name in rules else [(RETURN, 0, 0, SECCOMP_RET_ALLOW)]
+        instructions += [(JUMP_IF_EQUAL, 0, len(block), number), *block]
+    for number in numbers(arch, REFUSED_WITH_ENOSYS).values():
+        instructions += [(JUMP_IF_EQUAL, 0, 1, number), _refuse(errno.ENOSYS)]
+    instructions.append(_refuse(errno.EPERM))  # everything else
+    return instructions
+
+
+def apply() -> str:
+    """Install the allow-list on this process and every thread of it; say what was done, or why it could not be."""
+    arch = machine()
+    if sys.platform != "linux":
+        return "unavailable: seccomp needs Linux"
+    if arch not in ARCHITECTURES:
+        return f"unavailable: no system call table for {arch} (only {', '.join(ARCHITECTURES)})"
+    instructions = program(arch)
+    if len(instructions) > BPF_MAXINSNS:
+        return f"unavailable: the filter has {len(instructions)} instructions, more than the kernel takes"
+    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *instruction) for instruction in instructions))
+
+    class SockFprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    fprog = SockFprog(len(instructions), ctypes.addressof(code))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    result = libc.syscall(SECCOMP_SYSCALL[arch], SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, ctypes.byref(fprog))
+    if result < 0:
+        return f"unavailable: {os.strerror(ctypes.get_errno())}"
+    if result > 0:  # TSYNC names a thread that could not take the filter; then no thread has it
+        return f"unavailable: thread {result} could not take the filter"
+    return f"applied (seccomp allow-list: {len(allowed(arch))} calls)"
