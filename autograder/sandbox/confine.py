@@ -35,23 +35,37 @@ def apply_limits(limits: dict) -> dict:
     return applied
 
 
-def landlock(read_paths: list, write_paths: list) -> str:
-    """Confine the filesystem (and TCP, from ABI 4) with Landlock; no root needed.
+LANDLOCK_SIGNAL_SCOPING = 6  # the first Landlock ABI that keeps signals (and abstract Unix sockets) inside (Linux 6.12)
 
-    Read access only below ``read_paths`` (the Python install), read and write
-    only below ``write_paths`` (the worker's own folder); everything else,
-    including the grader's problems and results, is out of reach.
-    """
+
+def landlock_abi() -> int:
+    """The Landlock ABI this kernel offers: 0 when it has none (before Linux 5.13, or not enabled)."""
     import ctypes
     import platform
 
     if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
-        return "unavailable: Landlock needs Linux on x86_64 or aarch64"
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    abi = libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))  # landlock_create_ruleset(VERSION)
+    return max(abi, 0)
+
+
+def landlock(read_paths: list, write_paths: list, max_abi: int | None = None) -> str:
+    """Confine the filesystem (and TCP, from ABI 4; signals, from ABI 6) with Landlock; no root needed.
+
+    Read access only below ``read_paths`` (the Python install), read and write
+    only below ``write_paths`` (the worker's own folder); everything else,
+    including the grader's problems and results, is out of reach.
+    ``max_abi`` uses no Landlock feature newer than that ABI: for tests that
+    play an older kernel (``AUTOGRADER_LANDLOCK_MAX_ABI``); 0 applies none.
+    """
+    import ctypes
+
+    abi = landlock_abi() if max_abi is None else min(landlock_abi(), max_abi)
+    if abi < 1:
+        return "unavailable: kernel has no Landlock" if max_abi is None else f"unavailable: Landlock capped at ABI {max_abi} for a test"
     libc = ctypes.CDLL(None, use_errno=True)
     create, add_rule, restrict = 444, 445, 446
-    abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
-    if abi < 1:
-        return "unavailable: kernel has no Landlock"
     read_access = (1 << 0) | (1 << 2) | (1 << 3)  # execute, read file, read dir
     all_fs = (1 << 13) - 1
     if abi >= 2:
@@ -69,9 +83,9 @@ def landlock(read_paths: list, write_paths: list) -> str:
         _fields_ = [("allowed", ctypes.c_uint64), ("fd", ctypes.c_int32)]
 
     net = 3 if abi >= 4 else 0  # bind and connect on TCP
-    scoped = 3 if abi >= 6 else 0  # abstract unix sockets, signals to outside processes
+    scoped = 3 if abi >= LANDLOCK_SIGNAL_SCOPING else 0  # abstract unix sockets, signals to outside processes
     attr = RulesetAttr(all_fs, net, scoped)
-    size = ctypes.sizeof(RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
+    size = ctypes.sizeof(RulesetAttr) if abi >= LANDLOCK_SIGNAL_SCOPING else (16 if abi >= 4 else 8)
     ruleset = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
         return f"unavailable: {os.strerror(ctypes.get_errno())}"

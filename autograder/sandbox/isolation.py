@@ -1,11 +1,17 @@
-"""Operating-system protections around the worker: a separate user, no network, one grading per user.
+"""Operating-system protections around the worker: its own user or namespaces, no network, one grading per user.
 
-Only root can switch users and cut the network and System V IPC; Landlock and
-seccomp, which any user can apply, are applied by the worker itself
-(worker.py). This module decides what applies here; the launcher
-(zygote.py) applies it when it starts each worker, under a reaper of its own:
-a child subreaper, so nothing the worker starts, however it detaches,
-outlives the grading.
+As root (Gradescope), the worker runs as an unprivileged user of its own, in
+new network and IPC namespaces, and every process of that user is killed at
+the end of a grading. A grader that is not root (a TA's laptop) cannot switch
+users; there the worker runs in new user, PID, network and IPC namespaces
+where the kernel lets any user make them (and sees every file system
+read-only), else is kept in by Landlock's signal scoping (Linux 6.12), else
+is not kept in at all: ``weaknesses()`` names what is then open, and the
+commands a person runs refuse unless told to go on. Landlock and seccomp,
+which any user can apply, are applied by the worker itself (worker.py). This
+module decides what applies here; the launcher (zygote.py) applies it when it
+starts each worker, under a reaper of its own: a child subreaper, so nothing
+the worker starts, however it detaches, outlives the grading.
 """
 
 from __future__ import annotations
@@ -14,23 +20,31 @@ import fcntl
 import importlib.util
 import os
 import pwd
+import signal
 import stat
 import sys
 import sysconfig
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.sandbox.zygote import launcher
+from autograder.sandbox.confine import LANDLOCK_SIGNAL_SCOPING, landlock_abi
+from autograder.sandbox.zygote import available_namespaces, kill_everything_of
 
 DEFAULT_WORKER_USER = "autograder-worker"
+KILL_SECONDS = 5.0  # how long the end of a grading keeps killing the worker's user's processes before reporting survivors
+# For tests that play an older kernel: the worker uses no Landlock feature newer than this ABI (0: no Landlock).
+LANDLOCK_CAP_VARIABLE = "AUTOGRADER_LANDLOCK_MAX_ABI"
+# RLIMIT_NPROC counts a user's tasks per user namespace from Linux 5.14; before, across the machine.
+NPROC_PER_NAMESPACE = (5, 14)
+NAMESPACE_TASKS = 3  # counted in the worker's user namespace besides its own: the reaper, the namespace's init, the worker
 
 
 @dataclass
 class Isolation:
-    """Operating-system protections that need root: a separate user, no network, no shared IPC.
+    """Operating-system protections: a separate user (root), namespaces, Landlock's version, a process budget.
 
     ``refusal`` is set when the grader is root and was given a worker user it
     cannot switch to: student code must then not run at all (never as root).
@@ -42,13 +56,27 @@ class Isolation:
     ipc: bool = False
     refusal: str | None = None
     processes: int | None = None  # RLIMIT_NPROC budget per grading when there is no user of its own (not root)
-    _lock: int | None = None
+    process_namespace: bool = False  # user and PID namespaces (and a read-only mount namespace): not root
+    landlock: int = 0  # the Landlock ABI the worker will use
+    landlock_cap: int | None = None  # a test's cap on it (LANDLOCK_CAP_VARIABLE)
+    namespace_detail: str = ""  # why there are no user and PID namespaces, or which mounts stay writable in them
+    _lock: int | None = field(default=None, repr=False)
 
     @classmethod
     def detect(cls, user_name: str | None) -> Isolation:
+        cap = _landlock_cap()
+        landlock = landlock_abi() if cap is None else min(landlock_abi(), cap)
         if os.geteuid() != 0:
-            return cls(None, False, ["separate user (grader is not root)", "network namespace (grader is not root)",
-                                     "IPC namespace (grader is not root; seccomp still refuses System V IPC)"])
+            found = available_namespaces()
+            detail = str(found.get("detail", ""))
+            if found.get("process"):
+                return cls(None, True, ["separate user (the grader is not root: user and PID namespaces instead)"], ipc=True,
+                           process_namespace=True, landlock=landlock, landlock_cap=cap, namespace_detail=detail)
+            return cls(None, False, ["separate user (the grader is not root)",
+                                     f"user and PID namespaces ({detail or 'not permitted here'})",
+                                     "network namespace (needs root or a user namespace)",
+                                     "IPC namespace (needs root or a user namespace; seccomp still refuses System V IPC)"],
+                       landlock=landlock, landlock_cap=cap, namespace_detail=detail)
         missing, user, refusal = [], None, None
         if user_name:
             try:
@@ -65,12 +93,34 @@ class Isolation:
         if refusal:
             missing.append(f"separate user ({refusal})")
             missing.append("student code NOT RUN: a root grader never runs it as root")
-        network, ipc = launcher().namespaces()
+        found = available_namespaces()
+        network, ipc = found.get("network") is True, found.get("ipc") is True
         if not network:
             missing.append("network namespace (unshare(CLONE_NEWNET) is not permitted here)")
         if not ipc:
             missing.append("IPC namespace (unshare(CLONE_NEWIPC) is not permitted here; seccomp still refuses System V IPC)")
-        return cls(user, network, missing, ipc=ipc, refusal=refusal)
+        return cls(user, network, missing, ipc=ipc, refusal=refusal, landlock=landlock, landlock_cap=cap)
+
+    def weaknesses(self) -> list[str]:
+        """What a hostile submission could do here that it cannot where every protection applies; [] when nothing.
+
+        ``grade`` and ``batch`` refuse to run when this is not empty, unless
+        told to go on; a student's ``check`` of their own file does not ask.
+        """
+        if self.refusal:
+            return []  # nothing of the student's runs at all
+        found = []
+        if not self.user and not self.process_namespace and self.landlock < LANDLOCK_SIGNAL_SCOPING:
+            found.append("the worker can kill the grader's own processes (kill(-1)) and leave processes running after "
+                         "the grade: the grader is not root, and neither user and PID namespaces "
+                         f"({self.namespace_detail or 'not permitted here'}) nor Landlock's signal scoping "
+                         f"(Linux 6.12; here ABI {self.landlock}) are available")
+        if self.landlock < 1:
+            owner = f"the worker's user ({self.user.pw_name})" if self.user else "the grader's user"
+            writes = "" if self.user or self.process_namespace else " and write"
+            found.append(f"the worker can read{writes} every file {owner} can (the problems' reference solutions, unless "
+                         "kept from that user): the kernel has no Landlock (Linux 5.13)")
+        return found
 
     def spawn_options(self) -> dict:
         """How the launcher starts this sandbox's worker (zygote.Spawn's fields).
@@ -80,9 +130,17 @@ class Isolation:
         """
         if self.refusal:
             raise PermissionError(self.refusal)
-        budget = 0 if self.user or not self.processes else _tasks_of(os.getuid()) + self.processes
         return {"user": (self.user.pw_uid, self.user.pw_gid) if self.user else None,
-                "network_namespace": self.network, "ipc_namespace": self.ipc, "process_budget": budget}
+                "network_namespace": self.network, "ipc_namespace": self.ipc,
+                "process_namespace": self.process_namespace, "process_budget": self._process_budget()}
+
+    def _process_budget(self) -> int:
+        """RLIMIT_NPROC for a worker with no user of its own: the tasks it may add to those already counted."""
+        if self.user or not self.processes:
+            return 0
+        if self.process_namespace and _kernel() >= NPROC_PER_NAMESPACE:
+            return NAMESPACE_TASKS + self.processes
+        return _tasks_of(os.getuid()) + self.processes
 
     def hand_over(self, folder: Path) -> None:
         """Give the worker's user its own folder, and nothing else."""
@@ -110,43 +168,86 @@ class Isolation:
         self._lock = os.open(folder / f"{self.user.pw_name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
 
-    def release(self) -> None:
-        """Kill every process of the worker's user, then let another grading have it.
+    def release(self) -> list[int]:
+        """Kill every process of the worker's user, then let another grading have it; the pids that survived the kill.
 
         Only while this sandbox holds the user: once released, the user's
         processes may be another grading's, and a second ``stop()`` must not
-        kill them.
+        kill them. The user is let go even when some survived (a process
+        stuck in the kernel): the caller reports them.
         """
         if self._lock is None:
-            return
-        self.kill_everything()
-        os.close(self._lock)  # closing the descriptor drops the flock
-        self._lock = None
-        with _CLAIMED_GUARD:
-            _CLAIMED.discard(self.user.pw_name if self.user else "")
+            return []
+        try:
+            return self.kill_everything()
+        finally:
+            os.close(self._lock)  # closing the descriptor drops the flock
+            self._lock = None
+            with _CLAIMED_GUARD:
+                _CLAIMED.discard(self.user.pw_name if self.user else "")
 
-    def kill_everything(self) -> None:
-        """Kill every process of the worker's user, double-forked daemons included."""
+    def kill_everything(self) -> list[int]:
+        """Kill every process of the worker's user, double-forked daemons included; those still alive after KILL_SECONDS.
+
+        The kill is ``kill(-1)`` as that user, from the launcher, which
+        reaches every process the user owns in one call; should the launcher
+        fail, each process is killed from here, through a pidfd.
+        """
         if not self.user:
-            return
-        for attempt in range(200):
-            if not _processes_of(self.user.pw_uid):
-                return
-            if attempt % 20 == 0:  # kill(-1) as the user reaches every process it owns, in one call
-                launcher().kill_everything_of(self.user.pw_uid, self.user.pw_gid)
+            return []
+        deadline, next_kill = time.monotonic() + KILL_SECONDS, 0.0
+        while left := _processes_of(self.user.pw_uid):
+            now = time.monotonic()
+            if now >= deadline:
+                return left
+            if now >= next_kill:
+                try:
+                    kill_everything_of(self.user.pw_uid, self.user.pw_gid)
+                except OSError:
+                    for pid in left:
+                        _kill_if_owned(pid, self.user.pw_uid)
+                next_kill = now + 0.1
             time.sleep(0.005)
+        return []
 
     def report(self) -> dict:
         report = {
             "separate user": self.user.pw_name if self.user else "no",
             "network": "cut (network namespace)" if self.network else "not cut by namespace",
             "System V IPC": "private (IPC namespace)" if self.ipc else "not private by namespace",
-            "leftover processes": "killed by the grader's reaper (child subreaper)",
+            "processes": self._processes_report(),
+            "files": self._files_report(),
             "not available": self.missing,
         }
+        if weaknesses := self.weaknesses():
+            report["weaknesses"] = weaknesses
+        if self.landlock_cap is not None:
+            report["Landlock capped for a test"] = f"ABI {self.landlock} ({LANDLOCK_CAP_VARIABLE}={self.landlock_cap})"
         if self.refusal:
             report["student code"] = f"NOT RUN: the grader is root and cannot switch to the worker's user ({self.refusal})"
         return report
+
+    def _processes_report(self) -> str:
+        if self.user:
+            return (f"signals reach only {self.user.pw_name}'s processes; every process of that user is killed at the end, "
+                    "and the worker's reaper (a child subreaper) kills all the worker started")
+        if self.process_namespace:
+            return ("in user and PID namespaces of their own: kill(-1) reaches only the worker's processes, "
+                    "and all die with the namespace's init")
+        if self.landlock >= LANDLOCK_SIGNAL_SCOPING:
+            return ("signals to processes outside the worker's refused (Landlock); the worker's reaper (a child "
+                    "subreaper) kills all the worker started")
+        return "NOT kept in: the worker can signal the grader's processes, and kill its reaper to leave processes behind"
+
+    def _files_report(self) -> str:
+        landlock = f"Landlock ABI {self.landlock}: reads the Python install and its folder, writes nothing"
+        if self.process_namespace:
+            writable = f" ({self.namespace_detail})" if self.namespace_detail else ""
+            base = f"every file system read-only in its mount namespace{writable}"
+            return f"{landlock}; {base}" if self.landlock else f"{base}; reads what the grader's user can (no Landlock)"
+        if self.landlock:
+            return landlock
+        return f"what {self.user.pw_name} may (no Landlock)" if self.user else "NOT kept in: what the grader's user may (no Landlock)"
 
 
 def misconfigured_message(refusal: str) -> str:
@@ -200,6 +301,39 @@ def _procfs_of(uid: int, name: str) -> Iterator[tuple[int, bytes]]:
 def _processes_of(uid: int) -> list[int]:
     """Live processes of ``uid``; zombies are left out, as they can no longer run anything."""
     return [pid for pid, stat in _procfs_of(uid, "stat") if stat.rpartition(b")")[2].split()[:1] != [b"Z"]]
+
+
+def _kill_if_owned(pid: int, uid: int) -> None:
+    """SIGKILL ``pid`` through a pidfd, once the pidfd's process is shown to be ``uid``'s: never a recycled pid's."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        if os.stat(f"/proc/{pid}").st_uid == uid:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except OSError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+def _landlock_cap() -> int | None:
+    value = os.environ.get(LANDLOCK_CAP_VARIABLE)
+    if value is None:
+        return None
+    if not value.strip().isdigit():
+        raise ValueError(f"{LANDLOCK_CAP_VARIABLE}={value!r} is not a Landlock ABI number (0 for no Landlock)")
+    return int(value)
+
+
+def _kernel() -> tuple[int, int]:
+    """This kernel's (major, minor) version."""
+    numbers = os.uname().release.split("-")[0].split(".")
+    try:
+        return int(numbers[0]), int(numbers[1])
+    except (IndexError, ValueError):
+        return 0, 0
 
 
 def _tasks_of(uid: int) -> int:

@@ -6,22 +6,28 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+MEMORY_MARGIN_MB = 128  # the interpreter, NumPy's code and the stack, beyond the data limit
+
 
 @dataclass
 class Limits:
     """Resource limits on the worker; defaults fit Gradescope's 768 MB container.
 
-    Memory is bounded by RLIMIT_DATA (heap and private writable mappings: what
-    arrays use), not by the address space: libraries such as PyTorch reserve
-    large stretches of address space they never touch, and abort at import
-    under an address-space limit. 512 MB of data leaves the grader room in the
-    container whatever the student allocates.
+    Each process's memory is bounded by RLIMIT_DATA (heap and private writable
+    mappings: what arrays use), not by the address space: libraries such as
+    PyTorch reserve large stretches of address space they never touch, and
+    abort at import under an address-space limit. RLIMIT_DATA counts neither
+    shared memory nor the worker's children, so the total of the worker and
+    all it starts is bounded by ``memory_mb`` in a cgroup of its own where the
+    grader, as root, can make one (cgroups.py); everywhere, the kernel's OOM
+    killer takes the worker's processes before the grader's.
     """
 
     call_timeout: float = 5.0
     import_timeout: float = 30.0
     run_deadline: float = 480.0  # the whole submission, well inside Gradescope's 10 minutes
     data_mb: int = 512
+    memory_mb: int = 0  # the worker and everything it starts, shared memory included (a cgroup); 0: data_mb + MEMORY_MARGIN_MB
     cpu_seconds: int = 120
     processes: int = 64
     file_size_mb: int = 16
@@ -29,6 +35,10 @@ class Limits:
     output_bytes: int = 16_000
     reply_bytes: int = 64 << 20  # .npy data: compact, loads into an array of the same size
     reply_json_bytes: int = 2 << 20  # the JSON part: parsed into Python objects, so ~30x its size
+
+    def worker_memory_bytes(self) -> int:
+        """The bound on all the worker's processes hold together: ``memory_mb``, else the data limit and room for the interpreter."""
+        return (self.memory_mb or self.data_mb + MEMORY_MARGIN_MB) << 20
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, defaults: Limits | None = None) -> Limits:

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from autograder.model import ImportReport, Outcome, OutcomeKind
-from autograder.sandbox import loader
+from autograder.sandbox import loader, zygote
 from autograder.sandbox import worker as wire
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation, misconfigured_message
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
-from autograder.sandbox.zygote import UNSHARE_FAILED, Spawn, WorkerProcess, launcher
+from autograder.sandbox.zygote import ISOLATION_FAILED, Spawn, WorkerProcess
 
 
 class Call(NamedTuple):
@@ -92,15 +92,17 @@ class Sandbox:
             "read_paths": _python_paths(),
             "output_bytes": self.limits.output_bytes,
             "output_marker": self._marker.decode(),
+            "landlock_max_abi": self.isolation.landlock_cap,
             **source.worker_config(),
         }
         requests_read, self._requests = os.pipe()
         self._replies, replies_write = os.pipe()
         self._output, output_write = os.pipe()
         self._started = time.monotonic()
-        spawn = Spawn(config, str(self.workdir), _clean_environment(self.workdir), **self.isolation.spawn_options())
+        spawn = Spawn(config, str(self.workdir), _clean_environment(self.workdir), **self.isolation.spawn_options(),
+                      memory_bytes=self.limits.worker_memory_bytes(), tasks=self.limits.processes)
         try:
-            self.process = launcher().spawn(spawn, requests_read, replies_write, output_write)
+            self.process = zygote.spawn(spawn, requests_read, replies_write, output_write)
         except BaseException:
             for fd in (self._requests, self._replies, self._output):
                 os.close(fd)
@@ -134,6 +136,8 @@ class Sandbox:
         try:
             hello, _ = self._receive(deadline)
             self.protections = dict(hello.get("protections", {}), **self.isolation.report())
+            if self.process is not None:
+                self.protections["memory"] = self.process.memory
             message, _ = self._receive(deadline)
             if message.get("type") != "ready":
                 raise WorkerGone("broken", "the worker sent something other than its ready message")
@@ -154,24 +158,35 @@ class Sandbox:
         return self.imported
 
     def stop(self) -> None:
-        """Kill the worker, everything it started (daemons too), and remove its folder.
+        """Kill the worker, everything it started (daemons too), and remove its folder; never raises.
 
         The process the launcher started is a reaper (zygote.py), the worker's
         parent and a child subreaper: told to stop, it kills the worker and
-        every descendant however detached, reaps them, and exits.
+        every descendant however detached, reaps them, and exits. As root,
+        every process of the worker's user is killed too. Whatever fails here
+        (or survives the kill) is reported under "clean-up" in ``protections``,
+        as data: a grade already decided is never lost to its clean-up.
         """
+        problems = []
         if self.process is not None:
-            self.process.send_signal(signal.SIGTERM)
-            if self.process.wait(timeout=10.0) is None:
-                self.process.send_signal(signal.SIGKILL)  # its worker follows (PR_SET_PDEATHSIG); release() sweeps the rest
-                self.process.wait()
-            self.process.close()
-            for fd in (self._requests, self._replies, self._output):
-                os.close(fd)
-            if self.workdir is not None:
-                shutil.rmtree(self.workdir, ignore_errors=True)
-            self.process = None
-        self.isolation.release()
+            process, self.process = self.process, None
+            for step, action in (("stopping the worker", lambda: _end(process)),
+                                 ("closing its pipes", lambda: _close_all(self._requests, self._replies, self._output)),
+                                 ("removing its folder", lambda: _remove(self.workdir))):
+                try:
+                    action()
+                except Exception as error:  # noqa: BLE001 - reported, and the next step still runs
+                    problems.append(f"{step} failed: {type(error).__name__}: {error}")
+        try:
+            survivors = self.isolation.release()
+        except Exception as error:  # noqa: BLE001 - reported below
+            problems.append(f"killing the worker's user's processes failed: {type(error).__name__}: {error}")
+        else:
+            if survivors:
+                problems.append(f"{len(survivors)} processes of the worker's user survived the kill: pids "
+                                f"{', '.join(map(str, survivors[:20]))}")
+        if problems:
+            self.protections["clean-up"] = "; ".join(problems)
 
     def __enter__(self) -> Sandbox:
         self.start()
@@ -350,8 +365,11 @@ class Sandbox:
         code = self.process.wait(timeout=1)
         if code is None:
             return "the worker closed its reply channel"
-        if code == UNSHARE_FAILED:
-            return "the worker could not be isolated (its namespaces could not be made)"
+        if code == ISOLATION_FAILED:
+            return "the worker could not be isolated (its namespaces or cgroup could not be entered)"
+        if self.process.out_of_memory:
+            return (f"the process ran out of memory (the worker's processes together may hold "
+                    f"{self.limits.worker_memory_bytes() >> 20} MB, shared memory included) and the kernel killed it")
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
             return f"the process was killed by {name}" + (" (a segmentation fault: often runaway recursion)" if name == "SIGSEGV" else "")
@@ -367,6 +385,27 @@ class Sandbox:
             "open_files": limits.open_files,
             "core_size": 0,
         }
+
+
+def _end(process: WorkerProcess) -> None:
+    """Stop a worker's reaper (SIGTERM: it kills all the worker started), or kill it outright after 10 s; close the handle."""
+    try:
+        process.send_signal(signal.SIGTERM)
+        if process.wait(timeout=10.0) is None:
+            process.send_signal(signal.SIGKILL)  # its worker follows (PR_SET_PDEATHSIG); release() sweeps the rest
+            process.wait()
+    finally:
+        process.close()
+
+
+def _remove(folder: Path | None) -> None:
+    if folder is not None:
+        shutil.rmtree(folder)
+
+
+def _close_all(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)
 
 
 def _texts(value: Any, limit: int = 100) -> list[str]:

@@ -324,7 +324,8 @@ def main(config: dict) -> None:
     os.chdir(config["workdir"])
     protections: dict = {"limits": confine.apply_limits(config.get("limits", {}))}
     # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
-    confinements = (("filesystem", lambda: confine.landlock(config["read_paths"] + [config["workdir"]], [os.devnull])),
+    confinements = (("filesystem", lambda: confine.landlock(config["read_paths"] + [config["workdir"]], [os.devnull],
+                                                            config.get("landlock_max_abi"))),
                     ("system calls", seccomp.apply))
     for name, apply in confinements:
         try:

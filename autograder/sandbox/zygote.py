@@ -17,12 +17,28 @@ once. The launcher comes to be in one of two ways:
   launcher as a fresh interpreter (``python -I -B``) that imports the same
   two modules: nothing of the grader's process is in it at all.
 
-For each worker the launcher forks a *reaper*: a child subreaper that, as
-root, enters new network and IPC namespaces, then forks the worker and, when
-the worker dies or the grader asks, kills every descendant however detached.
-The worker drops to the worker's user, takes the grader's pipes as its 0, 1
-and 2, and runs ``worker.main``; it applies its own limits, Landlock and
-seccomp there, as before.
+The launcher is checked before each use and replaced by a fresh one if it
+died (``launcher()``); a request it does not answer is sent once more, to the
+replacement. Workers already running do not depend on it: each reaper watches
+the grader itself.
+
+For each worker the launcher forks a *reaper*: a child subreaper that, when
+the worker dies, the grader asks, or the grader is gone, kills every
+descendant however detached. The worker, before anything of the student's
+runs, moves into its own memory cgroup where root can make one (cgroups.py),
+asks the kernel to kill it first when memory runs out (``oom_score_adj``
+1000), and leaves the grader's reach:
+
+- as root, the reaper enters new network and IPC namespaces, and the worker
+  drops to the worker's user;
+- otherwise, where the kernel lets any user make them, the reaper enters new
+  user, PID, network and IPC namespaces and forks a tiny init (pid 1 there)
+  that forks the worker: ``kill(-1)`` reaches only the namespace, whatever
+  the worker starts dies with that init, and the worker, in a mount namespace
+  of its own, sees every file system read-only and a /proc of its namespace.
+
+Then the worker takes the grader's pipes as its 0, 1 and 2 and runs
+``worker.main``, which applies its own limits, Landlock and seccomp.
 
 The grader talks to the launcher over a Unix socket. Each request carries its
 own reply socket and the worker's pipes (SCM_RIGHTS), so threads and processes
@@ -45,17 +61,20 @@ import subprocess
 import sys
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
-from autograder.sandbox import worker
+from autograder.sandbox import cgroups, namespaces, worker
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
-CLONE_NEWIPC, CLONE_NEWNET = 0x08000000, 0x40000000
 MESSAGE_BYTES = 1 << 18
-UNSHARE_FAILED = 71  # the worker's exit code when the reaper could not enter its namespaces
+ISOLATION_FAILED = 71  # the worker's exit code when a protection the grader counts on could not be put in place
 SPAWN_FDS = 5  # the reply socket, the worker's stdin, stdout and stderr, and the status pipe
+ANSWER_SECONDS = 60.0  # a launcher that takes longer to answer a request is taken for dead
+OUT_OF_MEMORY = "out-of-memory"  # follows the wait status on the status pipe when the kernel killed for want of memory
+WORKER_OOM_SCORE_ADJ = 1000  # the kernel's OOM killer takes the worker's processes before any other
 
 
 @dataclass
@@ -68,7 +87,10 @@ class Spawn:
     user: tuple[int, int] | None = None  # (uid, gid) to drop to; None keeps the grader's user
     network_namespace: bool = False
     ipc_namespace: bool = False
+    process_namespace: bool = False  # user, PID and mount namespaces (a grader that is not root)
     process_budget: int = 0  # RLIMIT_NPROC for the worker when it has no user of its own; 0: none
+    memory_bytes: int = 0  # the bound of the worker's cgroup, where the launcher can make one; 0: none
+    tasks: int = 0  # the cgroup's bound on tasks (processes and threads)
 
 
 @dataclass(eq=False)
@@ -78,7 +100,9 @@ class WorkerProcess:
     pid: int
     pidfd: int  # -1 once closed: a closed descriptor's number may already name another process
     status: int  # read end of the pipe the reaper writes the worker's wait status to
+    memory: str = ""  # how the worker's memory is bounded, as the launcher made it
     returncode: int | None = None
+    out_of_memory: bool = False  # the kernel killed a process of the worker's for want of memory
     _received: bytearray = field(default_factory=bytearray)
     _guard: threading.Lock = field(default_factory=threading.Lock)  # another thread may signal it (stop_all_workers)
 
@@ -95,8 +119,10 @@ class WorkerProcess:
             if chunk:
                 self._received += chunk
                 continue
-            code = int(self._received) if self._received.strip().isdigit() else None
-            # No status: the reaper itself was killed (SIGKILL), and the worker with it (PR_SET_PDEATHSIG).
+            status, _, note = self._received.decode("ascii", "replace").partition(" ")
+            code = int(status) if status.isdigit() else None
+            self.out_of_memory = note == OUT_OF_MEMORY
+            # No status: the reaper itself was killed (SIGKILL), and the worker with it.
             self.returncode = -signal.SIGKILL if code is None else (-os.WTERMSIG(code) if os.WIFSIGNALED(code) else os.WEXITSTATUS(code))
         return self.returncode
 
@@ -111,8 +137,13 @@ class WorkerProcess:
     def close(self) -> None:
         with self._guard:
             for fd in (self.pidfd, self.status):
-                os.close(fd)
+                if fd >= 0:
+                    os.close(fd)
             self.pidfd = self.status = -1
+
+
+class LauncherGone(OSError):
+    """The launcher did not answer: it died, or stopped answering."""
 
 
 class Launcher:
@@ -121,9 +152,25 @@ class Launcher:
     def __init__(self, control: socket.socket, process: subprocess.Popen | int) -> None:
         self._control = control
         self._process = process  # the launcher itself: a Popen (fresh interpreter) or a pid (forked here)
-        self._namespaces: tuple[bool, bool] | None = None
+        self._exited = False
+        self._namespaces: dict[str, Any] | None = None
         self._guard = threading.Lock()
-        self.running: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()  # the handles given out and still referenced
+
+    @property
+    def pid(self) -> int:
+        return self._process if isinstance(self._process, int) else self._process.pid
+
+    def alive(self) -> bool:
+        """Whether the launcher process still runs (a dead one is reaped here)."""
+        if not self._exited:
+            if isinstance(self._process, int):
+                try:
+                    self._exited = os.waitpid(self._process, os.WNOHANG)[0] != 0
+                except ChildProcessError:
+                    self._exited = True
+            else:
+                self._exited = self._process.poll() is not None
+        return not self._exited
 
     def spawn(self, request: Spawn, stdin: int, stdout: int, stderr: int) -> WorkerProcess:
         """Start a worker on these pipe ends (the caller closes its copies afterwards)."""
@@ -141,28 +188,42 @@ class Launcher:
             for fd in fds:
                 os.close(fd)
             raise OSError(f"the worker could not be started: {message.get('error', 'the launcher gave no process')}")
-        process = WorkerProcess(message["pid"], fds[0], status_read)
-        self.running.add(process)
+        process = WorkerProcess(message["pid"], fds[0], status_read, memory=str(message.get("memory", "")))
+        _running.add(process)
         return process
 
     def close(self) -> None:
         """End the launcher (it exits when its socket closes) and wait for it, so its CPU time counts as this process's children's."""
         self._control.close()
+        if self._exited:
+            return
         if isinstance(self._process, int):
-            os.waitpid(self._process, 0)
+            try:
+                os.waitpid(self._process, 0)
+            except ChildProcessError:
+                pass
         else:
             self._process.wait()
+        self._exited = True
+
+    def abandon(self) -> None:
+        """Kill a launcher that stopped answering, and reap it."""
+        if self.alive():
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.close()
 
     def kill_everything_of(self, uid: int, gid: int) -> None:
         """SIGKILL every process of the user ``uid``, from a throwaway process of that user (kill(-1))."""
         self._ask({"op": "kill", "user": [uid, gid]}, [])
 
-    def namespaces(self) -> tuple[bool, bool]:
-        """Whether new network and IPC namespaces can be made here (root only), asked once."""
+    def available_namespaces(self) -> dict[str, Any]:
+        """Which namespaces the worker can be given here, asked once: see ``namespaces.probe``."""
         with self._guard:
             if self._namespaces is None:
-                answer, _ = self._ask({"op": "probe"}, [])
-                self._namespaces = (answer.get("network") is True, answer.get("ipc") is True)
+                self._namespaces, _ = self._ask({"op": "probe"}, [])
             return self._namespaces
 
     def _ask(self, message: dict, fds: list[int]) -> tuple[dict, list[int]]:
@@ -171,12 +232,16 @@ class Launcher:
             try:
                 socket.send_fds(self._control, [json.dumps(message).encode()], [theirs.fileno(), *fds])
             except OSError as error:
-                raise OSError(f"the worker launcher is gone ({error})") from None
+                raise LauncherGone(f"the worker launcher is gone ({error})") from None
             finally:
                 theirs.close()
-            data, received, _, _ = socket.recv_fds(mine, MESSAGE_BYTES, 1)
+            mine.settimeout(ANSWER_SECONDS)
+            try:
+                data, received, _, _ = socket.recv_fds(mine, MESSAGE_BYTES, 1)
+            except TimeoutError:
+                raise LauncherGone(f"the worker launcher did not answer within {ANSWER_SECONDS:g} s") from None
         if not data:
-            raise OSError("the worker launcher closed the request without an answer")
+            raise LauncherGone("the worker launcher closed the request without an answer (it died)")
         return json.loads(data), received
 
 
@@ -184,12 +249,17 @@ _launcher: Launcher | None = None
 # The modules that read problems (specs, expected values): once one is imported, this process is not forked.
 _LOADERS = ("autograder.engine.problemset", "autograder.engine.specs")
 _launcher_guard = threading.Lock()
+_running: weakref.WeakSet[WorkerProcess] = weakref.WeakSet()  # the handles given out and still referenced
+T = TypeVar("T")
 
 
 def launcher() -> Launcher:
-    """This process's launcher: the one ``start_here`` forked, else a fresh interpreter started now."""
+    """This process's launcher, checked: the one ``start_here`` forked while it lives, else a fresh interpreter started now."""
     global _launcher
     with _launcher_guard:
+        if _launcher is not None and not _launcher.alive():
+            _launcher.close()
+            _launcher = None
         if _launcher is None:
             control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             package_parent = str(Path(__file__).resolve().parents[2])
@@ -205,15 +275,48 @@ def launcher() -> Launcher:
         return _launcher
 
 
+def _with_launcher(action: Callable[[Launcher], T]) -> T:
+    """``action`` on the launcher; if it does not answer, on a fresh one (once)."""
+    current = launcher()
+    try:
+        return action(current)
+    except LauncherGone:
+        _discard(current)
+        return action(launcher())
+
+
+def _discard(dead: Launcher) -> None:
+    """Kill and forget a launcher that did not answer (unless another thread replaced it already)."""
+    global _launcher
+    with _launcher_guard:
+        if _launcher is dead:
+            dead.abandon()
+            _launcher = None
+
+
+def spawn(request: Spawn, stdin: int, stdout: int, stderr: int) -> WorkerProcess:
+    """Start a worker through this process's launcher (see ``Launcher.spawn``)."""
+    return _with_launcher(lambda current: current.spawn(request, stdin, stdout, stderr))
+
+
+def kill_everything_of(uid: int, gid: int) -> None:
+    """SIGKILL every process of the user ``uid`` (see ``Launcher.kill_everything_of``)."""
+    _with_launcher(lambda current: current.kill_everything_of(uid, gid))
+
+
+def available_namespaces() -> dict[str, Any]:
+    """Which namespaces a worker can be given here (see ``namespaces.probe``), asked of the launcher once."""
+    return _with_launcher(lambda current: current.available_namespaces())
+
+
 def stop_all_workers() -> None:
     """Ask the reaper of every worker this process started to stop (SIGTERM): each kills its worker and all it started.
 
     For a Ctrl-C in batch: a grading thread blocked on a hung worker's pipe
     wakes at once, sees the cancellation, and stops its sandbox (folder and all).
     """
-    if _launcher is not None:
-        for process in list(_launcher.running):
-            process.send_signal(signal.SIGTERM)
+    for process in list(_running):
+        process.send_signal(signal.SIGTERM)
 
 
 def shut_down() -> None:
@@ -256,6 +359,14 @@ def start_here() -> None:
 # ----------------------------------------------------------------------------- the launcher's side
 
 
+@dataclass
+class _Reaper:
+    """A reaper the launcher started and has not reaped yet (so its pid is still its own)."""
+
+    pidfd: int  # readable once it has ended
+    cgroup: cgroups.WorkerCgroup | None
+
+
 def _serve_fresh() -> NoReturn:
     """The launcher started as a fresh interpreter (see ``launcher``)."""
     import numpy  # noqa: F401 - loaded once, shared with every worker
@@ -268,6 +379,7 @@ def _serve(control: socket.socket) -> NoReturn:
 
     Not PR_SET_PDEATHSIG: that fires when the *thread* that started the
     launcher ends, and batch starts it from one of its grading threads.
+    Between requests, each reaper that ends is reaped and its cgroup removed.
     """
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
@@ -278,14 +390,21 @@ def _serve(control: socket.socket) -> NoReturn:
         signal.signal(number, signal.SIG_IGN)  # the grader's Ctrl-C is for the grader; it ends the launcher by closing the socket
     # Blocked here, so each reaper inherits SIGTERM blocked and cannot be killed by one before its handler is in place.
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-    reapers: set[int] = set()  # started and not yet reaped here, so their pids are still theirs
+    reapers: dict[int, _Reaper] = {}
+    unremoved: list[cgroups.WorkerCgroup] = []  # cgroups whose processes had not all left yet
     while True:
-        _reap_finished_children(reapers)  # reapers that ended: the grader learned how from their status pipes
+        poller = select.poll()
+        for fd in (control.fileno(), *(reaper.pidfd for reaper in reapers.values())):
+            poller.register(fd, select.POLLIN)
+        ready = {fd for fd, _ in poller.poll()}
+        _collect_reapers(reapers, unremoved)
+        if control.fileno() not in ready:
+            continue
         data, fds, _, _ = socket.recv_fds(control, MESSAGE_BYTES, SPAWN_FDS)
         if not data:  # the grader is done: stop what it left running, and wait, so that their CPU time counts as ours
             for pid in reapers:
                 os.kill(pid, signal.SIGTERM)
-            _reap_finished_children(reapers, block=True)
+            _collect_reapers(reapers, unremoved, block=True)
             os._exit(0)
         if not fds:
             continue
@@ -293,16 +412,21 @@ def _serve(control: socket.socket) -> NoReturn:
         try:
             request = json.loads(data)
             if request.get("op") == "probe":
-                socket.send_fds(reply_socket, [json.dumps(_probe_namespaces()).encode()], [])
+                socket.send_fds(reply_socket, [json.dumps(namespaces.probe()).encode()], [])
             elif request.get("op") == "kill":
                 _kill_everything_of(*request["user"])
                 socket.send_fds(reply_socket, [b"{}"], [])
             elif request.get("op") == "spawn" and len(fds) == SPAWN_FDS:
-                pid = _fork_reaper(request, fds[1:], control, reply_socket)
-                reapers.add(pid)
-                pidfd = os.pidfd_open(pid)  # not reaped before the next request, so the pid is still the reaper's
-                socket.send_fds(reply_socket, [json.dumps({"pid": pid}).encode()], [pidfd])
-                os.close(pidfd)
+                cgroup, memory = _worker_cgroup(request)
+                try:
+                    pid = _fork_reaper(request, fds[1:], cgroup, [control.fileno(), reply_socket.fileno(),
+                                                                  *(reaper.pidfd for reaper in reapers.values())])
+                except BaseException:
+                    if cgroup is not None:
+                        cgroup.remove()
+                    raise
+                reapers[pid] = _Reaper(os.pidfd_open(pid), cgroup)  # not reaped yet, so the pid is still the reaper's
+                socket.send_fds(reply_socket, [json.dumps({"pid": pid, "memory": memory}).encode()], [reapers[pid].pidfd])
         except Exception as error:  # noqa: BLE001 - one bad request must not end the launcher
             try:
                 reply_socket.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
@@ -314,17 +438,45 @@ def _serve(control: socket.socket) -> NoReturn:
                 os.close(fd)
 
 
-def _probe_namespaces() -> dict[str, bool]:
-    """Whether new network and IPC namespaces can be entered here: tried in a throwaway child each."""
-    def works(flag: int) -> bool:
-        if os.geteuid() != 0:
-            return False
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0 if ctypes.CDLL(None).unshare(flag) == 0 else 1)
-        return os.waitpid(pid, 0)[1] == 0
+def _collect_reapers(reapers: dict[int, _Reaper], unremoved: list[cgroups.WorkerCgroup], block: bool = False) -> None:
+    """Reap the reapers that ended (all of them, with ``block``) and remove their cgroups, or keep those for later."""
+    for pid, reaper in list(reapers.items()):
+        try:
+            ended = os.waitpid(pid, 0 if block else os.WNOHANG)[0] == pid
+        except ChildProcessError:
+            ended = True
+        if ended:
+            os.close(reaper.pidfd)
+            del reapers[pid]
+            if reaper.cgroup is not None:
+                unremoved.append(reaper.cgroup)
+    unremoved[:] = [cgroup for cgroup in unremoved if not cgroup.remove(cgroups.REMOVAL_SECONDS if block else 0.0)]
 
-    return {"network": works(CLONE_NEWNET), "ipc": works(CLONE_NEWIPC)}
+
+_cgroup_places: list[cgroups.Parent] | str | None = None  # where this launcher makes worker cgroups, or why it cannot
+_cgroups_made = 0
+
+
+def _worker_cgroup(request: dict) -> tuple[cgroups.WorkerCgroup | None, str]:
+    """The cgroup of the worker about to start (None where none can be made), and what bounds its memory, in words."""
+    global _cgroup_places, _cgroups_made
+    fallback = f"the kernel's OOM killer takes the worker's processes first (oom_score_adj {WORKER_OOM_SCORE_ADJ})"
+    if not request.get("memory_bytes"):
+        return None, f"{fallback}; no cgroup was asked for"
+    if _cgroup_places is None:
+        try:
+            _cgroup_places = cgroups.parents()
+        except cgroups.Unavailable as why:
+            _cgroup_places = str(why)
+    if isinstance(_cgroup_places, str):
+        return None, f"{fallback}, but nothing bounds the total: no cgroup ({_cgroup_places})"
+    _cgroups_made += 1
+    try:
+        made = cgroups.WorkerCgroup.create(_cgroup_places, f"autograder-worker-{os.getpid()}-{_cgroups_made}",
+                                           request["memory_bytes"], request["tasks"])
+    except OSError as error:
+        return None, f"{fallback}, but nothing bounds the total: the cgroup could not be made ({error})"
+    return made, f"{made.describe()}; {fallback}"
 
 
 def _kill_everything_of(uid: int, gid: int) -> None:
@@ -346,67 +498,136 @@ def _become_user(uid: int, gid: int) -> bool:
     return os.getresuid() == (uid, uid, uid) and os.getresgid() == (gid, gid, gid)
 
 
-def _reap_finished_children(reapers: set[int], block: bool = False) -> None:
-    try:
-        while pid := os.waitpid(-1, 0 if block else os.WNOHANG)[0]:
-            reapers.discard(pid)
-    except ChildProcessError:
-        pass
+def _start(function: Callable[[], object]) -> int:
+    """Fork a child that runs ``function`` and exits; its pid."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            function()
+        finally:
+            os._exit(70)
+    return pid
 
 
-def _fork_reaper(request: dict, pipes: list[int], control: socket.socket, reply_socket: socket.socket) -> int:
+def _fork_reaper(request: dict, pipes: list[int], cgroup: cgroups.WorkerCgroup | None, inherited: list[int]) -> int:
     pid = os.fork()
     if pid:
         return pid
     code = 70
     try:
-        control.close()
-        reply_socket.close()
-        code = _reap(request, pipes)
+        for fd in inherited:  # the launcher's: its socket, this request's reply socket, other reapers' pidfds
+            os.close(fd)
+        code = _reap(request, pipes, cgroup)
     finally:
         os._exit(code)
 
 
-def _reap(request: dict, pipes: list[int]) -> int:
-    """The reaper: start the worker, wait for it, then kill and reap every process it left; report how it ended."""
-    class Stop(Exception):
-        pass
+class _Stop(Exception):
+    """The grader asked the reaper to stop (SIGTERM)."""
 
-    def stop(*_: object) -> None:
-        raise Stop
 
+def _raise_stop(*_: object) -> None:
+    raise _Stop
+
+
+def _reap(request: dict, pipes: list[int], cgroup: cgroups.WorkerCgroup | None) -> int:
+    """The reaper: start the worker, wait for it, then kill and reap every process it left; report how it ended.
+
+    With a PID namespace the worker's parent is a tiny init of that
+    namespace instead (``_init``); this reaper then waits for the init, and
+    everything in the namespace dies with it.
+    """
     libc = ctypes.CDLL(None, use_errno=True)
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, _raise_stop)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)  # the launcher gone (the grader died): sweep up
     os.setsid()
     *stdio, status_pipe = pipes
-    flags = (CLONE_NEWNET if request["network_namespace"] else 0) | (CLONE_NEWIPC if request["ipc_namespace"] else 0)
-    if flags and libc.unshare(flags) != 0:
-        os.write(status_pipe, str(UNSHARE_FAILED << 8).encode())  # a protection the grader counts on is missing: run nothing
+    try:
+        namespaces.enter(request["network_namespace"], request["ipc_namespace"], request["process_namespace"])
+    except OSError:
+        os.write(status_pipe, str(ISOLATION_FAILED << 8).encode())  # a protection the grader counts on is missing: run nothing
         return 0
-    worker_pid = os.fork()
-    if worker_pid == 0:
-        try:
-            _become_worker(request, stdio)
-        finally:
-            os._exit(70)
+    if request["process_namespace"]:
+        child = _start(lambda: _init(request, stdio, status_pipe, cgroup))
+        for fd in stdio:
+            os.close(fd)
+        _watch(child, status_pipe)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        _sweep(child, None)
+        return 0
+    return _supervise(lambda: _become_worker(request, stdio, cgroup), stdio, status_pipe, cgroup, sweep=True)
+
+
+def _init(request: dict, stdio: list[int], status_pipe: int, cgroup: cgroups.WorkerCgroup | None) -> NoReturn:
+    """Pid 1 of the worker's PID namespace: the worker's parent. When it exits, the kernel kills all the namespace holds."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the reaper gone: the namespace goes
+    try:
+        _supervise(lambda: _become_worker(request, stdio, cgroup), stdio, status_pipe, cgroup, sweep=False)
+    finally:
+        os._exit(0)
+
+
+def _supervise(start: Callable[[], object], stdio: list[int], status_pipe: int, cgroup: cgroups.WorkerCgroup | None,
+               sweep: bool) -> int:
+    """Fork the worker, wait for it, kill all it left (``sweep``), and write how it ended to the status pipe."""
+    counted = cgroup.memory if cgroup is not None else cgroups.memory_folder()
+    kills_before = cgroups.oom_kills(counted)
+    worker_pid = _start(start)
     for fd in stdio:
         os.close(fd)  # the grader sees the worker's pipes close when the worker dies
+    status = _watch(worker_pid, status_pipe)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if sweep:
+        status = _sweep(worker_pid, status)
+    if status is not None:
+        killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        note = f" {OUT_OF_MEMORY}" if killed and cgroups.oom_kills(counted) > kills_before else ""
+        os.write(status_pipe, f"{status}{note}".encode())
+    return 0
+
+
+def _watch(child: int, status_pipe: int) -> int | None:
+    """Wait until ``child`` ends (its wait status), the grader asks (SIGTERM) or is gone (None); reap orphans meanwhile.
+
+    The grader is gone when its end of the status pipe is closed: this
+    reaper then stops by itself, however the launcher fared.
+    """
+    wake_read, wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)  # a handler, so that each SIGCHLD writes to the wake-up pipe
+    poller = select.poll()
+    poller.register(wake_read, select.POLLIN)
+    poller.register(status_pipe, 0)  # POLLERR: the grader closed its end
     status = None
     try:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # a SIGTERM already pending raises Stop here
-        while status is None:
-            pid, code = os.waitpid(-1, 0)
-            if pid == worker_pid:
-                status = code
-    except (Stop, ChildProcessError):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # a SIGTERM already pending raises _Stop here
+        while True:
+            try:
+                while pid_and_code := os.waitpid(-1, os.WNOHANG):
+                    if pid_and_code[0] == 0:
+                        break
+                    if pid_and_code[0] == child:
+                        status = pid_and_code[1]
+            except ChildProcessError:
+                break
+            if status is not None:
+                break
+            events = poller.poll()
+            if any(fd == status_pipe for fd, _ in events):
+                break
+            while True:
+                try:
+                    if not os.read(wake_read, 512):
+                        break
+                except BlockingIOError:
+                    break
+    except _Stop:
         pass
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    status = _sweep(worker_pid, status)
-    if status is not None:
-        os.write(status_pipe, str(status).encode())
-    return 0
+    finally:
+        signal.set_wakeup_fd(-1)
+        os.close(wake_read)
+        os.close(wake_write)
+    return status
 
 
 def _sweep(worker_pid: int, status: int | None) -> int | None:
@@ -453,8 +674,8 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _become_worker(request: dict, stdio: list[int]) -> NoReturn:
-    """Turn this fork into the worker: a session of its own, the pipes, a clean environment, the worker's user."""
+def _become_worker(request: dict, stdio: list[int], cgroup: cgroups.WorkerCgroup | None) -> NoReturn:
+    """Turn this fork into the worker: a session, the pipes, its cgroup, first in line for the OOM killer, out of reach, the worker's user."""
     libc = ctypes.CDLL(None, use_errno=True)
     reaper = os.getppid()
     os.setsid()
@@ -465,6 +686,15 @@ def _become_worker(request: dict, stdio: list[int]) -> NoReturn:
         hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
         budget = request["process_budget"] if hard == resource.RLIM_INFINITY else min(request["process_budget"], hard)
         resource.setrlimit(resource.RLIMIT_NPROC, (budget, budget))
+    try:
+        if cgroup is not None:
+            cgroup.enter()  # while still root: the worker and all it starts are counted there
+        # Raised while still privileged, so that (as root) the worker's user cannot lower it again.
+        Path("/proc/self/oom_score_adj").write_text(str(WORKER_OOM_SCORE_ADJ))
+        if request["process_namespace"]:
+            namespaces.read_only_filesystem()
+    except OSError:
+        os._exit(ISOLATION_FAILED)
     os.chdir(request["workdir"])
     os.environ.clear()
     os.environ.update(request["environment"])
@@ -474,6 +704,11 @@ def _become_worker(request: dict, stdio: list[int]) -> NoReturn:
         # Changing user made the process undumpable, which hands /proc/<pid> to root: the grader's sweep by
         # owner would not see it. A worker started by exec was dumpable; so is this one.
         libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    if request["process_namespace"]:
+        try:
+            namespaces.drop_capabilities()
+        except OSError:
+            os._exit(ISOLATION_FAILED)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after the change of user, which clears it
     if os.getppid() != reaper:
         os._exit(73)  # the reaper died before the line above: nothing may run without it
@@ -534,4 +769,6 @@ def _wipe_inherited_environment() -> None:
         ctypes.memset(start, 0, end - start)
 
 
-__all__ = ["Launcher", "Spawn", "WorkerProcess", "launcher", "start_here", "worker"]
+__all__ = ["Launcher", "LauncherGone", "Spawn", "WorkerProcess", "available_namespaces", "kill_everything_of", "launcher", "spawn",
+           "start_here", "stop_all_workers", "worker"]
+
