@@ -1,8 +1,12 @@
 """The data the engine passes around: problems and cases, outcomes of calls, verdicts, reports.
 
-Plain dataclasses and ``Literal`` kinds, importing nothing from the package, so
-that every layer (engine, sandbox, output, front ends) can share them without
-importing each other.
+Plain dataclasses and ``Literal`` kinds, importing nothing from the package but
+the text types (text.py), so that every layer (engine, sandbox, output, front
+ends) can share them without importing each other.
+
+Fields that hold text the student controls say so: typed ``StudentText`` where
+the model can make them so itself (a verdict's detail), marked "student text"
+otherwise. The output layer (output/describe.py) shows them only as StudentText.
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+
+from autograder.text import StudentText
 
 CompareKind = Literal["int", "ints", "array"]
 COMPARE_KINDS: tuple[CompareKind, ...] = ("int", "ints", "array")
@@ -114,16 +120,23 @@ class Problem:
         return self.title.split(":")[0].strip() or self.key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Verdict:
     """``summary`` is a fixed phrase, shown for hidden cases: it must carry nothing the
     student controls (a class name, a message, a length, a count) and nothing about the
     answer (a shape, a size), or a submission could smuggle hidden inputs out through it.
-    ``detail`` says exactly what differs, for visible cases and after publication."""
+    ``detail`` says exactly what differs, for visible cases and after publication; it
+    quotes the student's answer or error, so whatever text it is given is kept as
+    student text."""
 
     passed: bool
-    summary: str = ""
-    detail: str = ""
+    summary: str
+    detail: StudentText
+
+    def __init__(self, passed: bool, summary: str = "", detail: str = "") -> None:
+        object.__setattr__(self, "passed", passed)
+        object.__setattr__(self, "summary", summary)
+        object.__setattr__(self, "detail", StudentText(detail))
 
 
 @dataclass
@@ -131,11 +144,11 @@ class Outcome:
     """What one call came to (see OutcomeKind); ``reason`` says why a skipped call was not made."""
 
     kind: OutcomeKind
-    value: Any = None
-    error: dict = field(default_factory=dict)
-    output: str = ""
+    value: Any = None  # what the student's function returned
+    error: dict = field(default_factory=dict)  # the worker's report of an exception: student text
+    output: str = ""  # what the call printed: student text
     seconds: float = 0.0
-    detail: str = ""
+    detail: str = ""  # why the call gave no value; may quote the student's output
     reason: SkipReason | None = None
     died_unanswered: bool = False  # the worker died before sending any of its answer
 
@@ -145,9 +158,9 @@ class ImportReport:
     """What happened when the worker loaded the submission."""
 
     functions: list[str]
-    problems: list[dict]
-    fatal: str = ""
-    output: str = ""
+    problems: list[dict]  # the worker's reports of what broke: student text
+    fatal: str = ""  # may quote the student's output
+    output: str = ""  # student text
 
 
 @dataclass
@@ -162,6 +175,27 @@ class CaseResult:
     credit_reason: str = ""
     score: float = 0.0  # set by engine.scoring
 
+    # What every graded test has (see Graded), a case's taken from the case.
+    @property
+    def problem(self) -> str:
+        return self.case.problem
+
+    @property
+    def number(self) -> str:
+        return self.case.number
+
+    @property
+    def passed(self) -> bool:
+        return self.verdict.passed
+
+    @property
+    def max_score(self) -> float:
+        return self.case.max_score
+
+    @property
+    def where(self) -> str:
+        return self.case.where
+
 
 @dataclass
 class CheckResult:
@@ -173,11 +207,37 @@ class CheckResult:
     score: float
     max_score: float
     passed: bool
-    output: str = ""
+    output: str = ""  # what pytest said of a failure: quotes the student's answers and errors, student text
     visibility: Visibility = "visible"
     tags: list[str] = field(default_factory=list)
     where: str = ""  # check file and line
     leaderboard: list[dict] = field(default_factory=list)
+
+
+class Graded(Protocol):
+    """What a YAML case's result and a Python check's result share: enough to score, count and list either.
+
+    Scoring (engine/scoring.py), results.json, the terminal table and batch's
+    records treat both alike through it; output/describe.py says what each shows.
+    """
+
+    @property
+    def problem(self) -> str: ...  # the problem's key
+
+    @property
+    def number(self) -> str: ...
+
+    @property
+    def passed(self) -> bool: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def max_score(self) -> float: ...
+
+    @property
+    def where(self) -> str: ...  # the spec or check file and line
 
 
 @dataclass
@@ -188,8 +248,13 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     results: list[CaseResult] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)  # from problems/*/test_*.py, if any
-    notices: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # what went wrong loading the file: student text
     protections: dict = field(default_factory=dict)
     error: str = ""
     seconds: float = 0.0
     fingerprint: str = ""  # of the problems and the engine that graded it (engine/compiled.py)
+
+    @property
+    def tests(self) -> list[CaseResult | CheckResult]:
+        """Every graded test: the cases' results, then the Python checks', in the order results.json lists them."""
+        return [*self.results, *self.checks]

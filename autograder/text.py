@@ -1,4 +1,23 @@
-"""Text helpers every layer shares; student-controlled text is made safe here for each medium.
+"""Text helpers every layer shares, and the types that say where a text came from.
+
+Every text that reaches a page, a terminal or a spreadsheet is one of three kinds:
+
+- :class:`Trusted`: the grader's or the instructor's own words (a problem's title, a
+  known mistake's message, "Likely mistake"), in the small Markdown subset
+  results.json uses (``**bold**``, ```code```). Shown as written.
+- :class:`StudentText`: anything the student controls: a file or folder name, a name
+  or e-mail in the export's metadata, an exception's type and message, a traceback,
+  printed output, notebook content, a returned value's repr. Escaped for each medium.
+- :class:`Message`: the grader's words with student text inside them ("Graded
+  `<file name>`."), kept as parts until a renderer escapes the student's.
+
+All three are ``str`` subclasses, so code may inspect them (``in``, ``len``,
+``startswith``) as before. What is *made* from them (an f-string, ``+``, a slice)
+is a plain ``str``, of unknown origin. The renderers below (``to_markdown``,
+``to_terminal``, ``to_html``, ``to_csv``) accept only the three types, so passing a
+plain ``str`` is a mypy error; and at run time only Trusted text is shown as
+written, anything else is escaped as student text. Forgetting to say where a text
+came from can make it look odd, never make it markup, a link or a terminal escape.
 
 A leaf module, like model.py: it imports nothing from the package.
 """
@@ -6,13 +25,91 @@ A leaf module, like model.py: it imports nothing from the package.
 from __future__ import annotations
 
 import re
+from html import escape
 
 # Patterns as text: ``re`` compiles each on first use and keeps it. A command needs one or two of them, and
 # compiling them all at import cost more than the rest of this module (the control characters' class most of all).
+# C0 controls but newline and tab, DEL and C1 controls, zero-width characters, bidirectional overrides and isolates.
 _CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
 _SURROGATE = r"[\ud800-\udfff]"
-_ESCAPED = r"\\([\\`*_{}\[\]#|~])"
-FENCE = r"`{3,}(text)?"  # a line that opens or closes a fenced block (re.fullmatch(FENCE, line))
+CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")  # a spreadsheet runs a cell that starts so as a formula
+
+
+class Trusted(str):
+    """The grader's or the instructor's own words: shown as written (Markdown subset: ``**bold**``, ```code```).
+
+    Wrapping a text in Trusted is a claim that nothing in it came from a submission or an export.
+    """
+
+    __slots__ = ()
+
+
+class StudentText(str):
+    """Text the student controls (see the module's docstring): every renderer escapes it for its medium."""
+
+    __slots__ = ()
+
+
+class Message(str):
+    """The grader's words with student text inside: ``Message(Trusted("Graded "), StudentText(name), Trusted("."))``.
+
+    Its value as a plain ``str`` is what a terminal shows (the student's parts without control characters), so
+    printing it or putting it in a log is safe; the renderers of the other media use its parts.
+    """
+
+    parts: tuple[Trusted | StudentText, ...]
+
+    def __new__(cls, *parts: Trusted | StudentText) -> Message:
+        self = super().__new__(cls, "".join(_terminal_part(part) for part in parts))
+        self.parts = parts
+        return self
+
+
+Text = Trusted | StudentText | Message  # what a renderer accepts; a plain str is not one of them
+
+
+def _pieces(text: Text) -> tuple[Trusted | StudentText, ...]:
+    """The parts of a text; a plain str that slipped through (a mypy error) counts as the student's."""
+    if isinstance(text, Message):
+        return text.parts
+    return (text if isinstance(text, Trusted) else StudentText(text),)
+
+
+# --------------------------------------------------------------------------- the renderers, one per medium
+
+
+def to_markdown(text: Text, block: bool = False) -> str:
+    """Markdown for results.json. Student text is inline code (``block``: a fenced block) that it cannot break out of."""
+    out = []
+    for part in _pieces(text):
+        if isinstance(part, Trusted):
+            out.append(valid_unicode(part))
+        else:
+            out.append(fenced(clean(part)) if block else code_span(clean(part)) if part else "")
+    return "".join(out)
+
+
+def to_terminal(text: Text) -> str:
+    """Plain text for a terminal: no escape sequence or other control character, and no Markdown bold marks."""
+    return "".join(_terminal_part(part) for part in _pieces(text))
+
+
+def _terminal_part(part: str) -> str:
+    return clean(part.replace("**", "") if isinstance(part, Trusted) else part)
+
+
+def to_html(text: Text) -> str:
+    """HTML text (element content or a quoted attribute value): every part escaped, the grader's words too."""
+    return "".join(escape(clean(part)) for part in _pieces(text))
+
+
+def to_csv(text: Text) -> str:
+    """A spreadsheet cell: no control character, and never a formula (a leading ``=``, ``+``, ``-``, ``@`` gets a quote)."""
+    value = "".join(clean(part) for part in _pieces(text))
+    return "'" + value if value.startswith(CSV_FORMULA_STARTS) else value
+
+
+# --------------------------------------------------------------------------- helpers
 
 
 def clip(text: str, limit: int) -> str:
@@ -23,12 +120,12 @@ def clip(text: str, limit: int) -> str:
 def valid_unicode(text: str) -> str:
     """Lone surrogates (which no UTF-8 file can hold) replaced, so the text can always be written."""
     if text.isascii():  # most text, and a constant-time test in CPython: nothing to replace
-        return text
+        return str(text)
     return re.sub(_SURROGATE, "\ufffd", text)
 
 
-def for_terminal(text: str) -> str:
-    """No escape sequences or other control characters: a student's text cannot drive a TA's terminal."""
+def clean(text: str) -> str:
+    """Valid Unicode with no control character but newline and tab: nothing can drive a terminal or reorder a line."""
     return re.sub(_CONTROL, "\ufffd", valid_unicode(text))
 
 
@@ -41,19 +138,8 @@ def fenced(text: str) -> str:
 
 def code_span(text: str) -> str:
     """Inline Markdown code that ``text`` cannot break out of (backticks inside are allowed)."""
-    text = valid_unicode(text).replace("\n", " ")
+    text = valid_unicode(text).replace("\r", " ").replace("\n", " ")
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     ticks = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
     return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def markdown_escape(text: str) -> str:
-    """Plain text that Markdown shows as itself: no HTML, no emphasis, no links, no headings."""
-    text = valid_unicode(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([\\`*_{}\[\]#|~])", r"\\\1", text)
-
-
-def markdown_unescape(text: str) -> str:
-    """Inverse of :func:`markdown_escape`, for showing Markdown as plain text."""
-    return re.sub(_ESCAPED, r"\1", text).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

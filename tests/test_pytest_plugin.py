@@ -151,8 +151,9 @@ def _gate(box: Sandbox) -> CallGate:
 
 
 def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict:
+    """The checks run as PS3's course runs them: the submission importable as its file's stem and as ``ps3``."""
     problems = write_files(tmp_path / "problems", checks)
-    return {result.name: result for result in run_checks(find_checks(problems), _gate(box))}
+    return {result.name: result for result in run_checks(find_checks(problems), _gate(box), module_names=["ps3"])}
 
 
 def test_a_check_imports_the_submission_by_name(tmp_path: Path, box: Sandbox) -> None:
@@ -197,22 +198,22 @@ def test_a_check_imports_the_submission_by_name(tmp_path: Path, box: Sandbox) ->
 
 
 def test_the_module_is_there_only_during_the_session(tmp_path: Path, box: Sandbox) -> None:
+    seen = """
+        import sys
+
+
+        def test_seen():
+            assert type(sys.modules["ps3"]).__name__ == "SubmissionModule"
+        """
+    assert _run(tmp_path, box, {"q3a/test_seen.py": seen})["test_seen"].passed
+    assert "ps3" not in sys.modules  # not left behind
     before = types.ModuleType("ps3")
     sys.modules["ps3"] = before
     try:
-        results = _run(tmp_path, box, {"q3a/test_seen.py": """
-            import sys
-
-
-            def test_seen():
-                assert type(sys.modules["ps3"]).__name__ == "SubmissionModule"
-            """})
-        assert results["test_seen"].passed
-        assert sys.modules["ps3"] is before  # what was there is put back
+        assert not _run(tmp_path / "again", box, {"q3a/test_seen.py": seen})["test_seen"].passed  # a module there is never shadowed
+        assert sys.modules["ps3"] is before
     finally:
         del sys.modules["ps3"]
-    _run(tmp_path / "again", box, {"q3a/test_seen.py": "def test_seen():\n    import ps3\n"})
-    assert "ps3" not in sys.modules  # and what was not, is not left behind
 
 
 def test_a_submission_under_another_name_is_importable_by_both(tmp_path: Path) -> None:
@@ -236,11 +237,13 @@ def test_a_file_name_that_is_a_real_module_never_shadows_it() -> None:
     def gate(name: str) -> types.SimpleNamespace:
         return types.SimpleNamespace(sandbox=types.SimpleNamespace(submission=Path("/upload") / name))
 
-    assert submission_module_names(gate("ps3.ipynb")) == ["ps3"]
-    assert submission_module_names(gate("hw3.py")) == ["hw3", "ps3"]
+    assert submission_module_names(gate("ps3.ipynb"), ["ps3"]) == submission_module_names(gate("ps3.ipynb")) == ["ps3"]
+    assert submission_module_names(gate("hw3.py"), ["ps3"]) == ["hw3", "ps3"]
     for taken in ("numpy.py", "json.py", "pytest.py", "autograder.py", "class.py", "ps3 (1).py", "my-work.py"):
-        assert submission_module_names(gate(taken)) == ["ps3"], taken
-    assert submission_module_names(object()) == ["ps3"]  # validate's stand-in gate has no sandbox
+        assert submission_module_names(gate(taken), ["ps3"]) == ["ps3"], taken
+        assert submission_module_names(gate(taken)) == [], taken
+    assert submission_module_names(object(), ["ps3"]) == ["ps3"]  # validate's stand-in gate has no sandbox
+    assert submission_module_names(gate("hw3.py"), ["numpy"]) == ["hw3"]  # a course's name is held to the same rule
 
 
 def test_the_module_lists_the_submissions_functions(box: Sandbox) -> None:

@@ -1,4 +1,4 @@
-"""autograder/text.py: student text made safe for each medium, whichever path (fast or not) a string takes."""
+"""autograder/text.py: where a text came from, and each medium's renderer, whichever path (fast or not) a string takes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,21 @@ import re
 
 import pytest
 
-from autograder.text import FENCE, fenced, for_terminal, markdown_escape, markdown_unescape, valid_unicode
+from autograder.text import (
+    Message,
+    StudentText,
+    Trusted,
+    clean,
+    code_span,
+    fenced,
+    to_csv,
+    to_html,
+    to_markdown,
+    to_terminal,
+    valid_unicode,
+)
+
+FENCE_LINE = r"`{3,}(text)?"
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -25,13 +39,63 @@ def test_an_ascii_text_is_returned_as_it_is() -> None:
     assert valid_unicode(text) is text
 
 
-def test_for_terminal_removes_escapes_controls_and_surrogates() -> None:
-    assert for_terminal("a\x1b[2Jb\u202ec\ud800\n\td") == "a\ufffd[2Jb\ufffdc\ufffd\n\td"
+def test_clean_removes_escapes_controls_bidi_and_surrogates_but_keeps_newlines_and_tabs() -> None:
+    assert clean("a\x1b[2Jb\u202ec\ud800\n\td\x9b\r\x00\u2066") == "a\ufffd[2Jb\ufffdc\ufffd\n\td\ufffd\ufffd\ufffd\ufffd"
 
 
-def test_markdown_round_trip_and_fences() -> None:
-    text = "**bold** _x_ `code` <b>&amp; [link](u) # h | ~"
-    assert markdown_unescape(markdown_escape(text)) == text
+def test_a_fence_is_longer_than_any_backtick_run_inside() -> None:
     opening, *_, closing = fenced("```\ninside\n````").splitlines()
-    assert (opening, closing) == ("`````text", "`````")  # longer than any backtick run inside
-    assert re.fullmatch(FENCE, opening) and re.fullmatch(FENCE, closing) and not re.fullmatch(FENCE, "``")
+    assert (opening, closing) == ("`````text", "`````")
+    assert re.fullmatch(FENCE_LINE, opening) and re.fullmatch(FENCE_LINE, closing)
+
+
+def test_a_code_span_holds_backticks_and_newlines() -> None:
+    assert code_span("a`b") == "``a`b``"
+    assert code_span("`x`") == "`` `x` ``"
+    assert code_span("one\ntwo") == "`one two`"
+
+
+# --------------------------------------------------------------------------- the three kinds of text
+
+
+def test_trusted_text_is_shown_as_written_and_student_text_is_escaped_in_every_medium() -> None:
+    trusted, student = Trusted("**Likely mistake:** `conv2d`"), StudentText("**<b>x</b>**\x1b]0;t\x07")
+    assert to_markdown(trusted) == "**Likely mistake:** `conv2d`"
+    assert to_markdown(student) == "`**<b>x</b>**\ufffd]0;t\ufffd`"
+    assert to_markdown(student, block=True) == "```text\n**<b>x</b>**\ufffd]0;t\ufffd\n```"
+    assert to_terminal(trusted) == "Likely mistake: `conv2d`"  # the bold marks are Markdown's, not the terminal's
+    assert to_terminal(student) == "**<b>x</b>**\ufffd]0;t\ufffd"  # the student's own asterisks stay
+    assert to_html(trusted) == "**Likely mistake:** `conv2d`"
+    assert to_html(student) == "**&lt;b&gt;x&lt;/b&gt;**\ufffd]0;t\ufffd"
+
+
+def test_a_message_keeps_the_students_parts_apart_until_rendered() -> None:
+    message = Message(Trusted("Graded "), StudentText("`a`<img>.py"), Trusted("."))
+    assert isinstance(message, str) and message == "Graded `a`<img>.py."  # its str: what a terminal shows
+    assert to_markdown(message) == "Graded `` `a`<img>.py ``."
+    assert to_html(message) == "Graded `a`&lt;img&gt;.py."
+    assert str(Message(StudentText("\x1b[31m"))) == "\ufffd[31m"  # printing a message never sends an escape
+
+
+def test_a_plain_str_that_slipped_through_is_escaped_as_the_students() -> None:
+    text = "<img src=x onerror=alert(1)>"
+    assert to_markdown(text) == to_markdown(StudentText(text)) == f"`{text}`"  # type: ignore[arg-type]
+    assert to_html(text) == "&lt;img src=x onerror=alert(1)&gt;"  # type: ignore[arg-type]
+
+
+def test_what_is_made_from_student_text_is_a_plain_str() -> None:
+    student = StudentText("x")
+    assert type(student + "y") is str and type(f"{student}") is str and type(student.upper()) is str
+
+
+@pytest.mark.parametrize(("cell", "shown"), [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("\n=1", "'\n=1"),
+    ("\r=1", "\ufffd=1"),  # a carriage return is a control character: replaced, which defuses it too
+])
+def test_a_csv_cell_is_never_a_formula(cell: str, shown: str) -> None:
+    assert to_csv(StudentText(cell)) == shown
+
+
+def test_a_csv_cell_keeps_plain_text_and_loses_control_characters() -> None:
+    assert to_csv(StudentText("Zoë Ångström")) == "Zoë Ångström"
+    assert to_csv(StudentText("a\x1b[2Jb\x00")) == "a\ufffd[2Jb\ufffd"

@@ -109,14 +109,15 @@ def _grade(arguments: argparse.Namespace) -> int:
     from autograder.output.progress import LiveProgress
     from autograder.output.results import gradescope_json
     from autograder.output.table import table
+    from autograder.text import Message, StudentText, Trusted, to_terminal
 
     target = arguments.submission
     problems = arguments.problems or default_problems()
     try:
         course = load(problems)
         if not target.exists():
-            raise NoSubmission(f"{target} does not exist. Pass the path of your {course.starter_name}.")
-        submission, note = (target, "") if target.is_file() else find_submission(target, course)
+            raise NoSubmission(Message(StudentText(str(target)), Trusted(f" does not exist. Pass the path of your {course.starter_name}.")))
+        submission, note = (target, Trusted("")) if target.is_file() else find_submission(target, course)
     except (NoSubmission, CourseError) as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
@@ -130,7 +131,7 @@ def _grade(arguments: argparse.Namespace) -> int:
     finally:
         progress.close()
     if note:
-        print(note.replace("`", ""))
+        print(to_terminal(note))
     print(table(report, verbose=arguments.verbose))
     if arguments.json:
         from autograder.apps.gradescope import seconds_since_process_start

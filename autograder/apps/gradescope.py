@@ -35,12 +35,13 @@ def run(root: Path | None = None) -> dict[str, Any]:
         from autograder.output.results import gradescope_json
 
         data = gradescope_json(grade(submission, problems, sandbox=sandbox, packages=course.package_names,
-                                     module_names=course.module_names))
-        data["output"] = f"{note}\n\n{data['output']}"
+                                     module_names=course.module_names), notes=[note])
     except (NoSubmission, CourseError) as problem:
         from autograder.output.results import error_json
+        from autograder.text import Trusted
 
-        data = error_json(str(problem), time.monotonic() - started)
+        message = problem.message if isinstance(problem, NoSubmission) else Trusted(str(problem))
+        data = error_json(message, time.monotonic() - started)
     except Exception:  # noqa: BLE001 - the student still gets a valid result, staff the traceback
         from autograder.output.results import grader_failure_json
 

@@ -8,6 +8,11 @@ the session starts and stopped when it ends, and a case is judged as grading
 judges it (``engine.runner.check``). See docs/instructors.md, "Debugging specs
 and checks with pytest".
 
+Everything it prints of the submission (what it printed, its errors, the
+names it defines, pytest's own report of a failed check, which quotes them) is
+student text, made terminal-safe by autograder/text.py: the instructor's
+terminal sees no escape sequence the submission wrote.
+
 Without ``--submission`` it does nothing but declare that option: it collects
 no file, adds no fixture and imports none of the engine, so other pytest runs
 (the repository's own tests among them) are as they were. Grading never loads
@@ -21,16 +26,16 @@ import os
 import re
 import time
 import unittest
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 if TYPE_CHECKING:
+    from autograder.apps.course import Course
     from autograder.model import Case, CaseResult
     from autograder.sandbox.gate import CallGate
-    from autograder.sandbox.limits import Limits
     from autograder.sandbox.process import Sandbox
 
 SESSION_PLUGIN = "autograder-submission"
@@ -79,9 +84,11 @@ class SubmissionSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         from autograder.engine.checks import Student, submission_module_names, submission_modules
         from autograder.sandbox.gate import CallGate
+        from autograder.sandbox.limits import Limits
         from autograder.sandbox.process import Sandbox
 
-        limits = _course_limits(self.config)
+        course = _course(self.config)
+        limits = course.make_limits() if course else Limits.from_environment()
         # As grading does: as root, the worker runs as the unprivileged worker user; otherwise as this user.
         sandbox = Sandbox(self.submission, limits) if os.geteuid() == 0 else Sandbox(self.submission, limits, worker_user=None)
         self._open.callback(sandbox.stop)
@@ -89,8 +96,9 @@ class SubmissionSession:
         self.sandbox = sandbox
         self._gate = CallGate(sandbox, time.monotonic() + sandbox.limits.run_deadline)
         self._student = Student(self._gate)
-        # Checks import at collection, which comes after this: ``from ps3 import conv2d`` must already resolve.
-        self._open.enter_context(submission_modules(self._student, submission_module_names(self._gate)))
+        # Checks import at collection, which comes after this: ``from lab2 import softmax`` must already resolve.
+        names = submission_module_names(self._gate, course.module_names if course else ())
+        self._open.enter_context(submission_modules(self._student, names))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._open.close()
@@ -102,10 +110,26 @@ class SubmissionSession:
         if self.sandbox is None:
             return []
         from autograder.engine.runner import import_notices
+        from autograder.text import Message, StudentText, Trusted, to_terminal
 
         imported = self.gate.imported
-        lines = [f"autograder: {self.submission} runs in the sandbox; it defines {', '.join(imported.functions) or 'no function'}"]
-        return lines + [f"autograder: {notice}" for notice in import_notices(imported)]
+        defined = StudentText(", ".join(imported.functions)) if imported.functions else Trusted("no function")
+        lines = [Message(Trusted("autograder: "), StudentText(str(self.submission)), Trusted(" runs in the sandbox; it defines "), defined)]
+        lines += [Message(Trusted("autograder: "), StudentText(notice)) for notice in import_notices(imported)]
+        return [to_terminal(line) for line in lines]
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        """A failed check's report quotes the submission (its errors, its answers): made terminal-safe before pytest prints it."""
+        from autograder.text import StudentText, to_terminal
+
+        report: pytest.TestReport = yield
+        if report.longrepr is not None and not isinstance(report.longrepr, tuple):  # a tuple: a skip, in the check's words
+            text = str(report.longrepr)
+            if to_terminal(StudentText(text)) != text:
+                report.longrepr = to_terminal(StudentText(text))
+        report.sections = [(title, to_terminal(StudentText(content))) for title, content in report.sections]
+        return report
 
     # -- what is collected -----------------------------------------------------
 
@@ -126,20 +150,20 @@ class SubmissionSession:
             request.instance.student = self._student  # type: ignore[attr-defined]
 
 
-def _course_limits(config: pytest.Config) -> Limits:
-    """The limits of the course whose problems are tested: the nearest assignment.yaml above the paths given, else the defaults."""
+def _course(config: pytest.Config) -> Course | None:
+    """The course whose problems are tested (its limits, the names its checks import the submission by):
+    the nearest assignment.yaml above the paths given, if any."""
     from autograder.apps.course import CONFIG_NAME, CourseError, load
-    from autograder.sandbox.limits import Limits
 
     starts = [Path(arg.split("::")[0]).absolute() for arg in config.args] + [config.rootpath]
     for start in starts:
         for folder in (start, *start.parents):
             if (folder / CONFIG_NAME).is_file():
                 try:
-                    return load(folder / "problems").make_limits()  # load reads the assignment.yaml beside problems/
+                    return load(folder / "problems")  # load reads the assignment.yaml beside problems/
                 except CourseError as error:
                     raise pytest.UsageError(str(error)) from None
-    return Limits.from_environment()
+    return None
 
 
 def _session(config: pytest.Config) -> SubmissionSession:
@@ -209,24 +233,14 @@ def spec_line(where: str) -> int:
 
 
 def explain(result: CaseResult) -> str:
-    """A failed case as an instructor reads it: where, the call, what was expected, what came back, and why."""
-    from autograder.engine.compare import short_repr
+    """A failed case as an instructor reads it: where it is, then everything grading shows for it, hidden or not
+    (output/describe.py), as plain text with the submission's words made terminal-safe."""
+    from autograder.output.describe import describe, plain
+    from autograder.text import Trusted, to_terminal
 
-    case, verdict, outcome = result.case, result.verdict, result.outcome
-    arguments = [short_repr(a, 200) for a in case.args] + [f"{k}={short_repr(v, 100)}" for k, v in case.kwargs.items()]
-    lines = [f"{case.where}: {case.name}" + (" (hidden case)" if case.hidden else ""),
-             f"call:     {case.function}({', '.join(arguments)})"]
-    if case.expected.raises:
-        lines.append(f"expected: raises {case.expected.raises}")
-    elif "\n" not in verdict.detail and "expected" not in verdict.detail:  # a table of entries shows it already
-        lines.append(f"expected: {short_repr(case.expected.value, 500)}")
-    lines.append(f"verdict:  {verdict.summary}")
-    if verdict.detail:
-        lines.append("detail:   " + verdict.detail.replace("\n", "\n          "))
-    if result.diagnosis:
-        lines.append(f"diagnosis: {result.diagnosis}")
+    case = result.case
+    lines = [to_terminal(Trusted(f"{case.where}: {case.name}" + (" (hidden case)" if case.hidden else ""))),
+             plain(describe(result, {}, reveal=True).sections)]
     if case.follow_through:
-        lines.append(f"(grading may still give follow-through credit: {case.follow_through.using})")
-    if outcome is not None and outcome.output.strip():
-        lines.append("the submission printed:\n" + outcome.output.rstrip())
+        lines.append(to_terminal(Trusted(f"(grading may still give follow-through credit: {case.follow_through.using})")))
     return "\n".join(lines)

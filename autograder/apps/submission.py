@@ -1,4 +1,9 @@
-"""Finding the file to grade in what a student uploaded, as Gradescope, grade, check and batch all do."""
+"""Finding the file to grade in what a student uploaded, as Gradescope, grade, check and batch all do.
+
+The names of the student's files and folders are student text: the notes and
+messages here are ``text.Message`` objects, which keep them apart from the
+grader's words until a renderer escapes them.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,17 @@ from pathlib import Path
 
 from autograder.apps.course import Course, load
 from autograder.apps.paths import default_problems
+from autograder.text import Message, StudentText, Text, Trusted
 
 IGNORED_NAMES = frozenset({"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"})
 
 
 class NoSubmission(Exception):
-    """The submission folder has nothing gradable; the message tells the student what to upload."""
+    """The submission folder has nothing gradable; ``message`` tells the student what to upload (its ``str``: for a terminal)."""
+
+    def __init__(self, message: Text) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @functools.cache
@@ -23,12 +33,12 @@ def default_course() -> Course:
     return load(default_problems())
 
 
-def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, str]:
+def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, Message]:
     """The student's file (the course's submission names, in order), at the top or in a subfolder; never through a symlink."""
     course = course or default_course()
     wanted, names = course.starter_name, course.submission_names
     if not folder.is_dir():
-        raise NoSubmission(f"No submission folder at {folder}: upload {wanted}.")
+        raise NoSubmission(Message(Trusted("No submission folder at "), StudentText(str(folder)), Trusted(f": upload {wanted}.")))
     found: dict[str, list[Path]] = {name: [] for name in names}
     other_python: list[Path] = []
     for directory, subfolders, files in os.walk(folder, followlinks=False):
@@ -44,19 +54,25 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, s
     for name in names:
         if found[name]:
             chosen = min(found[name], key=lambda p: (len(p.parts), str(p)))
-            relative = chosen.relative_to(folder)
-            note = f"Graded `{relative}`."
-            if len(found[name]) > 1:
-                others = ", ".join(f"`{p.relative_to(folder)}`" for p in found[name] if p != chosen)
-                note += f" (Also found {others}; the one nearest the top was graded.)"
-            return checked(chosen, course), note
+            others = [p for p in found[name] if p != chosen]
+            also = (Trusted(" (Also found "), *_listing(others, folder), Trusted("; the one nearest the top was graded.)")) if others else ()
+            return checked(chosen, course), Message(Trusted("Graded "), *_listing([chosen], folder), Trusted("."), *also)
     if len(other_python) == 1:
-        chosen = other_python[0]
-        return checked(chosen, course), (f"No {wanted} was found, so the only Python file, `{chosen.relative_to(folder)}`, "
-                                         f"was graded. Name it {wanted} next time.")
-    listing = ", ".join(f"`{p.relative_to(folder)}`" for p in other_python[:10]) or "no Python files"
-    raise NoSubmission(f"No {' (or '.join(names)}{')' * (len(names) - 1)} was found in your submission (it has {listing}). "
-                       f"Upload your file named {wanted}.")
+        return checked(other_python[0], course), Message(
+            Trusted(f"No {wanted} was found, so the only Python file, "), *_listing(other_python, folder),
+            Trusted(f", was graded. Name it {wanted} next time."))
+    has = _listing(other_python[:10], folder) or (Trusted("no Python files"),)
+    raise NoSubmission(Message(Trusted(f"No {' (or '.join(names)}{')' * (len(names) - 1)} was found in your submission (it has "),
+                               *has, Trusted(f"). Upload your file named {wanted}.")))
+
+
+def _listing(paths: list[Path], folder: Path) -> tuple[Trusted | StudentText, ...]:
+    """The paths relative to ``folder``, as student text, separated by commas."""
+    parts: list[Trusted | StudentText] = []
+    for path in paths:
+        parts += [Trusted(", ")] if parts else []
+        parts.append(StudentText(str(path.relative_to(folder))))
+    return tuple(parts)
 
 
 def checked(path: Path, course: Course | None = None) -> Path:
@@ -64,5 +80,5 @@ def checked(path: Path, course: Course | None = None) -> Path:
     limit = (course or default_course()).submission_max_bytes
     size = path.lstat().st_size
     if size > limit:
-        raise NoSubmission(f"{path.name} is {size:,} bytes; the limit is {limit:,}. Upload only your code.")
+        raise NoSubmission(Message(StudentText(path.name), Trusted(f" is {size:,} bytes; the limit is {limit:,}. Upload only your code.")))
     return path

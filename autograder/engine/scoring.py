@@ -3,7 +3,9 @@
 A problem's points are split over its cases by weight; a passed case earns
 its share; a wrong one earns the follow-through fraction it was granted; a
 Python check earns what pytest's outcome gives it (see checks.py). Totals
-join cases and checks to their problem by the problem's key.
+count a report's tests alike, cases and checks (model.Graded), joined to their
+problem by the problem's key: results.json's score, the terminal's table and
+batch's grades.csv and report.html all take their figures from here.
 """
 
 from __future__ import annotations
@@ -29,16 +31,23 @@ def score_case(result: CaseResult) -> None:
 
 
 def total(report: Report) -> float:
-    return round(sum(result.score for result in report.results) + sum(check.score for check in report.checks), 4)
+    """The submission's score: every test's points, cases and checks alike."""
+    return round(sum(test.score for test in report.tests), 4)
 
 
 def possible(report: Report) -> float:
+    """The most :func:`total` can be: every autograded problem's points, with its Python checks'."""
     points = sum(problem.points for problem in report.problems if not problem.graded_by_hand)
     return round(points + sum(check.max_score for check in report.checks), 4)
 
 
 def earned(report: Report, problem: Problem) -> tuple[float, float]:
     """(points earned, points possible) on one problem, its cases and its checks together."""
-    checks = [check for check in report.checks if check.problem == problem.key]
-    got = sum(r.score for r in report.results if r.case.problem == problem.key) + sum(c.score for c in checks)
-    return round(got, 4), round(problem.points + sum(c.max_score for c in checks), 4)
+    own = [test for test in report.tests if test.problem == problem.key]
+    checks = sum(check.max_score for check in report.checks if check.problem == problem.key)
+    return round(sum(test.score for test in own), 4), round(problem.points + checks, 4)
+
+
+def per_problem(report: Report) -> dict[str, tuple[float, float]]:
+    """:func:`earned` for every autograded problem, by key: what batch's records keep."""
+    return {problem.key: earned(report, problem) for problem in report.problems if not problem.graded_by_hand}

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import TextIO
 
 from autograder.model import Case, CaseResult, Problem
-from autograder.text import for_terminal
+from autograder.text import Trusted, to_terminal
 
 WAIT_NOTICE_SECONDS = 1.0
 
@@ -63,7 +63,7 @@ class LiveProgress:
 
     def _say(self, line: str) -> None:
         try:
-            self.stream.write(for_terminal(line) + "\n")
+            self.stream.write(to_terminal(Trusted(line)) + "\n")  # function names and numbers from the specs
             self.stream.flush()
         except (OSError, ValueError):
             pass

@@ -1,11 +1,13 @@
 """Gradescope's results.json for a graded submission.
 
 A hidden case's test never shows its inputs, expected value or the student's
-printed output: only a fixed phrase (engine/outcomes.py). Its full details go
+printed output: only a fixed phrase (output/describe.py). Its full details go
 into one ``after_published`` entry that students see only once grades are
 published. Staff get a ``hidden`` entry: the protections in force and where
-every case comes from (spec file and line). Every text the student controls
-is escaped or fenced, so it shows as text and never as Markdown or HTML.
+every case comes from (spec file and line). Each test's output is its
+description (output/describe.py) rendered as Markdown, or as plain text for a
+Python check; the summary at the top is built the same way, so every text the
+student controls is escaped by autograder/text.py, never written in as it came.
 """
 
 from __future__ import annotations
@@ -13,60 +15,43 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Sequence
 from typing import Any
 
 from autograder import __version__
 from autograder.engine import scoring
-from autograder.engine.compare import short_repr
 from autograder.model import CaseResult, CheckResult, Report
-from autograder.text import clip, code_span, fenced, markdown_escape, valid_unicode
+from autograder.output.describe import Section, describe, markdown, plain
+from autograder.text import StudentText, Text, Trusted, clip, to_markdown, valid_unicode
 
 MAX_OUTPUT_CHARS = 6000
 MAX_RESULTS_BYTES = 1_000_000
 
 
-def gradescope_json(report: Report) -> dict[str, Any]:
-    """The report in Gradescope's results.json schema.
+def gradescope_json(report: Report, notes: Sequence[Text] = ()) -> dict[str, Any]:
+    """The report in Gradescope's results.json schema; ``notes`` come first in its summary (which file was graded).
 
     Informational entries (a problem graded by hand, the full hidden cases, the
     staff notes) carry no score, so Gradescope does not show them as "0/0
     passed". ``extra_data`` says, for tools, where each verdict comes from.
     """
-    tests: list[dict[str, Any]] = []
-    for problem in report.problems:
-        if problem.graded_by_hand:
-            tests.append({"name": problem.title, "number": problem.number, "status": "passed",
-                          "output": problem.graded_by_hand, "visibility": "visible", "tags": ["graded by hand"]})
     labels = {problem.key: problem.label for problem in report.problems}
-    for result in report.results:
-        case = result.case
-        tests.append({
-            "name": f"{labels.get(case.problem, case.problem)} · {case.function}: {case.name}"
-                    + (" (hidden case)" if case.hidden else ""),
-            "number": case.number,
-            "score": result.score,
-            "max_score": case.max_score,
-            "status": "passed" if result.verdict.passed else "failed",
-            "output": clip(hidden_output(result) if case.hidden else visible_output(result), MAX_OUTPUT_CHARS),
-            "visibility": "visible",
-            "tags": [case.function, "hidden" if case.hidden else "visible"],
-            "extra_data": {"case": case.number, "problem": case.problem, "function": case.function, "where": case.where,
-                           "outcome": result.outcome.kind if result.outcome else "none",
-                           "verdict": "passed" if result.verdict.passed else result.verdict.summary,
-                           "diagnosis": result.diagnosis, "credit": result.credit},
-        })
+    tests: list[dict[str, Any]] = [
+        {"name": problem.title, "number": problem.number, "status": "passed", "output": to_markdown(Trusted(problem.graded_by_hand)),
+         "visibility": "visible", "tags": ["graded by hand"]}
+        for problem in report.problems if problem.graded_by_hand]
+    tests += [case_test(result, labels) for result in report.results]
     tests += [check_test(check, labels) for check in report.checks]
     hidden_failures = [r for r in report.results if r.case.hidden and not r.verdict.passed]
     if hidden_failures:
         tests.append({"name": "Hidden cases in full (shown once grades are published)", "number": "99.1", "status": "passed",
-                      "visibility": "after_published",
-                      "output": clip("\n\n---\n\n".join(visible_output(r) for r in hidden_failures), 4 * MAX_OUTPUT_CHARS)})
+                      "visibility": "after_published", "output": _hidden_in_full(hidden_failures, labels)})
     tests.append({"name": "Grading environment (staff only)", "number": "99.2", "status": "passed", "visibility": "hidden",
-                  "output": fenced(clip(staff_notes(report), MAX_OUTPUT_CHARS))})
+                  "output": to_markdown(StudentText(clip(staff_notes(report), MAX_OUTPUT_CHARS)), block=True)})
     data = {
         "score": scoring.total(report),
         "execution_time": round(report.seconds, 3),
-        "output": clip(summary(report), MAX_OUTPUT_CHARS),
+        "output": summary(report, notes),
         "output_format": "md",
         "test_output_format": "md",
         "visibility": "visible",
@@ -74,83 +59,127 @@ def gradescope_json(report: Report) -> dict[str, Any]:
         "tests": tests,
         "extra_data": {"engine_version": __version__, "spec_fingerprint": report.fingerprint},
     }
-    leaderboard = [entry for check in report.checks for entry in check.leaderboard]
+    leaderboard = [_leaderboard_entry(entry) for check in report.checks for entry in check.leaderboard]
     if leaderboard:
         data["leaderboard"] = leaderboard
     return bounded(data)
 
 
-def error_json(message: str, seconds: float = 0.0) -> dict[str, Any]:
-    """A valid results.json for a run that could not grade at all."""
-    return bounded({"score": 0, "execution_time": round(seconds, 3), "output": clip(message, MAX_OUTPUT_CHARS),
-                    "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
+def error_json(message: Text, seconds: float = 0.0, notes: Sequence[Text] = ()) -> dict[str, Any]:
+    """A valid results.json for a run that could not grade at all: ``notes``, then ``message``."""
+    output = markdown(tuple(Section(text) for text in (*notes, message) if text))
+    return bounded({"score": 0, "execution_time": round(seconds, 3), "output": _within(output, MAX_OUTPUT_CHARS),
+                    "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
                     "extra_data": {"engine_version": __version__}})
 
 
 def grader_failure_json(trace: str, seconds: float = 0.0) -> dict[str, Any]:
-    """A valid results.json for a grade the engine itself failed: the student is told, staff get the traceback."""
-    data = error_json("The autograder itself failed on this submission; the course staff can see why. "
-                      "Your score is 0 for now: please tell the staff.", seconds)
+    """A valid results.json for a grade the engine itself failed: the student is told, staff get the traceback.
+
+    The traceback may quote what the submission sent, so it is shown as student text.
+    """
+    data = error_json(Trusted("The autograder itself failed on this submission; the course staff can see why. "
+                              "Your score is 0 for now: please tell the staff."), seconds)
     data["tests"] = [{"name": "Autograder error (staff only)", "status": "failed", "visibility": "hidden",
-                      "output": valid_unicode(trace[-5000:]), "output_format": "text"}]
+                      "output": plain((Section(StudentText(trace[-5000:]), block=True),)), "output_format": "text"}]
     return data
 
 
+def case_test(result: CaseResult, labels: dict[str, str]) -> dict[str, Any]:
+    """One case as a test of results.json: a hidden one shows its fixed phrase alone (see output/describe.py)."""
+    case = result.case
+    description = describe(result, labels, reveal=not case.hidden)
+    return {
+        "name": description.name,
+        "number": description.number,
+        "score": description.score,
+        "max_score": description.max_score,
+        "status": "passed" if description.passed else "failed",
+        "output": markdown(description.sections),
+        "visibility": "visible",
+        "tags": [case.function, "hidden" if case.hidden else "visible"],
+        "extra_data": {"case": case.number, "problem": case.problem, "function": case.function, "where": case.where,
+                       "outcome": result.outcome.kind if result.outcome else "none",
+                       "verdict": "passed" if result.verdict.passed else result.verdict.summary,
+                       "diagnosis": result.diagnosis, "credit": result.credit},
+    }
+
+
+def check_test(check: CheckResult, labels: dict[str, str]) -> dict[str, Any]:
+    """One Python check as a test of results.json, its output (pytest's report, which quotes the student) as plain text."""
+    description = describe(check, labels)
+    test: dict[str, Any] = {
+        "name": description.name,
+        "score": description.score,
+        "max_score": description.max_score,
+        "status": "passed" if description.passed else "failed",
+        "output": plain(description.sections),
+        "output_format": "text",
+        "visibility": check.visibility,
+        "tags": list(check.tags),
+        "extra_data": {"problem": check.problem, "where": check.where, "check": check.name},
+    }
+    if check.number:
+        test["number"] = check.number
+    return test
+
+
 def visible_output(result: CaseResult) -> str:
-    """Everything about one case: the call, what was expected, what came back, and why it is wrong."""
-    case, verdict = result.case, result.verdict
-    call = f"{case.function}({', '.join([short_repr(a, 120) for a in case.args] + [f'{k}={short_repr(v, 60)}' for k, v in case.kwargs.items()])})"
-    lines = [f"**{'Passed' if verdict.passed else 'Wrong'}.** {code_span(call)}"]
-    if case.note:
-        lines.append(case.note)
-    if not verdict.passed:
-        not_run = result.outcome is not None and result.outcome.kind == "skipped"
-        detail = verdict.detail.rstrip()
-        if case.expected.raises and not not_run:
-            lines.append(f"Expected: raises `{case.expected.raises}`")
-        elif "\n" not in detail and "expected" not in detail and not not_run:
-            lines.append(f"Expected: {code_span(short_repr(case.expected.value, 300))}")
-        lines.append(fenced(detail) if "\n" in detail else markdown_escape(detail))
-    if result.diagnosis:
-        lines.append(f"**Likely mistake:** {result.diagnosis}")
-    if result.credit_reason:
-        lines.append(result.credit_reason)
-    if result.outcome is not None and result.outcome.output.strip():
-        lines.append("Your function printed:\n\n" + fenced(clip(result.outcome.output, 2000)))
-    return "\n\n".join(lines)
+    """Everything about one case, as Markdown: what a visible case shows, and a hidden one once published."""
+    return markdown(describe(result, {}).sections)
 
 
-def hidden_output(result: CaseResult) -> str:
-    """What a student sees of a hidden case before grades are published: a fixed phrase, no value, no input."""
-    verdict = result.verdict
-    if verdict.passed:
-        return "**Passed** (hidden case: inputs and answer are not shown)."
-    text = f"**Wrong** (hidden case: inputs and answer are not shown): {verdict.summary}."
-    if result.diagnosis:
-        text += f"\n\n**Likely mistake:** {result.diagnosis}"
-    if result.credit_reason:
-        text += f"\n\n{result.credit_reason}"
-    return text
+def _hidden_in_full(failures: list[CaseResult], labels: dict[str, str]) -> str:
+    """The hidden cases that failed, in full, as many as fit; then how many more there are."""
+    shown: list[str] = []
+    size = 0
+    for result in failures:
+        text = markdown(describe(result, labels).sections)
+        if shown and size + len(text) > 4 * MAX_OUTPUT_CHARS:
+            shown.append(f"... and {len(failures) - len(shown)} more hidden cases not shown here.")
+            break
+        shown.append(_within(text, 4 * MAX_OUTPUT_CHARS))
+        size += len(text)
+    return "\n\n---\n\n".join(shown)
 
 
-def summary(report: Report) -> str:
-    """The top of the page: the score, each problem's points, and what went wrong loading the file."""
-    if report.error:
-        return markdown_escape(report.error)
-    lines = [f"**Autograded score: {scoring.total(report):g} / {scoring.possible(report):g}**", ""]
+def summary(report: Report, notes: Sequence[Text] = ()) -> str:
+    """The top of the page, as Markdown: ``notes``, the score, each problem's points, and what went wrong loading the file."""
+    return _within(markdown(summary_sections(report, notes)), MAX_OUTPUT_CHARS)
+
+
+def summary_sections(report: Report, notes: Sequence[Text] = ()) -> tuple[Section, ...]:
+    """The summary's parts, for results.json (Markdown) and the terminal alike."""
+    sections = [Section(note) for note in notes]
+    if report.error:  # the specs or checks are broken: their loader's words, which may quote anything, as written
+        return (*sections, Section(StudentText(report.error), block=True))
+    lines = []
     for problem in report.problems:
         if problem.graded_by_hand:
             lines.append(f"- {problem.title}: graded by hand")
             continue
-        results = [r for r in report.results if r.case.problem == problem.key]
-        checks = [c for c in report.checks if c.problem == problem.key]
+        own = [test for test in report.tests if test.problem == problem.key]
         earned, possible = scoring.earned(report, problem)
-        passed = sum(r.verdict.passed for r in results) + sum(c.passed for c in checks)
-        lines.append(f"- {problem.title}: {earned:g} / {possible:g} ({passed} of {len(results) + len(checks)} tests passed)")
+        passed = sum(test.passed for test in own)
+        lines.append(f"- {problem.title}: {earned:g} / {possible:g} ({passed} of {len(own)} tests passed)")
+    sections += [Section(Trusted(f"**Autograded score: {scoring.total(report):g} / {scoring.possible(report):g}**")),
+                 Section(Trusted("\n".join(lines)))]
     if report.notices:
-        lines += ["", "**Problems loading your file** (only the functions named lose points):", ""]
-        lines += [fenced("\n".join(report.notices))]
-    return "\n".join(lines)
+        sections.append(Section(StudentText(clip("\n".join(report.notices), MAX_OUTPUT_CHARS // 2)),
+                                Trusted("Problems loading your file (only the functions named lose points)"), block=True))
+    return tuple(sections)
+
+
+def _leaderboard_entry(entry: dict) -> dict:
+    """A leaderboard value a check took from the student's answers is student text: no control character."""
+    value = entry.get("value")
+    return {**entry, "value": plain((Section(StudentText(value)),))} if isinstance(value, str) else entry
+
+
+def _within(markdown_text: str, limit: int) -> str:
+    """Markdown of about ``limit`` characters at most. Markdown cut anywhere could leave a code span open and
+    let the student's text out of it, so a text too long is shown, cut, as a code block."""
+    return markdown_text if len(markdown_text) <= limit else to_markdown(StudentText(clip(markdown_text, limit)), block=True)
 
 
 def _machine() -> str:
@@ -174,24 +203,6 @@ def staff_notes(report: Report) -> str:
     return "\n".join(lines)
 
 
-def check_test(check: CheckResult, labels: dict[str, str]) -> dict[str, Any]:
-    """One Python check as a test of results.json; ``labels`` maps problem keys to their short names."""
-    test: dict[str, Any] = {
-        "name": f"{labels.get(check.problem, check.problem)} · {check.name}",
-        "score": check.score,
-        "max_score": check.max_score,
-        "status": "passed" if check.passed else "failed",
-        "output": check.output,
-        "output_format": "text",
-        "visibility": check.visibility,
-        "tags": list(check.tags),
-        "extra_data": {"problem": check.problem, "where": check.where, "check": check.name},
-    }
-    if check.number:
-        test["number"] = check.number
-    return test
-
-
 def bounded(data: dict[str, Any]) -> dict[str, Any]:
     """Valid Unicode everywhere, and under Gradescope-friendly size whatever a submission printed."""
     data = _valid(data)
@@ -199,8 +210,9 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
     while len(json.dumps(data)) > MAX_RESULTS_BYTES and limit > 100:
         limit //= 4
         for test in data["tests"]:
-            test["output"] = clip(test.get("output", ""), limit)
-        data["output"] = clip(data.get("output", ""), 4 * limit)
+            text = test.get("output", "")
+            test["output"] = _within(text, limit) if test.get("output_format", "md") == "md" else clip(text, limit)
+        data["output"] = _within(data.get("output", ""), 4 * limit)
     return data
 
 

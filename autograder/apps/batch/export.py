@@ -22,6 +22,7 @@ from typing import Any
 
 from autograder.apps.submission import IGNORED_NAMES
 from autograder.engine.specs import natural_key
+from autograder.text import Message, StudentText, Text, Trusted, to_terminal
 
 METADATA_NAME = "submission_metadata.yml"
 SUBMISSION_FOLDER = re.compile(r"submission_([A-Za-z0-9][A-Za-z0-9_.-]*)")
@@ -45,7 +46,7 @@ class Submission:
     submitters: list[dict[str, str]] = field(default_factory=list)  # each with name, sid, email
     created_at: str = ""
     recorded_score: float | None = None
-    notes: list[str] = field(default_factory=list)  # for staff: files of this submission skipped while unpacking
+    notes: list[Text] = field(default_factory=list)  # for staff: files of this submission skipped while unpacking
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Export:
     """An export ready to read: its folder, whether it is Gradescope's layout, and notes per submission id."""
 
     folder: Path
-    skipped: dict[str, list[str]] = field(default_factory=dict)
+    skipped: dict[str, list[Text]] = field(default_factory=dict)
 
     @property
     def gradescope(self) -> bool:
@@ -61,11 +62,13 @@ class Export:
 
 
 def listing(ids: list[str], limit: int = 10) -> str:
-    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+    """Submission ids for a message on the TA's terminal (a folder's name is the student's: no control character)."""
+    return to_terminal(StudentText(", ".join(ids[:limit]))) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    """A warning for the TA's terminal; it may name the export's files, so it is shown as student text."""
+    print(f"warning: {to_terminal(StudentText(message))}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- reading the input
@@ -115,7 +118,7 @@ def _owner(parts: list[str]) -> str | None:
     return None
 
 
-def extract_zip(archive: Path, target: Path) -> dict[str, list[str]]:
+def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
     """Unpack ``archive`` into ``target``: regular files only, never outside ``target``, within size caps.
 
     Sizes are counted on the bytes actually written, not on what the zip's
@@ -125,13 +128,14 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[str]]:
     """
     import zipfile
 
-    skipped: dict[str, list[str]] = {}
+    skipped: dict[str, list[Text]] = {}
 
     def skip(parts: list[str], name: str, why: str) -> None:
         owner = _owner(parts)
         if owner is None:
             raise BatchError(f"{archive} contains {name!r}, which {why}. Export the submissions again from Gradescope.")
-        skipped.setdefault(owner, []).append(f"The uploaded file {name!r} was skipped: it {why}.")
+        skipped.setdefault(owner, []).append(Message(Trusted("The uploaded file "), StudentText(name), Trusted(" was skipped: it "),
+                                                     StudentText(why), Trusted(".")))
 
     try:
         with zipfile.ZipFile(archive) as zipped:
@@ -211,9 +215,9 @@ def read_submissions(folder: Path, skip: Path | None = None) -> list[Submission]
     taken = {entry.name for entry in entries if entry.is_dir()}
     for entry in entries:
         if entry.is_dir():
-            submissions.append(Submission(entry.name, entry))
+            submissions.append(Submission(StudentText(entry.name), entry))
         elif entry.suffix.lower() in SUBMISSION_SUFFIXES:
-            submissions.append(Submission(entry.stem if entry.stem not in taken else entry.name, entry))
+            submissions.append(Submission(StudentText(entry.stem if entry.stem not in taken else entry.name), entry))
             taken.add(submissions[-1].id)
     if not submissions:
         raise BatchError(f"No submissions in {folder}: expected a Gradescope export (with {METADATA_NAME}), "
@@ -343,8 +347,8 @@ def _score(value: Any) -> float | None:
     return number
 
 
-def _text(value: Any) -> str:
-    """A scalar as text; anything else (a list or mapping where a name belongs) as nothing."""
+def _text(value: Any) -> StudentText:
+    """A scalar as text (the student's: a name, an e-mail); anything else (a list or mapping where a name belongs) as nothing."""
     if value is None or value in ("~", "null", "Null", "NULL"):
-        return ""
-    return value if isinstance(value, str) else ""
+        return StudentText("")
+    return StudentText(value if isinstance(value, str) else "")

@@ -58,6 +58,7 @@ from autograder.engine import scoring
 from autograder.engine.runner import Cancelled
 from autograder.output.files import write_json
 from autograder.sandbox import zygote
+from autograder.text import Text, Trusted
 
 if TYPE_CHECKING:
     from autograder.model import Problem, Report
@@ -72,7 +73,7 @@ CANCEL_WAIT_SECONDS = 15.0
 STALL_SECONDS = 3.0  # a right submission takes well under a second; one this slow is probably hanging
 SPARES_PER_SLOT = 2  # slots that take over from stalled ones, so hangs (30 s at import) rarely stall the batch
 LOAD_FAILED = "Your file could not be loaded"  # how the runner's notice of a file that did not load at all begins
-TRIVIAL_NOTE = re.compile(r"Graded `[^`/]+`\.")  # the note of a file found at the top of the folder: not worth a column
+TRIVIAL_NOTE = re.compile(r"Graded [^/]+\.")  # the note of a file found at the top of the folder: not worth a column
 
 
 @dataclass
@@ -81,7 +82,7 @@ class Job:
 
     submission: Submission
     file: Path | None
-    note: str
+    note: Text  # which file was graded, or why none was (it names the student's files)
     fingerprint: str
 
 
@@ -202,16 +203,17 @@ def plan(submission: Submission, specs_print: str, course: Course) -> Job:
     """Find the file Gradescope would grade, and fingerprint it with the specs."""
     from autograder.apps.submission import NoSubmission, checked, find_submission
 
-    file, note = None, ""
+    file: Path | None = None
+    note: Text = Trusted("")
     try:
         if submission.path is None:
-            raise NoSubmission(f"No files were submitted. Upload your file named {course.starter_name}.")
+            raise NoSubmission(Trusted(f"No files were submitted. Upload your file named {course.starter_name}."))
         if submission.path.is_dir():
             file, note = find_submission(submission.path, course)
         else:
             file = checked(submission.path, course)
     except NoSubmission as problem:
-        note = str(problem)
+        note = problem.message
     digest = hashlib.sha256(specs_print.encode())
     digest.update(note.encode() + b"\0")
     digest.update("\0".join(submission.notes).encode() + b"\0")
@@ -471,12 +473,10 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
     """Grade one submission as Gradescope would; write its results.json, then its record."""
     from autograder.engine.runner import grade
     from autograder.output.results import error_json, grader_failure_json, gradescope_json
-    from autograder.text import markdown_escape
 
     started = time.monotonic()
-    skipped = "\n\n".join(markdown_escape(note) for note in job.submission.notes)
     if job.file is None:
-        data = error_json("\n\n".join(filter(None, [skipped, job.note])))
+        data = error_json(job.note, notes=job.submission.notes)
         record: Record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
         try:
@@ -489,11 +489,7 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
             data = grader_failure_json(trace)
             record = {"status": "grader error", "message": trace.strip().splitlines()[-1], "score": 0.0}
         else:
-            data = gradescope_json(report)
-            if job.note:
-                data["output"] = f"{job.note}\n\n{data['output']}"  # as gradescope.run does
-            if skipped:
-                data["output"] = f"{skipped}\n\n{data['output']}"
+            data = gradescope_json(report, notes=[*job.submission.notes, *([job.note] if job.note else [])])
             record = summarize(report)
         folder = job.submission.path
         record["file"] = str(job.file.relative_to(folder)) if folder is not None and folder.is_dir() else job.file.name
@@ -517,7 +513,8 @@ def summarize(report: Report) -> Record:
         "message": "; ".join(report.notices)[:500],
         "score": scoring.total(report),
         "max_score": scoring.possible(report),
-        "problems": {problem.key: scoring.earned(report, problem)[0] for problem in report.problems if not problem.graded_by_hand},
+        "problems": {key: earned for key, (earned, _) in scoring.per_problem(report).items()},
+        "maxima": {key: possible for key, (_, possible) in scoring.per_problem(report).items()},
         "passed": [r.case.number for r in report.results if r.verdict.passed],
         "failures": {r.case.number: {"summary": r.verdict.summary, "diagnosis": r.diagnosis, "where": r.case.where}
                      for r in report.results if not r.verdict.passed},

@@ -2,17 +2,21 @@
 
 Supported: paragraphs, fenced code blocks (backticks or tildes, any length),
 ``-``/``*``/``+`` and numbered lists, ``#`` headings, ``---`` rules, **bold**,
-`code spans` (any number of backticks), backslash escapes and the character
-references ``markdown_escape`` writes (``&amp;``, ``&lt;``, ``&gt;``, numeric).
+`code spans` (any number of backticks), backslash escapes and character
+references (``&amp;``, ``&lt;``, ``&gt;``, numeric).
 Everything else is shown as text: every character that reaches the page goes
 through ``html.escape``, and the only tags in the output are the ones written
-here, so no student text can become markup, a link or a script.
+here, so no student text can become markup, a link or a script. Control
+characters (bidirectional overrides among them) are replaced first
+(``text.clean``), so none reorders or hides what the page shows.
 """
 
 from __future__ import annotations
 
 import re
 from html import escape, unescape
+
+from autograder.text import clean
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 _BULLET = re.compile(r"^ {0,3}[-*+][ \t]+(.*)$")
@@ -25,7 +29,7 @@ _PUNCTUATION = set("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 
 def render(text: str) -> str:
     """``text`` (Markdown) as HTML."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = clean(text.replace("\r\n", "\n").replace("\r", "\n")).split("\n")
     out: list[str] = []
     paragraph: list[str] = []
     items: list[list[str]] = []
@@ -115,7 +119,7 @@ def inline(text: str) -> str:
             pieces.append(f"<code>{escape(code)}</code>")
             position = found.end()
         elif char == "&" and (entity := _ENTITY.match(text, position)):
-            plain.append(unescape(entity.group(0)))
+            plain.append(clean(unescape(entity.group(0))))  # "&#x1b;" makes no escape character either
             position = entity.end()
         elif text.startswith("**", position):
             emit_plain()

@@ -2,9 +2,12 @@
 
 Rebuilt on every run from the per-submission records (and results.json), so
 they always cover the whole export. Student-written text (names, ids, file
-names, messages quoting their code's output) is hostile: everything goes
-through ``html.escape`` (feedback Markdown through markdown.py, which escapes
-all it does not render). The score histogram is inline SVG drawn here; the
+names, messages quoting their code's output) is hostile: every text goes
+through ``text.to_html`` (feedback Markdown through markdown.py, which escapes
+all it does not render), and what was read back from disk counts as the
+student's. The points are the records' (engine/scoring.py, as results.json's
+score): the maxima, the histogram's scale and each problem's figures include
+its Python checks. The score histogram is inline SVG drawn here; the
 one script, which sorts the students' table, is inline and allowed by its hash
 in the page's Content-Security-Policy, which allows nothing else: no network,
 no other script even if some text escaped the escaping.
@@ -17,7 +20,6 @@ import hashlib
 import json
 import time
 from collections import Counter
-from html import escape
 from pathlib import Path
 from statistics import mean, median
 from typing import TYPE_CHECKING
@@ -25,8 +27,9 @@ from urllib.parse import quote
 
 from autograder.apps.batch import markdown
 from autograder.apps.batch.csvfile import note, score_difference
-from autograder.apps.batch.records import NOT_GRADED, Record
+from autograder.apps.batch.records import NOT_GRADED, Record, points_possible
 from autograder.output.files import write_text
+from autograder.text import Message, StudentText, Trusted, to_html
 
 if TYPE_CHECKING:
     from autograder.apps.batch.export import Submission
@@ -102,41 +105,41 @@ def write_report(path: Path, rows: Rows, problems: list[Problem], source: str = 
 def render(rows: Rows, problems: list[Problem], source: str = "") -> str:
     scored: Scored = [(s, r) for s, r in rows if r]
     graded: Scored = [(s, r) for s, r in scored if r["status"] == "graded"]
-    maximum = sum(problem.points for problem in problems if not problem.graded_by_hand)
+    worth, maximum = points_possible((r for _, r in rows), problems)
     sections = [
         _overview(rows, scored, maximum),
-        _section("students", "Students", _students(rows, problems)),
+        _section("students", "Students", _students(rows, problems, worth)),
         _section("loading", "Submissions that did not load cleanly", _loading(scored)),
         _section("slow", "Slow submissions and timeouts", _slow(scored)),
         _section("mistakes", "Most common mistakes", _mistakes(graded, problems)),
         _section("distribution", "Score distribution", _histogram([r["score"] for _, r in scored], maximum)),
-        _section("problems", "Points per problem", _problem_table([r for _, r in graded], problems)),
+        _section("problems", "Points per problem", _problem_table([r for _, r in graded], problems, worth)),
         _section("tests", "Pass rate per test", _test_table([r for _, r in graded], problems)),
         _section("differences", "Scores that differ from Gradescope's", _differences(scored)),
         _section("ungraded", "Submissions not graded", _ungraded(rows)),
     ]
-    title = "Autograder batch report" + (f": {source}" if source else "")
+    html_title = to_html(Message(Trusted("Autograder batch report: "), StudentText(source)) if source else Trusted("Autograder batch report"))
     script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
     policy = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{script_hash}'; "
               "base-uri 'none'; form-action 'none'")
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\"><title>{escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body>\n<h1>{escape(title)}</h1>\n"
-            f"<p class=\"muted\">Written {escape(time.strftime('%Y-%m-%d %H:%M'))}. Each submission's feedback, as the student "
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\"><title>{html_title}</title>"
+            f"<style>{STYLE}</style></head><body>\n<h1>{html_title}</h1>\n"
+            f"<p class=\"muted\">Written {time.strftime('%Y-%m-%d %H:%M')}. Each submission's feedback, as the student "
             f"sees it on Gradescope plus the staff-only entries, is in <code>&lt;id&gt;/{FEEDBACK_NAME}</code> (linked below); "
             f"the raw results in <code>&lt;id&gt;/results.json</code>.</p>\n" + "\n".join(sections) +
             f"\n<script>{SCRIPT}</script>\n</body></html>\n")
 
 
 def _section(anchor: str, title: str, body: str) -> str:
-    return f'<section id="{anchor}"><h2>{escape(title)}</h2>\n{body}\n</section>'
+    return f'<section id="{anchor}"><h2>{to_html(Trusted(title))}</h2>\n{body}\n</section>'
 
 
 def _table(header: list[str], rows: list[list[str]], numeric: frozenset[int] | set[int] = frozenset()) -> str:
     """A table of already-escaped cells; ``numeric`` columns align right."""
     if not rows:
         return '<p class="muted">None.</p>'
-    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{to_html(Trusted(h))}</th>" for h in header)
     body = "\n".join("<tr>" + "".join(f'<td{" class=n" if i in numeric else ""}>{cell}</td>' for i, cell in enumerate(row)) + "</tr>"
                      for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
@@ -150,16 +153,25 @@ def _number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _student(text: str) -> str:
+    """Text from the export, a record or results.json, as HTML: the student's, escaped."""
+    return to_html(StudentText(text))
+
+
 def _names(submission: Submission) -> str:
-    return escape(", ".join(person["name"] for person in submission.submitters if person["name"]))
+    return _student(", ".join(person["name"] for person in submission.submitters if person["name"]))
 
 
 def _link(submission: Submission) -> str:
-    return f'<a href="{escape(quote(submission.id))}/{FEEDBACK_NAME}">{escape(submission.id)}</a>'
+    try:
+        folder = quote(submission.id, errors="surrogateescape")  # a folder name that is not UTF-8: its own bytes
+    except UnicodeEncodeError:
+        folder = quote(submission.id, errors="replace")
+    return f'<a href="{to_html(StudentText(folder))}/{FEEDBACK_NAME}">{_student(submission.id)}</a>'
 
 
 def _sids(submission: Submission) -> str:
-    return escape(", ".join(person["sid"] for person in submission.submitters if person["sid"]))
+    return _student(", ".join(person["sid"] for person in submission.submitters if person["sid"]))
 
 
 def _more(links: list[str]) -> str:
@@ -172,7 +184,7 @@ def _more(links: list[str]) -> str:
 def _overview(rows: Rows, scored: Scored, maximum: float) -> str:
     counts = Counter(r["status"] if r else "not graded" for _, r in rows)
     scores = [r["score"] for _, r in scored]
-    items = [f"{len(rows)} submissions: " + ", ".join(f"{count} {escape(status)}" for status, count in sorted(counts.items()))]
+    items = [f"{len(rows)} submissions: " + ", ".join(f"{count} {to_html(Trusted(status))}" for status, count in sorted(counts.items()))]
     if scores:
         items.append(f"Score out of {_number(maximum)}: mean {_number(mean(scores))}, median {_number(median(scores))}, "
                      f"lowest {_number(min(scores))}, highest {_number(max(scores))}")
@@ -198,7 +210,7 @@ def _histogram(scores: list[float], maximum: float, bins: int = 10) -> str:
         x, y = left + index * step, height - bottom - bar
         label = f"{_number(low)} to {_number(high)}{'' if index == bins - 1 else ' (not included)'}: {count}"
         parts.append(f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{step - 4:.1f}" height="{bar:.1f}" fill="#3b6fc4">'
-                     f"<title>{escape(label)}</title></rect>")
+                     f"<title>{to_html(Trusted(label))}</title></rect>")
         if count:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="12">{count}</text>')
         parts.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="12">{_number(low)}</text>')
@@ -207,16 +219,19 @@ def _histogram(scores: list[float], maximum: float, bins: int = 10) -> str:
     return "\n".join(parts)
 
 
-def _problem_table(graded: list[Record], problems: list[Problem]) -> str:
+def _problem_table(graded: list[Record], problems: list[Problem], worth: dict[str, float]) -> str:
+    """Each problem's mean points out of what it is worth (its Python checks included), and who got full marks."""
     rows = []
     for problem in problems:
-        if problem.graded_by_hand:
-            rows.append([escape(problem.title), "graded by hand", "", ""])
+        title = to_html(Trusted(problem.title))
+        if problem.key not in worth:
+            rows.append([title, "graded by hand", "", ""])
             continue
+        points = worth[problem.key]
         earned = [r["problems"].get(problem.key, 0.0) for r in graded]
         average = mean(earned) if earned else 0.0
-        full = sum(e >= problem.points - 1e-6 for e in earned)
-        rows.append([escape(problem.title), f"{_number(average)} / {_number(problem.points)} {_bar(average / problem.points)}",
+        full = sum(e >= points - 1e-6 for e in earned)
+        rows.append([title, f"{_number(average)} / {_number(points)} {_bar(average / points if points else 0.0)}",
                      str(full), str(len(earned))])
     return _table(["problem", "mean points", "full marks", "graded"], rows, {2, 3})
 
@@ -227,8 +242,8 @@ def _test_table(graded: list[Record], problems: list[Problem]) -> str:
     for problem in problems:
         for case in problem.cases:
             rate = passes[case.number] / len(graded) if graded else 0.0
-            rows.append([escape(case.number), f"<code>{escape(case.function)}</code>",
-                         escape(case.name) + (' <span class="muted">(hidden)</span>' if case.hidden else ""),
+            rows.append([to_html(Trusted(case.number)), f"<code>{to_html(Trusted(case.function))}</code>",
+                         to_html(Trusted(case.name)) + (' <span class="muted">(hidden)</span>' if case.hidden else ""),
                          f"{passes[case.number]} / {len(graded)}", f"{100 * rate:.0f}% {_bar(rate)}"])
     return _table(["#", "function", "case", "passed", "pass rate"], rows, {3})
 
@@ -249,7 +264,7 @@ def _mistakes(graded: Scored, problems: list[Problem]) -> str:
 
     def table(found: dict[tuple[str, str], list[Submission]], heading: str) -> str:
         ranked = sorted(found.items(), key=lambda item: -len(item[1]))[:TOP_MISTAKES]
-        rows = [[str(len(who)), f"{100 * len(who) / len(graded):.0f}%", f"<code>{escape(function)}</code>", escape(message),
+        rows = [[str(len(who)), f"{100 * len(who) / len(graded):.0f}%", f"<code>{_student(function)}</code>", _student(message),
                  _more([_link(s) for s in who])]
                 for (function, message), who in ranked]
         return _table(["submissions", "share", "function", heading, "who"], rows, {0, 1})
@@ -271,19 +286,19 @@ def _differences(scored: Scored) -> str:
 
 
 def _ungraded(rows: Rows) -> str:
-    listed = [[_link(s) if r else escape(s.id), _names(s), escape(r["status"] if r else "not graded (interrupted)"),
-               escape((r or {}).get("message", ""))]
+    listed = [[_link(s) if r else _student(s.id), _names(s), to_html(Trusted(r["status"] if r else "not graded (interrupted)")),
+               _student((r or {}).get("message", ""))]
               for s, r in rows if not r or r["status"] != "graded"]
     return _table(["submission", "names", "status", "why"], listed)
 
 
-def _students(rows: Rows, problems: list[Problem]) -> str:
+def _students(rows: Rows, problems: list[Problem], worth: dict[str, float]) -> str:
     """Everyone, one row each, sortable by any column (click its header)."""
-    questions = [problem for problem in problems if not problem.graded_by_hand]
+    questions = [problem for problem in problems if problem.key in worth]
     header = [("id", "submission", ""), ("name", "names", ""), ("sid", "SIDs", ""), ("score", "score", "num"),
-              *[(f"p-{problem.key}", f"{problem.label} (/{_number(problem.points)})", "num") for problem in questions],
+              *[(f"p-{problem.key}", f"{problem.label} (/{_number(worth[problem.key])})", "num") for problem in questions],
               ("status", "status", ""), ("seconds", "seconds", "num"), ("notes", "notes", "")]
-    head = "".join(f'<th data-key="{escape(key)}"{f" data-type={kind}" if kind else ""} title="sort">{escape(label)}</th>'
+    head = "".join(f'<th data-key="{to_html(Trusted(key))}"{f" data-type={kind}" if kind else ""} title="sort">{to_html(Trusted(label))}</th>'
                    for key, label, kind in header)
     body = []
     for submission, record in rows:
@@ -295,11 +310,11 @@ def _students(rows: Rows, problems: list[Problem]) -> str:
 
         points = [number(record.get("problems", {}).get(problem.key, 0.0) if scored else None) for problem in questions]
         seconds = record.get("seconds")
-        cells = [f"<td>{_link(submission) if scored else escape(submission.id)}</td>", f"<td>{_names(submission)}</td>",
+        cells = [f"<td>{_link(submission) if scored else _student(submission.id)}</td>", f"<td>{_names(submission)}</td>",
                  f"<td>{_sids(submission)}</td>", number(record["score"] if scored else None), *points,
-                 f"<td>{escape(record['status'])}</td>", number(seconds if isinstance(seconds, (int, float)) else None),
-                 f"<td>{escape(note(record))}</td>"]
-        body.append(f'<tr data-id="{escape(submission.id)}">' + "".join(cells) + "</tr>")
+                 f"<td>{to_html(Trusted(record['status']))}</td>", number(seconds if isinstance(seconds, (int, float)) else None),
+                 f"<td>{_student(note(record))}</td>"]
+        body.append(f'<tr data-id="{_student(submission.id)}">' + "".join(cells) + "</tr>")
     return (f'<table id="students-table"><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>")
 
 
@@ -311,8 +326,8 @@ def _loading(scored: Scored) -> str:
         if record["status"] != "graded" or not (notices or record.get("load_failed")):
             continue
         what = "did not load" if record.get("load_failed") else "loaded in part"
-        rows.append((not record.get("load_failed"), [_link(submission), _names(submission), escape(what),
-                                                      "<br>".join(escape(n) for n in notices) or escape(record.get("message", ""))]))
+        rows.append((not record.get("load_failed"), [_link(submission), _names(submission), to_html(Trusted(what)),
+                                                      "<br>".join(_student(n) for n in notices) or _student(record.get("message", ""))]))
     rows.sort(key=lambda item: item[0])
     return _table(["submission", "names", "file", "what went wrong"], [row for _, row in rows])
 
@@ -326,7 +341,7 @@ def _slow(scored: Scored) -> str:
         if seconds < SLOW_SECONDS and not timeouts:
             continue
         rows.append((-seconds, [_link(submission), _names(submission), _number(seconds), str(len(timeouts)),
-                                escape(", ".join(timeouts))]))
+                                _student(", ".join(timeouts))]))
     rows.sort(key=lambda item: item[0])
     intro = f"<p>Grades that took {_number(SLOW_SECONDS)} s or more, or had a case run out of time.</p>"
     return intro + _table(["submission", "names", "seconds", "timeouts", "cases that timed out"], [row for _, row in rows], {2, 3})
@@ -351,13 +366,13 @@ def feedback_page(submission: Submission, record: Record | None, data: dict) -> 
     visible = [t for t in tests if t.get("visibility", "visible") == "visible"]
     published = [t for t in tests if t.get("visibility") == "after_published"]
     staff = [t for t in tests if t.get("visibility") not in ("visible", "after_published")]
-    names = _names(submission) or escape(submission.id)
+    names = _names(submission) or _student(submission.id)
     score, possible = data.get("score"), sum(t.get("max_score") or 0 for t in tests)
     parts = [f"<h1>{names}</h1>",
-             f'<p class="muted">Submission {escape(submission.id)}; SIDs {_sids(submission) or "none"}; '
+             f'<p class="muted">Submission {_student(submission.id)}; SIDs {_sids(submission) or "none"}; '
              f'<a href="../report.html">class report</a>; <a href="results.json">results.json</a>.</p>',
-             f"<p><strong>Score: {escape(_number(score) if isinstance(score, (int, float)) else str(score))}"
-             f"{f' / {escape(_number(possible))}' if possible else ''}</strong></p>",
+             f"<p><strong>Score: {_student(_number(score) if isinstance(score, (int, float)) else str(score))}"
+             f"{f' / {_number(possible)}' if possible else ''}</strong></p>",
              "<h2>What the student sees</h2>", _markdown(data.get("output", ""), data.get("output_format", "md"))]
     parts += [_test(t) for t in visible]
     if published:
@@ -366,22 +381,22 @@ def feedback_page(submission: Submission, record: Record | None, data: dict) -> 
     staff_notes = (record or {}).get("notes") or []
     parts.append('<div class="staff"><h2>Staff only</h2>')
     if staff_notes:
-        parts.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in staff_notes) + "</ul>")
+        parts.append("<ul>" + "".join(f"<li>{_student(n)}</li>" for n in staff_notes) + "</ul>")
     parts += [_test(t) for t in staff] or ['<p class="muted">No staff-only entries.</p>']
     parts.append("</div>")
-    title = f"Feedback: {submission.id}"
+    title = to_html(Message(Trusted("Feedback: "), StudentText(submission.id)))
     return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+            f"<title>{title}</title><style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
 
 
 def _test(test: dict) -> str:
     score, maximum = test.get("score"), test.get("max_score")
-    points = (f" ({escape(_number(score))} / {escape(_number(maximum))})"
+    points = (f" ({_number(score)} / {_number(maximum)})"
               if isinstance(score, (int, float)) and isinstance(maximum, (int, float)) and maximum else "")
     status = str(test.get("status", ""))
-    mark = f' <span class="{escape(status)}">{escape(status)}</span>' if status in ("passed", "failed") else ""
-    return (f'<div class="test"><h3>{escape(str(test.get("name", "")))}{points}{mark}</h3>\n'
+    mark = f' <span class="{status}">{status}</span>' if status in ("passed", "failed") else ""  # one of two words of ours
+    return (f'<div class="test"><h3>{_student(str(test.get("name", "")))}{points}{mark}</h3>\n'
             f'{_markdown(test.get("output", ""), test.get("output_format", "text"))}</div>')
 
 
@@ -389,4 +404,4 @@ def _markdown(text: object, kind: object) -> str:
     text = str(text or "")
     if not text:
         return ""
-    return markdown.render(text) if kind == "md" else f"<pre>{escape(text)}</pre>"
+    return markdown.render(text) if kind == "md" else f"<pre>{_student(text)}</pre>"
