@@ -9,20 +9,28 @@ assignment (its solution's full marks, its known mistakes, its totals) is parame
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jsonschema
 import pytest
 
 from autograder.apps.course import Course
 from autograder.apps.course import load as load_course
+
+if TYPE_CHECKING:
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -208,6 +216,46 @@ def harness(monkeypatch: pytest.MonkeyPatch):
     made = Harness(base)
     yield made
     made.cleanup()
+
+
+@contextlib.contextmanager
+def sandbox_running(folder: Path, source: str, name: str = "submission.py") -> Iterator[Sandbox]:
+    """A started sandbox over ``source``, written as ``folder/name``, stopped on leaving.
+
+    It runs as this user, not the worker's: the tests that use it are about what is graded, and the
+    worker's user serves one sandbox at a time on a machine (isolation.py's lock).
+    """
+    from autograder.sandbox.process import Sandbox
+
+    path = folder / name
+    path.write_text(source)
+    with Sandbox(path, worker_user=None) as sandbox:
+        yield sandbox
+
+
+def call_gate(sandbox: Sandbox, deadline: float | None = None) -> CallGate:
+    """The one call gate over ``sandbox``, as runner.grade makes it; its deadline far off unless given."""
+    from autograder.sandbox.gate import CallGate
+
+    return CallGate(sandbox, time.monotonic() + 600 if deadline is None else deadline)
+
+
+# What a checkout holds besides the repository's own files (.gitignore's, and tools' caches).
+NOT_THE_REPOSITORY = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.pyc", "*.egg-info", "dist", "build", "out",
+                                            "batch_results", "*.log", "compiled.json", ".pytest_cache", ".mypy_cache",
+                                            ".ruff_cache", ".hypothesis")
+
+
+def copy_repository(destination: Path, root_assignment: Assignment | None = None) -> Path:
+    """The repository's files copied to ``destination``, with ``root_assignment``'s problems/, solutions/ and
+    assignment.yaml in place of the root's when given: what an instructor starting another course has."""
+    shutil.copytree(REPO, destination, ignore=NOT_THE_REPOSITORY)
+    if root_assignment is not None:
+        for name in ("problems", "solutions"):
+            shutil.rmtree(destination / name)
+            shutil.copytree(root_assignment.root / name, destination / name, ignore=NOT_THE_REPOSITORY)
+        shutil.copy(root_assignment.config, destination / "assignment.yaml")
+    return destination
 
 
 def write_files(folder: Path, files: dict[str, str]) -> Path:

@@ -20,7 +20,7 @@ import pytest
 from autograder.apps.cli import main
 from autograder.engine.runner import grade
 
-from conftest import ASSIGNMENTS, REPO, Assignment, GradescopeLayout, graded_functions, total_points
+from conftest import ASSIGNMENTS, REPO, Assignment, GradescopeLayout, copy_repository, graded_functions, total_points
 
 MISTAKES = [(assignment, mistake) for assignment in ASSIGNMENTS for mistake in assignment.mistakes]
 
@@ -73,10 +73,6 @@ def test_make_grades_command_grades_the_configured_solution(assignment: Assignme
     assert f"Graded {assignment.course.starter_name}." in out and f"Autograded score: {total:g} / {total:g}" in out
 
 
-COPY_IGNORES = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.egg-info", "dist", "build", ".mypy_cache",
-                                      ".ruff_cache", ".pytest_cache", ".hypothesis")
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if a.root != REPO], ids=str)
 def test_any_assignment_at_the_root_passes_the_fast_test_suite(assignment: Assignment) -> None:
@@ -85,12 +81,7 @@ def test_any_assignment_at_the_root_passes_the_fast_test_suite(assignment: Assig
     base = Path(tempfile.mkdtemp(prefix="ag-course-", dir="/tmp"))  # traversable: as root, the worker's user reads the engine
     try:
         base.chmod(0o755)
-        copy = base / "repository"
-        shutil.copytree(REPO, copy, ignore=COPY_IGNORES)
-        for name in ("problems", "solutions"):
-            shutil.rmtree(copy / name)
-            shutil.copytree(assignment.root / name, copy / name, ignore=COPY_IGNORES)
-        shutil.copy(assignment.config, copy / "assignment.yaml")
+        copy = copy_repository(base / "repository", root_assignment=assignment)
         env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "AUTOGRADER_"))}
         env["PYTHONPATH"] = str(copy)  # the copy's engine, not this checkout's
         done = subprocess.run([sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider"], cwd=copy,

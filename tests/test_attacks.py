@@ -29,6 +29,8 @@ import pytest
 
 from conftest import SOLUTION, GradescopeLayout, graded_functions, scores_by_function, total_points
 
+pytestmark = pytest.mark.slow  # each test grades a hostile submission through run_autograder: `make test-slow`
+
 ATTACKS = Path(__file__).parent / "attacks"
 WORKER_USER = "autograder-worker"
 ALL_FUNCTIONS = graded_functions()  # every function the specs grade, whatever problems/ holds

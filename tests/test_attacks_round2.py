@@ -34,6 +34,8 @@ from test_attacks import (
 
 from conftest import REPO, SOLUTION, scores_by_function, spec_problems, total_points
 
+pytestmark = pytest.mark.slow  # each test grades a hostile submission through run_autograder: `make test-slow`
+
 GRADER_PEAK_MB = 200
 TOTAL = total_points()
 

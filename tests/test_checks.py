@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
@@ -20,11 +21,10 @@ import pytest
 from autograder.engine.checks import CheckError, find_checks, run_checks
 from autograder.model import CheckResult
 from autograder.output.results import check_test
-from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
 
-from conftest import write_files
+from conftest import call_gate, sandbox_running, write_files
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
@@ -50,10 +50,6 @@ def earned():
 '''
 
 
-def _gate(box: Sandbox, deadline: float | None = None) -> CallGate:
-    return CallGate(box, time.monotonic() + 600 if deadline is None else deadline)
-
-
 def gradescope_tests(results: list[CheckResult]) -> list[dict]:
     return [check_test(result, {"q9": "Q9"}) for result in results]
 
@@ -61,19 +57,13 @@ def gradescope_tests(results: list[CheckResult]) -> list[dict]:
 def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict[str, CheckResult]:
     """Run the given check files (paths under problems/) and return the results by name."""
     problems = write_files(tmp_path / "problems", checks)
-    return {result.name: result for result in run_checks(find_checks(problems), _gate(box))}
+    return {result.name: result for result in run_checks(find_checks(problems), call_gate(box))}
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    """One worker for the module's tests: starting one costs more than most checks.
-
-    No separate worker user: these tests are about the checks, and that user
-    can serve one sandbox at a time on this machine.
-    """
-    path = tmp_path_factory.mktemp("student") / "ps.py"
-    path.write_text(STUDENT)
-    with Sandbox(path, worker_user=None) as sandbox:
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """One worker for the module's tests: starting one costs more than most checks."""
+    with sandbox_running(tmp_path_factory.mktemp("student"), STUDENT, "ps.py") as sandbox:
         yield sandbox
 
 
@@ -240,7 +230,7 @@ def test_a_partial_score_never_carries_over(tmp_path: Path, box: Sandbox) -> Non
 
     other = write_files(tmp_path / "other", {"ps.py": STUDENT.replace("return 3", "raise ValueError('no')")}) / "ps.py"
     with Sandbox(other, worker_user=None) as second_box:
-        second = {r.name: r for r in run_checks(find_checks(tmp_path / "problems"), _gate(second_box))}
+        second = {r.name: r for r in run_checks(find_checks(tmp_path / "problems"), call_gate(second_box))}
     assert (second["test_earned"].score, second["test_earned"].max_score) == (0, 5)
     assert "earned raised ValueError: no" in second["test_earned"].output
 
@@ -386,8 +376,29 @@ def test_no_call_after_the_deadline(tmp_path: Path, box: Sandbox) -> None:
         def test_late(student):
             student.double(1)
         '''})
-    [result] = run_checks(find_checks(problems), _gate(box, deadline=time.monotonic() - 1))
+    [result] = run_checks(find_checks(problems), call_gate(box, deadline=time.monotonic() - 1))
     assert "double was not run: the time limit for the whole submission was reached" in result.output
+
+
+def test_a_check_imports_the_submission_by_the_courses_names_whatever_the_file_is_called(tmp_path: Path, box: Sandbox) -> None:
+    """The worker's file is ps.py; the course's checks say ``from lab9 import double``. A name that is a module
+    the grader uses (json) is never replaced, even when the course names it."""
+    problems = write_files(tmp_path / "problems", {"q9/test_names.py": '''
+        import json
+
+        import ps
+        from lab9 import double
+
+
+        def test_both_names(student):
+            assert double(4) == ps.double(4) == student.double(4) == 8
+            assert json.dumps([1]) == "[1]" and not hasattr(json, "double")
+    '''})
+    [result] = run_checks(find_checks(problems), call_gate(box), module_names=["lab9", "json"])
+    assert result.passed, result.output
+    assert "lab9" not in sys.modules and "ps" not in sys.modules  # only for the session
+    with pytest.raises(CheckError, match="No module named 'lab9'"):
+        run_checks(find_checks(problems), call_gate(box))  # a course that names none: only the file's own stem
 
 
 # --------------------------------------------------------------------------- isolation
@@ -469,7 +480,7 @@ def test_sessions_in_threads_take_turns(tmp_path: Path, box: Sandbox) -> None:
     results: dict[int, list[CheckResult]] = {}
 
     def grade(run: int) -> None:
-        results[run] = run_checks(find_checks(folders[run - 1]), _gate(box))
+        results[run] = run_checks(find_checks(folders[run - 1]), call_gate(box))
 
     threads = [threading.Thread(target=grade, args=(run,)) for run in (1, 2)]
     for thread in threads:
@@ -490,7 +501,7 @@ def test_what_other_threads_print_stays_out_of_a_check(tmp_path: Path, box: Sand
         '''})
     progress = threading.Timer(0.3, lambda: os.write(2, b"[#####     ] 5/10\n"))
     progress.start()
-    [result] = run_checks(find_checks(problems), _gate(box))
+    [result] = run_checks(find_checks(problems), call_gate(box))
     progress.join()
     assert result.output == "" and "5/10" in capfd.readouterr().err
 
@@ -517,7 +528,7 @@ def test_broken_check_files_stop_with_check_error(tmp_path: Path, box: Sandbox) 
     for index, (what, source) in enumerate(broken.items()):
         problems = write_files(tmp_path / f"problems{index}", {"q9/test_extra.py": source})
         with pytest.raises(CheckError, match=r"q9/test_extra\.py") as caught:
-            run_checks(find_checks(problems), _gate(box))
+            run_checks(find_checks(problems), call_gate(box))
         assert str(tmp_path) not in str(caught.value), what
 
 
@@ -528,7 +539,6 @@ def test_find_checks_lists_only_problem_test_files(tmp_path: Path) -> None:
     problems = write_files(tmp_path / "problems", {name: "" for name in (
         "q2/test_b.py", "q1/test_a.py", "q1/test_c.py", "q1/helper.py", "q1/spec.yaml", "test_top.py", "q1/deep/test_d.py")})
     assert [p.relative_to(problems).as_posix() for p in find_checks(problems)] == ["q1/test_a.py", "q1/test_c.py", "q2/test_b.py"]
-    assert find_checks(REPO / "problems") == []  # the shipped problems have none: their total stays 100
 
 
 def test_find_checks_does_not_import_pytest(tmp_path: Path) -> None:

@@ -128,7 +128,7 @@ def grade_everything(outcome: Outcome) -> None:
                       expected=Expected(value=expected), comparison=comparison, hidden=hidden, max_score=1.0,
                       known_mistakes=[(expected, "a mistake that is the answer itself")] if hidden else [])
                  for i, hidden in enumerate((False, True))]
-        report = Report(submission="ps3.py", problems=[Problem(key="q", title="Q: hostile", number="1", points=2, cases=cases)])
+        report = Report(submission="submission.py", problems=[Problem(key="q", title="Q: hostile", number="1", points=2, cases=cases)])
         for case in cases:
             result = runner.check(case, outcome)
             scoring.score_case(result)

@@ -78,7 +78,7 @@ def after_errors():
 
 @pytest.fixture
 def sandbox(tmp_path_factory):
-    path = tmp_path_factory.mktemp("sub") / "ps3.py"
+    path = tmp_path_factory.mktemp("sub") / "submission.py"
     path.write_text(SOURCE)
     with Sandbox(path, Limits(call_timeout=2, output_bytes=2000)) as box:
         yield box
@@ -141,7 +141,7 @@ def test_inputs_mutated_in_the_worker_do_not_change_the_graders_copy(sandbox):
 
 
 def test_an_import_that_hangs_fails_every_call_once(tmp_path):
-    path = tmp_path / "ps3.py"
+    path = tmp_path / "submission.py"
     path.write_text("import time\ntime.sleep(3600)\ndef f():\n    return 1\n")
     with Sandbox(path, Limits(import_timeout=2)) as box:
         first = box.call("f", [])
@@ -151,7 +151,7 @@ def test_an_import_that_hangs_fails_every_call_once(tmp_path):
 
 
 def test_an_import_that_exits_the_process(tmp_path):
-    path = tmp_path / "ps3.py"
+    path = tmp_path / "submission.py"
     path.write_text("import os\nprint('bye')\nos._exit(0)\n")
     with Sandbox(path) as box:
         outcome = box.call("f", [])
@@ -179,7 +179,7 @@ def f():
 
 def test_forged_worker_messages_are_reduced_to_plain_data(tmp_path):
     """Student code can rewrite the worker's own functions; the grader must not trust their shape."""
-    path = tmp_path / "ps3.py"
+    path = tmp_path / "submission.py"
     path.write_text(FORGER)
     with Sandbox(path) as box:
         report = box.ready()
@@ -198,7 +198,7 @@ def test_limits_come_from_the_environment():
 
 
 def test_a_memory_bomb_hits_the_data_limit(tmp_path):
-    path = tmp_path / "ps3.py"
+    path = tmp_path / "submission.py"
     path.write_text("import numpy as np\n\ndef bomb():\n    return len(bytearray(2 * 1024**3))\n\n"
                     "def array_bomb():\n    return float(np.ones(10**9).sum())\n\ndef fine():\n    return 1\n")
     with Sandbox(path, Limits(data_mb=256)) as box:
@@ -220,7 +220,7 @@ with Sandbox(sys.argv[1]) as box:
 @pytest.mark.skipif(os.geteuid() != 0 or not _worker_user_exists(), reason="needs root and the autograder-worker user")
 def test_gradings_sharing_a_user_take_turns_instead_of_killing_each_other(tmp_path):
     """Ending a grading kills every process of the worker's user: two at once must not overlap."""
-    path = tmp_path / "ps3.py"
+    path = tmp_path / "submission.py"
     path.write_text("import time\ndef slow():\n    time.sleep(1)\n    return 'done'\n")
     command = [sys.executable, "-c", TAKE_TURNS, str(path)]
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
@@ -230,7 +230,7 @@ def test_gradings_sharing_a_user_take_turns_instead_of_killing_each_other(tmp_pa
 
 @pytest.mark.skipif(os.geteuid() != 0 or not _worker_user_exists(), reason="needs root and the autograder-worker user")
 def test_one_process_cannot_run_two_sandboxes_as_the_same_user(tmp_path):
-    path = tmp_path / "ps3.py"
+    path = tmp_path / "submission.py"
     path.write_text("def f():\n    return 1\n")
     with Sandbox(path) as first:
         assert first.call("f", []).value == 1

@@ -36,6 +36,7 @@ def open_folder():
     shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.slow  # installs the engine and the student packages into a fresh environment
 def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder):
     tmp_path = open_folder
     root = tmp_path / "autograder"
@@ -57,7 +58,7 @@ def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder)
     pwd.getpwnam("autograder-worker")  # the user student code runs as
 
     (root / "submission").mkdir()
-    (root / "submission" / "ps3.py").write_text(SOLUTION.read_text())
+    (root / "submission" / SOLUTION.name).write_text(SOLUTION.read_text())  # solutions/<the course's file name>
     env["AUTOGRADER_ROOT"] = str(root)
     subprocess.run(["bash", str(source / "run_autograder")], cwd="/", env=env, check=True, timeout=120)
     raw = (root / "results" / "results.json").read_bytes()

@@ -54,6 +54,7 @@ from autograder.apps.batch.export import (  # noqa: F401 - re-exported: the comm
 from autograder.apps.batch.progress import Progress
 from autograder.apps.batch.records import Record
 from autograder.apps.course import Course
+from autograder.apps.paths import default_problems
 from autograder.engine import scoring
 from autograder.engine.runner import Cancelled
 from autograder.output.files import write_json
@@ -98,13 +99,12 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                         help="submissions graded at once (default: the number of CPUs)")
     parser.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
-    parser.add_argument("--problems", type=Path, default=None, help="the problems folder (default: ./problems)")
+    parser.add_argument("--problems", type=Path, default=None, help=f"the problems folder (default: {default_problems()})")
     parser.epilog = f"Example: python -m autograder {name} submissions.zip --out grades"
 
 
 def run(arguments: argparse.Namespace) -> int:
     """Grade everything in ``arguments.export``; 0 when done, 1 if the grader failed on some, 2 on bad input, 130 on Ctrl-C."""
-    from autograder.apps.paths import default_problems
     from autograder.apps.preflight import refusal
 
     started = time.monotonic()
