@@ -288,6 +288,24 @@ def test_file_and_folder_names_are_student_text_in_every_note(tmp_path_factory: 
         assert [tag for tag, _ in found.elements] == ["p"] and MARK in "".join(found.outside_code)
 
 
+@SETTINGS
+@given(names=st.lists(hostile_texts, min_size=1, max_size=3))
+def test_batchs_progress_line_names_slow_submissions_without_an_escape(names: list[str]) -> None:
+    """A plain export's submission ids are its folders' names: a slow one is named on the TA's progress line."""
+    import io
+
+    from autograder.apps.batch.progress import SLOW_SECONDS, Progress
+
+    now = [0.0]
+    progress = Progress(len(names) + 1, stream=io.StringIO(), clock=lambda: now[0])
+    for name in names:
+        progress.begin(name)
+    now[0] = SLOW_SECONDS + 1
+    line = progress.line()
+    assert_safe_terminal(line)
+    assert MARK in line
+
+
 def test_a_plain_str_given_to_a_renderer_is_escaped_as_the_students() -> None:
     """The renderers accept only Trusted, StudentText and Message (mypy holds callers to it); at run time, any other
     text is treated as the student's, so a text whose origin was forgotten is escaped, never shown as markup."""

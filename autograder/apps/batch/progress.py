@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from autograder.text import StudentText, to_terminal
+
 SLOW_SECONDS = 5.0  # a right submission takes about a second; one running this long is named on the line
 NAMED = 3  # at most this many running submissions named
 
@@ -79,7 +81,7 @@ class Progress:
         now = self.clock()
         with self._lock:
             ages = sorted(((now - began, name) for name, began in self.running.items()), reverse=True)
-        slow = [f"{name} ({_clock(age)})" for age, name in ages if age > SLOW_SECONDS]
+        slow = [f"{to_terminal(StudentText(name))} ({_clock(age)})" for age, name in ages if age > SLOW_SECONDS]  # a folder's name
         if not slow:
             return ""
         more = f" and {len(slow) - NAMED} more" if len(slow) > NAMED else ""
