@@ -400,6 +400,30 @@ def test_batch_shows_hostile_folders_names_and_output_safely_everywhere(open_fol
     assert MARK in (out / "grades.csv").read_text(encoding="utf-8-sig")
 
 
+def test_names_that_are_not_utf8_cost_nobody_their_grade(open_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A plain export whose folder and file names are not UTF-8 (Python keeps such bytes as lone surrogates):
+    graded, its record and results.json written, and every page, cell and line of the terminal safe."""
+    from autograder.apps.cli import main
+
+    export = open_folder / "export"
+    folder = export / os.fsdecode(b"stud\xff\x1b[2J" + MARK.encode())
+    folder.mkdir(parents=True)
+    (folder / os.fsdecode(b"w\xfeork.py")).write_text(SOLUTION.read_text())
+    _submit(export, {"right/ps3.py": SOLUTION.read_text()})
+    out = open_folder / "out"
+    assert main(["batch", str(export), "--out", str(out), "--jobs", "1"]) == 0
+    printed = capsys.readouterr()
+    assert_safe_terminal(printed.out + printed.err)
+    with (out / "grades.csv").open(encoding="utf-8-sig", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    assert sorted(row["status"] for row in rows) == ["graded", "graded"] and rows[0]["total"] == rows[1]["total"]
+    assert_safe_csv(out / "grades.csv")
+    assert_safe_page((out / "report.html").read_text(), scripts=1)
+    assert_safe_page((out / folder.name / "feedback.html").read_text(), scripts=0)
+    for markdown in markdown_outputs(json.loads((out / folder.name / "results.json").read_text())):
+        assert_safe_markdown(markdown)
+
+
 def test_the_pytest_plugin_prints_no_escape_of_the_submissions(open_folder: Path) -> None:
     """Cases and a Python check of lab1 against a submission that prints and raises terminal escapes."""
     course = open_folder / "lab1"

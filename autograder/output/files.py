@@ -27,8 +27,13 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def write_json(path: Path, data: Any) -> None:
-    """JSON, UTF-8; lone surrogates and NaN are refused by the encoder, so callers pass clean data."""
-    write_atomic(path, json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    """JSON, UTF-8; NaN is refused. A lone surrogate (a file name that is not UTF-8, kept by Python as one) is
+    written as a ``\\udcxx`` escape, which JSON allows and reads back as it was, rather than stopping the write."""
+    try:
+        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=1, ensure_ascii=True, allow_nan=False).encode("ascii")
+    write_atomic(path, text)
 
 
 def write_text(path: Path, text: str, encoding: str = "utf-8") -> None:
