@@ -50,7 +50,9 @@ EXPECTATIONS = [
 
 
 class _Exited:
-    """Stands for the worker process when the pipe closes: it exited."""
+    """Stands for the worker process when the pipe closes: it exited (not for want of memory)."""
+
+    out_of_memory = False
 
     def wait(self, timeout: float | None = None) -> int:
         return 0
