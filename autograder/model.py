@@ -255,6 +255,6 @@ class Report:
     fingerprint: str = ""  # of the problems and the engine that graded it (engine/compiled.py)
 
     @property
-    def tests(self) -> list[CaseResult | CheckResult]:
+    def tests(self) -> list[Graded]:
         """Every graded test: the cases' results, then the Python checks', in the order results.json lists them."""
         return [*self.results, *self.checks]
