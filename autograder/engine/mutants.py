@@ -1,25 +1,48 @@
-"""Mutation adequacy: would the cases of a problem catch a plausible slip in its reference?
+"""Mutation adequacy: would each function's cases catch a plausible mistake in its reference?
 
-Each mutant is ``reference.py`` with exactly one small change (an operator, a
-comparison, a constant off by one, floor for ceil, two arguments swapped, a
-term dropped, a narrower dtype, an ``int(...)`` removed), made with an AST
-transformer inside a student-facing function or a helper it uses, also one
-imported from another problem's reference. A mutant is
+Each mutant is one reference file with one small change, made with an AST
+transformer inside a graded function or a helper it uses (also one imported
+from another problem's reference). The changes model slips and the mistakes
+students commonly make:
 
-- *killed* when some case of the problem fails on it (as the grader would
-  judge it: :func:`autograder.engine.compare.agrees`, or the right exception);
-- *equivalent* when it also agrees with the reference on ``tries`` random
-  inputs drawn from ``domain_<function>(rng)`` in reference.py (or in the
-  reference that defines the function), which must cover the function's
-  whole domain;
-- a *survivor* otherwise: the cases miss a mistake that random inputs show.
+- slips: an operator, a comparison, an integer constant ±1, floor for ceil,
+  two call arguments swapped, a term of a sum dropped, ``int(...)`` removed;
+- a guard deleted: an ``if ...: raise ...`` that never raises;
+- state kept across calls: the function remembers its first answer for each
+  shape and dtype of its arguments, and gives it again for new values;
+- the output in an input's dtype (``np.zeros(..., dtype=x.dtype)``): an
+  integer buffer when the kernel is fractional, a narrow one that wraps;
+- narrow numbers: float64 as float32 or float16, a ``dtype=`` dropped (the
+  inputs' own dtypes kept), int32 accumulation (``dtype=np.int32``,
+  ``.astype(np.int32)``, an int32 buffer, a sum in int32, a parameter or an
+  ``int(...)`` made ``np.int32``).
+
+Kills are counted per function: a slip in a helper must be caught by the
+cases of every function that uses it, composites included. For each graded
+function whose reference may execute the mutated code (the static call graph:
+calls by name, and ``parts.name`` in a composition), the pair (function,
+mutant) is
+
+- *killed* when a case of that function fails on the mutant, judged as the
+  grader judges (:func:`autograder.engine.compare.agrees`, or the right
+  exception). The cases of every problem that grades the function count. All
+  cases run in grading order (visible, then hidden) on one copy of the
+  mutant, as in the worker, so state kept across calls shows as it would;
+- *equivalent* when the function also agrees with the reference on ``tries``
+  inputs from ``domain_<function>(rng)`` in its reference, which draws from
+  the function's whole domain (shared/PROBLEM_SET.md). The draws are one
+  seeded call sequence: one draw in four repeats the previous one's shapes
+  and dtypes with its entries shuffled, so a stale answer shows;
+- a *survivor* otherwise: the function's cases miss a mistake that its
+  domain shows, and each survivor deserves a case of that function.
 
 Trusted code only: mutants of the instructor's references run in this
 process, each call under a time limit (a mutant may loop forever).
 
-    from autograder.engine.mutants import survivors
-    for s in survivors(Path("problems/q2b"), problem):
-        print(s)
+    from autograder.engine.mutants import analyse
+    report = analyse(problems)          # every problem of one problems folder
+    for survivor in report.survivors:
+        print(survivor)
 """
 
 from __future__ import annotations
@@ -27,12 +50,14 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
+import functools
+import inspect
 import signal
 import sys
 import threading
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,88 +66,119 @@ import numpy as np
 
 from autograder.engine.compare import agrees, short_repr
 from autograder.engine.references import copies, problems_package, reference_module
-from autograder.model import Case, Comparison, Problem
+from autograder.engine.specs import _with_magnitudes
+from autograder.model import Case, Expected, Problem
 
 CALL_SECONDS = 1.0  # a mutant's call that takes longer is stopped, and counts as wrong
+REPEAT = 0.25  # the share of domain draws that repeat the previous draw's shapes and dtypes with new values
 NP = "_mutation_numpy"  # the name under which a mutant sees NumPy, whatever its file imports
+STALE = "_mutation_stale_cache"  # ... the decorator of state kept across calls
+IN_DTYPE_OF = "_mutation_output_in_dtype_of"  # ... the decorator of an output buffer in an input's dtype
+INT32_SUM = "_mutation_int32_sum"  # ... a sum accumulated in int32
 
 
 @dataclass(frozen=True)
 class Survivor:
-    """A mutant that passes every case of its problem, yet differs from the reference on ``args``."""
+    """A mutant that passes every case of ``function``, yet changes its answer on ``args`` (a pair to close)."""
 
-    function: str  # the student function whose answer differs
+    function: str  # the graded function whose cases miss the mutant
     mutation: str  # "q2b/reference.py:21 in conv_output_size: `a // b` -> `a / b`"
-    args: tuple  # the distinguishing input
-    reference: str  # the reference's answer there (repr, or "raises ValueError")
-    mutant: str  # the mutant's answer there
+    problem: str  # the key of the problem whose spec grades the function (where its new case goes)
+    args: tuple | None  # the distinguishing input; None when no domain_<function> can draw one
+    reference: str = ""  # the reference's answer there (repr, or "raises ValueError")
+    mutant: str = ""  # the mutant's answer there
 
     def __str__(self) -> str:
+        if self.args is None:
+            return (f"{self.mutation} passes every case of {self.function}, and no domain_{self.function}(rng) in its "
+                    f"reference draws inputs to show whether it changes {self.function}: add one")
         shown = ", ".join(short_repr(arg.tolist() if isinstance(arg, np.ndarray) else arg, 300) for arg in self.args)
-        return (f"{self.mutation} survives: {self.function}({shown}) is {self.reference} "
-                f"but the mutant gives {self.mutant}")
+        return (f"{self.mutation} passes every case of {self.function}, yet {self.function}({shown}) is "
+                f"{self.reference} and the mutant gives {self.mutant}")
 
 
 @dataclass
 class Report:
-    """Counts of one problem's mutants, and the survivors."""
+    """Counts of the mutants of a problem set's references, per (function, mutant) pair, and the survivors."""
 
-    problem: str
-    generated: int = 0
-    killed: int = 0
-    equivalent: int = 0
+    generated: int = 0  # mutants made
+    killed: int = 0  # pairs where a case of the function fails
+    equivalent: int = 0  # pairs where the function never differs on its domain
     survivors: list[Survivor] = field(default_factory=list)
-    equivalents: list[str] = field(default_factory=list)  # descriptions, to review by hand
+    equivalents: list[str] = field(default_factory=list)  # "function: mutation", to review by hand
 
 
-def survivors(problem_folder: Path, problem: Problem, tries: int = 200, seed: int = 0) -> list[Survivor]:
-    """Every non-equivalent mutant of the problem's reference that passes all of its cases."""
-    return analyse(problem_folder, problem, tries, seed).survivors
+def survivors(problems: Sequence[Problem], tries: int = 200, seed: int = 0) -> list[Survivor]:
+    """Every (function, mutant) pair where the mutant changes the function on its domain yet passes its cases."""
+    return analyse(problems, tries, seed).survivors
 
 
-def analyse(problem_folder: Path, problem: Problem, tries: int = 200, seed: int = 0) -> Report:
-    """Generate, run and classify every mutant of the functions ``problem``'s cases call."""
-    problem_folder = Path(problem_folder).resolve()
-    report = Report(problem.key)
-    module = reference_module(problem_folder)
-    if module is None or not problem.cases:
+def domain_cases(problems: Sequence[Problem], function: str, tries: int = 200, seed: int = 0) -> list[Case]:
+    """The call sequence ``analyse`` judges ``function`` on, with the reference's answers ([] without a domain)."""
+    return _Draws(_Suite(_graded(problems)), tries, seed).cases(function) or []
+
+
+def _graded(problems: Sequence[Problem]) -> list[Problem]:
+    """The problems whose cases mutants can be run against: a spec path, a reference.py beside it, and cases."""
+    return [p for p in problems if p.cases and p.path is not None and (p.path.parent / "reference.py").is_file()]
+
+
+def analyse(problems: Sequence[Problem], tries: int = 200, seed: int = 0) -> Report:
+    """Generate, run and classify every mutant of the references of ``problems`` (one problems folder).
+
+    Problems without a spec path, a reference.py or cases are left out.
+    """
+    graded = _graded(problems)
+    report = Report()
+    if not graded:
         return report
-    graph = _Graph(problem_folder)
-    students = sorted({case.function for case in problem.cases})
-    reach = {name: graph.reachable(graph.entry(name)) for name in students}
+    suite = _Suite(graded)
+    graph = _Graph([problem.path.parent / "reference.py" for problem in graded if problem.path is not None])
+    entries = {name: graph.resolve(suite.reference_file(name), name) for name in suite.functions}
+    reach = {name: graph.reachable(entry) for name, entry in entries.items() if entry is not None}
     targets: dict[Path, set[str]] = {}
     for functions in reach.values():
         for file, name in functions:
             targets.setdefault(file, set()).add(name)
-    comparisons = {case.function: case.comparison for case in reversed(problem.cases)}
-    inputs = _Inputs(module, students, comparisons, tries, seed)
+    draws = _Draws(suite, tries, seed)
     for file in sorted(targets):
         tree = graph.trees[file]
-        for index, (function, description) in enumerate(_Mutator.sites(tree, targets[file])):
+        for index, (changed, description) in enumerate(_Mutator.sites(tree, targets[file])):
             mutated = _Mutator(targets[file], index).apply(tree)
             if mutated is None:
                 continue
             report.generated += 1
             where = f"{file.parent.name}/{file.name}:{description}"
+            affected = [name for name in sorted(reach) if (file, changed) in reach[name]]
             try:
-                fresh = graph.build(problem_folder / "reference.py", file, mutated)
-            except Exception:  # noqa: BLE001 - a mutant that cannot even load is caught by any case
-                report.killed += 1
-                continue
-            try:
-                if not all(_passes(fresh, case) for case in problem.cases):
-                    report.killed += 1
-                    continue
-                changed = [name for name in students if (file, function) in reach[name]]
-                found = next((s for name in changed if (s := inputs.difference(fresh, name, where)) is not None), None)
+                _judge(report, suite, draws, graph.build(file, mutated), {name: entries[name] for name in affected}, where)
             finally:
                 graph.forget()
-            if found is None:
-                report.equivalent += 1
-                report.equivalents.append(where)
-            else:
-                report.survivors.append(found)
     return report
+
+
+def _judge(report: Report, suite: _Suite, draws: _Draws, modules: Callable[[Path], types.ModuleType],
+           entries: dict[str, tuple[Path, str] | None], where: str) -> None:
+    """Classify the pair (function, this mutant) of every function in ``entries``."""
+    try:
+        mutant = {name: getattr(modules(entry[0]), entry[1]) for name, entry in entries.items() if entry is not None}
+    except Exception:  # noqa: BLE001 - a mutant that cannot even load fails every case
+        report.killed += len(entries)
+        return
+    killed = set()
+    for case in suite.in_grading_order:
+        if case.function in mutant and case.function not in killed and not _passes(mutant[case.function], case):
+            killed.add(case.function)
+    for name in sorted(mutant):
+        if name in killed:
+            report.killed += 1
+            continue
+        found = draws.difference(mutant[name], name, where)
+        if found is None:
+            report.equivalent += 1
+            report.equivalents.append(f"{name}: {where}")
+        else:
+            report.survivors.append(found)
 
 
 # --------------------------------------------------------------------------- running a mutant
@@ -166,7 +222,7 @@ def _limited(seconds: float = CALL_SECONDS) -> Iterator[None]:
 
 
 def _call(function: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
-    """(True, answer) or (False, exception class name list) for one call."""
+    """(True, answer) or (False, the exception's class names, most derived first) for one call."""
     try:
         with _limited():
             return True, function(*copies(args), **copies(kwargs))
@@ -176,74 +232,130 @@ def _call(function: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool
         return False, [cls.__name__ for cls in type(error).__mro__]
 
 
-def _passes(module: types.ModuleType, case: Case) -> bool:
-    function = getattr(module, case.function, None)
-    if function is None:
-        return False
+def _passes(function: Callable[..., Any], case: Case) -> bool:
+    return _judged(function, case)[0]
+
+
+def _judged(function: Callable[..., Any], case: Case) -> tuple[bool, str]:
+    """Whether ``function`` passes ``case``, and what it gave (shown in a survivor's report)."""
     returned, answer = _call(function, case.args, case.kwargs)
     if case.expected.raises:
-        return not returned and case.expected.raises in answer
-    return returned and agrees(case.expected.value, answer, case.comparison)
+        passed = not returned and case.expected.raises in answer
+    else:
+        passed = returned and agrees(case.expected.value, answer, case.comparison)
+    return passed, short_repr(answer, 160) if returned else f"raises {answer[0]}"
 
 
-def _same(comparison: Comparison, want: tuple[bool, Any], got: tuple[bool, Any]) -> bool:
-    if not want[0]:
-        return not got[0] and want[1][0] in got[1]
-    return got[0] and agrees(want[1], got[1], comparison)
+class _Suite:
+    """The cases of a problem set grouped by function, and where each function is graded."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        cases = [case for problem in problems for case in problem.cases]
+        self.in_grading_order = [case for case in cases if not case.hidden] + [case for case in cases if case.hidden]
+        self.functions = sorted({case.function for case in cases})
+        self.folders = {problem.key: problem.path.parent for problem in problems if problem.path is not None}
+        self.home: dict[str, str] = {}  # the first problem that grades the function
+        for case in cases:
+            self.home.setdefault(case.function, case.problem)
+        self.cases = {name: [case for case in cases if case.function == name] for name in self.functions}
+
+    def reference_file(self, name: str) -> Path:
+        return self.folders[self.home[name]] / "reference.py"
+
+    def reference(self, name: str) -> Callable[..., Any]:
+        module = reference_module(self.folders[self.home[name]])
+        assert module is not None  # only problems with a reference are in the suite
+        return getattr(module, name)
 
 
-def _shown(outcome: tuple[bool, Any]) -> str:
-    return short_repr(outcome[1], 160) if outcome[0] else f"raises {outcome[1][0]}"
+class _Draws:
+    """Per function: seeded draws from its domain, as cases whose answers are the reference's (computed once)."""
 
+    def __init__(self, suite: _Suite, tries: int, seed: int) -> None:
+        self.suite, self.tries, self.seed = suite, tries, seed
+        self.cache: dict[str, list[Case] | None] = {}
 
-class _Inputs:
-    """Random in-domain inputs per student function, and the reference's answers on them (computed once)."""
+    def generator(self, name: str) -> Callable[[np.random.Generator], Any] | None:
+        """``domain_<name>`` beside the function's definition, else beside a spec that grades it."""
+        function = self.suite.reference(name)
+        defining = sys.modules.get(getattr(function, "__module__", ""), None)
+        found = getattr(defining, f"domain_{name}", None)
+        for problem in sorted({case.problem for case in self.suite.cases[name]}):
+            found = found or getattr(reference_module(self.suite.folders[problem]), f"domain_{name}", None)
+        return found
 
-    def __init__(self, module: types.ModuleType, students: list[str], comparisons: dict[str, Comparison],
-                 tries: int, seed: int) -> None:
-        self.module, self.tries, self.seed, self.comparisons = module, tries, seed, comparisons
-        self.cache: dict[str, list[tuple[tuple, tuple[bool, Any]]]] = {}
-
-    def draws(self, name: str) -> list[tuple[tuple, tuple[bool, Any]]]:
+    def cases(self, name: str) -> list[Case] | None:
         if name not in self.cache:
-            function = getattr(self.module, name)
-            generator = getattr(self.module, f"domain_{name}", None) or getattr(
-                sys.modules.get(getattr(function, "__module__", ""), None), f"domain_{name}", None)
-            if generator is None:
-                self.cache[name] = []
-                return []
-            rng = np.random.default_rng([self.seed, sum(map(ord, name))])
-            draws = []
-            for _ in range(self.tries):
-                args = tuple(generator(rng))
-                draws.append((args, _call(function, args, {})))
-            self.cache[name] = draws
+            generator = self.generator(name)
+            self.cache[name] = None if generator is None else self._draw(name, generator)
         return self.cache[name]
 
-    def difference(self, fresh: types.ModuleType, name: str, where: str) -> Survivor | None:
-        function = getattr(fresh, name)
-        if not self.draws(name):
-            return Survivor(name, where, (), f"unknown: reference.py has no domain_{name}(rng) to draw inputs from", "passes every case")
-        for args, want in self.draws(name):
-            got = _call(function, args, {})
-            if not _same(self.comparisons[name], want, got):
-                return Survivor(name, where, args, _shown(want), _shown(got))
+    def _draw(self, name: str, generator: Callable[[np.random.Generator], Any]) -> list[Case]:
+        solver, model = self.suite.reference(name), self.suite.cases[name][0]
+        rng = np.random.default_rng([self.seed, sum(map(ord, name))])
+        drawn: list[Case] = []
+        for number in range(1, self.tries + 1):
+            repeated = _shuffled(rng, drawn[-1].args) if drawn and rng.random() < REPEAT else None
+            args = repeated if repeated is not None else tuple(generator(rng))
+            returned, answer = _call(solver, args, {})
+            case = Case(problem=model.problem, number="", function=name, name=f"domain draw {number}",
+                        args=args, kwargs={}, comparison=model.comparison,
+                        expected=Expected(value=answer) if returned else Expected(raises=answer[0]))
+            if returned:  # judged as a case is: the tolerance of a sum grows with its terms' magnitude
+                _with_magnitudes(self.suite.reference_file(name), 0, solver, case)
+            drawn.append(case)
+        return drawn
+
+    def difference(self, mutant: Callable[..., Any], name: str, where: str) -> Survivor | None:
+        drawn = self.cases(name)
+        home = self.suite.home[name]
+        if drawn is None:
+            return Survivor(name, where, home, None)
+        for case in drawn:
+            passed, given = _judged(mutant, case)
+            if not passed:
+                expected = f"raises {case.expected.raises}" if case.expected.raises else short_repr(case.expected.value, 160)
+                return Survivor(name, where, home, case.args, expected, given)
         return None
+
+
+def _shuffled(rng: np.random.Generator, args: tuple) -> tuple | None:
+    """``args`` with the entries of every array and list permuted (same shapes and dtypes), or None if it has none."""
+    def new_values(value: Any) -> Any:
+        if isinstance(value, np.ndarray) and value.size > 1:
+            return rng.permutation(value.ravel()).reshape(value.shape)
+        if isinstance(value, list) and value:
+            leaves = _leaves(value)
+            order = rng.permutation(len(leaves))
+            return _refilled(value, iter([leaves[i] for i in order]))
+        return value
+
+    if not any(isinstance(value, (np.ndarray, list)) for value in args):
+        return None
+    return tuple(new_values(value) for value in args)
+
+
+def _leaves(value: Any) -> list[Any]:
+    return [leaf for item in value for leaf in _leaves(item)] if isinstance(value, list) else [value]
+
+
+def _refilled(shape: Any, leaves: Iterator[Any]) -> Any:
+    return [_refilled(item, leaves) for item in shape] if isinstance(shape, list) else next(leaves)
 
 
 # --------------------------------------------------------------------------- which functions, and fresh modules
 
 
 class _Graph:
-    """The reference files a problem's reference imports from, their ASTs, and who calls whom."""
+    """The reference files of a problem set and those they import from, their ASTs, and who calls whom."""
 
-    def __init__(self, problem_folder: Path) -> None:
-        self.root = problem_folder.parent
-        self.package = problems_package(self.root)
+    def __init__(self, references: list[Path]) -> None:
         self.trees: dict[Path, ast.Module] = {}
         self.imports: dict[Path, dict[str, tuple[Path, str]]] = {}
         self.registered: list[str] = []
-        self._load(problem_folder / "reference.py")
+        for file in references:
+            self._load(file.resolve())
+        self.package = problems_package(next(iter(self.trees)).parent.parent)
 
     def _load(self, file: Path) -> None:
         if file in self.trees:
@@ -265,15 +377,15 @@ class _Graph:
         return {node.name: node for node in self.trees[file].body if isinstance(node, ast.FunctionDef)}
 
     def resolve(self, file: Path, name: str) -> tuple[Path, str] | None:
+        """Where ``name``, as ``file`` sees it, is defined."""
+        file = file.resolve()
+        if file not in self.trees:
+            return None
         if name in self._defined(file):
             return file, name
         if name in self.imports[file]:
             return self.resolve(*self.imports[file][name])
         return None
-
-    def entry(self, name: str) -> tuple[Path, str]:
-        start = next(iter(self.trees))
-        return self.resolve(start, name) or (start, name)
 
     def reachable(self, start: tuple[Path, str]) -> set[tuple[Path, str]]:
         """The function and every function it may call: by name, or as ``parts.name`` (compositions)."""
@@ -295,8 +407,12 @@ class _Graph:
     def _key(self, file: Path) -> str:
         return f"{self.package}.{file.parent.name}"
 
-    def build(self, top: Path, mutated_file: Path, mutated: ast.Module) -> types.ModuleType:
-        """``top``'s reference, fresh, with ``mutated_file`` replaced by the mutant (also when imported)."""
+    def build(self, mutated_file: Path, mutated: ast.Module) -> Callable[[Path], types.ModuleType]:
+        """Fresh modules of one mutant: ``mutated_file`` replaced by ``mutated``, also where it is imported.
+
+        The result maps a reference file to its fresh module; the modules are
+        made on first use and shared, so the mutant has one state, as in a worker.
+        """
         built: dict[Path, types.ModuleType] = {}
 
         def depends(file: Path) -> bool:
@@ -315,7 +431,7 @@ class _Graph:
             module = types.ModuleType(name)
             module.__package__ = self._key(file)
             module.__file__ = str(file)
-            module.__dict__[NP] = np
+            module.__dict__.update({NP: np, STALE: _stale_cache, IN_DTYPE_OF: _output_in_dtype_of, INT32_SUM: _int32_sum})
             sys.modules[name] = module
             self.registered.append(name)
             try:
@@ -330,13 +446,67 @@ class _Graph:
             built[file] = module
             return module
 
-        return fresh(top)
+        return fresh
 
     def forget(self) -> None:
         """Unregister the fresh modules of the last mutant."""
         for name in self.registered:
             sys.modules.pop(name, None)
         self.registered.clear()
+
+
+# --------------------------------------------------------------------------- the mistakes a mutant's code calls
+
+
+def _shape_and_dtype(value: Any) -> tuple[Any, str]:
+    try:
+        array = np.asarray(value)
+        return array.shape, array.dtype.str
+    except Exception:  # noqa: BLE001 - ragged or odd: its type is its key
+        return (), type(value).__name__
+
+
+def _stale_cache(function: Callable[..., Any]) -> Callable[..., Any]:
+    """State kept across calls: the first answer for each shape and dtype of the arguments, given again for new values."""
+    answers: dict[Any, Any] = {}
+
+    @functools.wraps(function)
+    def cached(*args: Any, **kwargs: Any) -> Any:
+        key = (tuple(map(_shape_and_dtype, args)), tuple((k, _shape_and_dtype(v)) for k, v in sorted(kwargs.items())))
+        if key not in answers:
+            answers[key] = function(*args, **kwargs)
+        return answers[key]
+
+    return cached
+
+
+def _output_in_dtype_of(parameter: str, kind_only: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The answer written into a buffer whose dtype follows ``parameter``'s.
+
+    Its own dtype (``np.zeros(..., dtype=x.dtype)``: int8 wraps, float16 rounds),
+    or with ``kind_only`` just its kind (``dtype=int`` for integer x, else float):
+    integers truncated where the other input is fractional, and nothing else.
+    """
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def in_dtype(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            dtype = np.asarray(bound.arguments[parameter]).dtype
+            if kind_only:
+                dtype = np.dtype(np.int64 if dtype.kind in "biu" else np.float64)
+            return np.asarray(function(*args, **kwargs)).astype(dtype)
+
+        return in_dtype
+
+    return decorate
+
+
+def _int32_sum(values: Any) -> Any:
+    """A sum accumulated in a 32-bit integer, which wraps around past 2**31."""
+    return np.sum(np.asarray(list(values)), dtype=np.int32)
 
 
 # --------------------------------------------------------------------------- the mutations
@@ -352,14 +522,38 @@ _COMPARISON: dict[type, list[type]] = {
 }
 _SWAPPED_ATTRIBUTES = {"floor": ["ceil"], "ceil": ["floor"], "float64": ["float32", "float16"]}
 _MODULES = {"np", "numpy", "math"}
+_CONVERSIONS = {"asarray", "array", "asanyarray", "ascontiguousarray"}  # np.<this>(p, ...): p is an array input
+_BUFFERS = {"zeros", "empty", "ones", "full"}  # np.<this>(shape, ...): a new buffer, float64 unless told
 
 
 def _np(attribute: str) -> ast.Attribute:
     return ast.Attribute(ast.Name(NP, ast.Load()), attribute, ast.Load())
 
 
+def _numpy_call(node: ast.AST, names: set[str]) -> bool:
+    """``np.<one of names>(...)``, whatever NumPy is called in the file."""
+    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names
+            and isinstance(node.func.value, ast.Name) and node.func.value.id in _MODULES)
+
+
+def _array_parameters(node: ast.FunctionDef) -> list[str]:
+    """The parameters used as arrays: converted with ``np.asarray`` and the like, or asked for a shape or dtype."""
+    used = set()
+    for inner in ast.walk(node):
+        if _numpy_call(inner, _CONVERSIONS) and isinstance(inner, ast.Call) and inner.args and isinstance(inner.args[0], ast.Name):
+            used.add(inner.args[0].id)
+        if isinstance(inner, ast.Attribute) and inner.attr in ("shape", "dtype", "ndim") and isinstance(inner.value, ast.Name):
+            used.add(inner.value.id)
+    return [a.arg for a in node.args.args if a.arg in used]
+
+
+def _in_dtype_of(parameter: str, kind_only: bool) -> ast.expr:
+    """The decorator ``_output_in_dtype_of(parameter, kind_only)`` as the mutant's code calls it."""
+    return ast.Call(ast.Name(IN_DTYPE_OF, ast.Load()), [ast.Constant(parameter), ast.Constant(kind_only)], [])
+
+
 def _text(node: ast.AST) -> str:
-    text = ast.unparse(node).replace("_mutation_numpy", "np")
+    text = ast.unparse(node).replace(NP, "np")
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -409,6 +603,23 @@ class _Mutator(ast.NodeTransformer):
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+        """Mistakes of the whole function, then those inside it.
+
+        A function of arrays may keep state keyed on their shapes and dtypes, or
+        write its output in a buffer whose dtype follows one of them; any
+        parameter may be narrowed to np.int32.
+        """
+        arrays = _array_parameters(node)
+        decorators: list[tuple[ast.expr, str]] = [(ast.Name(STALE, ast.Load()), "state kept across calls: the first "
+                                                   "answer for each shape and dtype")] if arrays else []
+        for parameter in arrays:
+            decorators += [(_in_dtype_of(parameter, kind_only=False),
+                            f"the output in a buffer of {parameter}'s dtype: np.zeros(..., dtype={parameter}.dtype)"),
+                           (_in_dtype_of(parameter, kind_only=True),
+                            f"the output in an integer buffer when {parameter} is an integer array")]
+        for decorator, what in decorators:
+            if self._offer(node, node, what) is not None:
+                node.decorator_list.append(decorator)
         node.args.defaults = [self.visit(d) for d in node.args.defaults]
         body = node.body[1:] if node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) else node.body
         start = len(node.body) - len(body)
@@ -428,6 +639,16 @@ class _Mutator(ast.NodeTransformer):
         return node
 
     # -- the mutations
+
+    def visit_If(self, node: ast.If) -> ast.AST:
+        """Besides the mutations inside: a guard ``if ...: raise ...`` deleted (its ``else:``, if any, always runs)."""
+        self.generic_visit(node)
+        if node.body and isinstance(node.body[-1], ast.Raise):
+            chosen = self._offer(node, ast.If(ast.Constant(False), node.body, node.orelse),
+                                 f"guard `if {_text(node.test)}: raise` deleted")
+            if chosen is not None:
+                return chosen
+        return node
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
         self.generic_visit(node)
@@ -495,43 +716,70 @@ class _Mutator(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        name = node.func.id if isinstance(node.func, ast.Name) else None
-        if name == "int" and len(node.args) == 1 and not node.keywords:
-            chosen = self._offer(node, node.args[0]) or self._offer(node, ast.Call(_np("int32"), node.args, []))
-            if chosen is not None:
-                return chosen
-        for position in range(len(node.args) - 1):
-            if ast.dump(node.args[position]) == ast.dump(node.args[position + 1]):
-                continue
-
-            def swapped(p: int) -> ast.AST:
-                args = list(node.args)
-                args[p], args[p + 1] = args[p + 1], args[p]
-                return ast.Call(node.func, args, node.keywords)
-
-            chosen = self._offer(node, swapped(position))
-            if chosen is not None:
-                return chosen
-        for position, keyword in enumerate(node.keywords):
-            if keyword.arg == "dtype":
-                kept = [k for i, k in enumerate(node.keywords) if i != position]
-                chosen = self._offer(node, ast.Call(node.func, node.args, kept))
-                if chosen is not None:
-                    return chosen
-                if isinstance(keyword.value, ast.Name) and keyword.value.id == "float":
-                    for narrow in ("float32", "float16"):
-                        def narrowed(p: int, n: str) -> ast.AST:
-                            return ast.Call(node.func, node.args,
-                                            [ast.keyword("dtype", _np(n)) if i == p else k for i, k in enumerate(node.keywords)])
-
-                        chosen = self._offer(node, narrowed(position, narrow))
-                        if chosen is not None:
-                            return chosen
-        if isinstance(node.func, ast.Attribute) and node.func.attr == "astype" and node.args:
-            target = node.func.value
-            chosen = self._offer(node, target)
-            if chosen is None and isinstance(node.args[0], ast.Name) and node.args[0].id == "float":
-                chosen = self._offer(node, ast.Call(node.func, [_np("float32")], node.keywords))
+        for mutation in (self._int_removed, self._python_ints_only, self._arguments_swapped, self._dtypes, self._astype,
+                         self._int32_sum):
+            chosen = mutation(node)
             if chosen is not None:
                 return chosen
         return node
+
+    def _int_removed(self, node: ast.Call) -> ast.AST | None:
+        if isinstance(node.func, ast.Name) and node.func.id == "int" and len(node.args) == 1 and not node.keywords:
+            return self._offer(node, node.args[0]) or self._offer(node, ast.Call(_np("int32"), node.args, []))
+        return None
+
+    def _python_ints_only(self, node: ast.Call) -> ast.AST | None:
+        """``isinstance(v, T)`` made ``not isinstance(v, int)``: a NumPy integer is not taken for an int."""
+        if (isinstance(node.func, ast.Name) and node.func.id == "isinstance" and len(node.args) == 2
+                and "int" not in {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}):
+            python_int = ast.Call(node.func, [node.args[0], ast.Name("int", ast.Load())], [])
+            return self._offer(node, ast.UnaryOp(ast.Not(), python_int))
+        return None
+
+    def _arguments_swapped(self, node: ast.Call) -> ast.AST | None:
+        for position in range(len(node.args) - 1):
+            if ast.dump(node.args[position]) == ast.dump(node.args[position + 1]):
+                continue
+            args = list(node.args)
+            args[position], args[position + 1] = args[position + 1], args[position]
+            chosen = self._offer(node, ast.Call(node.func, args, node.keywords))
+            if chosen is not None:
+                return chosen
+        return None
+
+    def _dtypes(self, node: ast.Call) -> ast.AST | None:
+        """A ``dtype=`` dropped, narrowed (float to float32/float16) or made int32; a new buffer made int32."""
+        def with_dtype(position: int, dtype: str) -> ast.AST:
+            keywords = [k for i, k in enumerate(node.keywords) if i != position]
+            return ast.Call(node.func, node.args, [*keywords, ast.keyword("dtype", _np(dtype))])
+
+        for position, keyword in enumerate(node.keywords):
+            if keyword.arg != "dtype":
+                continue
+            narrower = ["float32", "float16"] if isinstance(keyword.value, ast.Name) and keyword.value.id == "float" else []
+            chosen = self._offer(node, ast.Call(node.func, node.args, [k for i, k in enumerate(node.keywords) if i != position]))
+            for narrow in [*narrower, "int32"]:
+                chosen = chosen or self._offer(node, with_dtype(position, narrow))
+            if chosen is not None:
+                return chosen
+        if _numpy_call(node, _BUFFERS) and not any(k.arg == "dtype" for k in node.keywords):
+            return self._offer(node, with_dtype(len(node.keywords), "int32"))
+        return None
+
+    def _astype(self, node: ast.Call) -> ast.AST | None:
+        """``.astype(T)`` removed, or made float32 (for float) or int32."""
+        if not (isinstance(node.func, ast.Attribute) and node.func.attr == "astype" and node.args):
+            return None
+        narrower = ["float32"] if isinstance(node.args[0], ast.Name) and node.args[0].id == "float" else []
+        chosen = self._offer(node, node.func.value)
+        for narrow in [*narrower, "int32"]:
+            chosen = chosen or self._offer(node, ast.Call(node.func, [_np(narrow)], node.keywords))
+        return chosen
+
+    def _int32_sum(self, node: ast.Call) -> ast.AST | None:
+        """``sum(values)`` (or ``np.sum``) accumulated in int32."""
+        summing = (isinstance(node.func, ast.Name) and node.func.id == "sum") or _numpy_call(node, {"sum"})
+        if summing and len(node.args) == 1 and not node.keywords:
+            return self._offer(node, ast.Call(ast.Name(INT32_SUM, ast.Load()), node.args, []),
+                               f"`{_text(node)}` accumulated in np.int32")
+        return None

@@ -12,11 +12,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograder.apps.course import load
 from autograder.apps.paths import default_problems
 from autograder.model import Case, CheckResult, Outcome, Problem
+
+if TYPE_CHECKING:
+    from autograder.engine.mutants import Report
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Validation:
     checks: list[CheckResult] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    mutants: Report | None = None  # mutation adequacy, once every spec loads
 
     def points(self, problem: Problem) -> float:
         """The problem's points with its Python checks' weights, as Gradescope counts them."""
@@ -62,7 +66,6 @@ def validate(folder: Path, total: float | None = None) -> Validation:
     so that one broken spec does not hide the errors of the others.
     """
     from autograder.engine.errors import SpecError
-    from autograder.engine.mutants import survivors
     from autograder.engine.scoring import assign_max_scores
     from autograder.engine.specs import load_problem, spec_files
 
@@ -94,16 +97,25 @@ def validate(folder: Path, total: float | None = None) -> Validation:
             found.warnings.append(f"{problem.path}: every case is hidden, so students' check shows nothing for {problem.title!r}")
         for case in problem.cases:
             found.errors += _case_errors(case)
-        if not found.errors and problem.path is not None and (problem.path.parent / "reference.py").is_file():
-            found.warnings += [f"{problem.path}: a mutant of the reference passes every case (a missing case): {survivor}"
-                               for survivor in survivors(problem.path.parent, problem)]
     if not found.errors:
+        _find_missing_cases(found)
         _run_checks_on_the_reference(folder, found)
     if total is not None and not found.errors and abs(found.total - total) > 1e-6:
         found.errors.append(f"the points add up to {found.total:g}, not {total:g} (the course's total_points): "
                             + "; ".join(f"{_where(p.path, 'points')} gives {found.points(p):g}"
                                         for p in found.problems if not p.graded_by_hand))
     return found
+
+
+def _find_missing_cases(found: Validation) -> None:
+    """Mutation adequacy (engine/mutants.py): each surviving (function, mutant) pair is a case that function lacks."""
+    from autograder.engine.mutants import analyse
+
+    report = analyse([problem for problem in found.problems if not problem.graded_by_hand])
+    found.mutants = report
+    paths = {problem.key: problem.path for problem in found.problems}
+    found.warnings += [f"{paths[survivor.problem]}: a case of {survivor.function} is missing: {survivor}"
+                       for survivor in report.survivors]
 
 
 def _run_checks_on_the_reference(folder: Path, found: Validation) -> None:
@@ -175,6 +187,10 @@ def _overview(found: Validation) -> str:
     hidden = sum(case.hidden for problem in autograded for case in problem.cases)
     lines.append(f"\nTotal: {found.total:g} points in {len(autograded)} autograded problems; "
                  f"{visible} visible and {hidden} hidden cases" + (f", {len(found.checks)} Python checks." if found.checks else "."))
+    if found.mutants is not None and found.mutants.generated:
+        report = found.mutants
+        lines.append(f"Mutants of the references: {report.generated}; of the (function, mutant) pairs, {report.killed} fail a "
+                     f"case of the function, {report.equivalent} never change it on its domain, {len(report.survivors)} survive.")
     return "\n".join(lines)
 
 
