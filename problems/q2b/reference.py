@@ -129,6 +129,12 @@ def random_classifier(rng) -> list:
     return [(int(rng.integers(1, 9)), side, side), kernel, size_out, int(rng.integers(2, 1000))]
 
 
+def random_numpy_classifier(rng) -> list:
+    """A classifier given in NumPy integers (np.int64), the image shape's entries too."""
+    (channels, side, _), kernel, size_out, classes = random_classifier(rng)
+    return [(np.int64(channels), np.int64(side), np.int64(side)), np.int64(kernel), np.int64(size_out), np.int64(classes)]
+
+
 # -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
 
 
@@ -151,7 +157,7 @@ def domain_conv_layer_params(rng) -> list:
     kernel = _int(rng, int(rng.integers(1, 16)))
     if rng.random() < 0.5:
         kernel = (_int(rng, int(rng.integers(1, 16))), _int(rng, int(rng.integers(1, 16))))
-    return [_count(rng, 4096), _count(rng, 4096), kernel]
+    return [_count(rng, 65_536), _count(rng, 65_536), kernel]
 
 
 def domain_conv_output_size(rng) -> list:
@@ -159,12 +165,16 @@ def domain_conv_output_size(rng) -> list:
     return [_int(rng, v) for v in (int(rng.integers(1, 300)), kernel, stride, padding)]
 
 
-def _stack(rng) -> tuple[int, int, int, int, int]:
-    """(size_in, size_out, kernel, stride, padding): mostly a size the stack reaches, sometimes not."""
+def _stack(rng, strided: bool = True) -> tuple[int, int, int, int, int]:
+    """(size_in, size_out, kernel, stride, padding): mostly a size the stack reaches, sometimes not.
+
+    Small inputs are frequent, so kernels larger than an input already at the
+    target size and kernels that stop fitting are drawn often.
+    """
     kernel = int(rng.integers(1, 10))
-    stride = int(rng.integers(1, 5)) if rng.random() < 0.6 else 1
-    padding = int(rng.integers(0, 4)) if rng.random() < 0.4 else 0
-    size_in = int(rng.integers(1, 300))
+    stride = int(rng.integers(1, 5)) if strided and rng.random() < 0.6 else 1
+    padding = int(rng.integers(0, 4)) if strided and rng.random() < 0.4 else 0
+    size_in = int(rng.integers(1, 13)) if rng.random() < 0.25 else int(rng.integers(1, 300))
     sizes = _sizes(size_in, kernel, stride, padding)
     size_out = int(rng.choice(sizes)) if rng.random() < 0.7 else int(rng.integers(1, size_in + 4))
     return size_in, size_out, kernel, stride, padding
@@ -175,6 +185,6 @@ def domain_num_conv_layers(rng) -> list:
 
 
 def domain_conv_classifier_params(rng) -> list:
-    size_in, size_out, kernel, _, _ = _stack(rng)
-    channels = int(_count(rng, 1024))
-    return [(channels, size_in, size_in), _int(rng, kernel), _int(rng, size_out), _count(rng, 100_000)]
+    size_in, size_out, kernel, _, _ = _stack(rng, strided=False)
+    side = _int(rng, size_in)
+    return [(_int(rng, int(_count(rng, 1024))), side, side), _int(rng, kernel), _int(rng, size_out), _count(rng, 100_000)]

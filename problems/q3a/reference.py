@@ -83,24 +83,35 @@ def random_float32_case(rng) -> list:
 
 # -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
 
-DTYPES = ("float64", "float32", "int8", "int16", "int32", "int64", "uint8", "list")
+DTYPES = ("float64", "float32", "float16", "int8", "int16", "int32", "int64", "uint8", "list")
+INTEGER_SCALES = (9, 3000, 2**22)  # 2**22 squared passes 2**31 (an int32 product wraps) yet every sum stays exact in float64
 
 
-def _matrix(rng, shape: tuple[int, int], dtype: str):
-    """A 2-D input of any real dtype (or nested lists), with values that fill a good part of the dtype's range."""
-    if dtype == "float64":
-        return rng.normal(0, 3, size=shape)
-    if dtype == "float32":
-        return rng.integers(-50, 51, size=shape).astype(np.float32)  # exact in float32: answers do not hang on tolerances
+def _matrix(rng, shape: tuple[int, int], dtype: str, high: int = 9):
+    """A 2-D input of any real dtype, or nested lists; integers within ``high`` and the dtype's range."""
     if dtype == "list":
-        return rng.integers(-9, 10, size=shape).tolist()
+        return _matrix(rng, shape, str(rng.choice(["int64", "float64"])), high).tolist()
+    if dtype.startswith("float"):
+        return rng.normal(0, 3, size=shape).astype(dtype)
     info = np.iinfo(dtype)
-    return rng.integers(max(info.min, -3000), min(info.max, 3000) + 1, size=shape).astype(dtype)
+    return rng.integers(max(info.min, -high), min(info.max, high) + 1, size=shape).astype(dtype)
+
+
+def _domain_pair(rng, x_shape: tuple[int, int], kernel_shape: tuple[int, int]) -> list:
+    """x and a kernel of any two real dtypes (the same one half the time), as the problem set allows.
+
+    Integer pairs range from small values to products past 2**31; an integer
+    input beside a fractional one stays small, so the float64 answer is exact
+    enough to compare with SciPy at 1e-12.
+    """
+    x_dtype = str(rng.choice(DTYPES))
+    kernel_dtype = x_dtype if rng.random() < 0.5 else str(rng.choice(DTYPES))
+    integers = not any(dtype.startswith("float") for dtype in (x_dtype, kernel_dtype))
+    high = int(rng.choice(INTEGER_SCALES if integers else INTEGER_SCALES[:2]))
+    return [_matrix(rng, x_shape, x_dtype, high), _matrix(rng, kernel_shape, kernel_dtype, high)]
 
 
 def domain_conv2d(rng) -> list:
     h, w = int(rng.integers(1, 11)), int(rng.integers(1, 11))
     kh = 1 if rng.random() < 0.2 else int(rng.integers(1, h + 1))
-    kw = int(rng.integers(1, w + 1))
-    dtype = str(rng.choice(DTYPES))
-    return [_matrix(rng, (h, w), dtype), _matrix(rng, (kh, kw), dtype if rng.random() < 0.7 else str(rng.choice(DTYPES)))]
+    return _domain_pair(rng, (h, w), (kh, int(rng.integers(1, w + 1))))

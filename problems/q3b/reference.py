@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..q3a.reference import DTYPES, _matrix, narrow_case
+from ..q3a.reference import _domain_pair, narrow_case
 
 
 def conv_transpose2d(x, kernel) -> np.ndarray:
@@ -92,6 +92,4 @@ def random_float32_case(rng) -> list:
 def domain_conv_transpose2d(rng) -> list:
     h, w = int(rng.integers(1, 9)), int(rng.integers(1, 9))
     kh = 1 if rng.random() < 0.2 else int(rng.integers(1, 7))
-    kw = int(rng.integers(1, 7))
-    dtype = str(rng.choice(DTYPES))
-    return [_matrix(rng, (h, w), dtype), _matrix(rng, (kh, kw), dtype if rng.random() < 0.7 else str(rng.choice(DTYPES)))]
+    return _domain_pair(rng, (h, w), (kh, int(rng.integers(1, 7))))

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..q2a.reference import _count
-from ..q2b.reference import _int, _sizes, conv_layer_params, num_conv_layers, wrapped_int32
+from ..q2b.reference import _int, _stack, conv_layer_params, num_conv_layers, wrapped_int32
 
 
 def num_downsampling_layers(size_in: int, size_latent: int, kernel_size: int) -> int:
@@ -92,20 +92,11 @@ def random_numpy_encoder(rng) -> list:
 # -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
 
 
-def _encoder_sizes(rng) -> tuple[int, int, int]:
-    """(size_in, size_latent, kernel): any kernel, even ones too; mostly a latent size the stack reaches."""
-    kernel = int(rng.integers(1, 10))
-    size_in = int(rng.integers(1, 300))
-    sizes = _sizes(size_in, kernel)
-    latent = int(rng.choice(sizes)) if rng.random() < 0.8 else int(rng.integers(1, size_in + 4))
-    return size_in, latent, kernel
-
-
 def domain_num_downsampling_layers(rng) -> list:
-    return [_int(rng, v) for v in _encoder_sizes(rng)]
+    return [_int(rng, v) for v in _stack(rng, strided=False)[:3]]
 
 
 def domain_downsampling_params(rng) -> list:
-    size_in, latent, kernel = _encoder_sizes(rng)
-    channels = [_count(rng, 2048) for _ in range(int(rng.integers(1, 9)))]  # any order, not only growing
+    size_in, latent, kernel, _, _ = _stack(rng, strided=False)
+    channels = [_count(rng, 16_384) for _ in range(int(rng.integers(1, 9)))]  # any order, not only growing
     return [_count(rng, 512), channels, _int(rng, size_in), _int(rng, latent), _int(rng, kernel)]
