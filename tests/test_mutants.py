@@ -1,38 +1,285 @@
-"""Mutation adequacy: PS3's cases catch every plausible one-token slip in its references."""
+"""Mutation adequacy (autograder/engine/mutants.py): per-function kills, the mistake operators, the domain sampler.
+
+Small problem sets are written into tmp_path, each with a spec that lacks exactly the case a
+mutant needs: the survivor must be reported for the right function, with the mutant's answer, and
+one more case must kill it. The last test runs validate on PS3 itself.
+"""
 
 from __future__ import annotations
 
-import shutil
+import itertools
+import re
+import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from autograder.engine.mutants import analyse, survivors
-from autograder.engine.specs import load_problem
+from autograder.apps.kit.validate import validate
+from autograder.engine.mutants import Survivor, analyse, domain_cases, survivors
+from autograder.engine.specs import load_specs
+from autograder.model import Problem
 
 REPO = Path(__file__).resolve().parent.parent
-KEYS = ("q2a", "q2b", "q3a", "q3b", "q4")
 
 
-@pytest.mark.parametrize("key", KEYS)
-def test_no_mutant_of_ps3_survives_its_cases(key):
-    folder = REPO / "problems" / key
-    report = analyse(folder, load_problem(folder / "spec.yaml"))
-    assert report.generated > 0 and report.killed > 0
+def problem_set(root: Path, files: dict[str, str]) -> list[Problem]:
+    """problems/<key>/{reference.py,spec.yaml} written from ``files`` ("p1/reference.py": text), then loaded."""
+    for name, text in files.items():
+        path = root / "problems" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return load_specs(root / "problems")
+
+
+def spec(title: str, cases: str, kinds: dict[str, str] | None = None) -> str:
+    """A spec.yaml: one point, these cases, and each function's compare kind (int unless told)."""
+    functions = "".join(f"  {name}: {{compare: {{kind: {kind}}}}}\n" for name, kind in (kinds or {}).items())
+    return (f'title: "{title}"\npoints: 1\n' + (f"functions:\n{functions}" if functions else "")
+            + "cases:\n" + textwrap.indent(textwrap.dedent(cases), "  "))
+
+
+def the_survivor(found: list[Survivor], function: str, mutation: str) -> Survivor:
+    """The one survivor of ``function`` whose mutation description contains ``mutation``."""
+    matching = [s for s in found if s.function == function and mutation in s.mutation]
+    assert len(matching) == 1, "\n".join(map(str, found))
+    return matching[0]
+
+
+# --------------------------------------------------------------------------- per-function kills
+
+HELPER = '''
+    import numpy as np
+
+
+    def layers(size, kernel):
+        """How many valid convolutions take size to 1; ValueError when the kernel does not fit."""
+        if kernel > size:
+            raise ValueError("the kernel does not fit")
+        return size - kernel + 1
+
+
+    def domain_layers(rng):
+        return [int(rng.integers(1, 20)), int(rng.integers(1, 20))]
+'''
+COMPOSITE = '''
+    from ..p1.reference import layers
+
+
+    def weights(size, kernel, channels):
+        """The composite: one weight per channel per layer."""
+        return layers(size, kernel) * channels
+
+
+    def domain_weights(rng):
+        return [int(rng.integers(1, 20)), int(rng.integers(1, 20)), int(rng.integers(1, 9))]
+'''
+HELPER_CASES = '''
+    - {name: "fits", call: layers, args: [5, 3]}
+    - {name: "too large", call: layers, args: [2, 3], raises: ValueError}
+    - {name: "kernel 1", call: layers, args: [4, 1]}
+    - {name: "as large", call: layers, args: [3, 3]}
+'''
+
+
+def test_a_composite_must_be_tested_on_its_helpers_guard_itself(tmp_path):
+    """The helper's own cases kill the deleted guard; the composite, in another problem, is a survivor until it has its case."""
+    files = {"p1/reference.py": HELPER, "p1/spec.yaml": spec("P1", HELPER_CASES),
+             "p2/reference.py": COMPOSITE,
+             "p2/spec.yaml": spec("P2", '- {name: "fits", call: weights, args: [5, 3, 2]}\n'
+                                        '- {name: "kernel 1", call: weights, args: [6, 1, 3]}\n')}
+    found = survivors(problem_set(tmp_path / "weak", files))
+    deleted = the_survivor(found, "weights", "guard `if kernel > size: raise` deleted")
+    assert deleted.problem == "p2" and deleted.mutation.startswith("p1/reference.py:")
+    assert deleted.reference == "raises ValueError" and re.fullmatch(r"-?\d+", deleted.mutant)
+    assert not [s for s in found if s.function == "layers"], "the helper's own cases kill every mutant of it"
+
+    files["p2/spec.yaml"] += ('  - {name: "too large", call: weights, args: [2, 3, 2], raises: ValueError}\n'
+                              '  - {name: "as large", call: weights, args: [3, 3, 2]}\n')
+    report = analyse(problem_set(tmp_path / "closed", files))
     assert not report.survivors, "\n".join(map(str, report.survivors))
+    assert report.killed > report.generated  # mutants of the helper count once for each function that uses it
 
 
 def test_a_weak_spec_reports_a_survivor_with_its_distinguishing_input(tmp_path):
     """One case, fc_layer_params(1, 1) == 2, cannot tell d_in * d_out + d_out from d_in + d_out: a survivor."""
-    problems = tmp_path / "problems"
-    (problems / "q9").mkdir(parents=True)
-    shutil.copy(REPO / "problems" / "q2a" / "reference.py", problems / "q9" / "reference.py")
-    (problems / "q9" / "spec.yaml").write_text(
-        'title: "Q9: weak"\npoints: 1\ncases:\n  - name: "one case"\n    call: fc_layer_params\n    args: [1, 1]\n',
-        encoding="utf-8")
-    found = survivors(problems / "q9", load_problem(problems / "q9" / "spec.yaml"), tries=50)
-    assert found
-    first = found[0]
-    assert first.function == "fc_layer_params" and "q9/reference.py:" in first.mutation
-    assert len(first.args) == 2 and first.reference != first.mutant
-    assert "fc_layer_params(" in str(first)
+    reference = (REPO / "problems" / "q2a" / "reference.py").read_text(encoding="utf-8")
+    problems = problem_set(tmp_path, {"q9/reference.py": reference,
+                                      "q9/spec.yaml": spec("Q9: weak", '- {name: "one case", call: fc_layer_params, args: [1, 1]}\n')})
+    found = survivors(problems, tries=50)
+    first = the_survivor(found, "fc_layer_params", "`d_in * d_out` -> `d_in // d_out`")
+    assert first.args is not None and len(first.args) == 2 and first.reference != first.mutant
+    assert first.mutation.startswith("q9/reference.py:12 in fc_layer_params") and "fc_layer_params(" in str(first)
+
+
+def test_a_function_without_a_domain_is_reported_as_unjudged(tmp_path):
+    problems = problem_set(tmp_path, {"p1/reference.py": "def square(x):\n    return x * x\n",
+                                      "p1/spec.yaml": spec("P1", '- {name: "three", call: square, args: [3]}\n')})
+    found = survivors(problems)
+    assert found and all(s.args is None and "no domain_square(rng)" in str(s) for s in found)
+
+
+# --------------------------------------------------------------------------- the operators for common mistakes
+
+OPERATORS = {
+    "guard deleted": ('''
+        def half(n):
+            if n % 2:
+                raise ValueError("odd")
+            return n // 2
+
+
+        def domain_half(rng):
+            return [int(rng.integers(1, 100))]
+    ''', "half", '- {name: "even", call: half, args: [8]}\n', '- {name: "odd", call: half, args: [7], raises: ValueError}\n',
+        "guard `if n % 2: raise` deleted"),
+    "state kept across calls": ('''
+        import numpy as np
+
+
+        def doubled(x):
+            return 2 * np.asarray(x, dtype=float)
+
+
+        def domain_doubled(rng):
+            return [rng.normal(size=(int(rng.integers(1, 4)), int(rng.integers(1, 4))))]
+    ''', "doubled", '- {name: "two", call: doubled, args: [!array [[1.0, 2.0]]]}\n',
+        '- {name: "two again", call: doubled, args: [!array [[3.0, 5.0]]], hidden: true}\n',
+        "state kept across calls: the first answer for each shape and dtype"),
+    "an output buffer in the input's dtype": ('''
+        import numpy as np
+
+
+        def weighted(x, w):
+            x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+            return x * w
+
+
+        def domain_weighted(rng):
+            shape = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
+            return [rng.integers(-9, 10, size=shape), rng.normal(size=shape)]
+    ''', "weighted", '- {name: "floats", call: weighted, args: [!array [[0.5, 1.5]], !array [[0.5, 3.0]]]}\n',
+        '- {name: "integers", call: weighted, args: [!array [[1, 3]], !array [[0.5, 0.25]]]}\n',
+        "the output in an integer buffer when x is an integer array"),
+    "a sum accumulated in int32": ('''
+        def total(counts):
+            return sum(counts)
+
+
+        def domain_total(rng):
+            return [[int(c) for c in rng.integers(1, 2**40, size=int(rng.integers(1, 6)))]]
+    ''', "total", '- {name: "small", call: total, args: [[1, 2, 3]]}\n',
+        '- {name: "past 2**31", call: total, args: [[3000000000, 5]]}\n', "`sum(counts)` accumulated in np.int32"),
+    "astype(np.int32)": ('''
+        import numpy as np
+
+
+        def areas(sides):
+            return (np.asarray(sides).astype(np.int64) ** 2).tolist()
+
+
+        def domain_areas(rng):
+            return [[int(s) for s in rng.integers(1, 10**6, size=3)]]
+    ''', "areas", '- {name: "small", call: areas, args: [[1, 2, 3]]}\n',
+        '- {name: "past 2**31", call: areas, args: [[100000]]}\n', "-> `np.asarray(sides).astype(np.int32)`"),
+    "NumPy integers not taken for ints": ('''
+        import numpy as np
+
+
+        def pair(k):
+            return list(k) if isinstance(k, (tuple, list)) else [k, k]
+
+
+        def domain_pair(rng):
+            value = int(rng.integers(1, 9))
+            return [np.int64(value) if rng.random() < 0.5 else value]
+    ''', "pair", '- {name: "an int", call: pair, args: [3]}\n', None,
+        "`isinstance(k, (tuple, list))` -> `not isinstance(k, int)`"),
+}
+
+
+KINDS = {"doubled": "array", "weighted": "array", "areas": "ints", "pair": "ints"}  # the others answer an int
+
+
+@pytest.mark.parametrize("operator", sorted(OPERATORS))
+def test_each_mistake_operator_makes_its_mutant_and_one_case_kills_it(tmp_path, operator):
+    reference, function, weak, killing, mutation = OPERATORS[operator]
+    kinds = {function: KINDS[function]} if function in KINDS else None
+    files = {"p1/reference.py": reference, "p1/spec.yaml": spec("P1", weak, kinds)}
+    found = the_survivor(survivors(problem_set(tmp_path / "weak", files)), function, mutation)
+    assert found.args is not None and found.reference != found.mutant
+    if killing is None:  # a NumPy integer argument cannot be written in YAML: the domain's draw shows it
+        assert "np.int64(" in str(found) and found.mutant == "raises TypeError"
+        return
+    files["p1/spec.yaml"] = spec("P1", weak + killing, kinds)
+    assert not [s for s in survivors(problem_set(tmp_path / "closed", files)) if mutation in s.mutation]
+
+
+def test_the_int32_sum_wraps_and_the_integer_buffer_truncates(tmp_path):
+    """The mutants' answers are the mistakes' answers: a count wrapped at 2**31, a product truncated to an integer."""
+    sums = the_survivor(survivors(problem_set(tmp_path / "sum", {
+        "p1/reference.py": OPERATORS["a sum accumulated in int32"][0],
+        "p1/spec.yaml": spec("P1", OPERATORS["a sum accumulated in int32"][2])})), "total", "accumulated in np.int32")
+    assert sums.args is not None
+    right = sum(sums.args[0])
+    assert sums.reference == str(right) and sums.mutant == f"np.int32({(right + 2**31) % 2**32 - 2**31})"
+
+    buffer = the_survivor(survivors(problem_set(tmp_path / "buffer", {
+        "p1/reference.py": OPERATORS["an output buffer in the input's dtype"][0],
+        "p1/spec.yaml": spec("P1", OPERATORS["an output buffer in the input's dtype"][2], {"weighted": "array"})})), "weighted", "integer buffer")
+    assert buffer.args is not None
+    x, w = buffer.args
+    assert buffer.mutant == str(np.trunc(x * w).astype(np.int64).tolist()) != buffer.reference
+
+
+# --------------------------------------------------------------------------- the domain PS3 is judged on
+
+
+@pytest.fixture(scope="module")
+def ps3() -> list[Problem]:
+    return load_specs(REPO / "problems")
+
+
+def test_conv_draws_mix_dtypes_and_pass_2_to_the_31_in_integer_products(ps3):
+    draws = domain_cases(ps3, "conv2d")
+    dtypes = [(np.asarray(c.args[0]).dtype, np.asarray(c.args[1]).dtype) for c in draws]
+    assert any(x.kind in "iu" and k.kind == "f" for x, k in dtypes) and any(x.kind == "f" and k.kind in "iu" for x, k in dtypes)
+    assert {np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int32), np.dtype(np.int64)} <= {x for x, _ in dtypes}
+    assert any(isinstance(c.args[0], list) for c in draws)
+    products = [np.abs(np.asarray(c.args[0], dtype=object)).max() * np.abs(np.asarray(c.args[1], dtype=object)).max()
+                for c, (x, k) in zip(draws, dtypes) if x.kind in "iu" and k.kind in "iu"]
+    assert max(products) > 2**31
+
+
+def test_draws_are_seeded_and_repeat_shapes_with_new_values(ps3):
+    """One call sequence per function and seed: some draws are the previous one's shapes and dtypes, with other values."""
+    first, again, other = (domain_cases(ps3, "conv_transpose2d", seed=seed) for seed in (0, 0, 1))
+    assert all(a.args[0] is not b.args[0] and np.array_equal(a.args[0], b.args[0]) for a, b in zip(first, again))
+    assert not all(np.array_equal(np.asarray(a.args[0]), np.asarray(b.args[0])) for a, b in zip(first, other))
+
+    def signature(value) -> tuple:
+        array = np.asarray(value)
+        return type(value), array.shape, array.dtype
+
+    repeats = [(before, after) for before, after in itertools.pairwise(first)
+               if all(signature(a) == signature(b) for a, b in zip(before.args, after.args))]
+    assert any(not np.array_equal(np.asarray(a.args[0]), np.asarray(b.args[0])) for a, b in repeats)
+    assert any(not np.array_equal(np.asarray(a.expected.value), np.asarray(b.expected.value)) for a, b in repeats)
+
+
+def test_counts_come_as_numpy_integers_and_reach_past_2_to_the_31(ps3):
+    for function in ("fc_layer_params", "conv_layer_params", "conv_classifier_params", "downsampling_params"):
+        draws = domain_cases(ps3, function)
+        assert any(isinstance(arg, np.integer) for c in draws for arg in c.args), function
+        assert any(c.expected.raises is None and c.expected.value > 2**31 for c in draws), function
+
+
+# --------------------------------------------------------------------------- PS3
+
+
+def test_validate_finds_no_surviving_mutant_in_ps3():
+    found = validate(REPO / "problems")
+    assert not found.errors, found.errors
+    assert found.mutants is not None and found.mutants.generated > 200 and found.mutants.killed > found.mutants.generated
+    assert not found.mutants.survivors, "\n".join(map(str, found.mutants.survivors))
+    assert not [warning for warning in found.warnings if "case of" in warning], found.warnings
