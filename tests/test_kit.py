@@ -1,4 +1,9 @@
-"""check, validate and build: the student kit, the Gradescope zip, and the specs' validation."""
+"""check, validate and build: the student kit, the Gradescope zip, and the specs' validation.
+
+Nothing here is a fact about one assignment. What a kit holds is checked for every assignment in the
+repository (conftest.ASSIGNMENTS), against its own specs and course configuration; the behaviour of
+validate, build and check on broken or wrong input is shown on the fixture assignment tests/fixtures/lab1.
+"""
 
 from __future__ import annotations
 
@@ -9,28 +14,31 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
+from packaging.markers import Marker
+from packaging.requirements import Requirement
 
-from autograder.apps import course, paths
+from autograder.apps import paths
 from autograder.apps.cli import main
-from autograder.apps.kit import build
 from autograder.apps.kit import cases as kit_cases
 from autograder.engine import compiled
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade
 from autograder.output.results import gradescope_json, visible_output
 
-from conftest import REPO, SOLUTION, check_results, scores_by_function, spec_problems, submission_with, total_points
+from conftest import ASSIGNMENTS, FIXTURES, REPO, ROOT_ASSIGNMENT, Assignment, check_results, course_config, scores_by_function
 
-PROBLEMS = REPO / "problems"
+LAB1 = FIXTURES / "lab1"  # the fixture assignment: two problems, one hidden-case generator, a Python check worth 2
 
 
 def run_cli(*argv: str) -> tuple[int, str, str]:
@@ -41,35 +49,175 @@ def run_cli(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory) -> Path:
-    """The real problems, built once for the whole module."""
-    out = tmp_path_factory.mktemp("dist")
-    code, _, err = run_cli("build", "--problems", str(PROBLEMS), "--out", str(out))
-    assert code == 0, err
-    return out
+@dataclass(frozen=True)
+class Built:
+    """An assignment's two zips, and its student kit unzipped as a student would."""
+
+    assignment: Assignment
+    dist: Path
+    kit: Path
+
+    def kit_files(self) -> dict[str, str]:
+        with zipfile.ZipFile(self.dist / "student_kit.zip") as archive:
+            return {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
+
+    @property
+    def readme(self) -> str:
+        return (self.kit / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
-def kit_dir(dist, tmp_path_factory) -> Path:
-    """The student kit, unzipped as a student would."""
-    where = tmp_path_factory.mktemp("unzipped")
-    with zipfile.ZipFile(dist / "student_kit.zip") as archive:
-        archive.extractall(where)
-    return where / kit_cases.KIT_FOLDER
+def builder(tmp_path_factory):
+    """Build an assignment (once per module): its problems as they are, its zips in a temporary dist/."""
+    done: dict[Path, Built] = {}
+
+    def build_once(assignment: Assignment) -> Built:
+        if assignment.root not in done:
+            out = tmp_path_factory.mktemp("dist")
+            code, _, err = run_cli("build", "--problems", str(assignment.problems), "--out", str(out))
+            assert code == 0, err
+            where = tmp_path_factory.mktemp("unzipped")
+            with zipfile.ZipFile(out / "student_kit.zip") as archive:
+                archive.extractall(where)
+            done[assignment.root] = Built(assignment, out, where / kit_cases.KIT_FOLDER)
+        return done[assignment.root]
+
+    return build_once
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=str)
+def built(request, builder) -> Built:
+    return builder(request.param)
+
+
+@pytest.fixture(scope="module")
+def root(builder) -> Built:
+    return builder(ROOT_ASSIGNMENT)
+
+
+@pytest.fixture(scope="module")
+def lab1(builder) -> Built:
+    return builder(Assignment(LAB1))
+
+
+def problems_of(assignment: Assignment) -> list:
+    return load_problems(assignment.problems)
+
+
+def expected_points(assignment: Assignment) -> dict[str, float]:
+    """The points Gradescope gives, by what earns them: the specs' case shares, and the rest of the configured
+    total (validate holds the problems and Python checks to it) for the Python checks."""
+    from autograder.engine.scoring import assign_max_scores
+
+    graded = [problem for problem in problems_of(assignment) if not problem.graded_by_hand]
+    for problem in graded:
+        assign_max_scores(problem)
+    visible = sum(case.max_score for problem in graded for case in problem.cases if not case.hidden)
+    hidden = sum(case.max_score for problem in graded for case in problem.cases if case.hidden)
+    total = course_config(assignment.problems).total_points
+    return {"visible": round(visible, 4), "hidden": round(hidden, 4), "checks": round(total - sum(p.points for p in graded), 4),
+            "total": total}
 
 
 # --------------------------------------------------------------------------- the student kit
 
 
-def test_kit_holds_engine_cases_starter_and_guide_only(dist):
-    names = zipfile.ZipFile(dist / "student_kit.zip").namelist()
+def test_kit_holds_engine_cases_starter_and_readme_only(built):
+    names = zipfile.ZipFile(built.dist / "student_kit.zip").namelist()
     assert {name.split("/")[0] for name in names} == {kit_cases.KIT_FOLDER}
     files = {name.split("/", 1)[1] for name in names}
-    assert {"README.md", "ps3.py", "cases.json", "autograder/__main__.py", "autograder/engine/runner.py", "autograder/sandbox/worker.py"} <= files
-    assert all(name in {"README.md", "ps3.py", "cases.json"} or name.startswith("autograder/") for name in files), files
+    starter = built.assignment.course.starter_name
+    assert {"README.md", starter, "cases.json", "autograder/__main__.py", "autograder/engine/runner.py",
+            "autograder/sandbox/worker.py"} <= files
+    assert all(name in {"README.md", starter, "cases.json"} or name.startswith("autograder/") for name in files), files
     assert not [name for name in files if name.endswith(("spec.yaml", "reference.py", ".pyc")) or "problems/" in name]
-    assert "pip install numpy pyyaml" in (build.STUDENT_GUIDE.read_text())
+
+
+def _readme_commands(readme: str) -> list[str]:
+    """The set-up commands of the README, as a shell reads them (continued lines joined)."""
+    block = readme.split("On Linux and macOS:", 1)[1].split("\n\n", 2)[1]
+    return [command.strip() for command in re.sub(r"\\\n\s*", " ", block).splitlines() if command.strip()]
+
+
+def _engine_requirements() -> list[str]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_kit_readme_installs_what_gradescope_installs(built):
+    """The README's pip command: the course's student packages as configured, and what the kit needs (NumPy,
+    PyYAML; nbformat and IPython where a notebook may be submitted) pinned as pyproject.toml pins them."""
+    course = built.assignment.course
+    commands = _readme_commands(built.readme)
+    assert commands[0] == "python3 -m venv .venv" and commands[-1] == f".venv/bin/python -m autograder check {course.starter_name}"
+    pip = shlex.split(commands[1])
+    assert pip[:2] == [".venv/bin/pip", "install"]
+    installed = pip[2:]
+    assert installed[:len(course.student_packages)] == list(course.student_packages)
+    needs = {"numpy", "pyyaml"} | ({"nbformat", "ipython"} if any(n.endswith(".ipynb") for n in course.submission_names) else set())
+    configured = {_canonical(Requirement(line).name) for line in course.student_packages}
+    from_engine = [line for line in _engine_requirements() if _canonical(Requirement(line).name) in needs - configured]
+    assert sorted(installed[len(course.student_packages):]) == sorted(from_engine)
+    assert {_canonical(Requirement(line).name) for line in installed} == needs | configured
+
+
+def test_the_kit_readme_says_what_the_course_is_and_what_each_kind_of_test_is_worth(built):
+    assignment, readme = built.assignment, built.readme
+    course = assignment.course
+    assert readme.startswith(f"# {course.title}: ")
+    assert all(f"`{name}`" in readme for name in course.submission_names)
+    functions = {case.function for problem in problems_of(assignment) for case in problem.cases}
+    assert all(f"`{function}`" in readme for function in functions)
+    points = expected_points(assignment)
+    visible = sum(not case.hidden for problem in problems_of(assignment) for case in problem.cases)
+    hidden = sum(case.hidden for problem in problems_of(assignment) for case in problem.cases)
+    assert f"| the {visible} visible cases | {points['visible']:g} | `check`, and Gradescope |" in readme
+    assert (f"| the {hidden} hidden cases | {points['hidden']:g} | Gradescope only |" in readme) == bool(hidden)
+    assert re.search(rf"\| \d+ Python checks? \| {points['checks']:g} \| Gradescope only \|", readme) or not points["checks"]
+    assert f"| all autograded tests | {points['total']:g} | |" in readme
+    for problem in problems_of(assignment):
+        if problem.graded_by_hand:
+            assert problem.title in readme
+    gradescope_python = {"python_version": "3.10", "python_full_version": "3.10.12", "sys_platform": "linux"}
+    for line in course.student_packages:
+        requirement = Requirement(line)
+        if requirement.marker is None or Marker(str(requirement.marker)).evaluate(gradescope_python):
+            version = str(requirement.specifier).removeprefix("==")
+            assert f"| `{requirement.name}` | {version} |" in readme, line
+
+
+def test_the_kit_readme_shows_what_check_prints(built):
+    """Its example is check's own table and footer, for a submission right everywhere but one function."""
+    example = built.readme.split("For example, ", 1)[1].split("\n\n", 1)[1].split("\n\n- `function`", 1)[0]
+    lines = [line.removeprefix("    ") for line in example.splitlines()]
+    assert lines[0].split() == ["function", "passed", "points", "first", "failure"]
+    functions = list(dict.fromkeys(case.function for problem in problems_of(built.assignment) for case in problem.cases
+                                   if not case.hidden))
+    assert [line.split()[0] for line in lines[1:1 + len(functions)]] == functions
+    points = expected_points(built.assignment)
+    assert f"Points: visible cases {points['visible']:g} (run here)" in example
+    assert f"{points['total']:g} autograded in all." in example
+    assert "1 visible case fails." in example
+
+
+def test_a_kit_shows_nothing_of_another_course(lab1):
+    """The fixture course's kit: its own title, file and functions, and nothing of Problem Set 3 (the root's
+    course in this repository), not even in its README."""
+    files = lab1.kit_files()
+    generated = {name: text for name, text in files.items() if not name.startswith(f"{kit_cases.KIT_FOLDER}/autograder/")}
+    assert set(generated) == {f"{kit_cases.KIT_FOLDER}/{name}" for name in ("README.md", "lab1.py", "cases.json")}
+    for name, text in generated.items():
+        for foreign in ("Problem Set 3", "ps3", "conv2d", "scipy", "Q1", ".ipynb", "nbformat"):
+            assert foreign not in text, (name, foreign)
+    assert "Lab 1: warm-up" in generated[f"{kit_cases.KIT_FOLDER}/README.md"]
+    assert "Python check 2 (run on Gradescope only); 12 autograded in all." in generated[f"{kit_cases.KIT_FOLDER}/README.md"]
 
 
 def _squash(text: str) -> str:
@@ -134,8 +282,11 @@ def _case_needles(case) -> tuple[set[str], set[int]]:
     return texts, integers
 
 
-def _leaks(files: dict[str, str], hidden, visible) -> list[tuple[str, str, str]]:
-    """(file, hidden case, rendering) for every rendering of a hidden value found; those visible cases share are public."""
+def _leaks(files: dict[str, str], hidden, visible, prose: frozenset[str] = frozenset()) -> list[tuple[str, str, str]]:
+    """(file, hidden case, rendering) for every rendering of a hidden value found; those visible cases share are public.
+
+    In the ``prose`` files (the starter: the references' docstrings, written for students) a round number alone is
+    explanation ("exp(1000) overflows"), so only whole renderings of a value count there."""
     public_texts, public_integers = set(), set()
     for case in visible:
         texts, integers = _case_needles(case)
@@ -148,26 +299,31 @@ def _leaks(files: dict[str, str], hidden, visible) -> list[tuple[str, str, str]]
         for name, text in files.items():
             found += [(name, case.name, needle) for needle in texts - public_texts if _squash(needle) in squashed[name]]
             found += [(name, case.name, str(number)) for number in integers - public_integers
-                      if re.search(rf"(?<![\w.]){number}(?![\w.])", text)]
+                      if name not in prose and re.search(rf"(?<![\w.]){number}(?![\w.])", text)]
     return found
 
 
-def test_no_hidden_input_or_answer_anywhere_in_the_kit(dist):
-    cases = [case for problem in load_problems(PROBLEMS) for case in problem.cases]
+def test_no_hidden_input_or_answer_anywhere_in_the_kit(built):
+    cases = [case for problem in problems_of(built.assignment) for case in problem.cases]
     hidden = [case for case in cases if case.hidden]
     visible = [case for case in cases if not case.hidden]
-    assert len(hidden) > 40
-    with zipfile.ZipFile(dist / "student_kit.zip") as archive:
-        files = {name: archive.read(name).decode("utf-8") for name in archive.namelist()}
-    assert _leaks(files, hidden, visible) == []
+    assert hidden
+    files = built.kit_files()
+    engine = f"{kit_cases.KIT_FOLDER}/autograder/"
+    # The engine is the repository's own files, byte for byte: nothing of the specs is written into it.
+    assert {name: text for name, text in files.items() if name.startswith(engine)} == \
+           {name: (REPO / "autograder" / name.removeprefix(engine)).read_text(encoding="utf-8") for name in files if name.startswith(engine)}
+    generated = {name: text for name, text in files.items() if not name.startswith(engine)}
+    starter = f"{kit_cases.KIT_FOLDER}/{built.assignment.course.starter_name}"
+    assert _leaks(generated, hidden, visible, prose=frozenset({starter})) == []
     hidden_names = {case.name.split(" #")[0] for case in hidden} - {case.name for case in visible}
-    generated = {f"{kit_cases.KIT_FOLDER}/cases.json", f"{kit_cases.KIT_FOLDER}/ps3.py"}  # written from the specs
-    assert generated <= set(files)
+    data = {f"{kit_cases.KIT_FOLDER}/cases.json", f"{kit_cases.KIT_FOLDER}/{built.assignment.course.starter_name}"}
+    assert data <= set(files)
 
     def named(file: str, name: str) -> bool:
-        """A hidden name anywhere in what the specs wrote; in files copied as they are (the student guide, the
-        engine), as a phrase of its own, so that a plain name ("random input") is not found in prose ("random inputs")."""
-        if file in generated:
+        """A hidden name anywhere in the data the specs wrote; in prose (the README, the engine), as a phrase of
+        its own, so that a plain name ("random input") is not found in a sentence ("random inputs")."""
+        if file in data:
             return name in files[file]
         return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", files[file]) is not None
 
@@ -175,7 +331,8 @@ def test_no_hidden_input_or_answer_anywhere_in_the_kit(dist):
     assert "seed" not in files[f"{kit_cases.KIT_FOLDER}/cases.json"]
 
     # The scan works: a cases file that held every case would be caught on each hidden case by its values alone.
-    everything = kit_cases.VisibleCases(load_problems(PROBLEMS), total_points(), 0, "", {}, course.load(PROBLEMS))
+    everything = kit_cases.VisibleCases(problems_of(built.assignment), kit_cases.Points(0, 0, 0), 0, "", {},
+                                        built.assignment.course)
     leaked = json.dumps(kit_cases.to_document(everything), indent=1)
     leaked = re.sub(r'"name": ".*?",', "", leaked)
     assert {name for _, name, _ in _leaks({"cases.json": leaked}, hidden, visible)} == {case.name for case in hidden}
@@ -189,14 +346,17 @@ def _same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def test_cases_file_round_trips_every_visible_case(kit_dir):
-    from_specs = kit_cases.from_specs(load_problems(PROBLEMS), "problems", course.load(PROBLEMS))
-    from_kit = kit_cases.load_visible_cases(cases_file=kit_dir / "cases.json")
-    assert from_kit.total_points == from_specs.total_points == total_points()
+def test_cases_file_round_trips_every_visible_case_and_the_points(built):
+    assignment = built.assignment
+    from_specs = kit_cases.load_visible_cases(problems=assignment.problems)
+    from_kit = kit_cases.load_visible_cases(cases_file=built.kit / "cases.json")
+    points = expected_points(assignment)
+    assert from_kit.points == from_specs.points
+    assert (from_kit.points.visible, from_kit.points.hidden, from_kit.points.checks, from_kit.points.total) == \
+           (points["visible"], points["hidden"], points["checks"], points["total"])
     assert from_kit.hidden_cases == from_specs.hidden_cases
     pairs = [(a, b) for p, q in zip(from_specs.problems, from_kit.problems) for a, b in zip(p.cases, q.cases)]
-    assert len(pairs) == sum(len(p.cases) for p in from_specs.problems) > 20
-    assert any(isinstance(arg, tuple) for a, _ in pairs for arg in a.args)
+    assert len(pairs) == sum(len(p.cases) for p in from_specs.problems) > 0
     for a, b in pairs:
         assert (a.number, a.function, a.name, a.note, a.comparison, a.max_score) == (b.number, b.function, b.name, b.note, b.comparison, b.max_score)
         assert _same(a.args, b.args) and _same(a.kwargs, b.kwargs), a.name
@@ -221,16 +381,19 @@ def test_values_the_worker_cannot_carry_are_refused(value):
         compiled.encode_value(value)
 
 
-def test_kit_check_gives_gradescopes_messages_and_points(kit_dir, tmp_path):
-    """The kit's verdicts, points and texts are Gradescope's, case by case."""
-    submission = tmp_path / "ps3.py"
-    submission.write_text(submission_with("flipped_kernel") + "\n" + (REPO / "solutions/mistakes/off_by_one.py").read_text())
-    on_gradescope = grade(submission, PROBLEMS)
+def test_kit_check_gives_gradescopes_messages_and_points(built, tmp_path):
+    """The kit's verdicts, points and texts are Gradescope's, case by case, on the solution with every known
+    mistake of the assignment in it."""
+    assignment = built.assignment
+    submission = tmp_path / assignment.course.starter_name
+    submission.write_text("\n\n".join([assignment.solution.read_text(), *(m.read_text() for m in assignment.mistakes)]))
+    on_gradescope = grade(submission, assignment.problems, module_names=assignment.course.module_names)
     tests = {test.get("number"): test for test in gradescope_json(on_gradescope)["tests"]}
     full = {result.case.number: result for result in on_gradescope.results}
-    in_kit = grade(submission, kit_cases.load_visible_cases(cases_file=kit_dir / "cases.json").problems)
+    in_kit = grade(submission, kit_cases.load_visible_cases(cases_file=built.kit / "cases.json").problems)
+    assert in_kit.checks == []  # the kit has no Python check to run
     assert len(in_kit.results) == sum(not r.case.hidden for r in on_gradescope.results)
-    diagnosed = credited = 0
+    diagnosed = 0
     for result in in_kit.results:
         number = result.case.number
         gradescope = full[number]
@@ -238,12 +401,11 @@ def test_kit_check_gives_gradescopes_messages_and_points(kit_dir, tmp_path):
         assert result.verdict == gradescope.verdict, number
         output = visible_output(result)
         if gradescope.credit_reason:  # follow-through: the kit cannot compute it, and says so
-            credited += 1
             assert tests[number]["output"] == f"{output}\n\n{gradescope.credit_reason}"
         else:
             assert tests[number]["output"] == output and result.score == tests[number]["score"], number
         diagnosed += bool(result.diagnosis)
-    assert diagnosed >= 3 and credited >= 1
+    assert diagnosed >= 1 or not assignment.mistakes
 
 
 def _numpy_and_yaml_only_python(where: Path) -> Path:
@@ -260,7 +422,7 @@ def _numpy_and_yaml_only_python(where: Path) -> Path:
     return where / "bin" / "python"
 
 
-def test_kit_check_runs_with_only_numpy_and_pyyaml(kit_dir):
+def test_kit_check_of_a_python_file_runs_with_only_numpy_and_pyyaml(root):
     # Readable by the worker's own user, when the tests run as root.
     scratch = Path(tempfile.mkdtemp(prefix="kit-venv-"))
     try:
@@ -269,69 +431,74 @@ def test_kit_check_runs_with_only_numpy_and_pyyaml(kit_dir):
         environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
 
         def check(*argv: str) -> subprocess.CompletedProcess:
-            return subprocess.run([str(python), "-m", "autograder", *argv], cwd=kit_dir, env=environment,
+            return subprocess.run([str(python), "-m", "autograder", *argv], cwd=root.kit, env=environment,
                                   capture_output=True, text=True, timeout=300, check=False)
 
-        where = subprocess.run([str(python), "-c", "import autograder; print(autograder.__file__)"], cwd=kit_dir,
+        where = subprocess.run([str(python), "-c", "import autograder; print(autograder.__file__)"], cwd=root.kit,
                                env=environment, capture_output=True, text=True, check=True).stdout
-        assert Path(where.strip()).parent == kit_dir / "autograder"
+        assert Path(where.strip()).parent == root.kit / "autograder"
 
-        right = check("check", str(SOLUTION))
+        right = check("check", str(ROOT_ASSIGNMENT.solution))
         assert right.returncode == 0, right.stdout + right.stderr
         assert "All visible cases pass." in right.stdout and "FAIL" not in right.stdout
         assert "cases.json" in right.stdout.splitlines()[0]
 
-        starter = check("check")  # ./ps3.py, the untouched starter
+        starter = check("check")  # the untouched starter, found by the course's file name
         assert starter.returncode == 1
-        assert starter.stdout.count("not implemented yet (it raises NotImplementedError)") >= 10
+        functions = {case.function for problem in problems_of(ROOT_ASSIGNMENT) for case in problem.cases if not case.hidden}
+        assert starter.stdout.count("not implemented yet (it raises NotImplementedError)") >= len(functions)
         assert "Traceback" not in starter.stdout + starter.stderr
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def test_starter_has_each_signature_and_docstring_and_no_body(kit_dir):
+def test_starter_has_each_signature_and_docstring_and_no_body(built):
     from autograder.apps.kit.validate import solvers as _solvers
 
-    source = (kit_dir / "ps3.py").read_text()
+    assignment = built.assignment
+    name = assignment.course.starter_name
+    source = (built.kit / name).read_text()
     tree = ast.parse(source)
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
-    wanted = {case.function for problem in load_problems(PROBLEMS) for case in problem.cases}
+    wanted = {case.function for problem in problems_of(assignment) for case in problem.cases}
     assert set(functions) == wanted
-    solvers = _solvers(PROBLEMS)
+    solvers = _solvers(assignment.problems)
     namespace: dict = {}
-    exec(compile(source, "ps3.py", "exec"), namespace)  # noqa: S102 - the generated starter
-    for name, node in functions.items():
-        reference = solvers[name]
-        assert [(p.name, p.default) for p in inspect.signature(namespace[name]).parameters.values()] == \
+    exec(compile(source, name, "exec"), namespace)  # noqa: S102 - the generated starter
+    for function, node in functions.items():
+        reference = solvers[function]
+        assert [(p.name, p.default) for p in inspect.signature(namespace[function]).parameters.values()] == \
                [(p.name, p.default) for p in inspect.signature(reference).parameters.values()]
         docstring, body = node.body[0], node.body[1:]
         assert ast.get_docstring(node).startswith(inspect.getdoc(reference) or "Graded")
         assert isinstance(docstring, ast.Expr) and len(body) == 1 and isinstance(body[0], ast.Raise)
         assert "NotImplementedError" in ast.unparse(body[0])
         with pytest.raises(NotImplementedError):
-            namespace[name](*[None] * sum(p.default is inspect.Parameter.empty for p in inspect.signature(reference).parameters.values()))
+            namespace[function](*[None] * sum(p.default is inspect.Parameter.empty for p in inspect.signature(reference).parameters.values()))
+    assert source.startswith(f'"""{assignment.course.title}: your answers.')
 
 
-def test_untouched_starter_scores_zero_with_not_implemented_everywhere(gradescope, kit_dir):
-    gradescope.submit({"ps3.py": (kit_dir / "ps3.py").read_text()})
+def test_untouched_starter_scores_zero_with_not_implemented_everywhere(root, gradescope):
+    name = ROOT_ASSIGNMENT.course.starter_name
+    gradescope.submit({name: (root.kit / name).read_text()})
     data = gradescope.run()
     assert data["score"] == 0
     graded = [test for test in data["tests"] if test.get("max_score")]
-    assert len(graded) > 50
-    assert all(test["score"] == 0 for test in graded)
-    assert all("not implemented yet" in test["output"] for test in graded if "visible" in test["tags"])
-    assert all("raised an error" in test["output"] for test in graded if "hidden" in test["tags"])
+    assert graded and all(test["score"] == 0 for test in graded)
+    assert all("not implemented yet" in test["output"] for test in graded if "visible" in test.get("tags", []))
+    assert all("raised an error" in test["output"] for test in graded if "hidden" in test.get("tags", []))
     assert "Problems loading your file" not in data["output"]
 
 
 # --------------------------------------------------------------------------- the Gradescope zip
 
 
-def test_gradescope_zip_layout(dist):
-    with zipfile.ZipFile(dist / "autograder.zip") as archive:
+def test_gradescope_zip_layout(built):
+    with zipfile.ZipFile(built.dist / "autograder.zip") as archive:
         infos = {info.filename: info for info in archive.infolist()}
+    problems = [problem.path.parent.name for problem in problems_of(built.assignment)]
     assert {"setup.sh", "run_autograder", "pyproject.toml", "autograder/__init__.py", "autograder/sandbox/worker.py",
-            "problems/q2a/spec.yaml", "problems/q2a/reference.py"} <= set(infos)
+            *(f"problems/{key}/spec.yaml" for key in problems)} <= set(infos)
     assert {name.split("/")[0] for name in infos} == {"setup.sh", "run_autograder", "pyproject.toml", "constraints.txt", "assignment.yaml",
                                                       "autograder", "problems"}
     for name in ("setup.sh", "run_autograder"):
@@ -339,34 +506,34 @@ def test_gradescope_zip_layout(dist):
     assert not [name for name in infos if "__pycache__" in name or name.endswith(".pyc")]
 
 
-def test_build_is_reproducible(dist, tmp_path):
-    code, _, err = run_cli("build", "--problems", str(PROBLEMS), "--out", str(tmp_path))
+def test_build_is_reproducible(root, tmp_path):
+    code, _, err = run_cli("build", "--problems", str(ROOT_ASSIGNMENT.problems), "--out", str(tmp_path))
     assert code == 0, err
     for name in ("autograder.zip", "student_kit.zip"):
-        assert (tmp_path / name).read_bytes() == (dist / name).read_bytes()
+        assert (tmp_path / name).read_bytes() == (root.dist / name).read_bytes()
 
 
-def test_gradescope_zip_grades_the_solution_to_full_marks(dist, tmp_path):
+def test_gradescope_zip_grades_the_solution_to_full_marks(root, tmp_path):
     """Unzipped into a fresh /autograder layout; its own run_autograder and engine, nothing from this checkout."""
-    root = tmp_path / "autograder"
-    source = root / "source"
-    with zipfile.ZipFile(dist / "autograder.zip") as archive:
+    folder = tmp_path / "autograder"
+    source = folder / "source"
+    with zipfile.ZipFile(root.dist / "autograder.zip") as archive:
         archive.extractall(source)
         for info in archive.infolist():
             (source / info.filename).chmod((info.external_attr >> 16) & 0o777)
-    (root / "submission").mkdir()
-    shutil.copy(SOLUTION, root / "submission" / "ps3.py")
-    (root / "results").mkdir()
+    (folder / "submission").mkdir()
+    shutil.copy(ROOT_ASSIGNMENT.solution, folder / "submission" / ROOT_ASSIGNMENT.course.starter_name)
+    (folder / "results").mkdir()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    environment.update(AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable)
+    environment.update(AUTOGRADER_ROOT=str(folder), AUTOGRADER_PYTHON=sys.executable)
     engine = subprocess.run([sys.executable, "-c", "import autograder; print(autograder.__file__)"], cwd=source,
                             env=environment, capture_output=True, text=True, check=True).stdout
     assert Path(engine.strip()).parent == source / "autograder"
     process = subprocess.run([str(source / "run_autograder")], env=environment, capture_output=True, timeout=600, check=False)
-    raw = (root / "results" / "results.json").read_bytes()
+    raw = (folder / "results" / "results.json").read_bytes()
     data = json.loads(raw)
     check_results(data, raw)
-    assert data["score"] == total_points(), (process.stdout, process.stderr, data["output"])
+    assert data["score"] == expected_points(ROOT_ASSIGNMENT)["total"], (process.stdout, process.stderr, data["output"])
     assert all(earned == possible for earned, possible in scores_by_function(data).values())
 
 
@@ -374,44 +541,39 @@ def test_gradescope_zip_grades_the_solution_to_full_marks(dist, tmp_path):
 
 
 def test_validate_lists_points_and_case_counts():
-    code, out, err = run_cli("validate", "--problems", str(PROBLEMS))
+    code, out, err = run_cli("validate", "--problems", str(LAB1 / "problems"))
     assert code == 0, err
-    for problem in load_problems(PROBLEMS):
-        assert problem.title in out
-        if not problem.graded_by_hand:
-            hidden = sum(case.hidden for case in problem.cases)
-            assert f"{problem.points:g} points; {len(problem.cases) - hidden} visible and {hidden} hidden cases" in out
-    total = total_points()
-    assert f"Total: {total:g} points" in out and "All specs are valid." in out
-    code, _, err = run_cli("validate", "--problems", str(PROBLEMS), "--total", f"{total - 10:g}")
-    assert code == 1 and f"add up to {total:g}, not {total - 10:g}" in err
-    assert all(f"{problem.path}:" in err for problem in load_problems(PROBLEMS) if not problem.graded_by_hand), err
+    assert "1    P1: squares\n       4 points; 1 visible and 1 hidden cases\n" in out
+    assert "2    P2: running sums\n       8 points; 1 visible and 3 hidden cases and 1 Python check\n" in out
+    assert "Total: 12 points" in out and "All specs are valid." in out
+    code, _, err = run_cli("validate", "--problems", str(LAB1 / "problems"), "--total", "2")
+    assert code == 1 and "add up to 12, not 2" in err
+    assert "problems/p1/spec.yaml:" in err and "problems/p2/spec.yaml:" in err, err
 
 
-def _copy_problems(tmp_path: Path) -> Path:
-    folder = tmp_path / "problems"
-    shutil.copytree(PROBLEMS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(REPO / "assignment.yaml", tmp_path / "assignment.yaml")
-    return folder
+def _lab1_copy(tmp_path: Path) -> Path:
+    """A copy of the fixture assignment; its problems folder."""
+    shutil.copytree(LAB1, tmp_path / "lab1", ignore=shutil.ignore_patterns("__pycache__"))
+    return tmp_path / "lab1" / "problems"
 
 
 def test_validate_reports_every_broken_spec_with_file_and_line(tmp_path):
-    folder = _copy_problems(tmp_path)
-    spec = folder / "q2a" / "spec.yaml"
-    spec.write_text(spec.read_text().replace("expected: 7526500", "expected: 7526400"))
-    other = folder / "q3a" / "spec.yaml"
-    other.write_text(re.sub(r"conv2d: \{compare: \{.*\}\}", "conv2d: {}", other.read_text()))
+    folder = _lab1_copy(tmp_path)
+    spec = folder / "p1" / "spec.yaml"
+    spec.write_text(spec.read_text().replace("expected: 9}", "expected: 10}"))
+    other = folder / "p2" / "spec.yaml"
+    other.write_text(other.read_text().replace("running_sum: {compare: {kind: array}}", "running_sum: {}"))
     code, _, err = run_cli("validate", "--problems", str(folder))
     assert code == 1
-    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "expected: 7526400" in text)
-    assert f"{spec}:{line}: literal expected: 7526400 disagrees" in err
+    line = next(n for n, text in enumerate(spec.read_text().splitlines(), 1) if "expected: 10}" in text)
+    assert f"{spec}:{line}: literal expected: 10 disagrees" in err
     assert f"{other}:" in err
 
 
 def test_build_refuses_an_invalid_spec_and_writes_nothing(tmp_path):
-    folder = _copy_problems(tmp_path)
-    spec = folder / "q4" / "spec.yaml"
-    spec.write_text(spec.read_text().replace("expected: 104", "expected: 105"))
+    folder = _lab1_copy(tmp_path)
+    spec = folder / "p1" / "spec.yaml"
+    spec.write_text(spec.read_text().replace("expected: 16", "expected: 17"))
     out = tmp_path / "dist"
     code, _, err = run_cli("build", "--problems", str(folder), "--out", str(out))
     assert code == 1 and f"{spec}:" in err and "Nothing was built" in err
@@ -419,57 +581,87 @@ def test_build_refuses_an_invalid_spec_and_writes_nothing(tmp_path):
 
 
 def test_the_instructor_guide_example_validates_and_builds(tmp_path):
-    """The example problem in docs/instructors.md, copied from the page as it is."""
+    """The example problem in docs/instructors.md, copied from the page as it is, added to a course."""
     guide = (REPO / "docs" / "instructors.md").read_text()
     blocks = re.findall(r"\*\*`(problems/[^`]+)`\*\*\n+```\w*\n(.*?)```", guide, flags=re.S)
     assert [name for name, _ in blocks] == ["problems/q5/spec.yaml", "problems/q5/reference.py"]
-    folder = _copy_problems(tmp_path)
-    # The example is added to the problems as they are without it: a q5 already added as the guide says is taken
-    # out of the copy first, with its points, so the example never collides with itself.
-    before = total_points() - sum(problem.points for problem in spec_problems() if problem.key == "q5")
-    shutil.rmtree(folder / "q5", ignore_errors=True)
-    config = tmp_path / "assignment.yaml"
-    config.write_text(re.sub(r"^total_points: .*$", f"total_points: {before:g}", config.read_text(), flags=re.M))
+    folder = _lab1_copy(tmp_path)
     for name, text in blocks:
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).write_text(text)
+        (folder.parent / name).parent.mkdir(exist_ok=True)
+        (folder.parent / name).write_text(text)
     code, _, err = run_cli("validate", "--problems", str(folder))
-    assert code == 1 and f"add up to {before + 10:g}, not {before:g}" in err  # the guide's next step: the configured total
-    config.write_text(config.read_text().replace(f"total_points: {before:g}", f"total_points: {before + 10:g}"))
+    assert code == 1 and "add up to 22, not 12" in err  # the guide's next step: the configured total
+    config = folder.parent / "assignment.yaml"
+    config.write_text(config.read_text().replace("total_points: 12", "total_points: 22"))
     code, out, err = run_cli("validate", "--problems", str(folder))
     assert code == 0, err
-    assert "Q5: average pooling\n       10 points; 3 visible and 5 hidden cases" in out
-    assert f"Total: {before + 10:g} points" in out
+    claim = re.search(r"`validate` lists `5 Q5: average pooling`, worth 10 points, with (\d+)\s+visible and (\d+) hidden cases", guide)
+    assert claim, "the guide no longer says what validate lists for its example"
+    assert f"Q5: average pooling\n       10 points; {claim[1]} visible and {claim[2]} hidden cases" in out
+    assert "Total: 22 points" in out
     code, _, err = run_cli("build", "--problems", str(folder))
     assert code == 0, err
-    starter = zipfile.ZipFile(tmp_path / "dist" / "student_kit.zip").read(f"{kit_cases.KIT_FOLDER}/ps3.py").decode()
+    starter = zipfile.ZipFile(folder.parent / "dist" / "student_kit.zip").read(f"{kit_cases.KIT_FOLDER}/lab1.py").decode()
     assert "def avg_pool2d(x, size):" in starter and "def pool_output_shape(shape, size, stride=None):" in starter
 
 
-# --------------------------------------------------------------------------- check in a checkout
+# --------------------------------------------------------------------------- check
 
 
-def test_check_finds_the_kit_cases_before_problems(tmp_path, monkeypatch, kit_dir):
+def test_check_finds_the_kit_cases_before_problems(tmp_path, monkeypatch, lab1):
     monkeypatch.chdir(tmp_path)
     assert kit_cases.find_cases() == paths.PACKAGE_ROOT / "problems"  # nothing here: the checkout beside the engine
     (tmp_path / "problems").mkdir()
     assert kit_cases.find_cases() == paths.PACKAGE_ROOT / "problems"  # a problems/ here is never taken unless named
-    shutil.copy(kit_dir / "cases.json", tmp_path / "cases.json")
+    shutil.copy(lab1.kit / "cases.json", tmp_path / "cases.json")
     assert kit_cases.find_cases() == tmp_path / "cases.json"
 
 
 def test_check_in_a_checkout_runs_visible_cases_only(tmp_path):
-    code, out, _ = run_cli("check", str(SOLUTION), "--problems", str(PROBLEMS))
+    code, out, _ = run_cli("check", str(LAB1 / "lab1.py"), "--problems", str(LAB1 / "problems"))
     assert code == 0 and "All visible cases pass." in out and "(hidden)" not in out
-    wrong = tmp_path / "ps3.py"
-    wrong.write_text(submission_with("transposed"))
-    code, out, _ = run_cli("check", str(wrong), "--problems", str(PROBLEMS))
+    assert "check:" not in out  # the Python check is not run here, as in the kit
+    wrong = tmp_path / "lab1.py"
+    wrong.write_text((LAB1 / "lab1.py").read_text() + "\n\ndef square(x):\n    return 2 * x\n")
+    code, out, _ = run_cli("check", str(wrong), "--problems", str(LAB1 / "problems"))
     assert code == 1
-    assert "Likely mistake: Your output is the transpose of the right one" in out
-    assert re.search(r"\d+ visible cases fail\.", out)
+    assert "Likely mistake: This is 2·x, not x·x." in out
+    assert "1 visible case fails." in out
+
+
+def test_check_says_what_each_kind_of_test_is_worth_in_the_kit_and_in_a_checkout(tmp_path, monkeypatch, lab1):
+    """The visible cases run here, the hidden cases and the Python check on Gradescope only: 3.5 + 6.5 + 2 = 12."""
+    line = "Points: visible cases 3.5 (run here); hidden cases 6.5 and Python check 2 (run on Gradescope only); 12 autograded in all."
+    code, out, _ = run_cli("check", str(LAB1 / "lab1.py"), "--problems", str(LAB1 / "problems"))
+    assert code == 0 and line in out
+    monkeypatch.chdir(lab1.kit)
+    code, out, _ = run_cli("check", str(LAB1 / "lab1.py"))
+    assert code == 0 and line in out and "Checking" in out and "cases.json" in out.splitlines()[0]
+    code, out, _ = run_cli("check", str(LAB1 / "lab1.py"), "--only", "square")
+    assert code == 0 and line in out and "The visible cases of square, run here, are worth 2 of them." in out
+
+
+def test_check_all_shows_every_case_and_every_failure(tmp_path):
+    """By default, one row per function and each function's first failure; --all, every case and every failure."""
+    folder = _lab1_copy(tmp_path)
+    spec = folder / "p1" / "spec.yaml"
+    spec.write_text(spec.read_text().replace('  - {name: "three"', '  - {name: "five", call: square, args: [5], expected: 25}\n'
+                                                                   '  - {name: "three"'))
+    wrong = tmp_path / "lab1.py"
+    wrong.write_text("import numpy as np\n\ndef square(x):\n    return 2 * x\n\ndef running_sum(values):\n    return np.cumsum(values)\n")
+    code, out, _ = run_cli("check", str(wrong), "--problems", str(folder))
+    assert code == 1
+    assert re.search(r"^square +0/2 ", out, flags=re.M) and out.count("\n--- ") == 1 and "--- 1.1 " in out
+    assert "2 visible cases fail. Add --all to see every case, and every failure in full." in out
+    code, everything, _ = run_cli("check", str(wrong), "--problems", str(folder), "--all")
+    assert code == 1
+    assert "--- 1.1 " in everything and "--- 1.2 " in everything and everything.count("Likely mistake: This is 2·x, not x·x.") == 2
+    assert re.search(r"^1\.1 +FAIL +0/\S+ +square +five ", everything, flags=re.M)
+    assert re.search(r"^2\.1 +PASS +\S+ +running_sum ", everything, flags=re.M)
+    assert "Add --all" not in everything
 
 
 def test_check_says_what_to_do_when_the_file_is_missing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_cli("check", "--problems", str(PROBLEMS))
-    assert code == 1 and "ps3.py does not exist" in err
+    code, _, err = run_cli("check", "--problems", str(LAB1 / "problems"))
+    assert code == 1 and "lab1.py does not exist" in err

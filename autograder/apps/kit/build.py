@@ -1,7 +1,8 @@
 """``build``: ``autograder.zip`` for Gradescope and ``student_kit.zip`` for students, only from specs that validate.
 
 The student kit holds the engine, ``cases.json`` (the visible cases), a
-starter file and the student guide; no spec, no reference solver, no hidden case.
+starter file and its README.md, the student guide written for this course
+(guide.py); no spec, no reference solver, no hidden case.
 """
 
 from __future__ import annotations
@@ -12,24 +13,20 @@ import json
 import os
 import sys
 import zipfile
-from dataclasses import replace
 from pathlib import Path
 
 from autograder.apps.course import load
 from autograder.apps.kit.cases import KIT_CASES, KIT_FOLDER, KitError, from_specs, to_document
+from autograder.apps.kit.guide import engine_requirements, kit_requirements, student_guide
 from autograder.apps.kit.starter import check_starter, starter_source
-from autograder.apps.kit.validate import print_findings, solvers, total_of, validate
+from autograder.apps.kit.validate import Validation, print_findings, solvers, total_of, validate
 from autograder.apps.paths import PACKAGE_ROOT, default_problems
-from autograder.model import Problem
 from autograder.output.files import write_atomic
 
 ENGINE_SUFFIXES = (".py",)  # what pyproject.toml packages from autograder/
 
 
 GRADESCOPE_FILES = ("setup.sh", "run_autograder", "pyproject.toml", "constraints.txt")
-
-
-STUDENT_GUIDE = PACKAGE_ROOT / "docs" / "students.md"  # becomes the kit's README.md
 
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the same sources always build the same bytes
@@ -44,7 +41,7 @@ def build_command(arguments: argparse.Namespace) -> int:
         print("Nothing was built: fix the errors above (python -m autograder validate lists them).", file=sys.stderr)
         return 1
     problems = found.problems
-    archives = {"autograder.zip": gradescope_files(folder), "student_kit.zip": student_kit_files(folder, problems, found.total)}
+    archives = {"autograder.zip": gradescope_files(folder), "student_kit.zip": student_kit_files(folder, found)}
     out = arguments.out or folder.resolve().parent / "dist"
     out.mkdir(parents=True, exist_ok=True)
     for name, files in archives.items():
@@ -79,18 +76,21 @@ def gradescope_files(folder: Path) -> dict[str, Path | bytes]:
     return files
 
 
-def student_kit_files(folder: Path, problems: list[Problem], total: float) -> dict[str, Path | bytes]:
-    """The engine, cases.json, a starter ps3.py and the student guide, under one folder."""
-    if not STUDENT_GUIDE.is_file():
-        raise KitError(f"{STUDENT_GUIDE} is missing; it becomes the kit's README.md")
+def student_kit_files(folder: Path, found: Validation) -> dict[str, Path | bytes]:
+    """The engine, cases.json, the starter file and the README written for this course, under one folder.
+
+    ``found`` is what validate found in ``folder``: the problems, and the Python checks, whose points the
+    kit reports (the checks themselves are not in it)."""
     course = load(folder)
-    document = to_document(replace(from_specs(problems, KIT_CASES, course), total_points=total))
+    problems = found.problems
+    cases = from_specs(problems, KIT_CASES, course, found.checks)
     starter = starter_source(problems, solvers(folder), course)
-    check_starter(starter, {case.function for problem in problems for case in problem.cases})
+    check_starter(starter, {case.function for problem in problems for case in problem.cases}, course.starter_name)
+    requirements = kit_requirements(course, engine_requirements(PACKAGE_ROOT / "pyproject.toml"))
     files: dict[str, Path | bytes] = {
-        f"{KIT_FOLDER}/README.md": STUDENT_GUIDE,
+        f"{KIT_FOLDER}/README.md": student_guide(cases, problems, requirements).encode(),
         f"{KIT_FOLDER}/{course.starter_name}": starter.encode(),
-        f"{KIT_FOLDER}/{KIT_CASES}": (json.dumps(document, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode(),
+        f"{KIT_FOLDER}/{KIT_CASES}": (json.dumps(to_document(cases), indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode(),
     }
     files.update(_tree(PACKAGE_ROOT / "autograder", f"{KIT_FOLDER}/autograder/", ENGINE_SUFFIXES))
     return files

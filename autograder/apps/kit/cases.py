@@ -14,10 +14,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from autograder.apps.course import Course, load
 from autograder.apps.paths import PACKAGE_ROOT
-from autograder.model import Problem
+from autograder.model import CheckResult, Outcome, Problem
 
 KIT_CASES = "cases.json"
 
@@ -25,19 +26,34 @@ KIT_CASES = "cases.json"
 KIT_FOLDER = "student_kit"  # the kit's one top-level folder, so unzipping makes one folder
 
 
-CASES_FORMAT = 1
+CASES_FORMAT = 2  # 2: the points of the hidden cases and of the Python checks
 
 
 class KitError(Exception):
     """Something the person running the command can fix; the message says what."""
 
 
+@dataclass(frozen=True)
+class Points:
+    """The autograded points of an assignment, by what earns them (problems graded by hand have none)."""
+
+    visible: float  # the visible YAML cases: what check runs
+    hidden: float  # the hidden YAML cases: run on Gradescope only
+    checks: float  # the Python checks (problems/*/test_*.py): run on Gradescope only, never shipped in the kit
+    check_count: int = 0
+
+    @property
+    def total(self) -> float:
+        return round(self.visible + self.hidden + self.checks, 4)
+
+
 @dataclass
 class VisibleCases:
-    """What ``check`` runs, and what it can say about the cases it does not run."""
+    """What ``check`` runs, and what it can say about what it does not run: the whole assignment's points,
+    split as Gradescope gives them, into the visible cases, the hidden cases and the Python checks."""
 
     problems: list[Problem]  # visible cases only; each problem's points are those cases' points
-    total_points: float  # of the whole assignment, hidden cases included
+    points: Points  # of the whole assignment, whatever --only keeps
     hidden_cases: int
     origin: str  # where they were read, for the first line of the output
     follow_through: dict[str, float]  # case number -> share, for kit cases that cannot compute it
@@ -67,26 +83,53 @@ def load_visible_cases(cases_file: Path | None = None, problems: Path | None = N
             return from_document(document, str(source))
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise KitError(f"{source} is damaged ({type(error).__name__}: {error}); unzip the kit again") from None
-    return from_specs(problemset.load(source), str(source), load(source))
+    course = load(source)
+    return from_specs(problemset.load(source), str(source), course, python_checks(problemset.find_checks(source), course))
 
 
-def from_specs(problems: list[Problem], origin: str, course: Course) -> VisibleCases:
+def python_checks(files: list[Path], course: Course) -> list[CheckResult]:
+    """The Python checks in ``files``, each with the points it is worth, found by running them with no submission
+    behind the ``student`` fixture: every call they make raises at once, so each fails, with its full ``max_score``."""
+    from autograder.engine.checks import CheckError, run_checks
+
+    try:
+        return run_checks(files, _NoSubmission(), course.module_names)
+    except CheckError as error:
+        raise KitError(f"{error}\nFix the check files (python -m autograder validate runs them on the reference solution).") from None
+
+
+class _NoSubmission:
+    """A call gate with nothing behind it (engine/checks.py's ``Caller``): no call is ever made."""
+
+    def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome:
+        return Outcome("skipped", reason="not loaded")
+
+
+def from_specs(problems: list[Problem], origin: str, course: Course, checks: list[CheckResult]) -> VisibleCases:
     """Keep the visible cases of loaded specs, each worth exactly what it is worth on Gradescope.
 
     ``runner.grade`` splits a problem's points over its cases by weight, so
     each kept case's weight is set to its Gradescope share: the split then
-    gives back the same points.
+    gives back the same points. The problems keep no path, so that ``check``
+    never runs their Python checks: it shows what the student kit shows.
+    ``checks`` are the problems' Python checks (their points, not their verdicts, are used).
     """
     from autograder.engine.scoring import assign_max_scores
 
     visible: list[Problem] = []
+    hidden = 0.0
     for problem in problems:
         assign_max_scores(problem)
         kept = [replace(case, weight=case.max_score) for case in problem.cases if not case.hidden]
-        visible.append(replace(problem, cases=kept, points=round(sum(case.max_score for case in kept), 4)))
+        visible.append(replace(problem, cases=kept, points=round(sum(case.max_score for case in kept), 4), path=None))
+        if not problem.graded_by_hand:
+            hidden += sum(case.max_score for case in problem.cases if case.hidden)
+    graded = {problem.key for problem in problems if not problem.graded_by_hand}
+    counted = [check for check in checks if check.problem in graded]
     return VisibleCases(
         problems=visible,
-        total_points=round(sum(problem.points for problem in problems if not problem.graded_by_hand), 4),
+        points=Points(visible=round(sum(p.points for p in visible if p.key in graded), 4), hidden=round(hidden, 4),
+                      checks=round(sum(check.max_score for check in counted), 4), check_count=len(counted)),
         hidden_cases=sum(case.hidden for problem in problems for case in problem.cases),
         origin=origin,
         follow_through={},  # with the specs at hand, the runner computes it
@@ -102,7 +145,8 @@ def to_document(cases: VisibleCases) -> dict:
         "format": CASES_FORMAT,
         "about": "The visible cases of the problem set, written by `python -m autograder build`. "
                  "Hidden cases are not in this file.",
-        "total_points": cases.total_points,
+        "points": {"visible": cases.points.visible, "hidden": cases.points.hidden, "checks": cases.points.checks,
+                   "check_count": cases.points.check_count},
         "hidden_cases": cases.hidden_cases,
         "course": {"title": cases.course.title, "submission_names": list(cases.course.submission_names),
                    "submission_max_bytes": cases.course.submission_max_bytes,
@@ -124,7 +168,7 @@ def from_document(document: dict, origin: str) -> VisibleCases:
     follow_through = {raw["number"]: raw["follow_through"]["share"]
                       for entry in document["problems"] for raw in entry["cases"] if "follow_through" in raw}
     course = document["course"]
-    return VisibleCases(problems_from_document(document["problems"]), document["total_points"], document["hidden_cases"], origin,
+    return VisibleCases(problems_from_document(document["problems"]), Points(**document["points"]), document["hidden_cases"], origin,
                         follow_through, Course(title=course["title"], submission_names=tuple(course["submission_names"]),
                                                submission_max_bytes=course["submission_max_bytes"],
                                                student_packages=tuple(course["student_packages"]), limits=course["limits"]))

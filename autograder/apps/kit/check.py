@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.apps.course import Course
-from autograder.apps.kit.cases import KitError, VisibleCases, load_visible_cases
+from autograder.apps.kit.cases import KitError, Points, VisibleCases, load_visible_cases
 
 
 def check_command(arguments: argparse.Namespace) -> int:
@@ -30,8 +30,8 @@ def check_command(arguments: argparse.Namespace) -> int:
         report = grade(submission, cases.problems, limits, watcher=progress, packages=cases.course.package_names)
     finally:
         progress.close()
-    print(table(report, show_hidden=False))
-    print("\n" + _check_footer(report, cases))
+    print(table(report, show_hidden=False, verbose=arguments.all))
+    print("\n" + check_footer(report, cases, arguments.only, arguments.all))
     return 0 if not report.error and all(result.verdict.passed for result in report.results) else 1
 
 
@@ -59,20 +59,35 @@ def _submission(given: Path | None, course: Course) -> Path:
     return given
 
 
-def _check_footer(report: Any, cases: VisibleCases) -> str:
-    visible_points = sum(problem.points for problem in cases.problems)
-    lines = [f"The visible cases are worth {visible_points:g} of the {cases.total_points:g} autograded points."]
+def check_footer(report: Any, cases: VisibleCases, only_function: str | None, shown_all: bool) -> str:
+    """What the run means on Gradescope: the points run here and elsewhere, follow-through, and the verdict;
+    when the table left failures out (it shows the first of each function), how to see them all."""
+    lines = [points_line(cases.points)]
+    if only_function:
+        lines.append(f"The visible cases of {only_function}, run here, are worth {sum(problem.points for problem in cases.problems):g} of them.")
     if cases.hidden_cases:
-        lines[0] += (f" Gradescope also runs {cases.hidden_cases} hidden cases for the rest; it shows whether each "
-                     "passed, but not its inputs or answer.")
+        lines.append(f"Gradescope also runs the {cases.hidden_cases} hidden cases: it shows whether each passed, but not its inputs or answer.")
     missed = [r.case.number for r in report.results if not r.verdict.passed and r.case.number in cases.follow_through]
     if missed:
         lines.append(f"Case{'s' if len(missed) > 1 else ''} {', '.join(missed)} can still earn part of their points on Gradescope (follow-through credit) "
                      "when the answer is what your own helper functions add up to; that needs the reference solution, "
                      "so check cannot tell.")
-    failed = sum(not r.verdict.passed for r in report.results)
-    if report.error or failed:
-        lines.append(f"{failed} visible case{'s' if failed != 1 else ''} fail{'s' if failed == 1 else ''}.")
+    failures = [r for r in report.results if not r.verdict.passed]
+    if report.error or failures:
+        left_out = not shown_all and len(failures) > len({r.case.function for r in failures})
+        lines.append(f"{len(failures)} visible case{'s' if len(failures) != 1 else ''} fail{'s' if len(failures) == 1 else ''}."
+                     + (" Add --all to see every case, and every failure in full." if left_out else ""))
     else:
         lines.append("All visible cases pass.")
     return "\n".join(lines)
+
+
+def points_line(points: Points) -> str:
+    """The assignment's autograded points, by what earns them and where it runs: the kit's README says the same."""
+    elsewhere = [f"hidden cases {points.hidden:g}"] if points.hidden else []
+    if points.checks:
+        elsewhere.append(f"Python check{'s' if points.check_count != 1 else ''} {points.checks:g}")
+    line = f"Points: visible cases {points.visible:g} (run here)"
+    if elsewhere:
+        line += f"; {' and '.join(elsewhere)} (run on Gradescope only)"
+    return f"{line}; {points.total:g} autograded in all."

@@ -21,7 +21,8 @@ import numpy as np
 
 
 def starter_source(problems: list[Problem], solvers: dict[str, Callable], course: Course) -> str:
-    """ps3.py with every student function's signature and docstring and a NotImplementedError body.
+    """The starter file (the course's first submission name) with every student function's signature and
+    docstring and a NotImplementedError body.
 
     Signatures and docstrings come from the reference solvers (never their
     bodies); a function without a reference solver gets ``(*args, **kwargs)``.
@@ -72,14 +73,14 @@ def _signature_text(function: Callable) -> str:
     return str(signature.replace(parameters=parameters, return_annotation=unquote(signature.return_annotation)))
 
 
-def check_starter(source: str, names: set[str]) -> None:
+def check_starter(source: str, names: set[str], file_name: str) -> None:
     """Run the starter once, so a signature that cannot be defined stops the build, not a student."""
     namespace: dict = {}
     try:
-        exec(compile(source, "ps3.py", "exec"), namespace)  # noqa: S102 - generated from the instructor's own files
+        exec(compile(source, file_name, "exec"), namespace)  # noqa: S102 - generated from the instructor's own files
     except Exception as error:  # noqa: BLE001
-        raise KitError(f"the generated starter ps3.py does not run ({type(error).__name__}: {error}); "
+        raise KitError(f"the generated starter {file_name} does not run ({type(error).__name__}: {error}); "
                        "check the annotations of the reference solvers") from None
     missing = names - {name for name, value in namespace.items() if callable(value)}
     if missing:
-        raise KitError(f"the generated starter ps3.py lacks {', '.join(sorted(missing))}")
+        raise KitError(f"the generated starter {file_name} lacks {', '.join(sorted(missing))}")
