@@ -214,7 +214,7 @@ def _output(cases: VisibleCases, kinds: set[str], timeout: float) -> str:
         ("`Your file defines no function named ...`", "a name is misspelled, or the function is missing"),
         ("`... could not be defined (SyntaxError at line N: ...)`",
          "that function's code does not parse. Only the functions in the broken part lose points"),
-        (f"`did not return within {timeout:g} s`", f"an infinite loop, or very slow code. Each call gets {timeout:g} seconds"),
+        (f"`did not return within {timeout:.1f} s`", f"an infinite loop, or very slow code. Each call gets {timeout:g} seconds"),
     ]
     if kinds & {"int", "ints"}:
         messages.append(("`... which is not a whole number`", "a count came out as a fraction, for example from `/` where `//` was meant"))
