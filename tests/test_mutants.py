@@ -2,7 +2,8 @@
 
 Small problem sets are written into tmp_path, each with a spec that lacks exactly the case a
 mutant needs: the survivor must be reported for the right function, with the mutant's answer, and
-one more case must kill it. The last test runs validate on PS3 itself.
+one more case must kill it. The last tests draw from PS3's domain and run validate on PS3 itself (where PS3
+is the root assignment).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from autograder.engine.mutants import Survivor, analyse, domain_cases, survivors
 from autograder.engine.specs import load_specs
 from autograder.model import Problem
 
-REPO = Path(__file__).resolve().parent.parent
+from conftest import ROOT_ASSIGNMENT, is_ps3
 
 
 def problem_set(root: Path, files: dict[str, str]) -> list[Problem]:
@@ -101,15 +102,24 @@ def test_a_composite_must_be_tested_on_its_helpers_guard_itself(tmp_path):
     assert report.killed > report.generated  # mutants of the helper count once for each function that uses it
 
 
+FC = '''
+    def fc_layer_params(d_in, d_out):
+        return d_in * d_out + d_out
+
+
+    def domain_fc_layer_params(rng):
+        return [int(rng.integers(1, 5000)), int(rng.integers(1, 5000))]
+'''
+
+
 def test_a_weak_spec_reports_a_survivor_with_its_distinguishing_input(tmp_path):
     """One case, fc_layer_params(1, 1) == 2, cannot tell d_in * d_out + d_out from d_in + d_out: a survivor."""
-    reference = (REPO / "problems" / "q2a" / "reference.py").read_text(encoding="utf-8")
-    problems = problem_set(tmp_path, {"q9/reference.py": reference,
+    problems = problem_set(tmp_path, {"q9/reference.py": FC,
                                       "q9/spec.yaml": spec("Q9: weak", '- {name: "one case", call: fc_layer_params, args: [1, 1]}\n')})
     found = survivors(problems, tries=50)
     first = the_survivor(found, "fc_layer_params", "`d_in * d_out` -> `d_in // d_out`")
     assert first.args is not None and len(first.args) == 2 and first.reference != first.mutant
-    assert first.mutation.startswith("q9/reference.py:12 in fc_layer_params") and "fc_layer_params(" in str(first)
+    assert first.mutation.startswith("q9/reference.py:3 in fc_layer_params") and "fc_layer_params(" in str(first)
 
 
 def test_a_function_without_a_domain_is_reported_as_unjudged(tmp_path):
@@ -232,14 +242,17 @@ def test_the_int32_sum_wraps_and_the_integer_buffer_truncates(tmp_path):
     assert buffer.mutant == str(np.trunc(x * w).astype(np.int64).tolist()) != buffer.reference
 
 
-# --------------------------------------------------------------------------- the domain PS3 is judged on
+# --------------------------------------------------------------------------- PS3: its domain, and no survivor
+
+about_ps3 = pytest.mark.skipif(not is_ps3(ROOT_ASSIGNMENT), reason="about Problem Set 3, which is not the root assignment")
 
 
 @pytest.fixture(scope="module")
 def ps3() -> list[Problem]:
-    return load_specs(REPO / "problems")
+    return load_specs(ROOT_ASSIGNMENT.problems)
 
 
+@about_ps3
 def test_conv_draws_mix_dtypes_and_pass_2_to_the_31_in_integer_products(ps3):
     draws = domain_cases(ps3, "conv2d")
     dtypes = [(np.asarray(c.args[0]).dtype, np.asarray(c.args[1]).dtype) for c in draws]
@@ -251,6 +264,7 @@ def test_conv_draws_mix_dtypes_and_pass_2_to_the_31_in_integer_products(ps3):
     assert max(products) > 2**31
 
 
+@about_ps3
 def test_draws_are_seeded_and_repeat_shapes_with_new_values(ps3):
     """One call sequence per function and seed: some draws are the previous one's shapes and dtypes, with other values."""
     first, again, other = (domain_cases(ps3, "conv_transpose2d", seed=seed) for seed in (0, 0, 1))
@@ -267,6 +281,7 @@ def test_draws_are_seeded_and_repeat_shapes_with_new_values(ps3):
     assert any(not np.array_equal(np.asarray(a.expected.value), np.asarray(b.expected.value)) for a, b in repeats)
 
 
+@about_ps3
 def test_counts_come_as_numpy_integers_and_reach_past_2_to_the_31(ps3):
     for function in ("fc_layer_params", "conv_layer_params", "conv_classifier_params", "downsampling_params"):
         draws = domain_cases(ps3, function)
@@ -274,11 +289,9 @@ def test_counts_come_as_numpy_integers_and_reach_past_2_to_the_31(ps3):
         assert any(c.expected.raises is None and c.expected.value > 2**31 for c in draws), function
 
 
-# --------------------------------------------------------------------------- PS3
-
-
+@about_ps3
 def test_validate_finds_no_surviving_mutant_in_ps3():
-    found = validate(REPO / "problems")
+    found = validate(ROOT_ASSIGNMENT.problems)
     assert not found.errors, found.errors
     assert found.mutants is not None and found.mutants.generated > 200 and found.mutants.killed > found.mutants.generated
     assert not found.mutants.survivors, "\n".join(map(str, found.mutants.survivors))
