@@ -111,7 +111,7 @@ class Isolation:
             return []  # nothing of the student's runs at all
         found = []
         if not self.user and not self.process_namespace and self.landlock < LANDLOCK_SIGNAL_SCOPING:
-            found.append("the worker can kill the grader's own processes (kill(-1)) and leave processes running after "
+            found.append("the worker can kill the grader's own processes (each pid in turn) and leave processes running after "
                          "the grade: the grader is not root, and neither user and PID namespaces "
                          f"({self.namespace_detail or 'not permitted here'}) nor Landlock's signal scoping "
                          f"(Linux 6.12; here ABI {self.landlock}) are available")
@@ -285,17 +285,32 @@ _CLAIMED_GUARD = threading.Lock()
 
 
 def _procfs_of(uid: int, name: str) -> Iterator[tuple[int, bytes]]:
-    """(pid, content of /proc/<pid>/<name>) for each process of ``uid``; processes that vanish are passed over."""
+    """(pid, content of /proc/<pid>/<name>) for each process whose real user is ``uid``; processes that vanish are passed over.
+
+    By the real user id in /proc/<pid>/status, not the owner of /proc/<pid>:
+    that is root's for a process that changed user (it is not dumpable).
+    """
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            if os.stat(f"/proc/{entry}").st_uid != uid:
+            with open(f"/proc/{entry}/status", "rb") as handle:
+                status = handle.read()
+            if _real_uid(status) != uid:
+                continue
+            if name == "status":
+                yield int(entry), status
                 continue
             with open(f"/proc/{entry}/{name}", "rb") as handle:
                 yield int(entry), handle.read()
         except OSError:
             continue
+
+
+def _real_uid(status: bytes) -> int | None:
+    line = next((line for line in status.splitlines() if line.startswith(b"Uid:")), b"")
+    fields = line.split()
+    return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
 
 
 def _processes_of(uid: int) -> list[int]:
@@ -310,7 +325,7 @@ def _kill_if_owned(pid: int, uid: int) -> None:
     except OSError:
         return
     try:
-        if os.stat(f"/proc/{pid}").st_uid == uid:
+        if _real_uid(Path(f"/proc/{pid}/status").read_bytes()) == uid:
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
     except OSError:
         pass

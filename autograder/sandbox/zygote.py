@@ -68,7 +68,7 @@ from typing import Any, NoReturn, TypeVar
 
 from autograder.sandbox import cgroups, namespaces, worker
 
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 MESSAGE_BYTES = 1 << 18
 ISOLATION_FAILED = 71  # the worker's exit code when a protection the grader counts on could not be put in place
 SPAWN_FDS = 5  # the reply socket, the worker's stdin, stdout and stderr, and the status pipe
@@ -689,7 +689,8 @@ def _become_worker(request: dict, stdio: list[int], cgroup: cgroups.WorkerCgroup
     try:
         if cgroup is not None:
             cgroup.enter()  # while still root: the worker and all it starts are counted there
-        # Raised while still privileged, so that (as root) the worker's user cannot lower it again.
+        # The worker cannot lower it again: as root its /proc files stay root's (see below); otherwise its
+        # /proc is read-only (a mount namespace) or out of Landlock's reach.
         Path("/proc/self/oom_score_adj").write_text(str(WORKER_OOM_SCORE_ADJ))
         if request["process_namespace"]:
             namespaces.read_only_filesystem()
@@ -698,12 +699,10 @@ def _become_worker(request: dict, stdio: list[int], cgroup: cgroups.WorkerCgroup
     os.chdir(request["workdir"])
     os.environ.clear()
     os.environ.update(request["environment"])
-    if request["user"]:
-        if not _become_user(*request["user"]):
-            os._exit(72)
-        # Changing user made the process undumpable, which hands /proc/<pid> to root: the grader's sweep by
-        # owner would not see it. A worker started by exec was dumpable; so is this one.
-        libc.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)
+    # Changing user leaves the process undumpable, and so /proc/<pid> root's: the worker's user can neither
+    # trace it nor write its oom_score_adj (nor read its memory through /proc). It stays so.
+    if request["user"] and not _become_user(*request["user"]):
+        os._exit(72)
     if request["process_namespace"]:
         try:
             namespaces.drop_capabilities()
