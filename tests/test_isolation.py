@@ -4,6 +4,8 @@
 - Nothing the worker starts outlives its grading, with or without root (the grader's reaper).
 - Two gradings cannot pass answers through System V IPC.
 - The per-user lock is machine-wide, as the kill at the end of a grading is.
+- A grader that is not root keeps kill, daemons and writes inside on older kernels (round 3): user and PID
+  namespaces where Landlock cannot scope signals, and a report of what is open where neither applies.
 """
 
 from __future__ import annotations
@@ -313,7 +315,8 @@ def test_a_worker_dies_with_its_reaper_even_after_changing_user(tmp_path):
     tmp_path.chmod(0o755)
     with Sandbox(submission) as box:
         worker = box.call("pid", []).value
-        assert box.process is not None and pwd.getpwuid(os.stat(f"/proc/{worker}").st_uid).pw_name == "autograder-worker"
+        real_uid = int(next(line for line in Path(f"/proc/{worker}/status").read_text().splitlines() if line.startswith("Uid:")).split()[1])
+        assert box.process is not None and pwd.getpwuid(real_uid).pw_name == "autograder-worker"
         os.kill(box.process.pid, signal.SIGKILL)
         deadline = time.monotonic() + 5
         while _alive(worker) and time.monotonic() < deadline:
@@ -336,3 +339,148 @@ def test_the_lock_folder_is_fixed_and_roots_alone(monkeypatch):
     assert folder == Path("/run/lock/autograder")
     info = folder.lstat()
     assert info.st_uid == 0 and info.st_mode & 0o777 == 0o700
+
+
+# --------------------------------------------------------------------------- 5. a grader that is not root, on any kernel
+
+# Runs the command it is given with unshare(2) refused (EPERM) for it and all it starts: a machine that lets no
+# ordinary user make namespaces (kernel.unprivileged_userns_clone=0, or Ubuntu's AppArmor restriction).
+WITHOUT_USER_NAMESPACES = """
+import ctypes, os, platform, struct, sys
+arch, unshare = {"x86_64": (0xC000003E, 272), "aarch64": (0xC00000B7, 97)}[platform.machine()]
+program = [(0x20, 0, 0, 4), (0x15, 0, 3, arch), (0x20, 0, 0, 0), (0x15, 0, 1, unshare),
+           (0x06, 0, 0, 0x00050000 | 1), (0x06, 0, 0, 0x7FFF0000)]
+code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *line) for line in program))
+class Program(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+libc = ctypes.CDLL(None)
+assert libc.prctl(38, 1, 0, 0, 0) == 0 and libc.prctl(22, 2, ctypes.byref(Program(len(program), ctypes.addressof(code))), 0, 0) == 0
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+class TeachingAssistant:
+    """A TA's account (``nobody``) with a home of its own, grading from a folder of its own."""
+
+    def __init__(self, base: Path) -> None:
+        self.user = pwd.getpwnam("nobody")
+        self.home = base / "home"
+        self.work = base / "work"
+        for folder in (self.home, self.work):
+            folder.mkdir(mode=0o755)
+            os.chown(folder, self.user.pw_uid, self.user.pw_gid)
+        self.bashrc = self.home / ".bashrc"
+        self.bashrc.write_text("# the TA's own\n")
+        os.chown(self.bashrc, self.user.pw_uid, self.user.pw_gid)
+
+    def command(self, argv: list[str], user_namespaces: bool) -> list[str]:
+        wrapped = [sys.executable, "-c", WITHOUT_USER_NAMESPACES, *argv] if not user_namespaces else argv
+        return ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups", "--", *wrapped]
+
+    def run(self, argv: list[str], user_namespaces: bool, landlock_cap: int | None) -> subprocess.CompletedProcess:
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "TMPDIR": str(self.work), "PYTHONPATH": str(REPO),
+               "LANG": "C.UTF-8"}
+        if landlock_cap is not None:
+            env["AUTOGRADER_LANDLOCK_MAX_ABI"] = str(landlock_cap)
+        return subprocess.run(self.command(argv, user_namespaces), env=env, cwd=self.work, capture_output=True, text=True,
+                              timeout=300, check=False)
+
+    def canary(self) -> subprocess.Popen:
+        """A process of the TA's own, as a shell or an editor would be: kill(-1) from the worker would end it."""
+        return subprocess.Popen(self.command(["/bin/sleep", "600"], user_namespaces=True), env={"PATH": "/usr/bin:/bin"})
+
+
+@pytest.fixture
+def ta(open_tmp):
+    return TeachingAssistant(open_tmp)
+
+
+NOT_ROOT_MODES = pytest.mark.parametrize(("landlock_cap", "user_namespaces", "kept_in_by"), [
+    (4, True, "in user and PID namespaces of their own"),  # Linux 6.7-6.11: Landlock without signal scoping
+    (None, False, "signals to processes outside the worker's refused (Landlock)"),  # Linux 6.12+, no namespaces
+], ids=["older-landlock-with-namespaces", "landlock-scoping-without-namespaces"])
+
+
+@needs_root
+@NOT_ROOT_MODES
+def test_a_tas_grade_keeps_kill_daemons_and_files_inside(ta, landlock_cap, user_namespaces, kept_in_by):
+    mark = 3_700_000 + secrets.randbelow(100_000)
+    (ta.work / "ps3.py").write_text(hostile("round3_older_kernel", mark=mark, bashrc=ta.bashrc))
+    canary = ta.canary()
+    try:
+        done = ta.run([sys.executable, "-m", "autograder", "grade", "ps3.py", "--json", "results.json"],
+                      user_namespaces, landlock_cap)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+        assert canary.poll() is None, "the worker killed a process of the TA's"
+    finally:
+        canary.kill()
+        canary.wait()
+    data = json.loads((ta.work / "results.json").read_text())
+    check_results(data, json.dumps(data).encode())
+    assert data["score"] == total_points()
+    shown = printed(data)
+    assert "ESCAPE" in shown and "daemon: done" in shown and "bashrc: done" not in shown, shown
+    assert ta.bashrc.read_text() == "# the TA's own\n"
+    assert _sleepers(f"{mark // 1000}.{mark % 1000:03d}") == [], "the daemon outlived the grade"
+    environment = "\n".join(t["output"] for t in data["tests"] if t["name"].startswith("Grading environment"))
+    assert kept_in_by in environment and "weaknesses" not in environment, environment
+
+
+PROBE_ISOLATION = """
+import json, sys
+sys.path.insert(0, {repo!r})
+from autograder.sandbox.isolation import Isolation
+found = Isolation.detect(None)
+print(json.dumps({{"weaknesses": found.weaknesses(), "report": found.report()}}))
+"""
+
+
+@needs_root
+def test_where_nothing_keeps_the_worker_in_the_isolation_says_so(ta):
+    """No user namespaces and Landlock older than 6.12: the worker could kill the TA's processes. The isolation
+    names that weakness (``grade`` and ``batch`` refuse on it unless told to go on)."""
+    (ta.work / "probe.py").write_text(PROBE_ISOLATION.format(repo=str(REPO)))
+    done = ta.run([sys.executable, str(ta.work / "probe.py")], user_namespaces=False, landlock_cap=4)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout)
+    assert len(found["weaknesses"]) == 1 and "kill the grader's own processes (each pid in turn)" in found["weaknesses"][0], found
+    assert found["report"]["processes"].startswith("NOT kept in"), found
+    assert "Operation not permitted" in found["report"]["not available"][1], found  # the namespaces' reason
+
+
+WRITES_HOME = """
+import os
+
+def write(path):
+    try:
+        with open(path, "a") as profile:
+            profile.write("pwned")
+    except OSError as error:
+        return error.strerror
+    return "written"
+"""
+
+WRITE_RUNNER = """
+import json, sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from autograder.sandbox.process import Sandbox
+with Sandbox(Path({submission!r}), worker_user=None) as box:
+    outcome = box.call("write", [{bashrc!r}])
+print(json.dumps({{"value": outcome.value, "protections": box.protections}}))
+"""
+
+
+@needs_root
+def test_without_landlock_the_namespaces_still_write_nothing(ta):
+    """A kernel with user namespaces but no Landlock (before 5.13): every file system is read-only to the worker;
+    reading is open, and the isolation says so."""
+    (ta.work / "ps3.py").write_text(WRITES_HOME)
+    (ta.work / "run.py").write_text(WRITE_RUNNER.format(repo=str(REPO), submission=str(ta.work / "ps3.py"), bashrc=str(ta.bashrc)))
+    done = ta.run([sys.executable, str(ta.work / "run.py")], user_namespaces=True, landlock_cap=0)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout)
+    assert result["value"] == "Read-only file system", result
+    assert ta.bashrc.read_text() == "# the TA's own\n"
+    assert "every file system read-only" in result["protections"]["files"], result
+    assert ["the worker can read every file the grader's user can" in weakness for weakness in result["protections"]["weaknesses"]] == [True]

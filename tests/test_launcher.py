@@ -1,0 +1,129 @@
+"""The launcher is supervised (issue 19, class 9), and a grading's clean-up never costs its result.
+
+The launcher (sandbox/zygote.py) forks every worker. It is checked before each use and replaced when it died or
+stopped answering; workers already running do not depend on it. Whatever fails while a sandbox stops, or
+survives the kill at its end, is reported as data, never raised.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from test_attacks import WORKER_UID, WORKER_USER
+
+from autograder.engine.runner import grade
+from autograder.output.results import gradescope_json
+from autograder.sandbox import isolation, process, zygote
+from autograder.sandbox.process import Sandbox
+
+from conftest import REPO, SOLUTION, total_points
+
+PID = "import os\n\ndef pid():\n    return os.getpid()\n"
+
+
+def _dead(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rpartition(b")")[2].split()[0]
+    except OSError:
+        return True
+    return state in (b"Z", b"X")
+
+
+def _ends(pid: int, seconds: float = 10.0) -> bool:
+    """Whether ``pid`` has ended (or is ending: a process closes its files before it is reaped) within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not _dead(pid) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return _dead(pid)
+
+
+def _kill_the_launcher(how: int = signal.SIGKILL) -> int:
+    pid = zygote.launcher().pid
+    os.kill(pid, how)
+    while how == signal.SIGKILL and not _dead(pid):
+        time.sleep(0.01)
+    return pid
+
+
+@pytest.fixture
+def submission(tmp_path: Path) -> Path:
+    tmp_path.chmod(0o755)
+    path = tmp_path / "ps3.py"
+    path.write_text(SOLUTION.read_text() + "\n" + PID)
+    return path
+
+
+def test_a_launcher_killed_between_two_gradings_is_replaced_and_both_are_graded(submission):
+    first = gradescope_json(grade(submission, REPO / "problems"))
+    dead = _kill_the_launcher()
+    second = gradescope_json(grade(submission, REPO / "problems"))
+    assert first["score"] == second["score"] == total_points()
+    assert zygote.launcher().pid != dead
+
+
+def test_a_launcher_killed_during_a_grading_costs_the_running_worker_nothing(submission):
+    with Sandbox(submission) as box:
+        worker = box.call("pid", []).value
+        _kill_the_launcher()
+        again = box.call("pid", [])
+        assert again.kind == "returned" and again.value == worker, again.detail  # the same worker, never restarted
+    with Sandbox(submission) as box:
+        assert box.call("pid", []).kind == "returned"
+    assert "clean-up" not in box.protections
+
+
+def test_a_launcher_that_stops_answering_is_replaced(submission, monkeypatch):
+    monkeypatch.setattr(zygote, "ANSWER_SECONDS", 2.0)
+    stuck = _kill_the_launcher(signal.SIGSTOP)
+    try:
+        with Sandbox(submission) as box:
+            assert box.call("pid", []).kind == "returned"
+        assert _ends(stuck), "the launcher that stopped answering was left running"
+    finally:
+        try:
+            os.kill(stuck, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_clean_up_that_fails_is_reported_and_the_rest_of_it_still_runs(submission, monkeypatch):
+    def refuse(folder: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(process, "_remove", refuse)
+    box = Sandbox(submission)
+    assert box.call("pid", []).kind == "returned"
+    reaper = box.process.pid if box.process else 0
+    box.stop()  # must not raise
+    assert "removing its folder failed: PermissionError" in box.protections["clean-up"], box.protections
+    assert _ends(reaper)  # the steps after it still ran: the worker was stopped first, the user released after
+    with Sandbox(submission) as again:  # the worker's user was let go: a new sandbox of this process may have it
+        assert again.call("pid", []).kind == "returned"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or WORKER_UID is None, reason=f"kills every process of {WORKER_USER}: needs root")
+def test_processes_that_survive_the_kill_are_reported_as_survivors(submission, monkeypatch):
+    """A process of the worker's user that does not die (one stuck in the kernel, here one the kill does not
+    reach) is named in the clean-up report, not claimed killed."""
+    monkeypatch.setattr(isolation, "KILL_SECONDS", 0.5)
+    with Sandbox(submission) as box:
+        assert box.call("pid", []).kind == "returned"
+        group = pwd.getpwnam(WORKER_USER).pw_gid
+        survivor = subprocess.Popen(["setpriv", f"--reuid={WORKER_UID}", f"--regid={group}", "--clear-groups",
+                                     "/bin/sleep", "600"])
+        try:
+            while not isolation._processes_of(WORKER_UID):
+                time.sleep(0.01)
+            monkeypatch.setattr(isolation, "kill_everything_of", lambda uid, gid: None)  # the kill reaches nothing
+            monkeypatch.setattr(isolation, "_kill_if_owned", lambda pid, uid: None)
+            box.stop()
+            assert f"survived the kill: pids {survivor.pid}" in box.protections["clean-up"], box.protections
+        finally:
+            survivor.kill()
+            survivor.wait()
