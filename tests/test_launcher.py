@@ -7,10 +7,12 @@ survives the kill at its end, is reported as data, never raised.
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -127,3 +129,31 @@ def test_processes_that_survive_the_kill_are_reported_as_survivors(submission, m
         finally:
             survivor.kill()
             survivor.wait()
+
+
+GRADER = """
+import json, sys
+sys.path.insert(0, {repo!r})
+from pathlib import Path
+from autograder.sandbox import zygote
+from autograder.sandbox.process import Sandbox
+box = Sandbox(Path({submission!r}))
+print(json.dumps({{"worker": box.call("pid", []).value, "launcher": zygote.launcher().pid}}), flush=True)
+box.call("hang", [])
+"""
+
+
+def test_a_grader_killed_with_its_launcher_leaves_no_worker(submission, tmp_path):
+    """Each reaper watches the grader itself (its end of the status pipe), not only the launcher."""
+    submission.write_text(submission.read_text() + "\n\ndef hang():\n    while True:\n        pass\n")
+    script = tmp_path / "grader.py"
+    script.write_text(GRADER.format(repo=str(REPO), submission=str(submission)))
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True) as grader:
+        try:
+            assert grader.stdout is not None
+            started = json.loads(grader.stdout.readline())
+            os.kill(started["launcher"], signal.SIGKILL)
+            os.kill(grader.pid, signal.SIGKILL)
+        finally:
+            grader.kill()
+    assert _ends(started["worker"]), "the worker outlived its grader"
