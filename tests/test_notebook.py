@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import ast
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
-from conftest import SOLUTION, scores_by_function, total_points
+import pytest
+
+from autograder.sandbox import source
+
+from conftest import REPO, SOLUTION, scores_by_function, total_points
 
 SOURCE = SOLUTION.read_text()
 FUNCTIONS = {node.name: ast.get_source_segment(SOURCE, node) for node in ast.parse(SOURCE).body if isinstance(node, ast.FunctionDef)}
@@ -128,3 +136,54 @@ def test_a_version_3_notebook_gets_full_marks(gradescope):
                                                 "worksheets": [{"cells": cells, "metadata": {}}]})})
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
+
+
+# --------------------------------------------------------------------------- an environment that cannot read notebooks
+
+# Run as ``python -c``: the named packages made unimportable (None in sys.modules), then the command line.
+WITHOUT_PACKAGES = "import sys\nfor name in sys.argv[1].split(','):\n    sys.modules[name] = None\n" \
+                   "from autograder.apps.cli import main\nsys.exit(main(sys.argv[2:]))\n"
+
+
+def _grade_without(packages: str, submission: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITHOUT_PACKAGES, packages, "grade", str(submission)], cwd=submission.parent,
+                          capture_output=True, text=True, timeout=600, check=False)
+
+
+@pytest.mark.parametrize(("blocked", "lacking"), [("nbformat,IPython", "nbformat and ipython"), ("IPython", "ipython")])
+def test_a_notebook_where_its_readers_are_missing_blames_the_environment_and_says_what_to_run(tmp_path, blocked, lacking):
+    notebook_path = tmp_path / "ps3.ipynb"
+    notebook_path.write_text(notebook(code(SOURCE)))
+    graded = _grade_without(blocked, notebook_path)
+    said = " ".join((graded.stdout + graded.stderr).split())  # the table wraps long lines
+    assert f"this Python environment lacks {lacking}, which the autograder needs to read notebooks" in said, said
+    wanted = [requirement for module, requirement in source.NOTEBOOK_READERS.items() if module.split(".")[0] in blocked.split(",")]
+    assert f"{sys.executable} -m pip install {' '.join(wanted)}" in said
+    assert "nothing is wrong with your file" in said
+    assert "not a notebook Jupyter can open" not in said and "defines no function" not in said
+
+
+def test_a_python_file_needs_no_notebook_reader(tmp_path):
+    path = tmp_path / "ps3.py"
+    path.write_text(SOURCE)
+    graded = _grade_without("nbformat,IPython", path)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    assert "lacks" not in graded.stdout
+
+
+def test_the_notebook_readers_are_pinned_as_pyproject_pins_them():
+    pins = set(re.findall(r'"((?:nbformat|ipython)==[^";]+)"', (REPO / "pyproject.toml").read_text()))
+    assert set(source.NOTEBOOK_READERS.values()) == pins
+
+
+def test_future_imports_of_one_cell_apply_to_the_cells_after_it(gradescope):
+    annotated = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x: Image, kernel: Image) -> Image:")
+    gradescope.submit({"ps3.ipynb": notebook(
+        code("from __future__ import annotations\nimport numpy as np\n"),
+        code(annotated + "\n"),
+        code(functions(*[name for name in FUNCTIONS if name != "conv2d"])),
+        code("class Image(np.ndarray):\n    pass\n"),
+    )})
+    data = gradescope.run()
+    assert data["score"] == total_points(), scores_by_function(data)
+    assert "Problems loading your file" not in data["output"]

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from autograder.sandbox import source
+from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
 
@@ -168,3 +169,101 @@ def test_a_cell_with_too_much_ipython_syntax_is_loaded_as_plain_python():
     loaded = source.notebook_source(_notebook("def add(a, b):\n    return a + b\n", "!ls\n" * 2000 + "x = 1\n" * 500))
     assert [problem["where"] for problem in loaded.problems] == ["cell 2"]
     assert "too much IPython syntax" in loaded.problems[0]["message"]
+
+
+# --------------------------------------------------------------------------- loading as Python imports
+
+
+def _with_forward_annotations(source: str) -> str:
+    """The solution annotated as a typing student writes it: names defined later, or imported for type checkers only."""
+    head, rest = source.split("\nimport numpy as np\n", 1)
+    annotated = rest.replace("def conv2d(x, kernel):", "def conv2d(x: NDArray, kernel: Kernel) -> NDArray:")
+    annotated = annotated.replace("def fc_layer_params(d_in, d_out):", "def fc_layer_params(d_in: Count, d_out: Count) -> Count:")
+    assert annotated.count("NDArray") == 2 and "Count)" in annotated
+    return (head + "\nfrom __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n\nimport numpy as np\n\n"
+            "if TYPE_CHECKING:\n    from numpy.typing import NDArray\n" + annotated
+            + "\n\nclass Kernel(np.ndarray):\n    \"\"\"A 2-D filter (defined after the functions it annotates).\"\"\"\n\n\nCount = int\n")
+
+
+def test_future_annotations_naming_later_names_get_full_marks(gradescope):
+    gradescope.submit({"ps3.py": _with_forward_annotations(SOURCE)})
+    data = gradescope.run()
+    assert data["score"] == total_points(), scores_by_function(data)
+    assert "Problems loading your file" not in data["output"]
+
+
+def test_a_star_import_of_numpy_hides_no_graded_function(gradescope):
+    # numpy's ~500 callables sort before most of the student's: no list of names may be cut short.
+    gradescope.submit({"ps3.py": "from numpy import *  # noqa\nfrom builtins import min  # numpy's min takes an axis\n\n" + SOURCE})
+    data = gradescope.run()
+    assert set(scores_by_function(data)) == FUNCTIONS
+    assert data["score"] == total_points(), scores_by_function(data)
+
+
+def test_the_ready_report_names_every_graded_function_past_any_cap(tmp_path):
+    path = tmp_path / "ps3.py"
+    path.write_text("from numpy import *\n\ndef zz_last(x):\n    return x\n\nzz_constant = 3\n")
+    with Sandbox(path, Limits(call_timeout=5)) as box:
+        box.graded_names = frozenset({"zz_last", "zz_constant", "zz_absent", "zeros"})
+        report = box.ready()
+        assert report.functions[:2] == ["zeros", "zz_last"]  # graded first: bound to callables, in order
+        assert "zz_constant" not in report.functions and "zz_absent" not in report.functions
+        assert box.call("zz_last", [4]).value == 4
+
+
+def test_any_name_is_looked_up_when_it_is_called(tmp_path):
+    """Python checks call names the grader does not know ahead: each is found when called, as ``module.f`` is."""
+    path = tmp_path / "ps3.py"
+    path.write_text("def _private_helper(x):\n    return x + 1\n\n"
+                    "def __getattr__(name):\n    if name == 'lazy':\n        return lambda: 'made on demand'\n"
+                    "    raise AttributeError(name)\n\n"
+                    "def broken(:\n    pass\n\nlater = None\n\ndef rebind():\n    global later\n    later = lambda: 'bound later'\n")
+    with Sandbox(path, Limits(call_timeout=5)) as box:
+        gate = CallGate(box, time.monotonic() + 600)
+        assert gate.call("_private_helper", [1]).value == 2
+        assert gate.call("lazy", []).value == "made on demand"
+        missing = gate.call("later", [])
+        assert (missing.kind, missing.reason) == ("skipped", "missing")
+        assert gate.call("rebind", []).kind == "returned"
+        assert gate.call("later", []).value == "bound later"
+        broken = gate.call("broken", [])
+        assert (broken.kind, broken.reason) == ("skipped", "not defined") and broken.detail.startswith("SyntaxError at line 9")
+
+
+def test_a_syntax_error_costs_only_its_block_and_the_future_import_still_applies_after_it(tmp_path):
+    path = tmp_path / "ps3.py"
+    path.write_text('"""Doc."""\nfrom __future__ import annotations\n\n'
+                    "def first(x: Later) -> Later:\n    return x\n\n"
+                    "def broken(x) -> Later\n    return x\n\n"
+                    "1 / 0\n\n"
+                    "def after(x: Later) -> Later:\n    return [x, __doc__, sorted(after.__annotations__.items())]\n\n"
+                    "class Later:\n    pass\n")
+    with Sandbox(path, Limits(call_timeout=5)) as box:
+        box.graded_names = frozenset({"first", "broken", "after"})
+        report = box.ready()
+        assert [(p["type"], p["where"], p["names"]) for p in report.problems] == [
+            ("SyntaxError", "line 7", ["broken"]), ("ZeroDivisionError", "line 10", [])]
+        assert report.functions[:2] == ["after", "first"]
+        assert box.call("after", [1]).value == [1, "Doc.", [("return", "Later"), ("x", "Later")]]
+
+
+def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tmp_path):
+    """A late ``from __future__`` import and ``global x`` after ``x =`` make Python refuse the file: here, only themselves."""
+    path = tmp_path / "ps3.py"
+    path.write_text("x = 1\n\ndef before():\n    return 'before'\n\nfrom __future__ import annotations\n\n"
+                    "global x\n\ndef after(y: Undefined):\n    return 'after'\n")
+    with Sandbox(path, Limits(call_timeout=5)) as box:
+        report = box.ready()
+        assert sorted((p["where"], p["type"]) for p in report.problems) == [
+            ("line 10", "NameError"), ("line 6", "SyntaxError"), ("line 8", "SyntaxError")]  # no future import: Undefined is looked up
+        assert [p["names"] for p in report.problems if p["where"] == "line 10"] == [["after"]]
+        assert any("from __future__ imports must occur at the beginning of the file" in p["message"] for p in report.problems)
+        assert box.call("before", []).value == "before"
+
+
+def test_a_file_named_after_a_real_module_does_not_shadow_it(tmp_path):
+    for name, expected in (("json.py", "submission"), ("ps3 (1).py", "submission"), ("class.py", "submission"), ("hw3.py", "hw3")):
+        path = tmp_path / name
+        path.write_text("import json, sys\n\ndef who():\n    return [__name__, json.dumps([1]), sys.modules[__name__].who is who]\n")
+        with Sandbox(path, Limits(call_timeout=5)) as box:
+            assert box.call("who", []).value == [expected, "[1]", True], name

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from autograder.model import ImportReport, Outcome
@@ -37,16 +38,23 @@ class CallGate:
         imported = self.imported
         if imported.fatal:
             return Outcome("skipped", reason="not loaded", detail=imported.fatal)
-        if function not in imported.functions:
-            broken = next((p for p in imported.problems if function in p.get("names", [])), None)
-            if broken:
-                return Outcome("skipped", reason="not defined", detail=f"{broken['type']} at {broken['where']}: {broken['message']}")
-            return Outcome("skipped", reason="missing")
         if self.timeouts.get(function, 0) >= self.max_timeouts:
             return Outcome("skipped", reason="strikes", detail=str(self.max_timeouts))
         if time.monotonic() > self.deadline:
             return Outcome("skipped", reason="deadline")
         return None
+
+    def missing(self, function: str) -> Outcome:
+        """The outcome of a call the worker could not make, ``function`` being bound to no callable.
+
+        The worker looks each name up when it is called, as ``module.function``
+        would be (graded or not, defined late or by a module ``__getattr__``);
+        when loading the file broke the statement that defines it, that is why.
+        """
+        broken = next((p for p in self.imported.problems if function in p.get("names", [])), None)
+        if broken:
+            return Outcome("skipped", reason="not defined", detail=f"{broken['type']} at {broken['where']}: {broken['message']}")
+        return Outcome("skipped", reason="missing")
 
     def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome:
         return next(self.stream([Call(function, args, kwargs or {})]))
@@ -69,6 +77,8 @@ class CallGate:
                     outcome = refused or next(replies, None)
                     if outcome is None:
                         break  # the worker's stream ended early: plan the rest again
+                    if refused is None and outcome.kind == "skipped":
+                        outcome = replace(self.missing(call.function), output=outcome.output, seconds=outcome.seconds)
                     if outcome.died_unanswered and retried != position:
                         retried = position
                         break  # once more, in a fresh worker

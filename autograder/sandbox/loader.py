@@ -2,6 +2,15 @@
 
 Worker-side code (see ``worker.py``): standard library only, and nothing
 from the ``autograder`` package, because it runs beside student code.
+
+A valid file loads exactly as ``import`` loads it: a module made from a spec
+(``__name__``, ``__file__``, ``__spec__``, ``__loader__``...) and put in
+``sys.modules`` before its code runs, then that code, with the ``__future__``
+features in force, the docstring and ``__annotations__`` as the compiler makes
+them. The one difference is on purpose: the top-level statements run one by
+one, so that an exception in one costs only the names it would have bound,
+and a file that does not parse is cut into blocks that are loaded on their
+own. ``tests/test_loader_differential.py`` holds the two to the same results.
 """
 
 from __future__ import annotations
@@ -10,9 +19,13 @@ import io
 import itertools
 import os
 import sys
+import types
 
 MAX_TEXT = 4000  # characters of an exception message or traceback sent back
 MAX_PROBLEMS = 40  # problems reported from loading the submission
+MAX_OTHER_FUNCTIONS = 100  # callables named in the ready report besides the graded ones (for display only)
+NEUTRAL_MODULE_NAME = "submission"  # the module's name when the file's own name cannot be one
+_UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)  # what compile() raises for text it cannot take
 
 
 def describe(error: BaseException) -> dict:
@@ -39,45 +52,215 @@ def _where(label: str, line: int) -> str:
     return f"line {line}" if label == "module" else f"{label}, line {line}"
 
 
-def import_submission(path: str, cell_marker: str | None = None) -> tuple[dict, list]:
-    """Run the submission's top-level statements one by one.
+def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.ModuleType, list]:
+    """Load the submission at ``path`` as a module; return it and the problems met loading it.
 
-    Statement by statement rather than a plain import, so that a syntax error
-    or an exception in one place costs only the functions it breaks. A notebook
-    arrives converted to Python by the grader (``source.py``), each code cell
-    after a marker line carrying ``cell_marker``; its cells load one by one.
+    A notebook arrives converted to Python by the grader (``source.py``), each
+    code cell after a marker line carrying ``cell_marker``; its cells load one
+    after the other, as Jupyter runs them, each with the ``__future__``
+    features of the cells before it.
     """
-    import ast
-    import re
-    import types
-
-    module = types.ModuleType("ps3")
-    module.__file__ = path
-    sys.modules["ps3"] = module
+    module = _new_module(module_name(path), path)
+    sys.modules[module.__name__] = module  # before any of its code runs, as import does: dataclasses look it up there
     if cell_marker is not None:
         module.__dict__["get_ipython"] = get_ipython  # what the grader turned magics into: they do nothing here
     with open(path, "rb") as handle:
         text, problems = _decode(handle.read(), os.path.basename(path))
-    for label, chunk_source, first_line in _chunks(path, text, cell_marker):
+    loading = _Loading(module.__dict__, path, problems)
+    if cell_marker is not None:
+        for label, cell in _cells(text, cell_marker):
+            loading.run(label, cell)
+    else:
         try:
-            tree = ast.parse(chunk_source, filename=path)
-        except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
-            names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", chunk_source, flags=re.M)
-            line = (getattr(error, "lineno", None) or 1) + first_line - 1
-            problems.append(dict(describe(error), where=_where(label, line), names=names))
-            continue
-        ast.increment_lineno(tree, first_line - 1)
-        for statement in tree.body:
-            try:
-                code = compile(ast.Module([statement], []), path, "exec", dont_inherit=True)
-                exec(code, module.__dict__)
-            except BaseException as error:  # noqa: BLE001 - any failure is the submission's
-                problems.append(dict(describe(error), where=_where(label, statement.lineno), names=_statement_names(statement)))
+            tree = _parse(text, path, 0)
+        except _UNPARSABLE:  # Python would refuse the whole file: each top-level block is given its own chance
+            for block, first_line in _blocks(text):
+                loading.run("module", block, first_line)
+        else:
+            loading.run_tree("module", tree)
     if len(problems) > MAX_PROBLEMS:  # binary garbage fails in thousands of places; the report stays small
         more = {"type": "...", "mro": [], "traceback": "", "where": "the rest of the file", "names": [],
                 "message": f"{len(problems) - MAX_PROBLEMS} more problems are not listed"}
         problems = [*problems[:MAX_PROBLEMS], more]
-    return module.__dict__, problems
+    return module, problems
+
+
+def module_name(path: str) -> str:
+    """The name the submission is imported under: its file's name, unless that cannot be a module's name.
+
+    ``hw3.py`` is ``hw3``. A name that is not an identifier (``ps3 (1).py``),
+    or that an installed module already has (``numpy.py``), would fail or
+    shadow that module: the submission is then ``submission``.
+    """
+    import importlib.util
+    import keyword
+
+    stem = os.path.splitext(os.path.basename(path))[0]
+    if not stem.isidentifier() or keyword.iskeyword(stem) or stem in sys.modules:
+        return NEUTRAL_MODULE_NAME
+    try:
+        taken = importlib.util.find_spec(stem) is not None  # finds, never imports: the name has no dot
+    except (ImportError, ValueError, OSError):
+        taken = True
+    return NEUTRAL_MODULE_NAME if taken else stem
+
+
+def _new_module(name: str, path: str) -> types.ModuleType:
+    """The empty module ``import`` would make for the file: ``__name__``, ``__file__``, ``__spec__``, ``__loader__``..."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None  # a path ending in .py always has a spec
+    return importlib.util.module_from_spec(spec)
+
+
+def callable_names(module: types.ModuleType, names: list) -> list[str]:
+    """The ready report's names: each of ``names`` (the graded ones) bound to a callable, then other callables.
+
+    A graded name is looked up as ``getattr(module, name)`` looks it up, so a
+    module ``__getattr__`` (PEP 562) counts. Every graded name is listed when
+    bound; the others (for display, and ``from ps3 import *`` in a check) are
+    capped, which hides nothing the grader calls.
+    """
+    graded = [name for name in dict.fromkeys(names) if isinstance(name, str) and lookup(module, name, quiet=True) is not None]
+    others = sorted(name for name, value in vars(module).items() if isinstance(name, str) and not name.startswith("__")
+                    and callable(value) and value is not get_ipython and name not in graded)
+    return [*graded, *others[:MAX_OTHER_FUNCTIONS]]
+
+
+def lookup(module: types.ModuleType, name: str, quiet: bool = False):
+    """What ``module.name`` is, when it is callable; None when the module has no such callable.
+
+    A module ``__getattr__`` that raises anything but AttributeError raises
+    here too (as ``from ps3 import f`` would), unless ``quiet``.
+    """
+    try:
+        value = getattr(module, name)
+    except AttributeError:
+        return None
+    except BaseException:
+        if quiet:
+            return None
+        raise
+    return value if callable(value) else None
+
+
+class _Loading:
+    """The top-level statements of one submission, run in its module's namespace as a module's code runs.
+
+    Each statement is compiled on its own with the ``__future__`` features of
+    the statements before it (as the compiler applies them to the whole file),
+    and run; an exception becomes a problem and the next statement runs.
+    """
+
+    def __init__(self, namespace: dict, path: str, problems: list) -> None:
+        self.namespace, self.path, self.problems = namespace, path, problems
+        self.flags = 0  # the compiler flags of the __future__ features imported so far
+        self.first = True  # only a file's first statement can be its docstring
+
+    def run(self, label: str, source: str, first_line: int = 1) -> None:
+        """Run one piece of source (a cell, a block of a broken file) whose lines start at ``first_line``."""
+        import re
+
+        try:
+            tree = _parse(source, self.path, self.flags)
+        except _UNPARSABLE as error:
+            names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", source, flags=re.M)
+            line = (getattr(error, "lineno", None) or 1) + first_line - 1
+            self.problems.append(dict(describe(error), where=_where(label, line), names=names))
+            return
+        import ast
+
+        self.run_tree(label, ast.increment_lineno(tree, first_line - 1))
+
+    def run_tree(self, label: str, tree) -> None:
+        """Run a parsed module's statements, leaving out those the compiler refuses as part of the module."""
+        import ast
+
+        statements, code = self._compilable(label, list(tree.body))
+        if code is not None and _sets_up_annotations(code):
+            self.namespace.setdefault("__annotations__", {})  # what the compiled module does before its first statement
+        for statement in statements:
+            first, self.first = self.first, False
+            if not first and _is_string_statement(statement):
+                continue  # a string that is not the docstring does nothing; compiled alone it would become __doc__
+            try:
+                exec(compile(ast.Module([statement], type_ignores=[]), self.path, "exec", self.flags, dont_inherit=True),
+                     self.namespace)
+            except BaseException as error:  # noqa: BLE001 - any failure is the submission's
+                self._problem(error, label, statement)
+                continue
+            self.flags |= _future_flags(statement)
+
+    def _compilable(self, label: str, statements: list) -> tuple[list, types.CodeType | None]:
+        """The statements without each one that keeps the module from compiling, and the module's code.
+
+        A few errors only show when the statements are compiled together (a
+        ``from __future__`` import after other code, ``global x`` after ``x =``):
+        Python refuses the file for them; here the statement is left out and
+        reported. The code is None when the compiler names no statement to blame.
+        """
+        import ast
+
+        for _ in range(MAX_PROBLEMS):
+            try:
+                return statements, compile(ast.Module(statements, type_ignores=[]), self.path, "exec", self.flags, dont_inherit=True)
+            except _UNPARSABLE as error:
+                line = getattr(error, "lineno", None) or 0
+                culprit = next((s for s in statements if _first_line(s) <= line <= (s.end_lineno or s.lineno)), None)
+                if culprit is None:
+                    break
+                self._problem(error, label, culprit)
+                statements = [s for s in statements if s is not culprit]
+        return statements, None  # each statement's own compile reports what is wrong with it
+
+    def _problem(self, error: BaseException, label: str, statement) -> None:
+        self.problems.append(dict(describe(error), where=_where(label, statement.lineno), names=_statement_names(statement)))
+
+
+def _parse(source: str, path: str, flags: int):
+    """The AST of ``source`` as the compiler reads it with the ``__future__`` ``flags`` in force."""
+    import ast
+
+    return compile(source, path, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+
+
+def _future_flags(statement) -> int:
+    """The compiler flags a ``from __future__ import ...`` statement turns on (0 for any other statement)."""
+    import ast
+
+    if not (isinstance(statement, ast.ImportFrom) and statement.module == "__future__" and statement.level == 0):
+        return 0
+    import __future__
+
+    flags = 0
+    for alias in statement.names:
+        feature = getattr(__future__, alias.name, None)
+        flags |= getattr(feature, "compiler_flag", 0)
+    return flags
+
+
+def _sets_up_annotations(code: types.CodeType) -> bool:
+    """Whether the compiled module creates ``__annotations__`` before its first statement.
+
+    The compiler decides from annotations anywhere at module level (in an ``if``,
+    a ``try``, and on 3.11+ a ``match``); its own answer is read, so it is right
+    on every version.
+    """
+    import dis
+
+    return any(instruction.opname == "SETUP_ANNOTATIONS" for instruction in dis.get_instructions(code))
+
+
+def _is_string_statement(statement) -> bool:
+    import ast
+
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+
+
+def _first_line(statement) -> int:
+    """Where a statement starts in the file: a decorated definition starts at its first decorator."""
+    return min([statement.lineno, *(decorator.lineno for decorator in getattr(statement, "decorator_list", ()))])
 
 
 def _decode(source: bytes, name: str) -> tuple[str, list]:
@@ -111,33 +294,29 @@ def _decode(source: bytes, name: str) -> tuple[str, list]:
         return io.IncrementalNewlineDecoder(None, True).decode(text, final=True), [problem]
 
 
-def _chunks(path: str, text: str, cell_marker: str | None):
-    """Yield (label, source, first line) pieces of a module that compile independently.
+def _cells(text: str, cell_marker: str):
+    """Yield (label, source) for each code cell of a converted notebook (the grader's header before the first is left out)."""
+    import re
 
-    A converted notebook yields its code cells; a .py file is one piece, or,
-    when it does not parse as a whole, one piece per top-level block.
+    marker = re.compile(rf"# ---- cell (\d+) ---- {re.escape(cell_marker)}")
+    label, cell = None, []
+    for line in [*text.splitlines(keepends=True), f"# ---- cell 0 ---- {cell_marker}"]:
+        found = marker.fullmatch(line.rstrip("\r\n"))
+        if not found:
+            cell.append(line)
+            continue
+        if label is not None:
+            yield label, "".join(cell)
+        label, cell = f"cell {found.group(1)}", []
+
+
+def _blocks(text: str):
+    """Yield (source, first line) for each top-level block of a file that does not parse as a whole.
+
+    A block starts at each line that begins a new statement at column 0
+    (continuations such as ``else:`` and decorated definitions stay with theirs).
     """
     lines = text.splitlines(keepends=True)
-    if cell_marker is not None:
-        import re
-
-        marker = re.compile(rf"# ---- cell (\d+) ---- {re.escape(cell_marker)}")
-        label, cell = None, []
-        for line in [*lines, f"# ---- cell 0 ---- {cell_marker}"]:
-            found = marker.fullmatch(line.rstrip("\r\n"))
-            if not found:
-                cell.append(line)
-                continue
-            if label is not None:
-                yield label, "".join(cell), 1
-            label, cell = f"cell {found.group(1)}", []
-        return
-    try:
-        compile(text, path, "exec", dont_inherit=True, flags=0x400)  # PyCF_ONLY_AST
-        yield "module", text, 1
-        return
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        pass
     starts, previous = [0], ""
     for number, line in enumerate(lines):
         if line[:1] in ("", " ", "\t", "\n", "\r", "#", ")", "]", "}"):
@@ -148,7 +327,7 @@ def _chunks(path: str, text: str, cell_marker: str | None):
         previous = line
     starts.append(len(lines))
     for begin, end in itertools.pairwise(starts):
-        yield "module", "".join(lines[begin:end]), begin + 1
+        yield "".join(lines[begin:end]), begin + 1
 
 
 class _IPythonStub:

@@ -63,6 +63,7 @@ class Sandbox:
         self.process: WorkerProcess | None = None
         self.workdir: Path | None = None
         self.imported: ImportReport | None = None
+        self.graded_names: frozenset[str] = frozenset()  # set before ready(): the ready report names each one it binds
         self.protections: dict = {}
         if self.isolation.refusal:  # root, and no way to drop root: the student's code is never run
             self.imported = ImportReport(functions=[], problems=[], fatal=misconfigured_message(self.isolation.refusal))
@@ -77,11 +78,14 @@ class Sandbox:
     def start(self) -> None:
         if self.process is not None or self.isolation.refusal:
             return  # refused: ready() reports why, and nothing of the student's runs
-        self.isolation.claim()
-        self.workdir = Path(tempfile.mkdtemp(prefix="ag-worker-"))
         from autograder.sandbox import source as submission_source
 
         source = submission_source.load(self.submission)  # a notebook arrives as Python, its cells marked
+        if source.fatal:  # nothing to load, through no fault of the file's (a notebook, and nothing here reads one)
+            self.imported = ImportReport(functions=[], problems=[], fatal=source.fatal)
+            return
+        self.isolation.claim()
+        self.workdir = Path(tempfile.mkdtemp(prefix="ag-worker-"))
         copy = self.workdir / source.name
         copy.write_bytes(source.data)
         self.isolation.hand_over(self.workdir)
@@ -132,6 +136,9 @@ class Sandbox:
         if self.imported is not None and (self.imported.fatal or self.process is not None):
             return self.imported
         self.start()
+        if self.imported is not None and self.imported.fatal:
+            return self.imported
+        self._outbox += wire.frame({"op": "report", "names": sorted(self.graded_names)}, [])  # the worker's first request
         deadline = self._started + self.limits.import_timeout
         try:
             hello, _ = self._receive(deadline)
@@ -143,7 +150,7 @@ class Sandbox:
                 raise WorkerGone("broken", "the worker sent something other than its ready message")
             problems = message.get("problems")
             self.imported = ImportReport(
-                functions=_texts(message.get("functions")),
+                functions=_texts(message.get("functions"), len(self.graded_names) + loader.MAX_OTHER_FUNCTIONS),
                 problems=[_error_report(p) for p in problems[:50]] if isinstance(problems, list) else [],
                 output=self._take_output(),
             )
@@ -238,7 +245,7 @@ class Sandbox:
                 replied_before = self._reply_bytes
                 try:
                     message, reply_blobs = self._receive(started + self.limits.call_timeout)
-                    if message.get("id") != call_id or message.get("type") not in ("returned", "raised"):
+                    if message.get("id") != call_id or message.get("type") not in ("returned", "raised", "missing"):
                         raise WorkerGone("broken", "the reply did not answer the call")
                     outcome = self._outcome(message, reply_blobs)
                 except WorkerGone as gone:
@@ -260,6 +267,8 @@ class Sandbox:
                 self.stop()
 
     def _outcome(self, message: dict, blobs: list) -> Outcome:
+        if message["type"] == "missing":  # the name is bound to no callable (the gate says why, when loading does)
+            return Outcome("skipped", reason="missing")
         if message["type"] == "raised":
             return Outcome("raised", error=_error_report(message.get("error")))
         try:

@@ -15,17 +15,24 @@ loads each cell on its own (a syntax error costs only its cell), with line
 numbers counted from the cell's first line, as Jupyter counts them.
 
 This runs in the grader, never beside student code; nbformat and IPython are
-imported only when a notebook is graded.
+imported only when a notebook is graded. Where they cannot be imported (a kit
+set up without them), the notebook is not graded, and the message says it is
+the environment's fault and the command that fixes it: never the file's.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+import shlex
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# What reads a notebook: each module the converter imports, and the requirement that installs it, pinned
+# as pyproject.toml pins it (tests/test_notebook.py holds the two equal).
+NOTEBOOK_READERS = {"nbformat": "nbformat==5.11.1", "IPython.core.inputtransformer2": "ipython==8.39.0"}
 # Cell magics whose body runs in the notebook's own namespace: what it defines exists afterwards.
 CELL_MAGICS_RUN_AS_CODE = frozenset({"time", "capture", "prun"})
 # IPython re-tokenises a whole cell after each piece of special syntax it rewrites, so a cell's cost
@@ -45,6 +52,7 @@ class SubmissionSource:
     data: bytes
     cell_marker: str | None = None  # notebooks: the token in the marker line before each cell
     problems: list[dict] = field(default_factory=list)  # to report as problems loading the file
+    fatal: str = ""  # why nothing can be loaded, no fault of the file's: the worker is not started
 
     def worker_config(self) -> dict:
         """The worker's configuration entries for this source."""
@@ -73,6 +81,9 @@ def load(path: Path) -> SubmissionSource:
 def notebook_source(data: bytes, name: str = "ps3.ipynb") -> SubmissionSource:
     """A notebook's code cells as one Python file, or an empty file and one problem if it cannot be read."""
     python_name = str(Path(name).with_suffix(".py"))
+    missing = missing_notebook_readers()
+    if missing:
+        return SubmissionSource(python_name, b"", fatal=missing_readers_message(missing, name))
     try:
         cells = _read_cells(data)
     except Exception:  # noqa: BLE001 - whatever nbformat makes of a broken file, the student gets one message
@@ -94,6 +105,27 @@ def notebook_source(data: bytes, name: str = "ps3.ipynb") -> SubmissionSource:
                                      "it was loaded as plain Python"))
         parts += [marker_line(number, token), "\n", python, "" if python.endswith("\n") or not python else "\n"]
     return SubmissionSource(python_name, "".join(parts).encode("utf-8", errors="backslashreplace"), token, problems)
+
+
+def missing_notebook_readers() -> list[str]:
+    """The requirements of NOTEBOOK_READERS whose module cannot be imported here."""
+    import importlib
+
+    missing = []
+    for module, requirement in NOTEBOOK_READERS.items():
+        try:
+            importlib.import_module(module)
+        except Exception:  # noqa: BLE001 - absent or broken, it cannot read the notebook either way
+            missing.append(requirement)
+    return missing
+
+
+def missing_readers_message(missing: list[str], name: str) -> str:
+    """Why ``name`` cannot be graded here, when the packages that read notebooks are ``missing``, and what to run."""
+    packages = " and ".join(requirement.split("==")[0] for requirement in missing)
+    command = shlex.join([sys.executable, "-m", "pip", "install", *missing])
+    return (f"{name} was not read: this Python environment lacks {packages}, which the autograder needs to read "
+            f"notebooks (nothing is wrong with your file). Run `{command}`, then try again.")
 
 
 def _read_cells(data: bytes) -> list[tuple[int, str]]:
