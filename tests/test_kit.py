@@ -321,13 +321,13 @@ def test_no_hidden_input_or_answer_anywhere_in_the_kit(built):
     assert data <= set(files)
 
     def named(file: str, name: str) -> bool:
-        """A hidden name anywhere in the data the specs wrote; in prose (the README, the engine), as a phrase of
-        its own, so that a plain name ("random input") is not found in a sentence ("random inputs")."""
+        """A hidden name anywhere in the data the specs wrote; in the README's prose, as a phrase of its own, so
+        that a plain name ("random input") is not found in a sentence ("random inputs")."""
         if file in data:
-            return name in files[file]
-        return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", files[file]) is not None
+            return name in generated[file]
+        return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", generated[file]) is not None
 
-    assert [(file, name) for file in files for name in hidden_names if named(file, name)] == []
+    assert [(file, name) for file in generated for name in hidden_names if named(file, name)] == []
     assert "seed" not in files[f"{kit_cases.KIT_FOLDER}/cases.json"]
 
     # The scan works: a cases file that held every case would be caught on each hidden case by its values alone.
@@ -476,6 +476,29 @@ def test_starter_has_each_signature_and_docstring_and_no_body(built):
         with pytest.raises(NotImplementedError):
             namespace[function](*[None] * sum(p.default is inspect.Parameter.empty for p in inspect.signature(reference).parameters.values()))
     assert source.startswith(f'"""{assignment.course.title}: your answers.')
+
+
+def test_the_untouched_starter_defines_every_function_whatever_its_annotations_name(tmp_path, monkeypatch):
+    """A reference may annotate with names the starter does not import (``Sequence``, ``numpy.typing``, its own
+    classes): the starter keeps them as written and never evaluates them, so each function loads and is "not
+    implemented yet"."""
+    folder = _lab1_copy(tmp_path)
+    reference = folder / "p1" / "reference.py"
+    reference.write_text("from collections.abc import Sequence\nimport numpy.typing as npt\n\n\nclass Square(int):\n    pass\n\n\n"
+                         + reference.read_text().replace("def square(x: int) -> int:",
+                                                         "def square(x: int, unused: Sequence[npt.ArrayLike] = ()) -> Square:"))
+    code, _, err = run_cli("build", "--problems", str(folder), "--out", str(tmp_path / "dist"))
+    assert code == 0, err
+    with zipfile.ZipFile(tmp_path / "dist" / "student_kit.zip") as archive:
+        archive.extractall(tmp_path)
+    kit = tmp_path / kit_cases.KIT_FOLDER
+    starter = (kit / "lab1.py").read_text()
+    assert "def square(x: int, unused: Sequence[npt.ArrayLike] = ()) -> Square:" in starter
+    assert "def running_sum(values: list) -> np.ndarray:" in starter
+    monkeypatch.chdir(kit)
+    code, out, _ = run_cli("check")
+    assert code == 1
+    assert out.count("not implemented yet (it raises NotImplementedError)") == 2 and "could not be defined" not in out
 
 
 def test_untouched_starter_scores_zero_with_not_implemented_everywhere(root, gradescope):

@@ -16,8 +16,9 @@ do, it raises NotImplementedError and scores 0 ("not implemented yet").
 Check your work with:  python -m autograder check {name}
 """
 
-import numpy as np
+from __future__ import annotations  # the annotations are the reference's, as written: never evaluated here
 '''
+NUMPY_IMPORT = "\nimport numpy as np\n"  # when the course lets students import NumPy
 
 
 def starter_source(problems: list[Problem], solvers: dict[str, Callable], course: Course) -> str:
@@ -33,7 +34,8 @@ def starter_source(problems: list[Problem], solvers: dict[str, Callable], course
             labels = graded_in.setdefault(case.function, [])
             if problem.number not in labels:
                 labels.append(problem.number)
-    lines, written = [STARTER_HEAD.format(title=course.title, name=course.starter_name)], set()
+    head = STARTER_HEAD.format(title=course.title, name=course.starter_name)
+    lines, written = [head + (NUMPY_IMPORT if "numpy" in course.package_names else "")], set()
     for problem in problems:
         functions = [name for name in dict.fromkeys(case.function for case in problem.cases) if name not in written]
         if functions:
@@ -56,28 +58,58 @@ def _stub(name: str, solver: Callable | None, graded_in: list[str]) -> str:
 
 
 class _Annotation(str):
-    """A string annotation (``from __future__ import annotations``) that prints without quotes."""
+    """An annotation's source text, which prints without quotes."""
 
     def __repr__(self) -> str:
         return str(self)
 
 
 def _signature_text(function: Callable) -> str:
+    """The solver's parameters and defaults (as values), with its annotations as its source writes them
+    (``np.ndarray``, not ``numpy.ndarray``): the starter has ``from __future__ import annotations``, so an
+    annotation naming something only the reference imports is never evaluated."""
     import inspect
 
-    def unquote(annotation: Any) -> Any:
-        return _Annotation(annotation) if isinstance(annotation, str) else annotation
+    written = _written_annotations(function)
+
+    def annotation(name: str, value: Any) -> Any:
+        if name in written:
+            return _Annotation(written[name])
+        return _Annotation(value) if isinstance(value, str) else value
 
     signature = inspect.signature(function)
-    parameters = [p.replace(annotation=unquote(p.annotation)) for p in signature.parameters.values()]
-    return str(signature.replace(parameters=parameters, return_annotation=unquote(signature.return_annotation)))
+    parameters = [p.replace(annotation=annotation(p.name, p.annotation)) for p in signature.parameters.values()]
+    return str(signature.replace(parameters=parameters, return_annotation=annotation("return", signature.return_annotation)))
+
+
+def _written_annotations(function: Callable) -> dict[str, str]:
+    """Each annotated parameter's annotation (and ``return``'s) as the function's source writes it; {} without source."""
+    import ast
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError):
+        return {}
+    node = next((n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if node is None:
+        return {}
+    arguments = node.args
+    every = [*arguments.posonlyargs, *arguments.args, *([arguments.vararg] if arguments.vararg else []),
+             *arguments.kwonlyargs, *([arguments.kwarg] if arguments.kwarg else [])]
+    written = {argument.arg: ast.unparse(argument.annotation) for argument in every if argument.annotation is not None}
+    if node.returns is not None:
+        written["return"] = ast.unparse(node.returns)
+    return written
 
 
 def check_starter(source: str, names: set[str], file_name: str) -> None:
     """Run the starter once, so a signature that cannot be defined stops the build, not a student."""
     namespace: dict = {}
     try:
-        exec(compile(source, file_name, "exec"), namespace)  # noqa: S102 - generated from the instructor's own files
+        # dont_inherit: this module's own future flags must not stand in for the starter's.
+        exec(compile(source, file_name, "exec", dont_inherit=True), namespace)  # noqa: S102 - generated from the instructor's own files
     except Exception as error:  # noqa: BLE001
         raise KitError(f"the generated starter {file_name} does not run ({type(error).__name__}: {error}); "
                        "check the annotations of the reference solvers") from None
