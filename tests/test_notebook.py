@@ -146,7 +146,8 @@ WITHOUT_PACKAGES = "import sys\nfor name in sys.argv[1].split(','):\n    sys.mod
 
 
 def _grade_without(packages: str, submission: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", WITHOUT_PACKAGES, packages, "grade", str(submission)], cwd=submission.parent,
+    command = [sys.executable, "-c", WITHOUT_PACKAGES, packages, "grade", str(submission), "--problems", str(REPO / "problems")]
+    return subprocess.run(command, cwd=submission.parent,
                           capture_output=True, text=True, timeout=600, check=False)
 
 
