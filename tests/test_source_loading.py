@@ -267,3 +267,17 @@ def test_a_file_named_after_a_real_module_does_not_shadow_it(tmp_path):
         path.write_text("import json, sys\n\ndef who():\n    return [__name__, json.dumps([1]), sys.modules[__name__].who is who]\n")
         with Sandbox(path, Limits(call_timeout=5)) as box:
             assert box.call("who", []).value == [expected, "[1]", True], name
+
+
+def test_a_module_getattr_that_exits_or_prints_costs_only_the_names_it_serves(tmp_path):
+    path = tmp_path / "ps3.py"
+    path.write_text("def add(a, b):\n    return a + b\n\n"
+                    "def __getattr__(name):\n    print('looked up', name)\n    raise SystemExit(f'no {name} here')\n")
+    with Sandbox(path, Limits(call_timeout=5)) as box:
+        box.graded_names = frozenset({"add", "served"})
+        report = box.ready()
+        assert report.functions == ["add"] and report.problems == [] and not report.fatal
+        assert "looked up served" in report.output  # the report's own lookups print as loading the file does
+        served = box.call("served", [])
+        assert served.kind == "raised" and served.error["type"] == "SystemExit" and "looked up served" in served.output
+        assert box.call("add", [1, 2]).value == 3  # the worker survived both
