@@ -13,7 +13,7 @@ from autograder.sandbox import isolation
 
 from conftest import SOLUTION
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader switches to the worker's user")
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader switches to the worker's user")
 
 
 @pytest.fixture
@@ -24,6 +24,7 @@ def python_out_of_the_workers_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(isolation, "_worker_needs", lambda: [Path(sys.executable).resolve(), private])
 
 
+@root_only
 def test_grade_refuses_before_grading_and_names_the_fix(python_out_of_the_workers_reach, tmp_path, capsys):
     report = tmp_path / "results.json"
     assert main(["grade", str(SOLUTION), "--json", str(report)]) == 2
@@ -32,6 +33,7 @@ def test_grade_refuses_before_grading_and_names_the_fix(python_out_of_the_worker
     assert "Nothing was graded" in error and not report.exists()
 
 
+@root_only
 def test_batch_refuses_before_grading_anyone(python_out_of_the_workers_reach, tmp_path, capsys):
     folder = tmp_path / "class"
     for student in ("ann", "bob"):
@@ -43,18 +45,43 @@ def test_batch_refuses_before_grading_anyone(python_out_of_the_workers_reach, tm
     assert not (out / "grades.csv").exists()
 
 
+@root_only
 def test_selfcheck_fails_where_the_worker_cannot_run(python_out_of_the_workers_reach, capsys):
     assert main(["selfcheck"]) == 1
     assert "is not readable by 'autograder-worker'" in capsys.readouterr().err
 
 
+@root_only
 def test_selfcheck_passes_where_a_worker_runs_as_its_own_user(capsys):
     assert main(["selfcheck"]) == 0
     assert "answered as it must" in capsys.readouterr().out
 
 
+@root_only
 def test_selfcheck_imports_what_students_may_import_as_the_workers_user():
     from autograder.apps.preflight import prove_the_worker_runs
 
     failure = prove_the_worker_runs(["no_such_package_anywhere"])
     assert failure is not None and "No module named 'no_such_package_anywhere'" in failure
+
+
+@pytest.fixture
+def a_kernel_that_cannot_isolate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As an older kernel without namespaces for ordinary users or Landlock's signal scoping would report itself."""
+    monkeypatch.setattr(isolation.Isolation, "weaknesses", lambda self: ["the worker can kill the grader's own processes"])
+
+
+def test_grade_and_batch_refuse_where_student_code_would_not_be_isolated(a_kernel_that_cannot_isolate, tmp_path, capsys):
+    assert main(["grade", str(SOLUTION)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: student code would not be isolated here: the worker can kill the grader's own processes")
+    assert "--allow-unisolated" in error
+    (tmp_path / "class" / "ann").mkdir(parents=True)
+    (tmp_path / "class" / "ann" / SOLUTION.name).write_text(SOLUTION.read_text())
+    assert main(["batch", str(tmp_path / "class"), "--out", str(tmp_path / "out")]) == 2
+    assert "would not be isolated" in capsys.readouterr().err and not (tmp_path / "out" / "grades.csv").exists()
+
+
+def test_told_to_go_on_they_grade(a_kernel_that_cannot_isolate, capsys):
+    assert main(["grade", str(SOLUTION), "--allow-unisolated"]) == 0
+    assert "Autograded score" in capsys.readouterr().out

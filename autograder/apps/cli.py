@@ -42,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         grade.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
         grade.add_argument("--verbose", "-v", action="store_true", help="every case with its spec line, every failure in full")
         grade.add_argument("--json", type=Path, metavar="FILE", help="also write Gradescope's results.json to FILE")
+        grade.add_argument("--allow-unisolated", action="store_true",
+                           help="grade even where this kernel cannot keep student code away from your processes and files")
         grade.add_argument("--timeout", type=float, default=None, help="seconds allowed per call (default 5, or $AUTOGRADER_CALL_TIMEOUT)")
         grade.set_defaults(handler=_grade)
 
@@ -121,7 +123,7 @@ def _grade(arguments: argparse.Namespace) -> int:
     except (NoSubmission, CourseError) as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    if refuse_if_unsafe():
+    if refuse_if_unsafe(allow_unisolated=arguments.allow_unisolated):
         return 2
     limits = course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout

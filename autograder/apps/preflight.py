@@ -15,19 +15,30 @@ import sys
 
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation
 
-
-def refusal(worker_user: str | None = DEFAULT_WORKER_USER) -> str | None:
-    """Why no submission could be graded here, with what to do about it; None when grading can go on."""
-    reason = Isolation.detect(worker_user).refusal
-    if reason is None:
-        return None
-    return (f"student code cannot be run safely here: {reason}. Nothing was graded. "
-            "(On Gradescope, setup.sh makes this check when the image is built.)")
+ALLOW_UNISOLATED = "--allow-unisolated"
 
 
-def refuse_if_unsafe(worker_user: str | None = DEFAULT_WORKER_USER) -> bool:
+def refusal(worker_user: str | None = DEFAULT_WORKER_USER, allow_unisolated: bool = True) -> str | None:
+    """Why no submission should be graded here, with what to do about it; None when grading can go on.
+
+    Always a refusal: root that cannot drop to the worker's user. Unless
+    ``allow_unisolated``: a kernel that leaves the grader's own processes or
+    files within a hostile submission's reach (Isolation.weaknesses).
+    """
+    isolation = Isolation.detect(worker_user)
+    if isolation.refusal is not None:
+        return (f"student code cannot be run safely here: {isolation.refusal}. Nothing was graded. "
+                "(On Gradescope, setup.sh makes this check when the image is built.)")
+    weaknesses = [] if allow_unisolated else isolation.weaknesses()
+    if weaknesses:
+        return (f"student code would not be isolated here: {'; '.join(weaknesses)}. Nothing was graded. Run as root "
+                f"(sudo) to give student code a user of its own, or pass {ALLOW_UNISOLATED} to grade anyway.")
+    return None
+
+
+def refuse_if_unsafe(worker_user: str | None = DEFAULT_WORKER_USER, allow_unisolated: bool = True) -> bool:
     """Print the refusal, if there is one, as the command's error; whether the command must stop."""
-    reason = refusal(worker_user)
+    reason = refusal(worker_user, allow_unisolated)
     if reason:
         print(f"error: {reason}", file=sys.stderr)
     return reason is not None
