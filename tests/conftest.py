@@ -112,6 +112,17 @@ def is_ps3(assignment: Assignment) -> bool:
 collect_ignore = ["fixtures"]  # assignments the tests grade; their checks run only inside those gradings
 if not is_ps3(ROOT_ASSIGNMENT):
     collect_ignore += PS3_OWN_TESTS
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``ps3`` use Problem Set 3's own functions as their material: like PS3_OWN_TESTS, they are not
+    collected where another course is the root assignment (deselected, and counted as such, never skipped)."""
+    if is_ps3(ROOT_ASSIGNMENT):
+        return
+    deselected = [item for item in items if item.get_closest_marker("ps3")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("ps3")]
 SOLUTION = ROOT_ASSIGNMENT.solution
 MISTAKES = REPO / "solutions" / "mistakes"
 
