@@ -29,7 +29,7 @@ import pytest
 
 from conftest import SOLUTION, GradescopeLayout, graded_functions, scores_by_function, total_points
 
-pytestmark = pytest.mark.slow  # each test grades a hostile submission through run_autograder: `make test-slow`
+pytestmark = [pytest.mark.slow, pytest.mark.ps3]  # hostile submissions against PS3, through run_autograder: `make test-slow`
 
 ATTACKS = Path(__file__).parent / "attacks"
 WORKER_USER = "autograder-worker"
@@ -210,8 +210,8 @@ class Harness:
 # --------------------------------------------------------------------------- outcomes
 
 
-def assert_scores(data: dict, zero: set[str] = frozenset(), imports_cleanly: bool = True) -> None:
-    """Every function named in ``zero`` earns nothing; every other one earns full marks.
+def assert_scores(data: dict, zero: set[str] = frozenset(), imports_cleanly: bool = True, ignore: set[str] = frozenset()) -> None:
+    """Every function named in ``zero`` earns nothing; every other one but those in ``ignore`` earns full marks.
 
     ``imports_cleanly``: the attack's own code ran at import without an error, so the attack
     really was attempted (a typo in it would otherwise pass for a defence).
@@ -221,7 +221,7 @@ def assert_scores(data: dict, zero: set[str] = frozenset(), imports_cleanly: boo
     scores = scores_by_function(data)
     assert set(scores) == ALL_FUNCTIONS, data["output"]
     wrong = {name: earned for name, (earned, possible) in scores.items()
-             if earned != (0 if name in zero else possible)}
+             if name not in ignore and earned != (0 if name in zero else possible)}
     assert not wrong, f"unexpected scores {wrong}; all: {scores}\n{data['output']}"
     assert data["score"] == pytest.approx(sum(earned for earned, _ in scores.values()), abs=1e-3)
 
@@ -366,7 +366,9 @@ def test_a_hundred_million_entry_answer_costs_its_case_only(harness):
     data = harness.run()
     for function in ("conv2d", "conv_transpose2d"):
         failed = [t for t in cases_of(data, function) if t["status"] == "failed"]
-        assert len(failed) == 1 and failed[0]["name"].endswith(("I convolved with K", "transposed convolution of I with K"))
+        # Exactly the cases with the instance's shapes (a 4x4 input, a 3x3 kernel): Q3a also has them again, hidden.
+        instance_cases = ("I convolved with K", "Q3a's shapes again with new values (hidden case)", "transposed convolution of I with K")
+        assert failed and all(t["name"].endswith(instance_cases) for t in failed), [t["name"] for t in failed]
     assert "over the limit" in printed(data, "conv2d") and "MemoryError" in printed(data, "conv_transpose2d")
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     assert_clean(harness)

@@ -34,7 +34,7 @@ from test_attacks import (
 
 from conftest import REPO, SOLUTION, scores_by_function, spec_problems, total_points
 
-pytestmark = pytest.mark.slow  # each test grades a hostile submission through run_autograder: `make test-slow`
+pytestmark = [pytest.mark.slow, pytest.mark.ps3]  # hostile submissions against PS3, through run_autograder: `make test-slow`
 
 GRADER_PEAK_MB = 200
 TOTAL = total_points()
@@ -222,9 +222,14 @@ def test_errors_cannot_carry_hidden_inputs_into_feedback(harness):
 def test_no_reply_can_fail_the_grading(harness):
     harness.submit({"ps3.py": hostile("round2_unreadable_replies")})
     data = harness.run()
-    zero = {"mlp_layer_params", "conv_transpose2d", "conv_output_size", "num_conv_layers", "fc_layer_params", "conv2d",
-            "downsampling_params"}
-    assert_scores(data, zero=zero)
+    zero = {"mlp_layer_params", "conv_transpose2d", "conv_output_size", "num_conv_layers", "fc_layer_params", "conv2d"}
+    # downsampling_params answers [its right answer, 1j]; where the right answer is an error it raises it, and passes.
+    must_raise = {case.name for problem in spec_problems() for case in problem.cases
+                  if case.function == "downsampling_params" and case.expected.raises}
+    passed = {t["name"].split(": ", 1)[1].removesuffix(" (hidden case)") for t in cases_of(data, "downsampling_params")
+              if t["status"] == "passed"}
+    assert passed == must_raise
+    assert_scores(data, zero=zero, ignore={"downsampling_params"})
     raw = harness.layout.results_file.read_bytes()
     raw.decode("utf-8")  # strict: a lone surrogate written through would fail here
     assert not any(re.search(r"[\ud800-\udfff]", text) for text in _strings(data)), "a lone surrogate in results.json"

@@ -25,20 +25,26 @@ from autograder.apps.cli import main
 
 from conftest import REPO, SOLUTION, check_results, hears_ctrl_c, spec_problems, submission_with, total_points
 
+# Its material is Problem Set 3's (ps3.py, its known mistakes); the batch totals of any course: test_batch_totals.py.
+pytestmark = pytest.mark.ps3
+
 TOTAL = total_points()  # the autograded total assignment.yaml sets: the solution's score
 SHOWN = f"{TOTAL:g}"  # as a grades.csv cell shows it
 
+
 # A class of six: right, partly wrong, crashing (in the middle), no ps3.py, ps3.py in a subfolder, nothing at all.
-FILES = {
-    "submission_101/ps3.py": SOLUTION.read_text(),
-    "submission_102/ps3.py": submission_with("off_by_one"),
-    "submission_103/ps3.py": "import os\nprint('bye')\nos._exit(3)\n",
-    "submission_104/notes.txt": "I ran out of time",
-    "submission_104/scratch.py": "x = 1\n",
-    "submission_104/more.py": "y = 2\n",
-    "submission_105/my work/ps3.py": SOLUTION.read_text(),
-    "submission_106/": "",
-}
+def class_files() -> dict[str, str]:
+    """The class's files (made when used: collecting this module must not need PS3's known mistakes)."""
+    return {
+        "submission_101/ps3.py": SOLUTION.read_text(),
+        "submission_102/ps3.py": submission_with("off_by_one"),
+        "submission_103/ps3.py": "import os\nprint('bye')\nos._exit(3)\n",
+        "submission_104/notes.txt": "I ran out of time",
+        "submission_104/scratch.py": "x = 1\n",
+        "submission_104/more.py": "y = 2\n",
+        "submission_105/my work/ps3.py": SOLUTION.read_text(),
+        "submission_106/": "",
+    }
 
 # Gradescope recorded full marks for 101 and 102, and ten points fewer for 105.
 METADATA = f"""\
@@ -91,7 +97,7 @@ IDS = ["101", "102", "103", "104", "105", "106"]
 
 
 def make_export(folder: Path, metadata: str | None = METADATA) -> Path:
-    for name, content in FILES.items():
+    for name, content in class_files().items():
         path = folder / name
         if name.endswith("/"):
             path.mkdir(parents=True)

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from test_batch import IDS, make_export, run_batch
 
+pytestmark = pytest.mark.ps3  # it reads test_batch's PS3 class
+
 BROWSER_TIMEOUT = 90
 
 

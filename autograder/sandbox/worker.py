@@ -98,6 +98,17 @@ def _exact_real(value):
         return None
 
 
+def _encode_returned(value, blobs: list):
+    """A returned value for the wire; one the wire cannot carry (nested too deeply, containing itself) stays a
+    returned value, marked unsupported: the function did return, so its failure to be sent is never mistaken
+    for an exception it raised (a case that expects ValueError must not pass on a 100,000-deep list)."""
+    try:
+        return encode(value, blobs)
+    except (ValueError, RecursionError, TypeError, OverflowError, MemoryError) as error:
+        blobs.clear()
+        return {"$unsupported": f"value the autograder cannot receive ({str(error)[:60] or type(error).__name__})"}
+
+
 def decode(data, blobs: list):
     """Inverse of :func:`encode`. Raises ValueError on anything malformed."""
 
@@ -365,7 +376,7 @@ def main(config: dict) -> None:
                 args = decode(request["args"], blobs)
                 kwargs = {name: decode(value, blobs) for name, value in request["kwargs"].items()}
                 result = function(*args, **kwargs)
-                reply = {"type": "returned", "id": request["id"], "value": encode(result, reply_blobs)}
+                reply = {"type": "returned", "id": request["id"], "value": _encode_returned(result, reply_blobs)}
         except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
             reply_blobs = []
             reply = {"type": "raised", "id": request["id"], "error": loader.describe(error)}
