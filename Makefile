@@ -5,15 +5,15 @@ PYTHON ?= $(shell test -x /usr/bin/python3 && echo /usr/bin/python3 || echo pyth
 VENV ?= .venv
 
 # Grading needs the engine and the students' packages only; the tests add their own tools.
-$(VENV)/grading: pyproject.toml assignment.yaml
+$(VENV)/grading: pyproject.toml assignment.yaml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet -e .
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e .
 	$(VENV)/bin/python -m autograder packages > $(VENV)/student-packages.txt
-	$(VENV)/bin/pip install --quiet -r $(VENV)/student-packages.txt
+	$(VENV)/bin/pip install --quiet -c constraints.txt -r $(VENV)/student-packages.txt
 	touch $@
 
 $(VENV)/testing: $(VENV)/grading
-	$(VENV)/bin/pip install --quiet -e '.[test]'
+	$(VENV)/bin/pip install --quiet -c constraints.txt -e '.[test]'
 	touch $@
 
 # The instructor's solution: the file in solutions/ named as assignment.yaml's submission_names name it.
