@@ -11,9 +11,13 @@ import importlib
 import importlib.util
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import __version__
 from autograder.apps.paths import PACKAGE_ROOT, default_problems
+
+if TYPE_CHECKING:
+    from autograder.apps.course import Course
 
 # Commands that live in their own module. Each module defines
 # ``add_arguments(parser, name)`` (the arguments of the command ``name``) and
@@ -152,14 +156,22 @@ def _gradescope(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def _selfcheck(arguments: argparse.Namespace) -> int:
+def _course(arguments: argparse.Namespace) -> Course | None:
+    """The course of ``--problems`` (default: the engine's own); None, with the error printed, when it is broken."""
     from autograder.apps.course import CourseError, load
-    from autograder.apps.preflight import prove_the_worker_runs
 
     try:
-        course = load(arguments.problems or default_problems())
+        return load(arguments.problems or default_problems())
     except CourseError as error:
         print(f"error: {error}", file=sys.stderr)
+        return None
+
+
+def _selfcheck(arguments: argparse.Namespace) -> int:
+    from autograder.apps.preflight import prove_the_worker_runs
+
+    course = _course(arguments)
+    if course is None:
         return 2
     failure = prove_the_worker_runs(course.package_names)
     if failure:
@@ -171,12 +183,8 @@ def _selfcheck(arguments: argparse.Namespace) -> int:
 
 def _packages(arguments: argparse.Namespace) -> int:
     """For setup.sh and `make grade`: ``pip install -r`` of this output installs the student environment."""
-    from autograder.apps.course import CourseError, load
-
-    try:
-        course = load(arguments.problems or default_problems())
-    except CourseError as error:
-        print(f"error: {error}", file=sys.stderr)
+    course = _course(arguments)
+    if course is None:
         return 2
     print("\n".join(course.student_packages))
     return 0
