@@ -34,6 +34,16 @@ def test_grade_refuses_before_grading_and_names_the_fix(python_out_of_the_worker
 
 
 @root_only
+def test_check_refuses_before_grading(python_out_of_the_workers_reach, capsys):
+    assert main(["check", str(SOLUTION)]) == 2
+    assert "student code cannot be run safely here" in capsys.readouterr().err
+
+
+def test_a_students_check_does_not_ask_about_isolation(a_kernel_that_cannot_isolate, capsys):
+    assert main(["check", str(SOLUTION)]) == 0
+
+
+@root_only
 def test_batch_refuses_before_grading_anyone(python_out_of_the_workers_reach, tmp_path, capsys):
     folder = tmp_path / "class"
     for student in ("ann", "bob"):
