@@ -42,6 +42,7 @@ KNOWN_MISTAKES = [
 ]
 
 
+@pytest.mark.ps3
 @pytest.mark.parametrize("mistake, function, words", KNOWN_MISTAKES)
 def test_known_mistake_is_named(tmp_path, mistake, function, words):
     report = _grade(tmp_path, submission_with(mistake))
@@ -76,6 +77,7 @@ RIGHT_SCATTER = "out[i:i + kh, j:j + kw] += x[i, j] * kernel"
 SLIPPED_SCATTER = "rows = max(0, min(j + kh - i, kh))\n            out[i:i + rows, j:j + kw] += x[i, j] * kernel[:rows]"
 
 
+@pytest.mark.ps3
 @pytest.mark.parametrize("name", sorted(EXTRA_MISTAKES))
 def test_more_known_mistakes(tmp_path, name):
     function, words, code = EXTRA_MISTAKES[name]
@@ -86,6 +88,7 @@ def test_more_known_mistakes(tmp_path, name):
     assert any(words in d for d in _diagnoses(report, function))
 
 
+@pytest.mark.ps3
 def test_follow_through_gives_half_on_composites_of_a_wrong_part(tmp_path):
     """Only conv_layer_params is wrong (no bias); the composites built on it earn half, no more."""
     wrong_part = '''
@@ -107,12 +110,14 @@ def conv_layer_params(c_in, c_out, kernel_size):
     assert sum(not r.verdict.passed for r in composites) >= 10
 
 
+@pytest.mark.ps3
 def test_no_follow_through_when_the_total_is_wrong_on_its_own(tmp_path):
     report = _grade(tmp_path, SOLUTION.read_text() + "\ndef conv_classifier_params(*args):\n    return 12345\n")
     wrong = [r for r in report.results if r.case.function == "conv_classifier_params" and not r.verdict.passed]
     assert wrong and all(r.score == 0 and not r.credit_reason for r in wrong)
 
 
+@pytest.mark.ps3
 def test_a_hostile_part_answer_cannot_stall_follow_through(tmp_path):
     """A layer count of 10**12 feeds the composition; it must stay closed-form and fast."""
     hostile = "\ndef num_downsampling_layers(a, b, c):\n    return 10**12\n\ndef downsampling_params(*a):\n    return 7\n"
@@ -137,6 +142,7 @@ def _renderings(value) -> set[str]:
     return texts
 
 
+@pytest.mark.ps3
 def test_no_hidden_input_or_answer_appears_in_anything_a_student_sees(tmp_path):
     report = _grade(tmp_path, submission_with("hardcoded"))
     data = gradescope_json(report)

@@ -172,6 +172,7 @@ def _grade(folder: Path, source: str) -> Report:
     return grade(path, REPO / "problems")
 
 
+@pytest.mark.ps3
 def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path):
     report = _grade(tmp_path / "graded", _attack("hidden_mistake_channel"))
     data = gradescope_json(report)
@@ -210,6 +211,7 @@ def _visible_entries(report: Report) -> tuple[list, list]:
     return results, tests
 
 
+@pytest.mark.ps3
 def test_visible_results_do_not_depend_on_the_hidden_phase(tmp_path):
     own, visible = _fc_calls(hidden=False)
     assert visible - own, "no visible composite calls fc_layer_params beyond its own cases: the attack has no lever"
