@@ -40,7 +40,7 @@ from autograder.output.results import gradescope_json
 from autograder.sandbox import isolation as sandbox
 from autograder.sandbox.confine import LANDLOCK_SIGNAL_SCOPING, landlock_abi
 
-from conftest import REPO, SOLUTION, check_results, total_points
+from conftest import REPO, SOLUTION, check_results, course_config, spec_problems, total_points
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switches users: needs root")
 
@@ -55,9 +55,9 @@ def test_a_root_grader_that_cannot_drop_root_runs_no_student_code(tmp_path, monk
     private_numpy.mkdir(parents=True)
     monkeypatch.setattr(sandbox, "_worker_needs", lambda: [Path(sys.executable).resolve(), private_numpy])
     mark = Path(tempfile.gettempdir()) / f"ran-as-root-{os.getpid()}"
-    submission = tmp_path / "ps3.py"
+    submission = tmp_path / SOLUTION.name
     submission.write_text(SOLUTION.read_text() + f"\nopen({str(mark)!r}, 'w').write('ran')\n")
-    report = grade(submission, REPO / "problems")
+    report = grade(submission, REPO / "problems", module_names=course_config().module_names)
     assert not mark.exists(), "student code ran although the grader could not drop root"
     data = gradescope_json(report)
     check_results(data, json.dumps(data).encode())
@@ -195,6 +195,7 @@ def test_daemons_of_a_root_grading_are_all_killed(harness):
 # --------------------------------------------------------------------------- 3. no IPC between gradings
 
 
+@pytest.mark.ps3  # the publisher and the reader are PS3 submissions that wrap conv2d
 @as_root
 def test_a_shared_memory_segment_cannot_carry_answers_between_gradings(harness, tmp_path):
     harness.submit({"ps3.py": hostile("round2_ipc_publisher")})
@@ -213,6 +214,7 @@ def test_a_shared_memory_segment_cannot_carry_answers_between_gradings(harness, 
     assert_clean(harness)
 
 
+@pytest.mark.ps3  # the publisher wraps PS3's conv2d
 @needs_root
 def test_an_ordinary_users_worker_cannot_use_system_v_ipc(open_tmp):
     text = (SOLUTION.read_text() + "\n" + attack("round2_ipc_publisher")
@@ -241,10 +243,20 @@ def _run_with_tmpdir(harness: Harness, results: dict) -> None:
     results[harness.base.name] = (json.loads(harness.layout.results_file.read_text()), started, time.monotonic())
 
 
+def _least_called_shown_function() -> str:
+    """The root assignment's function with the fewest cases among those with a visible case (whose output a
+    student sees): wrapped to sleep and print its worker's pid, it keeps a grading busy without slowing it much."""
+    cases = [case for problem in spec_problems() for case in problem.cases]
+    shown = {case.function for case in cases if not case.hidden}
+    return min(sorted(shown), key=lambda function: sum(case.function == function for case in cases))
+
+
 @as_root
 def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
-    slow = (SOLUTION.read_text() + "\nimport os as _os, time as _time\n_honest = mlp_layer_params\n"
-            "def mlp_layer_params(dims):\n    _time.sleep(0.3)\n    print('PID', _os.getpid())\n    return _honest(dims)\n")
+    function = _least_called_shown_function()
+    slow = (SOLUTION.read_text() + f"\nimport os as _os, time as _time\n_honest = {function}\n"
+            f"def {function}(*args, **kwargs):\n    _time.sleep(0.3)\n    print('PID', _os.getpid())\n"
+            "    return _honest(*args, **kwargs)\n")
     harnesses = []
     try:
         for _ in range(2):
@@ -270,6 +282,7 @@ def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
             made.cleanup()
 
 
+@pytest.mark.ps3  # the scanning submission wraps PS3's mlp_layer_params, whose visible cases show the scan
 def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness, monkeypatch):
     """The worker is forked from the grader's launcher (zygote.py), so it starts with a copy of the grader's
     memory: the environment the grader was started with must be wiped from it, strings on the stack included."""
@@ -419,6 +432,7 @@ NOT_ROOT_MODES = pytest.mark.parametrize(("landlock_cap", "user_namespaces", "ke
 ], ids=["older-landlock-with-namespaces", "landlock-scoping-without-namespaces"])
 
 
+@pytest.mark.ps3  # the attack wraps PS3's mlp_layer_params, whose visible cases show what it did
 @needs_root
 @NOT_ROOT_MODES
 def test_a_tas_grade_keeps_kill_daemons_and_files_inside(ta, landlock_cap, user_namespaces, kept_in_by):

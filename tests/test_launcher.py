@@ -24,7 +24,7 @@ from autograder.output.results import gradescope_json
 from autograder.sandbox import isolation, process, zygote
 from autograder.sandbox.process import Sandbox
 
-from conftest import REPO, SOLUTION, total_points
+from conftest import REPO, SOLUTION, course_config, total_points
 
 PID = "import os\n\ndef pid():\n    return os.getpid()\n"
 
@@ -56,15 +56,16 @@ def _kill_the_launcher(how: int = signal.SIGKILL) -> int:
 @pytest.fixture
 def submission(tmp_path: Path) -> Path:
     tmp_path.chmod(0o755)
-    path = tmp_path / "ps3.py"
+    path = tmp_path / SOLUTION.name
     path.write_text(SOLUTION.read_text() + "\n" + PID)
     return path
 
 
 def test_a_launcher_killed_between_two_gradings_is_replaced_and_both_are_graded(submission):
-    first = gradescope_json(grade(submission, REPO / "problems"))
+    module_names = course_config().module_names  # the names the course's Python checks import the submission by
+    first = gradescope_json(grade(submission, REPO / "problems", module_names=module_names))
     dead = _kill_the_launcher()
-    second = gradescope_json(grade(submission, REPO / "problems"))
+    second = gradescope_json(grade(submission, REPO / "problems", module_names=module_names))
     assert first["score"] == second["score"] == total_points()
     assert zygote.launcher().pid != dead
 

@@ -360,6 +360,7 @@ def test_no_unneeded_call_is_on_either_architectures_list() -> None:
 # --------------------------------------------------------------------------- end to end
 
 
+@pytest.mark.ps3  # the publisher and the reader are PS3 submissions that wrap conv2d
 def test_a_kernel_keyring_carries_no_answers_between_gradings(harness: Harness) -> None:
     harness.submit({"ps3.py": hostile("kernel_keyring_publisher")})
     published = harness.run()
@@ -416,6 +417,7 @@ def mlp_layer_params(*args, **kwargs):  # after running another program
 """
 
 
+@pytest.mark.ps3  # each of PS3's functions tries another of these on its own cases
 def test_threads_and_fork_work_and_a_pool_or_a_program_is_an_ordinary_exception(harness: Harness) -> None:
     harness.submit({"ps3.py": SOLUTION.read_text() + THREADS_FORK_POOL_SUBPROCESS})
     data = harness.run()
