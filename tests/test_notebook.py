@@ -1,4 +1,6 @@
-"""A Jupyter notebook ps3.ipynb is graded like ps3.py, cell by cell, through the real run_autograder."""
+"""A Jupyter notebook (ps3.ipynb) is graded like the .py file (ps3.py), cell by cell, through the real run_autograder.
+
+The generic tests grade the root assignment's solution as a notebook; those marked ``ps3`` edit PS3's own functions."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from autograder.sandbox import source
 from conftest import REPO, SOLUTION, scores_by_function, total_points
 
 SOURCE = SOLUTION.read_text()
+NOTEBOOK = SOLUTION.with_suffix(".ipynb").name  # ps3.ipynb where PS3 is the root assignment
 FUNCTIONS = {node.name: ast.get_source_segment(SOURCE, node) for node in ast.parse(SOURCE).body if isinstance(node, ast.FunctionDef)}
 
 
@@ -43,6 +46,7 @@ PLACED = ("fc_layer_params", "mlp_layer_params", "conv_layer_params", "conv_outp
           "conv_classifier_params", "conv2d", "conv_transpose2d", "num_downsampling_layers", "downsampling_params")
 
 
+@pytest.mark.ps3
 def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(gradescope):
     broken_conv2d = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x, kernel)")
     gradescope.submit({"ps3.ipynb": notebook(
@@ -71,19 +75,20 @@ def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(grad
 
 def test_notebook_solution_gets_full_marks(gradescope):
     cells = [code("import numpy as np\n")] + [code(text + "\n") for text in FUNCTIONS.values()]
-    gradescope.submit({"ps3.ipynb": notebook(*cells)})
+    gradescope.submit({NOTEBOOK: notebook(*cells)})
     data = gradescope.run()
     assert data["score"] == total_points()
     assert "Problems loading your file" not in data["output"]
 
 
 def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope):
-    gradescope.submit({"ps3.ipynb": SOURCE})  # a .py file renamed: not JSON
+    gradescope.submit({NOTEBOOK: SOURCE})  # a .py file renamed: not JSON
     data = gradescope.run()
     assert data["score"] == 0
-    assert "ps3.ipynb is not a notebook Jupyter can open" in data["output"]
+    assert f"{NOTEBOOK} is not a notebook Jupyter can open" in data["output"]
 
 
+@pytest.mark.ps3
 def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradescope):
     layers = '''def num_downsampling_layers(size_in, size_latent, kernel_size):
     if kernel_size == 1 and size_in != size_latent:
@@ -101,7 +106,7 @@ def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradesc
 
 
 def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope):
-    gradescope.submit({"ps3.ipynb": "{ this is not json"})
+    gradescope.submit({NOTEBOOK: "{ this is not json"})
     data = gradescope.run()
     assert data["score"] == 0
     assert "not a notebook Jupyter can open" in data["output"]
@@ -111,14 +116,15 @@ def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope):
 def test_a_cell_with_null_source_is_skipped(gradescope):
     empty = code("")
     empty["source"] = None
-    gradescope.submit({"ps3.ipynb": notebook(empty, code(SOURCE))})
+    gradescope.submit({NOTEBOOK: notebook(empty, code(SOURCE))})
     assert gradescope.run()["score"] == total_points()
 
 
 def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope):
-    gradescope.submit({"ps3.ipynb": notebook(
-        code("import numpy as np\nnp.zeros?\n" + functions("fc_layer_params", "mlp_layer_params") + "?conv2d\n"),
-        code("%%time\n" + functions(*[name for name in FUNCTIONS if name not in ("fc_layer_params", "mlp_layer_params")])),
+    first, second, *rest = FUNCTIONS
+    gradescope.submit({NOTEBOOK: notebook(
+        code("import numpy as np\nnp.zeros?\n" + functions(first, second) + f"?{rest[0]}\n"),
+        code("%%time\n" + functions(*rest)),
     )})
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
@@ -132,7 +138,7 @@ def test_a_version_3_notebook_gets_full_marks(gradescope):
 
     cells = [{"cell_type": "heading", "level": 1, "metadata": {}, "source": ["Problem Set 3"]},
              v3_code("import numpy as np\n%matplotlib inline\n")] + [v3_code(text + "\n") for text in FUNCTIONS.values()]
-    gradescope.submit({"ps3.ipynb": json.dumps({"metadata": {"name": "ps3"}, "nbformat": 3, "nbformat_minor": 0,
+    gradescope.submit({NOTEBOOK: json.dumps({"metadata": {"name": "ps3"}, "nbformat": 3, "nbformat_minor": 0,
                                                 "worksheets": [{"cells": cells, "metadata": {}}]})})
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
@@ -153,7 +159,7 @@ def _grade_without(packages: str, submission: Path) -> subprocess.CompletedProce
 
 @pytest.mark.parametrize(("blocked", "lacking"), [("nbformat,IPython", "nbformat and ipython"), ("IPython", "ipython")])
 def test_a_notebook_where_its_readers_are_missing_blames_the_environment_and_says_what_to_run(tmp_path, blocked, lacking):
-    notebook_path = tmp_path / "ps3.ipynb"
+    notebook_path = tmp_path / NOTEBOOK
     notebook_path.write_text(notebook(code(SOURCE)))
     graded = _grade_without(blocked, notebook_path)
     said = " ".join((graded.stdout + graded.stderr).split())  # the table wraps long lines
@@ -165,7 +171,7 @@ def test_a_notebook_where_its_readers_are_missing_blames_the_environment_and_say
 
 
 def test_a_python_file_needs_no_notebook_reader(tmp_path):
-    path = tmp_path / "ps3.py"
+    path = tmp_path / SOLUTION.name
     path.write_text(SOURCE)
     graded = _grade_without("nbformat,IPython", path)
     assert graded.returncode == 0, graded.stdout + graded.stderr
@@ -177,6 +183,7 @@ def test_the_notebook_readers_are_pinned_as_pyproject_pins_them():
     assert set(source.NOTEBOOK_READERS.values()) == pins
 
 
+@pytest.mark.ps3
 def test_future_imports_of_one_cell_apply_to_the_cells_after_it(gradescope):
     annotated = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x: Image, kernel: Image) -> Image:")
     gradescope.submit({"ps3.ipynb": notebook(

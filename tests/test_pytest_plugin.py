@@ -3,11 +3,13 @@
 The plugin is run as instructors run it: pytest in a subprocess, the plugin
 loaded through its installed ``pytest11`` entry point. The checks' import of
 the submission by name (``from ps3 import conv2d``) and ``@leaderboard`` run
-through ``run_checks`` over a real sandbox.
+through ``run_checks`` over a real sandbox, the root assignment's solution submitted;
+the tests marked ``ps3`` use Problem Set 3's own functions and problems as material.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -22,6 +24,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from autograder.apps.pytest_plugin import SPEC_NAME
 from autograder.engine.checks import CheckError, SubmissionModule, find_checks, run_checks, submission_module_names
 from autograder.engine.specs import load_problem, load_specs
 from autograder.model import Report
@@ -29,10 +32,8 @@ from autograder.output.results import gradescope_json
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
 
-from conftest import write_files
+from conftest import REPO, SOLUTION, graded_functions, write_files
 
-REPO = Path(__file__).resolve().parent.parent
-SOLUTION = REPO / "solutions" / "ps3.py"
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 
 
@@ -52,15 +53,21 @@ def test_the_plugin_is_an_installed_pytest11_entry_point() -> None:
 
 
 def test_every_case_is_a_test_and_the_solution_passes_them_all() -> None:
-    ran = _pytest("problems/", "--submission", "solutions/ps3.py", "-v")
+    ran = _pytest("problems/", "--submission", SOLUTION.relative_to(REPO).as_posix(), "-v")
     cases = [(problem, case) for problem in load_specs(REPO / "problems") for case in problem.cases]
+    # The course's Python checks run too, importing the submission by the course's module name (``from lab2 import f``).
+    checks = [f"{path.relative_to(REPO).as_posix()}::{node.name}" for path in find_checks(REPO / "problems")
+              for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
-    assert f" {len(cases)} passed" in ran.stdout.splitlines()[-1]
+    assert f" {len(cases) + len(checks)} passed" in ran.stdout.splitlines()[-1]
     for problem, case in cases:
         assert f"problems/{problem.key}/spec.yaml::{case.number} {case.name} PASSED" in ran.stdout
+    for check in checks:
+        assert f"{check} PASSED" in ran.stdout
     assert "runs in the sandbox" in ran.stdout  # the header names the submission and what it defines
 
 
+@pytest.mark.ps3
 def test_a_flipped_kernel_fails_at_its_cases_spec_lines(tmp_path: Path) -> None:
     submission = tmp_path / "ps3.py"
     submission.write_text(SOLUTION.read_text() + "\n\n" + (REPO / "solutions" / "mistakes" / "flipped_kernel.py").read_text())
@@ -82,6 +89,7 @@ def test_a_flipped_kernel_fails_at_its_cases_spec_lines(tmp_path: Path) -> None:
     assert testcase and f'file="problems/q3a/spec.yaml" line="{line - 1}"' in testcase.group(0)
 
 
+@pytest.mark.ps3
 def test_the_problems_checks_run_with_the_same_submission(tmp_path: Path) -> None:
     """The checks get ``student``, ``self.student`` and ``from ps3 import f``; a failing check fails."""
     shutil.copytree(REPO / "problems" / "q3a", tmp_path / "problems" / "q3a", ignore=shutil.ignore_patterns("__pycache__"))
@@ -118,8 +126,13 @@ def test_the_problems_checks_run_with_the_same_submission(tmp_path: Path) -> Non
     assert f"1 failed, {len(cases) + 2} passed" in ran.stdout
 
 
-def test_without_submission_the_plugin_does_nothing() -> None:
-    ran = _pytest("problems/", "--collect-only", "-q")
+def test_without_submission_the_plugin_does_nothing(tmp_path: Path) -> None:
+    # The root's spec files alone: a course's Python checks import the submission, which only --submission provides.
+    for spec in (REPO / "problems").glob(f"*/{SPEC_NAME}"):
+        (tmp_path / "problems" / spec.parent.name).mkdir(parents=True)
+        shutil.copy(spec, tmp_path / "problems" / spec.parent.name / SPEC_NAME)
+    shutil.copy(REPO / "assignment.yaml", tmp_path / "assignment.yaml")
+    ran = _pytest("problems/", "--collect-only", "-q", cwd=tmp_path)
     assert ran.returncode == pytest.ExitCode.NO_TESTS_COLLECTED, ran.stdout + ran.stderr
     assert "spec.yaml" not in ran.stdout
     with_plugin = _pytest("tests/test_compare.py", "--collect-only", "-q")
@@ -140,7 +153,7 @@ def test_a_missing_submission_is_a_usage_error() -> None:
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    path = tmp_path_factory.mktemp("student") / "ps3.py"
+    path = tmp_path_factory.mktemp("student") / SOLUTION.name
     shutil.copy(SOLUTION, path)
     with Sandbox(path, worker_user=None) as sandbox:
         yield sandbox
@@ -156,6 +169,7 @@ def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict:
     return {result.name: result for result in run_checks(find_checks(problems), _gate(box), module_names=["ps3"])}
 
 
+@pytest.mark.ps3
 def test_a_check_imports_the_submission_by_name(tmp_path: Path, box: Sandbox) -> None:
     results = _run(tmp_path, box, {
         "q3a/test_imports.py": """
@@ -249,8 +263,8 @@ def test_a_file_name_that_is_a_real_module_never_shadows_it() -> None:
 def test_the_module_lists_the_submissions_functions(box: Sandbox) -> None:
     from autograder.engine.checks import Student
 
-    module = SubmissionModule("ps3", Student(_gate(box)))
-    assert "conv2d" in module.__all__
+    module = SubmissionModule(SOLUTION.stem, Student(_gate(box)))
+    assert graded_functions() <= set(module.__all__)
     with pytest.raises(AttributeError):
         module.__file__  # noqa: B018 - tools probing modules must see none
 
