@@ -13,9 +13,12 @@ import ast
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -53,7 +56,18 @@ def _solver_sources(reference: str, spec: dict) -> tuple[list[str], list[str]]:
     return imports, [ast.get_source_segment(reference, node) for node in functions]
 
 
-def test_the_guides_steps_add_its_example_problem_with_no_other_change(tmp_path):
+@pytest.fixture
+def traversable_tmp() -> Iterator[Path]:
+    """A folder every user can traverse: as root, the worker's user (and the isolation tests' `nobody`) read the
+    copy's engine from here, which pytest's own tmp_path (root's alone) would refuse them."""
+    folder = Path(tempfile.mkdtemp(prefix="ag-guide-", dir="/tmp"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_the_guides_steps_add_its_example_problem_with_no_other_change(traversable_tmp):
+    tmp_path = traversable_tmp
     guide = GUIDE.read_text(encoding="utf-8")
     steps = _guide_steps(guide)
     assert len(steps) == len(STEPS), f"docs/instructors.md lists {len(steps)} steps; this test does {len(STEPS)}"
