@@ -106,7 +106,8 @@ def _encode_returned(value, blobs: list):
         return encode(value, blobs)
     except (ValueError, RecursionError, TypeError, OverflowError, MemoryError) as error:
         blobs.clear()
-        return {"$unsupported": f"value the autograder cannot receive ({str(error)[:60] or type(error).__name__})"}
+        why = "too deeply nested" if isinstance(error, (ValueError, RecursionError)) else type(error).__name__
+        return {"$unsupported": f"{type(value).__name__[:40]} ({why} to be sent back)"}
 
 
 def decode(data, blobs: list):
