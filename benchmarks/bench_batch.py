@@ -85,17 +85,30 @@ def write_export(folder: Path, entries: list[tuple[str, bytes]]) -> dict[str, st
         (submission / "ps3.py").write_bytes(content)
         kinds[identifier] = kind
         name = f"{NAMES[number % len(NAMES)]} {number}"
-        metadata.append(f"submission_{identifier}:\n  :submitters:\n  - :name: \"{name}\"\n    :sid: '{identifier}'\n"
-                        f"    :email: s{number}@example.edu\n  :created_at: 2024-02-01 10:00:00.000000000 -08:00\n"
-                        f"  :score: 0.0\n")
+        metadata.append(
+            f"submission_{identifier}:\n  :submitters:\n  - :name: \"{name}\"\n    :sid: '{identifier}'\n"
+            f"    :email: s{number}@example.edu\n  :created_at: 2024-02-01 10:00:00.000000000 -08:00\n"
+            f"  :score: 0.0\n"
+        )
     (folder / "submission_metadata.yml").write_text("".join(metadata), encoding="utf-8")
     return kinds
 
 
 def batch(export: Path, out: Path, jobs: int, log: Path) -> dict:
     """Run the batch command as a child; wall seconds, CPU seconds (child + descendants), largest process's peak RSS."""
-    command = [sys.executable, "-m", "autograder", "batch", str(export), "--out", str(out), "--jobs", str(jobs),
-               "--problems", str(REPO / "problems")]
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "batch",
+        str(export),
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--problems",
+        str(REPO / "problems"),
+    ]
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with log.open("wb") as stream:
         started, clock = time.perf_counter(), time.time()
@@ -105,8 +118,7 @@ def batch(export: Path, out: Path, jobs: int, log: Path) -> dict:
     code = os.waitstatus_to_exitcode(status)
     if code not in (0, 1):
         sys.exit(f"batch failed with exit code {code}; its output:\n{log.read_text(errors='replace')[-3000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024, "code": code,
-            "started_at": clock}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_mb": usage.ru_maxrss / 1024, "code": code, "started_at": clock}
 
 
 def finished(out: Path, started_at: float, ids: set[str]) -> tuple[float, float]:
@@ -133,8 +145,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=300, help="submissions in the class (default 300)")
     parser.add_argument("--jobs", type=int, default=2, help="--jobs for the batch command (default 2)")
-    parser.add_argument("--hang-at", default="middle,last", help="where the hanging submission goes in the export's order: "
-                        "any of first, middle, last, comma-separated, one class run each (default middle,last)")
+    parser.add_argument(
+        "--hang-at",
+        default="middle,last",
+        help="where the hanging submission goes in the export's order: "
+        "any of first, middle, last, comma-separated, one class run each (default middle,last)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print where it is")
     arguments = parser.parse_args()
     positions = [p.strip() for p in arguments.hang_at.split(",") if p.strip()]
@@ -147,15 +163,21 @@ def main() -> None:
         plan = class_plan(arguments.size)
         kinds = write_export(temporary / "class", plan)
         hang = ("hangs in every function", hanging_source().encode())
-        print(f"class: {arguments.size} submissions ({dict(Counter(k.split(':')[0] for k, _ in plan))}); "
-              f"python -m autograder batch --jobs {arguments.jobs} on {os.cpu_count()} CPUs; "
-              f"{'root: one sandbox user per slot' if os.geteuid() == 0 else 'NOT root: no separate users'}", flush=True)
+        print(
+            f"class: {arguments.size} submissions ({dict(Counter(k.split(':')[0] for k, _ in plan))}); "
+            f"python -m autograder batch --jobs {arguments.jobs} on {os.cpu_count()} CPUs; "
+            f"{'root: one sandbox user per slot' if os.geteuid() == 0 else 'NOT root: no separate users'}",
+            flush=True,
+        )
 
         steady = batch(temporary / "class", temporary / "out_class", arguments.jobs, temporary / "class.log")
         rate = arguments.size / steady["wall"]
-        print(f"\n1. class, no hang: {arguments.size} in {steady['wall']:.1f} s = {rate:.2f} submissions/s; "
-              f"CPU {steady['cpu']:.1f} s ({steady['cpu'] / arguments.size * 1000:.0f} ms per submission, "
-              f"{steady['cpu'] / steady['wall']:.2f} cores busy on average); largest process peak RSS {steady['maxrss_mb']:.0f} MB", flush=True)
+        print(
+            f"\n1. class, no hang: {arguments.size} in {steady['wall']:.1f} s = {rate:.2f} submissions/s; "
+            f"CPU {steady['cpu']:.1f} s ({steady['cpu'] / arguments.size * 1000:.0f} ms per submission, "
+            f"{steady['cpu'] / steady['wall']:.2f} cores busy on average); largest process peak RSS {steady['maxrss_mb']:.0f} MB",
+            flush=True,
+        )
         for kind, counts in sorted(outcomes(temporary / "out_class", kinds).items()):
             print(f"     {kind:<28} {dict(counts)}")
         rows.append(("class rate (submissions/s)", f"{rate:.2f}", f">= {RATE_TARGET:.0f}", rate >= RATE_TARGET))
@@ -173,18 +195,25 @@ def main() -> None:
             name = f"class_hang_{position}"
             kinds_with = write_export(temporary / name, entries)
             whole = batch(temporary / name, temporary / f"out_{name}", arguments.jobs, temporary / f"{name}.log")
-            print(f"\n3. class + the hang ({position}, #{at + 1} of {len(entries)}): {whole['wall']:.1f} s "
-                  f"(CPU {whole['cpu']:.1f} s); bound max(hang alone {alone['wall']:.1f} s, class {steady['wall']:.1f} s + 10% = "
-                  f"{steady['wall'] * (1 + HANG_SLACK):.1f} s) = {bound:.1f} s; over the class alone: +{whole['wall'] - steady['wall']:.1f} s", flush=True)
+            print(
+                f"\n3. class + the hang ({position}, #{at + 1} of {len(entries)}): {whole['wall']:.1f} s "
+                f"(CPU {whole['cpu']:.1f} s); bound max(hang alone {alone['wall']:.1f} s, class {steady['wall']:.1f} s + 10% = "
+                f"{steady['wall'] * (1 + HANG_SLACK):.1f} s) = {bound:.1f} s; over the class alone: +{whole['wall'] - steady['wall']:.1f} s",
+                flush=True,
+            )
             hung = outcomes(temporary / f"out_{name}", kinds_with).get(hang[0], Counter())
             hang_id = next(key for key, kind in kinds_with.items() if kind == hang[0])
             others, _ = finished(temporary / f"out_{name}", whole["started_at"], set(kinds_with) - {hang_id})
             hang_done, hang_own = finished(temporary / f"out_{name}", whole["started_at"], {hang_id})
-            print(f"     the hanging one: {dict(hung)}; graded in {hang_own:.1f} s of its own, done at {hang_done:.1f} s "
-                  f"(so it began at about {hang_done - hang_own:.1f} s); the other {len(kinds_with) - 1} were all done by {others:.1f} s")
+            print(
+                f"     the hanging one: {dict(hung)}; graded in {hang_own:.1f} s of its own, done at {hang_done:.1f} s "
+                f"(so it began at about {hang_done - hang_own:.1f} s); the other {len(kinds_with) - 1} were all done by {others:.1f} s"
+            )
             rows.append((f"class + hang ({position}) wall", f"{whole['wall']:.1f} s", f"<= {bound:.1f} s", whole["wall"] <= bound))
             slack = steady["wall"] * (1 + HANG_SLACK)
-            rows.append((f"  ({position}) the other {len(kinds_with) - 1} done by", f"{others:.1f} s", f"<= {slack:.1f} s", others <= slack))
+            rows.append(
+                (f"  ({position}) the other {len(kinds_with) - 1} done by", f"{others:.1f} s", f"<= {slack:.1f} s", others <= slack)
+            )
     finally:
         if arguments.keep:
             print(f"\nkept {temporary}")

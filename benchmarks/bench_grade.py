@@ -56,6 +56,7 @@ LIMIT_MB = 768
 
 # -- the layout ---------------------------------------------------------------
 
+
 def make_layout(root: Path, use_cache: bool) -> None:
     """/autograder as Gradescope unpacks autograder.zip (build.gradescope_files) and puts the submission beside it."""
     source = root / "source"
@@ -73,6 +74,7 @@ def make_layout(root: Path, use_cache: bool) -> None:
 
 
 # -- process tree sampling ----------------------------------------------------
+
 
 def _status(pid: int) -> dict[str, str]:
     fields = {}
@@ -175,6 +177,7 @@ class TreeSampler(threading.Thread):
 
 # -- other gradings on this machine ---------------------------------------------
 
+
 def wait_for_free_worker(limit: float) -> float:
     """Wait (up to ``limit`` s) until no other grading holds the sandbox user's machine-wide lock; seconds waited.
 
@@ -198,6 +201,7 @@ def wait_for_free_worker(limit: float) -> float:
 
 # -- one run --------------------------------------------------------------------
 
+
 def run_once(command: list[str], env: dict, sample: bool, worker_uid: int | None, cwd: Path | None = None) -> dict:
     """Start ``command``, sample its tree, wait4 it: wall seconds, CPU seconds, peaks, exit status."""
     started = time.perf_counter()
@@ -208,8 +212,7 @@ def run_once(command: list[str], env: dict, sample: bool, worker_uid: int | None
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "status": process.returncode,
-              "maxrss_mb": usage.ru_maxrss / 1024}
+    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "status": process.returncode, "maxrss_mb": usage.ru_maxrss / 1024}
     if sampler:
         sampler.done.set()
         sampler.join()
@@ -218,6 +221,7 @@ def run_once(command: list[str], env: dict, sample: bool, worker_uid: int | None
 
 
 # -- the memory limit -----------------------------------------------------------
+
 
 class MemoryLimit:
     """A memory cgroup with ``megabytes`` (v2, else v1 under our own group), else prlimit --as; ``wrap`` prefixes a command."""
@@ -238,7 +242,9 @@ class MemoryLimit:
         base = Path("/sys/fs/cgroup")
         if not (base / "cgroup.controllers").is_file():
             return False
-        own = base / next(line for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::")).split("::", 1)[1].lstrip("/")
+        own = base / next(line for line in Path("/proc/self/cgroup").read_text().splitlines() if line.startswith("0::")).split("::", 1)[
+            1
+        ].lstrip("/")
         if "memory" not in (own / "cgroup.controllers").read_text().split():
             return False
         # A group with processes cannot have controllers for its children (no internal processes): nest under the parent.
@@ -302,14 +308,17 @@ class MemoryLimit:
 
 # -- reporting ------------------------------------------------------------------
 
+
 def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
 def line(name: str, runs: list[dict]) -> str:
     walls, cpus = [r["wall"] for r in runs], [r["cpu"] for r in runs]
-    return (f"{name:<36} wall median {med(walls):6.3f} s (min {min(walls):.3f}, max {max(walls):.3f})   "
-            f"CPU median {med(cpus):6.3f} s   off-CPU (wall - CPU) median {med([w - c for w, c in zip(walls, cpus)]):.3f} s   n={len(runs)}")
+    return (
+        f"{name:<36} wall median {med(walls):6.3f} s (min {min(walls):.3f}, max {max(walls):.3f})   "
+        f"CPU median {med(cpus):6.3f} s   off-CPU (wall - CPU) median {med([w - c for w, c in zip(walls, cpus)]):.3f} s   n={len(runs)}"
+    )
 
 
 def main() -> None:
@@ -317,8 +326,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=21, help="rounds of the rotation (default 21)")
     parser.add_argument("--core", type=int, default=1, help="the core the graded runs are pinned to (default 1)")
     parser.add_argument("--no-limits", action="store_true", help="skip C, the grade under one CPU and 768 MB")
-    parser.add_argument("--wait", type=float, default=300.0, help="seconds to wait, before each sandboxed run, for other "
-                        "gradings on this machine to release the sandbox user's lock (default 300)")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=300.0,
+        help="seconds to wait, before each sandboxed run, for other "
+        "gradings on this machine to release the sandbox user's lock (default 300)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="grade from the YAML specs, without problems/compiled.json")
     arguments = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))
@@ -340,15 +354,28 @@ def main() -> None:
             # The engine's bytecode, as pip writes it on Gradescope (and as the peer's packages have it): without
             # it, every run would compile the engine's modules again (PYTHONDONTWRITEBYTECODE may be set here).
             compileall.compile_dir(REPO / "autograder", quiet=1)
-            env = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=sys.executable,
-                       PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            env = dict(
+                os.environ,
+                AUTOGRADER_ROOT=str(root),
+                AUTOGRADER_PYTHON=sys.executable,
+                PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+            )
             results_file = root / "results" / "results.json"
             grade = [*pin, "bash", str(root / "source" / "run_autograder")]
-            baseline = [*pin, sys.executable, str(REPO / "benchmarks" / "inprocess_baseline.py"), str(root / "submission"), str(Path(temporary) / "baseline.json")]
-            print(f"{arguments.rounds} rounds of A (run_autograder), B (in-process suite)"
-                  f"{'' if limit is None else ', C (run_autograder, 1 CPU + 768 MB)'}; each pinned to core {arguments.core}; "
-                  f"{'root: every protection' if os.geteuid() == 0 else 'NOT root: no separate sandbox user'}; "
-                  f"{'no compiled.json' if arguments.no_cache else 'with problems/compiled.json'}", flush=True)
+            baseline = [
+                *pin,
+                sys.executable,
+                str(REPO / "benchmarks" / "inprocess_baseline.py"),
+                str(root / "submission"),
+                str(Path(temporary) / "baseline.json"),
+            ]
+            print(
+                f"{arguments.rounds} rounds of A (run_autograder), B (in-process suite)"
+                f"{'' if limit is None else ', C (run_autograder, 1 CPU + 768 MB)'}; each pinned to core {arguments.core}; "
+                f"{'root: every protection' if os.geteuid() == 0 else 'NOT root: no separate sandbox user'}; "
+                f"{'no compiled.json' if arguments.no_cache else 'with problems/compiled.json'}",
+                flush=True,
+            )
             # one unmeasured warm-up of each, so the first round does not pay for cold page cache alone
             run_once(grade, env, False, worker_uid)
             run_once(baseline, env, False, worker_uid)
@@ -390,31 +417,40 @@ def main() -> None:
     print(line("B in-process gradescope-utils suite", b))
     if c:
         print(line("C run_autograder, 1 CPU + 768 MB", c))
-    print(f"wall ratio A/B: {ratio:.2f}x of medians (median of per-round ratios {paired:.2f}x); "
-          f"CPU ratio A/B: {med([r['cpu'] for r in a]) / med([r['cpu'] for r in b]):.2f}x")
+    print(
+        f"wall ratio A/B: {ratio:.2f}x of medians (median of per-round ratios {paired:.2f}x); "
+        f"CPU ratio A/B: {med([r['cpu'] for r in a]) / med([r['cpu'] for r in b]):.2f}x"
+    )
     other = f", other {peaks['other']:.1f} MB" if peaks["other"] else ""
-    print(f"peak memory (PSS) in A, median over rounds: all processes together {peaks['total']:.1f} MB; each at its own peak: "
-          f"grader {peaks['grader']:.1f} MB, launcher {peaks['launcher']:.1f} MB, reaper {peaks['reaper']:.1f} MB, "
-          f"worker {peaks['worker']:.1f} MB{other} (worst round together: {peak_max['total']:.1f} MB)")
+    print(
+        f"peak memory (PSS) in A, median over rounds: all processes together {peaks['total']:.1f} MB; each at its own peak: "
+        f"grader {peaks['grader']:.1f} MB, launcher {peaks['launcher']:.1f} MB, reaper {peaks['reaper']:.1f} MB, "
+        f"worker {peaks['worker']:.1f} MB{other} (worst round together: {peak_max['total']:.1f} MB)"
+    )
     print(f"peak RSS of B (in-process suite), median: {med([r['maxrss_mb'] for r in b]):.1f} MB")
     print(f"score in A: {sorted(scores['A'], key=str)} over {cases} cases")
     if c:
         print(f"C: limit by {limit.mechanism}; CPU by taskset -c {arguments.core}")
         group_peaks = [r.get("group_peak_mb") for r in c if r.get("group_peak_mb") is not None]
         if group_peaks:
-            print(f"C: peak memory charged to the group (RSS + page cache), median {med(group_peaks):.1f} MB, max {max(group_peaks):.1f} MB; "
-                  f"{events}")
+            print(
+                f"C: peak memory charged to the group (RSS + page cache), median {med(group_peaks):.1f} MB, max {max(group_peaks):.1f} MB; "
+                f"{events}"
+            )
         print(f"C: score {sorted(scores['C'], key=str)}; {med([r['wall'] for r in c]):.3f} s per submission (median wall)")
 
-    rows = [("wall ratio run_autograder / in-process", f"{ratio:.2f}x", f"<= {WALL_RATIO_TARGET}x", ratio <= WALL_RATIO_TARGET),
-            ("peak memory of the grade (PSS, all processes)", f"{together:.1f} MB", f"<= {RSS_TARGET_MB:.0f} MB", together <= RSS_TARGET_MB)]
+    rows = [
+        ("wall ratio run_autograder / in-process", f"{ratio:.2f}x", f"<= {WALL_RATIO_TARGET}x", ratio <= WALL_RATIO_TARGET),
+        ("peak memory of the grade (PSS, all processes)", f"{together:.1f} MB", f"<= {RSS_TARGET_MB:.0f} MB", together <= RSS_TARGET_MB),
+    ]
     if c:
         full = scores["C"] == scores["A"] and None not in scores["C"]
-        rows.append(("grade under 1 CPU + 768 MB: same score", f"{med([r['wall'] for r in c]):.2f} s/submission",
-                     "same score as A", full))
+        rows.append(("grade under 1 CPU + 768 MB: same score", f"{med([r['wall'] for r in c]):.2f} s/submission", "same score as A", full))
     load = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"waited {waited:.1f} s in all for other gradings to release {DEFAULT_WORKER_USER}'s lock; "
-          f"load average now {' '.join(load)} on {os.cpu_count()} CPUs (other work on the machine inflates wall times)")
+    print(
+        f"waited {waited:.1f} s in all for other gradings to release {DEFAULT_WORKER_USER}'s lock; "
+        f"load average now {' '.join(load)} on {os.cpu_count()} CPUs (other work on the machine inflates wall times)"
+    )
     print("\nsummary")
     print(f"  {'measure':<42} {'value':>20}  {'target':<16} met")
     for name, value, target, met in rows:

@@ -14,7 +14,7 @@ from gradescope_utils.autograder_utils.decorators import weight
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
 sys.path.insert(0, sys.argv[1])
-import ps3  # noqa: E402 - the student's code, in the grader's own process
+import ps3
 
 I = np.array([[2, 0, -1, -1], [0, 1, 0, 2], [-2, 0, 1, 1], [1, 1, 0, -1]])
 K = np.array([[1, -1, 1], [0, 1, 0], [1, -1, 1]])

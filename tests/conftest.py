@@ -95,8 +95,14 @@ ASSIGNMENTS = _assignments()
 ROOT_ASSIGNMENT = Assignment(REPO)
 # PS3's own tests pin Problem Set 3's numbers and reference solvers: they are collected only where PS3 is the
 # root assignment, recognized by its problems (not by a title another course could share).
-PS3_PROBLEMS = {"q1": None, "q2a": "fc_layer_params", "q2b": "conv_layer_params", "q3a": "conv2d", "q3b": "conv_transpose2d",
-                "q4": "downsampling_params"}
+PS3_PROBLEMS = {
+    "q1": None,
+    "q2a": "fc_layer_params",
+    "q2b": "conv_layer_params",
+    "q3a": "conv2d",
+    "q3b": "conv_transpose2d",
+    "q4": "downsampling_params",
+}
 PS3_OWN_TESTS = ["test_ps3.py", "test_references.py"]
 
 
@@ -105,8 +111,10 @@ def is_ps3(assignment: Assignment) -> bool:
     folders = {path.name for path in assignment.problems.iterdir() if path.is_dir() and not path.name.startswith(("_", "."))}
     if folders != set(PS3_PROBLEMS):
         return False
-    return all(function is None or f"def {function}(" in (assignment.problems / key / "reference.py").read_text()
-               for key, function in PS3_PROBLEMS.items())
+    return all(
+        function is None or f"def {function}(" in (assignment.problems / key / "reference.py").read_text()
+        for key, function in PS3_PROBLEMS.items()
+    )
 
 
 collect_ignore = ["fixtures"]  # assignments the tests grade; their checks run only inside those gradings
@@ -123,6 +131,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = [item for item in items if not item.get_closest_marker("ps3")]
+
+
 SOLUTION = ROOT_ASSIGNMENT.solution
 MISTAKES = REPO / "solutions" / "mistakes"
 
@@ -138,8 +148,6 @@ def spec_problems(folder: Path = REPO / "problems") -> tuple:
 def graded_functions(folder: Path = REPO / "problems") -> set[str]:
     """Every student function the specs' cases call: what a submission is graded on."""
     return {case.function for problem in spec_problems(folder) for case in problem.cases}
-
-
 
 
 def total_points(folder: Path = REPO / "problems") -> float:
@@ -189,8 +197,9 @@ class GradescopeLayout:
         """Run the real run_autograder; return the parsed, validated results.json."""
         env = dict(os.environ, AUTOGRADER_ROOT=str(self.root), AUTOGRADER_PYTHON=sys.executable)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-        self.process = subprocess.run(["bash", str(self.root / "source" / "run_autograder")], env=env,
-                                      capture_output=True, timeout=timeout, check=False)
+        self.process = subprocess.run(
+            ["bash", str(self.root / "source" / "run_autograder")], env=env, capture_output=True, timeout=timeout, check=False
+        )
         raw = self.results_file.read_bytes()
         data = json.loads(raw)
         check_results(data, raw)
@@ -252,9 +261,23 @@ def call_gate(sandbox: Sandbox, deadline: float | None = None) -> CallGate:
 
 
 # What a checkout holds besides the repository's own files (.gitignore's, and tools' caches).
-NOT_THE_REPOSITORY = shutil.ignore_patterns(".git", ".venv", "__pycache__", "*.pyc", "*.egg-info", "dist", "build", "out",
-                                            "batch_results", "*.log", "compiled.json", ".pytest_cache", ".mypy_cache",
-                                            ".ruff_cache", ".hypothesis")
+NOT_THE_REPOSITORY = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "__pycache__",
+    "*.pyc",
+    "*.egg-info",
+    "dist",
+    "build",
+    "out",
+    "batch_results",
+    "*.log",
+    "compiled.json",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".hypothesis",
+)
 
 
 def copy_repository(destination: Path, root_assignment: Assignment | None = None) -> Path:
@@ -290,4 +313,3 @@ def hears_ctrl_c() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-

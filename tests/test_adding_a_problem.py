@@ -31,12 +31,19 @@ pytestmark = pytest.mark.slow  # the guide replayed in a copy of the repository,
 GUIDE = REPO / "docs" / "instructors.md"
 
 # What each of the guide's steps must name, in order: the test below does exactly these.
-STEPS = ["reference.py", "spec.yaml", "total_points", "python -m autograder validate",
-         "python -m autograder grade solutions", "make test", "python -m autograder build"]
+STEPS = [
+    "reference.py",
+    "spec.yaml",
+    "total_points",
+    "python -m autograder validate",
+    "python -m autograder grade solutions",
+    "make test",
+    "python -m autograder build",
+]
 
 
 def _guide_steps(guide: str) -> list[str]:
-    section = guide[guide.index("## Adding a problem"):guide.index("Here is a complete small example.")]
+    section = guide[guide.index("## Adding a problem") : guide.index("Here is a complete small example.")]
     steps = re.split(r"^\d+\. ", section, flags=re.M)[1:]
     return [" ".join(step.split()) for step in steps]
 
@@ -79,8 +86,9 @@ def test_the_guides_steps_add_its_example_problem_with_no_other_change(traversab
     environment.pop("PYTEST_ADDOPTS", None)
 
     def run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, *argv], cwd=copy, env=environment, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            [sys.executable, *argv], cwd=copy, env=environment, capture_output=True, text=True, timeout=timeout, check=False
+        )
 
     engine = run("-c", "import autograder; print(autograder.__file__)").stdout.strip()
     assert Path(engine).parent == copy / "autograder", engine
@@ -113,8 +121,7 @@ def test_the_guides_steps_add_its_example_problem_with_no_other_change(traversab
     solution = copy / "solutions" / SOLUTION.name
     text = solution.read_text()
     added = [line for line in imports if line not in text.splitlines()]
-    solution.write_text(text.rstrip("\n") + "\n\n" + "".join(f"{line}\n" for line in added) + "\n\n"
-                        + "\n\n\n".join(functions) + "\n")
+    solution.write_text(text.rstrip("\n") + "\n\n" + "".join(f"{line}\n" for line in added) + "\n\n" + "\n\n\n".join(functions) + "\n")
     graded = run("-m", "autograder", "grade", f"solutions/{SOLUTION.name}", "--json", str(tmp_path / "results.json"))
     assert graded.returncode == 0, graded.stdout + graded.stderr
     results = json.loads((tmp_path / "results.json").read_text())

@@ -26,8 +26,9 @@ MISTAKES = [(assignment, mistake) for assignment in ASSIGNMENTS for mistake in a
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=str)
-def test_the_built_zip_grades_the_solution_to_full_marks(assignment: Assignment, tmp_path: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_built_zip_grades_the_solution_to_full_marks(
+    assignment: Assignment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "dist"
     assert main(["build", "--problems", str(assignment.problems), "--out", str(out)]) == 0, capsys.readouterr().err
     unzipped = tmp_path / "unzipped"
@@ -45,15 +46,15 @@ def _defined_functions(source: str) -> set[str]:
 
 
 @pytest.mark.parametrize("assignment, mistake", MISTAKES, ids=[f"{a}:{m.stem}" for a, m in MISTAKES])
-def test_a_known_wrong_file_loses_points_where_wrong_with_its_mistake_named(assignment: Assignment, mistake: Path,
-                                                                            tmp_path: Path) -> None:
+def test_a_known_wrong_file_loses_points_where_wrong_with_its_mistake_named(assignment: Assignment, mistake: Path, tmp_path: Path) -> None:
     """Each function the file redefines loses points, and its failures name a known mistake (a spec's
     ``mistakes:``). A file named ``hardcoded*.py`` hard-codes answers rather than making a mistake: it need
     only lose points (solutions/mistakes/README.md says so)."""
     submission = tmp_path / assignment.course.starter_name
     submission.write_text(assignment.with_mistake(mistake))
-    report = grade(submission, assignment.problems, assignment.course.make_limits(), worker_user=None,
-                   module_names=assignment.course.module_names)
+    report = grade(
+        submission, assignment.problems, assignment.course.make_limits(), worker_user=None, module_names=assignment.course.module_names
+    )
     assert not report.error and not report.notices
     wrong = _defined_functions(mistake.read_text())
     graded = graded_functions(assignment.problems)
@@ -85,8 +86,15 @@ def test_any_assignment_at_the_root_passes_the_fast_test_suite(assignment: Assig
         copy = copy_repository(base / "repository", root_assignment=assignment)
         env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTEST_", "AUTOGRADER_"))}
         env["PYTHONPATH"] = str(copy)  # the copy's engine, not this checkout's
-        done = subprocess.run([sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider"], cwd=copy,
-                              env=env, capture_output=True, text=True, timeout=3600, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-m", "not slow", "-q", "-p", "no:cacheprovider"],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            check=False,
+        )
         assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -182,15 +182,23 @@ class Harness:
     def _wait_for_reaping(self, seconds: float) -> None:
         """Zombies of the worker's user still count against its RLIMIT_NPROC: let init reap them."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and WORKER_UID is not None and any(
+        while (
+            time.monotonic() < deadline
+            and WORKER_UID is not None
+            and any(
                 _uid(status) == WORKER_UID and status.get("State", "").startswith("Z") and status.get("PPid") == "1"
-                for _, status, _ in _processes()):
+                for _, status, _ in _processes()
+            )
+        ):
             time.sleep(0.05)
 
     def leftovers(self) -> list[str]:
         """This run's processes still alive (zombies are dead and do not count)."""
-        return [f"{pid} uid={_uid(status)} {_read(f'/proc/{pid}/cmdline')[:80]!r}"
-                for pid, status, environ in _live_processes() if self.is_ours(environ) and pid != os.getpid()]
+        return [
+            f"{pid} uid={_uid(status)} {_read(f'/proc/{pid}/cmdline')[:80]!r}"
+            for pid, status, environ in _live_processes()
+            if self.is_ours(environ) and pid != os.getpid()
+        ]
 
     def marks(self) -> list[str]:
         return sorted(str(p) for p in self.mark.parent.glob(self.mark.name + "*"))
@@ -220,8 +228,9 @@ def assert_scores(data: dict, zero: set[str] = frozenset(), imports_cleanly: boo
         assert "Problems loading your file" not in data["output"], data["output"]
     scores = scores_by_function(data)
     assert set(scores) == ALL_FUNCTIONS, data["output"]
-    wrong = {name: earned for name, (earned, possible) in scores.items()
-             if name not in ignore and earned != (0 if name in zero else possible)}
+    wrong = {
+        name: earned for name, (earned, possible) in scores.items() if name not in ignore and earned != (0 if name in zero else possible)
+    }
     assert not wrong, f"unexpected scores {wrong}; all: {scores}\n{data['output']}"
     assert data["score"] == pytest.approx(sum(earned for earned, _ in scores.values()), abs=1e-3)
 
@@ -237,8 +246,10 @@ def printed(data: dict, function: str = "mlp_layer_params") -> str:
 
 def probes(data: dict) -> dict[str, str]:
     """Each probe's name and what it got: "denied" or "OPEN" and what was read."""
-    return {name: "denied" if result.startswith("denied (") else result
-            for name, result in re.findall(r"^PROBE (.+?): (denied \(\w+\)|OPEN .*)$", printed(data), flags=re.M)}
+    return {
+        name: "denied" if result.startswith("denied (") else result
+        for name, result in re.findall(r"^PROBE (.+?): (denied \(\w+\)|OPEN .*)$", printed(data), flags=re.M)
+    }
 
 
 def assert_all_denied(data: dict, expected: set[str]) -> None:
@@ -266,8 +277,10 @@ def test_patched_comparison_functions_fool_nobody(harness):
 def test_objects_claiming_equality_earn_nothing(harness):
     harness.submit({"ps3.py": hostile("lying_objects")})
     data = harness.run()
-    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params",
-                              "num_downsampling_layers", "downsampling_params"})
+    assert_scores(
+        data,
+        zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params", "num_downsampling_layers", "downsampling_params"},
+    )
     assert all(t["status"] == "failed" for f in ("conv2d", "mlp_layer_params") for t in cases_of(data, f))
     assert "_LyingList" in printed(data, "mlp_layer_params")
     assert_clean(harness)
@@ -276,8 +289,7 @@ def test_objects_claiming_equality_earn_nothing(harness):
 def test_unpicklable_payloads_never_run(harness):
     harness.submit({"ps3.py": hostile("pickle_payloads", mark=harness.mark)})
     data = harness.run()
-    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params",
-                              "downsampling_params"})
+    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params", "downsampling_params"})
     grader_side = [m for m in harness.marks() if not m.endswith("-worker")]
     assert grader_side == [], "the grader unpickled a payload"
     if os.geteuid() == 0:  # the worker's own os.system is stopped by its sandbox (Landlock, separate user)
@@ -298,16 +310,16 @@ def test_mutated_inputs_do_not_reach_the_grader(harness):
     data = harness.run()
     assert data["score"] == TOTAL
     assert_scores(data)
-    assert "conv2d([[2, 0, -1, -1], [0, 1, 0, 2], [-2, 0, 1, 1], [1, 1, 0, -1]], [[1, -1, 1], [0, 1, 0], [1, -1, 1]])" \
-        in printed(data, "conv2d")
+    assert "conv2d([[2, 0, -1, -1], [0, 1, 0, 2], [-2, 0, 1, 1], [1, 1, 0, -1]], [[1, -1, 1], [0, 1, 0], [1, -1, 1]])" in printed(
+        data, "conv2d"
+    )
     assert_clean(harness)
 
 
 def test_nan_and_infinity_are_wrong_answers(harness):
     harness.submit({"ps3.py": hostile("nan_inf")})
     data = harness.run()
-    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params",
-                              "downsampling_params"})
+    assert_scores(data, zero={"conv2d", "conv_transpose2d", "mlp_layer_params", "conv_classifier_params", "downsampling_params"})
     assert "NaN or infinite" in printed(data, "conv2d") and "not a whole number" in printed(data, "conv_classifier_params")
     json.loads(harness.layout.results_file.read_text(), parse_constant=lambda name: pytest.fail(f"{name} in results.json"))
     assert_clean(harness)
@@ -334,14 +346,16 @@ def test_follow_through_credit_cannot_be_rigged_by_stateful_parts(harness):
     harness.submit({"ps3.py": hostile("follow_through_rigging")})
     data = harness.run()
     mlp = cases_of(data, "mlp_layer_params")
-    assert [t["score"] for t in mlp] == [t["max_score"] if t["status"] == "passed" else 0 for t in mlp], \
-        [(t["name"], t["score"], t["output"][-160:]) for t in mlp if t["status"] == "failed"]
+    assert [t["score"] for t in mlp] == [t["max_score"] if t["status"] == "passed" else 0 for t in mlp], [
+        (t["name"], t["score"], t["output"][-160:]) for t in mlp if t["status"] == "failed"
+    ]
     assert not any("Follow-through" in t["output"] for t in data["tests"])
     # The armed fc_layer_params answers 0 to whichever calls come next, graded ones included, and
     # conv_classifier_params uses it; every function that does not touch it keeps full marks.
     touched = {"mlp_layer_params", "fc_layer_params", "conv_classifier_params"}
-    assert {name: earned == possible for name, (earned, possible) in scores_by_function(data).items()
-            if name not in touched} == dict.fromkeys(ALL_FUNCTIONS - touched, True)
+    assert {
+        name: earned == possible for name, (earned, possible) in scores_by_function(data).items() if name not in touched
+    } == dict.fromkeys(ALL_FUNCTIONS - touched, True)
     assert_clean(harness)
 
 
@@ -534,8 +548,17 @@ def test_the_grader_cannot_be_killed_or_stopped(harness):
     harness.submit({"ps3.py": probed("kill_grader")})
     data = harness.run(timeout=120)
     assert data["score"] == TOTAL
-    assert_all_denied(data, {"SIGSTOP the grader", "SIGTERM the grader", "SIGKILL the grader", "SIGKILL the grader's group",
-                             "SIGKILL graders found in /proc", "SIGKILL every pid"})
+    assert_all_denied(
+        data,
+        {
+            "SIGSTOP the grader",
+            "SIGTERM the grader",
+            "SIGKILL the grader",
+            "SIGKILL the grader's group",
+            "SIGKILL graders found in /proc",
+            "SIGKILL every pid",
+        },
+    )
     assert_clean(harness)
 
 
@@ -547,15 +570,19 @@ def test_results_json_and_the_graders_files_cannot_be_forged_even_after_the_run(
     data = harness.run()
     written = harness.layout.results_file.read_bytes()
     assert data["score"] == TOTAL
-    assert_all_denied(data, {"write results.json", "create in results/", "append to a spec", "append to a reference",
-                             "replace run_autograder"})
+    assert_all_denied(
+        data, {"write results.json", "create in results/", "append to a spec", "append to a reference", "replace run_autograder"}
+    )
     started = re.search(r"^DAEMON (.+)$", printed(data), flags=re.M)
     assert started and started.group(1).isdigit(), started and started.group(0)
     daemon = int(started.group(1))
     assert harness.leftovers() == []
     time.sleep(3)  # the daemon would have woken up and written again by now
-    assert not Path(f"/proc/{daemon}").exists() or _uid(_status(str(daemon))) != WORKER_UID or \
-        _status(str(daemon)).get("State", "").startswith("Z"), f"the daemon {daemon} survived the run"
+    assert (
+        not Path(f"/proc/{daemon}").exists()
+        or _uid(_status(str(daemon))) != WORKER_UID
+        or _status(str(daemon)).get("State", "").startswith("Z")
+    ), f"the daemon {daemon} survived the run"
     assert harness.layout.results_file.read_bytes() == written
     assert sorted(p.name for p in harness.layout.results_file.parent.iterdir()) == ["results.json"]
     assert {p: p.read_bytes() for p in source.rglob("*") if p.is_file()} == before
@@ -572,11 +599,20 @@ def test_reference_solvers_and_specs_cannot_be_found_or_read(harness):
     harness.submit({"ps3.py": probed("steal_reference", repo=repo, roots=repr(roots))})
     data = harness.run()
     assert_scores(data, zero={"conv2d", "conv_transpose2d"})
-    assert_all_denied(data, {f"read {root}/problems" for root in roots}
-                      | {f"import problems.q3a.reference from {root}" for root in roots}
-                      | {"read the checkout's solutions/ps3.py", "walk /", "walk the checkout's folder", "walk /tmp",
-                         "symlink to a reference", "hard link to a reference"}
-                      | {p for p in probes(data) if p.startswith("read /proc/")})
+    assert_all_denied(
+        data,
+        {f"read {root}/problems" for root in roots}
+        | {f"import problems.q3a.reference from {root}" for root in roots}
+        | {
+            "read the checkout's solutions/ps3.py",
+            "walk /",
+            "walk the checkout's folder",
+            "walk /tmp",
+            "symlink to a reference",
+            "hard link to a reference",
+        }
+        | {p for p in probes(data) if p.startswith("read /proc/")},
+    )
     assert any(p.startswith("read /proc/") for p in probes(data))
     # Refused, not absent: a probe aimed at a file that is not there tested nothing.
     absent = re.findall(r"^PROBE (.+?): denied \((FileNotFoundError|NotADirectoryError)\)$", printed(data), flags=re.M)
@@ -589,9 +625,22 @@ def test_the_graders_process_cannot_be_read_or_traced(harness):
     harness.submit({"ps3.py": probed("proc_snoop")})
     data = harness.run()
     assert data["score"] == TOTAL
-    assert_all_denied(data, {"list /proc", "grader environ", "grader cmdline", "grader maps", "grader mem",
-                             "grader cwd listing", "grader open files", "ptrace attach", "pidfd_getfd", "setuid root",
-                             "read /etc/shadow"})
+    assert_all_denied(
+        data,
+        {
+            "list /proc",
+            "grader environ",
+            "grader cmdline",
+            "grader maps",
+            "grader mem",
+            "grader cwd listing",
+            "grader open files",
+            "ptrace attach",
+            "pidfd_getfd",
+            "setuid root",
+            "read /etc/shadow",
+        },
+    )
     assert_clean(harness)
 
 
@@ -617,8 +666,13 @@ def test_no_connection_leaves_the_worker(harness):
     try:
         for listener in listeners:
             listener.setblocking(False)
-        harness.submit({"ps3.py": probed("network", tcp_port=tcp.getsockname()[1], udp_port=udp.getsockname()[1],
-                                         abstract=name, host_ip=_host_address())})
+        harness.submit(
+            {
+                "ps3.py": probed(
+                    "network", tcp_port=tcp.getsockname()[1], udp_port=udp.getsockname()[1], abstract=name, host_ip=_host_address()
+                )
+            }
+        )
         data = harness.run()
         arrived = []
         for _listener, receive in ((tcp, tcp.accept), (udp, lambda: udp.recvfrom(100)), (abstract, abstract.accept)):
@@ -631,8 +685,9 @@ def test_no_connection_leaves_the_worker(harness):
             listener.close()
     assert arrived == []
     assert data["score"] == TOTAL
-    assert_all_denied(data, {"tcp loopback", "tcp own address", "udp loopback", "udp own address", "abstract unix socket",
-                             "dns", "tcp internet"})
+    assert_all_denied(
+        data, {"tcp loopback", "tcp own address", "udp loopback", "udp own address", "abstract unix socket", "dns", "tcp internet"}
+    )
     assert_clean(harness)
 
 
@@ -674,8 +729,16 @@ def test_a_symlinked_ps3_is_not_followed(harness):
 
 def test_files_beside_ps3_are_never_run(harness):
     shadow = attack("shadow_modules", mark=harness.mark)
-    harness.submit({"ps3.py": SOLUTION.read_text(), "conftest.py": shadow, "test_ps3.py": shadow,
-                    "numpy.py": shadow, "sitecustomize.py": shadow, "usercustomize.py": shadow})
+    harness.submit(
+        {
+            "ps3.py": SOLUTION.read_text(),
+            "conftest.py": shadow,
+            "test_ps3.py": shadow,
+            "numpy.py": shadow,
+            "sitecustomize.py": shadow,
+            "usercustomize.py": shadow,
+        }
+    )
     data = harness.run()
     assert data["score"] == TOTAL
     assert harness.marks() == []
@@ -688,8 +751,7 @@ def test_binary_garbage_gets_a_valid_zero(harness):
     data = harness.run()
     assert_scores(data, zero=ALL_FUNCTIONS, imports_cleanly=False)
     assert "Problems loading your file" in data["output"]
-    assert all("defines no function named" in t["output"]
-               for t in data["tests"] if t.get("max_score") and "visible" in t["tags"])
+    assert all("defines no function named" in t["output"] for t in data["tests"] if t.get("max_score") and "visible" in t["tags"])
     assert all(t["output"].endswith(("was not run.", "was not run).")) for t in data["tests"] if "hidden" in t.get("tags", []))
     assert harness.seconds < 60
     assert_clean(harness)

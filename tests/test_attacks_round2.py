@@ -40,7 +40,6 @@ GRADER_PEAK_MB = 200
 TOTAL = total_points()
 
 
-
 # --------------------------------------------------------------------------- what a pure function earns
 
 
@@ -71,8 +70,9 @@ def possible(function: str) -> float:
 
 def assert_no_follow_through(data: dict) -> None:
     """No case earns a part of its share, and no text mentions follow-through credit."""
-    partial = [(t["name"], t["score"], t["max_score"]) for t in data["tests"] if t.get("max_score")
-               and t["score"] not in (0, t["max_score"])]
+    partial = [
+        (t["name"], t["score"], t["max_score"]) for t in data["tests"] if t.get("max_score") and t["score"] not in (0, t["max_score"])
+    ]
     assert partial == [], f"cases with partial (follow-through) credit: {partial}"
     texts = [data["output"]] + [t.get("output", "") for t in data["tests"]]
     assert not any("Follow-through credit" in text for text in texts)
@@ -93,11 +93,16 @@ def test_constant_parts_farm_no_follow_through_credit(harness):
     data = harness.run()
     assert_no_follow_through(data)
     constants: dict[str, Callable[..., Any]] = {
-        "fc_layer_params": lambda *a, **k: 7, "mlp_layer_params": lambda dims: [7] * (len(dims) - 1),
-        "conv_layer_params": lambda *a, **k: 7, "conv_output_size": lambda *a, **k: 7,
-        "num_conv_layers": lambda *a, **k: 1, "conv_classifier_params": lambda *a, **k: 14,
-        "conv2d": lambda *a: np.zeros((2, 2)), "conv_transpose2d": lambda *a: np.zeros((2, 2)),
-        "num_downsampling_layers": lambda *a: 1, "downsampling_params": lambda *a: 7,
+        "fc_layer_params": lambda *a, **k: 7,
+        "mlp_layer_params": lambda dims: [7] * (len(dims) - 1),
+        "conv_layer_params": lambda *a, **k: 7,
+        "conv_output_size": lambda *a, **k: 7,
+        "num_conv_layers": lambda *a, **k: 1,
+        "conv_classifier_params": lambda *a, **k: 14,
+        "conv2d": lambda *a: np.zeros((2, 2)),
+        "conv_transpose2d": lambda *a: np.zeros((2, 2)),
+        "num_downsampling_layers": lambda *a: 1,
+        "downsampling_params": lambda *a: 7,
     }
     expected = {name: (earns(name, solver), possible(name)) for name, solver in constants.items()}
     expected |= {name: (0, possible(name)) for name in ALL_FUNCTIONS - set(constants)}  # problems added since: undefined
@@ -120,12 +125,15 @@ def test_parts_that_answer_only_follow_through_calls_earn_no_credit(harness):
     scores = scores_by_function(data)
     assert scores["fc_layer_params"] == (0, possible("fc_layer_params"))
     assert scores["num_downsampling_layers"] == (0, possible("num_downsampling_layers"))
-    assert scores["mlp_layer_params"] == (earns("mlp_layer_params", lambda dims: [a * b for a, b in itertools.pairwise(dims)]),
-                                          possible("mlp_layer_params"))
+    assert scores["mlp_layer_params"] == (
+        earns("mlp_layer_params", lambda dims: [a * b for a, b in itertools.pairwise(dims)]),
+        possible("mlp_layer_params"),
+    )
     assert scores["downsampling_params"] == (earns("downsampling_params", downsampling), possible("downsampling_params"))
     assert {name: earned == full for name, (earned, full) in scores.items()} == {
         name: name not in {"fc_layer_params", "num_downsampling_layers", "mlp_layer_params", "downsampling_params"}
-        for name in ALL_FUNCTIONS}
+        for name in ALL_FUNCTIONS
+    }
     assert_clean(harness)
 
 
@@ -138,8 +146,13 @@ def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness):
     honest = _honest_solution()
     # An own case is answered honestly only when no call with its arguments came before it: every
     # part call is made before the cases of its phase, so visible part calls precede every own case.
-    part_calls = {call_key(p.function, p.args, p.kwargs) for problem in spec_problems() for case in problem.cases
-                  if case.follow_through for p in case.follow_through.calls}
+    part_calls = {
+        call_key(p.function, p.args, p.kwargs)
+        for problem in spec_problems()
+        for case in problem.cases
+        if case.follow_through
+        for p in case.follow_through.calls
+    }
     honest_own = []
     seen = set(part_calls)
     for case in sorted(_cases("fc_layer_params") + _cases("num_conv_layers"), key=lambda c: c.hidden):
@@ -168,13 +181,16 @@ def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness):
         channels, height, _ = image_shape
         layers = honest["num_conv_layers"](height, size_out, kernel_size) + 1
         return layers * honest["conv_layer_params"](channels, channels, kernel_size) + honest["fc_layer_params"](
-            channels * size_out * size_out, n_classes)
+            channels * size_out * size_out, n_classes
+        )
 
     scores = scores_by_function(data)
     assert scores["fc_layer_params"] == (own_cases_earn("fc_layer_params"), possible("fc_layer_params"))
     assert scores["num_conv_layers"] == (own_cases_earn("num_conv_layers"), possible("num_conv_layers"))
-    assert scores["mlp_layer_params"] == (earns("mlp_layer_params", lambda dims: [a * b for a, b in itertools.pairwise(dims)]),
-                                          possible("mlp_layer_params"))
+    assert scores["mlp_layer_params"] == (
+        earns("mlp_layer_params", lambda dims: [a * b for a, b in itertools.pairwise(dims)]),
+        possible("mlp_layer_params"),
+    )
     assert scores["conv_classifier_params"] == (earns("conv_classifier_params", classifier), possible("conv_classifier_params"))
     touched = {"fc_layer_params", "num_conv_layers", "mlp_layer_params", "conv_classifier_params"}
     assert all(earned == full for name, (earned, full) in scores.items() if name not in touched), scores
@@ -190,13 +206,26 @@ def test_errors_cannot_carry_hidden_inputs_into_feedback(harness):
     harness.submit({"ps3.py": hostile("round2_error_channel")})
     data = harness.run()
     # num_downsampling_layers and downsampling_params are the solution's, which call the raising parts.
-    assert_scores(data, zero={"conv_layer_params", "num_conv_layers", "mlp_layer_params", "conv_classifier_params",
-                              "num_downsampling_layers", "downsampling_params"}, imports_cleanly=False)
+    assert_scores(
+        data,
+        zero={
+            "conv_layer_params",
+            "num_conv_layers",
+            "mlp_layer_params",
+            "conv_classifier_params",
+            "num_downsampling_layers",
+            "downsampling_params",
+        },
+        imports_cleanly=False,
+    )
     mistakes = {message for problem in spec_problems() for case in problem.cases for _, message in case.known_mistakes}
     failures = "|".join(re.escape(s) for s in outcomes.SUMMARIES if s != "passed")
-    fixed = re.compile(r"\*\*Passed\*\* \(hidden case: inputs and answer are not shown\)\."
-                       rf"|\*\*Wrong\*\* \(hidden case: inputs and answer are not shown\): (?:{failures})\."
-                       r"(?:\n\n\*\*Likely mistake:\*\* (?P<mistake>.+))?", re.S)
+    fixed = re.compile(
+        r"\*\*Passed\*\* \(hidden case: inputs and answer are not shown\)\."
+        rf"|\*\*Wrong\*\* \(hidden case: inputs and answer are not shown\): (?:{failures})\."
+        r"(?:\n\n\*\*Likely mistake:\*\* (?P<mistake>.+))?",
+        re.S,
+    )
     hidden = [t for t in data["tests"] if "hidden" in t.get("tags", []) and t["visibility"] == "visible"]
     assert len(hidden) > 20
     for test in hidden:
@@ -224,10 +253,15 @@ def test_no_reply_can_fail_the_grading(harness):
     data = harness.run()
     zero = {"mlp_layer_params", "conv_transpose2d", "conv_output_size", "num_conv_layers", "fc_layer_params", "conv2d"}
     # downsampling_params answers [its right answer, 1j]; where the right answer is an error it raises it, and passes.
-    must_raise = {case.name for problem in spec_problems() for case in problem.cases
-                  if case.function == "downsampling_params" and case.expected.raises}
-    passed = {t["name"].split(": ", 1)[1].removesuffix(" (hidden case)") for t in cases_of(data, "downsampling_params")
-              if t["status"] == "passed"}
+    must_raise = {
+        case.name
+        for problem in spec_problems()
+        for case in problem.cases
+        if case.function == "downsampling_params" and case.expected.raises
+    }
+    passed = {
+        t["name"].split(": ", 1)[1].removesuffix(" (hidden case)") for t in cases_of(data, "downsampling_params") if t["status"] == "passed"
+    }
     assert passed == must_raise
     assert_scores(data, zero=zero, ignore={"downsampling_params"})
     raw = harness.layout.results_file.read_bytes()
@@ -256,10 +290,13 @@ def test_one_blob_referenced_forty_times_keeps_the_grader_small(harness):
     data = harness.run()
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     failed = {f: [t["name"] for t in cases_of(data, f) if t["status"] == "failed"] for f in ("conv2d", "conv_transpose2d")}
-    assert failed == {"conv2d": ["Q3a · conv2d: Q3a: I convolved with K"],
-                      "conv_transpose2d": ["Q3b · conv_transpose2d: an asymmetric kernel: no flipping"]}, failed
-    assert data["score"] == pytest.approx(TOTAL - cases_of(data, "conv2d")[0]["max_score"]
-                                          - cases_of(data, "conv_transpose2d")[1]["max_score"])
+    assert failed == {
+        "conv2d": ["Q3a · conv2d: Q3a: I convolved with K"],
+        "conv_transpose2d": ["Q3b · conv_transpose2d: an asymmetric kernel: no flipping"],
+    }, failed
+    assert data["score"] == pytest.approx(
+        TOTAL - cases_of(data, "conv2d")[0]["max_score"] - cases_of(data, "conv_transpose2d")[1]["max_score"]
+    )
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     assert_clean(harness)
 
@@ -292,15 +329,19 @@ def _plant(folder: Path, marks: Path) -> None:
     """ps3.py (the solution with conv2d not written), and files that must never run in the TA's process."""
     folder.mkdir()
     (folder / "ps3.py").write_text(SOLUTION.read_text() + "\n\ndef conv2d(x, kernel):\n    raise NotImplementedError\n")
-    trap = (f"import pathlib\npathlib.Path({str(marks)!r} + '-' + __name__.replace('.', '-')).write_text('ran')\n"
-            "raise ImportError('the student folder was imported')\n")
+    trap = (
+        f"import pathlib\npathlib.Path({str(marks)!r} + '-' + __name__.replace('.', '-')).write_text('ran')\n"
+        "raise ImportError('the student folder was imported')\n"
+    )
     for name in ("numpy.py", "yaml.py", "scipy.py", "sitecustomize.py", "usercustomize.py", "jsonschema.py"):
         (folder / name).write_text(trap)
     fake = folder / "problems" / "q9"
     fake.mkdir(parents=True)
-    (fake / "spec.yaml").write_text('title: "FAKE PROBLEM: free points"\nnumber: "9"\npoints: 100\n'
-                                    "functions:\n  conv2d: {compare: {kind: int}}\n"
-                                    'cases:\n  - {name: "anything", call: conv2d, args: [1, 2], expected: 1}\n')
+    (fake / "spec.yaml").write_text(
+        'title: "FAKE PROBLEM: free points"\nnumber: "9"\npoints: 100\n'
+        "functions:\n  conv2d: {compare: {kind: int}}\n"
+        'cases:\n  - {name: "anything", call: conv2d, args: [1, 2], expected: 1}\n'
+    )
     (fake / "reference.py").write_text(trap + "def conv2d(x, k):\n    return 1\n")
     (folder / "assignment.yaml").write_text("title: FAKE\ntotal_points: 100\n")
     for path in [folder, *folder.rglob("*")]:
@@ -355,8 +396,11 @@ def test_student_text_never_renders_as_markdown_or_html(harness):
     assert any("PWNED-HEADING" in html for html in rendered.values()), "the attack's text is shown nowhere"
     for name, html in rendered.items():
         lowered = html.lower()
-        assert "<script" not in lowered and "<img" not in lowered and "javascript:" not in re.sub(
-            r"<code[^>]*>.*?</code>", "", lowered, flags=re.S), f"{name}: {html[:2000]}"
+        assert (
+            "<script" not in lowered
+            and "<img" not in lowered
+            and "javascript:" not in re.sub(r"<code[^>]*>.*?</code>", "", lowered, flags=re.S)
+        ), f"{name}: {html[:2000]}"
         assert "<h1" not in lowered and "<a " not in lowered, f"{name}: {html[:2000]}"
         outside = re.sub(r"<pre><code[^>]*>.*?</code></pre>|<code>.*?</code>", "", html, flags=re.S)
         assert "PWNED" not in outside and "onerror" not in outside, f"{name}: the student's text left its code block: {outside[:2000]}"

@@ -46,6 +46,7 @@ def class_files() -> dict[str, str]:
         "submission_106/": "",
     }
 
+
 # Gradescope recorded full marks for 101 and 102, and ten points fewer for 105.
 METADATA = f"""\
 submission_101:
@@ -157,8 +158,9 @@ def test_results_match_the_single_submission_grader(graded, tmp_path):
     _, out = graded
     alone = gradescope_json(grade(SOLUTION, REPO / "problems", worker_user=None))
     batched = results(out, "101")
-    assert [(t["name"], t["score"]) for t in batched["tests"] if t.get("max_score")] == \
-           [(t["name"], t["score"]) for t in alone["tests"] if t.get("max_score")]
+    assert [(t["name"], t["score"]) for t in batched["tests"] if t.get("max_score")] == [
+        (t["name"], t["score"]) for t in alone["tests"] if t.get("max_score")
+    ]
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="slot users exist only when the grader runs as root")
@@ -184,9 +186,21 @@ def test_csv_columns_and_values(graded):
     _, out = graded
     rows = read_csv(out / "grades.csv")
     questions = {problem.key: problem for problem in spec_problems() if not problem.graded_by_hand}
-    assert list(rows[0]) == ["submission_id", "names", "sids", "emails", "submitted_at", "status", "file",
-                             *map(question_column, questions.values()),
-                             "total", "max_score", "gradescope_score", "difference", "note"]
+    assert list(rows[0]) == [
+        "submission_id",
+        "names",
+        "sids",
+        "emails",
+        "submitted_at",
+        "status",
+        "file",
+        *map(question_column, questions.values()),
+        "total",
+        "max_score",
+        "gradescope_score",
+        "difference",
+        "note",
+    ]
     by_id = {row["submission_id"]: row for row in rows}
     assert list(by_id) == IDS
     first = by_id["101"]
@@ -280,8 +294,9 @@ def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path, reque
     env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=str(REPO))
     command = [sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out)]
     started = time.monotonic()
-    process = subprocess.Popen([*command, "--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               preexec_fn=hears_ctrl_c)
+    process = subprocess.Popen(
+        [*command, "--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=hears_ctrl_c
+    )
     while not all((out / name / "summary.json").exists() for name in "cd") and time.monotonic() < started + 25:
         time.sleep(0.1)
     assert time.monotonic() - started < 25, "the hanging submissions held up the others"
@@ -342,15 +357,18 @@ def test_plain_folder_of_files_and_folders_with_unicode_and_spaces(tmp_path):
 # --------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("metadata, message", [
-    ("submission_101: [unclosed\n", "not valid YAML (line"),
-    ("- just\n- a list\n", "should map each submission_<id>"),
-    ("", "holds nothing"),
-    ("submission_101:\n  :score: 10\n", "needs a :submitters list"),
-    ("submission_101:\n  :submitters: [{':name': A}]\n  :score: ten\n", "is not a number"),
-    ("student_101:\n  :submitters: [{':name': A}]\n", "is not of the form submission_<id>"),
-    (None, "no submission_metadata.yml"),
-])
+@pytest.mark.parametrize(
+    "metadata, message",
+    [
+        ("submission_101: [unclosed\n", "not valid YAML (line"),
+        ("- just\n- a list\n", "should map each submission_<id>"),
+        ("", "holds nothing"),
+        ("submission_101:\n  :score: 10\n", "needs a :submitters list"),
+        ("submission_101:\n  :submitters: [{':name': A}]\n  :score: ten\n", "is not a number"),
+        ("student_101:\n  :submitters: [{':name': A}]\n", "is not of the form submission_<id>"),
+        (None, "no submission_metadata.yml"),
+    ],
+)
 def test_malformed_metadata_is_a_clear_error_and_writes_nothing(tmp_path, capsys, metadata, message):
     export, out = make_export(tmp_path / "export", metadata), tmp_path / "out"
     assert run_batch(export, "--out", out) == 2
@@ -410,13 +428,17 @@ def test_a_member_that_cannot_be_unpacked_costs_only_its_owner(tmp_path):
 
 
 BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
-    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8))
+    f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(8)
+)
 
 
-@pytest.mark.parametrize("metadata, message", [
-    (BILLION_LAUGHS, "uses a YAML alias"),
-    ("submission_101: " + "[" * 50_000 + "]" * 50_000 + "\n", "nests more than"),
-])
+@pytest.mark.parametrize(
+    "metadata, message",
+    [
+        (BILLION_LAUGHS, "uses a YAML alias"),
+        ("submission_101: " + "[" * 50_000 + "]" * 50_000 + "\n", "nests more than"),
+    ],
+)
 def test_metadata_that_would_cost_more_than_its_size_is_refused_at_once(tmp_path, capsys, metadata, message):
     export, out = make_export(tmp_path / "export", metadata), tmp_path / "out"
     assert run_batch(export, "--out", out) == 2
@@ -426,7 +448,8 @@ def test_metadata_that_would_cost_more_than_its_size_is_refused_at_once(tmp_path
 def test_metadata_is_read_as_plain_text(tmp_path):
     (tmp_path / batch.METADATA_NAME).write_text(
         "submission_7:\n  :submitters:\n  - :name: !!python/object/apply:os.system [touch pwned]\n"
-        "    :sid: 2024-01-01\n    :email: [not, a, text]\n  :created_at: 2024-02-01 10:00:00.000000000 -08:00\n  :score: '3.5'\n")
+        "    :sid: 2024-01-01\n    :email: [not, a, text]\n  :created_at: 2024-02-01 10:00:00.000000000 -08:00\n  :score: '3.5'\n"
+    )
     (tmp_path / "submission_7").mkdir()
     [submission] = batch_export.read_submissions(tmp_path)
     assert submission.submitters == [{"name": "", "sid": "2024-01-01", "email": ""}]
@@ -586,8 +609,9 @@ def test_progress_estimates_from_work_per_slot_and_names_what_hangs():
 
 
 def test_markdown_renders_the_subset_and_escapes_the_rest():
-    html = render_markdown("**Wrong.** ``f(`x`)`` &lt;b&gt; \\*x\\* <img src=x onerror=alert(1)>\n\n- one\n- two\n\n"
-                           "```text\n<script>alert(1)</script>\n```\n")
+    html = render_markdown(
+        "**Wrong.** ``f(`x`)`` &lt;b&gt; \\*x\\* <img src=x onerror=alert(1)>\n\n- one\n- two\n\n```text\n<script>alert(1)</script>\n```\n"
+    )
     assert "<strong>Wrong.</strong> <code>f(`x`)</code> &lt;b&gt; *x* &lt;img src=x onerror=alert(1)&gt;" in html
     assert "<ul><li>one</li><li>two</li></ul>" in html
     assert "<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;</code></pre>" in html

@@ -96,8 +96,14 @@ def test_report_html_counts_the_checks_points_as_results_json_does(graded: Path)
     for problem in spec_problems(LAB1 / "problems"):
         if problem.graded_by_hand:
             continue
-        mean = (sum(t["score"] for data in (right, wrong) for t in data["tests"]
-                    if t.get("max_score") and t["extra_data"]["problem"] == problem.key)) / 2
+        mean = (
+            sum(
+                t["score"]
+                for data in (right, wrong)
+                for t in data["tests"]
+                if t.get("max_score") and t["extra_data"]["problem"] == problem.key
+            )
+        ) / 2
         row = re.search(rf"<td>{re.escape(problem.title)}</td><td[^>]*>([\d.]+) / ([\d.]+) ", problems_section)
         assert row, problems_section
         assert float(row.group(1)) == pytest.approx(mean, abs=0.01) and float(row.group(2)) == points[problem.key]

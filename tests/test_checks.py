@@ -29,7 +29,7 @@ from conftest import call_gate, sandbox_running, write_files
 REPO = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 
-STUDENT = '''
+STUDENT = """
 import os
 
 def double(x):
@@ -47,7 +47,7 @@ def hangs():
 
 def earned():
     return 3
-'''
+"""
 
 
 def gradescope_tests(results: list[CheckResult]) -> list[dict]:
@@ -71,7 +71,11 @@ def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 def test_markers_set_points_visibility_number_and_tags(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q9/test_extra.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_extra.py": '''
         import pytest
 
         @pytest.mark.weight(2)
@@ -88,7 +92,9 @@ def test_markers_set_points_visibility_number_and_tags(tmp_path: Path, box: Sand
         @pytest.mark.weight(1.5)
         def test_wrong_expectation(student):
             assert student.double(3) == 7
-        '''})
+        '''
+        },
+    )
 
     good = results["Doubles a number."]
     assert (good.problem, good.score, good.max_score, good.passed) == ("q9", 2, 2, True)
@@ -101,7 +107,11 @@ def test_markers_set_points_visibility_number_and_tags(tmp_path: Path, box: Sand
 
 
 def test_class_and_module_markers_apply_to_their_checks(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q9/test_extra.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_extra.py": """
         import pytest
 
         pytestmark = pytest.mark.visibility("hidden")
@@ -114,12 +124,18 @@ def test_class_and_module_markers_apply_to_their_checks(tmp_path: Path, box: San
             @pytest.mark.weight(5)
             def test_two(self, student):
                 assert student.double(2) == 4
-        '''})
+        """
+        },
+    )
     assert [(r.max_score, r.visibility) for r in results.values()] == [(3, "hidden"), (5, "hidden")]
 
 
 def test_gradescope_utils_decorators_on_functions_and_unittest_methods(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q9/test_suite.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_suite.py": '''
         import unittest
         from gradescope_utils.autograder_utils.decorators import hide_errors, number, tags, visibility, weight
 
@@ -147,11 +163,18 @@ def test_gradescope_utils_decorators_on_functions_and_unittest_methods(tmp_path:
             @hide_errors("Your double is off.")
             def test_secret(self):
                 self.assertEqual(self.student.double(5), 12345)
-        '''})
+        '''
+        },
+    )
 
     function = results["test_function"]
     assert (function.score, function.max_score, function.number, function.visibility, function.tags) == (
-        2, 2, "1.1", "after_published", ["basics"])
+        2,
+        2,
+        "1.1",
+        "after_published",
+        ["basics"],
+    )
     method = results["Doubles through self.student."]
     assert (method.score, method.max_score, method.number, method.visibility, method.tags) == (3, 3, "1.2", "hidden", ["a", "b"])
     assert results["test_method_fails"].score == 0 and "10 != 11" in results["test_method_fails"].output
@@ -159,18 +182,28 @@ def test_gradescope_utils_decorators_on_functions_and_unittest_methods(tmp_path:
 
 
 def test_a_check_without_weight_is_listed_with_no_points(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q9/test_extra.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_extra.py": """
         def test_free(student):
             assert student.double(1) == 2
 
         def test_free_failing(student):
             assert student.double(1) == 3
-        '''})
+        """
+        },
+    )
     assert [(r.score, r.max_score, r.passed) for r in results.values()] == [(0, 0, True), (0, 0, False)]
 
 
 def test_partial_credit_scores_what_the_check_set_within_its_weight(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q9/test_partial.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_partial.py": """
         from gradescope_utils.autograder_utils.decorators import partial_credit
 
         @partial_credit(4)
@@ -193,7 +226,9 @@ def test_partial_credit_scores_what_the_check_set_within_its_weight(tmp_path: Pa
         def test_set_then_failed(student, set_score=None):
             set_score(student.earned())
             assert False, "the rest is wrong"
-        '''})
+        """
+        },
+    )
     scores = {name: (r.score, r.max_score, r.passed) for name, r in results.items()}
     assert scores == {
         "test_some": (1.5, 4, False),
@@ -236,7 +271,11 @@ def test_a_partial_score_never_carries_over(tmp_path: Path, box: Sandbox) -> Non
 
 
 def test_skipped_xfail_and_errored_checks_keep_their_points_as_lost(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q9/test_unlucky.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_unlucky.py": """
         import unittest
         import pytest
         from gradescope_utils.autograder_utils.decorators import partial_credit, weight
@@ -291,7 +330,9 @@ def test_skipped_xfail_and_errored_checks_keep_their_points_as_lost(tmp_path: Pa
             @unittest.skip("unittest skip")
             def test_unittest_skip(self):
                 pass
-        '''})
+        """
+        },
+    )
 
     assert {name: (r.score, r.max_score, r.passed) for name, r in results.items()} == {
         "test_skip_call": (0, 1, False),
@@ -317,7 +358,11 @@ def test_skipped_xfail_and_errored_checks_keep_their_points_as_lost(tmp_path: Pa
 
 
 def test_student_error_says_how_the_call_failed(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q9/test_errors.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_errors.py": """
         import pytest
         from autograder.engine.checks import StudentError
 
@@ -342,7 +387,9 @@ def test_student_error_says_how_the_call_failed(tmp_path: Path, box: Sandbox) ->
 
         def test_uncaught(student):
             assert student.fails(1) == 2
-        '''})
+        """
+        },
+    )
     assert [r.passed for r in results.values()] == [True, True, True, False]
     output = results["test_uncaught"].output
     assert "StudentError: fails raised ValueError: bad input 1" in output
@@ -351,7 +398,8 @@ def test_student_error_says_how_the_call_failed(tmp_path: Path, box: Sandbox) ->
 
 def test_student_error_on_timeout_and_no_call_after_two(tmp_path: Path) -> None:
     path = write_files(tmp_path / "student", {"ps.py": STUDENT}) / "ps.py"
-    checks = {"q9/test_hangs.py": '''
+    checks = {
+        "q9/test_hangs.py": """
         import pytest
         from autograder.engine.checks import StudentError
 
@@ -363,7 +411,8 @@ def test_student_error_on_timeout_and_no_call_after_two(tmp_path: Path) -> None:
                 kinds.append((caught.value.kind, caught.value.message))
             assert kinds[0] == kinds[1] == ("timeout", "did not return within 1.0 s (an infinite loop?)")
             assert kinds[2] == ("skipped", "was not run: `hangs` already timed out 2 times")
-        '''}
+        """
+    }
     with Sandbox(path, Limits(call_timeout=1), worker_user=None) as slow_box:
         started = time.monotonic()
         results = _run(tmp_path, slow_box, checks)
@@ -372,10 +421,15 @@ def test_student_error_on_timeout_and_no_call_after_two(tmp_path: Path) -> None:
 
 
 def test_no_call_after_the_deadline(tmp_path: Path, box: Sandbox) -> None:
-    problems = write_files(tmp_path / "problems", {"q9/test_late.py": '''
+    problems = write_files(
+        tmp_path / "problems",
+        {
+            "q9/test_late.py": """
         def test_late(student):
             student.double(1)
-        '''})
+        """
+        },
+    )
     [result] = run_checks(find_checks(problems), call_gate(box, deadline=time.monotonic() - 1))
     assert "double was not run: the time limit for the whole submission was reached" in result.output
 
@@ -383,7 +437,10 @@ def test_no_call_after_the_deadline(tmp_path: Path, box: Sandbox) -> None:
 def test_a_check_imports_the_submission_by_the_courses_names_whatever_the_file_is_called(tmp_path: Path, box: Sandbox) -> None:
     """The worker's file is ps.py; the course's checks say ``from lab9 import double``. A name that is a module
     the grader uses (json) is never replaced, even when the course names it."""
-    problems = write_files(tmp_path / "problems", {"q9/test_names.py": '''
+    problems = write_files(
+        tmp_path / "problems",
+        {
+            "q9/test_names.py": """
         import json
 
         import ps
@@ -393,7 +450,9 @@ def test_a_check_imports_the_submission_by_the_courses_names_whatever_the_file_i
         def test_both_names(student):
             assert double(4) == ps.double(4) == student.double(4) == 8
             assert json.dumps([1]) == "[1]" and not hasattr(json, "double")
-    '''})
+    """
+        },
+    )
     [result] = run_checks(find_checks(problems), call_gate(box), module_names=["lab9", "json"])
     assert result.passed, result.output
     assert "lab9" not in sys.modules and "ps" not in sys.modules  # only for the session
@@ -404,42 +463,55 @@ def test_a_check_imports_the_submission_by_the_courses_names_whatever_the_file_i
 # --------------------------------------------------------------------------- isolation
 
 
-EVIL = '''
+EVIL = """
 from pathlib import Path
 Path({marker!r}).write_text("imported")
-'''
+"""
 
 
 def test_nothing_but_the_check_files_is_collected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not the student's test_*.py or conftest.py, not a conftest.py above problems/, not an ini file."""
     marker = tmp_path / "IMPORTED"
-    student = write_files(tmp_path / "submission", {
-        "ps.py": STUDENT,
-        "test_evil.py": EVIL.format(marker=str(marker)) + "\ndef test_evil():\n    pass\n",
-        "conftest.py": EVIL.format(marker=str(marker)),
-        "pytest.ini": "[pytest]\naddopts = --no-such-option\n",
-    })
+    student = write_files(
+        tmp_path / "submission",
+        {
+            "ps.py": STUDENT,
+            "test_evil.py": EVIL.format(marker=str(marker)) + "\ndef test_evil():\n    pass\n",
+            "conftest.py": EVIL.format(marker=str(marker)),
+            "pytest.ini": "[pytest]\naddopts = --no-such-option\n",
+        },
+    )
     write_files(tmp_path, {"conftest.py": EVIL.format(marker=str(marker)), "pytest.ini": "[pytest]\naddopts = --no-such-option\n"})
     monkeypatch.chdir(student)  # as if graded from inside the submission's folder
     with Sandbox(student / "ps.py", worker_user=None) as own_box:
-        results = _run(tmp_path, own_box, {
-            "conftest.py": EVIL.format(marker=str(marker)),
-            "q9/conftest.py": EVIL.format(marker=str(marker)),
-            "q9/test_extra.py": "def test_only(student):\n    assert student.double(1) == 2\n",
-        })
+        results = _run(
+            tmp_path,
+            own_box,
+            {
+                "conftest.py": EVIL.format(marker=str(marker)),
+                "q9/conftest.py": EVIL.format(marker=str(marker)),
+                "q9/test_extra.py": "def test_only(student):\n    assert student.double(1) == 2\n",
+            },
+        )
     assert list(results) == ["test_only"] and results["test_only"].passed
     assert not marker.exists()
 
 
 def test_pytest_prints_nothing_and_a_checks_own_output_is_kept(tmp_path: Path, box: Sandbox, capfd: pytest.CaptureFixture) -> None:
-    results = _run(tmp_path, box, {"q9/test_loud.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_loud.py": """
         import sys
 
         def test_prints(student):
             print("hint: try a smaller kernel")
             print("on stderr", file=sys.stderr)
             assert student.double(1) == 3
-        '''})
+        """
+        },
+    )
     out, err = capfd.readouterr()
     assert (out, err) == ("", "")
     output = results["test_prints"].output
@@ -449,13 +521,19 @@ def test_pytest_prints_nothing_and_a_checks_own_output_is_kept(tmp_path: Path, b
 def test_the_environment_cannot_change_the_session(tmp_path: Path, box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTEST_ADDOPTS", "--no-such-option -x")
     monkeypatch.setenv("PYTEST_PLUGINS", "no_such_plugin")
-    results = _run(tmp_path, box, {"q9/test_extra.py": '''
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q9/test_extra.py": """
         def test_one(student):
             assert False
 
         def test_two(student):
             assert student.double(1) == 2
-        '''})
+        """
+        },
+    )
     assert [r.passed for r in results.values()] == [False, True]  # -x would have stopped after the first
     assert os.environ["PYTEST_ADDOPTS"] == "--no-such-option -x" and "PYTEST_DISABLE_PLUGIN_AUTOLOAD" not in os.environ
 
@@ -469,14 +547,22 @@ def test_an_edited_check_file_runs_afresh_and_leaves_no_module_behind(tmp_path: 
 
 def test_sessions_in_threads_take_turns(tmp_path: Path, box: Sandbox) -> None:
     """Batch grading runs submissions in threads; two sessions at once would share modules and capture."""
-    folders = [write_files(tmp_path / f"problems{run}", {"q9/test_extra.py": f'''
+    folders = [
+        write_files(
+            tmp_path / f"problems{run}",
+            {
+                "q9/test_extra.py": f"""
         import time
 
         def test_slow(student):
             print("run {run}")
             time.sleep(0.2)
             assert student.double({run}) == {2 * run}
-        '''}) for run in (1, 2)]
+        """
+            },
+        )
+        for run in (1, 2)
+    ]
     results: dict[int, list[CheckResult]] = {}
 
     def grade(run: int) -> None:
@@ -487,18 +573,22 @@ def test_sessions_in_threads_take_turns(tmp_path: Path, box: Sandbox) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert {run: [(r.passed, r.output) for r in checks] for run, checks in results.items()} == {
-        1: [(True, "run 1")], 2: [(True, "run 2")]}
+    assert {run: [(r.passed, r.output) for r in checks] for run, checks in results.items()} == {1: [(True, "run 1")], 2: [(True, "run 2")]}
 
 
 def test_what_other_threads_print_stays_out_of_a_check(tmp_path: Path, box: Sandbox, capfd: pytest.CaptureFixture) -> None:
     """Batch grading's progress bar goes on writing to stderr while a check runs."""
-    problems = write_files(tmp_path / "problems", {"q9/test_extra.py": '''
+    problems = write_files(
+        tmp_path / "problems",
+        {
+            "q9/test_extra.py": """
         import time
 
         def test_slow(student):
             time.sleep(0.6)
-        '''})
+        """
+        },
+    )
     progress = threading.Timer(0.3, lambda: os.write(2, b"[#####     ] 5/10\n"))
     progress.start()
     [result] = run_checks(find_checks(problems), call_gate(box))
@@ -508,11 +598,14 @@ def test_what_other_threads_print_stays_out_of_a_check(tmp_path: Path, box: Sand
 
 def test_an_installed_pytest_plugin_is_not_loaded(tmp_path: Path, box: Sandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "IMPORTED"
-    site = write_files(tmp_path / "site", {
-        "evil_plugin.py": EVIL.format(marker=str(marker)),
-        "evil_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: evil-plugin\nVersion: 1.0\n",
-        "evil_plugin-1.0.dist-info/entry_points.txt": "[pytest11]\nevil = evil_plugin\n",
-    })
+    site = write_files(
+        tmp_path / "site",
+        {
+            "evil_plugin.py": EVIL.format(marker=str(marker)),
+            "evil_plugin-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: evil-plugin\nVersion: 1.0\n",
+            "evil_plugin-1.0.dist-info/entry_points.txt": "[pytest11]\nevil = evil_plugin\n",
+        },
+    )
     monkeypatch.syspath_prepend(str(site))
     results = _run(tmp_path, box, {"q9/test_extra.py": "def test_one(student):\n    pass\n"})
     assert results["test_one"].passed and not marker.exists()
@@ -536,16 +629,23 @@ def test_broken_check_files_stop_with_check_error(tmp_path: Path, box: Sandbox) 
 
 
 def test_find_checks_lists_only_problem_test_files(tmp_path: Path) -> None:
-    problems = write_files(tmp_path / "problems", {name: "" for name in (
-        "q2/test_b.py", "q1/test_a.py", "q1/test_c.py", "q1/helper.py", "q1/spec.yaml", "test_top.py", "q1/deep/test_d.py")})
+    problems = write_files(
+        tmp_path / "problems",
+        {
+            name: ""
+            for name in ("q2/test_b.py", "q1/test_a.py", "q1/test_c.py", "q1/helper.py", "q1/spec.yaml", "test_top.py", "q1/deep/test_d.py")
+        },
+    )
     assert [p.relative_to(problems).as_posix() for p in find_checks(problems)] == ["q1/test_a.py", "q1/test_c.py", "q2/test_b.py"]
 
 
 def test_find_checks_does_not_import_pytest(tmp_path: Path) -> None:
     write_files(tmp_path / "problems", {"q1/test_a.py": ""})
-    code = ("import sys; from pathlib import Path; from autograder.engine.checks import find_checks; "
-            f"print(len(find_checks(Path({str(tmp_path / 'problems')!r}))), "
-            "sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', 'pluggy', 'numpy')))")
+    code = (
+        "import sys; from pathlib import Path; from autograder.engine.checks import find_checks; "
+        f"print(len(find_checks(Path({str(tmp_path / 'problems')!r}))), "
+        "sorted(m for m in sys.modules if m.split('.')[0] in ('pytest', '_pytest', 'pluggy', 'numpy')))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert done.stdout.split() == ["1", "[]"]
 
@@ -557,7 +657,16 @@ def test_gradescope_tests_match_the_results_schema() -> None:
     ]
     tests = gradescope_tests(results)
     jsonschema.validate({"score": 2.0, "tests": tests}, SCHEMA)
-    assert tests[0] == {"name": "Q9 · doubles", "number": "9.1", "score": 2.0, "max_score": 2.0, "status": "passed",
-                        "output": "", "output_format": "text", "visibility": "after_due_date", "tags": ["conv"],
-                        "extra_data": {"problem": "q9", "where": "", "check": "doubles"}}
+    assert tests[0] == {
+        "name": "Q9 · doubles",
+        "number": "9.1",
+        "score": 2.0,
+        "max_score": 2.0,
+        "status": "passed",
+        "output": "",
+        "output_format": "text",
+        "visibility": "after_due_date",
+        "tags": ["conv"],
+        "extra_data": {"problem": "q9", "where": "", "check": "doubles"},
+    }
     assert "number" not in tests[1] and tests[1]["status"] == "failed" and tests[1]["visibility"] == "visible"

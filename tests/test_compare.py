@@ -23,11 +23,21 @@ def test_an_int_answer_may_arrive_in_any_integral_form(received):
 SUMMARIES = set(outcomes.SUMMARIES)
 
 
-@pytest.mark.parametrize("received, detail", [
-    (445, "expected 444, received 445"), (444.5, "not a whole number"), (True, "(a bool)"), ("444", "(a str)"),
-    (float("nan"), "not a whole number"), (float("inf"), "not a whole number"), ([444], "(a list)"),
-    (Unsupported("Cheater"), "object of type Cheater"), (None, "(a NoneType)"), (10**400, "relative error enormous"),
-])
+@pytest.mark.parametrize(
+    "received, detail",
+    [
+        (445, "expected 444, received 445"),
+        (444.5, "not a whole number"),
+        (True, "(a bool)"),
+        ("444", "(a str)"),
+        (float("nan"), "not a whole number"),
+        (float("inf"), "not a whole number"),
+        ([444], "(a list)"),
+        (Unsupported("Cheater"), "object of type Cheater"),
+        (None, "(a NoneType)"),
+        (10**400, "relative error enormous"),
+    ],
+)
 def test_wrong_int_answers(received, detail):
     verdict = judge(444, received, INT)
     assert not verdict.passed and detail in verdict.detail and verdict.summary in SUMMARIES
@@ -68,19 +78,22 @@ def test_float32_work_done_right_passes_with_default_tolerance():
     assert judge(exact, in_float32, ARRAY).passed
 
 
-@pytest.mark.parametrize("received, detail", [
-    (EXPECTED.T, "the transpose of the right shape"),
-    (EXPECTED[:1], "shape (1, 3)"),
-    (EXPECTED.ravel(), "shape (6,)"),
-    (np.trunc(EXPECTED), "2 of 6 entries are wrong"),
-    (np.where(EXPECTED == 0, np.nan, EXPECTED), "1 entries are NaN or infinite"),
-    (np.full((2, 3), np.inf), "6 entries are NaN or infinite"),
-    (EXPECTED.astype(complex), "dtype complex128"),
-    (EXPECTED > 0, "dtype bool"),
-    ([[1, 2], [3]], "received [[1, 2], [3]]"),
-    (Unsupported("FakeArray"), "object of type FakeArray"),
-    (3.0, "received 3.0"),
-])
+@pytest.mark.parametrize(
+    "received, detail",
+    [
+        (EXPECTED.T, "the transpose of the right shape"),
+        (EXPECTED[:1], "shape (1, 3)"),
+        (EXPECTED.ravel(), "shape (6,)"),
+        (np.trunc(EXPECTED), "2 of 6 entries are wrong"),
+        (np.where(EXPECTED == 0, np.nan, EXPECTED), "1 entries are NaN or infinite"),
+        (np.full((2, 3), np.inf), "6 entries are NaN or infinite"),
+        (EXPECTED.astype(complex), "dtype complex128"),
+        (EXPECTED > 0, "dtype bool"),
+        ([[1, 2], [3]], "received [[1, 2], [3]]"),
+        (Unsupported("FakeArray"), "object of type FakeArray"),
+        (3.0, "received 3.0"),
+    ],
+)
 def test_wrong_array_answers(received, detail):
     verdict = judge(EXPECTED, received, ARRAY)
     assert not verdict.passed and detail in verdict.detail and verdict.summary in SUMMARIES
@@ -125,24 +138,74 @@ def _deep(levels: int) -> list:
 
 
 HOSTILE = [
-    [[10**400]], [[1.0, 10**400, 2.0], [1.0, 2.0, 3.0]], 10**400, -(10**309), 2**1024, [2**1024] * 3,
-    _deep(10_000), _deep(40), [[1, 2], [3]], [[1, 2, 3], [4, 5]], [[[1]], [2]], [], [[]], np.zeros((0,)), np.zeros((2, 0)),
-    "\ud800", ["\udfff"], [["1.5", "-2", "3.25"], ["0", "4", "-1"]], [[1.5, -2.0, 3.25], [0.0, 4.0, "-1"]],
-    [[1.5 + 0j, -2.0, 3.25], [0.0, 4.0, -1.0]], 444 + 0j, [[True, False, True], [False, True, False]],
-    EXPECTED.astype(complex), EXPECTED > 0, EXPECTED.astype(str), EXPECTED.astype(bytes), _structured(),
-    np.zeros((2, 3), dtype="M8[s]"), np.zeros((2, 3), dtype="m8[D]"), np.array(5, dtype="m8[D]"), np.timedelta64(444, "D"),
-    np.frombuffer(np.array([1, 2, 3], dtype="<i8").tobytes(), dtype="<M8"), np.array("x\ud800"), np.array(b"x" * 100_000),
-    np.zeros(1, dtype="V100000"), np.zeros(1, dtype="V100000")[0], np.array(444, dtype=[("a", "<i8")]),
-    np.float16(444.0), np.longdouble(444.5), np.array([444.0], dtype=np.longdouble), np.array([1e300], dtype=np.longdouble) ** 2,
-    [np.array([1.5, -2.0, 3.25]), np.array([0.0, 4.0, -1.0])], [np.array([1.5, -2.0, 3.25]), np.array(["0", "4", "-1"])],
-    (np.int64(40), np.float32(18)), [np.array(40), np.array(18.0)], [Unsupported("x\ud800y")], Unsupported("Cheater"),
-    {"a": 1}, {1, 2}, None, float("nan"), [float("inf")] * 2, b"\xff\xfe", bytearray(b"444"),
+    [[10**400]],
+    [[1.0, 10**400, 2.0], [1.0, 2.0, 3.0]],
+    10**400,
+    -(10**309),
+    2**1024,
+    [2**1024] * 3,
+    _deep(10_000),
+    _deep(40),
+    [[1, 2], [3]],
+    [[1, 2, 3], [4, 5]],
+    [[[1]], [2]],
+    [],
+    [[]],
+    np.zeros((0,)),
+    np.zeros((2, 0)),
+    "\ud800",
+    ["\udfff"],
+    [["1.5", "-2", "3.25"], ["0", "4", "-1"]],
+    [[1.5, -2.0, 3.25], [0.0, 4.0, "-1"]],
+    [[1.5 + 0j, -2.0, 3.25], [0.0, 4.0, -1.0]],
+    444 + 0j,
+    [[True, False, True], [False, True, False]],
+    EXPECTED.astype(complex),
+    EXPECTED > 0,
+    EXPECTED.astype(str),
+    EXPECTED.astype(bytes),
+    _structured(),
+    np.zeros((2, 3), dtype="M8[s]"),
+    np.zeros((2, 3), dtype="m8[D]"),
+    np.array(5, dtype="m8[D]"),
+    np.timedelta64(444, "D"),
+    np.frombuffer(np.array([1, 2, 3], dtype="<i8").tobytes(), dtype="<M8"),
+    np.array("x\ud800"),
+    np.array(b"x" * 100_000),
+    np.zeros(1, dtype="V100000"),
+    np.zeros(1, dtype="V100000")[0],
+    np.array(444, dtype=[("a", "<i8")]),
+    np.float16(444.0),
+    np.longdouble(444.5),
+    np.array([444.0], dtype=np.longdouble),
+    np.array([1e300], dtype=np.longdouble) ** 2,
+    [np.array([1.5, -2.0, 3.25]), np.array([0.0, 4.0, -1.0])],
+    [np.array([1.5, -2.0, 3.25]), np.array(["0", "4", "-1"])],
+    (np.int64(40), np.float32(18)),
+    [np.array(40), np.array(18.0)],
+    [Unsupported("x\ud800y")],
+    Unsupported("Cheater"),
+    {"a": 1},
+    {1, 2},
+    None,
+    float("nan"),
+    [float("inf")] * 2,
+    b"\xff\xfe",
+    bytearray(b"444"),
 ]
 
 
 @pytest.mark.parametrize("received", HOSTILE, ids=lambda value: type(value).__name__)
-@pytest.mark.parametrize("expected, comparison", [(444, INT), ([40, 18], INTS), (EXPECTED, ARRAY), (np.zeros((2, 0)), ARRAY),
-                                                  (EXPECTED, Comparison("array", eps=1e-6, magnitudes=np.abs(EXPECTED)))])
+@pytest.mark.parametrize(
+    "expected, comparison",
+    [
+        (444, INT),
+        ([40, 18], INTS),
+        (EXPECTED, ARRAY),
+        (np.zeros((2, 0)), ARRAY),
+        (EXPECTED, Comparison("array", eps=1e-6, magnitudes=np.abs(EXPECTED))),
+    ],
+)
 def test_hostile_answers_get_a_verdict_for_their_case_alone(expected, received, comparison):
     verdict = judge(expected, received, comparison)
     assert verdict.summary in SUMMARIES or verdict.passed
@@ -160,35 +223,60 @@ def test_an_int_beyond_float_range_inside_lists_is_wrong(received):
     assert not verdict.passed
 
 
-@pytest.mark.parametrize("received", [
-    [["1.5", "-2", "3.25"], ["0", "4", "-1"]], [[1.5 + 0j, -2, 3.25], [0, 4, -1]], [[True, -2, 3.25], [0, 4, -1]],
-    [np.array([1.5, -2.0, 3.25]), np.array(["0", "4", "-1"])], [np.array([1.5, -2.0, 3.25]), np.array([0, 4, -1], dtype=complex)],
-])
+@pytest.mark.parametrize(
+    "received",
+    [
+        [["1.5", "-2", "3.25"], ["0", "4", "-1"]],
+        [[1.5 + 0j, -2, 3.25], [0, 4, -1]],
+        [[True, -2, 3.25], [0, 4, -1]],
+        [np.array([1.5, -2.0, 3.25]), np.array(["0", "4", "-1"])],
+        [np.array([1.5, -2.0, 3.25]), np.array([0, 4, -1], dtype=complex)],
+    ],
+)
 def test_strings_complex_numbers_and_bools_are_not_numbers_inside_lists_either(received):
     verdict = judge(EXPECTED, received, ARRAY)
     assert not verdict.passed and "not" in verdict.detail
     assert not agrees(EXPECTED, received, ARRAY)
 
 
-@pytest.mark.parametrize("received", [
-    EXPECTED.astype(">f8"), EXPECTED.astype(">f4"), EXPECTED.astype("<f2"), EXPECTED.astype(np.longdouble),
-    np.asfortranarray(EXPECTED), np.repeat(EXPECTED, 2, axis=1)[:, ::2], np.array(EXPECTED.T, order="C").T,
-    [np.array([1.5, -2.0, 3.25]), [0, 4, -1]], tuple(tuple(np.float32(v) for v in row) for row in EXPECTED),
-    [[np.array(1.5), np.float16(-2), 3.25], [np.uint8(0), np.array([4.0])[0], -1]],
-])
+@pytest.mark.parametrize(
+    "received",
+    [
+        EXPECTED.astype(">f8"),
+        EXPECTED.astype(">f4"),
+        EXPECTED.astype("<f2"),
+        EXPECTED.astype(np.longdouble),
+        np.asfortranarray(EXPECTED),
+        np.repeat(EXPECTED, 2, axis=1)[:, ::2],
+        np.array(EXPECTED.T, order="C").T,
+        [np.array([1.5, -2.0, 3.25]), [0, 4, -1]],
+        tuple(tuple(np.float32(v) for v in row) for row in EXPECTED),
+        [[np.array(1.5), np.float16(-2), 3.25], [np.uint8(0), np.array([4.0])[0], -1]],
+    ],
+)
 def test_right_arrays_pass_in_any_real_dtype_byte_order_and_memory_layout(received):
     assert judge(EXPECTED, received, ARRAY).passed
     assert agrees(EXPECTED, received, ARRAY)
 
 
-@pytest.mark.parametrize("received", [np.array(444), np.array(444, dtype=">i8"), np.array(444.0, dtype="<f2"), np.uint16(444),
-                                      np.array(444, dtype=np.longdouble)])
+@pytest.mark.parametrize(
+    "received",
+    [np.array(444), np.array(444, dtype=">i8"), np.array(444.0, dtype="<f2"), np.uint16(444), np.array(444, dtype=np.longdouble)],
+)
 def test_a_zero_dimensional_array_equal_to_an_int_answer_is_right(received):
     assert judge(444, received, INT).passed
 
 
-@pytest.mark.parametrize("received", [np.timedelta64(444, "D"), np.array(444, dtype="m8[D]"), np.datetime64(444, "D"),
-                                      np.bool_(True), np.longdouble(2**60) + np.longdouble(0.5)])
+@pytest.mark.parametrize(
+    "received",
+    [
+        np.timedelta64(444, "D"),
+        np.array(444, dtype="m8[D]"),
+        np.datetime64(444, "D"),
+        np.bool_(True),
+        np.longdouble(2**60) + np.longdouble(0.5),
+    ],
+)
 def test_timedeltas_bools_and_inexact_long_doubles_are_not_ints(received):
     assert not judge(444 if not isinstance(received, np.longdouble) else 2**60, received, INT).passed
 
@@ -208,27 +296,30 @@ def test_the_detail_names_what_is_not_a_number():
     assert "relative error enormous" in judge(444, 10**400, INT).detail
 
 
-@pytest.mark.parametrize("expected, received, comparison, instead", [
-    (444, True, INT, "return the count as an int (True and False are not numbers here)"),
-    (444, (444,), INT, "return one whole number: an int"),
-    (444, Unsupported("map"), INT, "return one whole number: an int"),
-    (444, "444", INT, "return one whole number: an int"),
-    ([40, 18], Unsupported("map"), INTS, "return a list, e.g. list(map(...))"),
-    ([40, 18], Unsupported("filter"), INTS, "return a list, e.g. list(filter(...))"),
-    ([40, 18], Unsupported("zip"), INTS, "return a list, e.g. list(zip(...))"),
-    ([40, 18], Unsupported("dict_values"), INTS, "return a list, e.g. list(...) of the dict_values"),
-    ([40, 18], Unsupported("list_iterator"), INTS, "return a list, e.g. list(...) of the list_iterator"),
-    ([40, 18], Unsupported("generator"), INTS, "a list comprehension [... for ...] instead of the generator expression"),
-    ([40, 18], 58, INTS, "return a list of ints (a tuple or a 1-D NumPy array of ints is fine too)"),
-    ([40, 18], np.array([[40, 18]]), INTS, "return a list of ints"),
-    ([40, 18], np.array([True, False]), INTS, "(a NumPy bool scalar): return the count as an int"),
-    ([40, 18], True, INTS, "return a list of ints (True and False are not numbers here)"),
-    (EXPECTED, Unsupported("object array"), ARRAY, "return an array of numbers, e.g. np.asarray(x, dtype=float)"),
-    (EXPECTED, Unsupported("map"), ARRAY, "e.g. np.array(list(map(...)))"),
-    (EXPECTED, EXPECTED > 0, ARRAY, "x.astype(float) (True and False are not numbers here)"),
-    (EXPECTED, EXPECTED.astype(complex), ARRAY, "return a NumPy array of numbers (any int or float dtype) or nested lists"),
-    (EXPECTED, [["1.5", "-2", "3.25"], ["0", "4", "-1"]], ARRAY, "return a NumPy array of numbers"),
-])
+@pytest.mark.parametrize(
+    "expected, received, comparison, instead",
+    [
+        (444, True, INT, "return the count as an int (True and False are not numbers here)"),
+        (444, (444,), INT, "return one whole number: an int"),
+        (444, Unsupported("map"), INT, "return one whole number: an int"),
+        (444, "444", INT, "return one whole number: an int"),
+        ([40, 18], Unsupported("map"), INTS, "return a list, e.g. list(map(...))"),
+        ([40, 18], Unsupported("filter"), INTS, "return a list, e.g. list(filter(...))"),
+        ([40, 18], Unsupported("zip"), INTS, "return a list, e.g. list(zip(...))"),
+        ([40, 18], Unsupported("dict_values"), INTS, "return a list, e.g. list(...) of the dict_values"),
+        ([40, 18], Unsupported("list_iterator"), INTS, "return a list, e.g. list(...) of the list_iterator"),
+        ([40, 18], Unsupported("generator"), INTS, "a list comprehension [... for ...] instead of the generator expression"),
+        ([40, 18], 58, INTS, "return a list of ints (a tuple or a 1-D NumPy array of ints is fine too)"),
+        ([40, 18], np.array([[40, 18]]), INTS, "return a list of ints"),
+        ([40, 18], np.array([True, False]), INTS, "(a NumPy bool scalar): return the count as an int"),
+        ([40, 18], True, INTS, "return a list of ints (True and False are not numbers here)"),
+        (EXPECTED, Unsupported("object array"), ARRAY, "return an array of numbers, e.g. np.asarray(x, dtype=float)"),
+        (EXPECTED, Unsupported("map"), ARRAY, "e.g. np.array(list(map(...)))"),
+        (EXPECTED, EXPECTED > 0, ARRAY, "x.astype(float) (True and False are not numbers here)"),
+        (EXPECTED, EXPECTED.astype(complex), ARRAY, "return a NumPy array of numbers (any int or float dtype) or nested lists"),
+        (EXPECTED, [["1.5", "-2", "3.25"], ["0", "4", "-1"]], ARRAY, "return a NumPy array of numbers"),
+    ],
+)
 def test_a_refused_answer_is_told_what_to_return_instead(expected, received, comparison, instead):
     verdict = judge(expected, received, comparison)
     assert not verdict.passed and verdict.summary == outcomes.WRONG
@@ -432,20 +523,25 @@ def test_a_known_mistake_of_another_shape_is_compared_with_the_largest_magnitude
     assert not judge(EXPECTED, mistake, comparison).passed
 
 
-@pytest.mark.parametrize("compare, message", [
-    ("{kind: int, magnitude: true}", "magnitude: true applies to kind: array only"),
-    ("{kind: array, eps: 1.0e-6}", "eps scales the magnitude of each entry: it needs magnitude: true"),
-    ("{kind: array, magnitude: yes please}", "magnitude must be true or false"),
-    ("{kind: array, magnitude: true, eps: 2}", "eps must be a number in [0, 1)"),
-    ("{kind: array, magnitudes: true}", "unknown compare setting 'magnitudes'"),
-])
+@pytest.mark.parametrize(
+    "compare, message",
+    [
+        ("{kind: int, magnitude: true}", "magnitude: true applies to kind: array only"),
+        ("{kind: array, eps: 1.0e-6}", "eps scales the magnitude of each entry: it needs magnitude: true"),
+        ("{kind: array, magnitude: yes please}", "magnitude must be true or false"),
+        ("{kind: array, magnitude: true, eps: 2}", "eps must be a number in [0, 1)"),
+        ("{kind: array, magnitudes: true}", "unknown compare setting 'magnitudes'"),
+    ],
+)
 def test_magnitude_settings_are_checked(tmp_path, compare, message):
     from autograder.engine.errors import SpecError
     from autograder.engine.specs import load_problem
 
     folder = tmp_path / "tm"
     folder.mkdir()
-    (folder / "spec.yaml").write_text(MAGNITUDE_SPEC.replace("conv2d: {compare: {kind: array, magnitude: true}}", f"conv2d: {{compare: {compare}}}", 1))
+    (folder / "spec.yaml").write_text(
+        MAGNITUDE_SPEC.replace("conv2d: {compare: {kind: array, magnitude: true}}", f"conv2d: {{compare: {compare}}}", 1)
+    )
     (folder / "reference.py").write_text(MAGNITUDE_REFERENCE)
     with pytest.raises(SpecError, match=re.escape(message)):
         load_problem(folder / "spec.yaml")
@@ -458,6 +554,8 @@ def test_magnitude_needs_a_reference_that_accepts_absolute_values(tmp_path):
     folder = tmp_path / "tm"
     folder.mkdir()
     (folder / "spec.yaml").write_text(MAGNITUDE_SPEC)
-    (folder / "reference.py").write_text(MAGNITUDE_REFERENCE.replace('windows = np', 'assert x.min() < 0 or x.size < 9, "no"\n    windows = np'))
+    (folder / "reference.py").write_text(
+        MAGNITUDE_REFERENCE.replace("windows = np", 'assert x.min() < 0 or x.size < 9, "no"\n    windows = np')
+    )
     with pytest.raises(SpecError, match="absolute values"):
         load_problem(folder / "spec.yaml")

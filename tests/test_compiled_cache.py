@@ -109,8 +109,10 @@ def test_a_damaged_blob_makes_the_cache_stale_not_wrong(tmp_path: Path) -> None:
 def test_a_grade_reads_the_course_from_the_cache_without_pyyaml(tmp_path: Path) -> None:
     folder = _problems_beside(tmp_path, _lab_config())
     assert compiled.stored_course(folder) == course.cache_entry(folder) is not None
-    code = ("import sys; from pathlib import Path; from autograder.apps.course import load; "
-            f"c = load(Path({str(folder)!r})); print('yaml' in sys.modules, c.title, c.submission_names, c.limits)")
+    code = (
+        "import sys; from pathlib import Path; from autograder.apps.course import load; "
+        f"c = load(Path({str(folder)!r})); print('yaml' in sys.modules, c.title, c.submission_names, c.limits)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     expected = course.load(LAB / "problems")
     assert done.stdout.strip() == f"False {expected.title} {expected.submission_names} {expected.limits}"
@@ -135,9 +137,11 @@ def test_yaml_that_json_cannot_carry_exactly_is_not_stored(tmp_path: Path, value
 def test_loading_from_the_cache_imports_no_spec_loader_and_no_checks(tmp_path: Path) -> None:
     """What only a stale cache or a problem with checks needs is imported only then."""
     folder = _problems_beside(tmp_path, _lab_config())
-    code = ("import sys; from pathlib import Path; import autograder.engine.runner; from autograder.apps.course import load; "
-            "from autograder.engine.problemset import find_checks, load_with_fingerprint; "
-            f"folder = Path({str(folder)!r}); load(folder); problems, _ = load_with_fingerprint(folder); find_checks(folder); "
-            "print(len(problems), sorted(m for m in ('yaml', 'autograder.engine.specs', 'autograder.engine.checks') if m in sys.modules))")
+    code = (
+        "import sys; from pathlib import Path; import autograder.engine.runner; from autograder.apps.course import load; "
+        "from autograder.engine.problemset import find_checks, load_with_fingerprint; "
+        f"folder = Path({str(folder)!r}); load(folder); problems, _ = load_with_fingerprint(folder); find_checks(folder); "
+        "print(len(problems), sorted(m for m in ('yaml', 'autograder.engine.specs', 'autograder.engine.checks') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert done.stdout.split() == [str(len(load_problems(LAB / "problems"))), "[]"]

@@ -75,7 +75,8 @@ def test_a_check_that_fails_on_the_reference_is_an_error_with_its_line(tmp_path:
 
     copy = _lab_copy(tmp_path)
     (copy / "problems" / "p1" / "test_wrong.py").write_text(
-        "import pytest\n\n\n@pytest.mark.weight(1)\ndef test_square_of_two(student):\n    assert student.square(2) == 5\n")
+        "import pytest\n\n\n@pytest.mark.weight(1)\ndef test_square_of_two(student):\n    assert student.square(2) == 5\n"
+    )
     assert main(["validate", "--problems", str(copy / "problems")]) == 1
     err = capsys.readouterr().err
     assert "problems/p1/test_wrong.py:4: the check 'test_square_of_two' does not pass on the reference solution" in err

@@ -32,6 +32,12 @@ def test_gradescope_counts_the_start_up(slow_start, tmp_path: Path) -> None:
 def test_grade_json_counts_the_start_up(slow_start, tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     env_path = f"{REPO}:{tmp_path / 'stall'}"
-    subprocess.run([sys.executable, "-m", "autograder", "grade", str(SOLUTION), "--json", str(out)], cwd=tmp_path,
-                   env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"}, capture_output=True, check=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(SOLUTION), "--json", str(out)],
+        cwd=tmp_path,
+        env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=True,
+        timeout=300,
+    )
     assert json.loads(out.read_text())["execution_time"] >= STALL

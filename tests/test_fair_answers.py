@@ -47,7 +47,7 @@ INSTEAD = {
 }
 
 # The expected answers: whole numbers, except the array that a Fraction or a Decimal writes with a half in it.
-REFERENCE = '''\
+REFERENCE = """\
 import numpy as np
 
 
@@ -65,10 +65,10 @@ def grid(form):
     if form == "range":
         return np.array([0.0, 1.0, 2.0])
     return np.array([[1.5, 2.0], [3.0, 4.0]]) if form in ("fraction", "decimal") else np.array([[2.0, 3.0], [4.0, 5.0]])
-'''
+"""
 
 # The student's answers: the expected ones, written in the form the case names.
-SUBMISSION = '''\
+SUBMISSION = """\
 from decimal import Decimal
 from fractions import Fraction
 
@@ -109,7 +109,7 @@ def grid(form):
         return containers[form]()
     values = [[1.0, 0.0]] if form == "bool" else [[1.5, 2.0], [3.0, 4.0]] if form in ("fraction", "decimal") else rows
     return [[_number(form, v) for v in row] for row in values]
-'''
+"""
 
 
 def _spec() -> str:
@@ -161,11 +161,22 @@ class _LyingNumber(float):
         return 1.5, 1
 
 
-@pytest.mark.parametrize("value, sent", [
-    (Fraction(24, 4), 6), (Fraction(3, 2), 1.5), (Fraction(-7, 1), -7), (Decimal("6.00"), 6), (Decimal("-1.25"), -1.25),
-    (Decimal("1E+30"), 10**30), (_Count.SIX, 6), (Fraction(10**400 + 1, 2), None), (Decimal("sNaN"), None),
-    (_LyingNumber(2.0), None), (3 + 0j, None),
-])
+@pytest.mark.parametrize(
+    "value, sent",
+    [
+        (Fraction(24, 4), 6),
+        (Fraction(3, 2), 1.5),
+        (Fraction(-7, 1), -7),
+        (Decimal("6.00"), 6),
+        (Decimal("-1.25"), -1.25),
+        (Decimal("1E+30"), 10**30),
+        (_Count.SIX, 6),
+        (Fraction(10**400 + 1, 2), None),
+        (Decimal("sNaN"), None),
+        (_LyingNumber(2.0), None),
+        (3 + 0j, None),
+    ],
+)
 def test_exact_real_numbers_cross_as_the_int_or_float_they_equal(value, sent):
     encoded = encode(value, [])
     if sent is None:

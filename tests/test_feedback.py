@@ -51,24 +51,36 @@ def test_known_mistake_is_named(tmp_path, mistake, function, words):
 
 
 EXTRA_MISTAKES = {
-    "double_bias": ("downsampling_params", "counted twice", '''
+    "double_bias": (
+        "downsampling_params",
+        "counted twice",
+        """
 _right_downsampling_params = downsampling_params
 
 def downsampling_params(in_channels, channels, size_in, size_latent, kernel_size):
     layers = num_downsampling_layers(size_in, size_latent, kernel_size)
     return _right_downsampling_params(in_channels, channels, size_in, size_latent, kernel_size) + layers
-'''),
+""",
+    ),
     "index_slip": ("conv_transpose2d", "Algorithm 1, line 7", None),  # built from the solution below
-    "truncated_transpose": ("conv_transpose2d", "integer-truncated inputs", '''
+    "truncated_transpose": (
+        "conv_transpose2d",
+        "integer-truncated inputs",
+        """
 _right_conv_transpose2d = conv_transpose2d
 
 def conv_transpose2d(x, kernel):
     return _right_conv_transpose2d(np.asarray(x).astype(int), np.asarray(kernel).astype(int))
-'''),
-    "layers_off_by_one": ("num_downsampling_layers", "One layer too many", '''
+""",
+    ),
+    "layers_off_by_one": (
+        "num_downsampling_layers",
+        "One layer too many",
+        """
 def num_downsampling_layers(size_in, size_latent, kernel_size):
     return (size_in - size_latent) // (kernel_size - 1) + 1
-'''),
+""",
+    ),
 }
 
 
@@ -91,11 +103,11 @@ def test_more_known_mistakes(tmp_path, name):
 @pytest.mark.ps3
 def test_follow_through_gives_half_on_composites_of_a_wrong_part(tmp_path):
     """Only conv_layer_params is wrong (no bias); the composites built on it earn half, no more."""
-    wrong_part = '''
+    wrong_part = """
 def conv_layer_params(c_in, c_out, kernel_size):
     kh, kw = kernel_size if isinstance(kernel_size, (tuple, list)) else (kernel_size, kernel_size)
     return c_in * kh * kw * c_out
-'''
+"""
     report = _grade(tmp_path, SOLUTION.read_text() + wrong_part)
     for result in report.results:
         function = result.case.function

@@ -48,8 +48,12 @@ SOLUTION = REPO / "solutions" / "ps3.py"
 
 
 def _error(name: str) -> dict[str, Any]:
-    return {"type": name, "mro": [name, "Exception", "BaseException", "object"], "message": f"{name} spelling a hidden input",
-            "traceback": "Traceback: the student's own"}
+    return {
+        "type": name,
+        "mro": [name, "Exception", "BaseException", "object"],
+        "message": f"{name} spelling a hidden input",
+        "traceback": "Traceback: the student's own",
+    }
 
 
 def _possible_outcomes(case: Case) -> list[Outcome]:
@@ -60,10 +64,16 @@ def _possible_outcomes(case: Case) -> list[Outcome]:
     errors = [_error("ValueError"), _error("NotImplementedError"), _error("Leak_4_5_6")]
     if case.expected.raises:
         errors.append(_error(case.expected.raises))
-    return ([Outcome("returned", value) for value in returned] + [Outcome("raised", error=error) for error in errors]
-            + [Outcome("timeout", seconds=5.0), Outcome("crashed", detail="killed by signal 9 (SIGKILL)"),
-               Outcome("broken", detail="the reply was malformed")]
-            + [Outcome("skipped", reason=reason, detail="2") for reason in get_args(SkipReason)])
+    return (
+        [Outcome("returned", value) for value in returned]
+        + [Outcome("raised", error=error) for error in errors]
+        + [
+            Outcome("timeout", seconds=5.0),
+            Outcome("crashed", detail="killed by signal 9 (SIGKILL)"),
+            Outcome("broken", detail="the reply was malformed"),
+        ]
+        + [Outcome("skipped", reason=reason, detail="2") for reason in get_args(SkipReason)]
+    )
 
 
 def _shown(result: CaseResult, alphabets: dict[str, HiddenAlphabet]) -> tuple[bool, str, float]:
@@ -100,8 +110,11 @@ def test_every_problem_set_is_enumerated():
     assert REPO / "problems" in folders and REPO / "tests" / "fixtures" / "lab1" / "problems" in folders
 
 
-@pytest.mark.parametrize("folder, function", _functions_with_hidden_cases(),
-                         ids=lambda value: value if isinstance(value, str) else value.relative_to(REPO).as_posix())
+@pytest.mark.parametrize(
+    "folder, function",
+    _functions_with_hidden_cases(),
+    ids=lambda value: value if isinstance(value, str) else value.relative_to(REPO).as_posix(),
+)
 def test_a_hidden_case_shows_at_most_two_bits(folder, function):
     cases = [case for problem in load(folder) for case in problem.cases]
     alphabets = hidden_alphabets(cases)
@@ -122,21 +135,44 @@ def test_a_hidden_case_shows_at_most_two_bits(folder, function):
 
 def _case(hidden: bool = True, mistakes: tuple[str, ...] = (), credit: bool = False) -> Case:
     follow = FollowThrough(share=0.5, compose=lambda parts: 0) if credit else None
-    return Case("p", "1.1", "f", "a case", (), {}, Expected(6), Comparison("int"), hidden=hidden,
-                known_mistakes=[(5 - index, message) for index, message in enumerate(mistakes)], follow_through=follow)
+    return Case(
+        "p",
+        "1.1",
+        "f",
+        "a case",
+        (),
+        {},
+        Expected(6),
+        Comparison("int"),
+        hidden=hidden,
+        known_mistakes=[(5 - index, message) for index, message in enumerate(mistakes)],
+        follow_through=follow,
+    )
 
 
-@pytest.mark.parametrize("cases, phrases", [
-    ([_case()], (PASSED, WRONG, RAISED, TIMED_OUT_OR_NOT_RUN)),
-    ([_case(mistakes=("m.",))], (PASSED, WRONG, LIKELY_MISTAKE + "m", NO_ANSWER)),
-    ([_case(mistakes=("m",)), _case(mistakes=("n",))], (PASSED, WRONG, RAISED, TIMED_OUT_OR_NOT_RUN)),
-    ([_case(mistakes=("m", "n"))], (PASSED, WRONG, RAISED, TIMED_OUT_OR_NOT_RUN)),
-    ([_case(mistakes=("m",)), _case(hidden=False, mistakes=("n",))], (PASSED, WRONG, LIKELY_MISTAKE + "m", NO_ANSWER)),
-    ([_case(credit=True)], (PASSED, WRONG, CREDITED, NO_ANSWER)),
-    ([_case(credit=True, mistakes=("m",))], (PASSED, WRONG, CREDITED, NO_ANSWER)),
-    ([_case(hidden=False, credit=True), _case()], (PASSED, WRONG, RAISED, TIMED_OUT_OR_NOT_RUN)),
-], ids=["nothing else", "one mistake", "two mistakes", "two on one case", "a visible mistake", "credit",
-        "credit and a mistake", "credit on visible cases only"])
+@pytest.mark.parametrize(
+    "cases, phrases",
+    [
+        ([_case()], (PASSED, WRONG, RAISED, TIMED_OUT_OR_NOT_RUN)),
+        ([_case(mistakes=("m.",))], (PASSED, WRONG, LIKELY_MISTAKE + "m", NO_ANSWER)),
+        ([_case(mistakes=("m",)), _case(mistakes=("n",))], (PASSED, WRONG, RAISED, TIMED_OUT_OR_NOT_RUN)),
+        ([_case(mistakes=("m", "n"))], (PASSED, WRONG, RAISED, TIMED_OUT_OR_NOT_RUN)),
+        ([_case(mistakes=("m",)), _case(hidden=False, mistakes=("n",))], (PASSED, WRONG, LIKELY_MISTAKE + "m", NO_ANSWER)),
+        ([_case(credit=True)], (PASSED, WRONG, CREDITED, NO_ANSWER)),
+        ([_case(credit=True, mistakes=("m",))], (PASSED, WRONG, CREDITED, NO_ANSWER)),
+        ([_case(hidden=False, credit=True), _case()], (PASSED, WRONG, RAISED, TIMED_OUT_OR_NOT_RUN)),
+    ],
+    ids=[
+        "nothing else",
+        "one mistake",
+        "two mistakes",
+        "two on one case",
+        "a visible mistake",
+        "credit",
+        "credit and a mistake",
+        "credit on visible cases only",
+    ],
+)
 def test_the_room_goes_to_credit_then_the_one_mistake_then_telling_failures_apart(cases, phrases):
     assert hidden_alphabet(cases).phrases == phrases
 
@@ -188,8 +224,11 @@ def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path)
         # Staff, and the student once grades are published, still get every hidden case in full.
         assert all(r.verdict.detail for r in hidden if not r.verdict.passed)
         # What results.json shows of these hidden cases before publication: as many texts as the alphabet, no more.
-        texts = {(test["output"], test["score"] == test["max_score"], test["score"] == 0) for test in data["tests"]
-                 if test["visibility"] == "visible" and test.get("tags") == [function, "hidden"]}
+        texts = {
+            (test["output"], test["score"] == test["max_score"], test["score"] == 0)
+            for test in data["tests"]
+            if test["visibility"] == "visible" and test.get("tags") == [function, "hidden"]
+        }
         assert len(hidden) == len([t for t in data["tests"] if t.get("tags") == [function, "hidden"]])
         assert len(texts) <= MAX_HIDDEN_OUTCOMES, texts
 
@@ -205,8 +244,11 @@ def _fc_calls(hidden: bool) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]
 
 def _visible_entries(report: Report) -> tuple[list, list]:
     """Everything a visible case shows: the results as the engine decided them, and their results.json tests."""
-    results = [(r.case.number, r.verdict, r.diagnosis, r.credit, r.credit_reason, r.score, r.outcome.output if r.outcome else "")
-               for r in report.results if not r.case.hidden]
+    results = [
+        (r.case.number, r.verdict, r.diagnosis, r.credit, r.credit_reason, r.score, r.outcome.output if r.outcome else "")
+        for r in report.results
+        if not r.case.hidden
+    ]
     tests = [test for test in gradescope_json(report)["tests"] if "visible" in test.get("tags", [])]
     return results, tests
 
@@ -215,10 +257,14 @@ def _visible_entries(report: Report) -> tuple[list, list]:
 def test_visible_results_do_not_depend_on_the_hidden_phase(tmp_path):
     own, visible = _fc_calls(hidden=False)
     assert visible - own, "no visible composite calls fc_layer_params beyond its own cases: the attack has no lever"
-    reports = {mode: _grade(tmp_path / mode, _attack("follow_through_hidden_state", mode=mode, own=own, visible=visible))
-               for mode in ("pass", "fail")}
-    hidden_failures = {mode: sum(not r.verdict.passed for r in report.results
-                                 if r.case.hidden and r.case.function == "fc_layer_params") for mode, report in reports.items()}
+    reports = {
+        mode: _grade(tmp_path / mode, _attack("follow_through_hidden_state", mode=mode, own=own, visible=visible))
+        for mode in ("pass", "fail")
+    }
+    hidden_failures = {
+        mode: sum(not r.verdict.passed for r in report.results if r.case.hidden and r.case.function == "fc_layer_params")
+        for mode, report in reports.items()
+    }
     assert hidden_failures["pass"] == 0 and hidden_failures["fail"] > 0, hidden_failures  # the hidden phases differed
     # Visible composites answered what the lying part adds up to: their credit was at stake.
     stake = [r for r in reports["fail"].results if not r.case.hidden and r.case.follow_through and not r.verdict.passed]

@@ -74,7 +74,7 @@ def receive(data: bytes, limits: Limits = LIMITS) -> tuple[dict, list]:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(write_end, view[: 1 << 16]):]
+                view = view[os.write(write_end, view[: 1 << 16]) :]
         except OSError:  # the reader stopped early (a refused reply)
             pass
         finally:
@@ -126,10 +126,22 @@ def grade_everything(outcome: Outcome) -> None:
             assert isinstance(agrees(expected, outcome.value, comparison), bool)
             assert isinstance(short_repr(outcome.value), str)
             assert "could not compare" not in judge(expected, outcome.value, comparison).detail  # no safety net needed
-        cases = [Case(problem="q", number=f"1.{i}", function="f", name=f"case {i}", args=(np.arange(3),), kwargs={},
-                      expected=Expected(value=expected), comparison=comparison, hidden=hidden, max_score=1.0,
-                      known_mistakes=[(expected, "a mistake that is the answer itself")] if hidden else [])
-                 for i, hidden in enumerate((False, True))]
+        cases = [
+            Case(
+                problem="q",
+                number=f"1.{i}",
+                function="f",
+                name=f"case {i}",
+                args=(np.arange(3),),
+                kwargs={},
+                expected=Expected(value=expected),
+                comparison=comparison,
+                hidden=hidden,
+                max_score=1.0,
+                known_mistakes=[(expected, "a mistake that is the answer itself")] if hidden else [],
+            )
+            for i, hidden in enumerate((False, True))
+        ]
         report = Report(submission="submission.py", problems=[Problem(key="q", title="Q: hostile", number="1", points=2, cases=cases)])
         for case in cases:
             result = runner.check(case, outcome)
@@ -145,27 +157,48 @@ def grade_everything(outcome: Outcome) -> None:
 SURROGATES = st.sampled_from(["\ud800", "a\udfffb", "\udc80" * 3, "x\ud83d"])
 TEXT = st.one_of(st.text(max_size=20), SURROGATES)
 NUMBERS = st.one_of(
-    st.integers(), st.integers(min_value=-(10**400), max_value=10**400), st.sampled_from([10**400, -(10**308) * 10, 2**1024, 2**63, -(2**64)]),
-    st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(), TEXT,
+    st.integers(),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.sampled_from([10**400, -(10**308) * 10, 2**1024, 2**63, -(2**64)]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.booleans(),
+    st.none(),
+    TEXT,
 )
 
 
 # Raw references name a dtype and a shape themselves: real ones, and every kind of lie about them.
-RAW_DTYPES = st.one_of(st.sampled_from(["<f8", ">f8", "<f4", "<f2", "|b1", "|i1", "<i8", ">u4", "<c16", "|O8", "<U2", "|S3", "|V8",
-                                        "<M8[s]", "<f8,<i4", "f8", "", "<f99"]), st.integers(), st.none(), TEXT)
-RAW_SHAPES = st.one_of(st.lists(st.integers(min_value=-2, max_value=5), max_size=4), st.just([10**12, 10**12]), st.just([2**70]),
-                       st.just([True, 2]), st.just([[2], 3]), st.just(list(range(1, 40))), st.integers(), st.none())
+RAW_DTYPES = st.one_of(
+    st.sampled_from(
+        ["<f8", ">f8", "<f4", "<f2", "|b1", "|i1", "<i8", ">u4", "<c16", "|O8", "<U2", "|S3", "|V8", "<M8[s]", "<f8,<i4", "f8", "", "<f99"]
+    ),
+    st.integers(),
+    st.none(),
+    TEXT,
+)
+RAW_SHAPES = st.one_of(
+    st.lists(st.integers(min_value=-2, max_value=5), max_size=4),
+    st.just([10**12, 10**12]),
+    st.just([2**70]),
+    st.just([True, 2]),
+    st.just([[2], 3]),
+    st.just(list(range(1, 40))),
+    st.integers(),
+    st.none(),
+)
 
 
 def tagged(blob_count: int) -> st.SearchStrategy:
     """A leaf tag: references to the reply's blobs (valid or not), unsupported objects, bogus dicts."""
     index = st.integers(min_value=-1, max_value=blob_count + 1)
     return st.one_of(
-        st.builds(lambda i: {"$array": i}, index), st.builds(lambda i: {"$scalar": i}, index),
+        st.builds(lambda i: {"$array": i}, index),
+        st.builds(lambda i: {"$scalar": i}, index),
         st.builds(lambda name: {"$unsupported": name}, TEXT),
         st.sampled_from([{"$array": 0.0}, {"$array": True}, {"$array": "0"}, {"$what": 1}, {"$array": 0, "$scalar": 0}, {}]),
-        st.builds(lambda tag, i, dtype, shape: {tag: [i, dtype, shape]}, st.sampled_from(["$array", "$scalar"]), index,
-                  RAW_DTYPES, RAW_SHAPES),
+        st.builds(
+            lambda tag, i, dtype, shape: {tag: [i, dtype, shape]}, st.sampled_from(["$array", "$scalar"]), index, RAW_DTYPES, RAW_SHAPES
+        ),
     )
 
 
@@ -183,9 +216,14 @@ def deep(levels: int, leaf: str = "1") -> str:
 
 
 DTYPES = st.one_of(
-    hnp.scalar_dtypes(), hnp.byte_string_dtypes(max_len=4), hnp.unicode_string_dtypes(max_len=4),
-    hnp.floating_dtypes(endianness="?", sizes=(16, 32, 64)), hnp.integer_dtypes(endianness="?"),
-    hnp.complex_number_dtypes(endianness="?"), hnp.datetime64_dtypes(endianness="?"), hnp.timedelta64_dtypes(endianness="?"),
+    hnp.scalar_dtypes(),
+    hnp.byte_string_dtypes(max_len=4),
+    hnp.unicode_string_dtypes(max_len=4),
+    hnp.floating_dtypes(endianness="?", sizes=(16, 32, 64)),
+    hnp.integer_dtypes(endianness="?"),
+    hnp.complex_number_dtypes(endianness="?"),
+    hnp.datetime64_dtypes(endianness="?"),
+    hnp.timedelta64_dtypes(endianness="?"),
     hnp.array_dtypes(max_size=3),
 )
 ARRAYS = hnp.arrays(DTYPES, hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=4))
@@ -213,7 +251,9 @@ def blobs(draw: st.DrawFn) -> bytes:
     if forgery == "garbage":
         return draw(st.binary(max_size=200))
     if forgery == "code points":  # text NumPy cannot turn into Python strings
-        codes = np.array(draw(st.lists(st.sampled_from([0x41, 0xD800, 0x10FFFF, 0x110000, 0xFFFFFFFF]), min_size=1, max_size=6)), dtype="<u4")
+        codes = np.array(
+            draw(st.lists(st.sampled_from([0x41, 0xD800, 0x10FFFF, 0x110000, 0xFFFFFFFF]), min_size=1, max_size=6)), dtype="<u4"
+        )
         return npy(codes).replace(b"'<u4'", b"'<U1'")
     if forgery == "generic datetime":
         return npy(np.array([1, 2, 3], dtype="<i8")).replace(b"'<i8'", b"'<M8'")
@@ -223,10 +263,16 @@ def blobs(draw: st.DrawFn) -> bytes:
 def references(blob_count: int) -> st.SearchStrategy:
     """Values that mostly decode: valid references to the blobs, alone or among numbers in lists."""
     valid = st.integers(min_value=0, max_value=blob_count - 1)
-    reference = st.one_of(st.builds(lambda i: {"$array": i}, valid), st.builds(lambda i: {"$scalar": i}, valid),
-                          st.builds(lambda i, dtype, shape: {"$array": [i, dtype, shape]}, valid, RAW_DTYPES, RAW_SHAPES))
-    return st.one_of(reference, st.lists(st.one_of(reference, NUMBERS), min_size=1, max_size=4),
-                     st.lists(st.lists(reference, min_size=1, max_size=3), min_size=1, max_size=3))
+    reference = st.one_of(
+        st.builds(lambda i: {"$array": i}, valid),
+        st.builds(lambda i: {"$scalar": i}, valid),
+        st.builds(lambda i, dtype, shape: {"$array": [i, dtype, shape]}, valid, RAW_DTYPES, RAW_SHAPES),
+    )
+    return st.one_of(
+        reference,
+        st.lists(st.one_of(reference, NUMBERS), min_size=1, max_size=4),
+        st.lists(st.lists(reference, min_size=1, max_size=3), min_size=1, max_size=3),
+    )
 
 
 def reply_values(blob_count: int) -> st.SearchStrategy:
@@ -235,9 +281,7 @@ def reply_values(blob_count: int) -> st.SearchStrategy:
     return st.one_of(references(blob_count), references(blob_count), json_values(blob_count))
 
 
-REPLIES = st.lists(blobs(), max_size=3).flatmap(
-    lambda bs: st.tuples(reply_values(len(bs)).map(lambda v: json.dumps(v)), st.just(bs))
-)
+REPLIES = st.lists(blobs(), max_size=3).flatmap(lambda bs: st.tuples(reply_values(len(bs)).map(lambda v: json.dumps(v)), st.just(bs)))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -255,19 +299,22 @@ def test_random_bytes_give_a_verdict(data, with_valid_length):
     grade_everything(outcome_of(data))
 
 
-@pytest.mark.parametrize("value_json, blob_list, count", [
-    (deep(10_000), [], None),  # JSON nested past the parser's recursion
-    (deep(200), [], None),  # past the decoder's depth bound
-    (deep(50, "1" + "0" * 400), [], None),  # 10**400, nested
-    ("1" + "0" * 5000, [], None),  # past Python's int-to-text limit
-    ('"\\ud800\\udfff\\ud800"', [], None),
-    ("[NaN, Infinity, -Infinity, 1e999]", [], None),
-    ('[{"$array": 0}]', [npy(EXPECTED_ARRAY)], float("inf")),
-    ('[{"$array": 0}]', [npy(EXPECTED_ARRAY)], "1"),
-    ('[{"$array": 0}]', [npy(EXPECTED_ARRAY)], 10**9),
-    ('{"$array": 0}', [npy(EXPECTED_ARRAY)], -1),
-    ("[" + ", ".join(['{"$array": 0}'] * 40) + "]", [npy(np.zeros(100_000))], None),
-])
+@pytest.mark.parametrize(
+    "value_json, blob_list, count",
+    [
+        (deep(10_000), [], None),  # JSON nested past the parser's recursion
+        (deep(200), [], None),  # past the decoder's depth bound
+        (deep(50, "1" + "0" * 400), [], None),  # 10**400, nested
+        ("1" + "0" * 5000, [], None),  # past Python's int-to-text limit
+        ('"\\ud800\\udfff\\ud800"', [], None),
+        ("[NaN, Infinity, -Infinity, 1e999]", [], None),
+        ('[{"$array": 0}]', [npy(EXPECTED_ARRAY)], float("inf")),
+        ('[{"$array": 0}]', [npy(EXPECTED_ARRAY)], "1"),
+        ('[{"$array": 0}]', [npy(EXPECTED_ARRAY)], 10**9),
+        ('{"$array": 0}', [npy(EXPECTED_ARRAY)], -1),
+        ("[" + ", ".join(['{"$array": 0}'] * 40) + "]", [npy(np.zeros(100_000))], None),
+    ],
+)
 def test_named_hostile_frames(value_json, blob_list, count):
     data = frame(value_json, blob_list, count)
     grade_everything(outcome_of(data))
@@ -275,8 +322,12 @@ def test_named_hostile_frames(value_json, blob_list, count):
 
 
 def test_right_answers_in_any_real_dtype_and_memory_order_pass_through_the_wire():
-    for array in (EXPECTED_ARRAY.astype(">f8"), np.asfortranarray(EXPECTED_ARRAY), EXPECTED_ARRAY.astype("<f4"),
-                  EXPECTED_ARRAY.astype(">f4")):
+    for array in (
+        EXPECTED_ARRAY.astype(">f8"),
+        np.asfortranarray(EXPECTED_ARRAY),
+        EXPECTED_ARRAY.astype("<f4"),
+        EXPECTED_ARRAY.astype(">f4"),
+    ):
         outcome = outcome_of(frame('{"$array": 0}', [npy(array)]))
         assert outcome.kind == "returned" and judge(EXPECTED_ARRAY, outcome.value, Comparison("array")).passed
     for dtype in (">i8", "<i2", ">u4", "<f2", ">f8"):
@@ -294,8 +345,16 @@ def raw(array: np.ndarray) -> tuple[str, bytes]:
 
 
 def test_number_arrays_travel_raw_and_arrive_exact_and_read_only():
-    for array in (EXPECTED_ARRAY, EXPECTED_ARRAY.astype(">f4"), np.asfortranarray(EXPECTED_ARRAY), np.arange(6, dtype="<i2"),
-                  np.array([True, False]), np.array([1 + 2j]), np.zeros((0, 3)), np.float16(2.5)):
+    for array in (
+        EXPECTED_ARRAY,
+        EXPECTED_ARRAY.astype(">f4"),
+        np.asfortranarray(EXPECTED_ARRAY),
+        np.arange(6, dtype="<i2"),
+        np.array([True, False]),
+        np.array([1 + 2j]),
+        np.zeros((0, 3)),
+        np.float16(2.5),
+    ):
         reference, blob = raw(array)
         assert isinstance(json.loads(reference)[next(iter(json.loads(reference)))], list), reference  # raw, not .npy
         outcome = outcome_of(frame(reference, [blob]))
@@ -305,11 +364,24 @@ def test_number_arrays_travel_raw_and_arrive_exact_and_read_only():
             assert not outcome.value.flags.writeable
 
 
-@pytest.mark.parametrize("dtype, shape, blob", [
-    ("|O8", [1], bytes(8)), ("<U2", [1], bytes(8)), ("|V8", [1], bytes(8)), ("<M8[s]", [1], bytes(8)), ("<f8,<i4", [1], bytes(12)),
-    ("<f8", [2], bytes(8)), ("<f8", [10**12], bytes(8)), ("<f8", [-1], bytes(8)), ("<f8", [True], bytes(8)),
-    ("<f8", [2**70], bytes(8)), ("<f8", "1", bytes(8)), ("<f8", list(range(1, 40)), bytes(8)), (5, [1], bytes(8)),
-])
+@pytest.mark.parametrize(
+    "dtype, shape, blob",
+    [
+        ("|O8", [1], bytes(8)),
+        ("<U2", [1], bytes(8)),
+        ("|V8", [1], bytes(8)),
+        ("<M8[s]", [1], bytes(8)),
+        ("<f8,<i4", [1], bytes(12)),
+        ("<f8", [2], bytes(8)),
+        ("<f8", [10**12], bytes(8)),
+        ("<f8", [-1], bytes(8)),
+        ("<f8", [True], bytes(8)),
+        ("<f8", [2**70], bytes(8)),
+        ("<f8", "1", bytes(8)),
+        ("<f8", list(range(1, 40)), bytes(8)),
+        (5, [1], bytes(8)),
+    ],
+)
 def test_forged_raw_references_are_broken_replies(dtype, shape, blob):
     outcome = outcome_of(frame(json.dumps({"$array": [0, dtype, shape]}), [blob]))
     assert outcome.kind == "broken" and "could not be read safely" in outcome.detail

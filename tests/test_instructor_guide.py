@@ -28,12 +28,20 @@ from conftest import FIXTURES, REPO
 GUIDE = REPO / "docs" / "instructors.md"
 NEW_COURSE = FIXTURES / "lab1"  # problems/, assignment.yaml, and its solution lab1.py beside them
 # What each step of "Starting a new course" must say, in order: the test below does exactly these.
-STEPS = ["copy the folder, leaving out .venv/ and dist/", "rm -rf problems solutions assignment.yaml", "solutions/",
-         "python -m autograder validate", "python -m autograder grade solutions", "make test", "python -m autograder build"]
+STEPS = [
+    "copy the folder, leaving out .venv/ and dist/",
+    "rm -rf problems solutions assignment.yaml",
+    "solutions/",
+    "python -m autograder validate",
+    "python -m autograder grade solutions",
+    "make test",
+    "python -m autograder build",
+]
 # Step 6, the tests: the suites about validate, grade, build and check for the course at the root.
 COPY_TESTS = ["tests/test_kit.py", "tests/test_student_tools.py", "tests/test_assignments.py"]
-NOT_COPIED = shutil.ignore_patterns(".git", ".venv", "dist", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache",
-                                    ".pytest_cache", ".hypothesis")
+NOT_COPIED = shutil.ignore_patterns(
+    ".git", ".venv", "dist", "__pycache__", "*.egg-info", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"
+)
 
 
 def guide_text() -> str:
@@ -108,8 +116,9 @@ def test_a_new_course_started_as_the_guide_says(copy: Path) -> None:
         """A command of the guide, in the copy; its ``python`` is this interpreter."""
         argv = shlex.split(command)
         if argv[0] == "python":
-            return subprocess.run([sys.executable, *argv[1:]], cwd=copy, env=env, capture_output=True, text=True,
-                                  timeout=timeout, check=False)
+            return subprocess.run(
+                [sys.executable, *argv[1:]], cwd=copy, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
         return subprocess.run(["bash", "-c", command], cwd=copy, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
     engine = run("python -c 'import autograder; print(autograder.__file__)'").stdout.strip()

@@ -45,7 +45,6 @@ from conftest import REPO, SOLUTION, check_results, course_config, spec_problems
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switches users: needs root")
 
 
-
 # --------------------------------------------------------------------------- 1. fail closed
 
 
@@ -82,7 +81,7 @@ def test_a_missing_worker_user_is_a_refusal_too():
 
 # A daemon may not start a program (seccomp refuses execve) nor rename itself, so it sleeps in Python, marked
 # where a test can see it from outside any namespace: its RLIMIT_RTTIME, the tag's digits, in /proc/<pid>/limits.
-DAEMONS = '''
+DAEMONS = """
 import os, resource, sys, time
 def start_daemons(count, tag):
     started = 0
@@ -105,9 +104,9 @@ def start_daemons(count, tag):
             break
         started += 1
     return started
-'''
+"""
 
-RUNNER = '''
+RUNNER = """
 import json, sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
@@ -121,7 +120,7 @@ box.stop()
 print(json.dumps({{"fatal": report.fatal, "problems": report.problems, "kind": outcome.kind, "output": outcome.output,
                   "value": outcome.value if outcome.kind == "returned" else str(outcome.detail),
                   "protections": box.protections}}))
-'''
+"""
 
 
 def _run_as_nobody(tmp: Path, submission_text: str, count: int, processes: int, tag: str) -> dict:
@@ -134,8 +133,14 @@ def _run_as_nobody(tmp: Path, submission_text: str, count: int, processes: int, 
     script = work / "run.py"
     script.write_text(RUNNER.format(repo=str(REPO), submission=str(submission), processes=processes, count=count, tag=tag))
     env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(work), "HOME": str(work)}
-    done = subprocess.run(["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--",
-                           sys.executable, str(script)], env=env, cwd=work, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        ["setpriv", f"--reuid={nobody.pw_uid}", f"--regid={nobody.pw_gid}", "--clear-groups", "--", sys.executable, str(script)],
+        env=env,
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -217,8 +222,12 @@ def test_a_shared_memory_segment_cannot_carry_answers_between_gradings(harness, 
 @pytest.mark.ps3  # the publisher wraps PS3's conv2d
 @needs_root
 def test_an_ordinary_users_worker_cannot_use_system_v_ipc(open_tmp):
-    text = (SOLUTION.read_text() + "\n" + attack("round2_ipc_publisher")
-            + "\n\ndef start_daemons(count, tag):\n    print(_STATUS)\n    return count\n")
+    text = (
+        SOLUTION.read_text()
+        + "\n"
+        + attack("round2_ipc_publisher")
+        + "\n\ndef start_daemons(count, tag):\n    print(_STATUS)\n    return count\n"
+    )
     result = _run_as_nobody(open_tmp, text, count=0, processes=64, tag="unused")
     assert not result["fatal"] and result["problems"] == [], result
     assert "PUBLISH denied errno 1" in result["output"], result  # EPERM from seccomp: no namespace without root
@@ -235,11 +244,11 @@ def test_a_root_worker_gets_an_ipc_namespace_of_its_own():
 
 
 def _run_with_tmpdir(harness: Harness, results: dict) -> None:
-    env = dict(os.environ, AUTOGRADER_ROOT=str(harness.root), AUTOGRADER_PYTHON=sys.executable,
-               TMPDIR=str(harness.workers), PYTHONPATH=str(REPO))
+    env = dict(
+        os.environ, AUTOGRADER_ROOT=str(harness.root), AUTOGRADER_PYTHON=sys.executable, TMPDIR=str(harness.workers), PYTHONPATH=str(REPO)
+    )
     started = time.monotonic()
-    subprocess.run(["bash", str(harness.root / "source" / "run_autograder")], env=env, capture_output=True,
-                   timeout=300, check=False)
+    subprocess.run(["bash", str(harness.root / "source" / "run_autograder")], env=env, capture_output=True, timeout=300, check=False)
     results[harness.base.name] = (json.loads(harness.layout.results_file.read_text()), started, time.monotonic())
 
 
@@ -254,9 +263,11 @@ def _least_called_shown_function() -> str:
 @as_root
 def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
     function = _least_called_shown_function()
-    slow = (SOLUTION.read_text() + f"\nimport os as _os, time as _time\n_honest = {function}\n"
-            f"def {function}(*args, **kwargs):\n    _time.sleep(0.3)\n    print('PID', _os.getpid())\n"
-            "    return _honest(*args, **kwargs)\n")
+    slow = (
+        SOLUTION.read_text() + f"\nimport os as _os, time as _time\n_honest = {function}\n"
+        f"def {function}(*args, **kwargs):\n    _time.sleep(0.3)\n    print('PID', _os.getpid())\n"
+        "    return _honest(*args, **kwargs)\n"
+    )
     harnesses = []
     try:
         for _ in range(2):
@@ -288,8 +299,14 @@ def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness, monkey
     memory: the environment the grader was started with must be wiped from it, strings on the stack included."""
     token = secrets.token_hex(16)
     scanner = attack("round3_grader_environment").replace("_honest_mlp_layer_params = mlp_layer_params", "")
-    control = subprocess.run([sys.executable, "-c", scanner + "\nprint(environment_scan())"], capture_output=True,
-                             text=True, env=dict(os.environ, GRADER_SECRET_TOKEN=token), timeout=60, check=True)
+    control = subprocess.run(
+        [sys.executable, "-c", scanner + "\nprint(environment_scan())"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, GRADER_SECRET_TOKEN=token),
+        timeout=60,
+        check=True,
+    )
     assert f"stack:{token}" in control.stdout  # the scan finds the variable in a process that has it
 
     monkeypatch.setenv("GRADER_SECRET_TOKEN", token)
@@ -393,12 +410,12 @@ class TeachingAssistant:
         return ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups", "--", *wrapped]
 
     def run(self, argv: list[str], user_namespaces: bool, landlock_cap: int | None) -> subprocess.CompletedProcess:
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "TMPDIR": str(self.work), "PYTHONPATH": str(REPO),
-               "LANG": "C.UTF-8"}
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "TMPDIR": str(self.work), "PYTHONPATH": str(REPO), "LANG": "C.UTF-8"}
         if landlock_cap is not None:
             env["AUTOGRADER_LANDLOCK_MAX_ABI"] = str(landlock_cap)
-        return subprocess.run(self.command(argv, user_namespaces), env=env, cwd=self.work, capture_output=True, text=True,
-                              timeout=300, check=False)
+        return subprocess.run(
+            self.command(argv, user_namespaces), env=env, cwd=self.work, capture_output=True, text=True, timeout=300, check=False
+        )
 
     def canary(self) -> subprocess.Popen:
         """A process of the TA's own, as a shell or an editor would be: kill(-1) from the worker would end it."""
@@ -414,8 +431,13 @@ def ta(open_tmp):
 def _user_namespaces_for_anyone() -> bool:
     """Whether an ordinary user (nobody) may make the worker's user and PID namespaces on this machine."""
     probe = f"import sys; sys.path.insert(0, {str(REPO)!r}); from autograder.sandbox import namespaces; print(namespaces.probe())"
-    done = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c", probe],
-                          capture_output=True, text=True, timeout=60, check=True)
+    done = subprocess.run(
+        ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return "'process': True" in done.stdout
 
 
@@ -426,10 +448,14 @@ def _needs(user_namespaces: bool, landlock_cap: int | None) -> None:
         pytest.skip(f"Landlock's signal scoping needs Linux 6.12 (this kernel's Landlock ABI: {landlock_abi()})")
 
 
-NOT_ROOT_MODES = pytest.mark.parametrize(("landlock_cap", "user_namespaces", "kept_in_by"), [
-    (4, True, "in user and PID namespaces of their own"),  # Linux 6.7-6.11: Landlock without signal scoping
-    (None, False, "signals to processes outside the worker's refused (Landlock)"),  # Linux 6.12+, no namespaces
-], ids=["older-landlock-with-namespaces", "landlock-scoping-without-namespaces"])
+NOT_ROOT_MODES = pytest.mark.parametrize(
+    ("landlock_cap", "user_namespaces", "kept_in_by"),
+    [
+        (4, True, "in user and PID namespaces of their own"),  # Linux 6.7-6.11: Landlock without signal scoping
+        (None, False, "signals to processes outside the worker's refused (Landlock)"),  # Linux 6.12+, no namespaces
+    ],
+    ids=["older-landlock-with-namespaces", "landlock-scoping-without-namespaces"],
+)
 
 
 @pytest.mark.ps3  # the attack wraps PS3's mlp_layer_params, whose visible cases show what it did
@@ -441,8 +467,7 @@ def test_a_tas_grade_keeps_kill_daemons_and_files_inside(ta, landlock_cap, user_
     (ta.work / "ps3.py").write_text(hostile("round3_older_kernel", mark=mark, bashrc=ta.bashrc))
     canary = ta.canary()
     try:
-        done = ta.run([sys.executable, "-m", "autograder", "grade", "ps3.py", "--json", "results.json"],
-                      user_namespaces, landlock_cap)
+        done = ta.run([sys.executable, "-m", "autograder", "grade", "ps3.py", "--json", "results.json"], user_namespaces, landlock_cap)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
         assert canary.poll() is None, "the worker killed a process of the TA's"
     finally:
@@ -517,4 +542,6 @@ def test_without_landlock_the_namespaces_still_write_nothing(ta):
     assert result["value"] == "Read-only file system", result
     assert ta.bashrc.read_text() == "# the TA's own\n"
     assert "every file system read-only" in result["protections"]["files"], result
-    assert ["the worker can read every file the grader's user can" in weakness for weakness in result["protections"]["weaknesses"]] == [True]
+    assert ["the worker can read every file the grader's user can" in weakness for weakness in result["protections"]["weaknesses"]] == [
+        True
+    ]

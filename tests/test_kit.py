@@ -115,8 +115,12 @@ def expected_points(assignment: Assignment) -> dict[str, float]:
     visible = sum(case.max_score for problem in graded for case in problem.cases if not case.hidden)
     hidden = sum(case.max_score for problem in graded for case in problem.cases if case.hidden)
     total = course_config(assignment.problems).total_points
-    return {"visible": round(visible, 4), "hidden": round(hidden, 4), "checks": round(total - sum(p.points for p in graded), 4),
-            "total": total}
+    return {
+        "visible": round(visible, 4),
+        "hidden": round(hidden, 4),
+        "checks": round(total - sum(p.points for p in graded), 4),
+        "total": total,
+    }
 
 
 # --------------------------------------------------------------------------- the student kit
@@ -127,8 +131,14 @@ def test_kit_holds_engine_cases_starter_and_readme_only(built):
     assert {name.split("/")[0] for name in names} == {kit_cases.KIT_FOLDER}
     files = {name.split("/", 1)[1] for name in names}
     starter = built.assignment.course.starter_name
-    assert {"README.md", starter, "cases.json", "autograder/__main__.py", "autograder/engine/runner.py",
-            "autograder/sandbox/worker.py"} <= files
+    assert {
+        "README.md",
+        starter,
+        "cases.json",
+        "autograder/__main__.py",
+        "autograder/engine/runner.py",
+        "autograder/sandbox/worker.py",
+    } <= files
     assert all(name in {"README.md", starter, "cases.json"} or name.startswith("autograder/") for name in files), files
     assert not [name for name in files if name.endswith(("spec.yaml", "reference.py", ".pyc")) or "problems/" in name]
 
@@ -160,11 +170,11 @@ def test_the_kit_readme_installs_what_gradescope_installs(built):
     pip = shlex.split(commands[1])
     assert pip[:2] == [".venv/bin/pip", "install"]
     installed = pip[2:]
-    assert installed[:len(course.student_packages)] == list(course.student_packages)
+    assert installed[: len(course.student_packages)] == list(course.student_packages)
     needs = {"numpy", "pyyaml"} | ({"nbformat", "ipython"} if any(n.endswith(".ipynb") for n in course.submission_names) else set())
     configured = {_canonical(Requirement(line).name) for line in course.student_packages}
     from_engine = [line for line in _engine_requirements() if _canonical(Requirement(line).name) in needs - configured]
-    assert sorted(installed[len(course.student_packages):]) == sorted(from_engine)
+    assert sorted(installed[len(course.student_packages) :]) == sorted(from_engine)
     assert {_canonical(Requirement(line).name) for line in installed} == needs | configured
 
 
@@ -198,9 +208,8 @@ def test_the_kit_readme_shows_what_check_prints(built):
     example = built.readme.split("For example, ", 1)[1].split("\n\n", 1)[1].split("\n\n- `function`", 1)[0]
     lines = [line.removeprefix("    ") for line in example.splitlines()]
     assert lines[0].split() == ["function", "passed", "points", "first", "failure"]
-    functions = list(dict.fromkeys(case.function for problem in problems_of(built.assignment) for case in problem.cases
-                                   if not case.hidden))
-    assert [line.split()[0] for line in lines[1:1 + len(functions)]] == functions
+    functions = list(dict.fromkeys(case.function for problem in problems_of(built.assignment) for case in problem.cases if not case.hidden))
+    assert [line.split()[0] for line in lines[1 : 1 + len(functions)]] == functions
     points = expected_points(built.assignment)
     assert f"Points: visible cases {points['visible']:g} (run here)" in example
     assert f"{points['total']:g} autograded in all." in example
@@ -236,7 +245,7 @@ def _plain(value):
 
 def _numbers(value):
     if isinstance(value, (np.ndarray, list, tuple)):
-        for item in (value.ravel().tolist() if isinstance(value, np.ndarray) else value):
+        for item in value.ravel().tolist() if isinstance(value, np.ndarray) else value:
             yield from _numbers(item)
     elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
         yield value
@@ -298,8 +307,11 @@ def _leaks(files: dict[str, str], hidden, visible, prose: frozenset[str] = froze
         texts, integers = _case_needles(case)
         for name, text in files.items():
             found += [(name, case.name, needle) for needle in texts - public_texts if _squash(needle) in squashed[name]]
-            found += [(name, case.name, str(number)) for number in integers - public_integers
-                      if name not in prose and re.search(rf"(?<![\w.]){number}(?![\w.])", text)]
+            found += [
+                (name, case.name, str(number))
+                for number in integers - public_integers
+                if name not in prose and re.search(rf"(?<![\w.]){number}(?![\w.])", text)
+            ]
     return found
 
 
@@ -311,8 +323,9 @@ def test_no_hidden_input_or_answer_anywhere_in_the_kit(built):
     files = built.kit_files()
     engine = f"{kit_cases.KIT_FOLDER}/autograder/"
     # The engine is the repository's own files, byte for byte: nothing of the specs is written into it.
-    assert {name: text for name, text in files.items() if name.startswith(engine)} == \
-           {name: (REPO / "autograder" / name.removeprefix(engine)).read_text(encoding="utf-8") for name in files if name.startswith(engine)}
+    assert {name: text for name, text in files.items() if name.startswith(engine)} == {
+        name: (REPO / "autograder" / name.removeprefix(engine)).read_text(encoding="utf-8") for name in files if name.startswith(engine)
+    }
     generated = {name: text for name, text in files.items() if not name.startswith(engine)}
     starter = f"{kit_cases.KIT_FOLDER}/{built.assignment.course.starter_name}"
     assert _leaks(generated, hidden, visible, prose=frozenset({starter})) == []
@@ -331,8 +344,7 @@ def test_no_hidden_input_or_answer_anywhere_in_the_kit(built):
     assert "seed" not in files[f"{kit_cases.KIT_FOLDER}/cases.json"]
 
     # The scan works: a cases file that held every case would be caught on each hidden case by its values alone.
-    everything = kit_cases.VisibleCases(problems_of(built.assignment), kit_cases.Points(0, 0, 0), 0, "", {},
-                                        built.assignment.course)
+    everything = kit_cases.VisibleCases(problems_of(built.assignment), kit_cases.Points(0, 0, 0), 0, "", {}, built.assignment.course)
     leaked = json.dumps(kit_cases.to_document(everything), indent=1)
     leaked = re.sub(r'"name": ".*?",', "", leaked)
     assert {name for _, name, _ in _leaks({"cases.json": leaked}, hidden, visible)} == {case.name for case in hidden}
@@ -352,13 +364,24 @@ def test_cases_file_round_trips_every_visible_case_and_the_points(built):
     from_kit = kit_cases.load_visible_cases(cases_file=built.kit / "cases.json")
     points = expected_points(assignment)
     assert from_kit.points == from_specs.points
-    assert (from_kit.points.visible, from_kit.points.hidden, from_kit.points.checks, from_kit.points.total) == \
-           (points["visible"], points["hidden"], points["checks"], points["total"])
+    assert (from_kit.points.visible, from_kit.points.hidden, from_kit.points.checks, from_kit.points.total) == (
+        points["visible"],
+        points["hidden"],
+        points["checks"],
+        points["total"],
+    )
     assert from_kit.hidden_cases == from_specs.hidden_cases
     pairs = [(a, b) for p, q in zip(from_specs.problems, from_kit.problems) for a, b in zip(p.cases, q.cases)]
     assert len(pairs) == sum(len(p.cases) for p in from_specs.problems) > 0
     for a, b in pairs:
-        assert (a.number, a.function, a.name, a.note, a.comparison, a.max_score) == (b.number, b.function, b.name, b.note, b.comparison, b.max_score)
+        assert (a.number, a.function, a.name, a.note, a.comparison, a.max_score) == (
+            b.number,
+            b.function,
+            b.name,
+            b.note,
+            b.comparison,
+            b.max_score,
+        )
         assert _same(a.args, b.args) and _same(a.kwargs, b.kwargs), a.name
         assert a.expected.raises == b.expected.raises and _same(a.expected.value, b.expected.value), a.name
         assert len(a.known_mistakes) == len(b.known_mistakes)
@@ -366,11 +389,22 @@ def test_cases_file_round_trips_every_visible_case_and_the_points(built):
     assert set(from_kit.follow_through) == {a.number for a, _ in pairs if a.follow_through}
 
 
-@pytest.mark.parametrize("value", [
-    (3, (4, 5)), [1, [2.5, None]], np.arange(6, dtype=np.int32).reshape(2, 3), np.zeros((0, 3)),
-    np.array([[0.1, -2.0]], dtype=np.float32), np.array([True, False]), np.int64(7), np.float32(0.1),
-    11329414656, "text", True,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        (3, (4, 5)),
+        [1, [2.5, None]],
+        np.arange(6, dtype=np.int32).reshape(2, 3),
+        np.zeros((0, 3)),
+        np.array([[0.1, -2.0]], dtype=np.float32),
+        np.array([True, False]),
+        np.int64(7),
+        np.float32(0.1),
+        11329414656,
+        "text",
+        True,
+    ],
+)
 def test_values_keep_their_type_through_the_cases_file(value):
     assert _same(compiled.decode_value(json.loads(json.dumps(compiled.encode_value(value)))), value)
 
@@ -431,11 +465,24 @@ def test_kit_check_of_a_python_file_runs_with_only_numpy_and_pyyaml(root):
         environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
 
         def check(*argv: str) -> subprocess.CompletedProcess:
-            return subprocess.run([str(python), "-m", "autograder", *argv], cwd=root.kit, env=environment,
-                                  capture_output=True, text=True, timeout=300, check=False)
+            return subprocess.run(
+                [str(python), "-m", "autograder", *argv],
+                cwd=root.kit,
+                env=environment,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
 
-        where = subprocess.run([str(python), "-c", "import autograder; print(autograder.__file__)"], cwd=root.kit,
-                               env=environment, capture_output=True, text=True, check=True).stdout
+        where = subprocess.run(
+            [str(python), "-c", "import autograder; print(autograder.__file__)"],
+            cwd=root.kit,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert Path(where.strip()).parent == root.kit / "autograder"
 
         right = check("check", str(ROOT_ASSIGNMENT.solution))
@@ -464,17 +511,20 @@ def test_starter_has_each_signature_and_docstring_and_no_body(built):
     assert set(functions) == wanted
     solvers = _solvers(assignment.problems)
     namespace: dict = {}
-    exec(compile(source, name, "exec"), namespace)  # noqa: S102 - the generated starter
+    exec(compile(source, name, "exec"), namespace)
     for function, node in functions.items():
         reference = solvers[function]
-        assert [(p.name, p.default) for p in inspect.signature(namespace[function]).parameters.values()] == \
-               [(p.name, p.default) for p in inspect.signature(reference).parameters.values()]
+        assert [(p.name, p.default) for p in inspect.signature(namespace[function]).parameters.values()] == [
+            (p.name, p.default) for p in inspect.signature(reference).parameters.values()
+        ]
         docstring, body = node.body[0], node.body[1:]
         assert ast.get_docstring(node).startswith(inspect.getdoc(reference) or "Graded")
         assert isinstance(docstring, ast.Expr) and len(body) == 1 and isinstance(body[0], ast.Raise)
         assert "NotImplementedError" in ast.unparse(body[0])
         with pytest.raises(NotImplementedError):
-            namespace[function](*[None] * sum(p.default is inspect.Parameter.empty for p in inspect.signature(reference).parameters.values()))
+            namespace[function](
+                *[None] * sum(p.default is inspect.Parameter.empty for p in inspect.signature(reference).parameters.values())
+            )
     assert source.startswith(f'"""{assignment.course.title}: your answers.')
 
 
@@ -484,9 +534,10 @@ def test_the_untouched_starter_defines_every_function_whatever_its_annotations_n
     implemented yet"."""
     folder = _lab1_copy(tmp_path)
     reference = folder / "p1" / "reference.py"
-    reference.write_text("from collections.abc import Sequence\nimport numpy.typing as npt\n\n\nclass Square(int):\n    pass\n\n\n"
-                         + reference.read_text().replace("def square(x: int) -> int:",
-                                                         "def square(x: int, unused: Sequence[npt.ArrayLike] = ()) -> Square:"))
+    reference.write_text(
+        "from collections.abc import Sequence\nimport numpy.typing as npt\n\n\nclass Square(int):\n    pass\n\n\n"
+        + reference.read_text().replace("def square(x: int) -> int:", "def square(x: int, unused: Sequence[npt.ArrayLike] = ()) -> Square:")
+    )
     code, _, err = run_cli("build", "--problems", str(folder), "--out", str(tmp_path / "dist"))
     assert code == 0, err
     with zipfile.ZipFile(tmp_path / "dist" / "student_kit.zip") as archive:
@@ -520,10 +571,23 @@ def test_gradescope_zip_layout(built):
     with zipfile.ZipFile(built.dist / "autograder.zip") as archive:
         infos = {info.filename: info for info in archive.infolist()}
     problems = [problem.path.parent.name for problem in problems_of(built.assignment)]
-    assert {"setup.sh", "run_autograder", "pyproject.toml", "autograder/__init__.py", "autograder/sandbox/worker.py",
-            *(f"problems/{key}/spec.yaml" for key in problems)} <= set(infos)
-    assert {name.split("/")[0] for name in infos} == {"setup.sh", "run_autograder", "pyproject.toml", "constraints.txt", "assignment.yaml",
-                                                      "autograder", "problems"}
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "pyproject.toml",
+        "autograder/__init__.py",
+        "autograder/sandbox/worker.py",
+        *(f"problems/{key}/spec.yaml" for key in problems),
+    } <= set(infos)
+    assert {name.split("/")[0] for name in infos} == {
+        "setup.sh",
+        "run_autograder",
+        "pyproject.toml",
+        "constraints.txt",
+        "assignment.yaml",
+        "autograder",
+        "problems",
+    }
     for name in ("setup.sh", "run_autograder"):
         assert (infos[name].external_attr >> 16) & 0o111, f"{name} must be executable"
     assert not [name for name in infos if "__pycache__" in name or name.endswith(".pyc")]
@@ -549,8 +613,14 @@ def test_gradescope_zip_grades_the_solution_to_full_marks(root, tmp_path):
     (folder / "results").mkdir()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     environment.update(AUTOGRADER_ROOT=str(folder), AUTOGRADER_PYTHON=sys.executable)
-    engine = subprocess.run([sys.executable, "-c", "import autograder; print(autograder.__file__)"], cwd=source,
-                            env=environment, capture_output=True, text=True, check=True).stdout
+    engine = subprocess.run(
+        [sys.executable, "-c", "import autograder; print(autograder.__file__)"],
+        cwd=source,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert Path(engine.strip()).parent == source / "autograder"
     process = subprocess.run([str(source / "run_autograder")], env=environment, capture_output=True, timeout=600, check=False)
     raw = (folder / "results" / "results.json").read_bytes()
@@ -668,8 +738,9 @@ def test_check_all_shows_every_case_and_every_failure(tmp_path):
     """By default, one row per function and each function's first failure; --all, every case and every failure."""
     folder = _lab1_copy(tmp_path)
     spec = folder / "p1" / "spec.yaml"
-    spec.write_text(spec.read_text().replace('  - {name: "three"', '  - {name: "five", call: square, args: [5], expected: 25}\n'
-                                                                   '  - {name: "three"'))
+    spec.write_text(
+        spec.read_text().replace('  - {name: "three"', '  - {name: "five", call: square, args: [5], expected: 25}\n  - {name: "three"')
+    )
     wrong = tmp_path / "lab1.py"
     wrong.write_text("import numpy as np\n\ndef square(x):\n    return 2 * x\n\ndef running_sum(values):\n    return np.cumsum(values)\n")
     code, out, _ = run_cli("check", str(wrong), "--problems", str(folder))

@@ -118,8 +118,7 @@ def test_processes_that_survive_the_kill_are_reported_as_survivors(submission, m
     with Sandbox(submission) as box:
         assert box.call("pid", []).kind == "returned"
         group = pwd.getpwnam(WORKER_USER).pw_gid
-        survivor = subprocess.Popen(["setpriv", f"--reuid={WORKER_UID}", f"--regid={group}", "--clear-groups",
-                                     "/bin/sleep", "600"])
+        survivor = subprocess.Popen(["setpriv", f"--reuid={WORKER_UID}", f"--regid={group}", "--clear-groups", "/bin/sleep", "600"])
         try:
             while not isolation._processes_of(WORKER_UID):
                 time.sleep(0.01)

@@ -63,7 +63,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str]:
         stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == 1:
-                return [*stack[stack.index(target):], target]
+                return [*stack[stack.index(target) :], target]
             if target not in state and (found := visit(target)):
                 return found
         stack.pop()
@@ -88,8 +88,12 @@ def test_no_import_cycle_between_packages() -> None:
 
 
 def test_each_layer_imports_only_the_layers_below_it() -> None:
-    wrong = sorted((module, target) for module, targets in GRAPH.items() for target in targets
-                   if _layer(module) in LAYERS and _layer(target) != _layer(module) and _layer(target) not in LAYERS[_layer(module)])
+    wrong = sorted(
+        (module, target)
+        for module, targets in GRAPH.items()
+        for target in targets
+        if _layer(module) in LAYERS and _layer(target) != _layer(module) and _layer(target) not in LAYERS[_layer(module)]
+    )
     assert wrong == []
 
 

@@ -27,7 +27,7 @@ from autograder.sandbox.process import Call, Sandbox
 Calls = dict[str, list[list]]
 
 # Runs in a subprocess: the module imported as CPython imports it, each call's result as the wire would carry it.
-REFERENCE_IMPORT = r'''
+REFERENCE_IMPORT = r"""
 import importlib.util, json, os, sys
 from autograder.sandbox.worker import decode, encode
 
@@ -64,15 +64,16 @@ for function, calls in job["calls"].items():
     results[function] = {"bound": True, "calls": outcomes}
 with open(job["out"], "w") as handle:
     json.dump(results, handle)
-'''
+"""
 
 
 def imported_by_python(path: Path, calls: Calls) -> dict:
     """What CPython's import makes of the module: per graded name, whether it is bound and what each call gives."""
     out = path.parent / "reference.json"
     job = json.dumps({"path": str(path), "calls": calls, "out": str(out)})
-    done = subprocess.run([sys.executable, "-c", REFERENCE_IMPORT, job], cwd=path.parent, capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", REFERENCE_IMPORT, job], cwd=path.parent, capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, f"the corpus module is not valid Python:\n{done.stderr}"
     return json.loads(out.read_text())
 
@@ -110,7 +111,8 @@ def assert_loaded_alike(folder: Path, source: str, calls: Calls, file_name: str 
 
 
 CORPUS: dict[str, tuple[str, Calls]] = {
-    "future annotations naming later names and TYPE_CHECKING imports": ('''
+    "future annotations naming later names and TYPE_CHECKING imports": (
+        '''
         """Forward references everywhere."""
         from __future__ import annotations
 
@@ -151,10 +153,17 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
         def module_annotations() -> list:
             return sorted(__annotations__.items())
-        ''', {"scaled_items": [[[1, 2], 3]], "annotations_seen": [[]], "hints_resolve": [[]], "hints_of_scale": [[]],
-              "module_annotations": [[]]}),
-
-    "from numpy import * binds hundreds of callables": ('''
+        ''',
+        {
+            "scaled_items": [[[1, 2], 3]],
+            "annotations_seen": [[]],
+            "hints_resolve": [[]],
+            "hints_of_scale": [[]],
+            "module_annotations": [[]],
+        },
+    ),
+    "from numpy import * binds hundreds of callables": (
+        """
         import numpy as np
         from numpy import *
 
@@ -165,18 +174,21 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
         def absolute_sum(values):
             return float(abs(asarray(values)).sum())
-        ''', {"zz_total": [[[1, 2, 3]], [[-4]]], "absolute_sum": [[[-1, 2]]], "floor": [[2.5]], "sum": [[[1, 2]]],
-              "zeros_like": [[[1, 2]]]}),
-
-    "from math import *": ('''
+        """,
+        {"zz_total": [[[1, 2, 3]], [[-4]]], "absolute_sum": [[[-1, 2]]], "floor": [[2.5]], "sum": [[[1, 2]]], "zeros_like": [[[1, 2]]]},
+    ),
+    "from math import *": (
+        """
         from math import *
 
 
         def hyp(a, b):
             return hypot(a, b)
-        ''', {"gcd": [[12, 18]], "hyp": [[3, 4]], "pi": [[]], "floor": [[2.5]]}),
-
-    "star imports honour the imported module's __all__": ('''
+        """,
+        {"gcd": [[12, 18]], "hyp": [[3, 4]], "pi": [[]], "floor": [[2.5]]},
+    ),
+    "star imports honour the imported module's __all__": (
+        """
         from json import *
         from os.path import *
 
@@ -189,9 +201,11 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
         def not_exported():
             return "called anyway"
-        ''', {"names_bound": [[]], "dumps": [[[1, 2]]], "join": [["a", "b"]], "decoder": [[]], "not_exported": [[]]}),
-
-    "redefinitions: the last one wins": ('''
+        """,
+        {"names_bound": [[]], "dumps": [[[1, 2]]], "join": [["a", "b"]], "decoder": [[]], "not_exported": [[]]},
+    ),
+    "redefinitions: the last one wins": (
+        """
         def area(w, h):
             return w * h
 
@@ -216,9 +230,11 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
         volume = lambda a: a ** 3
         volume = 5  # no longer a function
-        ''', {"area": [[2, 3]], "perimeter": [[1, 1]], "volume": [[2]]}),
-
-    "decorators": ('''
+        """,
+        {"area": [[2, 3]], "perimeter": [[1, 1]], "volume": [[2]]},
+    ),
+    "decorators": (
+        """
         import functools
 
 
@@ -260,9 +276,11 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
         def wrapped_names():
             return [double.__name__, double.__wrapped__.__name__, double.__module__, fib.__module__, Shapes.__module__]
-        ''', {"double": [[3]], "fib": [[30]], "square": [[9], [9]], "unit": [[]], "named": [[]], "wrapped_names": [[]]}),
-
-    "conditional, looped and late definitions": ('''
+        """,
+        {"double": [[3]], "fib": [[30]], "square": [[9], [9]], "unit": [[]], "named": [[]], "wrapped_names": [[]]},
+    ),
+    "conditional, looped and late definitions": (
+        """
         import sys
 
         if sys.version_info >= (3, 0):
@@ -310,10 +328,20 @@ CORPUS: dict[str, tuple[str, Calls]] = {
         if (walrus_value := 42) > 0:
             def walrus_branch():
                 return walrus_value
-        ''', {"version_branch": [[]], "uses_later": [[2]], "fast_path": [[1]], "in_loop": [[2]], "cube": [[2]],
-              "first_line_of_file": [[]], "walrus_branch": [[]], "helper_defined_later": [[1]]}),
-
-    "module __getattr__ and a module subclass": ('''
+        """,
+        {
+            "version_branch": [[]],
+            "uses_later": [[2]],
+            "fast_path": [[1]],
+            "in_loop": [[2]],
+            "cube": [[2]],
+            "first_line_of_file": [[]],
+            "walrus_branch": [[]],
+            "helper_defined_later": [[1]],
+        },
+    ),
+    "module __getattr__ and a module subclass": (
+        """
         import sys
         import types
 
@@ -343,9 +371,11 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
 
         sys.modules[__name__].__class__ = _WithProperty
-        ''', {"triple": [[2]], "quadruple": [[5]], "computed": [[1]], "sextuple": [[1]], "exploding": [[1]]}),
-
-    "lambdas, partials, instances and other callables": ('''
+        """,
+        {"triple": [[2]], "quadruple": [[5]], "computed": [[1]], "sextuple": [[1]], "exploding": [[1]]},
+    ),
+    "lambdas, partials, instances and other callables": (
+        """
         import functools
         import operator
 
@@ -378,10 +408,20 @@ CORPUS: dict[str, tuple[str, Calls]] = {
         length = len
         as_tuple = tuple
         position = [10, 20, 30].index
-        ''', {"square": [[4]], "add_ten": [[5]], "times_seven": [[3]], "Counter": [[]], "add_three": [[4]], "length": [[[1, 2]]],
-              "as_tuple": [[[1, 2]]], "position": [[20]]}),
-
-    "global statements, walrus and match at top level": ('''
+        """,
+        {
+            "square": [[4]],
+            "add_ten": [[5]],
+            "times_seven": [[3]],
+            "Counter": [[]],
+            "add_three": [[4]],
+            "length": [[[1, 2]]],
+            "as_tuple": [[[1, 2]]],
+            "position": [[20]],
+        },
+    ),
+    "global statements, walrus and match at top level": (
+        """
         def _install():
             global installed
 
@@ -413,9 +453,11 @@ CORPUS: dict[str, tuple[str, Calls]] = {
                     return 3 * r * r
             case _:
                 pass
-        ''', {"installed": [[5]], "bump": [[], [], []], "walrus_function": [[3]], "shape_area": [[2]]}),
-
-    "async definitions and generators": ('''
+        """,
+        {"installed": [[5]], "bump": [[], [], []], "walrus_function": [[3]], "shape_area": [[2]]},
+    ),
+    "async definitions and generators": (
+        """
         async def _fetch(x):
             return x * 2
 
@@ -434,9 +476,11 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
         def squares_generator(n):
             yield from (x * x for x in range(n))
-        ''', {"run_async": [[4]], "evens": [[7]], "squares_generator": [[3]]}),
-
-    "docstrings, the module's attributes and a __main__ block that must not run": ('''
+        """,
+        {"run_async": [[4]], "evens": [[7]], "squares_generator": [[3]]},
+    ),
+    "docstrings, the module's attributes and a __main__ block that must not run": (
+        '''
         """The module's docstring."""
 
         "a second string is not the docstring"
@@ -474,9 +518,11 @@ CORPUS: dict[str, tuple[str, Calls]] = {
             def answer():
                 return -1
             sys.exit("the main block must not run on import")
-        ''', {"answer": [[]], "module_facts": [[]], "own_source_lines": [[]], "has_annotations": [[]]}),
-
-    "dataclasses under future annotations need the module in sys.modules": ('''
+        ''',
+        {"answer": [[]], "module_facts": [[]], "own_source_lines": [[]], "has_annotations": [[]]},
+    ),
+    "dataclasses under future annotations need the module in sys.modules": (
+        """
         from __future__ import annotations
 
         import dataclasses
@@ -516,9 +562,11 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
         def shape(n):
             return tuple(Shape(n))
-        ''', {"point_fields": [[]], "make": [[1, 2]], "registered": [[]], "shape": [[4]], "Polygon": [[]]}),
-
-    "type aliases": ('''
+        """,
+        {"point_fields": [[]], "make": [[1, 2]], "registered": [[]], "shape": [[4]], "Polygon": [[]]},
+    ),
+    "type aliases": (
+        """
         from typing import TypeAlias, Union
 
         Number: TypeAlias = Union[int, float]
@@ -531,11 +579,14 @@ CORPUS: dict[str, tuple[str, Calls]] = {
 
         def alias_names():
             return [str(Number), str(Matrix)]
-        ''', {"trace": [[[[1, 2], [3, 4]]]], "alias_names": [[]]}),
+        """,
+        {"trace": [[[[1, 2], [3, 4]]]], "alias_names": [[]]},
+    ),
 }
 
 if sys.version_info >= (3, 12):  # PEP 695 syntax does not parse before 3.12
-    CORPUS["PEP 695 type statements and generic functions"] = ('''
+    CORPUS["PEP 695 type statements and generic functions"] = (
+        """
         type Vector = list[float]
 
 
@@ -545,7 +596,9 @@ if sys.version_info >= (3, 12):  # PEP 695 syntax does not parse before 3.12
 
         def alias_value():
             return str(Vector.__value__)
-        ''', {"first": [[[3, 4]]], "alias_value": [[]]})
+        """,
+        {"first": [[[3, 4]]], "alias_value": [[]]},
+    )
 
 
 @pytest.mark.parametrize("feature", list(CORPUS))
@@ -569,46 +622,58 @@ GRADED = ("alpha", "beta", "gamma", "delta")
 # `from __future__ import annotations`, quoted otherwise.
 BINDINGS = {
     "def": "def {name}(x):\n    return x * {k}\n",
-    "annotated": ("def {name}(x: {annotation}) -> {annotation}:\n    return x * {k}\n\n\n"
-                  "class _Number{u}:\n    pass\n"),
+    "annotated": ("def {name}(x: {annotation}) -> {annotation}:\n    return x * {k}\n\n\nclass _Number{u}:\n    pass\n"),
     "lambda": "{name} = lambda x: x * {k}\n",
     "partial": "def _times{u}(k, x):\n    return x * k\n\n\n{name} = functools.partial(_times{u}, {k})\n",
-    "instance": ("class _Scale{u}:\n    def __init__(self, k):\n        self.k = k\n\n    def __call__(self, x):\n"
-                 "        return x * self.k\n\n\n{name} = _Scale{u}({k})\n"),
-    "frozen dataclass": ("@dataclasses.dataclass(frozen=True)\nclass _Box{u}:\n    k: int\n\n    def __call__(self, x):\n"
-                         "        return x * self.k\n\n\n{name} = _Box{u}({k})\n"),
-    "wraps": ("def _logged{u}(function):\n    @functools.wraps(function)\n    def wrapper(*args):\n"
-              "        return function(*args)\n    return wrapper\n\n\n@_logged{u}\ndef {name}(x):\n    return x * {k}\n"),
+    "instance": (
+        "class _Scale{u}:\n    def __init__(self, k):\n        self.k = k\n\n    def __call__(self, x):\n"
+        "        return x * self.k\n\n\n{name} = _Scale{u}({k})\n"
+    ),
+    "frozen dataclass": (
+        "@dataclasses.dataclass(frozen=True)\nclass _Box{u}:\n    k: int\n\n    def __call__(self, x):\n"
+        "        return x * self.k\n\n\n{name} = _Box{u}({k})\n"
+    ),
+    "wraps": (
+        "def _logged{u}(function):\n    @functools.wraps(function)\n    def wrapper(*args):\n"
+        "        return function(*args)\n    return wrapper\n\n\n@_logged{u}\ndef {name}(x):\n    return x * {k}\n"
+    ),
     "lru_cache": "@functools.lru_cache(maxsize=None)\ndef {name}(x):\n    return x * {k}\n",
-    "conditional": ("if sys.version_info >= (3, 0):\n    def {name}(x):\n        return x * {k}\n"
-                    "else:\n    def {name}(x):\n        return -1\n"),
+    "conditional": (
+        "if sys.version_info >= (3, 0):\n    def {name}(x):\n        return x * {k}\nelse:\n    def {name}(x):\n        return -1\n"
+    ),
     "late helper": "def {name}(x):\n    return _late{u}(x)\n\n\ndef _late{u}(x):\n    return x * {k}\n",
-    "closure": ("def _make{u}(k):\n    def inner(x):\n        return x * k\n    return inner\n\n\n"
-                "{name} = _make{u}({k})\n"),
+    "closure": ("def _make{u}(k):\n    def inner(x):\n        return x * k\n    return inner\n\n\n{name} = _make{u}({k})\n"),
     "global": "def _install{u}():\n    global {name}\n\n    def {name}(x):\n        return x * {k}\n\n\n_install{u}()\n",
     "walrus": "({name} := (lambda x: x * {k}))\n",
-    "match": ("match {k} % 2:\n    case 0:\n        def {name}(x):\n            return x * {k}\n"
-              "    case _:\n        {name} = lambda x: x * {k}\n"),
-    "import fallback": ("try:\n    from _no_such_module_{u} import {name}\nexcept ImportError:\n"
-                        "    def {name}(x):\n        return x * {k}\n"),
-    "async": ("async def _coroutine{u}(x):\n    return x * {k}\n\n\ndef {name}(x):\n    coroutine = _coroutine{u}(x)\n"
-              "    try:\n        coroutine.send(None)\n    except StopIteration as finished:\n        return finished.value\n"),
-    "staticmethod": ("class _Namespace{u}:\n    @staticmethod\n    def scale(x):\n        return x * {k}\n\n\n"
-                     "{name} = _Namespace{u}.scale\n"),
+    "match": (
+        "match {k} % 2:\n    case 0:\n        def {name}(x):\n            return x * {k}\n    case _:\n        {name} = lambda x: x * {k}\n"
+    ),
+    "import fallback": (
+        "try:\n    from _no_such_module_{u} import {name}\nexcept ImportError:\n    def {name}(x):\n        return x * {k}\n"
+    ),
+    "async": (
+        "async def _coroutine{u}(x):\n    return x * {k}\n\n\ndef {name}(x):\n    coroutine = _coroutine{u}(x)\n"
+        "    try:\n        coroutine.send(None)\n    except StopIteration as finished:\n        return finished.value\n"
+    ),
+    "staticmethod": (
+        "class _Namespace{u}:\n    @staticmethod\n    def scale(x):\n        return x * {k}\n\n\n{name} = _Namespace{u}.scale\n"
+    ),
     "module __getattr__": "_LAZY[{name!r}] = lambda x: x * {k}\n",
     "constant": "{name} = {k}\n",
     "unbind": "globals().pop({name!r}, None)\n",
-    "main block": "if __name__ == \"__main__\":\n    {name} = None\n    raise SystemExit(\"must not run on import\")\n",
+    "main block": 'if __name__ == "__main__":\n    {name} = None\n    raise SystemExit("must not run on import")\n',
 }
 NOISE = (
     "from math import *\n",
     "from numpy import *\n",
-    "\"a string that is not the docstring\"\n",
+    '"a string that is not the docstring"\n',
     "_annotated{u}: int = {k}\n",
     "if False:\n    _never{u}: str\n",
     "def __getattr__(name):\n    if name in _LAZY:\n        return _LAZY[name]\n    raise AttributeError(name)\n",
-    ("def module_facts():\n    return [__name__, __doc__, \"__annotations__\" in globals(), sorted(globals().get(\"__annotations__\", {{}})),\n"
-     "            type(__builtins__).__name__, sys.modules[__name__].__dict__ is globals()]\n"),
+    (
+        'def module_facts():\n    return [__name__, __doc__, "__annotations__" in globals(), sorted(globals().get("__annotations__", {{}})),\n'
+        "            type(__builtins__).__name__, sys.modules[__name__].__dict__ is globals()]\n"
+    ),
 )
 
 
@@ -621,10 +686,14 @@ def composed_modules(draw: st.DrawFn) -> str:
     head += ["import dataclasses\nimport functools\nimport sys\n\n_LAZY = {}\n"]
     chosen = draw(st.lists(st.tuples(st.sampled_from(GRADED), st.sampled_from(sorted(BINDINGS))), min_size=1, max_size=8))
     factors = draw(st.lists(st.integers(-50, 50), min_size=len(chosen), max_size=len(chosen), unique=True))
-    blocks = [BINDINGS[template].format(name=name, k=k, u=u, annotation=f"_Number{u}" if future else f"'_Number{u}'")
-              for u, ((name, template), k) in enumerate(zip(chosen, factors))]
-    blocks += [NOISE[index].format(u=len(blocks) + n, k=n) for n, index in
-               enumerate(draw(st.lists(st.integers(0, len(NOISE) - 1), max_size=4, unique=True)))]
+    blocks = [
+        BINDINGS[template].format(name=name, k=k, u=u, annotation=f"_Number{u}" if future else f"'_Number{u}'")
+        for u, ((name, template), k) in enumerate(zip(chosen, factors))
+    ]
+    blocks += [
+        NOISE[index].format(u=len(blocks) + n, k=n)
+        for n, index in enumerate(draw(st.lists(st.integers(0, len(NOISE) - 1), max_size=4, unique=True)))
+    ]
     return "".join(head) + "\n\n" + "\n\n".join(draw(st.permutations(blocks)))
 
 

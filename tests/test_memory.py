@@ -52,8 +52,7 @@ class Container:
 
     def __init__(self) -> None:
         parents = _container_parents()
-        self.cgroup = cgroups.WorkerCgroup.create(parents, f"ag-test-container-{os.getpid()}-{secrets.token_hex(4)}",
-                                                  CONTAINER_BYTES, 4096)
+        self.cgroup = cgroups.WorkerCgroup.create(parents, f"ag-test-container-{os.getpid()}-{secrets.token_hex(4)}", CONTAINER_BYTES, 4096)
         self.base = Path(tempfile.mkdtemp(prefix="ag-memory-", dir="/tmp"))
         self.base.chmod(0o755)
         self.tmp = self.base / "tmp"  # the workers' folders: traversable by the worker's users
@@ -70,8 +69,16 @@ class Container:
             if read_only_cgroups:
                 _read_only_cgroup_file_system()
 
-        return subprocess.run([sys.executable, "-m", "autograder", *arguments], cwd=self.base, env=env, preexec_fn=inside,
-                              capture_output=True, text=True, timeout=600, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "autograder", *arguments],
+            cwd=self.base,
+            env=env,
+            preexec_fn=inside,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
 
     def remove(self) -> None:
         assert self.cgroup.remove(), "the container's processes did not all end"
@@ -173,8 +180,7 @@ def test_files_in_memory_are_refused_and_nothing_is_left(container):
 @MODES
 def test_a_batch_loses_nobody_to_a_memory_attacker(container, read_only_cgroups):
     export = container.base / "export"
-    for name, text in (("forks", hostile("memory_fork_allocate")), ("shares", hostile("memory_shared")),
-                       ("honest", SOLUTION.read_text())):
+    for name, text in (("forks", hostile("memory_fork_allocate")), ("shares", hostile("memory_shared")), ("honest", SOLUTION.read_text())):
         (export / name).mkdir(parents=True)
         (export / name / "ps3.py").write_text(text)
     out = container.base / "out"
@@ -205,10 +211,13 @@ def test_the_attacks_are_real_without_the_protections():
     probe = cgroups.WorkerCgroup.create(parents, f"ag-test-probe-{os.getpid()}-{secrets.token_hex(4)}", 4 << 30, 64)
     try:
         for name in ("memory_shared", "memory_fork_allocate"):
-            code = (f"import resource\nresource.setrlimit(resource.RLIMIT_DATA, (512 << 20, 512 << 20))\n{attack(name)}\n"
-                    "print(mlp_layer_params([1, 2]))\n")
-            done = subprocess.run([sys.executable, "-c", code], preexec_fn=probe.enter, capture_output=True, text=True,
-                                  timeout=120, check=False)
+            code = (
+                f"import resource\nresource.setrlimit(resource.RLIMIT_DATA, (512 << 20, 512 << 20))\n{attack(name)}\n"
+                "print(mlp_layer_params([1, 2]))\n"
+            )
+            done = subprocess.run(
+                [sys.executable, "-c", code], preexec_fn=probe.enter, capture_output=True, text=True, timeout=120, check=False
+            )
             assert done.returncode == 0 and ("1.5 GB" in done.stdout or "1.6 GB" in done.stdout), (name, done.stderr[-2000:])
     finally:
         assert probe.remove()

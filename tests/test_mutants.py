@@ -36,8 +36,12 @@ def problem_set(root: Path, files: dict[str, str]) -> list[Problem]:
 def spec(title: str, cases: str, kinds: dict[str, str] | None = None) -> str:
     """A spec.yaml: one point, these cases, and each function's compare kind (int unless told)."""
     functions = "".join(f"  {name}: {{compare: {{kind: {kind}}}}}\n" for name, kind in (kinds or {}).items())
-    return (f'title: "{title}"\npoints: 1\n' + (f"functions:\n{functions}" if functions else "")
-            + "cases:\n" + textwrap.indent(textwrap.dedent(cases), "  "))
+    return (
+        f'title: "{title}"\npoints: 1\n'
+        + (f"functions:\n{functions}" if functions else "")
+        + "cases:\n"
+        + textwrap.indent(textwrap.dedent(cases), "  ")
+    )
 
 
 def the_survivor(found: list[Survivor], function: str, mutation: str) -> Survivor:
@@ -75,47 +79,54 @@ COMPOSITE = '''
     def domain_weights(rng):
         return [int(rng.integers(1, 20)), int(rng.integers(1, 20)), int(rng.integers(1, 9))]
 '''
-HELPER_CASES = '''
+HELPER_CASES = """
     - {name: "fits", call: layers, args: [5, 3]}
     - {name: "too large", call: layers, args: [2, 3], raises: ValueError}
     - {name: "kernel 1", call: layers, args: [4, 1]}
     - {name: "as large", call: layers, args: [3, 3]}
-'''
+"""
 
 
 def test_a_composite_must_be_tested_on_its_helpers_guard_itself(tmp_path):
     """The helper's own cases kill the deleted guard; the composite, in another problem, is a survivor until it has its case."""
-    files = {"p1/reference.py": HELPER, "p1/spec.yaml": spec("P1", HELPER_CASES),
-             "p2/reference.py": COMPOSITE,
-             "p2/spec.yaml": spec("P2", '- {name: "fits", call: weights, args: [5, 3, 2]}\n'
-                                        '- {name: "kernel 1", call: weights, args: [6, 1, 3]}\n')}
+    files = {
+        "p1/reference.py": HELPER,
+        "p1/spec.yaml": spec("P1", HELPER_CASES),
+        "p2/reference.py": COMPOSITE,
+        "p2/spec.yaml": spec(
+            "P2", '- {name: "fits", call: weights, args: [5, 3, 2]}\n- {name: "kernel 1", call: weights, args: [6, 1, 3]}\n'
+        ),
+    }
     found = survivors(problem_set(tmp_path / "weak", files))
     deleted = the_survivor(found, "weights", "guard `if kernel > size: raise` deleted")
     assert deleted.problem == "p2" and deleted.mutation.startswith("p1/reference.py:")
     assert deleted.reference == "raises ValueError" and re.fullmatch(r"-?\d+", deleted.mutant)
     assert not [s for s in found if s.function == "layers"], "the helper's own cases kill every mutant of it"
 
-    files["p2/spec.yaml"] += ('  - {name: "too large", call: weights, args: [2, 3, 2], raises: ValueError}\n'
-                              '  - {name: "as large", call: weights, args: [3, 3, 2]}\n')
+    files["p2/spec.yaml"] += (
+        '  - {name: "too large", call: weights, args: [2, 3, 2], raises: ValueError}\n'
+        '  - {name: "as large", call: weights, args: [3, 3, 2]}\n'
+    )
     report = analyse(problem_set(tmp_path / "closed", files))
     assert not report.survivors, "\n".join(map(str, report.survivors))
     assert report.killed > report.generated  # mutants of the helper count once for each function that uses it
 
 
-FC = '''
+FC = """
     def fc_layer_params(d_in, d_out):
         return d_in * d_out + d_out
 
 
     def domain_fc_layer_params(rng):
         return [int(rng.integers(1, 5000)), int(rng.integers(1, 5000))]
-'''
+"""
 
 
 def test_a_weak_spec_reports_a_survivor_with_its_distinguishing_input(tmp_path):
     """One case, fc_layer_params(1, 1) == 2, cannot tell d_in * d_out + d_out from d_in + d_out: a survivor."""
-    problems = problem_set(tmp_path, {"q9/reference.py": FC,
-                                      "q9/spec.yaml": spec("Q9: weak", '- {name: "one case", call: fc_layer_params, args: [1, 1]}\n')})
+    problems = problem_set(
+        tmp_path, {"q9/reference.py": FC, "q9/spec.yaml": spec("Q9: weak", '- {name: "one case", call: fc_layer_params, args: [1, 1]}\n')}
+    )
     found = survivors(problems, tries=50)
     first = the_survivor(found, "fc_layer_params", "`d_in * d_out` -> `d_in // d_out`")
     assert first.args is not None and len(first.args) == 2 and first.reference != first.mutant
@@ -123,8 +134,13 @@ def test_a_weak_spec_reports_a_survivor_with_its_distinguishing_input(tmp_path):
 
 
 def test_a_function_without_a_domain_is_reported_as_unjudged(tmp_path):
-    problems = problem_set(tmp_path, {"p1/reference.py": "def square(x):\n    return x * x\n",
-                                      "p1/spec.yaml": spec("P1", '- {name: "three", call: square, args: [3]}\n')})
+    problems = problem_set(
+        tmp_path,
+        {
+            "p1/reference.py": "def square(x):\n    return x * x\n",
+            "p1/spec.yaml": spec("P1", '- {name: "three", call: square, args: [3]}\n'),
+        },
+    )
     found = survivors(problems)
     assert found and all(s.args is None and "no domain_square(rng)" in str(s) for s in found)
 
@@ -132,7 +148,8 @@ def test_a_function_without_a_domain_is_reported_as_unjudged(tmp_path):
 # --------------------------------------------------------------------------- the operators for common mistakes
 
 OPERATORS = {
-    "guard deleted": ('''
+    "guard deleted": (
+        """
         def half(n):
             if n % 2:
                 raise ValueError("odd")
@@ -141,9 +158,14 @@ OPERATORS = {
 
         def domain_half(rng):
             return [int(rng.integers(1, 100))]
-    ''', "half", '- {name: "even", call: half, args: [8]}\n', '- {name: "odd", call: half, args: [7], raises: ValueError}\n',
-        "guard `if n % 2: raise` deleted"),
-    "state kept across calls": ('''
+    """,
+        "half",
+        '- {name: "even", call: half, args: [8]}\n',
+        '- {name: "odd", call: half, args: [7], raises: ValueError}\n',
+        "guard `if n % 2: raise` deleted",
+    ),
+    "state kept across calls": (
+        """
         import numpy as np
 
 
@@ -153,10 +175,14 @@ OPERATORS = {
 
         def domain_doubled(rng):
             return [rng.normal(size=(int(rng.integers(1, 4)), int(rng.integers(1, 4))))]
-    ''', "doubled", '- {name: "two", call: doubled, args: [!array [[1.0, 2.0]]]}\n',
+    """,
+        "doubled",
+        '- {name: "two", call: doubled, args: [!array [[1.0, 2.0]]]}\n',
         '- {name: "two again", call: doubled, args: [!array [[3.0, 5.0]]], hidden: true}\n',
-        "state kept across calls: the first answer for each shape and dtype"),
-    "an output buffer in the input's dtype": ('''
+        "state kept across calls: the first answer for each shape and dtype",
+    ),
+    "an output buffer in the input's dtype": (
+        """
         import numpy as np
 
 
@@ -168,19 +194,28 @@ OPERATORS = {
         def domain_weighted(rng):
             shape = (int(rng.integers(1, 5)), int(rng.integers(1, 5)))
             return [rng.integers(-9, 10, size=shape), rng.normal(size=shape)]
-    ''', "weighted", '- {name: "floats", call: weighted, args: [!array [[0.5, 1.5]], !array [[0.5, 3.0]]]}\n',
+    """,
+        "weighted",
+        '- {name: "floats", call: weighted, args: [!array [[0.5, 1.5]], !array [[0.5, 3.0]]]}\n',
         '- {name: "integers", call: weighted, args: [!array [[1, 3]], !array [[0.5, 0.25]]]}\n',
-        "the output in an integer buffer when x is an integer array"),
-    "a sum accumulated in int32": ('''
+        "the output in an integer buffer when x is an integer array",
+    ),
+    "a sum accumulated in int32": (
+        """
         def total(counts):
             return sum(counts)
 
 
         def domain_total(rng):
             return [[int(c) for c in rng.integers(1, 2**40, size=int(rng.integers(1, 6)))]]
-    ''', "total", '- {name: "small", call: total, args: [[1, 2, 3]]}\n',
-        '- {name: "past 2**31", call: total, args: [[3000000000, 5]]}\n', "`sum(counts)` accumulated in np.int32"),
-    "astype(np.int32)": ('''
+    """,
+        "total",
+        '- {name: "small", call: total, args: [[1, 2, 3]]}\n',
+        '- {name: "past 2**31", call: total, args: [[3000000000, 5]]}\n',
+        "`sum(counts)` accumulated in np.int32",
+    ),
+    "astype(np.int32)": (
+        """
         import numpy as np
 
 
@@ -190,9 +225,14 @@ OPERATORS = {
 
         def domain_areas(rng):
             return [[int(s) for s in rng.integers(1, 10**6, size=3)]]
-    ''', "areas", '- {name: "small", call: areas, args: [[1, 2, 3]]}\n',
-        '- {name: "past 2**31", call: areas, args: [[100000]]}\n', "-> `np.asarray(sides).astype(np.int32)`"),
-    "NumPy integers not taken for ints": ('''
+    """,
+        "areas",
+        '- {name: "small", call: areas, args: [[1, 2, 3]]}\n',
+        '- {name: "past 2**31", call: areas, args: [[100000]]}\n',
+        "-> `np.asarray(sides).astype(np.int32)`",
+    ),
+    "NumPy integers not taken for ints": (
+        """
         import numpy as np
 
 
@@ -203,8 +243,12 @@ OPERATORS = {
         def domain_pair(rng):
             value = int(rng.integers(1, 9))
             return [np.int64(value) if rng.random() < 0.5 else value]
-    ''', "pair", '- {name: "an int", call: pair, args: [3]}\n', None,
-        "`isinstance(k, (tuple, list))` -> `not isinstance(k, int)`"),
+    """,
+        "pair",
+        '- {name: "an int", call: pair, args: [3]}\n',
+        None,
+        "`isinstance(k, (tuple, list))` -> `not isinstance(k, int)`",
+    ),
 }
 
 
@@ -227,16 +271,36 @@ def test_each_mistake_operator_makes_its_mutant_and_one_case_kills_it(tmp_path, 
 
 def test_the_int32_sum_wraps_and_the_integer_buffer_truncates(tmp_path):
     """The mutants' answers are the mistakes' answers: a count wrapped at 2**31, a product truncated to an integer."""
-    sums = the_survivor(survivors(problem_set(tmp_path / "sum", {
-        "p1/reference.py": OPERATORS["a sum accumulated in int32"][0],
-        "p1/spec.yaml": spec("P1", OPERATORS["a sum accumulated in int32"][2])})), "total", "accumulated in np.int32")
+    sums = the_survivor(
+        survivors(
+            problem_set(
+                tmp_path / "sum",
+                {
+                    "p1/reference.py": OPERATORS["a sum accumulated in int32"][0],
+                    "p1/spec.yaml": spec("P1", OPERATORS["a sum accumulated in int32"][2]),
+                },
+            )
+        ),
+        "total",
+        "accumulated in np.int32",
+    )
     assert sums.args is not None
     right = sum(sums.args[0])
     assert sums.reference == str(right) and sums.mutant == f"np.int32({(right + 2**31) % 2**32 - 2**31})"
 
-    buffer = the_survivor(survivors(problem_set(tmp_path / "buffer", {
-        "p1/reference.py": OPERATORS["an output buffer in the input's dtype"][0],
-        "p1/spec.yaml": spec("P1", OPERATORS["an output buffer in the input's dtype"][2], {"weighted": "array"})})), "weighted", "integer buffer")
+    buffer = the_survivor(
+        survivors(
+            problem_set(
+                tmp_path / "buffer",
+                {
+                    "p1/reference.py": OPERATORS["an output buffer in the input's dtype"][0],
+                    "p1/spec.yaml": spec("P1", OPERATORS["an output buffer in the input's dtype"][2], {"weighted": "array"}),
+                },
+            )
+        ),
+        "weighted",
+        "integer buffer",
+    )
     assert buffer.args is not None
     x, w = buffer.args
     assert buffer.mutant == str(np.trunc(x * w).astype(np.int64).tolist()) != buffer.reference
@@ -259,8 +323,11 @@ def test_conv_draws_mix_dtypes_and_pass_2_to_the_31_in_integer_products(ps3):
     assert any(x.kind in "iu" and k.kind == "f" for x, k in dtypes) and any(x.kind == "f" and k.kind in "iu" for x, k in dtypes)
     assert {np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int32), np.dtype(np.int64)} <= {x for x, _ in dtypes}
     assert any(isinstance(c.args[0], list) for c in draws)
-    products = [np.abs(np.asarray(c.args[0], dtype=object)).max() * np.abs(np.asarray(c.args[1], dtype=object)).max()
-                for c, (x, k) in zip(draws, dtypes) if x.kind in "iu" and k.kind in "iu"]
+    products = [
+        np.abs(np.asarray(c.args[0], dtype=object)).max() * np.abs(np.asarray(c.args[1], dtype=object)).max()
+        for c, (x, k) in zip(draws, dtypes)
+        if x.kind in "iu" and k.kind in "iu"
+    ]
     assert max(products) > 2**31
 
 
@@ -275,8 +342,11 @@ def test_draws_are_seeded_and_repeat_shapes_with_new_values(ps3):
         array = np.asarray(value)
         return type(value), array.shape, array.dtype
 
-    repeats = [(before, after) for before, after in itertools.pairwise(first)
-               if all(signature(a) == signature(b) for a, b in zip(before.args, after.args))]
+    repeats = [
+        (before, after)
+        for before, after in itertools.pairwise(first)
+        if all(signature(a) == signature(b) for a, b in zip(before.args, after.args))
+    ]
     assert any(not np.array_equal(np.asarray(a.args[0]), np.asarray(b.args[0])) for a, b in repeats)
     assert any(not np.array_equal(np.asarray(a.expected.value), np.asarray(b.expected.value)) for a, b in repeats)
 

@@ -33,8 +33,14 @@ def markdown(text: str) -> dict:
 
 
 def notebook(*cells: dict) -> str:
-    return json.dumps({"cells": list(cells), "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-                       "nbformat": 4, "nbformat_minor": 5})
+    return json.dumps(
+        {
+            "cells": list(cells),
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    )
 
 
 def functions(*names: str) -> str:
@@ -42,24 +48,38 @@ def functions(*names: str) -> str:
 
 
 # The functions the first test's cells place one by one; any other function of the solution has a last cell.
-PLACED = ("fc_layer_params", "mlp_layer_params", "conv_layer_params", "conv_output_size", "num_conv_layers",
-          "conv_classifier_params", "conv2d", "conv_transpose2d", "num_downsampling_layers", "downsampling_params")
+PLACED = (
+    "fc_layer_params",
+    "mlp_layer_params",
+    "conv_layer_params",
+    "conv_output_size",
+    "num_conv_layers",
+    "conv_classifier_params",
+    "conv2d",
+    "conv_transpose2d",
+    "num_downsampling_layers",
+    "downsampling_params",
+)
 
 
 @pytest.mark.ps3
 def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(gradescope):
     broken_conv2d = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x, kernel)")
-    gradescope.submit({"ps3.ipynb": notebook(
-        markdown("# Problem Set 3\nMy answers."),                                        # cell 1
-        code("%matplotlib inline\nimport numpy as np\n!pip install numpy\n"),             # cell 2
-        code(functions("fc_layer_params", "mlp_layer_params"), as_lines=False),           # cell 3
-        code("%%time\n" + functions("conv_layer_params", "conv_output_size", "num_conv_layers", "conv_classifier_params")),
-        code(broken_conv2d),                                                              # cell 5: a syntax error
-        code("print(conv2d(I, K))  # a demo that fails at top level\n\n" + functions("conv_transpose2d")),  # cell 6
-        markdown("## Q4"),                                                                # cell 7
-        code(functions("num_downsampling_layers", "downsampling_params") + "downsampling_params(3, [16], 224, 16, 3)\n"),
-        code(functions(*[name for name in FUNCTIONS if name not in PLACED])),  # cell 8: problems added since PS3
-    )})
+    gradescope.submit(
+        {
+            "ps3.ipynb": notebook(
+                markdown("# Problem Set 3\nMy answers."),  # cell 1
+                code("%matplotlib inline\nimport numpy as np\n!pip install numpy\n"),  # cell 2
+                code(functions("fc_layer_params", "mlp_layer_params"), as_lines=False),  # cell 3
+                code("%%time\n" + functions("conv_layer_params", "conv_output_size", "num_conv_layers", "conv_classifier_params")),
+                code(broken_conv2d),  # cell 5: a syntax error
+                code("print(conv2d(I, K))  # a demo that fails at top level\n\n" + functions("conv_transpose2d")),  # cell 6
+                markdown("## Q4"),  # cell 7
+                code(functions("num_downsampling_layers", "downsampling_params") + "downsampling_params(3, [16], 224, 16, 3)\n"),
+                code(functions(*[name for name in FUNCTIONS if name not in PLACED])),  # cell 8: problems added since PS3
+            )
+        }
+    )
     data = gradescope.run()
     assert "Graded `ps3.ipynb`" in data["output"]
     scores = scores_by_function(data)
@@ -90,7 +110,7 @@ def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope):
 
 @pytest.mark.ps3
 def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradescope):
-    layers = '''def num_downsampling_layers(size_in, size_latent, kernel_size):
+    layers = """def num_downsampling_layers(size_in, size_latent, kernel_size):
     if kernel_size == 1 and size_in != size_latent:
         raise ValueError("1x1 convolutions never shrink the input")
     if ((size_in - size_latent)
@@ -99,10 +119,12 @@ def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradesc
         raise ValueError("no whole number of layers")
     return ((size_in - size_latent)
             // (kernel_size - 1))
-'''
+"""
     gradescope.submit({"ps3.ipynb": notebook(code(SOURCE.replace(FUNCTIONS["num_downsampling_layers"], layers)))})
     data = gradescope.run()
-    assert data["score"] == total_points(), [(t["name"], t.get("output", "")[:300]) for t in data["tests"] if t.get("score") != t.get("max_score")]
+    assert data["score"] == total_points(), [
+        (t["name"], t.get("output", "")[:300]) for t in data["tests"] if t.get("score") != t.get("max_score")
+    ]
 
 
 def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope):
@@ -122,10 +144,14 @@ def test_a_cell_with_null_source_is_skipped(gradescope):
 
 def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope):
     first, second, *rest = FUNCTIONS
-    gradescope.submit({NOTEBOOK: notebook(
-        code("import numpy as np\nnp.zeros?\n" + functions(first, second) + f"?{rest[0]}\n"),
-        code("%%time\n" + functions(*rest)),
-    )})
+    gradescope.submit(
+        {
+            NOTEBOOK: notebook(
+                code("import numpy as np\nnp.zeros?\n" + functions(first, second) + f"?{rest[0]}\n"),
+                code("%%time\n" + functions(*rest)),
+            )
+        }
+    )
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
     assert "Problems loading your file" not in data["output"]
@@ -133,13 +159,26 @@ def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope):
 
 def test_a_version_3_notebook_gets_full_marks(gradescope):
     def v3_code(text: str) -> dict:
-        return {"cell_type": "code", "collapsed": False, "input": text.splitlines(keepends=True), "language": "python",
-                "metadata": {}, "outputs": []}
+        return {
+            "cell_type": "code",
+            "collapsed": False,
+            "input": text.splitlines(keepends=True),
+            "language": "python",
+            "metadata": {},
+            "outputs": [],
+        }
 
-    cells = [{"cell_type": "heading", "level": 1, "metadata": {}, "source": ["Problem Set 3"]},
-             v3_code("import numpy as np\n%matplotlib inline\n")] + [v3_code(text + "\n") for text in FUNCTIONS.values()]
-    gradescope.submit({NOTEBOOK: json.dumps({"metadata": {"name": "ps3"}, "nbformat": 3, "nbformat_minor": 0,
-                                                "worksheets": [{"cells": cells, "metadata": {}}]})})
+    cells = [
+        {"cell_type": "heading", "level": 1, "metadata": {}, "source": ["Problem Set 3"]},
+        v3_code("import numpy as np\n%matplotlib inline\n"),
+    ] + [v3_code(text + "\n") for text in FUNCTIONS.values()]
+    gradescope.submit(
+        {
+            NOTEBOOK: json.dumps(
+                {"metadata": {"name": "ps3"}, "nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": cells, "metadata": {}}]}
+            )
+        }
+    )
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
 
@@ -147,14 +186,15 @@ def test_a_version_3_notebook_gets_full_marks(gradescope):
 # --------------------------------------------------------------------------- an environment that cannot read notebooks
 
 # Run as ``python -c``: the named packages made unimportable (None in sys.modules), then the command line.
-WITHOUT_PACKAGES = "import sys\nfor name in sys.argv[1].split(','):\n    sys.modules[name] = None\n" \
-                   "from autograder.apps.cli import main\nsys.exit(main(sys.argv[2:]))\n"
+WITHOUT_PACKAGES = (
+    "import sys\nfor name in sys.argv[1].split(','):\n    sys.modules[name] = None\n"
+    "from autograder.apps.cli import main\nsys.exit(main(sys.argv[2:]))\n"
+)
 
 
 def _grade_without(packages: str, submission: Path) -> subprocess.CompletedProcess:
     command = [sys.executable, "-c", WITHOUT_PACKAGES, packages, "grade", str(submission), "--problems", str(REPO / "problems")]
-    return subprocess.run(command, cwd=submission.parent,
-                          capture_output=True, text=True, timeout=600, check=False)
+    return subprocess.run(command, cwd=submission.parent, capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.mark.parametrize(("blocked", "lacking"), [("nbformat,IPython", "nbformat and ipython"), ("IPython", "ipython")])
@@ -186,12 +226,16 @@ def test_the_notebook_readers_are_pinned_as_pyproject_pins_them():
 @pytest.mark.ps3
 def test_future_imports_of_one_cell_apply_to_the_cells_after_it(gradescope):
     annotated = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x: Image, kernel: Image) -> Image:")
-    gradescope.submit({"ps3.ipynb": notebook(
-        code("from __future__ import annotations\nimport numpy as np\n"),
-        code(annotated + "\n"),
-        code(functions(*[name for name in FUNCTIONS if name != "conv2d"])),
-        code("class Image(np.ndarray):\n    pass\n"),
-    )})
+    gradescope.submit(
+        {
+            "ps3.ipynb": notebook(
+                code("from __future__ import annotations\nimport numpy as np\n"),
+                code(annotated + "\n"),
+                code(functions(*[name for name in FUNCTIONS if name != "conv2d"])),
+                code("class Image(np.ndarray):\n    pass\n"),
+            )
+        }
+    )
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
     assert "Problems loading your file" not in data["output"]

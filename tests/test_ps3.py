@@ -60,8 +60,13 @@ def test_every_ps3_function_has_visible_and_hidden_cases():
 
 def test_ps3_questions_are_the_grades_csv_columns():
     """grades.csv (tests/test_batch.py) has a column per autograded problem: PS3's are these."""
-    assert [f"{problem.label} (/{problem.points:g})" for problem in ps3_problems() if not problem.graded_by_hand] == \
-        ["Q2a (/15)", "Q2b (/30)", "Q3a (/20)", "Q3b (/20)", "Q4 (/15)"]
+    assert [f"{problem.label} (/{problem.points:g})" for problem in ps3_problems() if not problem.graded_by_hand] == [
+        "Q2a (/15)",
+        "Q2b (/30)",
+        "Q3a (/20)",
+        "Q3b (/20)",
+        "Q4 (/15)",
+    ]
 
 
 def test_worked_answers_are_the_visible_instances():
@@ -105,7 +110,7 @@ def test_wrong_submission_loses_points_exactly_where_wrong(gradescope, mistake):
     assert 0 < data["score"] < total_points()
 
 
-FLOAT32_LOOPS = '''
+FLOAT32_LOOPS = """
 
 def conv2d(x, kernel):
     x, k = np.asarray(x, dtype=np.{dtype}), np.asarray(kernel, dtype=np.{dtype})
@@ -125,14 +130,17 @@ def conv_transpose2d(x, kernel):
         for j in range(x.shape[1]):
             out[i:i + kh, j:j + kw] += x[i, j] * k
     return {round_open}out{round_close}
-'''
+"""
 
 
-@pytest.mark.parametrize("dtype, rounded, full_marks", [
-    ("float32", False, True),   # float32 done right passes, the 32x32 hidden inputs near 1,000 included
-    ("float16", False, False),  # half precision is not enough
-    ("float64", True, False),   # rounding to 3 decimals is not right
-])
+@pytest.mark.parametrize(
+    "dtype, rounded, full_marks",
+    [
+        ("float32", False, True),  # float32 done right passes, the 32x32 hidden inputs near 1,000 included
+        ("float16", False, False),  # half precision is not enough
+        ("float64", True, False),  # rounding to 3 decimals is not right
+    ],
+)
 def test_precision_float32_passes_float16_and_rounding_do_not(gradescope, dtype, rounded, full_marks):
     wrap = ("np.round(", ", 3)") if rounded else ("", "")
     gradescope.submit({"ps3.py": SOLUTION.read_text() + FLOAT32_LOOPS.format(dtype=dtype, round_open=wrap[0], round_close=wrap[1])})

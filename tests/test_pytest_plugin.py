@@ -39,10 +39,14 @@ SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").r
 
 def _pytest(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
     """pytest in a fresh process, as an instructor starts it: installed plugins load, nothing from this run's environment."""
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_CURRENT_TEST")}
-    return subprocess.run([sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_CURRENT_TEST")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 # --------------------------------------------------------------------------- the pytest11 plugin
@@ -56,8 +60,12 @@ def test_every_case_is_a_test_and_the_solution_passes_them_all() -> None:
     ran = _pytest("problems/", "--submission", SOLUTION.relative_to(REPO).as_posix(), "-v")
     cases = [(problem, case) for problem in load_specs(REPO / "problems") for case in problem.cases]
     # The course's Python checks run too, importing the submission by the course's module name (``from lab2 import f``).
-    checks = [f"{path.relative_to(REPO).as_posix()}::{node.name}" for path in find_checks(REPO / "problems")
-              for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")]
+    checks = [
+        f"{path.relative_to(REPO).as_posix()}::{node.name}"
+        for path in find_checks(REPO / "problems")
+        for node in ast.parse(path.read_text()).body
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    ]
     assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert f" {len(cases) + len(checks)} passed" in ran.stdout.splitlines()[-1]
     for problem, case in cases:
@@ -94,7 +102,10 @@ def test_the_problems_checks_run_with_the_same_submission(tmp_path: Path) -> Non
     """The checks get ``student``, ``self.student`` and ``from ps3 import f``; a failing check fails."""
     shutil.copytree(REPO / "problems" / "q3a", tmp_path / "problems" / "q3a", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(REPO / "assignment.yaml", tmp_path / "assignment.yaml")
-    write_files(tmp_path, {"problems/q3a/test_conv_checks.py": """
+    write_files(
+        tmp_path,
+        {
+            "problems/q3a/test_conv_checks.py": """
         import unittest
 
         import numpy as np
@@ -116,7 +127,9 @@ def test_the_problems_checks_run_with_the_same_submission(tmp_path: Path) -> Non
         class TestShape(unittest.TestCase):
             def test_shape(self):
                 self.assertEqual(np.asarray(self.student.conv2d(np.ones((5, 5)), np.ones((3, 3)))).shape, (3, 3))
-        """})
+        """
+        },
+    )
     ran = _pytest("problems/", f"--submission={SOLUTION}", "-v", cwd=tmp_path)
     cases = load_problem(tmp_path / "problems" / "q3a" / "spec.yaml").cases
     assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr[-3000:]
@@ -137,6 +150,7 @@ def test_without_submission_the_plugin_does_nothing(tmp_path: Path) -> None:
     assert "spec.yaml" not in ran.stdout
     with_plugin = _pytest("tests/test_compare.py", "--collect-only", "-q")
     without = _pytest("tests/test_compare.py", "--collect-only", "-q", "-p", "no:autograder")
+
     def collected(ran: subprocess.CompletedProcess) -> list[str]:
         return [line for line in ran.stdout.splitlines() if "::" in line]
 
@@ -171,8 +185,11 @@ def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict:
 
 @pytest.mark.ps3
 def test_a_check_imports_the_submission_by_name(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {
-        "q3a/test_imports.py": """
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q3a/test_imports.py": """
             import numpy as np
 
             import ps3
@@ -198,17 +215,21 @@ def test_a_check_imports_the_submission_by_name(tmp_path: Path, box: Sandbox) ->
                 else:
                     raise AssertionError("called")
             """,
-        "q3b/test_star.py": """
+            "q3b/test_star.py": """
             from ps3 import *
 
 
             def test_star():
                 assert conv_output_size(7, 3) == 5
             """,
-    })
+        },
+    )
     assert {name: result.passed for name, result in results.items()} == {
-        "test_from_import": True, "test_module_attribute_is_the_fixtures_function": True,
-        "test_a_missing_function_is_a_student_error": True, "test_star": True}
+        "test_from_import": True,
+        "test_module_attribute_is_the_fixtures_function": True,
+        "test_a_missing_function_is_a_student_error": True,
+        "test_star": True,
+    }
 
 
 def test_the_module_is_there_only_during_the_session(tmp_path: Path, box: Sandbox) -> None:
@@ -235,14 +256,20 @@ def test_a_submission_under_another_name_is_importable_by_both(tmp_path: Path) -
     path.parent.mkdir()
     path.write_text("def double(x):\n    return 2 * x\n")
     with Sandbox(path, worker_user=None) as sandbox:
-        results = _run(tmp_path, sandbox, {"q9/test_names.py": """
+        results = _run(
+            tmp_path,
+            sandbox,
+            {
+                "q9/test_names.py": """
             from my_work import double as mine
             from ps3 import double
 
 
             def test_both():
                 assert mine(2) == double(2) == 4
-            """})
+            """
+            },
+        )
     assert results["test_both"].passed
     assert "my_work" not in sys.modules
 
@@ -273,7 +300,11 @@ def test_the_module_lists_the_submissions_functions(box: Sandbox) -> None:
 
 
 def test_leaderboard_checks_fill_the_results_leaderboard(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q3a/test_board.py": """
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q3a/test_board.py": """
         import numpy as np
         from gradescope_utils.autograder_utils.decorators import leaderboard, partial_credit, weight
 
@@ -310,7 +341,9 @@ def test_leaderboard_checks_fill_the_results_leaderboard(tmp_path: Path, box: Sa
         @leaderboard("not a number")
         def test_nan(student, set_leaderboard_value=None):
             set_leaderboard_value(float("nan"))
-        """})
+        """
+        },
+    )
     boards = {name: result.leaderboard for name, result in results.items()}
     assert boards == {
         "test_accuracy": [{"name": "accuracy", "value": 0.93, "order": "desc"}],
@@ -327,7 +360,11 @@ def test_leaderboard_checks_fill_the_results_leaderboard(tmp_path: Path, box: Sa
 
 
 def test_a_leaderboard_value_never_carries_over(tmp_path: Path, box: Sandbox) -> None:
-    results = _run(tmp_path, box, {"q3a/test_twice.py": """
+    results = _run(
+        tmp_path,
+        box,
+        {
+            "q3a/test_twice.py": """
         import pytest
         from gradescope_utils.autograder_utils.decorators import leaderboard
 
@@ -337,17 +374,25 @@ def test_a_leaderboard_value_never_carries_over(tmp_path: Path, box: Sandbox) ->
         def test_twice(student, first, set_leaderboard_value=None):
             if first:
                 set_leaderboard_value(3)
-        """})
+        """
+        },
+    )
     assert [r.leaderboard for r in results.values()] == [[{"name": "score", "value": 3, "order": "desc"}], []]
 
 
 def test_a_wrong_leaderboard_order_stops_the_checks(tmp_path: Path, box: Sandbox) -> None:
     with pytest.raises(CheckError, match="sort order"):
-        _run(tmp_path, box, {"q3a/test_order.py": """
+        _run(
+            tmp_path,
+            box,
+            {
+                "q3a/test_order.py": """
             from gradescope_utils.autograder_utils.decorators import leaderboard
 
 
             @leaderboard("score", "up")
             def test_order(student, set_leaderboard_value=None):
                 set_leaderboard_value(1)
-            """})
+            """
+            },
+        )

@@ -21,8 +21,9 @@ def ref():
     load_problems(REPO / "problems")
     import sys
 
-    return {key: next(m for name, m in sys.modules.items() if name.endswith(f".{key}.reference"))
-            for key in ("q2a", "q2b", "q3a", "q3b", "q4")}
+    return {
+        key: next(m for name, m in sys.modules.items() if name.endswith(f".{key}.reference")) for key in ("q2a", "q2b", "q3a", "q3b", "q4")
+    }
 
 
 def test_conv2d_is_scipy_correlate2d(ref):
@@ -41,8 +42,14 @@ def test_conv_transpose2d_is_scipy_full_convolution_with_flipped_kernel(ref):
         x = rng.normal(size=(int(rng.integers(1, 10)), int(rng.integers(1, 10))))
         k = rng.normal(size=(int(rng.integers(1, 6)), int(rng.integers(1, 6))))
         np.testing.assert_allclose(ref["q3b"].conv_transpose2d(x, k), convolve2d(x, k, mode="full"), rtol=1e-12, atol=1e-12)
-    expected = [[2, -2, 1, 0, 0, -1], [0, 3, -1, 2, -3, 2], [0, 0, 1, 0, 2, 0],
-                [1, -1, -1, 4, 0, 1], [-2, 3, 0, 0, -1, 1], [1, 0, 0, 0, 1, -1]]
+    expected = [
+        [2, -2, 1, 0, 0, -1],
+        [0, 3, -1, 2, -3, 2],
+        [0, 0, 1, 0, 2, 0],
+        [1, -1, -1, 4, 0, 1],
+        [-2, 3, 0, 0, -1, 1],
+        [1, 0, 0, 0, 1, -1],
+    ]
     np.testing.assert_array_equal(ref["q3b"].conv_transpose2d(I, K), expected)
 
 

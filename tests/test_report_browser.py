@@ -33,9 +33,21 @@ def chromium() -> str:
 
 
 def browse(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
-    command = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-               "--enable-logging=stderr", "--v=0", *extra, url]
+    command = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *extra,
+        url,
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=BROWSER_TIMEOUT, check=False)
 
 
@@ -61,16 +73,14 @@ def test_report_renders_every_student_and_its_script_runs(tmp_path):
     students = dom.split('id="students-table"')[1].split("</table>")[0]
     order = re.findall(r'<tr data-id="([^"]+)"', students)
     assert sorted(order) == sorted(IDS)  # every student's row is in the rendered page
-    first_scores = [unescape(re.findall(r'data-v="([^"]*)"', row)[0])
-                    for row in re.findall(r"<tr data-id=.*?</tr>", students, flags=re.S)]
+    first_scores = [unescape(re.findall(r'data-v="([^"]*)"', row)[0]) for row in re.findall(r"<tr data-id=.*?</tr>", students, flags=re.S)]
     numbers = [float(v) for v in first_scores]  # the first data-v of a row is its score
     assert numbers == sorted(numbers, reverse=True), numbers
     assert "Zoë Ångström" in students and "&lt;script&gt;alert(1)&lt;/script&gt;" in students
     assert "<script>alert" not in dom
 
     screenshot = artifacts(tmp_path) / "batch-report.png"
-    shot = browse(page.as_uri(), tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,2400",
-                  "--hide-scrollbars")
+    shot = browse(page.as_uri(), tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1280,2400", "--hide-scrollbars")
     assert shot.returncode == 0 and screenshot.stat().st_size > 10_000, shot.stderr[-2000:]
     assert "Uncaught" not in shot.stderr
 

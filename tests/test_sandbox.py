@@ -23,7 +23,8 @@ def _worker_user_exists() -> bool:
         return False
     return True
 
-SOURCE = '''
+
+SOURCE = """
 import numpy as np, os, sys, time
 print("imported")
 
@@ -73,7 +74,7 @@ undefined_name_at_import
 
 def after_errors():
     return "still here"
-'''
+"""
 
 
 @pytest.fixture
@@ -158,7 +159,7 @@ def test_an_import_that_exits_the_process(tmp_path):
         assert outcome.kind == "broken" and "stopped the Python process" in outcome.detail and "bye" in outcome.detail
 
 
-FORGER = '''
+FORGER = """
 import __main__
 
 _real_send = __main__._send
@@ -174,7 +175,7 @@ __main__.loader.describe = lambda error: {"type": ["ValueError"], "mro": 5, "mes
 
 def f():
     raise ValueError("x")
-'''
+"""
 
 
 def test_forged_worker_messages_are_reduced_to_plain_data(tmp_path):
@@ -199,8 +200,10 @@ def test_limits_come_from_the_environment():
 
 def test_a_memory_bomb_hits_the_data_limit(tmp_path):
     path = tmp_path / "submission.py"
-    path.write_text("import numpy as np\n\ndef bomb():\n    return len(bytearray(2 * 1024**3))\n\n"
-                    "def array_bomb():\n    return float(np.ones(10**9).sum())\n\ndef fine():\n    return 1\n")
+    path.write_text(
+        "import numpy as np\n\ndef bomb():\n    return len(bytearray(2 * 1024**3))\n\n"
+        "def array_bomb():\n    return float(np.ones(10**9).sum())\n\ndef fine():\n    return 1\n"
+    )
     with Sandbox(path, Limits(data_mb=256)) as box:
         outcome = box.call("array_bomb", [])
         assert outcome.kind == "raised" and outcome.error["type"] == "MemoryError"

@@ -71,8 +71,14 @@ def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder)
             assert f"- {problem.title}: {problem.points:g} / {problem.points:g} (" in data["output"], data["output"]
     environment = next(t["output"] for t in data["tests"] if t["name"].startswith("Grading environment"))
     assert "separate user: autograder-worker" in environment
-    installed = subprocess.run([str(venv / "bin" / "python"), "-c", "import autograder; print(autograder.__file__)"],
-                               cwd="/", env=env, capture_output=True, text=True, check=True).stdout
+    installed = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import autograder; print(autograder.__file__)"],
+        cwd="/",
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "site-packages" in installed  # graded by the installed engine, not a checkout
 
 

@@ -45,8 +45,11 @@ def test_a_solution_saved_with_a_byte_order_mark_gets_full_marks(gradescope):
 def test_a_latin1_solution_with_a_coding_line_and_accented_names_gets_full_marks(gradescope):
     wrapped = SOURCE.replace("def conv2d(x, kernel):", "def conv2d_réf(x, kernel):")
     assert wrapped != SOURCE
-    text = ("# -*- coding: latin-1 -*-\n# Problème 3, enregistré en Latin-1.\n" + wrapped
-            + "\n\ndef conv2d(x, kernel):\n    \"\"\"Appelle la version écrite plus haut.\"\"\"\n    return conv2d_réf(x, kernel)\n")
+    text = (
+        "# -*- coding: latin-1 -*-\n# Problème 3, enregistré en Latin-1.\n"
+        + wrapped
+        + '\n\ndef conv2d(x, kernel):\n    """Appelle la version écrite plus haut."""\n    return conv2d_réf(x, kernel)\n'
+    )
     gradescope.submit({"ps3.py": text.encode("latin-1")})
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
@@ -110,12 +113,14 @@ def test_printing_50_megabytes_costs_almost_nothing(tmp_path):
 
 
 def test_printing_past_the_cap_through_stdout_buffer_and_stderr_is_counted(tmp_path):
-    data = (b"import sys\n"
-            b"def loud():\n"
-            b"    sys.stdout.buffer.write(b'b' * 5000)\n"
-            b"    print('e' * 5000, file=sys.stderr)\n"
-            b"    print('o' * 5000, file=sys.__stdout__)\n"
-            b"    return sys.stdout.encoding\n")
+    data = (
+        b"import sys\n"
+        b"def loud():\n"
+        b"    sys.stdout.buffer.write(b'b' * 5000)\n"
+        b"    print('e' * 5000, file=sys.stderr)\n"
+        b"    print('o' * 5000, file=sys.__stdout__)\n"
+        b"    return sys.stdout.encoding\n"
+    )
     box, _ = _load(tmp_path, data, Limits(call_timeout=5, output_bytes=2000))
     try:
         outcome = box.call("loud", [])
@@ -132,11 +137,13 @@ def test_printing_past_the_cap_through_stdout_buffer_and_stderr_is_counted(tmp_p
 def test_a_python_file_is_passed_unchanged_without_loading_ipython_or_nbformat(tmp_path):
     path = tmp_path / "ps3.py"
     path.write_bytes(b"\xef\xbb\xbf# -*- coding: utf-8 -*-\r\nx = 1\r\n")
-    script = ("import sys; from pathlib import Path; from autograder.sandbox import source\n"
-              f"loaded = source.load(Path({str(path)!r}))\n"
-              f"assert loaded.data == Path({str(path)!r}).read_bytes() and loaded.name == 'ps3.py', loaded\n"
-              "assert loaded.worker_config() == {}\n"
-              "print(sorted(m for m in ('IPython', 'nbformat') if m in sys.modules))\n")
+    script = (
+        "import sys; from pathlib import Path; from autograder.sandbox import source\n"
+        f"loaded = source.load(Path({str(path)!r}))\n"
+        f"assert loaded.data == Path({str(path)!r}).read_bytes() and loaded.name == 'ps3.py', loaded\n"
+        "assert loaded.worker_config() == {}\n"
+        "print(sorted(m for m in ('IPython', 'nbformat') if m in sys.modules))\n"
+    )
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
@@ -152,15 +159,16 @@ def test_cells_are_marked_and_keep_their_line_numbers():
     assert loaded.name == "ps3.py" and loaded.cell_marker and loaded.problems == []
     lines = loaded.data.decode().splitlines()
     second = lines.index(source.marker_line(2, loaded.cell_marker))
-    assert lines[second - 2:second] == [source.marker_line(1, loaded.cell_marker), "x = 1"]
-    cell = lines[second + 1:]
+    assert lines[second - 2 : second] == [source.marker_line(1, loaded.cell_marker), "x = 1"]
+    cell = lines[second + 1 :]
     assert cell[2].startswith("get_ipython().system(") and cell[4] == "y = z"  # line 5 of the cell stays line 5
 
 
 def test_magic_calls_do_nothing_in_the_worker_and_errors_name_the_cell(tmp_path):
     path = tmp_path / "ps3.ipynb"
-    path.write_bytes(_notebook("%load_ext autoreload\nx = !ls\nlen?\n", "def add(a, b):\n    return a + b\n",
-                               "\n\n1 / 0\n", "%%bash\nrm -rf /\n"))
+    path.write_bytes(
+        _notebook("%load_ext autoreload\nx = !ls\nlen?\n", "def add(a, b):\n    return a + b\n", "\n\n1 / 0\n", "%%bash\nrm -rf /\n")
+    )
     with Sandbox(path, Limits(call_timeout=5)) as box:
         report = box.ready()
         assert report.functions == ["add"]  # get_ipython is the grader's stub, not a function of the student's
@@ -183,9 +191,12 @@ def _with_forward_annotations(source: str) -> str:
     annotated = rest.replace("def conv2d(x, kernel):", "def conv2d(x: NDArray, kernel: Kernel) -> NDArray:")
     annotated = annotated.replace("def fc_layer_params(d_in, d_out):", "def fc_layer_params(d_in: Count, d_out: Count) -> Count:")
     assert annotated.count("NDArray") == 2 and "Count)" in annotated
-    return (head + "\nfrom __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n\nimport numpy as np\n\n"
-            "if TYPE_CHECKING:\n    from numpy.typing import NDArray\n" + annotated
-            + "\n\nclass Kernel(np.ndarray):\n    \"\"\"A 2-D filter (defined after the functions it annotates).\"\"\"\n\n\nCount = int\n")
+    return (
+        head + "\nfrom __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n\nimport numpy as np\n\n"
+        "if TYPE_CHECKING:\n    from numpy.typing import NDArray\n"
+        + annotated
+        + '\n\nclass Kernel(np.ndarray):\n    """A 2-D filter (defined after the functions it annotates)."""\n\n\nCount = int\n'
+    )
 
 
 @pytest.mark.ps3
@@ -218,10 +229,12 @@ def test_the_ready_report_names_every_graded_function_past_any_cap(tmp_path):
 def test_any_name_is_looked_up_when_it_is_called(tmp_path):
     """Python checks call names the grader does not know ahead: each is found when called, as ``module.f`` is."""
     path = tmp_path / "ps3.py"
-    path.write_text("def _private_helper(x):\n    return x + 1\n\n"
-                    "def __getattr__(name):\n    if name == 'lazy':\n        return lambda: 'made on demand'\n"
-                    "    raise AttributeError(name)\n\n"
-                    "def broken(:\n    pass\n\nlater = None\n\ndef rebind():\n    global later\n    later = lambda: 'bound later'\n")
+    path.write_text(
+        "def _private_helper(x):\n    return x + 1\n\n"
+        "def __getattr__(name):\n    if name == 'lazy':\n        return lambda: 'made on demand'\n"
+        "    raise AttributeError(name)\n\n"
+        "def broken(:\n    pass\n\nlater = None\n\ndef rebind():\n    global later\n    later = lambda: 'bound later'\n"
+    )
     with Sandbox(path, Limits(call_timeout=5)) as box:
         gate = CallGate(box, time.monotonic() + 600)
         assert gate.call("_private_helper", [1]).value == 2
@@ -236,17 +249,21 @@ def test_any_name_is_looked_up_when_it_is_called(tmp_path):
 
 def test_a_syntax_error_costs_only_its_block_and_the_future_import_still_applies_after_it(tmp_path):
     path = tmp_path / "ps3.py"
-    path.write_text('"""Doc."""\nfrom __future__ import annotations\n\n'
-                    "def first(x: Later) -> Later:\n    return x\n\n"
-                    "def broken(x) -> Later\n    return x\n\n"
-                    "1 / 0\n\n"
-                    "def after(x: Later) -> Later:\n    return [x, __doc__, sorted(after.__annotations__.items())]\n\n"
-                    "class Later:\n    pass\n")
+    path.write_text(
+        '"""Doc."""\nfrom __future__ import annotations\n\n'
+        "def first(x: Later) -> Later:\n    return x\n\n"
+        "def broken(x) -> Later\n    return x\n\n"
+        "1 / 0\n\n"
+        "def after(x: Later) -> Later:\n    return [x, __doc__, sorted(after.__annotations__.items())]\n\n"
+        "class Later:\n    pass\n"
+    )
     with Sandbox(path, Limits(call_timeout=5)) as box:
         box.graded_names = frozenset({"first", "broken", "after"})
         report = box.ready()
         assert [(p["type"], p["where"], p["names"]) for p in report.problems] == [
-            ("SyntaxError", "line 7", ["broken"]), ("ZeroDivisionError", "line 10", [])]
+            ("SyntaxError", "line 7", ["broken"]),
+            ("ZeroDivisionError", "line 10", []),
+        ]
         assert report.functions[:2] == ["after", "first"]
         assert box.call("after", [1]).value == [1, "Doc.", [("return", "Later"), ("x", "Later")]]
 
@@ -254,12 +271,17 @@ def test_a_syntax_error_costs_only_its_block_and_the_future_import_still_applies
 def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tmp_path):
     """A late ``from __future__`` import and ``global x`` after ``x =`` make Python refuse the file: here, only themselves."""
     path = tmp_path / "ps3.py"
-    path.write_text("x = 1\n\ndef before():\n    return 'before'\n\nfrom __future__ import annotations\n\n"
-                    "global x\n\ndef after(y: Undefined):\n    return 'after'\n")
+    path.write_text(
+        "x = 1\n\ndef before():\n    return 'before'\n\nfrom __future__ import annotations\n\n"
+        "global x\n\ndef after(y: Undefined):\n    return 'after'\n"
+    )
     with Sandbox(path, Limits(call_timeout=5)) as box:
         report = box.ready()
         assert sorted((p["where"], p["type"]) for p in report.problems) == [
-            ("line 10", "NameError"), ("line 6", "SyntaxError"), ("line 8", "SyntaxError")]  # no future import: Undefined is looked up
+            ("line 10", "NameError"),
+            ("line 6", "SyntaxError"),
+            ("line 8", "SyntaxError"),
+        ]  # no future import: Undefined is looked up
         assert [p["names"] for p in report.problems if p["where"] == "line 10"] == [["after"]]
         assert any("from __future__ imports must occur at the beginning of the file" in p["message"] for p in report.problems)
         assert box.call("before", []).value == "before"
@@ -275,8 +297,10 @@ def test_a_file_named_after_a_real_module_does_not_shadow_it(tmp_path):
 
 def test_a_module_getattr_that_exits_or_prints_costs_only_the_names_it_serves(tmp_path):
     path = tmp_path / "ps3.py"
-    path.write_text("def add(a, b):\n    return a + b\n\n"
-                    "def __getattr__(name):\n    print('looked up', name)\n    raise SystemExit(f'no {name} here')\n")
+    path.write_text(
+        "def add(a, b):\n    return a + b\n\n"
+        "def __getattr__(name):\n    print('looked up', name)\n    raise SystemExit(f'no {name} here')\n"
+    )
     with Sandbox(path, Limits(call_timeout=5)) as box:
         box.graded_names = frozenset({"add", "served"})
         report = box.ready()

@@ -78,24 +78,31 @@ cases:
 """
 
 
-@pytest.mark.parametrize("spec, line, message", [
-    (GOOD.replace("    expected: 4", "    expected: 5"), 7, "disagrees with reference.py, which gives 4"),
-    (GOOD.replace("points: 10", "points: ten"), 2, "'points' must be an int or float"),
-    (GOOD.replace("    args: [2]\n", "    args: [2]\n    colour: red\n"), 7, "unknown key 'colour'"),
-    (GOOD.replace("call: double", "call: triple"), 5, "defines no function 'triple'"),
-    (GOOD.replace("args: [2]", "args: [2"), 7, "invalid YAML"),
-    (GOOD.replace("points: 10", "points: 0"), 2, "points must be a positive number"),
-    (GOOD + "    raises: ValueError\n", 8, "either expected: or raises:, not both"),
-    (GOOD.replace("    expected: 4", "    raises: ValueError"), 4, "the case says raises: ValueError, but reference.py returned 4"),
-    (GOOD.replace("    expected: 4", "    raises: ValueEror"), 7, "'ValueEror' is not a Python exception; did you mean 'ValueError'?"),
-    (GOOD + "    compare: {kind: fuzzy}\n", 8, "compare kind 'fuzzy'"),
-    (GOOD + "    compare: {kind: int, rtol: 2}\n", 8, "rtol must be a number in [0, 1)"),
-    ("- just a list\n", 1, "a spec must be a mapping"),
-    (GOOD + "generate:\n  - {name: r, call: double, using: nowhere, count: 2, seed: 1}\n", 9, "defines no function 'nowhere'"),
-    (GOOD + "mistakes:\n  - {call: halve, solver: double, message: m}\n", 9, "no case calls 'halve'"),
-    (GOOD + "mistakes:\n  - {call: double, solver: double, message: m}\n", 9, "gives the right answer on every case"),
-    (GOOD + "functions:\n  dubble: {compare: {kind: int}}\n", 9, "'dubble' is called by no case, so its settings would apply to nothing; did you mean 'double'?"),
-])
+@pytest.mark.parametrize(
+    "spec, line, message",
+    [
+        (GOOD.replace("    expected: 4", "    expected: 5"), 7, "disagrees with reference.py, which gives 4"),
+        (GOOD.replace("points: 10", "points: ten"), 2, "'points' must be an int or float"),
+        (GOOD.replace("    args: [2]\n", "    args: [2]\n    colour: red\n"), 7, "unknown key 'colour'"),
+        (GOOD.replace("call: double", "call: triple"), 5, "defines no function 'triple'"),
+        (GOOD.replace("args: [2]", "args: [2"), 7, "invalid YAML"),
+        (GOOD.replace("points: 10", "points: 0"), 2, "points must be a positive number"),
+        (GOOD + "    raises: ValueError\n", 8, "either expected: or raises:, not both"),
+        (GOOD.replace("    expected: 4", "    raises: ValueError"), 4, "the case says raises: ValueError, but reference.py returned 4"),
+        (GOOD.replace("    expected: 4", "    raises: ValueEror"), 7, "'ValueEror' is not a Python exception; did you mean 'ValueError'?"),
+        (GOOD + "    compare: {kind: fuzzy}\n", 8, "compare kind 'fuzzy'"),
+        (GOOD + "    compare: {kind: int, rtol: 2}\n", 8, "rtol must be a number in [0, 1)"),
+        ("- just a list\n", 1, "a spec must be a mapping"),
+        (GOOD + "generate:\n  - {name: r, call: double, using: nowhere, count: 2, seed: 1}\n", 9, "defines no function 'nowhere'"),
+        (GOOD + "mistakes:\n  - {call: halve, solver: double, message: m}\n", 9, "no case calls 'halve'"),
+        (GOOD + "mistakes:\n  - {call: double, solver: double, message: m}\n", 9, "gives the right answer on every case"),
+        (
+            GOOD + "functions:\n  dubble: {compare: {kind: int}}\n",
+            9,
+            "'dubble' is called by no case, so its settings would apply to nothing; did you mean 'double'?",
+        ),
+    ],
+)
 def test_malformed_spec_names_file_line_and_problem(tmp_path, spec, line, message):
     folder = _spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n")
     with pytest.raises(SpecError) as caught:
@@ -105,11 +112,14 @@ def test_malformed_spec_names_file_line_and_problem(tmp_path, spec, line, messag
     assert message in caught.value.message
 
 
-@pytest.mark.parametrize("extra, message", [
-    ("generate:\n  - {name: r, call: double, using: g, count: 50, seed: 1}\n", "generate needs a reference.py"),
-    ("mistakes:\n  - {call: double, solver: s, message: m}\n", "mistakes needs a reference.py"),
-    ("functions:\n  double: {follow_through: {share: 0.5, using: f}}\n", "follow_through of double needs a reference.py"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ("generate:\n  - {name: r, call: double, using: g, count: 50, seed: 1}\n", "generate needs a reference.py"),
+        ("mistakes:\n  - {call: double, solver: s, message: m}\n", "mistakes needs a reference.py"),
+        ("functions:\n  double: {follow_through: {share: 0.5, using: f}}\n", "follow_through of double needs a reference.py"),
+    ],
+)
 def test_what_needs_a_reference_is_not_silently_dropped_without_one(tmp_path, extra, message):
     with pytest.raises(SpecError, match=message):
         load_problems(_spec_dir(tmp_path, GOOD + extra))
@@ -141,7 +151,9 @@ def test_array_and_tuple_tags(tmp_path):
     (case,) = load_problems(_spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n"))[0].cases
     assert isinstance(case.args[0], np.ndarray) and case.args[0].shape == (2, 2)
     with pytest.raises(SpecError, match="!array is not rectangular"):
-        load_problems(_spec_dir(tmp_path / "b", GOOD.replace("args: [2]", "args: [!array [[1], [2, 3]]]"), "def double(x):\n    return x\n"))
+        load_problems(
+            _spec_dir(tmp_path / "b", GOOD.replace("args: [2]", "args: [!array [[1], [2, 3]]]"), "def double(x):\n    return x\n")
+        )
 
 
 def test_reference_mutating_its_input_cannot_change_a_case(tmp_path):
@@ -167,8 +179,15 @@ def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_pa
     (folder / CACHE_NAME).write_bytes(cache_bytes(folder, fresh))
     cached = load_problems(folder)
     for a, b in zip((c for p in fresh for c in p.cases), (c for p in cached for c in p.cases), strict=True):
-        assert (a.problem, a.number, a.name, a.hidden, a.weight, a.comparison, a.where) == \
-            (b.problem, b.number, b.name, b.hidden, b.weight, b.comparison, b.where)
+        assert (a.problem, a.number, a.name, a.hidden, a.weight, a.comparison, a.where) == (
+            b.problem,
+            b.number,
+            b.name,
+            b.hidden,
+            b.weight,
+            b.comparison,
+            b.where,
+        )
         assert a.follow_through is None or a.follow_through.calls == b.follow_through.calls
         assert repr(a.args) == repr(b.args) and repr(a.expected) == repr(b.expected)
         assert repr(a.known_mistakes) == repr(b.known_mistakes)

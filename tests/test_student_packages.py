@@ -16,7 +16,7 @@ from conftest import FIXTURES, SOLUTION, GradescopeLayout, course_config, scores
 
 LAB = FIXTURES / "lab1"
 
-TORCH_RUNNING_SUM = '''
+TORCH_RUNNING_SUM = """
 import numpy as np
 import torch
 
@@ -27,9 +27,9 @@ def square(x):
 
 def running_sum(values):
     return torch.cumsum(torch.as_tensor(np.asarray(values, dtype=np.float32)), dim=0).numpy()
-'''
+"""
 
-SCIPY_RUNNING_SUM = '''
+SCIPY_RUNNING_SUM = """
 import numpy as np
 from scipy import signal
 
@@ -40,7 +40,7 @@ def square(x):
 
 def running_sum(values):
     return signal.lfilter([1.0], [1.0, -1.0], np.asarray(values, dtype=float))
-'''
+"""
 
 
 def _grade_lab(tmp_path: Path, source: str) -> dict:
@@ -69,6 +69,8 @@ def test_an_unlisted_package_gets_one_line_naming_the_packages_available(gradesc
     data = gradescope.run()
     assert "No module named 'surely_not_a_package_here'" in data["output"]
     allowed = ", ".join(course.package_names)
-    assert (f"Besides Python's standard library you may import: {allowed}." if allowed else "Use only Python's standard library.") in data["output"]
+    assert (f"Besides Python's standard library you may import: {allowed}." if allowed else "Use only Python's standard library.") in data[
+        "output"
+    ]
     assert data["score"] == total_points()  # one failed import costs only what it breaks
     assert all(earned == possible for earned, possible in scores_by_function(data).values())

@@ -60,23 +60,130 @@ from conftest import REPO, SOLUTION, course_config
 LAB1 = REPO / "tests" / "fixtures" / "lab1"
 MARK = "ZQX"  # follows every hostile piece: a piece that left its code span would take a mark out with it
 PIECES = [
-    "<img src=x onerror=alert(1)>", "<h1>H</h1>", "</code></pre><script>alert(1)</script>", "<a href=javascript:alert(1)>a</a>",
-    "[link](javascript:alert(1))", "![image](https://evil.example/x.png)", "<https://evil.example>", "<!--", "-->",
-    "`", "``", "```", "````text", "~~~", "**", "_", "*", "\\", "|", "# ", "\n# ", "\n- ", "\n1. ", "\n> ", "\n---\n",
-    "\n===\n", "\n    four spaces", "&lt;b&gt;", "&#x1b;", "&#x202e;", "&amp;", "\x1b[2J", "\x1b]0;title\x07",
-    "\x1b]52;c;cHduZWQ=\x07", "\x9b31m", "\x07", "\x08", "\r", "\r\n", "\x00", "\x7f", "\x85", "\u202e", "\u2066",
-    "\u200b", "\ud800", "\udfff", '=HYPERLINK("http://evil.example","x")', "+1", "-1", "@SUM(A1)", "\t", '"', "'",
+    "<img src=x onerror=alert(1)>",
+    "<h1>H</h1>",
+    "</code></pre><script>alert(1)</script>",
+    "<a href=javascript:alert(1)>a</a>",
+    "[link](javascript:alert(1))",
+    "![image](https://evil.example/x.png)",
+    "<https://evil.example>",
+    "<!--",
+    "-->",
+    "`",
+    "``",
+    "```",
+    "````text",
+    "~~~",
+    "**",
+    "_",
+    "*",
+    "\\",
+    "|",
+    "# ",
+    "\n# ",
+    "\n- ",
+    "\n1. ",
+    "\n> ",
+    "\n---\n",
+    "\n===\n",
+    "\n    four spaces",
+    "&lt;b&gt;",
+    "&#x1b;",
+    "&#x202e;",
+    "&amp;",
+    "\x1b[2J",
+    "\x1b]0;title\x07",
+    "\x1b]52;c;cHduZWQ=\x07",
+    "\x9b31m",
+    "\x07",
+    "\x08",
+    "\r",
+    "\r\n",
+    "\x00",
+    "\x7f",
+    "\x85",
+    "\u202e",
+    "\u2066",
+    "\u200b",
+    "\ud800",
+    "\udfff",
+    '=HYPERLINK("http://evil.example","x")',
+    "+1",
+    "-1",
+    "@SUM(A1)",
+    "\t",
+    '"',
+    "'",
 ]
 # Characters no output may keep: C0 but newline and tab, DEL, C1, and the invisible and reordering ones.
 FORBIDDEN = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MARKDOWN_ELEMENTS = {"p", "strong", "code", "pre", "ul", "li", "hr"}  # all the grader's own Markdown makes
-PAGE_ELEMENTS = {"html", "head", "meta", "title", "style", "body", "script", "h1", "h2", "h3", "p", "a", "strong", "em", "div",
-                 "ul", "li", "pre", "code", "section", "table", "thead", "tbody", "tr", "th", "td", "span", "br", "hr",
-                 "svg", "line", "rect", "text"}
-PAGE_ATTRIBUTES = {"charset", "http-equiv", "content", "lang", "class", "href", "id", "data-id", "data-key", "data-type",
-                   "data-v", "title", "style", "xmlns", "width", "height", "role", "aria-label", "x", "y", "x1", "y1", "x2",
-                   "y2", "stroke", "fill", "text-anchor", "font-size"}
+PAGE_ELEMENTS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "script",
+    "h1",
+    "h2",
+    "h3",
+    "p",
+    "a",
+    "strong",
+    "em",
+    "div",
+    "ul",
+    "li",
+    "pre",
+    "code",
+    "section",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "span",
+    "br",
+    "hr",
+    "svg",
+    "line",
+    "rect",
+    "text",
+}
+PAGE_ATTRIBUTES = {
+    "charset",
+    "http-equiv",
+    "content",
+    "lang",
+    "class",
+    "href",
+    "id",
+    "data-id",
+    "data-key",
+    "data-type",
+    "data-v",
+    "title",
+    "style",
+    "xmlns",
+    "width",
+    "height",
+    "role",
+    "aria-label",
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "stroke",
+    "fill",
+    "text-anchor",
+    "font-size",
+}
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
@@ -141,7 +248,7 @@ def assert_safe_markdown(markdown: str) -> None:
 
 
 def assert_safe_terminal(text: str) -> None:
-    assert not FORBIDDEN.search(text), repr(text[max(FORBIDDEN.search(text).start() - 40, 0):][:120])  # type: ignore[union-attr]
+    assert not FORBIDDEN.search(text), repr(text[max(FORBIDDEN.search(text).start() - 40, 0) :][:120])  # type: ignore[union-attr]
 
 
 def assert_safe_page(page: str, scripts: int) -> None:
@@ -195,19 +302,33 @@ def hostile_report(texts: list[str]) -> Report:
         result = check(case, outcomes[index % len(outcomes)])
         scoring.score_case(result)
         report.results.append(result)
-    report.checks = [CheckResult(problem="p2", name="the last running sum is the total", number="2.5", score=0.0, max_score=2.0,
-                                 passed=False, output=f"E   AssertionError: {message}\n{output}")]
-    report.notices = import_notices(ImportReport(functions=[], problems=[
-        {"type": kind, "where": where, "message": message, "names": [name], "mro": [kind]}]))
+    report.checks = [
+        CheckResult(
+            problem="p2",
+            name="the last running sum is the total",
+            number="2.5",
+            score=0.0,
+            max_score=2.0,
+            passed=False,
+            output=f"E   AssertionError: {message}\n{output}",
+        )
+    ]
+    report.notices = import_notices(
+        ImportReport(functions=[], problems=[{"type": kind, "where": where, "message": message, "names": [name], "mro": [kind]}])
+    )
     return report
 
 
 def hostile_submission(texts: list[str]) -> Submission:
     kind, message, _, output, _, where, name = texts
-    return Submission(id=StudentText(name), path=None, submitters=[{"name": StudentText(message), "sid": StudentText(kind),
-                                                                    "email": StudentText(where)}],
-                      created_at=StudentText(output), recorded_score=1.0,
-                      notes=[Message(Trusted("The uploaded file "), StudentText(name), Trusted(" was skipped."))])
+    return Submission(
+        id=StudentText(name),
+        path=None,
+        submitters=[{"name": StudentText(message), "sid": StudentText(kind), "email": StudentText(where)}],
+        created_at=StudentText(output),
+        recorded_score=1.0,
+        notes=[Message(Trusted("The uploaded file "), StudentText(name), Trusted(" was skipped."))],
+    )
 
 
 def hostile_record(report: Report, texts: list[str]) -> Record:
@@ -239,8 +360,13 @@ def test_results_json_shows_student_text_only_as_code(texts: list[str]) -> None:
 def test_the_terminal_gets_no_escape_or_control_character(texts: list[str]) -> None:
     report = hostile_report(texts)
     note = Message(Trusted("Graded "), StudentText(texts[6]), Trusted("."))
-    shown = [table(report, verbose=True), table(report), table(report, show_hidden=False), to_terminal(note),
-             *(explain(result) for result in report.results)]
+    shown = [
+        table(report, verbose=True),
+        table(report),
+        table(report, show_hidden=False),
+        to_terminal(note),
+        *(explain(result) for result in report.results),
+    ]
     for text in shown:
         assert_safe_terminal(text)
     assert MARK in shown[0] and MARK in shown[-1]
@@ -253,7 +379,10 @@ def test_report_and_feedback_pages_hold_no_element_or_attribute_of_the_students(
     submission, record = hostile_submission(texts), hostile_record(report, texts)
     absent = Submission(id=StudentText(texts[1]), path=None, submitters=[{"name": StudentText(texts[0]), "sid": "", "email": ""}])
     rows: list[tuple[Submission, Record | None]] = [
-        (submission, record), (absent, {"status": "no submission", "message": texts[2], "score": 0.0}), (absent, None)]
+        (submission, record),
+        (absent, {"status": "no submission", "message": texts[2], "score": 0.0}),
+        (absent, None),
+    ]
     page = render_report(rows, list(problems()), source=texts[4])
     assert_safe_page(page, scripts=1)
     assert MARK in page
@@ -270,8 +399,9 @@ file_names = st.lists(st.sampled_from(_NAME_PIECES), min_size=1, max_size=4).map
 
 @SETTINGS
 @given(folder=file_names, name=file_names, other=file_names)
-def test_file_and_folder_names_are_student_text_in_every_note(tmp_path_factory: pytest.TempPathFactory, folder: str, name: str,
-                                                             other: str) -> None:
+def test_file_and_folder_names_are_student_text_in_every_note(
+    tmp_path_factory: pytest.TempPathFactory, folder: str, name: str, other: str
+) -> None:
     upload = tmp_path_factory.mktemp("upload")
     (upload / folder).mkdir()
     (upload / folder / f"{name}.py").write_text("x = 1\n")
@@ -315,6 +445,7 @@ def test_a_plain_str_given_to_a_renderer_is_escaped_as_the_students() -> None:
 
 # --------------------------------------------------------------------------- end to end: real hostile submissions
 
+
 def hostile(attack: str) -> str:
     """The instructor's solution with an attack of tests/attacks appended (its definitions win)."""
     return SOLUTION.read_text() + "\n\n" + (REPO / "tests" / "attacks" / f"{attack}.py").read_text()
@@ -338,8 +469,9 @@ def _cli(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env["PYTHONPATH"] = str(REPO)
     env["TMPDIR"] = str(folder / "tmp")
-    return subprocess.run([sys.executable, "-m", "autograder", *arguments], cwd=folder, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *arguments], cwd=folder, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 @pytest.fixture
@@ -374,13 +506,26 @@ def test_batch_shows_hostile_folders_names_and_output_safely_everywhere(open_fol
     from autograder.apps.cli import main
 
     export = open_folder / "export"
-    _submit(export, {f"submission_1/{HOSTILE_FOLDER}/{HOSTILE_FILE}": hostile("round2_markup"),
-                     "submission_2/ps3.py": hostile("round2_terminal_escapes")})
-    people = [{":name": f"=HYPERLINK(\"http://evil.example\")<script>{MARK}\x1b[2J", ":sid": f"+1{MARK}\u202e",
-               ":email": f"@x<img src=x onerror=alert(1)>{MARK}"}]
-    metadata = "".join(f"submission_{n}:\n  :submitters:\n  - :name: {json.dumps(people[0][':name'])}\n"
-                       f"    :sid: {json.dumps(people[0][':sid'])}\n    :email: {json.dumps(people[0][':email'])}\n"
-                       f"  :created_at: {json.dumps('-2 ' + MARK)}\n  :score: 1.0\n" for n in (1, 2))
+    _submit(
+        export,
+        {
+            f"submission_1/{HOSTILE_FOLDER}/{HOSTILE_FILE}": hostile("round2_markup"),
+            "submission_2/ps3.py": hostile("round2_terminal_escapes"),
+        },
+    )
+    people = [
+        {
+            ":name": f'=HYPERLINK("http://evil.example")<script>{MARK}\x1b[2J',
+            ":sid": f"+1{MARK}\u202e",
+            ":email": f"@x<img src=x onerror=alert(1)>{MARK}",
+        }
+    ]
+    metadata = "".join(
+        f"submission_{n}:\n  :submitters:\n  - :name: {json.dumps(people[0][':name'])}\n"
+        f"    :sid: {json.dumps(people[0][':sid'])}\n    :email: {json.dumps(people[0][':email'])}\n"
+        f"  :created_at: {json.dumps('-2 ' + MARK)}\n  :score: 1.0\n"
+        for n in (1, 2)
+    )
     (export / "submission_metadata.yml").write_text(metadata)
     out = open_folder / "out"
     assert main(["batch", str(export), "--out", str(out), "--jobs", "1"]) == 0
@@ -432,14 +577,25 @@ def test_the_pytest_plugin_prints_no_escape_of_the_submissions(open_folder: Path
     (course / "lab1.py").write_text(
         "import numpy as np\n\n"
         f"def square(x):\n    print('{payload}')\n    raise ValueError('{payload}')\n\n"
-        f"def running_sum(values):\n    raise ValueError('{payload}')\n")
+        f"def running_sum(values):\n    raise ValueError('{payload}')\n"
+    )
     for path in [course, *course.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_CURRENT_TEST")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD", "PYTEST_CURRENT_TEST")
+    }
     env["TMPDIR"] = str(open_folder / "tmp")
-    ran = subprocess.run([sys.executable, "-m", "pytest", "problems/", "--submission", "lab1.py", "-p", "no:cacheprovider", "-rA"],
-                         cwd=course, env=env, capture_output=True, text=True, timeout=300, check=False)
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", "problems/", "--submission", "lab1.py", "-p", "no:cacheprovider", "-rA"],
+        cwd=course,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert ran.returncode == 1, ran.stdout[-3000:] + ran.stderr[-3000:]
     assert "test_last_entry_is_the_total FAILED" in ran.stdout or "FAILED problems/p2/test_running_sum.py" in ran.stdout
     for stream in (ran.stdout, ran.stderr):

@@ -28,8 +28,9 @@ STUDENT_GUIDE = REPO / "docs" / "students.md"
 
 
 def _cli(*args: str, cwd: Path = REPO, **options: object) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True,
-                          check=False, timeout=120, **options)
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120, **options
+    )
 
 
 def test_check_shows_each_function_as_it_is_known_and_which_one_it_waits_on(tmp_path: Path) -> None:
@@ -47,9 +48,14 @@ def test_check_shows_each_function_as_it_is_known_and_which_one_it_waits_on(tmp_
 def test_ctrl_c_stops_check_with_one_line_and_exit_130(tmp_path: Path) -> None:
     student = tmp_path / "lab1.py"
     student.write_text(HANGS)
-    process = subprocess.Popen([sys.executable, "-m", "autograder", "check", str(student), "--problems", str(PROBLEMS)],
-                               preexec_fn=hears_ctrl_c,
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograder", "check", str(student), "--problems", str(PROBLEMS)],
+        preexec_fn=hears_ctrl_c,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = ""
     deadline = time.monotonic() + 60
     while "waiting on running_sum" not in seen and time.monotonic() < deadline:
@@ -72,8 +78,15 @@ def test_check_only_reruns_one_function(tmp_path: Path) -> None:
 
 def test_a_missing_numpy_is_one_line_saying_what_to_run(tmp_path: Path) -> None:
     # -S: no site-packages, so neither NumPy nor PyYAML can be found; the engine comes from PYTHONPATH.
-    done = subprocess.run([sys.executable, "-S", "-m", "autograder", "check", "lab1.py"], cwd=tmp_path, capture_output=True,
-                          text=True, check=False, env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "autograder", "check", "lab1.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "lacks numpy pyyaml" in done.stderr and "python3 -m venv .venv" in done.stderr
 
@@ -122,8 +135,10 @@ def test_the_student_guide_shows_what_check_prints_today(tmp_path: Path) -> None
         assert submission, "docs/students.md no longer shows the file its example checks"
         (kit / "lab1.py").write_text(submission[1])
         env = dict(os.environ, PYTHONPATH=str(kit))
-        for shown, arguments in [(_indented_block(guide, "`check lab1.py` prints:"), ["lab1.py"]),
-                                 (_indented_block(guide, "the message of every\nfailing case:"), ["lab1.py", "--all"])]:
+        for shown, arguments in [
+            (_indented_block(guide, "`check lab1.py` prints:"), ["lab1.py"]),
+            (_indented_block(guide, "the message of every\nfailing case:"), ["lab1.py", "--all"]),
+        ]:
             done = _cli("check", *arguments, cwd=kit, env=env)
             assert done.returncode == 1, done.stderr
             printed = [line.rstrip() for line in done.stdout.rstrip("\n").split("\n")]
@@ -137,8 +152,7 @@ def test_the_student_guide_shows_what_check_prints_today(tmp_path: Path) -> None
 def test_the_table_reads_cleanly(tmp_path: Path) -> None:
     """One number format, one line number for a syntax error, no 'Expected' for a call never made, no blank runs."""
     student = tmp_path / "lab1.py"
-    student.write_text("import numpy as np\n\ndef square(x)\n    return 1\n\n"
-                       "def running_sum(values):\n    raise ValueError('boom')\n")
+    student.write_text("import numpy as np\n\ndef square(x)\n    return 1\n\ndef running_sum(values):\n    raise ValueError('boom')\n")
     out = _cli("grade", str(student), "--verbose", "--problems", str(PROBLEMS)).stdout
     assert "SyntaxError at line 3: expected ':' (affects square)" in out
     assert "\n\n\n" not in out

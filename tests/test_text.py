@@ -23,12 +23,15 @@ from autograder.text import (
 FENCE_LINE = r"`{3,}(text)?"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("plain ascii", "plain ascii"),
-    ("Q2a · fc_layer_params: 1×1 kernel 😀", "Q2a · fc_layer_params: 1×1 kernel 😀"),  # valid non-ASCII stays
-    ("lone \ud800 and \udfff", "lone \ufffd and \ufffd"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain ascii", "plain ascii"),
+        ("Q2a · fc_layer_params: 1×1 kernel 😀", "Q2a · fc_layer_params: 1×1 kernel 😀"),  # valid non-ASCII stays
+        ("lone \ud800 and \udfff", "lone \ufffd and \ufffd"),
+        ("", ""),
+    ],
+)
 def test_valid_unicode_replaces_lone_surrogates_only(text: str, expected: str) -> None:
     assert valid_unicode(text) == expected
     valid_unicode(text).encode("utf-8")
@@ -88,10 +91,18 @@ def test_what_is_made_from_student_text_is_a_plain_str() -> None:
     assert type(student + "y") is str and type(f"{student}") is str and type(student.upper()) is str
 
 
-@pytest.mark.parametrize(("cell", "shown"), [
-    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=1", "'\t=1"), ("\n=1", "'\n=1"),
-    ("\r=1", "\ufffd=1"),  # a carriage return is a control character: replaced, which defuses it too
-])
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1", "'+1"),
+        ("-1", "'-1"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("\n=1", "'\n=1"),
+        ("\r=1", "\ufffd=1"),  # a carriage return is a control character: replaced, which defuses it too
+    ],
+)
 def test_a_csv_cell_is_never_a_formula(cell: str, shown: str) -> None:
     assert to_csv(StudentText(cell)) == shown
 

@@ -46,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         grade.add_argument("--problems", type=Path, default=None, help="the problems folder (default: the one beside the engine)")
         grade.add_argument("--verbose", "-v", action="store_true", help="every case with its spec line, every failure in full")
         grade.add_argument("--json", type=Path, metavar="FILE", help="also write Gradescope's results.json to FILE")
-        grade.add_argument("--allow-unisolated", action="store_true",
-                           help="grade even where this kernel cannot keep student code away from your processes and files")
+        grade.add_argument(
+            "--allow-unisolated",
+            action="store_true",
+            help="grade even where this kernel cannot keep student code away from your processes and files",
+        )
         grade.add_argument("--timeout", type=float, default=None, help="seconds allowed per call (default 5, or $AUTOGRADER_CALL_TIMEOUT)")
         grade.set_defaults(handler=_grade)
 
@@ -77,9 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     missing = [name for name in ("numpy", "yaml") if importlib.util.find_spec(name) is None]
     if missing and arguments.handler is not _packages:
         wanted = " ".join({"yaml": "pyyaml"}.get(name, name) for name in missing)
-        print(f"error: this Python ({sys.executable}) lacks {wanted}. Install it in a virtual environment: "
-              f"python3 -m venv .venv, then .venv/bin/pip install {wanted} (README.md has the steps for every system).",
-              file=sys.stderr)
+        print(
+            f"error: this Python ({sys.executable}) lacks {wanted}. Install it in a virtual environment: "
+            f"python3 -m venv .venv, then .venv/bin/pip install {wanted} (README.md has the steps for every system).",
+            file=sys.stderr,
+        )
         return 2
     if arguments.command in GRADING_COMMANDS:
         from autograder.sandbox import zygote

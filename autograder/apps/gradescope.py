@@ -34,8 +34,9 @@ def run(root: Path | None = None) -> dict[str, Any]:
         from autograder.engine.runner import grade
         from autograder.output.results import gradescope_json
 
-        data = gradescope_json(grade(submission, problems, sandbox=sandbox, packages=course.package_names,
-                                     module_names=course.module_names), notes=[note])
+        data = gradescope_json(
+            grade(submission, problems, sandbox=sandbox, packages=course.package_names, module_names=course.module_names), notes=[note]
+        )
     except (NoSubmission, CourseError) as problem:
         from autograder.output.results import error_json
         from autograder.text import Trusted

@@ -27,12 +27,16 @@ def refusal(worker_user: str | None = DEFAULT_WORKER_USER, allow_unisolated: boo
     """
     isolation = Isolation.detect(worker_user)
     if isolation.refusal is not None:
-        return (f"student code cannot be run safely here: {isolation.refusal}. Nothing was graded. "
-                "(On Gradescope, setup.sh makes this check when the image is built.)")
+        return (
+            f"student code cannot be run safely here: {isolation.refusal}. Nothing was graded. "
+            "(On Gradescope, setup.sh makes this check when the image is built.)"
+        )
     weaknesses = [] if allow_unisolated else isolation.weaknesses()
     if weaknesses:
-        return (f"student code would not be isolated here: {'; '.join(weaknesses)}. Nothing was graded. Run as root "
-                f"(sudo) to give student code a user of its own, or pass {ALLOW_UNISOLATED} to grade anyway.")
+        return (
+            f"student code would not be isolated here: {'; '.join(weaknesses)}. Nothing was graded. Run as root "
+            f"(sudo) to give student code a user of its own, or pass {ALLOW_UNISOLATED} to grade anyway."
+        )
     return None
 
 

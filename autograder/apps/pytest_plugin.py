@@ -44,9 +44,14 @@ SPEC_NAME = "spec.yaml"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("autograder", "autograder: run problems/*/spec.yaml and the problems' checks against a submission")
-    group.addoption("--submission", dest="autograder_submission", metavar="FILE", default=None,
-                    help="a student file (.py or .ipynb), run in the sandbox: every case of a spec.yaml becomes a test, "
-                         "and the problems' checks (test_*.py) get a `student` fixture calling it")
+    group.addoption(
+        "--submission",
+        dest="autograder_submission",
+        metavar="FILE",
+        default=None,
+        help="a student file (.py or .ipynb), run in the sandbox: every case of a spec.yaml becomes a test, "
+        "and the problems' checks (test_*.py) get a `student` fixture calling it",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -119,7 +124,9 @@ class SubmissionSession:
         return [to_terminal(line) for line in lines]
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """A failed check's report quotes the submission (its errors, its answers): made terminal-safe before pytest prints it."""
         from autograder.text import StudentText, to_terminal
 
@@ -239,8 +246,10 @@ def explain(result: CaseResult) -> str:
     from autograder.text import Trusted, to_terminal
 
     case = result.case
-    lines = [to_terminal(Trusted(f"{case.where}: {case.name}" + (" (hidden case)" if case.hidden else ""))),
-             plain(describe(result, {}, reveal=True).sections)]
+    lines = [
+        to_terminal(Trusted(f"{case.where}: {case.name}" + (" (hidden case)" if case.hidden else ""))),
+        plain(describe(result, {}, reveal=True).sections),
+    ]
     if case.follow_through:
         lines.append(to_terminal(Trusted(f"(grading may still give follow-through credit: {case.follow_through.using})")))
     return "\n".join(lines)

@@ -55,15 +55,24 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
         if found[name]:
             chosen = min(found[name], key=lambda p: (len(p.parts), str(p)))
             others = [p for p in found[name] if p != chosen]
-            also = (Trusted(" (Also found "), *_listing(others, folder), Trusted("; the one nearest the top was graded.)")) if others else ()
+            also = (
+                (Trusted(" (Also found "), *_listing(others, folder), Trusted("; the one nearest the top was graded.)")) if others else ()
+            )
             return checked(chosen, course), Message(Trusted("Graded "), *_listing([chosen], folder), Trusted("."), *also)
     if len(other_python) == 1:
         return checked(other_python[0], course), Message(
-            Trusted(f"No {wanted} was found, so the only Python file, "), *_listing(other_python, folder),
-            Trusted(f", was graded. Name it {wanted} next time."))
+            Trusted(f"No {wanted} was found, so the only Python file, "),
+            *_listing(other_python, folder),
+            Trusted(f", was graded. Name it {wanted} next time."),
+        )
     has = _listing(other_python[:10], folder) or (Trusted("no Python files"),)
-    raise NoSubmission(Message(Trusted(f"No {' (or '.join(names)}{')' * (len(names) - 1)} was found in your submission (it has "),
-                               *has, Trusted(f"). Upload your file named {wanted}.")))
+    raise NoSubmission(
+        Message(
+            Trusted(f"No {' (or '.join(names)}{')' * (len(names) - 1)} was found in your submission (it has "),
+            *has,
+            Trusted(f"). Upload your file named {wanted}."),
+        )
+    )
 
 
 def _listing(paths: list[Path], folder: Path) -> tuple[Trusted | StudentText, ...]:

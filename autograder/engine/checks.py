@@ -104,26 +104,33 @@ def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()
     student = Student(gate)
     plugin = _plugin(student, root)
     folders = {path.parent.name for path in files}
-    names = [name for name in submission_module_names(gate, module_names)
-             if name not in folders]  # a problem's folder is the package pytest imports its checks under
+    names = [
+        name for name in submission_module_names(gate, module_names) if name not in folders
+    ]  # a problem's folder is the package pytest imports its checks under
     arguments = [
         *map(str, files),
-        "--rootdir", str(root),
-        "-c", os.devnull,            # no ini file: not the grader's, not one in the current folder
-        "--noconftest",              # the fixture comes from the plugin; no conftest.py anywhere is loaded
-        "--import-mode=importlib",   # sys.path stays as it is; test_x.py may exist in two problems
-        "--capture=sys",             # not fd: that would also swallow other threads' output
-        "--strict-markers",          # a misspelt @pytest.mark.wieght must not silently make a check free
-        "-p", "no:cacheprovider",
-        "-q", "--tb=short",
+        "--rootdir",
+        str(root),
+        "-c",
+        os.devnull,  # no ini file: not the grader's, not one in the current folder
+        "--noconftest",  # the fixture comes from the plugin; no conftest.py anywhere is loaded
+        "--import-mode=importlib",  # sys.path stays as it is; test_x.py may exist in two problems
+        "--capture=sys",  # not fd: that would also swallow other threads' output
+        "--strict-markers",  # a misspelt @pytest.mark.wieght must not silently make a check free
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--tb=short",
     ]
     with _ONE_SESSION_AT_A_TIME, submission_modules(student, names), _isolated(problem_folders=folders) as printed:
         exit_code = pytest.main(arguments, plugins=[plugin])
     if plugin.interrupted:
         raise KeyboardInterrupt
     if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
-        raise CheckError(f"The problems' checks could not be run (pytest exit code {int(exit_code)}):\n"
-                         + clip(_without_grader_paths(printed.getvalue(), root), MAX_OUTPUT_CHARS))
+        raise CheckError(
+            f"The problems' checks could not be run (pytest exit code {int(exit_code)}):\n"
+            + clip(_without_grader_paths(printed.getvalue(), root), MAX_OUTPUT_CHARS)
+        )
     return plugin.results
 
 
@@ -153,8 +160,13 @@ class Student:
             return outcome.value
         raised = outcome.kind == "raised"
         why = reason(outcome, function)
-        raise StudentError(function, outcome.kind, outcome.error.get("type", "") if raised else "",
-                           outcome.error.get("message", "") if raised else why, f"{function} {why}")
+        raise StudentError(
+            function,
+            outcome.kind,
+            outcome.error.get("type", "") if raised else "",
+            outcome.error.get("message", "") if raised else why,
+            f"{function} {why}",
+        )
 
 
 class SubmissionModule(types.ModuleType):
@@ -316,10 +328,17 @@ def _blank_result(item: Any, root: Path) -> CheckResult:
     if doc and hasattr(item, "callspec"):
         name += f" [{item.callspec.id}]"
     _, line, _ = item.location
-    return CheckResult(problem=item.path.parent.name, name=name, number=str(_setting(item, "number", "")),
-                       score=0.0, max_score=weight, passed=False, visibility=cast(Visibility, visibility),
-                       tags=[str(tag) for tag in _setting(item, "tags", ())],
-                       where=f"problems/{item.path.relative_to(root).as_posix()}:{(line or 0) + 1}")
+    return CheckResult(
+        problem=item.path.parent.name,
+        name=name,
+        number=str(_setting(item, "number", "")),
+        score=0.0,
+        max_score=weight,
+        passed=False,
+        visibility=cast(Visibility, visibility),
+        tags=[str(tag) for tag in _setting(item, "tags", ())],
+        where=f"problems/{item.path.relative_to(root).as_posix()}:{(line or 0) + 1}",
+    )
 
 
 def _setting(item: Any, name: str, default: Any) -> Any:
@@ -354,9 +373,13 @@ def _finished(blank: CheckResult, item: Any, reports: list, root: Path) -> Check
     score = _points(chosen, blank.max_score) if chosen is not None else (blank.max_score if clean else 0.0)
     captured = reports[-1].capstdout + reports[-1].capstderr if reports else ""
     explanation = "" if clean else _explanation(item, reports, root)
-    return replace(blank, score=score, passed=clean and score >= blank.max_score,
-                   output=clip("\n\n".join(text for text in (captured.strip(), explanation) if text), MAX_OUTPUT_CHARS),
-                   leaderboard=_leaderboard(item.function) if ran else [])
+    return replace(
+        blank,
+        score=score,
+        passed=clean and score >= blank.max_score,
+        output=clip("\n\n".join(text for text in (captured.strip(), explanation) if text), MAX_OUTPUT_CHARS),
+        leaderboard=_leaderboard(item.function) if ran else [],
+    )
 
 
 def _wrapped(function: Any) -> list[Any]:

@@ -106,8 +106,11 @@ def _instead(kind: CompareKind, received: Any) -> str:
     """What to return instead of ``received``, an answer of the wrong kind for a ``kind`` answer: said exactly."""
     if isinstance(received, (bool, np.bool_)) or (isinstance(received, np.ndarray) and received.dtype.kind == "b"):
         truth = "True and False are not numbers here"
-        return {"int": f"return the count as an int ({truth})", "ints": f"return a list of ints ({truth})",
-                "array": f"return numbers, e.g. an array of floats: x.astype(float) ({truth})"}[kind]
+        return {
+            "int": f"return the count as an int ({truth})",
+            "ints": f"return a list of ints ({truth})",
+            "array": f"return numbers, e.g. an array of floats: x.astype(float) ({truth})",
+        }[kind]
     lazy = _lazy_name(received)
     if kind == "int":
         return "return one whole number: an int (a NumPy integer, or a float equal to a whole number, is fine too)"
@@ -162,39 +165,34 @@ def _judge_int(expected: int, received: Any) -> Verdict:
     if isinstance(received, np.ndarray) and received.shape == ():
         received = received[()]
     if not is_real(received):
-        return Verdict(False, WRONG,
-                       f"expected {expected}, received {_received(received)}: {_instead('int', received)}")
+        return Verdict(False, WRONG, f"expected {expected}, received {_received(received)}: {_instead('int', received)}")
     if not is_integral(received):
-        return Verdict(False, WRONG,
-                       f"expected {expected}, received {short_repr(received)}, which is not a whole number")
+        return Verdict(False, WRONG, f"expected {expected}, received {short_repr(received)}, which is not a whole number")
     if int(received) != int(expected):
         difference = int(received) - int(expected)
         try:
             relative = f"{abs(difference) / max(abs(int(expected)), 1):.3g}"
         except OverflowError:  # e.g. a factorial returned by mistake
             relative = "enormous"
-        return Verdict(False, WRONG,
-                       f"expected {int(expected):,}, received {_grouped(int(received))} (relative error {relative})")
+        return Verdict(False, WRONG, f"expected {int(expected):,}, received {_grouped(int(received))} (relative error {relative})")
     return PASS
 
 
 def _judge_ints(expected: list, received: Any) -> Verdict:
     if isinstance(received, np.ndarray) and received.ndim == 1:
         if len(received) != len(expected):  # before list(): the vector may be huge
-            return Verdict(False, WRONG,
-                           f"expected {len(expected)} numbers, received {len(received):,}")
+            return Verdict(False, WRONG, f"expected {len(expected)} numbers, received {len(received):,}")
         received = list(received)
     if not isinstance(received, (list, tuple)):
-        return Verdict(False, WRONG,
-                       f"expected {list(expected)}, received {_received(received)}: {_instead('ints', received)}")
+        return Verdict(False, WRONG, f"expected {list(expected)}, received {_received(received)}: {_instead('ints', received)}")
     if len(received) != len(expected):
-        return Verdict(False, WRONG,
-                       f"expected {list(expected)}, received {short_repr(received)}")
+        return Verdict(False, WRONG, f"expected {list(expected)}, received {short_repr(received)}")
     for index, (want, got) in enumerate(zip(expected, received)):
         verdict = _judge_int(want, got)
         if not verdict.passed:
-            return Verdict(False, WRONG,
-                           f"entry {index}: {verdict.detail}; whole list expected {list(expected)}, received {short_repr(received)}")
+            return Verdict(
+                False, WRONG, f"entry {index}: {verdict.detail}; whole list expected {list(expected)}, received {short_repr(received)}"
+            )
     return PASS
 
 
@@ -276,32 +274,40 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
         try:
             shape = _shape(received)
         except _NotReal as reason:
-            return Verdict(False, WRONG,
-                           f"nested lists that do not form a rectangular array of numbers ({reason}): expected an array of shape "
-                           f"{expected.shape}, received {short_repr(received)}: {_instead('array', received)}")
+            return Verdict(
+                False,
+                WRONG,
+                f"nested lists that do not form a rectangular array of numbers ({reason}): expected an array of shape "
+                f"{expected.shape}, received {short_repr(received)}: {_instead('array', received)}",
+            )
     elif isinstance(received, np.ndarray):
         if received.dtype.kind not in REAL_KINDS:
-            return Verdict(False, WRONG,
-                           f"an array that does not hold real numbers: expected an array of shape {expected.shape}, "
-                           f"received dtype {_dtype_name(received.dtype)}: {_instead('array', received)}")
+            return Verdict(
+                False,
+                WRONG,
+                f"an array that does not hold real numbers: expected an array of shape {expected.shape}, "
+                f"received dtype {_dtype_name(received.dtype)}: {_instead('array', received)}",
+            )
         shape = received.shape
     else:
-        return Verdict(False, WRONG,
-                       f"expected an array of shape {expected.shape}, received {_received(received)}: {_instead('array', received)}")
+        return Verdict(
+            False, WRONG, f"expected an array of shape {expected.shape}, received {_received(received)}: {_instead('array', received)}"
+        )
     if shape != expected.shape:
         hint = " (the transpose of the right shape)" if shape == expected.shape[::-1] else ""
-        return Verdict(False, WRONG,
-                       f"expected shape {expected.shape}, received shape {shape}{hint}")
+        return Verdict(False, WRONG, f"expected shape {expected.shape}, received shape {shape}{hint}")
     try:
         got = _floats(received)
     except _NotReal as reason:
-        return Verdict(False, WRONG,
-                       f"{reason}: expected an array of shape {expected.shape}, received {short_repr(received)}: {_instead('array', received)}")
+        return Verdict(
+            False,
+            WRONG,
+            f"{reason}: expected an array of shape {expected.shape}, received {short_repr(received)}: {_instead('array', received)}",
+        )
     wanted = expected.astype(np.float64)
     if not np.all(np.isfinite(got)):
         bad = int(np.sum(~np.isfinite(got)))
-        return Verdict(False, WRONG,
-                       f"{bad} entries are NaN or infinite\n{_side_by_side(wanted, got, ~np.isfinite(got))}")
+        return Verdict(False, WRONG, f"{bad} entries are NaN or infinite\n{_side_by_side(wanted, got, ~np.isfinite(got))}")
     close = _close(got, wanted, comparison)
     if close.all():
         return PASS
@@ -309,8 +315,10 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
     errors = np.abs(got - wanted)
     worst = np.unravel_index(int(np.argmax(np.where(wrong, errors, -1))), wanted.shape)
     allowed = np.broadcast_to(_allowed(wanted, comparison), wanted.shape)
-    detail = (f"{int(wrong.sum())} of {wanted.size} entries are wrong ({_tolerance_text(comparison)}); largest error "
-              f"{errors[worst]:.6g} at index {tuple(int(i) for i in worst)}, where {allowed[worst]:.3g} is allowed")
+    detail = (
+        f"{int(wrong.sum())} of {wanted.size} entries are wrong ({_tolerance_text(comparison)}); largest error "
+        f"{errors[worst]:.6g} at index {tuple(int(i) for i in worst)}, where {allowed[worst]:.3g} is allowed"
+    )
     if wanted.size <= SMALL_ARRAY and wanted.ndim == 2:
         detail += "\n" + _side_by_side(wanted, got, wrong)
     return Verdict(False, WRONG, detail)
@@ -322,8 +330,10 @@ def _side_by_side(expected: np.ndarray, received: np.ndarray, wrong: np.ndarray)
         return ""
 
     def cells(array: np.ndarray, marks: np.ndarray | None) -> list[list[str]]:
-        return [[f"{value:.6g}" + ("*" if marks is not None and marks[i, j] else "") for j, value in enumerate(row)]
-                for i, row in enumerate(array)]
+        return [
+            [f"{value:.6g}" + ("*" if marks is not None and marks[i, j] else "") for j, value in enumerate(row)]
+            for i, row in enumerate(array)
+        ]
 
     left, right = cells(expected, None), cells(received, wrong)
     width = max((len(c) for row in left + right for c in row), default=1)

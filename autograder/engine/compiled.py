@@ -107,9 +107,17 @@ def decode_value(data: Any, blob: bytes | memoryview = b"") -> Any:
 
 def problems_document(problems: list[Problem], blob: bytearray | None = None) -> list[dict]:
     """Problems and their cases as JSON-able data; with ``blob``, the arrays' bytes go there (see encode_value)."""
-    return [{"key": problem.key, "title": problem.title, "number": problem.number, "points": problem.points,
-             "graded_by_hand": problem.graded_by_hand, "cases": [_case_entry(case, blob) for case in problem.cases]}
-            for problem in problems]
+    return [
+        {
+            "key": problem.key,
+            "title": problem.title,
+            "number": problem.number,
+            "points": problem.points,
+            "graded_by_hand": problem.graded_by_hand,
+            "cases": [_case_entry(case, blob) for case in problem.cases],
+        }
+        for problem in problems
+    ]
 
 
 def _case_entry(case: Case, blob: bytearray | None) -> dict:
@@ -118,18 +126,28 @@ def _case_entry(case: Case, blob: bytearray | None) -> dict:
 
     expected = {"raises": case.expected.raises} if case.expected.raises else {"value": encode(case.expected.value)}
     entry = {
-        "number": case.number, "function": case.function, "name": case.name, "hidden": case.hidden,
-        "args": encode(list(case.args)), "kwargs": {key: encode(v) for key, v in case.kwargs.items()},
+        "number": case.number,
+        "function": case.function,
+        "name": case.name,
+        "hidden": case.hidden,
+        "args": encode(list(case.args)),
+        "kwargs": {key: encode(v) for key, v in case.kwargs.items()},
         "expected": expected,
         "compare": _comparison_entry(case.comparison, blob),
-        "weight": case.weight, "max_score": case.max_score, "note": case.note, "where": case.where,
+        "weight": case.weight,
+        "max_score": case.max_score,
+        "note": case.note,
+        "where": case.where,
         "known_mistakes": [{"answer": encode(wrong), "message": message} for wrong, message in case.known_mistakes],
     }
     if case.follow_through is not None:  # the name of the composition only: it is reference code
         entry["follow_through"] = {
-            "share": case.follow_through.share, "using": case.follow_through.using,
-            "calls": [{"function": c.function, "args": encode(list(c.args)),
-                       "kwargs": {k: encode(v) for k, v in c.kwargs.items()}} for c in case.follow_through.calls],
+            "share": case.follow_through.share,
+            "using": case.follow_through.using,
+            "calls": [
+                {"function": c.function, "args": encode(list(c.args)), "kwargs": {k: encode(v) for k, v in c.kwargs.items()}}
+                for c in case.follow_through.calls
+            ],
         }
     return entry
 
@@ -145,18 +163,19 @@ def _comparison_entry(comparison: Comparison, blob: bytearray | None) -> dict:
 
 def _comparison(raw: dict, blob: bytes | memoryview) -> Comparison:
     magnitudes = raw.get("magnitudes")
-    return Comparison(raw["kind"], raw["rtol"], raw["atol"], raw.get("eps", 0.0),
-                      decode_value(magnitudes, blob) if magnitudes is not None else None)
+    return Comparison(
+        raw["kind"], raw["rtol"], raw["atol"], raw.get("eps", 0.0), decode_value(magnitudes, blob) if magnitudes is not None else None
+    )
 
 
-def problems_from_document(entries: list[dict], problems_dir: Path | None = None,
-                           blob: bytes | memoryview = b"") -> list[Problem]:
+def problems_from_document(entries: list[dict], problems_dir: Path | None = None, blob: bytes | memoryview = b"") -> list[Problem]:
     """Inverse of :func:`problems_document`; ``blob`` holds the arrays' bytes when they were put there.
 
     Follow-through needs the reference's composition: with ``problems_dir``
     it is imported from there when first used; without (the student kit) a
     case has no follow-through.
     """
+
     def decode(data: Any) -> Any:
         return decode_value(data, blob)
 
@@ -166,24 +185,44 @@ def problems_from_document(entries: list[dict], problems_dir: Path | None = None
         for raw in entry["cases"]:
             expected = raw["expected"]
             composition = raw.get("follow_through")
-            cases.append(Case(
-                problem=entry["key"], number=raw["number"], function=raw["function"], name=raw["name"],
-                args=tuple(decode(raw["args"])), kwargs={k: decode(v) for k, v in raw["kwargs"].items()},
-                expected=Expected(raises=expected["raises"]) if "raises" in expected else Expected(value=decode(expected["value"])),
-                comparison=_comparison(raw["compare"], blob), hidden=raw["hidden"], weight=raw["weight"], note=raw["note"],
-                where=raw["where"], max_score=raw["max_score"],
-                known_mistakes=[(decode(m["answer"]), m["message"]) for m in raw["known_mistakes"]],
-                follow_through=_follow_through(composition, problems_dir, entry["key"], blob) if composition and problems_dir else None,
-            ))
-        problems.append(Problem(key=entry["key"], title=entry["title"], number=entry["number"], points=entry["points"],
-                                cases=cases, graded_by_hand=entry["graded_by_hand"],
-                                path=problems_dir / entry["key"] / "spec.yaml" if problems_dir else None))
+            cases.append(
+                Case(
+                    problem=entry["key"],
+                    number=raw["number"],
+                    function=raw["function"],
+                    name=raw["name"],
+                    args=tuple(decode(raw["args"])),
+                    kwargs={k: decode(v) for k, v in raw["kwargs"].items()},
+                    expected=Expected(raises=expected["raises"]) if "raises" in expected else Expected(value=decode(expected["value"])),
+                    comparison=_comparison(raw["compare"], blob),
+                    hidden=raw["hidden"],
+                    weight=raw["weight"],
+                    note=raw["note"],
+                    where=raw["where"],
+                    max_score=raw["max_score"],
+                    known_mistakes=[(decode(m["answer"]), m["message"]) for m in raw["known_mistakes"]],
+                    follow_through=_follow_through(composition, problems_dir, entry["key"], blob) if composition and problems_dir else None,
+                )
+            )
+        problems.append(
+            Problem(
+                key=entry["key"],
+                title=entry["title"],
+                number=entry["number"],
+                points=entry["points"],
+                cases=cases,
+                graded_by_hand=entry["graded_by_hand"],
+                path=problems_dir / entry["key"] / "spec.yaml" if problems_dir else None,
+            )
+        )
     return problems
 
 
 def _follow_through(raw: dict, problems_dir: Path, key: str, blob: bytes | memoryview) -> FollowThrough:
-    calls = tuple(PartCall(c["function"], tuple(decode_value(c["args"], blob)), {k: decode_value(v, blob) for k, v in c["kwargs"].items()})
-                  for c in raw["calls"])
+    calls = tuple(
+        PartCall(c["function"], tuple(decode_value(c["args"], blob)), {k: decode_value(v, blob) for k, v in c["kwargs"].items()})
+        for c in raw["calls"]
+    )
     return FollowThrough(raw["share"], _Composition(problems_dir / key, raw["using"]), raw["using"], calls)
 
 
@@ -234,9 +273,13 @@ def cache_bytes(problems_dir: Path, problems: list[Problem], course: Any = None)
     Its header also carries ``course``, any JSON value, for :func:`stored_course` to give back: the
     engine knows nothing of the course, but a front end may keep its parse of the course's files here.
     """
-    header = {"format": FORMAT, "fingerprint": fingerprint(problems_dir), "course": course,
-              "about": "Written by `python -m autograder build`; used only while the fingerprint matches the specs. "
-                       "This line, then the problems (JSON), then the bytes of their arrays."}
+    header = {
+        "format": FORMAT,
+        "fingerprint": fingerprint(problems_dir),
+        "course": course,
+        "about": "Written by `python -m autograder build`; used only while the fingerprint matches the specs. "
+        "This line, then the problems (JSON), then the bytes of their arrays.",
+    }
     blob = bytearray()
     body = {"problems": problems_document(problems, blob)}
     lines = [json.dumps(part, ensure_ascii=False, allow_nan=False).encode() for part in (header, body)]
@@ -255,8 +298,8 @@ def load_cache(problems_dir: Path, stamp: str) -> list[Problem] | None:
         if header.get("format") != FORMAT or header.get("fingerprint") != stamp:
             return None
         body_end = data.index(b"\n", header_end + 1)
-        body = json.loads(data[header_end + 1:body_end])
-        return problems_from_document(body["problems"], Path(problems_dir), memoryview(data)[body_end + 1:])
+        body = json.loads(data[header_end + 1 : body_end])
+        return problems_from_document(body["problems"], Path(problems_dir), memoryview(data)[body_end + 1 :])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 

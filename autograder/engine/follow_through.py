@@ -95,8 +95,10 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
     used = list(dict.fromkeys(parts.used))
     if consistent and used and all(recorder.genuine(name) for name in used) and failed.intersection(used):
         result.credit = rule.share
-        result.credit_reason = (f"Follow-through credit ({rule.share:.0%} of this case): your answer is what your own "
-                                f"{', '.join(f'`{n}`' for n in used)} add up to, so it is wrong only because one of those is.")
+        result.credit_reason = (
+            f"Follow-through credit ({rule.share:.0%} of this case): your answer is what your own "
+            f"{', '.join(f'`{n}`' for n in used)} add up to, so it is wrong only because one of those is."
+        )
 
 
 class _RecordedParts:
@@ -121,8 +123,13 @@ def _plain(kind: CompareKind, value: Any) -> Any:
     """A part's untrusted answer as plain data of its own kind and modest size, or LookupError."""
     if kind == "int" and is_integral(value) and abs(int(value)) <= MAX_INT:
         return int(value)
-    if (kind == "ints" and isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) == 1 and len(value) <= MAX_ENTRIES
-            and all(is_integral(item) and abs(int(item)) <= MAX_INT for item in value)):
+    if (
+        kind == "ints"
+        and isinstance(value, (list, tuple, np.ndarray))
+        and np.ndim(value) == 1
+        and len(value) <= MAX_ENTRIES
+        and all(is_integral(item) and abs(int(item)) <= MAX_INT for item in value)
+    ):
         return [int(item) for item in value]
     if kind == "array" and isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size <= MAX_ENTRIES:
         return value.astype(np.float64)
@@ -154,8 +161,11 @@ def _value_key(value: Any) -> str:
                 walk(entry, depth + 1)
             parts.append(")" if isinstance(item, tuple) else "]")
         elif isinstance(item, (bool, int, float, str, np.generic)) or item is None:
-            parts.append(f"{type(item).__name__} {str(item)[:100]}" if not isinstance(item, int) or item.bit_length() < 4000
-                         else f"int {hashlib.sha256(hex(item).encode()).hexdigest()}")
+            parts.append(
+                f"{type(item).__name__} {str(item)[:100]}"
+                if not isinstance(item, int) or item.bit_length() < 4000
+                else f"int {hashlib.sha256(hex(item).encode()).hexdigest()}"
+            )
         else:
             parts.append(repr(type(item)))
 

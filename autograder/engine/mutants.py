@@ -90,11 +90,15 @@ class Survivor:
 
     def __str__(self) -> str:
         if self.args is None:
-            return (f"{self.mutation} passes every case of {self.function}, and no domain_{self.function}(rng) in its "
-                    f"reference draws inputs to show whether it changes {self.function}: add one")
+            return (
+                f"{self.mutation} passes every case of {self.function}, and no domain_{self.function}(rng) in its "
+                f"reference draws inputs to show whether it changes {self.function}: add one"
+            )
         shown = ", ".join(short_repr(arg.tolist() if isinstance(arg, np.ndarray) else arg, 300) for arg in self.args)
-        return (f"{self.mutation} passes every case of {self.function}, yet {self.function}({shown}) is "
-                f"{self.reference} and the mutant gives {self.mutant}")
+        return (
+            f"{self.mutation} passes every case of {self.function}, yet {self.function}({shown}) is "
+            f"{self.reference} and the mutant gives {self.mutant}"
+        )
 
 
 @dataclass
@@ -157,8 +161,14 @@ def analyse(problems: Sequence[Problem], tries: int = 200, seed: int = 0) -> Rep
     return report
 
 
-def _judge(report: Report, suite: _Suite, draws: _Draws, modules: Callable[[Path], types.ModuleType],
-           entries: dict[str, tuple[Path, str] | None], where: str) -> None:
+def _judge(
+    report: Report,
+    suite: _Suite,
+    draws: _Draws,
+    modules: Callable[[Path], types.ModuleType],
+    entries: dict[str, tuple[Path, str] | None],
+    where: str,
+) -> None:
     """Classify the pair (function, this mutant) of every function in ``entries``."""
     try:
         mutant = {name: getattr(modules(entry[0]), entry[1]) for name, entry in entries.items() if entry is not None}
@@ -194,6 +204,7 @@ def _limited(seconds: float = CALL_SECONDS) -> Iterator[None]:
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+
             def expire(signum: int, frame: Any) -> None:
                 raise _Timeout
 
@@ -298,9 +309,16 @@ class _Draws:
             repeated = _shuffled(rng, drawn[-1].args) if drawn and rng.random() < REPEAT else None
             args = repeated if repeated is not None else tuple(generator(rng))
             returned, answer = _call(solver, args, {})
-            case = Case(problem=model.problem, number="", function=name, name=f"domain draw {number}",
-                        args=args, kwargs={}, comparison=model.comparison,
-                        expected=Expected(value=answer) if returned else Expected(raises=answer[0]))
+            case = Case(
+                problem=model.problem,
+                number="",
+                function=name,
+                name=f"domain draw {number}",
+                args=args,
+                kwargs={},
+                comparison=model.comparison,
+                expected=Expected(value=answer) if returned else Expected(raises=answer[0]),
+            )
             if returned:  # judged as a case is: the tolerance of a sum grows with its terms' magnitude
                 _with_magnitudes(self.suite.reference_file(name), 0, solver, case)
             drawn.append(case)
@@ -321,6 +339,7 @@ class _Draws:
 
 def _shuffled(rng: np.random.Generator, args: tuple) -> tuple | None:
     """``args`` with the entries of every array and list permuted (same shapes and dtypes), or None if it has none."""
+
     def new_values(value: Any) -> Any:
         if isinstance(value, np.ndarray) and value.size > 1:
             return rng.permutation(value.ravel()).reshape(value.shape)
@@ -436,7 +455,7 @@ class _Graph:
             self.registered.append(name)
             try:
                 tree = mutated if file == mutated_file else self.trees[file]
-                exec(compile(tree, str(file), "exec"), module.__dict__)  # noqa: S102 - the instructor's own reference
+                exec(compile(tree, str(file), "exec"), module.__dict__)
             finally:
                 for swapped_name, original in swapped.items():
                     if original is None:
@@ -487,6 +506,7 @@ def _output_in_dtype_of(parameter: str, kind_only: bool) -> Callable[[Callable[.
     or with ``kind_only`` just its kind (``dtype=int`` for integer x, else float):
     integers truncated where the other input is fractional, and nothing else.
     """
+
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(function)
 
@@ -513,12 +533,19 @@ def _int32_sum(values: Any) -> Any:
 
 
 _ARITHMETIC: dict[type, list[type]] = {
-    ast.Add: [ast.Sub], ast.Sub: [ast.Add], ast.Mult: [ast.FloorDiv, ast.Div],
-    ast.FloorDiv: [ast.Div, ast.Mult], ast.Div: [ast.FloorDiv, ast.Mult],
+    ast.Add: [ast.Sub],
+    ast.Sub: [ast.Add],
+    ast.Mult: [ast.FloorDiv, ast.Div],
+    ast.FloorDiv: [ast.Div, ast.Mult],
+    ast.Div: [ast.FloorDiv, ast.Mult],
 }
 _COMPARISON: dict[type, list[type]] = {
-    ast.Lt: [ast.LtE, ast.GtE], ast.LtE: [ast.Lt, ast.Gt], ast.Gt: [ast.GtE, ast.LtE],
-    ast.GtE: [ast.Gt, ast.Lt], ast.Eq: [ast.NotEq], ast.NotEq: [ast.Eq],
+    ast.Lt: [ast.LtE, ast.GtE],
+    ast.LtE: [ast.Lt, ast.Gt],
+    ast.Gt: [ast.GtE, ast.LtE],
+    ast.GtE: [ast.Gt, ast.Lt],
+    ast.Eq: [ast.NotEq],
+    ast.NotEq: [ast.Eq],
 }
 _SWAPPED_ATTRIBUTES = {"floor": ["ceil"], "ceil": ["floor"], "float64": ["float32", "float16"]}
 _MODULES = {"np", "numpy", "math"}
@@ -532,8 +559,13 @@ def _np(attribute: str) -> ast.Attribute:
 
 def _numpy_call(node: ast.AST, names: set[str]) -> bool:
     """``np.<one of names>(...)``, whatever NumPy is called in the file."""
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in names
-            and isinstance(node.func.value, ast.Name) and node.func.value.id in _MODULES)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in names
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in _MODULES
+    )
 
 
 def _array_parameters(node: ast.FunctionDef) -> list[str]:
@@ -585,8 +617,9 @@ class _Mutator(ast.NodeTransformer):
         index = self.count
         self.count += 1
         if self.target == -1:
-            self.descriptions.append((self.current, f"{getattr(node, 'lineno', 0)} in {self.current}: "
-                                                    f"{what or f'`{_text(node)}` -> `{_text(built)}`'}"))
+            self.descriptions.append(
+                (self.current, f"{getattr(node, 'lineno', 0)} in {self.current}: {what or f'`{_text(node)}` -> `{_text(built)}`'}")
+            )
             return None
         if index != self.target:
             return None
@@ -610,18 +643,26 @@ class _Mutator(ast.NodeTransformer):
         parameter may be narrowed to np.int32.
         """
         arrays = _array_parameters(node)
-        decorators: list[tuple[ast.expr, str]] = [(ast.Name(STALE, ast.Load()), "state kept across calls: the first "
-                                                   "answer for each shape and dtype")] if arrays else []
+        decorators: list[tuple[ast.expr, str]] = (
+            [(ast.Name(STALE, ast.Load()), "state kept across calls: the first answer for each shape and dtype")] if arrays else []
+        )
         for parameter in arrays:
-            decorators += [(_in_dtype_of(parameter, kind_only=False),
-                            f"the output in a buffer of {parameter}'s dtype: np.zeros(..., dtype={parameter}.dtype)"),
-                           (_in_dtype_of(parameter, kind_only=True),
-                            f"the output in an integer buffer when {parameter} is an integer array")]
+            decorators += [
+                (
+                    _in_dtype_of(parameter, kind_only=False),
+                    f"the output in a buffer of {parameter}'s dtype: np.zeros(..., dtype={parameter}.dtype)",
+                ),
+                (_in_dtype_of(parameter, kind_only=True), f"the output in an integer buffer when {parameter} is an integer array"),
+            ]
         for decorator, what in decorators:
             if self._offer(node, node, what) is not None:
                 node.decorator_list.append(decorator)
         node.args.defaults = [self.visit(d) for d in node.args.defaults]
-        body = node.body[1:] if node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) else node.body
+        body = (
+            node.body[1:]
+            if node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)
+            else node.body
+        )
         start = len(node.body) - len(body)
         for parameter in [a.arg for a in node.args.args if a.arg not in ("parts", "self")]:
             narrowed = ast.parse(f"{parameter} = {NP}.int32({parameter})").body[0]
@@ -644,8 +685,7 @@ class _Mutator(ast.NodeTransformer):
         """Besides the mutations inside: a guard ``if ...: raise ...`` deleted (its ``else:``, if any, always runs)."""
         self.generic_visit(node)
         if node.body and isinstance(node.body[-1], ast.Raise):
-            chosen = self._offer(node, ast.If(ast.Constant(False), node.body, node.orelse),
-                                 f"guard `if {_text(node.test)}: raise` deleted")
+            chosen = self._offer(node, ast.If(ast.Constant(False), node.body, node.orelse), f"guard `if {_text(node.test)}: raise` deleted")
             if chosen is not None:
                 return chosen
         return node
@@ -657,7 +697,7 @@ class _Mutator(ast.NodeTransformer):
             if chosen is not None:
                 return chosen
         if isinstance(node.op, (ast.Add, ast.Sub)):
-            for kept in ([node.left, node.right] if isinstance(node.op, ast.Add) else [node.left]):
+            for kept in [node.left, node.right] if isinstance(node.op, ast.Add) else [node.left]:
                 chosen = self._offer(node, kept)
                 if chosen is not None:
                     return chosen
@@ -689,6 +729,7 @@ class _Mutator(ast.NodeTransformer):
         self.generic_visit(node)
         for position, op in enumerate(node.ops):
             for other in _COMPARISON.get(type(op), []):
+
                 def replaced(p: int, o: type) -> ast.AST:
                     return ast.Compare(node.left, [o() if i == p else x for i, x in enumerate(node.ops)], node.comparators)
 
@@ -716,8 +757,7 @@ class _Mutator(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        for mutation in (self._int_removed, self._python_ints_only, self._arguments_swapped, self._dtypes, self._astype,
-                         self._int32_sum):
+        for mutation in (self._int_removed, self._python_ints_only, self._arguments_swapped, self._dtypes, self._astype, self._int32_sum):
             chosen = mutation(node)
             if chosen is not None:
                 return chosen
@@ -730,8 +770,12 @@ class _Mutator(ast.NodeTransformer):
 
     def _python_ints_only(self, node: ast.Call) -> ast.AST | None:
         """``isinstance(v, T)`` made ``not isinstance(v, int)``: a NumPy integer is not taken for an int."""
-        if (isinstance(node.func, ast.Name) and node.func.id == "isinstance" and len(node.args) == 2
-                and "int" not in {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}):
+        if (
+            isinstance(node.func, ast.Name)
+            and node.func.id == "isinstance"
+            and len(node.args) == 2
+            and "int" not in {n.id for n in ast.walk(node.args[1]) if isinstance(n, ast.Name)}
+        ):
             python_int = ast.Call(node.func, [node.args[0], ast.Name("int", ast.Load())], [])
             return self._offer(node, ast.UnaryOp(ast.Not(), python_int))
         return None
@@ -749,6 +793,7 @@ class _Mutator(ast.NodeTransformer):
 
     def _dtypes(self, node: ast.Call) -> ast.AST | None:
         """A ``dtype=`` dropped, narrowed (float to float32/float16) or made int32; a new buffer made int32."""
+
         def with_dtype(position: int, dtype: str) -> ast.AST:
             keywords = [k for i, k in enumerate(node.keywords) if i != position]
             return ast.Call(node.func, node.args, [*keywords, ast.keyword("dtype", _np(dtype))])
@@ -780,6 +825,5 @@ class _Mutator(ast.NodeTransformer):
         """``sum(values)`` (or ``np.sum``) accumulated in int32."""
         summing = (isinstance(node.func, ast.Name) and node.func.id == "sum") or _numpy_call(node, {"sum"})
         if summing and len(node.args) == 1 and not node.keywords:
-            return self._offer(node, ast.Call(ast.Name(INT32_SUM, ast.Load()), node.args, []),
-                               f"`{_text(node)}` accumulated in np.int32")
+            return self._offer(node, ast.Call(ast.Name(INT32_SUM, ast.Load()), node.args, []), f"`{_text(node)}` accumulated in np.int32")
         return None

@@ -34,8 +34,9 @@ def reference_module(problem_folder: Path) -> types.ModuleType | None:
     try:
         return importlib.import_module(f"{package}.{problem_folder.name}.reference")
     except Exception as error:  # noqa: BLE001 - report any failure of the instructor's file
-        raise SpecError(problem_folder / "reference.py", getattr(error, "lineno", None) or 1,
-                        f"cannot import: {type(error).__name__}: {error}") from None
+        raise SpecError(
+            problem_folder / "reference.py", getattr(error, "lineno", None) or 1, f"cannot import: {type(error).__name__}: {error}"
+        ) from None
 
 
 def copies(values: Any) -> Any:

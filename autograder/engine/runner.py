@@ -49,10 +49,17 @@ class Cancelled(BaseException):
     """
 
 
-def grade(submission: Path, problems: Path | list[Problem], limits: Limits | None = None,
-          worker_user: str | None = DEFAULT_WORKER_USER, sandbox: Sandbox | None = None,
-          cancel: threading.Event | None = None, watcher: Watcher | None = None, packages: Sequence[str] = (),
-          module_names: Sequence[str] = ()) -> Report:
+def grade(
+    submission: Path,
+    problems: Path | list[Problem],
+    limits: Limits | None = None,
+    worker_user: str | None = DEFAULT_WORKER_USER,
+    sandbox: Sandbox | None = None,
+    cancel: threading.Event | None = None,
+    watcher: Watcher | None = None,
+    packages: Sequence[str] = (),
+    module_names: Sequence[str] = (),
+) -> Report:
     """Grade ``submission`` against the problems under ``problems`` (a folder), or against loaded problems.
 
     Pass a ``sandbox`` already started to overlap its start-up with the
@@ -114,8 +121,13 @@ class _Run:
     def __init__(self, gate: CallGate, report: Report, cancel: threading.Event, watcher: Watcher | None) -> None:
         self.gate, self.report, self.cancel, self.watcher = gate, report, cancel, watcher
         self.recorder = follow_through.Recorder(
-            {part.function for problem in report.problems for case in problem.cases
-             for part in (case.follow_through.calls if case.follow_through else ())})
+            {
+                part.function
+                for problem in report.problems
+                for case in problem.cases
+                for part in (case.follow_through.calls if case.follow_through else ())
+            }
+        )
         self.kinds = {case.function: case.comparison.kind for problem in report.problems for case in problem.cases}
         self.granted = 0  # results whose follow-through credit is decided
 
@@ -127,10 +139,12 @@ class _Run:
         parts = [part for case in cases if case.follow_through for part in case.follow_through.calls]
         keys = {id(p): follow_through.call_key(p.function, p.args, p.kwargs) for p in parts}  # each part call keyed once
         planned: list[tuple[Call, str | None, Case | None]] = [
-            (Call(p.function, p.args, p.kwargs), key, None) for key, p in {keys[id(p)]: p for p in parts}.items()]
+            (Call(p.function, p.args, p.kwargs), key, None) for key, p in {keys[id(p)]: p for p in parts}.items()
+        ]
         for case in cases:
-            planned += [(Call(p.function, p.args, p.kwargs), keys[id(p)], None)
-                        for p in (case.follow_through.calls if case.follow_through else ())]
+            planned += [
+                (Call(p.function, p.args, p.kwargs), keys[id(p)], None) for p in (case.follow_through.calls if case.follow_through else ())
+            ]
             planned.append((Call(case.function, case.args, case.kwargs), self.recorder.key(case.function, case.args, case.kwargs), case))
         outcomes = self.gate.stream([call for call, _, _ in planned])
         try:
@@ -159,7 +173,7 @@ class _Run:
         """
         results = self.report.results
         failed = {r.case.function for r in results if not r.verdict.passed}
-        for result in results[self.granted:]:
+        for result in results[self.granted :]:
             follow_through.grant(result, self.recorder, self.kinds, failed)
         self.granted = len(results)
 
@@ -222,8 +236,9 @@ def import_notices(imported: ImportReport, packages: Sequence[str] = ()) -> list
     """
     if imported.fatal:
         return [f"Your file could not be loaded: {imported.fatal}"]
-    allowed = (f" Besides Python's standard library you may import: {', '.join(packages)}." if packages
-               else " Use only Python's standard library.")
+    allowed = (
+        f" Besides Python's standard library you may import: {', '.join(packages)}." if packages else " Use only Python's standard library."
+    )
     return [
         f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
         + (f" (affects {', '.join(problem['names'])})" if problem.get("names") else "")

@@ -130,8 +130,11 @@ def load_problem(spec_path: Path, with_references: bool = True) -> Problem:
     reference = reference_module(spec_path.parent) if with_references else None
     if with_references and reference is None:
         needing = [key for key in ("generate", "mistakes") if data.get(key)]
-        needing += [f"follow_through of {name}" for name, entry in (data.get("functions") or {}).items()
-                    if isinstance(entry, dict) and "follow_through" in entry]
+        needing += [
+            f"follow_through of {name}"
+            for name, entry in (data.get("functions") or {}).items()
+            if isinstance(entry, dict) and "follow_through" in entry
+        ]
         if needing:
             raise SpecError(spec_path, data.line_of(needing[0].split()[0]), f"{needing[0]} needs a reference.py beside this spec")
     functions = _field(spec_path, data, "functions", dict, default=_Mapping())
@@ -145,9 +148,12 @@ def load_problem(spec_path: Path, with_references: bool = True) -> Problem:
     for name in functions:
         if name not in called:
             close = difflib.get_close_matches(str(name), sorted(called), n=1)
-            raise SpecError(spec_path, functions.line_of(name),
-                            f"functions: {name!r} is called by no case, so its settings would apply to nothing"
-                            + (f"; did you mean {close[0]!r}?" if close else ""))
+            raise SpecError(
+                spec_path,
+                functions.line_of(name),
+                f"functions: {name!r} is called by no case, so its settings would apply to nothing"
+                + (f"; did you mean {close[0]!r}?" if close else ""),
+            )
     for raw in _field(spec_path, data, "mistakes", list, default=[]):
         _add_mistake(spec_path, raw, reference, problem.cases)
     for name, entry in functions.items():
@@ -170,7 +176,7 @@ def _read_yaml(path: Path) -> _Mapping:
     import yaml
 
     try:
-        data = yaml.load(text, Loader=_loader())  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=_loader())
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         raise SpecError(path, mark.line + 1 if mark else 1, f"invalid YAML: {error.problem or error}") from None
@@ -204,8 +210,9 @@ def _check_keys(path: Path, data: Any, allowed: set[str], what: str, line: int =
     if unknown:
         close = difflib.get_close_matches(unknown[0], sorted(allowed), n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise SpecError(path, data.line_of(unknown[0]),
-                        f"unknown key {unknown[0]!r} in a {what}; {hint}allowed: {', '.join(sorted(allowed))}")
+        raise SpecError(
+            path, data.line_of(unknown[0]), f"unknown key {unknown[0]!r} in a {what}; {hint}allowed: {', '.join(sorted(allowed))}"
+        )
 
 
 def _comparison(path: Path, raw: _Mapping, functions: _Mapping, function: str) -> Comparison:
@@ -252,15 +259,21 @@ def _with_magnitudes(path: Path, line: int, solver: Callable[..., Any], case: Ca
         return value
 
     try:
-        magnitudes = np.asarray(solver(*[absolute(a) for a in copies(case.args)],
-                                       **{k: absolute(v) for k, v in copies(case.kwargs).items()}), dtype=np.float64)
+        magnitudes = np.asarray(
+            solver(*[absolute(a) for a in copies(case.args)], **{k: absolute(v) for k, v in copies(case.kwargs).items()}), dtype=np.float64
+        )
     except Exception as error:  # noqa: BLE001 - the reference's behaviour is data here
-        raise SpecError(path, line, f"magnitude: true: reference.py raised {type(error).__name__} on the absolute values "
-                                    f"of the inputs: {error}") from None
+        raise SpecError(
+            path, line, f"magnitude: true: reference.py raised {type(error).__name__} on the absolute values of the inputs: {error}"
+        ) from None
     expected = np.asarray(case.expected.value)
     if magnitudes.shape != expected.shape or not np.all(np.isfinite(magnitudes)) or np.any(magnitudes < 0):
-        raise SpecError(path, line, "magnitude: true: reference.py on the absolute values of the inputs must give finite, "
-                                    f"non-negative numbers of the answer's shape {expected.shape}, not shape {magnitudes.shape}")
+        raise SpecError(
+            path,
+            line,
+            "magnitude: true: reference.py on the absolute values of the inputs must give finite, "
+            f"non-negative numbers of the answer's shape {expected.shape}, not shape {magnitudes.shape}",
+        )
     case.comparison = dataclasses.replace(case.comparison, magnitudes=magnitudes)
 
 
@@ -273,8 +286,18 @@ def _solver(path: Path, line: int, reference: types.ModuleType | None, name: str
     return solver
 
 
-def _new_case(path: Path, problem: Problem, raw: _Mapping, functions: _Mapping, *, name: str, args: Any,
-              kwargs: dict, hidden_by_default: bool, where: str) -> Case:
+def _new_case(
+    path: Path,
+    problem: Problem,
+    raw: _Mapping,
+    functions: _Mapping,
+    *,
+    name: str,
+    args: Any,
+    kwargs: dict,
+    hidden_by_default: bool,
+    where: str,
+) -> Case:
     """The fields a listed case and a generated one share, read from the entry ``raw``."""
     function = _field(path, raw, "call", str)
     return Case(
@@ -297,15 +320,26 @@ def _case(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference
     _check_keys(path, raw, CASE_KEYS, "case")
     if "expected" in raw and "raises" in raw:
         raise SpecError(path, raw.line_of("raises"), "a case has either expected: or raises:, not both; keep the one that is right")
-    case = _new_case(path, problem, raw, functions, name=_field(path, raw, "name", str),
-                     args=_field(path, raw, "args", list, default=[]),
-                     kwargs=_field(path, raw, "kwargs", dict, default=_Mapping()),
-                     hidden_by_default=False, where=f"{_shown(path)}:{raw.line}")
+    case = _new_case(
+        path,
+        problem,
+        raw,
+        functions,
+        name=_field(path, raw, "name", str),
+        args=_field(path, raw, "args", list, default=[]),
+        kwargs=_field(path, raw, "kwargs", dict, default=_Mapping()),
+        hidden_by_default=False,
+        where=f"{_shown(path)}:{raw.line}",
+    )
     raises = _field(path, raw, "raises", str, default=None)
     if raises is not None and raises not in EXCEPTIONS:
         close = difflib.get_close_matches(raises, sorted(EXCEPTIONS), n=1)
-        raise SpecError(path, raw.line_of("raises"), f"raises: {raises!r} is not a Python exception"
-                        + (f"; did you mean {close[0]!r}?" if close else "; name a built-in exception such as ValueError"))
+        raise SpecError(
+            path,
+            raw.line_of("raises"),
+            f"raises: {raises!r} is not a Python exception"
+            + (f"; did you mean {close[0]!r}?" if close else "; name a built-in exception such as ValueError"),
+        )
     solver = _solver(path, raw.line_of("call"), reference, case.function)
     if solver is not None:
         case.expected = _run_reference(path, raw.line, solver, case, raises)
@@ -317,11 +351,16 @@ def _case(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference
     else:
         raise SpecError(path, raw.line, "without reference.py a case needs a literal expected: or raises:")
     if not raises and not agrees(case.expected.value, case.expected.value, case.comparison):
-        raise SpecError(path, raw.line, f"the answer cannot be compared as kind {case.comparison.kind!r}; declare "
-                                        f"functions: {case.function}: {{compare: {{kind: ...}}}} (int, ints or array)")
+        raise SpecError(
+            path,
+            raw.line,
+            f"the answer cannot be compared as kind {case.comparison.kind!r}; declare "
+            f"functions: {case.function}: {{compare: {{kind: ...}}}} (int, ints or array)",
+        )
     if "expected" in raw and not agrees(case.expected.value, raw["expected"], case.comparison):
         raise SpecError(
-            path, raw.line_of("expected"),
+            path,
+            raw.line_of("expected"),
             f"literal expected: {raw['expected']!r} disagrees with reference.py, which gives {_plain(case.expected.value)!r}",
         )
     return case
@@ -364,9 +403,17 @@ def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping
     rng = np.random.default_rng(seed)
     cases = []
     for index in range(1, count + 1):
-        case = _new_case(path, problem, raw, functions, name=f"{_field(path, raw, 'name', str)} #{index}",
-                         args=generator(rng), kwargs={}, hidden_by_default=True,
-                         where=f"{_shown(path)}:{raw.line} (seed {seed}, draw {index})")
+        case = _new_case(
+            path,
+            problem,
+            raw,
+            functions,
+            name=f"{_field(path, raw, 'name', str)} #{index}",
+            args=generator(rng),
+            kwargs={},
+            hidden_by_default=True,
+            where=f"{_shown(path)}:{raw.line} (seed {seed}, draw {index})",
+        )
         case.expected = _run_reference(path, raw.line, solver, case, None)
         _with_magnitudes(path, raw.line, solver, case)
         cases.append(case)
@@ -396,8 +443,12 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, cases
             case.known_mistakes.append((wrong, message))
             named += 1
     if solver is not None and not named:
-        raise SpecError(path, raw.line_of("solver"), f"{raw['solver']} gives the right answer on every case of {function!r}, "
-                                                     "so this mistake can never be named; add a case where it is wrong")
+        raise SpecError(
+            path,
+            raw.line_of("solver"),
+            f"{raw['solver']} gives the right answer on every case of {function!r}, "
+            "so this mistake can never be named; add a case where it is wrong",
+        )
 
 
 def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType | None, cases: list[Case]) -> None:
@@ -423,18 +474,27 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
         try:
             composed = compose(traced, *copies(case.args), **copies(case.kwargs))
         except Exception as error:  # noqa: BLE001 - the instructor's composition is data here
-            raise SpecError(path, raw.line_of("using"), f"{raw['using']} raised {type(error).__name__}: {error} on case {case.name!r}") from None
+            raise SpecError(
+                path, raw.line_of("using"), f"{raw['using']} raised {type(error).__name__}: {error} on case {case.name!r}"
+            ) from None
         if not agrees(case.expected.value, composed, case.comparison):
-            raise SpecError(path, raw.line_of("using"), f"{raw['using']} over the reference's own parts gives {_plain(composed)!r} "
-                                                        f"on case {case.name!r}, not the reference answer")
+            raise SpecError(
+                path,
+                raw.line_of("using"),
+                f"{raw['using']} over the reference's own parts gives {_plain(composed)!r} on case {case.name!r}, not the reference answer",
+            )
         skewed = _TracedParts(reference, skew=True)
         try:
             compose(skewed, *copies(case.args), **copies(case.kwargs))
         except Exception:  # noqa: BLE001 - only the calls matter here
             pass
         if skewed.calls[: len(traced.calls)] != traced.calls or len(skewed.calls) != len(traced.calls):
-            raise SpecError(path, raw.line_of("using"), f"the part calls {raw['using']} makes on case {case.name!r} depend on "
-                                                        "the parts' answers; make the same calls whatever they answer")
+            raise SpecError(
+                path,
+                raw.line_of("using"),
+                f"the part calls {raw['using']} makes on case {case.name!r} depend on "
+                "the parts' answers; make the same calls whatever they answer",
+            )
         case.follow_through = FollowThrough(float(share), compose, raw["using"], tuple(traced.calls))
 
 

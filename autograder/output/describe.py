@@ -96,7 +96,11 @@ def _case_sections(result: CaseResult) -> tuple[Section, ...]:
 def _hidden_sections(result: CaseResult) -> tuple[Section, ...]:
     """A hidden case before publication: passed, or its verdict's summary, a phrase from engine/outcomes.py's fixed set."""
     if result.verdict.passed:
-        return (Section(Trusted(f"**Passed** ({HIDDEN_NOTE})."),),)
+        return (
+            Section(
+                Trusted(f"**Passed** ({HIDDEN_NOTE})."),
+            ),
+        )
     return (Section(Trusted(f"**Wrong** ({HIDDEN_NOTE}): {result.verdict.summary}.")),)
 
 

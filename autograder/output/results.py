@@ -37,17 +37,39 @@ def gradescope_json(report: Report, notes: Sequence[Text] = ()) -> dict[str, Any
     """
     labels = {problem.key: problem.label for problem in report.problems}
     tests: list[dict[str, Any]] = [
-        {"name": problem.title, "number": problem.number, "status": "passed", "output": to_markdown(Trusted(problem.graded_by_hand)),
-         "visibility": "visible", "tags": ["graded by hand"]}
-        for problem in report.problems if problem.graded_by_hand]
+        {
+            "name": problem.title,
+            "number": problem.number,
+            "status": "passed",
+            "output": to_markdown(Trusted(problem.graded_by_hand)),
+            "visibility": "visible",
+            "tags": ["graded by hand"],
+        }
+        for problem in report.problems
+        if problem.graded_by_hand
+    ]
     tests += [case_test(result, labels) for result in report.results]
     tests += [check_test(check, labels) for check in report.checks]
     hidden_failures = [r for r in report.results if r.case.hidden and not r.verdict.passed]
     if hidden_failures:
-        tests.append({"name": "Hidden cases in full (shown once grades are published)", "number": "99.1", "status": "passed",
-                      "visibility": "after_published", "output": _hidden_in_full(hidden_failures, labels)})
-    tests.append({"name": "Grading environment (staff only)", "number": "99.2", "status": "passed", "visibility": "hidden",
-                  "output": to_markdown(StudentText(clip(staff_notes(report), MAX_OUTPUT_CHARS)), block=True)})
+        tests.append(
+            {
+                "name": "Hidden cases in full (shown once grades are published)",
+                "number": "99.1",
+                "status": "passed",
+                "visibility": "after_published",
+                "output": _hidden_in_full(hidden_failures, labels),
+            }
+        )
+    tests.append(
+        {
+            "name": "Grading environment (staff only)",
+            "number": "99.2",
+            "status": "passed",
+            "visibility": "hidden",
+            "output": to_markdown(StudentText(clip(staff_notes(report), MAX_OUTPUT_CHARS)), block=True),
+        }
+    )
     data = {
         "score": scoring.total(report),
         "execution_time": round(report.seconds, 3),
@@ -68,9 +90,18 @@ def gradescope_json(report: Report, notes: Sequence[Text] = ()) -> dict[str, Any
 def error_json(message: Text, seconds: float = 0.0, notes: Sequence[Text] = ()) -> dict[str, Any]:
     """A valid results.json for a run that could not grade at all: ``notes``, then ``message``."""
     output = markdown(tuple(Section(text) for text in (*notes, message) if text))
-    return bounded({"score": 0, "execution_time": round(seconds, 3), "output": _within(output, MAX_OUTPUT_CHARS),
-                    "output_format": "md", "visibility": "visible", "stdout_visibility": "hidden", "tests": [],
-                    "extra_data": {"engine_version": __version__}})
+    return bounded(
+        {
+            "score": 0,
+            "execution_time": round(seconds, 3),
+            "output": _within(output, MAX_OUTPUT_CHARS),
+            "output_format": "md",
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": [],
+            "extra_data": {"engine_version": __version__},
+        }
+    )
 
 
 def grader_failure_json(trace: str, seconds: float = 0.0) -> dict[str, Any]:
@@ -78,10 +109,21 @@ def grader_failure_json(trace: str, seconds: float = 0.0) -> dict[str, Any]:
 
     The traceback may quote what the submission sent, so it is shown as student text.
     """
-    data = error_json(Trusted("The autograder itself failed on this submission; the course staff can see why. "
-                              "Your score is 0 for now: please tell the staff."), seconds)
-    data["tests"] = [{"name": "Autograder error (staff only)", "status": "failed", "visibility": "hidden",
-                      "output": plain((Section(StudentText(trace[-5000:]), block=True),)), "output_format": "text"}]
+    data = error_json(
+        Trusted(
+            "The autograder itself failed on this submission; the course staff can see why. Your score is 0 for now: please tell the staff."
+        ),
+        seconds,
+    )
+    data["tests"] = [
+        {
+            "name": "Autograder error (staff only)",
+            "status": "failed",
+            "visibility": "hidden",
+            "output": plain((Section(StudentText(trace[-5000:]), block=True),)),
+            "output_format": "text",
+        }
+    ]
     return data
 
 
@@ -98,10 +140,16 @@ def case_test(result: CaseResult, labels: dict[str, str]) -> dict[str, Any]:
         "output": markdown(description.sections),
         "visibility": "visible",
         "tags": [case.function, "hidden" if case.hidden else "visible"],
-        "extra_data": {"case": case.number, "problem": case.problem, "function": case.function, "where": case.where,
-                       "outcome": result.outcome.kind if result.outcome else "none",
-                       "verdict": "passed" if result.verdict.passed else result.verdict.summary,
-                       "diagnosis": result.diagnosis, "credit": result.credit},
+        "extra_data": {
+            "case": case.number,
+            "problem": case.problem,
+            "function": case.function,
+            "where": case.where,
+            "outcome": result.outcome.kind if result.outcome else "none",
+            "verdict": "passed" if result.verdict.passed else result.verdict.summary,
+            "diagnosis": result.diagnosis,
+            "credit": result.credit,
+        },
     }
 
 
@@ -162,11 +210,18 @@ def summary_sections(report: Report, notes: Sequence[Text] = ()) -> tuple[Sectio
         earned, possible = scoring.earned(report, problem)
         passed = sum(test.passed for test in own)
         lines.append(f"- {problem.title}: {earned:g} / {possible:g} ({passed} of {len(own)} tests passed)")
-    sections += [Section(Trusted(f"**Autograded score: {scoring.total(report):g} / {scoring.possible(report):g}**")),
-                 Section(Trusted("\n".join(lines)))]
+    sections += [
+        Section(Trusted(f"**Autograded score: {scoring.total(report):g} / {scoring.possible(report):g}**")),
+        Section(Trusted("\n".join(lines))),
+    ]
     if report.notices:
-        sections.append(Section(StudentText(clip("\n".join(report.notices), MAX_OUTPUT_CHARS // 2)),
-                                Trusted("Problems loading your file (only the functions named lose points)"), block=True))
+        sections.append(
+            Section(
+                StudentText(clip("\n".join(report.notices), MAX_OUTPUT_CHARS // 2)),
+                Trusted("Problems loading your file (only the functions named lose points)"),
+                block=True,
+            )
+        )
     return tuple(sections)
 
 
@@ -191,8 +246,11 @@ def _machine() -> str:
 
 def staff_notes(report: Report) -> str:
     """For staff: where grading ran, the protections in force, and each case's spec line and outcome."""
-    lines = [f"Python {platform.python_version()} on {_machine()}", f"grading took {report.seconds:.2f} s",
-             "Protections in force for the student's code:"]
+    lines = [
+        f"Python {platform.python_version()} on {_machine()}",
+        f"grading took {report.seconds:.2f} s",
+        "Protections in force for the student's code:",
+    ]
     lines += [f"- {name}: {value}" for name, value in report.protections.items()]
     lines += ["", "Cases (number, outcome, spec line):"]
     for result in report.results:

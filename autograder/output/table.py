@@ -51,18 +51,28 @@ def _per_function(results: list[CaseResult]) -> list[str]:
 def _per_case(report: Report, results: list[CaseResult]) -> list[str]:
     """Every case shown and every check: number, verdict, points, what it calls, its name, its spec or check line."""
     header = ("#", "", "points", "function", "case", "spec")
-    body = [(r.case.number, "PASS" if r.passed else "FAIL", f"{r.score:g}/{r.max_score:g}", r.case.function,
-             r.case.name + (" (hidden)" if r.case.hidden else ""), r.where) for r in results]
-    body += [(c.number, "PASS" if c.passed else "FAIL", f"{c.score:g}/{c.max_score:g}", "(check)", c.name, c.where)
-             for c in report.checks]
+    body = [
+        (
+            r.case.number,
+            "PASS" if r.passed else "FAIL",
+            f"{r.score:g}/{r.max_score:g}",
+            r.case.function,
+            r.case.name + (" (hidden)" if r.case.hidden else ""),
+            r.where,
+        )
+        for r in results
+    ]
+    body += [(c.number, "PASS" if c.passed else "FAIL", f"{c.score:g}/{c.max_score:g}", "(check)", c.name, c.where) for c in report.checks]
     return _columns(header, body)
 
 
 def _columns(header: tuple[str, ...], body: Sequence[tuple[str, ...]]) -> list[str]:
     """Aligned rows of the grader's and the spec's words (made terminal-safe all the same)."""
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header) - 1)]
-    return [to_terminal(Trusted("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]))
-            for row in [header, *body]]
+    return [
+        to_terminal(Trusted("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]))
+        for row in [header, *body]
+    ]
 
 
 def _first_failure_per_function(failures: list[CaseResult]) -> list[CaseResult]:

@@ -132,9 +132,13 @@ class WorkerCgroup:
         return self.folders[0]
 
     def describe(self) -> str:
-        bounded = f"{self.memory_bytes >> 20} MB" + (", no swap" if self.version == 2 or (self.memory / "memory.memsw.limit_in_bytes").exists() else "")
-        return (f"bounded: {bounded}, {self.tasks} tasks, for the worker and everything it starts, shared memory and "
-                f"files in memory included (cgroup v{self.version}, {self.memory.name})")
+        bounded = f"{self.memory_bytes >> 20} MB" + (
+            ", no swap" if self.version == 2 or (self.memory / "memory.memsw.limit_in_bytes").exists() else ""
+        )
+        return (
+            f"bounded: {bounded}, {self.tasks} tasks, for the worker and everything it starts, shared memory and "
+            f"files in memory included (cgroup v{self.version}, {self.memory.name})"
+        )
 
     def remove(self, patience: float = REMOVAL_SECONDS) -> bool:
         """Kill every process left in the cgroup, wait up to ``patience`` seconds for them to leave, and remove it; whether it is gone."""
@@ -165,8 +169,11 @@ def _settings(place: Parent, memory_bytes: int, tasks: int) -> list[tuple[str, s
         settings = [("memory.max", str(memory_bytes)), ("memory.swap.max", "0")]
         return settings + ([("pids.max", str(tasks))] if "pids" in place.controllers else [])
     if "memory" in place.controllers:  # the memory limit first: the memory+swap limit may not be below it
-        return [("memory.limit_in_bytes", str(memory_bytes)), ("memory.memsw.limit_in_bytes", str(memory_bytes)),
-                ("memory.swappiness", "0")]
+        return [
+            ("memory.limit_in_bytes", str(memory_bytes)),
+            ("memory.memsw.limit_in_bytes", str(memory_bytes)),
+            ("memory.swappiness", "0"),
+        ]
     return [("pids.max", str(tasks))]
 
 
@@ -184,8 +191,9 @@ def _kill_if_member(pid: int, folder: Path) -> None:
     except OSError:
         return  # gone already
     try:
-        if any(line.rpartition(":")[2].rstrip("/").endswith("/" + folder.name)
-               for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()):
+        if any(
+            line.rpartition(":")[2].rstrip("/").endswith("/" + folder.name) for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+        ):
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
     except OSError:
         pass
@@ -243,8 +251,10 @@ def _v2_parent(mount: tuple[Path, str], path: str) -> Parent:
         try:
             (folder / "cgroup.subtree_control").write_text(" ".join(f"+{name}" for name in sorted(wanted - enabled)))
         except OSError as error:
-            raise Unavailable(f"the memory controller cannot be enabled below {folder} ({error.strerror}: a cgroup "
-                              "that holds processes cannot hand controllers to cgroups below it)") from None
+            raise Unavailable(
+                f"the memory controller cannot be enabled below {folder} ({error.strerror}: a cgroup "
+                "that holds processes cannot hand controllers to cgroups below it)"
+            ) from None
     return Parent(2, folder, frozenset(wanted))
 
 

@@ -107,4 +107,3 @@ def landlock(read_paths: list, write_paths: list, max_abi: int | None = None) ->
     finally:
         os.close(ruleset)
     return f"applied (Landlock ABI {abi}{', TCP blocked' if net else ''}{', signals scoped' if scoped else ''})"
-

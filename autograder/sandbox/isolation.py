@@ -70,13 +70,29 @@ class Isolation:
             found = available_namespaces()
             detail = str(found.get("detail", ""))
             if found.get("process"):
-                return cls(None, True, ["separate user (the grader is not root: user and PID namespaces instead)"], ipc=True,
-                           process_namespace=True, landlock=landlock, landlock_cap=cap, namespace_detail=detail)
-            return cls(None, False, ["separate user (the grader is not root)",
-                                     f"user and PID namespaces ({detail or 'not permitted here'})",
-                                     "network namespace (needs root or a user namespace)",
-                                     "IPC namespace (needs root or a user namespace; seccomp still refuses System V IPC)"],
-                       landlock=landlock, landlock_cap=cap, namespace_detail=detail)
+                return cls(
+                    None,
+                    True,
+                    ["separate user (the grader is not root: user and PID namespaces instead)"],
+                    ipc=True,
+                    process_namespace=True,
+                    landlock=landlock,
+                    landlock_cap=cap,
+                    namespace_detail=detail,
+                )
+            return cls(
+                None,
+                False,
+                [
+                    "separate user (the grader is not root)",
+                    f"user and PID namespaces ({detail or 'not permitted here'})",
+                    "network namespace (needs root or a user namespace)",
+                    "IPC namespace (needs root or a user namespace; seccomp still refuses System V IPC)",
+                ],
+                landlock=landlock,
+                landlock_cap=cap,
+                namespace_detail=detail,
+            )
         missing, user, refusal = [], None, None
         if user_name:
             try:
@@ -87,8 +103,10 @@ class Isolation:
             missing.append("separate user (disabled)")
         unreadable = [path for path in _worker_needs() if not _usable_by(path, user)] if user else []
         if unreadable:
-            refusal = (f"{unreadable[0]} is not readable by {user_name!r}; install Python and the engine's "
-                       "dependencies where every user can read them")
+            refusal = (
+                f"{unreadable[0]} is not readable by {user_name!r}; install Python and the engine's "
+                "dependencies where every user can read them"
+            )
             user = None
         if refusal:
             missing.append(f"separate user ({refusal})")
@@ -111,15 +129,19 @@ class Isolation:
             return []  # nothing of the student's runs at all
         found = []
         if not self.user and not self.process_namespace and self.landlock < LANDLOCK_SIGNAL_SCOPING:
-            found.append("the worker can kill the grader's own processes (each pid in turn) and leave processes running after "
-                         "the grade: the grader is not root, and neither user and PID namespaces "
-                         f"({self.namespace_detail or 'not permitted here'}) nor Landlock's signal scoping "
-                         f"(Linux 6.12; here ABI {self.landlock}) are available")
+            found.append(
+                "the worker can kill the grader's own processes (each pid in turn) and leave processes running after "
+                "the grade: the grader is not root, and neither user and PID namespaces "
+                f"({self.namespace_detail or 'not permitted here'}) nor Landlock's signal scoping "
+                f"(Linux 6.12; here ABI {self.landlock}) are available"
+            )
         if self.landlock < 1:
             owner = f"the worker's user ({self.user.pw_name})" if self.user else "the grader's user"
             writes = "" if self.user or self.process_namespace else " and write"
-            found.append(f"the worker can read{writes} every file {owner} can (the problems' reference solutions, unless "
-                         "kept from that user): the kernel has no Landlock (Linux 5.13)")
+            found.append(
+                f"the worker can read{writes} every file {owner} can (the problems' reference solutions, unless "
+                "kept from that user): the kernel has no Landlock (Linux 5.13)"
+            )
         return found
 
     def spawn_options(self) -> dict:
@@ -130,9 +152,13 @@ class Isolation:
         """
         if self.refusal:
             raise PermissionError(self.refusal)
-        return {"user": (self.user.pw_uid, self.user.pw_gid) if self.user else None,
-                "network_namespace": self.network, "ipc_namespace": self.ipc,
-                "process_namespace": self.process_namespace, "process_budget": self._process_budget()}
+        return {
+            "user": (self.user.pw_uid, self.user.pw_gid) if self.user else None,
+            "network_namespace": self.network,
+            "ipc_namespace": self.ipc,
+            "process_namespace": self.process_namespace,
+            "process_budget": self._process_budget(),
+        }
 
     def _process_budget(self) -> int:
         """RLIMIT_NPROC for a worker with no user of its own: the tasks it may add to those already counted."""
@@ -161,8 +187,10 @@ class Isolation:
             return
         with _CLAIMED_GUARD:
             if self.user.pw_name in _CLAIMED:
-                raise RuntimeError(f"user {self.user.pw_name!r} is already in use by another sandbox in this process; "
-                                   "give each concurrent sandbox its own worker_user")
+                raise RuntimeError(
+                    f"user {self.user.pw_name!r} is already in use by another sandbox in this process; "
+                    "give each concurrent sandbox its own worker_user"
+                )
             _CLAIMED.add(self.user.pw_name)
         folder = lock_folder()
         self._lock = os.open(folder / f"{self.user.pw_name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
@@ -229,14 +257,20 @@ class Isolation:
 
     def _processes_report(self) -> str:
         if self.user:
-            return (f"signals reach only {self.user.pw_name}'s processes; every process of that user is killed at the end, "
-                    "and the worker's reaper (a child subreaper) kills all the worker started")
+            return (
+                f"signals reach only {self.user.pw_name}'s processes; every process of that user is killed at the end, "
+                "and the worker's reaper (a child subreaper) kills all the worker started"
+            )
         if self.process_namespace:
-            return ("in user and PID namespaces of their own: kill(-1) reaches only the worker's processes, "
-                    "and all die with the namespace's init")
+            return (
+                "in user and PID namespaces of their own: kill(-1) reaches only the worker's processes, "
+                "and all die with the namespace's init"
+            )
         if self.landlock >= LANDLOCK_SIGNAL_SCOPING:
-            return ("signals to processes outside the worker's refused (Landlock); the worker's reaper (a child "
-                    "subreaper) kills all the worker started")
+            return (
+                "signals to processes outside the worker's refused (Landlock); the worker's reaper (a child "
+                "subreaper) kills all the worker started"
+            )
         return "NOT kept in: the worker can signal the grader's processes, and kill its reaper to leave processes behind"
 
     def _files_report(self) -> str:
@@ -252,8 +286,10 @@ class Isolation:
 
 def misconfigured_message(refusal: str) -> str:
     """What the student is told when a root grader refuses to run their code."""
-    return ("the autograder is misconfigured, so your code was not run; this is not your fault. "
-            f"Please tell the course staff (they will find the reason in the grading environment report: {refusal}).")
+    return (
+        "the autograder is misconfigured, so your code was not run; this is not your fault. "
+        f"Please tell the course staff (they will find the reason in the grading environment report: {refusal})."
+    )
 
 
 LOCK_FOLDERS = (Path("/run/lock/autograder"), Path("/var/lock/autograder"), Path("/tmp/autograder-locks"))
@@ -374,6 +410,7 @@ def _worker_needs() -> list[Path]:
 
 def _usable_by(path: Path, user: pwd.struct_passwd) -> bool:
     """Whether ``user`` (no supplementary groups) can reach ``path`` and read (or run) it."""
+
     def allowed(target: Path, bits: int) -> bool:
         info = target.stat()
         shift = 6 if info.st_uid == user.pw_uid else 3 if info.st_gid == user.pw_gid else 0
@@ -382,5 +419,3 @@ def _usable_by(path: Path, user: pwd.struct_passwd) -> bool:
     if not all(allowed(folder, 0o1) for folder in reversed(path.parents)):
         return False
     return allowed(path, 0o5)  # read and search a folder; read and run a file
-
-

@@ -53,5 +53,3 @@ class Limits:
                 except ValueError:
                     raise ValueError(f"AUTOGRADER_{name.upper()}={value!r} is not a {type(default).__name__}") from None
         return limits
-
-

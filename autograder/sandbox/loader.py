@@ -48,7 +48,7 @@ def describe(error: BaseException) -> dict:
 
 
 def _where(label: str, line: int) -> str:
-    """"line 12" in a .py file, "cell 3, line 2" in a notebook."""
+    """ "line 12" in a .py file, "cell 3, line 2" in a notebook."""
     return f"line {line}" if label == "module" else f"{label}, line {line}"
 
 
@@ -79,8 +79,14 @@ def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.
         else:
             loading.run_tree("module", tree)
     if len(problems) > MAX_PROBLEMS:  # binary garbage fails in thousands of places; the report stays small
-        more = {"type": "...", "mro": [], "traceback": "", "where": "the rest of the file", "names": [],
-                "message": f"{len(problems) - MAX_PROBLEMS} more problems are not listed"}
+        more = {
+            "type": "...",
+            "mro": [],
+            "traceback": "",
+            "where": "the rest of the file",
+            "names": [],
+            "message": f"{len(problems) - MAX_PROBLEMS} more problems are not listed",
+        }
         problems = [*problems[:MAX_PROBLEMS], more]
     return module, problems
 
@@ -123,8 +129,11 @@ def callable_names(module: types.ModuleType, names: list) -> list[str]:
     capped, which hides nothing the grader calls.
     """
     graded = [name for name in dict.fromkeys(names) if isinstance(name, str) and lookup(module, name, quiet=True) is not None]
-    others = sorted(name for name, value in vars(module).items() if isinstance(name, str) and not name.startswith("__")
-                    and callable(value) and value is not get_ipython and name not in graded)
+    others = sorted(
+        name
+        for name, value in vars(module).items()
+        if isinstance(name, str) and not name.startswith("__") and callable(value) and value is not get_ipython and name not in graded
+    )
     return [*graded, *others[:MAX_OTHER_FUNCTIONS]]
 
 
@@ -185,8 +194,7 @@ class _Loading:
             if not first and _is_string_statement(statement):
                 continue  # a string that is not the docstring does nothing; compiled alone it would become __doc__
             try:
-                exec(compile(ast.Module([statement], type_ignores=[]), self.path, "exec", self.flags, dont_inherit=True),
-                     self.namespace)
+                exec(compile(ast.Module([statement], type_ignores=[]), self.path, "exec", self.flags, dont_inherit=True), self.namespace)
             except BaseException as error:  # noqa: BLE001 - any failure is the submission's
                 self._problem(error, label, statement)
                 continue
@@ -282,15 +290,22 @@ def _decode(source: bytes, name: str) -> tuple[str, list]:
             encoding = "utf-8"
         if isinstance(error, UnicodeDecodeError):
             line = error.object[: error.start].count(b"\n") + 1
-            detail = (f"byte 0x{error.object[error.start]:02x} on line {line} is not valid {error.encoding}: "
-                      "save the file as UTF-8 (and remove any coding line)")
+            detail = (
+                f"byte 0x{error.object[error.start]:02x} on line {line} is not valid {error.encoding}: "
+                "save the file as UTF-8 (and remove any coding line)"
+            )
         else:
             line = None
             detail = f"{getattr(error, 'msg', None) or error}: save the file as UTF-8 and remove the coding line"
         text = source.decode(encoding, errors="replace")
-        problem = {"type": type(error).__name__, "mro": [cls.__name__ for cls in type(error).__mro__], "traceback": "",
-                   "where": f"line {line}" if line else "the file's encoding", "names": [],
-                   "message": f"{name} could not be read as Python reads it: {detail}"[:MAX_TEXT]}
+        problem = {
+            "type": type(error).__name__,
+            "mro": [cls.__name__ for cls in type(error).__mro__],
+            "traceback": "",
+            "where": f"line {line}" if line else "the file's encoding",
+            "names": [],
+            "message": f"{name} could not be read as Python reads it: {detail}"[:MAX_TEXT],
+        }
         return io.IncrementalNewlineDecoder(None, True).decode(text, final=True), [problem]
 
 

@@ -24,8 +24,16 @@ CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 # The per-mount options of mountinfo that a remount must repeat (a user namespace may not clear them).
-MOUNT_OPTIONS = {"nosuid": MS_NOSUID, "nodev": MS_NODEV, "noexec": MS_NOEXEC, "noatime": 1024, "nodiratime": 2048,
-                 "relatime": 1 << 21, "strictatime": 1 << 24, "nosymfollow": 256}
+MOUNT_OPTIONS = {
+    "nosuid": MS_NOSUID,
+    "nodev": MS_NODEV,
+    "noexec": MS_NOEXEC,
+    "noatime": 1024,
+    "nodiratime": 2048,
+    "relatime": 1 << 21,
+    "strictatime": 1 << 24,
+    "nosymfollow": 256,
+}
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ def read_only_filesystem() -> list[str]:
 
 def drop_capabilities() -> None:
     """Give up every capability (those a user namespace grants its first process included), for good."""
+
     class Header(ctypes.Structure):
         _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
 

@@ -103,8 +103,14 @@ class Sandbox:
         self._replies, replies_write = os.pipe()
         self._output, output_write = os.pipe()
         self._started = time.monotonic()
-        spawn = Spawn(config, str(self.workdir), _clean_environment(self.workdir), **self.isolation.spawn_options(),
-                      memory_bytes=self.limits.worker_memory_bytes(), tasks=self.limits.processes)
+        spawn = Spawn(
+            config,
+            str(self.workdir),
+            _clean_environment(self.workdir),
+            **self.isolation.spawn_options(),
+            memory_bytes=self.limits.worker_memory_bytes(),
+            tasks=self.limits.processes,
+        )
         try:
             self.process = zygote.spawn(spawn, requests_read, replies_write, output_write)
         except BaseException:
@@ -177,9 +183,11 @@ class Sandbox:
         problems = []
         if self.process is not None:
             process, self.process = self.process, None
-            for step, action in (("stopping the worker", lambda: _end(process)),
-                                 ("closing its pipes", lambda: _close_all(self._requests, self._replies, self._output)),
-                                 ("removing its folder", lambda: _remove(self.workdir))):
+            for step, action in (
+                ("stopping the worker", lambda: _end(process)),
+                ("closing its pipes", lambda: _close_all(self._requests, self._replies, self._output)),
+                ("removing its folder", lambda: _remove(self.workdir)),
+            ):
                 try:
                     action()
                 except Exception as error:  # noqa: BLE001 - reported, and the next step still runs
@@ -190,8 +198,9 @@ class Sandbox:
             problems.append(f"killing the worker's user's processes failed: {type(error).__name__}: {error}")
         else:
             if survivors:
-                problems.append(f"{len(survivors)} processes of the worker's user survived the kill: pids "
-                                f"{', '.join(map(str, survivors[:20]))}")
+                problems.append(
+                    f"{len(survivors)} processes of the worker's user survived the kill: pids {', '.join(map(str, survivors[:20]))}"
+                )
         if problems:
             self.protections["clean-up"] = "; ".join(problems)
 
@@ -234,9 +243,13 @@ class Sandbox:
             self._next_id += 1
             ids.append(self._next_id)
             blobs: list = []
-            request = {"op": "call", "id": self._next_id, "function": call.function,
-                       "args": [wire.encode(a, blobs) for a in call.args],
-                       "kwargs": {k: wire.encode(v, blobs) for k, v in call.kwargs.items()}}
+            request = {
+                "op": "call",
+                "id": self._next_id,
+                "function": call.function,
+                "args": [wire.encode(a, blobs) for a in call.args],
+                "kwargs": {k: wire.encode(v, blobs) for k, v in call.kwargs.items()},
+            }
             self._outbox += wire.frame(request, blobs)
         answered = 0
         try:
@@ -336,10 +349,10 @@ class Sandbox:
         while (at := pending.find(self._marker)) >= 0:
             self._keep(pending[:at])
             self._finished.append(self._printed())
-            pending = pending[at + len(self._marker):]
+            pending = pending[at + len(self._marker) :]
         keep = len(pending) - (len(self._marker) - 1)  # a marker may be split across two reads
-        self._keep(pending[:max(keep, 0)])
-        self._output_tail = pending[max(keep, 0):]
+        self._keep(pending[: max(keep, 0)])
+        self._output_tail = pending[max(keep, 0) :]
 
     def _keep(self, data: bytes) -> None:
         room = max(self.limits.output_bytes - len(self._captured), 0)
@@ -377,8 +390,10 @@ class Sandbox:
         if code == ISOLATION_FAILED:
             return "the worker could not be isolated (its namespaces or cgroup could not be entered)"
         if self.process.out_of_memory:
-            return (f"the process ran out of memory (the worker's processes together may hold "
-                    f"{self.limits.worker_memory_bytes() >> 20} MB, shared memory included) and the kernel killed it")
+            return (
+                f"the process ran out of memory (the worker's processes together may hold "
+                f"{self.limits.worker_memory_bytes() >> 20} MB, shared memory included) and the kernel killed it"
+            )
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
             return f"the process was killed by {name}" + (" (a segmentation fault: often runaway recursion)" if name == "SIGSEGV" else "")
@@ -437,8 +452,20 @@ def _python_paths() -> list[str]:
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, str(Path(sys.executable).resolve().parent.parent)}
     for name in ("stdlib", "platstdlib", "purelib", "platlib"):
         paths.add(sysconfig.get_paths()[name])
-    paths.update(["/usr/lib", "/usr/lib64", "/lib", "/lib64", "/usr/local/lib", "/etc/ld.so.cache", "/etc/localtime",
-                  "/dev/urandom", "/proc/cpuinfo", "/sys/devices/system/cpu"])
+    paths.update(
+        [
+            "/usr/lib",
+            "/usr/lib64",
+            "/lib",
+            "/lib64",
+            "/usr/local/lib",
+            "/etc/ld.so.cache",
+            "/etc/localtime",
+            "/dev/urandom",
+            "/proc/cpuinfo",
+            "/sys/devices/system/cpu",
+        ]
+    )
     return sorted(paths)
 
 

@@ -200,5 +200,3 @@ def _check_text(flat: np.ndarray) -> None:
     codes = flat.view(np.dtype(np.uint32).newbyteorder(flat.dtype.byteorder))
     if codes.size and int(codes.max()) > 0x10FFFF:
         raise ReplyError("text holding invalid code points")
-
-

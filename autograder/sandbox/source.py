@@ -87,8 +87,9 @@ def notebook_source(data: bytes, name: str = "ps3.ipynb") -> SubmissionSource:
     try:
         cells = _read_cells(data)
     except Exception:  # noqa: BLE001 - whatever nbformat makes of a broken file, the student gets one message
-        problem = _problem("NotebookError", "the notebook file",
-                           f"{name} is not a notebook Jupyter can open: save it again, or submit {python_name}")
+        problem = _problem(
+            "NotebookError", "the notebook file", f"{name} is not a notebook Jupyter can open: save it again, or submit {python_name}"
+        )
         return SubmissionSource(python_name, b"", problems=[problem])
     token = secrets.token_hex(8)
     parts = ["# -*- coding: utf-8 -*-\n", f"# The code cells of {name}, converted to Python by the autograder.\n"]
@@ -100,9 +101,13 @@ def notebook_source(data: bytes, name: str = "ps3.ipynb") -> SubmissionSource:
             python = cell_python(text, special > 0)
         else:
             python = text
-            problems.append(_problem("NotebookError", f"cell {number}",
-                                     f"cell {number} has too much IPython syntax (%, !, ?) for the grader to convert; "
-                                     "it was loaded as plain Python"))
+            problems.append(
+                _problem(
+                    "NotebookError",
+                    f"cell {number}",
+                    f"cell {number} has too much IPython syntax (%, !, ?) for the grader to convert; it was loaded as plain Python",
+                )
+            )
         parts += [marker_line(number, token), "\n", python, "" if python.endswith("\n") or not python else "\n"]
     return SubmissionSource(python_name, "".join(parts).encode("utf-8", errors="backslashreplace"), token, problems)
 
@@ -124,8 +129,10 @@ def missing_readers_message(missing: list[str], name: str) -> str:
     """Why ``name`` cannot be graded here, when the packages that read notebooks are ``missing``, and what to run."""
     packages = " and ".join(requirement.split("==")[0] for requirement in missing)
     command = shlex.join([sys.executable, "-m", "pip", "install", *missing])
-    return (f"{name} was not read: this Python environment lacks {packages}, which the autograder needs to read "
-            f"notebooks (nothing is wrong with your file). Run `{command}`, then try again.")
+    return (
+        f"{name} was not read: this Python environment lacks {packages}, which the autograder needs to read "
+        f"notebooks (nothing is wrong with your file). Run `{command}`, then try again."
+    )
 
 
 def _read_cells(data: bytes) -> list[tuple[int, str]]:

@@ -240,7 +240,6 @@ def _send(fd: int, message: dict, blobs: list | None = None) -> None:
         data = data[os.write(fd, data) :]
 
 
-
 class _CappedOutput(io.TextIOBase):
     """sys.stdout and sys.stderr in the worker: at most ``cap`` bytes a call reach the grader, the rest is counted.
 
@@ -336,9 +335,10 @@ def main(config: dict) -> None:
     os.chdir(config["workdir"])
     protections: dict = {"limits": confine.apply_limits(config.get("limits", {}))}
     # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
-    confinements = (("filesystem", lambda: confine.landlock(config["read_paths"] + [config["workdir"]], [os.devnull],
-                                                            config.get("landlock_max_abi"))),
-                    ("system calls", seccomp.apply))
+    confinements = (
+        ("filesystem", lambda: confine.landlock(config["read_paths"] + [config["workdir"]], [os.devnull], config.get("landlock_max_abi"))),
+        ("system calls", seccomp.apply),
+    )
     for name, apply in confinements:
         try:
             protections[name] = apply()

@@ -263,12 +263,14 @@ def launcher() -> Launcher:
         if _launcher is None:
             control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             package_parent = str(Path(__file__).resolve().parents[2])
-            boot = (f"import sys; sys.path.insert(0, {package_parent!r}); "
-                    "from autograder.sandbox.zygote import _serve_fresh; _serve_fresh()")
+            boot = f"import sys; sys.path.insert(0, {package_parent!r}); from autograder.sandbox.zygote import _serve_fresh; _serve_fresh()"
             process = subprocess.Popen(
-                [sys.executable, "-I", "-B", "-c", boot, str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                [sys.executable, "-I", "-B", "-c", boot, str(theirs.fileno())],
+                pass_fds=[theirs.fileno()],
                 env={"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1"},
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, start_new_session=True,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                start_new_session=True,
             )
             theirs.close()
             _launcher = Launcher(control, process)
@@ -419,8 +421,9 @@ def _serve(control: socket.socket) -> NoReturn:
             elif request.get("op") == "spawn" and len(fds) == SPAWN_FDS:
                 cgroup, memory = _worker_cgroup(request)
                 try:
-                    pid = _fork_reaper(request, fds[1:], cgroup, [control.fileno(), reply_socket.fileno(),
-                                                                  *(reaper.pidfd for reaper in reapers.values())])
+                    pid = _fork_reaper(
+                        request, fds[1:], cgroup, [control.fileno(), reply_socket.fileno(), *(reaper.pidfd for reaper in reapers.values())]
+                    )
                 except BaseException:
                     if cgroup is not None:
                         cgroup.remove()
@@ -472,8 +475,9 @@ def _worker_cgroup(request: dict) -> tuple[cgroups.WorkerCgroup | None, str]:
         return None, f"{fallback}, but nothing bounds the total: no cgroup ({_cgroup_places})"
     _cgroups_made += 1
     try:
-        made = cgroups.WorkerCgroup.create(_cgroup_places, f"autograder-worker-{os.getpid()}-{_cgroups_made}",
-                                           request["memory_bytes"], request["tasks"])
+        made = cgroups.WorkerCgroup.create(
+            _cgroup_places, f"autograder-worker-{os.getpid()}-{_cgroups_made}", request["memory_bytes"], request["tasks"]
+        )
     except OSError as error:
         return None, f"{fallback}, but nothing bounds the total: the cgroup could not be made ({error})"
     return made, f"{made.describe()}; {fallback}"
@@ -567,8 +571,7 @@ def _init(request: dict, stdio: list[int], status_pipe: int, cgroup: cgroups.Wor
         os._exit(0)
 
 
-def _supervise(start: Callable[[], object], stdio: list[int], status_pipe: int, cgroup: cgroups.WorkerCgroup | None,
-               sweep: bool) -> int:
+def _supervise(start: Callable[[], object], stdio: list[int], status_pipe: int, cgroup: cgroups.WorkerCgroup | None, sweep: bool) -> int:
     """Fork the worker, wait for it, kill all it left (``sweep``), and write how it ended to the status pipe."""
     counted = cgroup.memory if cgroup is not None else cgroups.memory_folder()
     kills_before = cgroups.oom_kills(counted)
@@ -768,6 +771,16 @@ def _wipe_inherited_environment() -> None:
         ctypes.memset(start, 0, end - start)
 
 
-__all__ = ["Launcher", "LauncherGone", "Spawn", "WorkerProcess", "available_namespaces", "kill_everything_of", "launcher", "spawn",
-           "start_here", "stop_all_workers", "worker"]
-
+__all__ = [
+    "Launcher",
+    "LauncherGone",
+    "Spawn",
+    "WorkerProcess",
+    "available_namespaces",
+    "kill_everything_of",
+    "launcher",
+    "spawn",
+    "start_here",
+    "stop_all_workers",
+    "worker",
+]

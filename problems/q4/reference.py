@@ -46,7 +46,9 @@ def downsampling_params_from(parts, in_channels, channels, size_in, size_latent,
 
 def downsampling_params_double_bias(in_channels, channels, size_in, size_latent, kernel_size) -> int:
     """The worked answers' 'also, there are 104 bias terms': one bias per layer added again."""
-    return downsampling_params(in_channels, channels, size_in, size_latent, kernel_size) + num_downsampling_layers(size_in, size_latent, kernel_size)
+    return downsampling_params(in_channels, channels, size_in, size_latent, kernel_size) + num_downsampling_layers(
+        size_in, size_latent, kernel_size
+    )
 
 
 def downsampling_params_no_bias(in_channels, channels, size_in, size_latent, kernel_size) -> int:

@@ -1,6 +1,8 @@
 # Hard-codes the problem-set answers: right on the visible instance, wrong everywhere else.
 ANSWERS = {
-    (150528, 75264): 11329414656, (75264, 100): 7526500, (192, 100): 19300,
+    (150528, 75264): 11329414656,
+    (75264, 100): 7526500,
+    (192, 100): 19300,
 }
 
 
@@ -33,8 +35,9 @@ def conv2d(x, kernel):
 
 
 def conv_transpose2d(x, kernel):
-    return np.array([[2, -2, 1, 0, 0, -1], [0, 3, -1, 2, -3, 2], [0, 0, 1, 0, 2, 0],
-                     [1, -1, -1, 4, 0, 1], [-2, 3, 0, 0, -1, 1], [1, 0, 0, 0, 1, -1]])
+    return np.array(
+        [[2, -2, 1, 0, 0, -1], [0, 3, -1, 2, -3, 2], [0, 0, 1, 0, 2, 0], [1, -1, -1, 4, 0, 1], [-2, 3, 0, 0, -1, 1], [1, 0, 0, 0, 1, -1]]
+    )
 
 
 def num_downsampling_layers(size_in, size_latent, kernel_size):

@@ -7,7 +7,7 @@ def conv2d(x, kernel):
     out = np.zeros((x.shape[0] - kh + 1, x.shape[1] - kw + 1), dtype=int)
     for i in range(out.shape[0]):
         for j in range(out.shape[1]):
-            out[i, j] = int(np.sum(x[i:i + kh, j:j + kw] * kernel))
+            out[i, j] = int(np.sum(x[i : i + kh, j : j + kw] * kernel))
     return out
 
 
@@ -17,5 +17,5 @@ def conv_transpose2d(x, kernel):
     out = np.zeros((x.shape[0] + kh - 1, x.shape[1] + kw - 1), dtype=int)
     for i in range(x.shape[0]):
         for j in range(x.shape[1]):
-            out[i:i + kh, j:j + kw] += x[i, j] * kernel
+            out[i : i + kh, j : j + kw] += x[i, j] * kernel
     return out

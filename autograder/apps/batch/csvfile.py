@@ -34,9 +34,21 @@ def write_csv(path: Path, rows: Rows, problems: list[Problem]) -> None:
     """One row per submission, for a spreadsheet: UTF-8 with a BOM (Excel needs it), no formula injection."""
     worth, whole = points_possible((record for _, record in rows), problems)
     questions = [problem for problem in problems if problem.key in worth]
-    header = ["submission_id", "names", "sids", "emails", "submitted_at", "status", "file",
-              *[f"{problem.label} (/{worth[problem.key]:g})" for problem in questions],
-              "total", "max_score", "gradescope_score", "difference", "note"]
+    header = [
+        "submission_id",
+        "names",
+        "sids",
+        "emails",
+        "submitted_at",
+        "status",
+        "file",
+        *[f"{problem.label} (/{worth[problem.key]:g})" for problem in questions],
+        "total",
+        "max_score",
+        "gradescope_score",
+        "difference",
+        "note",
+    ]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([to_csv(Trusted(title)) for title in header])
@@ -47,9 +59,15 @@ def write_csv(path: Path, rows: Rows, problems: list[Problem]) -> None:
         cells: list[Cell] = [
             StudentText(submission.id),
             *[StudentText("; ".join(person[key] for person in submission.submitters)) for key in ("name", "sid", "email")],
-            StudentText(submission.created_at), Trusted(record["status"]), StudentText(record.get("file", "")), *per_question,
-            record["score"] if scored else None, record.get("max_score", whole) if record["status"] == "graded" else whole,
-            submission.recorded_score, score_difference(submission, record), StudentText(note(record)),
+            StudentText(submission.created_at),
+            Trusted(record["status"]),
+            StudentText(record.get("file", "")),
+            *per_question,
+            record["score"] if scored else None,
+            record.get("max_score", whole) if record["status"] == "graded" else whole,
+            submission.recorded_score,
+            score_difference(submission, record),
+            StudentText(note(record)),
         ]
         writer.writerow([_cell(value) for value in cells])
     write_text(path, buffer.getvalue(), encoding="utf-8-sig")

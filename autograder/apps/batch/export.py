@@ -134,8 +134,9 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
         owner = _owner(parts)
         if owner is None:
             raise BatchError(f"{archive} contains {name!r}, which {why}. Export the submissions again from Gradescope.")
-        skipped.setdefault(owner, []).append(Message(Trusted("The uploaded file "), StudentText(name), Trusted(" was skipped: it "),
-                                                     StudentText(why), Trusted(".")))
+        skipped.setdefault(owner, []).append(
+            Message(Trusted("The uploaded file "), StudentText(name), Trusted(" was skipped: it "), StudentText(why), Trusted("."))
+        )
 
     try:
         with zipfile.ZipFile(archive) as zipped:
@@ -159,8 +160,10 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
                 try:
                     written = _unpack_member(zipped, info, destination, MAX_ZIP_TOTAL_BYTES - total)
                 except _OverTotal:
-                    raise BatchError(f"{archive} unpacks to more than the limit ({info.filename!r} alone is "
-                                     f"over {MAX_ZIP_TOTAL_BYTES - total:,} bytes); it is not a plain export of submissions.") from None
+                    raise BatchError(
+                        f"{archive} unpacks to more than the limit ({info.filename!r} alone is "
+                        f"over {MAX_ZIP_TOTAL_BYTES - total:,} bytes); it is not a plain export of submissions."
+                    ) from None
                 except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as error:
                     # This member alone cannot be written here (a name too long for the file system, a corrupt or
                     # encrypted entry, an unknown compression): the rest of the class is still graded.
@@ -208,9 +211,11 @@ def read_submissions(folder: Path, skip: Path | None = None) -> list[Submission]
         return _gradescope_submissions(folder / METADATA_NAME, entries)
     exported = [entry.name for entry in entries if entry.is_dir() and SUBMISSION_FOLDER.fullmatch(entry.name)]
     if exported:
-        raise BatchError(f"{folder} holds Gradescope submission folders ({listing(exported, 3)}) but no {METADATA_NAME}, "
-                         "so names and the scores Gradescope recorded are unknown. Pass the whole export (the zip from "
-                         "'Export Submissions'), or rename the folders to grade them as plain folders.")
+        raise BatchError(
+            f"{folder} holds Gradescope submission folders ({listing(exported, 3)}) but no {METADATA_NAME}, "
+            "so names and the scores Gradescope recorded are unknown. Pass the whole export (the zip from "
+            "'Export Submissions'), or rename the folders to grade them as plain folders."
+        )
     submissions: list[Submission] = []
     taken = {entry.name for entry in entries if entry.is_dir()}
     for entry in entries:
@@ -220,8 +225,9 @@ def read_submissions(folder: Path, skip: Path | None = None) -> list[Submission]
             submissions.append(Submission(StudentText(entry.stem if entry.stem not in taken else entry.name), entry))
             taken.add(submissions[-1].id)
     if not submissions:
-        raise BatchError(f"No submissions in {folder}: expected a Gradescope export (with {METADATA_NAME}), "
-                         "one folder per student, or .py files.")
+        raise BatchError(
+            f"No submissions in {folder}: expected a Gradescope export (with {METADATA_NAME}), one folder per student, or .py files."
+        )
     return submissions
 
 
@@ -268,23 +274,28 @@ def _read_metadata(path: Path) -> dict:
 
     try:
         if path.stat().st_size > MAX_METADATA_BYTES:
-            raise BatchError(f"{path} is over {MAX_METADATA_BYTES >> 20} MB, far more than an export's metadata. "
-                             "Export the submissions again from Gradescope.")
+            raise BatchError(
+                f"{path} is over {MAX_METADATA_BYTES >> 20} MB, far more than an export's metadata. "
+                "Export the submissions again from Gradescope."
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise BatchError(f"cannot read {path}: {error}") from None
     loader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
     try:
         _check_metadata_shape(path, yaml.parse(text, Loader=loader))
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - the base loader: plain strings, lists and mappings
+        data = yaml.load(text, Loader=loader)
     except (yaml.YAMLError, RecursionError) as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
-        raise BatchError(f"{path} is not valid YAML{where}: {getattr(error, 'problem', None) or error}. "
-                         "Export the submissions again from Gradescope.") from None
+        raise BatchError(
+            f"{path} is not valid YAML{where}: {getattr(error, 'problem', None) or error}. Export the submissions again from Gradescope."
+        ) from None
     if not isinstance(data, dict) or not data:
-        raise BatchError(f"{path} should map each submission_<id> to its :submitters, :created_at and :score, "
-                         f"but it holds {'nothing' if not data else 'a ' + type(data).__name__}.")
+        raise BatchError(
+            f"{path} should map each submission_<id> to its :submitters, :created_at and :score, "
+            f"but it holds {'nothing' if not data else 'a ' + type(data).__name__}."
+        )
     return data
 
 
@@ -299,13 +310,17 @@ def _check_metadata_shape(path: Path, events: Iterator[Any]) -> None:
     depth = 0
     for event in events:
         if isinstance(event, yaml.AliasEvent):
-            raise BatchError(f"{path} line {event.start_mark.line + 1} uses a YAML alias (*{event.anchor}), which an export "
-                             "never does. Export the submissions again from Gradescope.")
+            raise BatchError(
+                f"{path} line {event.start_mark.line + 1} uses a YAML alias (*{event.anchor}), which an export "
+                "never does. Export the submissions again from Gradescope."
+            )
         if isinstance(event, yaml.CollectionStartEvent):
             depth += 1
             if depth > MAX_METADATA_DEPTH:
-                raise BatchError(f"{path} line {event.start_mark.line + 1} nests more than {MAX_METADATA_DEPTH} levels deep, "
-                                 "which an export never does. Export the submissions again from Gradescope.")
+                raise BatchError(
+                    f"{path} line {event.start_mark.line + 1} nests more than {MAX_METADATA_DEPTH} levels deep, "
+                    "which an export never does. Export the submissions again from Gradescope."
+                )
         elif isinstance(event, yaml.CollectionEndEvent):
             depth -= 1
 

@@ -92,15 +92,27 @@ class Job:
 
 def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     """The ``batch`` command's options (``name`` is the command's name, for the help text)."""
-    parser.add_argument("export", type=Path, metavar="EXPORT",
-                        help="a Gradescope 'Export Submissions' zip or folder, or a folder of submission folders or .py files")
-    parser.add_argument("--out", type=Path, default=Path("batch_results"),
-                        help="where results go (default: ./batch_results); rerunning into it grades only what changed")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
-                        help="submissions graded at once (default: the number of CPUs)")
+    parser.add_argument(
+        "export",
+        type=Path,
+        metavar="EXPORT",
+        help="a Gradescope 'Export Submissions' zip or folder, or a folder of submission folders or .py files",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("batch_results"),
+        help="where results go (default: ./batch_results); rerunning into it grades only what changed",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="submissions graded at once (default: the number of CPUs)"
+    )
     parser.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
-    parser.add_argument("--allow-unisolated", action="store_true",
-                        help="grade even where this kernel cannot keep student code away from your processes and files")
+    parser.add_argument(
+        "--allow-unisolated",
+        action="store_true",
+        help="grade even where this kernel cannot keep student code away from your processes and files",
+    )
     parser.add_argument("--problems", type=Path, default=None, help=f"the problems folder (default: {default_problems()})")
     parser.epilog = f"Example: python -m autograder {name} submissions.zip --out grades"
 
@@ -130,8 +142,10 @@ def run(arguments: argparse.Namespace) -> int:
                 if users and (reason := refusal(users[0], arguments.allow_unisolated)):
                     raise BatchError(reason)
                 _create_output(out, identity)
-                print(f"{len(submissions)} submissions: {len(jobs)} to grade, {len(submissions) - len(jobs)} unchanged since the last run.",
-                      file=sys.stderr)
+                print(
+                    f"{len(submissions)} submissions: {len(jobs)} to grade, {len(submissions) - len(jobs)} unchanged since the last run.",
+                    file=sys.stderr,
+                )
                 progress = Progress(len(jobs), slots=slots)
                 try:
                     records, interrupted = ParallelGrading(jobs, problems, course, out, users, slots).run(progress)
@@ -160,27 +174,35 @@ def run(arguments: argparse.Namespace) -> int:
     return _finish(rows, records, jobs, out, time.monotonic() - started, interrupted)
 
 
-def _finish(rows: list[tuple[Submission, Record | None]], records: dict[str, Record], jobs: list[Job], out: Path,
-            seconds: float, interrupted: bool) -> int:
+def _finish(
+    rows: list[tuple[Submission, Record | None]], records: dict[str, Record], jobs: list[Job], out: Path, seconds: float, interrupted: bool
+) -> int:
     """Tell the TA what happened and what is left; pick the exit code."""
     from autograder.apps.batch.csvfile import score_difference
 
     errors = [s.id for s, r in rows if r and r["status"] == "grader error"]
     ungraded = [job.submission.id for job in jobs if job.submission.id not in records]
     rate = f" ({len(records) / seconds:.1f}/s)" if records and seconds > 0 else ""
-    print(f"Graded {len(records)} submissions in {seconds:.1f} s{rate}. Wrote {out / 'grades.csv'}, "
-          f"{out / 'report.html'} and one results.json per submission in {out}.")
+    print(
+        f"Graded {len(records)} submissions in {seconds:.1f} s{rate}. Wrote {out / 'grades.csv'}, "
+        f"{out / 'report.html'} and one results.json per submission in {out}."
+    )
     scores = [r["score"] for _, r in rows if r and r["status"] != "not graded"]
     differ = [s for s, r in rows if score_difference(s, r)]
     recorded = any(s.recorded_score is not None for s, _ in rows)
     if scores:
-        print(f"Scores: mean {sum(scores) / len(scores):.2f}"
-              + (f"; {len(differ)} differ from the score Gradescope recorded." if recorded else "."))
+        print(
+            f"Scores: mean {sum(scores) / len(scores):.2f}"
+            + (f"; {len(differ)} differ from the score Gradescope recorded." if recorded else ".")
+        )
     if errors:
         print(f"The grader itself failed on {len(errors)}: {listing(errors)}. They are regraded on the next run.")
     if interrupted:
-        print(f"Interrupted: {len(ungraded)} not graded ({listing(ungraded)}). Finished results are kept; "
-              "run the same command again to grade only the rest.", file=sys.stderr)
+        print(
+            f"Interrupted: {len(ungraded)} not graded ({listing(ungraded)}). Finished results are kept; "
+            "run the same command again to grade only the rest.",
+            file=sys.stderr,
+        )
         return 130
     return 1 if errors else 0
 
@@ -235,8 +257,11 @@ def export_identity(argument: Path, export: Export, submissions: list[Submission
     shares none; a folder of plain submissions is named after students, so
     there the export's own path counts too.
     """
-    return {"kind": "gradescope" if export.gradescope else "plain", "source": str(argument.resolve()),
-            "submissions": sorted(s.id for s in submissions)}
+    return {
+        "kind": "gradescope" if export.gradescope else "plain",
+        "source": str(argument.resolve()),
+        "submissions": sorted(s.id for s in submissions),
+    }
 
 
 def _same_export(previous: dict, identity: dict) -> bool:
@@ -254,9 +279,11 @@ def _check_output(out: Path, identity: dict, force: bool) -> None:
     except (OSError, ValueError):
         return  # a new folder, or one made before the marker said which export (it then learns it)
     if isinstance(previous, dict) and not force and not _same_export(previous, identity):
-        raise BatchError(f"{out} holds the results of another export ({previous.get('source', 'unknown')}, "
-                         f"{len(previous.get('submissions') or [])} submissions); pass another --out, "
-                         "or --force to regrade this export into it.")
+        raise BatchError(
+            f"{out} holds the results of another export ({previous.get('source', 'unknown')}, "
+            f"{len(previous.get('submissions') or [])} submissions); pass another --out, "
+            "or --force to regrade this export into it."
+        )
 
 
 def _create_output(out: Path, identity: dict) -> None:
@@ -349,10 +376,10 @@ def _ensure_user(name: str, slot: int) -> None:
     command = ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", name]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
-        raise BatchError(f"could not create the sandbox user {name} ({' '.join(command)}): {done.stderr.strip()}. "
-                         "Create it yourself, or use --jobs 1.")
-    print(f"Created user {name}: parallel slot {slot} runs student code as this user, apart from the other slots.",
-          file=sys.stderr)
+        raise BatchError(
+            f"could not create the sandbox user {name} ({' '.join(command)}): {done.stderr.strip()}. Create it yourself, or use --jobs 1."
+        )
+    print(f"Created user {name}: parallel slot {slot} runs student code as this user, apart from the other slots.", file=sys.stderr)
 
 
 class ParallelGrading:
@@ -438,8 +465,7 @@ class ParallelGrading:
                 try:
                     record = grade_one(job, self.problems, self.course, user, self.out, self.stop)
                 except Exception:  # noqa: BLE001 - e.g. a full disk: count it, keep the slot going
-                    record = {"status": "grader error", "score": 0.0,
-                              "message": traceback.format_exc(limit=3).strip().splitlines()[-1]}
+                    record = {"status": "grader error", "score": 0.0, "message": traceback.format_exc(limit=3).strip().splitlines()[-1]}
                 finally:
                     self.threads[me] = None
                 self.finished.put((job, record))
@@ -482,8 +508,15 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
         record: Record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
         try:
-            report = grade(job.file, problems, course.make_limits(), worker_user=user, cancel=stop, packages=course.package_names,
-                           module_names=course.module_names)
+            report = grade(
+                job.file,
+                problems,
+                course.make_limits(),
+                worker_user=user,
+                cancel=stop,
+                packages=course.package_names,
+                module_names=course.module_names,
+            )
         except Cancelled:
             raise
         except Exception:  # noqa: BLE001 - an engine bug: this submission gets a valid result saying so
@@ -496,8 +529,11 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
         folder = job.submission.path
         record["file"] = str(job.file.relative_to(folder)) if folder is not None and folder.is_dir() else job.file.name
     # Every note the student's results carry, for the CSV and the report (the plain "Graded `ps3.py`." aside).
-    record["notes"] = [*job.submission.notes, *([job.note] if job.note and not TRIVIAL_NOTE.fullmatch(job.note) else []),
-                       *([record["message"]] if record["message"] and record["status"] != "no submission" else [])]
+    record["notes"] = [
+        *job.submission.notes,
+        *([job.note] if job.note and not TRIVIAL_NOTE.fullmatch(job.note) else []),
+        *([record["message"]] if record["message"] and record["status"] != "no submission" else []),
+    ]
     # A failed grade gets no fingerprint, so the next run tries it again.
     record["fingerprint"] = job.fingerprint if record["status"] != "grader error" else None
     record["seconds"] = round(time.monotonic() - started, 3)
@@ -518,8 +554,11 @@ def summarize(report: Report) -> Record:
         "problems": {key: earned for key, (earned, _) in scoring.per_problem(report).items()},
         "maxima": {key: possible for key, (_, possible) in scoring.per_problem(report).items()},
         "passed": [r.case.number for r in report.results if r.verdict.passed],
-        "failures": {r.case.number: {"summary": r.verdict.summary, "diagnosis": r.diagnosis, "where": r.case.where}
-                     for r in report.results if not r.verdict.passed},
+        "failures": {
+            r.case.number: {"summary": r.verdict.summary, "diagnosis": r.diagnosis, "where": r.case.where}
+            for r in report.results
+            if not r.verdict.passed
+        },
         "cases": {r.case.number: r.case.where for r in report.results},
         "notices": report.notices[:20],
         "load_failed": any(notice.startswith(LOAD_FAILED) for notice in report.notices) or bool(report.error),
@@ -534,5 +573,3 @@ def _kill_own_workers() -> None:
     worker, which (running as another user) does not die with it.
     """
     zygote.stop_all_workers()
-
-

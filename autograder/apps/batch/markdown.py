@@ -105,14 +105,14 @@ def inline(text: str) -> str:
             position += 2
         elif char == "`":
             run = len(text) - position - len(text[position:].lstrip("`"))
-            ticks = text[position:position + run]
+            ticks = text[position : position + run]
             closing = re.compile(rf"(?<!`){ticks}(?!`)")
             found = closing.search(text, position + run)
             if found is None:
                 plain.append(ticks)
                 position += run
                 continue
-            code = text[position + run:found.start()].replace("\n", " ")
+            code = text[position + run : found.start()].replace("\n", " ")
             if len(code) > 2 and code.startswith(" ") and code.endswith(" ") and code.strip():
                 code = code[1:-1]
             emit_plain()

@@ -72,8 +72,7 @@ class Progress:
         if not queued and ages and all(age > max(mean, SLOW_SECONDS) for age in ages.values()):
             return "time left unknown: waiting on the slow ones"
         # Queued work shared over the slots; never less than the longest single piece still to finish.
-        estimate = max((queued * mean + sum(running_left)) / self.slots, max(running_left, default=0.0),
-                       mean if queued else 0.0)
+        estimate = max((queued * mean + sum(running_left)) / self.slots, max(running_left, default=0.0), mean if queued else 0.0)
         return f"~{_clock(estimate)} left"
 
     def slow(self) -> str:
@@ -93,8 +92,10 @@ class Progress:
         filled = self.WIDTH * self.done // max(self.total, 1)
         errors = f", {self.failed} grader errors" if self.failed else ""
         left = self.left() if self.done < self.total else "done"
-        return (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} graded, "
-                f"{rate:.1f}/s, {_clock(elapsed)} elapsed, {left}{errors}{self.slow() if self.done < self.total else ''}")
+        return (
+            f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {self.done}/{self.total} graded, "
+            f"{rate:.1f}/s, {_clock(elapsed)} elapsed, {left}{errors}{self.slow() if self.done < self.total else ''}"
+        )
 
     def draw(self, force: bool = False) -> None:
         if not self.total:

@@ -59,7 +59,10 @@ def points_possible(records: Iterable[Record | None], problems: list[Problem]) -
     record from before records kept maxima) is worth its spec's points.
     """
     graded = [record for record in records if record and record.get("status") == "graded"]
-    worth = {problem.key: max((r["maxima"][problem.key] for r in graded if problem.key in r.get("maxima", {})), default=problem.points)
-             for problem in problems if not problem.graded_by_hand}
+    worth = {
+        problem.key: max((r["maxima"][problem.key] for r in graded if problem.key in r.get("maxima", {})), default=problem.points)
+        for problem in problems
+        if not problem.graded_by_hand
+    }
     whole = max((r["max_score"] for r in graded if "maxima" in r and "max_score" in r), default=round(sum(worth.values()), 4))
     return worth, whole

@@ -118,17 +118,24 @@ def render(rows: Rows, problems: list[Problem], source: str = "") -> str:
         _section("differences", "Scores that differ from Gradescope's", _differences(scored)),
         _section("ungraded", "Submissions not graded", _ungraded(rows)),
     ]
-    html_title = to_html(Message(Trusted("Autograder batch report: "), StudentText(source)) if source else Trusted("Autograder batch report"))
+    html_title = to_html(
+        Message(Trusted("Autograder batch report: "), StudentText(source)) if source else Trusted("Autograder batch report")
+    )
     script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
-    policy = (f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{script_hash}'; "
-              "base-uri 'none'; form-action 'none'")
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{policy}\"><title>{html_title}</title>"
-            f"<style>{STYLE}</style></head><body>\n<h1>{html_title}</h1>\n"
-            f"<p class=\"muted\">Written {time.strftime('%Y-%m-%d %H:%M')}. Each submission's feedback, as the student "
-            f"sees it on Gradescope plus the staff-only entries, is in <code>&lt;id&gt;/{FEEDBACK_NAME}</code> (linked below); "
-            f"the raw results in <code>&lt;id&gt;/results.json</code>.</p>\n" + "\n".join(sections) +
-            f"\n<script>{SCRIPT}</script>\n</body></html>\n")
+    policy = (
+        f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{script_hash}'; "
+        "base-uri 'none'; form-action 'none'"
+    )
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{policy}"><title>{html_title}</title>'
+        f"<style>{STYLE}</style></head><body>\n<h1>{html_title}</h1>\n"
+        f'<p class="muted">Written {time.strftime("%Y-%m-%d %H:%M")}. Each submission\'s feedback, as the student '
+        f"sees it on Gradescope plus the staff-only entries, is in <code>&lt;id&gt;/{FEEDBACK_NAME}</code> (linked below); "
+        f"the raw results in <code>&lt;id&gt;/results.json</code>.</p>\n"
+        + "\n".join(sections)
+        + f"\n<script>{SCRIPT}</script>\n</body></html>\n"
+    )
 
 
 def _section(anchor: str, title: str, body: str) -> str:
@@ -140,8 +147,9 @@ def _table(header: list[str], rows: list[list[str]], numeric: frozenset[int] | s
     if not rows:
         return '<p class="muted">None.</p>'
     head = "".join(f"<th>{to_html(Trusted(h))}</th>" for h in header)
-    body = "\n".join("<tr>" + "".join(f'<td{" class=n" if i in numeric else ""}>{cell}</td>' for i, cell in enumerate(row)) + "</tr>"
-                     for row in rows)
+    body = "\n".join(
+        "<tr>" + "".join(f"<td{' class=n' if i in numeric else ''}>{cell}</td>" for i, cell in enumerate(row)) + "</tr>" for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>\n{body}\n</tbody></table>"
 
 
@@ -186,8 +194,10 @@ def _overview(rows: Rows, scored: Scored, maximum: float) -> str:
     scores = [r["score"] for _, r in scored]
     items = [f"{len(rows)} submissions: " + ", ".join(f"{count} {to_html(Trusted(status))}" for status, count in sorted(counts.items()))]
     if scores:
-        items.append(f"Score out of {_number(maximum)}: mean {_number(mean(scores))}, median {_number(median(scores))}, "
-                     f"lowest {_number(min(scores))}, highest {_number(max(scores))}")
+        items.append(
+            f"Score out of {_number(maximum)}: mean {_number(mean(scores))}, median {_number(median(scores))}, "
+            f"lowest {_number(min(scores))}, highest {_number(max(scores))}"
+        )
     return _section("overview", "Overview", "<ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
 
 
@@ -201,16 +211,20 @@ def _histogram(scores: list[float], maximum: float, bins: int = 10) -> str:
     width, height, left, bottom, top = 640, 260, 40, 40, 20
     step = (width - left - 10) / bins
     tallest = max(counts)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="Histogram of {len(scores)} scores out of {_number(maximum)}">',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#444"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="Histogram of {len(scores)} scores out of {_number(maximum)}">',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 10}" y2="{height - bottom}" stroke="#444"/>',
+    ]
     for index, count in enumerate(counts):
         low, high = maximum * index / bins, maximum * (index + 1) / bins
         bar = (height - bottom - top) * count / tallest
         x, y = left + index * step, height - bottom - bar
         label = f"{_number(low)} to {_number(high)}{'' if index == bins - 1 else ' (not included)'}: {count}"
-        parts.append(f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{step - 4:.1f}" height="{bar:.1f}" fill="#3b6fc4">'
-                     f"<title>{to_html(Trusted(label))}</title></rect>")
+        parts.append(
+            f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{step - 4:.1f}" height="{bar:.1f}" fill="#3b6fc4">'
+            f"<title>{to_html(Trusted(label))}</title></rect>"
+        )
         if count:
             parts.append(f'<text x="{x + step / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle" font-size="12">{count}</text>')
         parts.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="12">{_number(low)}</text>')
@@ -231,8 +245,9 @@ def _problem_table(graded: list[Record], problems: list[Problem], worth: dict[st
         earned = [r["problems"].get(problem.key, 0.0) for r in graded]
         average = mean(earned) if earned else 0.0
         full = sum(e >= points - 1e-6 for e in earned)
-        rows.append([title, f"{_number(average)} / {_number(points)} {_bar(average / points if points else 0.0)}",
-                     str(full), str(len(earned))])
+        rows.append(
+            [title, f"{_number(average)} / {_number(points)} {_bar(average / points if points else 0.0)}", str(full), str(len(earned))]
+        )
     return _table(["problem", "mean points", "full marks", "graded"], rows, {2, 3})
 
 
@@ -242,9 +257,15 @@ def _test_table(graded: list[Record], problems: list[Problem]) -> str:
     for problem in problems:
         for case in problem.cases:
             rate = passes[case.number] / len(graded) if graded else 0.0
-            rows.append([to_html(Trusted(case.number)), f"<code>{to_html(Trusted(case.function))}</code>",
-                         to_html(Trusted(case.name)) + (' <span class="muted">(hidden)</span>' if case.hidden else ""),
-                         f"{passes[case.number]} / {len(graded)}", f"{100 * rate:.0f}% {_bar(rate)}"])
+            rows.append(
+                [
+                    to_html(Trusted(case.number)),
+                    f"<code>{to_html(Trusted(case.function))}</code>",
+                    to_html(Trusted(case.name)) + (' <span class="muted">(hidden)</span>' if case.hidden else ""),
+                    f"{passes[case.number]} / {len(graded)}",
+                    f"{100 * rate:.0f}% {_bar(rate)}",
+                ]
+            )
     return _table(["#", "function", "case", "passed", "pass rate"], rows, {3})
 
 
@@ -259,18 +280,32 @@ def _mistakes(graded: Scored, problems: list[Problem]) -> str:
             diagnosed.setdefault(key, []).append(submission)
         for key in dict.fromkeys((functions.get(n, "?"), f["summary"]) for n, f in failures):
             failed.setdefault(key, []).append(submission)
-    explained = ("<p>Counted once per submission. A <em>likely mistake</em> is a known wrong solution whose answers "
-                 "the submission's answers match.</p>")
+    explained = (
+        "<p>Counted once per submission. A <em>likely mistake</em> is a known wrong solution whose answers "
+        "the submission's answers match.</p>"
+    )
 
     def table(found: dict[tuple[str, str], list[Submission]], heading: str) -> str:
         ranked = sorted(found.items(), key=lambda item: -len(item[1]))[:TOP_MISTAKES]
-        rows = [[str(len(who)), f"{100 * len(who) / len(graded):.0f}%", f"<code>{_student(function)}</code>", _student(message),
-                 _more([_link(s) for s in who])]
-                for (function, message), who in ranked]
+        rows = [
+            [
+                str(len(who)),
+                f"{100 * len(who) / len(graded):.0f}%",
+                f"<code>{_student(function)}</code>",
+                _student(message),
+                _more([_link(s) for s in who]),
+            ]
+            for (function, message), who in ranked
+        ]
         return _table(["submissions", "share", "function", heading, "who"], rows, {0, 1})
 
-    return (explained + "<h3>Likely mistakes</h3>\n" + table(diagnosed, "likely mistake") +
-            "\n<h3>How tests failed</h3>\n" + table(failed, "failure"))
+    return (
+        explained
+        + "<h3>Likely mistakes</h3>\n"
+        + table(diagnosed, "likely mistake")
+        + "\n<h3>How tests failed</h3>\n"
+        + table(failed, "failure")
+    )
 
 
 def _differences(scored: Scored) -> str:
@@ -278,28 +313,54 @@ def _differences(scored: Scored) -> str:
     for submission, record in scored:
         difference = score_difference(submission, record)
         if difference:
-            rows.append((abs(difference), [_link(submission), _names(submission), _number(submission.recorded_score or 0.0),
-                                           _number(record["score"]), f"{difference:+.2f}"]))
+            rows.append(
+                (
+                    abs(difference),
+                    [
+                        _link(submission),
+                        _names(submission),
+                        _number(submission.recorded_score or 0.0),
+                        _number(record["score"]),
+                        f"{difference:+.2f}",
+                    ],
+                )
+            )
     rows.sort(key=lambda item: -item[0])
     intro = "<p>Largest differences first. Gradescope's score includes any manual adjustments made there.</p>"
     return intro + _table(["submission", "names", "Gradescope", "now", "difference"], [row for _, row in rows], {2, 3, 4})
 
 
 def _ungraded(rows: Rows) -> str:
-    listed = [[_link(s) if r else _student(s.id), _names(s), to_html(Trusted(r["status"] if r else "not graded (interrupted)")),
-               _student((r or {}).get("message", ""))]
-              for s, r in rows if not r or r["status"] != "graded"]
+    listed = [
+        [
+            _link(s) if r else _student(s.id),
+            _names(s),
+            to_html(Trusted(r["status"] if r else "not graded (interrupted)")),
+            _student((r or {}).get("message", "")),
+        ]
+        for s, r in rows
+        if not r or r["status"] != "graded"
+    ]
     return _table(["submission", "names", "status", "why"], listed)
 
 
 def _students(rows: Rows, problems: list[Problem], worth: dict[str, float]) -> str:
     """Everyone, one row each, sortable by any column (click its header)."""
     questions = [problem for problem in problems if problem.key in worth]
-    header = [("id", "submission", ""), ("name", "names", ""), ("sid", "SIDs", ""), ("score", "score", "num"),
-              *[(f"p-{problem.key}", f"{problem.label} (/{_number(worth[problem.key])})", "num") for problem in questions],
-              ("status", "status", ""), ("seconds", "seconds", "num"), ("notes", "notes", "")]
-    head = "".join(f'<th data-key="{to_html(Trusted(key))}"{f" data-type={kind}" if kind else ""} title="sort">{to_html(Trusted(label))}</th>'
-                   for key, label, kind in header)
+    header = [
+        ("id", "submission", ""),
+        ("name", "names", ""),
+        ("sid", "SIDs", ""),
+        ("score", "score", "num"),
+        *[(f"p-{problem.key}", f"{problem.label} (/{_number(worth[problem.key])})", "num") for problem in questions],
+        ("status", "status", ""),
+        ("seconds", "seconds", "num"),
+        ("notes", "notes", ""),
+    ]
+    head = "".join(
+        f'<th data-key="{to_html(Trusted(key))}"{f" data-type={kind}" if kind else ""} title="sort">{to_html(Trusted(label))}</th>'
+        for key, label, kind in header
+    )
     body = []
     for submission, record in rows:
         record = record or NOT_GRADED
@@ -310,12 +371,18 @@ def _students(rows: Rows, problems: list[Problem], worth: dict[str, float]) -> s
 
         points = [number(record.get("problems", {}).get(problem.key, 0.0) if scored else None) for problem in questions]
         seconds = record.get("seconds")
-        cells = [f"<td>{_link(submission) if scored else _student(submission.id)}</td>", f"<td>{_names(submission)}</td>",
-                 f"<td>{_sids(submission)}</td>", number(record["score"] if scored else None), *points,
-                 f"<td>{to_html(Trusted(record['status']))}</td>", number(seconds if isinstance(seconds, (int, float)) else None),
-                 f"<td>{_student(note(record))}</td>"]
+        cells = [
+            f"<td>{_link(submission) if scored else _student(submission.id)}</td>",
+            f"<td>{_names(submission)}</td>",
+            f"<td>{_sids(submission)}</td>",
+            number(record["score"] if scored else None),
+            *points,
+            f"<td>{to_html(Trusted(record['status']))}</td>",
+            number(seconds if isinstance(seconds, (int, float)) else None),
+            f"<td>{_student(note(record))}</td>",
+        ]
         body.append(f'<tr data-id="{_student(submission.id)}">' + "".join(cells) + "</tr>")
-    return (f'<table id="students-table"><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>")
+    return f'<table id="students-table"><thead><tr>{head}</tr></thead><tbody>\n' + "\n".join(body) + "\n</tbody></table>"
 
 
 def _loading(scored: Scored) -> str:
@@ -326,8 +393,17 @@ def _loading(scored: Scored) -> str:
         if record["status"] != "graded" or not (notices or record.get("load_failed")):
             continue
         what = "did not load" if record.get("load_failed") else "loaded in part"
-        rows.append((not record.get("load_failed"), [_link(submission), _names(submission), to_html(Trusted(what)),
-                                                      "<br>".join(_student(n) for n in notices) or _student(record.get("message", ""))]))
+        rows.append(
+            (
+                not record.get("load_failed"),
+                [
+                    _link(submission),
+                    _names(submission),
+                    to_html(Trusted(what)),
+                    "<br>".join(_student(n) for n in notices) or _student(record.get("message", "")),
+                ],
+            )
+        )
     rows.sort(key=lambda item: item[0])
     return _table(["submission", "names", "file", "what went wrong"], [row for _, row in rows])
 
@@ -340,8 +416,9 @@ def _slow(scored: Scored) -> str:
         timeouts = record.get("timeouts") or []
         if seconds < SLOW_SECONDS and not timeouts:
             continue
-        rows.append((-seconds, [_link(submission), _names(submission), _number(seconds), str(len(timeouts)),
-                                _student(", ".join(timeouts))]))
+        rows.append(
+            (-seconds, [_link(submission), _names(submission), _number(seconds), str(len(timeouts)), _student(", ".join(timeouts))])
+        )
     rows.sort(key=lambda item: item[0])
     intro = f"<p>Grades that took {_number(SLOW_SECONDS)} s or more, or had a case run out of time.</p>"
     return intro + _table(["submission", "names", "seconds", "timeouts", "cases that timed out"], [row for _, row in rows], {2, 3})
@@ -368,12 +445,15 @@ def feedback_page(submission: Submission, record: Record | None, data: dict) -> 
     staff = [t for t in tests if t.get("visibility") not in ("visible", "after_published")]
     names = _names(submission) or _student(submission.id)
     score, possible = data.get("score"), sum(t.get("max_score") or 0 for t in tests)
-    parts = [f"<h1>{names}</h1>",
-             f'<p class="muted">Submission {_student(submission.id)}; SIDs {_sids(submission) or "none"}; '
-             f'<a href="../report.html">class report</a>; <a href="results.json">results.json</a>.</p>',
-             f"<p><strong>Score: {_student(_number(score) if isinstance(score, (int, float)) else str(score))}"
-             f"{f' / {_number(possible)}' if possible else ''}</strong></p>",
-             "<h2>What the student sees</h2>", _markdown(data.get("output", ""), data.get("output_format", "md"))]
+    parts = [
+        f"<h1>{names}</h1>",
+        f'<p class="muted">Submission {_student(submission.id)}; SIDs {_sids(submission) or "none"}; '
+        f'<a href="../report.html">class report</a>; <a href="results.json">results.json</a>.</p>',
+        f"<p><strong>Score: {_student(_number(score) if isinstance(score, (int, float)) else str(score))}"
+        f"{f' / {_number(possible)}' if possible else ''}</strong></p>",
+        "<h2>What the student sees</h2>",
+        _markdown(data.get("output", ""), data.get("output_format", "md")),
+    ]
     parts += [_test(t) for t in visible]
     if published:
         parts.append("<h2>Shown to the student once grades are published</h2>")
@@ -385,19 +465,26 @@ def feedback_page(submission: Submission, record: Record | None, data: dict) -> 
     parts += [_test(t) for t in staff] or ['<p class="muted">No staff-only entries.</p>']
     parts.append("</div>")
     title = to_html(Message(Trusted("Feedback: "), StudentText(submission.id)))
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
-            f"<title>{title}</title><style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+        f"<title>{title}</title><style>{STYLE}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n"
+    )
 
 
 def _test(test: dict) -> str:
     score, maximum = test.get("score"), test.get("max_score")
-    points = (f" ({_number(score)} / {_number(maximum)})"
-              if isinstance(score, (int, float)) and isinstance(maximum, (int, float)) and maximum else "")
+    points = (
+        f" ({_number(score)} / {_number(maximum)})"
+        if isinstance(score, (int, float)) and isinstance(maximum, (int, float)) and maximum
+        else ""
+    )
     status = str(test.get("status", ""))
     mark = f' <span class="{status}">{status}</span>' if status in ("passed", "failed") else ""  # one of two words of ours
-    return (f'<div class="test"><h3>{_student(str(test.get("name", "")))}{points}{mark}</h3>\n'
-            f'{_markdown(test.get("output", ""), test.get("output_format", "text"))}</div>')
+    return (
+        f'<div class="test"><h3>{_student(str(test.get("name", "")))}{points}{mark}</h3>\n'
+        f"{_markdown(test.get('output', ''), test.get('output_format', 'text'))}</div>"
+    )
 
 
 def _markdown(text: object, kind: object) -> str:

@@ -65,8 +65,10 @@ def find_cases() -> Path:
     for candidate in (Path.cwd() / KIT_CASES, PACKAGE_ROOT / KIT_CASES, PACKAGE_ROOT / "problems"):
         if candidate.exists():
             return candidate
-    raise KitError(f"found no {KIT_CASES} (student kit) in {Path.cwd()} or {PACKAGE_ROOT}, nor problems/ beside the engine. "
-                   "Run this from the unzipped kit folder, or pass --cases or --problems.")
+    raise KitError(
+        f"found no {KIT_CASES} (student kit) in {Path.cwd()} or {PACKAGE_ROOT}, nor problems/ beside the engine. "
+        "Run this from the unzipped kit folder, or pass --cases or --problems."
+    )
 
 
 def load_visible_cases(cases_file: Path | None = None, problems: Path | None = None) -> VisibleCases:
@@ -128,8 +130,12 @@ def from_specs(problems: list[Problem], origin: str, course: Course, checks: lis
     counted = [check for check in checks if check.problem in graded]
     return VisibleCases(
         problems=visible,
-        points=Points(visible=round(sum(p.points for p in visible if p.key in graded), 4), hidden=round(hidden, 4),
-                      checks=round(sum(check.max_score for check in counted), 4), check_count=len(counted)),
+        points=Points(
+            visible=round(sum(p.points for p in visible if p.key in graded), 4),
+            hidden=round(hidden, 4),
+            checks=round(sum(check.max_score for check in counted), 4),
+            check_count=len(counted),
+        ),
         hidden_cases=sum(case.hidden for problem in problems for case in problem.cases),
         origin=origin,
         follow_through={},  # with the specs at hand, the runner computes it
@@ -143,14 +149,21 @@ def to_document(cases: VisibleCases) -> dict:
 
     return {
         "format": CASES_FORMAT,
-        "about": "The visible cases of the problem set, written by `python -m autograder build`. "
-                 "Hidden cases are not in this file.",
-        "points": {"visible": cases.points.visible, "hidden": cases.points.hidden, "checks": cases.points.checks,
-                   "check_count": cases.points.check_count},
+        "about": "The visible cases of the problem set, written by `python -m autograder build`. Hidden cases are not in this file.",
+        "points": {
+            "visible": cases.points.visible,
+            "hidden": cases.points.hidden,
+            "checks": cases.points.checks,
+            "check_count": cases.points.check_count,
+        },
         "hidden_cases": cases.hidden_cases,
-        "course": {"title": cases.course.title, "submission_names": list(cases.course.submission_names),
-                   "submission_max_bytes": cases.course.submission_max_bytes,
-                   "student_packages": list(cases.course.student_packages), "limits": cases.course.limits},
+        "course": {
+            "title": cases.course.title,
+            "submission_names": list(cases.course.submission_names),
+            "submission_max_bytes": cases.course.submission_max_bytes,
+            "student_packages": list(cases.course.student_packages),
+            "limits": cases.course.limits,
+        },
         "problems": problems_document(cases.problems),
     }
 
@@ -165,10 +178,21 @@ def from_document(document: dict, origin: str) -> VisibleCases:
 
     if not isinstance(document, dict) or document.get("format") != CASES_FORMAT:
         raise KitError(f"{origin} is not a cases file of format {CASES_FORMAT}: rebuild the kit with this engine")
-    follow_through = {raw["number"]: raw["follow_through"]["share"]
-                      for entry in document["problems"] for raw in entry["cases"] if "follow_through" in raw}
+    follow_through = {
+        raw["number"]: raw["follow_through"]["share"] for entry in document["problems"] for raw in entry["cases"] if "follow_through" in raw
+    }
     course = document["course"]
-    return VisibleCases(problems_from_document(document["problems"]), Points(**document["points"]), document["hidden_cases"], origin,
-                        follow_through, Course(title=course["title"], submission_names=tuple(course["submission_names"]),
-                                               submission_max_bytes=course["submission_max_bytes"],
-                                               student_packages=tuple(course["student_packages"]), limits=course["limits"]))
+    return VisibleCases(
+        problems_from_document(document["problems"]),
+        Points(**document["points"]),
+        document["hidden_cases"],
+        origin,
+        follow_through,
+        Course(
+            title=course["title"],
+            submission_names=tuple(course["submission_names"]),
+            submission_max_bytes=course["submission_max_bytes"],
+            student_packages=tuple(course["student_packages"]),
+            limits=course["limits"],
+        ),
+    )

@@ -57,8 +57,10 @@ def _submission(given: Path | None, course: Course) -> Path:
     if given.is_dir():
         return find_submission(given, course)[0]
     if not given.is_file():
-        raise KitError(f"{given} does not exist. Pass the path of your {' (or '.join(course.submission_names)}"
-                       f"{')' * (len(course.submission_names) - 1)}.")
+        raise KitError(
+            f"{given} does not exist. Pass the path of your {' (or '.join(course.submission_names)}"
+            f"{')' * (len(course.submission_names) - 1)}."
+        )
     return given
 
 
@@ -67,19 +69,27 @@ def check_footer(report: Any, cases: VisibleCases, only_function: str | None, sh
     when the table left failures out (it shows the first of each function), how to see them all."""
     lines = [points_line(cases.points)]
     if only_function:
-        lines.append(f"The visible cases of {only_function}, run here, are worth {sum(problem.points for problem in cases.problems):g} of them.")
+        lines.append(
+            f"The visible cases of {only_function}, run here, are worth {sum(problem.points for problem in cases.problems):g} of them."
+        )
     if cases.hidden_cases:
-        lines.append(f"Gradescope also runs the {cases.hidden_cases} hidden cases: it shows whether each passed, but not its inputs or answer.")
+        lines.append(
+            f"Gradescope also runs the {cases.hidden_cases} hidden cases: it shows whether each passed, but not its inputs or answer."
+        )
     missed = [r.case.number for r in report.results if not r.verdict.passed and r.case.number in cases.follow_through]
     if missed:
-        lines.append(f"Case{'s' if len(missed) > 1 else ''} {', '.join(missed)} can still earn part of their points on Gradescope (follow-through credit) "
-                     "when the answer is what your own helper functions add up to; that needs the reference solution, "
-                     "so check cannot tell.")
+        lines.append(
+            f"Case{'s' if len(missed) > 1 else ''} {', '.join(missed)} can still earn part of their points on Gradescope (follow-through credit) "
+            "when the answer is what your own helper functions add up to; that needs the reference solution, "
+            "so check cannot tell."
+        )
     failures = [r for r in report.results if not r.verdict.passed]
     if report.error or failures:
         left_out = not shown_all and len(failures) > len({r.case.function for r in failures})
-        lines.append(f"{len(failures)} visible case{'s' if len(failures) != 1 else ''} fail{'s' if len(failures) == 1 else ''}."
-                     + (" Add --all to see every case, and every failure in full." if left_out else ""))
+        lines.append(
+            f"{len(failures)} visible case{'s' if len(failures) != 1 else ''} fail{'s' if len(failures) == 1 else ''}."
+            + (" Add --all to see every case, and every failure in full." if left_out else "")
+        )
     else:
         lines.append("All visible cases pass.")
     return "\n".join(lines)

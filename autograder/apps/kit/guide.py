@@ -154,7 +154,7 @@ Importing anything else fails on Gradescope."""
         rows.append(f"| `{package}` | {', '.join(_version(line) for line in on_gradescope) or 'not installed'} |")
         elsewhere += [f"{package} {_version(line)} where {_marker(line)}" for line in lines if line not in on_gradescope]
     table = "\n".join(["| package | version on Gradescope |", "|---|---|", *rows])
-    other = (f"\n\nOn another Python, the set-up above installs the versions pinned for it: {_joined(elsewhere)}." if elsewhere else "")
+    other = f"\n\nOn another Python, the set-up above installs the versions pinned for it: {_joined(elsewhere)}." if elsewhere else ""
     return f"""## What you may import
 
 Gradescope runs Python {GRADESCOPE_PYTHON} with exactly these packages, so your code may import them and
@@ -186,8 +186,7 @@ in order, as Jupyter runs them. Lines starting with `%` (magics) or `!` (shell c
 def _checking(course: Course, file: str, notebooks: list[str], functions: list[str]) -> str:
     others = [f"`{name}`" for name in course.submission_names[1:]]
     also = f"{_joined(others, 'or')}, " if others else ""
-    default = (f"`{file}`" if not others else
-               f"the first it finds of {_joined((f'`{name}`' for name in course.submission_names), 'and')}")
+    default = f"`{file}`" if not others else f"the first it finds of {_joined((f'`{name}`' for name in course.submission_names), 'and')}"
     return f"""## Check your work
 
 From this folder (the one holding `{KIT_CASES}`):
@@ -200,7 +199,7 @@ argument, `check` uses {default} in the current folder.
 folder, then in the folder that holds the `autograder` package, so run it from this folder. Use
 `--cases FILE` to point at the file yourself.
 
-- `--only {functions[0] if functions else 'FUNCTION'}` runs the cases of one function only.
+- `--only {functions[0] if functions else "FUNCTION"}` runs the cases of one function only.
 - `--all` shows every case on a row of its own, and the message of every failing case.
 - `--timeout SECONDS` gives each call more time than on Gradescope (for a slow computer).
 
@@ -212,8 +211,10 @@ def _output(cases: VisibleCases, kinds: set[str], timeout: float) -> str:
     messages = [
         ("`not implemented yet (it raises NotImplementedError)`", "the function still has the starter's body"),
         ("`Your file defines no function named ...`", "a name is misspelled, or the function is missing"),
-        ("`... could not be defined (SyntaxError at line N: ...)`",
-         "that function's code does not parse. Only the functions in the broken part lose points"),
+        (
+            "`... could not be defined (SyntaxError at line N: ...)`",
+            "that function's code does not parse. Only the functions in the broken part lose points",
+        ),
         (f"`did not return within {timeout:.1f} s`", f"an infinite loop, or very slow code. Each call gets {timeout:g} seconds"),
     ]
     if kinds & {"int", "ints"}:
@@ -272,14 +273,23 @@ def example_output(cases: VisibleCases) -> tuple[str, str]:
         elif mistaken is not None:
             outcome = Outcome("returned", value=mistaken.known_mistakes[0][0]) if case is mistaken else _right(case)
         else:
-            outcome = Outcome("raised", error={"type": "NotImplementedError", "message": wrong_function,
-                                               "mro": ["NotImplementedError", "RuntimeError", "Exception", "BaseException", "object"]})
+            outcome = Outcome(
+                "raised",
+                error={
+                    "type": "NotImplementedError",
+                    "message": wrong_function,
+                    "mro": ["NotImplementedError", "RuntimeError", "Exception", "BaseException", "object"],
+                },
+            )
         result: CaseResult = check(case, outcome)
         scoring.score_case(result)
         results.append(result)
     report = Report(submission=cases.course.starter_name, problems=cases.problems, results=results)
-    scenario = (f"when every function is right but `{wrong_function}`, which gives a known wrong answer on case {mistaken.number}"
-                if mistaken else f"when every function is right but `{wrong_function}`, which still raises NotImplementedError")
+    scenario = (
+        f"when every function is right but `{wrong_function}`, which gives a known wrong answer on case {mistaken.number}"
+        if mistaken
+        else f"when every function is right but `{wrong_function}`, which still raises NotImplementedError"
+    )
     return f"{table(report, show_hidden=False)}\n\n{check_footer(report, cases, None, False)}", scenario
 
 
@@ -297,13 +307,15 @@ def _gradescope(cases: VisibleCases, problems: list[Problem]) -> str:
     if points.check_count:
         rows.append(f"| {points.check_count} Python check{'s' if points.check_count != 1 else ''} | {points.checks:g} | Gradescope only |")
     rows.append(f"| all autograded tests | {points.total:g} | |")
-    parts = [f"""## What Gradescope adds
+    parts = [
+        f"""## What Gradescope adds
 
 | tests | points | run by |
 |---|---|---|
 {chr(10).join(rows)}
 
-Passing every visible case does not guarantee full marks: test your functions on inputs of your own too."""]
+Passing every visible case does not guarantee full marks: test your functions on inputs of your own too."""
+    ]
     if cases.hidden_cases:
         parts.append("""- **Hidden cases.** Gradescope runs more cases than the ones in this kit, such as edge cases
   and random inputs. Until grades are published, a hidden case shows only one of these:
@@ -325,13 +337,15 @@ Passing every visible case does not guarantee full marks: test your functions on
 
 
 def _good_to_know(kinds: set[str], timeout: float) -> str:
-    lines = [f"""## Good to know
+    lines = [
+        f"""## Good to know
 
 - Your file runs in a separate, restricted process, as on Gradescope. Each call gets {timeout:g} seconds,
   and `input()` gets no input.
 - Top-level code runs when your file loads, statement by statement. A statement that fails costs
   only the names it would have defined. Keep long experiments out of the top level, or under
-  `if __name__ == "__main__":`."""]
+  `if __name__ == "__main__":`."""
+    ]
     if kinds & {"int", "ints"}:
         lines.append("- An integer answer may be a Python int, a NumPy integer, or a float that equals a whole number.")
     if "array" in kinds:
@@ -373,5 +387,12 @@ def _marker(line: str) -> str:
 
 def _applies_on_gradescope(line: str) -> bool:
     marker = _requirement(line).marker
-    return marker is None or marker.evaluate({"python_version": GRADESCOPE_PYTHON, "python_full_version": f"{GRADESCOPE_PYTHON}.12",
-                                              "sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"})
+    return marker is None or marker.evaluate(
+        {
+            "python_version": GRADESCOPE_PYTHON,
+            "python_full_version": f"{GRADESCOPE_PYTHON}.12",
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "os_name": "posix",
+        }
+    )

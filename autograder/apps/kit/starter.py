@@ -96,8 +96,13 @@ def _written_annotations(function: Callable) -> dict[str, str]:
     if node is None:
         return {}
     arguments = node.args
-    every = [*arguments.posonlyargs, *arguments.args, *([arguments.vararg] if arguments.vararg else []),
-             *arguments.kwonlyargs, *([arguments.kwarg] if arguments.kwarg else [])]
+    every = [
+        *arguments.posonlyargs,
+        *arguments.args,
+        *([arguments.vararg] if arguments.vararg else []),
+        *arguments.kwonlyargs,
+        *([arguments.kwarg] if arguments.kwarg else []),
+    ]
     written = {argument.arg: ast.unparse(argument.annotation) for argument in every if argument.annotation is not None}
     if node.returns is not None:
         written["return"] = ast.unparse(node.returns)
@@ -109,10 +114,12 @@ def check_starter(source: str, names: set[str], file_name: str) -> None:
     namespace: dict = {}
     try:
         # dont_inherit: this module's own future flags must not stand in for the starter's.
-        exec(compile(source, file_name, "exec", dont_inherit=True), namespace)  # noqa: S102 - generated from the instructor's own files
+        exec(compile(source, file_name, "exec", dont_inherit=True), namespace)
     except Exception as error:  # noqa: BLE001
-        raise KitError(f"the generated starter {file_name} does not run ({type(error).__name__}: {error}); "
-                       "check the annotations of the reference solvers") from None
+        raise KitError(
+            f"the generated starter {file_name} does not run ({type(error).__name__}: {error}); "
+            "check the annotations of the reference solvers"
+        ) from None
     missing = names - {name for name, value in namespace.items() if callable(value)}
     if missing:
         raise KitError(f"the generated starter {file_name} lacks {', '.join(sorted(missing))}")

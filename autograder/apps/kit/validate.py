@@ -85,8 +85,10 @@ def validate(folder: Path, total: float | None = None) -> Validation:
         for problem in found.problems:
             other = seen.setdefault(getattr(problem, key), problem)
             if other is not problem:
-                found.errors.append(f"{_where(problem.path, key)}: {key} {getattr(problem, key)!r} is also the {key} of "
-                                    f"{other.path}; each problem needs its own")
+                found.errors.append(
+                    f"{_where(problem.path, key)}: {key} {getattr(problem, key)!r} is also the {key} of "
+                    f"{other.path}; each problem needs its own"
+                )
     for problem in found.problems:
         if problem.graded_by_hand:
             continue
@@ -101,9 +103,10 @@ def validate(folder: Path, total: float | None = None) -> Validation:
         _find_missing_cases(found)
         _run_checks_on_the_reference(folder, found)
     if total is not None and not found.errors and abs(found.total - total) > 1e-6:
-        found.errors.append(f"the points add up to {found.total:g}, not {total:g} (the course's total_points): "
-                            + "; ".join(f"{_where(p.path, 'points')} gives {found.points(p):g}"
-                                        for p in found.problems if not p.graded_by_hand))
+        found.errors.append(
+            f"the points add up to {found.total:g}, not {total:g} (the course's total_points): "
+            + "; ".join(f"{_where(p.path, 'points')} gives {found.points(p):g}" for p in found.problems if not p.graded_by_hand)
+        )
     return found
 
 
@@ -114,8 +117,7 @@ def _find_missing_cases(found: Validation) -> None:
     report = analyse([problem for problem in found.problems if not problem.graded_by_hand])
     found.mutants = report
     paths = {problem.key: problem.path for problem in found.problems}
-    found.warnings += [f"{paths[survivor.problem]}: a case of {survivor.function} is missing: {survivor}"
-                       for survivor in report.survivors]
+    found.warnings += [f"{paths[survivor.problem]}: a case of {survivor.function} is missing: {survivor}" for survivor in report.survivors]
 
 
 def _run_checks_on_the_reference(folder: Path, found: Validation) -> None:
@@ -151,8 +153,9 @@ class _ReferenceCalls:
         try:
             return Outcome("returned", value=solver(*copies(list(args)), **copies(kwargs or {})))
         except Exception as error:  # noqa: BLE001 - the check decides whether raising is right
-            return Outcome("raised", error={"type": type(error).__name__, "message": str(error),
-                                            "mro": [cls.__name__ for cls in type(error).__mro__]})
+            return Outcome(
+                "raised", error={"type": type(error).__name__, "message": str(error), "mro": [cls.__name__ for cls in type(error).__mro__]}
+            )
 
 
 def _case_errors(case: Case) -> list[str]:
@@ -160,8 +163,12 @@ def _case_errors(case: Case) -> list[str]:
     from autograder.engine.compiled import encode_value
 
     errors = []
-    values = [("an argument", list(case.args)), ("an argument", list(case.kwargs.values())),
-              ("the expected value", case.expected.value), ("a known mistake's answer", [w for w, _ in case.known_mistakes])]
+    values = [
+        ("an argument", list(case.args)),
+        ("an argument", list(case.kwargs.values())),
+        ("the expected value", case.expected.value),
+        ("a known mistake's answer", [w for w, _ in case.known_mistakes]),
+    ]
     for what, value in values:
         try:
             encode_value(value)
@@ -180,17 +187,23 @@ def _overview(found: Validation) -> str:
         hidden = sum(case.hidden for case in problem.cases)
         checks = [check for check in found.checks if check.problem == problem.key]
         with_checks = f" and {len(checks)} Python check{'s' if len(checks) != 1 else ''}" if checks else ""
-        lines.append(f"{label}\n       {found.points(problem):g} points; {len(problem.cases) - hidden} visible and "
-                     f"{hidden} hidden cases{with_checks}")
+        lines.append(
+            f"{label}\n       {found.points(problem):g} points; {len(problem.cases) - hidden} visible and "
+            f"{hidden} hidden cases{with_checks}"
+        )
     autograded = [problem for problem in found.problems if not problem.graded_by_hand]
     visible = sum(not case.hidden for problem in autograded for case in problem.cases)
     hidden = sum(case.hidden for problem in autograded for case in problem.cases)
-    lines.append(f"\nTotal: {found.total:g} points in {len(autograded)} autograded problems; "
-                 f"{visible} visible and {hidden} hidden cases" + (f", {len(found.checks)} Python checks." if found.checks else "."))
+    lines.append(
+        f"\nTotal: {found.total:g} points in {len(autograded)} autograded problems; "
+        f"{visible} visible and {hidden} hidden cases" + (f", {len(found.checks)} Python checks." if found.checks else ".")
+    )
     if found.mutants is not None and found.mutants.generated:
         report = found.mutants
-        lines.append(f"Mutants of the references: {report.generated}; of the (function, mutant) pairs, {report.killed} fail a "
-                     f"case of the function, {report.equivalent} never change it on its domain, {len(report.survivors)} survive.")
+        lines.append(
+            f"Mutants of the references: {report.generated}; of the (function, mutant) pairs, {report.killed} fail a "
+            f"case of the function, {report.equivalent} never change it on its domain, {len(report.survivors)} survive."
+        )
     return "\n".join(lines)
 
 

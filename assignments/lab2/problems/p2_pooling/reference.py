@@ -27,7 +27,7 @@ def max_pool2d(x, size, stride=None):
     pooled = np.empty((rows, columns))
     for i in range(rows):
         for j in range(columns):
-            pooled[i, j] = x[i * stride:i * stride + size, j * stride:j * stride + size].max()
+            pooled[i, j] = x[i * stride : i * stride + size, j * stride : j * stride + size].max()
     return pooled
 
 
@@ -56,8 +56,9 @@ def max_pool2d_average(x, size, stride=None):
     x = np.asarray(x, dtype=np.float64)
     stride = size if stride is None else stride
     rows, columns = pool_output_size(x.shape[0], size, stride), pool_output_size(x.shape[1], size, stride)
-    return np.array([[x[i * stride:i * stride + size, j * stride:j * stride + size].mean() for j in range(columns)]
-                     for i in range(rows)])
+    return np.array(
+        [[x[i * stride : i * stride + size, j * stride : j * stride + size].mean() for j in range(columns)] for i in range(rows)]
+    )
 
 
 def pooled_features_one_side(channels, n, size, stride):
