@@ -263,9 +263,11 @@ def _least_called_shown_function() -> str:
 @as_root
 def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
     function = _least_called_shown_function()
+    # Slow on its first calls only: long enough for the two gradings to overlap, short enough for a test.
     slow = (
-        SOLUTION.read_text() + f"\nimport os as _os, time as _time\n_honest = {function}\n"
-        f"def {function}(*args, **kwargs):\n    _time.sleep(0.3)\n    print('PID', _os.getpid())\n"
+        SOLUTION.read_text() + f"\nimport os as _os, time as _time\n_honest = {function}\n_slow_calls_left = 10\n"
+        f"def {function}(*args, **kwargs):\n    global _slow_calls_left\n    if _slow_calls_left > 0:\n"
+        "        _slow_calls_left -= 1\n        _time.sleep(0.3)\n    print('PID', _os.getpid())\n"
         "    return _honest(*args, **kwargs)\n"
     )
     harnesses = []
