@@ -20,7 +20,10 @@ def pool_output_size(n, size, stride):
 
 def max_pool2d(x, size, stride=None):
     """The maximum of each size x size window of the 2-D array x, windows one every stride entries
-    down and across (by default stride = size: side by side, not overlapping)."""
+    down and across (by default stride = size: side by side, not overlapping).
+
+    Raises ValueError when a window is taller or wider than x, as pool_output_size does.
+    """
     x = np.asarray(x, dtype=np.float64)
     stride = size if stride is None else stride
     rows, columns = pool_output_size(x.shape[0], size, stride), pool_output_size(x.shape[1], size, stride)

@@ -55,7 +55,9 @@ def random_stack(rng) -> list:
 
 def domain_receptive_fields(rng) -> list:
     layers = []
-    for _ in range(int(rng.integers(0, 9))):
-        kernel, stride = int(rng.integers(1, 12)), int(rng.integers(1, 5))
+    wide_strides = rng.random() < 0.2  # their product passes 2**31 within a few layers, and stays below 2**60
+    for _ in range(int(rng.integers(0, 6 if wide_strides else 9))):
+        kernel = int(rng.integers(1, 12))
+        stride = int(rng.integers(1, 4097)) if wide_strides else int(rng.integers(1, 5))
         layers.append((np.int64(kernel), stride) if rng.random() < 0.2 else [kernel, stride])
     return [layers]

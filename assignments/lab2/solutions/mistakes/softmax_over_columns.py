@@ -1,5 +1,7 @@
 # Normalizes down each column (axis 0) instead of along each example's row: right for one example, wrong for a batch.
 
+import numpy as np
+
 
 def softmax(z):
     z = np.asarray(z, dtype=float)
