@@ -2,7 +2,8 @@
 
 With ``--submission``, every case of every ``spec.yaml`` pytest reaches is a
 test item, reported at its spec file and line, and the problems' Python checks
-(``test_*.py``) get the ``student`` fixture (and ``from ps3 import f``). Both
+(``test_*.py``) get the ``student`` fixture (and ``from hw3 import f``, the
+submission's module named after the course's ``submission_names``). Both
 call the one submission through one sandbox and one call gate, started when
 the session starts and stopped when it ends, and a case is judged as grading
 judges it (``engine.runner.check``). See docs/instructors.md, "Debugging specs
@@ -25,7 +26,6 @@ import contextlib
 import os
 import re
 import time
-import unittest
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from autograder.sandbox.process import Sandbox
 
 SESSION_PLUGIN = "autograder-submission"
+STUDENT_FIXTURES = "autograder-student-fixtures"
 SPEC_NAME = "spec.yaml"
 
 
@@ -73,7 +74,6 @@ class SubmissionSession:
         self.config, self.submission = config, submission
         self.sandbox: Sandbox | None = None
         self._gate: CallGate | None = None
-        self._student: Any = None
         self._open = contextlib.ExitStack()
         for line in (*MARKERS, "hidden_case: a spec.yaml case hidden from students"):
             config.addinivalue_line("markers", line)
@@ -87,7 +87,7 @@ class SubmissionSession:
     # -- the session's sandbox -------------------------------------------------
 
     def pytest_sessionstart(self, session: pytest.Session) -> None:
-        from autograder.engine.checks import Student, submission_module_names, submission_modules
+        from autograder.engine.checks import Student, student_fixtures, submission_module_names, submission_modules
         from autograder.sandbox.gate import CallGate
         from autograder.sandbox.limits import Limits
         from autograder.sandbox.process import Sandbox
@@ -100,10 +100,11 @@ class SubmissionSession:
         sandbox.start()
         self.sandbox = sandbox
         self._gate = CallGate(sandbox, time.monotonic() + sandbox.limits.run_deadline)
-        self._student = Student(self._gate)
+        student = Student(self._gate)
+        self.config.pluginmanager.register(student_fixtures(student), STUDENT_FIXTURES)
         # Checks import at collection, which comes after this: ``from lab2 import softmax`` must already resolve.
         names = submission_module_names(self._gate, course.module_names if course else ())
-        self._open.enter_context(submission_modules(self._student, names))
+        self._open.enter_context(submission_modules(student, names))
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         self._open.close()
@@ -144,17 +145,6 @@ class SubmissionSession:
         if file_path.name == SPEC_NAME:
             return SpecFile.from_parent(parent, path=file_path)
         return None
-
-    @pytest.fixture
-    def student(self) -> Any:
-        """The submission's functions, each call made in the sandbox."""
-        return self._student
-
-    @pytest.fixture(autouse=True)
-    def _student_for_unittest(self, request: pytest.FixtureRequest) -> None:
-        """A unittest.TestCase method takes no fixtures: gradescope-utils suites use ``self.student``."""
-        if isinstance(request.instance, unittest.TestCase):
-            request.instance.student = self._student  # type: ignore[attr-defined]
 
 
 def _course(config: pytest.Config) -> Course | None:

@@ -66,7 +66,7 @@ _ONE_SESSION_AT_A_TIME = threading.Lock()
 class Caller(Protocol):
     """What calls the student's functions: the grading's call gate (or, in validate, the reference itself)."""
 
-    def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome: ...
+    def call(self, function: str, args: Sequence[object], kwargs: dict[str, object] | None = None) -> Outcome: ...
 
 
 class StudentError(Exception):
@@ -102,7 +102,7 @@ def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()
     files = [Path(path).resolve() for path in files]
     root = Path(os.path.commonpath([path.parent.parent for path in files]))
     student = Student(gate)
-    plugin = _plugin(student, root)
+    plugin = _plugin(root)
     folders = {path.parent.name for path in files}
     names = [
         name for name in submission_module_names(gate, module_names) if name not in folders
@@ -123,7 +123,7 @@ def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()
         "--tb=short",
     ]
     with _ONE_SESSION_AT_A_TIME, submission_modules(student, names), _isolated(problem_folders=folders) as printed:
-        exit_code = pytest.main(arguments, plugins=[plugin])
+        exit_code = pytest.main(arguments, plugins=[plugin, student_fixtures(student)])
     if plugin.interrupted:
         raise KeyboardInterrupt
     if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
@@ -131,7 +131,8 @@ def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()
             f"The problems' checks could not be run (pytest exit code {int(exit_code)}):\n"
             + clip(_without_grader_paths(printed.getvalue(), root), MAX_OUTPUT_CHARS)
         )
-    return plugin.results
+    results: list[CheckResult] = plugin.results
+    return results
 
 
 class Student:
@@ -152,7 +153,7 @@ class Student:
     def __repr__(self) -> str:
         return "student"
 
-    def _call(self, function: str, args: tuple, kwargs: dict) -> Any:
+    def _call(self, function: str, args: tuple[object, ...], kwargs: dict[str, object]) -> Any:
         """The function's return value, or StudentError."""
         __tracebackhide__ = True  # a failing check's traceback ends in the check, not in the grader
         outcome = self._gate.call(function, args, kwargs)
@@ -250,14 +251,37 @@ class _StudentFunction:
         return f"student.{self.name}"
 
 
-def _plugin(student: Student, root: Path) -> Any:
-    """The pytest plugin for one session: the ``student`` fixture, the markers, and the scoring.
+def student_fixtures(student: Student) -> object:
+    """A pytest plugin giving checks the submission: the ``student`` fixture, and ``self.student`` in a
+    ``unittest.TestCase`` (gradescope-utils suites). Grading's check session and the instructors' pytest
+    plugin (apps/pytest_plugin.py) both register it. Built in a function: its decorators need pytest,
+    which is imported only when a problem has checks.
+    """
+    import unittest
+
+    import pytest
+
+    class StudentFixtures:
+        @pytest.fixture
+        def student(self) -> Student:
+            """The submission's functions, each call made in the sandbox."""
+            return student
+
+        @pytest.fixture(autouse=True)
+        def _student_for_unittest(self, request: pytest.FixtureRequest) -> None:
+            """A unittest.TestCase method takes no fixtures: gradescope-utils suites use ``self.student``."""
+            if isinstance(request.instance, unittest.TestCase):
+                request.instance.student = student  # type: ignore[attr-defined]  # unittest.TestCase has no such attribute: it is ours to add
+
+    return StudentFixtures()
+
+
+def _plugin(root: Path) -> Any:
+    """The pytest plugin for one session: the markers and the scoring (the fixtures are student_fixtures').
 
     Built inside a function because its decorators need pytest, which is
     imported only when a problem has checks.
     """
-    import unittest
-
     import pytest
 
     class CheckPlugin:
@@ -271,18 +295,7 @@ def _plugin(student: Student, root: Path) -> Any:
             for line in MARKERS:
                 config.addinivalue_line("markers", line)
 
-        @pytest.fixture
-        def student(self) -> Student:
-            """The submission's functions, each call made in the sandbox."""
-            return student
-
-        @pytest.fixture(autouse=True)
-        def _student_for_unittest(self, request: Any) -> None:
-            """A unittest.TestCase method takes no fixtures: gradescope-utils suites use ``self.student``."""
-            if isinstance(request.instance, unittest.TestCase):
-                request.instance.student = student  # type: ignore[attr-defined]
-
-        def pytest_collection_modifyitems(self, items: list) -> None:
+        def pytest_collection_modifyitems(self, items: list[Any]) -> None:
             """Read every check's settings before any runs, so a broken marker stops the session at once."""
             for item in items:
                 try:
@@ -359,7 +372,7 @@ def _setting(item: Any, name: str, default: Any) -> Any:
     return marker.args[0]
 
 
-def _finished(blank: CheckResult, item: Any, reports: list, root: Path) -> CheckResult:
+def _finished(blank: CheckResult, item: Any, reports: list[Any], root: Path) -> CheckResult:
     """Score a check from its setup, call and teardown reports.
 
     Anything but a clean pass earns nothing, except the score a
@@ -391,7 +404,7 @@ def _wrapped(function: Any) -> list[Any]:
     return chain
 
 
-def _leaderboard(function: Any) -> list[dict]:
+def _leaderboard(function: Any) -> list[dict[str, Any]]:
     """gradescope-utils' ``@leaderboard(name, sort_order)`` entry, once the check has set its value.
 
     As in gradescope-utils, a check that set a value and then failed still
@@ -424,7 +437,7 @@ def _points(chosen: Any, most: float) -> float:
     return min(max(value, 0.0), most) if math.isfinite(value) else 0.0
 
 
-def _explanation(item: Any, reports: list, root: Path) -> str:
+def _explanation(item: Any, reports: list[Any], root: Path) -> str:
     """Why a check did not pass cleanly, for the student: the failure, or why it did not run."""
     for report in reports:
         if hasattr(report, "wasxfail"):
