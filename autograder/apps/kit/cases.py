@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def python_checks(files: list[Path], course: Course) -> list[CheckResult]:
 class _NoSubmission:
     """A call gate with nothing behind it (engine/checks.py's ``Caller``): no call is ever made."""
 
-    def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome:
+    def call(self, function: str, args: Sequence[object], kwargs: dict[str, object] | None = None) -> Outcome:
         return Outcome("skipped", reason="not loaded")
 
 
@@ -143,7 +144,7 @@ def from_specs(problems: list[Problem], origin: str, course: Course, checks: lis
     )
 
 
-def to_document(cases: VisibleCases) -> dict:
+def to_document(cases: VisibleCases) -> dict[str, Any]:
     """The kit's cases.json: visible cases, with expected and known wrong answers precomputed."""
     from autograder.engine.compiled import problems_document
 
@@ -168,7 +169,7 @@ def to_document(cases: VisibleCases) -> dict:
     }
 
 
-def from_document(document: dict, origin: str) -> VisibleCases:
+def from_document(document: dict[str, Any], origin: str) -> VisibleCases:
     """Inverse of :func:`to_document`: Problem and Case objects that ``runner.grade`` takes as they are.
 
     The kit has no reference code, so follow-through is not computed here; the

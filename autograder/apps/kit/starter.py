@@ -21,7 +21,7 @@ from __future__ import annotations  # the annotations are the reference's, as wr
 NUMPY_IMPORT = "\nimport numpy as np\n"  # when the course lets students import NumPy
 
 
-def starter_source(problems: list[Problem], solvers: dict[str, Callable], course: Course) -> str:
+def starter_source(problems: list[Problem], solvers: dict[str, Callable[..., Any]], course: Course) -> str:
     """The starter file (the course's first submission name) with every student function's signature and
     docstring and a NotImplementedError body.
 
@@ -46,7 +46,7 @@ def starter_source(problems: list[Problem], solvers: dict[str, Callable], course
     return "\n".join(lines)
 
 
-def _stub(name: str, solver: Callable | None, graded_in: list[str]) -> str:
+def _stub(name: str, solver: Callable[..., Any] | None, graded_in: list[str]) -> str:
     import inspect
 
     signature = _signature_text(solver) if solver else "(*args, **kwargs)"
@@ -64,7 +64,7 @@ class _Annotation(str):
         return str(self)
 
 
-def _signature_text(function: Callable) -> str:
+def _signature_text(function: Callable[..., Any]) -> str:
     """The solver's parameters and defaults (as values), with its annotations as its source writes them
     (``np.ndarray``, not ``numpy.ndarray``): the starter has ``from __future__ import annotations``, so an
     annotation naming something only the reference imports is never evaluated."""
@@ -82,7 +82,7 @@ def _signature_text(function: Callable) -> str:
     return str(signature.replace(parameters=parameters, return_annotation=annotation("return", signature.return_annotation)))
 
 
-def _written_annotations(function: Callable) -> dict[str, str]:
+def _written_annotations(function: Callable[..., Any]) -> dict[str, str]:
     """Each annotated parameter's annotation (and ``return``'s) as the function's source writes it; {} without source."""
     import ast
     import inspect
@@ -111,7 +111,7 @@ def _written_annotations(function: Callable) -> dict[str, str]:
 
 def check_starter(source: str, names: set[str], file_name: str) -> None:
     """Run the starter once, so a signature that cannot be defined stops the build, not a student."""
-    namespace: dict = {}
+    namespace: dict[str, Any] = {}
     try:
         # dont_inherit: this module's own future flags must not stand in for the starter's.
         exec(compile(source, file_name, "exec", dont_inherit=True), namespace)

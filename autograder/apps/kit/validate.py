@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,12 +58,14 @@ def total_of(arguments: argparse.Namespace, folder: Path) -> float | None:
     return arguments.total if arguments.total is not None else load(folder).total_points
 
 
-def validate(folder: Path, total: float | None = None) -> Validation:
+def validate(folder: Path, total: float | None = None, mutants: bool = True) -> Validation:
     """Load every spec and run every Python check on the reference solution; report what is wrong.
 
     Loading already runs every case on its reference, cross-checks literal
     ``expected:`` values and the known mistakes. Each spec is loaded on its own
-    so that one broken spec does not hide the errors of the others.
+    so that one broken spec does not hide the errors of the others. ``mutants``
+    adds mutation adequacy's warnings, most of the time validate takes; build
+    leaves them out, since they change nothing it writes.
     """
     from autograder.engine.errors import SpecError
     from autograder.engine.scoring import assign_max_scores
@@ -100,7 +102,8 @@ def validate(folder: Path, total: float | None = None) -> Validation:
         for case in problem.cases:
             found.errors += _case_errors(case)
     if not found.errors:
-        _find_missing_cases(found)
+        if mutants:
+            _find_missing_cases(found)
         _run_checks_on_the_reference(folder, found)
     if total is not None and not found.errors and abs(found.total - total) > 1e-6:
         found.errors.append(
@@ -144,7 +147,7 @@ class _ReferenceCalls:
     def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
         self.functions = functions
 
-    def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome:
+    def call(self, function: str, args: Sequence[object], kwargs: dict[str, object] | None = None) -> Outcome:
         from autograder.engine.references import copies
 
         solver = self.functions.get(function)
@@ -228,14 +231,14 @@ def _where(path: Path | None, key: str) -> str:
     return f"{path}:{number}" if number else str(path)
 
 
-def solvers(folder: Path) -> dict[str, Callable]:
+def solvers(folder: Path) -> dict[str, Callable[..., Any]]:
     """Every public function of every reference.py under ``folder``, first definition first."""
     import inspect
 
     from autograder.engine.references import reference_module
     from autograder.engine.specs import spec_files
 
-    found: dict[str, Callable] = {}
+    found: dict[str, Callable[..., Any]] = {}
     for path in spec_files(folder):
         module = reference_module(path.parent)
         if module is not None:
