@@ -20,6 +20,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -53,14 +54,20 @@ def _guide_blocks(guide: str) -> list[tuple[str, str]]:
     return re.findall(r"\*\*`(problems/[^`]+)`\*\*\n+```\w*\n(.*?)```", guide, flags=re.S)
 
 
-def _solver_sources(reference: str, spec: dict) -> tuple[list[str], list[str]]:
+def _solver_sources(reference: str, spec: dict[str, Any]) -> tuple[list[str], list[str]]:
     """(import lines, function sources) of the reference's solvers: the functions the cases call."""
     called = {entry["call"] for entry in [*spec.get("cases", []), *spec.get("generate", [])]}
     tree = ast.parse(reference)
-    imports = [ast.get_source_segment(reference, node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    imports = [_source(reference, node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     functions = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name in called]
     assert {node.name for node in functions} == called
-    return imports, [ast.get_source_segment(reference, node) for node in functions]
+    return imports, [_source(reference, node) for node in functions]
+
+
+def _source(text: str, node: ast.AST) -> str:
+    segment = ast.get_source_segment(text, node)
+    assert segment is not None, f"no source for line {getattr(node, 'lineno', '?')}"
+    return segment
 
 
 @pytest.fixture
@@ -73,7 +80,7 @@ def traversable_tmp() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_the_guides_steps_add_its_example_problem_with_no_other_change(traversable_tmp):
+def test_the_guides_steps_add_its_example_problem_with_no_other_change(traversable_tmp: Path) -> None:
     tmp_path = traversable_tmp
     guide = GUIDE.read_text(encoding="utf-8")
     steps = _guide_steps(guide)
@@ -85,7 +92,7 @@ def test_the_guides_steps_add_its_example_problem_with_no_other_change(traversab
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(copy), os.environ.get("PYTHONPATH")])))
     environment.pop("PYTEST_ADDOPTS", None)
 
-    def run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    def run(*argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, *argv], cwd=copy, env=environment, capture_output=True, text=True, timeout=timeout, check=False
         )

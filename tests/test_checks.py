@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -50,7 +51,7 @@ def earned():
 """
 
 
-def gradescope_tests(results: list[CheckResult]) -> list[dict]:
+def gradescope_tests(results: list[CheckResult]) -> list[dict[str, Any]]:
     return [check_test(result, {"q9": "Q9"}) for result in results]
 
 
@@ -497,7 +498,7 @@ def test_nothing_but_the_check_files_is_collected(tmp_path: Path, monkeypatch: p
     assert not marker.exists()
 
 
-def test_pytest_prints_nothing_and_a_checks_own_output_is_kept(tmp_path: Path, box: Sandbox, capfd: pytest.CaptureFixture) -> None:
+def test_pytest_prints_nothing_and_a_checks_own_output_is_kept(tmp_path: Path, box: Sandbox, capfd: pytest.CaptureFixture[str]) -> None:
     results = _run(
         tmp_path,
         box,
@@ -576,7 +577,7 @@ def test_sessions_in_threads_take_turns(tmp_path: Path, box: Sandbox) -> None:
     assert {run: [(r.passed, r.output) for r in checks] for run, checks in results.items()} == {1: [(True, "run 1")], 2: [(True, "run 2")]}
 
 
-def test_what_other_threads_print_stays_out_of_a_check(tmp_path: Path, box: Sandbox, capfd: pytest.CaptureFixture) -> None:
+def test_what_other_threads_print_stays_out_of_a_check(tmp_path: Path, box: Sandbox, capfd: pytest.CaptureFixture[str]) -> None:
     """Batch grading's progress bar goes on writing to stderr while a check runs."""
     problems = write_files(
         tmp_path / "problems",

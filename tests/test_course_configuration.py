@@ -37,7 +37,7 @@ def test_its_own_submission_names_and_known_mistakes(lab: GradescopeLayout) -> N
 
 
 def test_validate_checks_the_configured_total_and_packages_come_from_the_configuration(tmp_path: Path) -> None:
-    def cli(*args: str) -> subprocess.CompletedProcess:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=REPO, capture_output=True, text=True, check=False)
 
     assert cli("validate", "--problems", str(LAB / "problems")).returncode == 0
@@ -70,7 +70,7 @@ def test_a_check_that_cannot_import_fails_validate_and_build(tmp_path: Path) -> 
     assert not (tmp_path / "dist" / "autograder.zip").exists()
 
 
-def test_a_check_that_fails_on_the_reference_is_an_error_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_check_that_fails_on_the_reference_is_an_error_with_its_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from autograder.apps.cli import main
 
     copy = _lab_copy(tmp_path)
@@ -82,7 +82,7 @@ def test_a_check_that_fails_on_the_reference_is_an_error_with_its_line(tmp_path:
     assert "problems/p1/test_wrong.py:4: the check 'test_square_of_two' does not pass on the reference solution" in err
 
 
-def test_validate_counts_check_weights_in_every_total(capsys: pytest.CaptureFixture) -> None:
+def test_validate_counts_check_weights_in_every_total(capsys: pytest.CaptureFixture[str]) -> None:
     from autograder.apps.cli import main
 
     assert main(["validate", "--problems", str(LAB / "problems")]) == 0

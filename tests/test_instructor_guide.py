@@ -25,7 +25,7 @@ import pytest
 
 from conftest import FIXTURES, REPO
 
-GUIDE = REPO / "docs" / "instructors.md"
+GUIDE: Path = REPO / "docs" / "instructors.md"
 NEW_COURSE = FIXTURES / "lab1"  # problems/, assignment.yaml, and its solution lab1.py beside them
 # What each step of "Starting a new course" must say, in order: the test below does exactly these.
 STEPS = [
@@ -79,7 +79,8 @@ def test_the_guide_documents_every_key_of_the_course_configuration() -> None:
     for limit in fields(Limits):
         row = re.search(rf"^\| `{limit.name}` \| ([^|]+) \|", section, flags=re.M)
         assert row, f"limits: {limit.name} is not documented"
-        assert float(row[1]) == float(limit.default), f"limits: {limit.name} defaults to {limit.default}, not {row[1]}"
+        default = getattr(Limits(), limit.name)
+        assert float(row[1]) == float(default), f"limits: {limit.name} defaults to {default}, not {row[1]}"
 
 
 def test_the_guide_describes_the_export_batch_reads() -> None:
@@ -112,7 +113,7 @@ def test_a_new_course_started_as_the_guide_says(copy: Path) -> None:
 
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "PYTEST_", "AUTOGRADER_"))}
 
-    def run(command: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    def run(command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
         """A command of the guide, in the copy; its ``python`` is this interpreter."""
         argv = shlex.split(command)
         if argv[0] == "python":

@@ -64,7 +64,7 @@ def test_a_student_follows_the_kit_readme_in_a_fresh_venv(assignment: Assignment
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "AUTOGRADER_"))}
     env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
 
-    def shell(command: str) -> subprocess.CompletedProcess:
+    def shell(command: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(["bash", "-c", command], cwd=kit, env=env, capture_output=True, text=True, timeout=900, check=False)
 
     for command in commands[:-1]:  # the venv, and the pip install of exactly what the README lists

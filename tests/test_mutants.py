@@ -2,8 +2,8 @@
 
 Small problem sets are written into tmp_path, each with a spec that lacks exactly the case a
 mutant needs: the survivor must be reported for the right function, with the mutant's answer, and
-one more case must kill it. The last tests draw from PS3's domain and run validate on PS3 itself (where PS3
-is the root assignment).
+one more case must kill it. The last tests draw from PS3's domain (where PS3 is the root assignment), and run
+validate on every assignment present.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import itertools
 import re
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ from autograder.engine.mutants import Survivor, analyse, domain_cases, survivors
 from autograder.engine.specs import load_specs
 from autograder.model import Problem
 
-from conftest import ROOT_ASSIGNMENT, is_ps3
+from conftest import ASSIGNMENTS, ROOT_ASSIGNMENT, Assignment
 
 
 def problem_set(root: Path, files: dict[str, str]) -> list[Problem]:
@@ -87,7 +88,7 @@ HELPER_CASES = """
 """
 
 
-def test_a_composite_must_be_tested_on_its_helpers_guard_itself(tmp_path):
+def test_a_composite_must_be_tested_on_its_helpers_guard_itself(tmp_path: Path) -> None:
     """The helper's own cases kill the deleted guard; the composite, in another problem, is a survivor until it has its case."""
     files = {
         "p1/reference.py": HELPER,
@@ -122,7 +123,7 @@ FC = """
 """
 
 
-def test_a_weak_spec_reports_a_survivor_with_its_distinguishing_input(tmp_path):
+def test_a_weak_spec_reports_a_survivor_with_its_distinguishing_input(tmp_path: Path) -> None:
     """One case, fc_layer_params(1, 1) == 2, cannot tell d_in * d_out + d_out from d_in + d_out: a survivor."""
     problems = problem_set(
         tmp_path, {"q9/reference.py": FC, "q9/spec.yaml": spec("Q9: weak", '- {name: "one case", call: fc_layer_params, args: [1, 1]}\n')}
@@ -133,7 +134,7 @@ def test_a_weak_spec_reports_a_survivor_with_its_distinguishing_input(tmp_path):
     assert first.mutation.startswith("q9/reference.py:3 in fc_layer_params") and "fc_layer_params(" in str(first)
 
 
-def test_a_function_without_a_domain_is_reported_as_unjudged(tmp_path):
+def test_a_function_without_a_domain_is_reported_as_unjudged(tmp_path: Path) -> None:
     problems = problem_set(
         tmp_path,
         {
@@ -256,7 +257,7 @@ KINDS = {"doubled": "array", "weighted": "array", "areas": "ints", "pair": "ints
 
 
 @pytest.mark.parametrize("operator", sorted(OPERATORS))
-def test_each_mistake_operator_makes_its_mutant_and_one_case_kills_it(tmp_path, operator):
+def test_each_mistake_operator_makes_its_mutant_and_one_case_kills_it(tmp_path: Path, operator: str) -> None:
     reference, function, weak, killing, mutation = OPERATORS[operator]
     kinds = {function: KINDS[function]} if function in KINDS else None
     files = {"p1/reference.py": reference, "p1/spec.yaml": spec("P1", weak, kinds)}
@@ -269,7 +270,7 @@ def test_each_mistake_operator_makes_its_mutant_and_one_case_kills_it(tmp_path, 
     assert not [s for s in survivors(problem_set(tmp_path / "closed", files)) if mutation in s.mutation]
 
 
-def test_the_int32_sum_wraps_and_the_integer_buffer_truncates(tmp_path):
+def test_the_int32_sum_wraps_and_the_integer_buffer_truncates(tmp_path: Path) -> None:
     """The mutants' answers are the mistakes' answers: a count wrapped at 2**31, a product truncated to an integer."""
     sums = the_survivor(
         survivors(
@@ -306,9 +307,7 @@ def test_the_int32_sum_wraps_and_the_integer_buffer_truncates(tmp_path):
     assert buffer.mutant == str(np.trunc(x * w).astype(np.int64).tolist()) != buffer.reference
 
 
-# --------------------------------------------------------------------------- PS3: its domain, and no survivor
-
-about_ps3 = pytest.mark.skipif(not is_ps3(ROOT_ASSIGNMENT), reason="about Problem Set 3, which is not the root assignment")
+# --------------------------------------------------------------------------- PS3's domain; no survivor in any assignment
 
 
 @pytest.fixture(scope="module")
@@ -316,8 +315,8 @@ def ps3() -> list[Problem]:
     return load_specs(ROOT_ASSIGNMENT.problems)
 
 
-@about_ps3
-def test_conv_draws_mix_dtypes_and_pass_2_to_the_31_in_integer_products(ps3):
+@pytest.mark.ps3
+def test_conv_draws_mix_dtypes_and_pass_2_to_the_31_in_integer_products(ps3: list[Problem]) -> None:
     draws = domain_cases(ps3, "conv2d")
     dtypes = [(np.asarray(c.args[0]).dtype, np.asarray(c.args[1]).dtype) for c in draws]
     assert any(x.kind in "iu" and k.kind == "f" for x, k in dtypes) and any(x.kind == "f" and k.kind in "iu" for x, k in dtypes)
@@ -331,14 +330,14 @@ def test_conv_draws_mix_dtypes_and_pass_2_to_the_31_in_integer_products(ps3):
     assert max(products) > 2**31
 
 
-@about_ps3
-def test_draws_are_seeded_and_repeat_shapes_with_new_values(ps3):
+@pytest.mark.ps3
+def test_draws_are_seeded_and_repeat_shapes_with_new_values(ps3: list[Problem]) -> None:
     """One call sequence per function and seed: some draws are the previous one's shapes and dtypes, with other values."""
     first, again, other = (domain_cases(ps3, "conv_transpose2d", seed=seed) for seed in (0, 0, 1))
     assert all(a.args[0] is not b.args[0] and np.array_equal(a.args[0], b.args[0]) for a, b in zip(first, again))
     assert not all(np.array_equal(np.asarray(a.args[0]), np.asarray(b.args[0])) for a, b in zip(first, other))
 
-    def signature(value) -> tuple:
+    def signature(value: object) -> tuple[type, tuple[int, ...], np.dtype[Any]]:
         array = np.asarray(value)
         return type(value), array.shape, array.dtype
 
@@ -351,18 +350,24 @@ def test_draws_are_seeded_and_repeat_shapes_with_new_values(ps3):
     assert any(not np.array_equal(np.asarray(a.expected.value), np.asarray(b.expected.value)) for a, b in repeats)
 
 
-@about_ps3
-def test_counts_come_as_numpy_integers_and_reach_past_2_to_the_31(ps3):
+@pytest.mark.ps3
+def test_counts_come_as_numpy_integers_and_reach_past_2_to_the_31(ps3: list[Problem]) -> None:
     for function in ("fc_layer_params", "conv_layer_params", "conv_classifier_params", "downsampling_params"):
         draws = domain_cases(ps3, function)
         assert any(isinstance(arg, np.integer) for c in draws for arg in c.args), function
         assert any(c.expected.raises is None and c.expected.value > 2**31 for c in draws), function
 
 
-@about_ps3
-def test_validate_finds_no_surviving_mutant_in_ps3():
-    found = validate(ROOT_ASSIGNMENT.problems)
+@pytest.mark.parametrize(
+    "assignment",
+    # The root's course is the full one (PS3: 231 mutants, about 12 s on 2 cores), so it runs with the slow suites.
+    [pytest.param(a, marks=pytest.mark.slow) if a.root == ROOT_ASSIGNMENT.root else a for a in ASSIGNMENTS],
+    ids=str,
+)
+def test_validate_finds_no_surviving_mutant(assignment: Assignment) -> None:
+    """Every assignment's cases catch every plausible mistake in its references, or show it equivalent."""
+    found = validate(assignment.problems)
     assert not found.errors, found.errors
-    assert found.mutants is not None and found.mutants.generated > 200 and found.mutants.killed > found.mutants.generated
+    assert found.mutants is not None and found.mutants.generated > 0 and found.mutants.killed > 0
     assert not found.mutants.survivors, "\n".join(map(str, found.mutants.survivors))
     assert not [warning for warning in found.warnings if "case of" in warning], found.warnings

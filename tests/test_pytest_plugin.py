@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import types
+from collections.abc import Iterator
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import pytest
 from autograder.apps.pytest_plugin import SPEC_NAME
 from autograder.engine.checks import CheckError, SubmissionModule, find_checks, run_checks, submission_module_names
 from autograder.engine.specs import load_problem, load_specs
-from autograder.model import Report
+from autograder.model import CheckResult, Report
 from autograder.output.results import gradescope_json
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
@@ -37,7 +38,7 @@ from conftest import REPO, SOLUTION, graded_functions, write_files
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 
 
-def _pytest(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def _pytest(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     """pytest in a fresh process, as an instructor starts it: installed plugins load, nothing from this run's environment."""
     env = {
         key: value
@@ -151,7 +152,7 @@ def test_without_submission_the_plugin_does_nothing(tmp_path: Path) -> None:
     with_plugin = _pytest("tests/test_compare.py", "--collect-only", "-q")
     without = _pytest("tests/test_compare.py", "--collect-only", "-q", "-p", "no:autograder")
 
-    def collected(ran: subprocess.CompletedProcess) -> list[str]:
+    def collected(ran: subprocess.CompletedProcess[str]) -> list[str]:
         return [line for line in ran.stdout.splitlines() if "::" in line]
 
     assert with_plugin.returncode == without.returncode == 0 and collected(with_plugin) == collected(without)
@@ -166,7 +167,7 @@ def test_a_missing_submission_is_a_usage_error() -> None:
 
 
 @pytest.fixture(scope="module")
-def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     path = tmp_path_factory.mktemp("student") / SOLUTION.name
     shutil.copy(SOLUTION, path)
     with Sandbox(path, worker_user=None) as sandbox:
@@ -177,7 +178,7 @@ def _gate(box: Sandbox) -> CallGate:
     return CallGate(box, time.monotonic() + 600)
 
 
-def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict:
+def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict[str, CheckResult]:
     """The checks run as PS3's course runs them: the submission importable as its file's stem and as ``ps3``."""
     problems = write_files(tmp_path / "problems", checks)
     return {result.name: result for result in run_checks(find_checks(problems), _gate(box), module_names=["ps3"])}

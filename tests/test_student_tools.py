@@ -27,9 +27,9 @@ HANGS = (LAB1 / "lab1.py").read_text() + "\n\ndef running_sum(values):\n    whil
 STUDENT_GUIDE = REPO / "docs" / "students.md"
 
 
-def _cli(*args: str, cwd: Path = REPO, **options: object) -> subprocess.CompletedProcess:
+def _cli(*args: str, cwd: Path = REPO, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120, **options
+        [sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True, check=False, timeout=120, env=env
     )
 
 
@@ -56,6 +56,7 @@ def test_ctrl_c_stops_check_with_one_line_and_exit_130(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    assert process.stderr is not None
     seen = ""
     deadline = time.monotonic() + 60
     while "waiting on running_sum" not in seen and time.monotonic() < deadline:
