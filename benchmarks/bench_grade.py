@@ -21,7 +21,12 @@ and the worker (the process running as the sandbox user). The memory limit is a 
 memory.max in a child group; v1: memory.limit_in_bytes in a child of this
 process's own memory group), else ``prlimit --as``.
 
-Usage: python benchmarks/bench_grade.py [--rounds 21] [--no-limits] [--no-cache] [--core 1]
+Then it says where A's time goes: a few more grades run by grade_timed.py, which
+times the grader's stages (imports, forks, specs, calls, judging, writing) in
+the grader's own CPU, beside the CPU of its launcher, reapers and worker, and
+of the student's own code (the grade's calls made here, in this process).
+
+Usage: python benchmarks/bench_grade.py [--rounds 21] [--breakdown 5] [--no-limits] [--no-cache] [--core 1]
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import fcntl
+import importlib.util
 import json
 import os
 import pwd
@@ -306,6 +312,90 @@ class MemoryLimit:
             self.group = None
 
 
+# -- where the time goes ----------------------------------------------------------
+
+# The stages grade_timed.py times, in the order a grade meets them (a stage it did not see is left out).
+STAGES = (
+    "imports: NumPy",
+    "imports: standard library and engine",
+    "forks: the launcher",
+    "forks: a worker",
+    "sandbox set-up and teardown",
+    "waiting for the worker to load the submission",
+    "course and specs loading",
+    "calls (requests, replies, the worker's run)",
+    "judging",
+    "writing: results built",
+    "writing: results.json written",
+    "other",
+)
+
+
+def timed_grades(root: Path, env: dict, pin: list[str], runs: int, directory: Path) -> list[dict]:
+    """``runs`` grades by grade_timed.py, pinned like A: each one's stages, and its children's CPU."""
+    records = []
+    for number in range(runs):
+        out = directory / f"timed-{number}.json"
+        command = [*pin, sys.executable, str(REPO / "benchmarks" / "grade_timed.py"), str(root), str(out)]
+        run_once(command, env, False, None, cwd=root / "source")
+        if out.is_file():
+            records.append(json.loads(out.read_text()))
+    return records
+
+
+def student_seconds(problems: Path, submission: Path) -> tuple[float, int]:
+    """CPU seconds the submission's own functions take on the grade's calls (each case, and each of its part calls
+    twice, as the grader makes them), called here, in this process (the instructor's solution, not a student's),
+    best of three; and the number of calls."""
+    spec = importlib.util.spec_from_file_location("timed_submission", submission)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    calls = []
+    for case in (case for problem in load_problems(problems) for case in problem.cases):
+        parts = case.follow_through.calls if case.follow_through else ()
+        calls += [(part.function, part.args, part.kwargs) for part in (*parts, *parts)]
+        calls.append((case.function, case.args, case.kwargs))
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for function, args, kwargs in calls:
+            try:
+                getattr(module, function)(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - a case that expects an error, timed all the same
+                continue
+        best = min(best, time.process_time() - started)
+    return best, len(calls)
+
+
+def print_breakdown(records: list[dict], student: tuple[float, int]) -> None:
+    """The median of each stage over the timed grades, in ms: the grader's CPU, and the wall time on the pinned core."""
+    if not records:
+        print("\nwhere the time goes: grade_timed.py wrote no record")
+        return
+
+    def ms(values: list[float]) -> str:
+        return f"{1000 * med(values):6.1f}"
+
+    seen = [stage for stage in STAGES if any(stage in r["cpu"] for r in records)]
+    others = sorted({stage for r in records for stage in r["cpu"]} - set(STAGES))
+    own = [r["start_up_cpu"] + sum(r["cpu"].values()) for r in records]
+    children = [r["children_cpu"] for r in records]
+    print(f"\nwhere the time of A goes: median of {len(records)} grades by grade_timed.py, pinned like A (ms)")
+    print(f"  {'stage (each exclusive of the stages inside it)':<52} {'grader CPU':>10} {'wall':>7}")
+    print(f"  {'interpreter start-up (before the first line)':<52} {ms([r['start_up_cpu'] for r in records]):>10} {'':>7}")
+    for stage in seen + others:
+        print(f"  {stage:<52} {ms([r['cpu'].get(stage, 0.0) for r in records]):>10} {ms([r['wall'].get(stage, 0.0) for r in records]):>7}")
+    print(f"  {'the grader, in all':<52} {ms(own):>10} {ms([sum(r['wall'].values()) for r in records]):>7}")
+    seconds, calls = student
+    print(f"  {'the launcher, reapers and worker, in all (their CPU)':<52} {ms(children):>10}")
+    student_line = f"  of which the submission's own code ({calls} calls)"
+    print(f"  {student_line:<52} {1000 * seconds:>10.1f}   (made in this process, best of 3)")
+    print(f"  {'CPU of the whole grade':<52} {ms([a + b for a, b in zip(own, children)]):>10}")
+    if any(r["unpatched"] for r in records):
+        print(f"  (never imported, so not timed: {', '.join(sorted({m for r in records for m in r['unpatched']}))})")
+
+
 # -- reporting ------------------------------------------------------------------
 
 
@@ -334,6 +424,7 @@ def main() -> None:
         "gradings on this machine to release the sandbox user's lock (default 300)",
     )
     parser.add_argument("--no-cache", action="store_true", help="grade from the YAML specs, without problems/compiled.json")
+    parser.add_argument("--breakdown", type=int, default=5, help="timed grades that say where A's time goes (default 5; 0: none)")
     arguments = parser.parse_args()
     cores = sorted(os.sched_getaffinity(0))
     own_cores = {c for c in cores if c != arguments.core} or set(cores)
@@ -400,6 +491,8 @@ def main() -> None:
                 done = "  ".join(f"{arm} {runs[arm][-1]['wall']:.2f}s" for arm in runs if runs[arm])
                 print(f"round {number + 1:>2}/{arguments.rounds}: {done}", flush=True)
             cases = sum(1 for t in data.get("tests", []) if t.get("max_score"))
+            records = timed_grades(root, env, pin, arguments.breakdown, Path(temporary))
+            student = student_seconds(root / "source" / "problems", REPO / "solutions" / "ps3.py") if records else (0.0, 0)
     finally:
         if limit is not None:
             events = limit.events()
@@ -451,6 +544,7 @@ def main() -> None:
         f"waited {waited:.1f} s in all for other gradings to release {DEFAULT_WORKER_USER}'s lock; "
         f"load average now {' '.join(load)} on {os.cpu_count()} CPUs (other work on the machine inflates wall times)"
     )
+    print_breakdown(records, student)
     print("\nsummary")
     print(f"  {'measure':<42} {'value':>20}  {'target':<16} met")
     for name, value, target, met in rows:
