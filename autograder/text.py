@@ -25,7 +25,6 @@ A leaf module, like model.py: it imports nothing from the package.
 from __future__ import annotations
 
 import re
-from html import escape
 
 # Patterns as text: ``re`` compiles each on first use and keeps it. A command needs one or two of them, and
 # compiling them all at import cost more than the rest of this module (the control characters' class most of all).
@@ -100,6 +99,8 @@ def _terminal_part(part: str) -> str:
 
 def to_html(text: Text) -> str:
     """HTML text (element content or a quoted attribute value): every part escaped, the grader's words too."""
+    from html import escape  # only batch's pages need it: html.entities costs a grade more than this module does
+
     return "".join(escape(clean(part)) for part in _pieces(text))
 
 
@@ -122,6 +123,11 @@ def valid_unicode(text: str) -> str:
     if text.isascii():  # most text, and a constant-time test in CPython: nothing to replace
         return str(text)
     return re.sub(_SURROGATE, "\ufffd", text)
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether :func:`valid_unicode` would change anything but the text's type."""
+    return not text.isascii() and re.search(_SURROGATE, text) is not None
 
 
 def clean(text: str) -> str:

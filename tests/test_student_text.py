@@ -51,6 +51,7 @@ from autograder.engine import scoring
 from autograder.engine.problemset import load
 from autograder.engine.runner import check, import_notices
 from autograder.model import CheckResult, ImportReport, Outcome, Problem, Report
+from autograder.output.describe import failed_case_text
 from autograder.output.results import gradescope_json
 from autograder.output.table import table
 from autograder.text import Message, StudentText, Trusted, to_html, to_markdown, to_terminal
@@ -366,6 +367,7 @@ def test_the_terminal_gets_no_escape_or_control_character(texts: list[str]) -> N
         table(report, show_hidden=False),
         to_terminal(note),
         *(explain(result) for result in report.results),
+        *(failed_case_text(result) for result in report.results),
     ]
     for text in shown:
         assert_safe_terminal(text)

@@ -56,12 +56,29 @@ PASS = Verdict(True)
 
 def judge(expected: Any, received: Any, comparison: Comparison) -> Verdict:
     """Compare by the spec's kind: ``int`` exactly, ``ints`` element-wise, ``array`` within tolerance."""
+    if _plainly_equal(expected, received, comparison.kind):
+        return PASS
     try:
         with np.errstate(all="ignore"):
             verdict = _judge(expected, received, comparison)
     except Exception as error:  # noqa: BLE001 - a last line of defence: one answer never stops the grading
         verdict = Verdict(False, WRONG, f"the grader could not compare this answer ({type(error).__name__})")
     return verdict if verdict.passed else Verdict(False, verdict.summary, valid_unicode(verdict.detail))
+
+
+def _plainly_equal(expected: Any, received: Any, kind: CompareKind) -> bool:
+    """The most common right answer, told without NumPy: a Python int equal to the expected one, or a list or
+    tuple of them. False says nothing: the full comparison decides (and words the detail)."""
+    if kind == "int":
+        return type(received) is int and type(expected) is int and received == expected
+    if kind == "ints":
+        return (
+            type(received) in (list, tuple)
+            and type(expected) in (list, tuple)
+            and len(received) == len(expected)
+            and all(type(got) is int and type(want) is int and got == want for got, want in zip(received, expected))
+        )
+    return False
 
 
 def agrees(expected: Any, received: Any, comparison: Comparison) -> bool:

@@ -18,7 +18,7 @@ else: its verdict's summary, which engine/outcomes.py words from a small set.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from autograder.engine.compare import short_repr
 from autograder.model import CaseResult, CheckResult
@@ -29,18 +29,19 @@ HIDDEN_NOTE = "hidden case: inputs and answer are not shown"
 NO_LABEL = Trusted("")
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     """One part of what a test shows: a paragraph, or with ``block`` a text shown line for line as written
-    (printed output, a traceback, a table of entries); ``label`` names it ("Likely mistake")."""
+    (printed output, a traceback, a table of entries); ``label`` names it ("Likely mistake").
+
+    A NamedTuple rather than a frozen dataclass, as is Description: as immutable, and cheaper to import for a
+    grade (a dataclass compiles its methods when its module is imported)."""
 
     text: Text
     label: Trusted = NO_LABEL
     block: bool = False
 
 
-@dataclass(frozen=True)
-class Description:
+class Description(NamedTuple):
     """What one graded test shows: its name, its verdict and points, and its sections in order."""
 
     name: Trusted
@@ -102,6 +103,20 @@ def _hidden_sections(result: CaseResult) -> tuple[Section, ...]:
             ),
         )
     return (Section(Trusted(f"**Wrong** ({HIDDEN_NOTE}): {result.verdict.summary}.")),)
+
+
+def failed_case_text(result: CaseResult) -> str:
+    """A failed case as an instructor reads it in a terminal (the pytest plugin's failure report): where it is,
+    then everything grading shows for it, hidden or not, as plain text with the submission's words made
+    terminal-safe; and, for a composite case, that grading may still give it follow-through credit."""
+    case = result.case
+    lines = [
+        to_terminal(Trusted(f"{case.where}: {case.name}" + (" (hidden case)" if case.hidden else ""))),
+        plain(describe(result, {}, reveal=True).sections),
+    ]
+    if case.follow_through:
+        lines.append(to_terminal(Trusted(f"(grading may still give follow-through credit: {case.follow_through.using})")))
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the renderers

@@ -30,10 +30,28 @@ def write_json(path: Path, data: Any) -> None:
     """JSON, UTF-8; NaN is refused. A lone surrogate (a file name that is not UTF-8, kept by Python as one) is
     written as a ``\\udcxx`` escape, which JSON allows and reads back as it was, rather than stopping the write."""
     try:
-        text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        text = _lines(data, ascii_only=False).encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(data, indent=1, ensure_ascii=True, allow_nan=False).encode("ascii")
+        text = _lines(data, ascii_only=True).encode("ascii")
     write_atomic(path, text)
+
+
+def _lines(data: Any, ascii_only: bool) -> str:
+    """JSON with a mapping's keys one a line, and a list under one of them one item a line (results.json: a test a
+    line). Each piece is encoded by json's C encoder: ``indent`` would take its pure-Python path, which costs
+    more than the rest of writing a grade's results."""
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=ascii_only, allow_nan=False)
+
+    def member(value: Any) -> str:
+        if isinstance(value, list) and value:
+            return "[\n  " + ",\n  ".join(dumps(item) for item in value) + "\n ]"
+        return dumps(value)
+
+    if not isinstance(data, dict) or not data or not all(isinstance(key, str) for key in data):
+        return dumps(data)
+    return "{\n" + ",\n".join(f" {dumps(key)}: {member(value)}" for key, value in data.items()) + "\n}"
 
 
 def write_text(path: Path, text: str, encoding: str = "utf-8") -> None:

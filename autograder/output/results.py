@@ -22,7 +22,7 @@ from autograder import __version__
 from autograder.engine import scoring
 from autograder.model import CaseResult, CheckResult, Report
 from autograder.output.describe import Section, describe, markdown, plain
-from autograder.text import StudentText, Text, Trusted, clip, to_markdown, valid_unicode
+from autograder.text import StudentText, Text, Trusted, clip, has_surrogate, to_markdown, valid_unicode
 
 MAX_OUTPUT_CHARS = 6000
 MAX_RESULTS_BYTES = 1_000_000
@@ -262,15 +262,27 @@ def staff_notes(report: Report) -> str:
 
 
 def bounded(data: dict[str, Any]) -> dict[str, Any]:
-    """Valid Unicode everywhere, and under Gradescope-friendly size whatever a submission printed."""
-    data = _valid(data)
+    """Valid Unicode everywhere, and under Gradescope-friendly size whatever a submission printed.
+
+    The data is encoded once to find both: a lone surrogate shows in the encoding (JSON keeps it as it is when
+    not escaping), and ASCII text is its own escaped encoding, whose length is the size. Only a results.json
+    that needs it is walked and encoded again.
+    """
+    try:
+        text = json.dumps(data, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = ""
+    if not text or has_surrogate(text):
+        data, text = _valid(data), ""
+    size = len(text) if text and text.isascii() else len(json.dumps(data))
     limit = MAX_OUTPUT_CHARS
-    while len(json.dumps(data)) > MAX_RESULTS_BYTES and limit > 100:
+    while size > MAX_RESULTS_BYTES and limit > 100:
         limit //= 4
         for test in data["tests"]:
             text = test.get("output", "")
             test["output"] = _within(text, limit) if test.get("output_format", "md") == "md" else clip(text, limit)
         data["output"] = _within(data.get("output", ""), 4 * limit)
+        size = len(json.dumps(data))
     return data
 
 
