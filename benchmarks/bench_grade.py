@@ -383,7 +383,7 @@ def print_breakdown(records: list[dict], student: tuple[float, int]) -> None:
     children = [r["children_cpu"] for r in records]
     print(f"\nwhere the time of A goes: median of {len(records)} grades by grade_timed.py, pinned like A (ms)")
     print(f"  {'stage (each exclusive of the stages inside it)':<52} {'grader CPU':>10} {'wall':>7}")
-    print(f"  {'interpreter start-up (before the first line)':<52} {ms([r['start_up_cpu'] for r in records]):>10} {'':>7}")
+    print(f"  {'interpreter start-up, site and grade_timed.py imports':<52} {ms([r['start_up_cpu'] for r in records]):>10} {'':>7}")
     for stage in seen + others:
         print(f"  {stage:<52} {ms([r['cpu'].get(stage, 0.0) for r in records]):>10} {ms([r['wall'].get(stage, 0.0) for r in records]):>7}")
     print(f"  {'the grader, in all':<52} {ms(own):>10} {ms([sum(r['wall'].values()) for r in records]):>7}")

@@ -25,7 +25,6 @@ value the worker's wire can carry are accepted.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -69,6 +68,8 @@ def encode_value(value: Any, blob: bytearray | None = None) -> Any:
             return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "data": value.ravel().tolist()}}
         little = np.ascontiguousarray(value.astype(value.dtype.newbyteorder("<"), copy=False)).tobytes()
         if blob is None:
+            import base64  # cases.json only: a grade reads its arrays from the cache's bytes
+
             return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "bytes": base64.b64encode(little).decode()}}
         blob += little
         return {"$array": {"dtype": value.dtype.name, "shape": list(value.shape), "at": len(blob) - len(little)}}
@@ -95,6 +96,8 @@ def decode_value(data: Any, blob: bytes | memoryview = b"") -> Any:
         raw = np.frombuffer(blob, dtype=dtype.newbyteorder("<"), count=count, offset=payload["at"])
         return raw.astype(dtype).reshape(payload["shape"])
     if tag == "$array" and "bytes" in payload:
+        import base64
+
         dtype = np.dtype(payload["dtype"])
         raw = np.frombuffer(base64.b64decode(payload["bytes"]), dtype=dtype.newbyteorder("<"))
         return raw.astype(dtype).reshape(payload["shape"])
@@ -246,25 +249,30 @@ def fingerprint(problems_dir: Path) -> str:
     and batch grading keys its resumable records with it.
     """
     digest = hashlib.sha256(f"format {FORMAT}".encode())
-    package = Path(__file__).resolve().parent.parent
-    engine = _files(package, (".py",), skip={"__pycache__", "apps"})
-    problems = _files(Path(problems_dir), (".yaml", ".py"), skip={"__pycache__"})
-    for root, paths in ((package, engine), (Path(problems_dir), problems)):
-        for path in sorted(paths):
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    package = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+    for root, suffixes, skip in (
+        (package, (".py",), {"__pycache__", "apps"}),
+        (os.fspath(problems_dir), (".yaml", ".py"), {"__pycache__"}),
+    ):
+        for relative in _files(root, suffixes, skip):
+            with open(os.path.join(root, *relative), "rb") as stream:
+                digest.update("/".join(relative).encode() + b"\0" + stream.read() + b"\0")
     return digest.hexdigest()
 
 
-def _files(root: Path, suffixes: tuple[str, ...], skip: set[str]) -> list[Path]:
-    """The files under ``root`` with one of ``suffixes``, never looking inside a folder named in ``skip``.
+def _files(root: str, suffixes: tuple[str, ...], skip: set[str]) -> list[tuple[str, ...]]:
+    """The files under ``root`` with one of ``suffixes``, as the parts of their paths below it, in the order
+    of those parts; never looking inside a folder named in ``skip``.
 
-    os.walk, pruned: a glob over the whole tree would list every compiled file and front end too, only to drop them.
+    os.walk, pruned, and plain strings: every grade computes the fingerprint, and a glob over the whole tree
+    would list every compiled file and front end too, only to drop them.
     """
     found = []
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = [name for name in subfolders if name not in skip]
-        found += [Path(folder, name) for name in names if os.path.splitext(name)[1] in suffixes]
-    return [path for path in found if path.is_file()]
+        below = os.path.relpath(folder, root).split(os.sep) if folder != root else []
+        found += [(*below, name) for name in names if os.path.splitext(name)[1] in suffixes and os.path.isfile(os.path.join(folder, name))]
+    return sorted(found)
 
 
 def cache_bytes(problems_dir: Path, problems: list[Problem], course: Any = None) -> bytes:
