@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import types
 from collections.abc import Iterator
 from importlib.metadata import entry_points
@@ -30,10 +29,9 @@ from autograder.engine.checks import CheckError, SubmissionModule, find_checks, 
 from autograder.engine.specs import load_problem, load_specs
 from autograder.model import CheckResult, Report
 from autograder.output.results import gradescope_json
-from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
 
-from conftest import REPO, SOLUTION, graded_functions, write_files
+from conftest import REPO, SOLUTION, call_gate, graded_functions, sandbox_running, write_files
 
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 
@@ -168,20 +166,15 @@ def test_a_missing_submission_is_a_usage_error() -> None:
 
 @pytest.fixture(scope="module")
 def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    path = tmp_path_factory.mktemp("student") / SOLUTION.name
-    shutil.copy(SOLUTION, path)
-    with Sandbox(path, worker_user=None) as sandbox:
+    """One worker over the root's solution for the module's tests."""
+    with sandbox_running(tmp_path_factory.mktemp("student"), SOLUTION.read_text(), SOLUTION.name) as sandbox:
         yield sandbox
-
-
-def _gate(box: Sandbox) -> CallGate:
-    return CallGate(box, time.monotonic() + 600)
 
 
 def _run(tmp_path: Path, box: Sandbox, checks: dict[str, str]) -> dict[str, CheckResult]:
     """The checks run as PS3's course runs them: the submission importable as its file's stem and as ``ps3``."""
     problems = write_files(tmp_path / "problems", checks)
-    return {result.name: result for result in run_checks(find_checks(problems), _gate(box), module_names=["ps3"])}
+    return {result.name: result for result in run_checks(find_checks(problems), call_gate(box), module_names=["ps3"])}
 
 
 @pytest.mark.ps3
@@ -291,7 +284,7 @@ def test_a_file_name_that_is_a_real_module_never_shadows_it() -> None:
 def test_the_module_lists_the_submissions_functions(box: Sandbox) -> None:
     from autograder.engine.checks import Student
 
-    module = SubmissionModule(SOLUTION.stem, Student(_gate(box)))
+    module = SubmissionModule(SOLUTION.stem, Student(call_gate(box)))
     assert graded_functions() <= set(module.__all__)
     with pytest.raises(AttributeError):
         module.__file__  # noqa: B018 - tools probing modules must see none
