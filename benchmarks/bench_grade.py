@@ -316,6 +316,7 @@ class MemoryLimit:
 
 # The stages grade_timed.py times, in the order a grade meets them (a stage it did not see is left out).
 STAGES = (
+    "the command line (argparse)",
     "imports: NumPy",
     "imports: standard library and engine",
     "forks: the launcher",
@@ -324,6 +325,7 @@ STAGES = (
     "waiting for the worker to load the submission",
     "course and specs loading",
     "calls (requests, replies, the worker's run)",
+    "follow-through: call keys and records",
     "judging",
     "writing: results built",
     "writing: results.json written",

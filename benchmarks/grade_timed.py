@@ -106,6 +106,17 @@ TIMED: dict[str, list[tuple[str, str, bool]]] = {
         ("publish_hidden", "judging", False),
     ],
     "autograder.engine.scoring": [("score_case", "judging", False)],
+    "autograder.engine.follow_through": [
+        ("call_key", "follow-through: call keys and records", False),
+        ("Recorder.record", "follow-through: call keys and records", False),
+        ("Recorder.own_case", "follow-through: call keys and records", False),
+    ],
+    "argparse": [
+        ("ArgumentParser.__init__", "the command line (argparse)", False),
+        ("_ActionsContainer.add_argument", "the command line (argparse)", False),
+        ("ArgumentParser.parse_args", "the command line (argparse)", False),
+        ("_SubParsersAction.add_parser", "the command line (argparse)", False),
+    ],
     "autograder.output.results": [("gradescope_json", "writing: results built", False)],
     "autograder.output.files": [("write_json", "writing: results.json written", False)],
 }

@@ -31,7 +31,10 @@ from autograder.model import COMPARE_KINDS, Case, Comparison, Expected, FollowTh
 # observed is up to about 5u (3e-7) of it, the worst-case bound (n + 2)·u = 1.6e-6. So eps = 1e-6 (17u)
 # accepts float32 loops and einsum on any input size and scale, where rtol alone fails entries that
 # cancel to near zero; float16 (u = 5e-4) or inputs rounded to 3 decimals still fail by orders of magnitude.
-DEFAULT_TOLERANCE = {"rtol": 1e-4, "atol": 1e-5, "eps": 1e-6}
+MAGNITUDE_EPS = 1e-6
+# rtol and atol default to model.Comparison's own defaults, their one source; its eps defaults to 0, the
+# comparison of a case without ``magnitude: true``, which is the only one whose eps a spec cannot set.
+DEFAULT_TOLERANCE = {"rtol": Comparison.rtol, "atol": Comparison.atol, "eps": MAGNITUDE_EPS}
 CASE_KEYS = {"name", "call", "args", "kwargs", "expected", "raises", "hidden", "weight", "compare", "note"}
 FUNCTION_KEYS = {"compare", "follow_through"}
 GENERATE_KEYS = {"name", "call", "using", "count", "seed", "hidden", "weight", "compare", "note"}
