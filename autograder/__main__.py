@@ -18,8 +18,12 @@ if sys.argv[1:2] and sys.argv[1] in GRADING_COMMANDS:
     # every worker) collects as usual, with what it inherits frozen: never walked, so its pages stay shared.
     import gc
 
+    def collect_as_usual() -> None:
+        gc.freeze()
+        gc.enable()
+
     gc.disable()
-    os.register_at_fork(after_in_child=lambda: (gc.freeze(), gc.enable()))
+    os.register_at_fork(after_in_child=collect_as_usual)
 
 code = main()
 # Everything is written (results.json atomically) and the workers' launcher has ended: skip the

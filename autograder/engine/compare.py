@@ -195,7 +195,7 @@ def _judge_int(expected: int, received: Any) -> Verdict:
     return PASS
 
 
-def _judge_ints(expected: list, received: Any) -> Verdict:
+def _judge_ints(expected: list[Any], received: Any) -> Verdict:
     if isinstance(received, np.ndarray) and received.ndim == 1:
         if len(received) != len(expected):  # before list(): the vector may be huge
             return Verdict(False, WRONG, f"expected {len(expected)} numbers, received {len(received):,}")
@@ -226,7 +226,7 @@ def _shape(value: Any, depth: int = 0) -> tuple[int, ...]:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in REAL_KINDS:
             raise _NotReal(f"an array of dtype {_dtype_name(value.dtype)} does not hold real numbers")
-        return value.shape
+        return tuple(value.shape)
     if is_real(value):
         return ()
     if not isinstance(value, (list, tuple)):
@@ -272,11 +272,11 @@ def _allowed(wanted: np.ndarray, comparison: Comparison) -> np.ndarray:
         if magnitudes.shape != wanted.shape:  # a known mistake of another shape (a transpose): its largest
             magnitudes = np.asarray(magnitudes.max() if magnitudes.size else 0.0)
         allowed = allowed + comparison.eps * magnitudes
-    return allowed
+    return np.asarray(allowed)
 
 
 def _close(got: np.ndarray, wanted: np.ndarray, comparison: Comparison) -> np.ndarray:
-    return (np.abs(got - wanted) <= _allowed(wanted, comparison)) & np.isfinite(wanted)
+    return np.asarray((np.abs(got - wanted) <= _allowed(wanted, comparison)) & np.isfinite(wanted))
 
 
 def _tolerance_text(comparison: Comparison) -> str:

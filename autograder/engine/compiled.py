@@ -108,7 +108,7 @@ def decode_value(data: Any, blob: bytes | memoryview = b"") -> Any:
     raise ValueError(f"unknown value tag {tag!r}")
 
 
-def problems_document(problems: list[Problem], blob: bytearray | None = None) -> list[dict]:
+def problems_document(problems: list[Problem], blob: bytearray | None = None) -> list[dict[str, Any]]:
     """Problems and their cases as JSON-able data; with ``blob``, the arrays' bytes go there (see encode_value)."""
     return [
         {
@@ -123,7 +123,7 @@ def problems_document(problems: list[Problem], blob: bytearray | None = None) ->
     ]
 
 
-def _case_entry(case: Case, blob: bytearray | None) -> dict:
+def _case_entry(case: Case, blob: bytearray | None) -> dict[str, Any]:
     def encode(value: Any) -> Any:
         return encode_value(value, blob)
 
@@ -155,7 +155,7 @@ def _case_entry(case: Case, blob: bytearray | None) -> dict:
     return entry
 
 
-def _comparison_entry(comparison: Comparison, blob: bytearray | None) -> dict:
+def _comparison_entry(comparison: Comparison, blob: bytearray | None) -> dict[str, Any]:
     entry = {"kind": comparison.kind, "rtol": comparison.rtol, "atol": comparison.atol}
     if comparison.eps:
         entry["eps"] = comparison.eps
@@ -164,14 +164,16 @@ def _comparison_entry(comparison: Comparison, blob: bytearray | None) -> dict:
     return entry
 
 
-def _comparison(raw: dict, blob: bytes | memoryview) -> Comparison:
+def _comparison(raw: dict[str, Any], blob: bytes | memoryview) -> Comparison:
     magnitudes = raw.get("magnitudes")
     return Comparison(
         raw["kind"], raw["rtol"], raw["atol"], raw.get("eps", 0.0), decode_value(magnitudes, blob) if magnitudes is not None else None
     )
 
 
-def problems_from_document(entries: list[dict], problems_dir: Path | None = None, blob: bytes | memoryview = b"") -> list[Problem]:
+def problems_from_document(
+    entries: list[dict[str, Any]], problems_dir: Path | None = None, blob: bytes | memoryview = b""
+) -> list[Problem]:
     """Inverse of :func:`problems_document`; ``blob`` holds the arrays' bytes when they were put there.
 
     Follow-through needs the reference's composition: with ``problems_dir``
@@ -221,7 +223,7 @@ def problems_from_document(entries: list[dict], problems_dir: Path | None = None
     return problems
 
 
-def _follow_through(raw: dict, problems_dir: Path, key: str, blob: bytes | memoryview) -> FollowThrough:
+def _follow_through(raw: dict[str, Any], problems_dir: Path, key: str, blob: bytes | memoryview) -> FollowThrough:
     calls = tuple(
         PartCall(c["function"], tuple(decode_value(c["args"], blob)), {k: decode_value(v, blob) for k, v in c["kwargs"].items()})
         for c in raw["calls"]

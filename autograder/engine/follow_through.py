@@ -37,7 +37,7 @@ MAX_INT = 10**18
 PLAIN_TYPES = (int, str, type(None))  # values whose repr names them exactly (bool is a type of its own)
 
 
-def call_key(function: str, args: tuple | list, kwargs: dict[str, Any]) -> str:
+def call_key(function: str, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str:
     """A call as text, so that the same call made twice finds one recorded answer.
 
     A call on plain values (ints, strings, tuples and lists of them: nearly every
@@ -65,7 +65,7 @@ class Recorder:
         self.answers: dict[str, list[Outcome]] = defaultdict(list)
         self.own: dict[str, list[str]] = defaultdict(list)  # function -> keys of the values its own cases returned
 
-    def key(self, function: str, args: tuple | list, kwargs: dict[str, Any]) -> str | None:
+    def key(self, function: str, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str | None:
         """The call's key when its answer is recorded (a part function's), else None."""
         return call_key(function, args, kwargs) if function in self.parts else None
 
@@ -130,7 +130,7 @@ class _RecordedParts:
         return call
 
 
-def _plain(values: tuple | list) -> bool:
+def _plain(values: tuple[Any, ...] | list[Any]) -> bool:
     """Every value a plain int, string or None, or a tuple or list of them (see :func:`call_key`)."""
     return all(
         type(value) in PLAIN_TYPES or (type(value) in (tuple, list) and all(type(item) in PLAIN_TYPES for item in value))

@@ -84,7 +84,7 @@ class Survivor:
     function: str  # the graded function whose cases miss the mutant
     mutation: str  # "q2b/reference.py:21 in conv_output_size: `a // b` -> `a / b`"
     problem: str  # the key of the problem whose spec grades the function (where its new case goes)
-    args: tuple | None  # the distinguishing input; None when no domain_<function> can draw one
+    args: tuple[Any, ...] | None  # the distinguishing input; None when no domain_<function> can draw one
     reference: str = ""  # the reference's answer there (repr, or "raises ValueError")
     mutant: str = ""  # the mutant's answer there
 
@@ -232,7 +232,7 @@ def _limited(seconds: float = CALL_SECONDS) -> Iterator[None]:
             sys.settrace(old)
 
 
-def _call(function: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
+def _call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[bool, Any]:
     """(True, answer) or (False, the exception's class names, most derived first) for one call."""
     try:
         with _limited():
@@ -276,7 +276,8 @@ class _Suite:
     def reference(self, name: str) -> Callable[..., Any]:
         module = reference_module(self.folders[self.home[name]])
         assert module is not None  # only problems with a reference are in the suite
-        return getattr(module, name)
+        solver: Callable[..., Any] = getattr(module, name)
+        return solver
 
 
 class _Draws:
@@ -337,7 +338,7 @@ class _Draws:
         return None
 
 
-def _shuffled(rng: np.random.Generator, args: tuple) -> tuple | None:
+def _shuffled(rng: np.random.Generator, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
     """``args`` with the entries of every array and list permuted (same shapes and dtypes), or None if it has none."""
 
     def new_values(value: Any) -> Any:

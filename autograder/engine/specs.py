@@ -45,14 +45,15 @@ EXCEPTIONS = {name for name, value in vars(builtins).items() if isinstance(value
 # --------------------------------------------------------------------------- YAML with line numbers
 
 
-class _Mapping(dict):
+class _Mapping(dict[str, Any]):
     """A YAML mapping that remembers its own line and the line of each key."""
 
     line: int = 1
     key_lines: dict[str, int]
 
     def line_of(self, key: str) -> int:
-        return getattr(self, "key_lines", {}).get(key, self.line)
+        key_lines: dict[str, int] = getattr(self, "key_lines", {})
+        return key_lines.get(key, self.line)
 
 
 @functools.cache
@@ -283,7 +284,7 @@ def _with_magnitudes(path: Path, line: int, solver: Callable[..., Any], case: Ca
 def _solver(path: Path, line: int, reference: types.ModuleType | None, name: str) -> Callable[..., Any] | None:
     if reference is None:
         return None
-    solver = getattr(reference, name, None)
+    solver: Callable[..., Any] | None = getattr(reference, name, None)
     if not callable(solver):
         raise SpecError(path, line, f"reference.py beside this spec defines no function {name!r}")
     return solver
@@ -297,7 +298,7 @@ def _new_case(
     *,
     name: str,
     args: Any,
-    kwargs: dict,
+    kwargs: dict[str, Any],
     hidden_by_default: bool,
     where: str,
 ) -> Case:

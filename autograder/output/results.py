@@ -225,7 +225,7 @@ def summary_sections(report: Report, notes: Sequence[Text] = ()) -> tuple[Sectio
     return tuple(sections)
 
 
-def _leaderboard_entry(entry: dict) -> dict:
+def _leaderboard_entry(entry: dict[str, Any]) -> dict[str, Any]:
     """A leaderboard value a check took from the student's answers is student text: no control character."""
     value = entry.get("value")
     return {**entry, "value": plain((Section(StudentText(value)),))} if isinstance(value, str) else entry
