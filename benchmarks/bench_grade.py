@@ -46,6 +46,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -124,7 +125,7 @@ class TreeSampler(threading.Thread):
     def __init__(self, top: int, interval: float = 0.003) -> None:
         super().__init__(daemon=True)
         self.top, self.interval = top, interval
-        self.seen: dict[int, dict] = {}
+        self.seen: dict[int, dict[str, Any]] = {}
         self.peak_total_kb = 0
         self.done = threading.Event()
 
@@ -135,7 +136,8 @@ class TreeSampler(threading.Thread):
 
     def sample(self) -> None:
         children = _children_map()
-        stack, parent_of = [self.top], {self.top: None}
+        stack: list[int] = [self.top]
+        parent_of: dict[int, int | None] = {self.top: None}
         while stack:
             pid = stack.pop()
             for child in children.get(pid, []):
@@ -208,7 +210,7 @@ def wait_for_free_worker(limit: float) -> float:
 # -- one run --------------------------------------------------------------------
 
 
-def run_once(command: list[str], env: dict, sample: bool, worker_uid: int | None, cwd: Path | None = None) -> dict:
+def run_once(command: list[str], env: dict[str, str], sample: bool, worker_uid: int | None, cwd: Path | None = None) -> dict[str, Any]:
     """Start ``command``, sample its tree, wait4 it: wall seconds, CPU seconds, peaks, exit status."""
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -218,7 +220,12 @@ def run_once(command: list[str], env: dict, sample: bool, worker_uid: int | None
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
-    result = {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "status": process.returncode, "maxrss_mb": usage.ru_maxrss / 1024}
+    result: dict[str, Any] = {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "status": process.returncode,
+        "maxrss_mb": usage.ru_maxrss / 1024,
+    }
     if sampler:
         sampler.done.set()
         sampler.join()
@@ -233,7 +240,9 @@ class MemoryLimit:
     """A memory cgroup with ``megabytes`` (v2, else v1 under our own group), else prlimit --as; ``wrap`` prefixes a command."""
 
     def __init__(self, megabytes: int) -> None:
-        self.megabytes, self.group, self.files, self.mechanism = megabytes, None, {}, ""
+        self.megabytes, self.mechanism = megabytes, ""
+        self.group: Path | None = None
+        self.files: dict[str, str] = {}
         limit = str(megabytes * 1024 * 1024)
         for attempt in (self._v2, self._v1):
             try:
@@ -254,9 +263,12 @@ class MemoryLimit:
         if "memory" not in (own / "cgroup.controllers").read_text().split():
             return False
         # A group with processes cannot have controllers for its children (no internal processes): nest under the parent.
-        self.group = Path(tempfile.mkdtemp(prefix="bench-grade-", dir=own.parent if (own / "cgroup.procs").read_text().strip() else own))
-        (self.group / "memory.max").write_text(limit)
-        (self.group / "memory.swap.max").write_text("0") if (self.group / "memory.swap.max").exists() else None
+        group = self.group = Path(
+            tempfile.mkdtemp(prefix="bench-grade-", dir=own.parent if (own / "cgroup.procs").read_text().strip() else own)
+        )
+        (group / "memory.max").write_text(limit)
+        if (group / "memory.swap.max").exists():
+            (group / "memory.swap.max").write_text("0")
         self.files = {"peak": "memory.peak", "events": "memory.events"}
         self.mechanism = f"cgroup v2 {self.group} (memory.max={limit})"
         return True
@@ -268,11 +280,11 @@ class MemoryLimit:
         own = Path("/sys/fs/cgroup/memory") / line.split(":", 2)[2].lstrip("/")
         if not own.is_dir():
             return False
-        self.group = Path(tempfile.mkdtemp(prefix="bench-grade-", dir=own))  # a child of our own group: still under its limit
-        (self.group / "memory.limit_in_bytes").write_text(limit)
-        if (self.group / "memory.memsw.limit_in_bytes").exists():
+        group = self.group = Path(tempfile.mkdtemp(prefix="bench-grade-", dir=own))  # a child of our own group: still under its limit
+        (group / "memory.limit_in_bytes").write_text(limit)
+        if (group / "memory.memsw.limit_in_bytes").exists():
             try:
-                (self.group / "memory.memsw.limit_in_bytes").write_text(limit)
+                (group / "memory.memsw.limit_in_bytes").write_text(limit)
             except OSError:
                 pass
         self.files = {"peak": "memory.max_usage_in_bytes", "events": "memory.failcnt"}
@@ -295,9 +307,11 @@ class MemoryLimit:
             return None
 
     def events(self) -> str:
+        if self.group is None:
+            return "n/a"
         try:
             text = (self.group / self.files["events"]).read_text().split()
-        except (OSError, TypeError):
+        except OSError:
             return "n/a"
         return " ".join(text) if len(text) > 1 else f"failcnt {text[0]}"
 
@@ -333,7 +347,7 @@ STAGES = (
 )
 
 
-def timed_grades(root: Path, env: dict, pin: list[str], runs: int, directory: Path) -> list[dict]:
+def timed_grades(root: Path, env: dict[str, str], pin: list[str], runs: int, directory: Path) -> list[dict[str, Any]]:
     """``runs`` grades by grade_timed.py, pinned like A: each one's stages, and its children's CPU."""
     records = []
     for number in range(runs):
@@ -370,7 +384,7 @@ def student_seconds(problems: Path, submission: Path) -> tuple[float, int]:
     return best, len(calls)
 
 
-def print_breakdown(records: list[dict], student: tuple[float, int]) -> None:
+def print_breakdown(records: list[dict[str, Any]], student: tuple[float, int]) -> None:
     """The median of each stage over the timed grades, in ms: the grader's CPU, and the wall time on the pinned core."""
     if not records:
         print("\nwhere the time goes: grade_timed.py wrote no record")
@@ -405,7 +419,7 @@ def med(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def line(name: str, runs: list[dict]) -> str:
+def line(name: str, runs: list[dict[str, Any]]) -> str:
     walls, cpus = [r["wall"] for r in runs], [r["cpu"] for r in runs]
     return (
         f"{name:<36} wall median {med(walls):6.3f} s (min {min(walls):.3f}, max {max(walls):.3f})   "
@@ -437,9 +451,9 @@ def main() -> None:
     except KeyError:
         worker_uid = None
     limit = None if arguments.no_limits else MemoryLimit(LIMIT_MB)
-    runs: dict[str, list[dict]] = {"A": [], "B": [], "C": []}
+    runs: dict[str, list[dict[str, Any]]] = {"A": [], "B": [], "C": []}
     waited = 0.0
-    scores: dict[str, set] = {"A": set(), "C": set()}
+    scores: dict[str, set[Any]] = {"A": set(), "C": set()}
     try:
         with tempfile.TemporaryDirectory(prefix="bench-grade-") as temporary:
             root = Path(temporary) / "autograder"
@@ -481,18 +495,18 @@ def main() -> None:
                         continue
                     results_file.unlink(missing_ok=True)
                     waited += wait_for_free_worker(arguments.wait)
-                    if arm == "C":
+                    if arm == "C" and limit is not None:
                         limit.reset_peak()
                         result = run_once(limit.wrap(grade), env, True, worker_uid)
                         result["group_peak_mb"] = limit.peak_mb()
                     else:
                         result = run_once(grade, env, True, worker_uid)
-                    data = json.loads(results_file.read_text()) if results_file.is_file() else {"score": None}
+                    data: dict[str, Any] = json.loads(results_file.read_text()) if results_file.is_file() else {"score": None}
                     scores[arm].add(data.get("score"))
                     runs[arm].append(result)
                 done = "  ".join(f"{arm} {runs[arm][-1]['wall']:.2f}s" for arm in runs if runs[arm])
                 print(f"round {number + 1:>2}/{arguments.rounds}: {done}", flush=True)
-            cases = sum(1 for t in data.get("tests", []) if t.get("max_score"))
+            cases = sum(1 for test in data.get("tests", []) if test.get("max_score"))
             records = timed_grades(root, env, pin, arguments.breakdown, Path(temporary))
             student = student_seconds(root / "source" / "problems", REPO / "solutions" / "ps3.py") if records else (0.0, 0)
     finally:
@@ -524,9 +538,9 @@ def main() -> None:
     )
     print(f"peak RSS of B (in-process suite), median: {med([r['maxrss_mb'] for r in b]):.1f} MB")
     print(f"score in A: {sorted(scores['A'], key=str)} over {cases} cases")
-    if c:
+    if c and limit is not None:
         print(f"C: limit by {limit.mechanism}; CPU by taskset -c {arguments.core}")
-        group_peaks = [r.get("group_peak_mb") for r in c if r.get("group_peak_mb") is not None]
+        group_peaks = [float(r["group_peak_mb"]) for r in c if r.get("group_peak_mb") is not None]
         if group_peaks:
             print(
                 f"C: peak memory charged to the group (RSS + page cache), median {med(group_peaks):.1f} MB, max {max(group_peaks):.1f} MB; "

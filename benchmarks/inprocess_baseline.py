@@ -22,25 +22,25 @@ K = np.array([[1, -1, 1], [0, 1, 0], [1, -1, 1]])
 
 class TestPS3(unittest.TestCase):
     @weight(15)
-    def test_q2a(self):
+    def test_q2a(self) -> None:
         self.assertEqual(ps3.mlp_layer_params([150528, 75264, 100]), [11329414656, 7526500])
 
     @weight(30)
-    def test_q2b(self):
+    def test_q2b(self) -> None:
         self.assertEqual(ps3.conv_layer_params(3, 3, 7), 444)
         self.assertEqual(ps3.num_conv_layers(224, 8, 7), 36)
         self.assertEqual(ps3.conv_classifier_params((3, 224, 224), 7, 8, 100), 35284)
 
     @weight(20)
-    def test_q3a(self):
+    def test_q3a(self) -> None:
         self.assertTrue(np.allclose(ps3.conv2d(I, K), [[1, 0], [-1, 4]]))
 
     @weight(20)
-    def test_q3b(self):
+    def test_q3b(self) -> None:
         self.assertEqual(ps3.conv_transpose2d(I, K).shape, (6, 6))
 
     @weight(15)
-    def test_q4(self):
+    def test_q4(self) -> None:
         self.assertEqual(ps3.downsampling_params(3, [16, 32, 64, 128, 256], 224, 16, 3), 58810528)
 
 
