@@ -84,6 +84,8 @@ def decode_value(data: Any, blob: bytes | memoryview = b"") -> Any:
     import numpy as np
 
     if isinstance(data, list):
+        if not any(type(item) is list or type(item) is dict for item in data):  # numbers and strings: nothing to decode
+            return list(data)
         return [decode_value(item, blob) for item in data]
     if not isinstance(data, dict):
         return data
@@ -92,9 +94,8 @@ def decode_value(data: Any, blob: bytes | memoryview = b"") -> Any:
         return tuple(decode_value(item, blob) for item in payload)
     if tag == "$array" and "at" in payload:
         dtype = np.dtype(payload["dtype"])
-        count = math.prod(payload["shape"])
-        raw = np.frombuffer(blob, dtype=dtype.newbyteorder("<"), count=count, offset=payload["at"])
-        return raw.astype(dtype).reshape(payload["shape"])
+        raw = np.frombuffer(blob, dtype=dtype.newbyteorder("<"), count=math.prod(payload["shape"]), offset=payload["at"])
+        return raw.reshape(payload["shape"]).astype(dtype)  # astype copies: an array of its own, writable
     if tag == "$array" and "bytes" in payload:
         import base64
 
