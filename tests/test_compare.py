@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from autograder.engine import outcomes
 from autograder.engine.compare import agrees, judge, short_repr
-from autograder.model import Comparison
+from autograder.model import Case, Comparison, Problem
 from autograder.sandbox.worker import Unsupported
 
 INT, INTS, ARRAY = Comparison("int"), Comparison("ints"), Comparison("array")
+Solver = Callable[[np.ndarray, np.ndarray], np.ndarray]  # a conv2d or conv_transpose2d, right or degraded
 
 
 @pytest.mark.parametrize("received", [444, np.int64(444), np.int32(444), 444.0, np.float32(444.0), np.array(444)])
-def test_an_int_answer_may_arrive_in_any_integral_form(received):
+def test_an_int_answer_may_arrive_in_any_integral_form(received: object) -> None:
     assert judge(444, received, INT).passed
 
 
@@ -38,18 +41,18 @@ SUMMARIES = set(outcomes.SUMMARIES)
         (10**400, "relative error enormous"),
     ],
 )
-def test_wrong_int_answers(received, detail):
+def test_wrong_int_answers(received: object, detail: str) -> None:
     verdict = judge(444, received, INT)
     assert not verdict.passed and detail in verdict.detail and verdict.summary in SUMMARIES
 
 
-def test_large_ints_are_exact():
+def test_large_ints_are_exact() -> None:
     assert judge(11_329_414_656, 11_329_414_656, INT).passed
     assert not judge(11_329_414_656, 11_329_414_657, INT).passed
     assert not judge(11_329_414_656, 11_329_414_656.5, INT).passed
 
 
-def test_int_lists():
+def test_int_lists() -> None:
     assert judge([40, 18], [40, 18], INTS).passed
     assert judge([40, 18], (np.int64(40), 18.0), INTS).passed
     assert judge([40, 18], np.array([40, 18]), INTS).passed
@@ -64,11 +67,11 @@ EXPECTED = np.array([[1.5, -2.0, 3.25], [0.0, 4.0, -1.0]])
 
 
 @pytest.mark.parametrize("received", [EXPECTED, EXPECTED.tolist(), EXPECTED.astype(np.float32), EXPECTED + 1e-7])
-def test_array_answers_accepted(received):
+def test_array_answers_accepted(received: object) -> None:
     assert judge(EXPECTED, received, ARRAY).passed
 
 
-def test_float32_work_done_right_passes_with_default_tolerance():
+def test_float32_work_done_right_passes_with_default_tolerance() -> None:
     rng = np.random.default_rng(0)
     x, k = rng.normal(0, 3, (12, 12)), rng.normal(0, 2, (5, 5))
     from scipy.signal import correlate2d
@@ -94,18 +97,18 @@ def test_float32_work_done_right_passes_with_default_tolerance():
         (3.0, "received 3.0"),
     ],
 )
-def test_wrong_array_answers(received, detail):
+def test_wrong_array_answers(received: object, detail: str) -> None:
     verdict = judge(EXPECTED, received, ARRAY)
     assert not verdict.passed and detail in verdict.detail and verdict.summary in SUMMARIES
 
 
-def test_small_array_difference_is_shown_side_by_side_with_marks():
+def test_small_array_difference_is_shown_side_by_side_with_marks() -> None:
     verdict = judge(EXPECTED, np.trunc(EXPECTED), ARRAY)
     assert "largest error 0.5 at index (0, 0)" in verdict.detail
     assert "-2*" not in verdict.detail and "1*" in verdict.detail and "3*" in verdict.detail
 
 
-def test_large_array_difference_is_summarised():
+def test_large_array_difference_is_summarised() -> None:
     expected = np.zeros((30, 30))
     received = expected.copy()
     received[7, 9] = 2.0
@@ -114,7 +117,7 @@ def test_large_array_difference_is_summarised():
     assert "index (7, 9)" in verdict.detail and "received (* = wrong)" not in verdict.detail
 
 
-def test_summaries_never_show_values_lengths_or_shapes():
+def test_summaries_never_show_values_lengths_or_shapes() -> None:
     for received in (np.trunc(EXPECTED) + 17.125, EXPECTED.T, 17.125, np.zeros((7, 9)), [[1.0] * 5] * 3):
         assert judge(EXPECTED, received, ARRAY).summary in SUMMARIES
     for received in (445, [445], Unsupported("Leak_1_2_3")):
@@ -130,8 +133,8 @@ def _structured() -> np.ndarray:
     return np.zeros((2, 3), dtype=[("a", "<f8"), ("b", "S2")])
 
 
-def _deep(levels: int) -> list:
-    value: list = [1.0]
+def _deep(levels: int) -> list[object]:
+    value: list[object] = [1.0]
     for _ in range(levels):
         value = [value]
     return value
@@ -206,7 +209,7 @@ HOSTILE = [
         (EXPECTED, Comparison("array", eps=1e-6, magnitudes=np.abs(EXPECTED))),
     ],
 )
-def test_hostile_answers_get_a_verdict_for_their_case_alone(expected, received, comparison):
+def test_hostile_answers_get_a_verdict_for_their_case_alone(expected: object, received: object, comparison: Comparison) -> None:
     verdict = judge(expected, received, comparison)
     assert verdict.summary in SUMMARIES or verdict.passed
     assert "could not compare" not in verdict.detail  # the safety net in judge() was not needed
@@ -218,8 +221,8 @@ def test_hostile_answers_get_a_verdict_for_their_case_alone(expected, received, 
 
 
 @pytest.mark.parametrize("received", [[[10**400]], [10**400, 1.0], [[2**1024, 0, 0], [0, 0, 0]]])
-def test_an_int_beyond_float_range_inside_lists_is_wrong(received):
-    verdict = judge(EXPECTED if np.ndim(received) == 2 else np.zeros(2), received, ARRAY)
+def test_an_int_beyond_float_range_inside_lists_is_wrong(received: list[object]) -> None:
+    verdict = judge(EXPECTED if isinstance(received[0], list) else np.zeros(2), received, ARRAY)
     assert not verdict.passed
 
 
@@ -233,7 +236,7 @@ def test_an_int_beyond_float_range_inside_lists_is_wrong(received):
         [np.array([1.5, -2.0, 3.25]), np.array([0, 4, -1], dtype=complex)],
     ],
 )
-def test_strings_complex_numbers_and_bools_are_not_numbers_inside_lists_either(received):
+def test_strings_complex_numbers_and_bools_are_not_numbers_inside_lists_either(received: object) -> None:
     verdict = judge(EXPECTED, received, ARRAY)
     assert not verdict.passed and "not" in verdict.detail
     assert not agrees(EXPECTED, received, ARRAY)
@@ -254,7 +257,7 @@ def test_strings_complex_numbers_and_bools_are_not_numbers_inside_lists_either(r
         [[np.array(1.5), np.float16(-2), 3.25], [np.uint8(0), np.array([4.0])[0], -1]],
     ],
 )
-def test_right_arrays_pass_in_any_real_dtype_byte_order_and_memory_layout(received):
+def test_right_arrays_pass_in_any_real_dtype_byte_order_and_memory_layout(received: object) -> None:
     assert judge(EXPECTED, received, ARRAY).passed
     assert agrees(EXPECTED, received, ARRAY)
 
@@ -263,7 +266,7 @@ def test_right_arrays_pass_in_any_real_dtype_byte_order_and_memory_layout(receiv
     "received",
     [np.array(444), np.array(444, dtype=">i8"), np.array(444.0, dtype="<f2"), np.uint16(444), np.array(444, dtype=np.longdouble)],
 )
-def test_a_zero_dimensional_array_equal_to_an_int_answer_is_right(received):
+def test_a_zero_dimensional_array_equal_to_an_int_answer_is_right(received: object) -> None:
     assert judge(444, received, INT).passed
 
 
@@ -277,11 +280,11 @@ def test_a_zero_dimensional_array_equal_to_an_int_answer_is_right(received):
         np.longdouble(2**60) + np.longdouble(0.5),
     ],
 )
-def test_timedeltas_bools_and_inexact_long_doubles_are_not_ints(received):
+def test_timedeltas_bools_and_inexact_long_doubles_are_not_ints(received: object) -> None:
     assert not judge(444 if not isinstance(received, np.longdouble) else 2**60, received, INT).passed
 
 
-def test_descriptions_are_bounded_and_never_raise():
+def test_descriptions_are_bounded_and_never_raise() -> None:
     assert short_repr(10**5000) == "<an integer of about 5,001 digits>"
     assert short_repr(np.zeros(1, dtype="V10000000")).startswith("<array of shape (1,), dtype |V10000000")
     assert short_repr(np.frombuffer(np.array([7], dtype="<i8").tobytes(), dtype="<M8")) == "<array of shape (1,), dtype datetime64>"
@@ -290,7 +293,7 @@ def test_descriptions_are_bounded_and_never_raise():
     assert short_repr([_deep(5000)]) == "[[[[[...]]]]]"
 
 
-def test_the_detail_names_what_is_not_a_number():
+def test_the_detail_names_what_is_not_a_number() -> None:
     assert "'1.5' (a str) is not a real number" in judge(EXPECTED, [["1.5", -2, 3.25], [0, 4, -1]], ARRAY).detail
     assert "too large for a float" in judge(np.zeros(2), [10**400, 1], ARRAY).detail
     assert "relative error enormous" in judge(444, 10**400, INT).detail
@@ -320,7 +323,7 @@ def test_the_detail_names_what_is_not_a_number():
         (EXPECTED, [["1.5", "-2", "3.25"], ["0", "4", "-1"]], ARRAY, "return a NumPy array of numbers"),
     ],
 )
-def test_a_refused_answer_is_told_what_to_return_instead(expected, received, comparison, instead):
+def test_a_refused_answer_is_told_what_to_return_instead(expected: object, received: object, comparison: Comparison, instead: str) -> None:
     verdict = judge(expected, received, comparison)
     assert not verdict.passed and verdict.summary == outcomes.WRONG
     assert instead in verdict.detail, verdict.detail
@@ -385,7 +388,7 @@ def small_case(rng):
 
 
 @pytest.fixture(scope="module")
-def magnitude_problem(tmp_path_factory):
+def magnitude_problem(tmp_path_factory: pytest.TempPathFactory) -> Problem:
     from autograder.engine.specs import load_problem
 
     folder = tmp_path_factory.mktemp("problems") / "tm"
@@ -395,13 +398,13 @@ def magnitude_problem(tmp_path_factory):
     return load_problem(folder / "spec.yaml")
 
 
-def _cases(problem, prefix):
+def _cases(problem: Problem, prefix: str) -> list[Case]:
     cases = [case for case in problem.cases if case.name.startswith(prefix)]
     assert cases
     return cases
 
 
-def _f32_conv2d_sum_per_window(x, k):
+def _f32_conv2d_sum_per_window(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
     (kh, kw), out = k.shape, np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1), np.float32)
     for i in range(out.shape[0]):
@@ -410,7 +413,7 @@ def _f32_conv2d_sum_per_window(x, k):
     return out
 
 
-def _f32_conv2d_shifted_sums(x, k):
+def _f32_conv2d_shifted_sums(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
     (kh, kw), out = k.shape, np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1), np.float32)
     for a in range(kh):
@@ -419,7 +422,7 @@ def _f32_conv2d_shifted_sums(x, k):
     return out
 
 
-def _f32_conv2d_scalar_loops(x, k):
+def _f32_conv2d_scalar_loops(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Four nested loops, one float32 product and sum at a time: the slowest, most rounded way."""
     x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
     (kh, kw), out = k.shape, np.zeros((x.shape[0] - k.shape[0] + 1, x.shape[1] - k.shape[1] + 1), np.float32)
@@ -435,12 +438,12 @@ def _f32_conv2d_scalar_loops(x, k):
     return out
 
 
-def _f32_conv2d_einsum(x, k):
+def _f32_conv2d_einsum(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
-    return np.einsum("ijkl,kl->ij", np.lib.stride_tricks.sliding_window_view(x, k.shape), k)
+    return np.asarray(np.einsum("ijkl,kl->ij", np.lib.stride_tricks.sliding_window_view(x, k.shape), k))
 
 
-def _f32_conv_transpose2d_scatter(x, k):
+def _f32_conv_transpose2d_scatter(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     x, k = np.asarray(x, np.float32), np.asarray(k, np.float32)
     (h, w), (kh, kw) = x.shape, k.shape
     out = np.zeros((h + kh - 1, w + kw - 1), np.float32)
@@ -451,45 +454,48 @@ def _f32_conv_transpose2d_scatter(x, k):
 
 
 @pytest.mark.parametrize("student", [_f32_conv2d_sum_per_window, _f32_conv2d_shifted_sums, _f32_conv2d_einsum])
-def test_float32_conv2d_passes_on_big_inputs(magnitude_problem, student):
+def test_float32_conv2d_passes_on_big_inputs(magnitude_problem: Problem, student: Solver) -> None:
     for case in _cases(magnitude_problem, "big conv2d"):
         assert judge(case.expected.value, student(*case.args), case.comparison).passed, case.name
 
 
-def test_float32_scalar_loops_pass_on_big_inputs(magnitude_problem):
+def test_float32_scalar_loops_pass_on_big_inputs(magnitude_problem: Problem) -> None:
     case = _cases(magnitude_problem, "big conv2d")[0]
     assert judge(case.expected.value, _f32_conv2d_scalar_loops(*case.args), case.comparison).passed
 
 
-def test_float32_conv_transpose2d_passes_on_big_inputs(magnitude_problem):
+def test_float32_conv_transpose2d_passes_on_big_inputs(magnitude_problem: Problem) -> None:
     for case in _cases(magnitude_problem, "big transposed"):
         assert judge(case.expected.value, _f32_conv_transpose2d_scatter(*case.args), case.comparison).passed, case.name
 
 
-def test_a_fixed_tolerance_fails_right_float32_work_on_big_inputs(magnitude_problem):
+def test_a_fixed_tolerance_fails_right_float32_work_on_big_inputs(magnitude_problem: Problem) -> None:
     """Why the magnitude term exists: entries that cancel to near zero are beyond rtol alone."""
     fixed = Comparison("array", 1e-4, 1e-5)
     verdicts = [judge(case.expected.value, _f32_conv2d_shifted_sums(*case.args), fixed) for case in _cases(magnitude_problem, "big conv2d")]
     assert not all(verdict.passed for verdict in verdicts)
 
 
-def _f16(solver):
+def _f16(solver: Solver) -> Solver:
     return lambda x, k: solver(np.asarray(x, np.float16), np.asarray(k, np.float16)).astype(np.float16)
 
 
-def _rounded_inputs(solver):
+def _rounded_inputs(solver: Solver) -> Solver:
     return lambda x, k: solver(np.round(x, 3), np.round(k, 3))
 
 
-def _rounded_output(solver):
+def _rounded_output(solver: Solver) -> Solver:
     return lambda x, k: np.round(solver(x, k), 3)
 
 
 @pytest.mark.parametrize("prefix, solver", [("small conv2d", "conv2d"), ("small transposed", "conv_transpose2d")])
 @pytest.mark.parametrize("degrade", [_f16, _rounded_inputs, _rounded_output])
-def test_float16_and_three_decimals_fail_on_small_inputs(magnitude_problem, prefix, solver, degrade):
+def test_float16_and_three_decimals_fail_on_small_inputs(
+    magnitude_problem: Problem, prefix: str, solver: str, degrade: Callable[[Solver], Solver]
+) -> None:
     from autograder.engine.references import reference_module
 
+    assert magnitude_problem.path is not None
     reference = reference_module(magnitude_problem.path.parent)
     student = degrade(getattr(reference, solver))
     for case in _cases(magnitude_problem, prefix):
@@ -498,7 +504,7 @@ def test_float16_and_three_decimals_fail_on_small_inputs(magnitude_problem, pref
         assert verdict.summary == outcomes.WRONG
 
 
-def test_magnitudes_are_the_sums_of_absolute_terms_and_travel_in_the_compiled_cache(magnitude_problem):
+def test_magnitudes_are_the_sums_of_absolute_terms_and_travel_in_the_compiled_cache(magnitude_problem: Problem) -> None:
     import json
 
     from autograder.engine.compiled import problems_document, problems_from_document
@@ -515,7 +521,7 @@ def test_magnitudes_are_the_sums_of_absolute_terms_and_travel_in_the_compiled_ca
         assert copy.comparison.magnitudes.dtype == np.float64
 
 
-def test_a_known_mistake_of_another_shape_is_compared_with_the_largest_magnitude():
+def test_a_known_mistake_of_another_shape_is_compared_with_the_largest_magnitude() -> None:
     comparison = Comparison("array", eps=1e-6, magnitudes=np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 1e6]]))
     mistake = EXPECTED.T  # a transposed answer, recognised in a student's transposed answer
     assert agrees(mistake, mistake + 0.9, comparison)  # 1e-6 * 1e6 = 1 allowed everywhere
@@ -533,7 +539,7 @@ def test_a_known_mistake_of_another_shape_is_compared_with_the_largest_magnitude
         ("{kind: array, magnitudes: true}", "unknown compare setting 'magnitudes'"),
     ],
 )
-def test_magnitude_settings_are_checked(tmp_path, compare, message):
+def test_magnitude_settings_are_checked(tmp_path: Path, compare: str, message: str) -> None:
     from autograder.engine.errors import SpecError
     from autograder.engine.specs import load_problem
 
@@ -547,7 +553,7 @@ def test_magnitude_settings_are_checked(tmp_path, compare, message):
         load_problem(folder / "spec.yaml")
 
 
-def test_magnitude_needs_a_reference_that_accepts_absolute_values(tmp_path):
+def test_magnitude_needs_a_reference_that_accepts_absolute_values(tmp_path: Path) -> None:
     from autograder.engine.errors import SpecError
     from autograder.engine.specs import load_problem
 
