@@ -13,13 +13,14 @@ import pytest
 from autograder.engine.errors import SpecError
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.scoring import assign_max_scores
+from autograder.model import Problem
 
 from conftest import ASSIGNMENTS, FIXTURES, Assignment, graded_functions, spec_problems, total_points
 
 EVERY_ASSIGNMENT = pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=str)
 
 
-def _problems(assignment: Assignment) -> dict:
+def _problems(assignment: Assignment) -> dict[str, Problem]:
     return {p.key: p for p in load_problems(assignment.problems)}
 
 
@@ -28,7 +29,7 @@ def _problems(assignment: Assignment) -> dict:
 
 
 @EVERY_ASSIGNMENT
-def test_case_shares_add_up_to_each_problems_points(assignment):
+def test_case_shares_add_up_to_each_problems_points(assignment: Assignment) -> None:
     """With the Python checks' weights, the problems' points add up to the course total: validate holds them to
     it, and tests/test_assignments.py builds every assignment, which validates it."""
     problems = _problems(assignment)
@@ -39,7 +40,7 @@ def test_case_shares_add_up_to_each_problems_points(assignment):
 
 
 @EVERY_ASSIGNMENT
-def test_every_function_has_a_visible_case_and_every_problem_a_hidden_one(assignment):
+def test_every_function_has_a_visible_case_and_every_problem_a_hidden_one(assignment: Assignment) -> None:
     """What students' check can show, and what it cannot (PS3's functions each have both: tests/test_ps3.py)."""
     problems = _problems(assignment)
     functions = {c.function for p in problems.values() for c in p.cases}
@@ -51,7 +52,7 @@ def test_every_function_has_a_visible_case_and_every_problem_a_hidden_one(assign
 
 
 @EVERY_ASSIGNMENT
-def test_generated_cases_are_the_same_every_run(assignment):
+def test_generated_cases_are_the_same_every_run(assignment: Assignment) -> None:
     problems, again = _problems(assignment), _problems(assignment)
     for key, problem in problems.items():
         for a, b in zip(problem.cases, again[key].cases, strict=True):
@@ -103,7 +104,7 @@ cases:
         ),
     ],
 )
-def test_malformed_spec_names_file_line_and_problem(tmp_path, spec, line, message):
+def test_malformed_spec_names_file_line_and_problem(tmp_path: Path, spec: str, line: int, message: str) -> None:
     folder = _spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n")
     with pytest.raises(SpecError) as caught:
         load_problems(folder)
@@ -120,32 +121,32 @@ def test_malformed_spec_names_file_line_and_problem(tmp_path, spec, line, messag
         ("functions:\n  double: {follow_through: {share: 0.5, using: f}}\n", "follow_through of double needs a reference.py"),
     ],
 )
-def test_what_needs_a_reference_is_not_silently_dropped_without_one(tmp_path, extra, message):
+def test_what_needs_a_reference_is_not_silently_dropped_without_one(tmp_path: Path, extra: str, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         load_problems(_spec_dir(tmp_path, GOOD + extra))
 
 
-def test_an_array_answer_without_an_array_comparison_says_so(tmp_path):
+def test_an_array_answer_without_an_array_comparison_says_so(tmp_path: Path) -> None:
     spec = GOOD.replace("args: [2]", "args: [!array [[1.5, 2]]]").replace("    expected: 4\n", "")
     with pytest.raises(SpecError, match="cannot be compared as kind 'int'; declare functions: double"):
         load_problems(_spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n"))
 
 
-def test_broken_reference_is_reported_with_its_file(tmp_path):
+def test_broken_reference_is_reported_with_its_file(tmp_path: Path) -> None:
     folder = _spec_dir(tmp_path, GOOD, "def double(x):\n    return 2 *\n")
     with pytest.raises(SpecError) as caught:
         load_problems(folder)
     assert caught.value.path.name == "reference.py" and caught.value.line == 2
 
 
-def test_missing_folder_and_empty_folder(tmp_path):
+def test_missing_folder_and_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="no problems folder"):
         load_problems(tmp_path / "nowhere")
     with pytest.raises(SpecError, match=r"no \*/spec\.yaml"):
         load_problems(tmp_path)
 
 
-def test_array_and_tuple_tags(tmp_path):
+def test_array_and_tuple_tags(tmp_path: Path) -> None:
     spec = GOOD.replace("args: [2]", "args: [!array [[1, 2], [3, 4]]]").replace("expected: 4", "expected: [[2, 4], [6, 8]]")
     spec = spec.replace("points: 10", "points: 10\nfunctions:\n  double: {compare: {kind: array}}")
     (case,) = load_problems(_spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n"))[0].cases
@@ -156,7 +157,7 @@ def test_array_and_tuple_tags(tmp_path):
         )
 
 
-def test_reference_mutating_its_input_cannot_change_a_case(tmp_path):
+def test_reference_mutating_its_input_cannot_change_a_case(tmp_path: Path) -> None:
     reference = "def double(x):\n    x[0] = 99\n    return 2 * len(x)\n"
     spec = GOOD.replace("args: [2]", "args: [[1, 2]]")
     (case,) = load_problems(_spec_dir(tmp_path, spec, reference))[0].cases
@@ -164,13 +165,13 @@ def test_reference_mutating_its_input_cannot_change_a_case(tmp_path):
 
 
 @EVERY_ASSIGNMENT
-def test_shipped_problems_copy_still_loads(tmp_path, assignment):
+def test_shipped_problems_copy_still_loads(tmp_path: Path, assignment: Assignment) -> None:
     shutil.copytree(assignment.problems, tmp_path / "problems")
     assert len(load_problems(tmp_path / "problems")) == len(spec_problems(assignment.problems)) > 1
 
 
 @EVERY_ASSIGNMENT
-def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_path, assignment):
+def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_path: Path, assignment: Assignment) -> None:
     from autograder.engine.compiled import CACHE_NAME, cache_bytes
 
     folder = tmp_path / "problems"
@@ -188,24 +189,26 @@ def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_pa
             b.comparison,
             b.where,
         )
-        assert a.follow_through is None or a.follow_through.calls == b.follow_through.calls
+        assert a.follow_through is None or (b.follow_through is not None and a.follow_through.calls == b.follow_through.calls)
         assert repr(a.args) == repr(b.args) and repr(a.expected) == repr(b.expected)
         assert repr(a.known_mistakes) == repr(b.known_mistakes)
         assert (a.follow_through is None) == (b.follow_through is None)
     composite = next(c for p in cached for c in p.cases if c.follow_through)
-    reference_solver = next(c for p in fresh for c in p.cases if c.number == composite.number).follow_through.compose
-    parts = sys.modules[reference_solver.__module__]  # the reference's own parts: the composition gives its answer
+    reference_rule = next(c for p in fresh for c in p.cases if c.number == composite.number).follow_through
+    assert composite.follow_through is not None and reference_rule is not None
+    parts = sys.modules[reference_rule.compose.__module__]  # the reference's own parts: the composition gives its answer
     assert composite.follow_through.compose(parts, *composite.args) == composite.expected.value
     assert all(c.expected is not f.expected for p, q in zip(cached, fresh) for c, f in zip(p.cases, q.cases))  # really from the cache
     assert [p.path for p in cached] == [p.path for p in fresh]  # the runner finds each problem's checks beside it
 
     changed = next(p for p in fresh if not p.graded_by_hand)
+    assert changed.path is not None
     changed.path.write_text(re.sub(r"^points: .*$", f"points: {changed.points + 1:g}", changed.path.read_text(), flags=re.M))
     again = {p.key: p for p in load_problems(folder)}
     assert again[changed.key].points == changed.points + 1  # a changed spec makes the cache stale
 
 
-def test_a_damaged_cache_is_ignored(tmp_path):
+def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
     from autograder.engine.compiled import CACHE_NAME
 
     folder = tmp_path / "problems"
