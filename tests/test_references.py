@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,11 @@ I = np.array([[2, 0, -1, -1], [0, 1, 0, 2], [-2, 0, 1, 1], [1, 1, 0, -1]])
 K = np.array([[1, -1, 1], [0, 1, 0], [1, -1, 1]])
 
 
+References = dict[str, types.ModuleType]  # each problem's reference module, by problem key
+
+
 @pytest.fixture(scope="module")
-def ref():
+def ref() -> References:
     """Every reference module, by problem key (loaded the way the grader loads them)."""
     load_problems(REPO / "problems")
     import sys
@@ -26,7 +30,7 @@ def ref():
     }
 
 
-def test_conv2d_is_scipy_correlate2d(ref):
+def test_conv2d_is_scipy_correlate2d(ref: References) -> None:
     rng = np.random.default_rng(7)
     for _ in range(50):
         x = rng.normal(size=(int(rng.integers(1, 15)), int(rng.integers(1, 15))))
@@ -35,7 +39,7 @@ def test_conv2d_is_scipy_correlate2d(ref):
     np.testing.assert_array_equal(ref["q3a"].conv2d(I, K), [[1, 0], [-1, 4]])
 
 
-def test_conv_transpose2d_is_scipy_full_convolution_with_flipped_kernel(ref):
+def test_conv_transpose2d_is_scipy_full_convolution_with_flipped_kernel(ref: References) -> None:
     """Scattering K at every input entry equals the full convolution of x with K (SciPy flips K itself)."""
     rng = np.random.default_rng(8)
     for _ in range(50):
@@ -53,7 +57,7 @@ def test_conv_transpose2d_is_scipy_full_convolution_with_flipped_kernel(ref):
     np.testing.assert_array_equal(ref["q3b"].conv_transpose2d(I, K), expected)
 
 
-def test_problem_set_input_is_the_unique_one_behind_the_worked_q3b_answer(ref):
+def test_problem_set_input_is_the_unique_one_behind_the_worked_q3b_answer(ref: References) -> None:
     """The Q3b output printed in the worked answers pins I down: 36 equations, 16 unknowns."""
     expected = ref["q3b"].conv_transpose2d(I, K)
     columns = [ref["q3b"].conv_transpose2d(np.eye(16)[n].reshape(4, 4), K).ravel() for n in range(16)]
@@ -61,7 +65,7 @@ def test_problem_set_input_is_the_unique_one_behind_the_worked_q3b_answer(ref):
     np.testing.assert_allclose(solution.reshape(4, 4), I, atol=1e-9)
 
 
-def _brute_force_layers(size_in, size_out, kernel, stride=1, padding=0):
+def _brute_force_layers(size_in: int, size_out: int, kernel: int, stride: int = 1, padding: int = 0) -> int | None:
     sizes, size = [size_in], size_in
     while size + 2 * padding >= kernel and len(sizes) < 10_000:
         size = (size + 2 * padding - kernel) // stride + 1
@@ -71,7 +75,7 @@ def _brute_force_layers(size_in, size_out, kernel, stride=1, padding=0):
     return sizes.index(size_out) if size_out in sizes else None
 
 
-def test_layer_counts_against_brute_force(ref):
+def test_layer_counts_against_brute_force(ref: References) -> None:
     for size_in in range(1, 60):
         for size_out in range(1, size_in + 3):
             for kernel in (1, 2, 3, 5):
@@ -84,7 +88,7 @@ def test_layer_counts_against_brute_force(ref):
                         assert ref["q2b"].num_conv_layers(size_in, size_out, kernel, stride) == want
 
 
-def test_parameter_counts_by_counting_tensors(ref):
+def test_parameter_counts_by_counting_tensors(ref: References) -> None:
     """Build the actual weight and bias arrays and count their entries."""
     rng = np.random.default_rng(9)
     for _ in range(30):
@@ -94,11 +98,11 @@ def test_parameter_counts_by_counting_tensors(ref):
         d_in, d_out = (int(v) for v in rng.integers(1, 300, size=2))
         assert ref["q2a"].fc_layer_params(d_in, d_out) == np.empty((d_out, d_in)).size + d_out
     layers = [(3, 16)] + [(16, 32), (32, 64), (64, 128), (128, 256)] + [(256, 256)] * 99
-    tensors = sum((c_in * c_out * 9 + c_out) for c_in, c_out in layers)
-    assert ref["q4"].downsampling_params(3, [16, 32, 64, 128, 256], 224, 16, 3) == tensors == 58_810_528
+    weights = sum((c_in * c_out * 9 + c_out) for c_in, c_out in layers)
+    assert ref["q4"].downsampling_params(3, [16, 32, 64, 128, 256], 224, 16, 3) == weights == 58_810_528
 
 
-def test_domain_generators_stay_in_the_domain_and_agree_with_scipy(ref):
+def test_domain_generators_stay_in_the_domain_and_agree_with_scipy(ref: References) -> None:
     """The domain_* generators (mutation adequacy) draw valid inputs of every dtype; the references agree with SciPy there."""
     rng = np.random.default_rng(10)
     dtypes = set()
@@ -114,7 +118,7 @@ def test_domain_generators_stay_in_the_domain_and_agree_with_scipy(ref):
     assert {"int8", "int16", "float32", "float64", "uint8"} <= dtypes
 
 
-def test_domain_layer_counts_against_brute_force(ref):
+def test_domain_layer_counts_against_brute_force(ref: References) -> None:
     rng = np.random.default_rng(11)
     reached = 0
     for _ in range(500):
@@ -130,7 +134,7 @@ def test_domain_layer_counts_against_brute_force(ref):
     assert reached > 250  # mostly sizes the stack reaches, not only ValueError
 
 
-def test_domain_encoders_by_counting_layers(ref):
+def test_domain_encoders_by_counting_layers(ref: References) -> None:
     rng = np.random.default_rng(12)
     for _ in range(200):
         in_channels, channels, size_in, latent, kernel = ref["q4"].domain_downsampling_params(rng)
