@@ -8,20 +8,24 @@ checks that it does not.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
-from conftest import SOLUTION, scores_by_function, spec_problems, submission_with, total_points
+from autograder.model import Problem
+
+from conftest import SOLUTION, GradescopeLayout, scores_by_function, spec_problems, submission_with, total_points
 
 PS3_KEYS = ("q1", "q2a", "q2b", "q3a", "q3b", "q4")
 
 
-def ps3_problems() -> list:
+def ps3_problems() -> list[Problem]:
     by_key = {problem.key: problem for problem in spec_problems()}
     return [by_key[key] for key in PS3_KEYS]
 
 
-def ps3_problem(key: str):
+def ps3_problem(key: str) -> Problem:
     return ps3_problems()[PS3_KEYS.index(key)]
 
 
@@ -42,7 +46,7 @@ WRONG = {
 }
 
 
-def test_ps3_is_worth_100_points_over_ten_functions_and_q1_is_graded_by_hand():
+def test_ps3_is_worth_100_points_over_ten_functions_and_q1_is_graded_by_hand() -> None:
     problems = ps3_problems()
     assert sum(problem.points for problem in problems) == 100
     assert len(ps3_functions()) == 10
@@ -52,13 +56,13 @@ def test_ps3_is_worth_100_points_over_ten_functions_and_q1_is_graded_by_hand():
     assert all(not problem.graded_by_hand and problem.cases for problem in problems[1:])
 
 
-def test_every_ps3_function_has_visible_and_hidden_cases():
+def test_every_ps3_function_has_visible_and_hidden_cases() -> None:
     for function in ps3_functions():
         cases = [case for problem in ps3_problems() for case in problem.cases if case.function == function]
         assert any(not case.hidden for case in cases) and any(case.hidden for case in cases), function
 
 
-def test_ps3_questions_are_the_grades_csv_columns():
+def test_ps3_questions_are_the_grades_csv_columns() -> None:
     """grades.csv (tests/test_batch.py) has a column per autograded problem: PS3's are these."""
     assert [f"{problem.label} (/{problem.points:g})" for problem in ps3_problems() if not problem.graded_by_hand] == [
         "Q2a (/15)",
@@ -69,7 +73,7 @@ def test_ps3_questions_are_the_grades_csv_columns():
     ]
 
 
-def test_worked_answers_are_the_visible_instances():
+def test_worked_answers_are_the_visible_instances() -> None:
     expected = [
         ("fc_layer_params", (150528, 75264), 11_329_414_656),  # Q2a-i
         ("fc_layer_params", (75264, 100), 7_526_500),
@@ -88,11 +92,11 @@ def test_worked_answers_are_the_visible_instances():
     assert np.array_equal(q3a.expected.value, [[1, 0], [-1, 4]])
 
 
-def _ps3_scores(data: dict) -> dict[str, tuple[float, float]]:
+def _ps3_scores(data: dict[str, Any]) -> dict[str, tuple[float, float]]:
     return {name: score for name, score in scores_by_function(data).items() if name in ps3_functions()}
 
 
-def test_solution_gets_all_100_points_of_ps3(gradescope):
+def test_solution_gets_all_100_points_of_ps3(gradescope: GradescopeLayout) -> None:
     gradescope.submit({"ps3.py": SOLUTION.read_text()})
     data = gradescope.run()
     scores = _ps3_scores(data)
@@ -102,7 +106,7 @@ def test_solution_gets_all_100_points_of_ps3(gradescope):
 
 
 @pytest.mark.parametrize("mistake", sorted(WRONG))
-def test_wrong_submission_loses_points_exactly_where_wrong(gradescope, mistake):
+def test_wrong_submission_loses_points_exactly_where_wrong(gradescope: GradescopeLayout, mistake: str) -> None:
     gradescope.submit({"ps3.py": submission_with(mistake)})
     data = gradescope.run()
     losing = {name for name, (earned, possible) in scores_by_function(data).items() if earned < possible}
@@ -141,7 +145,9 @@ def conv_transpose2d(x, kernel):
         ("float64", True, False),  # rounding to 3 decimals is not right
     ],
 )
-def test_precision_float32_passes_float16_and_rounding_do_not(gradescope, dtype, rounded, full_marks):
+def test_precision_float32_passes_float16_and_rounding_do_not(
+    gradescope: GradescopeLayout, dtype: str, rounded: bool, full_marks: bool
+) -> None:
     wrap = ("np.round(", ", 3)") if rounded else ("", "")
     gradescope.submit({"ps3.py": SOLUTION.read_text() + FLOAT32_LOOPS.format(dtype=dtype, round_open=wrap[0], round_close=wrap[1])})
     data = gradescope.run()
