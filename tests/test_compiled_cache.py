@@ -73,7 +73,8 @@ def _problems_beside(tmp_path: Path, config: str | None) -> Path:
 
 
 def _lab_config() -> str:
-    return (LAB / course.CONFIG_NAME).read_text(encoding="utf-8")
+    text: str = (LAB / course.CONFIG_NAME).read_text(encoding="utf-8")
+    return text
 
 
 def test_the_cache_is_json_lines_then_the_arrays_bytes(tmp_path: Path) -> None:

@@ -31,8 +31,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -57,6 +59,9 @@ from autograder.output.table import table
 from autograder.text import Message, StudentText, Trusted, to_html, to_markdown, to_terminal
 
 from conftest import REPO, SOLUTION, course_config
+
+if TYPE_CHECKING:
+    from helpers import Harness
 
 LAB1 = REPO / "tests" / "fixtures" / "lab1"
 MARK = "ZQX"  # follows every hostile piece: a piece that left its code span would take a mark out with it
@@ -241,7 +246,7 @@ def assert_safe_markdown(markdown: str) -> None:
     """Rendered as a permissive renderer would, only the grader's own elements, and the student's text only in code."""
     assert not FORBIDDEN.search(markdown), repr(FORBIDDEN.search(markdown))
     renderer = MarkdownIt("commonmark")  # raw HTML on
-    renderer.validateLink = lambda url: True  # every link that was formed is shown, javascript: too
+    setattr(renderer, "validateLink", lambda url: True)  # noqa: B010 - every link that was formed is shown, javascript: too (a method mypy would not let be replaced)
     found = elements(renderer.render(markdown))
     assert {tag for tag, _ in found.elements} <= MARKDOWN_ELEMENTS, found.elements
     assert all(attrs in ([], [("class", "language-text")]) for _, attrs in found.elements), found.elements
@@ -277,7 +282,7 @@ def assert_safe_csv(path: Path) -> None:
                     assert not cell.startswith(FORMULA_STARTS), repr(cell)
 
 
-def markdown_outputs(data: dict) -> list[str]:
+def markdown_outputs(data: dict[str, Any]) -> list[str]:
     default = data.get("test_output_format", "text")
     texts = [data["output"]] if data.get("output_format", "text") == "md" else []
     return texts + [test.get("output", "") for test in data["tests"] if test.get("output_format", default) == "md"]
@@ -334,7 +339,7 @@ def hostile_submission(texts: list[str]) -> Submission:
 
 def hostile_record(report: Report, texts: list[str]) -> Record:
     record = summarize(report)
-    record.update(file=texts[6], notes=[texts[1], texts[3]], seconds=12.5, timeouts=[texts[5]], fingerprint=None)
+    record.update({"file": texts[6], "notes": [texts[1], texts[3]], "seconds": 12.5, "timeouts": [texts[5]], "fingerprint": None})
     return record
 
 
@@ -450,24 +455,26 @@ def test_a_plain_str_given_to_a_renderer_is_escaped_as_the_students() -> None:
 
 def hostile(attack: str) -> str:
     """The instructor's solution with an attack of tests/attacks appended (its definitions win)."""
-    return SOLUTION.read_text() + "\n\n" + (REPO / "tests" / "attacks" / f"{attack}.py").read_text()
+    solution: str = SOLUTION.read_text()
+    appended: str = (REPO / "tests" / "attacks" / f"{attack}.py").read_text()
+    return solution + "\n\n" + appended
 
 
 HOSTILE_FOLDER = f"<h1>PWNED{MARK}</h1>`\x1b]0;pwned\x07\u202e"
 HOSTILE_FILE = f"<img src=x onerror=alert(1)>``{MARK}\x1b[2J\x9b31m.py"
 
 
-def test_a_hostile_file_name_folder_name_and_output_reach_results_json_as_code(harness) -> None:
+def test_a_hostile_file_name_folder_name_and_output_reach_results_json_as_code(harness: Harness) -> None:
     """The round-2 markup attack, uploaded under a hostile name in a hostile folder: the note naming it, its
     output and its errors are all shown, and all only as code."""
-    harness.submit({f"{HOSTILE_FOLDER}/{HOSTILE_FILE}": hostile("round2_markup")})
+    harness.submit({f"{HOSTILE_FOLDER}/{HOSTILE_FILE}": hostile("markup_in_student_text")})
     data = harness.run()
     for markdown in markdown_outputs(data):
         assert_safe_markdown(markdown)
     assert MARK in data["output"] and "PWNED-HEADING" in json.dumps(data)  # the name and the attack's text are shown
 
 
-def _cli(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
+def _cli(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env["PYTHONPATH"] = str(REPO)
     env["TMPDIR"] = str(folder / "tmp")
@@ -477,7 +484,7 @@ def _cli(folder: Path, *arguments: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture
-def open_folder():
+def open_folder() -> Iterator[Path]:
     """A folder the worker's user can read when the tests run as root."""
     base = Path(tempfile.mkdtemp(prefix="ag-student-text-", dir="/tmp"))
     base.chmod(0o755)
@@ -497,7 +504,7 @@ def _submit(folder: Path, files: dict[str, str]) -> None:
 
 
 def test_grade_prints_a_hostile_name_and_output_without_an_escape(open_folder: Path) -> None:
-    _submit(open_folder / "upload", {f"{HOSTILE_FOLDER}/{HOSTILE_FILE}": hostile("round2_terminal_escapes")})
+    _submit(open_folder / "upload", {f"{HOSTILE_FOLDER}/{HOSTILE_FILE}": hostile("terminal_escapes")})
     ran = _cli(open_folder, "grade", "upload", "--verbose")
     for stream in (ran.stdout, ran.stderr):
         assert_safe_terminal(stream)
@@ -511,8 +518,8 @@ def test_batch_shows_hostile_folders_names_and_output_safely_everywhere(open_fol
     _submit(
         export,
         {
-            f"submission_1/{HOSTILE_FOLDER}/{HOSTILE_FILE}": hostile("round2_markup"),
-            "submission_2/ps3.py": hostile("round2_terminal_escapes"),
+            f"submission_1/{HOSTILE_FOLDER}/{HOSTILE_FILE}": hostile("markup_in_student_text"),
+            "submission_2/ps3.py": hostile("terminal_escapes"),
         },
     )
     people = [
