@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from autograder.boundary import ErrorReport
 from autograder.text import StudentText
 
 CompareKind = Literal["int", "ints", "array"]
@@ -62,8 +63,8 @@ class PartCall:
     """One call of a part function that a composition makes: made in the main run, never later."""
 
     function: str
-    args: tuple
-    kwargs: dict = field(default_factory=dict)
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,8 @@ class Case:
     number: str
     function: str
     name: str
-    args: tuple
-    kwargs: dict
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
     expected: Expected
     comparison: Comparison
     hidden: bool = False
@@ -145,7 +146,7 @@ class Outcome:
 
     kind: OutcomeKind
     value: Any = None  # what the student's function returned
-    error: dict = field(default_factory=dict)  # the worker's report of an exception: student text
+    error: ErrorReport = field(default_factory=ErrorReport)  # the worker's report of an exception: student text
     output: str = ""  # what the call printed: student text
     seconds: float = 0.0
     detail: str = ""  # why the call gave no value; may quote the student's output
@@ -158,7 +159,7 @@ class ImportReport:
     """What happened when the worker loaded the submission."""
 
     functions: list[str]
-    problems: list[dict]  # the worker's reports of what broke: student text
+    problems: list[ErrorReport]  # the worker's reports of what broke: student text
     fatal: str = ""  # may quote the student's output
     output: str = ""  # student text
 
@@ -211,7 +212,7 @@ class CheckResult:
     visibility: Visibility = "visible"
     tags: list[str] = field(default_factory=list)
     where: str = ""  # check file and line
-    leaderboard: list[dict] = field(default_factory=list)
+    leaderboard: list[dict[str, object]] = field(default_factory=list)
 
 
 class Graded(Protocol):
@@ -249,7 +250,7 @@ class Report:
     results: list[CaseResult] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)  # from problems/*/test_*.py, if any
     notices: list[str] = field(default_factory=list)  # what went wrong loading the file: student text
-    protections: dict = field(default_factory=dict)
+    protections: dict[str, object] = field(default_factory=dict)
     error: str = ""
     seconds: float = 0.0
     fingerprint: str = ""  # of the problems and the engine that graded it (engine/compiled.py)

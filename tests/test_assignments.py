@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from autograder.apps.cli import main
-from autograder.engine.runner import grade
+from autograder.engine.runner import grade, load_problem_set
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.process import Sandbox
 
 from conftest import ASSIGNMENTS, REPO, Assignment, GradescopeLayout, copy_repository, graded_functions, total_points
 
@@ -53,7 +55,9 @@ def test_a_known_wrong_file_loses_points_where_wrong_with_its_mistake_named(assi
     submission = tmp_path / assignment.course.starter_name
     submission.write_text(assignment.with_mistake(mistake))
     report = grade(
-        submission, assignment.problems, assignment.course.make_limits(), worker_user=None, module_names=assignment.course.module_names
+        CallGate.started(Sandbox(submission, assignment.course.make_limits(), worker_user=None)),
+        load_problem_set(assignment.problems),
+        module_names=assignment.course.module_names,
     )
     assert not report.error and not report.notices
     wrong = _defined_functions(mistake.read_text())

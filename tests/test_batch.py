@@ -16,12 +16,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from helpers import IDS, METADATA, make_export, run_batch
 
 from autograder.apps.batch import export as batch_export
 from autograder.apps.batch import grading as batch
 from autograder.apps.batch.markdown import render as render_markdown
 from autograder.apps.batch.progress import Progress
-from autograder.apps.cli import main
 
 from conftest import REPO, SOLUTION, check_results, hears_ctrl_c, spec_problems, submission_with, total_points
 
@@ -30,88 +30,6 @@ pytestmark = pytest.mark.ps3
 
 TOTAL = total_points()  # the autograded total assignment.yaml sets: the solution's score
 SHOWN = f"{TOTAL:g}"  # as a grades.csv cell shows it
-
-
-# A class of six: right, partly wrong, crashing (in the middle), no ps3.py, ps3.py in a subfolder, nothing at all.
-def class_files() -> dict[str, str]:
-    """The class's files (made when used: collecting this module must not need PS3's known mistakes)."""
-    return {
-        "submission_101/ps3.py": SOLUTION.read_text(),
-        "submission_102/ps3.py": submission_with("off_by_one"),
-        "submission_103/ps3.py": "import os\nprint('bye')\nos._exit(3)\n",
-        "submission_104/notes.txt": "I ran out of time",
-        "submission_104/scratch.py": "x = 1\n",
-        "submission_104/more.py": "y = 2\n",
-        "submission_105/my work/ps3.py": SOLUTION.read_text(),
-        "submission_106/": "",
-    }
-
-
-# Gradescope recorded full marks for 101 and 102, and ten points fewer for 105.
-METADATA = f"""\
-submission_101:
-  :submitters:
-  - :name: Zoë Ångström
-    :sid: '0001'
-    :email: zoe@example.edu
-  :created_at: 2024-02-01 10:00:00.000000000 -08:00
-  :score: {float(TOTAL)!r}
-  :results:
-    score: {float(TOTAL)!r}
-submission_102:
-  :submitters:
-  - :name: =HYPERLINK("http://evil.example","click")
-    :sid: 1002
-    :email: a@example.edu
-  - :name: <script>alert(1)</script> Núñez
-    :sid: '1003'
-    :email: b@example.edu
-  :created_at: 2024-02-02 11:30:00.000000000 -08:00
-  :score: {float(TOTAL)!r}
-submission_103:
-  :submitters:
-  - :name: 李小龙
-    :sid: '1004'
-    :email: li@example.edu
-  :score: 0.0
-submission_104:
-  :submitters:
-  - :name: Mary Ann O'Neil
-    :sid: '1005'
-    :email: mary@example.edu
-  :score:
-submission_105:
-  :submitters:
-  - :name: "@Bob"
-    :sid: '1006'
-    :email: bob@example.edu
-  :score: {float(TOTAL - 10)!r}
-submission_106:
-  :submitters:
-  - :name: Empty Folder
-    :sid: '1007'
-    :email: empty@example.edu
-  :score: 0.0
-"""
-
-IDS = ["101", "102", "103", "104", "105", "106"]
-
-
-def make_export(folder: Path, metadata: str | None = METADATA) -> Path:
-    for name, content in class_files().items():
-        path = folder / name
-        if name.endswith("/"):
-            path.mkdir(parents=True)
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    if metadata is not None:
-        (folder / batch.METADATA_NAME).write_text(metadata, encoding="utf-8")
-    return folder
-
-
-def run_batch(*arguments: str | Path) -> int:
-    return main(["batch", *map(str, arguments)])
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -152,18 +70,20 @@ def test_every_submission_gets_a_valid_results_json(graded):
 
 def test_results_match_the_single_submission_grader(graded, tmp_path):
     """The batch grades exactly as ``grade`` does on Gradescope (same cases, same scores)."""
-    from autograder.engine.runner import grade
+    from autograder.engine.runner import grade, load_problem_set
     from autograder.output.results import gradescope_json
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
 
     _, out = graded
-    alone = gradescope_json(grade(SOLUTION, REPO / "problems", worker_user=None))
+    alone = gradescope_json(grade(CallGate.started(Sandbox(SOLUTION, worker_user=None)), load_problem_set(REPO / "problems")))
     batched = results(out, "101")
     assert [(t["name"], t["score"]) for t in batched["tests"] if t.get("max_score")] == [
         (t["name"], t["score"]) for t in alone["tests"] if t.get("max_score")
     ]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="slot users exist only when the grader runs as root")
+@pytest.mark.needs_root(reason="slot users exist only when the grader runs as root")
 def test_parallel_slots_run_as_their_own_users(graded):
     _, out = graded
     users = set()
@@ -456,7 +376,7 @@ def test_metadata_is_read_as_plain_text(tmp_path):
     assert submission.created_at == "2024-02-01 10:00:00.000000000 -08:00" and submission.recorded_score == 3.5
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the slot locks are root's (a batch as another user needs none)")
+@pytest.mark.needs_root(reason="the slot locks are root's (a batch as another user needs none)")
 def test_slot_locks_never_follow_a_planted_link(tmp_path):
     from autograder.sandbox.isolation import lock_folder
 
@@ -527,7 +447,7 @@ def test_plain_folder_has_no_gradescope_comparison_and_other_exports_are_refused
     assert json.loads((out / batch.MARKER_NAME).read_text())["submissions"] == ["zed"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a folder away")
+@pytest.mark.needs_root(reason="only root can give a folder away")
 def test_output_made_under_sudo_goes_back_to_the_user(tmp_path, monkeypatch):
     folder = tmp_path / "class"
     folder.mkdir()

@@ -20,8 +20,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder.engine.compare import judge
-from autograder.engine.runner import grade
+from autograder.engine.runner import grade, load_problem_set
 from autograder.model import CaseResult, Comparison
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.process import Sandbox
 from autograder.sandbox.worker import encode
 
 FORMS = ["fraction", "decimal", "bool", "map", "range", "generator", "tuple", "numpy int", "numpy float", "0-d array"]
@@ -132,7 +134,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, boo
     (problem / "reference.py").write_text(REFERENCE)
     submission = root / "fair.py"
     submission.write_text(textwrap.dedent(SUBMISSION))
-    report = grade(submission, root / "problems")
+    report = grade(CallGate.started(Sandbox(submission)), load_problem_set(root / "problems"))
     assert not report.error and not report.notices, (report.error, report.notices)
     return {(r.case.function, r.case.name, r.case.hidden): r for r in report.results}
 

@@ -10,8 +10,10 @@ import pytest
 
 from autograder.engine.compare import short_repr
 from autograder.engine.problemset import load as load_problems
-from autograder.engine.runner import grade
+from autograder.engine.runner import grade, load_problem_set
 from autograder.output.results import gradescope_json
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.process import Sandbox
 
 from conftest import SOLUTION, submission_with
 
@@ -22,7 +24,7 @@ PROBLEMS = load_problems(REPO / "problems")
 def _grade(tmp_path: Path, source: str):
     path = tmp_path / "ps3.py"
     path.write_text(source)
-    return grade(path, REPO / "problems")
+    return grade(CallGate.started(Sandbox(path)), load_problem_set(REPO / "problems"))
 
 
 def _diagnoses(report, function: str) -> set[str]:
@@ -85,8 +87,8 @@ def num_downsampling_layers(size_in, size_latent, kernel_size):
 
 
 # The worked answers' Algorithm 1, line 7 slip, O[i : j + K_h, ...], made in the solution's own loop.
-RIGHT_SCATTER = "out[i:i + kh, j:j + kw] += x[i, j] * kernel"
-SLIPPED_SCATTER = "rows = max(0, min(j + kh - i, kh))\n            out[i:i + rows, j:j + kw] += x[i, j] * kernel[:rows]"
+RIGHT_SCATTER = "out[i : i + kh, j : j + kw] += x[i, j] * kernel"  # as ruff format writes the solution's slices
+SLIPPED_SCATTER = "rows = max(0, min(j + kh - i, kh))\n            out[i : i + rows, j : j + kw] += x[i, j] * kernel[:rows]"
 
 
 @pytest.mark.ps3

@@ -33,9 +33,11 @@ from autograder.engine.outcomes import (
     hidden_alphabets,
 )
 from autograder.engine.problemset import load
-from autograder.engine.runner import check, grade, publish_hidden
+from autograder.engine.runner import check, grade, load_problem_set, publish_hidden
 from autograder.model import Case, CaseResult, Comparison, Expected, FollowThrough, Outcome, Report, SkipReason
 from autograder.output.results import gradescope_json
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.process import Sandbox
 from autograder.sandbox.worker import Unsupported
 
 REPO = Path(__file__).resolve().parent.parent
@@ -205,7 +207,7 @@ def _grade(folder: Path, source: str) -> Report:
     folder.mkdir()
     path = folder / "ps3.py"
     path.write_text(source)
-    return grade(path, REPO / "problems")
+    return grade(CallGate.started(Sandbox(path)), load_problem_set(REPO / "problems"))
 
 
 @pytest.mark.ps3

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_attacks import (
+from helpers import (
     Harness,
     as_root,
     assert_clean,
@@ -35,14 +35,16 @@ from test_attacks import (
     printed,
 )
 
-from autograder.engine.runner import grade
+from autograder.engine.runner import grade, load_problem_set
 from autograder.output.results import gradescope_json
 from autograder.sandbox import isolation as sandbox
 from autograder.sandbox.confine import LANDLOCK_SIGNAL_SCOPING, landlock_abi
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.process import Sandbox
 
 from conftest import REPO, SOLUTION, check_results, course_config, spec_problems, total_points
 
-needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="switches users: needs root")
+needs_root = pytest.mark.needs_root(reason="switches users")
 
 
 # --------------------------------------------------------------------------- 1. fail closed
@@ -56,7 +58,7 @@ def test_a_root_grader_that_cannot_drop_root_runs_no_student_code(tmp_path, monk
     mark = Path(tempfile.gettempdir()) / f"ran-as-root-{os.getpid()}"
     submission = tmp_path / SOLUTION.name
     submission.write_text(SOLUTION.read_text() + f"\nopen({str(mark)!r}, 'w').write('ran')\n")
-    report = grade(submission, REPO / "problems", module_names=course_config().module_names)
+    report = grade(CallGate.started(Sandbox(submission)), load_problem_set(REPO / "problems"), module_names=course_config().module_names)
     assert not mark.exists(), "student code ran although the grader could not drop root"
     data = gradescope_json(report)
     check_results(data, json.dumps(data).encode())
@@ -110,13 +112,14 @@ RUNNER = """
 import json, sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
+from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
 box = Sandbox(Path({submission!r}), Limits(processes={processes}))
-box.start()
-report = box.ready()
-outcome = box.call("start_daemons", [{count}, {tag!r}])
-box.stop()
+gate = CallGate.started(box)
+report = gate.imported
+outcome = gate.call("start_daemons", [{count}, {tag!r}])
+gate.stop()
 print(json.dumps({{"fatal": report.fatal, "problems": report.problems, "kind": outcome.kind, "output": outcome.output,
                   "value": outcome.value if outcome.kind == "returned" else str(outcome.detail),
                   "protections": box.protections}}))
@@ -203,14 +206,14 @@ def test_daemons_of_a_root_grading_are_all_killed(harness):
 @pytest.mark.ps3  # the publisher and the reader are PS3 submissions that wrap conv2d
 @as_root
 def test_a_shared_memory_segment_cannot_carry_answers_between_gradings(harness, tmp_path):
-    harness.submit({"ps3.py": hostile("round2_ipc_publisher")})
+    harness.submit({"ps3.py": hostile("sysv_ipc_publisher")})
     published = harness.run()
     assert published["score"] == total_points()
     assert "PUBLISH denied errno 1" in printed(published, "conv2d")  # EPERM from seccomp
     reader = Harness(Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp")))
     try:
         reader.base.chmod(0o755)
-        reader.submit({"ps3.py": hostile("round2_ipc_reader")})
+        reader.submit({"ps3.py": hostile("sysv_ipc_reader")})
         read = reader.run()
     finally:
         reader.cleanup()
@@ -225,7 +228,7 @@ def test_an_ordinary_users_worker_cannot_use_system_v_ipc(open_tmp):
     text = (
         SOLUTION.read_text()
         + "\n"
-        + attack("round2_ipc_publisher")
+        + attack("sysv_ipc_publisher")
         + "\n\ndef start_daemons(count, tag):\n    print(_STATUS)\n    return count\n"
     )
     result = _run_as_nobody(open_tmp, text, count=0, processes=64, tag="unused")
@@ -300,7 +303,7 @@ def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness, monkey
     """The worker is forked from the grader's launcher (zygote.py), so it starts with a copy of the grader's
     memory: the environment the grader was started with must be wiped from it, strings on the stack included."""
     token = secrets.token_hex(16)
-    scanner = attack("round3_grader_environment").replace("_honest_mlp_layer_params = mlp_layer_params", "")
+    scanner = attack("grader_environment_in_memory").replace("_honest_mlp_layer_params = mlp_layer_params", "")
     control = subprocess.run(
         [sys.executable, "-c", scanner + "\nprint(environment_scan())"],
         capture_output=True,
@@ -312,7 +315,7 @@ def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness, monkey
     assert f"stack:{token}" in control.stdout  # the scan finds the variable in a process that has it
 
     monkeypatch.setenv("GRADER_SECRET_TOKEN", token)
-    harness.submit({"ps3.py": hostile("round3_grader_environment")})
+    harness.submit({"ps3.py": hostile("grader_environment_in_memory")})
     data = harness.run()
     assert data["score"] == total_points()
     output = printed(data)
@@ -324,15 +327,13 @@ def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness, monkey
 def test_stopping_a_sandbox_twice_spares_the_next_gradings_worker(tmp_path):
     """A finished grading stops its sandbox once in grade() and once more in its front end; by the
     second stop the worker's user may belong to the next grading, whose worker must live on."""
-    from autograder.sandbox.process import Sandbox
-
     submission = tmp_path / "ps3.py"
     submission.write_text("import os\ndef pid():\n    return os.getpid()\n")
     tmp_path.chmod(0o755)
-    first = Sandbox(submission)
+    first = CallGate.started(Sandbox(submission))
     assert first.call("pid", []).kind == "returned"
     first.stop()
-    with Sandbox(submission) as second:
+    with CallGate.started(Sandbox(submission)) as second:
         before = second.call("pid", []).value
         first.stop()  # the front end's stop, after the user changed hands
         after = second.call("pid", [])
@@ -342,13 +343,11 @@ def test_stopping_a_sandbox_twice_spares_the_next_gradings_worker(tmp_path):
 @needs_root
 def test_a_worker_dies_with_its_reaper_even_after_changing_user(tmp_path):
     """Changing user clears PR_SET_PDEATHSIG; the worker sets it again, so a reaper killed outright takes it along."""
-    from autograder.sandbox.process import Sandbox
-
     submission = tmp_path / "ps3.py"
     submission.write_text("import os\ndef pid():\n    return os.getpid()\n")
     tmp_path.chmod(0o755)
     with Sandbox(submission) as box:
-        worker = box.call("pid", []).value
+        worker = CallGate.started(box).call("pid", []).value
         real_uid = int(next(line for line in Path(f"/proc/{worker}/status").read_text().splitlines() if line.startswith("Uid:")).split()[1])
         assert box.process is not None and pwd.getpwuid(real_uid).pw_name == "autograder-worker"
         os.kill(box.process.pid, signal.SIGKILL)
@@ -466,7 +465,7 @@ NOT_ROOT_MODES = pytest.mark.parametrize(
 def test_a_tas_grade_keeps_kill_daemons_and_files_inside(ta, landlock_cap, user_namespaces, kept_in_by):
     _needs(user_namespaces, landlock_cap)
     mark = 3_700_000 + secrets.randbelow(100_000)
-    (ta.work / "ps3.py").write_text(hostile("round3_older_kernel", mark=mark, bashrc=ta.bashrc))
+    (ta.work / "ps3.py").write_text(hostile("older_kernel_signals_and_daemons", mark=mark, bashrc=ta.bashrc))
     canary = ta.canary()
     try:
         done = ta.run([sys.executable, "-m", "autograder", "grade", "ps3.py", "--json", "results.json"], user_namespaces, landlock_cap)
@@ -524,9 +523,11 @@ WRITE_RUNNER = """
 import json, sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
+from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
-with Sandbox(Path({submission!r}), worker_user=None) as box:
-    outcome = box.call("write", [{bashrc!r}])
+with CallGate.started(Sandbox(Path({submission!r}), worker_user=None)) as gate:
+    outcome = gate.call("write", [{bashrc!r}])
+box = gate.sandbox
 print(json.dumps({{"value": outcome.value, "protections": box.protections}}))
 """
 

@@ -20,8 +20,10 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,10 +35,23 @@ from autograder.apps.cli import main
 from autograder.apps.kit import cases as kit_cases
 from autograder.engine import compiled
 from autograder.engine.problemset import load as load_problems
-from autograder.engine.runner import grade
+from autograder.engine.runner import ProblemSet, grade, load_problem_set
+from autograder.model import Case, Problem
 from autograder.output.results import gradescope_json, visible_output
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.process import Sandbox
 
-from conftest import ASSIGNMENTS, FIXTURES, REPO, ROOT_ASSIGNMENT, Assignment, check_results, course_config, scores_by_function
+from conftest import (
+    ASSIGNMENTS,
+    FIXTURES,
+    REPO,
+    ROOT_ASSIGNMENT,
+    Assignment,
+    GradescopeLayout,
+    check_results,
+    course_config,
+    scores_by_function,
+)
 
 LAB1 = FIXTURES / "lab1"  # the fixture assignment: two problems, one hidden-case generator, a Python check worth 2
 
@@ -66,9 +81,10 @@ class Built:
         return (self.kit / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def builder(tmp_path_factory):
-    """Build an assignment (once per module): its problems as they are, its zips in a temporary dist/."""
+@pytest.fixture(scope="session")
+def builder(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Assignment], Built]:
+    """Build an assignment once per session: its problems as they are, its zips in a temporary dist/. The tests only
+    read what it built; a test that builds differently builds into its own tmp_path."""
     done: dict[Path, Built] = {}
 
     def build_once(assignment: Assignment) -> Built:
@@ -85,22 +101,23 @@ def builder(tmp_path_factory):
     return build_once
 
 
-@pytest.fixture(scope="module", params=ASSIGNMENTS, ids=str)
-def built(request, builder) -> Built:
-    return builder(request.param)
+@pytest.fixture(scope="session", params=ASSIGNMENTS, ids=str)
+def built(request: pytest.FixtureRequest, builder: Callable[[Assignment], Built]) -> Built:
+    assignment: Assignment = request.param
+    return builder(assignment)
 
 
-@pytest.fixture(scope="module")
-def root(builder) -> Built:
+@pytest.fixture(scope="session")
+def root(builder: Callable[[Assignment], Built]) -> Built:
     return builder(ROOT_ASSIGNMENT)
 
 
-@pytest.fixture(scope="module")
-def lab1(builder) -> Built:
+@pytest.fixture(scope="session")
+def lab1(builder: Callable[[Assignment], Built]) -> Built:
     return builder(Assignment(LAB1))
 
 
-def problems_of(assignment: Assignment) -> list:
+def problems_of(assignment: Assignment) -> list[Problem]:
     return load_problems(assignment.problems)
 
 
@@ -126,7 +143,7 @@ def expected_points(assignment: Assignment) -> dict[str, float]:
 # --------------------------------------------------------------------------- the student kit
 
 
-def test_kit_holds_engine_cases_starter_and_readme_only(built):
+def test_kit_holds_engine_cases_starter_and_readme_only(built: Built) -> None:
     names = zipfile.ZipFile(built.dist / "student_kit.zip").namelist()
     assert {name.split("/")[0] for name in names} == {kit_cases.KIT_FOLDER}
     files = {name.split("/", 1)[1] for name in names}
@@ -154,14 +171,15 @@ def _engine_requirements() -> list[str]:
         import tomllib
     else:
         import tomli as tomllib
-    return tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    dependencies: list[str] = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    return dependencies
 
 
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def test_the_kit_readme_installs_what_gradescope_installs(built):
+def test_the_kit_readme_installs_what_gradescope_installs(built: Built) -> None:
     """The README's pip command: the course's student packages as configured, and what the kit needs (NumPy,
     PyYAML; nbformat and IPython where a notebook may be submitted) pinned as pyproject.toml pins them."""
     course = built.assignment.course
@@ -178,7 +196,7 @@ def test_the_kit_readme_installs_what_gradescope_installs(built):
     assert {_canonical(Requirement(line).name) for line in installed} == needs | configured
 
 
-def test_the_kit_readme_says_what_the_course_is_and_what_each_kind_of_test_is_worth(built):
+def test_the_kit_readme_says_what_the_course_is_and_what_each_kind_of_test_is_worth(built: Built) -> None:
     assignment, readme = built.assignment, built.readme
     course = assignment.course
     assert readme.startswith(f"# {course.title}: ")
@@ -203,7 +221,7 @@ def test_the_kit_readme_says_what_the_course_is_and_what_each_kind_of_test_is_wo
             assert f"| `{requirement.name}` | {version} |" in readme, line
 
 
-def test_the_kit_readme_shows_what_check_prints(built):
+def test_the_kit_readme_shows_what_check_prints(built: Built) -> None:
     """Its example is check's own table and footer, for a submission right everywhere but one function."""
     example = built.readme.split("For example, ", 1)[1].split("\n\n", 1)[1].split("\n\n- `function`", 1)[0]
     lines = [line.removeprefix("    ") for line in example.splitlines()]
@@ -216,7 +234,7 @@ def test_the_kit_readme_shows_what_check_prints(built):
     assert "1 visible case fails." in example
 
 
-def test_a_kit_shows_nothing_of_another_course(lab1):
+def test_a_kit_shows_nothing_of_another_course(lab1: Built) -> None:
     """The fixture course's kit: its own title, file and functions, and nothing of Problem Set 3 (the root's
     course in this repository), not even in its README."""
     files = lab1.kit_files()
@@ -233,7 +251,7 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, np.generic):
@@ -243,7 +261,7 @@ def _plain(value):
     return value
 
 
-def _numbers(value):
+def _numbers(value: object) -> Iterator[int | float | np.number[Any]]:
     if isinstance(value, (np.ndarray, list, tuple)):
         for item in value.ravel().tolist() if isinstance(value, np.ndarray) else value:
             yield from _numbers(item)
@@ -251,12 +269,13 @@ def _numbers(value):
         yield value
 
 
-def _needles(value) -> tuple[set[str], set[int]]:
+def _needles(value: object) -> tuple[set[str], set[int]]:
     """Ways a value could be written down: whole (repr, JSON, the kit's encoding, flattened) and number by number.
 
     Returns (texts compared without whitespace, integers matched as whole tokens).
     """
-    texts, integers = set(), set()
+    texts: set[str] = set()
+    integers: set[int] = set()
     plain = _plain(value)
     renderings = [repr(value), repr(plain), json.dumps(plain), json.dumps(compiled.encode_value(value))]
     if isinstance(value, np.ndarray):
@@ -270,13 +289,14 @@ def _needles(value) -> tuple[set[str], set[int]]:
             if abs(number) >= 1000:
                 integers.add(int(number))
         else:
-            renderings = {repr(float(number)), f"{float(number):.6g}", f"{float(number):.10g}", repr(float(np.float32(number)))}
-            texts.update(text for text in renderings if len(text) >= 6)  # "0.5" is everywhere; whole values catch it
+            forms = {repr(float(number)), f"{float(number):.6g}", f"{float(number):.10g}", repr(float(np.float32(number)))}
+            texts.update(text for text in forms if len(text) >= 6)  # "0.5" is everywhere; whole values catch it
     return texts, integers
 
 
-def _case_needles(case) -> tuple[set[str], set[int]]:
-    texts, integers = set(), set()
+def _case_needles(case: Case) -> tuple[set[str], set[int]]:
+    texts: set[str] = set()
+    integers: set[int] = set()
     values = [list(case.args), *case.args, *case.kwargs.values(), case.expected.value, *(w for w, _ in case.known_mistakes)]
     for value in values:
         if value is not None:
@@ -291,7 +311,9 @@ def _case_needles(case) -> tuple[set[str], set[int]]:
     return texts, integers
 
 
-def _leaks(files: dict[str, str], hidden, visible, prose: frozenset[str] = frozenset()) -> list[tuple[str, str, str]]:
+def _leaks(
+    files: dict[str, str], hidden: list[Case], visible: list[Case], prose: frozenset[str] = frozenset()
+) -> list[tuple[str, str, str]]:
     """(file, hidden case, rendering) for every rendering of a hidden value found; those visible cases share are public.
 
     In the ``prose`` files (the starter: the references' docstrings, written for students) a round number alone is
@@ -315,7 +337,7 @@ def _leaks(files: dict[str, str], hidden, visible, prose: frozenset[str] = froze
     return found
 
 
-def test_no_hidden_input_or_answer_anywhere_in_the_kit(built):
+def test_no_hidden_input_or_answer_anywhere_in_the_kit(built: Built) -> None:
     cases = [case for problem in problems_of(built.assignment) for case in problem.cases]
     hidden = [case for case in cases if case.hidden]
     visible = [case for case in cases if not case.hidden]
@@ -350,15 +372,22 @@ def test_no_hidden_input_or_answer_anywhere_in_the_kit(built):
     assert {name for _, name, _ in _leaks({"cases.json": leaked}, hidden, visible)} == {case.name for case in hidden}
 
 
-def _same(a, b) -> bool:
+def _same(a: object, b: object) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+        return (
+            isinstance(a, np.ndarray)
+            and isinstance(b, np.ndarray)
+            and type(a) is type(b)
+            and a.dtype == b.dtype
+            and a.shape == b.shape
+            and np.array_equal(a, b)
+        )
     if isinstance(a, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     return type(a) is type(b) and a == b
 
 
-def test_cases_file_round_trips_every_visible_case_and_the_points(built):
+def test_cases_file_round_trips_every_visible_case_and_the_points(built: Built) -> None:
     assignment = built.assignment
     from_specs = kit_cases.load_visible_cases(problems=assignment.problems)
     from_kit = kit_cases.load_visible_cases(cases_file=built.kit / "cases.json")
@@ -405,26 +434,30 @@ def test_cases_file_round_trips_every_visible_case_and_the_points(built):
         True,
     ],
 )
-def test_values_keep_their_type_through_the_cases_file(value):
+def test_values_keep_their_type_through_the_cases_file(value: object) -> None:
     assert _same(compiled.decode_value(json.loads(json.dumps(compiled.encode_value(value)))), value)
 
 
 @pytest.mark.parametrize("value", [{"a": 1}, float("nan"), np.array([1.0, np.inf]), np.array(["a"]), object()])
-def test_values_the_worker_cannot_carry_are_refused(value):
+def test_values_the_worker_cannot_carry_are_refused(value: object) -> None:
     with pytest.raises((TypeError, ValueError)):
         compiled.encode_value(value)
 
 
-def test_kit_check_gives_gradescopes_messages_and_points(built, tmp_path):
+def test_kit_check_gives_gradescopes_messages_and_points(built: Built, tmp_path: Path) -> None:
     """The kit's verdicts, points and texts are Gradescope's, case by case, on the solution with every known
     mistake of the assignment in it."""
     assignment = built.assignment
     submission = tmp_path / assignment.course.starter_name
     submission.write_text("\n\n".join([assignment.solution.read_text(), *(m.read_text() for m in assignment.mistakes)]))
-    on_gradescope = grade(submission, assignment.problems, module_names=assignment.course.module_names)
+    on_gradescope = grade(
+        CallGate.started(Sandbox(submission)), load_problem_set(assignment.problems), module_names=assignment.course.module_names
+    )
     tests = {test.get("number"): test for test in gradescope_json(on_gradescope)["tests"]}
     full = {result.case.number: result for result in on_gradescope.results}
-    in_kit = grade(submission, kit_cases.load_visible_cases(cases_file=built.kit / "cases.json").problems)
+    in_kit = grade(
+        CallGate.started(Sandbox(submission)), ProblemSet(kit_cases.load_visible_cases(cases_file=built.kit / "cases.json").problems)
+    )
     assert in_kit.checks == []  # the kit has no Python check to run
     assert len(in_kit.results) == sum(not r.case.hidden for r in on_gradescope.results)
     diagnosed = 0
@@ -456,7 +489,7 @@ def _numpy_and_yaml_only_python(where: Path) -> Path:
     return where / "bin" / "python"
 
 
-def test_kit_check_of_a_python_file_runs_with_only_numpy_and_pyyaml(root):
+def test_kit_check_of_a_python_file_runs_with_only_numpy_and_pyyaml(root: Built) -> None:
     # Readable by the worker's own user, when the tests run as root.
     scratch = Path(tempfile.mkdtemp(prefix="kit-venv-"))
     try:
@@ -464,7 +497,7 @@ def test_kit_check_of_a_python_file_runs_with_only_numpy_and_pyyaml(root):
         python = _numpy_and_yaml_only_python(scratch / "venv")
         environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
 
-        def check(*argv: str) -> subprocess.CompletedProcess:
+        def check(*argv: str) -> subprocess.CompletedProcess[str]:
             return subprocess.run(
                 [str(python), "-m", "autograder", *argv],
                 cwd=root.kit,
@@ -499,7 +532,7 @@ def test_kit_check_of_a_python_file_runs_with_only_numpy_and_pyyaml(root):
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def test_starter_has_each_signature_and_docstring_and_no_body(built):
+def test_starter_has_each_signature_and_docstring_and_no_body(built: Built) -> None:
     from autograder.apps.kit.validate import solvers as _solvers
 
     assignment = built.assignment
@@ -510,7 +543,7 @@ def test_starter_has_each_signature_and_docstring_and_no_body(built):
     wanted = {case.function for problem in problems_of(assignment) for case in problem.cases}
     assert set(functions) == wanted
     solvers = _solvers(assignment.problems)
-    namespace: dict = {}
+    namespace: dict[str, Any] = {}
     exec(compile(source, name, "exec"), namespace)
     for function, node in functions.items():
         reference = solvers[function]
@@ -518,7 +551,7 @@ def test_starter_has_each_signature_and_docstring_and_no_body(built):
             (p.name, p.default) for p in inspect.signature(reference).parameters.values()
         ]
         docstring, body = node.body[0], node.body[1:]
-        assert ast.get_docstring(node).startswith(inspect.getdoc(reference) or "Graded")
+        assert (ast.get_docstring(node) or "").startswith(inspect.getdoc(reference) or "Graded")
         assert isinstance(docstring, ast.Expr) and len(body) == 1 and isinstance(body[0], ast.Raise)
         assert "NotImplementedError" in ast.unparse(body[0])
         with pytest.raises(NotImplementedError):
@@ -528,7 +561,9 @@ def test_starter_has_each_signature_and_docstring_and_no_body(built):
     assert source.startswith(f'"""{assignment.course.title}: your answers.')
 
 
-def test_the_untouched_starter_defines_every_function_whatever_its_annotations_name(tmp_path, monkeypatch):
+def test_the_untouched_starter_defines_every_function_whatever_its_annotations_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A reference may annotate with names the starter does not import (``Sequence``, ``numpy.typing``, its own
     classes): the starter keeps them as written and never evaluates them, so each function loads and is "not
     implemented yet"."""
@@ -552,7 +587,7 @@ def test_the_untouched_starter_defines_every_function_whatever_its_annotations_n
     assert out.count("not implemented yet (it raises NotImplementedError)") == 2 and "could not be defined" not in out
 
 
-def test_untouched_starter_scores_zero_with_not_implemented_everywhere(root, gradescope):
+def test_untouched_starter_scores_zero_with_not_implemented_everywhere(root: Built, gradescope: GradescopeLayout) -> None:
     name = ROOT_ASSIGNMENT.course.starter_name
     gradescope.submit({name: (root.kit / name).read_text()})
     data = gradescope.run()
@@ -567,10 +602,10 @@ def test_untouched_starter_scores_zero_with_not_implemented_everywhere(root, gra
 # --------------------------------------------------------------------------- the Gradescope zip
 
 
-def test_gradescope_zip_layout(built):
+def test_gradescope_zip_layout(built: Built) -> None:
     with zipfile.ZipFile(built.dist / "autograder.zip") as archive:
         infos = {info.filename: info for info in archive.infolist()}
-    problems = [problem.path.parent.name for problem in problems_of(built.assignment)]
+    problems = [problem.key for problem in problems_of(built.assignment)]
     assert {
         "setup.sh",
         "run_autograder",
@@ -593,14 +628,14 @@ def test_gradescope_zip_layout(built):
     assert not [name for name in infos if "__pycache__" in name or name.endswith(".pyc")]
 
 
-def test_build_is_reproducible(root, tmp_path):
+def test_build_is_reproducible(root: Built, tmp_path: Path) -> None:
     code, _, err = run_cli("build", "--problems", str(ROOT_ASSIGNMENT.problems), "--out", str(tmp_path))
     assert code == 0, err
     for name in ("autograder.zip", "student_kit.zip"):
         assert (tmp_path / name).read_bytes() == (root.dist / name).read_bytes()
 
 
-def test_gradescope_zip_grades_the_solution_to_full_marks(root, tmp_path):
+def test_gradescope_zip_grades_the_solution_to_full_marks(root: Built, tmp_path: Path) -> None:
     """Unzipped into a fresh /autograder layout; its own run_autograder and engine, nothing from this checkout."""
     folder = tmp_path / "autograder"
     source = folder / "source"
@@ -633,7 +668,7 @@ def test_gradescope_zip_grades_the_solution_to_full_marks(root, tmp_path):
 # --------------------------------------------------------------------------- validate and build
 
 
-def test_validate_lists_points_and_case_counts():
+def test_validate_lists_points_and_case_counts() -> None:
     code, out, err = run_cli("validate", "--problems", str(LAB1 / "problems"))
     assert code == 0, err
     assert "1    P1: squares\n       4 points; 1 visible and 1 hidden cases\n" in out
@@ -650,7 +685,7 @@ def _lab1_copy(tmp_path: Path) -> Path:
     return tmp_path / "lab1" / "problems"
 
 
-def test_validate_reports_every_broken_spec_with_file_and_line(tmp_path):
+def test_validate_reports_every_broken_spec_with_file_and_line(tmp_path: Path) -> None:
     folder = _lab1_copy(tmp_path)
     spec = folder / "p1" / "spec.yaml"
     spec.write_text(spec.read_text().replace("expected: 9}", "expected: 10}"))
@@ -663,7 +698,7 @@ def test_validate_reports_every_broken_spec_with_file_and_line(tmp_path):
     assert f"{other}:" in err
 
 
-def test_build_refuses_an_invalid_spec_and_writes_nothing(tmp_path):
+def test_build_refuses_an_invalid_spec_and_writes_nothing(tmp_path: Path) -> None:
     folder = _lab1_copy(tmp_path)
     spec = folder / "p1" / "spec.yaml"
     spec.write_text(spec.read_text().replace("expected: 16", "expected: 17"))
@@ -673,7 +708,7 @@ def test_build_refuses_an_invalid_spec_and_writes_nothing(tmp_path):
     assert not out.exists()
 
 
-def test_the_instructor_guide_example_validates_and_builds(tmp_path):
+def test_the_instructor_guide_example_validates_and_builds(tmp_path: Path) -> None:
     """The example problem in docs/instructors.md, copied from the page as it is, added to a course."""
     guide = (REPO / "docs" / "instructors.md").read_text()
     blocks = re.findall(r"\*\*`(problems/[^`]+)`\*\*\n+```\w*\n(.*?)```", guide, flags=re.S)
@@ -701,7 +736,7 @@ def test_the_instructor_guide_example_validates_and_builds(tmp_path):
 # --------------------------------------------------------------------------- check
 
 
-def test_check_finds_the_kit_cases_before_problems(tmp_path, monkeypatch, lab1):
+def test_check_finds_the_kit_cases_before_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab1: Built) -> None:
     monkeypatch.chdir(tmp_path)
     assert kit_cases.find_cases() == paths.PACKAGE_ROOT / "problems"  # nothing here: the checkout beside the engine
     (tmp_path / "problems").mkdir()
@@ -710,7 +745,7 @@ def test_check_finds_the_kit_cases_before_problems(tmp_path, monkeypatch, lab1):
     assert kit_cases.find_cases() == tmp_path / "cases.json"
 
 
-def test_check_in_a_checkout_runs_visible_cases_only(tmp_path):
+def test_check_in_a_checkout_runs_visible_cases_only(tmp_path: Path) -> None:
     code, out, _ = run_cli("check", str(LAB1 / "lab1.py"), "--problems", str(LAB1 / "problems"))
     assert code == 0 and "All visible cases pass." in out and "(hidden)" not in out
     assert "check:" not in out  # the Python check is not run here, as in the kit
@@ -722,7 +757,9 @@ def test_check_in_a_checkout_runs_visible_cases_only(tmp_path):
     assert "1 visible case fails." in out
 
 
-def test_check_says_what_each_kind_of_test_is_worth_in_the_kit_and_in_a_checkout(tmp_path, monkeypatch, lab1):
+def test_check_says_what_each_kind_of_test_is_worth_in_the_kit_and_in_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lab1: Built
+) -> None:
     """The visible cases run here, the hidden cases and the Python check on Gradescope only: 3.5 + 6.5 + 2 = 12."""
     line = "Points: visible cases 3.5 (run here); hidden cases 6.5 and Python check 2 (run on Gradescope only); 12 autograded in all."
     code, out, _ = run_cli("check", str(LAB1 / "lab1.py"), "--problems", str(LAB1 / "problems"))
@@ -734,7 +771,7 @@ def test_check_says_what_each_kind_of_test_is_worth_in_the_kit_and_in_a_checkout
     assert code == 0 and line in out and "The visible cases of square, run here, are worth 2 of them." in out
 
 
-def test_check_all_shows_every_case_and_every_failure(tmp_path):
+def test_check_all_shows_every_case_and_every_failure(tmp_path: Path) -> None:
     """By default, one row per function and each function's first failure; --all, every case and every failure."""
     folder = _lab1_copy(tmp_path)
     spec = folder / "p1" / "spec.yaml"
@@ -755,7 +792,7 @@ def test_check_all_shows_every_case_and_every_failure(tmp_path):
     assert "Add --all" not in everything
 
 
-def test_check_says_what_to_do_when_the_file_is_missing(tmp_path, monkeypatch):
+def test_check_says_what_to_do_when_the_file_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli("check", "--problems", str(LAB1 / "problems"))
     assert code == 1 and "lab1.py does not exist" in err

@@ -17,11 +17,12 @@ import time
 from pathlib import Path
 
 import pytest
-from test_attacks import WORKER_UID, WORKER_USER
+from helpers import WORKER_UID, WORKER_USER
 
-from autograder.engine.runner import grade
+from autograder.engine.runner import grade, load_problem_set
 from autograder.output.results import gradescope_json
 from autograder.sandbox import isolation, process, zygote
+from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
 
 from conftest import REPO, SOLUTION, course_config, total_points
@@ -63,30 +64,30 @@ def submission(tmp_path: Path) -> Path:
 
 def test_a_launcher_killed_between_two_gradings_is_replaced_and_both_are_graded(submission):
     module_names = course_config().module_names  # the names the course's Python checks import the submission by
-    first = gradescope_json(grade(submission, REPO / "problems", module_names=module_names))
+    first = gradescope_json(grade(CallGate.started(Sandbox(submission)), load_problem_set(REPO / "problems"), module_names=module_names))
     dead = _kill_the_launcher()
-    second = gradescope_json(grade(submission, REPO / "problems", module_names=module_names))
+    second = gradescope_json(grade(CallGate.started(Sandbox(submission)), load_problem_set(REPO / "problems"), module_names=module_names))
     assert first["score"] == second["score"] == total_points()
     assert zygote.launcher().pid != dead
 
 
 def test_a_launcher_killed_during_a_grading_costs_the_running_worker_nothing(submission):
-    with Sandbox(submission) as box:
-        worker = box.call("pid", []).value
+    with CallGate.started(Sandbox(submission)) as gate:
+        worker = gate.call("pid", []).value
         _kill_the_launcher()
-        again = box.call("pid", [])
+        again = gate.call("pid", [])
         assert again.kind == "returned" and again.value == worker, again.detail  # the same worker, never restarted
-    with Sandbox(submission) as box:
-        assert box.call("pid", []).kind == "returned"
-    assert "clean-up" not in box.protections
+    with CallGate.started(Sandbox(submission)) as gate:
+        assert gate.call("pid", []).kind == "returned"
+    assert "clean-up" not in gate.sandbox.protections
 
 
 def test_a_launcher_that_stops_answering_is_replaced(submission, monkeypatch):
     monkeypatch.setattr(zygote, "ANSWER_SECONDS", 2.0)
     stuck = _kill_the_launcher(signal.SIGSTOP)
     try:
-        with Sandbox(submission) as box:
-            assert box.call("pid", []).kind == "returned"
+        with CallGate.started(Sandbox(submission)) as gate:
+            assert gate.call("pid", []).kind == "returned"
         assert _ends(stuck), "the launcher that stopped answering was left running"
     finally:
         try:
@@ -101,22 +102,22 @@ def test_a_clean_up_that_fails_is_reported_and_the_rest_of_it_still_runs(submiss
 
     monkeypatch.setattr(process, "_remove", refuse)
     box = Sandbox(submission)
-    assert box.call("pid", []).kind == "returned"
+    assert CallGate.started(box).call("pid", []).kind == "returned"
     reaper = box.process.pid if box.process else 0
     box.stop()  # must not raise
-    assert "removing its folder failed: PermissionError" in box.protections["clean-up"], box.protections
+    assert "removing its folder failed: PermissionError" in str(box.protections["clean-up"]), box.protections
     assert _ends(reaper)  # the steps after it still ran: the worker was stopped first, the user released after
-    with Sandbox(submission) as again:  # the worker's user was let go: a new sandbox of this process may have it
+    with CallGate.started(Sandbox(submission)) as again:  # the worker's user was let go: a new sandbox of this process may have it
         assert again.call("pid", []).kind == "returned"
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or WORKER_UID is None, reason=f"kills every process of {WORKER_USER}: needs root")
+@pytest.mark.needs_root(reason=f"kills every process of {WORKER_USER}")
 def test_processes_that_survive_the_kill_are_reported_as_survivors(submission, monkeypatch):
     """A process of the worker's user that does not die (one stuck in the kernel, here one the kill does not
     reach) is named in the clean-up report, not claimed killed."""
     monkeypatch.setattr(isolation, "KILL_SECONDS", 0.5)
-    with Sandbox(submission) as box:
-        assert box.call("pid", []).kind == "returned"
+    with CallGate.started(Sandbox(submission)) as gate:
+        assert gate.call("pid", []).kind == "returned"
         group = pwd.getpwnam(WORKER_USER).pw_gid
         survivor = subprocess.Popen(["setpriv", f"--reuid={WORKER_UID}", f"--regid={group}", "--clear-groups", "/bin/sleep", "600"])
         try:
@@ -124,8 +125,8 @@ def test_processes_that_survive_the_kill_are_reported_as_survivors(submission, m
                 time.sleep(0.01)
             monkeypatch.setattr(isolation, "kill_everything_of", lambda uid, gid: None)  # the kill reaches nothing
             monkeypatch.setattr(isolation, "_kill_if_owned", lambda pid, uid: None)
-            box.stop()
-            assert f"survived the kill: pids {survivor.pid}" in box.protections["clean-up"], box.protections
+            gate.stop()
+            assert f"survived the kill: pids {survivor.pid}" in str(gate.sandbox.protections["clean-up"]), gate.sandbox.protections
         finally:
             survivor.kill()
             survivor.wait()
@@ -136,10 +137,11 @@ import json, sys
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 from autograder.sandbox import zygote
+from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
-box = Sandbox(Path({submission!r}))
-print(json.dumps({{"worker": box.call("pid", []).value, "launcher": zygote.launcher().pid}}), flush=True)
-box.call("hang", [])
+gate = CallGate.started(Sandbox(Path({submission!r})))
+print(json.dumps({{"worker": gate.call("pid", []).value, "launcher": zygote.launcher().pid}}), flush=True)
+gate.call("hang", [])
 """
 
 

@@ -13,11 +13,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "autograder"
 
 # Each layer may import only the layers listed after it ("root" is autograder/__init__.py: its version, no imports).
 LAYERS = {
-    "apps": {"output", "engine", "sandbox", "model", "text", "root"},
-    "output": {"engine", "sandbox", "model", "text", "root"},
-    "engine": {"sandbox", "model", "text", "root"},
-    "sandbox": {"model", "text", "root"},
-    "model": {"text"},  # the model types student text (text.StudentText)
+    "apps": {"output", "engine", "sandbox", "model", "boundary", "text", "root"},
+    "output": {"engine", "sandbox", "model", "boundary", "text", "root"},
+    "engine": {"sandbox", "model", "boundary", "text", "root"},
+    "sandbox": {"model", "boundary", "text", "root"},
+    "model": {"boundary", "text"},  # the model types student text (text.StudentText) and keeps the worker's error reports
+    "boundary": set(),  # the messages that cross the sandbox boundary: the worker imports them too
     "text": set(),
 }
 
@@ -98,18 +99,25 @@ def test_each_layer_imports_only_the_layers_below_it() -> None:
 
 
 def test_the_package_root_and_the_leaves_import_nothing_from_the_package() -> None:
-    assert GRAPH["autograder"] == GRAPH["autograder.text"] == set()
-    assert GRAPH["autograder.model"] == {"autograder.text"}
+    assert GRAPH["autograder"] == GRAPH["autograder.text"] == GRAPH["autograder.boundary"] == set()
+    assert GRAPH["autograder.model"] == {"autograder.boundary", "autograder.text"}
 
 
-# What runs beside student code: the worker and the worker-side modules it imports (its confinement, its loader).
-WORKER_SIDE = {"autograder.sandbox.worker", "autograder.sandbox.confine", "autograder.sandbox.loader", "autograder.sandbox.seccomp"}
+# What runs beside student code: the worker, the worker-side modules it imports (its confinement, its loader)
+# and the message types it shares with the grader.
+WORKER_SIDE = {
+    "autograder.sandbox.worker",
+    "autograder.sandbox.confine",
+    "autograder.sandbox.loader",
+    "autograder.sandbox.seccomp",
+    "autograder.boundary",
+}
 
 
 def test_the_worker_side_imports_nothing_else_from_the_package() -> None:
     for module in WORKER_SIDE:
         assert GRAPH[module] <= WORKER_SIDE | {"autograder.sandbox"}, module  # the package itself is empty
-    assert GRAPH["autograder.sandbox.confine"] == GRAPH["autograder.sandbox.loader"] == set()
+    assert GRAPH["autograder.sandbox.confine"] == GRAPH["autograder.sandbox.loader"] == {"autograder.boundary"}
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

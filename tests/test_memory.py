@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_attacks import ALL_FUNCTIONS, WORKER_UID, assert_scores, attack, cases_of, hostile, printed
+from helpers import ALL_FUNCTIONS, WORKER_UID, assert_scores, attack, cases_of, hostile, printed
 
 from autograder.sandbox import cgroups, namespaces
 
@@ -242,6 +242,7 @@ def lower(value):
 def test_the_worker_is_the_kernels_first_choice_and_stays_so(tmp_path, monkeypatch):
     """oom_score_adj 1000 on the worker. As root its /proc files stay root's (it is not dumpable after changing
     user), so its user cannot lower it, here even with no Landlock to keep it from /proc."""
+    from autograder.sandbox.gate import CallGate
     from autograder.sandbox.process import Sandbox
 
     if os.geteuid() != 0 or WORKER_UID is None:
@@ -250,9 +251,9 @@ def test_the_worker_is_the_kernels_first_choice_and_stays_so(tmp_path, monkeypat
     tmp_path.chmod(0o755)
     submission = tmp_path / "probe.py"
     submission.write_text(OOM_PROBE)
-    with Sandbox(submission) as box:
-        pid, adjustment = box.call("adjustment", []).value
+    with CallGate.started(Sandbox(submission)) as gate:
+        pid, adjustment = gate.call("adjustment", []).value
         assert adjustment == "1000" and Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "1000"
-        assert [box.call("lower", [value]).value for value in (999, 0, -1000)] == ["PermissionError"] * 3
+        assert [gate.call("lower", [value]).value for value in (999, 0, -1000)] == ["PermissionError"] * 3
         assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "1000"
-        assert "Landlock capped for a test" in box.protections
+        assert "Landlock capped for a test" in gate.sandbox.protections

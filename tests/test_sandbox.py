@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import os
-import pwd
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder.sandbox.isolation import DEFAULT_WORKER_USER
+from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
-
-
-def _worker_user_exists() -> bool:
-    try:
-        pwd.getpwnam(DEFAULT_WORKER_USER)
-    except KeyError:
-        return False
-    return True
-
 
 SOURCE = """
 import numpy as np, os, sys, time
@@ -78,85 +69,86 @@ def after_errors():
 
 
 @pytest.fixture
-def sandbox(tmp_path_factory):
+def gate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CallGate]:
     path = tmp_path_factory.mktemp("sub") / "submission.py"
     path.write_text(SOURCE)
-    with Sandbox(path, Limits(call_timeout=2, output_bytes=2000)) as box:
-        yield box
+    with CallGate.started(Sandbox(path, Limits(call_timeout=2, output_bytes=2000))) as started:
+        yield started
 
 
-def test_values_round_trip_with_their_types(sandbox):
-    assert sandbox.call("add", [2, 3]).value == 5
+def test_values_round_trip_with_their_types(gate: CallGate) -> None:
+    assert gate.call("add", [2, 3]).value == 5
     array = np.arange(6, dtype=np.int16).reshape(2, 3)
-    back = sandbox.call("same", [array]).value
+    back = gate.call("same", [array]).value
     assert back.dtype == np.int16 and np.array_equal(back, array)
-    assert sandbox.call("same", [(1, [2.5, None], "s")]).value == (1, [2.5, None], "s")
-    scalar = sandbox.call("scalar", []).value
+    assert gate.call("same", [(1, [2.5, None], "s")]).value == (1, [2.5, None], "s")
+    scalar = gate.call("scalar", []).value
     assert isinstance(scalar, np.float32) and scalar == 2.5
-    assert sandbox.call("add", [], {"a": 1, "b": 2}).value == 3
+    assert gate.call("add", [], {"a": 1, "b": 2}).value == 3
 
 
-def test_unsupported_objects_arrive_as_type_names_only(sandbox):
-    assert repr(sandbox.call("gives_object", []).value) == "<object of type object>"
-    assert repr(sandbox.call("gives_dict", []).value) == "<object of type dict>"
+def test_unsupported_objects_arrive_as_type_names_only(gate: CallGate) -> None:
+    assert repr(gate.call("gives_object", []).value) == "<object of type object>"
+    assert repr(gate.call("gives_dict", []).value) == "<object of type dict>"
 
 
-def test_exceptions_including_exit_and_interrupt_are_replies(sandbox):
+def test_exceptions_including_exit_and_interrupt_are_replies(gate: CallGate) -> None:
     for function, name in (("fails", "ValueError"), ("exits", "SystemExit"), ("interrupted", "KeyboardInterrupt")):
-        outcome = sandbox.call(function, [])
+        outcome = gate.call(function, [])
         assert outcome.kind == "raised" and outcome.error["type"] == name
-    assert sandbox.call("add", [1, 1]).value == 2
+    assert gate.call("add", [1, 1]).value == 2
 
 
-def test_output_is_captured_and_capped(sandbox):
-    outcome = sandbox.call("shout", [])
+def test_output_is_captured_and_capped(gate: CallGate) -> None:
+    outcome = gate.call("shout", [])
     assert outcome.value == 1
     assert len(outcome.output) < 2100 and "more bytes of output not kept" in outcome.output
 
 
-def test_syntax_error_and_import_error_cost_only_what_they_break(sandbox):
-    report = sandbox.ready()
+def test_syntax_error_and_import_error_cost_only_what_they_break(gate: CallGate) -> None:
+    report = gate.imported
     assert "broken" not in report.functions and "after_errors" in report.functions
     problems = {p["type"]: p for p in report.problems}
     assert problems["SyntaxError"]["names"] == ["broken"]
     assert problems["NameError"]["where"].startswith("line")
-    assert sandbox.call("after_errors", []).value == "still here"
+    assert gate.call("after_errors", []).value == "still here"
 
 
-def test_a_hang_times_out_and_the_worker_restarts(sandbox):
-    outcome = sandbox.call("hangs", [])
+def test_a_hang_times_out_and_the_worker_restarts(gate: CallGate) -> None:
+    outcome = gate.call("hangs", [])
     assert outcome.kind == "timeout" and 2 <= outcome.seconds < 4
-    assert sandbox.call("add", [4, 4]).value == 8
+    assert gate.call("add", [4, 4]).value == 8
 
 
-def test_a_crash_is_reported_and_the_worker_restarts(sandbox):
-    outcome = sandbox.call("dies", [])
+def test_a_crash_is_reported_and_the_worker_restarts(gate: CallGate) -> None:
+    outcome = gate.call("dies", [])
     assert outcome.kind == "crashed" and "exited with code 7" in outcome.detail
-    assert sandbox.call("add", [5, 5]).value == 10
+    assert gate.call("add", [5, 5]).value == 10
 
 
-def test_inputs_mutated_in_the_worker_do_not_change_the_graders_copy(sandbox):
+def test_inputs_mutated_in_the_worker_do_not_change_the_graders_copy(gate: CallGate) -> None:
     array = np.zeros((2, 2))
-    assert sandbox.call("mutates", [array]).value == 99
+    assert gate.call("mutates", [array]).value == 99
     assert not array.any()
 
 
-def test_an_import_that_hangs_fails_every_call_once(tmp_path):
+def test_an_import_that_hangs_fails_every_call_once(tmp_path: Path) -> None:
     path = tmp_path / "submission.py"
     path.write_text("import time\ntime.sleep(3600)\ndef f():\n    return 1\n")
-    with Sandbox(path, Limits(import_timeout=2)) as box:
-        first = box.call("f", [])
-        assert first.kind == "broken" and "took longer than 2 s" in first.detail
-        second = box.call("f", [])
-        assert second.kind == "broken" and second.seconds < 0.5
+    with CallGate.started(Sandbox(path, Limits(import_timeout=2))) as gate:
+        first = gate.call("f", [])
+        assert first.kind == "skipped" and first.reason == "not loaded" and "took longer than 2 s" in first.detail
+        assert gate.sandbox.process is None  # the hung import's worker is gone, and no other is started
+        second = gate.call("f", [])
+        assert second == first and gate.sandbox.process is None
 
 
-def test_an_import_that_exits_the_process(tmp_path):
+def test_an_import_that_exits_the_process(tmp_path: Path) -> None:
     path = tmp_path / "submission.py"
     path.write_text("import os\nprint('bye')\nos._exit(0)\n")
-    with Sandbox(path) as box:
-        outcome = box.call("f", [])
-        assert outcome.kind == "broken" and "stopped the Python process" in outcome.detail and "bye" in outcome.detail
+    with CallGate.started(Sandbox(path)) as gate:
+        outcome = gate.call("f", [])
+        assert outcome.kind == "skipped" and "stopped the Python process" in outcome.detail and "bye" in outcome.detail
 
 
 FORGER = """
@@ -178,50 +170,51 @@ def f():
 """
 
 
-def test_forged_worker_messages_are_reduced_to_plain_data(tmp_path):
+def test_forged_worker_messages_are_reduced_to_plain_data(tmp_path: Path) -> None:
     """Student code can rewrite the worker's own functions; the grader must not trust their shape."""
     path = tmp_path / "submission.py"
     path.write_text(FORGER)
-    with Sandbox(path) as box:
-        report = box.ready()
+    with CallGate.started(Sandbox(path)) as gate:
+        report = gate.imported
         assert report.functions == ["f"]
         assert report.problems[0]["names"] == [] and report.problems[0]["type"] == "{'x': 1}"
         assert report.problems[2]["names"] == ["f"]
-        outcome = box.call("f", [])
+        outcome = gate.call("f", [])
         assert outcome.kind == "raised" and outcome.error["mro"] == [] and outcome.error["type"] == "['ValueError']"
 
 
-def test_limits_come_from_the_environment():
+def test_limits_come_from_the_environment() -> None:
     limits = Limits.from_environment({"AUTOGRADER_CALL_TIMEOUT": "1.5", "AUTOGRADER_DATA_MB": "256"})
     assert limits.call_timeout == 1.5 and limits.data_mb == 256 and limits.import_timeout == 30
     with pytest.raises(ValueError, match="AUTOGRADER_PROCESSES='many' is not a int"):
         Limits.from_environment({"AUTOGRADER_PROCESSES": "many"})
 
 
-def test_a_memory_bomb_hits_the_data_limit(tmp_path):
+def test_a_memory_bomb_hits_the_data_limit(tmp_path: Path) -> None:
     path = tmp_path / "submission.py"
     path.write_text(
         "import numpy as np\n\ndef bomb():\n    return len(bytearray(2 * 1024**3))\n\n"
         "def array_bomb():\n    return float(np.ones(10**9).sum())\n\ndef fine():\n    return 1\n"
     )
-    with Sandbox(path, Limits(data_mb=256)) as box:
-        outcome = box.call("array_bomb", [])
+    with CallGate.started(Sandbox(path, Limits(data_mb=256))) as gate:
+        outcome = gate.call("array_bomb", [])
         assert outcome.kind == "raised" and outcome.error["type"] == "MemoryError"
-        outcome = box.call("bomb", [])
+        outcome = gate.call("bomb", [])
         assert outcome.kind == "raised" and outcome.error["type"] == "MemoryError"
-        assert box.call("fine", []).value == 1
+        assert gate.call("fine", []).value == 1
 
 
 TAKE_TURNS = """
 import sys
+from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
-with Sandbox(sys.argv[1]) as box:
-    print(box.call("slow", []).value)
+with CallGate.started(Sandbox(sys.argv[1])) as gate:
+    print(gate.call("slow", []).value)
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not _worker_user_exists(), reason="needs root and the autograder-worker user")
-def test_gradings_sharing_a_user_take_turns_instead_of_killing_each_other(tmp_path):
+@pytest.mark.needs_root(reason="runs as the autograder-worker user")
+def test_gradings_sharing_a_user_take_turns_instead_of_killing_each_other(tmp_path: Path) -> None:
     """Ending a grading kills every process of the worker's user: two at once must not overlap."""
     path = tmp_path / "submission.py"
     path.write_text("import time\ndef slow():\n    time.sleep(1)\n    return 'done'\n")
@@ -231,14 +224,14 @@ def test_gradings_sharing_a_user_take_turns_instead_of_killing_each_other(tmp_pa
     assert [p.communicate(timeout=60)[0].strip() for p in processes] == ["done", "done"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or not _worker_user_exists(), reason="needs root and the autograder-worker user")
-def test_one_process_cannot_run_two_sandboxes_as_the_same_user(tmp_path):
+@pytest.mark.needs_root(reason="runs as the autograder-worker user")
+def test_one_process_cannot_run_two_sandboxes_as_the_same_user(tmp_path: Path) -> None:
     path = tmp_path / "submission.py"
     path.write_text("def f():\n    return 1\n")
-    with Sandbox(path) as first:
+    with CallGate.started(Sandbox(path)) as first:
         assert first.call("f", []).value == 1
         with pytest.raises(RuntimeError, match="already in use by another sandbox in this process"):
             Sandbox(path).start()
         assert first.call("f", []).value == 1
-    with Sandbox(path) as again:
+    with CallGate.started(Sandbox(path)) as again:
         assert again.call("f", []).value == 1

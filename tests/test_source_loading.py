@@ -27,8 +27,8 @@ FUNCTIONS = {node.name for node in ast.parse(SOURCE).body if isinstance(node, as
 def _load(tmp_path: Path, data: bytes, limits: Limits | None = None):
     path = tmp_path / "ps3.py"
     path.write_bytes(data)
-    box = Sandbox(path, limits or Limits(call_timeout=5))
-    return box, box.ready()
+    box = CallGate.started(Sandbox(path, limits or Limits(call_timeout=5)))
+    return box, box.imported
 
 
 # --------------------------------------------------------------------------- encodings, end to end
@@ -141,7 +141,7 @@ def test_a_python_file_is_passed_unchanged_without_loading_ipython_or_nbformat(t
         "import sys; from pathlib import Path; from autograder.sandbox import source\n"
         f"loaded = source.load(Path({str(path)!r}))\n"
         f"assert loaded.data == Path({str(path)!r}).read_bytes() and loaded.name == 'ps3.py', loaded\n"
-        "assert loaded.worker_config() == {}\n"
+        "assert loaded.cell_marker is None and loaded.problems == []\n"
         "print(sorted(m for m in ('IPython', 'nbformat') if m in sys.modules))\n"
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=False)
@@ -173,7 +173,7 @@ def test_magic_calls_do_nothing_in_the_worker_and_errors_name_the_cell(tmp_path)
         report = box.ready()
         assert report.functions == ["add"]  # get_ipython is the grader's stub, not a function of the student's
         assert [(p["type"], p["where"]) for p in report.problems] == [("ZeroDivisionError", "cell 3, line 3")]
-        assert box.call("add", [1, 2]).value == 3
+        assert CallGate.started(box).call("add", [1, 2]).value == 3
 
 
 def test_a_cell_with_too_much_ipython_syntax_is_loaded_as_plain_python():
@@ -223,7 +223,7 @@ def test_the_ready_report_names_every_graded_function_past_any_cap(tmp_path):
         report = box.ready()
         assert report.functions[:2] == ["zeros", "zz_last"]  # graded first: bound to callables, in order
         assert "zz_constant" not in report.functions and "zz_absent" not in report.functions
-        assert box.call("zz_last", [4]).value == 4
+        assert CallGate.started(box).call("zz_last", [4]).value == 4
 
 
 def test_any_name_is_looked_up_when_it_is_called(tmp_path):
@@ -265,7 +265,7 @@ def test_a_syntax_error_costs_only_its_block_and_the_future_import_still_applies
             ("ZeroDivisionError", "line 10", []),
         ]
         assert report.functions[:2] == ["after", "first"]
-        assert box.call("after", [1]).value == [1, "Doc.", [("return", "Later"), ("x", "Later")]]
+        assert CallGate.started(box).call("after", [1]).value == [1, "Doc.", [("return", "Later"), ("x", "Later")]]
 
 
 def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tmp_path):
@@ -284,7 +284,7 @@ def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tm
         ]  # no future import: Undefined is looked up
         assert [p["names"] for p in report.problems if p["where"] == "line 10"] == [["after"]]
         assert any("from __future__ imports must occur at the beginning of the file" in p["message"] for p in report.problems)
-        assert box.call("before", []).value == "before"
+        assert CallGate.started(box).call("before", []).value == "before"
 
 
 def test_a_file_named_after_a_real_module_does_not_shadow_it(tmp_path):
@@ -292,7 +292,7 @@ def test_a_file_named_after_a_real_module_does_not_shadow_it(tmp_path):
         path = tmp_path / name
         path.write_text("import json, sys\n\ndef who():\n    return [__name__, json.dumps([1]), sys.modules[__name__].who is who]\n")
         with Sandbox(path, Limits(call_timeout=5)) as box:
-            assert box.call("who", []).value == [expected, "[1]", True], name
+            assert CallGate.started(box).call("who", []).value == [expected, "[1]", True], name
 
 
 def test_a_module_getattr_that_exits_or_prints_costs_only_the_names_it_serves(tmp_path):
@@ -306,6 +306,6 @@ def test_a_module_getattr_that_exits_or_prints_costs_only_the_names_it_serves(tm
         report = box.ready()
         assert report.functions == ["add"] and report.problems == [] and not report.fatal
         assert "looked up served" in report.output  # the report's own lookups print as loading the file does
-        served = box.call("served", [])
+        served = CallGate.started(box).call("served", [])
         assert served.kind == "raised" and served.error["type"] == "SystemExit" and "looked up served" in served.output
-        assert box.call("add", [1, 2]).value == 3  # the worker survived both
+        assert CallGate.started(box).call("add", [1, 2]).value == 3  # the worker survived both

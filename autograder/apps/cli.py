@@ -115,11 +115,13 @@ def _grade(arguments: argparse.Namespace) -> int:
     from autograder.apps.course import CourseError, load
     from autograder.apps.preflight import refuse_if_unsafe
     from autograder.apps.submission import NoSubmission, find_submission
-    from autograder.engine.runner import grade
+    from autograder.engine.runner import grade, load_problem_set
     from autograder.output.files import write_json
     from autograder.output.progress import LiveProgress
     from autograder.output.results import gradescope_json
     from autograder.output.table import table
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
     from autograder.text import Message, StudentText, Trusted, to_terminal
 
     target = arguments.submission
@@ -138,7 +140,10 @@ def _grade(arguments: argparse.Namespace) -> int:
     limits.call_timeout = arguments.timeout or limits.call_timeout
     progress = LiveProgress()
     try:
-        report = grade(submission, problems, limits, watcher=progress, packages=course.package_names, module_names=course.module_names)
+        with CallGate.started(Sandbox(submission, limits)) as gate:
+            report = grade(
+                gate, load_problem_set(problems), watcher=progress, packages=course.package_names, module_names=course.module_names
+            )
     finally:
         progress.close()
     if note:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
 from pathlib import Path
 from typing import Any
 
 from autograder.apps.course import CourseError, load
 from autograder.apps.submission import NoSubmission, find_submission
 from autograder.output.files import write_json
+from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
 
 
@@ -23,20 +23,18 @@ def run(root: Path | None = None) -> dict[str, Any]:
     """Grade ``root/submission`` against ``root/source/problems`` into ``root/results/results.json``."""
     root = Path(root or os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     started = time.monotonic() - seconds_since_process_start()
-    sandbox = None
+    gate = None
     try:
         _protect(root)
         problems = root / "source" / "problems"
         course = load(problems)
         submission, note = find_submission(root / "submission", course)
-        sandbox = Sandbox(submission, course.make_limits())
-        sandbox.start()  # before the imports below, so the worker loads the submission while they run
-        from autograder.engine.runner import grade
+        gate = CallGate.started(Sandbox(submission, course.make_limits()))  # first: the worker loads the submission meanwhile
+        from autograder.engine.runner import grade, load_problem_set
         from autograder.output.results import gradescope_json
 
-        data = gradescope_json(
-            grade(submission, problems, sandbox=sandbox, packages=course.package_names, module_names=course.module_names), notes=[note]
-        )
+        report = grade(gate, load_problem_set(problems), packages=course.package_names, module_names=course.module_names)
+        data = gradescope_json(report, notes=[note])
     except (NoSubmission, CourseError) as problem:
         from autograder.output.results import error_json
         from autograder.text import Trusted
@@ -44,12 +42,14 @@ def run(root: Path | None = None) -> dict[str, Any]:
         message = problem.message if isinstance(problem, NoSubmission) else Trusted(str(problem))
         data = error_json(message, time.monotonic() - started)
     except Exception:  # noqa: BLE001 - the student still gets a valid result, staff the traceback
+        import traceback
+
         from autograder.output.results import grader_failure_json
 
         data = grader_failure_json(traceback.format_exc(), time.monotonic() - started)
     finally:
-        if sandbox is not None:
-            sandbox.stop()  # every process of the worker's user, daemons too, before the result is written; never raises
+        if gate is not None:
+            gate.stop()  # every process of the worker's user, daemons too, before the result is written; never raises
     data.setdefault("extra_data", {}).update(submission_metadata(root / "submission_metadata.json"))
     data["execution_time"] = round(time.monotonic() - started, 3)  # from the process's start to this write
     write_json(root / "results" / "results.json", data)

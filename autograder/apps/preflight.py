@@ -72,6 +72,7 @@ def prove_the_worker_runs(packages: list[str], worker_user: str | None = DEFAULT
     import tempfile
     from pathlib import Path
 
+    from autograder.sandbox.gate import CallGate
     from autograder.sandbox.limits import Limits
     from autograder.sandbox.process import Sandbox
 
@@ -84,7 +85,7 @@ def prove_the_worker_runs(packages: list[str], worker_user: str | None = DEFAULT
             loaded = box.ready()
             if loaded.fatal or loaded.problems:
                 return f"the worker could not load a two-line submission: {loaded.fatal or loaded.problems[0].get('message')}"
-            outcome = box.call("identity", [])
+            outcome = CallGate.started(box).call("identity", [])
     expected_uid = pwd.getpwnam(worker_user).pw_uid if worker_user and os.geteuid() == 0 else os.getuid()
     if outcome.kind != "returned":
         return f"the worker could not run a function ({outcome.kind}: {outcome.detail or outcome.error.get('message', '')})"

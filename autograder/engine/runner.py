@@ -19,16 +19,14 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from autograder.engine import follow_through, outcomes, problemset, scoring
 from autograder.engine.compare import agrees, judge, short_repr
 from autograder.engine.errors import SpecError
 from autograder.model import Case, CaseResult, CheckResult, ImportReport, Outcome, Problem, Report, Verdict
 from autograder.sandbox.gate import CallGate
-from autograder.sandbox.isolation import DEFAULT_WORKER_USER
-from autograder.sandbox.limits import Limits
-from autograder.sandbox.process import Call, Sandbox
+from autograder.sandbox.process import Call
 
 
 class Watcher(Protocol):
@@ -49,45 +47,55 @@ class Cancelled(BaseException):
     """
 
 
+class ProblemSet(NamedTuple):
+    """The problems to grade against, as loaded (``load_problem_set``), or why they could not be."""
+
+    problems: list[Problem]
+    fingerprint: str = ""  # of the problems and the engine (engine/compiled.py); "" when not computed
+    error: str = ""  # the specs are broken: nothing is graded
+
+
+def load_problem_set(folder: Path) -> ProblemSet:
+    """The problems under ``folder`` and their fingerprint; a broken spec is the set's error, not an exception."""
+    try:
+        return ProblemSet(*problemset.load_with_fingerprint(folder))
+    except SpecError as error:
+        return ProblemSet([], error=f"The autograder's problem specs are broken, so nothing was graded: {error}")
+
+
 def grade(
-    submission: Path,
-    problems: Path | list[Problem],
-    limits: Limits | None = None,
-    worker_user: str | None = DEFAULT_WORKER_USER,
-    sandbox: Sandbox | None = None,
+    gate: CallGate,
+    problem_set: ProblemSet,
+    *,
     cancel: threading.Event | None = None,
     watcher: Watcher | None = None,
     packages: Sequence[str] = (),
     module_names: Sequence[str] = (),
 ) -> Report:
-    """Grade ``submission`` against the problems under ``problems`` (a folder), or against loaded problems.
+    """Grade the submission behind ``gate`` (``CallGate.started``) against ``problem_set``; stop its sandbox.
 
-    Pass a ``sandbox`` already started to overlap its start-up with the
-    caller's own imports; it is stopped here either way. Setting ``cancel``
-    raises :class:`Cancelled` before the next call. ``packages`` are the
-    packages students may import, named when an import fails; ``module_names``
-    the names Python checks import the submission by (checks.run_checks).
+    The caller makes the gate, and so decides the sandbox's limits and user;
+    starting it before loading the problems lets the worker import the
+    submission meanwhile. The sandbox is stopped here, before the report is
+    returned, so its clean-up is in the report's protections. Setting
+    ``cancel`` raises :class:`Cancelled` before the next call. ``packages`` are
+    the packages students may import, named when an import fails;
+    ``module_names`` the names Python checks import the submission by
+    (checks.run_checks).
     """
     started = time.monotonic()
-    report = Report(submission=str(submission))
-    sandbox = sandbox or Sandbox(Path(submission), limits, worker_user)
-    sandbox.start()
+    sandbox = gate.sandbox
+    report = Report(submission=str(sandbox.submission), problems=problem_set.problems, fingerprint=problem_set.fingerprint)
     try:
-        try:
-            if isinstance(problems, list):
-                report.problems = problems
-            else:
-                report.problems, report.fingerprint = problemset.load_with_fingerprint(Path(problems))
-        except SpecError as error:
-            report.error = f"The autograder's problem specs are broken, so nothing was graded: {error}"
+        if problem_set.error:
+            report.error = problem_set.error
             return report
         if watcher:
             watcher.begin(report.problems)
         sandbox.graded_names = frozenset(case.function for problem in report.problems for case in problem.cases)
-        imported = sandbox.ready()
+        imported = gate.imported
         report.protections = sandbox.protections
         report.notices += import_notices(imported, packages)
-        gate = CallGate(sandbox, started + sandbox.limits.run_deadline)
         run = _Run(gate, report, cancel or threading.Event(), watcher)
         cases = [case for problem in report.problems for case in problem.cases]
         run.phase([case for case in cases if not case.hidden])
@@ -110,7 +118,7 @@ def grade(
         for result in report.results:
             scoring.score_case(result)
     finally:
-        sandbox.stop()
+        gate.stop()
         report.seconds = time.monotonic() - started
     return report
 

@@ -2,7 +2,9 @@
 
 YAML cases, Python checks and follow-through all call the submission through
 one gate per grading, so a function that timed out twice is not called again
-by any of them, and every call after the run's deadline is refused alike.
+by any of them, and every call after the run's deadline is refused alike. The
+gate is the only way to call the submission: a front end makes one per
+grading (``CallGate.started``) and hands it to ``runner.grade``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import replace
-from typing import Any
 
 from autograder.model import ImportReport, Outcome
 from autograder.sandbox.process import Call, Sandbox
@@ -28,6 +29,31 @@ class CallGate:
     def __init__(self, sandbox: Sandbox, deadline: float, max_timeouts: int = MAX_TIMEOUTS_PER_FUNCTION) -> None:
         self.sandbox, self.deadline, self.max_timeouts = sandbox, deadline, max_timeouts
         self.timeouts: dict[str, int] = {}
+
+    @classmethod
+    def started(cls, sandbox: Sandbox) -> CallGate:
+        """The gate of one grading: ``sandbox`` started now, and the run's deadline (its limits') counted from now.
+
+        Starting returns at once: the worker imports the submission while the
+        caller goes on (loading the problems, say). A start that fails stops
+        the sandbox, so no worker user stays claimed.
+        """
+        try:
+            sandbox.start()
+        except BaseException:
+            sandbox.stop()
+            raise
+        return cls(sandbox, time.monotonic() + sandbox.limits.run_deadline)
+
+    def stop(self) -> None:
+        """Stop the sandbox (see ``Sandbox.stop``); never raises, and may be called again."""
+        self.sandbox.stop()
+
+    def __enter__(self) -> CallGate:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     @property
     def imported(self) -> ImportReport:
@@ -56,7 +82,8 @@ class CallGate:
             return Outcome("skipped", reason="not defined", detail=f"{broken['type']} at {broken['where']}: {broken['message']}")
         return Outcome("skipped", reason="missing")
 
-    def call(self, function: str, args: tuple | list, kwargs: dict[str, Any] | None = None) -> Outcome:
+    def call(self, function: str, args: Sequence[object], kwargs: dict[str, object] | None = None) -> Outcome:
+        """Call ``function(*args, **kwargs)`` (a stream of one call; see :meth:`stream`)."""
         return next(self.stream([Call(function, args, kwargs or {})]))
 
     def stream(self, calls: Sequence[Call]) -> Generator[Outcome, None, None]:

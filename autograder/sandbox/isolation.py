@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.boundary import SpawnOptions
 from autograder.sandbox.confine import LANDLOCK_SIGNAL_SCOPING, landlock_abi
 from autograder.sandbox.zygote import available_namespaces, kill_everything_of
 
@@ -144,8 +145,8 @@ class Isolation:
             )
         return found
 
-    def spawn_options(self) -> dict:
-        """How the launcher starts this sandbox's worker (zygote.Spawn's fields).
+    def spawn_options(self) -> SpawnOptions:
+        """How the launcher starts this sandbox's worker.
 
         A refused isolation has no options: student code is not run as root,
         whoever forgets to check ``refusal``.
@@ -153,7 +154,7 @@ class Isolation:
         if self.refusal:
             raise PermissionError(self.refusal)
         return {
-            "user": (self.user.pw_uid, self.user.pw_gid) if self.user else None,
+            "user": [self.user.pw_uid, self.user.pw_gid] if self.user else None,
             "network_namespace": self.network,
             "ipc_namespace": self.ipc,
             "process_namespace": self.process_namespace,
@@ -238,8 +239,8 @@ class Isolation:
             time.sleep(0.005)
         return []
 
-    def report(self) -> dict:
-        report = {
+    def report(self) -> dict[str, object]:
+        report: dict[str, object] = {
             "separate user": self.user.pw_name if self.user else "no",
             "network": "cut (network namespace)" if self.network else "not cut by namespace",
             "System V IPC": "private (IPC namespace)" if self.ipc else "not private by namespace",

@@ -1,7 +1,8 @@
 """Loading a submission in the worker, and describing the errors it raises.
 
 Worker-side code (see ``worker.py``): standard library only, and nothing
-from the ``autograder`` package, because it runs beside student code.
+from the ``autograder`` package but the message types (``boundary.py``),
+because it runs beside student code.
 
 A valid file loads exactly as ``import`` loads it: a module made from a spec
 (``__name__``, ``__file__``, ``__spec__``, ``__loader__``...) and put in
@@ -20,6 +21,13 @@ import itertools
 import os
 import sys
 import types
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from autograder.boundary import ErrorReport
+
+if TYPE_CHECKING:  # ast is imported where a file is parsed: a worker that loads nothing broken never pays for it
+    import ast
 
 MAX_TEXT = 4000  # characters of an exception message or traceback sent back
 MAX_PROBLEMS = 40  # problems reported from loading the submission
@@ -28,7 +36,7 @@ NEUTRAL_MODULE_NAME = "submission"  # the module's name when the file's own name
 _UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)  # what compile() raises for text it cannot take
 
 
-def describe(error: BaseException) -> dict:
+def describe(error: BaseException) -> ErrorReport:
     import traceback
 
     # The student's own frames, named by file name: the worker's frames and folders are noise to them.
@@ -52,7 +60,7 @@ def _where(label: str, line: int) -> str:
     return f"line {line}" if label == "module" else f"{label}, line {line}"
 
 
-def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.ModuleType, list]:
+def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.ModuleType, list[ErrorReport]]:
     """Load the submission at ``path`` as a module; return it and the problems met loading it.
 
     A notebook arrives converted to Python by the grader (``source.py``), each
@@ -79,7 +87,7 @@ def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.
         else:
             loading.run_tree("module", tree)
     if len(problems) > MAX_PROBLEMS:  # binary garbage fails in thousands of places; the report stays small
-        more = {
+        more: ErrorReport = {
             "type": "...",
             "mro": [],
             "traceback": "",
@@ -94,7 +102,7 @@ def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.
 def module_name(path: str) -> str:
     """The name the submission is imported under: its file's name, unless that cannot be a module's name.
 
-    ``hw3.py`` is ``hw3``. A name that is not an identifier (``ps3 (1).py``),
+    ``hw3.py`` is ``hw3``. A name that is not an identifier (``hw3 (1).py``),
     or that an installed module already has (``numpy.py``), would fail or
     shadow that module: the submission is then ``submission``.
     """
@@ -120,12 +128,12 @@ def _new_module(name: str, path: str) -> types.ModuleType:
     return importlib.util.module_from_spec(spec)
 
 
-def callable_names(module: types.ModuleType, names: list) -> list[str]:
+def callable_names(module: types.ModuleType, names: list[str]) -> list[str]:
     """The ready report's names: each of ``names`` (the graded ones) bound to a callable, then other callables.
 
     A graded name is looked up as ``getattr(module, name)`` looks it up, so a
     module ``__getattr__`` (PEP 562) counts. Every graded name is listed when
-    bound; the others (for display, and ``from ps3 import *`` in a check) are
+    bound; the others (for display, and ``from hw3 import *`` in a check) are
     capped, which hides nothing the grader calls.
     """
     graded = [name for name in dict.fromkeys(names) if isinstance(name, str) and lookup(module, name, quiet=True) is not None]
@@ -137,11 +145,11 @@ def callable_names(module: types.ModuleType, names: list) -> list[str]:
     return [*graded, *others[:MAX_OTHER_FUNCTIONS]]
 
 
-def lookup(module: types.ModuleType, name: str, quiet: bool = False):
+def lookup(module: types.ModuleType, name: str, quiet: bool = False) -> Callable[..., object] | None:
     """What ``module.name`` is, when it is callable; None when the module has no such callable.
 
     A module ``__getattr__`` that raises anything but AttributeError raises
-    here too (as ``from ps3 import f`` would), unless ``quiet``.
+    here too (as ``from hw3 import f`` would), unless ``quiet``.
     """
     try:
         value = getattr(module, name)
@@ -162,7 +170,7 @@ class _Loading:
     and run; an exception becomes a problem and the next statement runs.
     """
 
-    def __init__(self, namespace: dict, path: str, problems: list) -> None:
+    def __init__(self, namespace: dict[str, object], path: str, problems: list[ErrorReport]) -> None:
         self.namespace, self.path, self.problems = namespace, path, problems
         self.flags = 0  # the compiler flags of the __future__ features imported so far
         self.first = True  # only a file's first statement can be its docstring
@@ -176,13 +184,13 @@ class _Loading:
         except _UNPARSABLE as error:
             names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", source, flags=re.M)
             line = (getattr(error, "lineno", None) or 1) + first_line - 1
-            self.problems.append(dict(describe(error), where=_where(label, line), names=names))
+            self.problems.append({**describe(error), "where": _where(label, line), "names": names})
             return
         import ast
 
         self.run_tree(label, ast.increment_lineno(tree, first_line - 1))
 
-    def run_tree(self, label: str, tree) -> None:
+    def run_tree(self, label: str, tree: ast.Module) -> None:
         """Run a parsed module's statements, leaving out those the compiler refuses as part of the module."""
         import ast
 
@@ -200,7 +208,7 @@ class _Loading:
                 continue
             self.flags |= _future_flags(statement)
 
-    def _compilable(self, label: str, statements: list) -> tuple[list, types.CodeType | None]:
+    def _compilable(self, label: str, statements: list[ast.stmt]) -> tuple[list[ast.stmt], types.CodeType | None]:
         """The statements without each one that keeps the module from compiling, and the module's code.
 
         A few errors only show when the statements are compiled together (a
@@ -222,18 +230,19 @@ class _Loading:
                 statements = [s for s in statements if s is not culprit]
         return statements, None  # each statement's own compile reports what is wrong with it
 
-    def _problem(self, error: BaseException, label: str, statement) -> None:
-        self.problems.append(dict(describe(error), where=_where(label, statement.lineno), names=_statement_names(statement)))
+    def _problem(self, error: BaseException, label: str, statement: ast.stmt) -> None:
+        self.problems.append({**describe(error), "where": _where(label, statement.lineno), "names": _statement_names(statement)})
 
 
-def _parse(source: str, path: str, flags: int):
+def _parse(source: str, path: str, flags: int) -> ast.Module:
     """The AST of ``source`` as the compiler reads it with the ``__future__`` ``flags`` in force."""
     import ast
 
-    return compile(source, path, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+    tree: ast.Module = compile(source, path, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+    return tree
 
 
-def _future_flags(statement) -> int:
+def _future_flags(statement: ast.stmt) -> int:
     """The compiler flags a ``from __future__ import ...`` statement turns on (0 for any other statement)."""
     import ast
 
@@ -244,7 +253,8 @@ def _future_flags(statement) -> int:
     flags = 0
     for alias in statement.names:
         feature = getattr(__future__, alias.name, None)
-        flags |= getattr(feature, "compiler_flag", 0)
+        flag = getattr(feature, "compiler_flag", 0)
+        flags |= flag if isinstance(flag, int) else 0
     return flags
 
 
@@ -260,18 +270,19 @@ def _sets_up_annotations(code: types.CodeType) -> bool:
     return any(instruction.opname == "SETUP_ANNOTATIONS" for instruction in dis.get_instructions(code))
 
 
-def _is_string_statement(statement) -> bool:
+def _is_string_statement(statement: ast.stmt) -> bool:
     import ast
 
     return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
 
 
-def _first_line(statement) -> int:
+def _first_line(statement: ast.stmt) -> int:
     """Where a statement starts in the file: a decorated definition starts at its first decorator."""
-    return min([statement.lineno, *(decorator.lineno for decorator in getattr(statement, "decorator_list", ()))])
+    decorators: list[ast.expr] = getattr(statement, "decorator_list", [])
+    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
-def _decode(source: bytes, name: str) -> tuple[str, list]:
+def _decode(source: bytes, name: str) -> tuple[str, list[ErrorReport]]:
     """The text of a source file, decoded exactly as Python decodes it (BOM, PEP 263 coding line, else UTF-8).
 
     A file whose encoding is unknown or wrong gets one problem saying so, and is
@@ -298,7 +309,7 @@ def _decode(source: bytes, name: str) -> tuple[str, list]:
             line = None
             detail = f"{getattr(error, 'msg', None) or error}: save the file as UTF-8 and remove the coding line"
         text = source.decode(encoding, errors="replace")
-        problem = {
+        problem: ErrorReport = {
             "type": type(error).__name__,
             "mro": [cls.__name__ for cls in type(error).__mro__],
             "traceback": "",
@@ -309,12 +320,13 @@ def _decode(source: bytes, name: str) -> tuple[str, list]:
         return io.IncrementalNewlineDecoder(None, True).decode(text, final=True), [problem]
 
 
-def _cells(text: str, cell_marker: str):
+def _cells(text: str, cell_marker: str) -> Iterator[tuple[str, str]]:
     """Yield (label, source) for each code cell of a converted notebook (the grader's header before the first is left out)."""
     import re
 
     marker = re.compile(rf"# ---- cell (\d+) ---- {re.escape(cell_marker)}")
-    label, cell = None, []
+    label: str | None = None
+    cell: list[str] = []
     for line in [*text.splitlines(keepends=True), f"# ---- cell 0 ---- {cell_marker}"]:
         found = marker.fullmatch(line.rstrip("\r\n"))
         if not found:
@@ -325,7 +337,7 @@ def _cells(text: str, cell_marker: str):
         label, cell = f"cell {found.group(1)}", []
 
 
-def _blocks(text: str):
+def _blocks(text: str) -> Iterator[tuple[str, int]]:
     """Yield (source, first line) for each top-level block of a file that does not parse as a whole.
 
     A block starts at each line that begins a new statement at column 0
@@ -348,14 +360,14 @@ def _blocks(text: str):
 class _IPythonStub:
     """What ``get_ipython()`` returns in the worker: every method does nothing and returns None."""
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Callable[..., None]:
         return _does_nothing
 
     def __repr__(self) -> str:
         return "<get_ipython() stub: magics do nothing in the autograder>"
 
 
-def _does_nothing(*args, **kwargs) -> None:
+def _does_nothing(*args: object, **kwargs: object) -> None:
     return None
 
 
@@ -367,7 +379,7 @@ def get_ipython() -> _IPythonStub:
 _IPYTHON = _IPythonStub()
 
 
-def _statement_names(statement) -> list:
+def _statement_names(statement: ast.stmt) -> list[str]:
     import ast
 
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

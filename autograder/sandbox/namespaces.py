@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.boundary import NamespaceProbe
+
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x08000000, 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
@@ -147,7 +149,7 @@ def in_child(action: Callable[[], str]) -> tuple[bool, str]:
     return os.waitpid(pid, 0)[1] == 0, received.decode(errors="replace")
 
 
-def probe() -> dict[str, object]:
+def probe() -> NamespaceProbe:
     """Which namespaces a worker can be given here, each tried for real in a throwaway process.
 
     ``process`` (user and PID namespaces, and the read-only mount namespace)

@@ -21,23 +21,24 @@ import tempfile
 import time
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
+from autograder.boundary import ANSWER_KINDS, CallRequest, ErrorReport, ResourceLimits, SpawnRequest, Untrusted, WorkerConfig
 from autograder.model import ImportReport, Outcome, OutcomeKind
 from autograder.sandbox import loader, zygote
 from autograder.sandbox import worker as wire
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation, misconfigured_message
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
-from autograder.sandbox.zygote import ISOLATION_FAILED, Spawn, WorkerProcess
+from autograder.sandbox.zygote import ISOLATION_FAILED, WorkerProcess
 
 
 class Call(NamedTuple):
     """One call to make in the worker."""
 
     function: str
-    args: tuple | list
-    kwargs: dict[str, Any]
+    args: Sequence[object]
+    kwargs: dict[str, object]
 
 
 class WorkerGone(Exception):
@@ -64,7 +65,7 @@ class Sandbox:
         self.workdir: Path | None = None
         self.imported: ImportReport | None = None
         self.graded_names: frozenset[str] = frozenset()  # set before ready(): the ready report names each one it binds
-        self.protections: dict = {}
+        self.protections: dict[str, object] = {}
         if self.isolation.refusal:  # root, and no way to drop root: the student's code is never run
             self.imported = ImportReport(functions=[], problems=[], fatal=misconfigured_message(self.isolation.refusal))
             self.protections = self.isolation.report()
@@ -89,7 +90,7 @@ class Sandbox:
         copy = self.workdir / source.name
         copy.write_bytes(source.data)
         self.isolation.hand_over(self.workdir)
-        config = {
+        config: WorkerConfig = {
             "submission": str(copy),
             "workdir": str(self.workdir),
             "limits": self._rlimits(),
@@ -97,20 +98,22 @@ class Sandbox:
             "output_bytes": self.limits.output_bytes,
             "output_marker": self._marker.decode(),
             "landlock_max_abi": self.isolation.landlock_cap,
-            **source.worker_config(),
+            "cell_marker": source.cell_marker,
+            "problems": source.problems,
         }
         requests_read, self._requests = os.pipe()
         self._replies, replies_write = os.pipe()
         self._output, output_write = os.pipe()
         self._started = time.monotonic()
-        spawn = Spawn(
-            config,
-            str(self.workdir),
-            _clean_environment(self.workdir),
+        spawn: SpawnRequest = {
+            "op": "spawn",
+            "config": config,
+            "workdir": str(self.workdir),
+            "environment": _clean_environment(self.workdir),
             **self.isolation.spawn_options(),
-            memory_bytes=self.limits.worker_memory_bytes(),
-            tasks=self.limits.processes,
-        )
+            "memory_bytes": self.limits.worker_memory_bytes(),
+            "tasks": self.limits.processes,
+        }
         try:
             self.process = zygote.spawn(spawn, requests_read, replies_write, output_write)
         except BaseException:
@@ -147,8 +150,9 @@ class Sandbox:
         self._outbox += wire.frame({"op": "report", "names": sorted(self.graded_names)}, [])  # the worker's first request
         deadline = self._started + self.limits.import_timeout
         try:
-            hello, _ = self._receive(deadline)
-            self.protections = dict(hello.get("protections", {}), **self.isolation.report())
+            hello, _ = self._receive(deadline)  # sent before any student code ran, but read as untrusted all the same
+            applied = hello.get("protections")
+            self.protections = {**(applied if isinstance(applied, dict) else {}), **self.isolation.report()}
             if self.process is not None:
                 self.protections["memory"] = self.process.memory
             message, _ = self._receive(deadline)
@@ -213,10 +217,6 @@ class Sandbox:
 
     # -- calls ---------------------------------------------------------------
 
-    def call(self, function: str, args: list, kwargs: dict | None = None) -> Outcome:
-        """Call ``function(*args, **kwargs)`` in the worker (a stream of one call; see :meth:`stream`)."""
-        return next(self.stream([Call(function, tuple(args), kwargs or {})]))
-
     def stream(self, calls: Sequence[Call]) -> Generator[Outcome, None, None]:
         """The outcomes of ``calls``, in order, with every request sent ahead of the replies.
 
@@ -242,8 +242,8 @@ class Sandbox:
         for call in calls:
             self._next_id += 1
             ids.append(self._next_id)
-            blobs: list = []
-            request = {
+            blobs: list[bytes] = []
+            request: CallRequest = {
                 "op": "call",
                 "id": self._next_id,
                 "function": call.function,
@@ -258,7 +258,7 @@ class Sandbox:
                 replied_before = self._reply_bytes
                 try:
                     message, reply_blobs = self._receive(started + self.limits.call_timeout)
-                    if message.get("id") != call_id or message.get("type") not in ("returned", "raised", "missing"):
+                    if message.get("id") != call_id or message.get("type") not in ANSWER_KINDS:
                         raise WorkerGone("broken", "the reply did not answer the call")
                     outcome = self._outcome(message, reply_blobs)
                 except WorkerGone as gone:
@@ -279,7 +279,7 @@ class Sandbox:
             if answered < len(ids):
                 self.stop()
 
-    def _outcome(self, message: dict, blobs: list) -> Outcome:
+    def _outcome(self, message: Untrusted, blobs: list[bytes]) -> Outcome:
         if message["type"] == "missing":  # the name is bound to no callable (the gate says why, when loading does)
             return Outcome("skipped", reason="missing")
         if message["type"] == "raised":
@@ -294,7 +294,7 @@ class Sandbox:
 
     # -- the pipe ------------------------------------------------------------
 
-    def _receive(self, deadline: float) -> tuple[dict, list]:
+    def _receive(self, deadline: float) -> tuple[Untrusted, list[bytes]]:
         try:
             return read_frame(lambda size: self._take(size, deadline), self.limits.reply_json_bytes, self.limits.reply_bytes)
         except ReplyError as error:
@@ -399,7 +399,7 @@ class Sandbox:
             return f"the process was killed by {name}" + (" (a segmentation fault: often runaway recursion)" if name == "SIGSEGV" else "")
         return f"the process exited with code {code}"
 
-    def _rlimits(self) -> dict:
+    def _rlimits(self) -> ResourceLimits:
         limits = self.limits
         return {
             "data_mb": limits.data_mb,
@@ -432,19 +432,26 @@ def _close_all(*fds: int) -> None:
         os.close(fd)
 
 
-def _texts(value: Any, limit: int = 100) -> list[str]:
+def _texts(value: object, limit: int = 100) -> list[str]:
     """A list of short strings from untrusted data; anything else is dropped."""
     return [item[:200] for item in value[:limit] if isinstance(item, str)] if isinstance(value, list) else []
 
 
-def _error_report(value: Any) -> dict[str, Any]:
-    """An exception report from the worker, reduced to short strings whatever was sent."""
-    value = value if isinstance(value, dict) else {}
-    report: dict[str, Any] = {key: str(value.get(key, ""))[: loader.MAX_TEXT] for key in ("type", "message", "traceback", "where")}
-    report["type"] = report["type"][:80] or "an unknown error"
-    report["mro"] = _texts(value.get("mro"), 30)
-    report["names"] = _texts(value.get("names"))
-    return report
+def _error_report(value: object) -> ErrorReport:
+    """An exception report from the worker, reduced to short strings whatever was sent: every key filled."""
+    sent = value if isinstance(value, dict) else {}
+
+    def text(key: str) -> str:
+        return str(sent.get(key, ""))[: loader.MAX_TEXT]
+
+    return {
+        "type": text("type")[:80] or "an unknown error",
+        "message": text("message"),
+        "traceback": text("traceback"),
+        "where": text("where"),
+        "mro": _texts(sent.get("mro"), 30),
+        "names": _texts(sent.get("names")),
+    }
 
 
 def _python_paths() -> list[str]:
@@ -469,7 +476,7 @@ def _python_paths() -> list[str]:
     return sorted(paths)
 
 
-def _clean_environment(workdir: Path) -> dict:
+def _clean_environment(workdir: Path) -> dict[str, str]:
     """No variable of the grader's reaches the worker; BLAS is single-threaded."""
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",

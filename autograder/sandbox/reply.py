@@ -27,7 +27,8 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from autograder.sandbox.worker import Unsupported, array_reference, raw_array
+from autograder.boundary import Untrusted
+from autograder.sandbox.worker import Unsupported, array_reference, element_count, raw_array
 from autograder.text import valid_unicode
 
 if TYPE_CHECKING:  # NumPy is imported where a reply is decoded: the worker must start before the grader pays for it
@@ -44,7 +45,7 @@ class ReplyError(ValueError):
     """A reply that cannot be read safely."""
 
 
-def read_frame(take: Callable[[int], bytes], json_limit: int, bytes_limit: int) -> tuple[dict, list[bytes]]:
+def read_frame(take: Callable[[int], bytes], json_limit: int, bytes_limit: int) -> tuple[Untrusted, list[bytes]]:
     """One framed message, read with ``take(n)`` (which returns exactly n bytes or raises).
 
     Checks each length before reading what it announces: the JSON part may
@@ -164,9 +165,7 @@ def load_npy(blob: bytes, limit: int | None = None) -> np.ndarray:
         raise ReplyError("arrays of zero-sized items are refused")
     if dtype.subdtype is not None:  # np.save never writes one: an array's own dtype is never a subarray
         raise ReplyError("a subarray dtype is refused")
-    count = 1
-    for side in shape:
-        count *= side
+    count = element_count(shape)
     offset = stream.tell()
     if count * dtype.itemsize != len(blob) - offset:
         raise ReplyError("the array header does not match its data")

@@ -40,6 +40,8 @@ import struct
 import sys
 from dataclasses import dataclass
 
+from autograder.sandbox.confine import PR_SET_NO_NEW_PRIVS
+
 # --------------------------------------------------------------------------- the allow-list
 
 # Each group: why computing needs these calls, then each call's number on x86_64 and on aarch64. aarch64 has
@@ -262,7 +264,6 @@ X32_SYSCALL_BIT = 0x40000000  # x86_64's x32 calling convention: the same call n
 SECCOMP_SYSCALL = {"x86_64": 317, "aarch64": 277}
 SECCOMP_SET_MODE_FILTER = 1
 SECCOMP_FILTER_FLAG_TSYNC = 1  # every thread of the process, or none
-PR_SET_NO_NEW_PRIVS = 38  # required to install a filter without CAP_SYS_ADMIN
 
 SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_RET_ERRNO = 0x00050000  # the low 16 bits are the errno

@@ -24,11 +24,17 @@ from __future__ import annotations
 
 import re
 import secrets
-import shlex
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from autograder.boundary import ErrorReport
+
+if TYPE_CHECKING:  # IPython is imported only when a notebook is graded
+    from IPython.core.inputtransformer2 import TransformerManager
 
 # What reads a notebook: each module the converter imports, and the requirement that installs it, pinned
 # as pyproject.toml pins it (tests/test_notebook.py holds the two equal).
@@ -51,17 +57,8 @@ class SubmissionSource:
     name: str
     data: bytes
     cell_marker: str | None = None  # notebooks: the token in the marker line before each cell
-    problems: list[dict] = field(default_factory=list)  # to report as problems loading the file
+    problems: list[ErrorReport] = field(default_factory=list)  # to report as problems loading the file
     fatal: str = ""  # why nothing can be loaded, no fault of the file's: the worker is not started
-
-    def worker_config(self) -> dict:
-        """The worker's configuration entries for this source."""
-        config: dict = {}
-        if self.cell_marker is not None:
-            config["cell_marker"] = self.cell_marker
-        if self.problems:
-            config["problems"] = self.problems
-        return config
 
 
 def marker_line(number: int, token: str) -> str:
@@ -78,7 +75,7 @@ def load(path: Path) -> SubmissionSource:
     return notebook_source(data, path.name)
 
 
-def notebook_source(data: bytes, name: str = "ps3.ipynb") -> SubmissionSource:
+def notebook_source(data: bytes, name: str = "submission.ipynb") -> SubmissionSource:
     """A notebook's code cells as one Python file, or an empty file and one problem if it cannot be read."""
     python_name = str(Path(name).with_suffix(".py"))
     missing = missing_notebook_readers()
@@ -93,7 +90,8 @@ def notebook_source(data: bytes, name: str = "ps3.ipynb") -> SubmissionSource:
         return SubmissionSource(python_name, b"", problems=[problem])
     token = secrets.token_hex(8)
     parts = ["# -*- coding: utf-8 -*-\n", f"# The code cells of {name}, converted to Python by the autograder.\n"]
-    problems, budget = [], TRANSFORM_BUDGET
+    problems: list[ErrorReport] = []
+    budget = TRANSFORM_BUDGET
     for number, text in cells:
         special = len(re.findall(_SPECIAL_LINE, text))
         if special * len(text) <= budget:
@@ -127,6 +125,8 @@ def missing_notebook_readers() -> list[str]:
 
 def missing_readers_message(missing: list[str], name: str) -> str:
     """Why ``name`` cannot be graded here, when the packages that read notebooks are ``missing``, and what to run."""
+    import shlex  # only for this message: a grade does not import it
+
     packages = " and ".join(requirement.split("==")[0] for requirement in missing)
     command = shlex.join([sys.executable, "-m", "pip", "install", *missing])
     return (
@@ -173,10 +173,11 @@ def cell_python(text: str, special: bool = True) -> str:
     try:
         transformer = _transformer()
         if special:
-            python = transformer.transform_cell("".join(lines[blank:]))
+            python: str = transformer.transform_cell("".join(lines[blank:]))
         else:
             rest = lines[blank:]
-            for transform in transformer.cleanup_transforms:
+            # IPython declares them as list[object]; each takes and returns a cell's lines.
+            for transform in cast("list[Callable[[list[str]], list[str]]]", transformer.cleanup_transforms):
                 rest = transform(rest)
             python = "".join(rest)
     except Exception:  # noqa: BLE001 - IPython gives up on some text; the worker then reports it as Python does
@@ -189,12 +190,12 @@ def _cell_magic(line: str) -> str | None:
     return words[0] if words else None
 
 
-def _transformer():
+def _transformer() -> TransformerManager:
     """IPython's TransformerManager, made to keep a cell's line count when it joins continued lines."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     class LineKeepingTransformer(TransformerManager):
-        def do_one_token_transform(self, lines):
+        def do_one_token_transform(self, lines: list[str]) -> tuple[bool, list[str]]:
             changed, new = super().do_one_token_transform(lines)
             return changed, _pad(lines, new)
 
@@ -220,5 +221,5 @@ def _pad(old: list[str], new: list[str]) -> list[str]:
     return [*new[:cut], *["\n"] * missing, *new[cut:]]
 
 
-def _problem(kind: str, where: str, message: str) -> dict:
+def _problem(kind: str, where: str, message: str) -> ErrorReport:
     return {"type": kind, "mro": [], "traceback": "", "where": where, "names": [], "message": message}

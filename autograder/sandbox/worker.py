@@ -5,8 +5,10 @@ the launcher (``zygote.py``) as another user, and is sent function names and
 inputs, never expected values. Everything the worker says is treated as
 untrusted data by the grader.
 
-It is self-contained on purpose: stdlib and NumPy only, no import from the
-``autograder`` package. The grader imports it too, but only for the wire codec
+It is self-contained on purpose: stdlib and NumPy only, and from the
+``autograder`` package only the worker-side modules (its confinement, its
+loader) and the message types (``boundary.py``), which import nothing else.
+The grader imports it too, but only for the wire codec
 (``encode``/``decode``/``frame``); importing it has no side effects.
 
 Wire format, both directions: a 4-byte big-endian length, that many bytes of
@@ -20,13 +22,20 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import numbers
 import os
 import re
 import struct
 import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
+from autograder.boundary import Answer, Hello, JsonValue, Ready, Request, WorkerConfig
 from autograder.sandbox import confine, loader, seccomp
+
+if TYPE_CHECKING:  # NumPy is imported where it is used: importing this module must stay cheap for the grader
+    import numpy as np
 
 MAX_DEPTH = 32
 
@@ -42,13 +51,13 @@ RAW_DTYPE = re.compile(r"[<>|][biufc][0-9]{1,2}")
 MAX_DIMENSIONS = 32
 
 
-def encode(value, blobs: list, depth: int = 0):
+def encode(value: object, blobs: list[bytes], depth: int = 0) -> JsonValue:
     """Turn a value into JSON-able data; arrays go into ``blobs`` as raw bytes (numbers) or .npy bytes (the rest)."""
     import numpy as np
 
     if depth > MAX_DEPTH:
         raise ValueError("value is nested too deeply")
-    if value is None or type(value) in (bool, int, float, str):
+    if value is None or (isinstance(value, (bool, int, float, str)) and type(value) in (bool, int, float, str)):
         return value
     if isinstance(value, (np.ndarray, np.generic)):
         array = np.asarray(value)
@@ -72,17 +81,18 @@ def encode(value, blobs: list, depth: int = 0):
     return {"$unsupported": type(value).__name__[:80]}
 
 
-def _exact_real(value):
+def _exact_real(value: object) -> int | float | None:
     """A real number of another type (fractions.Fraction, decimal.Decimal, an int or float subclass such as an
     IntEnum) as the int it equals when whole, else the nearest float; None for anything else.
 
     So Fraction(12, 2) crosses as 6 and is judged as 6 is (engine/compare.py says what counts as a number).
     """
-    ratio = getattr(value, "as_integer_ratio", None) if isinstance(value, numbers.Number) else None
+    ratio: Callable[[], object] | None = getattr(value, "as_integer_ratio", None) if isinstance(value, numbers.Number) else None
     if ratio is None:  # not a number, or a complex one
         return None
     try:
-        numerator, denominator = ratio()
+        pair = ratio()
+        numerator, denominator = pair if isinstance(pair, tuple) and len(pair) == 2 else (None, None)
     except (ValueError, OverflowError):  # a NaN or an infinity (decimal.Decimal has both): no ratio, still a float
         try:
             return float(str(value))  # "NaN", "Infinity", "-Infinity"
@@ -98,7 +108,7 @@ def _exact_real(value):
         return None
 
 
-def _encode_returned(value, blobs: list):
+def _encode_returned(value: object, blobs: list[bytes]) -> JsonValue:
     """A returned value for the wire; one the wire cannot carry (nested too deeply, containing itself) stays a
     returned value, marked unsupported: the function did return, so its failure to be sent is never mistaken
     for an exception it raised (a case that expects ValueError must not pass on a 100,000-deep list)."""
@@ -110,7 +120,7 @@ def _encode_returned(value, blobs: list):
         return {"$unsupported": f"{type(value).__name__[:40]} ({why} to be sent back)"}
 
 
-def decode(data, blobs: list):
+def decode(data: object, blobs: list[bytes]) -> object:
     """Inverse of :func:`encode`. Raises ValueError on anything malformed."""
 
     if isinstance(data, list):
@@ -135,19 +145,19 @@ def decode(data, blobs: list):
     raise ValueError(f"unknown tag {tag!r}")
 
 
-def array_reference(payload, blob_count: int) -> tuple:
+def array_reference(payload: object, blob_count: int) -> tuple[int, tuple[object, object] | None]:
     """What an ``$array``/``$scalar`` tag points at: the blob's index, and for raw numbers their (dtype name, shape).
 
     The second item is None for a .npy blob. Raises ValueError on a reference to no blob.
     """
-    raw = type(payload) is list and len(payload) == 3
-    index = payload[0] if raw else payload
+    raw = isinstance(payload, list) and type(payload) is list and len(payload) == 3
+    index = payload[0] if isinstance(payload, list) and raw else payload
     if type(index) is not int or not 0 <= index < blob_count:
         raise ValueError("malformed array reference")
-    return index, (payload[1], payload[2]) if raw else None
+    return index, (payload[1], payload[2]) if isinstance(payload, list) and raw else None
 
 
-def raw_array(blob: bytes, dtype_name, shape):
+def raw_array(blob: bytes, dtype_name: object, shape: object) -> np.ndarray:
     """A read-only array over ``blob`` (no copy), once its dtype and shape are shown to describe exactly its bytes."""
     import numpy as np
 
@@ -156,17 +166,22 @@ def raw_array(blob: bytes, dtype_name, shape):
     dtype = np.dtype(dtype_name)
     if dtype.kind not in RAW_KINDS or dtype.itemsize == 0:
         raise ValueError("an array's dtype must be a number type")
-    if type(shape) is not list or len(shape) > MAX_DIMENSIONS or any(type(side) is not int or not 0 <= side < 1 << 40 for side in shape):
+    if not isinstance(shape, list) or type(shape) is not list or len(shape) > MAX_DIMENSIONS:
         raise ValueError("an array's shape must be a short list of sizes")
-    count = 1
-    for side in shape:
-        count *= side
-    if count * dtype.itemsize != len(blob):
+    sides = [side for side in shape if type(side) is int and 0 <= side < 1 << 40]
+    if len(sides) != len(shape):
+        raise ValueError("an array's shape must be a short list of sizes")
+    if element_count(sides) * dtype.itemsize != len(blob):
         raise ValueError("the array's shape and dtype do not match its data")
-    return np.frombuffer(blob, dtype=dtype).reshape(shape)
+    return np.frombuffer(blob, dtype=dtype).reshape(sides)
 
 
-def _load_npy(blob: bytes):
+def element_count(shape: Sequence[int]) -> int:
+    """How many entries an array of ``shape`` holds: checked against its bytes before any array is made of them."""
+    return math.prod(shape)
+
+
+def _load_npy(blob: bytes) -> np.ndarray:
     """An array from .npy bytes, refusing any header that claims more data than the blob holds.
 
     np.load would first allocate what the header claims: a forged shape of
@@ -182,13 +197,11 @@ def _load_npy(blob: bytes):
     shape, _fortran_order, dtype = read_header(stream)
     if dtype.hasobject:
         raise ValueError("object arrays are refused")
-    count = 1
-    for side in shape:
-        count *= side
-    if count * dtype.itemsize != len(blob) - stream.tell():
+    if element_count(shape) * dtype.itemsize != len(blob) - stream.tell():
         raise ValueError("the array header does not match its data")
     stream.seek(0)
-    return np.load(stream, allow_pickle=False)
+    array: np.ndarray = np.load(stream, allow_pickle=False)
+    return array
 
 
 class Unsupported:
@@ -201,8 +214,8 @@ class Unsupported:
         return f"<object of type {self.type_name}>"
 
 
-def frame(message: dict, blobs: list) -> bytes:
-    """Serialise one message with its blobs."""
+def frame(message: Request | Answer | Hello | Ready, blobs: list[bytes]) -> bytes:
+    """Serialise one message with its blobs (the grader's requests, the worker's replies)."""
     body = json.dumps(dict(message, blobs=len(blobs))).encode()
     parts = [struct.pack(">I", len(body)), body]
     for blob in blobs:
@@ -224,17 +237,18 @@ def _read_exact(fd: int, size: int) -> bytes:
     return b"".join(chunks)
 
 
-def _read_message(fd: int) -> tuple[dict, list]:
+def _read_request(fd: int) -> tuple[Request, list[bytes]]:
+    """The grader's next request (the grader is trusted: it is read as it was written) and its blobs."""
     (length,) = struct.unpack(">I", _read_exact(fd, 4))
     message = json.loads(_read_exact(fd, length))
     blobs = []
-    for _ in range(message.get("blobs", 0)):
+    for _ in range(message["blobs"]):
         (size,) = struct.unpack(">Q", _read_exact(fd, 8))
         blobs.append(_read_exact(fd, size))
     return message, blobs
 
 
-def _send(fd: int, message: dict, blobs: list | None = None) -> None:
+def _send(fd: int, message: Answer | Hello | Ready, blobs: list[bytes] | None = None) -> None:
     data = frame(message, blobs or [])
     while data:
         data = data[os.write(fd, data) :]
@@ -274,7 +288,7 @@ class _CappedOutput(io.TextIOBase):
     def isatty(self) -> bool:
         return False
 
-    def write(self, text) -> int:
+    def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         if self._room is not None and self._room <= 0:  # the cheap path that makes printing past the cap free
@@ -321,22 +335,22 @@ class _CappedBytes(io.RawIOBase):
     def fileno(self) -> int:
         return self._text.fileno()
 
-    def write(self, data) -> int:
-        data = bytes(memoryview(data))
-        self._text.write_bytes(data)
-        return len(data)
+    def write(self, data: object) -> int:
+        written = bytes(memoryview(data))  # type: ignore[arg-type]  # any buffer, as io's own write() takes; anything else raises TypeError
+        self._text.write_bytes(written)
+        return len(written)
 
 
-def main(config: dict) -> None:
+def main(config: WorkerConfig) -> None:
     requests, replies = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe
     os.chdir(config["workdir"])
-    protections: dict = {"limits": confine.apply_limits(config.get("limits", {}))}
+    protections: dict[str, object] = {"limits": confine.apply_limits(config["limits"])}
     # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
-    confinements = (
-        ("filesystem", lambda: confine.landlock(config["read_paths"] + [config["workdir"]], [os.devnull], config.get("landlock_max_abi"))),
+    confinements: tuple[tuple[str, Callable[[], str]], ...] = (
+        ("filesystem", lambda: confine.landlock([*config["read_paths"], config["workdir"]], [os.devnull], config["landlock_max_abi"])),
         ("system calls", seccomp.apply),
     )
     for name, apply in confinements:
@@ -348,33 +362,33 @@ def main(config: dict) -> None:
 
     import numpy  # noqa: F401 - loaded before the submission, under the limits
 
-    output = _CappedOutput(1, config.get("output_bytes"), config.get("output_marker", "").encode())
+    output = _CappedOutput(1, config["output_bytes"], config["output_marker"].encode())
     for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
         setattr(sys, stream, output)
-    module, problems = loader.import_submission(config["submission"], config.get("cell_marker"))
-    problems = [*config.get("problems", []), *problems]
+    module, problems = loader.import_submission(config["submission"], config["cell_marker"])
     try:
-        request, _ = _read_message(requests)  # the grader's first request names the functions it grades
+        request, _ = _read_request(requests)  # the grader's first request names the functions it grades
     except EOFError:
         return
-    functions = loader.callable_names(module, request.get("names", []) if request.get("op") == "report" else [])
+    functions = loader.callable_names(module, request["names"] if request["op"] == "report" else [])
     output.end_of_call()  # after the names are looked up: a module __getattr__ may print
-    _send(replies, {"type": "ready", "problems": problems, "functions": functions})
+    _send(replies, {"type": "ready", "problems": [*config["problems"], *problems], "functions": functions})
 
     while True:
         try:
-            request, blobs = _read_message(requests)
+            request, blobs = _read_request(requests)
         except EOFError:
             return
-        if request.get("op") != "call":
+        if request["op"] != "call":
             return
-        reply_blobs: list = []
+        reply_blobs: list[bytes] = []
+        reply: Answer
         try:
             function = loader.lookup(module, request["function"])  # at call time, as ``module.f(...)`` finds it
             if function is None:
                 reply = {"type": "missing", "id": request["id"]}
             else:
-                args = decode(request["args"], blobs)
+                args = [decode(value, blobs) for value in request["args"]]
                 kwargs = {name: decode(value, blobs) for name, value in request["kwargs"].items()}
                 result = function(*args, **kwargs)
                 reply = {"type": "returned", "id": request["id"], "value": _encode_returned(result, reply_blobs)}

@@ -57,40 +57,31 @@ import resource
 import select
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
+if TYPE_CHECKING:
+    import subprocess  # imported where a fresh launcher is started: a grade forks its own
+
+from autograder.boundary import LauncherRequest, NamespaceProbe, Spawned, SpawnRequest
 from autograder.sandbox import cgroups, namespaces, worker
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 MESSAGE_BYTES = 1 << 18
+# Exit codes of the processes forked here, as the status pipe reports the worker's.
+CHILD_FAILED = 70  # a forked child (the launcher, a reaper, a worker) that raised instead of ending as it should
 ISOLATION_FAILED = 71  # the worker's exit code when a protection the grader counts on could not be put in place
+USER_NOT_DROPPED = 72  # the worker could not become the worker's user for good
+REAPER_GONE = 73  # the worker's reaper died before the worker could be tied to it
 SPAWN_FDS = 5  # the reply socket, the worker's stdin, stdout and stderr, and the status pipe
 ANSWER_SECONDS = 60.0  # a launcher that takes longer to answer a request is taken for dead
 OUT_OF_MEMORY = "out-of-memory"  # follows the wait status on the status pipe when the kernel killed for want of memory
 WORKER_OOM_SCORE_ADJ = 1000  # the kernel's OOM killer takes the worker's processes before any other
-
-
-@dataclass
-class Spawn:
-    """What the launcher needs to start one worker."""
-
-    config: dict[str, Any]  # worker.main's configuration
-    workdir: str
-    environment: dict[str, str]
-    user: tuple[int, int] | None = None  # (uid, gid) to drop to; None keeps the grader's user
-    network_namespace: bool = False
-    ipc_namespace: bool = False
-    process_namespace: bool = False  # user, PID and mount namespaces (a grader that is not root)
-    process_budget: int = 0  # RLIMIT_NPROC for the worker when it has no user of its own; 0: none
-    memory_bytes: int = 0  # the bound of the worker's cgroup, where the launcher can make one; 0: none
-    tasks: int = 0  # the cgroup's bound on tasks (processes and threads)
 
 
 @dataclass(eq=False)
@@ -149,11 +140,11 @@ class LauncherGone(OSError):
 class Launcher:
     """The grader's end of the launcher's socket."""
 
-    def __init__(self, control: socket.socket, process: subprocess.Popen | int) -> None:
+    def __init__(self, control: socket.socket, process: subprocess.Popen[bytes] | int) -> None:
         self._control = control
         self._process = process  # the launcher itself: a Popen (fresh interpreter) or a pid (forked here)
         self._exited = False
-        self._namespaces: dict[str, Any] | None = None
+        self._namespaces: NamespaceProbe | None = None
         self._guard = threading.Lock()
 
     @property
@@ -172,23 +163,23 @@ class Launcher:
                 self._exited = self._process.poll() is not None
         return not self._exited
 
-    def spawn(self, request: Spawn, stdin: int, stdout: int, stderr: int) -> WorkerProcess:
+    def spawn(self, request: SpawnRequest, stdin: int, stdout: int, stderr: int) -> WorkerProcess:
         """Start a worker on these pipe ends (the caller closes its copies afterwards)."""
         status_read, status_write = os.pipe2(os.O_CLOEXEC)
         try:
-            reply = self._ask({"op": "spawn", **vars(request)}, [stdin, stdout, stderr, status_write])
+            answer, fds = self._ask(request, [stdin, stdout, stderr, status_write])
         except BaseException:
             os.close(status_read)
             raise
         finally:
             os.close(status_write)
-        message, fds = reply
-        if "pid" not in message or len(fds) != 1:
+        if "pid" not in answer or len(fds) != 1:
             os.close(status_read)
             for fd in fds:
                 os.close(fd)
-            raise OSError(f"the worker could not be started: {message.get('error', 'the launcher gave no process')}")
-        process = WorkerProcess(message["pid"], fds[0], status_read, memory=str(message.get("memory", "")))
+            raise OSError(f"the worker could not be started: {answer.get('error', 'the launcher gave no process')}")
+        spawned: Spawned = answer
+        process = WorkerProcess(spawned["pid"], fds[0], status_read, memory=spawned["memory"])
         _running.add(process)
         return process
 
@@ -219,14 +210,15 @@ class Launcher:
         """SIGKILL every process of the user ``uid``, from a throwaway process of that user (kill(-1))."""
         self._ask({"op": "kill", "user": [uid, gid]}, [])
 
-    def available_namespaces(self) -> dict[str, Any]:
+    def available_namespaces(self) -> NamespaceProbe:
         """Which namespaces the worker can be given here, asked once: see ``namespaces.probe``."""
         with self._guard:
             if self._namespaces is None:
                 self._namespaces, _ = self._ask({"op": "probe"}, [])
             return self._namespaces
 
-    def _ask(self, message: dict, fds: list[int]) -> tuple[dict, list[int]]:
+    def _ask(self, message: LauncherRequest, fds: list[int]) -> tuple[Any, list[int]]:
+        """The launcher's answer (JSON of the shape the request's op names: the launcher is the grader's own code) and its descriptors."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with mine:
             try:
@@ -264,6 +256,8 @@ def launcher() -> Launcher:
             control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             package_parent = str(Path(__file__).resolve().parents[2])
             boot = f"import sys; sys.path.insert(0, {package_parent!r}); from autograder.sandbox.zygote import _serve_fresh; _serve_fresh()"
+            import subprocess
+
             process = subprocess.Popen(
                 [sys.executable, "-I", "-B", "-c", boot, str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
@@ -296,7 +290,7 @@ def _discard(dead: Launcher) -> None:
             _launcher = None
 
 
-def spawn(request: Spawn, stdin: int, stdout: int, stderr: int) -> WorkerProcess:
+def spawn(request: SpawnRequest, stdin: int, stdout: int, stderr: int) -> WorkerProcess:
     """Start a worker through this process's launcher (see ``Launcher.spawn``)."""
     return _with_launcher(lambda current: current.spawn(request, stdin, stdout, stderr))
 
@@ -306,7 +300,7 @@ def kill_everything_of(uid: int, gid: int) -> None:
     _with_launcher(lambda current: current.kill_everything_of(uid, gid))
 
 
-def available_namespaces() -> dict[str, Any]:
+def available_namespaces() -> NamespaceProbe:
     """Which namespaces a worker can be given here (see ``namespaces.probe``), asked of the launcher once."""
     return _with_launcher(lambda current: current.available_namespaces())
 
@@ -353,7 +347,7 @@ def start_here() -> None:
             _wipe_inherited_environment()
             _serve(theirs)
         finally:
-            os._exit(70)
+            os._exit(CHILD_FAILED)
     theirs.close()
     _launcher = Launcher(control, pid)
 
@@ -412,13 +406,13 @@ def _serve(control: socket.socket) -> NoReturn:
             continue
         reply_socket = socket.socket(fileno=fds[0])
         try:
-            request = json.loads(data)
-            if request.get("op") == "probe":
+            request: LauncherRequest = json.loads(data)
+            if request["op"] == "probe":
                 socket.send_fds(reply_socket, [json.dumps(namespaces.probe()).encode()], [])
-            elif request.get("op") == "kill":
+            elif request["op"] == "kill":
                 _kill_everything_of(*request["user"])
                 socket.send_fds(reply_socket, [b"{}"], [])
-            elif request.get("op") == "spawn" and len(fds) == SPAWN_FDS:
+            elif request["op"] == "spawn" and len(fds) == SPAWN_FDS:
                 cgroup, memory = _worker_cgroup(request)
                 try:
                     pid = _fork_reaper(
@@ -429,7 +423,8 @@ def _serve(control: socket.socket) -> NoReturn:
                         cgroup.remove()
                     raise
                 reapers[pid] = _Reaper(os.pidfd_open(pid), cgroup)  # not reaped yet, so the pid is still the reaper's
-                socket.send_fds(reply_socket, [json.dumps({"pid": pid, "memory": memory}).encode()], [reapers[pid].pidfd])
+                spawned: Spawned = {"pid": pid, "memory": memory}
+                socket.send_fds(reply_socket, [json.dumps(spawned).encode()], [reapers[pid].pidfd])
         except Exception as error:  # noqa: BLE001 - one bad request must not end the launcher
             try:
                 reply_socket.send(json.dumps({"error": f"{type(error).__name__}: {error}"}).encode())
@@ -460,11 +455,11 @@ _cgroup_places: list[cgroups.Parent] | str | None = None  # where this launcher 
 _cgroups_made = 0
 
 
-def _worker_cgroup(request: dict) -> tuple[cgroups.WorkerCgroup | None, str]:
+def _worker_cgroup(request: SpawnRequest) -> tuple[cgroups.WorkerCgroup | None, str]:
     """The cgroup of the worker about to start (None where none can be made), and what bounds its memory, in words."""
     global _cgroup_places, _cgroups_made
     fallback = f"the kernel's OOM killer takes the worker's processes first (oom_score_adj {WORKER_OOM_SCORE_ADJ})"
-    if not request.get("memory_bytes"):
+    if not request["memory_bytes"]:
         return None, f"{fallback}; no cgroup was asked for"
     if _cgroup_places is None:
         try:
@@ -509,15 +504,15 @@ def _start(function: Callable[[], object]) -> int:
         try:
             function()
         finally:
-            os._exit(70)
+            os._exit(CHILD_FAILED)
     return pid
 
 
-def _fork_reaper(request: dict, pipes: list[int], cgroup: cgroups.WorkerCgroup | None, inherited: list[int]) -> int:
+def _fork_reaper(request: SpawnRequest, pipes: list[int], cgroup: cgroups.WorkerCgroup | None, inherited: list[int]) -> int:
     pid = os.fork()
     if pid:
         return pid
-    code = 70
+    code = CHILD_FAILED
     try:
         for fd in inherited:  # the launcher's: its socket, this request's reply socket, other reapers' pidfds
             os.close(fd)
@@ -534,7 +529,7 @@ def _raise_stop(*_: object) -> None:
     raise _Stop
 
 
-def _reap(request: dict, pipes: list[int], cgroup: cgroups.WorkerCgroup | None) -> int:
+def _reap(request: SpawnRequest, pipes: list[int], cgroup: cgroups.WorkerCgroup | None) -> int:
     """The reaper: start the worker, wait for it, then kill and reap every process it left; report how it ended.
 
     With a PID namespace the worker's parent is a tiny init of that
@@ -562,7 +557,7 @@ def _reap(request: dict, pipes: list[int], cgroup: cgroups.WorkerCgroup | None) 
     return _supervise(lambda: _become_worker(request, stdio, cgroup), stdio, status_pipe, cgroup, sweep=True)
 
 
-def _init(request: dict, stdio: list[int], status_pipe: int, cgroup: cgroups.WorkerCgroup | None) -> NoReturn:
+def _init(request: SpawnRequest, stdio: list[int], status_pipe: int, cgroup: cgroups.WorkerCgroup | None) -> NoReturn:
     """Pid 1 of the worker's PID namespace: the worker's parent. When it exits, the kernel kills all the namespace holds."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the reaper gone: the namespace goes
     try:
@@ -677,7 +672,7 @@ def _descendants(root: int) -> list[int]:
     return found
 
 
-def _become_worker(request: dict, stdio: list[int], cgroup: cgroups.WorkerCgroup | None) -> NoReturn:
+def _become_worker(request: SpawnRequest, stdio: list[int], cgroup: cgroups.WorkerCgroup | None) -> NoReturn:
     """Turn this fork into the worker: a session, the pipes, its cgroup, first in line for the OOM killer, out of reach, the worker's user."""
     libc = ctypes.CDLL(None, use_errno=True)
     reaper = os.getppid()
@@ -705,7 +700,7 @@ def _become_worker(request: dict, stdio: list[int], cgroup: cgroups.WorkerCgroup
     # Changing user leaves the process undumpable, and so /proc/<pid> root's: the worker's user can neither
     # trace it nor write its oom_score_adj (nor read its memory through /proc). It stays so.
     if request["user"] and not _become_user(*request["user"]):
-        os._exit(72)
+        os._exit(USER_NOT_DROPPED)
     if request["process_namespace"]:
         try:
             namespaces.drop_capabilities()
@@ -713,7 +708,7 @@ def _become_worker(request: dict, stdio: list[int], cgroup: cgroups.WorkerCgroup
             os._exit(ISOLATION_FAILED)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after the change of user, which clears it
     if os.getppid() != reaper:
-        os._exit(73)  # the reaper died before the line above: nothing may run without it
+        os._exit(REAPER_GONE)  # the reaper died before the line above: nothing may run without it
     _as_a_fresh_interpreter()
     worker.main(request["config"])
     os._exit(0)
@@ -774,7 +769,6 @@ def _wipe_inherited_environment() -> None:
 __all__ = [
     "Launcher",
     "LauncherGone",
-    "Spawn",
     "WorkerProcess",
     "available_namespaces",
     "kill_everything_of",

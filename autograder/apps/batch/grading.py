@@ -499,8 +499,10 @@ class ParallelGrading:
 
 def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out: Path, stop: threading.Event) -> Record:
     """Grade one submission as Gradescope would; write its results.json, then its record."""
-    from autograder.engine.runner import grade
+    from autograder.engine.runner import ProblemSet, grade
     from autograder.output.results import error_json, grader_failure_json, gradescope_json
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
 
     started = time.monotonic()
     if job.file is None:
@@ -509,10 +511,8 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
     else:
         try:
             report = grade(
-                job.file,
-                problems,
-                course.make_limits(),
-                worker_user=user,
+                CallGate.started(Sandbox(job.file, course.make_limits(), user)),
+                ProblemSet(problems),
                 cancel=stop,
                 packages=course.package_names,
                 module_names=course.module_names,
@@ -528,7 +528,7 @@ def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out:
             record = summarize(report)
         folder = job.submission.path
         record["file"] = str(job.file.relative_to(folder)) if folder is not None and folder.is_dir() else job.file.name
-    # Every note the student's results carry, for the CSV and the report (the plain "Graded `ps3.py`." aside).
+    # Every note the student's results carry, for the CSV and the report (the plain "Graded `hw3.py`." aside).
     record["notes"] = [
         *job.submission.notes,
         *([job.note] if job.note and not TRIVIAL_NOTE.fullmatch(job.note) else []),

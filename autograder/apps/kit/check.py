@@ -14,9 +14,11 @@ from autograder.apps.kit.cases import KitError, Points, VisibleCases, load_visib
 def check_command(arguments: argparse.Namespace) -> int:
     """Grade the visible cases, print the table; 0 only when every visible case passes."""
     from autograder.apps.preflight import refuse_if_unsafe
-    from autograder.engine.runner import grade
+    from autograder.engine.runner import ProblemSet, grade
     from autograder.output.progress import LiveProgress
     from autograder.output.table import table
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
 
     cases = load_visible_cases(arguments.cases, arguments.problems)
     if arguments.only:
@@ -30,7 +32,9 @@ def check_command(arguments: argparse.Namespace) -> int:
     limits.call_timeout = arguments.timeout or limits.call_timeout
     progress = LiveProgress()
     try:
-        report = grade(submission, cases.problems, limits, watcher=progress, packages=cases.course.package_names)
+        report = grade(
+            CallGate.started(Sandbox(submission, limits)), ProblemSet(cases.problems), watcher=progress, packages=cases.course.package_names
+        )
     finally:
         progress.close()
     print(table(report, show_hidden=False, verbose=arguments.all))
@@ -49,7 +53,8 @@ def only(cases: VisibleCases, function: str) -> VisibleCases:
 
 
 def _submission(given: Path | None, course: Course) -> Path:
-    """The file to check: the one named, the ps3 file in a named folder, or ./ps3.py (./ps3.ipynb)."""
+    """The file to check: the one named, the course's submission in a named folder (found as Gradescope finds
+    it), else the first of the course's ``submission_names`` in the current folder."""
     from autograder.apps.submission import find_submission
 
     if given is None:
