@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
@@ -29,6 +29,9 @@ from autograder.apps.course import Course
 from autograder.apps.course import load as load_course
 
 if TYPE_CHECKING:
+    from helpers import Harness
+
+    from autograder.model import Problem
     from autograder.sandbox.gate import CallGate
     from autograder.sandbox.process import Sandbox
 
@@ -36,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 MAX_RESULTS_BYTES = 1_000_000
+Results = dict[str, Any]  # a parsed results.json: JSON, whose values may be of any JSON type
 
 
 @functools.cache
@@ -122,15 +126,57 @@ if not is_ps3(ROOT_ASSIGNMENT):
     collect_ignore += PS3_OWN_TESTS
 
 
+# Root-only tests (``@pytest.mark.needs_root(reason=...)``) switch users, make the worker's user or its cgroups:
+# as Gradescope and CI run the grader, as root. Under an ordinary user they are deselected and named at the end of
+# the run, never skipped one by one, where a skip would read as a pass; CI must run them (it runs as root).
+NEEDS_ROOT = "needs_root"
+_DESELECTED_FOR_ROOT = pytest.StashKey[list[str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{NEEDS_ROOT}(reason): runs as root (switches to the worker's user, as Gradescope does); deselected under an ordinary user",
+    )
+
+
+def _root_reason(item: pytest.Item) -> str:
+    marker = item.get_closest_marker(NEEDS_ROOT)
+    assert marker is not None
+    return str(marker.kwargs.get("reason", "needs root"))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``ps3`` use Problem Set 3's own functions as their material: like PS3_OWN_TESTS, they are not
-    collected where another course is the root assignment (deselected, and counted as such, never skipped)."""
-    if is_ps3(ROOT_ASSIGNMENT):
-        return
-    deselected = [item for item in items if item.get_closest_marker("ps3")]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if not item.get_closest_marker("ps3")]
+    """Deselect (and count as deselected, never skipped) what cannot run here.
+
+    Tests marked ``ps3`` use Problem Set 3's own functions as their material: like PS3_OWN_TESTS, they are not
+    collected where another course is the root assignment. Tests marked ``needs_root`` are not run by an
+    ordinary user; in CI (``CI`` set) that is an error, so a CI image that lost root cannot pass them silently.
+    """
+    if not is_ps3(ROOT_ASSIGNMENT):
+        _deselect(config, items, [item for item in items if item.get_closest_marker("ps3")])
+    if os.geteuid() != 0:
+        for_root = [item for item in items if item.get_closest_marker(NEEDS_ROOT)]
+        if for_root and os.environ.get("CI"):
+            raise pytest.UsageError(f"CI runs as root: {len(for_root)} selected tests need it ({for_root[0].nodeid}, ...)")
+        config.stash[_DESELECTED_FOR_ROOT] = [f"{item.nodeid}: {_root_reason(item)}" for item in for_root]
+        _deselect(config, items, for_root)
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], unwanted: list[pytest.Item]) -> None:
+    if unwanted:
+        config.hook.pytest_deselected(items=unwanted)
+        left_out = set(unwanted)
+        items[:] = [item for item in items if item not in left_out]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Name the root-only tests this run left out, so a pass here is not read as theirs."""
+    left_out = config.stash.get(_DESELECTED_FOR_ROOT, [])
+    if left_out:
+        terminalreporter.section(f"{len(left_out)} tests deselected: they need root (CI runs them as root)")
+        for line in left_out:
+            terminalreporter.write_line(line)
 
 
 SOLUTION = ROOT_ASSIGNMENT.solution
@@ -138,7 +184,7 @@ MISTAKES = REPO / "solutions" / "mistakes"
 
 
 @functools.cache
-def spec_problems(folder: Path = REPO / "problems") -> tuple:
+def spec_problems(folder: Path = REPO / "problems") -> tuple[Problem, ...]:
     """The problems the specs under ``folder`` define (loaded once per folder)."""
     from autograder.engine.problemset import load
 
@@ -162,7 +208,7 @@ def submission_with(mistake: str) -> str:
     return ROOT_ASSIGNMENT.with_mistake(MISTAKES / f"{mistake}.py")
 
 
-def check_results(data: dict, raw: bytes) -> None:
+def check_results(data: Results, raw: bytes) -> None:
     """What every results.json must be: schema-valid, bounded, scores within their maxima."""
     jsonschema.validate(data, SCHEMA)
     assert len(raw) < MAX_RESULTS_BYTES
@@ -193,7 +239,7 @@ class GradescopeLayout:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(content.encode() if isinstance(content, str) else content)
 
-    def run(self, timeout: float = 600) -> dict:
+    def run(self, timeout: float = 600) -> Results:
         """Run the real run_autograder; return the parsed, validated results.json."""
         env = dict(os.environ, AUTOGRADER_ROOT=str(self.root), AUTOGRADER_PYTHON=sys.executable)
         env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
@@ -201,7 +247,7 @@ class GradescopeLayout:
             ["bash", str(self.root / "source" / "run_autograder")], env=env, capture_output=True, timeout=timeout, check=False
         )
         raw = self.results_file.read_bytes()
-        data = json.loads(raw)
+        data: Results = json.loads(raw)
         check_results(data, raw)
         return data
 
@@ -211,7 +257,7 @@ def gradescope(tmp_path: Path) -> GradescopeLayout:
     return GradescopeLayout(tmp_path / "autograder")
 
 
-def scores_by_function(data: dict) -> dict[str, tuple[float, float]]:
+def scores_by_function(data: Results) -> dict[str, tuple[float, float]]:
     """(earned, possible) per student function, from a results.json."""
     totals: dict[str, list[float]] = {}
     for test in data["tests"]:
@@ -223,19 +269,24 @@ def scores_by_function(data: dict) -> dict[str, tuple[float, float]]:
 
 
 @pytest.fixture
-def harness(monkeypatch: pytest.MonkeyPatch):
-    """The attack suites' harness (tests/test_attacks.py): a Gradescope layout in a world-traversable folder, its
-    run, and what was left behind; the worker's folders go into a TMPDIR of its own."""
-    import tempfile
+def harness(monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+    """The attack suites' harness (tests/helpers.py): a Gradescope layout in a world-traversable folder, its run,
+    and what was left behind; the worker's folders go into a TMPDIR of its own."""
+    from helpers import new_harness
 
-    from test_attacks import Harness
+    with new_harness() as made:
+        monkeypatch.setenv("TMPDIR", str(made.workers))
+        yield made
 
-    base = Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp"))
-    base.chmod(0o755)
-    monkeypatch.setenv("TMPDIR", str(base / "tmp"))
-    made = Harness(base)
-    yield made
-    made.cleanup()
+
+@pytest.fixture
+def traversable_tmp() -> Iterator[Path]:
+    """A temporary folder every user can traverse (pytest's tmp_path is root's alone): as root, the worker's user
+    and the tests' ordinary users read what a test puts here."""
+    from helpers import traversable_folder
+
+    with traversable_folder("ag-test-") as folder:
+        yield folder
 
 
 @contextlib.contextmanager

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -24,21 +22,13 @@ from autograder.sandbox import isolation as sandbox
 
 from conftest import SOLUTION, check_results, spec_problems, total_points
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh creates a user: it runs as root, as on Gradescope")
-
-
-@pytest.fixture
-def open_folder():
-    """A folder every user can traverse, as Gradescope's / is: pytest's own tmp_path is root's alone."""
-    folder = Path(tempfile.mkdtemp(prefix="setup-test-"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+pytestmark = pytest.mark.needs_root(reason="setup.sh creates a user: it runs as root, as on Gradescope")
 
 
 @pytest.mark.slow  # installs the engine and the student packages into a fresh environment
-def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder):
-    tmp_path = open_folder
+def test_setup_then_run_autograder_grades_with_the_installed_engine(traversable_tmp: Path) -> None:
+    """In a folder every user can traverse, as Gradescope's / is."""
+    tmp_path = traversable_tmp
     root = tmp_path / "autograder"
     source = root / "source"
     source.mkdir(parents=True)
@@ -82,7 +72,7 @@ def test_setup_then_run_autograder_grades_with_the_installed_engine(open_folder)
     assert "site-packages" in installed  # graded by the installed engine, not a checkout
 
 
-def test_a_python_the_worker_user_cannot_read_is_reported_not_a_silent_zero(tmp_path, monkeypatch):
+def test_a_python_the_worker_user_cannot_read_is_reported_not_a_silent_zero(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """NumPy in a root-only folder: the worker's user could run Python but not import NumPy, and would
     fail every submission. The probe must see that and fall back (saying so), not hand it the job."""
     private_numpy = tmp_path / "site-packages" / "numpy"  # pytest's tmp_path is inside a folder of root's alone

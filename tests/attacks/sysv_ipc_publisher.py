@@ -1,6 +1,6 @@
-# Attack (round 2), the publisher: an honest solution that, at import, creates a System V shared
+# Attack, the publisher: an honest solution that, at import, creates a System V shared
 # memory segment under a fixed key and, from conv2d, writes each input and its right answer into
-# it, for a reader graded beside it or after it (round2_ipc_reader.py). The segment must not be
+# it, for a reader graded beside it or after it (sysv_ipc_reader.py). The segment must not be
 # created (seccomp refuses shmget; as root the worker also has an IPC namespace of its own): the
 # publisher keeps full marks and reports "PUBLISH denied".
 import ctypes

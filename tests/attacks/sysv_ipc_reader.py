@@ -1,5 +1,5 @@
-# Attack (round 2), the reader: conv2d answers only from a System V shared memory segment that a
-# publisher (round2_ipc_publisher.py), graded beside or before it, filled with right answers; it
+# Attack, the reader: conv2d answers only from a System V shared memory segment that a
+# publisher (sysv_ipc_publisher.py), graded beside or before it, filled with right answers; it
 # returns a wrong answer whenever it finds none. It must find nothing (seccomp refuses shmget; as
 # root each worker also has its own IPC namespace): conv2d earns nothing, the rest full marks.
 import ctypes

@@ -1,8 +1,8 @@
-"""Round 2 of hostile submissions (tests/attacks/round2_*.py), each run end to end through the real run_autograder.
+"""Hostile submissions against what a grade is made of, each run end to end through the real run_autograder.
 
-Same harness as test_attacks.py: follow-through farming, hidden inputs leaking through feedback,
-replies the grader might fail on, reply memory amplification, the TA's own process and terminal,
-and student text rendered as Markdown.
+Same harness as test_attacks.py (tests/helpers.py): follow-through credit farmed with constants and
+stateful parts, hidden inputs leaking through errors, replies the grader might fail on, reply memory
+amplification, the TA's own process and terminal, and student text rendered as Markdown.
 """
 
 from __future__ import annotations
@@ -11,18 +11,18 @@ import itertools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from test_attacks import (
+from helpers import (
     ALL_FUNCTIONS,
+    Harness,
+    Results,
     as_root,
     assert_clean,
     assert_scores,
@@ -30,7 +30,11 @@ from test_attacks import (
     cases_of,
     hostile,
     printed,
+    shared_tmpdir,
 )
+from markdown_it import MarkdownIt
+
+from autograder.model import Case
 
 from conftest import REPO, SOLUTION, scores_by_function, spec_problems, total_points
 
@@ -43,7 +47,7 @@ TOTAL = total_points()
 # --------------------------------------------------------------------------- what a pure function earns
 
 
-def _cases(function: str) -> list:
+def _cases(function: str) -> list[Case]:
     return [case for problem in spec_problems() for case in problem.cases if case.function == function]
 
 
@@ -68,7 +72,7 @@ def possible(function: str) -> float:
     return round(sum(case.max_score for case in _cases(function)), 4)
 
 
-def assert_no_follow_through(data: dict) -> None:
+def assert_no_follow_through(data: Results) -> None:
     """No case earns a part of its share, and no text mentions follow-through credit."""
     partial = [
         (t["name"], t["score"], t["max_score"]) for t in data["tests"] if t.get("max_score") and t["score"] not in (0, t["max_score"])
@@ -79,8 +83,9 @@ def assert_no_follow_through(data: dict) -> None:
     assert all(not t.get("extra_data", {}).get("credit") for t in data["tests"])
 
 
-def _honest_solution() -> dict:
-    namespace: dict = {}
+def _honest_solution() -> dict[str, Any]:
+    """The solution's functions, to compute what a lying part's total adds up to (the instructor's file, not a student's)."""
+    namespace: dict[str, Any] = {}
     exec(compile(SOLUTION.read_text(), str(SOLUTION), "exec"), namespace)
     return namespace
 
@@ -88,8 +93,8 @@ def _honest_solution() -> dict:
 # --------------------------------------------------------------------------- 1. follow-through farming
 
 
-def test_constant_parts_farm_no_follow_through_credit(harness):
-    harness.submit({"ps3.py": attack("round2_constant_farming")})
+def test_constant_parts_farm_no_follow_through_credit(harness: Harness) -> None:
+    harness.submit({"ps3.py": attack("follow_through_constant_farming")})
     data = harness.run()
     assert_no_follow_through(data)
     constants: dict[str, Callable[..., Any]] = {
@@ -111,13 +116,13 @@ def test_constant_parts_farm_no_follow_through_credit(harness):
     assert_clean(harness)
 
 
-def test_parts_that_answer_only_follow_through_calls_earn_no_credit(harness):
-    harness.submit({"ps3.py": hostile("round2_follow_through_patterns")})
+def test_parts_that_answer_only_follow_through_calls_earn_no_credit(harness: Harness) -> None:
+    harness.submit({"ps3.py": hostile("follow_through_only_for_part_calls")})
     data = harness.run()
     assert_no_follow_through(data)
     honest = _honest_solution()
 
-    def downsampling(in_channels, channels, size_in, size_latent, kernel_size):
+    def downsampling(in_channels: int, channels: list[int], size_in: int, size_latent: int, kernel_size: int) -> int:
         layers = honest["num_downsampling_layers"](size_in, size_latent, kernel_size) + 1
         sizes = [in_channels] + [channels[min(i, len(channels) - 1)] for i in range(layers)]
         return sum(honest["conv_layer_params"](sizes[i], sizes[i + 1], kernel_size) for i in range(layers))
@@ -137,10 +142,10 @@ def test_parts_that_answer_only_follow_through_calls_earn_no_credit(harness):
     assert_clean(harness)
 
 
-def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness):
+def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness: Harness) -> None:
     from autograder.engine.follow_through import call_key
 
-    harness.submit({"ps3.py": hostile("round2_follow_through_liars")})
+    harness.submit({"ps3.py": hostile("follow_through_liars_on_second_sighting")})
     data = harness.run()
     assert_no_follow_through(data)
     honest = _honest_solution()
@@ -177,12 +182,12 @@ def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness):
             total += case.max_score if check(case, outcome).verdict.passed else 0
         return round(total, 4)
 
-    def classifier(image_shape, kernel_size, size_out, n_classes):
+    def classifier(image_shape: tuple[int, int, int], kernel_size: int, size_out: int, n_classes: int) -> int:
         channels, height, _ = image_shape
         layers = honest["num_conv_layers"](height, size_out, kernel_size) + 1
-        return layers * honest["conv_layer_params"](channels, channels, kernel_size) + honest["fc_layer_params"](
-            channels * size_out * size_out, n_classes
-        )
+        convolutions: int = layers * honest["conv_layer_params"](channels, channels, kernel_size)
+        head: int = honest["fc_layer_params"](channels * size_out * size_out, n_classes)
+        return convolutions + head
 
     scores = scores_by_function(data)
     assert scores["fc_layer_params"] == (own_cases_earn("fc_layer_params"), possible("fc_layer_params"))
@@ -200,10 +205,10 @@ def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness):
 # --------------------------------------------------------------------------- 2. hidden inputs through feedback
 
 
-def test_errors_cannot_carry_hidden_inputs_into_feedback(harness):
+def test_errors_cannot_carry_hidden_inputs_into_feedback(harness: Harness) -> None:
     from autograder.engine import outcomes
 
-    harness.submit({"ps3.py": hostile("round2_error_channel")})
+    harness.submit({"ps3.py": hostile("hidden_inputs_in_errors")})
     data = harness.run()
     # num_downsampling_layers and downsampling_params are the solution's, which call the raising parts.
     assert_scores(
@@ -248,8 +253,8 @@ def test_errors_cannot_carry_hidden_inputs_into_feedback(harness):
 # --------------------------------------------------------------------------- 3. no reply fails the grading
 
 
-def test_no_reply_can_fail_the_grading(harness):
-    harness.submit({"ps3.py": hostile("round2_unreadable_replies")})
+def test_no_reply_can_fail_the_grading(harness: Harness) -> None:
+    harness.submit({"ps3.py": hostile("unreadable_replies")})
     data = harness.run()
     zero = {"mlp_layer_params", "conv_transpose2d", "conv_output_size", "num_conv_layers", "fc_layer_params", "conv2d"}
     # downsampling_params answers [its right answer, 1j]; where the right answer is an error it raises it, and passes.
@@ -285,8 +290,8 @@ def _strings(value: Any) -> list[str]:
 # --------------------------------------------------------------------------- 4. memory amplification
 
 
-def test_one_blob_referenced_forty_times_keeps_the_grader_small(harness):
-    harness.submit({"ps3.py": hostile("round2_reply_amplification")})
+def test_one_blob_referenced_forty_times_keeps_the_grader_small(harness: Harness) -> None:
+    harness.submit({"ps3.py": hostile("reply_amplification")})
     data = harness.run()
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     failed = {f: [t["name"] for t in cases_of(data, f) if t["status"] == "failed"] for f in ("conv2d", "conv_transpose2d")}
@@ -304,7 +309,7 @@ def test_one_blob_referenced_forty_times_keeps_the_grader_small(harness):
 # --------------------------------------------------------------------------- 5. the TA's process
 
 
-def _cli(folder: Path, *arguments: str, user: int | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+def _cli(folder: Path, *arguments: str, user: int | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
     env["PYTHONPATH"] = str(REPO)
     env["TMPDIR"] = str(folder.parent / "tmp")
@@ -315,14 +320,10 @@ def _cli(folder: Path, *arguments: str, user: int | None = None, timeout: float 
 
 
 @pytest.fixture
-def student_folder():
-    base = Path(tempfile.mkdtemp(prefix="ag-r2-ta-", dir="/tmp"))
-    base.chmod(0o755)
-    (base / "tmp").mkdir()
-    (base / "tmp").chmod(0o1777)
-    folder = base / "student"
-    yield folder
-    shutil.rmtree(base, ignore_errors=True)
+def student_folder(traversable_tmp: Path) -> Path:
+    """Where a student's folder is made (not yet), beside a tmp/ every user may write in (the commands' TMPDIR)."""
+    shared_tmpdir(traversable_tmp)
+    return traversable_tmp / "student"
 
 
 def _plant(folder: Path, marks: Path) -> None:
@@ -348,11 +349,13 @@ def _plant(folder: Path, marks: Path) -> None:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
 
-@pytest.mark.parametrize("user", [None, 65534], ids=["as-root-or-self", "as-nobody"])
+@pytest.mark.parametrize(
+    "user",
+    [None, pytest.param(65534, marks=pytest.mark.needs_root(reason="setpriv to another user needs root"))],
+    ids=["as-root-or-self", "as-nobody"],
+)
 @pytest.mark.parametrize("command", ["grade", "check"])
-def test_the_tas_process_never_runs_the_students_files(student_folder, command, user):
-    if user is not None and os.geteuid() != 0:
-        pytest.skip("setpriv to another user needs root")
+def test_the_tas_process_never_runs_the_students_files(student_folder: Path, command: str, user: int | None) -> None:
     marks = student_folder.parent / "tmp" / "pwned"
     _plant(student_folder, marks)
     result = _cli(student_folder, command, "ps3.py", user=user)
@@ -371,24 +374,30 @@ def test_the_tas_process_never_runs_the_students_files(student_folder, command, 
 # --------------------------------------------------------------------------- 6. escaping student text
 
 
-def _markdown_outputs(data: dict) -> list[tuple[str, str]]:
+def _markdown_outputs(data: Results) -> list[tuple[str, str]]:
     texts = [("output", data["output"])] if data.get("output_format", "text") == "md" else []
     default = data.get("test_output_format", "text")
     texts += [(t["name"], t.get("output", "")) for t in data["tests"] if t.get("output_format", default) == "md"]
     return texts
 
 
+class _PermissiveMarkdown(MarkdownIt):
+    """CommonMark with raw HTML on, as a permissive renderer has it, showing every link that was formed (javascript: too)."""
+
+    def __init__(self) -> None:
+        super().__init__("commonmark")
+
+    def validateLink(self, url: str) -> bool:
+        return True
+
+
 def _render(markdown: str) -> str:
-    from markdown_it import MarkdownIt
-
-    renderer = MarkdownIt("commonmark")  # raw HTML on, as a permissive renderer has it
-    renderer.validateLink = lambda url: True  # show every link that was formed, javascript: too
-    return renderer.render(markdown)
+    html: str = _PermissiveMarkdown().render(markdown)
+    return html
 
 
-def test_student_text_never_renders_as_markdown_or_html(harness):
-    pytest.importorskip("markdown_it")
-    harness.submit({"ps3.py": hostile("round2_markup")})
+def test_student_text_never_renders_as_markdown_or_html(harness: Harness) -> None:
+    harness.submit({"ps3.py": hostile("markup_in_student_text")})
     data = harness.run()
     assert_scores(data, zero={"conv2d"}, imports_cleanly=False)
     rendered = {name: _render(text) for name, text in _markdown_outputs(data)}
@@ -417,8 +426,8 @@ def _terminal_folder(base: Path, text: str) -> Path:
 
 
 @pytest.mark.parametrize("command", ["grade", "check"])
-def test_student_text_cannot_drive_the_terminal(student_folder, command):
-    folder = _terminal_folder(student_folder.parent, hostile("round2_terminal_escapes"))
+def test_student_text_cannot_drive_the_terminal(student_folder: Path, command: str) -> None:
+    folder = _terminal_folder(student_folder.parent, hostile("terminal_escapes"))
     result = _cli(folder, command, "ps3.py", *(["--verbose"] if command == "grade" else []))
     for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
         assert "\x1b" not in text and "\x07" not in text and "\x9b" not in text, f"{stream}: {text[-1500:]!r}"
@@ -428,8 +437,8 @@ def test_student_text_cannot_drive_the_terminal(student_folder, command):
 
 
 @as_root
-def test_escapes_are_harmless_in_results_json_too(harness):
-    harness.submit({"ps3.py": hostile("round2_terminal_escapes")})
+def test_escapes_are_harmless_in_results_json_too(harness: Harness) -> None:
+    harness.submit({"ps3.py": hostile("terminal_escapes")})
     data = harness.run()
     assert_scores(data, zero={"conv2d"}, imports_cleanly=False)
     assert "pwned" in data["output"] and "pwned" in printed(data, "conv2d")

@@ -1,4 +1,4 @@
-# Attack (round 3, older kernels): on a TA's machine, where the grader is not root, the first call of
+# Attack (older kernels): on a TA's machine, where the grader is not root, the first call of
 # mlp_layer_params kills every process the user may signal (kill(-1), then each pid below its own, one by one:
 # seccomp refuses kill(-1), not kill(pid)), then the worker's parent (its reaper),
 # leaves a daemon behind (two forks and a new session, sleeping past the grade, marked by its RLIMIT_RTTIME so
