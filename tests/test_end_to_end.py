@@ -43,26 +43,26 @@ def test_solution_gets_full_marks(assignment: Assignment, tmp_path: Path) -> Non
     assert f"Graded `{starter}`" in data["output"]
 
 
-def test_submission_in_a_subfolder_is_found_and_named(gradescope):
+def test_submission_in_a_subfolder_is_found_and_named(gradescope: GradescopeLayout) -> None:
     gradescope.submit({f"my work/{STARTER}": SOLUTION.read_text(), "my work/test_mine.py": "raise SystemExit"})
     data = gradescope.run()
     assert data["score"] == total_points()
     assert f"my work/{STARTER}" in data["output"]
 
 
-def test_no_submission_file_still_gets_a_valid_result(gradescope):
+def test_no_submission_file_still_gets_a_valid_result(gradescope: GradescopeLayout) -> None:
     gradescope.submit({"notes.txt": "hello", "a.py": "x = 1", "b.py": "y = 2"})
     data = gradescope.run()
     assert data["score"] == 0
     assert f"No {STARTER}" in data["output"] and "`a.py`" in data["output"]
 
 
-def test_empty_submission_still_gets_a_valid_result(gradescope):
+def test_empty_submission_still_gets_a_valid_result(gradescope: GradescopeLayout) -> None:
     data = gradescope.run()
     assert data["score"] == 0 and STARTER in data["output"]
 
 
-def test_hidden_cases_show_no_inputs_or_answers(gradescope):
+def test_hidden_cases_show_no_inputs_or_answers(gradescope: GradescopeLayout) -> None:
     wrong = "".join(f"def {function}(*args, **kwargs):\n    return [[7]]\n\n\n" for function in sorted(graded_functions()))
     gradescope.submit({STARTER: wrong})
     data = gradescope.run()

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import TypedDict
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +25,17 @@ from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Call, Sandbox
 
 # Calls: each graded name, with the argument lists it is called with (JSON-able, so both sides get the same).
-Calls = dict[str, list[list]]
+Calls = dict[str, list[list[object]]]
+
+
+class Loaded(TypedDict):
+    """What one graded name came to: whether the module bound it, and each call's result (kind, then detail)."""
+
+    bound: bool
+    calls: list[list[str]]
+
+
+Imported = dict[str, Loaded]  # per graded name
 
 # Runs in a subprocess: the module imported as CPython imports it, each call's result as the wire would carry it.
 REFERENCE_IMPORT = r"""
@@ -67,7 +78,7 @@ with open(job["out"], "w") as handle:
 """
 
 
-def imported_by_python(path: Path, calls: Calls) -> dict:
+def imported_by_python(path: Path, calls: Calls) -> Imported:
     """What CPython's import makes of the module: per graded name, whether it is bound and what each call gives."""
     out = path.parent / "reference.json"
     job = json.dumps({"path": str(path), "calls": calls, "out": str(out)})
@@ -75,10 +86,11 @@ def imported_by_python(path: Path, calls: Calls) -> dict:
         [sys.executable, "-c", REFERENCE_IMPORT, job], cwd=path.parent, capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, f"the corpus module is not valid Python:\n{done.stderr}"
-    return json.loads(out.read_text())
+    found: Imported = json.loads(out.read_text())
+    return found
 
 
-def loaded_by_worker(path: Path, calls: Calls) -> dict:
+def loaded_by_worker(path: Path, calls: Calls) -> Imported:
     """What the worker makes of the module, through the real sandbox, in the same form."""
     with Sandbox(path, Limits(call_timeout=20, import_timeout=60)) as box:
         box.graded_names = frozenset(calls)
@@ -86,7 +98,7 @@ def loaded_by_worker(path: Path, calls: Calls) -> dict:
         assert not report.fatal and report.problems == [], (report.fatal, report.problems)
         plan = [(function, args) for function, argument_lists in calls.items() for args in argument_lists]
         outcomes = list(box.stream([Call(function, tuple(args), {}) for function, args in plan]))
-    results: dict = {function: {"bound": function in report.functions, "calls": []} for function in calls}
+    results: Imported = {function: {"bound": function in report.functions, "calls": []} for function in calls}
     for (function, _), outcome in zip(plan, outcomes, strict=True):
         if outcome.kind == "returned":
             results[function]["calls"].append(["returned", repr(outcome.value)])
@@ -98,7 +110,7 @@ def loaded_by_worker(path: Path, calls: Calls) -> dict:
     return results
 
 
-def assert_loaded_alike(folder: Path, source: str, calls: Calls, file_name: str = "ps3.py") -> dict:
+def assert_loaded_alike(folder: Path, source: str, calls: Calls, file_name: str = "ps3.py") -> Imported:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / file_name
     path.write_text(source, encoding="utf-8")

@@ -15,24 +15,38 @@ import pytest
 
 from autograder.sandbox import source
 
-from conftest import REPO, SOLUTION, scores_by_function, total_points
+from conftest import REPO, SOLUTION, GradescopeLayout, scores_by_function, total_points
 
 SOURCE = SOLUTION.read_text()
 NOTEBOOK = SOLUTION.with_suffix(".ipynb").name  # ps3.ipynb where PS3 is the root assignment
-FUNCTIONS = {node.name: ast.get_source_segment(SOURCE, node) for node in ast.parse(SOURCE).body if isinstance(node, ast.FunctionDef)}
+Cell = dict[str, object]  # one notebook cell, as JSON
 
 
-def code(text: str, as_lines: bool = True) -> dict:
+def _functions_of(text: str) -> dict[str, str]:
+    """Each top-level function's source, by name."""
+    found = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, ast.FunctionDef):
+            segment = ast.get_source_segment(text, node)
+            assert segment is not None, node.name
+            found[node.name] = segment
+    return found
+
+
+FUNCTIONS = _functions_of(SOURCE)
+
+
+def code(text: str, as_lines: bool = True) -> Cell:
     """A code cell; nbformat allows the source as a list of lines (what Jupyter writes) or one string."""
     source = text.splitlines(keepends=True) if as_lines else text
     return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
 
 
-def markdown(text: str) -> dict:
+def markdown(text: str) -> Cell:
     return {"cell_type": "markdown", "metadata": {}, "source": text.splitlines(keepends=True)}
 
 
-def notebook(*cells: dict) -> str:
+def notebook(*cells: Cell) -> str:
     return json.dumps(
         {
             "cells": list(cells),
@@ -63,7 +77,7 @@ PLACED = (
 
 
 @pytest.mark.ps3
-def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(gradescope):
+def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(gradescope: GradescopeLayout) -> None:
     broken_conv2d = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x, kernel)")
     gradescope.submit(
         {
@@ -93,7 +107,7 @@ def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(grad
     assert all("could not be defined (SyntaxError at cell 5" in output for output in conv2d_outputs)
 
 
-def test_notebook_solution_gets_full_marks(gradescope):
+def test_notebook_solution_gets_full_marks(gradescope: GradescopeLayout) -> None:
     cells = [code("import numpy as np\n")] + [code(text + "\n") for text in FUNCTIONS.values()]
     gradescope.submit({NOTEBOOK: notebook(*cells)})
     data = gradescope.run()
@@ -101,7 +115,7 @@ def test_notebook_solution_gets_full_marks(gradescope):
     assert "Problems loading your file" not in data["output"]
 
 
-def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope):
+def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope: GradescopeLayout) -> None:
     gradescope.submit({NOTEBOOK: SOURCE})  # a .py file renamed: not JSON
     data = gradescope.run()
     assert data["score"] == 0
@@ -109,7 +123,7 @@ def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope):
 
 
 @pytest.mark.ps3
-def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradescope):
+def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradescope: GradescopeLayout) -> None:
     layers = """def num_downsampling_layers(size_in, size_latent, kernel_size):
     if kernel_size == 1 and size_in != size_latent:
         raise ValueError("1x1 convolutions never shrink the input")
@@ -127,7 +141,7 @@ def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradesc
     ]
 
 
-def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope):
+def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope: GradescopeLayout) -> None:
     gradescope.submit({NOTEBOOK: "{ this is not json"})
     data = gradescope.run()
     assert data["score"] == 0
@@ -135,14 +149,14 @@ def test_a_file_that_is_not_a_notebook_gets_a_clear_message(gradescope):
     assert all("could not be loaded" not in t.get("output", "") or len(t["output"]) < 200 for t in data["tests"])
 
 
-def test_a_cell_with_null_source_is_skipped(gradescope):
+def test_a_cell_with_null_source_is_skipped(gradescope: GradescopeLayout) -> None:
     empty = code("")
     empty["source"] = None
     gradescope.submit({NOTEBOOK: notebook(empty, code(SOURCE))})
     assert gradescope.run()["score"] == total_points()
 
 
-def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope):
+def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope: GradescopeLayout) -> None:
     first, second, *rest = FUNCTIONS
     gradescope.submit(
         {
@@ -157,8 +171,8 @@ def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope):
     assert "Problems loading your file" not in data["output"]
 
 
-def test_a_version_3_notebook_gets_full_marks(gradescope):
-    def v3_code(text: str) -> dict:
+def test_a_version_3_notebook_gets_full_marks(gradescope: GradescopeLayout) -> None:
+    def v3_code(text: str) -> Cell:
         return {
             "cell_type": "code",
             "collapsed": False,
@@ -192,13 +206,15 @@ WITHOUT_PACKAGES = (
 )
 
 
-def _grade_without(packages: str, submission: Path) -> subprocess.CompletedProcess:
+def _grade_without(packages: str, submission: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", WITHOUT_PACKAGES, packages, "grade", str(submission), "--problems", str(REPO / "problems")]
     return subprocess.run(command, cwd=submission.parent, capture_output=True, text=True, timeout=600, check=False)
 
 
 @pytest.mark.parametrize(("blocked", "lacking"), [("nbformat,IPython", "nbformat and ipython"), ("IPython", "ipython")])
-def test_a_notebook_where_its_readers_are_missing_blames_the_environment_and_says_what_to_run(tmp_path, blocked, lacking):
+def test_a_notebook_where_its_readers_are_missing_blames_the_environment_and_says_what_to_run(
+    tmp_path: Path, blocked: str, lacking: str
+) -> None:
     notebook_path = tmp_path / NOTEBOOK
     notebook_path.write_text(notebook(code(SOURCE)))
     graded = _grade_without(blocked, notebook_path)
@@ -210,7 +226,7 @@ def test_a_notebook_where_its_readers_are_missing_blames_the_environment_and_say
     assert "not a notebook Jupyter can open" not in said and "defines no function" not in said
 
 
-def test_a_python_file_needs_no_notebook_reader(tmp_path):
+def test_a_python_file_needs_no_notebook_reader(tmp_path: Path) -> None:
     path = tmp_path / SOLUTION.name
     path.write_text(SOURCE)
     graded = _grade_without("nbformat,IPython", path)
@@ -218,13 +234,13 @@ def test_a_python_file_needs_no_notebook_reader(tmp_path):
     assert "lacks" not in graded.stdout
 
 
-def test_the_notebook_readers_are_pinned_as_pyproject_pins_them():
+def test_the_notebook_readers_are_pinned_as_pyproject_pins_them() -> None:
     pins = set(re.findall(r'"((?:nbformat|ipython)==[^";]+)"', (REPO / "pyproject.toml").read_text()))
     assert set(source.NOTEBOOK_READERS.values()) == pins
 
 
 @pytest.mark.ps3
-def test_future_imports_of_one_cell_apply_to_the_cells_after_it(gradescope):
+def test_future_imports_of_one_cell_apply_to_the_cells_after_it(gradescope: GradescopeLayout) -> None:
     annotated = FUNCTIONS["conv2d"].replace("def conv2d(x, kernel):", "def conv2d(x: Image, kernel: Image) -> Image:")
     gradescope.submit(
         {

@@ -32,7 +32,7 @@ def chromium() -> str:
     return found
 
 
-def browse(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess:
+def browse(url: str, profile: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     command = [
         chromium(),
         "--headless",
@@ -57,7 +57,7 @@ def artifacts(tmp_path: Path) -> Path:
     return folder
 
 
-def test_report_renders_every_student_and_its_script_runs(tmp_path):
+def test_report_renders_every_student_and_its_script_runs(tmp_path: Path) -> None:
     chromium()  # fail or skip before grading anything
     export, out = make_export(tmp_path / "export"), tmp_path / "out"
     assert run_batch(export, "--out", out, "--jobs", "2") == 0

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, SOLUTION, GradescopeLayout, course_config, scores_by_function, total_points
+from conftest import FIXTURES, SOLUTION, GradescopeLayout, Results, course_config, scores_by_function, total_points
 
 LAB = FIXTURES / "lab1"
 
@@ -43,7 +43,7 @@ def running_sum(values):
 """
 
 
-def _grade_lab(tmp_path: Path, source: str) -> dict:
+def _grade_lab(tmp_path: Path, source: str) -> Results:
     lab = GradescopeLayout(tmp_path / "autograder", assignment=LAB)
     lab.submit({course_config(LAB / "problems").starter_name: source})
     return lab.run()
