@@ -250,6 +250,7 @@ class Report:
     results: list[CaseResult] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)  # from problems/*/test_*.py, if any
     notices: list[str] = field(default_factory=list)  # what went wrong loading the file: student text
+    load_failed: bool = False  # the file could not be loaded at all: none of it ran (ImportReport.fatal)
     protections: dict[str, object] = field(default_factory=dict)
     error: str = ""
     seconds: float = 0.0

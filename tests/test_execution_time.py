@@ -23,13 +23,13 @@ def slow_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PYTHONPATH", str(stall))
 
 
-def test_gradescope_counts_the_start_up(slow_start, tmp_path: Path) -> None:
+def test_gradescope_counts_the_start_up(slow_start: None, tmp_path: Path) -> None:
     layout = GradescopeLayout(tmp_path / "autograder")
     layout.submit({SOLUTION.name: SOLUTION.read_text()})
     assert layout.run()["execution_time"] >= STALL
 
 
-def test_grade_json_counts_the_start_up(slow_start, tmp_path: Path) -> None:
+def test_grade_json_counts_the_start_up(slow_start: None, tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     env_path = f"{REPO}:{tmp_path / 'stall'}"
     subprocess.run(

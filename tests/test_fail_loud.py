@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from autograder.sandbox import isolation
 
 from conftest import SOLUTION
 
-root_only = pytest.mark.skipif(os.geteuid() != 0, reason="only a root grader switches to the worker's user")
+root_only = pytest.mark.needs_root(reason="only a root grader switches to the worker's user")
 
 
 @pytest.fixture
@@ -25,7 +24,9 @@ def python_out_of_the_workers_reach(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 @root_only
-def test_grade_refuses_before_grading_and_names_the_fix(python_out_of_the_workers_reach, tmp_path, capsys):
+def test_grade_refuses_before_grading_and_names_the_fix(
+    python_out_of_the_workers_reach: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     report = tmp_path / "results.json"
     assert main(["grade", str(SOLUTION), "--json", str(report)]) == 2
     error = capsys.readouterr().err
@@ -34,17 +35,19 @@ def test_grade_refuses_before_grading_and_names_the_fix(python_out_of_the_worker
 
 
 @root_only
-def test_check_refuses_before_grading(python_out_of_the_workers_reach, capsys):
+def test_check_refuses_before_grading(python_out_of_the_workers_reach: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(SOLUTION)]) == 2
     assert "student code cannot be run safely here" in capsys.readouterr().err
 
 
-def test_a_students_check_does_not_ask_about_isolation(a_kernel_that_cannot_isolate, capsys):
+def test_a_students_check_does_not_ask_about_isolation(a_kernel_that_cannot_isolate: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(SOLUTION)]) == 0
 
 
 @root_only
-def test_batch_refuses_before_grading_anyone(python_out_of_the_workers_reach, tmp_path, capsys):
+def test_batch_refuses_before_grading_anyone(
+    python_out_of_the_workers_reach: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "class"
     for student in ("ann", "bob"):
         (folder / student).mkdir(parents=True)
@@ -56,19 +59,19 @@ def test_batch_refuses_before_grading_anyone(python_out_of_the_workers_reach, tm
 
 
 @root_only
-def test_selfcheck_fails_where_the_worker_cannot_run(python_out_of_the_workers_reach, capsys):
+def test_selfcheck_fails_where_the_worker_cannot_run(python_out_of_the_workers_reach: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["selfcheck"]) == 1
     assert "is not readable by 'autograder-worker'" in capsys.readouterr().err
 
 
 @root_only
-def test_selfcheck_passes_where_a_worker_runs_as_its_own_user(capsys):
+def test_selfcheck_passes_where_a_worker_runs_as_its_own_user(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["selfcheck"]) == 0
     assert "answered as it must" in capsys.readouterr().out
 
 
 @root_only
-def test_selfcheck_imports_what_students_may_import_as_the_workers_user():
+def test_selfcheck_imports_what_students_may_import_as_the_workers_user() -> None:
     from autograder.apps.preflight import prove_the_worker_runs
 
     failure = prove_the_worker_runs(["no_such_package_anywhere"])
@@ -81,7 +84,9 @@ def a_kernel_that_cannot_isolate(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(isolation.Isolation, "weaknesses", lambda self: ["the worker can kill the grader's own processes"])
 
 
-def test_grade_and_batch_refuse_where_student_code_would_not_be_isolated(a_kernel_that_cannot_isolate, tmp_path, capsys):
+def test_grade_and_batch_refuse_where_student_code_would_not_be_isolated(
+    a_kernel_that_cannot_isolate: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["grade", str(SOLUTION)]) == 2
     error = capsys.readouterr().err
     assert error.startswith("error: student code would not be isolated here: the worker can kill the grader's own processes")
@@ -92,6 +97,6 @@ def test_grade_and_batch_refuse_where_student_code_would_not_be_isolated(a_kerne
     assert "would not be isolated" in capsys.readouterr().err and not (tmp_path / "out" / "grades.csv").exists()
 
 
-def test_told_to_go_on_they_grade(a_kernel_that_cannot_isolate, capsys):
+def test_told_to_go_on_they_grade(a_kernel_that_cannot_isolate: None, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["grade", str(SOLUTION), "--allow-unisolated"]) == 0
     assert "Autograded score" in capsys.readouterr().out

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from autograder.boundary import JsonValue, Untrusted
 from autograder.engine import runner, scoring
 from autograder.engine.compare import agrees, judge, short_repr
 from autograder.model import Case, Comparison, Expected, Outcome, Problem, Report
@@ -35,6 +36,7 @@ from autograder.sandbox import worker as wire
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox, WorkerGone
 from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
+from autograder.sandbox.zygote import WorkerProcess
 
 LIMITS = Limits(reply_bytes=1 << 20, reply_json_bytes=1 << 16)
 EXPECTED_ARRAY = np.array([[1.5, -2.0, 3.25], [0.0, 4.0, -1.0]])
@@ -49,20 +51,11 @@ EXPECTATIONS = [
 # --------------------------------------------------------------------------- the real reading path
 
 
-class _Exited:
-    """Stands for the worker process when the pipe closes: it exited (not for want of memory)."""
-
-    out_of_memory = False
-
-    def wait(self, timeout: float | None = None) -> int:
-        return 0
-
-
-def receive(data: bytes, limits: Limits = LIMITS) -> tuple[dict, list]:
+def receive(data: bytes, limits: Limits = LIMITS) -> tuple[Untrusted, list[bytes]]:
     """Feed ``data`` through a pipe to the sandbox's own ``_receive``, as a worker would write it."""
     box = Sandbox.__new__(Sandbox)
     box.limits = limits
-    box.process = _Exited()
+    box.process = WorkerProcess(pid=0, pidfd=-1, status=-1, returncode=0)  # the worker exited when the pipe closed
     box._reply_bytes, box._marker = 0, b"\n<end of call>\n"
     box.reset_buffers()
     box._replies, write_end = os.pipe()
@@ -286,14 +279,14 @@ REPLIES = st.lists(blobs(), max_size=3).flatmap(lambda bs: st.tuples(reply_value
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(REPLIES)
-def test_hostile_frames_always_give_a_verdict(value_and_blobs):
+def test_hostile_frames_always_give_a_verdict(value_and_blobs: tuple[str, list[bytes]]) -> None:
     value_json, blob_list = value_and_blobs
     grade_everything(outcome_of(frame(value_json, blob_list)))
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=300), st.booleans())
-def test_random_bytes_give_a_verdict(data, with_valid_length):
+def test_random_bytes_give_a_verdict(data: bytes, with_valid_length: bool) -> None:
     if with_valid_length:
         data = struct.pack(">I", len(data)) + data
     grade_everything(outcome_of(data))
@@ -315,13 +308,13 @@ def test_random_bytes_give_a_verdict(data, with_valid_length):
         ("[" + ", ".join(['{"$array": 0}'] * 40) + "]", [npy(np.zeros(100_000))], None),
     ],
 )
-def test_named_hostile_frames(value_json, blob_list, count):
+def test_named_hostile_frames(value_json: str, blob_list: list[bytes], count: object) -> None:
     data = frame(value_json, blob_list, count)
     grade_everything(outcome_of(data))
     grade_everything(outcome_of(data[: len(data) // 2]))  # the worker died mid-reply
 
 
-def test_right_answers_in_any_real_dtype_and_memory_order_pass_through_the_wire():
+def test_right_answers_in_any_real_dtype_and_memory_order_pass_through_the_wire() -> None:
     for array in (
         EXPECTED_ARRAY.astype(">f8"),
         np.asfortranarray(EXPECTED_ARRAY),
@@ -340,11 +333,11 @@ def test_right_answers_in_any_real_dtype_and_memory_order_pass_through_the_wire(
 
 def raw(array: np.ndarray) -> tuple[str, bytes]:
     """A raw reference to ``array`` and its blob, as the worker sends a number array."""
-    blobs: list = []
+    blobs: list[bytes] = []
     return json.dumps(wire.encode(array, blobs)), blobs[0]
 
 
-def test_number_arrays_travel_raw_and_arrive_exact_and_read_only():
+def test_number_arrays_travel_raw_and_arrive_exact_and_read_only() -> None:
     for array in (
         EXPECTED_ARRAY,
         EXPECTED_ARRAY.astype(">f4"),
@@ -382,12 +375,12 @@ def test_number_arrays_travel_raw_and_arrive_exact_and_read_only():
         (5, [1], bytes(8)),
     ],
 )
-def test_forged_raw_references_are_broken_replies(dtype, shape, blob):
+def test_forged_raw_references_are_broken_replies(dtype: object, shape: object, blob: bytes) -> None:
     outcome = outcome_of(frame(json.dumps({"$array": [0, dtype, shape]}), [blob]))
     assert outcome.kind == "broken" and "could not be read safely" in outcome.detail
 
 
-def test_unreadable_text_and_forged_headers_are_broken_replies():
+def test_unreadable_text_and_forged_headers_are_broken_replies() -> None:
     codes = npy(np.array([0x41, 0x110000], dtype="<u4")).replace(b"'<u4'", b"'<U1'")
     forged = npy(np.zeros(4)).replace(b"'shape': (4,)", b"'shape': (1000000000000,)")
     for blob in (codes, forged, npy(np.zeros(4))[:-1], b"\x93NUMPY garbage"):
@@ -395,7 +388,7 @@ def test_unreadable_text_and_forged_headers_are_broken_replies():
         assert outcome.kind == "broken" and "could not be read safely" in outcome.detail
 
 
-def test_refusals_on_the_wire():
+def test_refusals_on_the_wire() -> None:
     assert outcome_of(struct.pack(">I", LIMITS.reply_json_bytes + 1)).kind == "broken"
     huge_blob = frame('{"$array": 0}', [npy(np.zeros(LIMITS.reply_bytes // 8 + 1))])
     assert outcome_of(huge_blob).kind == "broken"
@@ -406,17 +399,22 @@ def test_refusals_on_the_wire():
 # --------------------------------------------------------------------------- bounds of the decoder
 
 
-def test_each_blob_is_decoded_once_and_shared_read_only(monkeypatch):
-    calls = []
+def test_each_blob_is_decoded_once_and_shared_read_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[bytes] = []
     real = reply.load_npy
-    monkeypatch.setattr(reply, "load_npy", lambda blob, limit=None: calls.append(1) or real(blob, limit))
+
+    def counted(blob: bytes, limit: int | None = None) -> np.ndarray:
+        calls.append(blob)
+        return real(blob, limit)
+
+    monkeypatch.setattr(reply, "load_npy", counted)
     value = decode_reply([{"$array": 0}] * 40 + [{"$tuple": [{"$array": 0}]}], [npy(np.arange(10.0))], 1 << 20)
     assert len(calls) == 1
     assert all(item is value[0] for item in value[:40]) and value[40][0] is value[0]
     assert not value[0].flags.writeable
 
 
-def test_each_raw_reference_is_decoded_once_and_shared():
+def test_each_raw_reference_is_decoded_once_and_shared() -> None:
     reference = {"$array": [0, "<f8", [10]]}
     value = decode_reply([reference] * 40, [np.arange(10.0).tobytes()], 1 << 20)
     assert all(item is value[0] for item in value) and not value[0].flags.writeable
@@ -424,14 +422,14 @@ def test_each_raw_reference_is_decoded_once_and_shared():
         decode_reply([reference, {"$array": [0, "<f8", [2, 5]]}], [np.arange(10.0).tobytes()], 120)
 
 
-def test_decoded_bytes_items_and_depth_are_bounded():
+def test_decoded_bytes_items_and_depth_are_bounded() -> None:
     two = [npy(np.zeros(1000)), npy(np.zeros(1000))]
     assert len(decode_reply([{"$array": 0}, {"$array": 1}], two, 16_000)) == 2
     with pytest.raises(ReplyError, match="size limit"):
         decode_reply([{"$array": 0}, {"$array": 1}], two, 12_000)
     with pytest.raises(ReplyError, match="too many values"):
         decode_reply([[0] * 60, [0] * 60], [], 1 << 20, max_items=100)
-    nested: list = [1]
+    nested: JsonValue = [1]
     for _ in range(30):
         nested = [nested]
     assert decode_reply(nested, [], 1, max_depth=31) == nested
@@ -439,7 +437,7 @@ def test_decoded_bytes_items_and_depth_are_bounded():
         decode_reply(nested, [], 1, max_depth=29)
 
 
-def test_read_frame_checks_lengths_before_reading():
+def test_read_frame_checks_lengths_before_reading() -> None:
     asked = []
 
     def take(size: int) -> bytes:
@@ -451,7 +449,7 @@ def test_read_frame_checks_lengths_before_reading():
     assert asked == [4]
 
 
-def test_forty_references_to_one_big_blob_keep_grader_memory_small():
+def test_forty_references_to_one_big_blob_keep_grader_memory_small() -> None:
     """The grader once decoded a 56 MB blob forty times (2.3 GB); now once, and without a copy."""
     big = np.zeros(7_000_000)  # 56 MB of .npy
     data = frame("[" + ", ".join(['{"$array": 0}'] * 40) + "]", [npy(big)])
@@ -475,7 +473,7 @@ def test_forty_references_to_one_big_blob_keep_grader_memory_small():
     assert peak < 5 << 20, f"peak {peak:,} bytes"
 
 
-def test_a_right_answer_of_forty_references_is_judged_at_the_size_of_the_answer():
+def test_a_right_answer_of_forty_references_is_judged_at_the_size_of_the_answer() -> None:
     row = np.array([1.5, -2.0, 3.25])
     value = decode_reply([{"$array": 0}, {"$array": 0}], [npy(row)], 1 << 20)
     assert judge(np.array([row, row]), value, Comparison("array")).passed

@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import (
@@ -32,6 +33,7 @@ from helpers import (
     assert_scores,
     attack,
     hostile,
+    new_harness,
     printed,
 )
 
@@ -51,7 +53,7 @@ needs_root = pytest.mark.needs_root(reason="switches users")
 
 
 @as_root
-def test_a_root_grader_that_cannot_drop_root_runs_no_student_code(tmp_path, monkeypatch):
+def test_a_root_grader_that_cannot_drop_root_runs_no_student_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     private_numpy = tmp_path / "site-packages" / "numpy"  # tmp_path is inside a folder of root's alone
     private_numpy.mkdir(parents=True)
     monkeypatch.setattr(sandbox, "_worker_needs", lambda: [Path(sys.executable).resolve(), private_numpy])
@@ -67,12 +69,12 @@ def test_a_root_grader_that_cannot_drop_root_runs_no_student_code(tmp_path, monk
     graded = [t for t in data["tests"] if t.get("max_score")]
     assert graded and all(t["score"] == 0 for t in graded)
     assert all(t["output"].endswith(("was not run.", "was not run).")) for t in graded if "hidden" in t.get("tags", []))
-    assert "NOT RUN" in report.protections["student code"]
-    assert f"{private_numpy} is not readable by 'autograder-worker'" in report.protections["student code"]
+    refusal = str(report.protections["student code"])
+    assert "NOT RUN" in refusal and f"{private_numpy} is not readable by 'autograder-worker'" in refusal
 
 
 @needs_root
-def test_a_missing_worker_user_is_a_refusal_too():
+def test_a_missing_worker_user_is_a_refusal_too() -> None:
     isolation = sandbox.Isolation.detect("no-such-user-here")
     assert isolation.user is None and "does not exist" in (isolation.refusal or "")
     with pytest.raises(PermissionError, match="does not exist"):
@@ -126,7 +128,7 @@ print(json.dumps({{"fatal": report.fatal, "problems": report.problems, "kind": o
 """
 
 
-def _run_as_nobody(tmp: Path, submission_text: str, count: int, processes: int, tag: str) -> dict:
+def _run_as_nobody(tmp: Path, submission_text: str, count: int, processes: int, tag: str) -> dict[str, Any]:
     nobody = pwd.getpwnam("nobody")
     work = tmp / "nobody"
     work.mkdir(mode=0o755)
@@ -145,7 +147,8 @@ def _run_as_nobody(tmp: Path, submission_text: str, count: int, processes: int, 
         timeout=120,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _sleepers(tag: str) -> list[int]:
@@ -163,18 +166,10 @@ def _sleepers(tag: str) -> list[int]:
     return found
 
 
-@pytest.fixture
-def open_tmp():
-    folder = Path(tempfile.mkdtemp(prefix="ag-isolation-", dir="/tmp"))
-    folder.chmod(0o755)
-    yield folder
-    subprocess.run(["rm", "-rf", str(folder)], check=False)
-
-
 @needs_root
-def test_a_hundred_setsid_daemons_of_an_ordinary_users_grading_are_all_killed(open_tmp):
+def test_a_hundred_setsid_daemons_of_an_ordinary_users_grading_are_all_killed(traversable_tmp: Path) -> None:
     tag = f"{3600 + os.getpid() % 1000}.{time.time_ns() % 10**6}"
-    result = _run_as_nobody(open_tmp, DAEMONS, count=100, processes=400, tag=tag)
+    result = _run_as_nobody(traversable_tmp, DAEMONS, count=100, processes=400, tag=tag)
     assert result["kind"] == "returned" and result["value"] == 100, result
     assert not result["protections"]["processes"].startswith("NOT"), result["protections"]
     time.sleep(0.2)
@@ -182,16 +177,16 @@ def test_a_hundred_setsid_daemons_of_an_ordinary_users_grading_are_all_killed(op
 
 
 @needs_root
-def test_an_ordinary_users_grading_has_a_bounded_process_count(open_tmp):
+def test_an_ordinary_users_grading_has_a_bounded_process_count(traversable_tmp: Path) -> None:
     tag = f"{3600 + os.getpid() % 1000}.{time.time_ns() % 10**6 + 1}"
-    result = _run_as_nobody(open_tmp, DAEMONS, count=500, processes=64, tag=tag)
+    result = _run_as_nobody(traversable_tmp, DAEMONS, count=500, processes=64, tag=tag)
     assert result["kind"] == "returned" and 10 < result["value"] <= 64, result
     time.sleep(0.2)
     assert _sleepers(tag) == []
 
 
 @as_root
-def test_daemons_of_a_root_grading_are_all_killed(harness):
+def test_daemons_of_a_root_grading_are_all_killed(harness: Harness) -> None:
     tag = f"{3600 + os.getpid() % 1000}.{time.time_ns() % 10**6 + 2}"
     harness.submit({"ps3.py": SOLUTION.read_text() + DAEMONS + f"\nprint('DAEMONS', start_daemons(30, {tag!r}))\n"})
     data = harness.run()
@@ -205,18 +200,14 @@ def test_daemons_of_a_root_grading_are_all_killed(harness):
 
 @pytest.mark.ps3  # the publisher and the reader are PS3 submissions that wrap conv2d
 @as_root
-def test_a_shared_memory_segment_cannot_carry_answers_between_gradings(harness, tmp_path):
+def test_a_shared_memory_segment_cannot_carry_answers_between_gradings(harness: Harness, tmp_path: Path) -> None:
     harness.submit({"ps3.py": hostile("sysv_ipc_publisher")})
     published = harness.run()
     assert published["score"] == total_points()
     assert "PUBLISH denied errno 1" in printed(published, "conv2d")  # EPERM from seccomp
-    reader = Harness(Path(tempfile.mkdtemp(prefix="ag-attack-", dir="/tmp")))
-    try:
-        reader.base.chmod(0o755)
+    with new_harness() as reader:
         reader.submit({"ps3.py": hostile("sysv_ipc_reader")})
         read = reader.run()
-    finally:
-        reader.cleanup()
     assert "READ denied errno 1" in printed(read, "conv2d")
     assert_scores(read, zero={"conv2d"}, imports_cleanly=False)
     assert_clean(harness)
@@ -224,20 +215,20 @@ def test_a_shared_memory_segment_cannot_carry_answers_between_gradings(harness, 
 
 @pytest.mark.ps3  # the publisher wraps PS3's conv2d
 @needs_root
-def test_an_ordinary_users_worker_cannot_use_system_v_ipc(open_tmp):
+def test_an_ordinary_users_worker_cannot_use_system_v_ipc(traversable_tmp: Path) -> None:
     text = (
         SOLUTION.read_text()
         + "\n"
         + attack("sysv_ipc_publisher")
         + "\n\ndef start_daemons(count, tag):\n    print(_STATUS)\n    return count\n"
     )
-    result = _run_as_nobody(open_tmp, text, count=0, processes=64, tag="unused")
+    result = _run_as_nobody(traversable_tmp, text, count=0, processes=64, tag="unused")
     assert not result["fatal"] and result["problems"] == [], result
     assert "PUBLISH denied errno 1" in result["output"], result  # EPERM from seccomp: no namespace without root
 
 
 @needs_root
-def test_a_root_worker_gets_an_ipc_namespace_of_its_own():
+def test_a_root_worker_gets_an_ipc_namespace_of_its_own() -> None:
     isolation = sandbox.Isolation.detect("autograder-worker")
     options = isolation.spawn_options()
     assert isolation.ipc and options["ipc_namespace"] and options["network_namespace"]
@@ -246,7 +237,7 @@ def test_a_root_worker_gets_an_ipc_namespace_of_its_own():
 # --------------------------------------------------------------------------- 4. one lock, machine-wide
 
 
-def _run_with_tmpdir(harness: Harness, results: dict) -> None:
+def _run_with_tmpdir(harness: Harness, results: dict[str, tuple[dict[str, Any], float, float]]) -> None:
     env = dict(
         os.environ, AUTOGRADER_ROOT=str(harness.root), AUTOGRADER_PYTHON=sys.executable, TMPDIR=str(harness.workers), PYTHONPATH=str(REPO)
     )
@@ -260,11 +251,12 @@ def _least_called_shown_function() -> str:
     student sees): wrapped to sleep and print its worker's pid, it keeps a grading busy without slowing it much."""
     cases = [case for problem in spec_problems() for case in problem.cases]
     shown = {case.function for case in cases if not case.hidden}
-    return min(sorted(shown), key=lambda function: sum(case.function == function for case in cases))
+    least: str = min(sorted(shown), key=lambda function: sum(case.function == function for case in cases))
+    return least
 
 
 @as_root
-def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
+def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other() -> None:
     function = _least_called_shown_function()
     # Slow on its first calls only: long enough for the two gradings to overlap, short enough for a test.
     slow = (
@@ -281,7 +273,7 @@ def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
             made.submit({"ps3.py": slow})
             harnesses.append(made)
         assert len({str(h.workers) for h in harnesses}) == 2
-        results: dict = {}
+        results: dict[str, tuple[dict[str, Any], float, float]] = {}
         threads = [threading.Thread(target=_run_with_tmpdir, args=(h, results)) for h in harnesses]
         for thread in threads:
             thread.start()
@@ -299,7 +291,7 @@ def test_two_root_gradings_with_different_tmpdirs_do_not_kill_each_other():
 
 
 @pytest.mark.ps3  # the scanning submission wraps PS3's mlp_layer_params, whose visible cases show the scan
-def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness, monkeypatch):
+def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     """The worker is forked from the grader's launcher (zygote.py), so it starts with a copy of the grader's
     memory: the environment the grader was started with must be wiped from it, strings on the stack included."""
     token = secrets.token_hex(16)
@@ -324,7 +316,7 @@ def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness, monkey
 
 
 @needs_root
-def test_stopping_a_sandbox_twice_spares_the_next_gradings_worker(tmp_path):
+def test_stopping_a_sandbox_twice_spares_the_next_gradings_worker(tmp_path: Path) -> None:
     """A finished grading stops its sandbox once in grade() and once more in its front end; by the
     second stop the worker's user may belong to the next grading, whose worker must live on."""
     submission = tmp_path / "ps3.py"
@@ -341,7 +333,7 @@ def test_stopping_a_sandbox_twice_spares_the_next_gradings_worker(tmp_path):
 
 
 @needs_root
-def test_a_worker_dies_with_its_reaper_even_after_changing_user(tmp_path):
+def test_a_worker_dies_with_its_reaper_even_after_changing_user(tmp_path: Path) -> None:
     """Changing user clears PR_SET_PDEATHSIG; the worker sets it again, so a reaper killed outright takes it along."""
     submission = tmp_path / "ps3.py"
     submission.write_text("import os\ndef pid():\n    return os.getpid()\n")
@@ -366,7 +358,7 @@ def _alive(pid: int) -> bool:
 
 
 @needs_root
-def test_the_lock_folder_is_fixed_and_roots_alone(monkeypatch):
+def test_the_lock_folder_is_fixed_and_roots_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TMPDIR", "/nonexistent-tmp")
     folder = sandbox.lock_folder()
     assert folder == Path("/run/lock/autograder")
@@ -410,7 +402,7 @@ class TeachingAssistant:
         wrapped = [sys.executable, "-c", WITHOUT_USER_NAMESPACES, *argv] if not user_namespaces else argv
         return ["setpriv", f"--reuid={self.user.pw_uid}", f"--regid={self.user.pw_gid}", "--clear-groups", "--", *wrapped]
 
-    def run(self, argv: list[str], user_namespaces: bool, landlock_cap: int | None) -> subprocess.CompletedProcess:
+    def run(self, argv: list[str], user_namespaces: bool, landlock_cap: int | None) -> subprocess.CompletedProcess[str]:
         env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "TMPDIR": str(self.work), "PYTHONPATH": str(REPO), "LANG": "C.UTF-8"}
         if landlock_cap is not None:
             env["AUTOGRADER_LANDLOCK_MAX_ABI"] = str(landlock_cap)
@@ -418,14 +410,14 @@ class TeachingAssistant:
             self.command(argv, user_namespaces), env=env, cwd=self.work, capture_output=True, text=True, timeout=300, check=False
         )
 
-    def canary(self) -> subprocess.Popen:
+    def canary(self) -> subprocess.Popen[bytes]:
         """A process of the TA's own, as a shell or an editor would be: kill(-1) from the worker would end it."""
         return subprocess.Popen(self.command(["/bin/sleep", "600"], user_namespaces=True), env={"PATH": "/usr/bin:/bin"})
 
 
 @pytest.fixture
-def ta(open_tmp):
-    return TeachingAssistant(open_tmp)
+def ta(traversable_tmp: Path) -> TeachingAssistant:
+    return TeachingAssistant(traversable_tmp)
 
 
 @functools.cache
@@ -462,7 +454,9 @@ NOT_ROOT_MODES = pytest.mark.parametrize(
 @pytest.mark.ps3  # the attack wraps PS3's mlp_layer_params, whose visible cases show what it did
 @needs_root
 @NOT_ROOT_MODES
-def test_a_tas_grade_keeps_kill_daemons_and_files_inside(ta, landlock_cap, user_namespaces, kept_in_by):
+def test_a_tas_grade_keeps_kill_daemons_and_files_inside(
+    ta: TeachingAssistant, landlock_cap: int | None, user_namespaces: bool, kept_in_by: str
+) -> None:
     _needs(user_namespaces, landlock_cap)
     mark = 3_700_000 + secrets.randbelow(100_000)
     (ta.work / "ps3.py").write_text(hostile("older_kernel_signals_and_daemons", mark=mark, bashrc=ta.bashrc))
@@ -495,7 +489,7 @@ print(json.dumps({{"weaknesses": found.weaknesses(), "report": found.report()}})
 
 
 @needs_root
-def test_where_nothing_keeps_the_worker_in_the_isolation_says_so(ta):
+def test_where_nothing_keeps_the_worker_in_the_isolation_says_so(ta: TeachingAssistant) -> None:
     """No user namespaces and Landlock older than 6.12: the worker could kill the TA's processes. The isolation
     names that weakness (``grade`` and ``batch`` refuse on it unless told to go on)."""
     (ta.work / "probe.py").write_text(PROBE_ISOLATION.format(repo=str(REPO)))
@@ -533,7 +527,7 @@ print(json.dumps({{"value": outcome.value, "protections": box.protections}}))
 
 
 @needs_root
-def test_without_landlock_the_namespaces_still_write_nothing(ta):
+def test_without_landlock_the_namespaces_still_write_nothing(ta: TeachingAssistant) -> None:
     """A kernel with user namespaces but no Landlock (before 5.13): every file system is read-only to the worker;
     reading is open, and the isolation says so."""
     _needs(user_namespaces=True, landlock_cap=0)

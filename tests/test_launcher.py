@@ -57,12 +57,12 @@ def _kill_the_launcher(how: int = signal.SIGKILL) -> int:
 @pytest.fixture
 def submission(tmp_path: Path) -> Path:
     tmp_path.chmod(0o755)
-    path = tmp_path / SOLUTION.name
+    path: Path = tmp_path / SOLUTION.name
     path.write_text(SOLUTION.read_text() + "\n" + PID)
     return path
 
 
-def test_a_launcher_killed_between_two_gradings_is_replaced_and_both_are_graded(submission):
+def test_a_launcher_killed_between_two_gradings_is_replaced_and_both_are_graded(submission: Path) -> None:
     module_names = course_config().module_names  # the names the course's Python checks import the submission by
     first = gradescope_json(grade(CallGate.started(Sandbox(submission)), load_problem_set(REPO / "problems"), module_names=module_names))
     dead = _kill_the_launcher()
@@ -71,7 +71,7 @@ def test_a_launcher_killed_between_two_gradings_is_replaced_and_both_are_graded(
     assert zygote.launcher().pid != dead
 
 
-def test_a_launcher_killed_during_a_grading_costs_the_running_worker_nothing(submission):
+def test_a_launcher_killed_during_a_grading_costs_the_running_worker_nothing(submission: Path) -> None:
     with CallGate.started(Sandbox(submission)) as gate:
         worker = gate.call("pid", []).value
         _kill_the_launcher()
@@ -82,7 +82,7 @@ def test_a_launcher_killed_during_a_grading_costs_the_running_worker_nothing(sub
     assert "clean-up" not in gate.sandbox.protections
 
 
-def test_a_launcher_that_stops_answering_is_replaced(submission, monkeypatch):
+def test_a_launcher_that_stops_answering_is_replaced(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(zygote, "ANSWER_SECONDS", 2.0)
     stuck = _kill_the_launcher(signal.SIGSTOP)
     try:
@@ -96,7 +96,7 @@ def test_a_launcher_that_stops_answering_is_replaced(submission, monkeypatch):
             pass
 
 
-def test_a_clean_up_that_fails_is_reported_and_the_rest_of_it_still_runs(submission, monkeypatch):
+def test_a_clean_up_that_fails_is_reported_and_the_rest_of_it_still_runs(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(folder: Path) -> None:
         raise PermissionError(13, "Permission denied", str(folder))
 
@@ -112,7 +112,7 @@ def test_a_clean_up_that_fails_is_reported_and_the_rest_of_it_still_runs(submiss
 
 
 @pytest.mark.needs_root(reason=f"kills every process of {WORKER_USER}")
-def test_processes_that_survive_the_kill_are_reported_as_survivors(submission, monkeypatch):
+def test_processes_that_survive_the_kill_are_reported_as_survivors(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A process of the worker's user that does not die (one stuck in the kernel, here one the kill does not
     reach) is named in the clean-up report, not claimed killed."""
     monkeypatch.setattr(isolation, "KILL_SECONDS", 0.5)
@@ -145,7 +145,7 @@ gate.call("hang", [])
 """
 
 
-def test_a_grader_killed_with_its_launcher_leaves_no_worker(submission, tmp_path):
+def test_a_grader_killed_with_its_launcher_leaves_no_worker(submission: Path, tmp_path: Path) -> None:
     """Each reaper watches the grader itself (its end of the status pipe), not only the launcher."""
     submission.write_text(submission.read_text() + "\n\ndef hang():\n    while True:\n        pass\n")
     script = tmp_path / "grader.py"

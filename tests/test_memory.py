@@ -26,6 +26,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import ALL_FUNCTIONS, WORKER_UID, assert_scores, attack, cases_of, hostile, printed
@@ -59,7 +60,7 @@ class Container:
         self.tmp.mkdir(mode=0o711)
         self.tmp.chmod(0o711)
 
-    def run(self, arguments: list[str], read_only_cgroups: bool) -> subprocess.CompletedProcess:
+    def run(self, arguments: list[str], read_only_cgroups: bool) -> subprocess.CompletedProcess[str]:
         """``python -m autograder ARGUMENTS`` in the container, from a folder of its own (never the repository)."""
         env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "AUTOGRADER_"))}
         env.update(PYTHONPATH=str(REPO), TMPDIR=str(self.tmp))
@@ -109,7 +110,7 @@ def container() -> Iterator[Container]:
 MODES = pytest.mark.parametrize("read_only_cgroups", [False, True], ids=["worker-cgroup", "docker-like-no-cgroup"])
 
 
-def _grade(container: Container, text: str, read_only_cgroups: bool) -> tuple[dict, str]:
+def _grade(container: Container, text: str, read_only_cgroups: bool) -> tuple[dict[str, Any], str]:
     submission = container.base / "ps3.py"
     submission.write_text(text)
     out = container.base / "results.json"
@@ -121,12 +122,12 @@ def _grade(container: Container, text: str, read_only_cgroups: bool) -> tuple[di
     return data, done.stdout
 
 
-def _environment(data: dict) -> str:
+def _environment(data: dict[str, Any]) -> str:
     """The staff-only "Grading environment" entry: the protections in force."""
     return "\n".join(t["output"] for t in data["tests"] if t["name"].startswith("Grading environment"))
 
 
-def _assert_memory_protection_reported(data: dict, read_only_cgroups: bool) -> None:
+def _assert_memory_protection_reported(data: dict[str, Any], read_only_cgroups: bool) -> None:
     environment = _environment(data)
     assert "oom_score_adj 1000" in environment, environment
     if read_only_cgroups:
@@ -137,7 +138,7 @@ def _assert_memory_protection_reported(data: dict, read_only_cgroups: bool) -> N
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
 @MODES
-def test_shared_memory_beyond_the_container_kills_only_the_worker(container, read_only_cgroups):
+def test_shared_memory_beyond_the_container_kills_only_the_worker(container: Container, read_only_cgroups: bool) -> None:
     data, _ = _grade(container, hostile("memory_shared"), read_only_cgroups)
     assert_scores(data, zero={"mlp_layer_params"})
     shown = printed(data)
@@ -148,7 +149,7 @@ def test_shared_memory_beyond_the_container_kills_only_the_worker(container, rea
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
 @MODES
-def test_children_each_under_the_data_limit_are_bounded_together(container, read_only_cgroups):
+def test_children_each_under_the_data_limit_are_bounded_together(container: Container, read_only_cgroups: bool) -> None:
     data, _ = _grade(container, hostile("memory_fork_allocate"), read_only_cgroups)
     assert_scores(data, zero={"mlp_layer_params"})
     shown = printed(data)
@@ -159,14 +160,14 @@ def test_children_each_under_the_data_limit_are_bounded_together(container, read
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
-def test_memfd_pages_are_refused(container):
+def test_memfd_pages_are_refused(container: Container) -> None:
     data, _ = _grade(container, hostile("memory_memfd"), read_only_cgroups=True)
     assert_scores(data, zero={"mlp_layer_params"})
     assert "PermissionError" in printed(data), printed(data)  # seccomp: no memfd_create
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
-def test_files_in_memory_are_refused_and_nothing_is_left(container):
+def test_files_in_memory_are_refused_and_nothing_is_left(container: Container) -> None:
     tag = f"ag-hoard-{secrets.token_hex(6)}"
     data, _ = _grade(container, hostile("memory_page_cache", tag=tag), read_only_cgroups=True)
     assert_scores(data, zero={"mlp_layer_params"})
@@ -178,7 +179,7 @@ def test_files_in_memory_are_refused_and_nothing_is_left(container):
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
 @MODES
-def test_a_batch_loses_nobody_to_a_memory_attacker(container, read_only_cgroups):
+def test_a_batch_loses_nobody_to_a_memory_attacker(container: Container, read_only_cgroups: bool) -> None:
     export = container.base / "export"
     for name, text in (("forks", hostile("memory_fork_allocate")), ("shares", hostile("memory_shared")), ("honest", SOLUTION.read_text())):
         (export / name).mkdir(parents=True)
@@ -201,7 +202,7 @@ def test_a_batch_loses_nobody_to_a_memory_attacker(container, read_only_cgroups)
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
-def test_the_attacks_are_real_without_the_protections():
+def test_the_attacks_are_real_without_the_protections() -> None:
     """Each attack, run as a plain process with no limit but RLIMIT_DATA, holds what it claims: the protections
     above are what stops it, not a mistake in the attack (shared memory and children; the memfd attack needs
     memfd_create, which seccomp refuses, and the files need a writable folder)."""
@@ -239,7 +240,7 @@ def lower(value):
 """
 
 
-def test_the_worker_is_the_kernels_first_choice_and_stays_so(tmp_path, monkeypatch):
+def test_the_worker_is_the_kernels_first_choice_and_stays_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """oom_score_adj 1000 on the worker. As root its /proc files stay root's (it is not dumpable after changing
     user), so its user cannot lower it, here even with no Landlock to keep it from /proc."""
     from autograder.sandbox.gate import CallGate

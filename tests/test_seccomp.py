@@ -24,9 +24,9 @@ import subprocess
 import sys
 
 import pytest
+from helpers import ALL_FUNCTIONS, Harness, assert_clean, assert_scores, cases_of, hostile, printed
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_attacks import ALL_FUNCTIONS, Harness, assert_clean, assert_scores, cases_of, hostile, printed
 
 from autograder.sandbox import seccomp
 

@@ -96,6 +96,7 @@ def grade(
         imported = gate.imported
         report.protections = sandbox.protections
         report.notices += import_notices(imported, packages)
+        report.load_failed = bool(imported.fatal)
         run = _Run(gate, report, cancel or threading.Event(), watcher)
         cases = [case for problem in report.problems for case in problem.cases]
         run.phase([case for case in cases if not case.hidden])

@@ -73,7 +73,6 @@ WORKER_USER_PREFIX = "autograder-worker-"
 CANCEL_WAIT_SECONDS = 15.0
 STALL_SECONDS = 3.0  # a right submission takes well under a second; one this slow is probably hanging
 SPARES_PER_SLOT = 2  # slots that take over from stalled ones, so hangs (30 s at import) rarely stall the batch
-LOAD_FAILED = "Your file could not be loaded"  # how the runner's notice of a file that did not load at all begins
 TRIVIAL_NOTE = re.compile(r"Graded [^/]+\.")  # the note of a file found at the top of the folder: not worth a column
 
 
@@ -561,7 +560,7 @@ def summarize(report: Report) -> Record:
         },
         "cases": {r.case.number: r.case.where for r in report.results},
         "notices": report.notices[:20],
-        "load_failed": any(notice.startswith(LOAD_FAILED) for notice in report.notices) or bool(report.error),
+        "load_failed": report.load_failed or bool(report.error),
         "timeouts": [r.case.number for r in report.results if r.outcome is not None and r.outcome.kind == "timeout"],
     }
 
