@@ -7,6 +7,8 @@ alike), so an import hidden in a function cannot hide a cycle.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "autograder"
@@ -123,3 +125,14 @@ def test_the_worker_side_imports_nothing_else_from_the_package() -> None:
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) == []
+
+
+def test_the_worker_side_loads_only_itself_and_the_standard_library() -> None:
+    """Imported alone (as the launcher imports the worker), it brings in no other module of the package, and
+    not NumPy, which it imports where it needs it."""
+    probe = (
+        f"import sys; sys.path.insert(0, {str(PACKAGE.parent)!r}); import autograder.sandbox.worker; "
+        "print(sorted(name for name in sys.modules if name.startswith(('autograder', 'numpy'))))"
+    )
+    done = subprocess.run([sys.executable, "-I", "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert set(ast.literal_eval(done.stdout)) == WORKER_SIDE | {"autograder", "autograder.sandbox"}

@@ -28,7 +28,7 @@ from helpers import ALL_FUNCTIONS, Harness, assert_clean, assert_scores, cases_o
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.sandbox import seccomp
+from autograder.sandbox import confine, seccomp
 
 from conftest import REPO, SOLUTION, scores_by_function
 
@@ -89,6 +89,42 @@ def test_every_number_in_the_table_is_the_kernels(arch: str) -> None:
             else:
                 assert kernel.get(name) == number, f"{name} is {kernel.get(name)} on {arch}, not {number}"
     assert seccomp.SECCOMP_SYSCALL[arch] == kernel["seccomp"]
+
+
+@pytest.mark.parametrize("arch", seccomp.ARCHITECTURES)
+def test_the_landlock_calls_are_the_kernels(arch: str) -> None:
+    kernel = kernel_numbers(arch)
+    assert (kernel["landlock_create_ruleset"], kernel["landlock_add_rule"], kernel["landlock_restrict_self"]) == (
+        confine.LANDLOCK_CREATE_RULESET,
+        confine.LANDLOCK_ADD_RULE,
+        confine.LANDLOCK_RESTRICT_SELF,
+    )
+
+
+# confine.py's Landlock numbers by their names in linux/landlock.h; the first six are in every kernel's header
+# that has Landlock at all, the rest from the ABI that brought them (an older header lacks them).
+LANDLOCK_CONSTANTS = {
+    "LANDLOCK_CREATE_RULESET_VERSION": confine.LANDLOCK_CREATE_RULESET_VERSION,
+    "LANDLOCK_ACCESS_FS_EXECUTE": confine.ACCESS_EXECUTE,
+    "LANDLOCK_ACCESS_FS_WRITE_FILE": confine.ACCESS_WRITE_FILE,
+    "LANDLOCK_ACCESS_FS_READ_FILE": confine.ACCESS_READ_FILE,
+    "LANDLOCK_ACCESS_FS_READ_DIR": confine.ACCESS_READ_DIR,
+    "LANDLOCK_ACCESS_FS_MAKE_SYM": (confine.ACCESS_ALL_ABI_1 + 1) >> 1,  # the last right of ABI 1
+    "LANDLOCK_ACCESS_FS_REFER": confine.ACCESS_REFER,
+    "LANDLOCK_ACCESS_FS_TRUNCATE": confine.ACCESS_TRUNCATE,
+    "LANDLOCK_ACCESS_FS_IOCTL_DEV": confine.ACCESS_IOCTL_DEV,
+    "LANDLOCK_ACCESS_NET_BIND_TCP": confine.NET_BIND_TCP,
+    "LANDLOCK_ACCESS_NET_CONNECT_TCP": confine.NET_CONNECT_TCP,
+    "LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET": confine.SCOPE_ABSTRACT_UNIX_SOCKET,
+    "LANDLOCK_SCOPE_SIGNAL": confine.SCOPE_SIGNAL,
+}
+
+
+def test_the_landlock_constants_are_the_kernels() -> None:
+    macros = _macros(["linux/landlock.h"])
+    in_header = {name: value for name, value in LANDLOCK_CONSTANTS.items() if name in macros}
+    assert list(LANDLOCK_CONSTANTS)[:6] == list(in_header)[:6]
+    assert {name: _value(macros, name) for name in in_header} == in_header
 
 
 def test_every_constant_of_the_filter_is_the_kernels() -> None:
