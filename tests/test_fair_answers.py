@@ -141,7 +141,9 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, boo
 
 @pytest.mark.parametrize("form", FORMS)
 @pytest.mark.parametrize("function", list(KINDS))
-def test_an_answer_is_judged_by_what_it_is_the_same_for_visible_and_hidden_cases(graded, function, form):
+def test_an_answer_is_judged_by_what_it_is_the_same_for_visible_and_hidden_cases(
+    graded: dict[tuple[str, str, bool], CaseResult], function: str, form: str
+) -> None:
     visible, hidden = graded[function, form, False], graded[function, form, True]
     accepted = form in ACCEPTED[function]
     assert visible.verdict.passed is accepted and hidden.verdict.passed is accepted, visible.verdict.detail
@@ -159,7 +161,7 @@ class _Count(enum.IntEnum):
 
 
 class _LyingNumber(float):
-    def as_integer_ratio(self):  # type: ignore[override]
+    def as_integer_ratio(self) -> tuple[float, int]:  # type: ignore[override]  # a lie float's own signature cannot tell
         return 1.5, 1
 
 
@@ -179,7 +181,7 @@ class _LyingNumber(float):
         (3 + 0j, None),
     ],
 )
-def test_exact_real_numbers_cross_as_the_int_or_float_they_equal(value, sent):
+def test_exact_real_numbers_cross_as_the_int_or_float_they_equal(value: object, sent: int | float | None) -> None:
     encoded = encode(value, [])
     if sent is None:
         assert encoded == {"$unsupported": type(value).__name__}
@@ -188,14 +190,14 @@ def test_exact_real_numbers_cross_as_the_int_or_float_they_equal(value, sent):
 
 
 @pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), Decimal("-Infinity")])
-def test_a_decimal_nan_or_infinity_crosses_as_a_float_and_equals_no_number(value):
+def test_a_decimal_nan_or_infinity_crosses_as_a_float_and_equals_no_number(value: Decimal) -> None:
     encoded = encode(value, [])
     assert type(encoded) is float and not math.isfinite(encoded)
     assert not judge(6, encoded, Comparison("int")).passed
 
 
 @given(st.fractions() | st.decimals(allow_nan=False, allow_infinity=False))
-def test_any_fraction_or_decimal_crosses_as_exactly_what_it_equals(value):
+def test_any_fraction_or_decimal_crosses_as_exactly_what_it_equals(value: Fraction | Decimal) -> None:
     encoded = encode(value, [])
     if value == int(value):
         assert type(encoded) is int and encoded == value

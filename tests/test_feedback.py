@@ -11,6 +11,7 @@ import pytest
 from autograder.engine.compare import short_repr
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade, load_problem_set
+from autograder.model import Report
 from autograder.output.results import gradescope_json
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
@@ -21,13 +22,13 @@ REPO = Path(__file__).resolve().parent.parent
 PROBLEMS = load_problems(REPO / "problems")
 
 
-def _grade(tmp_path: Path, source: str):
+def _grade(tmp_path: Path, source: str) -> Report:
     path = tmp_path / "ps3.py"
     path.write_text(source)
     return grade(CallGate.started(Sandbox(path)), load_problem_set(REPO / "problems"))
 
 
-def _diagnoses(report, function: str) -> set[str]:
+def _diagnoses(report: Report, function: str) -> set[str]:
     return {r.diagnosis for r in report.results if r.case.function == function and not r.verdict.passed}
 
 
@@ -46,7 +47,7 @@ KNOWN_MISTAKES = [
 
 @pytest.mark.ps3
 @pytest.mark.parametrize("mistake, function, words", KNOWN_MISTAKES)
-def test_known_mistake_is_named(tmp_path, mistake, function, words):
+def test_known_mistake_is_named(tmp_path: Path, mistake: str, function: str, words: str) -> None:
     report = _grade(tmp_path, submission_with(mistake))
     diagnoses = _diagnoses(report, function)
     assert any(words in d for d in diagnoses), diagnoses
@@ -93,7 +94,7 @@ SLIPPED_SCATTER = "rows = max(0, min(j + kh - i, kh))\n            out[i : i + r
 
 @pytest.mark.ps3
 @pytest.mark.parametrize("name", sorted(EXTRA_MISTAKES))
-def test_more_known_mistakes(tmp_path, name):
+def test_more_known_mistakes(tmp_path: Path, name: str) -> None:
     function, words, code = EXTRA_MISTAKES[name]
     solution = SOLUTION.read_text()
     assert RIGHT_SCATTER in solution
@@ -103,7 +104,7 @@ def test_more_known_mistakes(tmp_path, name):
 
 
 @pytest.mark.ps3
-def test_follow_through_gives_half_on_composites_of_a_wrong_part(tmp_path):
+def test_follow_through_gives_half_on_composites_of_a_wrong_part(tmp_path: Path) -> None:
     """Only conv_layer_params is wrong (no bias); the composites built on it earn half, no more."""
     wrong_part = """
 def conv_layer_params(c_in, c_out, kernel_size):
@@ -125,14 +126,14 @@ def conv_layer_params(c_in, c_out, kernel_size):
 
 
 @pytest.mark.ps3
-def test_no_follow_through_when_the_total_is_wrong_on_its_own(tmp_path):
+def test_no_follow_through_when_the_total_is_wrong_on_its_own(tmp_path: Path) -> None:
     report = _grade(tmp_path, SOLUTION.read_text() + "\ndef conv_classifier_params(*args):\n    return 12345\n")
     wrong = [r for r in report.results if r.case.function == "conv_classifier_params" and not r.verdict.passed]
     assert wrong and all(r.score == 0 and not r.credit_reason for r in wrong)
 
 
 @pytest.mark.ps3
-def test_a_hostile_part_answer_cannot_stall_follow_through(tmp_path):
+def test_a_hostile_part_answer_cannot_stall_follow_through(tmp_path: Path) -> None:
     """A layer count of 10**12 feeds the composition; it must stay closed-form and fast."""
     hostile = "\ndef num_downsampling_layers(a, b, c):\n    return 10**12\n\ndef downsampling_params(*a):\n    return 7\n"
     report = _grade(tmp_path, SOLUTION.read_text() + hostile)
@@ -140,7 +141,7 @@ def test_a_hostile_part_answer_cannot_stall_follow_through(tmp_path):
     assert all(r.score == 0 for r in report.results if r.case.function == "downsampling_params" and not r.case.expected.raises)
 
 
-def _renderings(value) -> set[str]:
+def _renderings(value: object) -> set[str]:
     """Distinctive texts of a hidden input or answer: whole containers, and numbers with 4+ digits."""
     texts = set()
     if isinstance(value, (np.ndarray, list, tuple)):
@@ -157,7 +158,7 @@ def _renderings(value) -> set[str]:
 
 
 @pytest.mark.ps3
-def test_no_hidden_input_or_answer_appears_in_anything_a_student_sees(tmp_path):
+def test_no_hidden_input_or_answer_appears_in_anything_a_student_sees(tmp_path: Path) -> None:
     report = _grade(tmp_path, submission_with("hardcoded"))
     data = gradescope_json(report)
     seen = data["output"] + "".join(t["name"] + t.get("output", "") for t in data["tests"] if t["visibility"] == "visible")
@@ -176,7 +177,7 @@ def test_no_hidden_input_or_answer_appears_in_anything_a_student_sees(tmp_path):
     assert "Expected" in published["output"]
 
 
-def test_the_staff_notes_name_the_machine_as_platform_does_without_starting_uname():
+def test_the_staff_notes_name_the_machine_as_platform_does_without_starting_uname() -> None:
     import platform
 
     from autograder.output import results

@@ -17,6 +17,7 @@ from typing import Any, get_args
 
 import pytest
 
+from autograder.boundary import ErrorReport
 from autograder.engine import scoring
 from autograder.engine.outcomes import (
     CREDITED,
@@ -49,7 +50,7 @@ SOLUTION = REPO / "solutions" / "ps3.py"
 # --------------------------------------------------------------------------- every outcome a hidden case can come to
 
 
-def _error(name: str) -> dict[str, Any]:
+def _error(name: str) -> ErrorReport:
     return {
         "type": name,
         "mro": [name, "Exception", "BaseException", "object"],
@@ -107,7 +108,7 @@ def _functions_with_hidden_cases() -> list[tuple[Path, str]]:
     return found
 
 
-def test_every_problem_set_is_enumerated():
+def test_every_problem_set_is_enumerated() -> None:
     folders = {folder for folder, _ in _functions_with_hidden_cases()}
     assert REPO / "problems" in folders and REPO / "tests" / "fixtures" / "lab1" / "problems" in folders
 
@@ -117,7 +118,7 @@ def test_every_problem_set_is_enumerated():
     _functions_with_hidden_cases(),
     ids=lambda value: value if isinstance(value, str) else value.relative_to(REPO).as_posix(),
 )
-def test_a_hidden_case_shows_at_most_two_bits(folder, function):
+def test_a_hidden_case_shows_at_most_two_bits(folder: Path, function: str) -> None:
     cases = [case for problem in load(folder) for case in problem.cases]
     alphabets = hidden_alphabets(cases)
     phrases = set()
@@ -175,16 +176,16 @@ def _case(hidden: bool = True, mistakes: tuple[str, ...] = (), credit: bool = Fa
         "credit on visible cases only",
     ],
 )
-def test_the_room_goes_to_credit_then_the_one_mistake_then_telling_failures_apart(cases, phrases):
+def test_the_room_goes_to_credit_then_the_one_mistake_then_telling_failures_apart(cases: list[Case], phrases: tuple[str, ...]) -> None:
     assert hidden_alphabet(cases).phrases == phrases
 
 
-def test_an_alphabet_over_the_budget_cannot_be_made():
+def test_an_alphabet_over_the_budget_cannot_be_made() -> None:
     with pytest.raises(ValueError, match="over the budget of 4"):
         HiddenAlphabet(credit=True, mistake="m", failures_apart=True)
 
 
-def test_a_hidden_case_names_its_mistake_only_within_the_budget():
+def test_a_hidden_case_names_its_mistake_only_within_the_budget() -> None:
     one, two = hidden_alphabet([_case(mistakes=("m",))]), hidden_alphabet([_case(mistakes=("m", "n"))])
     named = CaseResult(_case(mistakes=("m",)), check(_case(mistakes=("m",)), Outcome("returned", 5)).verdict, diagnosis="m")
     assert one.summary(named) == LIKELY_MISTAKE + "m" and two.summary(named) == WRONG
@@ -211,7 +212,7 @@ def _grade(folder: Path, source: str) -> Report:
 
 
 @pytest.mark.ps3
-def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path):
+def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path: Path) -> None:
     report = _grade(tmp_path / "graded", _attack("hidden_mistake_channel"))
     data = gradescope_json(report)
     alphabets = hidden_alphabets([case for problem in report.problems for case in problem.cases])
@@ -244,9 +245,9 @@ def _fc_calls(hidden: bool) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]
     return own, {(int(args[0]), int(args[1])) for function, args in calls if function == "fc_layer_params"}
 
 
-def _visible_entries(report: Report) -> tuple[list, list]:
+def _visible_entries(report: Report) -> tuple[list[tuple[object, ...]], list[dict[str, Any]]]:
     """Everything a visible case shows: the results as the engine decided them, and their results.json tests."""
-    results = [
+    results: list[tuple[object, ...]] = [
         (r.case.number, r.verdict, r.diagnosis, r.credit, r.credit_reason, r.score, r.outcome.output if r.outcome else "")
         for r in report.results
         if not r.case.hidden
@@ -256,7 +257,7 @@ def _visible_entries(report: Report) -> tuple[list, list]:
 
 
 @pytest.mark.ps3
-def test_visible_results_do_not_depend_on_the_hidden_phase(tmp_path):
+def test_visible_results_do_not_depend_on_the_hidden_phase(tmp_path: Path) -> None:
     own, visible = _fc_calls(hidden=False)
     assert visible - own, "no visible composite calls fc_layer_params beyond its own cases: the attack has no lever"
     reports = {
