@@ -8,23 +8,23 @@ import json
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from autograder.model import ImportReport
 from autograder.sandbox import source
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
 
-from conftest import REPO, SOLUTION, scores_by_function, total_points
+from conftest import REPO, SOLUTION, GradescopeLayout, call_gate, scores_by_function, total_points
 
 SOURCE = SOLUTION.read_text()
 FUNCTIONS = {node.name for node in ast.parse(SOURCE).body if isinstance(node, ast.FunctionDef)}
 
 
-def _load(tmp_path: Path, data: bytes, limits: Limits | None = None):
+def _load(tmp_path: Path, data: bytes, limits: Limits | None = None) -> tuple[CallGate, ImportReport]:
     path = tmp_path / "ps3.py"
     path.write_bytes(data)
     box = CallGate.started(Sandbox(path, limits or Limits(call_timeout=5)))
@@ -34,7 +34,7 @@ def _load(tmp_path: Path, data: bytes, limits: Limits | None = None):
 # --------------------------------------------------------------------------- encodings, end to end
 
 
-def test_a_solution_saved_with_a_byte_order_mark_gets_full_marks(gradescope):
+def test_a_solution_saved_with_a_byte_order_mark_gets_full_marks(gradescope: GradescopeLayout) -> None:
     gradescope.submit({SOLUTION.name: b"\xef\xbb\xbf" + SOLUTION.read_bytes()})
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
@@ -42,7 +42,7 @@ def test_a_solution_saved_with_a_byte_order_mark_gets_full_marks(gradescope):
 
 
 @pytest.mark.ps3
-def test_a_latin1_solution_with_a_coding_line_and_accented_names_gets_full_marks(gradescope):
+def test_a_latin1_solution_with_a_coding_line_and_accented_names_gets_full_marks(gradescope: GradescopeLayout) -> None:
     wrapped = SOURCE.replace("def conv2d(x, kernel):", "def conv2d_réf(x, kernel):")
     assert wrapped != SOURCE
     text = (
@@ -59,7 +59,7 @@ def test_a_latin1_solution_with_a_coding_line_and_accented_names_gets_full_marks
 # --------------------------------------------------------------------------- encodings, in the sandbox
 
 
-def test_an_unknown_declared_encoding_is_one_clear_problem(tmp_path):
+def test_an_unknown_declared_encoding_is_one_clear_problem(tmp_path: Path) -> None:
     box, report = _load(tmp_path, b"# -*- coding: klingon -*-\ndef add(a, b):\n    return a + b\n")
     try:
         assert len(report.problems) == 1 and not report.fatal
@@ -70,7 +70,7 @@ def test_an_unknown_declared_encoding_is_one_clear_problem(tmp_path):
         box.stop()
 
 
-def test_a_wrong_declared_encoding_is_one_clear_problem_naming_the_line(tmp_path):
+def test_a_wrong_declared_encoding_is_one_clear_problem_naming_the_line(tmp_path: Path) -> None:
     data = "# -*- coding: utf-8 -*-\ndef add(a, b):\n    return a + b\n\nNAME = 'Zoë'\n".encode("latin-1")
     box, report = _load(tmp_path, data)
     try:
@@ -83,7 +83,7 @@ def test_a_wrong_declared_encoding_is_one_clear_problem_naming_the_line(tmp_path
         box.stop()
 
 
-def test_a_coding_line_and_bom_decode_as_python_does(tmp_path):
+def test_a_coding_line_and_bom_decode_as_python_does(tmp_path: Path) -> None:
     data = "# vim: set fileencoding=cp1252 :\ndef quote():\n    return '“é”'\n".encode("cp1252")
     box, report = _load(tmp_path, data)
     try:
@@ -95,14 +95,13 @@ def test_a_coding_line_and_bom_decode_as_python_does(tmp_path):
 # --------------------------------------------------------------------------- printing
 
 
-def test_printing_50_megabytes_costs_almost_nothing(tmp_path):
+def test_printing_50_megabytes_is_counted_in_the_worker_and_only_the_cap_sent(tmp_path: Path) -> None:
+    """What it costs in time is benchmarks/bench_attacks.py's figure; the timeout here is reached only by a hang."""
     data = b"def chatty(n):\n    for _ in range(500_000):\n        print('x' * 99)\n    return n + 1\n"
-    box, _ = _load(tmp_path, data, Limits(call_timeout=1.5, output_bytes=16_000))
+    box, _ = _load(tmp_path, data, Limits(call_timeout=120, output_bytes=16_000))
     try:
-        started = time.monotonic()
         outcome = box.call("chatty", [41])
         assert outcome.kind == "returned" and outcome.value == 42, outcome.detail
-        assert time.monotonic() - started < 1.5
         assert len(outcome.output) <= 16_100
         assert outcome.output.startswith("x" * 99 + "\n")
         dropped = re.search(r"\((\d+) more bytes of output not kept\)", outcome.output)
@@ -112,7 +111,7 @@ def test_printing_50_megabytes_costs_almost_nothing(tmp_path):
         box.stop()
 
 
-def test_printing_past_the_cap_through_stdout_buffer_and_stderr_is_counted(tmp_path):
+def test_printing_past_the_cap_through_stdout_buffer_and_stderr_is_counted(tmp_path: Path) -> None:
     data = (
         b"import sys\n"
         b"def loud():\n"
@@ -134,7 +133,7 @@ def test_printing_past_the_cap_through_stdout_buffer_and_stderr_is_counted(tmp_p
 # --------------------------------------------------------------------------- source.py
 
 
-def test_a_python_file_is_passed_unchanged_without_loading_ipython_or_nbformat(tmp_path):
+def test_a_python_file_is_passed_unchanged_without_loading_ipython_or_nbformat(tmp_path: Path) -> None:
     path = tmp_path / "ps3.py"
     path.write_bytes(b"\xef\xbb\xbf# -*- coding: utf-8 -*-\r\nx = 1\r\n")
     script = (
@@ -150,12 +149,14 @@ def test_a_python_file_is_passed_unchanged_without_loading_ipython_or_nbformat(t
 
 
 def _notebook(*sources: str) -> bytes:
-    cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text} for text in sources]
+    cells: list[dict[str, object]] = [
+        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": text} for text in sources
+    ]
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
 
-def test_cells_are_marked_and_keep_their_line_numbers():
-    loaded = source.notebook_source(_notebook("x = 1\n", "\n\n!pip install \\\n    numpy\ny = z\n"))
+def test_cells_are_marked_and_keep_their_line_numbers() -> None:
+    loaded = source.notebook_source(_notebook("x = 1\n", "\n\n!pip install \\\n    numpy\ny = z\n"), "ps3.ipynb")
     assert loaded.name == "ps3.py" and loaded.cell_marker and loaded.problems == []
     lines = loaded.data.decode().splitlines()
     second = lines.index(source.marker_line(2, loaded.cell_marker))
@@ -164,7 +165,7 @@ def test_cells_are_marked_and_keep_their_line_numbers():
     assert cell[2].startswith("get_ipython().system(") and cell[4] == "y = z"  # line 5 of the cell stays line 5
 
 
-def test_magic_calls_do_nothing_in_the_worker_and_errors_name_the_cell(tmp_path):
+def test_magic_calls_do_nothing_in_the_worker_and_errors_name_the_cell(tmp_path: Path) -> None:
     path = tmp_path / "ps3.ipynb"
     path.write_bytes(
         _notebook("%load_ext autoreload\nx = !ls\nlen?\n", "def add(a, b):\n    return a + b\n", "\n\n1 / 0\n", "%%bash\nrm -rf /\n")
@@ -176,7 +177,7 @@ def test_magic_calls_do_nothing_in_the_worker_and_errors_name_the_cell(tmp_path)
         assert CallGate.started(box).call("add", [1, 2]).value == 3
 
 
-def test_a_cell_with_too_much_ipython_syntax_is_loaded_as_plain_python():
+def test_a_cell_with_too_much_ipython_syntax_is_loaded_as_plain_python() -> None:
     loaded = source.notebook_source(_notebook("def add(a, b):\n    return a + b\n", "!ls\n" * 2000 + "x = 1\n" * 500))
     assert [problem["where"] for problem in loaded.problems] == ["cell 2"]
     assert "too much IPython syntax" in loaded.problems[0]["message"]
@@ -200,14 +201,14 @@ def _with_forward_annotations(source: str) -> str:
 
 
 @pytest.mark.ps3
-def test_future_annotations_naming_later_names_get_full_marks(gradescope):
+def test_future_annotations_naming_later_names_get_full_marks(gradescope: GradescopeLayout) -> None:
     gradescope.submit({SOLUTION.name: _with_forward_annotations(SOURCE)})
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
     assert "Problems loading your file" not in data["output"]
 
 
-def test_a_star_import_of_numpy_hides_no_graded_function(gradescope):
+def test_a_star_import_of_numpy_hides_no_graded_function(gradescope: GradescopeLayout) -> None:
     # numpy's ~500 callables sort before most of the student's: no list of names may be cut short.
     gradescope.submit({SOLUTION.name: "from numpy import *  # noqa\nfrom builtins import min  # numpy's min takes an axis\n\n" + SOURCE})
     data = gradescope.run()
@@ -215,7 +216,7 @@ def test_a_star_import_of_numpy_hides_no_graded_function(gradescope):
     assert data["score"] == total_points(), scores_by_function(data)
 
 
-def test_the_ready_report_names_every_graded_function_past_any_cap(tmp_path):
+def test_the_ready_report_names_every_graded_function_past_any_cap(tmp_path: Path) -> None:
     path = tmp_path / "ps3.py"
     path.write_text("from numpy import *\n\ndef zz_last(x):\n    return x\n\nzz_constant = 3\n")
     with Sandbox(path, Limits(call_timeout=5)) as box:
@@ -226,7 +227,7 @@ def test_the_ready_report_names_every_graded_function_past_any_cap(tmp_path):
         assert CallGate.started(box).call("zz_last", [4]).value == 4
 
 
-def test_any_name_is_looked_up_when_it_is_called(tmp_path):
+def test_any_name_is_looked_up_when_it_is_called(tmp_path: Path) -> None:
     """Python checks call names the grader does not know ahead: each is found when called, as ``module.f`` is."""
     path = tmp_path / "ps3.py"
     path.write_text(
@@ -236,7 +237,7 @@ def test_any_name_is_looked_up_when_it_is_called(tmp_path):
         "def broken(:\n    pass\n\nlater = None\n\ndef rebind():\n    global later\n    later = lambda: 'bound later'\n"
     )
     with Sandbox(path, Limits(call_timeout=5)) as box:
-        gate = CallGate(box, time.monotonic() + 600)
+        gate = call_gate(box)
         assert gate.call("_private_helper", [1]).value == 2
         assert gate.call("lazy", []).value == "made on demand"
         missing = gate.call("later", [])
@@ -247,7 +248,7 @@ def test_any_name_is_looked_up_when_it_is_called(tmp_path):
         assert (broken.kind, broken.reason) == ("skipped", "not defined") and broken.detail.startswith("SyntaxError at line 9")
 
 
-def test_a_syntax_error_costs_only_its_block_and_the_future_import_still_applies_after_it(tmp_path):
+def test_a_syntax_error_costs_only_its_block_and_the_future_import_still_applies_after_it(tmp_path: Path) -> None:
     path = tmp_path / "ps3.py"
     path.write_text(
         '"""Doc."""\nfrom __future__ import annotations\n\n'
@@ -268,7 +269,7 @@ def test_a_syntax_error_costs_only_its_block_and_the_future_import_still_applies
         assert CallGate.started(box).call("after", [1]).value == [1, "Doc.", [("return", "Later"), ("x", "Later")]]
 
 
-def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tmp_path):
+def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tmp_path: Path) -> None:
     """A late ``from __future__`` import and ``global x`` after ``x =`` make Python refuse the file: here, only themselves."""
     path = tmp_path / "ps3.py"
     path.write_text(
@@ -287,7 +288,7 @@ def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tm
         assert CallGate.started(box).call("before", []).value == "before"
 
 
-def test_a_file_named_after_a_real_module_does_not_shadow_it(tmp_path):
+def test_a_file_named_after_a_real_module_does_not_shadow_it(tmp_path: Path) -> None:
     for name, expected in (("json.py", "submission"), ("ps3 (1).py", "submission"), ("class.py", "submission"), ("hw3.py", "hw3")):
         path = tmp_path / name
         path.write_text("import json, sys\n\ndef who():\n    return [__name__, json.dumps([1]), sys.modules[__name__].who is who]\n")
@@ -295,7 +296,7 @@ def test_a_file_named_after_a_real_module_does_not_shadow_it(tmp_path):
             assert CallGate.started(box).call("who", []).value == [expected, "[1]", True], name
 
 
-def test_a_module_getattr_that_exits_or_prints_costs_only_the_names_it_serves(tmp_path):
+def test_a_module_getattr_that_exits_or_prints_costs_only_the_names_it_serves(tmp_path: Path) -> None:
     path = tmp_path / "ps3.py"
     path.write_text(
         "def add(a, b):\n    return a + b\n\n"
