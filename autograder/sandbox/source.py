@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from autograder.boundary import ErrorReport
+from autograder.sandbox.loader import NEUTRAL_MODULE_NAME
 
 if TYPE_CHECKING:  # IPython is imported only when a notebook is graded
     from IPython.core.inputtransformer2 import TransformerManager
@@ -75,7 +76,7 @@ def load(path: Path) -> SubmissionSource:
     return notebook_source(data, path.name)
 
 
-def notebook_source(data: bytes, name: str = "submission.ipynb") -> SubmissionSource:
+def notebook_source(data: bytes, name: str = f"{NEUTRAL_MODULE_NAME}.ipynb") -> SubmissionSource:
     """A notebook's code cells as one Python file, or an empty file and one problem if it cannot be read."""
     python_name = str(Path(name).with_suffix(".py"))
     missing = missing_notebook_readers()
