@@ -31,10 +31,10 @@ def run(root: Path | None = None) -> dict[str, Any]:
         submission, note = find_submission(root / "submission", course)
         gate = CallGate.started(Sandbox(submission, course.make_limits()))  # first: the worker loads the submission meanwhile
         from autograder.engine.runner import grade, load_problem_set
-        from autograder.output.results import gradescope_json
+        from autograder.output.notes import graded_json
 
         report = grade(gate, load_problem_set(problems), packages=course.package_names, module_names=course.module_names)
-        data = gradescope_json(report, notes=[note])
+        data = graded_json(report, note)
     except (NoSubmission, CourseError) as problem:
         from autograder.output.results import error_json
         from autograder.text import Trusted
