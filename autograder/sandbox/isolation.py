@@ -193,8 +193,7 @@ class Isolation:
                     "give each concurrent sandbox its own worker_user"
                 )
             _CLAIMED.add(self.user.pw_name)
-        folder = lock_folder()
-        self._lock = os.open(folder / f"{self.user.pw_name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        self._lock = open_lock(f"{self.user.pw_name}.lock")
         fcntl.flock(self._lock, fcntl.LOCK_EX)
 
     def release(self) -> list[int]:
@@ -314,6 +313,14 @@ def lock_folder() -> Path:
             raise RuntimeError(f"{folder} must be a folder of root's alone (mode 700); remove it and retry")
         return folder
     raise RuntimeError(f"no folder for the grader's locks: none of {', '.join(map(str, LOCK_FOLDERS))} can be made")
+
+
+def open_lock(name: str) -> int:
+    """A descriptor to flock, on the lock file ``name`` in :func:`lock_folder`; OSError where that name is not a plain file.
+
+    Never truncated, never through a link: the lock is the open file, not its content.
+    """
+    return os.open(lock_folder() / name, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
 
 
 # Worker users claimed by sandboxes of this process (the flock only excludes other processes).
