@@ -262,7 +262,7 @@ MAX_METADATA_BYTES = 64 << 20  # a class of thousands with every earlier result 
 MAX_METADATA_DEPTH = 32  # Gradescope's own nests about six deep (a submission, :results, tests, ...)
 
 
-def _read_metadata(path: Path) -> dict:
+def _read_metadata(path: Path) -> dict[str, Any]:
     """The export's metadata as plain data: strings, lists and mappings only, no aliases, within a size bound.
 
     The file is student-influenced (names, earlier results), so it is read the
@@ -348,7 +348,7 @@ def _from_metadata(path: Path, key: Any, entry: Any, folder: Path | None) -> Sub
     )
 
 
-def _symbol(mapping: dict, name: str) -> Any:
+def _symbol(mapping: dict[str, Any], name: str) -> Any:
     return mapping.get(f":{name}", mapping.get(name))
 
 

@@ -12,8 +12,9 @@ the work around it:
 - as root, one sandbox user per thread. The sandbox ends every grade by killing
   every process of its user, so two slots sharing a user would kill each
   other's workers in the middle of a grade;
-- spare threads: a hanging submission holds its thread until its own deadline,
-  so a spare takes over its slot meanwhile (see ParallelGrading);
+- fresh work first: a grade that waits long on its worker while fresh
+  submissions wait is put off to the back of the queue, its worker stopped at
+  once (see ParallelGrading and slots.py);
 - resuming: ``<id>/summary.json`` records a fingerprint of what decided the
   grade (the graded file, the specs, the engine) and the per-case verdicts,
   so a rerun grades only what changed and still rebuilds the CSV and report;
@@ -23,6 +24,7 @@ the work around it:
 from __future__ import annotations
 
 import argparse
+import collections
 import contextlib
 import hashlib
 import json
@@ -38,7 +40,7 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from autograder.apps.batch.export import (  # noqa: F401 - re-exported: the command's names in one place
     MAX_ZIP_MEMBER_BYTES,
@@ -53,6 +55,7 @@ from autograder.apps.batch.export import (  # noqa: F401 - re-exported: the comm
 )
 from autograder.apps.batch.progress import Progress
 from autograder.apps.batch.records import Record
+from autograder.apps.batch.slots import PutOff, SlotSandbox
 from autograder.apps.course import Course
 from autograder.apps.paths import default_problems
 from autograder.engine import scoring
@@ -71,8 +74,7 @@ MARKER_NAME = ".autograder-batch"  # marks a folder this command made, and which
 WORKER_USER_PREFIX = "autograder-worker-"
 
 CANCEL_WAIT_SECONDS = 15.0
-STALL_SECONDS = 3.0  # a right submission takes well under a second; one this slow is probably hanging
-SPARES_PER_SLOT = 2  # slots that take over from stalled ones, so hangs (30 s at import) rarely stall the batch
+POLL_SECONDS = 0.05  # how often the scheduler looks for a grade to put off, between finished grades
 TRIVIAL_NOTE = re.compile(r"Graded [^/]+\.")  # the note of a file found at the top of the folder: not worth a column
 
 
@@ -137,7 +139,7 @@ def run(arguments: argparse.Namespace) -> int:
             planned = [plan(submission, specs_print, course) for submission in submissions]
             jobs = [job for job in planned if stored.get(job.submission.id, {}).get("fingerprint") != job.fingerprint]
             slots = min(arguments.jobs, len(jobs))
-            with worker_users(min((1 + SPARES_PER_SLOT) * slots, len(jobs))) as users:
+            with worker_users(slots) as users:
                 if users and (reason := refusal(users[0], arguments.allow_unisolated)):
                     raise BatchError(reason)
                 _create_output(out, identity)
@@ -147,7 +149,7 @@ def run(arguments: argparse.Namespace) -> int:
                 )
                 progress = Progress(len(jobs), slots=slots)
                 try:
-                    records, interrupted = ParallelGrading(jobs, problems, course, out, users, slots).run(progress)
+                    records, interrupted = ParallelGrading(jobs, problems, course, out, users).run(progress)
                     progress.close()
                 except BaseException:
                     _give_back(out)
@@ -248,7 +250,7 @@ def plan(submission: Submission, specs_print: str, course: Course) -> Job:
 # --------------------------------------------------------------------------- the output folder
 
 
-def export_identity(argument: Path, export: Export, submissions: list[Submission]) -> dict:
+def export_identity(argument: Path, export: Export, submissions: list[Submission]) -> dict[str, Any]:
     """What says which export an output folder was made from: its layout, where it was, and its submission ids.
 
     Gradescope's submission ids are unique across assignments, so a later
@@ -263,14 +265,14 @@ def export_identity(argument: Path, export: Export, submissions: list[Submission
     }
 
 
-def _same_export(previous: dict, identity: dict) -> bool:
+def _same_export(previous: dict[str, Any], identity: dict[str, Any]) -> bool:
     before, now = set(previous.get("submissions") or []), set(identity["submissions"])
     if previous.get("kind") != identity["kind"] or len(before & now) * 2 < min(len(before), len(now)):
         return False
-    return identity["kind"] == "gradescope" or previous.get("source") == identity["source"]
+    return bool(identity["kind"] == "gradescope" or previous.get("source") == identity["source"])
 
 
-def _check_output(out: Path, identity: dict, force: bool) -> None:
+def _check_output(out: Path, identity: dict[str, Any], force: bool) -> None:
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER_NAME).exists())):
         raise BatchError(f"{out} already exists and was not made by this command; pass another --out.")
     try:
@@ -285,7 +287,7 @@ def _check_output(out: Path, identity: dict, force: bool) -> None:
         )
 
 
-def _create_output(out: Path, identity: dict) -> None:
+def _create_output(out: Path, identity: dict[str, Any]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if os.geteuid() == 0:
         out.chmod(0o700)  # other students' results stay out of reach of the sandbox users
@@ -334,9 +336,8 @@ def worker_users(count: int) -> Iterator[list[str]]:
         return
     import fcntl
 
-    from autograder.sandbox.isolation import lock_folder
+    from autograder.sandbox.isolation import open_lock
 
-    folder = lock_folder()  # root's alone: nobody can plant a link or a file there
     locks: list[int] = []
     users: list[str] = []
     try:
@@ -344,9 +345,8 @@ def worker_users(count: int) -> Iterator[list[str]]:
             if len(users) == count:
                 break
             name = f"{WORKER_USER_PREFIX}{number}"
-            # Never truncated, never through a link: the lock is the open file, not its content.
-            try:
-                lock = os.open(folder / f"batch-{name}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:  # the sandbox's own lock scheme, in its root-only folder; a lock of its own, as each grade takes the user's
+                lock = open_lock(f"batch-{name}.lock")
             except OSError:  # not a plain file (a link, say): that slot's user is not taken
                 continue
             try:
@@ -382,28 +382,29 @@ def _ensure_user(name: str, slot: int) -> None:
 
 
 class ParallelGrading:
-    """Grades jobs on threads, ``slots`` of them working at once, each thread with a sandbox user of its own.
+    """Grades jobs on one thread per user in ``users`` (each slot's own sandbox user), fresh work first.
 
-    A submission that hangs holds its thread until its own deadline. So that it
-    does not hold up the rest meanwhile, a thread busy on one submission for
-    STALL_SECONDS stops counting as working and a spare thread (with a spare
-    user) takes its place; once the hang ends, a thread that finds more than
-    ``slots`` working retires and hands its user back.
+    A submission that hangs would hold its slot (and, busy-looping, a core)
+    until its deadlines. While fresh jobs wait, the scheduler puts off a grade
+    whose wait on its worker has run long (slots.py): its worker is stopped at
+    once and the job goes to the back of the queue, graded again from the start
+    once every fresh job has begun. A slot takes fresh jobs first, then the put
+    off ones; a grade begun when no fresh job waits is never put off, so each
+    job is put off at most once.
     On Ctrl-C, in-flight grades are cancelled and their workers killed; a grade
     cut short is never written, so the next run grades it again.
     """
 
-    def __init__(self, jobs: list[Job], problems: list[Problem], course: Course, out: Path, users: list[str], slots: int) -> None:
-        self.problems, self.course, self.out, self.users, self.slots = problems, course, out, users, slots
+    def __init__(self, jobs: list[Job], problems: list[Problem], course: Course, out: Path, users: list[str]) -> None:
+        self.problems, self.course, self.out = problems, course, out
         self.total = len(jobs)
-        self.todo: queue.SimpleQueue = queue.SimpleQueue()
-        for job in jobs:
-            self.todo.put(job)
-        self.finished: queue.SimpleQueue = queue.SimpleQueue()
+        self.fresh: collections.deque[Job] = collections.deque(jobs)
+        self.later: collections.deque[Job] = collections.deque()  # put off: graded once no fresh job waits
+        self.finished: queue.SimpleQueue[tuple[Job, Record]] = queue.SimpleQueue()
         self.stop = threading.Event()
-        self.lock = threading.Lock()
-        self.free_users = list(users)
-        self.threads: dict[threading.Thread, float | None] = {}  # live thread -> when its grade began; None between grades
+        self.lock = threading.Lock()  # guards the two queues
+        self.slots = [Slot(user) for user in users]
+        self.threads: list[threading.Thread] = []
         self.progress: Progress | None = None
 
     def run(self, progress: Progress) -> tuple[dict[str, Record], bool]:
@@ -412,12 +413,15 @@ class ParallelGrading:
         interrupted = False
         self.progress = progress
         try:
+            self.threads = [threading.Thread(target=self._work, args=(slot,), daemon=True) for slot in self.slots]
+            for thread in self.threads:
+                thread.start()
             while len(records) < self.total:
-                self._fill()
+                self._put_off_the_overdue()
                 try:
-                    job, record = self.finished.get(timeout=0.2)
+                    job, record = self.finished.get(timeout=POLL_SECONDS)
                 except queue.Empty:
-                    if self.todo.empty() and not any(thread.is_alive() for thread in list(self.threads)):
+                    if not any(thread.is_alive() for thread in self.threads):
                         break  # only if a thread died of a bug: its job is reported as not graded
                     progress.draw()
                     continue
@@ -426,7 +430,7 @@ class ParallelGrading:
         except KeyboardInterrupt:
             interrupted = True
         finally:  # after Ctrl-C, or any failure here: no grade may go on without us
-            if any(thread.is_alive() for thread in list(self.threads)):
+            if any(thread.is_alive() for thread in self.threads):
                 progress.say("Stopping: cancelling the grades in progress...")
                 self._cancel()
         while True:  # grades that finished just before Ctrl-C
@@ -436,44 +440,40 @@ class ParallelGrading:
                 return records, interrupted
             records[job.submission.id] = record
 
-    def _working(self) -> int:
+    def _put_off_the_overdue(self) -> None:
+        """While fresh jobs wait, stop each grade whose wait on its worker has run long (slots.py)."""
+        if not self.fresh:
+            return
         now = time.monotonic()
-        return sum(began is None or now - began < STALL_SECONDS for began in self.threads.values())
+        for slot in self.slots:
+            sandbox = slot.sandbox
+            if sandbox is not None and not sandbox.put_off.is_set() and sandbox.overdue(now):
+                sandbox.put_off_now()
 
-    def _fill(self) -> None:
+    def _next(self) -> Job | None:
         with self.lock:
-            while self.free_users and not self.todo.empty() and self._working() < self.slots:
-                thread = threading.Thread(target=self._slot, args=(self.free_users.pop(0),), daemon=True)
-                self.threads[thread] = None
-                thread.start()
+            if self.stop.is_set():
+                return None
+            return self.fresh.popleft() if self.fresh else self.later.popleft() if self.later else None
 
-    def _slot(self, user: str) -> None:
-        me = threading.current_thread()
+    def _work(self, slot: Slot) -> None:
         try:
-            while True:
-                with self.lock:
-                    if self.stop.is_set() or self._working() > self.slots:
-                        return
-                    try:
-                        job = self.todo.get_nowait()
-                    except queue.Empty:
-                        return
-                    self.threads[me] = time.monotonic()
+            while (job := self._next()) is not None:
                 if self.progress is not None:
                     self.progress.begin(job.submission.id)
                 try:
-                    record = grade_one(job, self.problems, self.course, user, self.out, self.stop)
+                    record = grade_one(job, self.problems, self.course, slot, self.out, self.stop)
+                except PutOff:
+                    with self.lock:
+                        self.later.append(job)
+                    if self.progress is not None:
+                        self.progress.pause(job.submission.id)
+                    continue
                 except Exception:  # noqa: BLE001 - e.g. a full disk: count it, keep the slot going
                     record = {"status": "grader error", "score": 0.0, "message": traceback.format_exc(limit=3).strip().splitlines()[-1]}
-                finally:
-                    self.threads[me] = None
                 self.finished.put((job, record))
         except Cancelled:
             return
-        finally:
-            with self.lock:
-                self.threads.pop(me, None)
-                self.free_users.append(user)
 
     def _cancel(self) -> None:
         """Tell every grade to stop, kill the workers they wait on, and wait for the threads.
@@ -486,9 +486,9 @@ class ParallelGrading:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None  # a 2nd Ctrl-C must not cut this short
         try:
             deadline = time.monotonic() + CANCEL_WAIT_SECONDS
-            while any(thread.is_alive() for thread in list(self.threads)) and time.monotonic() < deadline:
+            while any(thread.is_alive() for thread in self.threads) and time.monotonic() < deadline:
                 _kill_own_workers()
-                for thread in list(self.threads):
+                for thread in self.threads:
                     thread.join(timeout=0.05)
             _kill_own_workers()
         finally:
@@ -496,38 +496,52 @@ class ParallelGrading:
                 signal.signal(signal.SIGINT, previous)
 
 
-def grade_one(job: Job, problems: list[Problem], course: Course, user: str, out: Path, stop: threading.Event) -> Record:
-    """Grade one submission as Gradescope would; write its results.json, then its record."""
+@dataclass
+class Slot:
+    """One grading thread's own sandbox user, and the sandbox it grades in now (None between grades), for the scheduler to watch."""
+
+    user: str
+    sandbox: SlotSandbox | None = None
+
+
+def grade_one(job: Job, problems: list[Problem], course: Course, slot: Slot, out: Path, stop: threading.Event) -> Record:
+    """Grade one submission as Gradescope would; write its results.json, then its record.
+
+    Raises PutOff when the scheduler put the grade off (slots.py): nothing is written.
+    """
     from autograder.engine.runner import ProblemSet, grade
-    from autograder.output.results import error_json, grader_failure_json, gradescope_json
+    from autograder.output.notes import graded_json
+    from autograder.output.results import error_json, grader_failure_json
     from autograder.sandbox.gate import CallGate
-    from autograder.sandbox.process import Sandbox
 
     started = time.monotonic()
     if job.file is None:
         data = error_json(job.note, notes=job.submission.notes)
         record: Record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
+        slot.sandbox = SlotSandbox(job.file, course.make_limits(), slot.user)
         try:
             report = grade(
-                CallGate.started(Sandbox(job.file, course.make_limits(), user)),
+                CallGate.started(slot.sandbox),
                 ProblemSet(problems),
                 cancel=stop,
                 packages=course.package_names,
                 module_names=course.module_names,
             )
-        except Cancelled:
+        except (Cancelled, PutOff):
             raise
         except Exception:  # noqa: BLE001 - an engine bug: this submission gets a valid result saying so
             trace = traceback.format_exc()
             data = grader_failure_json(trace)
             record = {"status": "grader error", "message": trace.strip().splitlines()[-1], "score": 0.0}
         else:
-            data = gradescope_json(report, notes=[*job.submission.notes, *([job.note] if job.note else [])])
+            data = graded_json(report, job.note, job.submission.notes)
             record = summarize(report)
+        finally:
+            slot.sandbox = None
         folder = job.submission.path
         record["file"] = str(job.file.relative_to(folder)) if folder is not None and folder.is_dir() else job.file.name
-    # Every note the student's results carry, for the CSV and the report (the plain "Graded `hw3.py`." aside).
+    # Every note the student's results carry, for the CSV and the report (aside from the plain "Graded `<file>`." of a file at the top).
     record["notes"] = [
         *job.submission.notes,
         *([job.note] if job.note and not TRIVIAL_NOTE.fullmatch(job.note) else []),

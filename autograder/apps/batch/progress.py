@@ -49,6 +49,11 @@ class Progress:
         with self._lock:
             self.running[name] = self.clock()
 
+    def pause(self, name: str) -> None:
+        """``name`` stopped running before it was done (put off until later): no longer named as running."""
+        with self._lock:
+            self.running.pop(name, None)
+
     def advance(self, failed: bool = False, name: str | None = None, seconds: float | None = None) -> None:
         with self._lock:
             began = self.running.pop(name, None) if name is not None else None

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from pathlib import Path
 from statistics import mean, median
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from autograder.apps.batch import markdown
@@ -438,7 +438,7 @@ def write_feedback_pages(out: Path, rows: Rows) -> None:
             write_text(out / submission.id / FEEDBACK_NAME, feedback_page(submission, record, data))
 
 
-def feedback_page(submission: Submission, record: Record | None, data: dict) -> str:
+def feedback_page(submission: Submission, record: Record | None, data: dict[str, Any]) -> str:
     tests = [test for test in data.get("tests") or [] if isinstance(test, dict)]
     visible = [t for t in tests if t.get("visibility", "visible") == "visible"]
     published = [t for t in tests if t.get("visibility") == "after_published"]
@@ -472,7 +472,7 @@ def feedback_page(submission: Submission, record: Record | None, data: dict) -> 
     )
 
 
-def _test(test: dict) -> str:
+def _test(test: dict[str, Any]) -> str:
     score, maximum = test.get("score"), test.get("max_score")
     points = (
         f" ({_number(score)} / {_number(maximum)})"
