@@ -18,7 +18,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Set
+from collections.abc import Callable, Iterator, Set
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,23 @@ def _worker_uid() -> int | None:
 WORKER_UID = _worker_uid()
 # The attack is contained by the worker's separate user, which only a root grader switches to (conftest's needs_root).
 as_root = pytest.mark.needs_root(reason="the worker's separate user contains the attack: only a root grader switches to it")
+
+
+# --------------------------------------------------------------------------- waiting
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 60) -> bool:
+    """Whether ``condition`` came true, polled until it does or ``timeout`` seconds pass.
+
+    A test waits for the event it is about, not for a fixed time: the timeout is far past what any machine
+    needs, so only a real hang reaches it (speed is benchmarks/' business).
+    """
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 # --------------------------------------------------------------------------- folders other users reach
