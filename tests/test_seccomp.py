@@ -28,7 +28,7 @@ from helpers import ALL_FUNCTIONS, Harness, assert_clean, assert_scores, cases_o
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.sandbox import confine, seccomp
+from autograder.sandbox import confine, namespaces, seccomp
 
 from conftest import REPO, SOLUTION, scores_by_function
 
@@ -125,6 +125,14 @@ def test_the_landlock_constants_are_the_kernels() -> None:
     in_header = {name: value for name, value in LANDLOCK_CONSTANTS.items() if name in macros}
     assert list(LANDLOCK_CONSTANTS)[:6] == list(in_header)[:6]
     assert {name: _value(macros, name) for name in in_header} == in_header
+
+
+def test_the_mount_and_capability_constants_of_the_namespaces_are_the_kernels() -> None:
+    macros = _macros(["linux/mount.h", "linux/capability.h"])
+    named = {name: getattr(namespaces, name) for name in macros if name.startswith("MS_") and hasattr(namespaces, name)}
+    assert len(named) == 13  # every mount flag namespaces.py names
+    named["_LINUX_CAPABILITY_VERSION_3"] = namespaces.LINUX_CAPABILITY_VERSION_3
+    assert {name: _value(macros, name) for name in named} == named
 
 
 def test_every_constant_of_the_filter_is_the_kernels() -> None:

@@ -21,21 +21,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.boundary import NamespaceProbe
+from autograder.sandbox.confine import PR_SET_NO_NEW_PRIVS
+from autograder.sandbox.seccomp import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER
 
-CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x08000000, 0x10000000, 0x20000000, 0x40000000
+# mount(2)'s flags (linux/mount.h).
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
-PR_SET_NO_NEW_PRIVS = 38
+MS_NOSYMFOLLOW, MS_NOATIME, MS_NODIRATIME, MS_RELATIME, MS_STRICTATIME = 256, 1024, 2048, 1 << 21, 1 << 24
 # The per-mount options of mountinfo that a remount must repeat (a user namespace may not clear them).
 MOUNT_OPTIONS = {
     "nosuid": MS_NOSUID,
     "nodev": MS_NODEV,
     "noexec": MS_NOEXEC,
-    "noatime": 1024,
-    "nodiratime": 2048,
-    "relatime": 1 << 21,
-    "strictatime": 1 << 24,
-    "nosymfollow": 256,
+    "noatime": MS_NOATIME,
+    "nodiratime": MS_NODIRATIME,
+    "relatime": MS_RELATIME,
+    "strictatime": MS_STRICTATIME,
+    "nosymfollow": MS_NOSYMFOLLOW,
 }
+LINUX_CAPABILITY_VERSION_3 = 0x20080522  # capset's header: two 32-bit words of each capability set
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def drop_capabilities() -> None:
         _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
     libc = _libc()
-    _check(libc.capset(ctypes.byref(Header(0x20080522, 0)), ctypes.byref((Data * 2)())), "capset")  # version 3: 64 bits
+    _check(libc.capset(ctypes.byref(Header(LINUX_CAPABILITY_VERSION_3, 0)), ctypes.byref((Data * 2)())), "capset")
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
 
 
