@@ -146,6 +146,7 @@ def _root_reason(item: pytest.Item) -> str:
     return str(marker.kwargs.get("reason", "needs root"))
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k, so only what would have run is named
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Deselect (and count as deselected, never skipped) what cannot run here.
 
