@@ -60,7 +60,7 @@ from autograder.apps.course import Course
 from autograder.apps.paths import default_problems
 from autograder.engine import scoring
 from autograder.engine.runner import Cancelled
-from autograder.output.files import write_json
+from autograder.output.files import write_json, write_text
 from autograder.sandbox import zygote
 from autograder.text import Text, Trusted
 
@@ -69,7 +69,6 @@ if TYPE_CHECKING:
 
 RESULTS_NAME = "results.json"
 RECORD_NAME = "summary.json"
-FEEDBACK_NAME = "feedback.html"
 MARKER_NAME = ".autograder-batch"  # marks a folder this command made, and which export it was made from
 WORKER_USER_PREFIX = "autograder-worker-"
 
@@ -168,7 +167,7 @@ def run(arguments: argparse.Namespace) -> int:
 
     try:
         write_csv(out / "grades.csv", rows, problems)
-        write_feedback_pages(out, rows)
+        write_feedback_pages(out, [(submission, record) for submission, record in rows if submission.id not in regraded])
         write_report(out / "report.html", rows, problems, source=str(arguments.export))
     finally:
         _give_back(out)
@@ -509,6 +508,7 @@ def grade_one(job: Job, problems: list[Problem], course: Course, slot: Slot, out
 
     Raises PutOff when the scheduler put the grade off (slots.py): nothing is written.
     """
+    from autograder.apps.batch.report import FEEDBACK_NAME, feedback_page
     from autograder.engine.runner import ProblemSet, grade
     from autograder.output.notes import graded_json
     from autograder.output.results import error_json, grader_failure_json
@@ -553,6 +553,7 @@ def grade_one(job: Job, problems: list[Problem], course: Course, slot: Slot, out
     if stop.is_set():
         raise Cancelled  # its worker may have been killed under it: not a grade
     write_json(out / job.submission.id / RESULTS_NAME, data)
+    write_text(out / job.submission.id / FEEDBACK_NAME, feedback_page(job.submission, record, data))  # from the data in hand
     write_json(out / job.submission.id / RECORD_NAME, record)  # last: it is what marks the submission done
     return record
 

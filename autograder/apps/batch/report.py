@@ -428,8 +428,11 @@ def _slow(scored: Scored) -> str:
 
 
 def write_feedback_pages(out: Path, rows: Rows) -> None:
-    """One page per submission with a results.json: what the student sees, rendered, and the staff-only entries."""
+    """The page of each submission with a results.json and no page yet (graded by an older version; a grade
+    writes its own page as it ends): what the student sees, rendered, and the staff-only entries."""
     for submission, record in rows:
+        if (out / submission.id / FEEDBACK_NAME).exists():
+            continue
         try:
             data = json.loads((out / submission.id / "results.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
