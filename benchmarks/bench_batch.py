@@ -4,7 +4,7 @@ Builds a Gradescope export (submission_<id>/ folders and submission_metadata.yml
 of a generated class in a temporary folder: right answers, known mistakes
 (solutions/mistakes/*.py appended to solutions/ps3.py), and broken files
 (syntax errors, binary garbage, empty files); no hang. Then it runs, each as
-``python -m autograder batch EXPORT --out OUT --jobs 2`` in a child process
+``python -m autograder batch EXPORT --out OUT --jobs N`` in a child process
 (wall time from this process, CPU of the child and its descendants from os.wait4):
 
 1. the class: submissions per second (target >= 30);
@@ -17,7 +17,7 @@ of a generated class in a temporary folder: right answers, known mistakes
 Other work on the machine skews every figure: each line prints the load
 average the run began under, and quiet figures need an otherwise idle machine.
 
-Usage: python benchmarks/bench_batch.py [--size 300] [--jobs 2] [--hang-at middle,last] [--keep]
+Usage: python benchmarks/bench_batch.py [--size 300] [--jobs N] [--hang-at middle,last] [--keep]
 """
 
 from __future__ import annotations
@@ -157,7 +157,9 @@ def outcomes(out: Path, kinds: dict[str, str]) -> dict[str, Counter[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=300, help="submissions in the class (default 300)")
-    parser.add_argument("--jobs", type=int, default=2, help="--jobs for the batch command (default 2)")
+    parser.add_argument(
+        "--jobs", type=int, default=(os.cpu_count() or 1) + 1, help="--jobs for the batch command (default: its own, CPUs + 1)"
+    )
     parser.add_argument(
         "--hang-at",
         default="middle,last",

@@ -105,7 +105,11 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         help="where results go (default: ./batch_results); rerunning into it grades only what changed",
     )
     parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="submissions graded at once (default: the number of CPUs)"
+        "--jobs",
+        type=int,
+        default=(os.cpu_count() or 1) + 1,
+        metavar="N",
+        help="submissions graded at once (default: one more than the number of CPUs, to use the gaps while a slot starts and stops its worker)",
     )
     parser.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
     parser.add_argument(
