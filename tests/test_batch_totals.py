@@ -20,7 +20,7 @@ import pytest
 
 from autograder.apps.cli import main
 
-from conftest import REPO, course_config, spec_problems
+from conftest import REPO, Results, course_config, spec_problems
 
 LAB1 = REPO / "tests" / "fixtures" / "lab1"
 SOLUTION = (LAB1 / "lab1.py").read_text()
@@ -43,11 +43,12 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def results(out: Path, student: str) -> dict:
-    return json.loads((out / student / "results.json").read_text(encoding="utf-8"))
+def results(out: Path, student: str) -> Results:
+    data: Results = json.loads((out / student / "results.json").read_text(encoding="utf-8"))
+    return data
 
 
-def worth(data: dict) -> dict[str, float]:
+def worth(data: Results) -> dict[str, float]:
     """Each problem's points as results.json counts them: its tests' maxima, cases and checks alike."""
     points: dict[str, float] = defaultdict(float)
     for test in data["tests"]:
