@@ -157,12 +157,14 @@ def test_a_cell_with_null_source_is_skipped(gradescope: GradescopeLayout) -> Non
 
 
 def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope: GradescopeLayout) -> None:
-    first, second, *rest = FUNCTIONS
+    names = list(FUNCTIONS)
+    half = (len(names) + 1) // 2  # a course may grade one function: then the second cell defines none
+    first, rest = names[:half], names[half:]
     gradescope.submit(
         {
             NOTEBOOK: notebook(
-                code("import numpy as np\nnp.zeros?\n" + functions(first, second) + f"?{rest[0]}\n"),
-                code("%%time\n" + functions(*rest)),
+                code("import numpy as np\nnp.zeros?\n" + functions(*first) + f"?{names[-1]}\n"),
+                code("%%time\n" + functions(*rest) + "\npass\n"),
             )
         }
     )
