@@ -11,19 +11,20 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
-from helpers import IDS, METADATA, make_export, run_batch
+from helpers import IDS, METADATA, make_export, run_batch, wait_until
 
 from autograder.apps.batch import export as batch_export
 from autograder.apps.batch import grading as batch
 from autograder.apps.batch.markdown import render as render_markdown
 from autograder.apps.batch.progress import Progress
+from autograder.apps.batch.records import Record
+from autograder.model import Problem
 
-from conftest import REPO, SOLUTION, check_results, hears_ctrl_c, spec_problems, submission_with, total_points
+from conftest import REPO, SOLUTION, Results, check_results, hears_ctrl_c, spec_problems, submission_with, total_points
 
 # Its material is Problem Set 3's (ps3.py, its known mistakes); the batch totals of any course: test_batch_totals.py.
 pytestmark = pytest.mark.ps3
@@ -38,9 +39,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(stream))
 
 
-def results(out: Path, submission: str) -> dict:
+def results(out: Path, submission: str) -> Results:
     raw = (out / submission / "results.json").read_bytes()
-    data = json.loads(raw)
+    data: Results = json.loads(raw)
     check_results(data, raw)
     return data
 
@@ -57,7 +58,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 # --------------------------------------------------------------------------- grading
 
 
-def test_every_submission_gets_a_valid_results_json(graded):
+def test_every_submission_gets_a_valid_results_json(graded: tuple[Path, Path]) -> None:
     _, out = graded
     scores = {submission: results(out, submission)["score"] for submission in IDS}
     assert scores["101"] == scores["105"] == TOTAL
@@ -68,7 +69,7 @@ def test_every_submission_gets_a_valid_results_json(graded):
     assert "my work/ps3.py" in results(out, "105")["output"]
 
 
-def test_results_match_the_single_submission_grader(graded, tmp_path):
+def test_results_match_the_single_submission_grader(graded: tuple[Path, Path], tmp_path: Path) -> None:
     """The batch grades exactly as ``grade`` does on Gradescope (same cases, same scores)."""
     from autograder.engine.runner import grade, load_problem_set
     from autograder.output.results import gradescope_json
@@ -84,7 +85,7 @@ def test_results_match_the_single_submission_grader(graded, tmp_path):
 
 
 @pytest.mark.needs_root(reason="slot users exist only when the grader runs as root")
-def test_parallel_slots_run_as_their_own_users(graded):
+def test_parallel_slots_run_as_their_own_users(graded: tuple[Path, Path]) -> None:
     _, out = graded
     users = set()
     for submission in ["101", "102", "103", "105"]:
@@ -97,12 +98,12 @@ def test_parallel_slots_run_as_their_own_users(graded):
 # --------------------------------------------------------------------------- grades.csv and report.html
 
 
-def question_column(problem) -> str:
+def question_column(problem: Problem) -> str:
     """A problem's grades.csv column: its label and its points (tests/test_ps3.py pins PS3's)."""
     return f"{problem.label} (/{problem.points:g})"
 
 
-def test_csv_columns_and_values(graded):
+def test_csv_columns_and_values(graded: tuple[Path, Path]) -> None:
     _, out = graded
     rows = read_csv(out / "grades.csv")
     questions = {problem.key: problem for problem in spec_problems() if not problem.graded_by_hand}
@@ -141,7 +142,7 @@ def test_csv_columns_and_values(graded):
     assert by_id["106"]["status"] == "no submission"
 
 
-def test_report_has_every_section_and_escapes_student_text(graded):
+def test_report_has_every_section_and_escapes_student_text(graded: tuple[Path, Path]) -> None:
     _, out = graded
     page = (out / "report.html").read_text(encoding="utf-8")
     for section in ["overview", "students", "loading", "slow", "distribution", "problems", "tests", "mistakes", "differences", "ungraded"]:
@@ -173,7 +174,7 @@ def modified_times(out: Path) -> dict[str, int]:
     return {submission: (out / submission / "results.json").stat().st_mtime_ns for submission in IDS}
 
 
-def test_rerun_grades_only_what_changed_unless_forced(tmp_path, capsys):
+def test_rerun_grades_only_what_changed_unless_forced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     export, out = make_export(tmp_path / "export"), tmp_path / "out"
     assert run_batch(export, "--out", out) == 0
     first = modified_times(out)
@@ -196,7 +197,7 @@ def test_rerun_grades_only_what_changed_unless_forced(tmp_path, capsys):
     assert all(modified_times(out)[s] != second[s] for s in IDS)
 
 
-def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path, request):
+def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Two submissions hang at import (30 s deadline) ahead of two right ones, with one slot: the right ones are
     graded meanwhile. Then SIGINT: exit 130, finished results kept, nothing left running or on disk, and a rerun
     grades only the two that were cut short."""
@@ -213,13 +214,12 @@ def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path, reque
     request.addfinalizer(lambda: shutil.rmtree(private_tmp, ignore_errors=True))
     env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=str(REPO))
     command = [sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out)]
-    started = time.monotonic()
     process = subprocess.Popen(
         [*command, "--jobs", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=hears_ctrl_c
     )
-    while not all((out / name / "summary.json").exists() for name in "cd") and time.monotonic() < started + 25:
-        time.sleep(0.1)
-    assert time.monotonic() - started < 25, "the hanging submissions held up the others"
+    assert wait_until(lambda: all((out / name / "summary.json").exists() for name in "cd"), timeout=300)
+    # Graded while a and b still hang (their imports' 30 s deadline not reached): not held up by them.
+    assert not any((out / name / "summary.json").exists() for name in "ab"), "the hanging submissions held up the others"
     assert process.poll() is None  # a and b are still hanging in their sandboxes
     process.send_signal(signal.SIGINT)
     _stdout, stderr = process.communicate(timeout=30)
@@ -246,7 +246,7 @@ def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path, reque
 # --------------------------------------------------------------------------- other inputs
 
 
-def test_zip_export_grades_like_the_folder(graded, tmp_path):
+def test_zip_export_grades_like_the_folder(graded: tuple[Path, Path], tmp_path: Path) -> None:
     export, out = graded
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w") as zipped:  # Gradescope wraps everything in one folder
@@ -258,7 +258,7 @@ def test_zip_export_grades_like_the_folder(graded, tmp_path):
     assert [[row[c] for c in columns] for row in read_csv(tmp_path / "out" / "grades.csv")] == folder_rows
 
 
-def test_plain_folder_of_files_and_folders_with_unicode_and_spaces(tmp_path):
+def test_plain_folder_of_files_and_folders_with_unicode_and_spaces(tmp_path: Path) -> None:
     folder = tmp_path / "my class"
     (folder / "Zoë Müller").mkdir(parents=True)
     (folder / "Zoë Müller" / "ps3.py").write_text(SOLUTION.read_text())
@@ -289,7 +289,9 @@ def test_plain_folder_of_files_and_folders_with_unicode_and_spaces(tmp_path):
         (None, "no submission_metadata.yml"),
     ],
 )
-def test_malformed_metadata_is_a_clear_error_and_writes_nothing(tmp_path, capsys, metadata, message):
+def test_malformed_metadata_is_a_clear_error_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], metadata: str | None, message: str
+) -> None:
     export, out = make_export(tmp_path / "export", metadata), tmp_path / "out"
     assert run_batch(export, "--out", out) == 2
     error = capsys.readouterr().err
@@ -297,7 +299,7 @@ def test_malformed_metadata_is_a_clear_error_and_writes_nothing(tmp_path, capsys
     assert not out.exists()
 
 
-def test_unsafe_zip_is_refused(tmp_path, capsys):
+def test_unsafe_zip_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         zipped.writestr(batch.METADATA_NAME, METADATA)
@@ -308,7 +310,7 @@ def test_unsafe_zip_is_refused(tmp_path, capsys):
     assert not (tmp_path / "out").exists() and not list(tmp_path.parent.glob("escaped.py"))
 
 
-def test_zip_bomb_stops_at_the_cap(tmp_path, monkeypatch):
+def test_zip_bomb_stops_at_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     archive = tmp_path / "big.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
         zipped.writestr("submission_1/ps3.py", b"#" * 5_000_000)
@@ -317,7 +319,7 @@ def test_zip_bomb_stops_at_the_cap(tmp_path, monkeypatch):
         batch.extract_zip(archive, tmp_path / "unpacked")
 
 
-def test_symlinks_in_a_zip_are_not_followed(tmp_path):
+def test_symlinks_in_a_zip_are_not_followed(tmp_path: Path) -> None:
     archive = tmp_path / "links.zip"
     with zipfile.ZipFile(archive, "w") as zipped:
         link = zipfile.ZipInfo("submission_1/ps3.py")
@@ -329,7 +331,7 @@ def test_symlinks_in_a_zip_are_not_followed(tmp_path):
     assert (tmp_path / "unpacked" / "submission_2" / "ps3.py").read_text() == "x = 1\n"
 
 
-def test_a_member_that_cannot_be_unpacked_costs_only_its_owner(tmp_path):
+def test_a_member_that_cannot_be_unpacked_costs_only_its_owner(tmp_path: Path) -> None:
     """A file name longer than the file system allows (or any other unwritable member) skips that file, with a note."""
     archive = tmp_path / "export.zip"
     too_long = "submission_102/" + "n" * 303 + ".py"
@@ -359,13 +361,15 @@ BILLION_LAUGHS = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
         ("submission_101: " + "[" * 50_000 + "]" * 50_000 + "\n", "nests more than"),
     ],
 )
-def test_metadata_that_would_cost_more_than_its_size_is_refused_at_once(tmp_path, capsys, metadata, message):
+def test_metadata_that_would_cost_more_than_its_size_is_refused_at_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], metadata: str, message: str
+) -> None:
     export, out = make_export(tmp_path / "export", metadata), tmp_path / "out"
     assert run_batch(export, "--out", out) == 2
     assert message in capsys.readouterr().err and not out.exists()
 
 
-def test_metadata_is_read_as_plain_text(tmp_path):
+def test_metadata_is_read_as_plain_text(tmp_path: Path) -> None:
     (tmp_path / batch.METADATA_NAME).write_text(
         "submission_7:\n  :submitters:\n  - :name: !!python/object/apply:os.system [touch pwned]\n"
         "    :sid: 2024-01-01\n    :email: [not, a, text]\n  :created_at: 2024-02-01 10:00:00.000000000 -08:00\n  :score: '3.5'\n"
@@ -377,7 +381,7 @@ def test_metadata_is_read_as_plain_text(tmp_path):
 
 
 @pytest.mark.needs_root(reason="the slot locks are root's (a batch as another user needs none)")
-def test_slot_locks_never_follow_a_planted_link(tmp_path):
+def test_slot_locks_never_follow_a_planted_link(tmp_path: Path) -> None:
     from autograder.sandbox.isolation import lock_folder
 
     victim = tmp_path / "victim"
@@ -393,7 +397,7 @@ def test_slot_locks_never_follow_a_planted_link(tmp_path):
         planted.unlink()
 
 
-def test_missing_export_and_foreign_output_folder_are_refused(tmp_path, capsys):
+def test_missing_export_and_foreign_output_folder_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_batch(tmp_path / "nowhere", "--out", tmp_path / "out") == 2
     assert "does not exist" in capsys.readouterr().err
     export = make_export(tmp_path / "export")
@@ -405,7 +409,7 @@ def test_missing_export_and_foreign_output_folder_are_refused(tmp_path, capsys):
     assert sorted(p.name for p in foreign.iterdir()) == ["thesis.tex"]
 
 
-def test_output_folder_inside_the_export_is_not_a_submission(tmp_path):
+def test_output_folder_inside_the_export_is_not_a_submission(tmp_path: Path) -> None:
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "alice.py").write_text(SOLUTION.read_text())
@@ -419,7 +423,7 @@ def test_output_folder_inside_the_export_is_not_a_submission(tmp_path):
 # --------------------------------------------------------------------------- inputs people pass
 
 
-def test_a_folder_wrapping_an_export_is_graded_whole_and_notes_reach_the_csv(tmp_path, capsys):
+def test_a_folder_wrapping_an_export_is_graded_whole_and_notes_reach_the_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     wrapper = tmp_path / "download"
     export = wrapper / "assignment_42_export"
     export.mkdir(parents=True)
@@ -433,7 +437,9 @@ def test_a_folder_wrapping_an_export_is_graded_whole_and_notes_reach_the_csv(tmp
     assert "1 differ from the score Gradescope recorded" in capsys.readouterr().out
 
 
-def test_plain_folder_has_no_gradescope_comparison_and_other_exports_are_refused(tmp_path, capsys):
+def test_plain_folder_has_no_gradescope_comparison_and_other_exports_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     first, second, out = tmp_path / "first", tmp_path / "second", tmp_path / "out"
     for folder, name in [(first, "alice"), (second, "zed")]:
         folder.mkdir()
@@ -448,7 +454,7 @@ def test_plain_folder_has_no_gradescope_comparison_and_other_exports_are_refused
 
 
 @pytest.mark.needs_root(reason="only root can give a folder away")
-def test_output_made_under_sudo_goes_back_to_the_user(tmp_path, monkeypatch):
+def test_output_made_under_sudo_goes_back_to_the_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "class"
     folder.mkdir()
     (folder / "alice.py").write_text("x = 1\n")
@@ -457,7 +463,7 @@ def test_output_made_under_sudo_goes_back_to_the_user(tmp_path, monkeypatch):
     modes = []
     real = batch.ParallelGrading.run
 
-    def spy(self, progress):
+    def spy(self: batch.ParallelGrading, progress: Progress) -> tuple[dict[str, Record], bool]:
         modes.append((self.out.stat().st_mode & 0o777, self.out.stat().st_uid))
         return real(self, progress)
 
@@ -473,7 +479,7 @@ def test_output_made_under_sudo_goes_back_to_the_user(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------- one bad upload
 
 
-def test_a_bad_file_in_one_submission_skips_that_file_not_the_class(tmp_path, monkeypatch):
+def test_a_bad_file_in_one_submission_skips_that_file_not_the_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(batch_export, "MAX_ZIP_MEMBER_BYTES", 100_000)  # stands for 256 MB: a 300 MB upload, scaled down
     archive = tmp_path / "export.zip"
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
@@ -505,7 +511,7 @@ class FakeClock:
         return self.now
 
 
-def test_progress_estimates_from_work_per_slot_and_names_what_hangs():
+def test_progress_estimates_from_work_per_slot_and_names_what_hangs() -> None:
     clock = FakeClock()
     progress = Progress(10, stream=io.StringIO(), slots=2, clock=clock)
     assert "time left unknown" in progress.line()
@@ -528,7 +534,7 @@ def test_progress_estimates_from_work_per_slot_and_names_what_hangs():
     assert "still running: hang (0:44)" in line and "slow-one" not in line
 
 
-def test_markdown_renders_the_subset_and_escapes_the_rest():
+def test_markdown_renders_the_subset_and_escapes_the_rest() -> None:
     html = render_markdown(
         "**Wrong.** ``f(`x`)`` &lt;b&gt; \\*x\\* <img src=x onerror=alert(1)>\n\n- one\n- two\n\n```text\n<script>alert(1)</script>\n```\n"
     )
