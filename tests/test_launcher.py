@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import WORKER_UID, WORKER_USER
+from helpers import WORKER_USER
 
 from autograder.engine.runner import grade, load_problem_set
 from autograder.output.results import gradescope_json
@@ -118,10 +118,10 @@ def test_processes_that_survive_the_kill_are_reported_as_survivors(submission: P
     monkeypatch.setattr(isolation, "KILL_SECONDS", 0.5)
     with CallGate.started(Sandbox(submission)) as gate:
         assert gate.call("pid", []).kind == "returned"
-        group = pwd.getpwnam(WORKER_USER).pw_gid
-        survivor = subprocess.Popen(["setpriv", f"--reuid={WORKER_UID}", f"--regid={group}", "--clear-groups", "/bin/sleep", "600"])
+        user = pwd.getpwnam(WORKER_USER)
+        survivor = subprocess.Popen(["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", "/bin/sleep", "600"])
         try:
-            while not isolation._processes_of(WORKER_UID):
+            while not isolation._processes_of(user.pw_uid):
                 time.sleep(0.01)
             monkeypatch.setattr(isolation, "kill_everything_of", lambda uid, gid: None)  # the kill reaches nothing
             monkeypatch.setattr(isolation, "_kill_if_owned", lambda pid, uid: None)
@@ -159,3 +159,14 @@ def test_a_grader_killed_with_its_launcher_leaves_no_worker(submission: Path, tm
         finally:
             grader.kill()
     assert _ends(started["worker"]), "the worker outlived its grader"
+
+
+def test_a_process_that_never_shuts_its_launcher_down_ends_it_at_exit_without_a_warning(submission: Path, tmp_path: Path) -> None:
+    """The process-wide launcher is ended at interpreter exit: its socket closed and the process waited for."""
+    script = tmp_path / "grader.py"
+    script.write_text(GRADER.format(repo=str(REPO), submission=str(submission)).replace('gate.call("hang", [])', "gate.stop()"))
+    done = subprocess.run([sys.executable, "-X", "dev", "-W", "error", str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    launcher = json.loads(done.stdout)["launcher"]
+    assert done.stderr == "", done.stderr  # no ResourceWarning (an unclosed socket, a launcher still running)
+    assert _dead(launcher), "the launcher outlived the process that started it"

@@ -50,6 +50,7 @@ grader learns how the worker ended.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import os
@@ -322,6 +323,11 @@ def shut_down() -> None:
         if _launcher is not None:
             _launcher.close()
             _launcher = None
+
+
+# A process that started a sandbox and never said it was done (tests, the pytest plugin) still ends its launcher:
+# its socket closed and the process waited for, not left to the interpreter's exit to warn about.
+atexit.register(shut_down)
 
 
 def start_here() -> None:
