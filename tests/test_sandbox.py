@@ -87,6 +87,14 @@ def test_values_round_trip_with_their_types(gate: CallGate) -> None:
     assert gate.call("add", [], {"a": 1, "b": 2}).value == 3
 
 
+def test_the_worker_reports_its_first_exception_with_the_traceback_module_its_launcher_imported(tmp_path: Path) -> None:
+    path = tmp_path / "submission.py"
+    path.write_text("import sys\n\ndef loaded(name):\n    return name in sys.modules\n\ndef fails():\n    raise ValueError\n")
+    with CallGate.started(Sandbox(path)) as gate:
+        assert gate.call("loaded", ["traceback"]).value is True  # before any exception: no worker pays for its import
+        assert gate.call("fails", []).error["traceback"].startswith("Traceback (most recent call last):")
+
+
 def test_unsupported_objects_arrive_as_type_names_only(gate: CallGate) -> None:
     assert repr(gate.call("gives_object", []).value) == "<object of type object>"
     assert repr(gate.call("gives_dict", []).value) == "<object of type dict>"
