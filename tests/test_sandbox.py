@@ -85,6 +85,9 @@ def test_values_round_trip_with_their_types(gate: CallGate) -> None:
     scalar = gate.call("scalar", []).value
     assert isinstance(scalar, np.float32) and scalar == 2.5
     assert gate.call("add", [], {"a": 1, "b": 2}).value == 3
+    several = gate.call("same", [(array, np.float64(1.5), [array.T.copy(), np.array(["a", "bc"])])]).value  # blobs in one request
+    assert np.array_equal(several[0], array) and several[1] == 1.5
+    assert np.array_equal(several[2][0], array.T) and list(several[2][1]) == ["a", "bc"]
 
 
 def test_the_worker_reports_its_first_exception_with_the_traceback_module_its_launcher_imported(tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ class Sandbox:
         self.start()
         if self.imported is not None and self.imported.fatal:
             return self.imported
-        self._outbox += wire.frame({"op": "report", "names": sorted(self.graded_names)}, [])  # the worker's first request
+        self._outbox += wire.request_frame({"op": "report", "names": sorted(self.graded_names)}, [])  # the worker's first request
         deadline = self._started + self.limits.import_timeout
         try:
             hello, _ = self._receive(deadline)  # sent before any student code ran, but read as untrusted all the same
@@ -250,7 +250,7 @@ class Sandbox:
                 "args": [wire.encode(a, blobs) for a in call.args],
                 "kwargs": {k: wire.encode(v, blobs) for k, v in call.kwargs.items()},
             }
-            self._outbox += wire.frame(request, blobs)
+            self._outbox += wire.request_frame(request, blobs)
         answered = 0
         try:
             started = time.monotonic()

@@ -15,7 +15,8 @@ Wire format, both directions: a 4-byte big-endian length, that many bytes of
 UTF-8 JSON, then ``json["blobs"]`` binary blobs, each an 8-byte big-endian
 length and its bytes. An array or NumPy scalar of numbers is a blob of its
 raw bytes, its dtype and shape in the JSON; any other array is a ``.npy``
-file, loaded with ``allow_pickle=False``. Nothing is ever pickled.
+file, loaded with ``allow_pickle=False``. Nothing is ever pickled. A request
+is led by the 8-byte big-endian size of its whole frame (``request_frame``).
 """
 
 from __future__ import annotations
@@ -226,6 +227,18 @@ def frame(message: Request | Answer | Hello | Ready, blobs: list[bytes]) -> byte
 # --------------------------------------------------------------------------- worker side
 
 
+def request_frame(request: Request, blobs: list[bytes]) -> bytes:
+    """A request as the grader sends it: its frame, led by the frame's whole size.
+
+    So the worker reads any request in two system calls, however many blobs it
+    carries, and never a byte of the next request: what the grader sent ahead
+    stays in the pipe, out of the submission's sight, rather than in a buffer
+    of the worker's memory (a submission must not see which calls are coming).
+    """
+    data = frame(request, blobs)
+    return struct.pack(">Q", len(data)) + data
+
+
 def _read_exact(fd: int, size: int) -> bytes:
     chunks = []
     while size:
@@ -239,12 +252,16 @@ def _read_exact(fd: int, size: int) -> bytes:
 
 def _read_request(fd: int) -> tuple[Request, list[bytes]]:
     """The grader's next request (the grader is trusted: it is read as it was written) and its blobs."""
-    (length,) = struct.unpack(">I", _read_exact(fd, 4))
-    message = json.loads(_read_exact(fd, length))
+    (size,) = struct.unpack(">Q", _read_exact(fd, 8))
+    data = _read_exact(fd, size)
+    (length,) = struct.unpack_from(">I", data)
+    at = 4 + length
+    message = json.loads(data[4:at])
     blobs = []
     for _ in range(message["blobs"]):
-        (size,) = struct.unpack(">Q", _read_exact(fd, 8))
-        blobs.append(_read_exact(fd, size))
+        (blob_size,) = struct.unpack_from(">Q", data, at)
+        blobs.append(data[at + 8 : at + 8 + blob_size])
+        at += 8 + blob_size
     return message, blobs
 
 
