@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import WORKER_USER
+from helpers import WORKER_USER, wait_until
 
 from autograder.engine.runner import grade, load_problem_set
 from autograder.output.results import gradescope_json
@@ -170,3 +170,18 @@ def test_a_process_that_never_shuts_its_launcher_down_ends_it_at_exit_without_a_
     launcher = json.loads(done.stdout)["launcher"]
     assert done.stderr == "", done.stderr  # no ResourceWarning (an unclosed socket, a launcher still running)
     assert _dead(launcher), "the launcher outlived the process that started it"
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+@pytest.mark.needs_root(reason="only root makes the workers' cgroups, whose first move each launcher child waits out")
+def test_the_launcher_keeps_no_child_once_its_workers_are_stopped(submission: Path) -> None:
+    """Each spawn also forks a throwaway child that waits out the cgroup move's grace period; it is reaped too."""
+    for _ in range(2):
+        with CallGate.started(Sandbox(submission)) as gate:
+            assert gate.call("pid", []).kind == "returned"
+            assert "bounded:" in str(gate.sandbox.protections["memory"]), gate.sandbox.protections
+    launcher = zygote.launcher().pid
+    assert wait_until(lambda: _children(launcher) == []), f"the launcher still has children {_children(launcher)}"
