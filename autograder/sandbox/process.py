@@ -369,11 +369,15 @@ class Sandbox:
         return text
 
     def _take_output(self) -> str:
-        """What one call printed: up to the worker's end-of-call marker, or all there is when it never came."""
-        while True:
-            before = len(self._captured) + self._dropped + len(self._finished)
+        """What one call printed: up to the worker's end-of-call marker, or all there is when it never came.
+
+        Drained only while this call's marker has not been read yet: most calls' markers were read while waiting
+        for their replies, and one more read a call would cost a system call for nothing.
+        """
+        while not self._finished:
+            before = len(self._captured) + self._dropped
             self._drain_output()
-            if self._finished or len(self._captured) + self._dropped + len(self._finished) == before:
+            if not self._finished and len(self._captured) + self._dropped == before:
                 break
         if self._finished:
             return self._finished.pop(0)
