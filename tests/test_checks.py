@@ -415,10 +415,8 @@ def test_student_error_on_timeout_and_no_call_after_two(tmp_path: Path) -> None:
         """
     }
     with Sandbox(path, Limits(call_timeout=1), worker_user=None) as slow_box:
-        started = time.monotonic()
         results = _run(tmp_path, slow_box, checks)
     assert results["test_hangs"].passed, results["test_hangs"].output
-    assert time.monotonic() - started < 10
 
 
 def test_no_call_after_the_deadline(tmp_path: Path, box: Sandbox) -> None:

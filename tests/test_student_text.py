@@ -30,13 +30,12 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from helpers import shared_tmpdir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -47,7 +46,6 @@ from autograder.apps.batch.grading import summarize
 from autograder.apps.batch.records import Record
 from autograder.apps.batch.report import feedback_page
 from autograder.apps.batch.report import render as render_report
-from autograder.apps.pytest_plugin import explain
 from autograder.apps.submission import NoSubmission, find_submission
 from autograder.engine import scoring
 from autograder.engine.problemset import load
@@ -371,7 +369,6 @@ def test_the_terminal_gets_no_escape_or_control_character(texts: list[str]) -> N
         table(report),
         table(report, show_hidden=False),
         to_terminal(note),
-        *(explain(result) for result in report.results),
         *(failed_case_text(result) for result in report.results),
     ]
     for text in shown:
@@ -484,14 +481,10 @@ def _cli(folder: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def open_folder() -> Iterator[Path]:
-    """A folder the worker's user can read when the tests run as root."""
-    base = Path(tempfile.mkdtemp(prefix="ag-student-text-", dir="/tmp"))
-    base.chmod(0o755)
-    (base / "tmp").mkdir()
-    (base / "tmp").chmod(0o1777)
-    yield base
-    shutil.rmtree(base, ignore_errors=True)
+def open_folder(traversable_tmp: Path) -> Path:
+    """A folder the worker's user can read when the tests run as root, with a tmp/ every user may write in."""
+    shared_tmpdir(traversable_tmp)
+    return traversable_tmp
 
 
 def _submit(folder: Path, files: dict[str, str]) -> None:

@@ -215,7 +215,9 @@ class CaseItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, CaseFailed):
-            return explain(excinfo.value.result)
+            from autograder.output.describe import failed_case_text
+
+            return failed_case_text(excinfo.value.result)
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -227,19 +229,3 @@ def spec_line(where: str) -> int:
     """The line of ``problems/q3a/spec.yaml:14`` (or of ``...:30 (seed 31, draw 2)``, a generated case); 1 if none."""
     found = re.search(r":(\d+)(?=\s|$)", where)
     return int(found.group(1)) if found else 1
-
-
-def explain(result: CaseResult) -> str:
-    """A failed case as an instructor reads it: where it is, then everything grading shows for it, hidden or not
-    (output/describe.py), as plain text with the submission's words made terminal-safe."""
-    from autograder.output.describe import describe, plain
-    from autograder.text import Trusted, to_terminal
-
-    case = result.case
-    lines = [
-        to_terminal(Trusted(f"{case.where}: {case.name}" + (" (hidden case)" if case.hidden else ""))),
-        plain(describe(result, {}, reveal=True).sections),
-    ]
-    if case.follow_through:
-        lines.append(to_terminal(Trusted(f"(grading may still give follow-through credit: {case.follow_through.using})")))
-    return "\n".join(lines)
