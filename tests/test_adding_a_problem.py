@@ -13,12 +13,9 @@ import ast
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,16 +65,6 @@ def _source(text: str, node: ast.AST) -> str:
     segment = ast.get_source_segment(text, node)
     assert segment is not None, f"no source for line {getattr(node, 'lineno', '?')}"
     return segment
-
-
-@pytest.fixture
-def traversable_tmp() -> Iterator[Path]:
-    """A folder every user can traverse: as root, the worker's user (and the isolation tests' `nobody`) read the
-    copy's engine from here, which pytest's own tmp_path (root's alone) would refuse them."""
-    folder = Path(tempfile.mkdtemp(prefix="ag-guide-", dir="/tmp"))
-    folder.chmod(0o755)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_the_guides_steps_add_its_example_problem_with_no_other_change(traversable_tmp: Path) -> None:
