@@ -183,3 +183,8 @@ def test_the_staff_notes_name_the_machine_as_platform_does_without_starting_unam
     from autograder.output import results
 
     assert results._machine() == platform.platform()
+    from autograder.sandbox import seccomp
+
+    assert seccomp.machine() == platform.machine()
+    report = Report(submission="ps3.py")
+    assert results.staff_notes(report).startswith(f"Python {platform.python_version()} on {platform.platform()}\n")

@@ -58,9 +58,8 @@ LANDLOCK_SIGNAL_SCOPING = 6  # the first Landlock ABI that keeps signals (and ab
 def landlock_abi() -> int:
     """The Landlock ABI this kernel offers: 0 when it has none (before Linux 5.13, or not enabled)."""
     import ctypes
-    import platform
 
-    if sys.platform != "linux" or platform.machine() not in ("x86_64", "aarch64"):
+    if sys.platform != "linux" or os.uname().machine not in ("x86_64", "aarch64"):
         return 0
     libc = ctypes.CDLL(None, use_errno=True)
     abi: int = libc.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))

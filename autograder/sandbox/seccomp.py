@@ -35,7 +35,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 import struct
 import sys
 from dataclasses import dataclass
@@ -289,8 +288,9 @@ Instruction = tuple[int, int, int, int]
 
 
 def machine() -> str:
-    """This machine's architecture, as ALLOWED's columns name it."""
-    return platform.machine()
+    """This machine's architecture, as ALLOWED's columns name it (what platform.machine() says, without the
+    1.5 ms its import costs every grade)."""
+    return os.uname().machine
 
 
 def numbers(arch: str, table: dict[str, tuple[int | None, int | None]]) -> dict[str, int]:
