@@ -9,13 +9,12 @@ file's parse for us (:func:`cache_entry`), so that a grade never imports PyYAML.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from autograder.engine.compiled import stored_course
+from autograder.engine.compiled import content_hash, stored_course
 from autograder.sandbox.limits import Limits
 
 CONFIG_NAME = "assignment.yaml"
@@ -102,7 +101,7 @@ def cache_entry(problems: Path) -> dict[str, Any] | None:
         exact = json.loads(json.dumps(data, allow_nan=False)) == data
     except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, ValueError):
         return None  # the grade then reads the file itself, and reports what is wrong with it
-    return {"sha256": _text_hash(text), "data": data} if exact else None
+    return {"blake2b": _text_hash(text), "data": data} if exact else None
 
 
 def _parse(path: Path, problems: Path) -> Any:
@@ -113,7 +112,7 @@ def _parse(path: Path, problems: Path) -> Any:
     except (OSError, UnicodeDecodeError) as error:
         raise CourseError(f"{path}: cannot read the course configuration: {error}") from None
     stored = stored_course(problems)
-    if isinstance(stored, dict) and stored.get("sha256") == _text_hash(text) and "data" in stored:
+    if isinstance(stored, dict) and stored.get("blake2b") == _text_hash(text) and "data" in stored:
         return stored["data"]
     import yaml
 
@@ -124,4 +123,4 @@ def _parse(path: Path, problems: Path) -> Any:
 
 
 def _text_hash(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return content_hash(text.encode("utf-8")).hexdigest()

@@ -18,7 +18,6 @@ more by keeping state between calls than one without state could.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from typing import Any
@@ -26,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from autograder.engine.compare import agrees, is_integral
-from autograder.engine.compiled import encode_value
+from autograder.engine.compiled import content_hash, encode_value
 from autograder.engine.references import copies
 from autograder.model import CaseResult, CompareKind, Outcome
 
@@ -173,7 +172,7 @@ def _value_key(value: Any) -> str:
             budget[0] -= item.size
             if budget[0] < 0:
                 raise OverflowError
-            parts.append(f"array {item.dtype.str} {item.shape} {hashlib.sha256(item.tobytes()).hexdigest()}")
+            parts.append(f"array {item.dtype.str} {item.shape} {content_hash(item.tobytes()).hexdigest()}")
         elif isinstance(item, (list, tuple)):
             parts.append("(" if isinstance(item, tuple) else "[")
             for entry in item:
@@ -183,7 +182,7 @@ def _value_key(value: Any) -> str:
             parts.append(
                 f"{type(item).__name__} {str(item)[:100]}"
                 if not isinstance(item, int) or item.bit_length() < 4000
-                else f"int {hashlib.sha256(hex(item).encode()).hexdigest()}"
+                else f"int {content_hash(hex(item).encode()).hexdigest()}"
             )
         else:
             parts.append(repr(type(item)))

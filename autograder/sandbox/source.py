@@ -22,8 +22,8 @@ the environment's fault and the command that fixes it: never the file's.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 import sys
 import warnings
 from collections.abc import Callable
@@ -89,7 +89,7 @@ def notebook_source(data: bytes, name: str = f"{NEUTRAL_MODULE_NAME}.ipynb") -> 
             "NotebookError", "the notebook file", f"{name} is not a notebook Jupyter can open: save it again, or submit {python_name}"
         )
         return SubmissionSource(python_name, b"", problems=[problem])
-    token = secrets.token_hex(8)
+    token = os.urandom(8).hex()
     parts = ["# -*- coding: utf-8 -*-\n", f"# The code cells of {name}, converted to Python by the autograder.\n"]
     problems: list[ErrorReport] = []
     budget = TRANSFORM_BUDGET
