@@ -684,7 +684,8 @@ def test_validate_lists_points_and_case_counts() -> None:
     assert code == 0, err
     assert "1    P1: squares\n       4 points; 1 visible and 1 hidden cases\n" in out
     assert "2    P2: running sums\n       8 points; 1 visible and 3 hidden cases and 1 Python check\n" in out
-    assert "Total: 12 points" in out and "All specs are valid." in out
+    assert "Total: 12 points in 2 autograded problems; 2 visible and 4 hidden cases, 1 Python check.\n" in out
+    assert "All specs are valid." in out
     code, _, err = run_cli("validate", "--problems", str(LAB1 / "problems"), "--total", "2")
     assert code == 1 and "add up to 12, not 2" in err
     assert "problems/p1/spec.yaml:" in err and "problems/p2/spec.yaml:" in err, err

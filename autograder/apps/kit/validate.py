@@ -189,7 +189,7 @@ def _overview(found: Validation) -> str:
             continue
         hidden = sum(case.hidden for case in problem.cases)
         checks = [check for check in found.checks if check.problem == problem.key]
-        with_checks = f" and {len(checks)} Python check{'s' if len(checks) != 1 else ''}" if checks else ""
+        with_checks = f" and {_count(len(checks), 'Python check')}" if checks else ""
         lines.append(
             f"{label}\n       {found.points(problem):g} points; {len(problem.cases) - hidden} visible and "
             f"{hidden} hidden cases{with_checks}"
@@ -198,8 +198,8 @@ def _overview(found: Validation) -> str:
     visible = sum(not case.hidden for problem in autograded for case in problem.cases)
     hidden = sum(case.hidden for problem in autograded for case in problem.cases)
     lines.append(
-        f"\nTotal: {found.total:g} points in {len(autograded)} autograded problems; "
-        f"{visible} visible and {hidden} hidden cases" + (f", {len(found.checks)} Python checks." if found.checks else ".")
+        f"\nTotal: {found.total:g} points in {_count(len(autograded), 'autograded problem')}; "
+        f"{visible} visible and {hidden} hidden cases" + (f", {_count(len(found.checks), 'Python check')}." if found.checks else ".")
     )
     if found.mutants is not None and found.mutants.generated:
         report = found.mutants
@@ -214,7 +214,7 @@ def print_findings(errors: list[str], warnings: list[str]) -> None:
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if errors:
-        print(f"\n{len(errors)} error{'s' if len(errors) > 1 else ''}:", file=sys.stderr)
+        print(f"\n{_count(len(errors), 'error')}:", file=sys.stderr)
         for error in errors:
             print(f"  {error}", file=sys.stderr)
 
@@ -245,3 +245,8 @@ def solvers(folder: Path) -> dict[str, Callable[..., Any]]:
             for name, value in inspect.getmembers(module, inspect.isfunction):
                 found.setdefault(name, value)
     return found
+
+
+def _count(number: int, noun: str) -> str:
+    """What validate counts, in English: "1 Python check", "2 Python checks"."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
