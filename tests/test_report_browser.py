@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from helpers import IDS, make_export, run_batch
 
-pytestmark = pytest.mark.ps3  # it grades the batch tests' PS3 class (tests/helpers.py)
+pytestmark = [pytest.mark.slow, pytest.mark.ps3]  # a browser, and the batch tests' PS3 class (tests/helpers.py): `make test-slow`
 
 BROWSER_TIMEOUT = 90
 
