@@ -64,7 +64,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar, cast
 
 if TYPE_CHECKING:
     import subprocess  # imported where a fresh launcher is started: a grade forks its own
@@ -174,12 +174,13 @@ class Launcher:
             raise
         finally:
             os.close(status_write)
-        if "pid" not in answer or len(fds) != 1:
+        if not isinstance(answer, dict) or "pid" not in answer or len(fds) != 1:
             os.close(status_read)
             for fd in fds:
                 os.close(fd)
-            raise OSError(f"the worker could not be started: {answer.get('error', 'the launcher gave no process')}")
-        spawned: Spawned = answer
+            error = answer.get("error") if isinstance(answer, dict) else None
+            raise OSError(f"the worker could not be started: {error or 'the launcher gave no process'}")
+        spawned = cast(Spawned, answer)
         process = WorkerProcess(spawned["pid"], fds[0], status_read, memory=spawned["memory"])
         _running.add(process)
         return process
@@ -215,11 +216,13 @@ class Launcher:
         """Which namespaces the worker can be given here, asked once: see ``namespaces.probe``."""
         with self._guard:
             if self._namespaces is None:
-                self._namespaces, _ = self._ask({"op": "probe"}, [])
+                answer, _ = self._ask({"op": "probe"}, [])
+                self._namespaces = cast(NamespaceProbe, answer)
             return self._namespaces
 
-    def _ask(self, message: LauncherRequest, fds: list[int]) -> tuple[Any, list[int]]:
-        """The launcher's answer (JSON of the shape the request's op names: the launcher is the grader's own code) and its descriptors."""
+    def _ask(self, message: LauncherRequest, fds: list[int]) -> tuple[object, list[int]]:
+        """The launcher's answer and its descriptors: JSON of the shape the request's op names (Spawned or Refused,
+        NamespaceProbe, ``{}``), which the caller casts to it, the launcher being the grader's own code."""
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         with mine:
             try:
