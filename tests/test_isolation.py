@@ -233,6 +233,24 @@ def test_a_root_worker_gets_an_ipc_namespace_of_its_own() -> None:
     assert isolation.ipc and options["ipc_namespace"] and options["network_namespace"]
 
 
+@needs_root
+@pytest.mark.parametrize("refused", ["network", "ipc"])
+def test_a_root_probe_finds_each_namespace_the_kernel_allows_whichever_it_refuses(refused: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both are tried in one throwaway process: one the kernel refuses must not hide the other."""
+    from autograder.sandbox import namespaces
+
+    entered = namespaces.enter
+
+    def refusing(network: bool, ipc: bool, processes: bool) -> None:
+        if {"network": network, "ipc": ipc}[refused]:
+            raise OSError(1, "unshare: Operation not permitted")
+        entered(network, ipc, processes)
+
+    monkeypatch.setattr(namespaces, "enter", refusing)  # the probe's child is a fork: it inherits the patch
+    found = namespaces.probe()
+    assert {name: found[name] for name in ("network", "ipc")} == {"network": refused != "network", "ipc": refused != "ipc"}
+
+
 # --------------------------------------------------------------------------- 4. one lock, machine-wide
 
 
