@@ -162,7 +162,12 @@ def probe() -> NamespaceProbe:
     if os.geteuid() == 0:
         _, entered = in_child(_each_alone)
         found = entered.split()
-        return {"network": "network" in found, "ipc": "ipc" in found, "process": False, "detail": "not used by root: the worker has a user of its own"}
+        return {
+            "network": "network" in found,
+            "ipc": "ipc" in found,
+            "process": False,
+            "detail": "not used by root: the worker has a user of its own",
+        }
 
     def isolate() -> str:
         _entered(network=True, ipc=True, processes=True)
