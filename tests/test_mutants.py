@@ -113,6 +113,55 @@ def test_a_composite_must_be_tested_on_its_helpers_guard_itself(tmp_path: Path) 
     assert report.killed > report.generated  # mutants of the helper count once for each function that uses it
 
 
+TWICE_REFUSED = '''
+    def steps(start, end):
+        """Steps of 2 from start down to end; ValueError when end is above start, or is never landed on."""
+        if end > start:
+            raise ValueError("the steps only go down")
+        count = 0
+        while start > end:
+            start, count = start - 2, count + 1
+        if start != end:
+            raise ValueError("the steps pass over the end")
+        return count
+
+
+    def domain_steps(rng):
+        return [int(rng.integers(0, 20)), int(rng.integers(0, 20))]
+
+
+    def walk(start, end):
+        """The composite: the same count, as a student may write it in a closed form of their own."""
+        return steps(start, end)
+
+
+    def domain_walk(rng):
+        return [int(rng.integers(0, 20)), int(rng.integers(0, 20))]
+'''
+
+
+def test_a_composite_must_reach_each_refusal_of_its_parts_even_one_no_mutant_can_delete(tmp_path: Path) -> None:
+    """Deleting the first guard changes nothing (the last check refuses too), so no mutant survives; but a student's
+    closed form, (start - end) // 2 when even, misses that refusal: the composite's cases must reach it."""
+    cases = """
+        - {name: "down", call: steps, args: [9, 3]}
+        - {name: "over", call: steps, args: [9, 4], raises: ValueError}
+        - {name: "up", call: steps, args: [3, 9], raises: ValueError}
+        - {name: "none", call: steps, args: [4, 4]}
+        - {name: "down", call: walk, args: [8, 2]}
+        - {name: "none", call: walk, args: [5, 5]}
+        - {name: "over", call: walk, args: [8, 3], raises: ValueError}
+    """
+    files = {"p1/reference.py": TWICE_REFUSED, "p1/spec.yaml": spec("P1", cases)}
+    report = analyse(problem_set(tmp_path / "weak", files))
+    assert not report.survivors, "\n".join(map(str, report.survivors))
+    assert [(gap.function, gap.problem, gap.where) for gap in report.unreached] == [("walk", "p1", "p1/reference.py:5 in steps")]
+    assert "raise ValueError('the steps only go down')" in str(report.unreached[0])
+
+    files["p1/spec.yaml"] += '  - {name: "up", call: walk, args: [2, 8], raises: ValueError}\n'
+    assert analyse(problem_set(tmp_path / "closed", files)).unreached == []
+
+
 FC = """
     def fc_layer_params(d_in, d_out):
         return d_in * d_out + d_out

@@ -36,6 +36,14 @@ mutant) is
 - a *survivor* otherwise: the function's cases miss a mistake that its
   domain shows, and each survivor deserves a case of that function.
 
+Mutants only change how the reference is written; a student writes it their
+own way (a closed form for a loop, say), and a refusal that the reference
+makes twice (an early guard, then a later check that raises as well) is a
+refusal no mutant can delete. So each graded function's cases must also reach
+every ``raise`` in the reference code it may run, its parts' included: a
+composite is tested at its parts' edges. A ``raise`` none of them reaches is
+*unreached*, and deserves a case of that function too.
+
 Trusted code only: mutants of the instructor's references run in this
 process, each call under a time limit (a mutant may loop forever).
 
@@ -101,6 +109,22 @@ class Survivor:
         )
 
 
+@dataclass(frozen=True)
+class Unreached:
+    """A ``raise`` in the reference code ``function`` may run that no case of ``function`` reaches."""
+
+    function: str
+    problem: str  # the key of the problem whose spec grades the function (where its new case goes)
+    where: str  # "q2b/reference.py:29 in num_conv_layers"
+    statement: str  # the raise, as written
+
+    def __str__(self) -> str:
+        return (
+            f"no case of {self.function} reaches {self.where}: `{self.statement}`; a submission that misses that "
+            f"refusal in its own {self.function} would lose nothing"
+        )
+
+
 @dataclass
 class Report:
     """Counts of the mutants of a problem set's references, per (function, mutant) pair, and the survivors."""
@@ -110,6 +134,7 @@ class Report:
     equivalent: int = 0  # pairs where the function never differs on its domain
     survivors: list[Survivor] = field(default_factory=list)
     equivalents: list[str] = field(default_factory=list)  # "function: mutation", to review by hand
+    unreached: list[Unreached] = field(default_factory=list)  # refusals a function's cases never reach
 
 
 def survivors(problems: Sequence[Problem], tries: int = 200, seed: int = 0) -> list[Survivor]:
@@ -144,6 +169,7 @@ def analyse(problems: Sequence[Problem], tries: int = 200, seed: int = 0) -> Rep
     for functions in reach.values():
         for file, name in functions:
             targets.setdefault(file, set()).add(name)
+    report.unreached = _unreached_raises(suite, graph, reach)
     draws = _Draws(suite, tries, seed)
     for file in sorted(targets):
         tree = graph.trees[file]
@@ -189,6 +215,52 @@ def _judge(
             report.equivalents.append(f"{name}: {where}")
         else:
             report.survivors.append(found)
+
+
+def _unreached_raises(suite: _Suite, graph: _Graph, reach: dict[str, set[tuple[Path, str]]]) -> list[Unreached]:
+    """Each ``raise`` in the code a function's reference may run that none of the function's cases executes.
+
+    The cases run on the reference under a line tracer that watches the reference files only.
+    """
+    found: list[Unreached] = []
+    for name in sorted(reach):
+        raises = [
+            (file, function, node)
+            for file, function in sorted(reach[name])
+            for node in ast.walk(graph._defined(file)[function])
+            if isinstance(node, ast.Raise) and node.exc is not None
+        ]
+        if not raises:
+            continue
+        executed = _lines_run(suite.reference(name), suite.cases[name], {str(file) for file, _ in reach[name]})
+        for file, function, node in raises:
+            if not any((str(file), line) in executed for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)):
+                where = f"{file.parent.name}/{file.name}:{node.lineno} in {function}"
+                found.append(Unreached(name, suite.home[name], where, ast.unparse(node)))
+    return found
+
+
+def _lines_run(function: Callable[..., Any], cases: list[Case], files: set[str]) -> set[tuple[str, int]]:
+    """The (file, line) pairs of ``files`` that calling ``function`` on each case's arguments executes."""
+    executed: set[tuple[str, int]] = set()
+    real = functools.lru_cache(maxsize=None)(lambda name: str(Path(name).resolve()))
+
+    def in_frame(frame: types.FrameType, event: str, arg: object) -> Any:
+        if event == "line":
+            executed.add((real(frame.f_code.co_filename), frame.f_lineno))
+        return in_frame
+
+    def on_call(frame: types.FrameType, event: str, arg: object) -> Any:
+        return in_frame if real(frame.f_code.co_filename) in files else None
+
+    previous = sys.gettrace()
+    sys.settrace(on_call)
+    try:
+        for case in cases:
+            _call(function, case.args, case.kwargs)
+    finally:
+        sys.settrace(previous)
+    return executed
 
 
 # --------------------------------------------------------------------------- running a mutant

@@ -114,13 +114,15 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
 
 
 def _find_missing_cases(found: Validation) -> None:
-    """Mutation adequacy (engine/mutants.py): each surviving (function, mutant) pair is a case that function lacks."""
+    """Mutation adequacy (engine/mutants.py): each surviving (function, mutant) pair, and each refusal in its
+    reference that no case of a function reaches, is a case that function lacks."""
     from autograder.engine.mutants import analyse
 
     report = analyse([problem for problem in found.problems if not problem.graded_by_hand])
     found.mutants = report
     paths = {problem.key: problem.path for problem in found.problems}
     found.warnings += [f"{paths[survivor.problem]}: a case of {survivor.function} is missing: {survivor}" for survivor in report.survivors]
+    found.warnings += [f"{paths[gap.problem]}: a case of {gap.function} is missing: {gap}" for gap in report.unreached]
 
 
 def _run_checks_on_the_reference(folder: Path, found: Validation) -> None:
