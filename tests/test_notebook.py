@@ -125,6 +125,8 @@ def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope: Gra
 @pytest.mark.ps3
 def test_percent_and_bang_continuing_an_expression_are_python_not_magics(gradescope: GradescopeLayout) -> None:
     layers = """def num_downsampling_layers(size_in, size_latent, kernel_size):
+    if size_latent > size_in:
+        raise ValueError("a conv stack cannot grow the input")
     if kernel_size == 1 and size_in != size_latent:
         raise ValueError("1x1 convolutions never shrink the input")
     if ((size_in - size_latent)
@@ -171,6 +173,14 @@ def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope: Gradescope
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
     assert "Problems loading your file" not in data["output"]
+
+
+def test_display_is_there_as_in_jupyter(gradescope: GradescopeLayout) -> None:
+    """Jupyter makes ``display`` a builtin: a notebook that shows its work with it loads as it runs there."""
+    gradescope.submit({NOTEBOOK: notebook(code("import numpy as np\ndisplay(np.eye(2), 'shown')\n" + functions(*FUNCTIONS)))})
+    data = gradescope.run()
+    assert data["score"] == total_points(), scores_by_function(data)
+    assert "Problems loading your file" not in data["output"], data["output"]
 
 
 def test_a_version_3_notebook_gets_full_marks(gradescope: GradescopeLayout) -> None:
