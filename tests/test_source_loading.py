@@ -269,6 +269,28 @@ def test_a_syntax_error_costs_only_its_block_and_the_future_import_still_applies
         assert CallGate.started(box).call("after", [1]).value == [1, "Doc.", [("return", "Later"), ("x", "Later")]]
 
 
+# Statements with lines at column 0 inside them: valid Python, and each must survive another block's syntax error.
+COLUMN_ZERO_INSIDE = {
+    "docstring": 'def f():\n    """Counts.\n\nEach unit has a bias.\n"""\n    return 1\n',
+    "string": 'TEXT = """\nrow one\nrow two\n"""\n\ndef f():\n    return len(TEXT.split())\n',
+    "brackets": "TABLE = {\n'a': 1,\n'b': 2,\n}\n\ndef f():\n    return TABLE['b']\n",
+    "arguments": "def f(a=1,\nb=2):\n    return a + b\n",
+    "backslash": "def f():\n    return 1 + \\\n2\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(COLUMN_ZERO_INSIDE))
+def test_a_syntax_error_elsewhere_does_not_cut_a_statement_with_lines_at_column_zero(shape: str, tmp_path: Path) -> None:
+    path = tmp_path / "ps3.py"
+    broken = "def unfinished(maps):\n    for m in maps\n        print(m)\n"
+    path.write_text(f"{COLUMN_ZERO_INSIDE[shape]}\n\n{broken}\n\ndef g():\n    return 'after'\n")
+    with Sandbox(path, Limits(call_timeout=5)) as box:
+        report = box.ready()
+        assert [(p["type"], p["names"]) for p in report.problems] == [("SyntaxError", ["unfinished"])], report.problems
+        gate = CallGate.started(box)
+        assert gate.call("f", []).kind == "returned" and gate.call("g", []).value == "after"
+
+
 def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tmp_path: Path) -> None:
     """A late ``from __future__`` import and ``global x`` after ``x =`` make Python refuse the file: here, only themselves."""
     path = tmp_path / "ps3.py"

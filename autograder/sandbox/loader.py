@@ -17,7 +17,6 @@ own. ``tests/test_loader_differential.py`` holds the two to the same results.
 from __future__ import annotations
 
 import io
-import itertools
 import os
 import sys
 import types
@@ -34,6 +33,7 @@ MAX_PROBLEMS = 40  # problems reported from loading the submission
 MAX_OTHER_FUNCTIONS = 100  # callables named in the ready report besides the graded ones (for display only)
 NEUTRAL_MODULE_NAME = "submission"  # the module's name when the file's own name cannot be one
 _UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)  # what compile() raises for text it cannot take
+MAX_JOINED_LINES = 400  # the longest statement a broken file's blocks are joined into (a long docstring's)
 
 
 def describe(error: BaseException) -> ErrorReport:
@@ -72,6 +72,7 @@ def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.
     sys.modules[module.__name__] = module  # before any of its code runs, as import does: dataclasses look it up there
     if cell_marker is not None:
         module.__dict__["get_ipython"] = get_ipython  # what the grader turned magics into: they do nothing here
+        module.__dict__["display"] = display  # a builtin in Jupyter, which IPython's shell puts there
     with open(path, "rb") as handle:
         text, problems = _decode(handle.read(), os.path.basename(path))
     loading = _Loading(module.__dict__, path, problems)
@@ -140,7 +141,12 @@ def callable_names(module: types.ModuleType, names: list[str]) -> list[str]:
     others = sorted(
         name
         for name, value in vars(module).items()
-        if isinstance(name, str) and not name.startswith("__") and callable(value) and value is not get_ipython and name not in graded
+        if isinstance(name, str)
+        and not name.startswith("__")
+        and callable(value)
+        and value is not get_ipython
+        and value is not display
+        and name not in graded
     )
     return [*graded, *others[:MAX_OTHER_FUNCTIONS]]
 
@@ -342,6 +348,10 @@ def _blocks(text: str) -> Iterator[tuple[str, int]]:
 
     A block starts at each line that begins a new statement at column 0
     (continuations such as ``else:`` and decorated definitions stay with theirs).
+    A line at column 0 may also be inside a statement (a docstring's or a
+    bracket's continuation line), so a block that does not parse by itself is
+    joined with the blocks after it, up to the first join that parses; one that
+    no join mends stays alone, and only it is lost.
     """
     lines = text.splitlines(keepends=True)
     starts, previous = [0], ""
@@ -353,8 +363,22 @@ def _blocks(text: str) -> Iterator[tuple[str, int]]:
             starts.append(number)
         previous = line
     starts.append(len(lines))
-    for begin, end in itertools.pairwise(starts):
+    index = 0
+    while index < len(starts) - 1:
+        begin, end = starts[index], starts[index + 1]
+        if not _parses("".join(lines[begin:end])):
+            joins = (later for later in starts[index + 2 :] if later - begin <= MAX_JOINED_LINES)
+            end = next((later for later in joins if _parses("".join(lines[begin:later]))), end)
         yield "".join(lines[begin:end]), begin + 1
+        index = starts.index(end, index + 1)
+
+
+def _parses(source: str) -> bool:
+    try:
+        _parse(source, "<block>", 0)
+    except _UNPARSABLE:
+        return False
+    return True
 
 
 class _IPythonStub:
@@ -377,6 +401,13 @@ def get_ipython() -> _IPythonStub:
 
 
 _IPYTHON = _IPythonStub()
+
+
+def display(*objects: object, **options: object) -> None:
+    """Stands in for the ``display`` Jupyter gives every notebook: each object's text, printed as the notebook
+    shows it (the output of a call is the student's to see)."""
+    for shown in objects:
+        print(repr(shown))
 
 
 def _statement_names(statement: ast.stmt) -> list[str]:
