@@ -36,7 +36,15 @@ from conftest import REPO, SOLUTION, scores_by_function
 
 # What arm64's own asm/unistd.h defines before it includes the generic table (arch/arm64/include/uapi/asm/unistd.h).
 AARCH64_WANTS = ["RENAMEAT", "NEW_STAT", "SET_GET_RLIMIT", "TIME32_SYSCALLS", "SYS_CLONE3", "MEMFD_SECRET"]
-CONSTANT_HEADERS = ["linux/audit.h", "linux/seccomp.h", "linux/filter.h", "linux/prctl.h", "linux/sched.h", "asm-generic/ioctls.h"]
+CONSTANT_HEADERS = [
+    "linux/audit.h",
+    "linux/seccomp.h",
+    "linux/filter.h",
+    "linux/prctl.h",
+    "linux/sched.h",
+    "asm-generic/ioctls.h",
+    "linux/fcntl.h",
+]
 
 
 def _macros(includes: list[str], defines: tuple[str, ...] = ()) -> dict[str, str]:
@@ -168,6 +176,7 @@ def test_every_constant_of_the_filter_is_the_kernels() -> None:
             )
         },
         **seccomp.IOCTL_REQUESTS,
+        **seccomp.FCNTL_COMMANDS,
     }
     assert {name: _value(macros, name) for name in named} == named
     if seccomp.machine() == "x86_64":
@@ -349,6 +358,13 @@ REFUSED_BY_ARGUMENT = [
     ("prlimit64 of another process", "prlimit64", (1, 7, 0, 0), errno.EPERM),
     ("sched_setaffinity of another process", "sched_setaffinity", (1, 0, 0), errno.EPERM),
     ("ioctl(TIOCSTI): typing into a terminal", "ioctl", (2**32 - 1, 0x5412, 0), errno.ENOTTY),
+    # Locks and notices: channels between gradings through any file or folder both can read.
+    ("fcntl(F_GETLK)", "fcntl", (0, 5, 0), errno.EPERM),
+    ("fcntl(F_SETLK)", "fcntl", (0, 6, 0), errno.EPERM),
+    ("fcntl(F_OFD_SETLK)", "fcntl", (0, 37, 0), errno.EPERM),
+    ("fcntl(F_NOTIFY)", "fcntl", (0, 1026, 0), errno.EPERM),
+    ("fcntl(F_SETLEASE)", "fcntl", (0, 1024, 1), errno.EPERM),
+    ("fcntl(F_SETPIPE_SZ)", "fcntl", (0, 1031, 1 << 20), errno.EPERM),
 ]
 # The same calls with arguments the rules let through reach the kernel, which answers for itself.
 ALLOWED_BY_ARGUMENT = [
@@ -356,6 +372,7 @@ ALLOWED_BY_ARGUMENT = [
     ("prlimit64 of itself", "prlimit64", (0, 7, 0, 0), 0),
     ("sched_setaffinity of itself, no mask", "sched_setaffinity", (0, 0, 0), errno.EINVAL),
     ("kill(0, 0): its own group", "kill", (0, 0), 0),
+    ("fcntl(F_GETFD) on no descriptor", "fcntl", (2**32 - 1, 1, 0), errno.EBADF),
 ]
 
 CHILD = r"""

@@ -101,7 +101,7 @@ ALLOWED: tuple[tuple[str, dict[str, tuple[int | None, int | None]]], ...] = (
             "dup": (32, 23),
             "dup2": (33, None),
             "dup3": (292, 24),
-            "fcntl": (72, 25),
+            "fcntl": (72, 25),  # descriptor flags and duplicates only (FCNTL_COMMANDS): no locks, leases or notices
             "ioctl": (16, 29),  # terminal questions only (IOCTL_REQUESTS): "is this a terminal?" on every open()
             "poll": (7, None),
             "ppoll": (271, 73),
@@ -246,12 +246,26 @@ class ArgumentRule:
     one_of: tuple[int, ...] = ()  # allowed when the argument is one of these
 
 
+# Commands that fcntl may run (the same numbers on x86_64 and aarch64, from asm-generic/fcntl.h and linux/fcntl.h):
+# what Python and its libraries do with their own descriptors. Locks (F_SETLK, F_OFD_SETLK...) and F_GETLK would
+# let two gradings signal each other through any file both can read, F_NOTIFY through any folder, F_SETLEASE too.
+FCNTL_COMMANDS = {
+    "F_DUPFD": 0,
+    "F_GETFD": 1,
+    "F_SETFD": 2,
+    "F_GETFL": 3,
+    "F_SETFL": 4,
+    "F_DUPFD_CLOEXEC": 1030,
+    "F_GETPIPE_SZ": 1032,
+}
+
 ARGUMENT_RULES = (
     ArgumentRule("clone", 0, without_bits=CLONE_NAMESPACES),
     ArgumentRule("kill", 0, without_bits=SIGN_BIT),
     ArgumentRule("prlimit64", 0, one_of=(0,)),
     ArgumentRule("sched_setaffinity", 0, one_of=(0,)),
     ArgumentRule("ioctl", 1, refusal=errno.ENOTTY, one_of=tuple(IOCTL_REQUESTS.values())),
+    ArgumentRule("fcntl", 1, one_of=tuple(FCNTL_COMMANDS.values())),
 )
 
 # --------------------------------------------------------------------------- the kernel's side
