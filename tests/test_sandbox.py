@@ -44,6 +44,9 @@ def interrupted():
 def dies():
     os._exit(7)
 
+def dies_as_if_unisolated():
+    os._exit(71)
+
 def hangs():
     while True:
         pass
@@ -134,6 +137,16 @@ def test_a_hang_times_out_and_the_worker_restarts(gate: CallGate) -> None:
 def test_a_crash_is_reported_and_the_worker_restarts(gate: CallGate) -> None:
     outcome = gate.call("dies", [])
     assert outcome.kind == "crashed" and "exited with code 7" in outcome.detail
+    assert gate.call("add", [5, 5]).value == 10
+
+
+def test_a_student_exit_code_that_the_launcher_uses_is_not_taken_for_the_launchers(gate: CallGate) -> None:
+    """71 says "the worker could not be isolated" only before the worker's hello: after it, the student chose it."""
+    from autograder.sandbox.zygote import ISOLATION_FAILED
+
+    assert ISOLATION_FAILED == 71
+    outcome = gate.call("dies_as_if_unisolated", [])
+    assert outcome.kind == "crashed" and outcome.detail.endswith("exited with code 71"), outcome.detail
     assert gate.call("add", [5, 5]).value == 10
 
 

@@ -69,6 +69,7 @@ class Sandbox:
             self.imported = ImportReport(functions=[], problems=[], fatal=misconfigured_message(self.isolation.refusal))
             self.protections = self.isolation.report()
         self._next_id = 0
+        self._greeted = False  # the running worker said hello: its protections are in place, the student's code may run
         self._reply_bytes = 0  # ever received: tells a worker that died mid-answer from one that never answered
         # Written by the worker after each call's output, so a stream of calls can tell whose output is whose.
         self._marker = f"\n<autograder end of call {os.urandom(12).hex()}>\n".encode()
@@ -104,6 +105,7 @@ class Sandbox:
         self._replies, replies_write = os.pipe()
         self._output, output_write = os.pipe()
         self._started = time.monotonic()
+        self._greeted = False
         spawn: SpawnRequest = {
             "op": "spawn",
             "config": config,
@@ -150,6 +152,7 @@ class Sandbox:
         deadline = self._started + self.limits.import_timeout
         try:
             hello, _ = self._receive(deadline)  # sent before any student code ran, but read as untrusted all the same
+            self._greeted = True
             applied = hello.get("protections")
             self.protections = {**(applied if isinstance(applied, dict) else {}), **self.isolation.report()}
             if self.process is not None:
@@ -390,7 +393,7 @@ class Sandbox:
         code = self.process.wait(timeout=1)
         if code is None:
             return "the worker closed its reply channel"
-        if code == ISOLATION_FAILED:
+        if code == ISOLATION_FAILED and not self._greeted:  # afterwards, 71 is just a code the student's code chose
             return "the worker could not be isolated (its namespaces or cgroup could not be entered)"
         if self.process.out_of_memory:
             return (
