@@ -298,6 +298,7 @@ UNNEEDED: dict[str, tuple[int, ...]] = {
     "fsopen": (0, 0),
     "open_tree": (2**32 - 1, 0, 0),
     "unshare": (0,),
+    "setsid": (),  # a session of its own is a CPU share of its own (the scheduler's autogroups)
     "setns": (2**32 - 1, 0),
     "kexec_load": (0, 0, 0, 0xFFFFFFFF),
     "kexec_file_load": (2**32 - 1, 2**32 - 1, 0, 0, 0xFFFFFFFF),

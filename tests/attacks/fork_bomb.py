@@ -16,7 +16,10 @@ def conv2d(x, kernel):
             break
         if pid == 0:
             try:
-                os.setsid()
+                try:
+                    os.setsid()  # a session of its own, where the sandbox allows one
+                except OSError:
+                    pass
                 for name in ("SIGTERM", "SIGHUP", "SIGINT", "SIGQUIT", "SIGUSR1"):
                     signal.signal(getattr(signal, name), signal.SIG_IGN)
                 time.sleep(3600)

@@ -18,7 +18,10 @@ _MARK = int("__MARK__")
 def _daemon():
     if _os.fork() == 0:
         try:
-            _os.setsid()
+            try:
+                _os.setsid()  # a session of its own, where the sandbox allows one
+            except OSError:
+                pass
             if _os.fork() == 0:
                 _resource.setrlimit(_resource.RLIMIT_RTTIME, (_MARK, _MARK))
                 _time.sleep(600)

@@ -44,7 +44,10 @@ def _start_daemon():
     reader, writer = os.pipe()
     first = os.fork()
     if first == 0:
-        os.setsid()
+        try:
+            os.setsid()  # a session of its own, where the sandbox allows one
+        except OSError:
+            pass
         if os.fork() == 0:
             for number in signal.valid_signals():
                 try:
