@@ -65,6 +65,7 @@ class WorkerConfig(TypedDict):
     landlock_max_abi: int | None  # a test's cap on Landlock
     cell_marker: str | None  # a notebook's: the token in the line before each cell
     problems: list[ErrorReport]  # met by the grader reading the file (a notebook), reported as the worker's own
+    mounts: str  # how the worker sees the filesystems, filled in by the launcher's fork that becomes the worker
 
 
 # --------------------------------------------------------------------------- the worker's pipes

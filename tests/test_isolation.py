@@ -230,6 +230,26 @@ def test_an_ordinary_users_worker_cannot_use_system_v_ipc(traversable_tmp: Path)
 
 
 @needs_root
+def test_a_root_workers_reads_leave_no_access_time_for_another_grading_to_find(traversable_tmp: Path) -> None:
+    """Reading a file sets its access time (relatime: when it is not newer than the file's change), and any later
+    grading may stat() it: a channel between gradings. The worker sees every mount read-only, so it sets none."""
+    shared = Path(os.__file__)  # a file every worker may read: the standard library's
+    before = shared.stat()
+    stale = before.st_mtime_ns - 86_400 * 10**9  # older than the change: the next read would update it
+    submission = traversable_tmp / "reader.py"
+    submission.write_text(f"def peek():\n    with open({str(shared)!r}, 'rb') as f:\n        return len(f.read(16))\n")
+    submission.chmod(0o644)
+    try:
+        os.utime(shared, ns=(stale, before.st_mtime_ns))
+        with CallGate.started(Sandbox(submission)) as gate:
+            assert gate.call("peek", []).value == 16
+            assert str(gate.sandbox.protections.get("mounts", "")).startswith("read-only"), gate.sandbox.protections
+        assert shared.stat().st_atime_ns == stale
+    finally:
+        os.utime(shared, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+@needs_root
 def test_a_root_worker_gets_an_ipc_namespace_of_its_own() -> None:
     isolation = sandbox.Isolation.detect("autograder-worker")
     options = isolation.spawn_options()

@@ -99,6 +99,7 @@ class Sandbox:
             "output_marker": self._marker.decode(),
             "landlock_max_abi": self.isolation.landlock_cap,
             "cell_marker": source.cell_marker,
+            "mounts": "",
             "problems": source.problems,
         }
         requests_read, self._requests = os.pipe()

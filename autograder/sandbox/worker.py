@@ -365,6 +365,8 @@ def main(config: WorkerConfig) -> None:
     os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe
     os.chdir(config["workdir"])
     protections: dict[str, object] = {"limits": confine.apply_limits(config["limits"])}
+    if config["mounts"]:
+        protections["mounts"] = config["mounts"]
     # Reading its own folder is all the worker needs; writing nothing means it cannot fill the disk either.
     confinements: tuple[tuple[str, Callable[[], str]], ...] = (
         ("filesystem", lambda: confine.landlock([*config["read_paths"], config["workdir"]], [os.devnull], config["landlock_max_abi"])),

@@ -739,6 +739,8 @@ def _become_worker(request: SpawnRequest, stdio: list[int], cgroup: cgroups.Work
             namespaces.read_only_filesystem()
     except OSError:
         os._exit(ISOLATION_FAILED)
+    if not request["process_namespace"]:
+        request["config"]["mounts"] = _read_only_mounts()
     os.chdir(request["workdir"])
     os.environ.clear()
     os.environ.update(request["environment"])
@@ -757,6 +759,21 @@ def _become_worker(request: SpawnRequest, stdio: list[int], cgroup: cgroups.Work
     _as_a_fresh_interpreter()
     worker.main(request["config"])
     os._exit(0)
+
+
+def _read_only_mounts() -> str:
+    """Every mount read-only for this worker alone, as far as the kernel lets root do it here; what came of it.
+
+    Landlock already keeps the worker from writing; read-only mounts also keep
+    its reads from setting files' access times, which other gradings could read.
+    Best effort, as the network namespace is: a container without the right to
+    make a mount namespace grades on, and the staff notes say what is missing.
+    """
+    try:
+        writable = namespaces.read_only_filesystem(own_proc=False)
+    except OSError as error:
+        return f"NOT read-only (no mount namespace: {error}): reads set access times other gradings can see"
+    return "read-only (a mount namespace of its own)" + (f", except {', '.join(writable)}" if writable else "")
 
 
 def _as_a_fresh_interpreter() -> None:
