@@ -2,9 +2,11 @@
 
 The part calls a composition needs were traced from the reference when the
 spec was loaded (model.FollowThrough.calls). The runner makes them during the
-main run, beside ordinary cases, so the student's code cannot tell them from
-any other call; this module only computes, after each phase, from the answers
-recorded so far. A visible case's credit is granted right after the visible
+main run, beside ordinary cases, so that an honest submission answers them as
+it answers any call; this module only computes, after each phase, from the
+answers recorded so far. A submission that reads the worker's request pipe
+ahead of its own calls can tell part calls from cases, so the credit does not
+rest on their being unseen: only on the checks below. A visible case's credit is granted right after the visible
 phase, so it rests on visible-phase answers and verdicts alone: no answer to a
 hidden input can change what a visible case shows.
 

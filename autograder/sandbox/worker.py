@@ -232,8 +232,10 @@ def request_frame(request: Request, blobs: list[bytes]) -> bytes:
 
     So the worker reads any request in two system calls, however many blobs it
     carries, and never a byte of the next request: what the grader sent ahead
-    stays in the pipe, out of the submission's sight, rather than in a buffer
-    of the worker's memory (a submission must not see which calls are coming).
+    stays in the pipe rather than in a buffer of the worker's memory. The pipe
+    is the worker's, so a submission can still read it (and then must answer
+    in its place): no verdict rests on the calls to come being unseen (see
+    engine/follow_through.py), only on each answer the grader receives.
     """
     data = frame(request, blobs)
     return struct.pack(">Q", len(data)) + data
