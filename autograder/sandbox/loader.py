@@ -349,9 +349,9 @@ def _blocks(text: str) -> Iterator[tuple[str, int]]:
     A block starts at each line that begins a new statement at column 0
     (continuations such as ``else:`` and decorated definitions stay with theirs).
     A line at column 0 may also be inside a statement (a docstring's or a
-    bracket's continuation line), so a block that does not parse by itself is
+    bracket's continuation line), so a block that stops inside a statement is
     joined with the blocks after it, up to the first join that parses; one that
-    no join mends stays alone, and only it is lost.
+    is wrong in itself (or that no join mends) stays alone, and only it is lost.
     """
     lines = text.splitlines(keepends=True)
     starts, previous = [0], ""
@@ -365,12 +365,18 @@ def _blocks(text: str) -> Iterator[tuple[str, int]]:
     starts.append(len(lines))
     index = 0
     while index < len(starts) - 1:
-        begin, end = starts[index], starts[index + 1]
-        if not _parses("".join(lines[begin:end])):
-            joins = (later for later in starts[index + 2 :] if later - begin <= MAX_JOINED_LINES)
-            end = next((later for later in joins if _parses("".join(lines[begin:later]))), end)
-        yield "".join(lines[begin:end]), begin + 1
-        index = starts.index(end, index + 1)
+        begin, after = starts[index], index + 1
+        if not _parses("".join(lines[begin : starts[after]])):
+            joined = after
+            while _incomplete("".join(lines[begin : starts[joined]])) and joined + 1 < len(starts):
+                joined += 1
+                if starts[joined] - begin > MAX_JOINED_LINES:
+                    break
+                if _parses("".join(lines[begin : starts[joined]])):
+                    after = joined
+                    break
+        yield "".join(lines[begin : starts[after]]), begin + 1
+        index = after
 
 
 def _parses(source: str) -> bool:
@@ -379,6 +385,22 @@ def _parses(source: str) -> bool:
     except _UNPARSABLE:
         return False
     return True
+
+
+def _incomplete(source: str) -> bool:
+    """Whether ``source`` stops inside a statement (an open string or bracket, a backslash at its end), as CPython's
+    own interactive prompt decides it (codeop), rather than at an error no more lines could mend."""
+    import codeop
+    import warnings
+
+    if source.rstrip("\r\n").endswith("\\"):
+        return True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the compiler's warnings about the student's code are not theirs to see here
+        try:
+            return codeop.compile_command(source, "<block>", "exec") is None
+        except (*_UNPARSABLE, OverflowError):
+            return False
 
 
 class _IPythonStub:
