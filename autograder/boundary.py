@@ -66,6 +66,7 @@ class WorkerConfig(TypedDict):
     cell_marker: str | None  # a notebook's: the token in the line before each cell
     problems: list[ErrorReport]  # met by the grader reading the file (a notebook), reported as the worker's own
     mounts: str  # how the worker sees the filesystems, filled in by the launcher's fork that becomes the worker
+    import_seconds: float  # how long loading the submission may run before the rest of the file is left unrun
 
 
 # --------------------------------------------------------------------------- the worker's pipes

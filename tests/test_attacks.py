@@ -293,7 +293,7 @@ def test_an_import_that_sleeps_for_an_hour_is_cut_off(harness: Harness, monkeypa
     harness.submit({"ps3.py": attack("import_sleeps") + "\n" + SOLUTION.read_text()})
     data = harness.run(timeout=120)  # an import left to sleep its hour would reach this bound
     assert_scores(data, zero=ALL_FUNCTIONS, imports_cleanly=False)
-    assert "importing your file took longer than 3 s" in data["output"]
+    assert re.search(r"took longer than (3|2\.7) s", data["output"]), data["output"]  # the grader's limit, or the worker's share
     assert_clean(harness)
 
 

@@ -291,6 +291,40 @@ def test_a_syntax_error_elsewhere_does_not_cut_a_statement_with_lines_at_column_
         assert gate.call("f", []).kind == "returned" and gate.call("g", []).value == "after"
 
 
+def test_top_level_code_that_runs_too_long_costs_only_what_comes_after_it(tmp_path: Path) -> None:
+    """A benchmark left at the end of a file: what it defined before still counts, what comes after is named as not run."""
+    path = tmp_path / "ps3.py"
+    path.write_text("def before():\n    return 'before'\n\nimport time\ntime.sleep(60)\n\ndef after():\n    return 'after'\n")
+    with Sandbox(path, Limits(call_timeout=5, import_timeout=3)) as box:
+        box.graded_names = frozenset({"before", "after"})
+        report = box.ready()
+        assert not report.fatal, report.fatal
+        [stopped] = [p for p in report.problems if p["type"] == "LoadingTooLong"]
+        assert "took longer than 2.7 s: the rest of the file (after this line) was not run" in stopped["message"], stopped
+        assert stopped["where"] == "line 5" and stopped["names"] == ["after"], stopped
+        gate = CallGate.started(box)
+        assert gate.call("before", []).value == "before"
+        assert gate.call("after", []).kind == "skipped"
+
+
+def test_top_level_code_that_swallows_the_stop_still_ends_the_loading_after_its_statement(tmp_path: Path) -> None:
+    """The loader itself, in this process: a loop that catches every exception finishes its statement, and the next
+    statement is not run."""
+    from autograder.sandbox import loader
+
+    path = tmp_path / "swallows.py"
+    path.write_text(
+        "import time\nfor _ in range(6):\n    try:\n        time.sleep(0.1)\n    except BaseException:\n        pass\n\n"
+        "def after():\n    return 'after'\n"
+    )
+    module, problems = loader.import_submission(str(path), None, seconds=0.25)
+    try:
+        assert [(p["type"], p["where"], p["names"]) for p in problems] == [("LoadingTooLong", "line 2", ["_", "after"])], problems
+        assert not hasattr(module, "after")
+    finally:
+        sys.modules.pop(module.__name__, None)
+
+
 def test_what_python_refuses_only_in_the_whole_file_costs_only_that_statement(tmp_path: Path) -> None:
     """A late ``from __future__`` import and ``global x`` after ``x =`` make Python refuse the file: here, only themselves."""
     path = tmp_path / "ps3.py"

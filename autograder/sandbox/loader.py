@@ -16,9 +16,12 @@ own. ``tests/test_loader_differential.py`` holds the two to the same results.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import signal
 import sys
+import time
 import types
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -60,13 +63,23 @@ def _where(label: str, line: int) -> str:
     return f"line {line}" if label == "module" else f"{label}, line {line}"
 
 
-def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.ModuleType, list[ErrorReport]]:
+class LoadingTooLong(BaseException):
+    """Raised in the submission's top-level code when loading has used its time (a BaseException, as SystemExit is)."""
+
+
+def import_submission(
+    path: str, cell_marker: str | None = None, seconds: float | None = None
+) -> tuple[types.ModuleType, list[ErrorReport]]:
     """Load the submission at ``path`` as a module; return it and the problems met loading it.
 
     A notebook arrives converted to Python by the grader (``source.py``), each
     code cell after a marker line carrying ``cell_marker``; its cells load one
     after the other, as Jupyter runs them, each with the ``__future__``
-    features of the cells before it.
+    features of the cells before it. After ``seconds`` the statement running is
+    stopped and the rest of the file is not run, so that what it defined
+    before still counts: a benchmark left at the end of a file costs only what
+    comes after it, not every function (the grader's own deadline, a little
+    later, still ends a worker whose code keeps running regardless).
     """
     module = _new_module(module_name(path), path)
     sys.modules[module.__name__] = module  # before any of its code runs, as import does: dataclasses look it up there
@@ -75,18 +88,19 @@ def import_submission(path: str, cell_marker: str | None = None) -> tuple[types.
         module.__dict__["display"] = display  # a builtin in Jupyter, which IPython's shell puts there
     with open(path, "rb") as handle:
         text, problems = _decode(handle.read(), os.path.basename(path))
-    loading = _Loading(module.__dict__, path, problems)
-    if cell_marker is not None:
-        for label, cell in _cells(text, cell_marker):
-            loading.run(label, cell)
-    else:
-        try:
-            tree = _parse(text, path, 0)
-        except _UNPARSABLE:  # Python would refuse the whole file: each top-level block is given its own chance
-            for block, first_line in _blocks(text):
-                loading.run("module", block, first_line)
+    loading = _Loading(module.__dict__, path, problems, seconds)
+    with _alarm(seconds):
+        if cell_marker is not None:
+            for label, cell in _cells(text, cell_marker):
+                loading.run(label, cell)
         else:
-            loading.run_tree("module", tree)
+            try:
+                tree = _parse(text, path, 0)
+            except _UNPARSABLE:  # Python would refuse the whole file: each top-level block is given its own chance
+                for block, first_line in _blocks(text):
+                    loading.run("module", block, first_line)
+            else:
+                loading.run_tree("module", tree)
     if len(problems) > MAX_PROBLEMS:  # binary garbage fails in thousands of places; the report stays small
         more: ErrorReport = {
             "type": "...",
@@ -176,15 +190,21 @@ class _Loading:
     and run; an exception becomes a problem and the next statement runs.
     """
 
-    def __init__(self, namespace: dict[str, object], path: str, problems: list[ErrorReport]) -> None:
+    def __init__(self, namespace: dict[str, object], path: str, problems: list[ErrorReport], seconds: float | None = None) -> None:
         self.namespace, self.path, self.problems = namespace, path, problems
         self.flags = 0  # the compiler flags of the __future__ features imported so far
         self.first = True  # only a file's first statement can be its docstring
+        self.seconds = seconds
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+        self.stopped: ErrorReport | None = None  # the problem that says loading stopped; it names what was not run
 
     def run(self, label: str, source: str, first_line: int = 1) -> None:
         """Run one piece of source (a cell, a block of a broken file) whose lines start at ``first_line``."""
         import re
 
+        if self.stopped is not None:
+            self.stopped["names"] += re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", source, flags=re.M)
+            return
         try:
             tree = _parse(source, self.path, self.flags)
         except _UNPARSABLE as error:
@@ -204,15 +224,29 @@ class _Loading:
         if code is not None and _sets_up_annotations(code):
             self.namespace.setdefault("__annotations__", {})  # what the compiled module does before its first statement
         for statement in statements:
+            if self.stopped is not None:
+                self.stopped["names"] += _statement_names(statement)
+                continue
             first, self.first = self.first, False
             if not first and _is_string_statement(statement):
                 continue  # a string that is not the docstring does nothing; compiled alone it would become __doc__
             try:
                 exec(compile(ast.Module([statement], type_ignores=[]), self.path, "exec", self.flags, dont_inherit=True), self.namespace)
+            except LoadingTooLong as error:
+                self._stop(error, label, statement)
+                continue
             except BaseException as error:  # noqa: BLE001 - any failure is the submission's
                 self._problem(error, label, statement)
-                continue
-            self.flags |= _future_flags(statement)
+            else:
+                self.flags |= _future_flags(statement)
+            if self.deadline is not None and time.monotonic() > self.deadline:  # the alarm was caught, or never came
+                self._stop(LoadingTooLong(), label, statement)
+
+    def _stop(self, error: LoadingTooLong, label: str, statement: ast.stmt) -> None:
+        """Loading has used its time in ``statement``: it is the last one run, and the problem says so."""
+        error.args = (f"loading your file took longer than {self.seconds:g} s: the rest of the file (after this line) was not run",)
+        self._problem(error, label, statement)
+        self.stopped = self.problems[-1]
 
     def _compilable(self, label: str, statements: list[ast.stmt]) -> tuple[list[ast.stmt], types.CodeType | None]:
         """The statements without each one that keeps the module from compiling, and the module's code.
@@ -238,6 +272,25 @@ class _Loading:
 
     def _problem(self, error: BaseException, label: str, statement: ast.stmt) -> None:
         self.problems.append({**describe(error), "where": _where(label, statement.lineno), "names": _statement_names(statement)})
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """SIGALRM raises LoadingTooLong in the submission's code after ``seconds`` (None: never)."""
+    if seconds is None or not hasattr(signal, "setitimer"):
+        yield
+        return
+
+    def expire(number: int, frame: types.FrameType | None) -> None:
+        raise LoadingTooLong
+
+    signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
 def _parse(source: str, path: str, flags: int) -> ast.Module:

@@ -31,6 +31,8 @@ from autograder.sandbox.limits import Limits
 from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
 from autograder.sandbox.zygote import ISOLATION_FAILED, WorkerProcess
 
+IMPORT_SHARE = 0.9  # of the import timeout, the worker's own loading budget: it stops the file's code there
+
 
 class Call(NamedTuple):
     """One call to make in the worker."""
@@ -100,6 +102,8 @@ class Sandbox:
             "landlock_max_abi": self.isolation.landlock_cap,
             "cell_marker": source.cell_marker,
             "mounts": "",
+            # Less than the grader's deadline (counted from the spawn): the worker stops loading and answers in time.
+            "import_seconds": self.limits.import_timeout * IMPORT_SHARE,
             "problems": source.problems,
         }
         requests_read, self._requests = os.pipe()

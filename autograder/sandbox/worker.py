@@ -386,7 +386,7 @@ def main(config: WorkerConfig) -> None:
     output = _CappedOutput(1, config["output_bytes"], config["output_marker"].encode())
     for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
         setattr(sys, stream, output)
-    module, problems = loader.import_submission(config["submission"], config["cell_marker"])
+    module, problems = loader.import_submission(config["submission"], config["cell_marker"], config["import_seconds"])
     try:
         request, _ = _read_request(requests)  # the grader's first request names the functions it grades
     except EOFError:
