@@ -6,9 +6,10 @@ main run, beside ordinary cases, so that an honest submission answers them as
 it answers any call; this module only computes, after each phase, from the
 answers recorded so far. A submission that reads the worker's request pipe
 ahead of its own calls can tell part calls from cases, so the credit does not
-rest on their being unseen: only on the checks below. A visible case's credit is granted right after the visible
-phase, so it rests on visible-phase answers and verdicts alone: no answer to a
-hidden input can change what a visible case shows.
+rest on their being unseen: only on the checks below. A visible case's credit
+is granted right after the visible phase, so it rests on visible-phase answers
+and verdicts alone: no answer to a hidden input can change what a visible case
+shows.
 
 Credit needs genuine parts, answering as a pure function would: every part
 the composition used returned values on its own cases, not the same value on

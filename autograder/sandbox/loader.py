@@ -200,17 +200,14 @@ class _Loading:
 
     def run(self, label: str, source: str, first_line: int = 1) -> None:
         """Run one piece of source (a cell, a block of a broken file) whose lines start at ``first_line``."""
-        import re
-
         if self.stopped is not None:
-            self.stopped["names"] += re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", source, flags=re.M)
+            self.stopped["names"] += _defined_names(source)
             return
         try:
             tree = _parse(source, self.path, self.flags)
         except _UNPARSABLE as error:
-            names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", source, flags=re.M)
             line = (getattr(error, "lineno", None) or 1) + first_line - 1
-            self.problems.append({**describe(error), "where": _where(label, line), "names": names})
+            self.problems.append({**describe(error), "where": _where(label, line), "names": _defined_names(source)})
             return
         import ast
 
@@ -483,6 +480,13 @@ def display(*objects: object, **options: object) -> None:
     shows it (the output of a call is the student's to see)."""
     for shown in objects:
         print(repr(shown))
+
+
+def _defined_names(source: str) -> list[str]:
+    """The functions and classes a piece of source that is not run (or cannot be parsed) defines at its top level."""
+    import re
+
+    return re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", source, flags=re.M)
 
 
 def _statement_names(statement: ast.stmt) -> list[str]:
