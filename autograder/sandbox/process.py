@@ -318,7 +318,8 @@ class Sandbox:
                 raise WorkerGone("crashed", self._death())
             self._inbox += chunk
             self._reply_bytes += len(chunk)
-        data = bytes(self._inbox[:size])
+        with memoryview(self._inbox) as inbox:  # one copy: a slice of the bytearray would be a second one
+            data = bytes(inbox[:size])
         del self._inbox[:size]
         return data
 
