@@ -260,3 +260,31 @@ def test_one_process_cannot_run_two_sandboxes_as_the_same_user(tmp_path: Path) -
         assert first.call("f", []).value == 1
     with CallGate.started(Sandbox(path)) as again:
         assert again.call("f", []).value == 1
+
+
+def test_a_workers_folder_is_private_new_and_removed_whatever_it_holds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's folder is made without tempfile (a grade does not import it) yet as mkdtemp makes one: new, 0700, in
+    $TMPDIR; removing it takes what a worker without Landlock could have written there, folders too."""
+    from autograder.sandbox import process
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    first, second = process._new_folder(), process._new_folder()
+    assert first != second and first.parent == second.parent == tmp_path
+    assert first.stat().st_mode & 0o777 == 0o700
+    (first / "ps3.py").write_text("x = 1\n")
+    (second / "ps3.py").write_text("x = 1\n")
+    (second / "made by the worker" / "deeper").mkdir(parents=True)
+    process._remove(first)
+    process._remove(second)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_results_are_written_whole_with_no_partial_file_left(tmp_path: Path) -> None:
+    from autograder.output.files import write_json
+
+    target = tmp_path / "results" / "results.json"
+    write_json(target, {"score": 1.0, "tests": [{"name": "a"}]})
+    write_json(target, {"score": 2.0, "tests": []})
+    assert target.read_text().startswith("{\n") and '"score": 2.0' in target.read_text()
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [path.name for path in target.parent.iterdir()] == ["results.json"]
