@@ -17,8 +17,8 @@ import ctypes
 import errno
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from autograder.boundary import NamespaceProbe
 from autograder.sandbox.confine import PR_SET_NO_NEW_PRIVS
@@ -41,8 +41,7 @@ MOUNT_OPTIONS = {
 LINUX_CAPABILITY_VERSION_3 = 0x20080522  # capset's header: two 32-bit words of each capability set
 
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(NamedTuple):  # a NamedTuple: a frozen dataclass would compile five methods at every grade's import (~0.3 ms)
     """One line of /proc/self/mountinfo."""
 
     root: str  # the folder of its file system it shows

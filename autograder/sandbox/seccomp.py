@@ -37,7 +37,7 @@ import errno
 import os
 import struct
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from autograder.sandbox.confine import PR_SET_NO_NEW_PRIVS
 
@@ -231,8 +231,7 @@ SIGN_BIT = 0x80000000  # of a 32-bit pid: kill(-1) is every process the user may
 ARCHITECTURES = ("x86_64", "aarch64")  # the columns of ALLOWED
 
 
-@dataclass(frozen=True)
-class ArgumentRule:
+class ArgumentRule(NamedTuple):  # a NamedTuple: a frozen dataclass would compile five methods at every grade's import (~0.3 ms)
     """A call on the list that is allowed only when one argument passes a test; otherwise it fails with ``refusal``.
 
     The filter reads the argument's low 32 bits: what the kernel reads for

@@ -64,7 +64,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, NamedTuple, NoReturn, TypeVar, cast
 
 if TYPE_CHECKING:
     import subprocess  # imported where a fresh launcher is started: a grade forks its own
@@ -364,8 +364,7 @@ def start_here() -> None:
 # ----------------------------------------------------------------------------- the launcher's side
 
 
-@dataclass
-class _Reaper:
+class _Reaper(NamedTuple):  # a NamedTuple: a dataclass would compile its methods at every grade (~0.2 ms)
     """A reaper the launcher started and has not reaped yet (so its pid is still its own)."""
 
     pidfd: int  # readable once it has ended
