@@ -288,3 +288,24 @@ def test_results_are_written_whole_with_no_partial_file_left(tmp_path: Path) -> 
     assert target.read_text().startswith("{\n") and '"score": 2.0' in target.read_text()
     assert target.stat().st_mode & 0o777 == 0o644
     assert [path.name for path in target.parent.iterdir()] == ["results.json"]
+
+
+def test_a_workers_folder_is_made_elsewhere_when_tmpdir_cannot_be_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As tempfile.gettempdir would, a $TMPDIR that refuses a new folder is passed over for /tmp."""
+    from autograder.sandbox import process
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    original_mkdir = Path.mkdir
+
+    def refused_in_tmpdir(self: Path, mode: int = 0o777, parents: bool = False, exist_ok: bool = False) -> None:
+        if self.parent == tmp_path:
+            raise PermissionError(13, "Permission denied", str(self))  # as for a user who may not write there (root may)
+        original_mkdir(self, mode, parents, exist_ok)
+
+    monkeypatch.setattr(Path, "mkdir", refused_in_tmpdir)
+    folder = process._new_folder()
+    try:
+        assert folder.parent == Path("/tmp") and folder.stat().st_mode & 0o777 == 0o700
+    finally:
+        process._remove(folder)
+    assert not folder.exists()

@@ -437,14 +437,18 @@ def _new_folder() -> Path:
 
     Not ``tempfile`` itself: with ``shutil`` and ``random`` it would cost every grade about 2 ms, for one name.
     """
-    root = next((value for name in ("TMPDIR", "TEMP", "TMP") if os.path.isdir(value := os.environ.get(name, ""))), "/tmp")
-    while True:
-        folder = Path(root, f"ag-worker-{os.urandom(6).hex()}")
-        try:
-            folder.mkdir(mode=0o700)
-            return folder
-        except FileExistsError:
-            continue
+    places = [value for name in ("TMPDIR", "TEMP", "TMP") if os.path.isdir(value := os.environ.get(name, ""))]
+    for root in [*places, "/tmp", "/var/tmp", "/usr/tmp"]:
+        while True:
+            folder = Path(root, f"ag-worker-{os.urandom(6).hex()}")
+            try:
+                folder.mkdir(mode=0o700)
+                return folder
+            except FileExistsError:
+                continue
+            except OSError:  # not writable here (as tempfile.gettempdir skips it): the next place
+                break
+    raise FileNotFoundError("no temporary folder can be written: set TMPDIR to a folder this user can write")
 
 
 def _remove(folder: Path | None) -> None:
