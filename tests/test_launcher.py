@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import WORKER_USER, wait_until
+from helpers import WORKER_USER, shared_tmpdir, wait_until
 
 from autograder.engine.runner import grade, load_problem_set
 from autograder.output.results import gradescope_json
@@ -97,10 +97,13 @@ def test_a_launcher_that_stops_answering_is_replaced(submission: Path, monkeypat
             pass
 
 
-def test_a_clean_up_that_fails_is_reported_and_the_rest_of_it_still_runs(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clean_up_that_fails_is_reported_and_the_rest_of_it_still_runs(
+    submission: Path, monkeypatch: pytest.MonkeyPatch, traversable_tmp: Path
+) -> None:
     def refuse(folder: Path) -> None:
         raise PermissionError(13, "Permission denied", str(folder))
 
+    monkeypatch.setenv("TMPDIR", str(shared_tmpdir(traversable_tmp)))  # the worker folders this test cannot remove: removed with it
     monkeypatch.setattr(process, "_remove", refuse)
     box = Sandbox(submission)
     assert CallGate.started(box).call("pid", []).kind == "returned"
@@ -148,12 +151,14 @@ gate.call("hang", [])
 """
 
 
-def test_a_grader_killed_with_its_launcher_leaves_no_worker(submission: Path, tmp_path: Path) -> None:
+def test_a_grader_killed_with_its_launcher_leaves_no_worker(submission: Path, tmp_path: Path, traversable_tmp: Path) -> None:
     """Each reaper watches the grader itself (its end of the status pipe), not only the launcher."""
     submission.write_text(submission.read_text() + "\n\ndef hang():\n    while True:\n        pass\n")
     script = tmp_path / "grader.py"
     script.write_text(GRADER.format(repo=str(REPO), submission=str(submission)))
-    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True) as grader:
+    # A killed grader cannot remove its worker's folder: it is made where this test removes it.
+    environment = dict(os.environ, TMPDIR=str(shared_tmpdir(traversable_tmp)))
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=environment) as grader:
         try:
             assert grader.stdout is not None
             started = json.loads(grader.stdout.readline())
