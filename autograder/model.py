@@ -2,7 +2,10 @@
 
 Plain dataclasses and ``Literal`` kinds, importing nothing from the package but
 the text types (text.py), so that every layer (engine, sandbox, output, front
-ends) can share them without importing each other.
+ends) can share them without importing each other. The small immutable records
+that are only built and read (Expected, PartCall, FollowThrough) are
+NamedTuples: a frozen dataclass compiles six methods from source when this
+module is imported, at every grade, about 0.3 ms a class.
 
 Fields that hold text the student controls say so: typed ``StudentText`` where
 the model can make them so itself (a verdict's detail), marked "student text"
@@ -14,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from autograder.boundary import ErrorReport
 from autograder.text import StudentText
@@ -50,25 +53,22 @@ class Comparison:
     magnitudes: Any = field(default=None, compare=False, repr=False)  # a float64 array shaped like the answer
 
 
-@dataclass(frozen=True)
-class Expected:
+class Expected(NamedTuple):
     """A return value, or the name of the exception a correct function raises."""
 
     value: Any = None
     raises: str | None = None
 
 
-@dataclass(frozen=True)
-class PartCall:
+class PartCall(NamedTuple):
     """One call of a part function that a composition makes: made in the main run, never later."""
 
     function: str
     args: tuple[Any, ...]
-    kwargs: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class FollowThrough:
+class FollowThrough(NamedTuple):
     """Partial credit for a composite answer that is wrong only because one of its parts is.
 
     ``compose(parts, *args)`` is the reference's composition; ``calls`` are the

@@ -74,7 +74,7 @@ def test_the_guide_documents_every_key_of_the_course_configuration() -> None:
     from autograder.sandbox.limits import Limits
 
     section = guide_text().split("## The course configuration: `assignment.yaml`", 1)[1].split("\n## ", 1)[0]
-    keys = [f.name for f in fields(Course) if f.name != "path"]
+    keys = [name for name in Course._fields if name != "path"]
     assert [key for key in keys if not re.search(rf"^\| `{key}` \|", section, flags=re.M)] == []
     for limit in fields(Limits):
         row = re.search(rf"^\| `{limit.name}` \| ([^|]+) \|", section, flags=re.M)

@@ -10,9 +10,11 @@ file's parse for us (:func:`cache_entry`), so that a grade never imports PyYAML.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from autograder.engine.compiled import content_hash, stored_course
 from autograder.sandbox.limits import Limits
@@ -24,14 +26,15 @@ class CourseError(Exception):
     """The course configuration cannot be used; the message names the file and what to fix."""
 
 
-@dataclass(frozen=True)
-class Course:
+class Course(NamedTuple):  # a NamedTuple: a frozen dataclass compiles six methods at every grade's import (~1 ms)
+    """A course's configuration (assignment.yaml), as :func:`load` reads it; neutral defaults without one."""
+
     title: str = "Assignment"
     submission_names: tuple[str, ...] = ("submission.py", "submission.ipynb")
     submission_max_bytes: int = 2_000_000
     total_points: float | None = None
     student_packages: tuple[str, ...] = ()
-    limits: dict[str, Any] = field(default_factory=dict)
+    limits: Mapping[str, Any] = MappingProxyType({})  # read-only: the default is shared by every Course
     path: Path | None = None
 
     @property
@@ -64,7 +67,7 @@ def load(problems: Path) -> Course:
     data = _parse(path, Path(problems))
     if not isinstance(data, dict):
         raise CourseError(f"{path}: must be a mapping of title, submission_names, total_points, student_packages, limits")
-    known = {f.name for f in fields(Course)} - {"path"}
+    known = set(Course._fields) - {"path"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise CourseError(f"{path}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(known))}")
@@ -81,7 +84,7 @@ def load(problems: Path) -> Course:
         submission_max_bytes=int(data.get("submission_max_bytes", 2_000_000)),
         total_points=None if data.get("total_points") is None else float(data["total_points"]),
         student_packages=tuple(str(p) for p in data.get("student_packages") or ()),
-        limits=dict(data.get("limits") or {}),
+        limits=MappingProxyType(dict(data.get("limits") or {})),
         path=path,
     )
 

@@ -163,7 +163,7 @@ def to_document(cases: VisibleCases) -> dict[str, Any]:
             "submission_names": list(cases.course.submission_names),
             "submission_max_bytes": cases.course.submission_max_bytes,
             "student_packages": list(cases.course.student_packages),
-            "limits": cases.course.limits,
+            "limits": dict(cases.course.limits),
         },
         "problems": problems_document(cases.problems),
     }
