@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -99,6 +100,24 @@ def test_the_worker_reports_its_first_exception_with_the_traceback_module_its_la
     with CallGate.started(Sandbox(path)) as gate:
         assert gate.call("loaded", ["traceback"]).value is True  # before any exception: no worker pays for its import
         assert gate.call("fails", []).error["traceback"].startswith("Traceback (most recent call last):")
+
+
+def test_a_traceback_shows_the_students_frames_and_the_libraries_they_called_never_the_workers(tmp_path: Path) -> None:
+    """The worker's own frame (where it made the call) is noise to a student, and names a file they never wrote."""
+    path = tmp_path / "submission.py"
+    path.write_text(
+        "import numpy as np\n\ndef inner(x):\n    raise ValueError(x)\n\ndef outer():\n    return inner(3)\n\n"
+        "def singular():\n    return np.linalg.inv(np.zeros((2, 2)))\n"
+    )
+    with CallGate.started(Sandbox(path)) as gate:
+        raised = gate.call("outer", []).error["traceback"]
+        in_numpy = gate.call("singular", []).error["traceback"]
+    frames = re.findall(r'^  File "([^"]+)", line (\d+), in (\w+)$', raised, flags=re.M)
+    assert frames == [("submission.py", "7", "outer"), ("submission.py", "4", "inner")], raised
+    assert raised.endswith("ValueError: 3\n")
+    files = re.findall(r'^  File "([^"]+)"', in_numpy, flags=re.M)
+    assert files[0] == "submission.py" and len(files) > 1 and all(name.endswith(".py") for name in files), in_numpy  # NumPy's own frames
+    assert not {"worker.py", "loader.py"} & set(files), in_numpy
 
 
 def test_unsupported_objects_arrive_as_type_names_only(gate: CallGate) -> None:

@@ -39,11 +39,19 @@ _UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)  # what com
 MAX_JOINED_LINES = 400  # the longest statement a broken file's blocks are joined into (a long docstring's)
 
 
+_ENGINE_FOLDER = os.path.dirname(__file__) + os.sep  # this module's and worker.py's folder, as their frames name it
+
+
 def describe(error: BaseException) -> ErrorReport:
     import traceback
 
-    # The student's own frames, named by file name: the worker's frames and folders are noise to them.
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename != "<string>"]
+    # The student's own frames (and any library's their code called), named by file name: the worker's and the
+    # loader's frames, where the call or the load began, and the folders, are noise to them.
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename != "<string>" and not frame.filename.startswith(_ENGINE_FOLDER)
+    ]
     for frame in frames:
         frame.filename = os.path.basename(frame.filename)
     lines = (["Traceback (most recent call last):\n"] if frames else []) + traceback.format_list(frames)
