@@ -82,6 +82,8 @@ def test_results_match_the_single_submission_grader(graded: tuple[Path, Path], t
     assert [(t["name"], t["score"]) for t in batched["tests"] if t.get("max_score")] == [
         (t["name"], t["score"]) for t in alone["tests"] if t.get("max_score")
     ]
+    # Both name the specs and engine they were graded with, so a regrade can be traced to a change of either.
+    assert batched["extra_data"]["spec_fingerprint"] == alone["extra_data"]["spec_fingerprint"] != ""
 
 
 @pytest.mark.needs_root(reason="slot users exist only when the grader runs as root")

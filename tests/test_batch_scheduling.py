@@ -14,7 +14,7 @@ from autograder.apps.batch.records import Record
 from autograder.apps.batch.slots import SlotSandbox
 from autograder.apps.cli import main
 from autograder.apps.course import Course
-from autograder.model import Problem
+from autograder.engine.runner import ProblemSet
 from autograder.sandbox.process import IMPORT_SHARE
 
 from conftest import SOLUTION, total_points
@@ -67,10 +67,10 @@ def test_a_hanging_grade_waits_behind_fresh_work_and_its_worker_stops_at_once(tm
     real_grade_one = batch.grade_one
 
     def recording_grade_one(
-        job: batch.Job, problems: list[Problem], course: Course, slot: batch.Slot, out: Path, stop: threading.Event
+        job: batch.Job, problem_set: ProblemSet, course: Course, slot: batch.Slot, out: Path, stop: threading.Event
     ) -> Record:
         begun.append(job.submission.id)
-        return real_grade_one(job, problems, course, slot, out, stop)
+        return real_grade_one(job, problem_set, course, slot, out, stop)
 
     stopped: list[tuple[int, tuple[str, int], bool]] = []  # pid, its last state and CPU ticks seen, whether it ended
     real_put_off = SlotSandbox.put_off_now

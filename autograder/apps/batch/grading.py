@@ -59,13 +59,13 @@ from autograder.apps.batch.slots import PutOff, SlotSandbox
 from autograder.apps.course import Course
 from autograder.apps.paths import default_problems
 from autograder.engine import scoring
-from autograder.engine.runner import Cancelled
+from autograder.engine.runner import Cancelled, ProblemSet
 from autograder.output.files import write_json, write_text
 from autograder.sandbox import zygote
 from autograder.text import Text, Trusted
 
 if TYPE_CHECKING:
-    from autograder.model import Problem, Report
+    from autograder.model import Report
 
 RESULTS_NAME = "results.json"
 RECORD_NAME = "summary.json"
@@ -136,7 +136,8 @@ def run(arguments: argparse.Namespace) -> int:
             for submission in submissions:
                 submission.notes += export.skipped.get(submission.id, [])
             identity = export_identity(Path(arguments.export), export, submissions)
-            problems, specs_print, course = _load_specs(arguments.problems or default_problems())
+            problem_set, course = _load_specs(arguments.problems or default_problems())
+            problems, specs_print = problem_set.problems, problem_set.fingerprint + repr(course)
             _check_output(out, identity, arguments.force)
             stored = {} if arguments.force else _stored_records(out, submissions)
             planned = [plan(submission, specs_print, course) for submission in submissions]
@@ -152,7 +153,7 @@ def run(arguments: argparse.Namespace) -> int:
                 )
                 progress = Progress(len(jobs), slots=slots)
                 try:
-                    records, interrupted = ParallelGrading(jobs, problems, course, out, users).run(progress)
+                    records, interrupted = ParallelGrading(jobs, problem_set, course, out, users).run(progress)
                     progress.close()
                 except BaseException:
                     _give_back(out)
@@ -214,8 +215,9 @@ def _finish(
 # --------------------------------------------------------------------------- what to grade
 
 
-def _load_specs(folder: Path) -> tuple[list[Problem], str, Course]:
-    """Load the specs and the course once for every submission, and fingerprint everything that decides a grade."""
+def _load_specs(folder: Path) -> tuple[ProblemSet, Course]:
+    """Load the specs once for every submission, with their fingerprint (of everything but the course that decides a
+    grade), and the course."""
     from autograder.apps.course import CourseError, load
     from autograder.engine.errors import SpecError
     from autograder.engine.problemset import load_with_fingerprint
@@ -224,7 +226,7 @@ def _load_specs(folder: Path) -> tuple[list[Problem], str, Course]:
         (problems, stamp), course = load_with_fingerprint(Path(folder)), load(Path(folder))
     except (SpecError, CourseError) as error:
         raise BatchError(f"the problem specs cannot be used, so nothing was graded: {error}") from None
-    return problems, stamp + repr(course), course
+    return ProblemSet(problems, stamp), course
 
 
 def plan(submission: Submission, specs_print: str, course: Course) -> Job:
@@ -398,8 +400,8 @@ class ParallelGrading:
     cut short is never written, so the next run grades it again.
     """
 
-    def __init__(self, jobs: list[Job], problems: list[Problem], course: Course, out: Path, users: list[str]) -> None:
-        self.problems, self.course, self.out = problems, course, out
+    def __init__(self, jobs: list[Job], problem_set: ProblemSet, course: Course, out: Path, users: list[str]) -> None:
+        self.problem_set, self.course, self.out = problem_set, course, out
         self.total = len(jobs)
         self.fresh: collections.deque[Job] = collections.deque(jobs)
         self.later: collections.deque[Job] = collections.deque()  # put off: graded once no fresh job waits
@@ -465,7 +467,7 @@ class ParallelGrading:
                 if self.progress is not None:
                     self.progress.begin(job.submission.id)
                 try:
-                    record = grade_one(job, self.problems, self.course, slot, self.out, self.stop)
+                    record = grade_one(job, self.problem_set, self.course, slot, self.out, self.stop)
                 except PutOff:
                     with self.lock:
                         self.later.append(job)
@@ -507,13 +509,13 @@ class Slot:
     sandbox: SlotSandbox | None = None
 
 
-def grade_one(job: Job, problems: list[Problem], course: Course, slot: Slot, out: Path, stop: threading.Event) -> Record:
+def grade_one(job: Job, problem_set: ProblemSet, course: Course, slot: Slot, out: Path, stop: threading.Event) -> Record:
     """Grade one submission as Gradescope would; write its results.json, then its record.
 
     Raises PutOff when the scheduler put the grade off (slots.py): nothing is written.
     """
     from autograder.apps.batch.report import FEEDBACK_NAME, feedback_page
-    from autograder.engine.runner import ProblemSet, grade
+    from autograder.engine.runner import grade
     from autograder.output.notes import graded_json
     from autograder.output.results import error_json, grader_failure_json
     from autograder.sandbox.gate import CallGate
@@ -527,7 +529,7 @@ def grade_one(job: Job, problems: list[Problem], course: Course, slot: Slot, out
         try:
             report = grade(
                 CallGate.started(slot.sandbox),
-                ProblemSet(problems),
+                problem_set,
                 cancel=stop,
                 packages=course.package_names,
                 module_names=course.module_names,
