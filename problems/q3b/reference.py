@@ -35,10 +35,11 @@ def conv_transpose2d_transposed(x, kernel) -> np.ndarray:
 
 
 def conv_transpose2d_index_slip(x, kernel) -> np.ndarray:
-    """The worked answers' Algorithm 1, line 7: O[i : j + K_h, j : j + K_w] (0-indexed here).
+    """The worked answers' Algorithm 1, line 7: O[i : j + K_h, j : j + K_w] (0-indexed here), written with loops.
 
     The row slice runs from i to j + kh: below the diagonal (j < i) it is
     shorter than the kernel, and only the kernel rows that fit are added.
+    (Written with NumPy slices the slip gives other answers: the next solver.)
     """
     x, kernel = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
     (h, w), (kh, kw) = x.shape, kernel.shape
@@ -47,6 +48,19 @@ def conv_transpose2d_index_slip(x, kernel) -> np.ndarray:
         for j in range(w):
             rows = max(0, min(j + kh - i, kh))
             out[i : i + rows, j : j + kw] += x[i, j] * kernel[:rows]
+    return out
+
+
+def conv_transpose2d_index_slip_as_numpy_runs_it(x, kernel) -> np.ndarray:
+    """The same slip written with NumPy slices, as the worked answers write it: off the diagonal the row
+    slice is not K_h rows long and NumPy refuses the kernel (a ValueError, which no answer is matched
+    against), unless the kernel has one row, which NumPy then adds to every row of the slice."""
+    x, kernel = np.asarray(x, dtype=np.float64), np.asarray(kernel, dtype=np.float64)
+    (h, w), (kh, kw) = x.shape, kernel.shape
+    out = np.zeros((h + kh - 1, w + kw - 1))
+    for i in range(h):
+        for j in range(w):
+            out[i : j + kh, j : j + kw] += x[i, j] * kernel
     return out
 
 
