@@ -120,11 +120,13 @@ def conv_transpose2d(x, kernel):
 @pytest.mark.ps3
 def test_the_slip_as_the_worked_answers_write_it_is_named_wherever_it_returns(tmp_path: Path) -> None:
     report = _grade(tmp_path, SOLUTION.read_text() + SLIP_AS_WRITTEN)
-    failed = [r for r in report.results if r.case.function == "conv_transpose2d" and not r.verdict.passed]
-    returned = [r for r in failed if r.outcome.kind == "returned"]
+    failed = [(r, r.outcome) for r in report.results if r.case.function == "conv_transpose2d" and not r.verdict.passed]
+    returned = [r for r, outcome in failed if outcome is not None and outcome.kind == "returned"]
     assert returned and any(not r.case.hidden for r in returned)  # the visible one-row kernel, at least
     assert all("Algorithm 1, line 7" in r.diagnosis for r in returned), [(r.case.name, r.diagnosis) for r in returned]
-    assert all("broadcast" in r.outcome.error.get("message", "") for r in failed if r.outcome.kind == "raised")
+    raised = [outcome for _, outcome in failed if outcome is not None and outcome.kind == "raised"]
+    assert raised and all("broadcast" in outcome.error.get("message", "") for outcome in raised)
+    assert len(returned) + len(raised) == len(failed)
 
 
 @pytest.mark.ps3
