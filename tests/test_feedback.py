@@ -103,23 +103,16 @@ def test_more_known_mistakes(tmp_path: Path, name: str) -> None:
     assert any(words in d for d in _diagnoses(report, function))
 
 
-# The same slip as the worked answers write it, in NumPy slices: NumPy refuses the kernel wherever the row slice
-# is not K_h rows long, and adds a one-row kernel to every row of the slice.
-SLIP_AS_WRITTEN = """
-def conv_transpose2d(x, kernel):
-    x, kernel = np.asarray(x, dtype=float), np.asarray(kernel, dtype=float)
-    (h, w), (kh, kw) = x.shape, kernel.shape
-    out = np.zeros((h + kh - 1, w + kw - 1))
-    for i in range(h):
-        for j in range(w):
-            out[i : j + kh, j : j + kw] += x[i, j] * kernel
-    return out
-"""
+# The same slip as the worked answers write it, in the solution's own NumPy slices: NumPy refuses the kernel
+# wherever the row slice is not K_h rows long, and adds a one-row kernel to every row of the slice.
+SLIP_AS_WRITTEN = "out[i : j + kh, j : j + kw] += x[i, j] * kernel"
 
 
 @pytest.mark.ps3
 def test_the_slip_as_the_worked_answers_write_it_is_named_wherever_it_returns(tmp_path: Path) -> None:
-    report = _grade(tmp_path, SOLUTION.read_text() + SLIP_AS_WRITTEN)
+    solution = SOLUTION.read_text()
+    assert RIGHT_SCATTER in solution
+    report = _grade(tmp_path, solution.replace(RIGHT_SCATTER, SLIP_AS_WRITTEN))
     failed = [(r, r.outcome) for r in report.results if r.case.function == "conv_transpose2d" and not r.verdict.passed]
     returned = [r for r, outcome in failed if outcome is not None and outcome.kind == "returned"]
     assert returned and any(not r.case.hidden for r in returned)  # the visible one-row kernel, at least
