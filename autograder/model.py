@@ -72,8 +72,8 @@ class FollowThrough(NamedTuple):
     """Partial credit for a composite answer that is wrong only because one of its parts is.
 
     ``compose(parts, *args)`` is the reference's composition; ``calls`` are the
-    part calls it makes on this case's arguments, which the runner makes during
-    the main run so that student code cannot tell them from ordinary cases.
+    part calls it makes on this case's arguments, which the runner makes after
+    the case's phase when the case could earn the credit (follow_through.py).
     """
 
     share: float

@@ -360,18 +360,14 @@ def timed_grades(root: Path, env: dict[str, str], pin: list[str], runs: int, dir
 
 
 def student_seconds(problems: Path, submission: Path) -> tuple[float, int]:
-    """CPU seconds the submission's own functions take on the grade's calls (each case, and each of its part calls
-    twice, as the grader makes them), called here, in this process (the instructor's solution, not a student's),
-    best of five; and the number of calls."""
+    """CPU seconds the submission's own functions take on the grade's calls, called here, in this process (the
+    instructor's solution, not a student's), best of five; and the number of calls. The solution fails no case, so
+    the grader makes no follow-through part calls: one call a case."""
     spec = importlib.util.spec_from_file_location("timed_submission", submission)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    calls = []
-    for case in (case for problem in load_problems(problems) for case in problem.cases):
-        parts = case.follow_through.calls if case.follow_through else ()
-        calls += [(part.function, part.args, part.kwargs) for part in (*parts, *parts)]
-        calls.append((case.function, case.args, case.kwargs))
+    calls = [(case.function, case.args, case.kwargs) for problem in load_problems(problems) for case in problem.cases]
     best = float("inf")
     for _ in range(5):
         started = time.process_time()

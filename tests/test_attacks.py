@@ -166,9 +166,10 @@ def test_follow_through_on_a_hostile_part_answer_keeps_the_graders_memory_small(
     classifier = cases_of(data, "conv_classifier_params")
     assert [t["status"] for t in classifier].count("failed") == 1 and classifier[0]["status"] == "failed"
     assert classifier[0]["score"] == 0 and "Follow-through" not in classifier[0]["output"]
-    # The armed num_conv_layers answers its list to whichever call comes next: a graded one is lost too.
+    layers = cases_of(data, "num_conv_layers")
+    assert [t["status"] for t in layers].count("failed") == 1 and layers[0]["status"] == "failed"  # the part lost points
     losing = {n for n, (earned, possible) in scores_by_function(data).items() if earned != possible}
-    assert "conv_classifier_params" in losing and losing <= {"conv_classifier_params", "num_conv_layers"}
+    assert losing == {"conv_classifier_params", "num_conv_layers"}
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     assert_clean(harness)
 

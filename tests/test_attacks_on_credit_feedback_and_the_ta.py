@@ -149,38 +149,6 @@ def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness: Harness
     data = harness.run()
     assert_no_follow_through(data)
     honest = _honest_solution()
-    # An own case is answered honestly only when no call with its arguments came before it: every
-    # part call is made before the cases of its phase, so visible part calls precede every own case.
-    part_calls = {
-        call_key(p.function, p.args, p.kwargs)
-        for problem in spec_problems()
-        for case in problem.cases
-        if case.follow_through
-        for p in case.follow_through.calls
-    }
-    honest_own = []
-    seen = set(part_calls)
-    for case in sorted(_cases("fc_layer_params") + _cases("num_conv_layers"), key=lambda c: c.hidden):
-        key = call_key(case.function, case.args, case.kwargs)
-        honest_own.append((case, key not in seen))
-        seen.add(key)
-
-    def own_cases_earn(function: str) -> float:
-        from autograder.engine.runner import check
-        from autograder.model import Outcome
-
-        total = 0.0
-        for case, first in honest_own:
-            if case.function != function:
-                continue
-            try:
-                value = honest[function](*case.args, **case.kwargs)
-                value = value if first else (case.args[0] * case.args[1] if function == "fc_layer_params" else value + 1)
-                outcome = Outcome("returned", value)
-            except ValueError:
-                outcome = Outcome("raised", error={"type": "ValueError", "mro": ["ValueError", "Exception"]})
-            total += case.max_score if check(case, outcome).verdict.passed else 0
-        return round(total, 4)
 
     def classifier(image_shape: tuple[int, int, int], kernel_size: int, size_out: int, n_classes: int) -> int:
         channels, height, _ = image_shape
@@ -189,14 +157,69 @@ def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness: Harness
         head: int = honest["fc_layer_params"](channels * size_out * size_out, n_classes)
         return convolutions + head
 
+    totals: dict[str, Callable[..., Any]] = {
+        "mlp_layer_params": lambda dims: [a * b for a, b in itertools.pairwise(dims)],
+        "conv_classifier_params": classifier,
+    }
+
+    def part_calls_of_failed_totals(hidden: bool) -> set[str]:
+        """The keys of the part calls the grader makes after a phase: those of the totals that failed in it."""
+        from autograder.engine.runner import check
+        from autograder.model import Outcome
+
+        failed = [
+            case
+            for function, total in totals.items()
+            for case in _cases(function)
+            if case.hidden == hidden
+            and case.follow_through
+            and not check(case, Outcome("returned", total(*case.args, **case.kwargs))).verdict.passed
+        ]
+        assert failed, "no total failed: the grader would make no part calls, and the attack would test nothing"
+        return {call_key(p.function, p.args, p.kwargs) for case in failed for p in case.follow_through.calls}  # type: ignore[union-attr]
+
+    # The order the worker sees each phase in: its cases, then (a part having lost points on its first
+    # call, which raises and is no sighting) the part calls of the totals that failed in it, twice. The
+    # parts' own answers are genuine and one of them lost points, so only the lie in the second round
+    # stands between the totals and their credit.
+    answered: list[tuple[Case, str]] = []  # each own case, and how the attack answers it: raises, honest or lies
+    seen: set[str] = set()
+    called: set[str] = set()
+    for hidden in (False, True):
+        for case in [c for c in _cases("fc_layer_params") + _cases("num_conv_layers") if c.hidden == hidden]:
+            key = call_key(case.function, case.args, case.kwargs)
+            if case.function not in called:
+                called.add(case.function)
+                answered.append((case, "raises"))
+            else:
+                answered.append((case, "honest" if key not in seen else "lies"))
+                seen.add(key)
+        seen |= part_calls_of_failed_totals(hidden)
+
+    def own_cases_earn(function: str) -> float:
+        from autograder.engine.runner import check
+        from autograder.model import Outcome
+
+        total = 0.0
+        for case, how in answered:
+            if case.function != function:
+                continue
+            try:
+                if how == "raises":
+                    raise RuntimeError("a part that loses points on its first case")
+                value = honest[function](*case.args, **case.kwargs)
+                value = value if how == "honest" else (case.args[0] * case.args[1] if function == "fc_layer_params" else value + 1)
+                outcome = Outcome("returned", value)
+            except (ValueError, RuntimeError) as error:
+                outcome = Outcome("raised", error={"type": type(error).__name__, "mro": [type(error).__name__, "Exception"]})
+            total += case.max_score if check(case, outcome).verdict.passed else 0
+        return round(total, 4)
+
     scores = scores_by_function(data)
     assert scores["fc_layer_params"] == (own_cases_earn("fc_layer_params"), possible("fc_layer_params"))
     assert scores["num_conv_layers"] == (own_cases_earn("num_conv_layers"), possible("num_conv_layers"))
-    assert scores["mlp_layer_params"] == (
-        earns("mlp_layer_params", lambda dims: [a * b for a, b in itertools.pairwise(dims)]),
-        possible("mlp_layer_params"),
-    )
-    assert scores["conv_classifier_params"] == (earns("conv_classifier_params", classifier), possible("conv_classifier_params"))
+    for function, total in totals.items():
+        assert scores[function] == (earns(function, total), possible(function))
     touched = {"fc_layer_params", "num_conv_layers", "mlp_layer_params", "conv_classifier_params"}
     assert all(earned == full for name, (earned, full) in scores.items() if name not in touched), scores
     assert_clean(harness)

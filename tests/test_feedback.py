@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Generator, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
 
 from autograder.engine.compare import short_repr
+from autograder.engine.follow_through import call_key
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade, load_problem_set
-from autograder.model import Report
+from autograder.model import Outcome, Report
 from autograder.output.results import gradescope_json
 from autograder.sandbox.gate import CallGate
-from autograder.sandbox.process import Sandbox
+from autograder.sandbox.process import Call, Sandbox
 
 from conftest import SOLUTION, submission_with
 
@@ -142,6 +145,48 @@ def conv_layer_params(c_in, c_out, kernel_size):
             assert result.verdict.passed or result.case.expected.raises, (function, result.case.name)
     composites = [r for r in report.results if r.case.function in ("conv_classifier_params", "downsampling_params")]
     assert sum(not r.verdict.passed for r in composites) >= 10
+
+
+class _RecordingGate(CallGate):
+    """The real gate, keeping every call it is asked to make, in order."""
+
+    made: list[str]  # each call's key (follow_through.call_key)
+
+    def stream(self, calls: Sequence[Call]) -> Generator[Outcome, None, None]:
+        self.made += [call_key(call.function, list(call.args), call.kwargs) for call in calls]
+        return super().stream(calls)
+
+
+def _calls_made(tmp_path: Path, source: str) -> tuple[Report, list[str]]:
+    tmp_path.mkdir()
+    path = tmp_path / "ps3.py"
+    path.write_text(source)
+    gate = cast(_RecordingGate, _RecordingGate.started(Sandbox(path)))  # started() makes an instance of the class it is called on
+    gate.made = []
+    return grade(gate, load_problem_set(REPO / "problems")), gate.made
+
+
+@pytest.mark.ps3
+def test_part_calls_are_made_only_for_composites_that_could_earn_credit(tmp_path: Path) -> None:
+    """A right submission gets one call a case; a wrong part brings, after each phase's cases, the part calls of
+    the composites that failed in it, each twice (the second round reversed), and nothing else."""
+    cases = [case for problem in PROBLEMS for case in problem.cases]
+    _, made = _calls_made(tmp_path / "right", SOLUTION.read_text())
+    assert made == [call_key(case.function, case.args, case.kwargs) for case in sorted(cases, key=lambda case: case.hidden)]
+
+    wrong_part = "\ndef conv_layer_params(c_in, c_out, kernel_size):\n    return c_in * kernel_size * kernel_size * c_out\n"
+    report, made = _calls_made(tmp_path / "wrong", SOLUTION.read_text() + wrong_part)
+    position = 0
+    for hidden in (False, True):
+        own = [call_key(case.function, case.args, case.kwargs) for case in cases if case.hidden == hidden]
+        assert made[position : position + len(own)] == own
+        position += len(own)
+        failed = [r.case for r in report.results if r.case.hidden == hidden and r.case.follow_through and not r.verdict.passed]
+        assert failed, "no composite failed in this phase: its part calls are untested"
+        parts = list(dict.fromkeys(call_key(p.function, p.args, p.kwargs) for case in failed for p in case.follow_through.calls))  # type: ignore[union-attr]
+        assert made[position : position + 2 * len(parts)] == parts + parts[::-1]
+        position += 2 * len(parts)
+    assert position == len(made)
 
 
 @pytest.mark.ps3

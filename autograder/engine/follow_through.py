@@ -1,22 +1,25 @@
 """Follow-through credit: a composite answer wrong only because one of the student's own parts is.
 
 The part calls a composition needs were traced from the reference when the
-spec was loaded (model.FollowThrough.calls). The runner makes them during the
-main run, beside ordinary cases, so that an honest submission answers them as
-it answers any call; this module only computes, after each phase, from the
-answers recorded so far. A submission that reads the worker's request pipe
-ahead of its own calls can tell part calls from cases, so the credit does not
-rest on their being unseen: only on the checks below. A visible case's credit
-is granted right after the visible phase, so it rests on visible-phase answers
-and verdicts alone: no answer to a hidden input can change what a visible case
-shows.
+spec was loaded (model.FollowThrough.calls). The runner makes them after a
+phase's cases, and only for a composite case that returned a wrong answer
+while one of its parts has lost points on its own cases: no other case can
+earn the credit, so a right submission is never asked for them. This module
+only computes, after each phase, from the answers recorded so far. A
+submission can tell part calls from cases (they come last; it could read its
+request pipe ahead anyway), so the credit does not rest on their being
+unseen: only on the checks below. A visible case's credit is granted right
+after the visible phase, so it rests on visible-phase answers and verdicts
+alone: no answer to a hidden input can change what a visible case shows.
 
 Credit needs genuine parts, answering as a pure function would: every part
 the composition used returned values on its own cases, not the same value on
 all of them; every call it answered more than once (each part call is made
-twice, at different places in the run) got the same answer each time; and at
-least one of those parts lost points on its own cases. So no submission earns
-more by keeping state between calls than one without state could.
+twice, and an own case with the same arguments counts too) got the same
+answer each time; and at least one of those parts lost points on its own
+cases. So no submission earns more by keeping state between calls than one
+without state could: a pure function can answer any call as the stateful one
+first did.
 """
 
 from __future__ import annotations

@@ -141,20 +141,49 @@ class _Run:
         self.granted = 0  # results whose follow-through credit is decided
 
     def phase(self, cases: list[Case]) -> None:
-        """The phase's cases in order, sent to the worker as one stream, with the part calls
-        follow-through may need made twice: all of them before the phase's first case, and
-        each again just before its composite case. Each planned call carries the key its
-        answer is recorded under (None: not recorded), computed once per part call."""
-        parts = [part for case in cases if case.follow_through for part in case.follow_through.calls]
-        keys = {id(p): follow_through.call_key(p.function, p.args, p.kwargs) for p in parts}  # each part call keyed once
-        planned: list[tuple[Call, str | None, Case | None]] = [
-            (Call(p.function, p.args, p.kwargs), key, None) for key, p in {keys[id(p)]: p for p in parts}.items()
-        ]
-        for case in cases:
-            planned += [
-                (Call(p.function, p.args, p.kwargs), keys[id(p)], None) for p in (case.follow_through.calls if case.follow_through else ())
+        """The phase's cases, in order, sent to the worker as one stream; then the part calls follow-through needs.
+
+        Part calls are made only for a composite case that returned a wrong
+        answer while one of its parts has lost points on a case of its own:
+        no other case can earn follow-through credit (``follow_through.grant``),
+        so a submission that passes, or fails without a failing part, is never
+        asked for them. Each needed call is made twice, the second round in
+        the reverse order, so a part that keeps state between calls is caught
+        answering one call two ways.
+        """
+        judged_before = len(self.report.results)
+        self._make(
+            [
+                (Call(case.function, case.args, case.kwargs), self.recorder.key(case.function, case.args, case.kwargs), case)
+                for case in cases
             ]
-            planned.append((Call(case.function, case.args, case.kwargs), self.recorder.key(case.function, case.args, case.kwargs), case))
+        )
+        needed = self._needed_part_calls(self.report.results[judged_before:])
+        self._make([*needed, *reversed(needed)])
+
+    def _needed_part_calls(self, judged: list[CaseResult]) -> list[tuple[Call, str | None, Case | None]]:
+        """One planned call per distinct part call of the composites in ``judged`` that could still earn credit."""
+        failed = self._failed_functions()
+        needed: dict[str, Call] = {}
+        for result in judged:
+            rule, outcome = result.case.follow_through, result.outcome
+            if rule is None or result.verdict.passed or outcome is None or outcome.kind != "returned":
+                continue
+            if any(part.function in failed for part in rule.calls):
+                for part in rule.calls:
+                    needed.setdefault(
+                        follow_through.call_key(part.function, part.args, part.kwargs), Call(part.function, part.args, part.kwargs)
+                    )
+        return [(call, key, None) for key, call in needed.items()]
+
+    def _failed_functions(self) -> set[str]:
+        return {result.case.function for result in self.report.results if not result.verdict.passed}
+
+    def _make(self, planned: list[tuple[Call, str | None, Case | None]]) -> None:
+        """Make the planned calls as one stream, recording each answer under its key (None: not recorded) and
+        judging each graded case's."""
+        if not planned:
+            return
         outcomes = self.gate.stream([call for call, _, _ in planned])
         try:
             for _, key, graded in planned:
@@ -181,7 +210,7 @@ class _Run:
         visible phase's answers and verdicts alone, before the hidden phase.
         """
         results = self.report.results
-        failed = {r.case.function for r in results if not r.verdict.passed}
+        failed = self._failed_functions()
         for result in results[self.granted :]:
             follow_through.grant(result, self.recorder, self.kinds, failed)
         self.granted = len(results)

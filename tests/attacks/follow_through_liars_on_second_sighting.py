@@ -1,6 +1,7 @@
-# Attack: stateful parts that answer honestly the first time they see their arguments (the
-# grader's first round of part calls, and most own cases) and lie every later time (the round
-# just before the total), with the total agreeing with the lies.
+# Attack: stateful parts that answer honestly the first time they see their arguments and lie every
+# later time, with the total agreeing with the lies. Each part also raises on the first call it
+# ever gets (an own case), so it has lost points and the grader asks for the part calls of the
+# failed totals: twice, and the second answer is a lie.
 # - fc_layer_params: d_in * d_out (no bias) from the second sighting on; mlp_layer_params answers
 #   the matching list.
 # - num_conv_layers: one layer too many from the second sighting on; conv_classifier_params
@@ -9,9 +10,13 @@
 # the honest layer count, so only the functions above are touched.
 _honest = {"fc": fc_layer_params, "layers": num_conv_layers, "conv": conv_layer_params}
 _sightings = {}
+_called = set()
 
 
 def _again(name, *args):
+    if name not in _called:  # not a sighting: the part's first call raises
+        _called.add(name)
+        raise RuntimeError("a part that loses points on its first case")
     key = repr((name, args))
     _sightings[key] = _sightings.get(key, 0) + 1
     return _sightings[key] > 1
