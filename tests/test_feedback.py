@@ -190,6 +190,23 @@ def test_part_calls_are_made_only_for_composites_that_could_earn_credit(tmp_path
 
 
 @pytest.mark.ps3
+def test_a_fit_check_that_forgets_the_padding_loses_points_on_visible_and_hidden_cases_of_that_function_only(tmp_path: Path) -> None:
+    """Refusing a kernel that fits only thanks to the padding: conv_output_size fails where padding makes room, the
+    student sees it on a visible case, and no other function (the solution's layer counts call it) loses a point."""
+    fit_ignores_padding = (
+        "\ndef conv_output_size(size_in, kernel_size, stride=1, padding=0):\n"
+        "    if kernel_size > size_in:\n"
+        "        raise ValueError('kernel larger than the input')\n"
+        "    return (size_in + 2 * padding - kernel_size) // stride + 1\n"
+    )
+    report = _grade(tmp_path, SOLUTION.read_text() + fit_ignores_padding)
+    failed = [r.case for r in report.results if not r.verdict.passed]
+    assert {case.function for case in failed} == {"conv_output_size"}
+    assert {case.hidden for case in failed} == {False, True}
+    assert all(case.kwargs.get("padding", case.args[3] if len(case.args) > 3 else 0) > 0 for case in failed)
+
+
+@pytest.mark.ps3
 def test_no_follow_through_when_the_total_is_wrong_on_its_own(tmp_path: Path) -> None:
     report = _grade(tmp_path, SOLUTION.read_text() + "\ndef conv_classifier_params(*args):\n    return 12345\n")
     wrong = [r for r in report.results if r.case.function == "conv_classifier_params" and not r.verdict.passed]

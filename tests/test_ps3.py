@@ -42,6 +42,7 @@ WRONG = {
     "transposed": {"conv2d", "conv_transpose2d"},
     "truncates": {"conv2d", "conv_transpose2d"},
     "off_by_one": {"num_conv_layers", "conv_classifier_params", "num_downsampling_layers", "downsampling_params"},
+    "rounds_output_size": {"conv_output_size", "num_conv_layers"},  # the solution's layer count steps with it
     "hardcoded": None,  # every function of PS3's problems
 }
 
@@ -112,6 +113,13 @@ def test_wrong_submission_loses_points_exactly_where_wrong(gradescope: Gradescop
     losing = {name for name, (earned, possible) in scores_by_function(data).items() if earned < possible}
     assert losing == (WRONG[mistake] or ps3_functions())
     assert 0 < data["score"] < total_points()
+    # The student can see each mistake: every function it breaks fails a visible case too, not only hidden ones.
+    failing_visibly = {
+        test["tags"][0]
+        for test in data["tests"]
+        if "hidden" not in test.get("tags", []) and test.get("score", 0) < test.get("max_score", 0)
+    }
+    assert losing <= failing_visibly, losing - failing_visibly
 
 
 FLOAT32_LOOPS = """

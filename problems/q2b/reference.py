@@ -57,6 +57,11 @@ def conv_layer_params_no_bias(c_in: int, c_out: int, kernel_size) -> int:
     return conv_layer_params(c_in, c_out, kernel_size) - c_out
 
 
+def conv_output_size_rounded(size_in: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    conv_output_size(size_in, kernel_size, stride, padding)  # the same fit check
+    return round((size_in + 2 * padding - kernel_size) / stride) + 1
+
+
 def num_conv_layers_off_by_one(size_in: int, size_out: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
     return num_conv_layers(size_in, size_out, kernel_size, stride, padding) + 1
 
