@@ -96,11 +96,19 @@ class Recorder:
         return len(values) >= 2 and len(set(values)) > 1
 
 
+def may_earn(result: CaseResult, failed: set[str]) -> bool:
+    """Whether the case could earn the credit at all: a composite that returned a wrong answer, one of whose parts
+    is among the functions that ``failed`` a case of their own. Only such a case's part calls are ever made."""
+    rule, outcome = result.case.follow_through, result.outcome
+    if rule is None or result.verdict.passed or outcome is None or outcome.kind != "returned":
+        return False
+    return any(part.function in failed for part in rule.calls)
+
+
 def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind], failed: set[str]) -> None:
     """Give the case's share when its wrong answer is what the student's own, genuine, parts add up to."""
-    case, outcome = result.case, result.outcome
-    rule = case.follow_through
-    if rule is None or result.verdict.passed or outcome is None or outcome.kind != "returned":
+    case, outcome, rule = result.case, result.outcome, result.case.follow_through
+    if not may_earn(result, failed) or rule is None or outcome is None:  # the last two: for the type checker
         return
     parts = _RecordedParts(recorder, kinds)
     try:

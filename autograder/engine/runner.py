@@ -144,9 +144,9 @@ class _Run:
         """The phase's cases, in order, sent to the worker as one stream; then the part calls follow-through needs.
 
         Part calls are made only for a composite case that returned a wrong
-        answer while one of its parts has lost points on a case of its own:
-        no other case can earn follow-through credit (``follow_through.grant``),
-        so a submission that passes, or fails without a failing part, is never
+        answer while one of its parts has lost points on a case of its own
+        (``follow_through.may_earn``): no other case can earn the credit, so a
+        submission that passes, or fails without a failing part, is never
         asked for them. Each needed call is made twice, the second round in
         the reverse order, so a part that keeps state between calls is caught
         answering one call two ways.
@@ -162,15 +162,12 @@ class _Run:
         self._make([*needed, *reversed(needed)])
 
     def _needed_part_calls(self, judged: list[CaseResult]) -> list[tuple[Call, str | None, Case | None]]:
-        """One planned call per distinct part call of the composites in ``judged`` that could still earn credit."""
+        """One planned call per distinct part call of the composites in ``judged`` that may earn credit."""
         failed = self._failed_functions()
         needed: dict[str, Call] = {}
         for result in judged:
-            rule, outcome = result.case.follow_through, result.outcome
-            if rule is None or result.verdict.passed or outcome is None or outcome.kind != "returned":
-                continue
-            if any(part.function in failed for part in rule.calls):
-                for part in rule.calls:
+            if follow_through.may_earn(result, failed) and result.case.follow_through:
+                for part in result.case.follow_through.calls:
                     needed.setdefault(
                         follow_through.call_key(part.function, part.args, part.kwargs), Call(part.function, part.args, part.kwargs)
                     )
