@@ -148,7 +148,7 @@ class Outcome:
     value: Any = None  # what the student's function returned
     error: ErrorReport = field(default_factory=ErrorReport)  # the worker's report of an exception: student text
     output: str = ""  # what the call printed: student text
-    seconds: float = 0.0
+    seconds: float = 0.0  # how long the call took; for a timeout, the limit it reached
     detail: str = ""  # why the call gave no value; may quote the student's output
     reason: SkipReason | None = None
     died_unanswered: bool = False  # the worker died before sending any of its answer

@@ -270,7 +270,8 @@ class Sandbox:
                     unanswered = gone.kind == "crashed" and self._reply_bytes == replied_before
                     outcome = Outcome(gone.kind, detail=str(gone), died_unanswered=unanswered)
                     outcome.output = self._take_output()
-                    outcome.seconds = time.monotonic() - started
+                    # a timeout reports the limit it reached, not the moment it was noticed (later on a loaded host)
+                    outcome.seconds = self.limits.call_timeout if gone.kind == "timeout" else time.monotonic() - started
                     answered += 1
                     self.stop()
                     yield outcome
