@@ -152,7 +152,7 @@ def test_syntax_error_and_import_error_cost_only_what_they_break(gate: CallGate)
 def test_a_hang_times_out_and_the_worker_restarts(gate: CallGate) -> None:
     started = time.monotonic()
     outcome = gate.call("hangs", [])
-    assert 2 <= time.monotonic() - started < 4
+    assert 2 <= time.monotonic() - started < 6
     # the limit it reached, however late a loaded host noticed: the student reads the limit the guide states
     assert outcome.kind == "timeout" and outcome.seconds == 2
     assert failure(outcome, "").detail == "did not return within 2.0 s (an infinite loop?)"
