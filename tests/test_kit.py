@@ -300,6 +300,10 @@ def _case_needles(case: Case) -> tuple[set[str], set[int]]:
     texts: set[str] = set()
     integers: set[int] = set()
     values = [list(case.args), *case.args, *case.kwargs.values(), case.expected.value, *(w for w, _ in case.known_mistakes)]
+    # the calls of its parts a composite case's follow-through makes: derived from its inputs (the kit holds them)
+    values += [
+        value for part in (case.follow_through.calls if case.follow_through else ()) for value in (*part.args, *part.kwargs.values())
+    ]
     for value in values:
         if value is not None:
             more_texts, more_integers = _needles(value)

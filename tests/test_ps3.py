@@ -106,12 +106,35 @@ def test_solution_gets_all_100_points_of_ps3(gradescope: GradescopeLayout) -> No
     assert sum(possible for _, possible in scores.values()) == pytest.approx(100)
 
 
-@pytest.mark.parametrize("mistake", sorted(WRONG))
+# Mistakes that raise where the right answer returns: caught, but a spec's ``mistakes:`` (which match returned
+# answers) cannot name them, so they are not among solutions/mistakes/ (test_assignments.py asks that of those).
+RAISING = {
+    # "An int or a pair" told apart with isinstance(kernel_size, int): np.int64 (an array's shape) is unpacked as a pair.
+    "int_only_kernel": (
+        {"conv_layer_params", "conv_classifier_params", "downsampling_params"},
+        """
+def conv_layer_params(c_in, c_out, kernel_size):
+    if isinstance(kernel_size, int):
+        kh = kw = kernel_size
+    else:
+        kh, kw = kernel_size
+    return (c_in * kh * kw + 1) * c_out
+""",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(WRONG) + sorted(RAISING))
 def test_wrong_submission_loses_points_exactly_where_wrong(gradescope: GradescopeLayout, mistake: str) -> None:
-    gradescope.submit({"ps3.py": submission_with(mistake)})
+    if mistake in RAISING:
+        wrong, source = RAISING[mistake]
+        gradescope.submit({"ps3.py": SOLUTION.read_text() + "\n\n" + source})
+    else:
+        wrong = WRONG[mistake] or ps3_functions()
+        gradescope.submit({"ps3.py": submission_with(mistake)})
     data = gradescope.run()
     losing = {name for name, (earned, possible) in scores_by_function(data).items() if earned < possible}
-    assert losing == (WRONG[mistake] or ps3_functions())
+    assert losing == wrong
     assert 0 < data["score"] < total_points()
     # The student can see each mistake: every function it breaks fails a visible case too, not only hidden ones.
     failing_visibly = {

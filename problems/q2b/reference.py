@@ -122,6 +122,11 @@ def random_numpy_ints(rng) -> list:
     return [np.int64(rng.integers(1, 513)), np.int64(rng.integers(1, 513)), kernel]
 
 
+def random_numpy_square_kernel(rng) -> list:
+    """A layer given in NumPy integers with one kernel side, as read off an array's shape (visible: see the spec)."""
+    return [np.int64(rng.integers(1, 65)), np.int64(rng.integers(1, 65)), np.int64(2 * rng.integers(0, 4) + 1)]
+
+
 def random_numpy_layer_count(rng) -> list:
     size_in, size_out, kernel, stride, padding = [int(v) for v in random_strided_layer_count(rng)]
     return [np.int64(v) for v in (size_in, size_out, kernel, stride, padding)]

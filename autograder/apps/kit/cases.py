@@ -165,8 +165,15 @@ def to_document(cases: VisibleCases) -> dict[str, Any]:
             "student_packages": list(cases.course.student_packages),
             "limits": dict(cases.course.limits),
         },
-        "problems": problems_document(cases.problems),
+        "problems": problems_document([_without_seeds(problem) for problem in cases.problems]),
     }
+
+
+def _without_seeds(problem: Problem) -> Problem:
+    """The problem with each generated case's place in the specs named without its seed (``spec.yaml:215``, not
+    ``spec.yaml:215 (seed 109, draw 1)``): a kit holds no seed, visible case's or not."""
+    cases = [replace(case, where=case.where.split(" (seed ")[0]) for case in problem.cases]
+    return replace(problem, cases=cases)
 
 
 def from_document(document: dict[str, Any], origin: str) -> VisibleCases:
