@@ -152,6 +152,7 @@ class Outcome:
     detail: str = ""  # why the call gave no value; may quote the student's output
     reason: SkipReason | None = None
     died_unanswered: bool = False  # the worker died before sending any of its answer
+    dropped: bool = False  # ``value`` was let go once judged: nothing after needed it (follow_through.Recorder.keep)
 
 
 @dataclass

@@ -190,6 +190,14 @@ def test_a_hundred_million_entry_answer_costs_its_case_only(harness: Harness) ->
     assert_clean(harness)
 
 
+def test_many_large_replies_within_every_limit_are_not_all_kept(harness: Harness) -> None:
+    harness.submit({"ps3.py": hostile("many_large_replies")})
+    data = harness.run()
+    assert data["score"] == 0 and all(t["status"] == "failed" for t in data["tests"] if t.get("max_score"))
+    assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
+    assert_clean(harness)
+
+
 def test_a_long_vector_for_a_list_of_integers_is_cheap_to_reject(harness: Harness) -> None:
     harness.submit({"ps3.py": hostile("huge_int_vector")})
     data = harness.run()

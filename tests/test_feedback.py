@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from autograder.engine.compare import short_repr
-from autograder.engine.follow_through import call_key
+from autograder.engine.follow_through import MAX_ENTRIES, Recorder, call_key
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade, load_problem_set
 from autograder.model import Outcome, Report
@@ -207,6 +207,35 @@ def test_a_fit_check_that_forgets_the_padding_loses_points_on_visible_and_hidden
 
 
 @pytest.mark.ps3
+def test_answers_are_kept_for_follow_through_only_within_the_grades_allowance() -> None:
+    """Once judged, an answer is let go unless follow-through may read it, and then only while the grade's
+    allowance lasts (a reply may be 64 MB, and a grade makes hundreds of calls); one let go earns nothing."""
+    recorder = Recorder({"part"})
+    recorder.room = 250_000
+    not_needed = Outcome("returned", np.zeros(10))
+    too_large = [
+        Outcome("returned", np.zeros(MAX_ENTRIES + 1)),
+        Outcome("returned", "x" * (8 * MAX_ENTRIES)),  # strings and ints count by their size too
+        Outcome("returned", 1 << (64 * MAX_ENTRIES)),
+        Outcome("returned", [[0] * 1000] * (MAX_ENTRIES // 1000 + 1)),
+    ]
+    nested: list[object] = []
+    for _ in range(40):
+        nested = [nested]
+    too_large.append(Outcome("returned", nested))  # too deep to walk
+    kept = [Outcome("returned", np.zeros(90_000)) for _ in range(3)]
+    raised = Outcome("raised")
+    for outcome in [not_needed, *too_large, *kept, raised]:
+        recorder.keep(outcome, needed=outcome is not not_needed)
+    assert not_needed.dropped and not_needed.value is None
+    assert all(outcome.dropped for outcome in too_large)
+    assert [outcome.dropped for outcome in kept] == [False, False, True]  # the third is past the allowance
+    assert not raised.dropped
+    recorder.record("kept", kept[0])
+    recorder.record("let go", kept[2])
+    assert recorder.answer("kept") is kept[0] and recorder.answer("let go") is None
+
+
 def test_no_follow_through_when_the_total_is_wrong_on_its_own(tmp_path: Path) -> None:
     report = _grade(tmp_path, SOLUTION.read_text() + "\ndef conv_classifier_params(*args):\n    return 12345\n")
     wrong = [r for r in report.results if r.case.function == "conv_classifier_params" and not r.verdict.passed]

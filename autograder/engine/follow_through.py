@@ -37,6 +37,10 @@ from autograder.model import CaseResult, CompareKind, Outcome
 
 MAX_ENTRIES = 100_000  # a part's answer feeds reference code in the grader: keep it small
 MAX_INT = 10**18
+# Entries (see _entries: about 8 bytes each) of the answers kept after judging, in one grade, for follow-through
+# to read: without a bound, a submission answering every call with the largest reply allowed (64 MB) filled the
+# grader's memory, one reply after another.
+KEPT_ENTRIES = 2_000_000
 
 
 PLAIN_TYPES = (int, str, type(None))  # values whose repr names them exactly (bool is a type of its own)
@@ -69,6 +73,20 @@ class Recorder:
         self.parts = parts
         self.answers: dict[str, list[Outcome]] = defaultdict(list)
         self.own: dict[str, list[str]] = defaultdict(list)  # function -> keys of the values its own cases returned
+        self.room = KEPT_ENTRIES
+
+    def keep(self, outcome: Outcome, needed: bool) -> None:
+        """Let go of a judged answer's value unless follow-through may read it (``needed``: a part's answer, or a
+        composite case's) and it fits what is left of the grade's allowance (:data:`KEPT_ENTRIES`). A value let
+        go earns no credit (:func:`may_earn`, :meth:`answer`); no value larger than a part may answer
+        (:data:`MAX_ENTRIES`) could earn any."""
+        if outcome.kind != "returned":
+            return
+        size = _entries(outcome.value, min(MAX_ENTRIES, self.room)) if needed else None
+        if size is None:
+            outcome.value, outcome.dropped = None, True
+        else:
+            self.room -= size
 
     def key(self, function: str, args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> str | None:
         """The call's key when its answer is recorded (a part function's), else None."""
@@ -86,7 +104,7 @@ class Recorder:
     def answer(self, key: str) -> Outcome | None:
         """The one answer every call with this key got, or None if any call gave none or they differ."""
         outcomes = self.answers.get(key, [])
-        if not outcomes or any(o.kind != "returned" for o in outcomes):
+        if not outcomes or any(o.kind != "returned" or o.dropped for o in outcomes):
             return None
         return outcomes[0] if len({_value_key(o.value) for o in outcomes}) == 1 else None
 
@@ -100,7 +118,7 @@ def may_earn(result: CaseResult, failed: set[str]) -> bool:
     """Whether the case could earn the credit at all: a composite that returned a wrong answer, one of whose parts
     is among the functions that ``failed`` a case of their own. Only such a case's part calls are ever made."""
     rule, outcome = result.case.follow_through, result.outcome
-    if rule is None or result.verdict.passed or outcome is None or outcome.kind != "returned":
+    if rule is None or result.verdict.passed or outcome is None or outcome.kind != "returned" or outcome.dropped:
         return False
     return any(part.function in failed for part in rule.calls)
 
@@ -166,6 +184,35 @@ def _plain_answer(kind: CompareKind, value: Any) -> Any:
     if kind == "array" and isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size <= MAX_ENTRIES:
         return value.astype(np.float64)
     raise LookupError("a part's answer of the wrong kind or size")
+
+
+def _entries(value: Any, limit: int) -> int | None:
+    """How many entries ``value`` holds, or None past ``limit`` or 32 levels deep (counted without going further).
+
+    An array counts its size; a list or tuple one, plus its items; a string or an int one per 8 bytes it holds
+    (a reply may carry megabytes of either); anything else one.
+    """
+    count, pending = 0, [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > 32:
+            return None
+        if isinstance(item, np.ndarray):
+            count += item.size
+        elif isinstance(item, (list, tuple)):
+            count += 1
+            if count + len(item) > limit:
+                return None
+            pending += [(entry, depth + 1) for entry in item]
+        elif isinstance(item, str):
+            count += len(item) // 8 + 1
+        elif isinstance(item, int):
+            count += item.bit_length() // 64 + 1
+        else:
+            count += 1
+        if count > limit:
+            return None
+    return count
 
 
 def _value_key(value: Any) -> str:

@@ -189,14 +189,14 @@ class _Run:
                 if graded is not None and self.watcher:
                     self.watcher.calling(graded)
                 outcome = next(outcomes)
+                if graded is not None:
+                    self.recorder.own_case(graded.function, outcome)
+                    result = check(graded, outcome)
+                    self.report.results.append(result)
+                    if self.watcher:
+                        self.watcher.judged(result)
+                self.recorder.keep(outcome, needed=key is not None or (graded is not None and graded.follow_through is not None))
                 self.recorder.record(key, outcome)
-                if graded is None:
-                    continue
-                self.recorder.own_case(graded.function, outcome)
-                result = check(graded, outcome)
-                self.report.results.append(result)
-                if self.watcher:
-                    self.watcher.judged(result)
         finally:
             outcomes.close()
 
