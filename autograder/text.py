@@ -28,8 +28,16 @@ import re
 
 # Patterns as text: ``re`` compiles each on first use and keeps it. A command needs one or two of them, and
 # compiling them all at import cost more than the rest of this module (the control characters' class most of all).
-# C0 controls but newline and tab, DEL and C1 controls, zero-width characters, bidirectional overrides and isolates.
-_CONTROL = r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]"
+# Every character that is invisible or changes how a line reads, by Unicode's own classes (as of Unicode 15.1):
+# controls (Cc) but newline and tab, format characters (Cf: zero-width ones, bidirectional overrides and isolates,
+# the byte-order mark, tags...), line and paragraph separators (Zl, Zp), and the other default-ignorable code points
+# (fillers, invisible joiners), less the variation selectors, which only choose how the character before looks.
+# tests/test_text.py checks it against the running Python's unicodedata.
+_CONTROL = (
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\xad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u115f-\u1160\u17b4-\u17b5"
+    r"\u180b-\u180f\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff0-\ufffb\U000110bd\U000110cd"
+    r"\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e00ff\U000e01f0-\U000e0fff]"
+)
 _SURROGATE = r"[\ud800-\udfff]"
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")  # a spreadsheet runs a cell that starts so as a formula
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+import unicodedata
 
 import pytest
 
@@ -44,6 +46,25 @@ def test_an_ascii_text_is_returned_as_it_is() -> None:
 
 def test_clean_removes_escapes_controls_bidi_and_surrogates_but_keeps_newlines_and_tabs() -> None:
     assert clean("a\x1b[2Jb\u202ec\ud800\n\td\x9b\r\x00\u2066") == "a\ufffd[2Jb\ufffdc\ufffd\n\td\ufffd\ufffd\ufffd\ufffd"
+
+
+def test_clean_replaces_every_invisible_or_reordering_character_by_unicodes_own_classes() -> None:
+    """The whole class, from the running Python's Unicode data, not a list of known tricks: every control (but
+    newline and tab), format character (zero-width, bidi, BOM, tags...) and line or paragraph separator."""
+    every = [
+        chr(point)
+        for point in range(sys.maxunicode + 1)
+        if unicodedata.category(chr(point)) in ("Cc", "Cf", "Zl", "Zp") and chr(point) not in "\n\t"
+    ]
+    assert len(every) > 150 and clean("".join(every)) == "\ufffd" * len(every)
+    # default-ignorable code points of other classes: fillers, joiners, invisible tag characters
+    invisible = "\u034f\u115f\u17b4\u180b\u3164\uffa0\U000e0041\U000e007f"
+    assert clean(invisible) == "\ufffd" * len(invisible)
+
+
+def test_clean_keeps_what_text_is_written_with() -> None:
+    text = "Größe naïve – 漢字 한국어 עברית العربية ❤️ 👍🏽 e\u0301 x\tthen\nnext 😀"  # emoji variation selectors and modifiers too
+    assert clean(text) == text
 
 
 def test_a_fence_is_longer_than_any_backtick_run_inside() -> None:
