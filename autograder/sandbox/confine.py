@@ -1,8 +1,8 @@
 """The worker's confinement of itself: resource limits and Landlock (its system calls: seccomp.py).
 
 Worker-side code (see ``worker.py``): standard library only, and nothing
-from the ``autograder`` package but the message types (``boundary.py``),
-because it runs beside student code.
+from the ``autograder`` package but the message types (``boundary.py``) and
+the C library's handle (``libc.py``), because it runs beside student code.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import os
 import sys
 
 from autograder.boundary import ResourceLimits
+from autograder.sandbox.libc import libc as shared_libc
 
 # System calls and prctl options (the same numbers on x86_64 and aarch64: Landlock's are from the generic table).
 LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF = 444, 445, 446
@@ -61,7 +62,7 @@ def landlock_abi() -> int:
 
     if sys.platform != "linux" or os.uname().machine not in ("x86_64", "aarch64"):
         return 0
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = shared_libc()
     abi: int = libc.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(LANDLOCK_CREATE_RULESET_VERSION))
     return max(abi, 0)
 
@@ -80,7 +81,7 @@ def landlock(read_paths: list[str], write_paths: list[str], max_abi: int | None 
     abi = landlock_abi() if max_abi is None else min(landlock_abi(), max_abi)
     if abi < 1:
         return "unavailable: kernel has no Landlock" if max_abi is None else f"unavailable: Landlock capped at ABI {max_abi} for a test"
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = shared_libc()
     read_access = ACCESS_EXECUTE | ACCESS_READ_FILE | ACCESS_READ_DIR
     all_fs = ACCESS_ALL_ABI_1
     if abi >= 2:

@@ -23,7 +23,6 @@ import pwd
 import signal
 import stat
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Iterator
@@ -411,7 +410,7 @@ def _worker_needs() -> list[Path]:
     importing NumPy here would delay it.
     """
     numpy = importlib.util.find_spec("numpy")
-    paths = [Path(sys.executable), Path(sysconfig.get_paths()["stdlib"])]
+    paths = [Path(sys.executable), Path(os.__file__).parent]  # the standard library
     paths += [Path(numpy.origin).parent] if numpy and numpy.origin else []
     return [path.resolve() for path in paths]
 

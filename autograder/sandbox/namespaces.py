@@ -22,6 +22,7 @@ from typing import NamedTuple
 
 from autograder.boundary import NamespaceProbe
 from autograder.sandbox.confine import PR_SET_NO_NEW_PRIVS
+from autograder.sandbox.libc import libc as shared_libc
 from autograder.sandbox.seccomp import CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER
 
 # mount(2)'s flags (linux/mount.h).
@@ -83,7 +84,7 @@ def enter(network: bool, ipc: bool, processes: bool) -> None:
     if not flags:
         return
     uid, gid = os.getuid(), os.getgid()
-    _check(_libc().unshare(flags), "unshare")
+    _check(shared_libc().unshare(flags), "unshare")
     if processes:
         Path("/proc/self/setgroups").write_text("deny")  # required before an unprivileged gid_map
         Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
@@ -101,7 +102,7 @@ def read_only_filesystem(own_proc: bool = True) -> list[str]:
     are passed over: the worker cannot reach them either. Raises OSError when no
     mount namespace can be made.
     """
-    libc = _libc()
+    libc = shared_libc()
     _check(libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _check(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     if own_proc:  # Best effort: a container that masks parts of /proc does not allow a second, unmasked one.
@@ -127,7 +128,7 @@ def drop_capabilities() -> None:
     class Data(ctypes.Structure):
         _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
 
-    libc = _libc()
+    libc = shared_libc()
     _check(libc.capset(ctypes.byref(Header(LINUX_CAPABILITY_VERSION_3, 0)), ctypes.byref((Data * 2)())), "capset")
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
 
@@ -199,10 +200,6 @@ def _each_alone() -> str:
 def _entered(network: bool, ipc: bool, processes: bool) -> str:
     enter(network, ipc, processes)
     return ""
-
-
-def _libc() -> ctypes.CDLL:
-    return ctypes.CDLL(None, use_errno=True)
 
 
 def _check(result: int, what: str) -> None:

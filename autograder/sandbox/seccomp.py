@@ -1,7 +1,8 @@
 """The worker's system calls: an allow-list (seccomp, default deny), applied by the worker to itself.
 
 Worker-side code (see ``worker.py``): standard library only, and nothing
-from the ``autograder`` package, because it runs beside student code.
+from the ``autograder`` package but the C library's handle (``libc.py``),
+because it runs beside student code.
 
 Every way two gradings can talk through the kernel is a system call: a
 kernel keyring, a System V segment, a message queue, a socket bound to a
@@ -34,12 +35,14 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import functools
 import os
 import struct
 import sys
 from typing import NamedTuple
 
 from autograder.sandbox.confine import PR_SET_NO_NEW_PRIVS
+from autograder.sandbox.libc import libc as shared_libc
 
 # --------------------------------------------------------------------------- the allow-list
 
@@ -297,6 +300,7 @@ JUMP_IF_AT_LEAST = BPF_JMP | BPF_JGE | BPF_K
 JUMP_IF_ANY_BIT = BPF_JMP | BPF_JSET | BPF_K
 RETURN = BPF_RET | BPF_K
 BPF_MAXINSNS = 4096
+INSTRUCTION_BYTES = 8  # struct sock_filter: code (16 bits), jt, jf (8 each), k (32)
 
 Instruction = tuple[int, int, int, int]
 
@@ -358,6 +362,21 @@ def program(arch: str) -> list[Instruction]:
     return instructions
 
 
+class _SockFprog(ctypes.Structure):  # struct sock_fprog: the filter as seccomp(2) takes it
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+@functools.cache
+def compiled(arch: str) -> tuple[bytes, int]:
+    """The filter for ``arch`` as the kernel reads it, and the number of calls it allows.
+
+    Built once, before the launcher forks (``zygote.prepare_for_forks``): built
+    in each worker, it took a millisecond and copied pages the worker shares
+    with the launcher (see libc.py).
+    """
+    return b"".join(struct.pack("HBBI", *instruction) for instruction in program(arch)), len(allowed(arch))
+
+
 def apply() -> str:
     """Install the allow-list on this process and every thread of it; say what was done, or why it could not be."""
     arch = machine()
@@ -365,16 +384,13 @@ def apply() -> str:
         return "unavailable: seccomp needs Linux"
     if arch not in ARCHITECTURES:
         return f"unavailable: no system call table for {arch} (only {', '.join(ARCHITECTURES)})"
-    instructions = program(arch)
-    if len(instructions) > BPF_MAXINSNS:
-        return f"unavailable: the filter has {len(instructions)} instructions, more than the kernel takes"
-    code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *instruction) for instruction in instructions))
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-    fprog = SockFprog(len(instructions), ctypes.addressof(code))
-    libc = ctypes.CDLL(None, use_errno=True)
+    packed, calls = compiled(arch)
+    instructions = len(packed) // INSTRUCTION_BYTES
+    if instructions > BPF_MAXINSNS:
+        return f"unavailable: the filter has {instructions} instructions, more than the kernel takes"
+    code = ctypes.create_string_buffer(packed, len(packed))
+    fprog = _SockFprog(instructions, ctypes.addressof(code))
+    libc = shared_libc()
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         return f"unavailable: {os.strerror(ctypes.get_errno())}"
     result = libc.syscall(SECCOMP_SYSCALL[arch], SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, ctypes.byref(fprog))
@@ -382,4 +398,4 @@ def apply() -> str:
         return f"unavailable: {os.strerror(ctypes.get_errno())}"
     if result > 0:  # TSYNC names a thread that could not take the filter; then no thread has it
         return f"unavailable: thread {result} could not take the filter"
-    return f"applied (seccomp allow-list: {len(allowed(arch))} calls)"
+    return f"applied (seccomp allow-list: {calls} calls)"

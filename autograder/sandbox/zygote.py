@@ -70,7 +70,8 @@ if TYPE_CHECKING:
     import subprocess  # imported where a fresh launcher is started: a grade forks its own
 
 from autograder.boundary import LauncherRequest, NamespaceProbe, Spawned, SpawnRequest
-from autograder.sandbox import cgroups, namespaces, worker
+from autograder.sandbox import cgroups, namespaces, seccomp, worker
+from autograder.sandbox.libc import libc as shared_libc
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 MESSAGE_BYTES = 1 << 18
@@ -348,6 +349,8 @@ def start_here() -> None:
     os.environ["OPENBLAS_NUM_THREADS"] = "1"  # no BLAS threads in the grader, so the fork below copies every thread
     import numpy  # noqa: F401 - shared with every worker from here on
 
+    prepare_for_forks()
+
     control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
@@ -359,6 +362,22 @@ def start_here() -> None:
             os._exit(CHILD_FAILED)
     theirs.close()
     _launcher = Launcher(control, pid)
+
+
+def prepare_for_forks() -> None:
+    """Make, once, what every reaper and worker would otherwise make for itself after its fork.
+
+    Memory a forked process writes to is copied from its parent page by page,
+    each copy a page fault: a module imported, a ctypes handle made or a filter
+    built in the launcher, in every reaper or in every worker costs more there
+    than once here, before the forks, where each process after them only reads it.
+    """
+    # A worker reports an exception it meets with traceback (loader.describe), and nearly every grade meets one.
+    import traceback  # noqa: F401
+
+    shared_libc()
+    if seccomp.machine() in seccomp.ARCHITECTURES:
+        seccomp.compiled(seccomp.machine())
 
 
 # ----------------------------------------------------------------------------- the launcher's side
@@ -385,10 +404,7 @@ def _serve(control: socket.socket) -> NoReturn:
     launcher ends, and batch starts it from one of its grading threads.
     Between requests, each reaper that ends is reaped and its cgroup removed.
     """
-    # A worker reports an exception it meets with traceback (loader.describe), and nearly every grade meets one:
-    # imported once here, so no worker pays its import (about 2.5 ms) on its first exception.
-    import traceback  # noqa: F401
-
+    prepare_for_forks()  # done already, before the fork, in a launcher that start_here made
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -580,7 +596,7 @@ def _reap(request: SpawnRequest, pipes: list[int], cgroup: cgroups.WorkerCgroup 
     namespace instead (``_init``); this reaper then waits for the init, and
     everything in the namespace dies with it.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = shared_libc()
     signal.signal(signal.SIGTERM, _raise_stop)
     libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     os.setsid()
@@ -603,7 +619,7 @@ def _reap(request: SpawnRequest, pipes: list[int], cgroup: cgroups.WorkerCgroup 
 
 def _init(request: SpawnRequest, stdio: list[int], status_pipe: int, cgroup: cgroups.WorkerCgroup | None) -> NoReturn:
     """Pid 1 of the worker's PID namespace: the worker's parent. When it exits, the kernel kills all the namespace holds."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the reaper gone: the namespace goes
+    shared_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the reaper gone: the namespace goes
     try:
         _supervise(lambda: _become_worker(request, stdio, cgroup), stdio, status_pipe, cgroup, sweep=False)
     finally:
@@ -718,7 +734,7 @@ def _descendants(root: int) -> list[int]:
 
 def _become_worker(request: SpawnRequest, stdio: list[int], cgroup: cgroups.WorkerCgroup | None) -> NoReturn:
     """Turn this fork into the worker: a session, the pipes, its cgroup, first in line for the OOM killer, out of reach, the worker's user."""
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = shared_libc()
     reaper = os.getppid()
     os.setsid()
     for target, fd in enumerate(stdio):
@@ -808,7 +824,7 @@ def _wipe_inherited_environment() -> None:
     libc's ``environ`` and in ``os.environ``'s bytes; each is zeroed, not only
     dropped, since a worker can read its own memory.
     """
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = shared_libc()
     copies = [data for item in os.environb.items() for data in item]  # kept alive until zeroed below
     os.environ.clear()
     libc.clearenv()
