@@ -71,6 +71,9 @@ undefined_name_at_import
 
 def after_errors():
     return "still here"
+
+def engine_modules():
+    return sorted(name for name in sys.modules if name.split(".")[0] == "autograder")
 """
 
 
@@ -157,6 +160,11 @@ def test_a_hang_times_out_and_the_worker_restarts(gate: CallGate) -> None:
     assert outcome.kind == "timeout" and outcome.seconds == 2
     assert failure(outcome, "").detail == "did not return within 2.0 s (an infinite loop?)"
     assert gate.call("add", [4, 4]).value == 8
+
+
+def test_the_worker_lists_none_of_the_engines_modules(gate: CallGate) -> None:
+    """As in a fresh interpreter: the modules the launcher inherited from the grader are unlisted (kept, not freed)."""
+    assert gate.call("engine_modules", []).value == []
 
 
 def test_a_crash_is_reported_and_the_worker_restarts(gate: CallGate) -> None:
