@@ -206,7 +206,6 @@ def test_a_fit_check_that_forgets_the_padding_loses_points_on_visible_and_hidden
     assert all(case.kwargs.get("padding", case.args[3] if len(case.args) > 3 else 0) > 0 for case in failed)
 
 
-@pytest.mark.ps3
 def test_answers_are_kept_for_follow_through_only_within_the_grades_allowance() -> None:
     """Once judged, an answer is let go unless follow-through may read it, and then only while the grade's
     allowance lasts (a reply may be 64 MB, and a grade makes hundreds of calls); one let go earns nothing."""
@@ -236,6 +235,7 @@ def test_answers_are_kept_for_follow_through_only_within_the_grades_allowance() 
     assert recorder.answer("kept") is kept[0] and recorder.answer("let go") is None
 
 
+@pytest.mark.ps3
 def test_no_follow_through_when_the_total_is_wrong_on_its_own(tmp_path: Path) -> None:
     report = _grade(tmp_path, SOLUTION.read_text() + "\ndef conv_classifier_params(*args):\n    return 12345\n")
     wrong = [r for r in report.results if r.case.function == "conv_classifier_params" and not r.verdict.passed]
