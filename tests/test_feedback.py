@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from autograder.engine.compare import short_repr
-from autograder.engine.follow_through import MAX_ENTRIES, Recorder, call_key
+from autograder.engine.follow_through import MAX_ENTRIES, Recorder, _value_key, call_key
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import grade, load_problem_set
 from autograder.model import Outcome, Report
@@ -233,6 +234,22 @@ def test_answers_are_kept_for_follow_through_only_within_the_grades_allowance() 
     recorder.record("kept", kept[0])
     recorder.record("let go", kept[2])
     assert recorder.answer("kept") is kept[0] and recorder.answer("let go") is None
+
+
+def test_keying_an_answer_leaves_nothing_for_the_cyclic_collector() -> None:
+    """The grader runs with the cyclic collector off: a key built through a self-referencing closure kept every
+    piece of every large answer it keyed (200 MB for a submission answering each call with nested lists)."""
+    answers = [[[7] * 1000] * 50, [[7] * 1000] * (MAX_ENTRIES // 1000 + 1), "x" * 10**6, np.zeros(5)]
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        keys = [_value_key(answer) for answer in answers]
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
+    assert keys[0] != keys[1] and keys[1].startswith("too large")
 
 
 @pytest.mark.ps3

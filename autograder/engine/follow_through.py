@@ -223,33 +223,37 @@ def _value_key(value: Any) -> str:
     large is a part's answer anyway).
     """
     parts: list[str] = []
-    budget = [MAX_ENTRIES]
-
-    def walk(item: Any, depth: int) -> None:
-        budget[0] -= 1
-        if budget[0] < 0 or depth > 32:
-            raise OverflowError
-        if isinstance(item, np.ndarray):
-            budget[0] -= item.size
-            if budget[0] < 0:
-                raise OverflowError
-            parts.append(f"array {item.dtype.str} {item.shape} {content_hash(item.tobytes()).hexdigest()}")
-        elif isinstance(item, (list, tuple)):
-            parts.append("(" if isinstance(item, tuple) else "[")
-            for entry in item:
-                walk(entry, depth + 1)
-            parts.append(")" if isinstance(item, tuple) else "]")
-        elif isinstance(item, (bool, int, float, str, np.generic)) or item is None:
-            parts.append(
-                f"{type(item).__name__} {str(item)[:100]}"
-                if not isinstance(item, int) or item.bit_length() < 4000
-                else f"int {content_hash(hex(item).encode()).hexdigest()}"
-            )
-        else:
-            parts.append(repr(type(item)))
-
     try:
-        walk(value, 0)
+        _key_parts(value, 0, parts, [MAX_ENTRIES])
     except OverflowError:
         return f"too large {id(value)}"
     return " ".join(parts)
+
+
+def _key_parts(item: Any, depth: int, parts: list[str], budget: list[int]) -> None:
+    """Append ``item``'s pieces of :func:`_value_key` to ``parts``; OverflowError past ``budget`` or 32 levels.
+
+    A function of the module, not a closure in _value_key: a closure that calls itself is a reference cycle, and
+    the grader runs with the cyclic collector off (__main__.py), so each cycle kept its ``parts`` (up to
+    MAX_ENTRIES strings, several MB, for every large answer) until the grade ended."""
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 32:
+        raise OverflowError
+    if isinstance(item, np.ndarray):
+        budget[0] -= item.size
+        if budget[0] < 0:
+            raise OverflowError
+        parts.append(f"array {item.dtype.str} {item.shape} {content_hash(item.tobytes()).hexdigest()}")
+    elif isinstance(item, (list, tuple)):
+        parts.append("(" if isinstance(item, tuple) else "[")
+        for entry in item:
+            _key_parts(entry, depth + 1, parts, budget)
+        parts.append(")" if isinstance(item, tuple) else "]")
+    elif isinstance(item, (bool, int, float, str, np.generic)) or item is None:
+        parts.append(
+            f"{type(item).__name__} {str(item)[:100]}"
+            if not isinstance(item, int) or item.bit_length() < 4000
+            else f"int {content_hash(hex(item).encode()).hexdigest()}"
+        )
+    else:
+        parts.append(repr(type(item)))
