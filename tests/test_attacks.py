@@ -190,6 +190,15 @@ def test_a_hundred_million_entry_answer_costs_its_case_only(harness: Harness) ->
     assert_clean(harness)
 
 
+def test_an_empty_answer_of_a_billion_rows_is_described_by_its_shape(harness: Harness) -> None:
+    harness.submit({"ps3.py": hostile("empty_rows")})
+    data = harness.run(timeout=120)
+    assert_scores(data, zero={"mlp_layer_params"})
+    assert "received <array of shape (50000000, 0), dtype float64>" in printed(data)
+    assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
+    assert_clean(harness)
+
+
 def test_many_large_replies_within_every_limit_are_not_all_kept(harness: Harness) -> None:
     harness.submit({"ps3.py": hostile("many_large_replies")})
     data = harness.run()

@@ -291,6 +291,8 @@ def test_descriptions_are_bounded_and_never_raise() -> None:
     assert short_repr(np.str_("x" * 10**6)).startswith("'xxxx") and len(short_repr(np.str_("x" * 10**6))) < 100
     assert short_repr(b"y" * 10**6).startswith("b'yyy") and short_repr(Unsupported("a\ud800b")) == "<object of type a\ufffdb>"
     assert short_repr([_deep(5000)]) == "[[[[[...]]]]]"
+    assert short_repr(np.empty((10**6, 0))) == "<array of shape (1000000, 0), dtype float64>"  # not a million empty lists
+    assert short_repr(np.empty((3, 0, 2))) == "[[], [], []]"
 
 
 def test_the_detail_names_what_is_not_a_number() -> None:

@@ -368,7 +368,10 @@ class _BoundedRepr(reprlib.Repr):
     """
 
     def repr_ndarray(self, x: np.ndarray, level: int) -> str:
-        if x.size <= SMALL_ARRAY * 16 and x.dtype.kind in "biufc" and x.dtype.names is None:
+        # tolist() makes a list for every row, however empty: an empty side holds nothing, but the sides before it still
+        # multiply, and a reply of shape (10**9, 0) would be a billion lists. So each empty side counts as one entry.
+        walked = math.prod(side or 1 for side in x.shape)
+        if walked <= SMALL_ARRAY * 16 and x.dtype.kind in "biufc" and x.dtype.names is None:
             return self.repr1(x.tolist(), level)
         return f"<array of shape {x.shape}, dtype {_dtype_name(x.dtype)}>"
 
