@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from pathlib import Path
 
+import hypothesis.extra.numpy as hypothesis_numpy
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
+from autograder.engine import compare as compare_module
 from autograder.engine import outcomes
 from autograder.engine.compare import agrees, judge, short_repr
 from autograder.model import Case, Comparison, Problem
@@ -293,6 +298,40 @@ def test_descriptions_are_bounded_and_never_raise() -> None:
     assert short_repr([_deep(5000)]) == "[[[[[...]]]]]"
     assert short_repr(np.empty((10**6, 0))) == "<array of shape (1000000, 0), dtype float64>"  # not a million empty lists
     assert short_repr(np.empty((3, 0, 2))) == "[[], [], []]"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    array=hypothesis_numpy.arrays(
+        st.sampled_from(["?", "i1", "u2", "<i4", ">i8", "u8", "<f2", "f4", ">f8", "g", "c8", "c16"]),
+        st.lists(st.one_of(st.integers(0, 4), st.integers(62, 66)), max_size=5)  # sides about reprlib's cut, 64
+        .map(tuple)
+        .filter(lambda shape: math.prod(shape) <= 1024),
+    ),
+    nesting=st.integers(min_value=0, max_value=4),
+)
+def test_an_arrays_description_is_reprlibs_whatever_its_shape_dtype_and_depth(array: np.ndarray, nesting: int) -> None:
+    """The fast path (Python's own repr of a small array) says exactly what reprlib, cutting where it must, says."""
+    value: object = array
+    for _ in range(nesting):
+        value = [value]
+    expected = reprlib_text(value)
+    assert short_repr(value, 10**6) == expected
+
+
+def reprlib_text(value: object) -> str:
+    """What short_repr's reprlib says of ``value`` with every array walked entry by entry, as it was before the fast path."""
+
+    class Walking(compare_module._BoundedRepr):
+        def repr_ndarray(self, x: np.ndarray, level: int) -> str:
+            if compare_module._shown_in_full(x):
+                return self.repr1(x.tolist(), level)
+            return super().repr_ndarray(x, level)
+
+    walking = Walking()
+    for limit in ("maxlist", "maxtuple", "maxlevel", "maxlong", "maxother"):
+        setattr(walking, limit, getattr(compare_module._REPR, limit))
+    return walking.repr(value)
 
 
 def test_the_detail_names_what_is_not_a_number() -> None:

@@ -360,6 +360,16 @@ def _side_by_side(expected: np.ndarray, received: np.ndarray, wrong: np.ndarray)
     return "\n".join(lines)
 
 
+def _shown_in_full(x: np.ndarray) -> bool:
+    """Whether a description shows the array's entries (as nested lists): a small array of numbers.
+
+    tolist() makes a list for every row, however empty: an empty side holds nothing, but the sides before
+    it still multiply, and a reply of shape (10**9, 0) would be a billion lists. So an empty side counts as one.
+    """
+    walked = math.prod(side or 1 for side in x.shape)
+    return walked <= SMALL_ARRAY * 16 and x.dtype.kind in "biufc" and x.dtype.names is None
+
+
 class _BoundedRepr(reprlib.Repr):
     """reprlib, bounded for every kind of value a reply can hold: no repr costs more than a small one.
 
@@ -368,12 +378,13 @@ class _BoundedRepr(reprlib.Repr):
     """
 
     def repr_ndarray(self, x: np.ndarray, level: int) -> str:
-        # tolist() makes a list for every row, however empty: an empty side holds nothing, but the sides before it still
-        # multiply, and a reply of shape (10**9, 0) would be a billion lists. So each empty side counts as one entry.
-        walked = math.prod(side or 1 for side in x.shape)
-        if walked <= SMALL_ARRAY * 16 and x.dtype.kind in "biufc" and x.dtype.names is None:
-            return self.repr1(x.tolist(), level)
-        return f"<array of shape {x.shape}, dtype {_dtype_name(x.dtype)}>"
+        if not _shown_in_full(x):
+            return f"<array of shape {x.shape}, dtype {_dtype_name(x.dtype)}>"
+        if x.ndim <= level and max(x.shape, default=0) <= self.maxlist:
+            # Nothing here would be cut (no level too deep, no list too long, no number too long to show), so
+            # Python's own repr gives reprlib's text, in C: describing a class's wrong arrays is a tenth as dear.
+            return repr(x.tolist())
+        return self.repr1(x.tolist(), level)
 
     def repr_int(self, x: int, level: int) -> str:
         if x.bit_length() > 4 * self.maxlong:  # past about 1.2 * maxlong digits
