@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,8 @@ from autograder.engine.problemset import load
 from autograder.engine.runner import check, import_notices
 from autograder.model import CheckResult, ImportReport, Outcome, Problem, Report
 from autograder.output.describe import failed_case_text
-from autograder.output.results import gradescope_json
+from autograder.output.files import write_json
+from autograder.output.results import MAX_RESULTS_BYTES, bounded, gradescope_json
 from autograder.output.table import table
 from autograder.text import Message, StudentText, Trusted, to_html, to_markdown, to_terminal
 
@@ -603,3 +605,24 @@ def test_the_pytest_plugin_prints_no_escape_of_the_submissions(open_folder: Path
     for stream in (ran.stdout, ran.stderr):
         assert_safe_terminal(stream)
     assert f"pwned{MARK}" in ran.stdout  # the submission's text is shown, made safe
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    piece=st.text(alphabet=st.sampled_from(["a", "\u00e9", "\u20ac", "\U0001f600", "\ud800", "<", "`", "\n"]), min_size=1, max_size=8),
+    outputs=st.integers(min_value=1, max_value=60),
+    length=st.sampled_from([10, 10_000, 400_000]),
+)
+def test_a_results_file_of_any_text_is_written_under_gradescopes_limit(piece: str, outputs: int, length: int) -> None:
+    """However much a submission printed, in whatever characters: the file as written is valid UTF-8 JSON under the
+    limit, and a small one is written whole."""
+    text = (piece * length)[:length]
+    data = {"score": 0, "output": text, "tests": [{"name": "t", "status": "failed", "output": text} for _ in range(outputs)]}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "results.json"
+        write_json(path, bounded(data))
+        raw = path.read_bytes()
+    assert len(raw) < MAX_RESULTS_BYTES
+    written = json.loads(raw.decode("utf-8"))
+    if "\ud800" not in piece and len(json.dumps(data, ensure_ascii=False).encode("utf-8")) < MAX_RESULTS_BYTES // 2:
+        assert written == data

@@ -270,7 +270,7 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
     """Valid Unicode everywhere, and under Gradescope-friendly size whatever a submission printed.
 
     The data is encoded once to find both: a lone surrogate shows in the encoding (JSON keeps it as it is when
-    not escaping), and ASCII text is its own escaped encoding, whose length is the size. Only a results.json
+    not escaping), and the size is that text's length in UTF-8, as write_json writes it. Only a results.json
     that needs it is walked and encoded again.
     """
     try:
@@ -278,8 +278,9 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
     except (TypeError, ValueError):
         text = ""
     if not text or has_surrogate(text):
-        data, text = _valid(data), ""
-    size = len(text) if text and text.isascii() else len(json.dumps(data))
+        data = _valid(data)
+        text = json.dumps(data, ensure_ascii=False)
+    size = _utf8_size(text)
     limit = MAX_OUTPUT_CHARS
     while size > MAX_RESULTS_BYTES and limit > 100:
         limit //= 4
@@ -287,8 +288,12 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
             text = test.get("output", "")
             test["output"] = _within(text, limit) if test.get("output_format", "md") == "md" else clip(text, limit)
         data["output"] = _within(data.get("output", ""), 4 * limit)
-        size = len(json.dumps(data))
+        size = _utf8_size(json.dumps(data, ensure_ascii=False))
     return data
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
 
 
 def _valid(value: Any) -> Any:
