@@ -493,10 +493,12 @@ def _wait_for_migrations(own_cgroup: Path) -> None:
     Moving a process between cgroups first waits for an RCU grace period (the
     kernel's lock on every task's cgroup switches to its slow mode), 5-17 ms
     off the CPU, unless another move has just waited; then it takes well under
-    a millisecond. Begun in this throwaway child as the spawn request arrives,
-    that wait runs while the launcher makes the cgroup and forks the reaper and
-    the worker, instead of after: the worker still moves itself into its
-    cgroup before anything of the student's runs.
+    a millisecond. Begun in this throwaway child once the worker's cgroup is
+    made (a move holds the cgroup lock through its wait, so a mkdir after it
+    would wait too, and the grader with it for its reply), that wait runs while
+    the launcher forks the reaper and the worker and the grader loads its
+    problems, instead of after: the worker still moves itself into its cgroup
+    before anything of the student's runs.
     """
     os.closerange(3, resource.getrlimit(resource.RLIMIT_NOFILE)[0])  # no pipe of a worker's stays open through the wait
     procs = os.open(own_cgroup / "cgroup.procs", os.O_WRONLY)
@@ -529,14 +531,14 @@ def _worker_cgroup(request: SpawnRequest) -> tuple[cgroups.WorkerCgroup | None, 
     if isinstance(_cgroup_places, str):
         return None, f"{fallback}, but nothing bounds the total: no cgroup ({_cgroup_places})"
     _cgroups_made += 1
-    own_cgroup = _cgroup_places[0].folder
-    _warmers.append(_start(lambda: _wait_for_migrations(own_cgroup)))
     try:
         made = cgroups.WorkerCgroup.create(
             _cgroup_places, f"autograder-worker-{os.getpid()}-{_cgroups_made}", request["memory_bytes"], request["tasks"]
         )
     except OSError as error:
         return None, f"{fallback}, but nothing bounds the total: the cgroup could not be made ({error})"
+    own_cgroup = _cgroup_places[0].folder
+    _warmers.append(_start(lambda: _wait_for_migrations(own_cgroup)))  # after the mkdirs, which its wait would hold up
     return made, f"{made.describe()}; {fallback}"
 
 
