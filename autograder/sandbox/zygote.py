@@ -483,6 +483,8 @@ def _collect_reapers(reapers: dict[int, _Reaper], unremoved: list[cgroups.Worker
 
 _cgroup_places: list[cgroups.Parent] | str | None = None  # where this launcher makes worker cgroups, or why it cannot
 _cgroups_made = 0
+
+
 def _worker_cgroup(request: SpawnRequest) -> tuple[cgroups.WorkerCgroup | None, str]:
     """The cgroup of the worker about to start (None where none can be made), and what bounds its memory, in words.
 
