@@ -140,6 +140,8 @@ def has_surrogate(text: str) -> bool:
 
 def clean(text: str) -> str:
     """Valid Unicode with no control character but newline and tab: nothing can drive a terminal or reorder a line."""
+    if text.isascii() and text.isprintable():  # most text (a name, a number, one line), told in C: nothing to replace
+        return str(text)
     return re.sub(_CONTROL, "\ufffd", valid_unicode(text))
 
 

@@ -7,7 +7,10 @@ import sys
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from autograder import text as text_module
 from autograder.text import (
     Message,
     StudentText,
@@ -65,6 +68,12 @@ def test_clean_replaces_every_invisible_or_reordering_character_by_unicodes_own_
 def test_clean_keeps_what_text_is_written_with() -> None:
     text = "Größe naïve – 漢字 한국어 עברית العربية ❤️ 👍🏽 e\u0301 x\tthen\nnext 😀"  # emoji variation selectors and modifiers too
     assert clean(text) == text
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text(alphabet=st.characters(max_codepoint=0xFF)) | st.text())
+def test_clean_says_what_the_pattern_says_whether_or_not_it_is_run(text: str) -> None:
+    """clean() skips the pattern for printable ASCII: for any text, that changes nothing but the time."""
+    assert clean(text) == re.sub(text_module._CONTROL, "\ufffd", re.sub(text_module._SURROGATE, "\ufffd", text))
 
 
 def test_a_fence_is_longer_than_any_backtick_run_inside() -> None:
