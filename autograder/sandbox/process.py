@@ -310,7 +310,9 @@ class Sandbox:
         while len(self._inbox) < size:
             self._wait(deadline)
             try:
-                chunk = os.read(self._replies, 1 << 20)
+                # Only what is still missing, 64 kB at least and 1 MB at most: os.read allocates all it may read
+                # first, and 1 MB is an mmap and a page fault for every 300-byte reply (10 us a read, not 0.6).
+                chunk = os.read(self._replies, min(max(size - len(self._inbox), 1 << 16), 1 << 20))
             except BlockingIOError:
                 continue
             if not chunk:
