@@ -39,6 +39,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from autograder.apps.batch.grading import default_jobs  # noqa: E402
 from autograder.engine.problemset import load as load_problems  # noqa: E402
 
 RATE_TARGET = 30.0
@@ -157,9 +158,7 @@ def outcomes(out: Path, kinds: dict[str, str]) -> dict[str, Counter[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=300, help="submissions in the class (default 300)")
-    parser.add_argument(
-        "--jobs", type=int, default=(os.cpu_count() or 1) + 1, help="--jobs for the batch command (default: its own, CPUs + 1)"
-    )
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="--jobs for the batch command (default: its own, 2 per CPU and 1)")
     parser.add_argument(
         "--hang-at",
         default="middle,last",

@@ -112,3 +112,15 @@ def test_a_hanging_grade_waits_behind_fresh_work_and_its_worker_stops_at_once(tm
     assert hanging["score"] == 0 and any(limit in hanging["output"] for limit in limits), hanging["output"]
     for name in fresh:
         assert json.loads((out / name / "results.json").read_text())["score"] == total_points()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux's")
+def test_the_default_slots_follow_the_cpus_this_process_may_use() -> None:
+    """taskset, a container's cpuset: the slots follow the CPUs the batch may run on, not the machine's."""
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        assert batch.default_jobs() == 3
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert batch.default_jobs() == 2 * len(allowed) + 1

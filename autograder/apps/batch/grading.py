@@ -107,9 +107,10 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=(os.cpu_count() or 1) + 1,
+        default=default_jobs(),
         metavar="N",
-        help="submissions graded at once (default: one more than the number of CPUs, to use the gaps while a slot starts and stops its worker)",
+        help="submissions graded at once (default: twice the CPUs this process may use, and one more: "
+        "a slot waits often, for its worker to start or stop, for the kernel, for the grader's interpreter lock)",
     )
     parser.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
     parser.add_argument(
@@ -119,6 +120,15 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
     )
     parser.add_argument("--problems", type=Path, default=None, help=f"the problems folder (default: {default_problems()})")
     parser.epilog = f"Example: python -m autograder {name} submissions.zip --out grades"
+
+
+def default_jobs() -> int:
+    """Slots for the CPUs this process may use (its affinity, which taskset and containers narrow): 2 per CPU, and 1.
+
+    Measured on 2 CPUs, a class of 300: 3 slots 23.4/s, 4 slots 24.4/s, 5 slots 25.2/s (paired, 6 runs each).
+    """
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return 2 * usable + 1
 
 
 def run(arguments: argparse.Namespace) -> int:
