@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from autograder.boundary import JsonValue, Untrusted
-from autograder.engine import runner, scoring
+from autograder.boundary import CallRequest, JsonValue, Untrusted
+from autograder.engine import follow_through, runner, scoring
 from autograder.engine.compare import agrees, judge, short_repr
 from autograder.model import Case, Comparison, Expected, Outcome, Problem, Report
 from autograder.output.results import gradescope_json
@@ -478,3 +478,66 @@ def test_a_right_answer_of_forty_references_is_judged_at_the_size_of_the_answer(
     value = decode_reply([{"$array": 0}, {"$array": 0}], [npy(row)], 1 << 20)
     assert judge(np.array([row, row]), value, Comparison("array")).passed
     assert not judge(np.array([row, row + 1]), value, Comparison("array")).passed
+
+
+CALL_ARGUMENTS = st.lists(
+    st.one_of(
+        st.integers(min_value=-(10**30), max_value=10**30),
+        st.floats(allow_nan=False),
+        st.text(max_size=5),
+        st.lists(st.integers(), max_size=4),
+        st.tuples(st.integers(), st.text(max_size=3)),
+        hnp.arrays(st.sampled_from(["i1", "<i8", ">f4", "f8", "c16", "?"]), hnp.array_shapes(min_dims=0, max_dims=3, max_side=4)),
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    call_id=st.integers(min_value=1, max_value=10**9),
+    function=st.text(min_size=1, max_size=12),
+    args=CALL_ARGUMENTS,
+    kwargs=st.dictionaries(st.text(max_size=6), CALL_ARGUMENTS.map(tuple), max_size=2),
+)
+def test_a_call_encoded_once_reads_as_the_request_made_afresh(
+    call_id: int, function: str, args: list[object], kwargs: dict[str, object]
+) -> None:
+    """The worker reads what call_frame puts together exactly as the request request_frame encodes in full."""
+    blobs: list[bytes] = []
+    request: CallRequest = {
+        "op": "call",
+        "id": call_id,
+        "function": function,
+        "args": [wire.encode(a, blobs) for a in args],
+        "kwargs": {k: wire.encode(v, blobs) for k, v in kwargs.items()},
+    }
+    read = []
+    for data in (wire.request_frame(request, blobs), wire.call_frame(call_id, wire.encode_call(function, args, kwargs))):
+        reader, writer = os.pipe()
+        try:
+            os.write(writer, data)
+            read.append(wire._read_request(reader))
+        finally:
+            os.close(reader)
+            os.close(writer)
+    assert read[0] == read[1]
+
+
+def test_a_problem_sets_calls_are_encoded_once_for_all_its_grades() -> None:
+    """A batch's grades share one problem set: each case's call is encoded by the first and sent as it is by the rest."""
+    case = Case(
+        problem="q",
+        number="1.1",
+        function="f",
+        name="a case",
+        args=(np.arange(12.0).reshape(3, 4), [1, 2]),
+        kwargs={"stride": 2},
+        expected=Expected(value=1),
+        comparison=Comparison("int"),
+    )
+    planned = runner.PlannedCalls()
+    recorder = follow_through.Recorder({"f"})
+    (first, key), (again, same_key) = planned.of(case, recorder), planned.of(case, recorder)
+    assert again is first and same_key == key == follow_through.call_key("f", case.args, case.kwargs)
+    assert first.encoded == wire.encode_call("f", case.args, case.kwargs)

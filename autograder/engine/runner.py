@@ -26,7 +26,7 @@ from autograder.engine.compare import agrees, judge, short_repr
 from autograder.engine.errors import SpecError
 from autograder.model import Case, CaseResult, CheckResult, ImportReport, Outcome, Problem, Report, Verdict
 from autograder.sandbox.gate import CallGate
-from autograder.sandbox.process import Call
+from autograder.sandbox.process import Call, prepared
 
 
 class Watcher(Protocol):
@@ -47,18 +47,37 @@ class Cancelled(BaseException):
     """
 
 
+class PlannedCalls:
+    """Each case's call, encoded as the worker is sent it, and its follow-through key, made once for a problem set
+    rather than once a grade: a batch grades hundreds of submissions on the same cases, whose inputs never change.
+
+    Shared by a batch's grading threads: two may make the same entry at once, and either is right.
+    """
+
+    def __init__(self) -> None:
+        self._cases: dict[int, tuple[Case, Call, str | None]] = {}  # by id(case); the case is kept, so its id is its own
+
+    def of(self, case: Case, recorder: follow_through.Recorder) -> tuple[Call, str | None]:
+        known = self._cases.get(id(case))
+        if known is None or known[0] is not case:
+            known = (case, prepared(case.function, case.args, case.kwargs), recorder.key(case.function, case.args, case.kwargs))
+            self._cases[id(case)] = known
+        return known[1], known[2]
+
+
 class ProblemSet(NamedTuple):
     """The problems to grade against, as loaded (``load_problem_set``), or why they could not be."""
 
     problems: list[Problem]
     fingerprint: str = ""  # of the problems and the engine (engine/compiled.py); "" when not computed
     error: str = ""  # the specs are broken: nothing is graded
+    planned: PlannedCalls | None = None  # kept across the grades that share this set (a batch's); None: made per grade
 
 
 def load_problem_set(folder: Path) -> ProblemSet:
     """The problems under ``folder`` and their fingerprint; a broken spec is the set's error, not an exception."""
     try:
-        return ProblemSet(*problemset.load_with_fingerprint(folder))
+        return ProblemSet(*problemset.load_with_fingerprint(folder), planned=PlannedCalls())
     except SpecError as error:
         return ProblemSet([], error=f"The autograder's problem specs are broken, so nothing was graded: {error}")
 
@@ -97,7 +116,7 @@ def grade(
         report.protections = sandbox.protections
         report.notices += import_notices(imported, packages)
         report.load_failed = bool(imported.fatal)
-        run = _Run(gate, report, cancel or threading.Event(), watcher)
+        run = _Run(gate, report, cancel or threading.Event(), watcher, problem_set.planned or PlannedCalls())
         cases = [case for problem in report.problems for case in problem.cases]
         run.phase([case for case in cases if not case.hidden])
         run.follow_through()  # the visible cases' credit, before any hidden input reaches the worker
@@ -127,8 +146,8 @@ def grade(
 class _Run:
     """The calls of one grading, through one gate, with the answers follow-through needs recorded."""
 
-    def __init__(self, gate: CallGate, report: Report, cancel: threading.Event, watcher: Watcher | None) -> None:
-        self.gate, self.report, self.cancel, self.watcher = gate, report, cancel, watcher
+    def __init__(self, gate: CallGate, report: Report, cancel: threading.Event, watcher: Watcher | None, planned: PlannedCalls) -> None:
+        self.gate, self.report, self.cancel, self.watcher, self.planned = gate, report, cancel, watcher, planned
         self.recorder = follow_through.Recorder(
             {
                 part.function
@@ -152,12 +171,7 @@ class _Run:
         answering one call two ways.
         """
         judged_before = len(self.report.results)
-        self._make(
-            [
-                (Call(case.function, case.args, case.kwargs), self.recorder.key(case.function, case.args, case.kwargs), case)
-                for case in cases
-            ]
-        )
+        self._make([(*self.planned.of(case, self.recorder), case) for case in cases])
         needed = self._needed_part_calls(self.report.results[judged_before:])
         self._make([*needed, *reversed(needed)])
 

@@ -20,7 +20,7 @@ from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from autograder.boundary import ANSWER_KINDS, CallRequest, ErrorReport, ResourceLimits, SpawnRequest, Untrusted, WorkerConfig
+from autograder.boundary import ANSWER_KINDS, ErrorReport, ResourceLimits, SpawnRequest, Untrusted, WorkerConfig
 from autograder.model import ImportReport, Outcome, OutcomeKind
 from autograder.sandbox import loader, zygote
 from autograder.sandbox import worker as wire
@@ -33,11 +33,17 @@ IMPORT_SHARE = 0.9  # of the import timeout, the worker's own loading budget: it
 
 
 class Call(NamedTuple):
-    """One call to make in the worker."""
+    """One call to make in the worker; ``encoded`` is the call as sent, when made once for many grades (:func:`prepared`)."""
 
     function: str
     args: Sequence[object]
     kwargs: dict[str, object]
+    encoded: wire.EncodedCall | None = None
+
+
+def prepared(function: str, args: Sequence[object], kwargs: dict[str, object]) -> Call:
+    """A call encoded now, for a caller that makes the same call in many grades (a case in a batch)."""
+    return Call(function, args, kwargs, wire.encode_call(function, args, kwargs))
 
 
 class WorkerGone(Exception):
@@ -247,15 +253,8 @@ class Sandbox:
         for call in calls:
             self._next_id += 1
             ids.append(self._next_id)
-            blobs: list[bytes] = []
-            request: CallRequest = {
-                "op": "call",
-                "id": self._next_id,
-                "function": call.function,
-                "args": [wire.encode(a, blobs) for a in call.args],
-                "kwargs": {k: wire.encode(v, blobs) for k, v in call.kwargs.items()},
-            }
-            self._outbox += wire.request_frame(request, blobs)
+            encoded = call.encoded or wire.encode_call(call.function, call.args, call.kwargs)
+            self._outbox += wire.call_frame(self._next_id, encoded)
         answered = 0
         try:
             started = time.monotonic()

@@ -30,7 +30,7 @@ import re
 import struct
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from autograder.boundary import Answer, Hello, JsonValue, Ready, Request, WorkerConfig
 from autograder.sandbox import confine, loader, seccomp
@@ -238,6 +238,29 @@ def request_frame(request: Request, blobs: list[bytes]) -> bytes:
     engine/follow_through.py), only on each answer the grader receives.
     """
     data = frame(request, blobs)
+    return struct.pack(">Q", len(data)) + data
+
+
+class EncodedCall(NamedTuple):
+    """A call request without its id, encoded once: a batch sends the same case's call in every grade."""
+
+    after_id: bytes  # the request's JSON from just after its id to its end: function, args, kwargs, blob count
+    blobs: bytes  # its arrays' bytes, each led by its 8-byte size, as :func:`frame` lays them out
+
+
+def encode_call(function: str, args: Sequence[object], kwargs: dict[str, object]) -> EncodedCall:
+    """``function(*args, **kwargs)`` as :func:`call_frame` sends it."""
+    blobs: list[bytes] = []
+    message = {"function": function, "args": [encode(a, blobs) for a in args], "kwargs": {k: encode(v, blobs) for k, v in kwargs.items()}}
+    after_id = ", " + json.dumps(dict(message, blobs=len(blobs)))[1:]
+    return EncodedCall(after_id.encode(), b"".join(struct.pack(">Q", len(blob)) + blob for blob in blobs))
+
+
+def call_frame(call_id: int, call: EncodedCall) -> bytes:
+    """The frame :func:`request_frame` makes of this call request with id ``call_id``, its JSON put together
+    from the encoded call rather than encoded again."""
+    body = b'{"op": "call", "id": ' + str(int(call_id)).encode() + call.after_id
+    data = struct.pack(">I", len(body)) + body + call.blobs
     return struct.pack(">Q", len(data)) + data
 
 

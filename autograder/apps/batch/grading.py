@@ -59,7 +59,7 @@ from autograder.apps.batch.slots import PutOff, SlotSandbox
 from autograder.apps.course import Course
 from autograder.apps.paths import default_problems
 from autograder.engine import scoring
-from autograder.engine.runner import Cancelled, ProblemSet
+from autograder.engine.runner import Cancelled, PlannedCalls, ProblemSet
 from autograder.output.files import write_json, write_text
 from autograder.sandbox import zygote
 from autograder.text import Text, Trusted
@@ -236,7 +236,7 @@ def _load_specs(folder: Path) -> tuple[ProblemSet, Course]:
         (problems, stamp), course = load_with_fingerprint(Path(folder)), load(Path(folder))
     except (SpecError, CourseError) as error:
         raise BatchError(f"the problem specs cannot be used, so nothing was graded: {error}") from None
-    return ProblemSet(problems, stamp), course
+    return ProblemSet(problems, stamp, planned=PlannedCalls()), course
 
 
 def plan(submission: Submission, specs_print: str, course: Course) -> Job:
