@@ -217,11 +217,22 @@ class Unsupported:
 
 def frame(message: Request | Answer | Hello | Ready, blobs: list[bytes]) -> bytes:
     """Serialise one message with its blobs (the grader's requests, the worker's replies)."""
-    body = json.dumps(dict(message, blobs=len(blobs))).encode()
-    parts = [struct.pack(">I", len(body)), body]
-    for blob in blobs:
-        parts += [struct.pack(">Q", len(blob)), blob]
-    return b"".join(parts)
+    return _framed(json.dumps(dict(message, blobs=len(blobs))).encode(), _blob_pieces(blobs))
+
+
+def _framed(body: bytes, blob_pieces: list[bytes]) -> bytes:
+    """A frame: the JSON body led by its 4-byte size, then the blobs (:func:`_blob_pieces`), joined in one copy."""
+    return b"".join([struct.pack(">I", len(body)), body, *blob_pieces])
+
+
+def _blob_pieces(blobs: list[bytes]) -> list[bytes]:
+    """The blobs as a frame carries them: each led by its 8-byte size."""
+    return [piece for blob in blobs for piece in (struct.pack(">Q", len(blob)), blob)]
+
+
+def _sized(data: bytes) -> bytes:
+    """A request's frame led by its whole size (see :func:`request_frame`)."""
+    return struct.pack(">Q", len(data)) + data
 
 
 # --------------------------------------------------------------------------- worker side
@@ -237,15 +248,14 @@ def request_frame(request: Request, blobs: list[bytes]) -> bytes:
     in its place): no verdict rests on the calls to come being unseen (see
     engine/follow_through.py), only on each answer the grader receives.
     """
-    data = frame(request, blobs)
-    return struct.pack(">Q", len(data)) + data
+    return _sized(frame(request, blobs))
 
 
 class EncodedCall(NamedTuple):
     """A call request without its id, encoded once: a batch sends the same case's call in every grade."""
 
     after_id: bytes  # the request's JSON from just after its id to its end: function, args, kwargs, blob count
-    blobs: bytes  # its arrays' bytes, each led by its 8-byte size, as :func:`frame` lays them out
+    blobs: bytes  # its arrays' bytes, laid out as a frame carries them (:func:`_blob_pieces`)
 
 
 def encode_call(function: str, args: Sequence[object], kwargs: dict[str, object]) -> EncodedCall:
@@ -253,15 +263,13 @@ def encode_call(function: str, args: Sequence[object], kwargs: dict[str, object]
     blobs: list[bytes] = []
     message = {"function": function, "args": [encode(a, blobs) for a in args], "kwargs": {k: encode(v, blobs) for k, v in kwargs.items()}}
     after_id = ", " + json.dumps(dict(message, blobs=len(blobs)))[1:]
-    return EncodedCall(after_id.encode(), b"".join(struct.pack(">Q", len(blob)) + blob for blob in blobs))
+    return EncodedCall(after_id.encode(), b"".join(_blob_pieces(blobs)))
 
 
 def call_frame(call_id: int, call: EncodedCall) -> bytes:
     """The frame :func:`request_frame` makes of this call request with id ``call_id``, its JSON put together
     from the encoded call rather than encoded again."""
-    body = b'{"op": "call", "id": ' + str(int(call_id)).encode() + call.after_id
-    data = struct.pack(">I", len(body)) + body + call.blobs
-    return struct.pack(">Q", len(data)) + data
+    return _sized(_framed(b'{"op": "call", "id": ' + str(int(call_id)).encode() + call.after_id, [call.blobs]))
 
 
 def _read_exact(fd: int, size: int) -> bytes:
