@@ -324,6 +324,16 @@ def test_an_arrays_description_is_reprlibs_whatever_its_shape_dtype_depth_and_cu
     assert short_repr(value, limit) == (expected if len(expected) <= limit else expected[:limit] + "...")
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("kind", ["matrix", "masked"])
+def test_an_array_subclass_is_described_as_reprlib_describes_it_whole(kind: str) -> None:
+    """Only a plain ndarray's rows are cut before it is described: a subclass's own repr is cut in its middle."""
+    square = np.arange(400.0).reshape(20, 20)
+    subclass = np.matrix(square) if kind == "matrix" else np.ma.masked_array(square, mask=np.eye(20, dtype=bool))
+    expected = reprlib_text(subclass)
+    assert short_repr(subclass, 120) == (expected if len(expected) <= 120 else expected[:120] + "...")
+
+
 def reprlib_text(value: object) -> str:
     """What short_repr's reprlib says of ``value`` with every array walked entry by entry, as it was before the fast path."""
 

@@ -418,8 +418,9 @@ def _head(value: Any, limit: int) -> Any:
 
     Each row's text is at least one character an entry, so ``rows`` of them fill more than ``limit``; and the
     text of the first rows is the text of the whole up to its closing bracket, where reprlib cuts nothing.
+    Only a plain ndarray: reprlib shows a subclass (np.matrix, a masked array) by its own repr, cut in the middle.
     """
-    if not isinstance(value, np.ndarray) or value.ndim == 0 or not _shown_in_full(value) or not _REPR.uncut(value, _REPR.maxlevel):
+    if type(value) is not np.ndarray or value.ndim == 0 or not _shown_in_full(value) or not _REPR.uncut(value, _REPR.maxlevel):
         return value
     rows = limit // max(math.prod(value.shape[1:]), 1) + 2
     return value[:rows] if rows < len(value) else value
