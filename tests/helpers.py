@@ -131,6 +131,25 @@ def process_status(pid: int | str) -> dict[str, str]:
     return fields
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, by host pid, from each process's PPid in /proc/<pid>/status.
+
+    Anyone may read a status file. The kernel's children lists need ptrace access, which an ordinary user lacks
+    for a worker in user and PID namespaces of its own (it is not dumpable); and inside them its own getpid() is 2.
+    """
+    below: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        parent = process_status(entry).get("PPid", "") if entry.isdigit() else ""
+        if parent.isdigit():
+            below.setdefault(int(parent), []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        children = below.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
 def status_uid(status: dict[str, str]) -> int:
     """The real user id in a process's status fields (-1 when there are none)."""
     return int(status.get("Uid", "-1").split()[0])

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from helpers import descendants
 
 from autograder.apps.batch import grading as batch
 from autograder.apps.batch.records import Record
@@ -21,25 +22,6 @@ from conftest import SOLUTION, total_points
 
 IMPORT_TIMEOUT = 3  # seconds; the hanging import is put off after a fifth of it while fresh work waits
 ENDED = {"Z", "X"}
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid``, from the kernel's children lists."""
-    found, todo = [], [pid]
-    while todo:
-        parent = todo.pop()
-        try:
-            threads = os.listdir(f"/proc/{parent}/task")
-        except OSError:
-            continue
-        for thread in threads:
-            try:
-                children = [int(child) for child in Path(f"/proc/{parent}/task/{thread}/children").read_text().split()]
-            except (OSError, ValueError):
-                continue
-            found += children
-            todo += children
-    return found
 
 
 def _state_and_ticks(pid: int) -> tuple[str, int] | None:
@@ -78,10 +60,11 @@ def test_a_hanging_grade_waits_behind_fresh_work_and_its_worker_stops_at_once(tm
     def observed_put_off(sandbox: SlotSandbox) -> None:
         process = sandbox.process
         assert process is not None
-        workers = _descendants(process.pid)
+        workers = descendants(process.pid)
+        before = {pid: _state_and_ticks(pid) for pid in workers}  # one the kill ends at once keeps its last reading
         real_put_off(sandbox)
         for pid in workers:
-            last, ended = _state_and_ticks(pid), False
+            last, ended = _state_and_ticks(pid) or before[pid], False
             for _ in range(100_000):  # until the kernel has ended it (a bound, not a timing)
                 now = _state_and_ticks(pid)
                 if now is None or now[0] in ENDED:

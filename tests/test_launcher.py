@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import WORKER_USER, shared_tmpdir, wait_until
+from helpers import WORKER_USER, descendants, shared_tmpdir, wait_until
 
 from autograder.engine.runner import grade, load_problem_set
 from autograder.output.results import gradescope_json
@@ -146,7 +146,8 @@ from autograder.sandbox import zygote
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
 gate = CallGate.started(Sandbox(Path({submission!r})))
-print(json.dumps({{"worker": gate.call("pid", []).value, "launcher": zygote.launcher().pid}}), flush=True)
+gate.call("pid", [])
+print(json.dumps({{"reaper": gate.sandbox.process.pid, "launcher": zygote.launcher().pid}}), flush=True)
 gate.call("hang", [])
 """
 
@@ -162,11 +163,14 @@ def test_a_grader_killed_with_its_launcher_leaves_no_worker(submission: Path, tm
         try:
             assert grader.stdout is not None
             started = json.loads(grader.stdout.readline())
+            # By host pid: in its own PID namespace (an ordinary user's grader) the worker's getpid() is 2.
+            sandboxed = [started["reaper"], *descendants(started["reaper"])]
             os.kill(started["launcher"], signal.SIGKILL)
             os.kill(grader.pid, signal.SIGKILL)
         finally:
             grader.kill()
-    assert _ends(started["worker"]), "the worker outlived its grader"
+    assert len(sandboxed) >= 2, f"no worker under the reaper: {sandboxed}"
+    assert all(_ends(pid) for pid in sandboxed), f"the worker outlived its grader: {[p for p in sandboxed if not _dead(p)]}"
 
 
 def test_a_process_that_never_shuts_its_launcher_down_ends_it_at_exit_without_a_warning(submission: Path, tmp_path: Path) -> None:
@@ -184,9 +188,9 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
-@pytest.mark.needs_root(reason="only root makes the workers' cgroups, whose first move each launcher child waits out")
+@pytest.mark.needs_root(reason="only root makes the workers' cgroups, which the launcher removes as it reaps each reaper")
 def test_the_launcher_keeps_no_child_once_its_workers_are_stopped(submission: Path) -> None:
-    """Each spawn also forks a throwaway child that waits out the cgroup move's grace period; it is reaped too."""
+    """Each spawn forks a reaper, with a cgroup for its worker: every reaper is reaped once its worker is stopped."""
     for _ in range(2):
         with CallGate.started(Sandbox(submission)) as gate:
             assert gate.call("pid", []).kind == "returned"
