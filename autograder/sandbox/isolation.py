@@ -98,7 +98,7 @@ class Isolation:
             try:
                 user = pwd.getpwnam(user_name)
             except KeyError:
-                refusal = f"the worker's user {user_name!r} does not exist: run setup.sh"
+                refusal = f"the worker's user {user_name!r} does not exist: run setup.sh (on Gradescope) or `make worker-user` (here)"
         else:
             missing.append("separate user (disabled)")
         unreadable = [path for path in _worker_needs() if not _usable_by(path, user)] if user else []
