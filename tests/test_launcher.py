@@ -83,6 +83,18 @@ def test_a_launcher_killed_during_a_grading_costs_the_running_worker_nothing(sub
     assert "clean-up" not in gate.sandbox.protections
 
 
+def test_the_launcher_every_reaper_and_every_worker_run_as_batch_work(submission: Path) -> None:
+    """SCHED_BATCH: a process woken under it never preempts the one running (see zygote._serve), so the grader
+    is not stopped at each request it writes; whatever the worker starts inherits it."""
+    with CallGate.started(Sandbox(submission)) as gate:
+        assert gate.call("pid", []).kind == "returned"
+        launcher = zygote.launcher().pid
+        tree = descendants(launcher)
+        assert len(tree) >= 2, tree  # a reaper and its worker (and, not as root, the namespace's init)
+        assert {pid: os.sched_getscheduler(pid) for pid in [launcher, *tree]} == dict.fromkeys([launcher, *tree], os.SCHED_BATCH)
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER  # the grader's own process is left as it was
+
+
 def test_a_launcher_that_stops_answering_is_replaced(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(zygote, "ANSWER_SECONDS", 2.0)
     stuck = _kill_the_launcher(signal.SIGSTOP)
