@@ -259,7 +259,7 @@ def test_a_root_worker_gets_an_ipc_namespace_of_its_own() -> None:
 @needs_root
 @pytest.mark.parametrize("refused", ["network", "ipc"])
 def test_a_root_probe_finds_each_namespace_the_kernel_allows_whichever_it_refuses(refused: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Both are tried in one throwaway process: one the kernel refuses must not hide the other."""
+    """Both are tried in one throwaway thread: one the kernel refuses must not hide the other."""
     from autograder.sandbox import namespaces
 
     entered = namespaces.enter
@@ -269,9 +269,24 @@ def test_a_root_probe_finds_each_namespace_the_kernel_allows_whichever_it_refuse
             raise OSError(1, "unshare: Operation not permitted")
         entered(network, ipc, processes)
 
-    monkeypatch.setattr(namespaces, "enter", refusing)  # the probe's child is a fork: it inherits the patch
+    monkeypatch.setattr(namespaces, "enter", refusing)
     found = namespaces.probe()
     assert {name: found[name] for name in ("network", "ipc")} == {"network": refused != "network", "ipc": refused != "ipc"}
+
+
+@pytest.mark.needs_root(reason="the probe as root enters network and IPC namespaces")
+def test_a_root_probe_enters_its_namespaces_in_a_thread_and_leaves_the_launchers_own_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fork (a fork of the launcher costs more than the probe), and the caller stays in its namespaces."""
+    from autograder.sandbox import namespaces
+
+    def no_fork() -> int:
+        raise AssertionError("the probe forked")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    own = {name: os.readlink(f"/proc/self/ns/{name}") for name in ("net", "ipc")}
+    found = namespaces.probe()
+    assert found["network"] and found["ipc"]
+    assert {name: os.readlink(f"/proc/self/ns/{name}") for name in ("net", "ipc")} == own
 
 
 # --------------------------------------------------------------------------- 4. one lock, machine-wide

@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
@@ -164,7 +165,7 @@ def probe() -> NamespaceProbe:
     which mounts would stay writable.
     """
     if os.geteuid() == 0:
-        _, entered = in_child(_each_alone)
+        _, entered = in_thread(_each_alone)
         found = entered.split()
         return {
             "network": "network" in found,
@@ -184,9 +185,30 @@ def probe() -> NamespaceProbe:
     return {"network": works, "ipc": works, "process": works, "detail": detail}
 
 
+def in_thread(action: Callable[[], str]) -> tuple[bool, str]:
+    """Run ``action`` in a throwaway thread: whether it succeeded, and what it said (its error when it failed).
+
+    Network and IPC namespaces belong to a thread, not to its process: the ones a thread enters are its own and
+    end with it. So root's probe needs no fork of the launcher, which costs more than the probe itself. (A user
+    namespace is refused to a thread of a process that has others: that probe stays in a child.)
+    """
+    said: list[tuple[bool, str]] = []
+
+    def run() -> None:
+        try:
+            said.append((True, action()))
+        except Exception as error:  # noqa: BLE001 - what failed is the answer
+            said.append((False, f"{error}"))
+
+    thread = threading.Thread(target=run, name="namespace probe")
+    thread.start()
+    thread.join()
+    return said[0] if said else (False, "the probe's thread ended without an answer")
+
+
 def _each_alone() -> str:
-    """The names of the namespaces this process could enter, each tried by itself (so one refused does not hide
-    the other), in one throwaway process rather than one apiece: a fork of the launcher is its dearest part."""
+    """The names of the namespaces this thread could enter, each tried by itself (so one refused does not hide
+    the other)."""
     entered = []
     for name, flags in (("network", (True, False)), ("ipc", (False, True))):
         try:
