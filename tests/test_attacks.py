@@ -338,6 +338,17 @@ def test_the_student_is_told_that_their_output_was_cut(harness: Harness) -> None
     assert_clean(harness)
 
 
+def test_forged_end_of_call_markers_keep_the_graders_memory_bounded(harness: Harness) -> None:
+    """Each marker beyond the outputs still owed is printed text, under the cap: not another output to keep."""
+    harness.submit({"ps3.py": hostile("forged_markers")})
+    data = harness.run()
+    assert data["score"] == TOTAL
+    assert_scores(data)
+    assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
+    assert all(len(case["output"]) < 40_000 for case in cases_of(data, "conv2d")), "a call's output is no longer capped"
+    assert_clean(harness)
+
+
 @as_root
 def test_endless_writers_on_the_output_pipe_neither_hang_nor_survive(harness: Harness) -> None:
     harness.submit({"ps3.py": hostile("output_flood_daemons")})

@@ -16,7 +16,7 @@ import pytest
 from autograder.engine.outcomes import failure
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.process import Sandbox
+from autograder.sandbox.process import Call, Sandbox
 
 SOURCE = """
 import numpy as np, os, sys, time
@@ -71,6 +71,10 @@ undefined_name_at_import
 
 def after_errors():
     return "still here"
+
+def forges_markers(pieces):
+    os.write(2, (b"x" * 100 + sys.stdout._marker) * pieces)
+    return pieces
 
 def engine_modules():
     return sorted(name for name in sys.modules if name.split(".")[0] == "autograder")
@@ -141,6 +145,18 @@ def test_output_is_captured_and_capped(gate: CallGate) -> None:
     outcome = gate.call("shout", [])
     assert outcome.value == 1
     assert len(outcome.output) < 2100 and "more bytes of output not kept" in outcome.output
+
+
+def test_forged_end_of_call_markers_are_printed_text_under_the_cap(gate: CallGate) -> None:
+    """A marker closes an output only while one is owed (one per call in flight): of ten thousand forged ones, the
+    first two end the two calls' outputs and the rest are text under the cap, not ten thousand outputs kept for
+    calls that were never made. (Under which call a forger's own text is shown is theirs to muddle.)"""
+    calls = [Call("forges_markers", [10_000], {}), Call("add", [2, 2], {})]
+    outcomes = [*gate.stream(calls), gate.call("add", [3, 3])]
+    assert [outcome.value for outcome in outcomes] == [10_000, 4, 6]
+    assert gate.sandbox._finished == []
+    assert all(len(outcome.output) < 2100 for outcome in outcomes)
+    assert "more bytes of output not kept" in outcomes[2].output  # the forged rest, cut to the cap
 
 
 def test_syntax_error_and_import_error_cost_only_what_they_break(gate: CallGate) -> None:

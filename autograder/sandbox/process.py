@@ -144,6 +144,7 @@ class Sandbox:
         self._captured = bytearray()  # the current call's output, up to the cap
         self._dropped = 0
         self._finished: list[str] = []  # outputs of calls whose end-of-call marker has been read
+        self._markers_owed = 1  # ends of output still to come: the import's, then one per call sent (see _drain_output)
         self._output_tail = b""
 
     def ready(self) -> ImportReport:
@@ -255,6 +256,7 @@ class Sandbox:
             ids.append(self._next_id)
             encoded = call.encoded or wire.encode_call(call.function, call.args, call.kwargs)
             self._outbox += wire.call_frame(self._next_id, encoded)
+        self._markers_owed += len(ids)
         answered = 0
         try:
             started = time.monotonic()
@@ -348,19 +350,25 @@ class Sandbox:
         del self._outbox[:written]
 
     def _drain_output(self) -> None:
-        """Read what the worker printed; each end-of-call marker closes one call's output."""
+        """Read what the worker printed; each end-of-call marker closes one call's output.
+
+        Student code can read the marker and print it: only as many markers as outputs are still owed (one per
+        call in flight) close an output, and any more are printed text like the rest, under the same cap. So what
+        the grader holds of a worker's output is at most ``output_bytes`` per call in flight, however many
+        markers it forges (kept apart, a million forged outputs of 16 kB each were 16 GB).
+        """
         try:
             chunk = os.read(self._output, 1 << 16)
         except BlockingIOError:
             return
-        pending = self._output_tail + chunk
-        while (at := pending.find(self._marker)) >= 0:
-            self._keep(pending[:at])
+        pending, start = self._output_tail + chunk, 0
+        while len(self._finished) < self._markers_owed and (at := pending.find(self._marker, start)) >= 0:
+            self._keep(pending[start:at])
             self._finished.append(self._printed())
-            pending = pending[at + len(self._marker) :]
-        keep = len(pending) - (len(self._marker) - 1)  # a marker may be split across two reads
-        self._keep(pending[: max(keep, 0)])
-        self._output_tail = pending[max(keep, 0) :]
+            start = at + len(self._marker)
+        keep = max(len(pending) - (len(self._marker) - 1), start)  # a marker may be split across two reads
+        self._keep(pending[start:keep])
+        self._output_tail = pending[keep:]
 
     def _keep(self, data: bytes) -> None:
         room = max(self.limits.output_bytes - len(self._captured), 0)
@@ -387,6 +395,7 @@ class Sandbox:
             self._drain_output()
             if not self._finished and len(self._captured) + self._dropped == before:
                 break
+        self._markers_owed = max(self._markers_owed - 1, 0)  # this output is taken now, whether its marker came or not
         if self._finished:
             return self._finished.pop(0)
         self._keep(self._output_tail)
