@@ -127,6 +127,29 @@ def test_a_clean_up_that_fails_is_reported_and_the_rest_of_it_still_runs(
         assert again.call("pid", []).kind == "returned"
 
 
+def test_a_clean_up_that_fails_after_a_restart_is_in_the_report(
+    submission: Path, monkeypatch: pytest.MonkeyPatch, traversable_tmp: Path
+) -> None:
+    """Each worker has protections of its own (its hello's): a problem only the last clean-up meets, after a crash
+    made a new worker, must reach the report all the same."""
+    stops: list[Path] = []
+
+    def refuse_the_last(folder: Path) -> None:
+        stops.append(folder)
+        if len(stops) > 1:
+            raise PermissionError(13, "Permission denied", str(folder))
+
+    crashing = submission.with_name("crashing")
+    crashing.mkdir(mode=0o755)
+    crashing_file = crashing / submission.name
+    crashing_file.write_text(submission.read_text() + "\n\ndef conv2d(x, kernel):\n    import os\n    os._exit(3)\n")
+    monkeypatch.setenv("TMPDIR", str(shared_tmpdir(traversable_tmp)))
+    monkeypatch.setattr(process, "_remove", refuse_the_last)
+    report = grade(CallGate.started(Sandbox(crashing_file)), load_problem_set(REPO / "problems"), module_names=course_config().module_names)
+    assert len(stops) > 1, "no worker was started again: the test tests nothing"
+    assert "removing its folder failed: PermissionError" in str(report.protections.get("clean-up")), report.protections
+
+
 @pytest.mark.needs_root(reason=f"kills every process of {WORKER_USER}")
 def test_processes_that_survive_the_kill_are_reported_as_survivors(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A process of the worker's user that does not die (one stuck in the kernel, here one the kill does not

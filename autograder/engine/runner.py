@@ -139,6 +139,7 @@ def grade(
             scoring.score_case(result)
     finally:
         gate.stop()
+        report.protections = sandbox.protections  # the last worker's, with every clean-up's problems
         report.seconds = time.monotonic() - started
     return report
 

@@ -70,7 +70,8 @@ class Sandbox:
         self.workdir: Path | None = None
         self.imported: ImportReport | None = None
         self.graded_names: frozenset[str] = frozenset()  # set before ready(): the ready report names each one it binds
-        self.protections: dict[str, object] = {}
+        self.protections: dict[str, object] = {}  # made again for each worker, when it says hello
+        self._cleanup_problems: list[str] = []  # what failed in stopping any of this sandbox's workers
         if self.isolation.refusal:  # root, and no way to drop root: the student's code is never run
             self.imported = ImportReport(functions=[], problems=[], fatal=misconfigured_message(self.isolation.refusal))
             self.protections = self.isolation.report()
@@ -217,8 +218,9 @@ class Sandbox:
                 problems.append(
                     f"{len(survivors)} processes of the worker's user survived the kill: pids {', '.join(map(str, survivors[:20]))}"
                 )
-        if problems:
-            self.protections["clean-up"] = "; ".join(problems)
+        self._cleanup_problems += problems
+        if self._cleanup_problems:  # every worker's, in the protections of the last: those the report shows
+            self.protections["clean-up"] = "; ".join(self._cleanup_problems)
 
     def __enter__(self) -> Sandbox:
         self.start()
