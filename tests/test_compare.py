@@ -76,6 +76,28 @@ def test_array_answers_accepted(received: object) -> None:
     assert judge(EXPECTED, received, ARRAY).passed
 
 
+@pytest.mark.parametrize("received", [0.8, np.float64(0.8), np.float32(0.8), np.array(0.8), np.longdouble(0.8), 0.80001])
+def test_a_one_number_array_answer_may_be_any_real_number(received: object) -> None:
+    """A statistic graded as an array of shape (): what a student returns for one float is a float."""
+    assert judge(np.array(0.8), received, ARRAY).passed and agrees(np.array(0.8), received, ARRAY)
+
+
+@pytest.mark.parametrize(
+    "received, detail",
+    [
+        (1, "expected 0.8, received 1: off by 0.2, where 9e-05 is allowed"),
+        (float("nan"), "expected 0.8, received nan, which is not a number"),
+        (True, "(a bool)"),
+        ("0.8", "(a str)"),
+        (0.8 + 0j, "complex"),
+        ([0.8], "expected shape (), received shape (1,)"),
+    ],
+)
+def test_wrong_one_number_array_answers(received: object, detail: str) -> None:
+    verdict = judge(np.array(0.8), received, ARRAY)
+    assert not verdict.passed and detail in verdict.detail and verdict.summary in SUMMARIES
+
+
 def test_float32_work_done_right_passes_with_default_tolerance() -> None:
     rng = np.random.default_rng(0)
     x, k = rng.normal(0, 3, (12, 12)), rng.normal(0, 2, (5, 5))
@@ -211,6 +233,7 @@ HOSTILE = [
         ([40, 18], INTS),
         (EXPECTED, ARRAY),
         (np.zeros((2, 0)), ARRAY),
+        (np.array(444.0), ARRAY),
         (EXPECTED, Comparison("array", eps=1e-6, magnitudes=np.abs(EXPECTED))),
     ],
 )
@@ -298,6 +321,45 @@ def test_descriptions_are_bounded_and_never_raise() -> None:
     assert short_repr([_deep(5000)]) == "[[[[[...]]]]]"
     assert short_repr(np.empty((10**6, 0))) == "<array of shape (1000000, 0), dtype float64>"  # not a million empty lists
     assert short_repr(np.empty((3, 0, 2))) == "[[], [], []]"
+
+
+_REAL_DTYPES = st.sampled_from(["?", "i1", "u2", "<i4", ">i8", "u8", "<f2", "f4", ">f8", "g", "c16", "m8[D]"])
+_SMALL_SHAPES = st.lists(st.integers(0, 3), max_size=3).map(tuple)
+_ANSWERS = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(2**70), 2**70),
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.complex_numbers(max_magnitude=1e3),
+        st.text(max_size=3),
+        hypothesis_numpy.arrays(_REAL_DTYPES, _SMALL_SHAPES),
+        hypothesis_numpy.arrays(_REAL_DTYPES, st.just(())).map(lambda array: array[()]),  # NumPy scalars
+    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.lists(inner, max_size=3).map(tuple)),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    expected=hypothesis_numpy.arrays("f8", _SMALL_SHAPES, elements=st.floats(-1e6, 1e6)),
+    received=st.one_of(_ANSWERS, hypothesis_numpy.arrays("f8", _SMALL_SHAPES, elements=st.floats(-1e6, 1e6))),
+    kind=st.sampled_from(["array", "ints", "int"]),
+)
+@example(expected=np.array(0.8), received=0.8, kind="array")  # a float statistic: once refused by judge, taken by agrees
+@example(expected=np.array(0.8), received=np.float32(0.8), kind="array")
+def test_agrees_and_judge_never_disagree(expected: np.ndarray, received: object, kind: str) -> None:
+    """``agrees`` (validate, known mistakes, follow-through) and ``judge`` (the grade) say the same yes or no on
+    any answer: else a spec that validates can fail its own right answer, or a mistake be named on a right one."""
+    wanted: object = expected
+    if kind == "int":
+        wanted = int(expected.flat[0]) if expected.size else 0
+    elif kind == "ints":
+        wanted = [int(value) for value in expected.ravel()]
+    comparison = Comparison(kind)
+    assert agrees(wanted, received, comparison) == judge(wanted, received, comparison).passed
+    assert agrees(wanted, wanted, comparison) and judge(wanted, wanted, comparison).passed
 
 
 @settings(max_examples=400, deadline=None)

@@ -287,7 +287,7 @@ def _tolerance_text(comparison: Comparison) -> str:
 
 
 def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) -> Verdict:
-    if isinstance(received, (list, tuple)):
+    if isinstance(received, (list, tuple)) or (expected.shape == () and is_real(received)):  # one number: shape ()
         try:
             shape = _shape(received)
         except _NotReal as reason:
@@ -322,6 +322,8 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
             f"{reason}: expected an array of shape {expected.shape}, received {short_repr(received)}: {_instead('array', received)}",
         )
     wanted = expected.astype(np.float64)
+    if wanted.ndim == 0:  # one number: said as one
+        return _judge_number(float(wanted), float(got), comparison)
     if not np.all(np.isfinite(got)):
         bad = int(np.sum(~np.isfinite(got)))
         return Verdict(False, WRONG, f"{bad} entries are NaN or infinite\n{_side_by_side(wanted, got, ~np.isfinite(got))}")
@@ -339,6 +341,19 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
     if wanted.size <= SMALL_ARRAY and wanted.ndim == 2:
         detail += "\n" + _side_by_side(wanted, got, wrong)
     return Verdict(False, WRONG, detail)
+
+
+def _judge_number(wanted: float, got: float, comparison: Comparison) -> Verdict:
+    if not math.isfinite(got):
+        return Verdict(False, WRONG, f"expected {wanted:.6g}, received {got}, which is not a number")
+    if bool(_close(np.asarray(got), np.asarray(wanted), comparison)):
+        return PASS
+    allowed = float(np.max(_allowed(np.asarray(wanted), comparison)))
+    return Verdict(
+        False,
+        WRONG,
+        f"expected {wanted:.6g}, received {got:.6g}: off by {abs(got - wanted):.3g}, where {allowed:.3g} is allowed ({_tolerance_text(comparison)})",
+    )
 
 
 def _side_by_side(expected: np.ndarray, received: np.ndarray, wrong: np.ndarray) -> str:
