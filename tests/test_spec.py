@@ -147,6 +147,71 @@ def test_missing_folder_and_empty_folder(tmp_path: Path) -> None:
         load_problems(tmp_path)
 
 
+ARRAY_PARTS = """\
+import numpy as np
+
+def scaled(x):
+    return 2.0 * np.asarray(x)
+
+def total(x):
+    return float(scaled(x).sum())
+
+def total_from(parts, x):
+    return float(parts.scaled(x).sum())
+
+def total_from_answers(parts, x):
+    first = parts.scaled(x)
+    return float(parts.scaled(first).sum() / 2)
+"""
+
+
+@pytest.mark.parametrize("args", ["[!array [[1.5, 2], [3, 4]]]", "[[[1.5, 2], [3, 4]]]"], ids=["array", "nested lists"])
+def test_follow_through_over_array_arguments_traces_its_part_calls(tmp_path: Path, args: str) -> None:
+    """The part calls' arguments are arrays (another course's covariance matrix): traced and compared by value."""
+    spec = GOOD.replace("call: double", "call: total").replace("args: [2]", f"args: {args}").replace("expected: 4", "expected: 21.0")
+    spec += "functions:\n  total: {compare: {kind: array}, follow_through: {share: 0.5, using: total_from}}\n"
+    (case,) = load_problems(_spec_dir(tmp_path, spec, ARRAY_PARTS))[0].cases
+    assert case.follow_through is not None and [call.function for call in case.follow_through.calls] == ["scaled"]
+    assert np.array_equal(case.follow_through.calls[0].args[0], [[1.5, 2], [3, 4]])
+
+
+def test_follow_through_whose_part_calls_depend_on_array_answers_is_refused(tmp_path: Path) -> None:
+    spec = GOOD.replace("call: double", "call: total").replace("args: [2]", "args: [!array [[1.5, 2], [3, 4]]]")
+    spec = spec.replace("expected: 4", "expected: 21.0")
+    spec += "functions:\n  total: {compare: {kind: array}, follow_through: {share: 0.5, using: total_from_answers}}\n"
+    with pytest.raises(SpecError, match="depend on the parts' answers") as caught:
+        load_problems(
+            _spec_dir(
+                tmp_path,
+                spec,
+                ARRAY_PARTS.replace(
+                    "def total(x):\n    return float(scaled(x).sum())", "def total(x):\n    return float(scaled(scaled(x)).sum() / 2)"
+                ),
+            )
+        )
+    assert caught.value.line == 9
+
+
+def test_points_on_a_problem_graded_by_hand_are_refused_where_they_are(tmp_path: Path) -> None:
+    """They would count in no autograded total (validate's total would silently leave them out)."""
+    with pytest.raises(SpecError, match="a problem graded by hand earns no autograded points") as caught:
+        load_problems(_spec_dir(tmp_path, 'title: "Q1"\npoints: 5\ngraded_by_hand: "an essay"\n'))
+    assert caught.value.line == 2
+
+
+def test_a_failure_no_check_foresaw_names_the_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograder.engine import specs
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("The truth value of an array with more than one element is ambiguous")
+
+    monkeypatch.setattr(specs, "_case", broken)
+    folder = _spec_dir(tmp_path, GOOD, "def double(x):\n    return 2 * x\n")
+    with pytest.raises(SpecError, match="loading this spec failed \\(ValueError: The truth value") as caught:
+        load_problems(folder, use_cache=False)
+    assert caught.value.path == folder / "qx" / "spec.yaml"
+
+
 def test_array_and_tuple_tags(tmp_path: Path) -> None:
     spec = GOOD.replace("args: [2]", "args: [!array [[1, 2], [3, 4]]]").replace("expected: 4", "expected: [[2, 4], [6, 8]]")
     spec = spec.replace("points: 10", "points: 10\nfunctions:\n  double: {compare: {kind: array}}")

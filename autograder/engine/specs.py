@@ -21,6 +21,7 @@ import numpy as np
 
 from autograder.engine.compare import agrees
 from autograder.engine.errors import SpecError
+from autograder.engine.follow_through import call_key
 from autograder.engine.references import copies, reference_module
 from autograder.model import COMPARE_KINDS, Case, Comparison, Expected, FollowThrough, PartCall, Problem
 
@@ -114,7 +115,19 @@ def load_specs(folder: Path, with_references: bool = True) -> list[Problem]:
     specs = spec_files(folder)
     if not specs:
         raise SpecError(folder, None, "no */spec.yaml found under this folder")
-    return [load_problem(spec, with_references) for spec in specs]
+    return [_load_or_say_which(spec, with_references) for spec in specs]
+
+
+def _load_or_say_which(spec_path: Path, with_references: bool) -> Problem:
+    """:func:`load_problem`, any failure of it a SpecError naming the spec: never a bare traceback."""
+    try:
+        return load_problem(spec_path, with_references)
+    except SpecError:
+        raise
+    except Exception as error:  # a case no check foresaw: say which spec met it
+        raise SpecError(
+            spec_path, None, f"loading this spec failed ({type(error).__name__}: {error}); if the spec looks right, please report it"
+        ) from error
 
 
 def load_problem(spec_path: Path, with_references: bool = True) -> Problem:
@@ -130,6 +143,12 @@ def load_problem(spec_path: Path, with_references: bool = True) -> Problem:
         path=spec_path,
     )
     if problem.graded_by_hand:
+        if problem.points:
+            raise SpecError(
+                spec_path,
+                data.line_of("points"),
+                "a problem graded by hand earns no autograded points: remove points (its points are given on Gradescope)",
+            )
         return problem
     reference = reference_module(spec_path.parent) if with_references else None
     if with_references and reference is None:
@@ -492,7 +511,7 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
             compose(skewed, *copies(case.args), **copies(case.kwargs))
         except Exception:  # noqa: BLE001 - only the calls matter here
             pass
-        if skewed.calls[: len(traced.calls)] != traced.calls or len(skewed.calls) != len(traced.calls):
+        if [call_key(*call) for call in skewed.calls] != [call_key(*call) for call in traced.calls]:  # arrays too
             raise SpecError(
                 path,
                 raw.line_of("using"),
@@ -505,7 +524,7 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
 class _TracedParts:
     """The reference's functions as a composition's ``parts``, recording every call made.
 
-    With ``skew``, every answer is changed (ints by one, lists reversed), to
+    With ``skew``, every answer is changed (numbers and arrays of them by one, lists reversed), to
     show whether the calls a composition makes depend on what parts answer.
     """
 
@@ -523,6 +542,8 @@ class _TracedParts:
                 return answer
             if isinstance(answer, (int, np.integer)):
                 return int(answer) + 1
+            if isinstance(answer, (float, np.floating)) or (isinstance(answer, np.ndarray) and answer.dtype.kind in "iuf"):
+                return answer + 1
             return answer[::-1] if isinstance(answer, list) else answer
 
         return call
