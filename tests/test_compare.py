@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from autograder.engine import compare as compare_module
 from autograder.engine import outcomes
 from autograder.engine.compare import agrees, judge, short_repr
-from autograder.model import Case, Comparison, Problem
+from autograder.model import Case, CompareKind, Comparison, Problem
 from autograder.sandbox.worker import Unsupported
 
 INT, INTS, ARRAY = Comparison("int"), Comparison("ints"), Comparison("array")
@@ -349,7 +349,7 @@ _ANSWERS = st.recursive(
 )
 @example(expected=np.array(0.8), received=0.8, kind="array")  # a float statistic: once refused by judge, taken by agrees
 @example(expected=np.array(0.8), received=np.float32(0.8), kind="array")
-def test_agrees_and_judge_never_disagree(expected: np.ndarray, received: object, kind: str) -> None:
+def test_agrees_and_judge_never_disagree(expected: np.ndarray, received: object, kind: CompareKind) -> None:
     """``agrees`` (validate, known mistakes, follow-through) and ``judge`` (the grade) say the same yes or no on
     any answer: else a spec that validates can fail its own right answer, or a mistake be named on a right one."""
     wanted: object = expected

@@ -172,7 +172,7 @@ def test_follow_through_over_array_arguments_traces_its_part_calls(tmp_path: Pat
     spec += "functions:\n  total: {compare: {kind: array}, follow_through: {share: 0.5, using: total_from}}\n"
     (case,) = load_problems(_spec_dir(tmp_path, spec, ARRAY_PARTS))[0].cases
     assert case.follow_through is not None and [call.function for call in case.follow_through.calls] == ["scaled"]
-    assert np.array_equal(case.follow_through.calls[0].args[0], [[1.5, 2], [3, 4]])
+    assert np.array_equal(case.follow_through.calls[0].args[0], np.array([[1.5, 2], [3, 4]]))
 
 
 def test_follow_through_whose_part_calls_depend_on_array_answers_is_refused(tmp_path: Path) -> None:
