@@ -26,7 +26,7 @@ from autograder.sandbox import isolation, process, zygote
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Sandbox
 
-from conftest import REPO, SOLUTION, course_config, total_points
+from conftest import REPO, SOLUTION, course_config, graded_functions, total_points
 
 PID = "import os\n\ndef pid():\n    return os.getpid()\n"
 
@@ -142,7 +142,8 @@ def test_a_clean_up_that_fails_after_a_restart_is_in_the_report(
     crashing = submission.with_name("crashing")
     crashing.mkdir(mode=0o755)
     crashing_file = crashing / submission.name
-    crashing_file.write_text(submission.read_text() + "\n\ndef conv2d(x, kernel):\n    import os\n    os._exit(3)\n")
+    crashed = min(graded_functions())  # any of the course's functions: its first call ends the worker
+    crashing_file.write_text(submission.read_text() + f"\n\ndef {crashed}(*args, **kwargs):\n    import os\n    os._exit(3)\n")
     monkeypatch.setenv("TMPDIR", str(shared_tmpdir(traversable_tmp)))
     monkeypatch.setattr(process, "_remove", refuse_the_last)
     report = grade(CallGate.started(Sandbox(crashing_file)), load_problem_set(REPO / "problems"), module_names=course_config().module_names)

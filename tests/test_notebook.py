@@ -33,7 +33,15 @@ def _functions_of(text: str) -> dict[str, str]:
     return found
 
 
+def _all_but_functions(text: str) -> str:
+    """The top-level statements other than function definitions (the imports, constants and classes the
+    functions need), in their order: what a notebook's first cell holds."""
+    tree = ast.parse(text)
+    return "".join(f"{ast.get_source_segment(text, node)}\n" for node in tree.body if not isinstance(node, ast.FunctionDef))
+
+
 FUNCTIONS = _functions_of(SOURCE)
+PREAMBLE = _all_but_functions(SOURCE)  # this course's imports: numpy, math, ... whatever its solution uses
 
 
 def code(text: str, as_lines: bool = True) -> Cell:
@@ -108,7 +116,7 @@ def test_notebook_with_magics_errors_and_a_broken_cell_loses_only_that_cell(grad
 
 
 def test_notebook_solution_gets_full_marks(gradescope: GradescopeLayout) -> None:
-    cells = [code("import numpy as np\n")] + [code(text + "\n") for text in FUNCTIONS.values()]
+    cells = [code(PREAMBLE)] + [code(text + "\n") for text in FUNCTIONS.values()]
     gradescope.submit({NOTEBOOK: notebook(*cells)})
     data = gradescope.run()
     assert data["score"] == total_points()
@@ -165,7 +173,7 @@ def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope: Gradescope
     gradescope.submit(
         {
             NOTEBOOK: notebook(
-                code("import numpy as np\nnp.zeros?\n" + functions(*first) + f"?{names[-1]}\n"),
+                code(PREAMBLE + "import numpy as np\nnp.zeros?\n" + functions(*first) + f"?{names[-1]}\n"),
                 code("%%time\n" + functions(*rest) + "\npass\n"),
             )
         }
@@ -177,7 +185,7 @@ def test_a_help_line_and_a_time_cell_keep_their_functions(gradescope: Gradescope
 
 def test_display_is_there_as_in_jupyter(gradescope: GradescopeLayout) -> None:
     """Jupyter makes ``display`` a builtin: a notebook that shows its work with it loads as it runs there."""
-    gradescope.submit({NOTEBOOK: notebook(code("import numpy as np\ndisplay(np.eye(2), 'shown')\n" + functions(*FUNCTIONS)))})
+    gradescope.submit({NOTEBOOK: notebook(code(PREAMBLE + "import numpy as np\ndisplay(np.eye(2), 'shown')\n" + functions(*FUNCTIONS)))})
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
     assert "Problems loading your file" not in data["output"], data["output"]
@@ -195,13 +203,13 @@ def test_a_version_3_notebook_gets_full_marks(gradescope: GradescopeLayout) -> N
         }
 
     cells = [
-        {"cell_type": "heading", "level": 1, "metadata": {}, "source": ["Problem Set 3"]},
-        v3_code("import numpy as np\n%matplotlib inline\n"),
+        {"cell_type": "heading", "level": 1, "metadata": {}, "source": ["My answers"]},
+        v3_code(PREAMBLE + "%matplotlib inline\n"),
     ] + [v3_code(text + "\n") for text in FUNCTIONS.values()]
     gradescope.submit(
         {
             NOTEBOOK: json.dumps(
-                {"metadata": {"name": "ps3"}, "nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": cells, "metadata": {}}]}
+                {"metadata": {"name": SOLUTION.stem}, "nbformat": 3, "nbformat_minor": 0, "worksheets": [{"cells": cells, "metadata": {}}]}
             )
         }
     )
