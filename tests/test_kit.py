@@ -46,6 +46,7 @@ from conftest import (
     FIXTURES,
     REPO,
     ROOT_ASSIGNMENT,
+    SOLUTION,
     Assignment,
     GradescopeLayout,
     check_results,
@@ -233,7 +234,10 @@ def test_the_kit_readme_shows_what_check_prints(built: Built) -> None:
     points = expected_points(built.assignment)
     assert f"Points: visible cases {points['visible']:g} (run here)" in example
     assert f"{points['total']:g} autograded in all." in example
-    assert "1 visible case fails." in example
+    visible = [case for problem in problems_of(built.assignment) for case in problem.cases if not case.hidden]
+    mistaken = [case for case in visible if case.known_mistakes]  # the made-up submission gives one such answer
+    failing = 1 if mistaken else sum(case.function == visible[-1].function for case in visible)  # or is the starter there
+    assert (f"{failing} visible case fails." if failing == 1 else f"{failing} visible cases fail.") in example
 
 
 def test_a_kit_shows_nothing_of_another_course(lab1: Built) -> None:
@@ -759,6 +763,29 @@ def test_check_finds_the_kit_cases_before_problems(tmp_path: Path, monkeypatch: 
     assert kit_cases.find_cases() == paths.PACKAGE_ROOT / "problems"  # a problems/ here is never taken unless named
     shutil.copy(lab1.kit / "cases.json", tmp_path / "cases.json")
     assert kit_cases.find_cases() == tmp_path / "cases.json"
+
+
+@pytest.mark.ps3
+@pytest.mark.parametrize(
+    ("layers", "promised"),
+    [("return _right(size_in, size_out, kernel_size, stride, padding) + 1", True), ("raise NotImplementedError", False)],
+    ids=["a wrong part: a wrong total returned", "the total raises"],
+)
+def test_check_promises_follow_through_credit_only_for_a_wrong_answer_returned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: Built, layers: str, promised: bool
+) -> None:
+    """In the kit, which cannot compute the credit: it needs the composite's own wrong answer, and a total that
+    raised (its part still the starter's NotImplementedError) has none to compare."""
+    source = (
+        SOLUTION.read_text()
+        + "\n\n_right = num_conv_layers\n\n\ndef num_conv_layers(size_in, size_out, kernel_size, stride=1, padding=0):\n    "
+    )
+    source += layers + "\n"
+    (tmp_path / SOLUTION.name).write_text(source)
+    monkeypatch.chdir(root.kit)  # the kit has no reference: it can only say that credit may come
+    code, out, _ = run_cli("check", str(tmp_path / SOLUTION.name))
+    assert code == 1
+    assert ("can still earn part of their points on Gradescope (follow-through credit)" in " ".join(out.split())) is promised, out
 
 
 def test_check_in_a_checkout_runs_visible_cases_only(tmp_path: Path) -> None:

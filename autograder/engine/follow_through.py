@@ -124,7 +124,7 @@ def may_earn(result: CaseResult, failed: set[str]) -> bool:
 
 
 def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind], failed: set[str]) -> None:
-    """Give the case's share when its wrong answer is what the student's own, genuine, parts add up to."""
+    """Give the case's share when its wrong answer is what the student's own, genuine, parts give."""
     case, outcome, rule = result.case, result.outcome, result.case.follow_through
     if not may_earn(result, failed) or rule is None or outcome is None:  # the last two: for the type checker
         return
@@ -137,9 +137,11 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
     used = list(dict.fromkeys(parts.used))
     if consistent and used and all(recorder.genuine(name) for name in used) and failed.intersection(used):
         result.credit = rule.share
+        names = [f"`{name}`" for name in used]
+        which = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
         result.credit_reason = (
-            f"Follow-through credit ({rule.share:.0%} of this case): your answer is what your own "
-            f"{', '.join(f'`{n}`' for n in used)} add up to, so it is wrong only because one of those is."
+            f"Follow-through credit ({rule.share:.0%} of this case): your answer is what you get from your own {which}, "
+            f"so it is wrong only because {'that function is' if len(names) == 1 else 'one of those is'}."
         )
 
 
