@@ -502,6 +502,52 @@ def test_a_bad_file_in_one_submission_skips_that_file_not_the_class(tmp_path: Pa
     assert "video.mp4" in (out / "report.html").read_text(encoding="utf-8")
 
 
+def test_one_submissions_files_past_its_own_limit_are_skipped_not_the_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files each under the per-file limit, together past one submission's: only that student's are cut."""
+    monkeypatch.setattr(batch_export, "MAX_SUBMISSION_BYTES", 250_000)  # stands for 512 MB
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("export/" + batch.METADATA_NAME, METADATA)
+        zipped.writestr("export/submission_101/ps3.py", SOLUTION.read_text())
+        for number in range(17):
+            zipped.writestr(f"export/submission_101/zeros{number}.bin", b"\0" * 100_000)
+        zipped.writestr("export/submission_102/ps3.py", SOLUTION.read_text())
+        zipped.writestr("export/submission_103/ps3.py", SOLUTION.read_text())
+    out = tmp_path / "out"
+    assert run_batch(archive, "--out", out) == 0
+    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
+    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == SHOWN
+    assert "zeros16.bin" in rows["101"]["note"] and "past this submission's limit" in rows["101"]["note"]
+    assert rows["102"]["note"] == rows["103"]["note"] == ""
+
+
+def _corrupted(archive: Path, member: str) -> None:
+    """Flip bytes inside ``member``'s compressed data, leaving the zip's directory intact."""
+    with zipfile.ZipFile(archive) as zipped:
+        info = zipped.getinfo(member)
+    data = bytearray(archive.read_bytes())
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    data[start + 2 : start + 12] = b"\xff" * 10
+    archive.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=["deflate", "bzip2", "lzma"])
+def test_a_corrupt_member_is_skipped_for_its_student_whatever_its_compression(tmp_path: Path, compression: int) -> None:
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", compression=compression) as zipped:
+        zipped.writestr("export/" + batch.METADATA_NAME, METADATA)
+        zipped.writestr("export/submission_101/ps3.py", SOLUTION.read_text())
+        zipped.writestr("export/submission_102/ps3.py", SOLUTION.read_text())
+        zipped.writestr("export/submission_102/data.txt", "noise " * 20_000)
+        zipped.writestr("export/submission_103/ps3.py", SOLUTION.read_text())
+    _corrupted(archive, "export/submission_102/data.txt")
+    out = tmp_path / "out"
+    assert run_batch(archive, "--out", out) == 0
+    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
+    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == SHOWN
+    assert "data.txt" in rows["102"]["note"] and "could not be unpacked" in rows["102"]["note"]
+
+
 # --------------------------------------------------------------------------- progress and Markdown
 
 

@@ -31,6 +31,7 @@ SUBMISSION_SUFFIXES = (".py", ".ipynb")
 MAX_ZIP_MEMBERS = 100_000
 MAX_ZIP_MEMBER_BYTES = 256 << 20
 MAX_ZIP_TOTAL_BYTES = 4 << 30
+MAX_SUBMISSION_BYTES = 512 << 20  # one student's files in all: past it, their files are skipped, not the class refused
 
 
 class BatchError(Exception):
@@ -143,7 +144,7 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
             members = zipped.infolist()
             if len(members) > MAX_ZIP_MEMBERS:
                 raise BatchError(f"{archive} holds {len(members):,} files; the limit is {MAX_ZIP_MEMBERS:,}.")
-            total = 0
+            total, per_submission = 0, dict[str, int]()
             for info in members:
                 raw = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".")]
                 parts = [p for p in raw if p != ".."]
@@ -157,14 +158,20 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
                     skip(parts, info.filename, f"is over the limit of {MAX_ZIP_MEMBER_BYTES:,} bytes")
                     continue
                 destination = target.joinpath(*parts)
+                owner = _owner(parts)
+                owners_room = MAX_SUBMISSION_BYTES - per_submission.get(owner, 0) if owner is not None else MAX_ZIP_TOTAL_BYTES
                 try:
-                    written = _unpack_member(zipped, info, destination, MAX_ZIP_TOTAL_BYTES - total)
+                    written = _unpack_member(zipped, info, destination, min(MAX_ZIP_TOTAL_BYTES - total, owners_room))
                 except _OverTotal:
+                    _remove_partial(destination)
+                    if owners_room < MAX_ZIP_TOTAL_BYTES - total:  # this student's files alone: only theirs are cut
+                        skip(parts, info.filename, f"is past this submission's limit of {MAX_SUBMISSION_BYTES:,} bytes in all")
+                        continue
                     raise BatchError(
-                        f"{archive} unpacks to more than the limit ({info.filename!r} alone is "
-                        f"over {MAX_ZIP_TOTAL_BYTES - total:,} bytes); it is not a plain export of submissions."
+                        f"{archive} unpacks to more than the limit of {MAX_ZIP_TOTAL_BYTES:,} bytes; "
+                        "it is not a plain export of submissions."
                     ) from None
-                except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError) as error:
+                except Exception as error:  # noqa: BLE001 - zlib.error, LZMAError, EOFError...: whatever one member raises
                     # This member alone cannot be written here (a name too long for the file system, a corrupt or
                     # encrypted entry, an unknown compression): the rest of the class is still graded.
                     _remove_partial(destination)
@@ -175,6 +182,8 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
                     skip(parts, info.filename, f"is over the limit of {MAX_ZIP_MEMBER_BYTES:,} bytes")
                     continue
                 total += written
+                if owner is not None:
+                    per_submission[owner] = per_submission.get(owner, 0) + written
     except (zipfile.BadZipFile, OSError) as error:  # the archive itself, not one member
         raise BatchError(f"cannot unpack {archive}: {error}") from None
     return skipped
