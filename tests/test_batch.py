@@ -521,6 +521,36 @@ def test_one_submissions_files_past_its_own_limit_are_skipped_not_the_class(tmp_
     assert rows["102"]["note"] == rows["103"]["note"] == ""
 
 
+def test_files_nested_a_thousand_folders_deep_cost_their_student_only(tmp_path: Path) -> None:
+    """os.walk and shutil.rmtree recurse: a path 1,300 folders deep ended the whole batch in a RecursionError."""
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("export/" + batch.METADATA_NAME, METADATA)
+        zipped.writestr("export/submission_101/ps3.py", SOLUTION.read_text())
+        zipped.writestr("export/submission_102/ps3.py", SOLUTION.read_text())
+        zipped.writestr("export/submission_102/" + "d/" * 1300 + "deep.py", "x = 1\n")
+        zipped.writestr("export/submission_103/ps3.py", SOLUTION.read_text())
+    out = tmp_path / "out"
+    assert run_batch(archive, "--out", out) == 0
+    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
+    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == SHOWN
+    assert "deep.py" in rows["102"]["note"] and "nested more than" in rows["102"]["note"]
+
+
+def test_a_submission_folder_a_thousand_levels_deep_is_searched_to_a_sane_depth(tmp_path: Path) -> None:
+    """A folder export (the TA's own folder): the search for the student's file stops going down, without error."""
+    from autograder.apps.submission import find_submission
+
+    folder = deep = tmp_path / "submission"
+    folder.mkdir()
+    for _ in range(1100):  # one at a time: Path.mkdir(parents=True) recurses too
+        deep = deep / "d"
+        deep.mkdir()
+    (deep / "ps3.py").write_text("x = 1\n")
+    (folder / "ps3.py").write_text(SOLUTION.read_text())
+    assert find_submission(folder)[0] == folder / "ps3.py"
+
+
 def _corrupted(archive: Path, member: str) -> None:
     """Flip bytes inside ``member``'s compressed data, leaving the zip's directory intact."""
     with zipfile.ZipFile(archive) as zipped:

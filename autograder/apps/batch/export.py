@@ -32,6 +32,7 @@ MAX_ZIP_MEMBERS = 100_000
 MAX_ZIP_MEMBER_BYTES = 256 << 20
 MAX_ZIP_TOTAL_BYTES = 4 << 30
 MAX_SUBMISSION_BYTES = 512 << 20  # one student's files in all: past it, their files are skipped, not the class refused
+MAX_PATH_PARTS = 64  # folders in a member's path: deeper ones are skipped (a thousand levels broke every walk of the tree)
 
 
 class BatchError(Exception):
@@ -153,6 +154,9 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
                     continue
                 kind = (info.external_attr >> 16) & 0o170000
                 if info.is_dir() or not parts or kind not in (0, 0o100000):  # skip folders, symlinks, devices
+                    continue
+                if len(parts) > MAX_PATH_PARTS:
+                    skip(parts, info.filename, f"is nested more than {MAX_PATH_PARTS} folders deep")
                     continue
                 if info.file_size > MAX_ZIP_MEMBER_BYTES:
                     skip(parts, info.filename, f"is over the limit of {MAX_ZIP_MEMBER_BYTES:,} bytes")
