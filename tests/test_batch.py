@@ -548,7 +548,31 @@ def test_a_submission_folder_a_thousand_levels_deep_is_searched_to_a_sane_depth(
         deep.mkdir()
     (deep / "ps3.py").write_text("x = 1\n")
     (folder / "ps3.py").write_text(SOLUTION.read_text())
-    assert find_submission(folder)[0] == folder / "ps3.py"
+    try:
+        assert find_submission(folder)[0] == folder / "ps3.py"
+    finally:  # removed one folder at a time: pytest's own clean-up (shutil.rmtree) recurses
+        (deep / "ps3.py").unlink()
+        while deep != folder:
+            deep.rmdir()
+            deep = deep.parent
+
+
+def test_submissions_named_as_the_class_outputs_are_graded_under_other_names(tmp_path: Path) -> None:
+    """A student's ``report.html.py`` and ``Grades.CSV.py`` (a Mac's file system ignores case): the class outputs are
+    written, and those two graded under ids of their own, said in their notes."""
+    export = tmp_path / "plain"
+    export.mkdir()
+    for name in ("alice.py", "report.html.py", "Grades.CSV.py"):
+        (export / name).write_text(SOLUTION.read_text())
+    out = tmp_path / "out"
+    assert run_batch(export, "--out", out) == 0
+    assert (out / "report.html").is_file() and (out / "grades.csv").is_file()
+    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
+    assert set(rows) == {"alice", "report.html-submission", "Grades.CSV-submission"}
+    assert all(row["total"] == SHOWN for row in rows.values())
+    assert "Graded as report.html-submission" in rows["report.html-submission"]["note"]
+    assert run_batch(export, "--out", out) == 0  # and a rerun finds them graded
+    assert len(read_csv(out / "grades.csv")) == 3
 
 
 def _corrupted(archive: Path, member: str) -> None:

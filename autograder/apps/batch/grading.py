@@ -62,7 +62,7 @@ from autograder.engine import scoring
 from autograder.engine.runner import Cancelled, PlannedCalls, ProblemSet
 from autograder.output.files import write_json, write_text
 from autograder.sandbox import zygote
-from autograder.text import Text, Trusted
+from autograder.text import Message, StudentText, Text, Trusted
 
 if TYPE_CHECKING:
     from autograder.model import Report
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 RESULTS_NAME = "results.json"
 RECORD_NAME = "summary.json"
 MARKER_NAME = ".autograder-batch"  # marks a folder this command made, and which export it was made from
+GRADES_NAME, REPORT_NAME = "grades.csv", "report.html"  # the class's own outputs, beside one folder per submission
 WORKER_USER_PREFIX = "autograder-worker-"
 
 CANCEL_WAIT_SECONDS = 15.0
@@ -145,6 +146,7 @@ def run(arguments: argparse.Namespace) -> int:
             submissions = read_submissions(export.folder, skip=out)
             for submission in submissions:
                 submission.notes += export.skipped.get(submission.id, [])
+            _apart_from_class_outputs(submissions)
             identity = export_identity(Path(arguments.export), export, submissions)
             problem_set, course = _load_specs(arguments.problems or default_problems())
             problems, specs_print = problem_set.problems, problem_set.fingerprint + repr(course)
@@ -181,9 +183,9 @@ def run(arguments: argparse.Namespace) -> int:
     from autograder.apps.batch.report import write_feedback_pages, write_report
 
     try:
-        write_csv(out / "grades.csv", rows, problems)
+        write_csv(out / GRADES_NAME, rows, problems)
         write_feedback_pages(out, [(submission, record) for submission, record in rows if submission.id not in regraded])
-        write_report(out / "report.html", rows, problems, source=str(arguments.export))
+        write_report(out / REPORT_NAME, rows, problems, source=str(arguments.export))
     finally:
         _give_back(out)
     return _finish(rows, records, jobs, out, time.monotonic() - started, interrupted)
@@ -199,8 +201,8 @@ def _finish(
     ungraded = [job.submission.id for job in jobs if job.submission.id not in records]
     rate = f" ({len(records) / seconds:.1f}/s)" if records and seconds > 0 else ""
     print(
-        f"Graded {len(records)} submissions in {seconds:.1f} s{rate}. Wrote {out / 'grades.csv'}, "
-        f"{out / 'report.html'} and one results.json per submission in {out}."
+        f"Graded {len(records)} submissions in {seconds:.1f} s{rate}. Wrote {out / GRADES_NAME}, "
+        f"{out / REPORT_NAME} and one results.json per submission in {out}."
     )
     scores = [r["score"] for _, r in rows if r and r["status"] != "not graded"]
     differ = [s for s, r in rows if score_difference(s, r)]
@@ -237,6 +239,27 @@ def _load_specs(folder: Path) -> tuple[ProblemSet, Course]:
     except (SpecError, CourseError) as error:
         raise BatchError(f"the problem specs cannot be used, so nothing was graded: {error}") from None
     return ProblemSet(problems, stamp, planned=PlannedCalls()), course
+
+
+def _apart_from_class_outputs(submissions: list[Submission]) -> None:
+    """Rename a submission whose id would make its folder one of the class's own outputs (a student's file
+    ``report.html.py``, a folder ``submission_grades.csv``): writing them would fail, and the class lose both.
+
+    Compared case-insensitively, as a Mac's file system does; the new id is stable, so a rerun resumes it.
+    """
+    reserved = {name.casefold() for name in (GRADES_NAME, REPORT_NAME, MARKER_NAME)}
+    taken = {submission.id.casefold() for submission in submissions}
+    for submission in submissions:
+        if submission.id.casefold() not in reserved:
+            continue
+        renamed = f"{submission.id}-submission"
+        while renamed.casefold() in taken | reserved:
+            renamed += "-again"
+        taken.add(renamed.casefold())
+        submission.notes.append(
+            Message(Trusted("Graded as "), StudentText(renamed), Trusted(": its own id names one of the class's outputs."))
+        )
+        submission.id = StudentText(renamed)
 
 
 def plan(submission: Submission, specs_print: str, course: Course) -> Job:
