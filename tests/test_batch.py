@@ -245,6 +245,32 @@ def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path: Path,
     assert done.returncode == 0 and "2 to grade, 2 unchanged" in done.stderr
 
 
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_a_batch_as_ctrl_c_does(tmp_path: Path, request: pytest.FixtureRequest, number: int) -> None:
+    """``timeout``, systemd or a closed terminal: exit 130, the graded kept and written, and the unpacked export (every
+    student's files) removed from the temporary folder."""
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("a.py", "import time\ntime.sleep(120)\n")
+        zipped.writestr("b.py", SOLUTION.read_text())
+    out = tmp_path / "out"
+    private_tmp = Path(tempfile.mkdtemp(prefix="batch-test-"))
+    private_tmp.chmod(0o1777)
+    request.addfinalizer(lambda: shutil.rmtree(private_tmp, ignore_errors=True))
+    env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=str(REPO))
+    command = [sys.executable, "-m", "autograder", "batch", str(archive), "--out", str(out), "--jobs", "2"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wait_until(lambda: (out / "b" / "summary.json").exists(), timeout=300)
+    assert process.poll() is None and list(private_tmp.glob("ag-batch-*"))  # a still hangs; the export is unpacked
+    process.send_signal(number)
+    _stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Interrupted: 1 not graded (a)" in stderr
+    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
+    assert rows["a"]["status"] == "not graded" and rows["b"]["total"] == SHOWN
+    assert not list(private_tmp.glob("ag-*")), "the unpacked export or a sandbox folder was left behind"
+
+
 # --------------------------------------------------------------------------- other inputs
 
 

@@ -133,7 +133,29 @@ def default_jobs() -> int:
 
 
 def run(arguments: argparse.Namespace) -> int:
-    """Grade everything in ``arguments.export``; 0 when done, 1 if the grader failed on some, 2 on bad input, 130 on Ctrl-C."""
+    """Grade everything in ``arguments.export``; 0 when done, 1 if the grader failed on some, 2 on bad input, 130 on Ctrl-C.
+
+    SIGTERM (``timeout``, systemd, ``kill``) and SIGHUP (a closed terminal) are taken as Ctrl-C: what is graded is
+    kept and written, workers and temporary folders are removed. Left to their defaults, they ended the process
+    at once, leaving every student's files unpacked in /tmp and no grades.csv.
+    """
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = {number: signal.signal(number, _interrupt) for number in TERMINATING} if in_main else {}
+    try:
+        return _run(arguments)
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _run(arguments: argparse.Namespace) -> int:
     from autograder.apps.preflight import refusal
 
     started = time.monotonic()
@@ -521,7 +543,8 @@ class ParallelGrading:
         """
         self.stop.set()
         in_main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None  # a 2nd Ctrl-C must not cut this short
+        # A second Ctrl-C (or SIGTERM) must not cut this short.
+        previous = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGINT, *TERMINATING)} if in_main else {}
         try:
             deadline = time.monotonic() + CANCEL_WAIT_SECONDS
             while any(thread.is_alive() for thread in self.threads) and time.monotonic() < deadline:
@@ -530,8 +553,8 @@ class ParallelGrading:
                     thread.join(timeout=0.05)
             _kill_own_workers()
         finally:
-            if in_main:
-                signal.signal(signal.SIGINT, previous)
+            for number, handler in previous.items():
+                signal.signal(number, handler)
 
 
 @dataclass
