@@ -60,6 +60,46 @@ def _lab_copy(tmp_path: Path) -> Path:
     return copy
 
 
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("limits:\n  call_timout: 3\n", "unknown limit 'call_timout'"),
+        ("limits:\n  call_timeout: -5\n", "limit call_timeout must be more than 0"),
+        ("limits:\n  call_timeout: .nan\n", "limit call_timeout must be more than 0"),
+        ("limits:\n  call_timeout: five\n", "limit call_timeout must be a number of seconds, not 'five'"),
+        ("limits:\n  import_timeout: 1.0e300\n", "limit import_timeout must be a number of seconds, not '1.0e300'"),
+        ("limits:\n  data_mb: 0.5\n", "limit data_mb must be a whole number"),
+        ("limits: 5\n", "limits must be a mapping"),
+        ("total_points: fifteen\n", "total_points must be a number more than 0, not 'fifteen'"),
+        ("total_points: .nan\n", "total_points must be a number more than 0"),
+        ("submission_names: 5\n", "submission_names must list at least one plain file name"),
+        ("submission_names: [../../etc/passwd]\n", "submission_names must list at least one plain file name"),
+        ("submission_max_bytes: .nan\n", "submission_max_bytes must be a whole number of bytes"),
+        ("student_packages: numpy\n", "student_packages must list pip requirements"),
+    ],
+)
+def test_a_bad_course_setting_is_refused_at_its_line(tmp_path: Path, setting: str, message: str) -> None:
+    """Each once passed validate and then crashed every grade, or silently failed every student (call_timeout: -5)."""
+    from autograder.apps import course
+
+    (tmp_path / "problems").mkdir()
+    text = 'title: "Lab"\nsubmission_names: [lab.py]\n' if not setting.startswith("submission_names") else 'title: "Lab"\n'
+    (tmp_path / "assignment.yaml").write_text(text + setting)
+    line = text.count("\n") + (2 if setting.startswith("limits:\n") else 1)
+    with pytest.raises(course.CourseError) as caught:
+        course.load(tmp_path / "problems")
+    assert str(caught.value).startswith(f"{tmp_path / 'assignment.yaml'}:{line}: ") and message in str(caught.value), caught.value
+
+
+def test_a_bad_limit_in_the_environment_is_refused_by_name() -> None:
+    from autograder.sandbox.limits import Limits
+
+    with pytest.raises(ValueError, match=r"AUTOGRADER_CALL_TIMEOUT='-5': must be more than 0"):
+        Limits.from_environment({"AUTOGRADER_CALL_TIMEOUT": "-5"})
+    with pytest.raises(ValueError, match=r"AUTOGRADER_RUN_DEADLINE='nan': must be more than 0"):
+        Limits.from_environment({"AUTOGRADER_RUN_DEADLINE": "nan"})
+
+
 def test_a_check_that_cannot_import_fails_validate_and_build(tmp_path: Path) -> None:
     from autograder.apps.cli import main
 

@@ -10,14 +10,15 @@ file's parse for us (:func:`cache_entry`), so that a grade never imports PyYAML.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 from autograder.engine.compiled import content_hash, stored_course
-from autograder.sandbox.limits import Limits
+from autograder.sandbox.limits import Limits, limit_problem
 
 CONFIG_NAME = "assignment.yaml"
 
@@ -67,26 +68,64 @@ def load(problems: Path) -> Course:
     data = _parse(path, Path(problems))
     if not isinstance(data, dict):
         raise CourseError(f"{path}: must be a mapping of title, submission_names, total_points, student_packages, limits")
+
+    def refuse(message: str, *keys: str) -> NoReturn:
+        raise CourseError(f"{path}{_line(path, keys)}: {message}")
+
     known = set(Course._fields) - {"path"}
     unknown = sorted(set(data) - known)
     if unknown:
-        raise CourseError(f"{path}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(known))}")
+        refuse(f"unknown key {unknown[0]!r}; allowed: {', '.join(sorted(known))}", unknown[0])
+    limits = data.get("limits") or {}
+    if not isinstance(limits, dict):
+        refuse("limits must be a mapping of limit names to values, e.g. {call_timeout: 5}", "limits")
     limit_names = {f.name for f in fields(Limits)}
-    bad = sorted(set(data.get("limits") or {}) - limit_names)
-    if bad:
-        raise CourseError(f"{path}: unknown limit {bad[0]!r}; allowed: {', '.join(sorted(limit_names))}")
+    for name, value in limits.items():
+        if name not in limit_names:
+            refuse(f"unknown limit {name!r}; allowed: {', '.join(sorted(limit_names))}", "limits", name)
+        if wrong := limit_problem(name, value):
+            refuse(f"limit {name} {wrong}", "limits", name)
     names = data.get("submission_names") or []
-    if not names or not all(isinstance(name, str) and name for name in names):
-        raise CourseError(f"{path}: submission_names must list at least one file name, e.g. [hw1.py, hw1.ipynb]")
+    if not isinstance(names, list) or not names or not all(_plain_file_name(name) for name in names):
+        refuse("submission_names must list at least one plain file name (no folder), e.g. [hw1.py, hw1.ipynb]", "submission_names")
+    max_bytes = data.get("submission_max_bytes", 2_000_000)
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
+        refuse(f"submission_max_bytes must be a whole number of bytes, at least 1, not {max_bytes!r}", "submission_max_bytes")
+    total = data.get("total_points")
+    if total is not None and (isinstance(total, bool) or not isinstance(total, (int, float)) or not 0 < total < math.inf):
+        refuse(f"total_points must be a number more than 0, not {total!r}", "total_points")
+    packages = data.get("student_packages") or []
+    if not isinstance(packages, list) or not all(isinstance(package, str) for package in packages):
+        refuse("student_packages must list pip requirements, e.g. ['numpy==2.2.6']", "student_packages")
     return Course(
         title=str(data.get("title", "Assignment")),
         submission_names=tuple(names),
-        submission_max_bytes=int(data.get("submission_max_bytes", 2_000_000)),
-        total_points=None if data.get("total_points") is None else float(data["total_points"]),
-        student_packages=tuple(str(p) for p in data.get("student_packages") or ()),
-        limits=MappingProxyType(dict(data.get("limits") or {})),
+        submission_max_bytes=max_bytes,
+        total_points=None if total is None else float(total),
+        student_packages=tuple(packages),
+        limits=MappingProxyType(dict(limits)),
         path=path,
     )
+
+
+def _plain_file_name(name: object) -> bool:
+    return isinstance(name, str) and name not in ("", ".", "..") and "/" not in name and "\\" not in name and "\0" not in name
+
+
+def _line(path: Path, keys: tuple[str, ...]) -> str:
+    """``:line`` of the entry ``keys`` names in the YAML at ``path``, to put after its name; "" when it cannot be found.
+
+    Only for an error: a grade reads the file's parse from the compiled cache, which keeps no lines.
+    """
+    import yaml
+
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+        for key in keys:
+            node = next(value for name, value in node.value if name.value == key)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, StopIteration, AttributeError, TypeError):
+        return ""
+    return f":{node.start_mark.line + 1}" if node is not None else ""
 
 
 def cache_entry(problems: Path) -> dict[str, Any] | None:

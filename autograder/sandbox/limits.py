@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 MEMORY_MARGIN_MB = 128  # the interpreter, NumPy's code and the stack, beyond the data limit
+MAX_SECONDS = 86_400.0  # a day: any longer is a typo (and select() refuses timeouts past about 2**31 s)
+MAX_COUNT = 1 << 40  # of megabytes, bytes or processes: past any machine
 
 
 @dataclass
@@ -49,7 +52,28 @@ class Limits:
             value = environ.get(f"AUTOGRADER_{name.upper()}")
             if value is not None:
                 try:
-                    setattr(limits, name, type(default)(value))
+                    parsed = type(default)(value)
                 except ValueError:
                     raise ValueError(f"AUTOGRADER_{name.upper()}={value!r} is not a {type(default).__name__}") from None
+                if wrong := limit_problem(name, parsed):
+                    raise ValueError(f"AUTOGRADER_{name.upper()}={value!r}: {wrong}")
+                setattr(limits, name, parsed)
         return limits
+
+
+def limit_problem(name: str, value: object) -> str | None:
+    """What is wrong with ``value`` for the limit ``name`` (a course's, or an AUTOGRADER_ variable's); None if nothing.
+
+    Every limit is a finite positive number of its field's kind (seconds may be fractions; the rest are whole),
+    ``memory_mb`` may be 0 (its default: the data limit and a margin). A limit of -5 s made every call of every
+    student time out at once, NaN or a string stopped every grade with a traceback.
+    """
+    default = getattr(Limits(), name)
+    whole = isinstance(default, int)
+    if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+        return f"must be a {'whole number' if whole else 'number of seconds'}, not {value!r}"
+    lowest = 0 if name == "memory_mb" else (1 if whole else 0)
+    highest = MAX_COUNT if whole else MAX_SECONDS
+    if not math.isfinite(value) or not lowest <= value <= highest or (not whole and value == 0):
+        return f"must be {'at least ' + str(lowest) if whole else 'more than 0'} and at most {highest:,g}, not {value!r}"
+    return None
