@@ -11,6 +11,7 @@ import builtins
 import dataclasses
 import difflib
 import functools
+import math
 import re
 import types
 from collections.abc import Callable
@@ -38,6 +39,8 @@ MAGNITUDE_EPS = 1e-6
 DEFAULT_TOLERANCE = {"rtol": Comparison.rtol, "atol": Comparison.atol, "eps": MAGNITUDE_EPS}
 CASE_KEYS = {"name", "call", "args", "kwargs", "expected", "raises", "hidden", "weight", "compare", "note"}
 FUNCTION_KEYS = {"compare", "follow_through"}
+MAX_GENERATED = 1_000  # cases one generate entry draws: each is a call in every grade
+MAX_DEPTH = 64  # nesting of lists and mappings in a spec (an array of rank 60 is still far inside it)
 GENERATE_KEYS = {"name", "call", "using", "count", "seed", "hidden", "weight", "compare", "note"}
 PROBLEM_KEYS = {"title", "number", "points", "functions", "cases", "generate", "mistakes", "graded_by_hand"}
 EXCEPTIONS = {name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)}
@@ -198,6 +201,7 @@ def _read_yaml(path: Path) -> _Mapping:
         raise SpecError(path, None, f"cannot read the spec: {error}") from None
     import yaml
 
+    _refuse_aliases_and_depth(path, text)
     try:
         data = yaml.load(text, Loader=_loader())
     except yaml.MarkedYAMLError as error:
@@ -210,6 +214,26 @@ def _read_yaml(path: Path) -> _Mapping:
     return data
 
 
+def _refuse_aliases_and_depth(path: Path, text: str) -> None:
+    """Refuse, before anything is built, a YAML alias (``*name``: 1 KB of them stands for gigabytes, which a case
+    would hold and an error message print) and nesting deeper than MAX_DEPTH (the parser recurses)."""
+    import yaml
+
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            if isinstance(event, yaml.AliasEvent):
+                raise SpecError(path, event.start_mark.line + 1, f"a YAML alias (*{event.anchor}): write the value out instead")
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise SpecError(path, event.start_mark.line + 1, f"values nested more than {MAX_DEPTH} deep")
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return  # the load says what is wrong, at its line
+
+
 def _field(path: Path, data: _Mapping, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:
     if name not in data:
         if default is ...:
@@ -219,6 +243,8 @@ def _field(path: Path, data: _Mapping, name: str, kind: type | tuple[type, ...],
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         wanted = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise SpecError(path, data.line_of(name), f"{name!r} must be {_article(wanted)} {wanted}, not {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):  # YAML's .nan and .inf: points of NaN broke every total
+        raise SpecError(path, data.line_of(name), f"{name!r} must be a finite number, not {value}")
     return value
 
 
@@ -242,9 +268,11 @@ def _comparison(path: Path, raw: _Mapping, functions: _Mapping, function: str) -
     """The comparison of one case; with ``magnitude: true`` its ``eps`` is set, and the case's
     ``magnitudes`` are filled in once its expected value is known (:func:`_with_magnitudes`)."""
     declared = functions.get(function)
-    settings = dict(declared.get("compare", {})) if isinstance(declared, dict) else {}
-    settings.update(raw.get("compare") or {})
     line = raw.line_of("compare") if "compare" in raw else (declared.line if isinstance(declared, _Mapping) else raw.line)
+    given = [declared.get("compare", {}) if isinstance(declared, dict) else {}, raw.get("compare") or {}]
+    if not all(isinstance(part, dict) for part in given):
+        raise SpecError(path, line, "compare must be a mapping, e.g. {kind: array, rtol: 1.0e-4}")
+    settings = {**given[0], **given[1]}
     kind = settings.get("kind", "int")
     if kind not in COMPARE_KINDS:
         raise SpecError(path, line, f"compare kind {kind!r} is not one of {', '.join(COMPARE_KINDS)}")
@@ -417,7 +445,11 @@ def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping
     """Hidden cases drawn from a fixed seed, so every run grades the same inputs."""
     _check_keys(path, raw, GENERATE_KEYS, "generate entry")
     count = _field(path, raw, "count", int)
+    if not 1 <= count <= MAX_GENERATED:
+        raise SpecError(path, raw.line_of("count"), f"count must be from 1 to {MAX_GENERATED:,}, not {count}")
     seed = _field(path, raw, "seed", int)
+    if seed < 0:
+        raise SpecError(path, raw.line_of("seed"), f"seed must be a whole number of 0 or more, not {seed}")
     if reference is None:
         return []
     generator = _solver(path, raw.line_of("using"), reference, _field(path, raw, "using", str))
