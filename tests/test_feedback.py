@@ -80,6 +80,33 @@ def conv_transpose2d(x, kernel):
     return _right_conv_transpose2d(np.asarray(x).astype(int), np.asarray(kernel).astype(int))
 """,
     ),
+    "output_size_rounded_up": (
+        "conv_output_size",
+        "rounds the output size up (math.ceil)",
+        """
+import math
+
+_right_conv_output_size = conv_output_size
+
+def conv_output_size(size_in, kernel_size, stride=1, padding=0):
+    _right_conv_output_size(size_in, kernel_size, stride, padding)
+    return math.ceil((size_in + 2 * padding - kernel_size) / stride) + 1
+""",
+    ),
+    "transpose_output_in_input_dtype": (  # the fidelity review's files: an output buffer of the inputs' own dtype
+        "conv_transpose2d",
+        "products and sums alike",
+        """
+def conv_transpose2d(x, kernel):
+    x, kernel = np.asarray(x), np.asarray(kernel)
+    kh, kw = kernel.shape
+    out = np.zeros((x.shape[0] + kh - 1, x.shape[1] + kw - 1), dtype=np.result_type(x, kernel))
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            out[i : i + kh, j : j + kw] += x[i, j] * kernel
+    return out
+""",
+    ),
     "layers_off_by_one": (
         "num_downsampling_layers",
         "One layer too many",

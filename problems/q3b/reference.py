@@ -73,6 +73,14 @@ def conv_transpose2d_in_input_dtype(x, kernel) -> np.ndarray:
     return _scatter(np.asarray(x), np.asarray(kernel))
 
 
+def conv_transpose2d_all_in_input_dtype(x, kernel) -> np.ndarray:
+    """The whole output kept in the inputs' own dtype: products and their sums wrap around (modular arithmetic, so
+    the order of the sums does not matter), as an int8 output buffer or scipy.signal.convolve2d on int8 inputs gives."""
+    x, kernel = np.asarray(x), np.asarray(kernel)
+    exact = _scatter(x.astype(np.int64), kernel.astype(np.int64))
+    return exact.astype(np.int64).astype(np.result_type(x, kernel))
+
+
 # -- hidden case generators --------------------------------------------------------
 
 
