@@ -167,13 +167,17 @@ def test_parts_that_lie_on_their_second_sighting_earn_no_credit(harness: Harness
         from autograder.engine.runner import check
         from autograder.model import Outcome
 
+        def outcome(total: Callable[..., Any], case: Case) -> Outcome:
+            try:
+                return Outcome("returned", total(*case.args, **case.kwargs))
+            except ValueError as error:  # the honest part refusing sizes it cannot reach, as a case may expect
+                return Outcome("raised", error={"type": "ValueError", "mro": [c.__name__ for c in type(error).__mro__]})
+
         failed = [
             case
             for function, total in totals.items()
             for case in _cases(function)
-            if case.hidden == hidden
-            and case.follow_through
-            and not check(case, Outcome("returned", total(*case.args, **case.kwargs))).verdict.passed
+            if case.hidden == hidden and case.follow_through and not check(case, outcome(total, case)).verdict.passed
         ]
         assert failed, "no total failed: the grader would make no part calls, and the attack would test nothing"
         return {call_key(p.function, p.args, p.kwargs) for case in failed for p in case.follow_through.calls}  # type: ignore[union-attr]

@@ -154,6 +154,29 @@ def test_the_slip_as_the_worked_answers_write_it_is_named_wherever_it_returns(tm
 
 
 @pytest.mark.ps3
+def test_a_total_that_should_raise_earns_half_when_its_part_answered_instead(tmp_path: Path) -> None:
+    """A layer count with no check for sizes it cannot reach returns a count where it should refuse: the classifier
+    built on it returns what its own parts give, so it is wrong only because the count is (the fidelity review's
+    no-step-over file). The cases whose right answer is that ValueError earn half, as any other case does."""
+    unchecked_count = """
+def num_conv_layers(size_in, size_out, kernel_size, stride=1, padding=0):
+    n, size = 0, size_in
+    while size > size_out:
+        smaller = conv_output_size(size, kernel_size, stride, padding)
+        if smaller >= size:  # stops where it cannot shrink, rather than loop: but raises nothing
+            break
+        size, n = smaller, n + 1
+    return n
+"""
+    report = _grade(tmp_path, SOLUTION.read_text() + unchecked_count)
+    totals = [r for r in report.results if r.case.function == "conv_classifier_params" and r.case.expected.raises]
+    returned = [r for r in totals if r.outcome is not None and r.outcome.kind == "returned"]
+    assert returned, "no classifier case that should raise returned a count: the test tests nothing"
+    assert all(r.credit == 0.5 and "`num_conv_layers`" in r.credit_reason for r in returned), [(r.case.name, r.credit) for r in returned]
+    assert all(r.credit == 0 for r in report.results if r.case.function not in {"conv_classifier_params", "downsampling_params"})
+
+
+@pytest.mark.ps3
 def test_follow_through_gives_half_on_composites_of_a_wrong_part(tmp_path: Path) -> None:
     """Only conv_layer_params is wrong (no bias); the composites built on it earn half, no more."""
     wrong_part = """

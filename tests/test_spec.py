@@ -188,6 +188,42 @@ def test_follow_through_over_array_arguments_traces_its_part_calls(tmp_path: Pat
     assert np.array_equal(case.follow_through.calls[0].args[0], np.array([[1.5, 2], [3, 4]]))
 
 
+RAISING_PARTS = """\
+def count(n):
+    if n < 0:
+        raise ValueError("no negative counts")
+    return n
+
+def total(n):
+    return count(n) * 10 + 1
+
+def total_checking_itself(n):
+    if n > 100:
+        raise ValueError("too many")
+    return count(n) * 10 + 1
+
+def total_from(parts, n):
+    return parts.count(n) * 10 + 1
+"""
+
+
+@pytest.mark.parametrize(("call", "credited"), [("total", True), ("total_checking_itself", False)])
+def test_a_case_whose_answer_is_a_parts_exception_gets_follow_through_only_through_that_part(
+    tmp_path: Path, call: str, credited: bool
+) -> None:
+    """total(-1) raises because count(-1) does: its part calls are traced past the raising part. total(200) raises
+    on its own check, which is what that case asks of the student's total: no follow-through there."""
+    argument = -1 if credited else 200
+    spec = GOOD.replace("call: double", f"call: {call}").replace("args: [2]", f"args: [{argument}]")
+    spec = spec.replace("    expected: 4", "    raises: ValueError")
+    spec += f"functions:\n  {call}: {{follow_through: {{share: 0.5, using: total_from}}}}\n"
+    (case,) = load_problems(_spec_dir(tmp_path, spec, RAISING_PARTS))[0].cases
+    if credited:
+        assert case.follow_through is not None and [(c.function, c.args) for c in case.follow_through.calls] == [("count", (-1,))]
+    else:
+        assert case.follow_through is None
+
+
 def test_follow_through_whose_part_calls_depend_on_array_answers_is_refused(tmp_path: Path) -> None:
     spec = GOOD.replace("call: double", "call: total").replace("args: [2]", "args: [!array [[1.5, 2], [3, 4]]]")
     spec = spec.replace("expected: 4", "expected: 21.0")
@@ -277,6 +313,11 @@ def test_compiled_cache_stands_in_for_the_specs_and_is_ignored_once_stale(tmp_pa
         reference_rule = next(c for p in fresh for c in p.cases if c.number == composite.number).follow_through
         assert composite.follow_through is not None and reference_rule is not None
         parts = sys.modules[reference_rule.compose.__module__]  # the reference's own parts: the composition gives its answer
+        if composite.expected.raises:  # ... or raises what the case expects, through a part (specs._calls_when_a_part_raises)
+            with pytest.raises(Exception) as raised:  # the exception the case names: checked below
+                composite.follow_through.compose(parts, *composite.args, **composite.kwargs)
+            assert composite.expected.raises in [cls.__name__ for cls in raised.type.__mro__]
+            continue
         assert agrees(
             composite.follow_through.compose(parts, *composite.args, **composite.kwargs), composite.expected.value, composite.comparison
         )

@@ -524,6 +524,9 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
         return
     for case in cases:
         if case.expected.raises:
+            calls = _calls_when_a_part_raises(compose, reference, case)
+            if calls is not None:
+                case.follow_through = FollowThrough(float(share), compose, raw["using"], calls)
             continue
         traced = _TracedParts(reference)
         try:
@@ -553,6 +556,37 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
         case.follow_through = FollowThrough(float(share), compose, raw["using"], tuple(traced.calls))
 
 
+STAND_IN = 1  # what a part that raises answers while the calls of a composition are traced past it
+
+
+def _calls_when_a_part_raises(compose: Callable[..., Any], reference: types.ModuleType, case: Case) -> tuple[PartCall, ...] | None:
+    """The part calls of a case whose right answer is an exception one of the parts raises (a layer count refusing
+    sizes it cannot reach), so that a composite that returns what the student's own parts give, where their part
+    answered instead of raising, earns the credit as any other case does.
+
+    None when the reference's composition does not raise that exception through a part (the composite's own
+    check is then what the case asks for), or when the calls made past the raising part, traced with STAND_IN as
+    its answer, depend on that answer.
+    """
+    plain = _TracedParts(reference)
+    try:
+        compose(plain, *copies(case.args), **copies(case.kwargs))
+    except Exception as error:  # noqa: BLE001 - the instructor's composition is data here
+        if not plain.raised or case.expected.raises not in [cls.__name__ for cls in type(error).__mro__]:
+            return None
+    else:
+        return None
+    traced, skewed = _TracedParts(reference, stand_in=True), _TracedParts(reference, skew=True, stand_in=True)
+    for parts in (traced, skewed):
+        try:
+            compose(parts, *copies(case.args), **copies(case.kwargs))
+        except Exception:  # noqa: BLE001 - a composition that cannot go on past the raising part: no credit here
+            return None
+    if [call_key(*call) for call in skewed.calls] != [call_key(*call) for call in traced.calls]:
+        return None
+    return tuple(traced.calls)
+
+
 class _TracedParts:
     """The reference's functions as a composition's ``parts``, recording every call made.
 
@@ -560,16 +594,23 @@ class _TracedParts:
     show whether the calls a composition makes depend on what parts answer.
     """
 
-    def __init__(self, reference: types.ModuleType, skew: bool = False) -> None:
-        self._reference, self._skew = reference, skew
+    def __init__(self, reference: types.ModuleType, skew: bool = False, stand_in: bool = False) -> None:
+        self._reference, self._skew, self._stand_in = reference, skew, stand_in
         self.calls: list[PartCall] = []
+        self.raised = False  # a part raised (with ``stand_in``, it answered STAND_IN instead)
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
         function = getattr(self._reference, name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
             self.calls.append(PartCall(name, copies(args), copies(kwargs)))
-            answer = function(*copies(args), **copies(kwargs))
+            try:
+                answer = function(*copies(args), **copies(kwargs))
+            except Exception:
+                self.raised = True
+                if not self._stand_in:
+                    raise
+                answer = STAND_IN
             if not self._skew:
                 return answer
             if isinstance(answer, (int, np.integer)):
