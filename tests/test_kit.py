@@ -696,6 +696,7 @@ def test_validate_lists_points_and_case_counts() -> None:
     assert "All specs are valid." in out
     code, _, err = run_cli("validate", "--problems", str(LAB1 / "problems"), "--total", "2")
     assert code == 1 and "add up to 12, not 2" in err
+    assert re.search(r"p1/spec\.yaml:\d+ gives 4;", err) and re.search(r"p2/spec\.yaml:\d+ gives 6 \+ 2 from its Python checks", err), err
     assert "problems/p1/spec.yaml:" in err and "problems/p2/spec.yaml:" in err, err
 
 

@@ -108,9 +108,17 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
     if total is not None and not found.errors and abs(found.total - total) > 1e-6:
         found.errors.append(
             f"the points add up to {found.total:g}, not {total:g} (the course's total_points): "
-            + "; ".join(f"{_where(p.path, 'points')} gives {found.points(p):g}" for p in found.problems if not p.graded_by_hand)
+            + "; ".join(_points_given(found, p) for p in found.problems if not p.graded_by_hand)
         )
     return found
+
+
+def _points_given(found: Validation, problem: Problem) -> str:
+    """Where a problem's points are and what it gives in all: its line's number, plus its Python checks' weights when it
+    has checks (a line reading ``points: 30`` said to give 35 sent instructors looking for a typo)."""
+    checks = found.points(problem) - problem.points
+    given = f"gives {problem.points:g}" if not checks else f"gives {problem.points:g} + {checks:g} from its Python checks"
+    return f"{_where(problem.path, 'points')} {given}"
 
 
 def _find_missing_cases(found: Validation) -> None:
