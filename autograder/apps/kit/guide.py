@@ -319,7 +319,8 @@ Passing every visible case does not guarantee full marks: test your functions on
     if cases.hidden_cases:
         parts.append("""- **Hidden cases.** Gradescope runs more cases than the ones in this kit, such as edge cases
   and random inputs. Until grades are published, a hidden case shows only one of these:
-  *Passed*; *Wrong: wrong answer* (with the likely mistake when your answer matches a known one);
+  *Passed*; *Wrong: wrong answer* (saying when it still earned follow-through credit, or, for a function
+  with exactly one known mistake, naming it when your answer matches it);
   *Wrong: raised an error*; *Wrong: ran out of time*; *Wrong: could not be called* (the function
   is missing, broken, or out of time or strikes). Never its inputs, its answer, your exception's
   name or message, or what your code printed: those appear once grades are published.""")
