@@ -123,6 +123,15 @@ def test_notebook_solution_gets_full_marks(gradescope: GradescopeLayout) -> None
     assert "Problems loading your file" not in data["output"]
 
 
+def test_imports_timed_with_a_line_magic_run_as_jupyter_runs_them(gradescope: GradescopeLayout) -> None:
+    """``%time import numpy as np`` runs the import in the notebook's namespace: the functions after it find np."""
+    timed = "".join(f"%time {line}" if line.startswith(("import ", "from ")) else line for line in PREAMBLE.splitlines(keepends=True))
+    assert "%time import" in timed or "%time from" in timed, "the solution imports nothing: the test tests nothing"
+    gradescope.submit({NOTEBOOK: notebook(code(timed), *[code(text + "\n") for text in FUNCTIONS.values()])})
+    data = gradescope.run()
+    assert data["score"] == total_points(), scores_by_function(data)
+
+
 def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope: GradescopeLayout) -> None:
     gradescope.submit({NOTEBOOK: SOURCE})  # a .py file renamed: not JSON
     data = gradescope.run()

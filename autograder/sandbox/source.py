@@ -6,7 +6,8 @@ Jupyter would run it: ``%magic``, ``!cmd``, ``obj?`` and ``%%cell`` magics
 become calls of ``get_ipython()``, which the worker answers with a stub that
 does nothing. Cell magics whose body Jupyter runs as ordinary code in the
 notebook's namespace (``%%time``, ``%%capture``, ``%%prun``) keep that body as
-Python, so the functions defined under them are graded.
+Python, so the functions defined under them are graded; so does the statement
+after a ``%time`` line (``%time import numpy as np``).
 
 The cells are joined into one file, each after a marker line naming it; the
 marker carries a random token the worker receives separately, so no line a
@@ -171,6 +172,10 @@ def cell_python(text: str, special: bool = True) -> str:
     while first < len(lines) and _cell_magic(lines[first]) in CELL_MAGICS_RUN_AS_CODE:
         lines[first] = "# " + lines[first]  # %%time: Jupyter runs the body as code, here the body is the code
         first += 1
+    for index in range(first, len(lines)):  # %time import numpy as np: Jupyter runs the statement in the notebook
+        timed = re.match(r"([ \t]*)%time[ \t]+(?=\S)", lines[index])
+        if timed:
+            lines[index] = timed.group(1) + lines[index][timed.end() :]
     try:
         transformer = _transformer()
         if special:
