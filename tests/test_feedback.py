@@ -241,9 +241,10 @@ def test_part_calls_are_made_only_for_composites_that_could_earn_credit(tmp_path
 
 
 @pytest.mark.ps3
-def test_a_fit_check_that_forgets_the_padding_loses_points_on_visible_and_hidden_cases_of_that_function_only(tmp_path: Path) -> None:
+def test_a_fit_check_that_forgets_the_padding_loses_points_where_padding_makes_room_and_nowhere_else(tmp_path: Path) -> None:
     """Refusing a kernel that fits only thanks to the padding: conv_output_size fails where padding makes room, the
-    student sees it on a visible case, and no other function (the solution's layer counts call it) loses a point."""
+    student sees it on a visible case, and the layer count built on it (it raises there too) fails on such a case
+    of its own, as a fidelity review asked; no case without padding loses a point."""
     fit_ignores_padding = (
         "\ndef conv_output_size(size_in, kernel_size, stride=1, padding=0):\n"
         "    if kernel_size > size_in:\n"
@@ -252,9 +253,49 @@ def test_a_fit_check_that_forgets_the_padding_loses_points_on_visible_and_hidden
     )
     report = _grade(tmp_path, SOLUTION.read_text() + fit_ignores_padding)
     failed = [r.case for r in report.results if not r.verdict.passed]
-    assert {case.function for case in failed} == {"conv_output_size"}
-    assert {case.hidden for case in failed} == {False, True}
-    assert all(case.kwargs.get("padding", case.args[3] if len(case.args) > 3 else 0) > 0 for case in failed)
+    assert {case.function for case in failed} == {"conv_output_size", "num_conv_layers"}
+    assert {case.hidden for case in failed if case.function == "conv_output_size"} == {False, True}
+    padding_position = {"conv_output_size": 3, "num_conv_layers": 4}
+    assert all(
+        case.kwargs.get("padding", case.args[padding_position[case.function]] if len(case.args) > padding_position[case.function] else 0)
+        > 0
+        for case in failed
+    )
+
+
+# Slips a fidelity review found no case of PS3 caught (each function's answers changed on its domain, no point lost).
+CAUGHT_SLIPS = {
+    "padding floored on its own": (
+        "conv_output_size",
+        """
+def conv_output_size(size_in, kernel_size, stride=1, padding=0):
+    if kernel_size > size_in + 2 * padding:
+        raise ValueError("the kernel does not fit")
+    return (size_in - kernel_size) // stride + (2 * padding) // stride + 1
+""",
+    ),
+    "a layer count remembered without its stride": (
+        "num_conv_layers",
+        """
+_counted = {}
+_right_num_conv_layers = num_conv_layers
+
+def num_conv_layers(size_in, size_out, kernel_size, stride=1, padding=0):
+    key = (size_in, size_out, kernel_size)
+    if key not in _counted:
+        _counted[key] = _right_num_conv_layers(size_in, size_out, kernel_size, stride, padding)
+    return _counted[key]
+""",
+    ),
+}
+
+
+@pytest.mark.ps3
+@pytest.mark.parametrize("slip", sorted(CAUGHT_SLIPS))
+def test_slips_that_change_a_functions_answers_lose_it_points(tmp_path: Path, slip: str) -> None:
+    function, code = CAUGHT_SLIPS[slip]
+    report = _grade(tmp_path, SOLUTION.read_text() + code)
+    assert any(r.case.function == function and not r.verdict.passed for r in report.results), slip
 
 
 def test_answers_are_kept_for_follow_through_only_within_the_grades_allowance() -> None:
