@@ -132,6 +132,18 @@ def test_imports_timed_with_a_line_magic_run_as_jupyter_runs_them(gradescope: Gr
     assert data["score"] == total_points(), scores_by_function(data)
 
 
+def test_a_traceback_names_the_cell_and_quotes_its_own_line(gradescope: GradescopeLayout) -> None:
+    """Compiled under the converted file's name, a cell's frames quoted that file's line of the same number: another
+    cell's code (a fidelity review saw a loop header quoted for a zeros() line)."""
+    first, *others = FUNCTIONS
+    raising = f"def {first}(*args, **kwargs):\n    raise ValueError('raised on purpose')\n"
+    gradescope.submit({NOTEBOOK: notebook(code(PREAMBLE), code(functions(*others) if others else "pass\n"), code(raising))})
+    data = gradescope.run()
+    shown = "\n".join(test.get("output", "") for test in data["tests"] if f"`{first}(" in test.get("output", ""))
+    assert f'File "{SOLUTION.stem}.ipynb, cell 3", line 2, in {first}' in shown, shown[:2000]
+    assert "raise ValueError('raised on purpose')" in shown
+
+
 def test_a_file_that_is_not_a_notebook_still_gets_a_valid_result(gradescope: GradescopeLayout) -> None:
     gradescope.submit({NOTEBOOK: SOURCE})  # a .py file renamed: not JSON
     data = gradescope.run()

@@ -100,7 +100,7 @@ def import_submission(
     with _alarm(seconds):
         if cell_marker is not None:
             for label, cell in _cells(text, cell_marker):
-                loading.run(label, cell)
+                loading.run(label, cell, filename=_cell_file(path, label, cell))
         else:
             try:
                 tree = _parse(text, path, 0)
@@ -200,19 +200,22 @@ class _Loading:
 
     def __init__(self, namespace: dict[str, object], path: str, problems: list[ErrorReport], seconds: float | None = None) -> None:
         self.namespace, self.path, self.problems = namespace, path, problems
+        self.code_file = path  # the name the code being run is compiled under (its frames' file name)
         self.flags = 0  # the compiler flags of the __future__ features imported so far
         self.first = True  # only a file's first statement can be its docstring
         self.seconds = seconds
         self.deadline = None if seconds is None else time.monotonic() + seconds
         self.stopped: ErrorReport | None = None  # the problem that says loading stopped; it names what was not run
 
-    def run(self, label: str, source: str, first_line: int = 1) -> None:
-        """Run one piece of source (a cell, a block of a broken file) whose lines start at ``first_line``."""
+    def run(self, label: str, source: str, first_line: int = 1, filename: str | None = None) -> None:
+        """Run one piece of source (a cell, a block of a broken file) whose lines start at ``first_line``; its code
+        is named ``filename`` (a notebook's cell: see :func:`_cell_file`), else the file's path."""
         if self.stopped is not None:
             self.stopped["names"] += _defined_names(source)
             return
+        self.code_file = filename or self.path
         try:
-            tree = _parse(source, self.path, self.flags)
+            tree = _parse(source, self.code_file, self.flags)
         except _UNPARSABLE as error:
             line = (getattr(error, "lineno", None) or 1) + first_line - 1
             self.problems.append({**describe(error), "where": _where(label, line), "names": _defined_names(source)})
@@ -236,7 +239,8 @@ class _Loading:
             if not first and _is_string_statement(statement):
                 continue  # a string that is not the docstring does nothing; compiled alone it would become __doc__
             try:
-                exec(compile(ast.Module([statement], type_ignores=[]), self.path, "exec", self.flags, dont_inherit=True), self.namespace)
+                code = compile(ast.Module([statement], type_ignores=[]), self.code_file, "exec", self.flags, dont_inherit=True)
+                exec(code, self.namespace)
             except LoadingTooLong as error:
                 self._stop(error, label, statement)
                 continue
@@ -265,7 +269,7 @@ class _Loading:
 
         for _ in range(MAX_PROBLEMS):
             try:
-                return statements, compile(ast.Module(statements, type_ignores=[]), self.path, "exec", self.flags, dont_inherit=True)
+                return statements, compile(ast.Module(statements, type_ignores=[]), self.code_file, "exec", self.flags, dont_inherit=True)
             except _UNPARSABLE as error:
                 line = getattr(error, "lineno", None) or 0
                 culprit = next((s for s in statements if _first_line(s) <= line <= (s.end_lineno or s.lineno)), None)
@@ -382,6 +386,17 @@ def _decode(source: bytes, name: str) -> tuple[str, list[ErrorReport]]:
             "message": f"{name} could not be read as Python reads it: {detail}"[:MAX_TEXT],
         }
         return io.IncrementalNewlineDecoder(None, True).decode(text, final=True), [problem]
+
+
+def _cell_file(path: str, label: str, source: str) -> str:
+    """The file name a notebook cell's code is compiled under, its lines registered with linecache: a traceback then
+    says ``ps3.ipynb, cell 2``, line 5 of that cell, and quotes that line (under the converted file's own name it
+    quoted line 5 of the whole file, another cell's)."""
+    import linecache
+
+    name = os.path.join(os.path.dirname(path), f"{os.path.splitext(os.path.basename(path))[0]}.ipynb, {label}")
+    linecache.cache[name] = (len(source), None, source.splitlines(keepends=True), name)  # no mtime: never checked on disk
+    return name
 
 
 def _cells(text: str, cell_marker: str) -> Iterator[tuple[str, str]]:
