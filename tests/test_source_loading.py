@@ -183,6 +183,49 @@ def test_a_cell_with_too_much_ipython_syntax_is_loaded_as_plain_python() -> None
     assert "too much IPython syntax" in loaded.problems[0]["message"]
 
 
+def test_syntax_the_count_misses_cannot_make_ipython_read_a_cell_more_times_than_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A form feed after '=' (x =\\f%foo) is syntax IPython rewrites and the count did not see: one counted line
+    switched IPython on, and it read a 20 kB cell up to 500 times for each (a red-team pass: 35 s of the grader's
+    CPU a cell). It now reads a cell at most once more than the lines counted, then the cell is plain Python."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    readings: list[int] = []
+    original = TransformerManager.do_one_token_transform
+
+    def counted(self: TransformerManager, lines: list[str]) -> tuple[bool, list[str]]:
+        readings.append(1)
+        changed, new = original(self, lines)
+        return bool(changed), list(new)
+
+    monkeypatch.setattr(TransformerManager, "do_one_token_transform", counted)
+    hidden = "".join(f"x{n} =\f%foo {n}\n" for n in range(300))
+    loaded = source.notebook_source(_notebook("def add(a, b):\n    return a + b\n", "%time 1\n" + hidden))
+    assert len(readings) <= 2, f"IPython read the cell {len(readings)} times"
+    assert not loaded.problems  # the cell is loaded as plain Python, where its own syntax errors show
+
+
+def test_nbformat_sees_only_the_cells_types_and_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outputs, metadata, attachments and other cells' text are emptied first: 2 MB of empty mappings in the
+    metadata made the grader hold 375 MB, as nbformat built and checked an object of each."""
+    import nbformat
+
+    seen: list[str] = []
+    reads = nbformat.reads
+
+    def seeing(text: str, **options: object) -> object:
+        seen.append(text)
+        return reads(text, **options)
+
+    monkeypatch.setattr(nbformat, "reads", seeing)
+    document = json.loads(_notebook("def add(a, b):\n    return a + b\n"))
+    document["metadata"]["padding"] = [{}] * 200_000
+    document["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x" * 500_000}]
+    document["cells"].insert(0, {"cell_type": "markdown", "metadata": {"big": [1] * 100_000}, "source": "y" * 500_000})
+    loaded = source.notebook_source(json.dumps(document).encode())
+    assert len(seen) == 1 and len(seen[0]) < 2_000, len(seen[0])
+    assert "def add(a, b):" in loaded.data.decode() and not loaded.problems
+
+
 # --------------------------------------------------------------------------- loading as Python imports
 
 

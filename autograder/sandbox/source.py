@@ -98,7 +98,7 @@ def notebook_source(data: bytes, name: str = f"{NEUTRAL_MODULE_NAME}.ipynb") -> 
         special = len(re.findall(_SPECIAL_LINE, text))
         if special * len(text) <= budget:
             budget -= special * len(text)
-            python = cell_python(text, special > 0)
+            python = cell_python(text, special)
         else:
             python = text
             problems.append(
@@ -144,7 +144,7 @@ def _read_cells(data: bytes) -> list[tuple[int, str]]:
 
     for category in (MissingIDFieldWarning, DuplicateCellId):  # notes for notebook authors, not for graders
         warnings.filterwarnings("ignore", category=category)
-    notebook = nbformat.reads(data.decode("utf-8-sig"), as_version=4)
+    notebook = nbformat.reads(_essentials(data), as_version=4)
     cells = []
     for number, cell in enumerate(notebook["cells"], 1):
         if cell.get("cell_type") != "code":
@@ -156,11 +156,46 @@ def _read_cells(data: bytes) -> list[tuple[int, str]]:
     return cells
 
 
-def cell_python(text: str, special: bool = True) -> str:
+def _essentials(data: bytes) -> str:
+    """The notebook's JSON with only what conversion reads: each cell's type, and a code cell's source.
+
+    Outputs, metadata, attachments and the text of other cells are emptied before nbformat sees the
+    document: it makes an object of every value and checks each against its schema, and 2 MB of empty
+    mappings in the metadata cost the grader 375 MB, 38,000 outputs half a minute (a red-team pass).
+    """
+    import json
+
+    document = json.loads(data.decode("utf-8-sig"))
+    if not isinstance(document, dict):
+        raise ValueError("a notebook is a JSON object")
+    cells = document.get("cells", [])
+    for worksheet in document.get("worksheets", []) if isinstance(document.get("worksheets"), list) else []:  # version 3
+        if isinstance(worksheet, dict):
+            worksheet["metadata"] = {}
+            cells = [*cells, *(worksheet.get("cells") or [])] if isinstance(worksheet.get("cells"), list) else cells
+    document["metadata"] = {}
+    for cell in cells if isinstance(cells, list) else []:
+        if not isinstance(cell, dict):
+            continue
+        cell["metadata"] = {}
+        cell.pop("attachments", None)
+        if "outputs" in cell:
+            cell["outputs"] = []
+        if cell.get("cell_type") != "code":
+            for key in ("source", "input"):
+                if key in cell:
+                    cell[key] = ""
+    return json.dumps(document)
+
+
+def cell_python(text: str, special: int = 1) -> str:
     """One code cell as the Python IPython runs for it, with the cell's line numbers kept.
 
-    ``special=False`` says the cell has no line that could hold IPython syntax: only
-    IPython's clean-up (pasted ``>>>`` prompts, a cell indented as a whole) is applied.
+    ``special`` is how many lines may hold IPython syntax (``_SPECIAL_LINE``): IPython reads the whole cell again
+    after each construct it rewrites, so it is allowed one pass more than that and gives up past it (the cell is
+    then loaded as Python). With 0, only IPython's clean-up (pasted ``>>>`` prompts, a cell indented as a whole)
+    is applied. Counted as the budget counts them: syntax the pattern misses (a form feed after ``=``) can no
+    longer make IPython read a large cell hundreds of times.
     """
     lines = text.splitlines(keepends=True)
     if not any(line.strip() for line in lines):
@@ -177,7 +212,7 @@ def cell_python(text: str, special: bool = True) -> str:
         if timed:
             lines[index] = timed.group(1) + lines[index][timed.end() :]
     try:
-        transformer = _transformer()
+        transformer = _transformer(passes=special + 1)
         if special:
             python: str = transformer.transform_cell("".join(lines[blank:]))
         else:
@@ -196,14 +231,22 @@ def _cell_magic(line: str) -> str | None:
     return words[0] if words else None
 
 
-def _transformer() -> TransformerManager:
-    """IPython's TransformerManager, made to keep a cell's line count when it joins continued lines."""
+def _transformer(passes: int) -> TransformerManager:
+    """IPython's TransformerManager, made to keep a cell's line count when it joins continued lines, and to read
+    the cell at most ``passes`` times (IPython's own limit is 500 whole readings of it)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     class LineKeepingTransformer(TransformerManager):
         def do_one_token_transform(self, lines: list[str]) -> tuple[bool, list[str]]:
             changed, new = super().do_one_token_transform(lines)
             return changed, _pad(lines, new)
+
+        def do_token_transforms(self, lines: list[str]) -> list[str]:
+            for _ in range(passes):
+                changed, lines = self.do_one_token_transform(lines)
+                if not changed:
+                    return lines
+            raise RuntimeError(f"more IPython syntax than the {passes - 1} lines counted")
 
     return LineKeepingTransformer()
 
