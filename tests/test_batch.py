@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -507,20 +508,32 @@ def test_output_made_under_sudo_goes_back_to_the_user(tmp_path: Path, monkeypatc
 # --------------------------------------------------------------------------- one bad upload
 
 
-def test_a_bad_file_in_one_submission_skips_that_file_not_the_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(batch_export, "MAX_ZIP_MEMBER_BYTES", 100_000)  # stands for 256 MB: a 300 MB upload, scaled down
+def _graded_class(
+    tmp_path: Path, extras: dict[str, str | bytes], compression: int = zipfile.ZIP_DEFLATED, damage: Callable[[Path], None] | None = None
+) -> tuple[dict[str, dict[str, str]], Path]:
+    """Three right submissions (101, 102, 103) and ``extras`` (paths below the export folder: contents) in one
+    export zip, ``damage``d if given, then graded: grades.csv's rows by id, and the output folder. Each of the three
+    keeps full marks, whatever the extras are: one bad upload never costs the class."""
     archive = tmp_path / "export.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
+    with zipfile.ZipFile(archive, "w", compression=compression) as zipped:
         zipped.writestr("export/" + batch.METADATA_NAME, METADATA)
-        zipped.writestr("export/submission_101/ps3.py", SOLUTION.read_text())
-        zipped.writestr("export/submission_101/..\\..\\notes.txt", "escape attempt")
-        zipped.writestr("export/submission_102/ps3.py", SOLUTION.read_text())
-        zipped.writestr("export/submission_102/video.mp4", b"\0" * 300_000)
-        zipped.writestr("export/submission_103/ps3.py", SOLUTION.read_text())
+        for number in ("101", "102", "103"):
+            zipped.writestr(f"export/submission_{number}/ps3.py", SOLUTION.read_text())
+        for name, content in extras.items():
+            zipped.writestr(f"export/{name}", content)
+    if damage is not None:
+        damage(archive)
     out = tmp_path / "out"
     assert run_batch(archive, "--out", out) == 0
     rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
     assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == SHOWN
+    return rows, out
+
+
+def test_a_bad_file_in_one_submission_skips_that_file_not_the_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batch_export, "MAX_ZIP_MEMBER_BYTES", 100_000)  # stands for 256 MB: a 300 MB upload, scaled down
+    extras: dict[str, str | bytes] = {"submission_101/..\\..\\notes.txt": "escape attempt", "submission_102/video.mp4": b"\0" * 300_000}
+    rows, out = _graded_class(tmp_path, extras)
     assert "notes.txt" in rows["101"]["note"] and "unsafe path" in rows["101"]["note"]
     assert "video.mp4" in rows["102"]["note"] and "over the limit" in rows["102"]["note"]
     assert rows["103"]["note"] == ""
@@ -531,35 +544,14 @@ def test_a_bad_file_in_one_submission_skips_that_file_not_the_class(tmp_path: Pa
 def test_one_submissions_files_past_its_own_limit_are_skipped_not_the_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Files each under the per-file limit, together past one submission's: only that student's are cut."""
     monkeypatch.setattr(batch_export, "MAX_SUBMISSION_BYTES", 250_000)  # stands for 512 MB
-    archive = tmp_path / "export.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
-        zipped.writestr("export/" + batch.METADATA_NAME, METADATA)
-        zipped.writestr("export/submission_101/ps3.py", SOLUTION.read_text())
-        for number in range(17):
-            zipped.writestr(f"export/submission_101/zeros{number}.bin", b"\0" * 100_000)
-        zipped.writestr("export/submission_102/ps3.py", SOLUTION.read_text())
-        zipped.writestr("export/submission_103/ps3.py", SOLUTION.read_text())
-    out = tmp_path / "out"
-    assert run_batch(archive, "--out", out) == 0
-    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
-    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == SHOWN
+    rows, _ = _graded_class(tmp_path, {f"submission_101/zeros{number}.bin": b"\0" * 100_000 for number in range(17)})
     assert "zeros16.bin" in rows["101"]["note"] and "past this submission's limit" in rows["101"]["note"]
     assert rows["102"]["note"] == rows["103"]["note"] == ""
 
 
 def test_files_nested_a_thousand_folders_deep_cost_their_student_only(tmp_path: Path) -> None:
     """os.walk and shutil.rmtree recurse: a path 1,300 folders deep ended the whole batch in a RecursionError."""
-    archive = tmp_path / "export.zip"
-    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zipped:
-        zipped.writestr("export/" + batch.METADATA_NAME, METADATA)
-        zipped.writestr("export/submission_101/ps3.py", SOLUTION.read_text())
-        zipped.writestr("export/submission_102/ps3.py", SOLUTION.read_text())
-        zipped.writestr("export/submission_102/" + "d/" * 1300 + "deep.py", "x = 1\n")
-        zipped.writestr("export/submission_103/ps3.py", SOLUTION.read_text())
-    out = tmp_path / "out"
-    assert run_batch(archive, "--out", out) == 0
-    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
-    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == SHOWN
+    rows, _ = _graded_class(tmp_path, {"submission_102/" + "d/" * 1300 + "deep.py": "x = 1\n"})
     assert "deep.py" in rows["102"]["note"] and "nested more than" in rows["102"]["note"]
 
 
@@ -613,18 +605,10 @@ def _corrupted(archive: Path, member: str) -> None:
 
 @pytest.mark.parametrize("compression", [zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA], ids=["deflate", "bzip2", "lzma"])
 def test_a_corrupt_member_is_skipped_for_its_student_whatever_its_compression(tmp_path: Path, compression: int) -> None:
-    archive = tmp_path / "export.zip"
-    with zipfile.ZipFile(archive, "w", compression=compression) as zipped:
-        zipped.writestr("export/" + batch.METADATA_NAME, METADATA)
-        zipped.writestr("export/submission_101/ps3.py", SOLUTION.read_text())
-        zipped.writestr("export/submission_102/ps3.py", SOLUTION.read_text())
-        zipped.writestr("export/submission_102/data.txt", "noise " * 20_000)
-        zipped.writestr("export/submission_103/ps3.py", SOLUTION.read_text())
-    _corrupted(archive, "export/submission_102/data.txt")
-    out = tmp_path / "out"
-    assert run_batch(archive, "--out", out) == 0
-    rows = {row["submission_id"]: row for row in read_csv(out / "grades.csv")}
-    assert rows["101"]["total"] == rows["102"]["total"] == rows["103"]["total"] == SHOWN
+    member = "submission_102/data.txt"
+    rows, _ = _graded_class(
+        tmp_path, {member: "noise " * 20_000}, compression=compression, damage=lambda archive: _corrupted(archive, "export/" + member)
+    )
     assert "data.txt" in rows["102"]["note"] and "could not be unpacked" in rows["102"]["note"]
 
 
