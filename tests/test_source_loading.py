@@ -204,6 +204,16 @@ def test_syntax_the_count_misses_cannot_make_ipython_read_a_cell_more_times_than
     assert not loaded.problems  # the cell is loaded as plain Python, where its own syntax errors show
 
 
+def test_a_module_saved_with_writefile_is_named_as_the_reason_its_import_fails() -> None:
+    """``%%writefile impl.py`` then ``from impl import *`` works in Jupyter and Colab; no magic runs here, so the
+    student is told why the import fails rather than left with a bare ModuleNotFoundError. A data file is no code."""
+    loaded = source.notebook_source(
+        _notebook("%%writefile ps3_impl.py\ndef f():\n    return 1\n", "from ps3_impl import *\n", "%%writefile data.txt\nhello\n")
+    )
+    assert [(problem["where"], problem["names"]) for problem in loaded.problems] == [("cell 1", [])]
+    assert "saves its code as ps3_impl.py with %%writefile" in loaded.problems[0]["message"]
+
+
 def test_nbformat_sees_only_the_cells_types_and_code(monkeypatch: pytest.MonkeyPatch) -> None:
     """Outputs, metadata, attachments and other cells' text are emptied first: 2 MB of empty mappings in the
     metadata made the grader hold 375 MB, as nbformat built and checked an object of each."""

@@ -95,6 +95,17 @@ def notebook_source(data: bytes, name: str = f"{NEUTRAL_MODULE_NAME}.ipynb") -> 
     problems: list[ErrorReport] = []
     budget = TRANSFORM_BUDGET
     for number, text in cells:
+        written = re.match(r"\s*%%writefile\s+(?:-a\s+)?(\S+\.py)\s*$", text.split("\n", 1)[0] if text.strip() else "")
+        if written:  # a Colab habit: the cell saves a module that a later cell imports
+            problems.append(
+                _problem(
+                    "NotebookError",
+                    f"cell {number}",
+                    f"cell {number} saves its code as {written.group(1)} with %%writefile, which the autograder does not "
+                    "run (no magic is run): importing that module fails here. Define the functions in the notebook's "
+                    "own code cells instead.",
+                )
+            )
         special = len(re.findall(_SPECIAL_LINE, text))
         if special * len(text) <= budget:
             budget -= special * len(text)
