@@ -82,7 +82,7 @@ def conv_transpose2d(x, kernel):
     ),
     "output_size_rounded_up": (
         "conv_output_size",
-        "rounds the output size up (math.ceil)",
+        "rounds the output size instead of flooring it (to the nearest integer, or up with math.ceil)",
         """
 import math
 

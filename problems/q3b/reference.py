@@ -77,8 +77,11 @@ def conv_transpose2d_all_in_input_dtype(x, kernel) -> np.ndarray:
     """The whole output kept in the inputs' own dtype: products and their sums wrap around (modular arithmetic, so
     the order of the sums does not matter), as an int8 output buffer or scipy.signal.convolve2d on int8 inputs gives."""
     x, kernel = np.asarray(x), np.asarray(kernel)
+    dtype = np.result_type(x, kernel)
+    if dtype.kind not in "iu":  # float inputs do not wrap: this is the right answer there, so no case stores it
+        return _scatter(x.astype(float), kernel.astype(float))
     exact = _scatter(x.astype(np.int64), kernel.astype(np.int64))
-    return exact.astype(np.int64).astype(np.result_type(x, kernel))
+    return exact.astype(np.int64).astype(dtype)
 
 
 # -- hidden case generators --------------------------------------------------------
