@@ -272,6 +272,23 @@ def test_sigterm_and_sighup_stop_a_batch_as_ctrl_c_does(tmp_path: Path, request:
     assert not list(private_tmp.glob("ag-*")), "the unpacked export or a sandbox folder was left behind"
 
 
+def test_under_nohup_sighup_stays_ignored(tmp_path: Path) -> None:
+    """``nohup python -m autograder batch ...``: closing the terminal must not stop the class."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "a.py").write_text("import time\ntime.sleep(3)\n")
+    (folder / "b.py").write_text(SOLUTION.read_text())
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out), "--jobs", "2"]
+    ignoring = lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN)  # noqa: E731 - what nohup does before exec
+    process = subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=str(REPO)), stderr=subprocess.PIPE, text=True, preexec_fn=ignoring)
+    assert wait_until(lambda: (out / "b" / "summary.json").exists(), timeout=300)
+    process.send_signal(signal.SIGHUP)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr
+    assert {row["submission_id"]: row["status"] for row in read_csv(out / "grades.csv")}["a"] != "not graded"
+
+
 # --------------------------------------------------------------------------- other inputs
 
 

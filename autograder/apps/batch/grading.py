@@ -71,6 +71,7 @@ RESULTS_NAME = "results.json"
 RECORD_NAME = "summary.json"
 MARKER_NAME = ".autograder-batch"  # marks a folder this command made, and which export it was made from
 GRADES_NAME, REPORT_NAME = "grades.csv", "report.html"  # the class's own outputs, beside one folder per submission
+TERMINATING = (signal.SIGTERM, signal.SIGHUP)  # taken as Ctrl-C (see run)
 WORKER_USER_PREFIX = "autograder-worker-"
 
 CANCEL_WAIT_SECONDS = 15.0
@@ -140,15 +141,14 @@ def run(arguments: argparse.Namespace) -> int:
     at once, leaving every student's files unpacked in /tmp and no grades.csv.
     """
     in_main = threading.current_thread() is threading.main_thread()
-    previous = {number: signal.signal(number, _interrupt) for number in TERMINATING} if in_main else {}
+    # Only where they would end the process: under nohup, SIGHUP is ignored, and must stay so.
+    taken = [number for number in TERMINATING if signal.getsignal(number) is signal.SIG_DFL] if in_main else []
+    previous = {number: signal.signal(number, _interrupt) for number in taken}
     try:
         return _run(arguments)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-
-
-TERMINATING = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _interrupt(number: int, frame: object) -> None:
@@ -168,7 +168,7 @@ def _run(arguments: argparse.Namespace) -> int:
             submissions = read_submissions(export.folder, skip=out)
             for submission in submissions:
                 submission.notes += export.skipped.get(submission.id, [])
-            _apart_from_class_outputs(submissions)
+            _rename_ids_clashing_with_outputs(submissions)
             identity = export_identity(Path(arguments.export), export, submissions)
             problem_set, course = _load_specs(arguments.problems or default_problems())
             problems, specs_print = problem_set.problems, problem_set.fingerprint + repr(course)
@@ -263,7 +263,7 @@ def _load_specs(folder: Path) -> tuple[ProblemSet, Course]:
     return ProblemSet(problems, stamp, planned=PlannedCalls()), course
 
 
-def _apart_from_class_outputs(submissions: list[Submission]) -> None:
+def _rename_ids_clashing_with_outputs(submissions: list[Submission]) -> None:
     """Rename a submission whose id would make its folder one of the class's own outputs (a student's file
     ``report.html.py``, a folder ``submission_grades.csv``): writing them would fail, and the class lose both.
 
