@@ -86,7 +86,7 @@ def test_a_one_number_array_answer_may_be_any_real_number(received: object) -> N
     "received, detail",
     [
         (1, "expected 0.8, received 1: off by 0.2, where 9e-05 is allowed"),
-        (float("nan"), "expected 0.8, received nan, which is not a number"),
+        (float("nan"), "expected 0.8, received nan, which is not a finite number"),
         (True, "(a bool)"),
         ("0.8", "(a str)"),
         (0.8 + 0j, "complex"),

@@ -67,7 +67,9 @@ def load(problems: Path) -> Course:
         return Course()
     data = _parse(path, Path(problems))
     if not isinstance(data, dict):
-        raise CourseError(f"{path}: must be a mapping of title, submission_names, total_points, student_packages, limits")
+        raise CourseError(
+            f"{path}: must be a mapping of title, submission_names, submission_max_bytes, total_points, student_packages, limits"
+        )
 
     def refuse(message: str, *keys: str) -> NoReturn:
         raise CourseError(f"{path}{_line(path, keys)}: {message}")

@@ -17,7 +17,7 @@ from autograder.apps.paths import default_problems
 from autograder.text import Message, StudentText, Text, Trusted
 
 IGNORED_NAMES = frozenset({"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"})
-MAX_DEPTH = 32  # folders below the submission's looked into: a student's file is never deeper
+MAX_FOLDER_DEPTH = 32  # folders below the submission's looked into: a student's file is never deeper
 
 
 class NoSubmission(Exception):
@@ -43,7 +43,7 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
     found: dict[str, list[Path]] = {name: [] for name in names}
     other_python: list[Path] = []
     for directory, subfolders, files in os.walk(folder, followlinks=False):
-        deep = len(Path(directory).relative_to(folder).parts) >= MAX_DEPTH  # os.walk recurses: 1,000 levels end it
+        deep = len(Path(directory).relative_to(folder).parts) >= MAX_FOLDER_DEPTH  # os.walk recurses: 1,000 levels end it
         subfolders[:] = [] if deep else sorted(d for d in subfolders if d not in IGNORED_NAMES and not d.startswith("."))
         for name in sorted(files):
             path = Path(directory) / name

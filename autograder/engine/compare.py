@@ -345,7 +345,7 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
 
 def _judge_number(wanted: float, got: float, comparison: Comparison) -> Verdict:
     if not math.isfinite(got):
-        return Verdict(False, WRONG, f"expected {wanted:.6g}, received {got}, which is not a number")
+        return Verdict(False, WRONG, f"expected {wanted:.6g}, received {got}, which is not a finite number")
     if bool(_close(np.asarray(got), np.asarray(wanted), comparison)):
         return PASS
     allowed = float(np.max(_allowed(np.asarray(wanted), comparison)))

@@ -113,7 +113,6 @@ def grade(
             watcher.begin(report.problems)
         sandbox.graded_names = frozenset(case.function for problem in report.problems for case in problem.cases)
         imported = gate.imported
-        report.protections = sandbox.protections
         report.notices += import_notices(imported, packages)
         report.load_failed = bool(imported.fatal)
         run = _Run(gate, report, cancel or threading.Event(), watcher, problem_set.planned or PlannedCalls())

@@ -129,7 +129,9 @@ def _load_or_say_which(spec_path: Path, with_references: bool) -> Problem:
         raise
     except Exception as error:  # a case no check foresaw: say which spec met it
         raise SpecError(
-            spec_path, None, f"loading this spec failed ({type(error).__name__}: {error}); if the spec looks right, please report it"
+            spec_path,
+            None,
+            f"loading this spec failed ({type(error).__name__}: {error}); if the spec looks right, report it to the autograder's maintainers with this spec",
         ) from error
 
 
@@ -512,7 +514,9 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
     The part calls the composition makes on each case are traced here, so the
     runner can make them during the main run. They must depend on the case's
     arguments alone: traced again with parts that answer differently, they
-    must be the same calls.
+    must be the same calls. A case whose answer is an exception gets credit only
+    through a part that raises it (:func:`_calls_when_a_part_raises`), and
+    otherwise none, without an error.
     """
     raw = entry["follow_through"]
     _check_keys(path, raw, {"share", "using"}, "follow_through", entry.line)
@@ -546,7 +550,7 @@ def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType
             compose(skewed, *copies(case.args), **copies(case.kwargs))
         except Exception:  # noqa: BLE001 - only the calls matter here
             pass
-        if [call_key(*call) for call in skewed.calls] != [call_key(*call) for call in traced.calls]:  # arrays too
+        if not _same_calls(skewed, traced):
             raise SpecError(
                 path,
                 raw.line_of("using"),
@@ -582,9 +586,14 @@ def _calls_when_a_part_raises(compose: Callable[..., Any], reference: types.Modu
             compose(parts, *copies(case.args), **copies(case.kwargs))
         except Exception:  # noqa: BLE001 - a composition that cannot go on past the raising part: no credit here
             return None
-    if [call_key(*call) for call in skewed.calls] != [call_key(*call) for call in traced.calls]:
+    if not _same_calls(skewed, traced):
         return None
     return tuple(traced.calls)
+
+
+def _same_calls(one: _TracedParts, other: _TracedParts) -> bool:
+    """Whether two traces made the same part calls, compared by follow-through's own keys (arrays by value)."""
+    return [call_key(*call) for call in one.calls] == [call_key(*call) for call in other.calls]
 
 
 class _TracedParts:

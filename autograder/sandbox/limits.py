@@ -75,5 +75,6 @@ def limit_problem(name: str, value: object) -> str | None:
     lowest = 0 if name == "memory_mb" else (1 if whole else 0)
     highest = MAX_COUNT if whole else MAX_SECONDS
     if not math.isfinite(value) or not lowest <= value <= highest or (not whole and value == 0):
-        return f"must be {'at least ' + str(lowest) if whole else 'more than 0'} and at most {highest:,g}, not {value!r}"
+        most = f"{highest:,}" if whole else f"{highest:,g}"
+        return f"must be {'at least ' + str(lowest) if whole else 'more than 0'} and at most {most}, not {value!r}"
     return None

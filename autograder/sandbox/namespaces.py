@@ -158,7 +158,7 @@ def in_child(action: Callable[[], str]) -> tuple[bool, str]:
 
 
 def probe() -> NamespaceProbe:
-    """Which namespaces a worker can be given here, each tried for real in a throwaway process.
+    """Which namespaces a worker can be given here, each tried for real: in a throwaway thread (root) or child.
 
     ``process`` (user and PID namespaces, and the read-only mount namespace)
     is for a grader that is not root; ``detail`` says why it is missing, or

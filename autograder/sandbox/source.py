@@ -7,7 +7,11 @@ become calls of ``get_ipython()``, which the worker answers with a stub that
 does nothing. Cell magics whose body Jupyter runs as ordinary code in the
 notebook's namespace (``%%time``, ``%%capture``, ``%%prun``) keep that body as
 Python, so the functions defined under them are graded; so does the statement
-after a ``%time`` line (``%time import numpy as np``).
+on a ``%time`` line (``%time import numpy as np``). Two bounds keep this work,
+which runs in the grader, small whatever a notebook holds: nbformat sees only
+each cell's type and a code cell's source (outputs, metadata and attachments
+are emptied first), and IPython may read a cell only once more than the lines
+that may hold its syntax, past which the cell is loaded as plain Python.
 
 The cells are joined into one file, each after a marker line naming it; the
 marker carries a random token the worker receives separately, so no line a
@@ -95,15 +99,15 @@ def notebook_source(data: bytes, name: str = f"{NEUTRAL_MODULE_NAME}.ipynb") -> 
     problems: list[ErrorReport] = []
     budget = TRANSFORM_BUDGET
     for number, text in cells:
-        written = re.match(r"\s*%%writefile\s+(?:-a\s+)?(\S+\.py)\s*$", text.split("\n", 1)[0] if text.strip() else "")
+        first_line = next((line for line in text.splitlines() if line.strip()), "")
+        written = re.fullmatch(r"\s*%%writefile\s+(?:-a\s+)?(\S+\.py)\s*", first_line)
         if written:  # a Colab habit: the cell saves a module that a later cell imports
             problems.append(
                 _problem(
                     "NotebookError",
                     f"cell {number}",
-                    f"cell {number} saves its code as {written.group(1)} with %%writefile, which the autograder does not "
-                    "run (no magic is run): importing that module fails here. Define the functions in the notebook's "
-                    "own code cells instead.",
+                    f"cell {number} saves its code as {written.group(1)} with %%writefile, which does not run here, so a "
+                    "later import of that module fails. Define the functions in the notebook's own code cells instead.",
                 )
             )
         special = len(re.findall(_SPECIAL_LINE, text))
@@ -199,7 +203,7 @@ def _essentials(data: bytes) -> str:
     return json.dumps(document)
 
 
-def cell_python(text: str, special: int = 1) -> str:
+def cell_python(text: str, special: int) -> str:
     """One code cell as the Python IPython runs for it, with the cell's line numbers kept.
 
     ``special`` is how many lines may hold IPython syntax (``_SPECIAL_LINE``): IPython reads the whole cell again
