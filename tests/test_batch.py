@@ -260,7 +260,14 @@ def test_sigterm_and_sighup_stop_a_batch_as_ctrl_c_does(tmp_path: Path, request:
     request.addfinalizer(lambda: shutil.rmtree(private_tmp, ignore_errors=True))
     env = dict(os.environ, TMPDIR=str(private_tmp), PYTHONPATH=str(REPO))
     command = [sys.executable, "-m", "autograder", "batch", str(archive), "--out", str(out), "--jobs", "2"]
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(  # as a terminal starts it: a run under nohup (CI's, say) would pass SIGHUP on ignored
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(number, signal.SIG_DFL),
+    )
     assert wait_until(lambda: (out / "b" / "summary.json").exists(), timeout=300)
     assert process.poll() is None and list(private_tmp.glob("ag-batch-*"))  # a still hangs; the export is unpacked
     process.send_signal(number)
