@@ -111,10 +111,12 @@ def notebook_source(data: bytes, name: str = f"{NEUTRAL_MODULE_NAME}.ipynb") -> 
                 )
             )
         special = len(re.findall(_SPECIAL_LINE, text))
-        if special * len(text) <= budget:
+        try:
+            if special * len(text) > budget:
+                raise TooMuchSyntax
             budget -= special * len(text)
             python = cell_python(text, special)
-        else:
+        except TooMuchSyntax:
             python = text
             problems.append(
                 _problem(
@@ -203,14 +205,18 @@ def _essentials(data: bytes) -> str:
     return json.dumps(document)
 
 
+class TooMuchSyntax(Exception):
+    """A cell would cost IPython more readings than its budget: it is loaded as plain Python, with a note."""
+
+
 def cell_python(text: str, special: int) -> str:
     """One code cell as the Python IPython runs for it, with the cell's line numbers kept.
 
     ``special`` is how many lines may hold IPython syntax (``_SPECIAL_LINE``): IPython reads the whole cell again
-    after each construct it rewrites, so it is allowed one pass more than that and gives up past it (the cell is
-    then loaded as Python). With 0, only IPython's clean-up (pasted ``>>>`` prompts, a cell indented as a whole)
-    is applied. Counted as the budget counts them: syntax the pattern misses (a form feed after ``=``) can no
-    longer make IPython read a large cell hundreds of times.
+    after each construct it rewrites, so it is allowed one pass more than that and raises TooMuchSyntax past it.
+    With 0, only IPython's clean-up (pasted ``>>>`` prompts, a cell indented as a whole) is applied. Counted as the
+    budget counts them: syntax the pattern misses (a form feed after ``=``) can no longer make IPython read a large
+    cell hundreds of times.
     """
     lines = text.splitlines(keepends=True)
     if not any(line.strip() for line in lines):
@@ -236,6 +242,8 @@ def cell_python(text: str, special: int) -> str:
             for transform in cast("list[Callable[[list[str]], list[str]]]", transformer.cleanup_transforms):
                 rest = transform(rest)
             python = "".join(rest)
+    except TooMuchSyntax:
+        raise
     except Exception:  # noqa: BLE001 - IPython gives up on some text; the worker then reports it as Python does
         python = "".join(lines[blank:])
     return "\n" * blank + python
@@ -261,7 +269,7 @@ def _transformer(passes: int) -> TransformerManager:
                 changed, lines = self.do_one_token_transform(lines)
                 if not changed:
                     return lines
-            raise RuntimeError(f"more IPython syntax than the {passes - 1} lines counted")
+            raise TooMuchSyntax(f"more IPython syntax than the {passes - 1} lines counted")
 
     return LineKeepingTransformer()
 
