@@ -14,7 +14,7 @@ import functools
 import math
 import re
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -216,24 +216,38 @@ def _read_yaml(path: Path) -> _Mapping:
     return data
 
 
-def _refuse_aliases_and_depth(path: Path, text: str) -> None:
-    """Refuse, before anything is built, a YAML alias (``*name``: 1 KB of them stands for gigabytes, which a case
-    would hold and an error message print) and nesting deeper than MAX_DEPTH (the parser recurses)."""
+def yaml_hazard(events: Iterable[Any], max_depth: int) -> Any:
+    """The first event of a YAML stream that would cost far more to build than its size: an alias (``*name``: 1 KB
+    of them stands for gigabytes) or the collection that nests past ``max_depth`` (the parsers recurse); None if
+    there is none. Read before anything is built (specs here, batch's metadata), each caller wording its error."""
     import yaml
 
     depth = 0
+    for event in events:
+        if isinstance(event, yaml.AliasEvent):
+            return event
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > max_depth:
+                return event
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
+def _refuse_aliases_and_depth(path: Path, text: str) -> None:
+    """Refuse a spec's YAML alias (a case would hold what it stands for, and an error message print it) and
+    nesting deeper than MAX_DEPTH, at its line."""
+    import yaml
+
     try:
-        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-            if isinstance(event, yaml.AliasEvent):
-                raise SpecError(path, event.start_mark.line + 1, f"a YAML alias (*{event.anchor}): write the value out instead")
-            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    raise SpecError(path, event.start_mark.line + 1, f"values nested more than {MAX_DEPTH} deep")
-            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                depth -= 1
+        hazard = yaml_hazard(yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)), MAX_DEPTH)
     except yaml.YAMLError:
         return  # the load says what is wrong, at its line
+    if isinstance(hazard, yaml.AliasEvent):
+        raise SpecError(path, hazard.start_mark.line + 1, f"a YAML alias (*{hazard.anchor}): write the value out instead")
+    if hazard is not None:
+        raise SpecError(path, hazard.start_mark.line + 1, f"values nested more than {MAX_DEPTH} deep")
 
 
 def _field(path: Path, data: _Mapping, name: str, kind: type | tuple[type, ...], default: Any = ...) -> Any:

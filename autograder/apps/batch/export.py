@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.apps.submission import IGNORED_NAMES
-from autograder.engine.specs import natural_key
+from autograder.engine.specs import natural_key, yaml_hazard
 from autograder.text import Message, StudentText, Text, Trusted, to_terminal
 
 METADATA_NAME = "submission_metadata.yml"
@@ -320,22 +320,17 @@ def _check_metadata_shape(path: Path, events: Iterator[Any]) -> None:
     """
     import yaml
 
-    depth = 0
-    for event in events:
-        if isinstance(event, yaml.AliasEvent):
-            raise BatchError(
-                f"{path} line {event.start_mark.line + 1} uses a YAML alias (*{event.anchor}), which an export "
-                "never does. Export the submissions again from Gradescope."
-            )
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_METADATA_DEPTH:
-                raise BatchError(
-                    f"{path} line {event.start_mark.line + 1} nests more than {MAX_METADATA_DEPTH} levels deep, "
-                    "which an export never does. Export the submissions again from Gradescope."
-                )
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    hazard = yaml_hazard(events, MAX_METADATA_DEPTH)
+    if isinstance(hazard, yaml.AliasEvent):
+        raise BatchError(
+            f"{path} line {hazard.start_mark.line + 1} uses a YAML alias (*{hazard.anchor}), which an export "
+            "never does. Export the submissions again from Gradescope."
+        )
+    if hazard is not None:
+        raise BatchError(
+            f"{path} line {hazard.start_mark.line + 1} nests more than {MAX_METADATA_DEPTH} levels deep, "
+            "which an export never does. Export the submissions again from Gradescope."
+        )
 
 
 def _from_metadata(path: Path, key: Any, entry: Any, folder: Path | None) -> Submission:
