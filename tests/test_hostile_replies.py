@@ -517,7 +517,7 @@ def test_a_call_encoded_once_reads_as_the_request_made_afresh(
         reader, writer = os.pipe()
         try:
             os.write(writer, data)
-            read.append(wire._read_request(reader))
+            read.append(wire.RequestPipe(reader).read())
         finally:
             os.close(reader)
             os.close(writer)

@@ -46,15 +46,18 @@ def describe(error: BaseException) -> ErrorReport:
     import traceback
 
     # The student's own frames (and any library's their code called), named by file name: the worker's and the
-    # loader's frames, where the call or the load began, and the folders, are noise to them.
-    frames = [
-        frame
-        for frame in traceback.extract_tb(error.__traceback__)
-        if frame.filename != "<string>" and not frame.filename.startswith(_ENGINE_FOLDER)
-    ]
+    # loader's frames, where the call or the load began, and the folders, are noise to them. They are left out
+    # before any line is looked up: the engine's files are beyond what Landlock lets the worker read, and asking
+    # linecache for them again at every exception cost ~0.1 ms each. Extracted without column positions, the
+    # lines are shown as Python 3.10 shows them, without the markers 3.11 finds by parsing each line again.
+    frames = traceback.StackSummary.extract(
+        (frame, line)
+        for frame, line in traceback.walk_tb(error.__traceback__)
+        if frame.f_code.co_filename != "<string>" and not frame.f_code.co_filename.startswith(_ENGINE_FOLDER)
+    )
     for frame in frames:
         frame.filename = os.path.basename(frame.filename)
-    lines = (["Traceback (most recent call last):\n"] if frames else []) + traceback.format_list(frames)
+    lines = (["Traceback (most recent call last):\n"] if frames else []) + frames.format()
     lines += traceback.format_exception_only(type(error), error)
     # A SyntaxError's own text repeats a file and line that are the chunk's, not the file's: its message alone.
     message = error.msg if isinstance(error, SyntaxError) and isinstance(error.msg, str) else str(error)

@@ -241,12 +241,8 @@ def _sized(data: bytes) -> bytes:
 def request_frame(request: Request, blobs: list[bytes]) -> bytes:
     """A request as the grader sends it: its frame, led by the frame's whole size.
 
-    So the worker reads any request in two system calls, however many blobs it
-    carries, and never a byte of the next request: what the grader sent ahead
-    stays in the pipe rather than in a buffer of the worker's memory. The pipe
-    is the worker's, so a submission can still read it (and then must answer
-    in its place): no verdict rests on the calls to come being unseen (see
-    engine/follow_through.py), only on each answer the grader receives.
+    So the worker knows how much to wait for, however many blobs a request
+    carries (:class:`RequestPipe`).
     """
     return _sized(frame(request, blobs))
 
@@ -272,30 +268,46 @@ def call_frame(call_id: int, call: EncodedCall) -> bytes:
     return _sized(_framed(b'{"op": "call", "id": ' + str(int(call_id)).encode() + call.after_id, [call.blobs]))
 
 
-def _read_exact(fd: int, size: int) -> bytes:
-    chunks = []
-    while size:
-        chunk = os.read(fd, min(size, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
+class RequestPipe:
+    """The grader's requests, read as they come: what one read brings beyond a request is kept for the next.
 
+    The grader sends a phase's calls ahead of their replies (sandbox/process.py),
+    so one read of 64 kB brings dozens of requests, where reading each exactly
+    took two system calls a call. What is kept here is no more than the pipe
+    itself holds: the pipe is the worker's, so a submission can read the calls to
+    come either way (and must then answer in their place). No verdict rests on
+    those being unseen (see engine/follow_through.py), only on each answer the
+    grader receives.
+    """
 
-def _read_request(fd: int) -> tuple[Request, list[bytes]]:
-    """The grader's next request (the grader is trusted: it is read as it was written) and its blobs."""
-    (size,) = struct.unpack(">Q", _read_exact(fd, 8))
-    data = _read_exact(fd, size)
-    (length,) = struct.unpack_from(">I", data)
-    at = 4 + length
-    message = json.loads(data[4:at])
-    blobs = []
-    for _ in range(message["blobs"]):
-        (blob_size,) = struct.unpack_from(">Q", data, at)
-        blobs.append(data[at + 8 : at + 8 + blob_size])
-        at += 8 + blob_size
-    return message, blobs
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._buffer = bytearray()
+
+    def read(self) -> tuple[Request, list[bytes]]:
+        """The next request (the grader is trusted: it is read as it was written) and its blobs."""
+        (size,) = struct.unpack(">Q", self._take(8))
+        data = self._take(size)
+        (length,) = struct.unpack_from(">I", data)
+        at = 4 + length
+        message = json.loads(data[4:at])
+        blobs = []
+        for _ in range(message["blobs"]):
+            (blob_size,) = struct.unpack_from(">Q", data, at)
+            blobs.append(data[at + 8 : at + 8 + blob_size])
+            at += 8 + blob_size
+        return message, blobs
+
+    def _take(self, size: int) -> bytes:
+        while len(self._buffer) < size:
+            chunk = os.read(self._fd, min(max(size - len(self._buffer), 1 << 16), 1 << 20))
+            if not chunk:
+                raise EOFError
+            self._buffer += chunk
+        with memoryview(self._buffer) as buffer:  # one copy: a slice of the bytearray would be a second one
+            data = bytes(buffer[:size])
+        del self._buffer[:size]
+        return data
 
 
 def _send(fd: int, message: Answer | Hello | Ready, blobs: list[bytes] | None = None) -> None:
@@ -392,7 +404,7 @@ class _CappedBytes(io.RawIOBase):
 
 
 def main(config: WorkerConfig) -> None:
-    requests, replies = os.dup(0), os.dup(1)
+    requests, replies = RequestPipe(os.dup(0)), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
     os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe
@@ -419,7 +431,7 @@ def main(config: WorkerConfig) -> None:
         setattr(sys, stream, output)
     module, problems = loader.import_submission(config["submission"], config["cell_marker"], config["import_seconds"])
     try:
-        request, _ = _read_request(requests)  # the grader's first request names the functions it grades
+        request, _ = requests.read()  # the grader's first request names the functions it grades
     except EOFError:
         return
     functions = loader.callable_names(module, request["names"] if request["op"] == "report" else [])
@@ -428,7 +440,7 @@ def main(config: WorkerConfig) -> None:
 
     while True:
         try:
-            request, blobs = _read_request(requests)
+            request, blobs = requests.read()
         except EOFError:
             return
         if request["op"] != "call":
