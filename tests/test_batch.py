@@ -200,6 +200,23 @@ def test_rerun_grades_only_what_changed_unless_forced(tmp_path: Path, capsys: py
     assert all(modified_times(out)[s] != second[s] for s in IDS)
 
 
+def test_a_rerun_after_a_crash_grades_again_what_did_not_reach_the_disk_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Files are not flushed to disk, so after the machine crashed a record or a results file may be empty: the
+    rerun keeps only submissions whose record and results both read back, and grades the others again."""
+    export, out = make_export(tmp_path / "export"), tmp_path / "out"
+    assert run_batch(export, "--out", out) == 0
+    first = modified_times(out)
+    (out / IDS[0] / "results.json").write_bytes(b"")
+    (out / IDS[1] / "summary.json").write_bytes(b"")
+    capsys.readouterr()
+    assert run_batch(export, "--out", out) == 0
+    assert "2 to grade, 4 unchanged" in capsys.readouterr().err
+    second = modified_times(out)
+    assert sorted(s for s in IDS if second[s] != first[s]) == sorted(IDS[:2])
+    assert results(out, IDS[0])["tests"]  # whole again, and valid
+    assert json.loads((out / IDS[1] / "summary.json").read_text(encoding="utf-8"))["status"]
+
+
 def test_hangs_do_not_hold_up_the_class_and_ctrl_c_stops_cleanly(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     """Two submissions hang at import (30 s deadline) ahead of two right ones, with one slot: the right ones are
     graded meanwhile. Then SIGINT: exit 130, finished results kept, nothing left running or on disk, and a rerun

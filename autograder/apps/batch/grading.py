@@ -367,14 +367,19 @@ def _give_back(out: Path) -> None:
 
 
 def _stored_records(out: Path, submissions: list[Submission]) -> dict[str, Record]:
-    """The records of an earlier run, for the submissions still in the export."""
+    """The records of an earlier run, for the submissions still in the export.
+
+    A record counts only when it and the submission's results both read back whole: files are not flushed to disk
+    (output/files.py), so after the machine crashed either may be empty, and that submission is graded again.
+    """
     records: dict[str, Record] = {}
     for submission in submissions:
         try:
             record = json.loads((out / submission.id / RECORD_NAME).read_text(encoding="utf-8"))
+            results = json.loads((out / submission.id / RESULTS_NAME).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(record, dict) and (out / submission.id / RESULTS_NAME).is_file():
+        if isinstance(record, dict) and isinstance(results, dict):
             records[submission.id] = cast(Record, record)  # written by this command; read back as it was
     return records
 
