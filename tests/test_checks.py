@@ -419,6 +419,33 @@ def test_student_error_on_timeout_and_no_call_after_two(tmp_path: Path) -> None:
     assert results["test_hangs"].passed, results["test_hangs"].output
 
 
+def test_visible_checks_run_before_any_other_whatever_the_order_they_are_collected_in(tmp_path: Path) -> None:
+    """A submission that hands each call the inputs it saw before cannot show an after_due_date or hidden check's
+    input in a visible check's feedback: the visible checks run first. Results keep the collection order."""
+    student = "seen = []\n\ndef remember(x):\n    seen.append(x)\n    return list(seen)\n"
+    checks = {
+        f"{folder}/test_{folder}.py": f"""
+        import pytest
+
+        @pytest.mark.visibility({visibility!r})
+        def test_{folder}(student):
+            assert student.remember({value}) == [{value}], "saw another check's input first"
+        """
+        for folder, visibility, value in (
+            ("a1", "after_due_date", 98765),
+            ("b2", "visible", 1),
+            ("c3", "hidden", 43210),
+            ("d4", "visible", 2),
+        )
+    }
+    with sandbox_running(tmp_path, student, "ps.py") as sandbox:
+        results = run_checks(find_checks(write_files(tmp_path / "problems", checks)), call_gate(sandbox))
+    assert [result.name for result in results] == ["test_a1", "test_b2", "test_c3", "test_d4"]
+    assert [result.passed for result in results] == [False, True, False, False], [result.output for result in results]
+    shown = results[1].output + results[3].output
+    assert "98765" not in shown and "43210" not in shown, shown
+
+
 def test_no_call_after_the_deadline(tmp_path: Path, box: Sandbox) -> None:
     problems = write_files(
         tmp_path / "problems",

@@ -131,7 +131,7 @@ def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()
             f"The problems' checks could not be run (pytest exit code {int(exit_code)}):\n"
             + clip(_without_grader_paths(printed.getvalue(), root), MAX_OUTPUT_CHARS)
         )
-    results: list[CheckResult] = plugin.results
+    results: list[CheckResult] = plugin.in_collection_order()
     return results
 
 
@@ -286,22 +286,34 @@ def _plugin(root: Path) -> Any:
 
     class CheckPlugin:
         def __init__(self) -> None:
-            self.results: list[CheckResult] = []
+            self.results: list[tuple[int, CheckResult]] = []  # (place in collection order, result), in the order run
             self.interrupted = False
-            self._blanks: dict[Any, CheckResult] = {}  # per test: everything known before it runs
+            self._blanks: dict[Any, tuple[int, CheckResult]] = {}  # per test: everything known before it runs
             self._reports: list[Any] = []
+
+        def in_collection_order(self) -> list[CheckResult]:
+            return [result for _, result in sorted(self.results, key=lambda placed: placed[0])]
 
         def pytest_configure(self, config: Any) -> None:
             for line in MARKERS:
                 config.addinivalue_line("markers", line)
 
         def pytest_collection_modifyitems(self, items: list[Any]) -> None:
-            """Read every check's settings before any runs, so a broken marker stops the session at once."""
-            for item in items:
+            """Read every check's settings before any runs, so a broken marker stops the session at once; then put
+            the visible checks first.
+
+            What a visible check shows (its verdict, the answer its message quotes) is decided before the worker
+            is sent a single input of a check the student may not see yet, whatever the order the files and
+            folders are collected in: otherwise a submission could return an after_due_date check's input to
+            the next visible check, and read it in that check's feedback. The runner keeps the same rule for the
+            YAML cases (runner.py). Results are still listed in collection order, so numbering is unchanged.
+            """
+            for place, item in enumerate(items):
                 try:
-                    self._blanks[item] = _blank_result(item, root)
+                    self._blanks[item] = (place, _blank_result(item, root))
                 except (TypeError, ValueError) as error:
                     raise pytest.UsageError(f"{item.nodeid}: {error}") from None
+            items.sort(key=lambda item: self._blanks[item][1].visibility != "visible")  # stable: each group keeps its order
 
         @pytest.hookimpl(wrapper=True)
         def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
@@ -312,7 +324,8 @@ def _plugin(root: Path) -> Any:
                 vars(function).pop("__leaderboard_value__", None)
             self._reports = []
             outcome = yield
-            self.results.append(_finished(self._blanks[item], item, self._reports, root))
+            place, blank = self._blanks[item]
+            self.results.append((place, _finished(blank, item, self._reports, root)))
             return outcome
 
         def pytest_runtest_logreport(self, report: Any) -> None:
