@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.engine.outcomes import failure
+from autograder.engine.outcomes import failure, not_called
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Call, Sandbox
@@ -187,6 +187,28 @@ def test_a_crash_is_reported_and_the_worker_restarts(gate: CallGate) -> None:
     outcome = gate.call("dies", [])
     assert outcome.kind == "crashed" and "exited with code 7" in outcome.detail
     assert gate.call("add", [5, 5]).value == 10
+
+
+def test_a_function_whose_crashes_cost_two_time_outs_of_reloading_is_struck_and_the_others_still_run(tmp_path: Path) -> None:
+    """Each crash reloads the file in a new worker: with a file that takes 0.6 s to load and 1 s calls, a function is
+    struck once its crashes have cost 2 s (two time-outs' worth), so a slow notebook with one crashing function
+    does not spend the whole run's time reloading; a function that answers is still called afterwards."""
+    path = tmp_path / "submission.py"
+    path.write_text("import os, time\ntime.sleep(0.6)\ndef dies(x):\n    os._exit(3)\ndef add(a, b):\n    return a + b\n")
+    with CallGate.started(Sandbox(path, Limits(call_timeout=1), worker_user=None)) as gate:
+        started = time.monotonic()
+        outcomes = list(gate.stream([Call("dies", [n], {}) for n in range(12)]))
+        spent = time.monotonic() - started
+        kinds = [outcome.kind for outcome in outcomes]
+        assert kinds[0] == "crashed" and "skipped" in kinds, kinds
+        struck = kinds.index("skipped")
+        assert 2 <= struck <= 4 and set(kinds[struck:]) == {"skipped"}, kinds
+        said = not_called(outcomes[-1], "dies")  # a call that died unanswered was made twice: both stops count
+        assert re.fullmatch(
+            r"was not run: `dies` already stopped the worker \d+ times, each time reloading your file \(\d+ s in all\)", said
+        ), said
+        assert spent < 12 * 0.6, spent  # not a reload for every call
+        assert gate.call("add", [2, 3]).value == 5
 
 
 def test_a_student_exit_code_that_the_launcher_uses_is_not_taken_for_the_launchers(gate: CallGate) -> None:

@@ -47,7 +47,7 @@ class HiddenAlphabet:
     the channel), and last, the failures told apart (raised an error / ran out
     of time or was not run). "Could not be called" always shares a phrase with
     running out of time: the gate refuses a call only when the file did not
-    load, the function already timed out twice, or the run's time was up.
+    load, the function already timed out twice (or its crashes cost as long), or the run's time was up.
     """
 
     credit: bool = False  # a hidden case of the function may earn follow-through credit
@@ -132,7 +132,7 @@ def not_called(outcome: Outcome, function: str = "") -> str:
     if reason == "missing":
         return f"was not run: your file defines no function named {name}"
     if reason == "strikes":
-        return f"was not run: {name} already timed out {outcome.detail} times"
+        return f"was not run: {name} already {outcome.detail}"
     return "was not run: the time limit for the whole submission was reached"
 
 

@@ -5,6 +5,14 @@ one gate per grading, so a function that timed out twice is not called again
 by any of them, and every call after the run's deadline is refused alike. The
 gate is the only way to call the submission: a front end makes one per
 grading (``CallGate.started``) and hands it to ``runner.grade``.
+
+A function that stops the worker some other way (a crash, a reply that cannot
+be read) is struck too once what its stops cost reaches what two time-outs
+would: each such call's own time, and loading the file again in a new worker.
+Crashes are cheap when the file loads at once, so a function that crashes on a
+few inputs is still called on the rest; but a notebook that works for seconds
+as it loads, with one crashing function, no longer spends the whole run's time
+reloading, leaving every function after it unrun.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ class CallGate:
     def __init__(self, sandbox: Sandbox, deadline: float, max_timeouts: int = MAX_TIMEOUTS_PER_FUNCTION) -> None:
         self.sandbox, self.deadline, self.max_timeouts = sandbox, deadline, max_timeouts
         self.timeouts: dict[str, int] = {}
+        self.stops: dict[str, tuple[int, float]] = {}  # per function: the worker stops it caused, not time-outs, and their cost in seconds
 
     @classmethod
     def started(cls, sandbox: Sandbox) -> CallGate:
@@ -65,7 +74,14 @@ class CallGate:
         if imported.fatal:
             return Outcome("skipped", reason="not loaded", detail=imported.fatal)
         if self.timeouts.get(function, 0) >= self.max_timeouts:
-            return Outcome("skipped", reason="strikes", detail=str(self.max_timeouts))
+            return Outcome("skipped", reason="strikes", detail=f"timed out {self.max_timeouts} times")
+        stops, seconds = self.stops.get(function, (0, 0.0))
+        if seconds >= self.max_timeouts * self.sandbox.limits.call_timeout:
+            return Outcome(
+                "skipped",
+                reason="strikes",
+                detail=f"stopped the worker {stops} times, each time reloading your file ({seconds:.0f} s in all)",
+            )
         if time.monotonic() > self.deadline:
             return Outcome("skipped", reason="deadline")
         return None
@@ -106,6 +122,9 @@ class CallGate:
                         break  # the worker's stream ended early: plan the rest again
                     if refused is None and outcome.kind == "skipped":
                         outcome = replace(self.missing(call.function), output=outcome.output, seconds=outcome.seconds)
+                    if outcome.kind in ("crashed", "broken"):
+                        stops, seconds = self.stops.get(call.function, (0, 0.0))
+                        self.stops[call.function] = (stops + 1, seconds + outcome.seconds + self.sandbox.load_seconds)
                     if outcome.died_unanswered and retried != position:
                         retried = position
                         break  # once more, in a fresh worker

@@ -70,6 +70,7 @@ class Sandbox:
         self.workdir: Path | None = None
         self.imported: ImportReport | None = None
         self.graded_names: frozenset[str] = frozenset()  # set before ready(): the ready report names each one it binds
+        self.load_seconds = 0.0  # how long the last worker took to load the submission: what a restart costs again
         self.protections: dict[str, object] = {}  # made again for each worker, when it says hello
         self._cleanup_problems: list[str] = []  # what failed in stopping any of this sandbox's workers
         if self.isolation.refusal:  # root, and no way to drop root: the student's code is never run
@@ -172,6 +173,7 @@ class Sandbox:
             if message.get("type") != "ready":
                 raise WorkerGone("broken", "the worker sent something other than its ready message")
             problems = message.get("problems")
+            self.load_seconds = time.monotonic() - self._started
             self.imported = ImportReport(
                 functions=_texts(message.get("functions"), len(self.graded_names) + loader.MAX_OTHER_FUNCTIONS),
                 problems=[_error_report(p) for p in problems[:50]] if isinstance(problems, list) else [],
