@@ -144,3 +144,16 @@ def test_domain_encoders_by_counting_layers(ref: References) -> None:
         c = [int(in_channels)] + [int(channels[min(i, len(channels) - 1)]) for i in range(want)]
         exact = sum(c[i] * c[i + 1] * int(kernel) ** 2 + c[i + 1] for i in range(want))
         assert ref["q4"].downsampling_params(in_channels, channels, size_in, latent, kernel) == exact
+
+
+def test_the_encoder_composition_is_what_a_loop_over_any_layer_count_adds_up_to(ref: References) -> None:
+    """Follow-through credits a total that equals the composition of the student's own parts, so the composition must
+    be what a loop over the layers their count gives adds up to, for any count: none for zero or a negative one
+    (a part that returns -1 instead of raising gave every listed layer but the last)."""
+    q4 = ref["q4"]
+    in_channels, channels, kernel = 3, [16, 32, 64], 3
+    for count in range(-4, 9):
+        parts = types.SimpleNamespace(num_downsampling_layers=lambda *_, count=count: count, conv_layer_params=q4.conv_layer_params)
+        c = [in_channels] + [channels[min(i, len(channels) - 1)] for i in range(max(count, 0))]
+        looped = sum(q4.conv_layer_params(c[i], c[i + 1], kernel) for i in range(count))
+        assert q4.downsampling_params_from(parts, in_channels, channels, 224, 16, kernel) == looped, count

@@ -15,6 +15,11 @@ def num_downsampling_layers(size_in: int, size_latent: int, kernel_size: int) ->
     return num_conv_layers(size_in, size_latent, kernel_size)
 
 
+def num_downsampling_layers_from(parts, size_in, size_latent, kernel_size):
+    """The composition, over parts that may be the student's own (follow-through credit)."""
+    return parts.num_conv_layers(size_in, size_latent, kernel_size)
+
+
 def _channels(in_channels: int, channels: list[int], layers: int) -> list[int]:
     """c_0 = in_channels, then the list while it lasts, then its last entry repeated."""
     return [in_channels] + [channels[min(i, len(channels) - 1)] for i in range(layers)]
@@ -37,7 +42,7 @@ def downsampling_params_from(parts, in_channels, channels, size_in, size_latent,
     listed = [in_channels] + list(channels)
     per_layer = [parts.conv_layer_params(listed[i], listed[i + 1], kernel_size) for i in range(len(channels))]
     repeated = parts.conv_layer_params(channels[-1], channels[-1], kernel_size)
-    distinct = min(layers, len(channels))
+    distinct = max(min(layers, len(channels)), 0)  # a count of zero or less (a part's wrong answer) is no layer at all
     return sum(per_layer[:distinct]) + max(layers - distinct, 0) * repeated
 
 
