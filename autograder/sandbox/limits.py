@@ -20,10 +20,13 @@ class Limits:
     mappings: what arrays use), not by the address space: libraries such as
     PyTorch reserve large stretches of address space they never touch, and
     abort at import under an address-space limit. RLIMIT_DATA counts neither
-    shared memory nor the worker's children, so the total of the worker and
-    all it starts is bounded by ``memory_mb`` in a cgroup of its own where the
-    grader, as root, can make one (cgroups.py); everywhere, the kernel's OOM
-    killer takes the worker's processes before the grader's.
+    shared memory nor the worker's children, nor the kernel's page tables of a
+    huge read-only mapping touched a byte every 2 MB (2 GB of them held by one
+    worker under a 512 MB data limit, in a red-team pass), so the total of the
+    worker and all it starts is bounded by ``memory_mb`` in a cgroup of its own
+    where the grader, as root, can make one (cgroups.py, which counts page
+    tables too); everywhere, the kernel's OOM killer takes the worker's
+    processes before the grader's.
     """
 
     call_timeout: float = 5.0
