@@ -51,7 +51,8 @@ def _defined_functions(source: str) -> set[str]:
 def test_a_known_wrong_file_loses_points_where_wrong_with_its_mistake_named(assignment: Assignment, mistake: Path, tmp_path: Path) -> None:
     """Each function the file redefines loses points, and its failures name a known mistake (a spec's
     ``mistakes:``). A file named ``hardcoded*.py`` hard-codes answers rather than making a mistake: it need
-    only lose points (solutions/mistakes/README.md says so)."""
+    only lose points (solutions/mistakes/README.md says so). A function that only the course's Python checks
+    call has no cases to name a mistake on: a check must fail."""
     submission = tmp_path / assignment.course.starter_name
     submission.write_text(assignment.with_mistake(mistake))
     report = grade(
@@ -62,8 +63,10 @@ def test_a_known_wrong_file_loses_points_where_wrong_with_its_mistake_named(assi
     assert not report.error and not report.notices
     wrong = _defined_functions(mistake.read_text())
     graded = graded_functions(assignment.problems)
-    assert wrong and wrong <= graded, f"{mistake.name} redefines no graded function, or one no case calls: {wrong - graded}"
-    for function in wrong:
+    assert wrong, f"{mistake.name} redefines no function"
+    if wrong - graded:
+        assert any(not check.passed for check in report.checks), f"no case calls {sorted(wrong - graded)}, and no Python check failed"
+    for function in wrong & graded:
         results = [result for result in report.results if result.case.function == function]
         assert any(result.score < result.case.max_score for result in results), f"{function} kept full marks"
         if not mistake.stem.startswith("hardcoded"):

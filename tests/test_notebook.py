@@ -124,12 +124,20 @@ def test_notebook_solution_gets_full_marks(gradescope: GradescopeLayout) -> None
 
 
 def test_imports_timed_with_a_line_magic_run_as_jupyter_runs_them(gradescope: GradescopeLayout) -> None:
-    """``%time import numpy as np`` runs the import in the notebook's namespace: the functions after it find np."""
+    """``%time import numpy as np`` runs the import in the notebook's namespace: the functions after it find np.
+
+    The solution's own imports are timed; a solution that imports nothing (a course on the standard library's
+    builtins) times a harmless one, and its functions use that name through one of their own.
+    """
     timed = "".join(f"%time {line}" if line.startswith(("import ", "from ")) else line for line in PREAMBLE.splitlines(keepends=True))
-    assert "%time import" in timed or "%time from" in timed, "the solution imports nothing: the test tests nothing"
+    if "%time import" not in timed and "%time from" not in timed:
+        timed = "%time import builtins as timed_builtins\n" + timed
+        assert "builtins" not in PREAMBLE
+        timed += "\ntimed_builtins.len('bound')\n"  # a NameError, reported as a problem loading the file, if not
     gradescope.submit({NOTEBOOK: notebook(code(timed), *[code(text + "\n") for text in FUNCTIONS.values()])})
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
+    assert "Problems loading your file" not in data["output"], data["output"]
 
 
 def test_a_traceback_names_the_cell_and_quotes_its_own_line(gradescope: GradescopeLayout) -> None:
