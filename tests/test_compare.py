@@ -17,6 +17,7 @@ from autograder.engine import compare as compare_module
 from autograder.engine import outcomes
 from autograder.engine.compare import agrees, judge, short_repr
 from autograder.model import Case, CompareKind, Comparison, Problem
+from autograder.text import valid_unicode
 from autograder.sandbox.worker import Unsupported
 
 INT, INTS, ARRAY = Comparison("int"), Comparison("ints"), Comparison("array")
@@ -316,7 +317,7 @@ def test_descriptions_are_bounded_and_never_raise() -> None:
     assert short_repr(10**5000) == "<an integer of about 5,001 digits>"
     assert short_repr(np.zeros(1, dtype="V10000000")).startswith("<array of shape (1,), dtype |V10000000")
     assert short_repr(np.frombuffer(np.array([7], dtype="<i8").tobytes(), dtype="<M8")) == "<array of shape (1,), dtype datetime64>"
-    assert short_repr(np.str_("x" * 10**6)).startswith("'xxxx") and len(short_repr(np.str_("x" * 10**6))) < 100
+    assert short_repr(np.str_("x" * 10**6)).startswith("'xxxx") and len(short_repr(np.str_("x" * 10**6))) < 200
     assert short_repr(b"y" * 10**6).startswith("b'yyy") and short_repr(Unsupported("a\ud800b")) == "<object of type a\ufffdb>"
     assert short_repr([_deep(5000)]) == "[[[[[...]]]]]"
     assert short_repr(np.empty((10**6, 0))) == "<array of shape (1000000, 0), dtype float64>"  # not a million empty lists
@@ -683,3 +684,14 @@ def test_magnitude_needs_a_reference_that_accepts_absolute_values(tmp_path: Path
     )
     with pytest.raises(SpecError, match="absolute values"):
         load_problem(folder / "spec.yaml")
+
+
+@given(st.text(max_size=300))
+def test_a_string_is_shown_whole_up_to_120_characters_and_else_cut_between_characters(text: str) -> None:
+    """reprlib's default cut strings at 30 characters, in the middle of their repr: a sentence a case passed lost
+    its middle, and a cut could fall inside an escape (a backslash alone before the dots)."""
+    shown = short_repr(text, limit=10**6)
+    if len(text) <= 120:
+        assert shown == valid_unicode(repr(text))
+    else:
+        assert shown == valid_unicode(repr(text[:120])) + "..."

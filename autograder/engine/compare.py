@@ -409,6 +409,11 @@ class _BoundedRepr(reprlib.Repr):
             return f"<an integer of about {int(x.bit_length() * math.log10(2)) + 1:,} digits>"
         return super().repr_int(x, level)
 
+    def repr_str(self, x: str, level: int) -> str:
+        """Whole up to ``maxstring`` characters, else its start, cut between characters and marked: reprlib's own
+        cut falls in the middle of the repr's text, which can leave half an escape (a backslash alone before the dots)."""
+        return repr(x[: self.maxstring]) + ("..." if len(x) > self.maxstring else "")
+
     def repr_str_(self, x: np.str_, level: int) -> str:
         return self.repr_str(str(x[: self.maxstring + 1]), level)
 
@@ -424,7 +429,7 @@ class _BoundedRepr(reprlib.Repr):
 _REPR = _BoundedRepr()
 _REPR.maxlist = _REPR.maxtuple = 64
 _REPR.maxlevel = 4
-_REPR.maxlong = _REPR.maxother = 120
+_REPR.maxlong = _REPR.maxother = _REPR.maxstring = 120  # reprlib's 30 characters cut most sentences a case passes
 
 
 def _head(value: Any, limit: int) -> Any:
