@@ -17,8 +17,8 @@ from autograder.engine import compare as compare_module
 from autograder.engine import outcomes
 from autograder.engine.compare import agrees, judge, short_repr
 from autograder.model import Case, CompareKind, Comparison, Problem
-from autograder.text import valid_unicode
 from autograder.sandbox.worker import Unsupported
+from autograder.text import valid_unicode
 
 INT, INTS, ARRAY = Comparison("int"), Comparison("ints"), Comparison("array")
 Solver = Callable[[np.ndarray, np.ndarray], np.ndarray]  # a conv2d or conv_transpose2d, right or degraded
