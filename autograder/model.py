@@ -98,9 +98,10 @@ class Case:
     weight: float = 1.0
     note: str = ""
     where: str = ""  # spec file and line, e.g. problems/q3b/spec.yaml:14
-    max_score: float = 0.0
+    max_score: float = 0.0  # its share of the problem's points, as shown (4 decimals)
     known_mistakes: list[tuple[Any, str]] = field(default_factory=list)  # (wrong answer, what it shows)
     follow_through: FollowThrough | None = None
+    share: float = 0.0  # its share exactly, which totals add up: 10 points over 12 cases are 12 x 0.8333 shown
 
 
 @dataclass

@@ -13,8 +13,8 @@ import pytest
 from autograder.engine.compare import agrees
 from autograder.engine.errors import SpecError
 from autograder.engine.problemset import load as load_problems
-from autograder.engine.scoring import assign_max_scores
-from autograder.model import Problem
+from autograder.engine.scoring import assign_max_scores, earned, score_case, total
+from autograder.model import Case, CaseResult, Comparison, Expected, Problem, Report, Verdict
 
 from conftest import ASSIGNMENTS, FIXTURES, Assignment, graded_functions, spec_problems, total_points
 
@@ -38,6 +38,22 @@ def test_case_shares_add_up_to_each_problems_points(assignment: Assignment) -> N
     for problem in problems.values():
         assign_max_scores(problem)
         assert sum(c.max_score for c in problem.cases) == pytest.approx(problem.points, abs=1e-9)
+
+
+@pytest.mark.parametrize("points, cases", [(10, 12), (10, 3), (7, 9), (1, 7), (30, 68)])
+def test_totals_add_up_exact_shares_whatever_the_points_and_cases(points: int, cases: int) -> None:
+    """Shown shares are rounded to 4 decimals (10 points over 12 cases are 0.8333 each), but what a submission
+    earned is added up from the exact shares: half of 10 points is 5, not 4.9998, on Gradescope and in grades.csv."""
+    problem = Problem(key="p", title="P: points", number="1", points=points)
+    problem.cases = [Case("p", f"1.{n}", "f", f"case {n}", (n,), {}, Expected(n), Comparison("int")) for n in range(1, cases + 1)]
+    assign_max_scores(problem)
+    assert sum(case.max_score for case in problem.cases) == pytest.approx(points, abs=1e-9)
+    for passed in range(cases + 1):
+        results = [CaseResult(case, Verdict(n < passed)) for n, case in enumerate(problem.cases)]
+        for result in results:
+            score_case(result)
+        report = Report("s.py", problems=[problem], results=results)
+        assert total(report) == earned(report, problem)[0] == round(points * passed / cases, 4), passed
 
 
 @EVERY_ASSIGNMENT

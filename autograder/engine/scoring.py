@@ -10,15 +10,20 @@ batch's grades.csv and report.html all take their figures from here.
 
 from __future__ import annotations
 
-from autograder.model import CaseResult, Problem, Report
+from collections.abc import Iterable
+
+from autograder.model import CaseResult, Graded, Problem, Report
 
 
 def assign_max_scores(problem: Problem) -> None:
-    """Split ``problem.points`` over its cases by weight, exactly: the last share takes the rounding."""
+    """Split ``problem.points`` over its cases by weight: each case's exact ``share``, and its ``max_score``, the share
+    as shown (4 decimals; the last takes the rounding, so the shown shares add up to the points)."""
     total_weight = sum(case.weight for case in problem.cases)
     remaining = float(problem.points)
+    for case in problem.cases:
+        case.share = problem.points * case.weight / total_weight
     for case in problem.cases[:-1]:
-        case.max_score = round(problem.points * case.weight / total_weight, 4)
+        case.max_score = round(case.share, 4)
         remaining -= case.max_score
     if problem.cases:
         problem.cases[-1].max_score = round(remaining, 4)
@@ -30,9 +35,22 @@ def score_case(result: CaseResult) -> None:
     result.score = maximum if result.verdict.passed else round(maximum * result.credit, 4)
 
 
+def exactly(tests: Iterable[Graded]) -> float:
+    """What ``tests`` earned together, from each case's exact share: rounded shares would make half of 10 points
+    over 12 cases 4.9998, not 5 (a check's score is its own)."""
+    return round(sum(_exact(test) for test in tests), 4)
+
+
+def _exact(test: Graded) -> float:
+    if not isinstance(test, CaseResult):
+        return test.score
+    share = test.case.share or test.case.max_score  # a case scored without assign_max_scores has only max_score
+    return share if test.verdict.passed else share * test.credit
+
+
 def total(report: Report) -> float:
     """The submission's score: every test's points, cases and checks alike."""
-    return round(sum(test.score for test in report.tests), 4)
+    return exactly(report.tests)
 
 
 def possible(report: Report) -> float:
@@ -45,7 +63,7 @@ def earned(report: Report, problem: Problem) -> tuple[float, float]:
     """(points earned, points possible) on one problem, its cases and its checks together."""
     own = [test for test in report.tests if test.problem == problem.key]
     checks = sum(check.max_score for check in report.checks if check.problem == problem.key)
-    return round(sum(test.score for test in own), 4), round(problem.points + checks, 4)
+    return exactly(own), round(problem.points + checks, 4)
 
 
 def per_problem(report: Report) -> dict[str, tuple[float, float]]:
