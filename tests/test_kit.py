@@ -33,6 +33,7 @@ from packaging.requirements import Requirement
 from autograder.apps import paths
 from autograder.apps.cli import main
 from autograder.apps.kit import cases as kit_cases
+from autograder.apps.kit.validate import validate
 from autograder.engine import compiled
 from autograder.engine.problemset import load as load_problems
 from autograder.engine.runner import ProblemSet, grade, load_problem_set
@@ -560,7 +561,7 @@ def test_starter_has_each_signature_and_docstring_and_no_body(built: Built) -> N
     tree = ast.parse(source)
     functions = {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
     wanted = {case.function for problem in problems_of(assignment) for case in problem.cases}
-    assert set(functions) == wanted
+    assert set(functions) == wanted | set(validate(assignment.problems, None).checked_functions)
     solvers = _solvers(assignment.problems)
     namespace: dict[str, Any] = {}
     exec(compile(source, name, "exec"), namespace)
@@ -752,6 +753,30 @@ def test_the_instructor_guide_example_validates_and_builds(tmp_path: Path) -> No
     assert code == 0, err
     starter = zipfile.ZipFile(folder.parent / "dist" / "student_kit.zip").read(f"{kit_cases.KIT_FOLDER}/lab1.py").decode()
     assert "def avg_pool2d(x, size):" in starter and "def pool_output_shape(shape, size, stride=None):" in starter
+
+
+def test_a_function_only_the_python_checks_call_gets_a_stub_and_a_place_in_the_readme(tmp_path: Path) -> None:
+    """A course that grades a function by its Python checks alone (a dict answer, say) still hands students its
+    signature: the starter has every function the checks call on the reference, after those the cases call."""
+    folder = _lab1_copy(tmp_path)
+    reference = folder / "p2" / "reference.py"
+    reference.write_text(
+        reference.read_text() + '\n\ndef letter_counts(text: str) -> dict:\n    """How often each letter occurs."""\n'
+        "    return {letter: text.count(letter) for letter in set(text)}\n"
+    )
+    (folder / "p2" / "test_counts.py").write_text(
+        "import pytest\n\n\n@pytest.mark.weight(1)\ndef test_counts(student):\n    student.letter_counts('aab')\n"
+    )
+    config = folder.parent / "assignment.yaml"
+    config.write_text(config.read_text().replace("total_points: 12", "total_points: 13"))
+    code, _, err = run_cli("build", "--problems", str(folder))
+    assert code == 0, err
+    with zipfile.ZipFile(folder.parent / "dist" / "student_kit.zip") as archive:
+        starter = archive.read(f"{kit_cases.KIT_FOLDER}/lab1.py").decode()
+        readme = archive.read(f"{kit_cases.KIT_FOLDER}/README.md").decode()
+    assert "def letter_counts(text: str) -> dict:" in starter and "Graded by the course's Python checks." in starter
+    assert starter.index("def running_sum") < starter.index("def letter_counts")  # the cases' functions first
+    assert "`letter_counts`" in readme.split("## Check your work")[0]
 
 
 # --------------------------------------------------------------------------- check

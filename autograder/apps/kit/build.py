@@ -18,7 +18,7 @@ from pathlib import Path
 from autograder.apps.course import load
 from autograder.apps.kit.cases import KIT_CASES, KIT_FOLDER, KitError, from_specs, to_document
 from autograder.apps.kit.guide import engine_requirements, kit_requirements, student_guide
-from autograder.apps.kit.starter import check_starter, starter_source
+from autograder.apps.kit.starter import check_starter, starter_source, student_functions
 from autograder.apps.kit.validate import Validation, print_findings, solvers, total_of, validate
 from autograder.apps.paths import PACKAGE_ROOT, default_problems
 from autograder.output.files import write_atomic
@@ -85,11 +85,11 @@ def student_kit_files(folder: Path, found: Validation) -> dict[str, Path | bytes
     course = load(folder)
     problems = found.problems
     cases = from_specs(problems, KIT_CASES, course, found.checks)
-    starter = starter_source(problems, solvers(folder), course)
-    check_starter(starter, {case.function for problem in problems for case in problem.cases}, course.starter_name)
+    starter = starter_source(problems, solvers(folder), course, found.checked_functions)
+    check_starter(starter, set(student_functions(problems, found.checked_functions)), course.starter_name)
     requirements = kit_requirements(course, engine_requirements(PACKAGE_ROOT / "pyproject.toml"))
     files: dict[str, Path | bytes] = {
-        f"{KIT_FOLDER}/README.md": student_guide(cases, problems, requirements).encode(),
+        f"{KIT_FOLDER}/README.md": student_guide(cases, problems, requirements, found.checked_functions).encode(),
         f"{KIT_FOLDER}/{course.starter_name}": starter.encode(),
         f"{KIT_FOLDER}/{KIT_CASES}": (json.dumps(to_document(cases), indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode(),
     }

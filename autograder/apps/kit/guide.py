@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 import shlex
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from autograder.apps.course import Course
 from autograder.apps.kit.cases import KIT_CASES, KitError, VisibleCases
+from autograder.apps.kit.starter import student_functions
 from autograder.model import Case, CaseResult, Outcome, Problem, Report
 
 # What `python -m autograder` refuses to start without (apps/cli.py): the kit's own needs, for any course.
@@ -65,13 +66,14 @@ def engine_requirements(pyproject: Path) -> list[str]:
         raise KitError(f"cannot read the engine's dependencies from {pyproject}: {error}") from None
 
 
-def student_guide(cases: VisibleCases, problems: list[Problem], requirements: list[str]) -> str:
+def student_guide(cases: VisibleCases, problems: list[Problem], requirements: list[str], checked: Sequence[str] = ()) -> str:
     """The kit's README.md for the course of ``cases``; ``problems`` are all of them, hidden cases included
-    (only whether a feature is used is taken from those: follow-through credit, kinds of answer)."""
+    (only whether a feature is used is taken from those: follow-through credit, kinds of answer); ``checked``,
+    the functions only the Python checks call, which the starter has too."""
     course = cases.course
     file = course.starter_name
     notebooks = [name for name in course.submission_names if name.endswith(NOTEBOOK_SUFFIX)]
-    functions = list(dict.fromkeys(case.function for problem in problems for case in problem.cases))
+    functions = student_functions(problems, checked)
     kinds: set[str] = {case.comparison.kind for problem in problems for case in problem.cases}
     timeout = _call_timeout(course)
     sections = [
@@ -176,7 +178,8 @@ function names and parameters."""
         text += f"""
 
 You may submit a Jupyter notebook `{notebooks[0]}` with the same functions instead. Its code cells run
-in order, as Jupyter runs them. Lines starting with `%` (magics) or `!` (shell commands) do nothing."""
+in order, as Jupyter runs them. Lines starting with `%` (magics) or `!` (shell commands) do nothing,
+except that the code under `%%time`, `%%capture` and `%%prun`, and the statement on a `%time` line, run."""
     names = course.submission_names
     if len(names) > 1:
         text += f"\n\nGradescope grades the first of these files it finds in your submission: {_joined((f'`{n}`' for n in names), 'or')}."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograder.apps.course import Course
@@ -21,9 +21,10 @@ from __future__ import annotations  # the annotations are the reference's, as wr
 NUMPY_IMPORT = "\nimport numpy as np\n"  # when the course lets students import NumPy
 
 
-def starter_source(problems: list[Problem], solvers: dict[str, Callable[..., Any]], course: Course) -> str:
+def starter_source(problems: list[Problem], solvers: dict[str, Callable[..., Any]], course: Course, checked: Sequence[str] = ()) -> str:
     """The starter file (the course's first submission name) with every student function's signature and
-    docstring and a NotImplementedError body.
+    docstring and a NotImplementedError body: those the cases call, then those only the Python checks call
+    (``checked``: what they called on the reference, as validate ran them).
 
     Signatures and docstrings come from the reference solvers (never their
     bodies); a function without a reference solver gets ``(*args, **kwargs)``.
@@ -42,16 +43,25 @@ def starter_source(problems: list[Problem], solvers: dict[str, Callable[..., Any
             lines.append(f"\n# {'-' * 75}\n# {problem.title}\n")
         for name in functions:
             written.add(name)
-            lines.append(_stub(name, solvers.get(name), graded_in[name]))
+            lines.append(_stub(name, solvers.get(name), f"Graded in question {', '.join(graded_in[name])}."))
+    by_checks = [name for name in dict.fromkeys(checked) if name not in written]
+    if by_checks:
+        lines.append(f"\n# {'-' * 75}\n# Graded by the Python checks\n")
+    lines += [_stub(name, solvers.get(name), "Graded by the course's Python checks.") for name in by_checks]
     return "\n".join(lines)
 
 
-def _stub(name: str, solver: Callable[..., Any] | None, graded_in: list[str]) -> str:
+def student_functions(problems: list[Problem], checked: Sequence[str] = ()) -> list[str]:
+    """Every function students write, as the starter lists them: those the cases call, then the checks' others."""
+    return list(dict.fromkeys([*(case.function for problem in problems for case in problem.cases), *checked]))
+
+
+def _stub(name: str, solver: Callable[..., Any] | None, graded: str) -> str:
     import inspect
 
     signature = _signature_text(solver) if solver else "(*args, **kwargs)"
     doc = (inspect.getdoc(solver) or "") if solver else ""
-    doc = (doc + "\n\n" if doc else "") + f"Graded in question {', '.join(graded_in)}."
+    doc = (doc + "\n\n" if doc else "") + graded
     doc = doc.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     indented = "\n".join(f"    {line}" if line else "" for line in doc.splitlines())
     return f'\ndef {name}{signature}:\n    """{indented.lstrip()}\n    """\n    raise NotImplementedError("{name}")\n'

@@ -28,6 +28,7 @@ class Validation:
 
     problems: list[Problem] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
+    checked_functions: list[str] = field(default_factory=list)  # what the checks called on the reference, in order
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     mutants: Report | None = None  # mutation adequacy, once every spec loads
@@ -140,8 +141,10 @@ def _run_checks_on_the_reference(folder: Path, found: Validation) -> None:
     files = find_checks(folder)
     if not files:
         return
+    calls = _ReferenceCalls(solvers(folder))
     try:
-        found.checks = run_checks(files, _ReferenceCalls(solvers(folder)), load(folder).module_names)
+        found.checks = run_checks(files, calls, load(folder).module_names)
+        found.checked_functions = list(calls.called)
     except CheckError as error:
         found.errors.append(str(error))
         return
@@ -156,10 +159,12 @@ class _ReferenceCalls:
 
     def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
         self.functions = functions
+        self.called: dict[str, None] = {}  # every function a check called, first call first: the starter writes them too
 
     def call(self, function: str, args: Sequence[object], kwargs: dict[str, object] | None = None) -> Outcome:
         from autograder.engine.references import copies
 
+        self.called.setdefault(function)
         solver = self.functions.get(function)
         if solver is None:
             return Outcome("skipped", reason="missing")
