@@ -720,6 +720,34 @@ def test_validate_reports_every_broken_spec_with_file_and_line(tmp_path: Path) -
     assert f"{other}:" in err
 
 
+def test_validate_warns_of_follow_through_that_no_submission_can_earn(tmp_path: Path) -> None:
+    """The credit needs each part seen answering two ways on its own cases (visible ones, for a visible composite):
+    square has one visible case, so a visible composite of it can never earn its share; with a second visible
+    case it can, and the warning goes."""
+    folder = _lab1_copy(tmp_path)
+    reference = folder / "p1" / "reference.py"
+    reference.write_text(
+        reference.read_text() + "\n\ndef square_plus_one(x):\n    return square(x) + 1\n\n\n"
+        "def square_plus_one_from(parts, x):\n    return parts.square(x) + 1\n"
+    )
+    spec = folder / "p1" / "spec.yaml"
+    spec.write_text(
+        spec.read_text()
+        .replace(
+            "  square: {compare: {kind: int}}\n",
+            "  square: {compare: {kind: int}}\n  square_plus_one:\n    compare: {kind: int}\n"
+            "    follow_through: {share: 0.5, using: square_plus_one_from}\n",
+        )
+        .replace("cases:\n", "cases:\n  - {name: one more, call: square_plus_one, args: [5]}\n")
+    )
+    code, _, err = run_cli("validate", "--problems", str(folder))
+    assert code == 0, err
+    assert "follow-through credit for visible cases of square_plus_one can never be earned: its part square needs" in err, err
+    spec.write_text(spec.read_text().replace("cases:\n", "cases:\n  - {name: two, call: square, args: [2]}\n"))
+    code, _, err = run_cli("validate", "--problems", str(folder))
+    assert code == 0 and "can never be earned" not in err, err
+
+
 def test_build_refuses_an_invalid_spec_and_writes_nothing(tmp_path: Path) -> None:
     folder = _lab1_copy(tmp_path)
     spec = folder / "p1" / "spec.yaml"

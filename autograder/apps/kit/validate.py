@@ -103,6 +103,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
         for case in problem.cases:
             found.errors += _case_errors(case)
     if not found.errors:
+        found.warnings += _unearnable_follow_through(found.problems)
         if mutants:
             _find_missing_cases(found)
         _run_checks_on_the_reference(folder, found)
@@ -112,6 +113,33 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             + "; ".join(_points_given(found, p) for p in found.problems if not p.graded_by_hand)
         )
     return found
+
+
+def _unearnable_follow_through(problems: list[Problem]) -> list[str]:
+    """Follow-through credit that no submission can earn: the credit needs each part a composite uses to be seen
+    answering two ways on its own cases (follow_through.Recorder.genuine; a constant part could be a lookup
+    table), visible cases alone for a visible composite. A part with one case, or cases that all have the same
+    answer, blocks it silently: an adopter's composite never earned its half with a one-case part."""
+    cases = [case for problem in problems for case in problem.cases]
+    answers: dict[tuple[str, bool], set[str]] = {}
+    for case in cases:
+        if case.expected.raises is None:
+            for visible_only in (True, False):
+                if not (visible_only and case.hidden):
+                    answers.setdefault((case.function, visible_only), set()).add(repr(case.expected.value))
+    where = {problem.key: problem.path for problem in problems}
+    warnings: dict[str, None] = {}
+    for case in cases:
+        parts = {part.function for part in case.follow_through.calls} if case.follow_through else set()
+        for part in sorted(parts):
+            if len(answers.get((part, not case.hidden), ())) < 2:
+                seen = "visible cases" if not case.hidden else "cases"
+                warnings.setdefault(
+                    f"{where[case.problem]}: follow-through credit for {'visible' if not case.hidden else 'hidden'} cases of "
+                    f"{case.function} can never be earned: its part {part} needs {seen} with at least two different "
+                    f"answers (a part seen answering one way could be a constant); add a case of {part}"
+                )
+    return list(warnings)
 
 
 def _points_given(found: Validation, problem: Problem) -> str:
