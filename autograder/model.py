@@ -22,8 +22,8 @@ from typing import Any, Literal, NamedTuple, Protocol
 from autograder.boundary import ErrorReport
 from autograder.text import StudentText
 
-CompareKind = Literal["int", "ints", "array"]
-COMPARE_KINDS: tuple[CompareKind, ...] = ("int", "ints", "array")
+CompareKind = Literal["int", "ints", "array", "value"]
+COMPARE_KINDS: tuple[CompareKind, ...] = ("int", "ints", "array", "value")
 
 # What one call of a student function came to. ``skipped``: the call gate did not make it.
 OutcomeKind = Literal["returned", "raised", "timeout", "crashed", "broken", "skipped"]

@@ -43,7 +43,7 @@ SUMMARIES = set(outcomes.SUMMARIES)
         (float("inf"), "not a whole number"),
         ([444], "(a list)"),
         (Unsupported("Cheater"), "object of type Cheater"),
-        (None, "(a NoneType)"),
+        (None, "received None: the function returned None: is a return statement missing?"),
         (10**400, "relative error enormous"),
     ],
 )
@@ -421,7 +421,7 @@ def test_the_detail_names_what_is_not_a_number() -> None:
 @pytest.mark.parametrize(
     "expected, received, comparison, instead",
     [
-        (444, True, INT, "return the count as an int (True and False are not numbers here)"),
+        (444, True, INT, "return a whole number, an int (True and False are not numbers here)"),
         (444, (444,), INT, "return one whole number: an int"),
         (444, Unsupported("map"), INT, "return one whole number: an int"),
         (444, "444", INT, "return one whole number: an int"),
@@ -433,7 +433,7 @@ def test_the_detail_names_what_is_not_a_number() -> None:
         ([40, 18], Unsupported("generator"), INTS, "a list comprehension [... for ...] instead of the generator expression"),
         ([40, 18], 58, INTS, "return a list of ints (a tuple or a 1-D NumPy array of ints is fine too)"),
         ([40, 18], np.array([[40, 18]]), INTS, "return a list of ints"),
-        ([40, 18], np.array([True, False]), INTS, "(a NumPy bool scalar): return the count as an int"),
+        ([40, 18], np.array([True, False]), INTS, "(a NumPy bool scalar): return a whole number, an int"),
         ([40, 18], True, INTS, "return a list of ints (True and False are not numbers here)"),
         (EXPECTED, Unsupported("object array"), ARRAY, "return an array of numbers, e.g. np.asarray(x, dtype=float)"),
         (EXPECTED, Unsupported("map"), ARRAY, "e.g. np.array(list(map(...)))"),

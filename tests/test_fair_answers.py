@@ -36,8 +36,8 @@ ACCEPTED = {
     "grid": {"fraction", "decimal", "tuple", "numpy int", "numpy float", "0-d array"},
 }
 INSTEAD = {
-    ("count", "bool"): "return the count as an int (True and False are not numbers here)",
-    ("counts", "bool"): "return the count as an int (True and False are not numbers here)",
+    ("count", "bool"): "return a whole number, an int (True and False are not numbers here)",
+    ("counts", "bool"): "return a whole number, an int (True and False are not numbers here)",
     ("grid", "bool"): "return a NumPy array of numbers (any int or float dtype) or nested lists of numbers",
     ("counts", "map"): "return a list, e.g. list(map(...))",
     ("counts", "range"): "return a list, e.g. list(range(...))",

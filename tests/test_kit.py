@@ -458,7 +458,7 @@ def test_values_keep_their_type_through_the_cases_file(value: object) -> None:
     assert _same(compiled.decode_value(json.loads(json.dumps(compiled.encode_value(value)))), value)
 
 
-@pytest.mark.parametrize("value", [{"a": 1}, float("nan"), np.array([1.0, np.inf]), np.array(["a"]), object()])
+@pytest.mark.parametrize("value", [{1, 2}, float("nan"), np.array([1.0, np.inf]), np.array(["a"]), object()])
 def test_values_the_worker_cannot_carry_are_refused(value: object) -> None:
     with pytest.raises((TypeError, ValueError)):
         compiled.encode_value(value)

@@ -64,6 +64,9 @@ def gives_object():
 def gives_dict():
     return {"a": 1}
 
+def gives_set():
+    return {1, 2}
+
 def broken(:
     pass
 
@@ -131,7 +134,8 @@ def test_a_traceback_shows_the_students_frames_and_the_libraries_they_called_nev
 
 def test_unsupported_objects_arrive_as_type_names_only(gate: CallGate) -> None:
     assert repr(gate.call("gives_object", []).value) == "<object of type object>"
-    assert repr(gate.call("gives_dict", []).value) == "<object of type dict>"
+    assert repr(gate.call("gives_set", []).value) == "<object of type set>"
+    assert gate.call("gives_dict", []).value == {"a": 1}  # plain data: a dict crosses as one
 
 
 def test_exceptions_including_exit_and_interrupt_are_replies(gate: CallGate) -> None:

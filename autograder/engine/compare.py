@@ -33,6 +33,12 @@ return instead.
   byte order, any memory layout) or nested lists or tuples of numbers, of the
   expected shape. Bool, complex, text and object arrays and lazy iterables are
   refused.
+- **value** (plain data, for answers that are not numbers alone): equal to the
+  expected value entry by entry. A string, True or False, or None only equals
+  the same; a number is judged as ``int`` when the expected one is an int and
+  within the tolerance when it is a float; a list equals a list or a tuple of
+  equal entries (a NumPy array as its ``tolist()``), a tuple likewise; a dict
+  (or a Counter, a defaultdict...) one with the same keys whose values are equal.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from autograder.sandbox.worker import Unsupported
 from autograder.text import valid_unicode
 
 SMALL_ARRAY = 64  # entries; up to this size an array difference is shown in full
+MAX_LISTED = 100_000  # entries of an array answer to a ``value`` case compared as the list it holds
 MAX_DEPTH = 64  # nesting of lists in an array answer (NumPy's own limit on dimensions)
 REAL_KINDS = "iuf"  # NumPy dtype kinds that hold real numbers
 PASS = Verdict(True)
@@ -68,9 +75,9 @@ def judge(expected: Any, received: Any, comparison: Comparison) -> Verdict:
 
 def _plainly_equal(expected: Any, received: Any, kind: CompareKind) -> bool:
     """The most common right answer, told without NumPy: a Python int equal to the expected one, or a list or
-    tuple of them. False says nothing: the full comparison decides (and words the detail)."""
-    if kind == "int":
-        return type(received) is int and type(expected) is int and received == expected
+    tuple of them; the same string. False says nothing: the full comparison decides (and words the detail)."""
+    if kind == "int" or kind == "value":
+        return type(received) is type(expected) and type(expected) in (int, str) and received == expected
     if kind == "ints":
         return (
             type(received) in (list, tuple)
@@ -121,14 +128,21 @@ MAKES_A_LIST["generator"] = "a list comprehension [... for ...] instead of the g
 
 def _instead(kind: CompareKind, received: Any) -> str:
     """What to return instead of ``received``, an answer of the wrong kind for a ``kind`` answer: said exactly."""
+    if received is None:
+        return "the function returned None: is a return statement missing?"
     if isinstance(received, (bool, np.bool_)) or (isinstance(received, np.ndarray) and received.dtype.kind == "b"):
         truth = "True and False are not numbers here"
         return {
-            "int": f"return the count as an int ({truth})",
+            "int": f"return a whole number, an int ({truth})",
             "ints": f"return a list of ints ({truth})",
             "array": f"return numbers, e.g. an array of floats: x.astype(float) ({truth})",
+            "value": f"return a number ({truth})",
         }[kind]
     lazy = _lazy_name(received)
+    if kind == "value":
+        if lazy:
+            return f"return a list, e.g. {MAKES_A_LIST.get(lazy, f'list(...) of the {lazy}')}"
+        return "return the type of value the question asks for"
     if kind == "int":
         return "return one whole number: an int (a NumPy integer, or a float equal to a whole number, is fine too)"
     if kind == "ints":
@@ -157,12 +171,19 @@ def describe_type(value: Any) -> str:
         return f"a NumPy array of shape {value.shape} and dtype {_dtype_name(value.dtype)}"
     if isinstance(value, np.generic):
         return f"a NumPy {_dtype_name(value.dtype)} scalar"
-    return f"a {type(value).__name__}" if not hasattr(value, "type_name") else f"an object of type {str(value.type_name)[:80]}"
+    if hasattr(value, "type_name"):
+        return f"an object of type {str(value.type_name)[:80]}"
+    name = type(value).__name__
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _received(value: Any) -> str:
-    """A received answer and its type, for a refusal: ``(6,) (a tuple)``, ``<object of type map>``."""
-    return short_repr(value) if isinstance(value, Unsupported) else f"{short_repr(value)} ({describe_type(value)})"
+    """A received answer and its type, for a refusal: ``(6,) (a tuple)``, ``<object of type map>``, ``None``."""
+    return short_repr(value) if isinstance(value, Unsupported) or value is None else f"{short_repr(value)} ({describe_type(value)})"
 
 
 def _dtype_name(dtype: np.dtype) -> str:
@@ -175,7 +196,75 @@ def _judge(expected: Any, received: Any, comparison: Comparison) -> Verdict:
         return _judge_int(expected, received)
     if comparison.kind == "ints":
         return _judge_ints(expected, received)
+    if comparison.kind == "value":
+        return _judge_value(expected, received, comparison, 0)
     return _judge_array(np.asarray(expected), received, comparison)
+
+
+def _judge_value(expected: Any, received: Any, comparison: Comparison, depth: int) -> Verdict:
+    """Plain data entry by entry (see the module's docstring); the detail names the first entry that differs."""
+    if depth > MAX_DEPTH:
+        return Verdict(False, WRONG, "nested too deeply to compare")
+    if isinstance(received, np.ndarray):  # NumPy's values as Python's own: an array as its tolist(), within reason
+        if received.ndim == 0:
+            received = received[()]
+        elif received.size <= MAX_LISTED and received.dtype.kind in "biufUS":
+            received = received.tolist()
+    if isinstance(received, np.generic) and received.dtype.kind in "biufUS":
+        received = received.item()
+    if expected is None or isinstance(expected, (bool, str)):
+        if type(received) is type(expected) and received == expected:
+            return PASS
+        detail = f"expected {short_repr(expected)}, received {_received(received)}"
+        if isinstance(expected, str) and isinstance(received, str):
+            differs = next((i for i, (a, b) in enumerate(zip(expected, received)) if a != b), min(len(expected), len(received)))
+            detail += f": they differ from character {differs}"
+        return Verdict(False, WRONG, detail + _missing_return(received))
+    if isinstance(expected, int):
+        return _judge_int(expected, received)
+    if isinstance(expected, float):
+        if not is_real(received):
+            return Verdict(False, WRONG, f"expected {expected:.6g}, received {_received(received)}: {_value_instead(expected, received)}")
+        return _judge_number(expected, float(received), comparison)
+    if isinstance(expected, (list, tuple)):
+        if not isinstance(received, (list, tuple)):
+            return Verdict(
+                False, WRONG, f"expected {short_repr(expected)}, received {_received(received)}: {_value_instead(expected, received)}"
+            )
+        if len(received) != len(expected):
+            return Verdict(False, WRONG, f"expected {len(expected)} entries, received {len(received):,}: {short_repr(received)}")
+        for index, (want, got) in enumerate(zip(expected, received)):
+            verdict = _judge_value(want, got, comparison, depth + 1)
+            if not verdict.passed:
+                return Verdict(False, WRONG, f"entry {index}: {verdict.detail}")
+        return PASS
+    if isinstance(expected, dict):
+        if not isinstance(received, dict):
+            return Verdict(False, WRONG, f"expected a dict, received {_received(received)}: {_value_instead(expected, received)}")
+        missing = [key for key in expected if key not in received]
+        if missing:
+            return Verdict(False, WRONG, f"the key {short_repr(missing[0], 80)} is missing ({_count(len(missing), 'key')} missing)")
+        extra = [key for key in received if key not in expected]
+        if extra:
+            return Verdict(False, WRONG, f"the key {short_repr(extra[0], 80)} should not be there ({_count(len(extra), 'key')} too many)")
+        for key, want in expected.items():
+            verdict = _judge_value(want, received[key], comparison, depth + 1)
+            if not verdict.passed:
+                return Verdict(False, WRONG, f"at key {short_repr(key, 80)}: {verdict.detail}")
+        return PASS
+    return Verdict(False, WRONG, f"the grader cannot compare an expected {type(expected).__name__}")
+
+
+def _missing_return(received: Any) -> str:
+    return f": {_instead('value', received)}" if received is None else ""
+
+
+def _value_instead(expected: Any, received: Any) -> str:
+    """What to return instead, for a ``value`` answer of the wrong type: the expected value's own type, said plainly."""
+    if received is None or _lazy_name(received):
+        return _instead("value", received)
+    wanted = {float: "a number (a float)", list: "a list", tuple: "a tuple (or a list)", dict: "a dict"}.get(type(expected))
+    return f"return {wanted}" if wanted else _instead("value", received)
 
 
 def _judge_int(expected: int, received: Any) -> Verdict:

@@ -63,6 +63,8 @@ def encode_value(value: Any, blob: bytearray | None = None) -> Any:
         return [encode_value(item, blob) for item in value]
     if type(value) is tuple:
         return {"$tuple": [encode_value(item, blob) for item in value]}
+    if isinstance(value, dict):  # a spec's mapping too (its YAML loader's own dict type)
+        return {"$dict": [[encode_value(key, blob), encode_value(item, blob)] for key, item in value.items()]}
     if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biuf":
         if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
             raise ValueError("an array with NaN or infinite entries")
@@ -96,6 +98,8 @@ def decode_value(data: Any, blob: bytes | memoryview = b"") -> Any:
     ((tag, payload),) = data.items()
     if tag == "$tuple":
         return tuple(decode_value(item, blob) for item in payload)
+    if tag == "$dict":
+        return {decode_value(key, blob): decode_value(item, blob) for key, item in payload}
     if tag == "$array" and "at" in payload:
         dtype = np.dtype(payload["dtype"])
         raw = np.frombuffer(blob, dtype=dtype.newbyteorder("<"), count=math.prod(payload["shape"]), offset=payload["at"])

@@ -185,6 +185,8 @@ def _plain_answer(kind: CompareKind, value: Any) -> Any:
         return [int(item) for item in value]
     if kind == "array" and isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size <= MAX_ENTRIES:
         return value.astype(np.float64)
+    if kind == "value" and _entries(value, MAX_ENTRIES) is not None:  # plain data, as the reply decoded it: its own copy
+        return value
     raise LookupError("a part's answer of the wrong kind or size")
 
 
@@ -201,11 +203,11 @@ def _entries(value: Any, limit: int) -> int | None:
             return None
         if isinstance(item, np.ndarray):
             count += item.size
-        elif isinstance(item, (list, tuple)):
+        elif isinstance(item, (list, tuple, dict)):
             count += 1
             if count + len(item) > limit:
                 return None
-            pending += [(entry, depth + 1) for entry in item]
+            pending += [(entry, depth + 1) for entry in (item if not isinstance(item, dict) else [*item, *item.values()])]
         elif isinstance(item, str):
             count += len(item) // 8 + 1
         elif isinstance(item, int):
@@ -251,6 +253,15 @@ def _key_parts(item: Any, depth: int, parts: list[str], budget: list[int]) -> No
         for entry in item:
             _key_parts(entry, depth + 1, parts, budget)
         parts.append(")" if isinstance(item, tuple) else "]")
+    elif isinstance(item, dict):  # in key order, whatever order it was built in: {a: 1, b: 2} is {b: 2, a: 1}
+        entries = []
+        for key, entry in item.items():
+            pieces: list[str] = []
+            _key_parts(key, depth + 1, pieces, budget)
+            pieces.append(":")
+            _key_parts(entry, depth + 1, pieces, budget)
+            entries.append(" ".join(pieces))
+        parts += ["{", *sorted(entries), "}"]
     elif isinstance(item, (bool, int, float, str, np.generic)) or item is None:
         parts.append(
             f"{type(item).__name__} {str(item)[:100]}"

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.engine.compare import agrees
+from autograder.engine.compare import agrees, describe_type, short_repr
 from autograder.engine.errors import SpecError
 from autograder.engine.follow_through import call_key
 from autograder.engine.references import copies, reference_module
@@ -372,8 +372,8 @@ def _new_case(
         number="",
         function=function,
         name=name,
-        args=tuple(args),
-        kwargs=dict(kwargs),
+        args=tuple(_data(value) for value in args),
+        kwargs={name: _data(value) for name, value in kwargs.items()},
         expected=Expected(),
         comparison=_comparison(path, raw, functions, function),
         hidden=_field(path, raw, "hidden", bool, default=hidden_by_default),
@@ -414,17 +414,23 @@ def _case(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference
     elif raises:
         case.expected = Expected(raises=raises)
     elif "expected" in raw:
-        case.expected = Expected(value=raw["expected"])
+        case.expected = Expected(value=_data(raw["expected"]))
     else:
         raise SpecError(path, raw.line, "without reference.py a case needs a literal expected: or raises:")
     if not raises and not agrees(case.expected.value, case.expected.value, case.comparison):
+        answer = case.expected.value
+        fits = next((kind for kind in COMPARE_KINDS if agrees(answer, answer, Comparison(kind))), None)
         raise SpecError(
             path,
             raw.line,
-            f"the answer cannot be compared as kind {case.comparison.kind!r}; declare "
-            f"functions: {case.function}: {{compare: {{kind: ...}}}} (int, ints or array)",
+            f"the answer {short_repr(answer, 80)} ({describe_type(answer)}) cannot be compared as kind {case.comparison.kind!r}; "
+            + (
+                f"declare functions: {case.function}: {{compare: {{kind: {fits}}}}}"
+                if fits
+                else "an answer must be plain data: numbers, strings, True/False, None, lists, tuples, dicts, or a NumPy array of numbers"
+            ),
         )
-    if "expected" in raw and not agrees(case.expected.value, raw["expected"], case.comparison):
+    if "expected" in raw and not agrees(case.expected.value, _data(raw["expected"]), case.comparison):
         raise SpecError(
             path,
             raw.line_of("expected"),
@@ -647,3 +653,12 @@ class _TracedParts:
 
 def _plain(value: Any) -> Any:
     return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def _data(value: Any) -> Any:
+    """A value as a case holds it: the YAML loader's mappings (which remember their lines) as plain dicts."""
+    if isinstance(value, dict):
+        return {key: _data(item) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_data(item) for item in value)
+    return value

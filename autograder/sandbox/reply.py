@@ -13,7 +13,11 @@ otherwise, so decoding is bounded in every direction a reply can grow:
 - the JSON part may hold at most ``max_items`` values, nested at most ``max_depth`` deep;
 - a raw reference must name a number dtype and a shape that describe exactly
   its blob; a ``.npy`` header must describe exactly the data that follows it,
-  with no object dtype, no zero-sized items, and text that Python can hold.
+  with no object dtype, no zero-sized items, and text that Python can hold;
+- a dict's keys must be values a dict can hold, each once, and no more than
+  ``MAX_SHARED_HASH`` of them may share a hash: Python builds a dict of keys
+  chosen to collide (ints a multiple of 2**61 - 1 apart) in quadratic time,
+  hours of the grader's CPU for a reply within every other bound.
 
 Anything else raises :class:`ReplyError` (a ``ValueError``); the sandbox turns
 it into a "broken" outcome for that one call.
@@ -24,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +43,7 @@ MAX_ITEMS = 1_000_000  # values in the JSON part (the JSON itself is at most Lim
 MAX_DEPTH = 64  # nesting of lists and tuples (the worker sends at most 33 levels)
 MAX_BLOBS = 10_000
 MAX_NAME = 80  # characters of an unsupported object's type name
+MAX_SHARED_HASH = 8  # keys of one dict with the same hash (distinct values of Python's own types almost never share one)
 NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
 
 
@@ -105,6 +111,8 @@ class _Decoder:
         ((tag, payload),) = data.items()
         if tag == "$tuple" and isinstance(payload, list):
             return tuple(self.decode(item, depth + 1) for item in payload)
+        if tag == "$dict" and isinstance(payload, list):
+            return self.mapping(payload, depth)
         if tag in ("$array", "$scalar"):
             array = self.array(payload)
             if tag == "$array":
@@ -115,6 +123,24 @@ class _Decoder:
         if tag == "$unsupported" and isinstance(payload, str):
             return Unsupported(valid_unicode(payload[:MAX_NAME]))
         raise ReplyError("unknown tag")
+
+    def mapping(self, payload: list[Any], depth: int) -> dict[Any, Any]:
+        """A dict from its [key, value] pairs, once its keys are shown to be few per hash and each given once."""
+        pairs = []
+        for pair in payload:
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise ReplyError("malformed dict")
+            pairs.append((self.decode(pair[0], depth + 1), self.decode(pair[1], depth + 1)))
+        try:
+            hashes = Counter(hash(key) for key, _ in pairs)  # a list or an array as a key: TypeError
+        except TypeError:
+            raise ReplyError("a dict key that no dict can hold") from None
+        if hashes and max(hashes.values()) > MAX_SHARED_HASH:
+            raise ReplyError("a dict whose keys were chosen to share a hash")
+        mapping = dict(pairs)
+        if len(mapping) != len(pairs):
+            raise ReplyError("a dict with a key given twice")
+        return mapping
 
     def array(self, payload: Any) -> np.ndarray:
         """The array a reference names: a blob's index (.npy), or [index, dtype, shape] (raw numbers).

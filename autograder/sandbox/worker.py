@@ -15,7 +15,8 @@ Wire format, both directions: a 4-byte big-endian length, that many bytes of
 UTF-8 JSON, then ``json["blobs"]`` binary blobs, each an 8-byte big-endian
 length and its bytes. An array or NumPy scalar of numbers is a blob of its
 raw bytes, its dtype and shape in the JSON; any other array is a ``.npy``
-file, loaded with ``allow_pickle=False``. Nothing is ever pickled. A request
+file, loaded with ``allow_pickle=False``. A dict is ``{"$dict": [[key, value],
+...]}``, a tuple ``{"$tuple": [...]}``. Nothing is ever pickled. A request
 is led by the 8-byte big-endian size of its whole frame (``request_frame``).
 """
 
@@ -76,6 +77,8 @@ def encode(value: object, blobs: list[bytes], depth: int = 0) -> JsonValue:
         return {"$tuple": [encode(item, blobs, depth + 1) for item in value]}
     if type(value) is list:
         return [encode(item, blobs, depth + 1) for item in value]
+    if isinstance(value, dict):  # a dict, or one of its kinds (Counter, defaultdict, OrderedDict): its items
+        return {"$dict": [[encode(key, blobs, depth + 1), encode(item, blobs, depth + 1)] for key, item in dict.items(value)]}
     number = _exact_real(value)
     if number is not None:
         return number
@@ -133,6 +136,8 @@ def decode(data: object, blobs: list[bytes]) -> object:
     ((tag, payload),) = data.items()
     if tag == "$tuple" and isinstance(payload, list):
         return tuple(decode(item, blobs) for item in payload)
+    if tag == "$dict" and isinstance(payload, list):
+        return {decode(key, blobs): decode(item, blobs) for key, item in payload}
     if tag in ("$array", "$scalar"):
         index, raw = array_reference(payload, len(blobs))
         array = raw_array(blobs[index], *raw).copy() if raw else _load_npy(blobs[index])

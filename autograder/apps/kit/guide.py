@@ -224,6 +224,9 @@ def _output(cases: VisibleCases, kinds: set[str], timeout: float) -> str:
         messages.append(("`... which is not a whole number`", "a count came out as a fraction, for example from `/` where `//` was meant"))
     if "array" in kinds:
         messages.append(("`... (the transpose of the right shape)`", "you swapped rows and columns"))
+    if "value" in kinds:
+        messages.append(("`... they differ from character N`", "two strings are the same up to character N (counted from 0)"))
+    messages.append(("`... is a return statement missing?`", "the function returned None, as one without `return` does"))
     table = "\n".join(["| message | what it means |", "|---|---|", *(f"| {m} | {meaning} |" for m, meaning in messages)])
     shown = "\n".join(f"    {line}".rstrip() for line in example.splitlines())
     return f"""## What the output means
@@ -354,6 +357,11 @@ def _good_to_know(kinds: set[str], timeout: float) -> str:
         lines.append("- An integer answer may be a Python int, a NumPy integer, or a float that equals a whole number.")
     if "array" in kinds:
         lines.append("- An array answer may be a NumPy array of any real dtype, or nested lists. Float32 precision is good enough.")
+    if "value" in kinds:
+        lines.append(
+            "- A string, True or False, or None must be exactly the one asked for; a list may also be a tuple, a dict "
+            "may be any kind of dict (a `Counter`, say), and a float may be off by a little rounding."
+        )
     return "\n".join(lines)
 
 

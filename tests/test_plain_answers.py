@@ -1,0 +1,262 @@
+"""Answers that are not numbers: ``compare: {kind: value}`` for strings, True/False, None, lists, tuples and dicts.
+
+A course on strings and lists (an adopter's CS 101 homework) could not be graded at all: every kind compared
+numbers only, and a dict could neither be an argument nor come back from the worker. These tests grade such a
+course end to end in the real sandbox, and hold the comparison and the wire to plain data of any shape.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autograder.engine.compare import agrees, judge
+from autograder.engine.compiled import decode_value, encode_value
+from autograder.engine.runner import grade, load_problem_set
+from autograder.engine.scoring import total
+from autograder.model import Comparison
+from autograder.sandbox import worker as wire
+from autograder.sandbox.gate import CallGate
+from autograder.sandbox.process import Sandbox
+from autograder.sandbox.reply import ReplyError, decode_reply
+
+VALUE = Comparison("value")
+
+SPEC = """\
+title: "P1: words"
+number: "1"
+points: 10
+functions:
+  shout: {compare: {kind: value}}
+  is_palindrome: {compare: {kind: value}}
+  find_index: {compare: {kind: value}}
+  letter_counts: {compare: {kind: value}}
+  total_stock: {compare: {kind: value}}
+  mean_length: {compare: {kind: value}}
+cases:
+  - {name: a sentence, call: shout, args: ["the quick brown fox jumps over the lazy dog"]}
+  - {name: a palindrome, call: is_palindrome, args: ["Racecar"]}
+  - {name: not one, call: is_palindrome, args: ["racecars"]}
+  - {name: absent, call: find_index, args: [[3, 1, 4], 9]}
+  - {name: present, call: find_index, args: [[3, 1, 4], 4]}
+  - {name: letters, call: letter_counts, args: ["banana"]}
+  - {name: an inventory, call: total_stock, args: [{apples: 3, pears: 2}]}
+  - {name: words, call: mean_length, args: [[ab, abcd]]}
+"""
+
+REFERENCE = """\
+def shout(text):
+    return text.upper() + "!"
+
+
+def is_palindrome(text, ignore_case=True):
+    text = text.lower() if ignore_case else text
+    return text == text[::-1]
+
+
+def find_index(items, target):
+    return items.index(target) if target in items else None
+
+
+def letter_counts(text):
+    return {letter: text.count(letter) for letter in sorted(set(text))}
+
+
+def total_stock(inventory):
+    return sum(inventory.values())
+
+
+def mean_length(words):
+    return sum(map(len, words)) / len(words)
+"""
+
+# Right however written: a Counter for a dict, a tuple's worth of NumPy, np.True_, a float from NumPy.
+RIGHT = """\
+from collections import Counter
+import numpy as np
+
+def shout(text):
+    return f"{text.upper()}!"
+
+def is_palindrome(text, ignore_case=True):
+    text = text.casefold() if ignore_case else text
+    return np.bool_(text == "".join(reversed(text)))
+
+def find_index(items, target):
+    for index, item in enumerate(items):
+        if item == target:
+            return index
+
+def letter_counts(text):
+    return Counter(text)
+
+def total_stock(inventory):
+    return np.int64(sum(inventory[name] for name in inventory))
+
+def mean_length(words):
+    return np.mean([len(word) for word in words])
+"""
+
+
+def _grade(tmp_path: Path, submission: str) -> Any:
+    problems = tmp_path / "problems"
+    (problems / "p1").mkdir(parents=True)
+    (problems / "p1" / "spec.yaml").write_text(SPEC)
+    (problems / "p1" / "reference.py").write_text(REFERENCE)
+    path = tmp_path / "hw.py"
+    path.write_text(submission)
+    return grade(CallGate.started(Sandbox(path, worker_user=None)), load_problem_set(problems))
+
+
+def test_a_course_of_strings_booleans_none_and_dicts_grades_a_right_file_to_full_marks(tmp_path: Path) -> None:
+    report = _grade(tmp_path, RIGHT)
+    assert not report.error, report.error
+    assert total(report) == 10, [(r.case.name, r.verdict.detail) for r in report.results if not r.verdict.passed]
+
+
+def test_each_wrong_function_loses_its_cases_with_words_for_its_mistake(tmp_path: Path) -> None:
+    wrong = RIGHT.replace('return f"{text.upper()}!"', "return text.upper()")  # the "!" forgotten
+    wrong = wrong.replace("            return index", "            index")  # a return forgotten
+    wrong = wrong.replace("return Counter(text)", "return dict(Counter(text.replace('a', '')))")  # a letter dropped
+    report = _grade(tmp_path, wrong)
+    failed = {r.case.name: r.verdict.detail for r in report.results if not r.verdict.passed}
+    assert set(failed) == {"a sentence", "present", "letters"}, failed
+    assert "they differ from character 43" in failed["a sentence"]
+    assert "received None: the function returned None: is a return statement missing?" in failed["present"]
+    assert "the key 'a' is missing" in failed["letters"]
+
+
+@pytest.mark.parametrize(
+    "expected, received, passed",
+    [
+        ("abc", "abc", True),
+        ("abc", "abc ", False),
+        ("abc", b"abc", False),
+        (True, True, True),
+        (True, 1, False),  # a truth value is no number, and no number a truth value
+        (1, True, False),
+        (None, None, True),
+        (None, 0, False),
+        (None, "", False),
+        (0, None, False),
+        (3, 3.0, True),
+        (0.1 + 0.2, 0.3, True),  # a float within the tolerance
+        (0.3, 0.31, False),
+        ([1, "a"], (1, "a"), True),
+        ((1, "a"), [1, "a"], True),
+        ([1, 2], [1, 2, 3], False),
+        ({"a": 1, "b": [2]}, {"b": [2], "a": 1}, True),  # a dict in any order
+        ({"a": 1}, Counter({"a": 1}), True),
+        ({"a": 1}, {"a": 1, "b": 0}, False),
+        ({"a": 1}, {"a": True}, False),
+        ({"a": 1}, [("a", 1)], False),
+        (["x", "y"], np.array(["x", "y"]), True),
+        ([1.5, 2.0], np.array([1.5, 2.0]), True),
+        (False, np.False_, True),
+    ],
+)
+def test_plain_values_compare_entry_by_entry(expected: Any, received: Any, passed: bool) -> None:
+    verdict = judge(expected, received, VALUE)
+    assert verdict.passed is passed, verdict.detail
+    assert agrees(expected, received, VALUE) is passed
+    assert passed or verdict.detail
+
+
+PLAIN = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(PLAIN)
+def test_any_plain_value_equals_itself_through_the_wire_and_the_cache(value: Any) -> None:
+    """The worker's encoding and the reply's bounded decoding, and the compiled cache's, keep every plain value as
+    it was: it still equals the expected value it came from."""
+    blobs: list[bytes] = []
+    sent = wire.encode(value, blobs)
+    received = decode_reply(sent, blobs, 1 << 20)
+    assert judge(value, received, VALUE).passed
+    assert judge(value, decode_value(encode_value(value)), VALUE).passed
+
+
+@settings(max_examples=200, deadline=None)
+@given(PLAIN, PLAIN)
+def test_the_verdict_and_the_yes_or_no_agree_on_any_two_values(expected: Any, received: Any) -> None:
+    assert judge(expected, received, VALUE).passed == agrees(expected, received, VALUE)
+
+
+def test_a_bool_never_equals_a_number_at_any_depth() -> None:
+    assert not agrees([1, {"k": 0}], [True, {"k": 0}], VALUE)
+    assert not agrees({"k": [0]}, {"k": [False]}, VALUE)
+
+
+def test_a_dict_whose_keys_were_chosen_to_collide_is_refused_at_once() -> None:
+    """Ints a multiple of 2**61 - 1 apart share a hash: Python builds a dict of 10**5 of them in quadratic time,
+    minutes of the grader's CPU; the reply is refused before any dict is built."""
+    modulus = 2**61 - 1
+    colliding = {"$dict": [[k * modulus, 0] for k in range(100_000)]}
+    started = time.process_time()
+    with pytest.raises(ReplyError, match="share a hash"):
+        decode_reply(colliding, [], 1 << 20)
+    assert time.process_time() - started < 5
+    assert len({hash(k * modulus) for k in range(1, 50)}) == 1  # the premise: they all hash alike
+
+
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"$dict": [[[1, 2], 0]]}, "a dict key that no dict can hold"),  # a list as a key
+        ({"$dict": [["a", 0], ["a", 1]]}, "a key given twice"),
+        ({"$dict": [["a"]]}, "malformed dict"),
+        ({"$dict": [[1, 0], [True, 1]]}, "a key given twice"),  # True is 1 as a key
+    ],
+)
+def test_a_forged_dict_is_refused(payload: Any, message: str) -> None:
+    with pytest.raises(ReplyError, match=message):
+        decode_reply(payload, [], 1 << 20)
+
+
+def test_a_dict_answer_reaches_a_python_check_as_a_dict(tmp_path: Path) -> None:
+    """A check comparing a dict answer got ``<object of type dict>`` and failed the right solution, though validate,
+    which runs checks in-process, passed it."""
+    from autograder.engine.checks import find_checks, run_checks
+
+    from conftest import call_gate, sandbox_running, write_files
+
+    problems = write_files(
+        tmp_path / "problems",
+        {"p1/test_counts.py": "def test_counts(student):\n    assert student.letter_counts('aab') == {'a': 2, 'b': 1}\n"},
+    )
+    with sandbox_running(tmp_path, "from collections import Counter\n\ndef letter_counts(text):\n    return Counter(text)\n") as box:
+        [result] = run_checks(find_checks(problems), call_gate(box))
+    assert result.passed, result.output
+
+
+def test_a_mapping_in_a_spec_is_an_argument_and_an_expected_value(tmp_path: Path) -> None:
+    from autograder.engine.problemset import load
+
+    (tmp_path / "p").mkdir()
+    (tmp_path / "p" / "spec.yaml").write_text(
+        'title: "P"\npoints: 1\nfunctions:\n  keys: {compare: {kind: value}}\ncases:\n'
+        "  - {name: two, call: keys, args: [{b: 1, a: [2, 3]}], expected: {a: 2, b: 1}}\n"
+    )
+    (tmp_path / "p" / "reference.py").write_text(
+        "def keys(d):\n    return {k: len(v) if isinstance(v, list) else v for k, v in d.items()}\n"
+    )
+    [problem] = load(tmp_path, use_cache=False)
+    [case] = problem.cases
+    assert type(case.args[0]) is dict and case.args[0] == {"b": 1, "a": [2, 3]}
+    assert case.expected.value == {"a": 2, "b": 1}
