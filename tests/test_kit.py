@@ -748,6 +748,34 @@ def test_validate_warns_of_follow_through_that_no_submission_can_earn(tmp_path: 
     assert code == 0 and "can never be earned" not in err, err
 
 
+def test_a_problem_graded_by_its_python_checks_alone_validates_and_grades(tmp_path: Path) -> None:
+    """A problem whose answers only checks can judge (a dict, say) needs no YAML case and no points of its own: its
+    checks' weights are its points. It was refused ("a problem needs at least one case"), so an adopter added a
+    dummy numeric case to it."""
+    folder = _lab1_copy(tmp_path)
+    (folder / "p3").mkdir()
+    (folder / "p3" / "spec.yaml").write_text('title: "P3: letters"\nnumber: "3"\n')
+    (folder / "p3" / "reference.py").write_text("def vowels(text):\n    return sum(letter in 'aeiou' for letter in text)\n")
+    (folder / "p3" / "test_vowels.py").write_text(
+        "import pytest\n\n\n@pytest.mark.weight(3)\ndef test_vowels(student):\n    assert student.vowels('banana') == 3\n"
+    )
+    config = folder.parent / "assignment.yaml"
+    config.write_text(config.read_text().replace("total_points: 12", "total_points: 15"))
+    code, out, err = run_cli("validate", "--problems", str(folder))
+    assert code == 0 and "P3: letters\n       3 points; 0 visible and 0 hidden cases and 1 Python check" in out, out + err
+    assert "every case is hidden" not in err
+    solution = folder.parent / "lab1.py"
+    solution.write_text(solution.read_text() + "\n\ndef vowels(text):\n    return sum(text.count(v) for v in 'aeiou')\n")
+    code, out, err = run_cli("grade", str(solution), "--problems", str(folder))
+    assert code == 0 and "Autograded score: 15 / 15" in out, out + err
+    (folder / "p3" / "spec.yaml").write_text('title: "P3: letters"\nnumber: "3"\npoints: 3\n')
+    code, _, err = run_cli("validate", "--problems", str(folder))
+    assert code == 1 and "points are shared by a problem's cases, and this one has none" in err, err
+    (folder / "p3" / "test_vowels.py").unlink()
+    code, _, err = run_cli("validate", "--problems", str(folder))
+    assert code == 1 and "a problem needs at least one case, Python checks (test_*.py), or graded_by_hand" in err, err
+
+
 def test_build_refuses_an_invalid_spec_and_writes_nothing(tmp_path: Path) -> None:
     folder = _lab1_copy(tmp_path)
     spec = folder / "p1" / "spec.yaml"

@@ -188,7 +188,15 @@ def load_problem(spec_path: Path, with_references: bool = True) -> Problem:
         if "follow_through" in entry:
             _add_follow_through(spec_path, entry, reference, [c for c in problem.cases if c.function == name])
     if not problem.cases:
-        raise SpecError(spec_path, data.line, "a problem needs at least one case (or graded_by_hand: ...)")
+        if not any(spec_path.parent.glob("test_*.py")):
+            raise SpecError(spec_path, data.line, "a problem needs at least one case, Python checks (test_*.py), or graded_by_hand: ...")
+        if problem.points:  # graded by its Python checks alone: their weights are its points
+            raise SpecError(
+                spec_path,
+                data.line_of("points"),
+                "points are shared by a problem's cases, and this one has none: remove points (its Python checks' weights are its points)",
+            )
+        return problem
     if problem.points <= 0:
         raise SpecError(spec_path, data.line_of("points"), "points must be a positive number")
     for index, case in enumerate(problem.cases, 1):

@@ -98,7 +98,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
         assign_max_scores(problem)
         if abs(sum(case.max_score for case in problem.cases) - problem.points) > 1e-6:
             found.errors.append(f"{_where(problem.path, 'points')}: the case points do not add up to {problem.points:g}")
-        if all(case.hidden for case in problem.cases):
+        if problem.cases and all(case.hidden for case in problem.cases):
             found.warnings.append(f"{problem.path}: every case is hidden, so students' check shows nothing for {problem.title!r}")
         for case in problem.cases:
             found.errors += _case_errors(case)
