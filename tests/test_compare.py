@@ -91,7 +91,7 @@ def test_a_one_number_array_answer_may_be_any_real_number(received: object) -> N
         (True, "(a bool)"),
         ("0.8", "(a str)"),
         (0.8 + 0j, "complex"),
-        ([0.8], "expected shape (), received shape (1,)"),
+        ([0.8], "expected one number, received [0.8] of shape (1,)"),
     ],
 )
 def test_wrong_one_number_array_answers(received: object, detail: str) -> None:

@@ -255,6 +255,12 @@ def _judge_value(expected: Any, received: Any, comparison: Comparison, depth: in
     return Verdict(False, WRONG, f"the grader cannot compare an expected {type(expected).__name__}")
 
 
+def _number_instead(received: Any) -> str:
+    if received is None or isinstance(received, (bool, np.bool_)):
+        return _instead("value", received)
+    return "return one number, an int or a float (a NumPy number, or an array of shape (), is fine too)"
+
+
 def _missing_return(received: Any) -> str:
     return f": {_instead('value', received)}" if received is None else ""
 
@@ -395,11 +401,17 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
                 f"received dtype {_dtype_name(received.dtype)}: {_instead('array', received)}",
             )
         shape = received.shape
+    elif expected.shape == ():  # one number (a statistic, a loss): said as one
+        return Verdict(False, WRONG, f"expected a number, received {_received(received)}: {_number_instead(received)}")
     else:
         return Verdict(
             False, WRONG, f"expected an array of shape {expected.shape}, received {_received(received)}: {_instead('array', received)}"
         )
     if shape != expected.shape:
+        if expected.shape == ():
+            return Verdict(
+                False, WRONG, f"expected one number, received {short_repr(received)} of shape {shape}: {_number_instead(received)}"
+            )
         hint = " (the transpose of the right shape)" if shape == expected.shape[::-1] else ""
         return Verdict(False, WRONG, f"expected shape {expected.shape}, received shape {shape}{hint}")
     try:
