@@ -76,6 +76,7 @@ def _lab_copy(tmp_path: Path) -> Path:
         ("submission_names: [../../etc/passwd]\n", "submission_names must list at least one plain file name"),
         ("submission_max_bytes: .nan\n", "submission_max_bytes must be a whole number of bytes"),
         ("student_packages: numpy\n", "student_packages must list pip requirements"),
+        ("total_pionts: 12\n", "unknown key 'total_pionts'; did you mean 'total_points'?"),
     ],
 )
 def test_a_bad_course_setting_is_refused_at_its_line(tmp_path: Path, setting: str, message: str) -> None:

@@ -77,7 +77,11 @@ def load(problems: Path) -> Course:
     known = set(Course._fields) - {"path"}
     unknown = sorted(set(data) - known)
     if unknown:
-        refuse(f"unknown key {unknown[0]!r}; allowed: {', '.join(sorted(known))}", unknown[0])
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        refuse(f"unknown key {unknown[0]!r}; {hint}allowed: {', '.join(sorted(known))}", unknown[0])
     limits = data.get("limits") or {}
     if not isinstance(limits, dict):
         refuse("limits must be a mapping of limit names to values, e.g. {call_timeout: 5}", "limits")

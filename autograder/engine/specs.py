@@ -357,7 +357,11 @@ def _solver(path: Path, line: int, reference: types.ModuleType | None, name: str
         return None
     solver: Callable[..., Any] | None = getattr(reference, name, None)
     if not callable(solver):
-        raise SpecError(path, line, f"reference.py beside this spec defines no function {name!r}")
+        defined = sorted(key for key, value in vars(reference).items() if callable(value) and not key.startswith("_"))
+        close = difflib.get_close_matches(name, defined, n=1)
+        raise SpecError(
+            path, line, f"reference.py beside this spec defines no function {name!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+        )
     return solver
 
 
