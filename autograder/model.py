@@ -28,7 +28,7 @@ COMPARE_KINDS: tuple[CompareKind, ...] = ("int", "ints", "array", "value")
 # What one call of a student function came to. ``skipped``: the call gate did not make it.
 OutcomeKind = Literal["returned", "raised", "timeout", "crashed", "broken", "skipped"]
 # Why the gate did not make a call.
-SkipReason = Literal["not loaded", "missing", "not defined", "strikes", "deadline"]
+SkipReason = Literal["not loaded", "missing", "not defined", "strikes", "deadline", "answers too large"]
 
 Visibility = Literal["hidden", "after_due_date", "after_published", "visible"]
 VISIBILITIES: tuple[Visibility, ...] = ("hidden", "after_due_date", "after_published", "visible")

@@ -215,6 +215,25 @@ def test_a_function_whose_crashes_cost_two_time_outs_of_reloading_is_struck_and_
         assert gate.call("add", [2, 3]).value == 5
 
 
+def test_once_the_answers_hold_sixteen_replies_worth_of_json_no_more_calls_are_made(tmp_path: Path) -> None:
+    """Every reply within its own bound, but each costs the grader's CPU to parse: answering every call with the
+    most JSON allowed cost 30 s of a grade (red team). A grading's replies may hold 16 times one reply's bound;
+    the reply that would pass it is refused, and the gate makes no call after it."""
+    path = tmp_path / "submission.py"
+    path.write_text("def big(n):\n    return [n] * 300_000\n\ndef small(n):\n    return n\n")
+    with CallGate.started(Sandbox(path, Limits(reply_json_bytes=1 << 20), worker_user=None)) as gate:
+        outcomes = list(gate.stream([Call("big", [1], {}) for _ in range(40)] + [Call("small", [2], {})]))
+    kinds = [outcome.kind for outcome in outcomes]
+    refused = kinds.index("broken")
+    assert 16 <= refused <= 18 and set(kinds[:refused]) == {"returned"}, kinds
+    assert "over 16 MB of JSON in all" in outcomes[refused].detail
+    assert set(kinds[refused + 1 :]) == {"skipped"} and outcomes[-1].reason == "answers too large", kinds
+    assert (
+        not_called(outcomes[-1], "small")
+        == "was not run: the answers before it held over 16 MB of JSON in all (return arrays as NumPy arrays)"
+    )
+
+
 def test_a_student_exit_code_that_the_launcher_uses_is_not_taken_for_the_launchers(gate: CallGate) -> None:
     """71 says "the worker could not be isolated" only before the worker's hello: after it, the student chose it."""
     from autograder.sandbox.zygote import ISOLATION_FAILED

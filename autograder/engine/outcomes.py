@@ -47,7 +47,8 @@ class HiddenAlphabet:
     the channel), and last, the failures told apart (raised an error / ran out
     of time or was not run). "Could not be called" always shares a phrase with
     running out of time: the gate refuses a call only when the file did not
-    load, the function already timed out twice (or its crashes cost as long), or the run's time was up.
+    load, the function already timed out twice (or its crashes cost as long), the run's time was up, or
+    the answers already held all the JSON a grading may parse.
     """
 
     credit: bool = False  # a hidden case of the function may earn follow-through credit
@@ -133,6 +134,8 @@ def not_called(outcome: Outcome, function: str = "") -> str:
         return f"was not run: your file defines no function named {name}"
     if reason == "strikes":
         return f"was not run: {name} already {outcome.detail}"
+    if reason == "answers too large":
+        return f"was not run: the answers before it held over {outcome.detail} of JSON in all (return arrays as NumPy arrays)"
     return "was not run: the time limit for the whole submission was reached"
 
 

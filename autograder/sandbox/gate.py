@@ -84,6 +84,8 @@ class CallGate:
             )
         if time.monotonic() > self.deadline:
             return Outcome("skipped", reason="deadline")
+        if self.sandbox.json_budget.spent:
+            return Outcome("skipped", reason="answers too large", detail=f"{self.sandbox.json_budget.total >> 20} MB")
         return None
 
     def missing(self, function: str) -> Outcome:

@@ -26,10 +26,11 @@ from autograder.sandbox import loader, zygote
 from autograder.sandbox import worker as wire
 from autograder.sandbox.isolation import DEFAULT_WORKER_USER, Isolation, misconfigured_message
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
+from autograder.sandbox.reply import JsonBudget, ReplyError, decode_reply, read_frame
 from autograder.sandbox.zygote import ISOLATION_FAILED, WorkerProcess
 
 IMPORT_SHARE = 0.9  # of the import timeout, the worker's own loading budget: it stops the file's code there
+JSON_REPLIES_BUDGET = 16  # a grading's replies may hold this many largest replies' JSON in all (32 MB by default)
 
 
 class Call(NamedTuple):
@@ -71,6 +72,7 @@ class Sandbox:
         self.imported: ImportReport | None = None
         self.graded_names: frozenset[str] = frozenset()  # set before ready(): the ready report names each one it binds
         self.load_seconds = 0.0  # how long the last worker took to load the submission: what a restart costs again
+        self.json_budget = JsonBudget(JSON_REPLIES_BUDGET * self.limits.reply_json_bytes)  # every worker's, together
         self.protections: dict[str, object] = {}  # made again for each worker, when it says hello
         self._cleanup_problems: list[str] = []  # what failed in stopping any of this sandbox's workers
         if self.isolation.refusal:  # root, and no way to drop root: the student's code is never run
@@ -307,7 +309,9 @@ class Sandbox:
 
     def _receive(self, deadline: float) -> tuple[Untrusted, list[bytes]]:
         try:
-            return read_frame(lambda size: self._take(size, deadline), self.limits.reply_json_bytes, self.limits.reply_bytes)
+            return read_frame(
+                lambda size: self._take(size, deadline), self.limits.reply_json_bytes, self.limits.reply_bytes, self.json_budget
+            )
         except ReplyError as error:
             raise WorkerGone("broken", str(error)) from None
 

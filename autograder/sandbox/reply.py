@@ -51,16 +51,44 @@ class ReplyError(ValueError):
     """A reply that cannot be read safely."""
 
 
-def read_frame(take: Callable[[int], bytes], json_limit: int, bytes_limit: int) -> tuple[Untrusted, list[bytes]]:
+class JsonBudget:
+    """The JSON one grading's replies may hold in all: parsing and walking it is the grader's CPU, not the worker's.
+
+    Each reply is bounded on its own (``Limits.reply_json_bytes``), but the calls'
+    deadlines bound only the worker: answering every call with 2 MB of JSON
+    cost the grader 0.2 s a reply, 30 s a grade, and a minute of a whole batch
+    (red team). Right answers are a few kB; arrays travel as raw bytes.
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = self.left = total
+        self.spent = False  # a reply was refused for it: the gate makes no more calls (each would restart a worker)
+
+    def spend(self, length: int) -> None:
+        if length > self.left:
+            self.spent = True
+            raise ReplyError(
+                f"the answers so far hold over {self.total >> 20} MB of JSON in all, more than any grading needs "
+                "(return arrays as NumPy arrays)"
+            )
+        self.left -= length
+
+
+def read_frame(
+    take: Callable[[int], bytes], json_limit: int, bytes_limit: int, budget: JsonBudget | None = None
+) -> tuple[Untrusted, list[bytes]]:
     """One framed message, read with ``take(n)`` (which returns exactly n bytes or raises).
 
     Checks each length before reading what it announces: the JSON part may
-    hold at most ``json_limit`` bytes, the whole message at most ``bytes_limit``.
-    Returns the parsed JSON object and the raw blobs; raises :class:`ReplyError`.
+    hold at most ``json_limit`` bytes (and what is left of ``budget``), the whole
+    message at most ``bytes_limit``. Returns the parsed JSON object and the raw
+    blobs; raises :class:`ReplyError`.
     """
     (length,) = struct.unpack(">I", take(4))
     if length > json_limit:
         raise ReplyError(f"a reply of {length:,} bytes of JSON is over the limit (return arrays as NumPy arrays)")
+    if budget is not None:
+        budget.spend(length)
     try:
         message = json.loads(take(length))
     except (ValueError, RecursionError, MemoryError):  # UnicodeDecodeError is a ValueError
