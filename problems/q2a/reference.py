@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from itertools import pairwise
 
 import numpy as np
 
@@ -19,7 +20,7 @@ def mlp_layer_params(dims: list[int]) -> list[int]:
 
 def mlp_layer_params_from(parts, dims):
     """The composition, over parts that may be the student's own (follow-through credit)."""
-    return [parts.fc_layer_params(d_in, d_out) for d_in, d_out in zip(dims, dims[1:])]
+    return [parts.fc_layer_params(d_in, d_out) for d_in, d_out in pairwise(dims)]
 
 
 # -- known wrong answers ---------------------------------------------------------
@@ -30,7 +31,7 @@ def fc_layer_params_no_bias(d_in: int, d_out: int) -> int:
 
 
 def mlp_layer_params_no_bias(dims: list[int]) -> list[int]:
-    return [d_in * d_out for d_in, d_out in zip(dims, dims[1:])]
+    return [d_in * d_out for d_in, d_out in pairwise(dims)]
 
 
 # -- hidden case generators --------------------------------------------------------

@@ -7,7 +7,13 @@ import sys
 import numpy as np
 
 from ..q2a.reference import _count
-from ..q2b.reference import _int, _stack, conv_layer_params, num_conv_layers, wrapped_int32
+from ..q2b.reference import (  # conv_layer_params and num_conv_layers: parts of this module's compositions
+    _int,
+    _stack,
+    conv_layer_params,  # noqa: F401
+    num_conv_layers,
+    wrapped_int32,
+)
 
 
 def num_downsampling_layers(size_in: int, size_latent: int, kernel_size: int) -> int:
@@ -39,7 +45,7 @@ def downsampling_params_from(parts, in_channels, channels, size_in, size_latent,
     a student's answer.
     """
     layers = parts.num_downsampling_layers(size_in, size_latent, kernel_size)
-    listed = [in_channels] + list(channels)
+    listed = [in_channels, *channels]
     per_layer = [parts.conv_layer_params(listed[i], listed[i + 1], kernel_size) for i in range(len(channels))]
     repeated = parts.conv_layer_params(channels[-1], channels[-1], kernel_size)
     distinct = max(min(layers, len(channels)), 0)  # a count of zero or less (a part's wrong answer) is no layer at all
