@@ -35,7 +35,7 @@ from autograder.sandbox import reply
 from autograder.sandbox import worker as wire
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox, WorkerGone
-from autograder.sandbox.reply import ReplyError, decode_reply, read_frame
+from autograder.sandbox.reply import JsonBudget, ReplyError, decode_reply, read_frame
 from autograder.sandbox.zygote import WorkerProcess
 
 LIMITS = Limits(reply_bytes=1 << 20, reply_json_bytes=1 << 16)
@@ -57,6 +57,7 @@ def receive(data: bytes, limits: Limits = LIMITS) -> tuple[Untrusted, list[bytes
     box.limits = limits
     box.process = WorkerProcess(pid=0, pidfd=-1, status=-1, returncode=0)  # the worker exited when the pipe closed
     box._reply_bytes, box._marker = 0, b"\n<end of call>\n"
+    box.json_budget = JsonBudget(16 * limits.reply_json_bytes)
     box.reset_buffers()
     box._replies, write_end = os.pipe()
     box._output, output_write = os.pipe()
