@@ -260,3 +260,23 @@ def test_a_mapping_in_a_spec_is_an_argument_and_an_expected_value(tmp_path: Path
     [case] = problem.cases
     assert type(case.args[0]) is dict and case.args[0] == {"b": 1, "a": [2, 3]}
     assert case.expected.value == {"a": 2, "b": 1}
+
+
+def test_an_array_with_an_empty_side_is_compared_without_listing_its_rows() -> None:
+    """tolist() makes a list for every row, however empty: shape (10**8, 0) has no entries and 10**8 rows, which
+    took the grader to 5.6 GB before the rows were counted as entries (red team)."""
+    started = time.process_time()
+    for expected in ("a string", ["a", "list"], {"a": "dict"}):
+        assert not judge(expected, np.empty((10**8, 0)), VALUE).passed
+    assert time.process_time() - started < 2
+
+
+def test_a_text_scalar_named_many_times_is_decoded_once() -> None:
+    """Each $scalar reference to one .npy blob of a 0-d text array copied the text: 2,000 references to 1 MB took
+    the grader to 7.85 GB (red team). The scalar is taken once per blob."""
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array("x" * 250_000), allow_pickle=False)  # 1 MB of UCS-4 text
+    value = decode_reply([{"$scalar": 0}] * 2_000, [buffer.getvalue()], 8 << 20)
+    assert len(value) == 2_000 and all(item is value[0] for item in value) and len(value[0]) == 250_000

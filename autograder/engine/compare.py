@@ -208,8 +208,8 @@ def _judge_value(expected: Any, received: Any, comparison: Comparison, depth: in
     if isinstance(received, np.ndarray):  # NumPy's values as Python's own: an array as its tolist(), within reason
         if received.ndim == 0:
             received = received[()]
-        elif received.size <= MAX_LISTED and received.dtype.kind in "biufUS":
-            received = received.tolist()
+        elif math.prod(side or 1 for side in received.shape) <= MAX_LISTED and received.dtype.kind in "biufUS":
+            received = received.tolist()  # an empty side counts as one: tolist() makes a list for each row of (10**8, 0)
     if isinstance(received, np.generic) and received.dtype.kind in "biufUS":
         received = received.item()
     if expected is None or isinstance(expected, (bool, str)):

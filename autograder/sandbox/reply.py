@@ -123,6 +123,7 @@ class _Decoder:
         self.items_left = max_items
         self.max_depth = max_depth
         self.arrays: dict[str, np.ndarray] = {}
+        self.scalars: dict[int, Any] = {}  # by the id of its array, which self.arrays keeps alive
 
     def decode(self, data: Any, depth: int) -> Any:
         self.items_left -= 1
@@ -147,7 +148,11 @@ class _Decoder:
                 return array
             if array.shape != ():
                 raise ReplyError("a scalar must have shape ()")
-            return array[()]
+            # Taking a scalar copies it (a 1 MB string, each time): one scalar per blob, however often it is named.
+            scalar = self.scalars.get(id(array))
+            if scalar is None:
+                scalar = self.scalars[id(array)] = array[()]
+            return scalar
         if tag == "$unsupported" and isinstance(payload, str):
             return Unsupported(valid_unicode(payload[:MAX_NAME]))
         raise ReplyError("unknown tag")
