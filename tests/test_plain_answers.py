@@ -7,6 +7,7 @@ course end to end in the real sandbox, and hold the comparison and the wire to p
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from pathlib import Path
@@ -280,3 +281,23 @@ def test_a_text_scalar_named_many_times_is_decoded_once() -> None:
     np.save(buffer, np.array("x" * 250_000), allow_pickle=False)  # 1 MB of UCS-4 text
     value = decode_reply([{"$scalar": 0}] * 2_000, [buffer.getvalue()], 8 << 20)
     assert len(value) == 2_000 and all(item is value[0] for item in value) and len(value[0]) == 250_000
+
+
+@pytest.mark.parametrize("digits", [4_000, 5_000, 100_000])
+def test_an_int_longer_than_pythons_decimal_limit_crosses_the_wire_and_the_cache(digits: int) -> None:
+    """Python refuses to write an int of over 4,300 digits in decimal, so a reference's factorial(2000) stopped the
+    worker as it sent its answer (exit 70) and validate with a traceback (red team). Long ints travel in hex."""
+    value = -(10 ** (digits - 1)) - 7
+    blobs: list[bytes] = []
+    frame = wire.frame({"type": "returned", "id": 1, "value": wire.encode(value, blobs)}, blobs)
+    sent = json.loads(frame[4:])["value"]
+    assert decode_reply(sent, [], 1 << 20) == value
+    assert decode_value(json.loads(json.dumps(encode_value({"n": [value]})))) == {"n": [value]}
+    assert judge(value, value, Comparison("int")).passed and not judge(value, value + 1, Comparison("int")).passed
+    assert "digits" in judge(value, value + 1, Comparison("int")).detail
+
+
+def test_a_forged_long_int_is_refused() -> None:
+    for payload in ("12", "0x", "0xZZ", "1e5", " 0x1"):
+        with pytest.raises(ReplyError):
+            decode_reply({"$int": payload}, [], 1 << 20)

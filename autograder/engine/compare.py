@@ -286,7 +286,7 @@ def _judge_int(expected: int, received: Any) -> Verdict:
             relative = f"{abs(difference) / max(abs(int(expected)), 1):.3g}"
         except OverflowError:  # e.g. a factorial returned by mistake
             relative = "enormous"
-        return Verdict(False, WRONG, f"expected {int(expected):,}, received {_grouped(int(received))} (relative error {relative})")
+        return Verdict(False, WRONG, f"expected {_grouped(int(expected))}, received {_grouped(int(received))} (relative error {relative})")
     return PASS
 
 

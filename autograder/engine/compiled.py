@@ -33,6 +33,7 @@ from typing import Any
 
 from autograder.engine.references import reference_module
 from autograder.model import Case, Comparison, Expected, FollowThrough, PartCall, Problem
+from autograder.sandbox.worker import LONG_INT_BITS
 
 try:  # hashlib's own blake2b, from its built-in module: importing hashlib loads OpenSSL, 3 ms of every grade
     from _blake2 import blake2b
@@ -53,6 +54,8 @@ def encode_value(value: Any, blob: bytearray | None = None) -> Any:
     """
     import numpy as np
 
+    if type(value) is int and value.bit_length() > LONG_INT_BITS:
+        return {"$int": hex(value)}  # decimal JSON stops at 4,300 digits
     if value is None or type(value) in (bool, int, str):
         return value
     if type(value) is float:
@@ -100,6 +103,8 @@ def decode_value(data: Any, blob: bytes | memoryview = b"") -> Any:
         return tuple(decode_value(item, blob) for item in payload)
     if tag == "$dict":
         return {decode_value(key, blob): decode_value(item, blob) for key, item in payload}
+    if tag == "$int":
+        return int(payload, 16)
     if tag == "$array" and "at" in payload:
         dtype = np.dtype(payload["dtype"])
         raw = np.frombuffer(blob, dtype=dtype.newbyteorder("<"), count=math.prod(payload["shape"]), offset=payload["at"])

@@ -34,6 +34,7 @@ from autograder.engine.compare import agrees, is_integral
 from autograder.engine.compiled import content_hash, encode_value
 from autograder.engine.references import copies
 from autograder.model import CaseResult, CompareKind, Outcome
+from autograder.sandbox.worker import LONG_INT_BITS
 
 MAX_ENTRIES = 100_000  # a part's answer feeds reference code in the grader: keep it small
 MAX_INT = 10**18
@@ -164,11 +165,12 @@ class _RecordedParts:
 
 
 def _plain(values: tuple[Any, ...] | list[Any]) -> bool:
-    """Every value a plain int, string or None, or a tuple or list of them (see :func:`call_key`)."""
-    return all(
-        type(value) in PLAIN_TYPES or (type(value) in (tuple, list) and all(type(item) in PLAIN_TYPES for item in value))
-        for value in values
-    )
+    """Every value a plain int (short enough for repr), string or None, or a tuple or list of them (see :func:`call_key`)."""
+    return all(_plain_item(value) or (type(value) in (tuple, list) and all(_plain_item(item) for item in value)) for value in values)
+
+
+def _plain_item(value: Any) -> bool:
+    return type(value) in PLAIN_TYPES and not (type(value) is int and value.bit_length() > LONG_INT_BITS)
 
 
 def _plain_answer(kind: CompareKind, value: Any) -> Any:

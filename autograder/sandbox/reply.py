@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import struct
 from collections import Counter
 from collections.abc import Callable
@@ -43,6 +44,7 @@ MAX_ITEMS = 1_000_000  # values in the JSON part (the JSON itself is at most Lim
 MAX_DEPTH = 64  # nesting of lists and tuples (the worker sends at most 33 levels)
 MAX_BLOBS = 10_000
 MAX_NAME = 80  # characters of an unsupported object's type name
+LONG_INT = re.compile(r"-?0x[0-9a-f]+")  # an int too long for decimal JSON, in hex (worker.encode)
 MAX_SHARED_HASH = 8  # keys of one dict with the same hash (distinct values of Python's own types almost never share one)
 NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
 
@@ -142,6 +144,8 @@ class _Decoder:
             return tuple(self.decode(item, depth + 1) for item in payload)
         if tag == "$dict" and isinstance(payload, list):
             return self.mapping(payload, depth)
+        if tag == "$int" and isinstance(payload, str) and LONG_INT.fullmatch(payload):
+            return int(payload, 16)  # linear in its length, which the reply's JSON bound bounds
         if tag in ("$array", "$scalar"):
             array = self.array(payload)
             if tag == "$array":

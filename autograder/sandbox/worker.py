@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # NumPy is imported where it is used: importing this module m
     import numpy as np
 
 MAX_DEPTH = 32
+LONG_INT_BITS = 12_000  # about 3,600 digits: longer ints travel in hex, which has no length limit and costs linear time
 
 
 # --------------------------------------------------------------------------- codec
@@ -59,6 +60,8 @@ def encode(value: object, blobs: list[bytes], depth: int = 0) -> JsonValue:
 
     if depth > MAX_DEPTH:
         raise ValueError("value is nested too deeply")
+    if type(value) is int and value.bit_length() > LONG_INT_BITS:
+        return {"$int": hex(value)}  # JSON would write it in decimal, which Python refuses past 4,300 digits
     if value is None or (isinstance(value, (bool, int, float, str)) and type(value) in (bool, int, float, str)):
         return value
     if isinstance(value, (np.ndarray, np.generic)):
@@ -138,6 +141,8 @@ def decode(data: object, blobs: list[bytes]) -> object:
         return tuple(decode(item, blobs) for item in payload)
     if tag == "$dict" and isinstance(payload, list):
         return {decode(key, blobs): decode(item, blobs) for key, item in payload}
+    if tag == "$int" and isinstance(payload, str):
+        return int(payload, 16)
     if tag in ("$array", "$scalar"):
         index, raw = array_reference(payload, len(blobs))
         array = raw_array(blobs[index], *raw).copy() if raw else _load_npy(blobs[index])
