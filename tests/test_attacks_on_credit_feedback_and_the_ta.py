@@ -326,8 +326,8 @@ def test_one_blob_referenced_forty_times_keeps_the_grader_small(harness: Harness
         "conv2d": ["Q3a · conv2d: Q3a: I convolved with K"],
         "conv_transpose2d": ["Q3b · conv_transpose2d: an asymmetric kernel: no flipping"],
     }, failed
-    assert data["score"] == pytest.approx(
-        TOTAL - cases_of(data, "conv2d")[0]["max_score"] - cases_of(data, "conv_transpose2d")[1]["max_score"]
+    assert data["score"] == pytest.approx(  # the shown shares are rounded; the total adds up exact ones
+        TOTAL - cases_of(data, "conv2d")[0]["max_score"] - cases_of(data, "conv_transpose2d")[1]["max_score"], abs=2e-4
     )
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     assert_clean(harness)
