@@ -215,6 +215,20 @@ def test_a_function_whose_crashes_cost_two_time_outs_of_reloading_is_struck_and_
         assert gate.call("add", [2, 3]).value == 5
 
 
+def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_function(tmp_path: Path) -> None:
+    """f leaves a thread that kills the worker while g runs: g's call dies unanswered, is made again in a fresh
+    worker, and answers. The death was f's doing, so g is never struck for it (red team: g was, after three)."""
+    path = tmp_path / "submission.py"
+    path.write_text(
+        "import os, threading, time\ntime.sleep(0.5)\n\ndef f(x):\n    threading.Timer(0.05, os._exit, [9]).start()\n"
+        "    return x\n\ndef g(x):\n    time.sleep(0.3)\n    return x\n"
+    )
+    with CallGate.started(Sandbox(path, Limits(call_timeout=1), worker_user=None)) as gate:
+        outcomes = list(gate.stream([Call(name, [n], {}) for n in range(5) for name in ("f", "g")]))
+        assert [outcome.kind for outcome in outcomes] == ["returned"] * 10, [(o.kind, o.reason) for o in outcomes]
+        assert "g" not in gate.stops
+
+
 def test_once_the_answers_hold_sixteen_replies_worth_of_json_no_more_calls_are_made(tmp_path: Path) -> None:
     """Every reply within its own bound, but each costs the grader's CPU to parse: answering every call with the
     most JSON allowed cost 30 s of a grade (red team). A grading's replies may hold 16 times one reply's bound;

@@ -112,7 +112,7 @@ class CallGate:
         deadline has passed. A call whose worker died before any answer is
         made once more, once.
         """
-        position, retried = 0, -1
+        position, retried, forgiven = 0, -1, 0.0  # forgiven: what the death before a retry cost, charged if the retry dies too
         while position < len(calls):
             plan = [(call, self.refusal(call.function)) for call in calls[position:]]
             allowed = [call for call, refused in plan if refused is None]
@@ -124,12 +124,13 @@ class CallGate:
                         break  # the worker's stream ended early: plan the rest again
                     if refused is None and outcome.kind == "skipped":
                         outcome = replace(self.missing(call.function), output=outcome.output, seconds=outcome.seconds)
+                    if outcome.died_unanswered and retried != position:
+                        retried, forgiven = position, outcome.seconds + self.sandbox.load_seconds
+                        break  # once more, in a fresh worker: the death may not be this call's (a thread an earlier call left)
                     if outcome.kind in ("crashed", "broken"):
                         stops, seconds = self.stops.get(call.function, (0, 0.0))
-                        self.stops[call.function] = (stops + 1, seconds + outcome.seconds + self.sandbox.load_seconds)
-                    if outcome.died_unanswered and retried != position:
-                        retried = position
-                        break  # once more, in a fresh worker
+                        cost = outcome.seconds + self.sandbox.load_seconds + (forgiven if retried == position else 0.0)
+                        self.stops[call.function] = (stops + 1 + (retried == position), seconds + cost)
                     if outcome.kind == "timeout":
                         self.timeouts[call.function] = self.timeouts.get(call.function, 0) + 1
                     position += 1
