@@ -215,6 +215,19 @@ def test_a_function_whose_crashes_cost_two_time_outs_of_reloading_is_struck_and_
         assert gate.call("add", [2, 3]).value == 5
 
 
+def test_the_time_the_grader_takes_judging_an_answer_is_not_the_next_calls(tmp_path: Path) -> None:
+    """Calls are sent ahead, so the next call's clock ran while the grader judged the answer before it: a slow
+    verdict (seconds, on a huge wrong answer) made the next, quick, call time out (red team)."""
+    path = tmp_path / "submission.py"
+    path.write_text("import time\n\ndef quick(x):\n    time.sleep(0.2)\n    return x\n")
+    with CallGate.started(Sandbox(path, Limits(call_timeout=1), worker_user=None)) as gate:
+        outcomes = []
+        for outcome in gate.stream([Call("quick", [n], {}) for n in range(3)]):
+            outcomes.append(outcome)
+            time.sleep(1.5)  # judging, as slowly as a huge answer can make it
+    assert [outcome.kind for outcome in outcomes] == ["returned"] * 3, [outcome.detail for outcome in outcomes]
+
+
 def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_function(tmp_path: Path) -> None:
     """f leaves a thread that kills the worker while g runs: g's call dies unanswered, is made again in a fresh
     worker, and answers. The death was f's doing, so g is never struck for it (red team: g was, after three)."""

@@ -240,7 +240,7 @@ class Sandbox:
 
         One pipe round trip per call would cost more than most calls do; the
         worker instead finds the next request waiting. Each call still has its
-        own deadline, counted from the previous reply. The stream ends after a
+        own deadline, counted from when the previous reply was handed on and judged. The stream ends after a
         call that kills the worker (a hang, a crash, an unreadable reply): the
         caller decides what to send to the next worker. A worker that dies
         before a single byte of a call's answer may have been dying already (an
@@ -284,10 +284,12 @@ class Sandbox:
                     yield outcome
                     return
                 outcome.output = self._take_output()
-                now = time.monotonic()
-                outcome.seconds, started = now - started, now
+                outcome.seconds = time.monotonic() - started
                 answered += 1
                 yield outcome
+                # The next call's time starts once the grader is back, having judged this answer: its judging (a
+                # second, for a huge wrong answer) never counts against the call after it.
+                started = time.monotonic()
         finally:
             if answered < len(ids):
                 self.stop()
