@@ -602,6 +602,25 @@ def test_sessions_in_threads_take_turns(tmp_path: Path, box: Sandbox) -> None:
     assert {run: [(r.passed, r.output) for r in checks] for run, checks in results.items()} == {1: [(True, "run 1")], 2: [(True, "run 2")]}
 
 
+def test_a_grading_waiting_for_another_gradings_checks_keeps_its_time(tmp_path: Path) -> None:
+    """Batch grades in threads, and pytest sessions take turns: one submission's slow checks used up the run
+    deadline of the grading waiting behind them, whose right functions were then 'not run' (red team). The time
+    spent waiting for the session is given back to the waiting grading's deadline."""
+    slow = write_files(tmp_path / "slow", {"q9/test_slow.py": "import time\n\ndef test_slow(student):\n    time.sleep(2)\n"})
+    quick = write_files(tmp_path / "quick", {"q9/test_quick.py": "def test_quick(student):\n    assert student.double(2) == 4\n"})
+    results: dict[str, list[CheckResult]] = {}
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with sandbox_running(tmp_path / "a", STUDENT, "ps.py") as first, sandbox_running(tmp_path / "b", STUDENT, "ps.py") as second:
+        holder = threading.Thread(target=lambda: results.setdefault("slow", run_checks(find_checks(slow), call_gate(first))))
+        holder.start()
+        time.sleep(0.5)  # the slow session has the turn
+        results["quick"] = run_checks(find_checks(quick), call_gate(second, deadline=time.monotonic() + 1))
+        holder.join()
+    [result] = results["quick"]
+    assert result.passed, result.output
+
+
 def test_what_other_threads_print_stays_out_of_a_check(tmp_path: Path, box: Sandbox, capfd: pytest.CaptureFixture[str]) -> None:
     """Batch grading's progress bar goes on writing to stderr while a check runs."""
     problems = write_files(

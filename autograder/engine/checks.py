@@ -38,6 +38,7 @@ import numbers
 import os
 import sys
 import threading
+import time
 import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -47,6 +48,7 @@ from typing import Any, Protocol, cast
 from autograder.engine.outcomes import reason
 from autograder.engine.problemset import find_checks as find_checks  # re-exported: listing lives where it costs no import
 from autograder.model import VISIBILITIES, CheckResult, Outcome, OutcomeKind, Visibility
+from autograder.sandbox.gate import CallGate
 from autograder.text import clip
 
 MARKERS = (
@@ -122,8 +124,12 @@ def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()
         "-q",
         "--tb=short",
     ]
-    with _ONE_SESSION_AT_A_TIME, submission_modules(student, names), _isolated(problem_folders=folders) as printed:
-        exit_code = pytest.main(arguments, plugins=[plugin, student_fixtures(student)])
+    waiting = time.monotonic()
+    with _ONE_SESSION_AT_A_TIME:
+        if isinstance(gate, CallGate):  # another grading's checks held the session (batch): not this submission's time
+            gate.deadline += time.monotonic() - waiting
+        with submission_modules(student, names), _isolated(problem_folders=folders) as printed:
+            exit_code = pytest.main(arguments, plugins=[plugin, student_fixtures(student)])
     if plugin.interrupted:
         raise KeyboardInterrupt
     if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
