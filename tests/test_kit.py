@@ -776,6 +776,19 @@ def test_a_problem_graded_by_its_python_checks_alone_validates_and_grades(tmp_pa
     assert code == 1 and "a problem needs at least one case, Python checks (test_*.py), or graded_by_hand" in err, err
 
 
+def test_validate_refuses_right_answers_the_grader_would_refuse_for_their_json(tmp_path: Path) -> None:
+    """A grading's replies may hold only so much JSON (sandbox/reply.JsonBudget): right answers over it took points
+    from a right submission with no warning (red team, a word-count course with 600 kB answers)."""
+    folder = _lab1_copy(tmp_path)
+    config = folder.parent / "assignment.yaml"
+    config.write_text(config.read_text().replace("  call_timeout: 3", "  call_timeout: 3\n  reply_json_bytes: 1"))
+    code, _, err = run_cli("validate", "--problems", str(folder))
+    assert code == 1 and "problems/p1/spec.yaml:8: the right answer holds 2 bytes of JSON, over reply_json_bytes (1)" in err, err
+    config.write_text(config.read_text().replace("reply_json_bytes: 1", "reply_json_bytes: 2"))  # each fits; not all 3 in 64 / 4
+    code, _, err = run_cli("validate", "--problems", str(folder))
+    assert code == 0, err
+
+
 def test_build_refuses_an_invalid_spec_and_writes_nothing(tmp_path: Path) -> None:
     folder = _lab1_copy(tmp_path)
     spec = folder / "p1" / "spec.yaml"
@@ -921,3 +934,16 @@ def test_check_says_what_to_do_when_the_file_is_missing(tmp_path: Path, monkeypa
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli("check", "--problems", str(LAB1 / "problems"))
     assert code == 1 and "lab1.py does not exist" in err
+
+
+def test_right_answers_that_fit_one_by_one_but_not_together_are_refused_too() -> None:
+    """Twenty answers of 100 bytes of JSON each fit a 100-byte reply bound, but not a quarter of the 64 x 100 a
+    grading may parse in all: wrong answers may be larger still, and every right submission would lose points."""
+    from autograder.apps.kit.validate import _answers_too_large
+    from autograder.model import Comparison, Expected
+    from autograder.sandbox.limits import Limits
+
+    case = Case("p", "1.1", "f", "c", (), {}, Expected("w" * 98), Comparison("value"), where="problems/p/spec.yaml:3")
+    assert _answers_too_large([Problem("p", "P", "1", 1.0, cases=[case] * 16)], Limits(reply_json_bytes=100)) == []
+    [error] = _answers_too_large([Problem("p", "P", "1", 1.0, cases=[case] * 20)], Limits(reply_json_bytes=100))
+    assert error.startswith("the right answers hold 2,000 bytes of JSON in all, over a quarter of the 6,400"), error

@@ -242,23 +242,30 @@ def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_funct
         assert "g" not in gate.stops
 
 
-def test_once_the_answers_hold_sixteen_replies_worth_of_json_no_more_calls_are_made(tmp_path: Path) -> None:
+def test_once_the_answers_hold_sixty_four_replies_worth_of_json_no_more_calls_are_made(tmp_path: Path) -> None:
     """Every reply within its own bound, but each costs the grader's CPU to parse: answering every call with the
-    most JSON allowed cost 30 s of a grade (red team). A grading's replies may hold 16 times one reply's bound;
+    most JSON allowed cost 30 s of a grade (red team). A grading's replies may hold 64 times one reply's bound;
     the reply that would pass it is refused, and the gate makes no call after it."""
     path = tmp_path / "submission.py"
-    path.write_text("def big(n):\n    return [n] * 300_000\n\ndef small(n):\n    return n\n")
-    with CallGate.started(Sandbox(path, Limits(reply_json_bytes=1 << 20), worker_user=None)) as gate:
-        outcomes = list(gate.stream([Call("big", [1], {}) for _ in range(40)] + [Call("small", [2], {})]))
+    path.write_text("def big(n):\n    return [n] * 80_000\n\ndef small(n):\n    return n\n")  # 240 kB of JSON
+    with CallGate.started(Sandbox(path, Limits(reply_json_bytes=256 << 10), worker_user=None)) as gate:
+        outcomes = list(gate.stream([Call("big", [1], {}) for _ in range(90)] + [Call("small", [2], {})]))
     kinds = [outcome.kind for outcome in outcomes]
     refused = kinds.index("broken")
-    assert 16 <= refused <= 18 and set(kinds[:refused]) == {"returned"}, kinds
-    assert "over 16 MB of JSON in all" in outcomes[refused].detail
+    assert 66 <= refused <= 70 and set(kinds[:refused]) == {"returned"}, kinds  # 16 MB / 240 kB
+    assert "over 16 MB of JSON" in outcomes[refused].detail
     assert set(kinds[refused + 1 :]) == {"skipped"} and outcomes[-1].reason == "answers too large", kinds
-    assert (
-        not_called(outcomes[-1], "small")
-        == "was not run: the answers before it held over 16 MB of JSON in all (return arrays as NumPy arrays)"
-    )
+    assert not_called(outcomes[-1], "small") == "was not run: the answers before it held over 16 MB of JSON in all"
+
+
+def test_blobs_count_against_the_answers_budget(tmp_path: Path) -> None:
+    """Ten thousand tiny arrays in one reply each cost the grader a header to read, but no JSON: 38 s of grader
+    CPU in a grade with the budget never spent (red team). Each blob is charged as 2 kB of JSON."""
+    path = tmp_path / "submission.py"
+    path.write_text("import numpy as np\n\ndef many(n):\n    return [np.array([i]) for i in range(5_000)]\n")
+    with CallGate.started(Sandbox(path, Limits(reply_json_bytes=256 << 10), worker_user=None)) as gate:
+        kinds = [outcome.kind for outcome in gate.stream([Call("many", [1], {}) for _ in range(40)])]
+    assert 1 <= kinds.index("broken") <= 2 and set(kinds[kinds.index("broken") + 1 :]) == {"skipped"}, kinds  # 10 MB a reply
 
 
 def test_a_student_exit_code_that_the_launcher_uses_is_not_taken_for_the_launchers(gate: CallGate) -> None:

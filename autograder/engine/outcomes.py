@@ -135,7 +135,7 @@ def not_called(outcome: Outcome, function: str = "") -> str:
     if reason == "strikes":
         return f"was not run: {name} already {outcome.detail}"
     if reason == "answers too large":
-        return f"was not run: the answers before it held over {outcome.detail} of JSON in all (return arrays as NumPy arrays)"
+        return f"was not run: the answers before it held over {outcome.detail} of JSON in all"
     return "was not run: the time limit for the whole submission was reached"
 
 

@@ -30,7 +30,7 @@ from autograder.sandbox.reply import JsonBudget, ReplyError, decode_reply, read_
 from autograder.sandbox.zygote import ISOLATION_FAILED, WorkerProcess
 
 IMPORT_SHARE = 0.9  # of the import timeout, the worker's own loading budget: it stops the file's code there
-JSON_REPLIES_BUDGET = 16  # a grading's replies may hold this many largest replies' JSON in all (32 MB by default)
+JSON_REPLIES_BUDGET = 64  # a grading's replies may hold this many largest replies' JSON in all (128 MB by default)
 
 
 class Call(NamedTuple):

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # NumPy is imported where a reply is decoded: the worker must
 MAX_ITEMS = 1_000_000  # values in the JSON part (the JSON itself is at most Limits.reply_json_bytes)
 MAX_DEPTH = 64  # nesting of lists and tuples (the worker sends at most 33 levels)
 MAX_BLOBS = 10_000
+BLOB_COST = 2048  # what reading one blob costs the grader, in bytes of JSON parsed in the same time (a .npy header)
 MAX_NAME = 80  # characters of an unsupported object's type name
 LONG_INT = re.compile(r"-?0x[0-9a-f]+")  # an int too long for decimal JSON, in hex (worker.encode)
 MAX_SHARED_HASH = 8  # keys of one dict with the same hash (distinct values of Python's own types almost never share one)
@@ -70,8 +71,8 @@ class JsonBudget:
         if length > self.left:
             self.spent = True
             raise ReplyError(
-                f"the answers so far hold over {self.total >> 20} MB of JSON in all, more than any grading needs "
-                "(return arrays as NumPy arrays)"
+                f"the answers so far hold over {self.total >> 20} MB of JSON (or its worth in arrays) in all, more than "
+                "any grading needs; arrays travel best as a few NumPy arrays"
             )
         self.left -= length
 
@@ -98,6 +99,8 @@ def read_frame(
     count = message.get("blobs", 0) if isinstance(message, dict) else None
     if type(count) is not int or not 0 <= count <= MAX_BLOBS:
         raise ReplyError("the reply was malformed")
+    if budget is not None:
+        budget.spend(count * BLOB_COST)  # each blob is one more array to read: ten thousand tiny ones cost as much as JSON
     blobs, total = [], length
     for _ in range(count):
         (size,) = struct.unpack(">Q", take(8))

@@ -20,6 +20,7 @@ from autograder.model import Case, CheckResult, Outcome, Problem
 
 if TYPE_CHECKING:
     from autograder.engine.mutants import Report
+    from autograder.sandbox.limits import Limits
 
 
 @dataclass
@@ -103,6 +104,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
         for case in problem.cases:
             found.errors += _case_errors(case)
     if not found.errors:
+        found.errors += _answers_too_large(found.problems, load(folder).make_limits())
         found.warnings += _unearnable_follow_through(found.problems)
         if mutants:
             _find_missing_cases(found)
@@ -113,6 +115,35 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             + "; ".join(_points_given(found, p) for p in found.problems if not p.graded_by_hand)
         )
     return found
+
+
+def _answers_too_large(problems: list[Problem], limits: Limits) -> list[str]:
+    """Right answers the grader would refuse for their JSON: one over ``reply_json_bytes``, or all together over
+    a quarter of what a grading may parse (sandbox/reply.JsonBudget), since wrong answers may be larger."""
+    import json
+
+    import numpy as np
+
+    from autograder.engine.compiled import encode_value
+    from autograder.sandbox.process import JSON_REPLIES_BUDGET
+
+    errors, total = [], 0
+    for case in (case for problem in problems for case in problem.cases):
+        if isinstance(case.expected.value, np.ndarray):
+            continue  # an array travels as raw bytes, not JSON
+        size = len(json.dumps(encode_value(case.expected.value)))
+        total += size
+        if size > limits.reply_json_bytes:
+            errors.append(
+                f"{case.where}: the right answer holds {size:,} bytes of JSON, over reply_json_bytes ({limits.reply_json_bytes:,})"
+            )
+    budget = JSON_REPLIES_BUDGET * limits.reply_json_bytes
+    if total > budget // 4:
+        errors.append(
+            f"the right answers hold {total:,} bytes of JSON in all, over a quarter of the {budget:,} a grading may parse "
+            f"({JSON_REPLIES_BUDGET} x reply_json_bytes): raise reply_json_bytes in assignment.yaml's limits, or make the cases smaller"
+        )
+    return errors
 
 
 def _unearnable_follow_through(problems: list[Problem]) -> list[str]:
