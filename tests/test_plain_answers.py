@@ -158,6 +158,9 @@ def test_each_wrong_function_loses_its_cases_with_words_for_its_mistake(tmp_path
         ({"a": 1}, {"a": 1, "b": 0}, False),
         ({"a": 1}, {"a": True}, False),
         ({"a": 1}, [("a", 1)], False),
+        ({0: "no", 1: "yes"}, {False: "no", True: "yes"}, False),  # a truth value is no number, as a key neither
+        ({(1, 2): 0}, {(True, 2.0): 0}, False),
+        ({(1, 2): 0}, {(1, 2.0): 0}, True),
         (["x", "y"], np.array(["x", "y"]), True),
         ([1.5, 2.0], np.array([1.5, 2.0]), True),
         (False, np.False_, True),

@@ -241,14 +241,16 @@ def _judge_value(expected: Any, received: Any, comparison: Comparison, depth: in
     if isinstance(expected, dict):
         if not isinstance(received, dict):
             return Verdict(False, WRONG, f"expected a dict, received {_received(received)}: {_value_instead(expected, received)}")
-        missing = [key for key in expected if key not in received]
+        got = {_key_form(key): item for key, item in received.items()}  # True is no key 1 here, as it is no number
+        missing = [key for key in expected if _key_form(key) not in got]
         if missing:
             return Verdict(False, WRONG, f"the key {short_repr(missing[0], 80)} is missing ({_count(len(missing), 'key')} missing)")
-        extra = [key for key in received if key not in expected]
+        wanted = {_key_form(key) for key in expected}
+        extra = [key for key in received if _key_form(key) not in wanted]
         if extra:
             return Verdict(False, WRONG, f"the key {short_repr(extra[0], 80)} should not be there ({_count(len(extra), 'key')} too many)")
         for key, want in expected.items():
-            verdict = _judge_value(want, received[key], comparison, depth + 1)
+            verdict = _judge_value(want, got[_key_form(key)], comparison, depth + 1)
             if not verdict.passed:
                 return Verdict(False, WRONG, f"at key {short_repr(key, 80)}: {verdict.detail}")
         return PASS
@@ -259,6 +261,15 @@ def _number_instead(received: Any) -> str:
     if received is None or isinstance(received, (bool, np.bool_)):
         return _instead("value", received)
     return "return one number, an int or a float (a NumPy number, or an array of shape (), is fine too)"
+
+
+def _key_form(key: Any) -> Any:
+    """A dict key as ``value`` compares keys: as Python does, except that a truth value is never a number."""
+    if isinstance(key, (bool, np.bool_)):
+        return ("bool", bool(key))
+    if isinstance(key, tuple):
+        return ("tuple", *(_key_form(item) for item in key))
+    return ("key", key)
 
 
 def _missing_return(received: Any) -> str:
