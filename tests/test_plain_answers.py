@@ -304,3 +304,17 @@ def test_a_forged_long_int_is_refused() -> None:
     for payload in ("12", "0x", "0xZZ", "1e5", " 0x1"):
         with pytest.raises(ReplyError):
             decode_reply({"$int": payload}, [], 1 << 20)
+
+
+def test_a_wrong_true_or_false_names_no_known_mistake() -> None:
+    """A truth value has one wrong answer, which every known mistake of the function gives on some case: naming
+    one would be a guess (an adopter's students were told of a mistake they had not made)."""
+    from autograder.engine.runner import diagnose
+    from autograder.model import Case, Expected
+
+    case = Case("p", "1.1", "f", "c", ("Dormitory", "dirty room"), {}, Expected(True), VALUE)
+    case.known_mistakes = [(False, "Capital and small letters must count as the same letter.")]
+    assert diagnose(case, False) == ""
+    case.expected = Expected(3)
+    case.known_mistakes = [(2, "A space was counted.")]
+    assert diagnose(case, 2) == "A space was counted."

@@ -271,7 +271,13 @@ def publish_hidden(results: list[CaseResult], alphabets: dict[str, outcomes.Hidd
 
 
 def diagnose(case: Case, received: Any) -> str:
-    """The known mistakes the answer matches: all of them, since more than one may fit one case."""
+    """The known mistakes the answer matches: all of them, since more than one may fit one case.
+
+    None where the right answer is True or False: the one wrong answer there matches every mistake, so naming
+    one would tell a student who counted spaces that they ignored capital letters (an adopter's anagram check).
+    """
+    if isinstance(case.expected.value, bool):
+        return ""
     matches = list(dict.fromkeys(message for wrong, message in case.known_mistakes if agrees(wrong, received, case.comparison)))
     if len(matches) <= 1:
         return "".join(matches)
