@@ -318,3 +318,21 @@ def test_a_wrong_true_or_false_names_no_known_mistake() -> None:
     case.expected = Expected(3)
     case.known_mistakes = [(2, "A space was counted.")]
     assert diagnose(case, 2) == "A space was counted."
+
+
+@pytest.mark.parametrize(
+    "expected, received, detail",
+    [
+        ([("a", 3), ("b", 1)], [("a", 3), ("b", 2)], "at [1][1]: expected 1, received 2"),  # no relative error for a count
+        ({"x": {"y": [1, 2]}}, {"x": {"y": [1, 3]}}, "at ['x']['y'][1]: expected 2, received 3"),
+        ("abc", ("a", "b", "c"), "received ('a', 'b', 'c') (a tuple): return a string"),
+        (True, 1, "received 1 (an int): return True or False"),
+        (None, 0, "received 0 (an int): return None"),
+        ([1], "1", "received '1' (a str): return a list"),
+    ],
+)
+def test_a_wrong_value_says_where_it_differs_and_what_to_return(expected: Any, received: Any, detail: str) -> None:
+    """An adopter's students read "entry 0: entry 1:", "relative error 0.333" for a word count, and nothing about a
+    tuple returned for a string."""
+    verdict = judge(expected, received, VALUE)
+    assert not verdict.passed and verdict.detail.endswith(detail), verdict.detail

@@ -201,10 +201,18 @@ def _judge(expected: Any, received: Any, comparison: Comparison) -> Verdict:
     return _judge_array(np.asarray(expected), received, comparison)
 
 
-def _judge_value(expected: Any, received: Any, comparison: Comparison, depth: int) -> Verdict:
+def _judge_value(expected: Any, received: Any, comparison: Comparison, depth: int = 0) -> Verdict:
     """Plain data entry by entry (see the module's docstring); the detail names the first entry that differs."""
+    verdict, where = _differs(expected, received, comparison, depth, "")
+    if verdict.passed or not where:
+        return verdict
+    return Verdict(False, verdict.summary, f"at {where}: {verdict.detail}")
+
+
+def _differs(expected: Any, received: Any, comparison: Comparison, depth: int, where: str) -> tuple[Verdict, str]:
+    """The verdict on one entry and where it sits (``[2]['total']``): the first that differs, found depth-first."""
     if depth > MAX_DEPTH:
-        return Verdict(False, WRONG, "nested too deeply to compare")
+        return Verdict(False, WRONG, "nested too deeply to compare"), where
     if isinstance(received, np.ndarray):  # NumPy's values as Python's own: an array as its tolist(), within reason
         if received.ndim == 0:
             received = received[()]
@@ -214,47 +222,51 @@ def _judge_value(expected: Any, received: Any, comparison: Comparison, depth: in
         received = received.item()
     if expected is None or isinstance(expected, (bool, str)):
         if type(received) is type(expected) and received == expected:
-            return PASS
+            return PASS, where
         detail = f"expected {short_repr(expected)}, received {_received(received)}"
         if isinstance(expected, str) and isinstance(received, str):
             differs = next((i for i, (a, b) in enumerate(zip(expected, received)) if a != b), min(len(expected), len(received)))
             detail += f": they differ from character {differs}"
-        return Verdict(False, WRONG, detail + _missing_return(received))
+        elif type(received) is not type(expected):
+            detail += f": {_value_instead(expected, received)}"
+        return Verdict(False, WRONG, detail), where
     if isinstance(expected, int):
-        return _judge_int(expected, received)
+        return _judge_int(expected, received, relative=False), where
     if isinstance(expected, float):
         if not is_real(received):
-            return Verdict(False, WRONG, f"expected {expected:.6g}, received {_received(received)}: {_value_instead(expected, received)}")
-        return _judge_number(expected, float(received), comparison)
+            return Verdict(
+                False, WRONG, f"expected {expected:.6g}, received {_received(received)}: {_value_instead(expected, received)}"
+            ), where
+        return _judge_number(expected, float(received), comparison), where
     if isinstance(expected, (list, tuple)):
         if not isinstance(received, (list, tuple)):
-            return Verdict(
-                False, WRONG, f"expected {short_repr(expected)}, received {_received(received)}: {_value_instead(expected, received)}"
-            )
+            detail = f"expected {short_repr(expected)}, received {_received(received)}: {_value_instead(expected, received)}"
+            return Verdict(False, WRONG, detail), where
         if len(received) != len(expected):
-            return Verdict(False, WRONG, f"expected {len(expected)} entries, received {len(received):,}: {short_repr(received)}")
+            return Verdict(False, WRONG, f"expected {len(expected)} entries, received {len(received):,}: {short_repr(received)}"), where
         for index, (want, got) in enumerate(zip(expected, received)):
-            verdict = _judge_value(want, got, comparison, depth + 1)
+            verdict, at = _differs(want, got, comparison, depth + 1, f"{where}[{index}]")
             if not verdict.passed:
-                return Verdict(False, WRONG, f"entry {index}: {verdict.detail}")
-        return PASS
+                return verdict, at
+        return PASS, where
     if isinstance(expected, dict):
         if not isinstance(received, dict):
-            return Verdict(False, WRONG, f"expected a dict, received {_received(received)}: {_value_instead(expected, received)}")
+            return Verdict(False, WRONG, f"expected a dict, received {_received(received)}: {_value_instead(expected, received)}"), where
         got = {_key_form(key): item for key, item in received.items()}  # True is no key 1 here, as it is no number
         missing = [key for key in expected if _key_form(key) not in got]
         if missing:
-            return Verdict(False, WRONG, f"the key {short_repr(missing[0], 80)} is missing ({_count(len(missing), 'key')} missing)")
+            return Verdict(False, WRONG, f"the key {short_repr(missing[0], 80)} is missing ({_count(len(missing), 'key')} missing)"), where
         wanted = {_key_form(key) for key in expected}
         extra = [key for key in received if _key_form(key) not in wanted]
         if extra:
-            return Verdict(False, WRONG, f"the key {short_repr(extra[0], 80)} should not be there ({_count(len(extra), 'key')} too many)")
+            detail = f"the key {short_repr(extra[0], 80)} should not be there ({_count(len(extra), 'key')} too many)"
+            return Verdict(False, WRONG, detail), where
         for key, want in expected.items():
-            verdict = _judge_value(want, got[_key_form(key)], comparison, depth + 1)
+            verdict, at = _differs(want, got[_key_form(key)], comparison, depth + 1, f"{where}[{short_repr(key, 40)}]")
             if not verdict.passed:
-                return Verdict(False, WRONG, f"at key {short_repr(key, 80)}: {verdict.detail}")
-        return PASS
-    return Verdict(False, WRONG, f"the grader cannot compare an expected {type(expected).__name__}")
+                return verdict, at
+        return PASS, where
+    return Verdict(False, WRONG, f"the grader cannot compare an expected {type(expected).__name__}"), where
 
 
 def _number_instead(received: Any) -> str:
@@ -272,19 +284,24 @@ def _key_form(key: Any) -> Any:
     return ("key", key)
 
 
-def _missing_return(received: Any) -> str:
-    return f": {_instead('value', received)}" if received is None else ""
-
-
 def _value_instead(expected: Any, received: Any) -> str:
     """What to return instead, for a ``value`` answer of the wrong type: the expected value's own type, said plainly."""
     if received is None or _lazy_name(received):
         return _instead("value", received)
-    wanted = {float: "a number (a float)", list: "a list", tuple: "a tuple (or a list)", dict: "a dict"}.get(type(expected))
+    wanted = {
+        float: "a number (a float)",
+        list: "a list",
+        tuple: "a tuple (or a list)",
+        dict: "a dict",
+        str: "a string",
+        bool: "True or False",
+        type(None): "None",
+    }.get(type(expected))
     return f"return {wanted}" if wanted else _instead("value", received)
 
 
-def _judge_int(expected: int, received: Any) -> Verdict:
+def _judge_int(expected: int, received: Any, relative: bool = True) -> Verdict:
+    """An int answer (``relative``: with its relative error, which tells a parameter count's scale)."""
     if isinstance(received, np.ndarray) and received.shape == ():
         received = received[()]
     if not is_real(received):
@@ -294,10 +311,11 @@ def _judge_int(expected: int, received: Any) -> Verdict:
     if int(received) != int(expected):
         difference = int(received) - int(expected)
         try:
-            relative = f"{abs(difference) / max(abs(int(expected)), 1):.3g}"
+            error = f"{abs(difference) / max(abs(int(expected)), 1):.3g}"
         except OverflowError:  # e.g. a factorial returned by mistake
-            relative = "enormous"
-        return Verdict(False, WRONG, f"expected {_grouped(int(expected))}, received {_grouped(int(received))} (relative error {relative})")
+            error = "enormous"
+        said = f" (relative error {error})" if relative else ""
+        return Verdict(False, WRONG, f"expected {_grouped(int(expected))}, received {_grouped(int(received))}{said}")
     return PASS
 
 
