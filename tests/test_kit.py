@@ -955,3 +955,13 @@ def test_right_answers_that_fit_one_by_one_but_not_together_are_refused_too() ->
     assert _answers_too_large([Problem("p", "P", "1", 1.0, cases=[case] * 16)], Limits(reply_json_bytes=100)) == []
     [error] = _answers_too_large([Problem("p", "P", "1", 1.0, cases=[case] * 20)], Limits(reply_json_bytes=100))
     assert error.startswith("the right answers hold 2,000 bytes of JSON in all, over a quarter of the 6,400"), error
+
+
+def test_a_problem_of_python_checks_alone_is_said_to_be_graded_on_gradescope_where_the_kit_has_none() -> None:
+    """The kit has no checks, so its check printed "P5: 0 / 0 (0 of 0 tests passed)" for such a problem (adopter)."""
+    from autograder.model import Report
+    from autograder.output.results import summary_sections
+
+    report = Report("lab.py", problems=[Problem("p5", "P5: dedupe", "5", 0.0)])
+    text = "\n".join(str(section.text) for section in summary_sections(report))
+    assert "- P5: dedupe: graded by its Python checks, on Gradescope" in text and "0 / 0" not in text.split("**")[-1]

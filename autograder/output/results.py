@@ -207,6 +207,9 @@ def summary_sections(report: Report, notes: Sequence[Text] = ()) -> tuple[Sectio
             lines.append(f"- {problem.title}: graded by hand")
             continue
         own = [test for test in report.tests if test.problem == problem.key]
+        if not own:  # graded by Python checks alone, which the student kit does not have
+            lines.append(f"- {problem.title}: graded by its Python checks, on Gradescope")
+            continue
         earned, possible = scoring.earned(report, problem)
         passed = sum(test.passed for test in own)
         lines.append(f"- {problem.title}: {earned:g} / {possible:g} ({passed} of {len(own)} tests passed)")
