@@ -71,7 +71,10 @@ def test_a_known_wrong_file_loses_points_where_wrong_with_its_mistake_named(assi
         assert any(result.score < result.case.max_score for result in results), f"{function} kept full marks"
         named = [result for result in results if not isinstance(result.case.expected.value, bool)]  # a True/False names none
         if not mistake.stem.startswith("hardcoded") and named:
-            assert any(result.diagnosis for result in named), f"no known mistake named for {function}"
+            assert any(result.diagnosis for result in named), (
+                f"no known mistake named for {function}: give its spec a mistakes: entry whose solver makes this mistake, "
+                f"or keep {mistake.name} out of solutions/mistakes (docs/instructors.md, 'Starting a new course')"
+            )
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=str)
