@@ -123,7 +123,8 @@ def from_specs(problems: list[Problem], origin: str, course: Course, checks: lis
     hidden = 0.0
     for problem in problems:
         assign_max_scores(problem)
-        kept = [replace(case, weight=case.max_score) for case in problem.cases if not case.hidden]
+        # Its shown share is its exact share here: the kit's points are what the visible cases are shown to be worth.
+        kept = [replace(case, weight=case.max_score, share=case.max_score) for case in problem.cases if not case.hidden]
         visible.append(replace(problem, cases=kept, points=round(sum(case.max_score for case in kept), 4), path=None))
         if not problem.graded_by_hand:
             hidden += sum(case.max_score for case in problem.cases if case.hidden)
