@@ -109,3 +109,12 @@ def test_report_html_counts_the_checks_points_as_results_json_does(graded: Path)
         assert row, problems_section
         assert float(row.group(1)) == pytest.approx(mean, abs=0.01) and float(row.group(2)) == points[problem.key]
         assert f"{problem.label} (/{points[problem.key]:g})" in students_section
+
+
+def test_report_html_lists_each_python_check_with_its_pass_rate(graded: Path) -> None:
+    """The class report listed the cases' pass rates only: an adopter's checks-only functions never appeared."""
+    page = unescape((graded / "report.html").read_text(encoding="utf-8"))
+    check = next(t for t in results(graded, "right")["tests"] if "check" in t.get("extra_data", {}))
+    row = re.search(rf"<td>{re.escape(check['number'])}</td><td>\(Python check\)</td><td>([^<]*)</td><td[^>]*>(\d) / 2</td>", page)
+    assert row, page
+    assert row.group(1) == "The last running sum is the total" and row.group(2) == "1"  # the right one passes, the wrong one fails

@@ -641,6 +641,9 @@ def summarize(report: Report) -> Record:
             if not r.verdict.passed
         },
         "cases": {r.case.number: r.case.where for r in report.results},
+        "checks": {
+            c.number: {"name": c.name, "problem": c.problem, "passed": c.passed, "hidden": c.visibility != "visible"} for c in report.checks
+        },
         "notices": report.notices[:20],
         "load_failed": report.load_failed or bool(report.error),
         "timeouts": [r.case.number for r in report.results if r.outcome is not None and r.outcome.kind == "timeout"],

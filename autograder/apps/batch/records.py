@@ -28,6 +28,13 @@ class Failure(TypedDict):
     where: str
 
 
+class CheckEntry(TypedDict):
+    name: str
+    problem: str  # its problem's key
+    passed: bool
+    hidden: bool  # not visible to students before publication
+
+
 class Record(TypedDict, total=False):
     status: Status
     message: str  # student text
@@ -38,6 +45,7 @@ class Record(TypedDict, total=False):
     passed: list[str]  # case numbers
     failures: dict[str, Failure]  # case number -> how it failed
     cases: dict[str, str]  # case number -> spec file and line
+    checks: dict[str, CheckEntry]  # a Python check's number -> its name, problem and verdict (absent in older records)
     notices: list[str]  # student text
     load_failed: bool
     timeouts: list[str]

@@ -252,20 +252,28 @@ def _problem_table(graded: list[Record], problems: list[Problem], worth: dict[st
 
 
 def _test_table(graded: list[Record], problems: list[Problem]) -> str:
+    """Every case's pass rate, then each problem's Python checks' (as the records name them: the specs do not)."""
     passes = Counter(number for r in graded for number in r["passed"])
+    checks = {number: entry for r in graded for number, entry in r.get("checks", {}).items()}
+    check_passes = Counter(number for r in graded for number, entry in r.get("checks", {}).items() if entry["passed"])
     rows = []
+
+    def row(number: str, function: str, name: str, hidden: bool, passed: int) -> list[str]:
+        rate = passed / len(graded) if graded else 0.0
+        return [
+            to_html(Trusted(number)),
+            function,
+            to_html(Trusted(name)) + (' <span class="muted">(hidden)</span>' if hidden else ""),
+            f"{passed} / {len(graded)}",
+            f"{100 * rate:.0f}% {_bar(rate)}",
+        ]
+
     for problem in problems:
         for case in problem.cases:
-            rate = passes[case.number] / len(graded) if graded else 0.0
-            rows.append(
-                [
-                    to_html(Trusted(case.number)),
-                    f"<code>{to_html(Trusted(case.function))}</code>",
-                    to_html(Trusted(case.name)) + (' <span class="muted">(hidden)</span>' if case.hidden else ""),
-                    f"{passes[case.number]} / {len(graded)}",
-                    f"{100 * rate:.0f}% {_bar(rate)}",
-                ]
-            )
+            rows.append(row(case.number, f"<code>{to_html(Trusted(case.function))}</code>", case.name, case.hidden, passes[case.number]))
+        for number, entry in checks.items():
+            if entry["problem"] == problem.key:
+                rows.append(row(number, "(Python check)", entry["name"], entry["hidden"], check_passes[number]))
     return _table(["#", "function", "case", "passed", "pass rate"], rows, {3})
 
 
