@@ -106,6 +106,7 @@ class Ready(TypedDict):
     type: Literal["ready"]
     problems: list[ErrorReport]
     functions: list[str]
+    seconds: float  # how long loading the file took, by the worker's clock (read as untrusted, and bounded)
 
 
 class Returned(TypedDict):

@@ -792,7 +792,7 @@ def test_validate_refuses_right_answers_the_grader_would_refuse_for_their_json(t
     config.write_text(config.read_text().replace("  call_timeout: 3", "  call_timeout: 3\n  reply_json_bytes: 1"))
     code, _, err = run_cli("validate", "--problems", str(folder))
     assert code == 1 and "problems/p1/spec.yaml:8: the right answer holds 2 bytes of JSON, over reply_json_bytes (1)" in err, err
-    config.write_text(config.read_text().replace("reply_json_bytes: 1", "reply_json_bytes: 2"))  # each fits; not all 3 in 64 / 4
+    config.write_text(config.read_text().replace("\n  reply_json_bytes: 1", ""))
     code, _, err = run_cli("validate", "--problems", str(folder))
     assert code == 0, err
 
@@ -965,3 +965,16 @@ def test_a_problem_of_python_checks_alone_is_said_to_be_graded_on_gradescope_whe
     report = Report("lab.py", problems=[Problem("p5", "P5: dedupe", "5", 0.0)])
     text = "\n".join(str(section.text) for section in summary_sections(report))
     assert "- P5: dedupe: graded by its Python checks, on Gradescope" in text and "0 / 0" not in text.split("**")[-1]
+
+
+def test_an_answer_holding_arrays_is_sized_as_the_worker_sends_it() -> None:
+    """Arrays travel as blobs however deep they sit: a (weights, biases) answer of 300,010 numbers is 76 bytes of
+    JSON and two blobs, not the 3.2 MB its cases.json form would be (a newcomer's review)."""
+    import numpy as np
+
+    from autograder.apps.kit.validate import _answers_too_large
+    from autograder.model import Comparison, Expected
+    from autograder.sandbox.limits import Limits
+
+    case = Case("p", "1.1", "f", "c", (), {}, Expected((np.zeros(300_000), np.zeros(10))), Comparison("value"), where="x:1")
+    assert _answers_too_large([Problem("p", "P", "1", 1.0, cases=[case])], Limits()) == []

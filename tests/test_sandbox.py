@@ -228,6 +228,18 @@ def test_the_time_the_grader_takes_judging_an_answer_is_not_the_next_calls(tmp_p
     assert [outcome.kind for outcome in outcomes] == ["returned"] * 3, [outcome.detail for outcome in outcomes]
 
 
+def test_a_crash_is_charged_the_files_load_time_not_the_graders_own_before_it_asked(tmp_path: Path) -> None:
+    """The load time a crash costs again was measured to when the grader read the ready message, after loading its
+    own problems: a file that loads at once was struck after a crash or two when the grader was slow to start
+    (a newcomer's review). The worker says how long loading took."""
+    path = tmp_path / "submission.py"
+    path.write_text("import os\n\ndef dies(x):\n    os._exit(3)\n")
+    with CallGate.started(Sandbox(path, Limits(call_timeout=1), worker_user=None)) as gate:
+        time.sleep(2.5)  # the grader loading its problems, say
+        kinds = [outcome.kind for outcome in gate.stream([Call("dies", [n], {}) for n in range(4)])]
+        assert kinds == ["crashed"] * 4 and gate.sandbox.load_seconds < 1, (kinds, gate.sandbox.load_seconds)
+
+
 def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_function(tmp_path: Path) -> None:
     """f leaves a thread that kills the worker while g runs: g's call dies unanswered, is made again in a fresh
     worker, and answers. The death was f's doing, so g is never struck for it (red team: g was, after three)."""

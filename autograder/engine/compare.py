@@ -213,13 +213,7 @@ def _differs(expected: Any, received: Any, comparison: Comparison, depth: int, w
     """The verdict on one entry and where it sits (``[2]['total']``): the first that differs, found depth-first."""
     if depth > MAX_DEPTH:
         return Verdict(False, WRONG, "nested too deeply to compare"), where
-    if isinstance(received, np.ndarray):  # NumPy's values as Python's own: an array as its tolist(), within reason
-        if received.ndim == 0:
-            received = received[()]
-        elif math.prod(side or 1 for side in received.shape) <= MAX_LISTED and received.dtype.kind in "biufUS":
-            received = received.tolist()  # an empty side counts as one: tolist() makes a list for each row of (10**8, 0)
-    if isinstance(received, np.generic) and received.dtype.kind in "biufUS":
-        received = received.item()
+    expected, received = _as_python(expected), _as_python(received)
     if expected is None or isinstance(expected, (bool, str)):
         if type(received) is type(expected) and received == expected:
             return PASS, where
@@ -234,10 +228,12 @@ def _differs(expected: Any, received: Any, comparison: Comparison, depth: int, w
         return _judge_int(expected, received, relative=False), where
     if isinstance(expected, float):
         if not is_real(received):
-            return Verdict(
-                False, WRONG, f"expected {expected:.6g}, received {_received(received)}: {_value_instead(expected, received)}"
-            ), where
-        return _judge_number(expected, float(received), comparison), where
+            detail = f"expected {expected:.6g}, received {_received(received)}: {_value_instead(expected, received)}"
+            return Verdict(False, WRONG, detail), where
+        try:
+            return _judge_number(expected, float(received), comparison), where
+        except OverflowError:  # an int beyond any float
+            return Verdict(False, WRONG, f"expected {expected:.6g}, received {short_repr(received)}, which is not a finite number"), where
     if isinstance(expected, (list, tuple)):
         if not isinstance(received, (list, tuple)):
             detail = f"expected {short_repr(expected)}, received {_received(received)}: {_value_instead(expected, received)}"
@@ -252,21 +248,35 @@ def _differs(expected: Any, received: Any, comparison: Comparison, depth: int, w
     if isinstance(expected, dict):
         if not isinstance(received, dict):
             return Verdict(False, WRONG, f"expected a dict, received {_received(received)}: {_value_instead(expected, received)}"), where
-        got = {_key_form(key): item for key, item in received.items()}  # True is no key 1 here, as it is no number
-        missing = [key for key in expected if _key_form(key) not in got]
+        # Matched by Python's own hashes (which the reply's decoder bounded: no more than 8 keys share one), then held
+        # to the rule that a truth value is no number: True is no key 1 here, as it is no number.
+        keys = {key: key for key in received}
+        missing = [key for key in expected if key not in keys or _key_form(keys[key]) != _key_form(key)]
         if missing:
             return Verdict(False, WRONG, f"the key {short_repr(missing[0], 80)} is missing ({_count(len(missing), 'key')} missing)"), where
-        wanted = {_key_form(key) for key in expected}
-        extra = [key for key in received if _key_form(key) not in wanted]
+        extra = [key for key in received if key not in expected]
         if extra:
             detail = f"the key {short_repr(extra[0], 80)} should not be there ({_count(len(extra), 'key')} too many)"
             return Verdict(False, WRONG, detail), where
         for key, want in expected.items():
-            verdict, at = _differs(want, got[_key_form(key)], comparison, depth + 1, f"{where}[{short_repr(key, 40)}]")
+            verdict, at = _differs(want, received[key], comparison, depth + 1, f"{where}[{short_repr(key, 40)}]")
             if not verdict.passed:
                 return verdict, at
         return PASS, where
     return Verdict(False, WRONG, f"the grader cannot compare an expected {type(expected).__name__}"), where
+
+
+def _as_python(value: Any) -> Any:
+    """NumPy's values as Python's own, on either side of a ``value`` comparison: a scalar as its item(), an array as
+    its tolist(), within reason (an empty side counts as one: tolist() makes a list for each row of (10**8, 0))."""
+    if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            value = value[()]
+        elif math.prod(side or 1 for side in value.shape) <= MAX_LISTED and value.dtype.kind in "biufUS":
+            return value.tolist()
+    if isinstance(value, np.generic) and value.dtype.kind in "biufUS":
+        return value.item()
+    return value
 
 
 def _number_instead(received: Any) -> str:
@@ -305,9 +315,9 @@ def _judge_int(expected: int, received: Any, relative: bool = True) -> Verdict:
     if isinstance(received, np.ndarray) and received.shape == ():
         received = received[()]
     if not is_real(received):
-        return Verdict(False, WRONG, f"expected {expected}, received {_received(received)}: {_instead('int', received)}")
+        return Verdict(False, WRONG, f"expected {_grouped(int(expected))}, received {_received(received)}: {_instead('int', received)}")
     if not is_integral(received):
-        return Verdict(False, WRONG, f"expected {expected}, received {short_repr(received)}, which is not a whole number")
+        return Verdict(False, WRONG, f"expected {_grouped(int(expected))}, received {short_repr(received)}, which is not a whole number")
     if int(received) != int(expected):
         difference = int(received) - int(expected)
         try:

@@ -80,7 +80,7 @@ class CallGate:
             return Outcome(
                 "skipped",
                 reason="strikes",
-                detail=f"stopped the worker {stops} times, each time reloading your file ({seconds:.0f} s in all)",
+                detail=f"stopped the worker {stops} time{'s' * (stops != 1)}, each time reloading your file ({seconds:.0f} s in all)",
             )
         if time.monotonic() > self.deadline:
             return Outcome("skipped", reason="deadline")

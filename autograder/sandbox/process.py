@@ -175,7 +175,10 @@ class Sandbox:
             if message.get("type") != "ready":
                 raise WorkerGone("broken", "the worker sent something other than its ready message")
             problems = message.get("problems")
-            self.load_seconds = time.monotonic() - self._started
+            # The worker's own count: ready() is called once the grader has loaded its problems, which is not the
+            # file's doing. Untrusted, so kept within what loading may take.
+            seconds = message.get("seconds")
+            self.load_seconds = min(float(seconds), self.limits.import_timeout) if type(seconds) is float and seconds >= 0 else 0.0
             self.imported = ImportReport(
                 functions=_texts(message.get("functions"), len(self.graded_names) + loader.MAX_OTHER_FUNCTIONS),
                 problems=[_error_report(p) for p in problems[:50]] if isinstance(problems, list) else [],

@@ -414,6 +414,9 @@ class _CappedBytes(io.RawIOBase):
 
 
 def main(config: WorkerConfig) -> None:
+    import time
+
+    started = time.monotonic()
     requests, replies = RequestPipe(os.dup(0)), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
@@ -440,13 +443,14 @@ def main(config: WorkerConfig) -> None:
     for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
         setattr(sys, stream, output)
     module, problems = loader.import_submission(config["submission"], config["cell_marker"], config["import_seconds"])
+    loaded = time.monotonic() - started  # before waiting for the grader's first request, which is not loading
     try:
         request, _ = requests.read()  # the grader's first request names the functions it grades
     except EOFError:
         return
     functions = loader.callable_names(module, request["names"] if request["op"] == "report" else [])
     output.end_of_call()  # after the names are looked up: a module __getattr__ may print
-    _send(replies, {"type": "ready", "problems": [*config["problems"], *problems], "functions": functions})
+    _send(replies, {"type": "ready", "problems": [*config["problems"], *problems], "functions": functions, "seconds": loaded})
 
     while True:
         try:

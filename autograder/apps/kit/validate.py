@@ -122,17 +122,15 @@ def _answers_too_large(problems: list[Problem], limits: Limits) -> list[str]:
     a quarter of what a grading may parse (sandbox/reply.JsonBudget), since wrong answers may be larger."""
     import json
 
-    import numpy as np
-
-    from autograder.engine.compiled import encode_value
+    from autograder.sandbox import worker as wire
     from autograder.sandbox.process import JSON_REPLIES_BUDGET
+    from autograder.sandbox.reply import BLOB_COST
 
     errors, total = [], 0
     for case in (case for problem in problems for case in problem.cases):
-        if isinstance(case.expected.value, np.ndarray):
-            continue  # an array travels as raw bytes, not JSON
-        size = len(json.dumps(encode_value(case.expected.value)))
-        total += size
+        blobs: list[bytes] = []  # as the worker sends it: arrays, however deep, as blobs, which the budget counts apiece
+        size = len(json.dumps(wire.encode(case.expected.value, blobs)))
+        total += size + len(blobs) * BLOB_COST
         if size > limits.reply_json_bytes:
             errors.append(
                 f"{case.where}: the right answer holds {size:,} bytes of JSON, over reply_json_bytes ({limits.reply_json_bytes:,})"
@@ -149,26 +147,26 @@ def _answers_too_large(problems: list[Problem], limits: Limits) -> list[str]:
 def _unearnable_follow_through(problems: list[Problem]) -> list[str]:
     """Follow-through credit that no submission can earn: the credit needs each part a composite uses to be seen
     answering two ways on its own cases (follow_through.Recorder.genuine; a constant part could be a lookup
-    table), visible cases alone for a visible composite. A part with one case, or cases that all have the same
-    answer, blocks it silently: an adopter's composite never earned its half with a one-case part."""
+    table), visible cases alone for a visible composite. A part with fewer than two such cases blocks it
+    silently: an adopter's composite never earned its half with a one-case part."""
     cases = [case for problem in problems for case in problem.cases]
-    answers: dict[tuple[str, bool], set[str]] = {}
+    counted: dict[tuple[str, bool], int] = {}  # (part, visible cases only) -> its cases that answer with a value
     for case in cases:
         if case.expected.raises is None:
             for visible_only in (True, False):
                 if not (visible_only and case.hidden):
-                    answers.setdefault((case.function, visible_only), set()).add(repr(case.expected.value))
+                    counted[(case.function, visible_only)] = counted.get((case.function, visible_only), 0) + 1
     where = {problem.key: problem.path for problem in problems}
     warnings: dict[str, None] = {}
     for case in cases:
         parts = {part.function for part in case.follow_through.calls} if case.follow_through else set()
         for part in sorted(parts):
-            if len(answers.get((part, not case.hidden), ())) < 2:
+            if counted.get((part, not case.hidden), 0) < 2:
                 seen = "visible cases" if not case.hidden else "cases"
                 warnings.setdefault(
                     f"{where[case.problem]}: follow-through credit for {'visible' if not case.hidden else 'hidden'} cases of "
-                    f"{case.function} can never be earned: its part {part} needs {seen} with at least two different "
-                    f"answers (a part seen answering one way could be a constant); add a case of {part}"
+                    f"{case.function} can never be earned: its part {part} needs at least two {seen} that answer with a "
+                    f"value (a part seen answering once could be a constant); add a case of {part}"
                 )
     return list(warnings)
 
