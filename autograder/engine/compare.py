@@ -197,13 +197,13 @@ def _judge(expected: Any, received: Any, comparison: Comparison) -> Verdict:
     if comparison.kind == "ints":
         return _judge_ints(expected, received)
     if comparison.kind == "value":
-        return _judge_value(expected, received, comparison, 0)
+        return _judge_value(expected, received, comparison)
     return _judge_array(np.asarray(expected), received, comparison)
 
 
-def _judge_value(expected: Any, received: Any, comparison: Comparison, depth: int = 0) -> Verdict:
+def _judge_value(expected: Any, received: Any, comparison: Comparison) -> Verdict:
     """Plain data entry by entry (see the module's docstring); the detail names the first entry that differs."""
-    verdict, where = _differs(expected, received, comparison, depth, "")
+    verdict, where = _differs(expected, received, comparison, 0, "")
     if verdict.passed or not where:
         return verdict
     return Verdict(False, verdict.summary, f"at {where}: {verdict.detail}")

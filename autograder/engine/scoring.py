@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from autograder.model import CaseResult, Graded, Problem, Report
+from autograder.model import Case, CaseResult, Graded, Problem, Report
 
 
 def assign_max_scores(problem: Problem) -> None:
@@ -44,8 +44,13 @@ def exactly(tests: Iterable[Graded]) -> float:
 def _exact(test: Graded) -> float:
     if not isinstance(test, CaseResult):
         return test.score
-    share = test.case.share or test.case.max_score  # a case scored without assign_max_scores has only max_score
+    share = case_share(test.case)
     return share if test.verdict.passed else share * test.credit
+
+
+def case_share(case: Case) -> float:
+    """A case's exact share of its problem's points (a case scored without assign_max_scores has only max_score)."""
+    return case.share or case.max_score
 
 
 def total(report: Report) -> float:

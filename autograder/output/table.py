@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from autograder.engine.scoring import exactly
+from autograder.engine.scoring import case_share, exactly
 from autograder.model import CaseResult, CheckResult, Report
 from autograder.output.describe import describe, plain
 from autograder.output.results import summary_sections
@@ -42,7 +42,7 @@ def _per_function(results: list[CaseResult]) -> list[str]:
     body = []
     for function, own in rows.items():
         passed = sum(r.verdict.passed for r in own)
-        earned, possible = exactly(own), round(sum(r.case.share or r.case.max_score for r in own), 4)
+        earned, possible = exactly(own), round(sum(case_share(r.case) for r in own), 4)
         first = next((r for r in own if not r.verdict.passed), None)
         reason = "" if first is None else f"{first.case.number}: {first.diagnosis or first.verdict.summary}"
         body.append((function, f"{passed}/{len(own)}", f"{earned:g}/{possible:g}", reason.splitlines()[0] if reason else ""))

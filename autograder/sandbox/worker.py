@@ -30,6 +30,7 @@ import os
 import re
 import struct
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -414,8 +415,6 @@ class _CappedBytes(io.RawIOBase):
 
 
 def main(config: WorkerConfig) -> None:
-    import time
-
     started = time.monotonic()
     requests, replies = RequestPipe(os.dup(0)), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
