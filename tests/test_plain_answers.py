@@ -363,3 +363,28 @@ def test_dict_keys_are_matched_by_the_hashes_the_decoder_bounded() -> None:
     started = time.process_time()
     assert agrees(expected, received, VALUE)
     assert time.process_time() - started < 1
+
+
+def test_a_plain_types_own_kinds_cross_the_wire_as_that_type() -> None:
+    """A namedtuple is a tuple and a str subclass a string: both crossed as unsupported objects and failed a right
+    answer ((word, count) pairs as a namedtuple), as a Counter, a dict kind, already did not."""
+    from collections import namedtuple
+
+    class Name(str):
+        pass
+
+    pair = namedtuple("pair", "word count")
+    for value, plain in (([pair("a", 3)], [("a", 3)]), (Name("hi"), "hi"), (pair(1, 2), (1, 2))):
+        blobs: list[bytes] = []
+        received = decode_reply(wire.encode(value, blobs), blobs, 1 << 20)
+        assert received == plain and type(received) is type(plain), received
+        assert judge(plain, received, VALUE).passed
+
+
+def test_a_long_int_made_by_another_number_type_travels_in_hex_too() -> None:
+    """A Fraction equal to a 5,000-digit int crossed as that int in decimal, which JSON cannot write: the worker died."""
+    from fractions import Fraction
+
+    blobs: list[bytes] = []
+    sent = wire.encode(Fraction(10**5000), blobs)
+    assert json.dumps(sent) and decode_reply(sent, blobs, 1 << 20) == 10**5000

@@ -77,15 +77,19 @@ def encode(value: object, blobs: list[bytes], depth: int = 0) -> JsonValue:
         np.save(buffer, array, allow_pickle=False)
         blobs.append(buffer.getvalue())
         return {tag: len(blobs) - 1}
-    if type(value) is tuple:
+    # Their own kinds as the plain ones they are: a namedtuple is a tuple, a str subclass its text, a Counter a dict.
+    # A list subclass stays refused: one that claims equality (tests/attacks/lying_objects.py) is named as itself.
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, tuple):
         return {"$tuple": [encode(item, blobs, depth + 1) for item in value]}
     if type(value) is list:
         return [encode(item, blobs, depth + 1) for item in value]
-    if isinstance(value, dict):  # a dict, or one of its kinds (Counter, defaultdict, OrderedDict): its items
+    if isinstance(value, dict):
         return {"$dict": [[encode(key, blobs, depth + 1), encode(item, blobs, depth + 1)] for key, item in dict.items(value)]}
     number = _exact_real(value)
     if number is not None:
-        return number
+        return encode(number, blobs, depth)  # a long int, from a Fraction say, as every long int travels
     return {"$unsupported": type(value).__name__[:80]}
 
 
