@@ -296,6 +296,26 @@ def test_sigterm_and_sighup_stop_a_batch_as_ctrl_c_does(tmp_path: Path, request:
     assert not list(private_tmp.glob("ag-*")), "the unpacked export or a sandbox folder was left behind"
 
 
+def test_a_grade_whose_record_reached_the_disk_as_the_interrupt_came_counts_as_graded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slot writes a submission's record, then the main thread learns of it: an interrupt between the two left a
+    finished submission listed as not graded in that run's grades.csv, though a rerun found it done (CI saw it
+    once, after the files stopped waiting for fsync). What the disk holds whole counts."""
+    export, out = make_export(tmp_path / "export"), tmp_path / "out"
+    finishes = batch.ParallelGrading.run
+
+    def interrupted_after_the_last_record(self: batch.ParallelGrading, progress: Progress) -> tuple[dict[str, Record], bool]:
+        records, _ = finishes(self, progress)
+        records.pop(IDS[-1])  # written to disk by its slot, not yet known to the main thread
+        return records, True
+
+    monkeypatch.setattr(batch.ParallelGrading, "run", interrupted_after_the_last_record)
+    assert run_batch(export, "--out", out) == 130
+    assert "Interrupted: 0 not graded" in capsys.readouterr().err
+    assert read_csv(out / "grades.csv")[-1]["status"] != "not graded"
+
+
 def test_under_nohup_sighup_stays_ignored(tmp_path: Path) -> None:
     """``nohup python -m autograder batch ...``: closing the terminal must not stop the class."""
     folder = tmp_path / "class"

@@ -192,6 +192,10 @@ def _run(arguments: argparse.Namespace) -> int:
                 except BaseException:
                     _give_back(out)
                     raise
+                if interrupted:  # a grade whose record reached the disk as the interrupt came is done, as a rerun finds it
+                    current = {job.submission.id: job.fingerprint for job in jobs if job.submission.id not in records}
+                    finished = _stored_records(out, [job.submission for job in jobs if job.submission.id in current])
+                    records.update({key: record for key, record in finished.items() if record.get("fingerprint") == current[key]})
     except BatchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
