@@ -281,6 +281,43 @@ OPERATORS = {
         '- {name: "past 2**31", call: areas, args: [[100000]]}\n',
         "-> `np.asarray(sides).astype(np.int32)`",
     ),
+    "a product computed in 32-bit integers": (
+        """
+        def layer(c_in, c_out):
+            return c_in * c_out + c_out
+
+
+        def stack(widths):
+            return sum(layer(a, b) for a, b in zip(widths, widths[1:]))
+
+
+        def domain_stack(rng):
+            return [[int(w) for w in rng.integers(1, 2**17, size=int(rng.integers(2, 5)))]]
+    """,
+        "stack",
+        '- {name: "small", call: stack, args: [[3, 4, 5]]}\n- {name: "a total past 2**31", call: stack, args: [[40000, 40000, 40000]]}\n',
+        '- {name: "one layer past 2**31", call: stack, args: [[1, 65536, 65536]]}\n',
+        "`c_in * c_out` computed in 32-bit integers",
+    ),
+    "integer inputs kept as int32": (
+        """
+        import numpy as np
+
+
+        def dot(x, w):
+            x, w = np.asarray(x, dtype=np.float64), np.asarray(w, dtype=float)
+            return float(x @ w)
+
+
+        def domain_dot(rng):
+            n = int(rng.integers(1, 5))
+            return [rng.integers(-(2**20), 2**20, size=n), rng.integers(-(2**20), 2**20, size=n)]
+    """,
+        "dot",
+        '- {name: "small", call: dot, args: [!array [1, 2], !array [3, 4]]}\n- {name: "floats", call: dot, args: [!array [0.5], !array [3.0]]}\n',
+        '- {name: "products past 2**31", call: dot, args: [!array [100000, 3], !array [100000, 5]]}\n',
+        "integer inputs kept as np.int32 where every input is converted to float",
+    ),
     "NumPy integers not taken for ints": (
         """
         import numpy as np
@@ -302,7 +339,7 @@ OPERATORS = {
 }
 
 
-KINDS = {"doubled": "array", "weighted": "array", "areas": "ints", "pair": "ints"}  # the others answer an int
+KINDS = {"doubled": "array", "weighted": "array", "areas": "ints", "pair": "ints", "dot": "array"}  # the others answer an int
 
 
 @pytest.mark.parametrize("operator", sorted(OPERATORS))

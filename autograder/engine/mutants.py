@@ -15,7 +15,9 @@ students commonly make:
 - narrow numbers: float64 as float32 or float16, a ``dtype=`` dropped (the
   inputs' own dtypes kept), int32 accumulation (``dtype=np.int32``,
   ``.astype(np.int32)``, an int32 buffer, a sum in int32, a parameter or an
-  ``int(...)`` made ``np.int32``).
+  ``int(...)`` made ``np.int32``), integer work in 32 bits (a product that
+  wraps past 2**31 though the total is summed in Python ints; integer inputs
+  converted to int32 where the reference converts every input to float).
 
 Kills are counted per function: a slip in a helper must be caught by the
 cases of every function that uses it, composites included. For each graded
@@ -83,6 +85,8 @@ NP = "_mutation_numpy"  # the name under which a mutant sees NumPy, whatever its
 STALE = "_mutation_stale_cache"  # ... the decorator of state kept across calls
 IN_DTYPE_OF = "_mutation_output_in_dtype_of"  # ... the decorator of an output buffer in an input's dtype
 INT32_SUM = "_mutation_int32_sum"  # ... a sum accumulated in int32
+WRAPPED_INT32 = "_mutation_wrapped_int32"  # ... an integer result computed in 32 bits
+INTS_AS_INT32 = "_mutation_ints_as_int32"  # ... integer inputs kept as int32 instead of converted to float
 
 
 @dataclass(frozen=True)
@@ -523,7 +527,7 @@ class _Graph:
             module = types.ModuleType(name)
             module.__package__ = self._key(file)
             module.__file__ = str(file)
-            module.__dict__.update({NP: np, STALE: _stale_cache, IN_DTYPE_OF: _output_in_dtype_of, INT32_SUM: _int32_sum})
+            module.__dict__.update(MISTAKES)
             sys.modules[name] = module
             self.registered.append(name)
             try:
@@ -602,6 +606,36 @@ def _int32_sum(values: Any) -> Any:
     return np.sum(np.asarray(list(values)), dtype=np.int32)
 
 
+def _wrapped_int32(value: Any) -> Any:
+    """An integer result as 32 bits hold it (wrapped past 2**31), its type kept: a per-layer count in np.int32, say,
+    that the caller then adds up in Python ints, so only a part of the total wraps. Anything else is left alone."""
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+        return value.astype(np.int32).astype(value.dtype)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return type(value)((int(value) + 2**31) % 2**32 - 2**31)
+    return value
+
+
+def _ints_as_int32(value: Any, converted: Any) -> Any:
+    """An input converted to float only when it is fractional: integer arrays, lists and numbers kept as int32
+    (as ``np.asarray(x)`` does on a 32-bit platform, or ``dtype="i4"``), so their products and sums wrap past 2**31."""
+    try:
+        array = np.asarray(value)
+    except Exception:  # noqa: BLE001 - ragged: the reference's own conversion decides
+        return converted
+    return array.astype(np.int32) if array.dtype.kind in "biu" else converted
+
+
+MISTAKES: dict[str, Any] = {  # what a mutant's code may call, under the names the mutations give them
+    NP: np,
+    STALE: _stale_cache,
+    IN_DTYPE_OF: _output_in_dtype_of,
+    INT32_SUM: _int32_sum,
+    WRAPPED_INT32: _wrapped_int32,
+    INTS_AS_INT32: _ints_as_int32,
+}
+
+
 # --------------------------------------------------------------------------- the mutations
 
 
@@ -624,6 +658,35 @@ _SWAPPED_ATTRIBUTES = {"floor": ["ceil"], "ceil": ["floor"], "float64": ["float3
 _MODULES = {"np", "numpy", "math"}
 _CONVERSIONS = {"asarray", "array", "asanyarray", "ascontiguousarray"}  # np.<this>(p, ...): p is an array input
 _BUFFERS = {"zeros", "empty", "ones", "full"}  # np.<this>(shape, ...): a new buffer, float64 unless told
+
+
+_FLOATS = {"float", "float64", "double", "float_"}
+
+
+def _to_float(node: ast.AST) -> ast.expr | None:
+    """What ``node`` converts to float64, when it is ``np.asarray(v, dtype=float)``, ``np.array(v, dtype=np.float64)``
+    or ``v.astype(float)``."""
+    if not isinstance(node, ast.Call):
+        return None
+
+    def is_float(type_: ast.expr) -> bool:
+        name = type_.id if isinstance(type_, ast.Name) else type_.attr if isinstance(type_, ast.Attribute) else type_.value
+        return name in _FLOATS if isinstance(type_, (ast.Name, ast.Attribute, ast.Constant)) else False
+
+    if _numpy_call(node, {"asarray", "array"}) and node.args and any(k.arg == "dtype" and is_float(k.value) for k in node.keywords):
+        return node.args[0]
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "astype" and node.args and is_float(node.args[0]):
+        return node.func.value
+    return None
+
+
+class _IntegersKept(ast.NodeTransformer):
+    """Every conversion to float in a statement made to keep integer inputs as int32 (:func:`_ints_as_int32`)."""
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        self.generic_visit(node)
+        value = _to_float(node)
+        return node if value is None else ast.Call(ast.Name(INTS_AS_INT32, ast.Load()), [value, node], [])
 
 
 def _np(attribute: str) -> ast.Attribute:
@@ -774,6 +837,11 @@ class _Mutator(ast.NodeTransformer):
                 chosen = self._offer(node, kept)
                 if chosen is not None:
                     return chosen
+        if isinstance(node.op, (ast.Mult, ast.Pow, ast.LShift)):
+            wrapped = ast.Call(ast.Name(WRAPPED_INT32, ast.Load()), [node], [])
+            chosen = self._offer(node, wrapped, f"`{_text(node)}` computed in 32-bit integers (wraps past 2**31)")
+            if chosen is not None:
+                return chosen
         return node
 
     def visit_Assign(self, node: ast.Assign) -> ast.AST:
@@ -786,6 +854,11 @@ class _Mutator(ast.NodeTransformer):
                 if isinstance(inner, ast.Call):
                     inner.keywords = [k for k in inner.keywords if k.arg != "dtype"]
             chosen = self._offer(node, stripped, "every dtype= dropped: the inputs' own dtypes kept")
+            if chosen is not None:
+                return chosen
+        if any(_to_float(inner) for inner in ast.walk(node.value)):
+            kept = _IntegersKept().visit(copy.deepcopy(node))
+            chosen = self._offer(node, kept, "integer inputs kept as np.int32 where every input is converted to float")
             if chosen is not None:
                 return chosen
         return node
