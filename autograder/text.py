@@ -39,6 +39,9 @@ _CONTROL = (
     r"\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e00ff\U000e01f0-\U000e0fff]"
 )
 _SURROGATE = r"[\ud800-\udfff]"
+# **bold** as Markdown reads it: the marks hug the words and do not touch a letter, a digit or another mark outside,
+# so the power in "more than 2**31 parameters" is no mark at all.
+_BOLD = r"(?<![\w*])\*\*(?=\S)(.+?)(?<=\S)\*\*(?![\w*])"
 CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")  # a spreadsheet runs a cell that starts so as a formula
 
 
@@ -102,7 +105,9 @@ def to_terminal(text: Text) -> str:
 
 
 def _terminal_part(part: str) -> str:
-    return clean(part.replace("**", "") if isinstance(part, Trusted) else part)
+    if isinstance(part, Trusted) and "**" in part:
+        part = re.sub(_BOLD, r"\1", part)
+    return clean(part)
 
 
 def to_html(text: Text) -> str:

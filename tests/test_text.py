@@ -102,6 +102,13 @@ def test_trusted_text_is_shown_as_written_and_student_text_is_escaped_in_every_m
     assert to_html(student) == "**&lt;b&gt;x&lt;/b&gt;**\ufffd]0;t\ufffd"
 
 
+def test_a_terminal_drops_only_bold_marks_so_a_power_in_a_case_name_stays() -> None:
+    """An instructor's case name "more than 2**31 parameters" read "more than 231 parameters" in `grade --verbose`."""
+    assert to_terminal(Trusted("a layer with more than 2**31 parameters")) == "a layer with more than 2**31 parameters"
+    assert to_terminal(Trusted("2**31 and 2**32 are not bold")) == "2**31 and 2**32 are not bold"
+    assert to_terminal(Trusted("**Likely mistake:** past 2**31, **twice**")) == "Likely mistake: past 2**31, twice"
+
+
 def test_a_message_keeps_the_students_parts_apart_until_rendered() -> None:
     message = Message(Trusted("Graded "), StudentText("`a`<img>.py"), Trusted("."))
     assert isinstance(message, str) and message == "Graded `a`<img>.py."  # its str: what a terminal shows
