@@ -6,7 +6,7 @@ import gc
 import re
 from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -116,6 +116,34 @@ def num_downsampling_layers(size_in, size_latent, kernel_size):
 """,
     ),
 }
+
+
+@pytest.mark.ps3
+def test_a_mistake_is_named_only_where_every_answer_of_the_function_fits_it(tmp_path: Path) -> None:
+    """A default of padding=1 gives, on one case, the answer rounding gives there; its other answers rule rounding out.
+
+    The fidelity review's file was told "This rounds the output size instead of flooring it" on that one case.
+    """
+    wrong_default = """
+
+def conv_output_size(size_in, kernel_size, stride=1, padding=1):
+    padded = size_in + 2 * padding
+    if kernel_size > padded:
+        raise ValueError("the kernel does not fit")
+    return (padded - kernel_size) // stride + 1
+"""
+    report = _grade(tmp_path, SOLUTION.read_text() + wrong_default)
+    namespace: dict[str, Any] = {}
+    exec(wrong_default, namespace)  # the same function here, to find the case where it gives rounding's answer
+    coincidences = [
+        result.case.name
+        for result in report.results
+        if result.case.function == "conv_output_size"
+        for answer, message in result.case.known_mistakes
+        if "rounds the output size" in message and answer == namespace["conv_output_size"](*result.case.args, **result.case.kwargs)
+    ]
+    assert coincidences  # the one case the old grader named rounding on
+    assert _diagnoses(report, "conv_output_size") == {""}
 
 
 # The worked answers' Algorithm 1, line 7 slip, O[i : j + K_h, ...], made in the solution's own loop.

@@ -119,6 +119,7 @@ def grade(
         cases = [case for problem in report.problems for case in problem.cases]
         run.phase([case for case in cases if not case.hidden])
         run.follow_through()  # the visible cases' credit, before any hidden input reaches the worker
+        run.settle_diagnoses()  # a visible case's diagnosis rests on the visible answers alone
         check_files = [file for folder in _problem_folders(report.problems) for file in problemset.find_checks(folder)]
         if check_files:
             from autograder.engine.checks import CheckError, run_checks  # pytest and the fixture: only for problems with checks
@@ -131,6 +132,7 @@ def grade(
                 return report
         run.phase([case for case in cases if case.hidden])
         run.follow_through()
+        run.settle_diagnoses()
         publish_hidden(report.results, outcomes.hidden_alphabets(cases))
         position = {id(case): index for index, case in enumerate(cases)}
         report.results.sort(key=lambda result: position[id(result.case)])
@@ -158,6 +160,13 @@ class _Run:
         )
         self.kinds = {case.function: case.comparison.kind for problem in report.problems for case in problem.cases}
         self.granted = 0  # results whose follow-through credit is decided
+        self.mistakes: dict[tuple[str, str], set[str]] = {}  # (problem, function) -> the known mistakes its spec names
+        for problem in report.problems:
+            for case in problem.cases:
+                self.mistakes.setdefault((problem.key, case.function), set()).update(message for _, message in case.known_mistakes)
+        self.matched: dict[int, list[str]] = {}  # id(result) -> the known mistakes its wrong answer matched
+        self.ruled_out: dict[str, set[str]] = {}  # function -> the known mistakes its answers so far show it does not make
+        self.settled = 0  # results whose diagnosis is settled
 
     def phase(self, cases: list[Case]) -> None:
         """The phase's cases, in order, sent to the worker as one stream; then the part calls follow-through needs.
@@ -206,6 +215,7 @@ class _Run:
                 if graded is not None:
                     self.recorder.own_case(graded.function, outcome)
                     result = check(graded, outcome)
+                    self._weigh(result)
                     self.report.results.append(result)
                     if self.watcher:
                         self.watcher.judged(result)
@@ -213,6 +223,41 @@ class _Run:
                 self.recorder.record(key, outcome)
         finally:
             outcomes.close()
+
+    def _weigh(self, result: CaseResult) -> None:
+        """What this answer says of the function's known mistakes (read now: the answer itself is not kept).
+
+        A function that makes a mistake gives the mistake's answer on every case: a wrong one where the spec
+        lists it, the right one on the spec's other cases. So any other answer rules the mistake out for the
+        whole function: a right answer where the mistake's is wrong, a wrong answer that is not the mistake's.
+        A call that gave no answer, a case that expects an error, and a case of another spec (which never
+        worked the mistake out) tell nothing.
+        """
+        case, outcome = result.case, result.outcome
+        mistakes = self.mistakes.get((case.problem, case.function))
+        if not mistakes or case.expected.raises or outcome is None or outcome.kind != "returned":
+            return
+        if result.verdict.passed:
+            ruled_out = {message for _, message in case.known_mistakes}
+        else:
+            matched = mistakes_matched(case, outcome.value) if result.diagnosis else []
+            self.matched[id(result)] = matched
+            ruled_out = mistakes.difference(matched)
+        self.ruled_out.setdefault(case.function, set()).update(ruled_out)
+
+    def settle_diagnoses(self) -> None:
+        """Name a known mistake on the cases judged since the last call only where every answer so far fits it.
+
+        One wrong answer can match a mistake by coincidence: a default of ``padding=1`` gives, on one case, what
+        rounding instead of flooring gives there, and its other answers show it does not round. Called after
+        each phase, so a visible case's diagnosis rests on the visible answers alone (hidden ones would tell a
+        student something of the hidden inputs).
+        """
+        for result in self.report.results[self.settled :]:
+            if result.diagnosis:
+                ruled_out = self.ruled_out.get(result.case.function, set())
+                result.diagnosis = named([message for message in self.matched.get(id(result), []) if message not in ruled_out])
+        self.settled = len(self.report.results)
 
     def follow_through(self) -> None:
         """Grant follow-through credit to the cases judged since the last call, from the answers recorded so far.
@@ -271,14 +316,22 @@ def publish_hidden(results: list[CaseResult], alphabets: dict[str, outcomes.Hidd
 
 
 def diagnose(case: Case, received: Any) -> str:
-    """The known mistakes the answer matches: all of them, since more than one may fit one case.
+    """The known mistakes the answer matches, in words: all of them, since more than one may fit one case."""
+    return named(mistakes_matched(case, received))
+
+
+def mistakes_matched(case: Case, received: Any) -> list[str]:
+    """The messages of the known mistakes whose answer ``received`` is.
 
     None where the right answer is True or False: the one wrong answer there matches every mistake, so naming
     one would tell a student who counted spaces that they ignored capital letters (an adopter's anagram check).
     """
     if isinstance(case.expected.value, bool):
-        return ""
-    matches = list(dict.fromkeys(message for wrong, message in case.known_mistakes if agrees(wrong, received, case.comparison)))
+        return []
+    return list(dict.fromkeys(message for wrong, message in case.known_mistakes if agrees(wrong, received, case.comparison)))
+
+
+def named(matches: Sequence[str]) -> str:
     if len(matches) <= 1:
         return "".join(matches)
     return "One of these (this case cannot tell them apart): " + " / ".join(matches)

@@ -58,10 +58,16 @@ def conv_layer_params_no_bias(c_in: int, c_out: int, kernel_size) -> int:
 
 
 def conv_output_size_rounded(size_in: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
-    """The size rounded to the nearest integer; where a partial stride is left over past half a step, as math.ceil
-    rounds it too (the message names both: the function keeps one known mistake, which hidden cases can name)."""
+    """The size rounded to the nearest integer. With conv_output_size_rounded_up, one known mistake in two forms
+    under one message: a function is named only where all its answers fit one mistake, and both are rounding."""
     conv_output_size(size_in, kernel_size, stride, padding)  # the same fit check
     return round((size_in + 2 * padding - kernel_size) / stride) + 1
+
+
+def conv_output_size_rounded_up(size_in: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """The size rounded up (math.ceil): any partial stride left over counts as a step."""
+    conv_output_size(size_in, kernel_size, stride, padding)
+    return -(-(size_in + 2 * padding - kernel_size) // stride) + 1
 
 
 def num_conv_layers_off_by_one(size_in: int, size_out: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
