@@ -270,10 +270,30 @@ def test_exit_and_interrupt_inside_functions_are_ordinary_errors(harness: Harnes
     assert_clean(harness)
 
 
+def worker_restarts(data: Results) -> int:
+    """How many times the grading's worker was started again, from the staff's "Grading environment" note."""
+    staff = next(t["output"] for t in data["tests"] if t["name"] == "Grading environment (staff only)")
+    found = re.search(r"worker restarts: (\d+)", staff)
+    return int(found.group(1)) if found else 0
+
+
 def test_a_worker_that_exits_after_answering_does_not_cost_the_next_function(harness: Harness) -> None:
     harness.submit({"ps3.py": hostile("worker_exits_after_reply", root=harness.root)})
     data = harness.run()
     assert data["score"] == TOTAL, [(t["name"], t["output"][:200]) for t in data["tests"] if t.get("status") == "failed"]
+    assert worker_restarts(data) == 1  # the attack did end its worker once
+    assert_clean(harness)
+
+
+def test_functions_that_end_the_worker_after_every_answer_are_struck_not_forgiven_forever(harness: Harness) -> None:
+    """Each death is charged to the function that ran last; twice, and it is not called again. Before, every death
+    was forgiven: full marks, and a new worker (namespaces, a cgroup, a reaper) per call, 158 in all."""
+    harness.submit({"ps3.py": hostile("worker_exits_after_every_reply")})
+    data = harness.run()
+    assert data["score"] < TOTAL / 2
+    assert "left the worker to die after answering 2 times" in printed(data, "conv2d")
+    # Per function: the two deaths it is charged, and the one after its last call, charged but unfelt.
+    assert len(ALL_FUNCTIONS) <= worker_restarts(data) <= 3 * len(ALL_FUNCTIONS)
     assert_clean(harness)
 
 

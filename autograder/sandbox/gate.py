@@ -13,6 +13,13 @@ Crashes are cheap when the file loads at once, so a function that crashes on a
 few inputs is still called on the rest; but a notebook that works for seconds
 as it loads, with one crashing function, no longer spends the whole run's time
 reloading, leaving every function after it unrun.
+
+A worker that dies with no call of its own running (the next call finds it
+gone, and the same call in a fresh worker answers) was killed by what an
+earlier call left behind: a thread, an exit handler, a signal. That death is
+charged to the function that ran last in it, and a function charged twice is
+not called again. Otherwise a file whose every function ends its worker after
+answering would earn full marks while the grader started a worker per call.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ class CallGate:
         self.sandbox, self.deadline, self.max_timeouts = sandbox, deadline, max_timeouts
         self.timeouts: dict[str, int] = {}
         self.stops: dict[str, tuple[int, float]] = {}  # per function: the worker stops it caused, not time-outs, and their cost in seconds
+        self.left_dead: dict[str, int] = {}  # per function: workers that died after it ran, with no call of their own running
+        self.ran_last: str | None = None  # the function of the worker's last answer, in any stream
 
     @classmethod
     def started(cls, sandbox: Sandbox) -> CallGate:
@@ -82,6 +91,13 @@ class CallGate:
                 reason="strikes",
                 detail=f"stopped the worker {stops} time{'s' * (stops != 1)}, each time reloading your file ({seconds:.0f} s in all)",
             )
+        deaths = self.left_dead.get(function, 0)
+        if deaths >= self.max_timeouts:
+            return Outcome(
+                "skipped",
+                reason="strikes",
+                detail=f"left the worker to die after answering {deaths} times (a thread, an exit handler or a signal it left behind)",
+            )
         if time.monotonic() > self.deadline:
             return Outcome("skipped", reason="deadline")
         if self.sandbox.json_budget.spent:
@@ -113,6 +129,7 @@ class CallGate:
         made once more, once.
         """
         position, retried, forgiven = 0, -1, 0.0  # forgiven: what the death before a retry cost, charged if the retry dies too
+        suspect: str | None = None  # the function that ran last when the worker died before the call being retried
         while position < len(calls):
             plan = [(call, self.refusal(call.function)) for call in calls[position:]]
             allowed = [call for call, refused in plan if refused is None]
@@ -125,14 +142,19 @@ class CallGate:
                     if refused is None and outcome.kind == "skipped":
                         outcome = replace(self.missing(call.function), output=outcome.output, seconds=outcome.seconds)
                     if outcome.died_unanswered and retried != position:
-                        retried, forgiven = position, outcome.seconds + self.sandbox.load_seconds
+                        retried, forgiven, suspect = position, outcome.seconds + self.sandbox.load_seconds, self.ran_last
+                        self.ran_last = None
                         break  # once more, in a fresh worker: the death may not be this call's (a thread an earlier call left)
                     if outcome.kind in ("crashed", "broken"):
                         stops, seconds = self.stops.get(call.function, (0, 0.0))
                         cost = outcome.seconds + self.sandbox.load_seconds + (forgiven if retried == position else 0.0)
                         self.stops[call.function] = (stops + 1 + (retried == position), seconds + cost)
+                    elif retried == position and suspect is not None and refused is None:
+                        self.left_dead[suspect] = self.left_dead.get(suspect, 0) + 1  # the retry answered: the death was not this call's
                     if outcome.kind == "timeout":
                         self.timeouts[call.function] = self.timeouts.get(call.function, 0) + 1
+                    if refused is None:  # a worker that answered is still running it; any other has gone
+                        self.ran_last = call.function if outcome.kind in ("returned", "raised", "skipped") else None
                     position += 1
                     yield outcome
                     if refused is None and time.monotonic() > self.deadline:

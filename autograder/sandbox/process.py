@@ -72,6 +72,7 @@ class Sandbox:
         self.imported: ImportReport | None = None
         self.graded_names: frozenset[str] = frozenset()  # set before ready(): the ready report names each one it binds
         self.load_seconds = 0.0  # how long the last worker took to load the submission: what a restart costs again
+        self.workers_started = 0  # every worker of this grading: more than one means restarts (staff see how many)
         self.json_budget = JsonBudget(JSON_REPLIES_BUDGET * self.limits.reply_json_bytes)  # every worker's, together
         self.protections: dict[str, object] = {}  # made again for each worker, when it says hello
         self._cleanup_problems: list[str] = []  # what failed in stopping any of this sandbox's workers
@@ -130,6 +131,7 @@ class Sandbox:
         }
         try:
             self.process = zygote.spawn(spawn, requests_read, replies_write, output_write)
+            self.workers_started += 1
         except BaseException:
             for fd in (self._requests, self._replies, self._output):
                 os.close(fd)
@@ -171,6 +173,8 @@ class Sandbox:
             self.protections = {**(applied if isinstance(applied, dict) else {}), **self.isolation.report()}
             if self.process is not None:
                 self.protections["memory"] = self.process.memory
+            if self.workers_started > 1:
+                self.protections["worker restarts"] = self.workers_started - 1
             message, _ = self._receive(deadline)
             if message.get("type") != "ready":
                 raise WorkerGone("broken", "the worker sent something other than its ready message")
