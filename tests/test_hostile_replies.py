@@ -389,6 +389,23 @@ def test_unreadable_text_and_forged_headers_are_broken_replies() -> None:
         assert outcome.kind == "broken" and "could not be read safely" in outcome.detail
 
 
+def test_only_headers_np_save_writes_for_a_plain_dtype_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record's header is refused before NumPy parses it: the red team's 430-field dtype, 4,500 blobs a reply,
+    cost the grader 100 s of CPU and 530 MB. Every dtype an answer may have still reads."""
+    parsed: list[bytes] = []
+    real_read = np.lib.format.read_array_header_2_0
+    monkeypatch.setattr(np.lib.format, "read_array_header_2_0", lambda stream, *a, **k: parsed.append(b"") or real_read(stream, *a, **k))
+    records = np.zeros(2, dtype=[(f"f{i}", "<i1") for i in range(430)])
+    buffer = io.BytesIO()
+    np.lib.format.write_array(buffer, records, version=(2, 0))
+    for blob in (buffer.getvalue(), npy(np.zeros(3, dtype="V8")), npy(np.zeros(3)).replace(b"'shape'", b"'shape' ")):
+        outcome = outcome_of(frame('{"$array": 0}', [blob]))
+        assert outcome.kind == "broken" and "could not be read safely" in outcome.detail
+    assert not parsed
+    for value in (np.array(["ab", "c"]), np.array([b"x"]), np.array(["2020-01-01"], dtype="M8[D]"), np.zeros((1,) * 32, dtype=np.longdouble)):
+        assert np.array_equal(reply.load_npy(npy(value)), value)
+
+
 def test_refusals_on_the_wire() -> None:
     assert outcome_of(struct.pack(">I", LIMITS.reply_json_bytes + 1)).kind == "broken"
     huge_blob = frame('{"$array": 0}', [npy(np.zeros(LIMITS.reply_bytes // 8 + 1))])
