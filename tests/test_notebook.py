@@ -246,6 +246,26 @@ def test_a_version_3_notebook_gets_full_marks(gradescope: GradescopeLayout) -> N
     assert data["score"] == total_points(), scores_by_function(data)
 
 
+@pytest.mark.parametrize("layout", ["version 4, one list of cells", "version 3, a worksheet a cell"])
+def test_a_notebook_of_too_many_cells_is_refused_whole_before_any_reading(layout: str) -> None:
+    """The red team's 80,000 worksheets (1.8 MB) cost the grader 51 s of CPU, gathered pairwise; 21,000 empty
+    cells 2.4 s in nbformat. Past MAX_CELLS the notebook is not read, and the student is told why and what to do."""
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": "x = 1\n", "execution_count": None}
+    count = source.MAX_CELLS + 1
+    if layout.startswith("version 4"):
+        document = {"cells": [cell] * count, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    else:
+        document = {"worksheets": [{"cells": [cell]}] * 80_000, "metadata": {}, "nbformat": 3, "nbformat_minor": 0}
+    converted = source.notebook_source(json.dumps(document).encode(), "ps3.ipynb")
+    assert converted.data == b"" and len(converted.problems) == 1
+    assert f"ps3.ipynb has more than {source.MAX_CELLS:,} cells" in converted.problems[0]["message"]
+    assert "submit ps3.py" in converted.problems[0]["message"]
+    document["cells" if layout.startswith("version 4") else "worksheets"] = (
+        [cell] * source.MAX_CELLS if layout.startswith("version 4") else [{"cells": [cell]}] * source.MAX_CELLS
+    )
+    assert not source.notebook_source(json.dumps(document).encode(), "ps3.ipynb").problems  # at the limit: read
+
+
 # --------------------------------------------------------------------------- an environment that cannot read notebooks
 
 # Run as ``python -c``: the named packages made unimportable (None in sys.modules), then the command line.

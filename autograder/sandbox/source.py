@@ -51,6 +51,9 @@ CELL_MAGICS_RUN_AS_CODE = frozenset({"time", "capture", "prun"})
 # grows with its size times its magics. Past this many characters x magics in one notebook (a few
 # seconds), cells are loaded as plain Python and a problem says so.
 TRANSFORM_BUDGET = 2_000_000
+# Cells in one notebook: nbformat and the converter work per cell, so 21,000 empty cells in a 2 MB file cost the
+# grader seconds (a red-team pass). A long course notebook has a few hundred.
+MAX_CELLS = 5_000
 # A line that may hold IPython syntax: an escape opening a line, a trailing ?, or x = %magic / x = !cmd.
 # A pattern, compiled on first use (only a notebook needs it).
 _SPECIAL_LINE = r"(?m)^[ \t]*[!%?,;/]|\?[ \t]*(#.*)?$|=[ \t]*[!%]"
@@ -89,6 +92,9 @@ def notebook_source(data: bytes, name: str = f"{NEUTRAL_MODULE_NAME}.ipynb") -> 
         return SubmissionSource(python_name, b"", fatal=missing_readers_message(missing, name))
     try:
         cells = _read_cells(data)
+    except TooManyCells:
+        message = f"{name} has more than {MAX_CELLS:,} cells, the most the autograder reads: merge cells, or submit {python_name}"
+        return SubmissionSource(python_name, b"", problems=[_problem("NotebookError", "the notebook file", message)])
     except Exception:  # noqa: BLE001 - whatever nbformat makes of a broken file, the student gets one message
         problem = _problem(
             "NotebookError", "the notebook file", f"{name} is not a notebook Jupyter can open: save it again, or submit {python_name}"
@@ -185,13 +191,17 @@ def _essentials(data: bytes) -> str:
     document = json.loads(data.decode("utf-8-sig"))
     if not isinstance(document, dict):
         raise ValueError("a notebook is a JSON object")
-    cells = document.get("cells", [])
+    cells = list(document["cells"]) if isinstance(document.get("cells"), list) else []
     for worksheet in document.get("worksheets", []) if isinstance(document.get("worksheets"), list) else []:  # version 3
         if isinstance(worksheet, dict):
             worksheet["metadata"] = {}
-            cells = [*cells, *(worksheet.get("cells") or [])] if isinstance(worksheet.get("cells"), list) else cells
+            cells.extend(worksheet["cells"] if isinstance(worksheet.get("cells"), list) else [])
+        if len(cells) > MAX_CELLS:
+            break
+    if len(cells) > MAX_CELLS:
+        raise TooManyCells
     document["metadata"] = {}
-    for cell in cells if isinstance(cells, list) else []:
+    for cell in cells:
         if not isinstance(cell, dict):
             continue
         cell["metadata"] = {}
@@ -203,6 +213,10 @@ def _essentials(data: bytes) -> str:
                 if key in cell:
                     cell[key] = ""
     return json.dumps(document)
+
+
+class TooManyCells(ValueError):
+    """A notebook of more than MAX_CELLS cells: not read at all."""
 
 
 class TooMuchSyntax(Exception):
