@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
@@ -160,10 +161,13 @@ class _Run:
         )
         self.kinds = {case.function: case.comparison.kind for problem in report.problems for case in problem.cases}
         self.granted = 0  # results whose follow-through credit is decided
-        self.mistakes: dict[tuple[str, str], set[str]] = {}  # (problem, function) -> the known mistakes its spec names
+        # (problem, function) -> each known mistake its spec names, and in how many forms (solvers under one message:
+        # rounding to nearest and up, say), counted where the most of them are wrong at once.
+        self.mistakes: dict[tuple[str, str], Counter[str]] = {}
         for problem in report.problems:
             for case in problem.cases:
-                self.mistakes.setdefault((problem.key, case.function), set()).update(message for _, message in case.known_mistakes)
+                forms = self.mistakes.setdefault((problem.key, case.function), Counter())
+                forms |= Counter(message for _, message in case.known_mistakes)
         self.matched: dict[int, list[str]] = {}  # id(result) -> the known mistakes its wrong answer matched
         self.ruled_out: dict[str, set[str]] = {}  # function -> the known mistakes its answers so far show it does not make
         self.settled = 0  # results whose diagnosis is settled
@@ -229,20 +233,21 @@ class _Run:
 
         A function that makes a mistake gives the mistake's answer on every case: a wrong one where the spec
         lists it, the right one on the spec's other cases. So any other answer rules the mistake out for the
-        whole function: a right answer where the mistake's is wrong, a wrong answer that is not the mistake's.
-        A call that gave no answer, a case that expects an error, and a case of another spec (which never
-        worked the mistake out) tell nothing.
+        whole function: a right answer where every form of the mistake is wrong, a wrong answer that is none
+        of its forms'. A call that gave no answer, a case that expects an error, and a case of another spec
+        (which never worked the mistake out) tell nothing.
         """
         case, outcome = result.case, result.outcome
         mistakes = self.mistakes.get((case.problem, case.function))
         if not mistakes or case.expected.raises or outcome is None or outcome.kind != "returned":
             return
         if result.verdict.passed:
-            ruled_out = {message for _, message in case.known_mistakes}
+            wrong_here = Counter(message for _, message in case.known_mistakes)
+            ruled_out = {message for message, forms in wrong_here.items() if forms >= mistakes[message]}
         else:
             matched = mistakes_matched(case, outcome.value) if result.diagnosis else []
             self.matched[id(result)] = matched
-            ruled_out = mistakes.difference(matched)
+            ruled_out = set(mistakes).difference(matched)
         self.ruled_out.setdefault(case.function, set()).update(ruled_out)
 
     def settle_diagnoses(self) -> None:
@@ -297,8 +302,9 @@ def check(case: Case, outcome: Outcome) -> CaseResult:
         if outcome.kind == "raised" and case.expected.raises in outcome.error.get("mro", []):
             return CaseResult(case, Verdict(True), outcome)
         wanted = f"`{case.expected.raises}` was expected"
-        if outcome.kind == "returned":
-            return CaseResult(case, Verdict(False, outcomes.WRONG, f"returned {short_repr(outcome.value, 300)}; {wanted}"), outcome)
+        if outcome.kind == "returned":  # a refusal forgotten: a known mistake may be one that returns here
+            verdict = Verdict(False, outcomes.WRONG, f"returned {short_repr(outcome.value, 300)}; {wanted}")
+            return CaseResult(case, verdict, outcome, diagnose(case, outcome.value))
     else:
         wanted = "a value was expected"
     verdict = outcomes.failure(outcome, wanted)
