@@ -74,6 +74,8 @@ def _lab_copy(tmp_path: Path) -> Path:
         ("total_points: .nan\n", "total_points must be a number more than 0"),
         ("submission_names: 5\n", "submission_names must list at least one plain file name"),
         ("submission_names: [../../etc/passwd]\n", "submission_names must list at least one plain file name"),
+        ("submission_names: [hw2.pyy, hw2.ipynb]\n", "'hw2.pyy' is neither a Python file (.py) nor a notebook (.ipynb)"),
+        ("submission_names: [hw2.txt]\n", "'hw2.txt' is neither a Python file (.py) nor a notebook (.ipynb)"),
         ("submission_max_bytes: .nan\n", "submission_max_bytes must be a whole number of bytes"),
         ("student_packages: numpy\n", "student_packages must list pip requirements"),
         ("total_pionts: 12\n", "unknown key 'total_pionts'; did you mean 'total_points'?"),

@@ -21,6 +21,7 @@ from autograder.engine.compiled import content_hash, stored_course
 from autograder.sandbox.limits import Limits, limit_problem
 
 CONFIG_NAME = "assignment.yaml"
+LOADABLE_SUFFIXES = (".py", ".ipynb")  # what the worker loads: a module, or a notebook converted to one
 
 
 class CourseError(Exception):
@@ -94,6 +95,12 @@ def load(problems: Path) -> Course:
     names = data.get("submission_names") or []
     if not isinstance(names, list) or not names or not all(_plain_file_name(name) for name in names):
         refuse("submission_names must list at least one plain file name (no folder), e.g. [hw1.py, hw1.ipynb]", "submission_names")
+    if unloadable := [name for name in names if Path(name).suffix.lower() not in LOADABLE_SUFFIXES]:
+        refuse(
+            f"submission_names: {', '.join(map(repr, unloadable))} is neither a Python file (.py) nor a notebook (.ipynb), "
+            "the two kinds of file the grader can load; e.g. [hw1.py, hw1.ipynb]",
+            "submission_names",
+        )
     max_bytes = data.get("submission_max_bytes", 2_000_000)
     if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 1:
         refuse(f"submission_max_bytes must be a whole number of bytes, at least 1, not {max_bytes!r}", "submission_max_bytes")
