@@ -348,6 +348,17 @@ def _leaks(
     return found
 
 
+def _without_docstrings(source: str) -> str:
+    """``source`` with the lines of every docstring blanked."""
+    lines = source.splitlines()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and ast.get_docstring(node) is not None:
+            first = node.body[0]
+            for number in range(first.lineno - 1, first.end_lineno or first.lineno):
+                lines[number] = ""
+    return "\n".join(lines)
+
+
 def test_no_hidden_input_or_answer_anywhere_in_the_kit(built: Built) -> None:
     cases = [case for problem in problems_of(built.assignment) for case in problem.cases]
     hidden = [case for case in cases if case.hidden]
@@ -361,7 +372,11 @@ def test_no_hidden_input_or_answer_anywhere_in_the_kit(built: Built) -> None:
     }
     generated = {name: text for name, text in files.items() if not name.startswith(engine)}
     starter = f"{kit_cases.KIT_FOLDER}/{built.assignment.course.starter_name}"
-    assert _leaks(generated, hidden, visible, prose=frozenset({starter})) == []
+    # The starter's docstrings are the instructor's own words (the references'), published on purpose: a course's
+    # "f_name is one of sin, exp, square, cube" names a hidden case's input and tells a student nothing new.
+    # Everything the kit writes around them is scanned.
+    scanned = {**generated, starter: _without_docstrings(generated[starter])}
+    assert _leaks(scanned, hidden, visible, prose=frozenset({starter})) == []
     hidden_names = {case.name.split(" #")[0] for case in hidden} - {case.name for case in visible}
     starter_text = files[starter]
     # What the instructor publishes anyway (the starter's docstrings, from the references') may use a hidden case's
@@ -754,6 +769,19 @@ def test_validate_warns_of_follow_through_that_no_submission_can_earn(tmp_path: 
     spec.write_text(spec.read_text().replace("cases:\n", "cases:\n  - {name: two, call: square, args: [2]}\n"))
     code, _, err = run_cli("validate", "--problems", str(folder))
     assert code == 0 and "can never be earned" not in err, err
+
+
+def test_validate_warns_of_a_case_that_calls_a_helper_of_the_reference(tmp_path: Path) -> None:
+    """An adopter's `call: _poly` validated silently: _poly was graded, stubbed in the starter file and listed in the
+    kit's README as a function to write."""
+    folder = _lab1_copy(tmp_path)
+    reference = folder / "p1" / "reference.py"
+    reference.write_text(reference.read_text() + "\n\ndef _twice(x):\n    return 2 * x\n")
+    spec = folder / "p1" / "spec.yaml"
+    spec.write_text(spec.read_text().replace("cases:\n", "cases:\n  - {name: helper, call: _twice, args: [5], hidden: true}\n"))
+    code, _, err = run_cli("validate", "--problems", str(folder))
+    assert code == 0, err
+    assert f"{spec}:" in err and "this case calls _twice, which looks like a helper of reference.py" in err, err
 
 
 def test_a_problem_graded_by_its_python_checks_alone_validates_and_grades(tmp_path: Path) -> None:

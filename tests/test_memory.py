@@ -139,6 +139,7 @@ def _assert_memory_protection_reported(data: dict[str, Any], read_only_cgroups: 
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
+@pytest.mark.ps3  # the attacks are PS3's solution with a hostile part: another course at the root skips them
 @MODES
 def test_shared_memory_beyond_the_container_kills_only_the_worker(container: Container, read_only_cgroups: bool) -> None:
     data, _ = _grade(container, hostile("memory_shared"), read_only_cgroups)
@@ -150,6 +151,7 @@ def test_shared_memory_beyond_the_container_kills_only_the_worker(container: Con
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
+@pytest.mark.ps3  # the attacks are PS3's solution with a hostile part: another course at the root skips them
 @MODES
 def test_children_each_under_the_data_limit_are_bounded_together(container: Container, read_only_cgroups: bool) -> None:
     data, _ = _grade(container, hostile("memory_fork_allocate"), read_only_cgroups)
@@ -162,6 +164,7 @@ def test_children_each_under_the_data_limit_are_bounded_together(container: Cont
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
+@pytest.mark.ps3  # the attacks are PS3's solution with a hostile part: another course at the root skips them
 def test_memfd_pages_are_refused(container: Container) -> None:
     data, _ = _grade(container, hostile("memory_memfd"), read_only_cgroups=True)
     assert_scores(data, zero={"mlp_layer_params"})
@@ -169,6 +172,7 @@ def test_memfd_pages_are_refused(container: Container) -> None:
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
+@pytest.mark.ps3  # the attacks are PS3's solution with a hostile part: another course at the root skips them
 def test_files_in_memory_are_refused_and_nothing_is_left(container: Container) -> None:
     tag = f"ag-hoard-{secrets.token_hex(6)}"
     data, _ = _grade(container, hostile("memory_page_cache", tag=tag), read_only_cgroups=True)
@@ -181,6 +185,7 @@ def test_files_in_memory_are_refused_and_nothing_is_left(container: Container) -
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
+@pytest.mark.ps3  # the attacks are PS3's solution with a hostile part: another course at the root skips them
 @MODES
 def test_a_batch_loses_nobody_to_a_memory_attacker(container: Container, read_only_cgroups: bool) -> None:
     export = container.base / "export"
@@ -205,6 +210,7 @@ def test_a_batch_loses_nobody_to_a_memory_attacker(container: Container, read_on
 
 
 @pytest.mark.slow  # grades 1.5 GB attacks in a 768 MB container: `make test-slow`
+@pytest.mark.ps3  # the attacks are PS3's solution with a hostile part: another course at the root skips them
 def test_the_attacks_are_real_without_the_protections() -> None:
     """Each attack, run as a plain process with no limit but RLIMIT_DATA, holds what it claims: the protections
     above are what stops it, not a mistake in the attack (shared memory and children; the memfd attack needs
