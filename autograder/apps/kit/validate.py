@@ -101,6 +101,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             found.errors.append(f"{_where(problem.path, 'points')}: the case points do not add up to {problem.points:g}")
         if problem.cases and all(case.hidden for case in problem.cases):
             found.warnings.append(f"{problem.path}: every case is hidden, so students' check shows nothing for {problem.title!r}")
+        found.warnings += list(dict.fromkeys(_helper_called(case) for case in problem.cases if case.function.startswith(HELPER_PREFIXES)))
         for case in problem.cases:
             found.errors += _case_errors(case)
     if not found.errors:
@@ -115,6 +116,16 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             + "; ".join(_points_given(found, p) for p in found.problems if not p.graded_by_hand)
         )
     return found
+
+
+HELPER_PREFIXES = ("_", "domain_")  # reference.py's own helpers and domains: not what students are asked to write
+
+
+def _helper_called(case: Case) -> str:
+    return (
+        f"{case.where}: this case calls {case.function}, which looks like a helper of reference.py, not a function "
+        "students write; every function a case calls is graded, and the starter file and the kit's README ask for it"
+    )
 
 
 def _answers_too_large(problems: list[Problem], limits: Limits) -> list[str]:
