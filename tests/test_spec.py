@@ -113,7 +113,11 @@ cases:
         ("- just a list\n", 1, "a spec must be a mapping"),
         (GOOD + "generate:\n  - {name: r, call: double, using: nowhere, count: 2, seed: 1}\n", 9, "defines no function 'nowhere'"),
         (GOOD + "mistakes:\n  - {call: halve, solver: double, message: m}\n", 9, "no case calls 'halve'"),
-        (GOOD + "mistakes:\n  - {call: double, solver: double, message: m}\n", 9, "gives the right answer on every case"),
+        (
+            GOOD + "mistakes:\n  - {call: double, solver: double, message: m}\n",
+            9,
+            "gives the right answer (or raises as the reference does) on every case",
+        ),
         (GOOD.replace("points: 10", "points: .nan"), 2, "'points' must be a finite number, not nan"),
         (GOOD + "    weight: .inf\n", 8, "'weight' must be a finite number, not inf"),
         (GOOD + "    compare: 5\n", 8, "compare must be a mapping"),
@@ -156,10 +160,50 @@ def test_what_needs_a_reference_is_not_silently_dropped_without_one(tmp_path: Pa
         load_problems(_spec_dir(tmp_path, GOOD + extra))
 
 
+def test_a_known_mistake_that_forgets_a_refusal_is_named_where_it_returns(tmp_path: Path) -> None:
+    """An adopter's bisection without its sign check: validate said the solver "gives the right answer on every
+    case" (its solver never ran on a raises: case), so the mistake could never be named."""
+    from autograder.engine.runner import check
+    from autograder.model import Outcome
+
+    reference = (
+        "def halve(n):\n    if n % 2:\n        raise ValueError('odd')\n    return n // 2\n\n\ndef halve_unchecked(n):\n    return n // 2\n"
+    )
+    spec = (
+        GOOD.replace("double", "halve").replace("args: [2]", "args: [4]").replace("expected: 4", "expected: 2")
+        + "  - {name: odd, call: halve, args: [7], raises: ValueError}\n"
+        + "mistakes:\n  - {call: halve, solver: halve_unchecked, message: The odd check is missing.}\n"
+    )
+    (problem,) = load_problems(_spec_dir(tmp_path, spec, reference))
+    odd = next(case for case in problem.cases if case.expected.raises)
+    assert odd.known_mistakes == [(3, "The odd check is missing.")]
+    assert check(odd, Outcome("returned", value=3)).diagnosis == "The odd check is missing."
+    assert check(odd, Outcome("returned", value=4)).diagnosis == ""
+
+
 def test_an_array_answer_without_an_array_comparison_says_so(tmp_path: Path) -> None:
     spec = GOOD.replace("args: [2]", "args: [!array [[1.5, 2]]]").replace("    expected: 4\n", "")
     with pytest.raises(SpecError, match="cannot be compared as kind 'int'; declare functions: double"):
         load_problems(_spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n"))
+
+
+def test_a_reference_that_raises_is_reported_at_its_own_line_and_a_bad_draw_by_number(tmp_path: Path) -> None:
+    """An adopter's bug in reference.py was reported at the spec line of the case that met it, and a generator
+    draw the reference refused only at the generate line: which draw, with what arguments, took re-running it."""
+    reference = (
+        "def double(x):\n    return 2 * _checked(x)\n\n\ndef _checked(x):\n    if x < 0:\n        raise ValueError('negative')\n"
+        "    return x\n\n\ndef gen(rng):\n    return [-1]\n"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_problems(
+            _spec_dir(tmp_path / "case", GOOD.replace("args: [2]", "args: [-4]").replace("expected: 4", "expected: -8"), reference)
+        )
+    assert caught.value.line == 4 and "problems/qx/reference.py:7 (in _checked) raised ValueError: negative" in caught.value.message
+    generated = GOOD + "generate:\n  - {name: r, call: double, using: gen, count: 2, seed: 1}\n"
+    with pytest.raises(SpecError) as caught:
+        load_problems(_spec_dir(tmp_path / "draw", generated, reference))
+    assert caught.value.line == 9, caught.value
+    assert "on r #1, seed 1, draw 1: double(-1). A generator must draw inputs the reference answers" in caught.value.message
 
 
 def test_broken_reference_is_reported_with_its_file(tmp_path: Path) -> None:

@@ -469,10 +469,35 @@ def _run_reference(path: Path, line: int, solver: Callable[..., Any], case: Case
     except Exception as error:  # noqa: BLE001 - the reference's behaviour is data here
         if raises and raises in [cls.__name__ for cls in type(error).__mro__]:
             return Expected(raises=raises)
-        raise SpecError(path, line, f"reference.py raised {type(error).__name__}: {error}") from None
+        raise SpecError(path, line, f"{_raised_where(error, path)} raised {type(error).__name__}: {error}{_drawn(case)}") from None
     if raises:
         raise SpecError(path, line, f"the case says raises: {raises}, but reference.py returned {_plain(value)!r}")
     return Expected(value=value)
+
+
+def _raised_where(error: Exception, spec: Path) -> str:
+    """Where in the problems' own files (reference.py, a helper beside it) the reference raised: its innermost
+    line there, so an instructor goes to the bug and not only to the case that met it."""
+    problems = Path(spec).resolve().parent.parent
+    found = "reference.py"
+    frame = error.__traceback__
+    while frame is not None:
+        file = Path(frame.tb_frame.f_code.co_filename)
+        if file.is_absolute() and file.resolve().is_relative_to(problems):
+            found = f"{_shown(file)}:{frame.tb_lineno} (in {frame.tb_frame.f_code.co_name})"
+        frame = frame.tb_next
+    return found
+
+
+def _drawn(case: Case) -> str:
+    """For a generated case, which draw met the error, and its arguments: generated cases must not raise."""
+    if "(seed " not in case.where:
+        return ""
+    arguments = ", ".join(short_repr(argument, 120) for argument in case.args)
+    return (
+        f"; on {case.name}, {case.where.split(' (', 1)[1].rstrip(')')}: {case.function}({arguments}). A generator must "
+        "draw inputs the reference answers; a refusal is a hand-written case with raises:"
+    )
 
 
 def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping, reference: types.ModuleType | None) -> list[Case]:
@@ -522,20 +547,20 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, cases
         raise SpecError(path, raw.line_of("call"), f"no case calls {function!r}, so this mistake can never be recognised")
     named = 0
     for case in cases:
-        if solver is None or case.function != function or case.expected.raises:
+        if solver is None or case.function != function:
             continue
         try:
             wrong = solver(*copies(case.args), **copies(case.kwargs))
         except Exception:  # noqa: BLE001 - a variant that cannot handle this case just never matches it
             continue
-        if not agrees(case.expected.value, wrong, case.comparison):
+        if case.expected.raises or not agrees(case.expected.value, wrong, case.comparison):  # a refusal forgotten, or a wrong value
             case.known_mistakes.append((wrong, message))
             named += 1
     if solver is not None and not named:
         raise SpecError(
             path,
             raw.line_of("solver"),
-            f"{raw['solver']} gives the right answer on every case of {function!r}, "
+            f"{raw['solver']} gives the right answer (or raises as the reference does) on every case of {function!r}, "
             "so this mistake can never be named; add a case where it is wrong",
         )
 
