@@ -162,6 +162,42 @@ def test_a_composite_must_reach_each_refusal_of_its_parts_even_one_no_mutant_can
     assert analyse(problem_set(tmp_path / "closed", files)).unreached == []
 
 
+BEHIND_AN_EARLIER_CHECK = """
+    def sample(n):
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        return list(range(n))
+
+
+    def weights(n):
+        if n < 1:
+            raise ValueError("n must be at least 1")
+        return [1] * n
+
+
+    def total(n):
+        return sum(a * b for a, b in zip(sample(n), weights(n)))
+
+
+    def domain_total(rng):
+        return [int(rng.integers(-2, 9))]
+"""
+
+
+def test_a_refusal_dead_on_the_composites_path_is_not_asked_for(tmp_path: Path) -> None:
+    """An adopter's trapezoid rule: its first part refuses n < 1, so its second part's own refusal is never
+    reached on the composite's path, and no case could reach it; validate asked for one all the same."""
+    cases = """
+        - {name: "three", call: total, args: [3]}
+        - {name: "none", call: total, args: [0], raises: ValueError}
+    """
+    report = analyse(problem_set(tmp_path / "course", {"p1/reference.py": BEHIND_AN_EARLIER_CHECK, "p1/spec.yaml": spec("P1", cases)}))
+    assert report.unreached == [], "\n".join(map(str, report.unreached))
+    no_refusal = cases.replace('        - {name: "none", call: total, args: [0], raises: ValueError}\n', "")
+    weak = analyse(problem_set(tmp_path / "weak", {"p1/reference.py": BEHIND_AN_EARLIER_CHECK, "p1/spec.yaml": spec("P1", no_refusal)}))
+    assert [gap.where for gap in weak.unreached] == ["p1/reference.py:4 in sample"]  # the live one is still asked for
+
+
 FC = """
     def fc_layer_params(d_in, d_out):
         return d_in * d_out + d_out

@@ -42,9 +42,11 @@ Mutants only change how the reference is written; a student writes it their
 own way (a closed form for a loop, say), and a refusal that the reference
 makes twice (an early guard, then a later check that raises as well) is a
 refusal no mutant can delete. So each graded function's cases must also reach
-every ``raise`` in the reference code it may run, its parts' included: a
-composite is tested at its parts' edges. A ``raise`` none of them reaches is
-*unreached*, and deserves a case of that function too.
+every ``raise`` in the reference code it may run, its parts' included, that a
+draw from its domain reaches: a composite is tested at its parts' edges (a
+raise no draw reaches is dead on its path, as a part's check of n behind an
+earlier part's). A ``raise`` none of its cases reaches is *unreached*, and
+deserves a case of that function too.
 
 Trusted code only: mutants of the instructor's references run in this
 process, each call under a time limit (a mutant may loop forever).
@@ -173,8 +175,8 @@ def analyse(problems: Sequence[Problem], tries: int = 200, seed: int = 0) -> Rep
     for functions in reach.values():
         for file, name in functions:
             targets.setdefault(file, set()).add(name)
-    report.unreached = _unreached_raises(suite, graph, reach)
     draws = _Draws(suite, tries, seed)
+    report.unreached = _unreached_raises(suite, graph, reach, draws)
     for file in sorted(targets):
         tree = graph.trees[file]
         for index, (changed, description) in enumerate(_Mutator.sites(tree, targets[file])):
@@ -221,10 +223,13 @@ def _judge(
             report.survivors.append(found)
 
 
-def _unreached_raises(suite: _Suite, graph: _Graph, reach: dict[str, set[tuple[Path, str]]]) -> list[Unreached]:
-    """Each ``raise`` in the code a function's reference may run that none of the function's cases executes.
+def _unreached_raises(suite: _Suite, graph: _Graph, reach: dict[str, set[tuple[Path, str]]], draws: _Draws) -> list[Unreached]:
+    """Each ``raise`` in the code a function's reference may run that none of the function's cases executes,
+    but one of its domain's draws does (with no domain, every raise counts).
 
-    The cases run on the reference under a line tracer that watches the reference files only.
+    A raise no draw reaches may be dead on the function's path: a composite whose first part refuses n < 1
+    never reaches its second part's own check of n, and no case could. The cases and draws run on the
+    reference under a line tracer that watches the reference files only.
     """
     found: list[Unreached] = []
     for name in sorted(reach):
@@ -236,9 +241,15 @@ def _unreached_raises(suite: _Suite, graph: _Graph, reach: dict[str, set[tuple[P
         ]
         if not raises:
             continue
-        executed = _lines_run(suite.reference(name), suite.cases[name], {str(file) for file, _ in reach[name]})
+        files = {str(file) for file, _ in reach[name]}
+        executed = _lines_run(suite.reference(name), suite.cases[name], files)
+        drawn = draws.cases(name)
+        reachable = None if drawn is None else _lines_run(suite.reference(name), drawn, files)
         for file, function, node in raises:
-            if not any((str(file), line) in executed for line in range(node.lineno, (node.end_lineno or node.lineno) + 1)):
+            lines = range(node.lineno, (node.end_lineno or node.lineno) + 1)
+            if reachable is not None and not any((str(file), line) in reachable for line in lines):
+                continue  # dead on this function's domain
+            if not any((str(file), line) in executed for line in lines):
                 where = f"{file.parent.name}/{file.name}:{node.lineno} in {function}"
                 found.append(Unreached(name, suite.home[name], where, ast.unparse(node)))
     return found
