@@ -695,3 +695,32 @@ def test_a_string_is_shown_whole_up_to_120_characters_and_else_cut_between_chara
         assert shown == valid_unicode(repr(text))
     else:
         assert shown == valid_unicode(repr(text[:120])) + "..."
+
+
+# --------------------------------------------------------------------------- what a wrong answer shows (an adopter's numerical course)
+
+
+@given(st.floats(0.5, 1e6), st.floats(1e-15, 1e-7))
+def test_a_near_miss_prints_two_different_numbers(wanted: float, relative: float) -> None:
+    """ "expected 1.41421, received 1.41421: off by 2.42e-08" showed the same number twice under rtol=1e-8."""
+    got = wanted * (1 + 10 * relative)
+    verdict = judge(np.float64(wanted), got, Comparison("array", rtol=relative, atol=0.0))
+    if not verdict.passed:
+        shown = re.match(r"expected (\S+), received (\S+):", verdict.detail)
+        assert shown and shown.group(1) != shown.group(2), verdict.detail
+        assert float(shown.group(1)) != float(shown.group(2))
+
+
+def test_a_wrong_vector_is_shown_beside_the_right_one() -> None:
+    detail = judge(np.array([0.5, 1, 1, 1, 0.5]), [0.5, 1, 1, 1, 1], Comparison("array", rtol=0.0, atol=0.0)).detail
+    assert detail.splitlines()[1:] == ["expected               received (* = wrong)", "0.5   1   1   1 0.5   0.5   1   1   1  1*"]
+
+
+def test_a_wrong_dict_names_the_missing_and_the_extra_keys_and_shows_what_came() -> None:
+    """The adopter's word count: the keys the student made ("Newton's") were the clue, and were never shown."""
+    detail = judge({"newton's": 1, "method": 2}, {"Newton's": 1, "method": 2}, Comparison("value")).detail
+    assert detail == (
+        'the key "newton\'s" is missing (1 key missing); the key "Newton\'s" should not be there (1 key too many); '
+        "received {\"Newton's\": 1, 'method': 2}"
+    )
+    assert "the key True should not be there" in judge({1: "a"}, {True: "a"}, Comparison("value")).detail  # no truth value is a number

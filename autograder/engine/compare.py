@@ -252,12 +252,13 @@ def _differs(expected: Any, received: Any, comparison: Comparison, depth: int, w
         # to the rule that a truth value is no number: True is no key 1 here, as it is no number.
         keys = {key: key for key in received}
         missing = [key for key in expected if key not in keys or _key_form(keys[key]) != _key_form(key)]
-        if missing:
-            return Verdict(False, WRONG, f"the key {short_repr(missing[0], 80)} is missing ({_count(len(missing), 'key')} missing)"), where
-        extra = [key for key in received if key not in expected]
-        if extra:
-            detail = f"the key {short_repr(extra[0], 80)} should not be there ({_count(len(extra), 'key')} too many)"
-            return Verdict(False, WRONG, detail), where
+        wanted_keys = {key: key for key in expected}
+        extra = [key for key in received if key not in wanted_keys or _key_form(key) != _key_form(wanted_keys[key])]
+        if missing or extra:
+            said = [f"the key {short_repr(missing[0], 80)} is missing ({_count(len(missing), 'key')} missing)"] if missing else []
+            if extra:
+                said.append(f"the key {short_repr(extra[0], 80)} should not be there ({_count(len(extra), 'key')} too many)")
+            return Verdict(False, WRONG, "; ".join(said) + f"; received {short_repr(received, 300)}"), where
         for key, want in expected.items():
             verdict, at = _differs(want, received[key], comparison, depth + 1, f"{where}[{short_repr(key, 40)}]")
             if not verdict.passed:
@@ -478,7 +479,7 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
         f"{int(wrong.sum())} of {wanted.size} entries are wrong ({_tolerance_text(comparison)}); largest error "
         f"{errors[worst]:.6g} at index {tuple(int(i) for i in worst)}, where {allowed[worst]:.3g} is allowed"
     )
-    if wanted.size <= SMALL_ARRAY and wanted.ndim == 2:
+    if wanted.size <= SMALL_ARRAY and wanted.ndim in (1, 2):
         detail += "\n" + _side_by_side(wanted, got, wrong)
     return Verdict(False, WRONG, detail)
 
@@ -489,15 +490,29 @@ def _judge_number(wanted: float, got: float, comparison: Comparison) -> Verdict:
     if bool(_close(np.asarray(got), np.asarray(wanted), comparison)):
         return PASS
     allowed = float(np.max(_allowed(np.asarray(wanted), comparison)))
+    shown_wanted, shown_got = _apart(wanted, got)
     return Verdict(
         False,
         WRONG,
-        f"expected {wanted:.6g}, received {got:.6g}: off by {abs(got - wanted):.3g}, where {allowed:.3g} is allowed ({_tolerance_text(comparison)})",
+        f"expected {shown_wanted}, received {shown_got}: off by {abs(got - wanted):.3g}, where {allowed:.3g} is allowed "
+        f"({_tolerance_text(comparison)})",
     )
 
 
+def _apart(wanted: float, got: float) -> tuple[str, str]:
+    """The two numbers to 6 significant digits, or as many more as it takes to tell them apart (a tight tolerance's
+    miss reads "expected 1.41421356, received 1.41421354", not the same number twice)."""
+    for digits in range(6, 18):
+        shown = f"{wanted:.{digits}g}", f"{got:.{digits}g}"
+        if shown[0] != shown[1]:
+            return shown
+    return repr(wanted), repr(got)
+
+
 def _side_by_side(expected: np.ndarray, received: np.ndarray, wrong: np.ndarray) -> str:
-    """Expected and received as two text grids, wrong entries marked with ``*``."""
+    """Expected and received as two text grids, wrong entries marked with ``*`` (a vector as one row)."""
+    if expected.ndim == 1:
+        expected, received, wrong = expected[np.newaxis], received[np.newaxis], wrong[np.newaxis]
     if expected.ndim != 2 or expected.size > SMALL_ARRAY:
         return ""
 
