@@ -17,8 +17,8 @@ reloading, leaving every function after it unrun.
 A worker that dies with no call of its own running (the next call finds it
 gone, and the same call in a fresh worker answers) was killed by what an
 earlier call left behind: a thread, an exit handler, a signal. That death is
-charged to the function that ran last in it, and a function charged twice is
-not called again. Otherwise a file whose every function ends its worker after
+charged to the function that ran last in it (its reload too, as a crash's
+is), and a function charged twice is not called again. Otherwise a file whose every function ends its worker after
 answering would earn full marks while the grader started a worker per call.
 """
 
@@ -149,8 +149,10 @@ class CallGate:
                         stops, seconds = self.stops.get(call.function, (0, 0.0))
                         cost = outcome.seconds + self.sandbox.load_seconds + (forgiven if retried == position else 0.0)
                         self.stops[call.function] = (stops + 1 + (retried == position), seconds + cost)
-                    elif retried == position and suspect is not None and refused is None:
-                        self.left_dead[suspect] = self.left_dead.get(suspect, 0) + 1  # the retry answered: the death was not this call's
+                    elif retried == position and suspect is not None and refused is None:  # the retry answered: not this call's death
+                        self.left_dead[suspect] = self.left_dead.get(suspect, 0) + 1
+                        stops, seconds = self.stops.get(suspect, (0, 0.0))
+                        self.stops[suspect] = (stops + 1, seconds + forgiven)  # a slow file's reloads strike it sooner
                     if outcome.kind == "timeout":
                         self.timeouts[call.function] = self.timeouts.get(call.function, 0) + 1
                     if refused is None:  # a worker that answered is still running it; any other has gone
