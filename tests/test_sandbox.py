@@ -242,7 +242,8 @@ def test_a_crash_is_charged_the_files_load_time_not_the_graders_own_before_it_as
 
 def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_function(tmp_path: Path) -> None:
     """f leaves a thread that kills the worker while g runs: g's call dies unanswered, is made again in a fresh
-    worker, and answers. The death was f's doing, so g is never struck for it (red team: g was, after three)."""
+    worker, and answers. The death was f's doing, so g is never struck for it (red team: g was, after three);
+    f is, after two (red team, round 6: a file whose every function did so scored 100 over 158 workers)."""
     path = tmp_path / "submission.py"
     path.write_text(
         "import os, threading, time\ntime.sleep(0.5)\n\ndef f(x):\n    threading.Timer(0.05, os._exit, [9]).start()\n"
@@ -250,8 +251,11 @@ def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_funct
     )
     with CallGate.started(Sandbox(path, Limits(call_timeout=1), worker_user=None)) as gate:
         outcomes = list(gate.stream([Call(name, [n], {}) for n in range(5) for name in ("f", "g")]))
-        assert [outcome.kind for outcome in outcomes] == ["returned"] * 10, [(o.kind, o.reason) for o in outcomes]
-        assert "g" not in gate.stops
+        assert [outcome.kind for outcome in outcomes[1::2]] == ["returned"] * 5, [(o.kind, o.reason) for o in outcomes]
+        assert "g" not in gate.stops and "g" not in gate.left_dead
+        # f's third call was already on its way when g's retry answered and charged f its second death.
+        assert [outcome.kind for outcome in outcomes[::2]] == ["returned"] * 3 + ["skipped"] * 2
+        assert "left the worker to die after answering 2 times" in outcomes[-2].detail
 
 
 def test_once_the_answers_hold_sixty_four_replies_worth_of_json_no_more_calls_are_made(tmp_path: Path) -> None:
