@@ -218,9 +218,10 @@ def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path:
     alphabets = hidden_alphabets([case for problem in report.problems for case in problem.cases])
     for function in ("conv2d", "conv_transpose2d"):
         hidden = [r for r in report.results if r.case.function == function and r.case.hidden]
-        # The attack spreads its hidden cases over more than the budget: named in full, they would say more than 2 bits.
-        in_full = {(r.verdict.passed, r.outcome.kind if r.outcome else "", r.diagnosis) for r in hidden}
-        assert len(in_full) > MAX_HIDDEN_OUTCOMES and len({r.diagnosis for r in hidden if r.diagnosis}) >= 2, in_full
+        # The attack imitates a different known mistake on different inputs, to spread its hidden cases over more
+        # outcomes than the budget. Its answers fit no one mistake throughout, so none is named on any case.
+        imitated = {message for r in hidden if not r.verdict.passed for _, message in r.case.known_mistakes}
+        assert len(imitated) >= 2 and not any(r.diagnosis for r in report.results if r.case.function == function)
         shown = {(r.verdict.passed, r.verdict.summary) for r in hidden}
         assert len(shown) <= MAX_HIDDEN_OUTCOMES and {summary for _, summary in shown} <= set(alphabets[function].phrases), shown
         assert all(r.score == (r.case.max_score if r.verdict.passed else 0) for r in hidden)  # no credit: nothing more
