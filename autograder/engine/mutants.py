@@ -109,10 +109,9 @@ class Survivor:
                 f"reference draws inputs to show whether it changes {self.function}: add one"
             )
         shown = ", ".join(short_repr(arg.tolist() if isinstance(arg, np.ndarray) else arg, 300) for arg in self.args)
-        return (
-            f"{self.mutation} passes every case of {self.function}, yet {self.function}({shown}) is "
-            f"{self.reference} and the mutant gives {self.mutant}"
-        )
+        reference = self.reference if self.reference.startswith("raises ") else f"is {self.reference}"
+        mutant = self.mutant if self.mutant.startswith("raises ") else f"gives {self.mutant}"
+        return f"{self.mutation} passes every case of {self.function}, yet {self.function}({shown}) {reference} and the mutant {mutant}"
 
 
 @dataclass(frozen=True)

@@ -288,7 +288,7 @@ def _overview(found: Validation) -> str:
         report = found.mutants
         lines.append(
             f"Mutants of the references: {report.generated}; of the (function, mutant) pairs, {report.killed} fail a "
-            f"case of the function, {report.equivalent} never change it on its domain, {len(report.survivors)} survive."
+            f"case of the function, {report.equivalent} never change it on its domain, {len(report.survivors)} {'survives' if len(report.survivors) == 1 else 'survive'}."
         )
     return "\n".join(lines)
 
