@@ -75,7 +75,12 @@ def test_a_check_session_never_collects_the_graders_garbage(tmp_path: Path, box:
 
     collections: list[int] = []
     real_collect = gc.collect
-    monkeypatch.setattr(gc, "collect", lambda *args: collections.append(1) or real_collect(*args))
+
+    def counted(*args: int) -> int:
+        collections.append(1)
+        return real_collect(*args)
+
+    monkeypatch.setattr(gc, "collect", counted)
     results = _run(tmp_path, box, {"q9/test_quick.py": "def test_doubles(student):\n    assert student.double(21) == 42\n"})
     assert [result.passed for result in results.values()] == [True]
     assert collections == []

@@ -250,7 +250,7 @@ def test_a_version_3_notebook_gets_full_marks(gradescope: GradescopeLayout) -> N
 def test_a_notebook_of_too_many_cells_is_refused_whole_before_any_reading(layout: str) -> None:
     """The red team's 80,000 worksheets (1.8 MB) cost the grader 51 s of CPU, gathered pairwise; 21,000 empty
     cells 2.4 s in nbformat. Past MAX_CELLS the notebook is not read, and the student is told why and what to do."""
-    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": "x = 1\n", "execution_count": None}
+    cell: Cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": "x = 1\n", "execution_count": None}
     count = source.MAX_CELLS + 1
     if layout.startswith("version 4"):
         document = {"cells": [cell] * count, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}

@@ -680,8 +680,11 @@ def _to_float(node: ast.AST) -> ast.expr | None:
         return None
 
     def is_float(type_: ast.expr) -> bool:
-        name = type_.id if isinstance(type_, ast.Name) else type_.attr if isinstance(type_, ast.Attribute) else type_.value
-        return name in _FLOATS if isinstance(type_, (ast.Name, ast.Attribute, ast.Constant)) else False
+        if isinstance(type_, ast.Name):
+            return type_.id in _FLOATS
+        if isinstance(type_, ast.Attribute):
+            return type_.attr in _FLOATS
+        return isinstance(type_, ast.Constant) and type_.value in _FLOATS
 
     if _numpy_call(node, {"asarray", "array"}) and node.args and any(k.arg == "dtype" and is_float(k.value) for k in node.keywords):
         return node.args[0]
