@@ -179,6 +179,17 @@ def test_a_known_mistake_that_forgets_a_refusal_is_named_where_it_returns(tmp_pa
     assert odd.known_mistakes == [(3, "The odd check is missing.")]
     assert check(odd, Outcome("returned", value=3)).diagnosis == "The odd check is missing."
     assert check(odd, Outcome("returned", value=4)).diagnosis == ""
+    # And so in a whole grade, where a function is named only if all its answers fit (the adopter's suite caught
+    # the diagnosis being dropped there: an answer where a refusal was due was weighed as no evidence at all).
+    from autograder.engine.runner import grade, load_problem_set
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
+
+    tmp_path.chmod(0o755)
+    submission = tmp_path / "submission.py"
+    submission.write_text("def halve(n):\n    return n // 2\n")
+    report = grade(CallGate.started(Sandbox(submission, worker_user=None)), load_problem_set(tmp_path / "problems"))
+    assert [(result.case.name, result.diagnosis) for result in report.results] == [("one", ""), ("odd", "The odd check is missing.")]
 
 
 def test_an_array_answer_without_an_array_comparison_says_so(tmp_path: Path) -> None:

@@ -234,12 +234,12 @@ class _Run:
         A function that makes a mistake gives the mistake's answer on every case: a wrong one where the spec
         lists it, the right one on the spec's other cases. So any other answer rules the mistake out for the
         whole function: a right answer where every form of the mistake is wrong, a wrong answer that is none
-        of its forms'. A call that gave no answer, a case that expects an error, and a case of another spec
-        (which never worked the mistake out) tell nothing.
+        of its forms' (where a refusal was expected, a mistake that is not listed refuses too). A call that gave
+        no answer, and a case of another spec (which never worked the mistake out), tell nothing.
         """
         case, outcome = result.case, result.outcome
         mistakes = self.mistakes.get((case.problem, case.function))
-        if not mistakes or case.expected.raises or outcome is None or outcome.kind != "returned":
+        if not mistakes or outcome is None or outcome.kind != "returned":
             return
         if result.verdict.passed:
             wrong_here = Counter(message for _, message in case.known_mistakes)
