@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder.engine.compare import judge
 from autograder.engine.outcomes import failure, not_called
+from autograder.model import Comparison
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Call, Sandbox
@@ -256,6 +258,46 @@ def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_funct
         # f's third call was already on its way when g's retry answered and charged f its second death.
         assert [outcome.kind for outcome in outcomes[::2]] == ["returned"] * 3 + ["skipped"] * 2
         assert "left the worker to die after answering 2 times" in outcomes[-2].detail
+
+
+def test_a_worker_that_dies_between_streams_is_charged_too_as_a_python_checks_calls_are(tmp_path: Path) -> None:
+    """Python checks call through the gate one call at a time, and a worker found dead before a stream begins was
+    restarted silently: a function that ended its worker after every answer kept full marks there (review)."""
+    path = tmp_path / "submission.py"
+    path.write_text("import os, threading\n\ndef f(x):\n    threading.Timer(0.05, os._exit, [0]).start()\n    return x\n")
+    with CallGate.started(Sandbox(path, Limits(call_timeout=1), worker_user=None)) as gate:
+        outcomes = []
+        for n in range(5):
+            time.sleep(0.3)  # the worker is gone before the next call's stream begins
+            outcomes.append(gate.call("f", [n]))
+        assert [outcome.kind for outcome in outcomes] == ["returned"] * 2 + ["skipped"] * 3, [(o.kind, o.detail) for o in outcomes]
+        assert gate.left_dead == {"f": 2} and gate.sandbox.workers_started == 2
+
+
+def test_a_retry_that_times_out_charges_no_earlier_function(tmp_path: Path) -> None:
+    """Only a retry that answers shows the death was not its own: one that hangs charges its own time-out, and the
+    function before it nothing (review)."""
+    path = tmp_path / "submission.py"
+    path.write_text(
+        "import os, threading\n\ndef f(x):\n    threading.Timer(0.05, os._exit, [3]).start()\n    return x\n\n"
+        "def g(x):\n    while True:\n        pass\n"
+    )
+    with CallGate.started(Sandbox(path, Limits(call_timeout=1), worker_user=None)) as gate:
+        kinds = [outcome.kind for outcome in gate.stream([Call("f", [1], {}), Call("g", [1], {})])]
+        assert kinds == ["returned", "timeout"] and gate.left_dead == {} and "f" not in gate.stops
+        assert gate.timeouts == {"g": 1}
+
+
+def test_a_record_array_is_an_answer_of_the_wrong_kind_not_a_broken_worker(tmp_path: Path) -> None:
+    """The grader reads no record's .npy header (red team): the worker says what it was, as for an object array,
+    so an honest record costs its case and nothing more, with no restart (review)."""
+    path = tmp_path / "submission.py"
+    path.write_text("import numpy as np\n\ndef f(x):\n    return np.zeros(2, dtype=[('a', 'f8'), ('b', 'i4')])\n")
+    with CallGate.started(Sandbox(path, Limits(call_timeout=1), worker_user=None)) as gate:
+        outcomes = [gate.call("f", [n]) for n in range(3)]
+        assert [outcome.kind for outcome in outcomes] == ["returned"] * 3 and gate.sandbox.workers_started == 1
+        verdict = judge([[1.0, 2.0]], outcomes[0].value, Comparison("array"))
+        assert "record array" in verdict.detail and "np.asarray(x, dtype=float)" in verdict.detail
 
 
 def test_once_the_answers_hold_sixty_four_replies_worth_of_json_no_more_calls_are_made(tmp_path: Path) -> None:

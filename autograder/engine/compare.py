@@ -152,7 +152,7 @@ def _instead(kind: CompareKind, received: Any) -> str:
     if lazy:
         made = "[... for ...]" if lazy == "generator" else MAKES_A_LIST.get(lazy, "list(...)")
         return f"return a NumPy array or nested lists, e.g. np.array({made})"
-    if isinstance(received, Unsupported) and received.type_name == "object array":
+    if isinstance(received, Unsupported) and received.type_name in ("object array", "record array"):
         return "return an array of numbers, e.g. np.asarray(x, dtype=float)"
     return "return a NumPy array of numbers (any int or float dtype) or nested lists of numbers"
 

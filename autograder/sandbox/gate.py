@@ -32,6 +32,7 @@ from autograder.model import ImportReport, Outcome
 from autograder.sandbox.process import Call, Sandbox
 
 MAX_TIMEOUTS_PER_FUNCTION = 2
+ANSWERED = ("returned", "raised", "skipped")  # outcomes after which the worker that gave them is still running
 
 
 class CallGate:
@@ -131,6 +132,9 @@ class CallGate:
         position, retried, forgiven = 0, -1, 0.0  # forgiven: what the death before a retry cost, charged if the retry dies too
         suspect: str | None = None  # the function that ran last when the worker died before the call being retried
         while position < len(calls):
+            if self.ran_last is not None and self.sandbox.died_idle():  # gone before this stream began (a check's call)
+                self._charge_idle_death(self.ran_last, self.sandbox.load_seconds)
+                self.ran_last = None
             plan = [(call, self.refusal(call.function)) for call in calls[position:]]
             allowed = [call for call, refused in plan if refused is None]
             replies = self.sandbox.stream(allowed) if allowed else _no_replies()
@@ -149,20 +153,24 @@ class CallGate:
                         stops, seconds = self.stops.get(call.function, (0, 0.0))
                         cost = outcome.seconds + self.sandbox.load_seconds + (forgiven if retried == position else 0.0)
                         self.stops[call.function] = (stops + 1 + (retried == position), seconds + cost)
-                    elif retried == position and suspect is not None and refused is None:  # the retry answered: not this call's death
-                        self.left_dead[suspect] = self.left_dead.get(suspect, 0) + 1
-                        stops, seconds = self.stops.get(suspect, (0, 0.0))
-                        self.stops[suspect] = (stops + 1, seconds + forgiven)  # a slow file's reloads strike it sooner
+                    elif retried == position and suspect is not None and outcome.kind in ANSWERED:  # not this call's death
+                        self._charge_idle_death(suspect, forgiven)
                     if outcome.kind == "timeout":
                         self.timeouts[call.function] = self.timeouts.get(call.function, 0) + 1
                     if refused is None:  # a worker that answered is still running it; any other has gone
-                        self.ran_last = call.function if outcome.kind in ("returned", "raised", "skipped") else None
+                        self.ran_last = call.function if outcome.kind in ANSWERED else None
                     position += 1
                     yield outcome
                     if refused is None and time.monotonic() > self.deadline:
                         break  # plan again: every call left is refused
             finally:
                 replies.close()
+
+    def _charge_idle_death(self, function: str, cost: float) -> None:
+        """A worker died after ``function`` answered, with no call of its own running: one death, and its reload."""
+        self.left_dead[function] = self.left_dead.get(function, 0) + 1
+        stops, seconds = self.stops.get(function, (0, 0.0))
+        self.stops[function] = (stops + 1, seconds + cost)  # a slow file's reloads strike it sooner
 
 
 def _no_replies() -> Generator[Outcome, None, None]:

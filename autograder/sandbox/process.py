@@ -242,6 +242,11 @@ class Sandbox:
 
     # -- calls ---------------------------------------------------------------
 
+    def died_idle(self) -> bool:
+        """Whether the worker ended on its own since its last answer (a thread, an exit handler, a signal it left):
+        the next stream starts a fresh one."""
+        return self.process is not None and self.process.poll() is not None
+
     def stream(self, calls: Sequence[Call]) -> Generator[Outcome, None, None]:
         """The outcomes of ``calls``, in order, with every request sent ahead of the replies.
 
