@@ -115,6 +115,7 @@ class Problem:
     cases: list[Case] = field(default_factory=list)
     graded_by_hand: str = ""
     path: Path | None = None
+    mistake_forms: dict[str, int] = field(default_factory=dict)  # per known mistake's message: how many solvers give it
 
     @property
     def label(self) -> str:

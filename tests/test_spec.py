@@ -192,6 +192,48 @@ def test_a_known_mistake_that_forgets_a_refusal_is_named_where_it_returns(tmp_pa
     assert [(result.case.name, result.diagnosis) for result in report.results] == [("one", ""), ("odd", "The odd check is missing.")]
 
 
+def _graded(tmp_path: Path, spec: str, reference: str, submission: str) -> dict[str, str]:
+    """The diagnosis of each case, by name, of ``submission`` graded in full against one problem."""
+    from autograder.engine.runner import grade, load_problem_set
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
+
+    folder = _spec_dir(tmp_path, spec, reference)
+    tmp_path.chmod(0o755)
+    (tmp_path / "submission.py").write_text(submission)
+    report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
+    return {result.case.name: result.diagnosis for result in report.results}
+
+
+def test_a_mistake_in_two_forms_never_wrong_on_the_same_case_is_still_named(tmp_path: Path) -> None:
+    """Forms were counted where the most are wrong at once; two that never are on one case counted as one, so a
+    right answer where the other form is wrong ruled the mistake out (review). The spec's solvers are counted."""
+    reference = (
+        "def half(n):\n    return n // 2\n\n\ndef half_odd_up(n):\n    return n // 2 + n % 2\n\n\n"
+        "def half_fours_down(n):\n    return n // 2 - (n % 4 == 0)\n"
+    )
+    message = "A slip in halving."
+    spec = (
+        'title: "Qx"\npoints: 3\ncases:\n  - {name: odd, call: half, args: [3]}\n  - {name: four, call: half, args: [8]}\n'
+        f"  - {{name: two, call: half, args: [2]}}\nmistakes:\n  - {{call: half, solver: half_odd_up, message: {message}}}\n"
+        f"  - {{call: half, solver: half_fours_down, message: {message}}}\n"
+    )
+    diagnoses = _graded(tmp_path, spec, reference, "def half(n):\n    return n // 2 + n % 2\n")
+    assert diagnoses == {"odd": message, "four": "", "two": ""}
+
+
+def test_a_wrong_truth_value_fits_the_mistake_that_gives_it(tmp_path: Path) -> None:
+    """A True/False case names no mistake, but its wrong answer was taken as evidence against every mistake, so
+    the mistake was not named on the function's other cases either (review)."""
+    reference = "def h(n):\n    return True if n == 0 else 2 * n\n\n\ndef h_slip(n):\n    return False if n == 0 else 2 * n + 1\n"
+    spec = (
+        'title: "Qx"\npoints: 2\nfunctions:\n  h: {compare: {kind: value}}\ncases:\n  - {name: zero, call: h, args: [0]}\n'
+        "  - {name: two, call: h, args: [2]}\nmistakes:\n  - {call: h, solver: h_slip, message: One too many.}\n"
+    )
+    diagnoses = _graded(tmp_path, spec, reference, "def h(n):\n    return False if n == 0 else 2 * n + 1\n")
+    assert diagnoses == {"zero": "", "two": "One too many."}
+
+
 def test_an_array_answer_without_an_array_comparison_says_so(tmp_path: Path) -> None:
     spec = GOOD.replace("args: [2]", "args: [!array [[1.5, 2]]]").replace("    expected: 4\n", "")
     with pytest.raises(SpecError, match="cannot be compared as kind 'int'; declare functions: double"):

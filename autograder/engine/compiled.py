@@ -132,9 +132,16 @@ def problems_document(problems: list[Problem], blob: bytearray | None = None) ->
             "points": problem.points,
             "graded_by_hand": problem.graded_by_hand,
             "cases": [_case_entry(case, blob) for case in problem.cases],
+            "mistake_forms": _forms_named(problem),
         }
         for problem in problems
     ]
+
+
+def _forms_named(problem: Problem) -> dict[str, int]:
+    """The problem's mistake_forms for the messages its cases here carry: the kit's visible cases name no other."""
+    named = {message for case in problem.cases for _, message in case.known_mistakes}
+    return {message: forms for message, forms in problem.mistake_forms.items() if message in named}
 
 
 def _case_entry(case: Case, blob: bytearray | None) -> dict[str, Any]:
@@ -232,6 +239,7 @@ def problems_from_document(
                 cases=cases,
                 graded_by_hand=entry["graded_by_hand"],
                 path=problems_dir / entry["key"] / "spec.yaml" if problems_dir else None,
+                mistake_forms=dict(entry.get("mistake_forms", {})),
             )
         )
     return problems

@@ -162,12 +162,14 @@ class _Run:
         self.kinds = {case.function: case.comparison.kind for problem in report.problems for case in problem.cases}
         self.granted = 0  # results whose follow-through credit is decided
         # (problem, function) -> each known mistake its spec names, and in how many forms (solvers under one message:
-        # rounding to nearest and up, say), counted where the most of them are wrong at once.
+        # rounding to nearest and rounding up, say); where the count did not come with the problem, at least as many
+        # as are wrong on one case.
         self.mistakes: dict[tuple[str, str], Counter[str]] = {}
         for problem in report.problems:
             for case in problem.cases:
                 forms = self.mistakes.setdefault((problem.key, case.function), Counter())
                 forms |= Counter(message for _, message in case.known_mistakes)
+                forms |= Counter({message: problem.mistake_forms.get(message, 0) for message in forms})
         self.matched: dict[int, list[str]] = {}  # id(result) -> the known mistakes its wrong answer matched
         self.ruled_out: dict[str, set[str]] = {}  # function -> the known mistakes its answers so far show it does not make
         self.settled = 0  # results whose diagnosis is settled
@@ -234,8 +236,8 @@ class _Run:
         A function that makes a mistake gives the mistake's answer on every case: a wrong one where the spec
         lists it, the right one on the spec's other cases. So any other answer rules the mistake out for the
         whole function: a right answer where every form of the mistake is wrong, a wrong answer that is none
-        of its forms' (where a refusal was expected, a mistake that is not listed refuses too). A call that gave
-        no answer, and a case of another spec (which never worked the mistake out), tell nothing.
+        of its forms'. A call that gave no answer, and a case of another spec (which never worked the mistake
+        out), tell nothing.
         """
         case, outcome = result.case, result.outcome
         mistakes = self.mistakes.get((case.problem, case.function))
@@ -244,10 +246,13 @@ class _Run:
         if result.verdict.passed:
             wrong_here = Counter(message for _, message in case.known_mistakes)
             ruled_out = {message for message, forms in wrong_here.items() if forms >= mistakes[message]}
-        else:
-            matched = mistakes_matched(case, outcome.value) if result.diagnosis else []
+        else:  # True or False included: a wrong truth value fits every mistake listed there, and rules out the rest
+            matched = mistakes_matched(case, outcome.value)
             self.matched[id(result)] = matched
-            ruled_out = set(mistakes).difference(matched)
+            # Where a refusal was due, only the mistakes that forget it are in question: a function can make one
+            # mistake and miss a refusal besides (a closed form does both), and is still told of the first.
+            weighed = {message for _, message in case.known_mistakes} if case.expected.raises else set(mistakes)
+            ruled_out = weighed.difference(matched)
         self.ruled_out.setdefault(case.function, set()).update(ruled_out)
 
     def settle_diagnoses(self) -> None:
@@ -322,18 +327,16 @@ def publish_hidden(results: list[CaseResult], alphabets: dict[str, outcomes.Hidd
 
 
 def diagnose(case: Case, received: Any) -> str:
-    """The known mistakes the answer matches, in words: all of them, since more than one may fit one case."""
-    return named(mistakes_matched(case, received))
-
-
-def mistakes_matched(case: Case, received: Any) -> list[str]:
-    """The messages of the known mistakes whose answer ``received`` is.
+    """The known mistakes the answer matches, in words: all of them, since more than one may fit one case.
 
     None where the right answer is True or False: the one wrong answer there matches every mistake, so naming
     one would tell a student who counted spaces that they ignored capital letters (an adopter's anagram check).
     """
-    if isinstance(case.expected.value, bool):
-        return []
+    return "" if isinstance(case.expected.value, bool) else named(mistakes_matched(case, received))
+
+
+def mistakes_matched(case: Case, received: Any) -> list[str]:
+    """The messages of the known mistakes whose answer ``received`` is."""
     return list(dict.fromkeys(message for wrong, message in case.known_mistakes if agrees(wrong, received, case.comparison)))
 
 

@@ -183,7 +183,7 @@ def load_problem(spec_path: Path, with_references: bool = True) -> Problem:
                 + (f"; did you mean {close[0]!r}?" if close else ""),
             )
     for raw in _field(spec_path, data, "mistakes", list, default=[]):
-        _add_mistake(spec_path, raw, reference, problem.cases)
+        _add_mistake(spec_path, raw, reference, problem)
     for name, entry in functions.items():
         if "follow_through" in entry:
             _add_follow_through(spec_path, entry, reference, [c for c in problem.cases if c.function == name])
@@ -534,8 +534,8 @@ def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping
     return cases
 
 
-def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, cases: list[Case]) -> None:
-    """Record, on every case of the function, the answer a known wrong solver gives there.
+def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, problem: Problem) -> None:
+    """Record, on every case of the function, the answer a known wrong solver gives there (one form of its message).
 
     Computed once here, so grading only compares, and so the student kit can
     carry the wrong answers of visible cases without any solver code.
@@ -543,6 +543,7 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, cases
     _check_keys(path, raw, {"call", "solver", "message"}, "mistake")
     function, message = _field(path, raw, "call", str), _field(path, raw, "message", str)
     solver = _solver(path, raw.line_of("solver"), reference, _field(path, raw, "solver", str))
+    cases = problem.cases
     if not any(case.function == function for case in cases):
         raise SpecError(path, raw.line_of("call"), f"no case calls {function!r}, so this mistake can never be recognised")
     named = 0
@@ -556,6 +557,7 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, cases
         if case.expected.raises or not agrees(case.expected.value, wrong, case.comparison):  # a refusal forgotten, or a wrong value
             case.known_mistakes.append((wrong, message))
             named += 1
+    problem.mistake_forms[message] = problem.mistake_forms.get(message, 0) + 1
     if solver is not None and not named:
         raise SpecError(
             path,
