@@ -255,7 +255,7 @@ def test_a_notebook_of_too_many_cells_is_refused_whole_before_any_reading(layout
     if layout.startswith("version 4"):
         document = {"cells": [cell] * count, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     else:
-        document = {"worksheets": [{"cells": [cell]}] * 80_000, "metadata": {}, "nbformat": 3, "nbformat_minor": 0}
+        document = {"worksheets": [{"cells": [cell]}] * count, "metadata": {}, "nbformat": 3, "nbformat_minor": 0}
     converted = source.notebook_source(json.dumps(document).encode(), "ps3.ipynb")
     assert converted.data == b"" and len(converted.problems) == 1
     assert f"ps3.ipynb has more than {source.MAX_CELLS:,} cells" in converted.problems[0]["message"]
@@ -264,6 +264,32 @@ def test_a_notebook_of_too_many_cells_is_refused_whole_before_any_reading(layout
         [cell] * source.MAX_CELLS if layout.startswith("version 4") else [{"cells": [cell]}] * source.MAX_CELLS
     )
     assert not source.notebook_source(json.dumps(document).encode(), "ps3.ipynb").problems  # at the limit: read
+
+
+@pytest.mark.parametrize("where", ["empty worksheets", "a key nbformat does not know"])
+def test_a_notebook_of_too_many_json_objects_is_refused_whole(where: str) -> None:
+    """The red team's 2 MB notebooks of 660,000 empty mappings, as worksheets or under an unknown key, made the
+    grader hold 900 MB before any worker started. Past MAX_JSON_OBJECTS mappings nothing of the file is read."""
+    document: dict[str, object] = {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    if where == "empty worksheets":
+        document = {"worksheets": [{}] * (source.MAX_JSON_OBJECTS + 1), "metadata": {}, "nbformat": 3, "nbformat_minor": 0}
+    else:
+        document["junk"] = [{}] * (source.MAX_JSON_OBJECTS + 1)
+    converted = source.notebook_source(json.dumps(document).encode(), "ps3.ipynb")
+    assert converted.data == b"" and len(converted.problems) == 1
+    assert f"ps3.ipynb holds more than {source.MAX_JSON_OBJECTS:,} JSON objects" in converted.problems[0]["message"]
+
+
+def test_nbformat_is_given_only_what_conversion_reads_whatever_else_the_file_holds() -> None:
+    """Unknown keys, worksheets' and cells' extra fields never reach nbformat: the grader rebuilds the document."""
+    cell = {"cell_type": "code", "metadata": {"x": [{}] * 50}, "outputs": [{}] * 50, "source": "def f():\n    return 1\n"}
+    document = {"cells": [{**cell, "junk": [{}] * 50}], "metadata": {"k": {}}, "nbformat": 4, "nbformat_minor": 5, "junk": [{}] * 1000}
+    assert json.loads(source._essentials(json.dumps(document).encode())) == {
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [{"cell_type": "code", "metadata": {}, "source": "def f():\n    return 1\n", "outputs": [], "execution_count": None}],
+    }
 
 
 # --------------------------------------------------------------------------- an environment that cannot read notebooks

@@ -228,7 +228,7 @@ def test_nbformat_sees_only_the_cells_types_and_code(monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(nbformat, "reads", seeing)
     document = json.loads(_notebook("def add(a, b):\n    return a + b\n"))
-    document["metadata"]["padding"] = [{}] * 200_000
+    document["metadata"]["padding"] = [{}] * 100_000
     document["cells"][0]["outputs"] = [{"output_type": "stream", "name": "stdout", "text": "x" * 500_000}]
     document["cells"].insert(0, {"cell_type": "markdown", "metadata": {"big": [1] * 100_000}, "source": "y" * 500_000})
     loaded = source.notebook_source(json.dumps(document).encode())

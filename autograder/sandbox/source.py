@@ -34,7 +34,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from autograder.boundary import ErrorReport
 from autograder.sandbox.loader import NEUTRAL_MODULE_NAME
@@ -54,6 +54,7 @@ TRANSFORM_BUDGET = 2_000_000
 # Cells in one notebook: nbformat and the converter work per cell, so 21,000 empty cells in a 2 MB file cost the
 # grader seconds (a red-team pass). A long course notebook has a few hundred.
 MAX_CELLS = 5_000
+MAX_JSON_OBJECTS = 200_000  # mappings in the file, outputs and metadata included: a long course notebook has a few thousand
 # A line that may hold IPython syntax: an escape opening a line, a trailing ?, or x = %magic / x = !cmd.
 # A pattern, compiled on first use (only a notebook needs it).
 _SPECIAL_LINE = r"(?m)^[ \t]*[!%?,;/]|\?[ \t]*(#.*)?$|=[ \t]*[!%]"
@@ -92,8 +93,8 @@ def notebook_source(data: bytes, name: str = f"{NEUTRAL_MODULE_NAME}.ipynb") -> 
         return SubmissionSource(python_name, b"", fatal=missing_readers_message(missing, name))
     try:
         cells = _read_cells(data)
-    except TooManyCells:
-        message = f"{name} has more than {MAX_CELLS:,} cells, the most the autograder reads: merge cells, or submit {python_name}"
+    except NotebookTooLarge as large:
+        message = f"{name} {large}, more than the autograder reads: merge cells and clear outputs, or submit {python_name}"
         return SubmissionSource(python_name, b"", problems=[_problem("NotebookError", "the notebook file", message)])
     except Exception:  # noqa: BLE001 - whatever nbformat makes of a broken file, the student gets one message
         problem = _problem(
@@ -180,43 +181,60 @@ def _read_cells(data: bytes) -> list[tuple[int, str]]:
 
 
 def _essentials(data: bytes) -> str:
-    """The notebook's JSON with only what conversion reads: each cell's type, and a code cell's source.
+    """The notebook rebuilt from what conversion reads, and nothing else: its version, and each cell's type and,
+    for a code cell, its source (empty fields where nbformat's schema wants them).
 
-    Outputs, metadata, attachments and the text of other cells are emptied before nbformat sees the
-    document: it makes an object of every value and checks each against its schema, and 2 MB of empty
-    mappings in the metadata cost the grader 375 MB, 38,000 outputs half a minute (a red-team pass).
+    nbformat makes an object of every value and checks each against its schema: 2 MB of empty mappings in the
+    metadata cost the grader 375 MB, 38,000 outputs half a minute, and 660,000 empty worksheets or mappings under
+    an unknown key 900 MB (red-team passes). So nothing else of the file reaches it, and the file's own JSON may
+    hold at most MAX_JSON_OBJECTS mappings and MAX_CELLS cells, or it is not read at all.
     """
     import json
 
-    document = json.loads(data.decode("utf-8-sig"))
+    objects = 0
+
+    def counted(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal objects
+        objects += 1
+        if objects > MAX_JSON_OBJECTS:
+            raise NotebookTooLarge(f"holds more than {MAX_JSON_OBJECTS:,} JSON objects")
+        return dict(pairs)
+
+    document = json.loads(data.decode("utf-8-sig"), object_pairs_hook=counted)
     if not isinstance(document, dict):
         raise ValueError("a notebook is a JSON object")
-    cells = list(document["cells"]) if isinstance(document.get("cells"), list) else []
-    for worksheet in document.get("worksheets", []) if isinstance(document.get("worksheets"), list) else []:  # version 3
-        if isinstance(worksheet, dict):
-            worksheet["metadata"] = {}
-            cells.extend(worksheet["cells"] if isinstance(worksheet.get("cells"), list) else [])
-        if len(cells) > MAX_CELLS:
-            break
-    if len(cells) > MAX_CELLS:
-        raise TooManyCells
-    document["metadata"] = {}
-    for cell in cells:
-        if not isinstance(cell, dict):
+    version = document.get("nbformat")
+    sheets = [sheet for sheet in _listed(document, "worksheets") if isinstance(sheet, dict)]  # version 3
+    found = [*_listed(document, "cells"), *(cell for sheet in sheets for cell in _listed(sheet, "cells"))]
+    if len(found) > MAX_CELLS:
+        raise NotebookTooLarge(f"has more than {MAX_CELLS:,} cells")
+    source_key = "input" if version == 3 else "source"
+    cells = []
+    for cell in found:
+        kind = cell.get("cell_type") if isinstance(cell, dict) else None
+        if not isinstance(kind, str):
             continue
-        cell["metadata"] = {}
-        cell.pop("attachments", None)
-        if "outputs" in cell:
-            cell["outputs"] = []
-        if cell.get("cell_type") != "code":
-            for key in ("source", "input"):
-                if key in cell:
-                    cell[key] = ""
-    return json.dumps(document)
+        text = cell.get(source_key) if kind == "code" else ""
+        kept: dict[str, Any] = {"cell_type": kind, "metadata": {}, source_key: text if isinstance(text, (str, list)) else ""}
+        if version == 3:
+            kept.update({"language": "python", "collapsed": False, "outputs": []} if kind == "code" else {})
+            kept.update({"level": cell["level"]} if kind == "heading" and isinstance(cell.get("level"), int) else {})
+        elif kind == "code":
+            kept.update({"outputs": [], "execution_count": None})
+        cells.append(kept)
+    minor = document.get("nbformat_minor") if isinstance(document.get("nbformat_minor"), int) else 0
+    rebuilt: dict[str, Any] = {"nbformat": version, "nbformat_minor": minor, "metadata": {}}
+    rebuilt.update({"worksheets": [{"cells": cells, "metadata": {}}]} if version == 3 else {"cells": cells})
+    return json.dumps(rebuilt)
 
 
-class TooManyCells(ValueError):
-    """A notebook of more than MAX_CELLS cells: not read at all."""
+def _listed(mapping: dict[str, Any], key: str) -> list[Any]:
+    value = mapping.get(key)
+    return value if isinstance(value, list) else []
+
+
+class NotebookTooLarge(ValueError):
+    """A notebook past MAX_CELLS cells or MAX_JSON_OBJECTS mappings: not read at all; the message says which."""
 
 
 class TooMuchSyntax(Exception):
