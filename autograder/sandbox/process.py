@@ -166,6 +166,7 @@ class Sandbox:
             return self.imported
         self._outbox += wire.request_frame({"op": "report", "names": sorted(self.graded_names)}, [])  # the worker's first request
         deadline = self._started + self.limits.import_timeout
+        waiting = time.monotonic()
         try:
             hello, _ = self._receive(deadline)  # sent before any student code ran, but read as untrusted all the same
             self._greeted = True
@@ -180,9 +181,11 @@ class Sandbox:
                 raise WorkerGone("broken", "the worker sent something other than its ready message")
             problems = message.get("problems")
             # The worker's own count: ready() is called once the grader has loaded its problems, which is not the
-            # file's doing. Untrusted, so kept within what loading may take.
+            # file's doing. Untrusted (the file's code ran before it was sent: a red team's said 0 s for 1.5 s), so
+            # never less than the grader itself waited here, and within what loading may take.
             seconds = message.get("seconds")
-            self.load_seconds = min(float(seconds), self.limits.import_timeout) if type(seconds) is float and seconds >= 0 else 0.0
+            reported = float(seconds) if type(seconds) is float and seconds >= 0 else 0.0
+            self.load_seconds = min(max(reported, time.monotonic() - waiting), self.limits.import_timeout)
             self.imported = ImportReport(
                 functions=_texts(message.get("functions"), len(self.graded_names) + loader.MAX_OTHER_FUNCTIONS),
                 problems=[_error_report(p) for p in problems[:50]] if isinstance(problems, list) else [],
