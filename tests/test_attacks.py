@@ -291,7 +291,7 @@ def test_functions_that_end_the_worker_after_every_answer_are_struck_not_forgive
     harness.submit({"ps3.py": hostile("worker_exits_after_every_reply")})
     data = harness.run()
     assert data["score"] < TOTAL / 2
-    assert "left the worker to die after answering 2 times" in printed(data, "conv2d")
+    assert "ended the process running your code 2 times after returning" in printed(data, "conv2d")
     # Per function: the two deaths it is charged, and the one after its last call, charged but unfelt.
     assert len(ALL_FUNCTIONS) <= worker_restarts(data) <= 3 * len(ALL_FUNCTIONS)
     assert_clean(harness)

@@ -18,7 +18,7 @@ from typing import Any, get_args
 import pytest
 
 from autograder.boundary import ErrorReport
-from autograder.engine import scoring
+from autograder.engine import runner, scoring
 from autograder.engine.outcomes import (
     CREDITED,
     HIDDEN_FEEDBACK_BITS,
@@ -212,16 +212,26 @@ def _grade(folder: Path, source: str) -> Report:
 
 
 @pytest.mark.ps3
-def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path: Path) -> None:
+def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    named_on_sight: list[tuple[str, bool, str]] = []  # each case's diagnosis as judged, before its function's are settled
+    judged = runner.check
+
+    def seen(case: Case, outcome: Outcome) -> CaseResult:
+        result = judged(case, outcome)
+        named_on_sight.append((case.function, case.hidden, result.diagnosis))
+        return result
+
+    monkeypatch.setattr(runner, "check", seen)
     report = _grade(tmp_path / "graded", _attack("hidden_mistake_channel"))
     data = gradescope_json(report)
     alphabets = hidden_alphabets([case for problem in report.problems for case in problem.cases])
     for function in ("conv2d", "conv_transpose2d"):
         hidden = [r for r in report.results if r.case.function == function and r.case.hidden]
         # The attack imitates a different known mistake on different inputs, to spread its hidden cases over more
-        # outcomes than the budget. Its answers fit no one mistake throughout, so none is named on any case.
-        imitated = {message for r in hidden if not r.verdict.passed for _, message in r.case.known_mistakes}
-        assert len(imitated) >= 2 and not any(r.diagnosis for r in report.results if r.case.function == function)
+        # outcomes than the budget: case by case its answers match several. They fit no one mistake throughout,
+        # so none is named on any case.
+        imitated = {diagnosis for name, hidden_case, diagnosis in named_on_sight if name == function and hidden_case and diagnosis}
+        assert len(imitated) >= 2 and not any(r.diagnosis for r in report.results if r.case.function == function), imitated
         shown = {(r.verdict.passed, r.verdict.summary) for r in hidden}
         assert len(shown) <= MAX_HIDDEN_OUTCOMES and {summary for _, summary in shown} <= set(alphabets[function].phrases), shown
         assert all(r.score == (r.case.max_score if r.verdict.passed else 0) for r in hidden)  # no credit: nothing more

@@ -349,13 +349,17 @@ def _leaks(
 
 
 def _without_docstrings(source: str) -> str:
-    """``source`` with the lines of every docstring blanked."""
+    """``source`` with the prose of every docstring blanked; its examples (a ``>>>`` line and the answer after it)
+    kept, since a doctest showing a hidden case's call would publish it."""
     lines = source.splitlines()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and ast.get_docstring(node) is not None:
             first = node.body[0]
+            example = False
             for number in range(first.lineno - 1, first.end_lineno or first.lineno):
-                lines[number] = ""
+                text = lines[number].strip()
+                example = text.startswith(">>>") or (example and bool(text))
+                lines[number] = lines[number] if example else ""
     return "\n".join(lines)
 
 

@@ -196,6 +196,10 @@ def test_a_refusal_dead_on_the_composites_path_is_not_asked_for(tmp_path: Path) 
     no_refusal = cases.replace('        - {name: "none", call: total, args: [0], raises: ValueError}\n', "")
     weak = analyse(problem_set(tmp_path / "weak", {"p1/reference.py": BEHIND_AN_EARLIER_CHECK, "p1/spec.yaml": spec("P1", no_refusal)}))
     assert [gap.where for gap in weak.unreached] == ["p1/reference.py:4 in sample"]  # the live one is still asked for
+    # A domain that never draws an input to refuse says nothing of which refusals are dead: all are asked for.
+    valid_only = BEHIND_AN_EARLIER_CHECK.replace("rng.integers(-2, 9)", "rng.integers(1, 9)")
+    blind = analyse(problem_set(tmp_path / "blind", {"p1/reference.py": valid_only, "p1/spec.yaml": spec("P1", no_refusal)}))
+    assert [gap.where for gap in blind.unreached] == ["p1/reference.py:4 in sample", "p1/reference.py:10 in weights"]
 
 
 FC = """

@@ -242,7 +242,7 @@ def test_a_crash_is_charged_the_files_load_time_not_the_graders_own_before_it_as
         assert kinds == ["crashed"] * 4 and gate.sandbox.load_seconds < 1, (kinds, gate.sandbox.load_seconds)
 
 
-def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_function(tmp_path: Path) -> None:
+def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_the_function_that_left_it(tmp_path: Path) -> None:
     """f leaves a thread that kills the worker while g runs: g's call dies unanswered, is made again in a fresh
     worker, and answers. The death was f's doing, so g is never struck for it (red team: g was, after three);
     f is, after two (red team, round 6: a file whose every function did so scored 100 over 158 workers)."""
@@ -257,7 +257,7 @@ def test_a_death_that_a_retry_shows_was_not_the_calls_own_is_charged_to_no_funct
         assert "g" not in gate.stops and "g" not in gate.left_dead
         # f's third call was already on its way when g's retry answered and charged f its second death.
         assert [outcome.kind for outcome in outcomes[::2]] == ["returned"] * 3 + ["skipped"] * 2
-        assert "left the worker to die after answering 2 times" in outcomes[-2].detail
+        assert "ended the process running your code 2 times after returning" in outcomes[-2].detail
 
 
 def test_a_worker_that_dies_between_streams_is_charged_too_as_a_python_checks_calls_are(tmp_path: Path) -> None:

@@ -97,8 +97,8 @@ def load(problems: Path) -> Course:
         refuse("submission_names must list at least one plain file name (no folder), e.g. [hw1.py, hw1.ipynb]", "submission_names")
     if unloadable := [name for name in names if Path(name).suffix.lower() not in LOADABLE_SUFFIXES]:
         refuse(
-            f"submission_names: {', '.join(map(repr, unloadable))} is neither a Python file (.py) nor a notebook (.ipynb), "
-            "the two kinds of file the grader can load; e.g. [hw1.py, hw1.ipynb]",
+            f"submission_names: {', '.join(map(repr, unloadable))} {'is' if len(unloadable) == 1 else 'are'} neither a Python "
+            "file (.py) nor a notebook (.ipynb), the two kinds of file the grader can load; e.g. [hw1.py, hw1.ipynb]",
             "submission_names",
         )
     max_bytes = data.get("submission_max_bytes", 2_000_000)

@@ -55,6 +55,7 @@ from autograder.sandbox.worker import Unsupported
 from autograder.text import valid_unicode
 
 SMALL_ARRAY = 64  # entries; up to this size an array difference is shown in full
+SMALL_VECTOR = 16  # entries of a 1-D answer shown beside the right one: one line of a terminal
 MAX_LISTED = 100_000  # entries of an array answer to a ``value`` case compared as the list it holds
 MAX_DEPTH = 64  # nesting of lists in an array answer (NumPy's own limit on dimensions)
 REAL_KINDS = "iuf"  # NumPy dtype kinds that hold real numbers
@@ -479,7 +480,7 @@ def _judge_array(expected: np.ndarray, received: Any, comparison: Comparison) ->
         f"{int(wrong.sum())} of {wanted.size} entries are wrong ({_tolerance_text(comparison)}); largest error "
         f"{errors[worst]:.6g} at index {tuple(int(i) for i in worst)}, where {allowed[worst]:.3g} is allowed"
     )
-    if wanted.size <= SMALL_ARRAY and wanted.ndim in (1, 2):
+    if (wanted.ndim == 2 and wanted.size <= SMALL_ARRAY) or (wanted.ndim == 1 and wanted.size <= SMALL_VECTOR):
         detail += "\n" + _side_by_side(wanted, got, wrong)
     return Verdict(False, WRONG, detail)
 
@@ -511,7 +512,7 @@ def _apart(wanted: float, got: float) -> tuple[str, str]:
 
 def _side_by_side(expected: np.ndarray, received: np.ndarray, wrong: np.ndarray) -> str:
     """Expected and received as two text grids, wrong entries marked with ``*`` (a vector as one row)."""
-    if expected.ndim == 1:
+    if expected.ndim == 1 and expected.size <= SMALL_VECTOR:
         expected, received, wrong = expected[np.newaxis], received[np.newaxis], wrong[np.newaxis]
     if expected.ndim != 2 or expected.size > SMALL_ARRAY:
         return ""

@@ -224,7 +224,8 @@ def _judge(
 
 def _unreached_raises(suite: _Suite, graph: _Graph, reach: dict[str, set[tuple[Path, str]]], draws: _Draws) -> list[Unreached]:
     """Each ``raise`` in the code a function's reference may run that none of the function's cases executes,
-    but one of its domain's draws does (with no domain, every raise counts).
+    but one of its domain's draws does (with no domain, or one that never draws an input to refuse, every raise
+    counts).
 
     A raise no draw reaches may be dead on the function's path: a composite whose first part refuses n < 1
     never reaches its second part's own check of n, and no case could. The cases and draws run on the
@@ -243,7 +244,8 @@ def _unreached_raises(suite: _Suite, graph: _Graph, reach: dict[str, set[tuple[P
         files = {str(file) for file, _ in reach[name]}
         executed = _lines_run(suite.reference(name), suite.cases[name], files)
         drawn = draws.cases(name)
-        reachable = None if drawn is None else _lines_run(suite.reference(name), drawn, files)
+        refuses = drawn is not None and any(case.expected.raises for case in drawn)  # else the domain has no bad inputs
+        reachable = _lines_run(suite.reference(name), drawn, files) if drawn is not None and refuses else None
         for file, function, node in raises:
             lines = range(node.lineno, (node.end_lineno or node.lineno) + 1)
             if reachable is not None and not any((str(file), line) in reachable for line in lines):
@@ -670,7 +672,7 @@ _CONVERSIONS = {"asarray", "array", "asanyarray", "ascontiguousarray"}  # np.<th
 _BUFFERS = {"zeros", "empty", "ones", "full"}  # np.<this>(shape, ...): a new buffer, float64 unless told
 
 
-_FLOATS = {"float", "float64", "double", "float_"}
+_FLOATS = {"float", "float64", "double"}
 
 
 def _to_float(node: ast.AST) -> ast.expr | None:
@@ -688,8 +690,10 @@ def _to_float(node: ast.AST) -> ast.expr | None:
 
     if _numpy_call(node, {"asarray", "array"}) and node.args and any(k.arg == "dtype" and is_float(k.value) for k in node.keywords):
         return node.args[0]
-    if isinstance(node.func, ast.Attribute) and node.func.attr == "astype" and node.args and is_float(node.args[0]):
-        return node.func.value
+    if isinstance(node.func, ast.Attribute) and node.func.attr == "astype":
+        dtype = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "dtype"), None)
+        if dtype is not None and is_float(dtype):
+            return node.func.value
     return None
 
 

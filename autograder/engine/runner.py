@@ -241,9 +241,9 @@ class _Run:
         """
         case, outcome = result.case, result.outcome
         mistakes = self.mistakes.get((case.problem, case.function))
-        if not mistakes or outcome is None or outcome.kind != "returned":
+        if not mistakes or outcome is None or (outcome.kind != "returned" and not result.verdict.passed):
             return
-        if result.verdict.passed:
+        if result.verdict.passed:  # a right value, or the refusal due: every mistake wrong here in all its forms is out
             wrong_here = Counter(message for _, message in case.known_mistakes)
             ruled_out = {message for message, forms in wrong_here.items() if forms >= mistakes[message]}
         else:  # True or False included: a wrong truth value fits every mistake listed there, and rules out the rest

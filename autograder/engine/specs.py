@@ -495,8 +495,8 @@ def _drawn(case: Case) -> str:
         return ""
     arguments = ", ".join(short_repr(argument, 120) for argument in case.args)
     return (
-        f"; on {case.name}, {case.where.split(' (', 1)[1].rstrip(')')}: {case.function}({arguments}). A generator must "
-        "draw inputs the reference answers; a refusal is a hand-written case with raises:"
+        f"; on {case.name}, {case.where.rsplit(' (', 1)[1].rstrip(')')}: {case.function}({arguments}). A generator must "
+        "draw inputs the reference answers; test a refusal with a hand-written case that says raises:"
     )
 
 

@@ -97,7 +97,10 @@ class CallGate:
             return Outcome(
                 "skipped",
                 reason="strikes",
-                detail=f"left the worker to die after answering {deaths} times (a thread, an exit handler or a signal it left behind)",
+                detail=(
+                    f"ended the process running your code {deaths} times after returning (through a thread, an exit handler "
+                    "or a signal it left behind): let each call finish its work before it returns"
+                ),
             )
         if time.monotonic() > self.deadline:
             return Outcome("skipped", reason="deadline")

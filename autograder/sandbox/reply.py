@@ -51,7 +51,7 @@ MAX_NAME = 80  # characters of an unsupported object's type name
 LONG_INT = re.compile(r"-?0x[0-9a-f]+")  # an int too long for decimal JSON, in hex (worker.encode)
 MAX_SHARED_HASH = 8  # keys of one dict with the same hash (distinct values of Python's own types almost never share one)
 NPY_VERSIONS = ((1, 0), (2, 0), (3, 0))
-MAX_NPY_HEADER = 2048  # bytes: np.save's header for 32 dimensions of 2**63 - 1 is under 1 kB
+MAX_NPY_HEADER = 2048  # bytes: np.save's header for NumPy's most dimensions (64) of 2**63 - 1 is under 1.5 kB
 # The header np.save writes (numpy.lib.format), of one plain dtype: an allow-list, matched before NumPy reads it.
 NPY_HEADER = re.compile(
     rb"\{'descr': '[<>|=][biufcUSMm][0-9]{1,9}(?:\[[0-9]{0,4}[A-Za-z]{1,2}\])?', 'fortran_order': (?:True|False), "
@@ -228,11 +228,11 @@ def load_npy(blob: bytes, limit: int | None = None) -> np.ndarray:
         version = np.lib.format.read_magic(stream)
         if version not in NPY_VERSIONS:
             raise ReplyError(f"unsupported .npy version {version}")
+        start = stream.tell()
         (length,) = struct.unpack("<H" if version == (1, 0) else "<I", stream.read(2 if version == (1, 0) else 4))
-        header = stream.read(length)
-        if length > MAX_NPY_HEADER or not NPY_HEADER.fullmatch(header):
+        if length > MAX_NPY_HEADER or not NPY_HEADER.fullmatch(stream.read(length)):
             raise ReplyError("the .npy header is not one np.save writes for an array of numbers or text")
-        stream.seek(-(length + (2 if version == (1, 0) else 4)), io.SEEK_CUR)
+        stream.seek(start)
         read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, fortran_order, dtype = read_header(stream)
     except ReplyError:
