@@ -58,8 +58,8 @@ def conv_layer_params_no_bias(c_in: int, c_out: int, kernel_size) -> int:
 
 
 def conv_output_size_rounded(size_in: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
-    """The size rounded to the nearest integer. With conv_output_size_rounded_up, one known mistake in two forms
-    under one message: a function is named only where all its answers fit one mistake, and both are rounding."""
+    """The size rounded to the nearest integer: one form of the rounding mistake, conv_output_size_rounded_up the
+    other. The spec gives both one message, since a submission is named only where all its answers fit one form."""
     conv_output_size(size_in, kernel_size, stride, padding)  # the same fit check
     return round((size_in + 2 * padding - kernel_size) / stride) + 1
 

@@ -101,7 +101,8 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             found.errors.append(f"{_where(problem.path, 'points')}: the case points do not add up to {problem.points:g}")
         if problem.cases and all(case.hidden for case in problem.cases):
             found.warnings.append(f"{problem.path}: every case is hidden, so students' check shows nothing for {problem.title!r}")
-        found.warnings += list(dict.fromkeys(_helper_called(case) for case in problem.cases if case.function.startswith(HELPER_PREFIXES)))
+        helpers = {case.function: case for case in problem.cases if case.function.startswith(HELPER_PREFIXES)}  # the first case of each
+        found.warnings += [_helper_called(case) for case in helpers.values()]
         for case in problem.cases:
             found.errors += _case_errors(case)
     if not found.errors:
@@ -124,7 +125,8 @@ HELPER_PREFIXES = ("_", "domain_")  # reference.py's own helpers and domains: no
 def _helper_called(case: Case) -> str:
     return (
         f"{case.where}: this case calls {case.function}, which looks like a helper of reference.py, not a function "
-        "students write; every function a case calls is graded, and the starter file and the kit's README ask for it"
+        "students write; every function a case calls is graded, and the starter file and the kit's README ask for it. "
+        "Call the function that uses it instead, or give it a name without the prefix if students are to write it"
     )
 
 
