@@ -328,18 +328,22 @@ def _leaks(
     """(file, hidden case, rendering) for every rendering of a hidden value found; those visible cases share are public.
 
     In the ``prose`` files (the starter: the references' docstrings, written for students) a round number alone is
-    explanation ("exp(1000) overflows"), so only whole renderings of a value count there."""
+    explanation ("exp(1000) overflows"), so only whole renderings of a value count there. The visible cases' names
+    and notes are published as written: a hidden value they happen to spell ("a system with solution [1, 2, 3]",
+    an adopter's, beside the guide's hidden [[1, 2, 3]]) is public."""
     public_texts, public_integers = set(), set()
     for case in visible:
         texts, integers = _case_needles(case)
         public_texts |= texts
         public_integers |= integers
+    published = _squash(" ".join(f"{case.name} {case.note}" for case in visible))
     squashed = {name: _squash(text) for name, text in files.items()}
     found = []
     for case in hidden:
         texts, integers = _case_needles(case)
+        secret = [needle for needle in texts - public_texts if _squash(needle) not in published]
         for name, text in files.items():
-            found += [(name, case.name, needle) for needle in texts - public_texts if _squash(needle) in squashed[name]]
+            found += [(name, case.name, needle) for needle in secret if _squash(needle) in squashed[name]]
             found += [
                 (name, case.name, str(number))
                 for number in integers - public_integers
