@@ -166,10 +166,13 @@ class _Run:
         # as are wrong on one case.
         self.mistakes: dict[tuple[str, str], Counter[str]] = {}
         for problem in report.problems:
+            listed: dict[str, Counter[str]] = {}  # per function, each message at the most forms one case lists
             for case in problem.cases:
-                forms = self.mistakes.setdefault((problem.key, case.function), Counter())
-                forms |= Counter(message for _, message in case.known_mistakes)
-                forms |= Counter({message: problem.mistake_forms.get(message, 0) for message in forms})
+                listed[case.function] = listed.get(case.function, Counter()) | Counter(message for _, message in case.known_mistakes)
+            for function, forms in listed.items():
+                self.mistakes[(problem.key, function)] = forms | Counter(
+                    {message: problem.mistake_forms.get(message, 0) for message in forms}
+                )
         self.matched: dict[int, list[str]] = {}  # id(result) -> the known mistakes its wrong answer matched
         self.ruled_out: dict[str, set[str]] = {}  # function -> the known mistakes its answers so far show it does not make
         self.settled = 0  # results whose diagnosis is settled

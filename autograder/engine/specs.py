@@ -463,13 +463,14 @@ def _weight(path: Path, raw: _Mapping) -> float:
     return float(weight)
 
 
-def _run_reference(path: Path, line: int, solver: Callable[..., Any], case: Case, raises: str | None) -> Expected:
+def _run_reference(path: Path, line: int, solver: Callable[..., Any], case: Case, raises: str | None, draw: str = "") -> Expected:
+    """The reference's answer on ``case``; ``draw`` names a generated case's draw ("seed 7, draw 2") for an error."""
     try:
         value = solver(*copies(case.args), **copies(case.kwargs))
     except Exception as error:  # noqa: BLE001 - the reference's behaviour is data here
         if raises and raises in [cls.__name__ for cls in type(error).__mro__]:
             return Expected(raises=raises)
-        raise SpecError(path, line, f"{_raised_where(error, path)} raised {type(error).__name__}: {error}{_drawn(case)}") from None
+        raise SpecError(path, line, f"{_raised_where(error, path)} raised {type(error).__name__}: {error}{_drawn(case, draw)}") from None
     if raises:
         raise SpecError(path, line, f"the case says raises: {raises}, but reference.py returned {_plain(value)!r}")
     return Expected(value=value)
@@ -489,14 +490,14 @@ def _raised_where(error: Exception, spec: Path) -> str:
     return found
 
 
-def _drawn(case: Case) -> str:
+def _drawn(case: Case, draw: str) -> str:
     """For a generated case, which draw met the error, and its arguments: generated cases must not raise."""
-    if "(seed " not in case.where:
+    if not draw:
         return ""
     arguments = ", ".join(short_repr(argument, 120) for argument in case.args)
     return (
-        f"; on {case.name}, {case.where.rsplit(' (', 1)[1].rstrip(')')}: {case.function}({arguments}). A generator must "
-        "draw inputs the reference answers; test a refusal with a hand-written case that says raises:"
+        f"; on {case.name}, {draw}: {case.function}({arguments}). A generator must draw inputs the reference answers; "
+        "test a refusal with a hand-written case that says raises:"
     )
 
 
@@ -528,7 +529,7 @@ def _generated_cases(path: Path, problem: Problem, raw: Any, functions: _Mapping
             hidden_by_default=True,
             where=f"{_shown(path)}:{raw.line} (seed {seed}, draw {index})",
         )
-        case.expected = _run_reference(path, raw.line, solver, case, None)
+        case.expected = _run_reference(path, raw.line, solver, case, None, f"seed {seed}, draw {index}")
         _with_magnitudes(path, raw.line, solver, case)
         cases.append(case)
     return cases

@@ -153,9 +153,8 @@ class CallGate:
                         self.ran_last = None
                         break  # once more, in a fresh worker: the death may not be this call's (a thread an earlier call left)
                     if outcome.kind in ("crashed", "broken"):
-                        stops, seconds = self.stops.get(call.function, (0, 0.0))
                         cost = outcome.seconds + self.sandbox.load_seconds + (forgiven if retried == position else 0.0)
-                        self.stops[call.function] = (stops + 1 + (retried == position), seconds + cost)
+                        self._add_stops(call.function, 1 + (retried == position), cost)
                     elif retried == position and suspect is not None and outcome.kind in ANSWERED:  # not this call's death
                         self._charge_idle_death(suspect, forgiven)
                     if outcome.kind == "timeout":
@@ -172,8 +171,11 @@ class CallGate:
     def _charge_idle_death(self, function: str, cost: float) -> None:
         """A worker died after ``function`` answered, with no call of its own running: one death, and its reload."""
         self.left_dead[function] = self.left_dead.get(function, 0) + 1
+        self._add_stops(function, 1, cost)  # a slow file's reloads strike it sooner
+
+    def _add_stops(self, function: str, count: int, cost: float) -> None:
         stops, seconds = self.stops.get(function, (0, 0.0))
-        self.stops[function] = (stops + 1, seconds + cost)  # a slow file's reloads strike it sooner
+        self.stops[function] = (stops + count, seconds + cost)
 
 
 def _no_replies() -> Generator[Outcome, None, None]:
