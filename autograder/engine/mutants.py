@@ -688,7 +688,7 @@ def _to_float(node: ast.AST) -> ast.expr | None:
             return type_.attr in _FLOATS
         return isinstance(type_, ast.Constant) and type_.value in _FLOATS
 
-    if _numpy_call(node, {"asarray", "array"}) and node.args and any(k.arg == "dtype" and is_float(k.value) for k in node.keywords):
+    if _numpy_call(node, _CONVERSIONS) and node.args and any(k.arg == "dtype" and is_float(k.value) for k in node.keywords):
         return node.args[0]
     if isinstance(node.func, ast.Attribute) and node.func.attr == "astype":
         dtype = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "dtype"), None)

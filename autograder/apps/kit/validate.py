@@ -101,7 +101,10 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             found.errors.append(f"{_where(problem.path, 'points')}: the case points do not add up to {problem.points:g}")
         if problem.cases and all(case.hidden for case in problem.cases):
             found.warnings.append(f"{problem.path}: every case is hidden, so students' check shows nothing for {problem.title!r}")
-        helpers = {case.function: case for case in problem.cases if case.function.startswith(HELPER_PREFIXES)}  # the first case of each
+        helpers: dict[str, Case] = {}  # the first case of each
+        for case in problem.cases:
+            if case.function.startswith(HELPER_PREFIXES):
+                helpers.setdefault(case.function, case)
         found.warnings += [_helper_called(case) for case in helpers.values()]
         for case in problem.cases:
             found.errors += _case_errors(case)
