@@ -334,11 +334,12 @@ def _sets_up_annotations(code: types.CodeType) -> bool:
 
     The compiler decides from annotations anywhere at module level (in an ``if``,
     a ``try``, and on 3.11+ a ``match``); its own answer is read, so it is right
-    on every version.
+    on every version: each instruction is two bytes, its opcode first (inline caches too, as opcode 0), so the
+    even bytes are the opcodes, which is all ``dis`` reads without its cost (a quarter of a small file's loading).
     """
-    import dis
+    import opcode
 
-    return any(instruction.opname == "SETUP_ANNOTATIONS" for instruction in dis.get_instructions(code))
+    return opcode.opmap["SETUP_ANNOTATIONS"] in code.co_code[::2]
 
 
 def _is_string_statement(statement: ast.stmt) -> bool:
