@@ -138,11 +138,6 @@ def valid_unicode(text: str) -> str:
     return re.sub(_SURROGATE, "\ufffd", text)
 
 
-def has_surrogate(text: str) -> bool:
-    """Whether :func:`valid_unicode` would change anything but the text's type."""
-    return not text.isascii() and re.search(_SURROGATE, text) is not None
-
-
 def clean(text: str) -> str:
     """Valid Unicode with no control character but newline and tab: nothing can drive a terminal or reorder a line."""
     if text.isascii() and text.isprintable():  # most text (a name, a number, one line), told in C: nothing to replace

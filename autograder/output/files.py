@@ -52,13 +52,18 @@ def write_json(path: Path, data: Any) -> None:
     write_atomic(path, text)
 
 
+# One encoder each, made once: json.dumps with any option makes a new encoder at every call, and results.json is
+# written a test at a time.
+_UNICODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False)
+_ASCII = json.JSONEncoder(ensure_ascii=True, allow_nan=False)
+
+
 def _lines(data: Any, ascii_only: bool) -> str:
     """JSON with a mapping's keys one a line, and a list under one of them one item a line (results.json: a test a
     line). Each piece is encoded by json's C encoder: ``indent`` would take its pure-Python path, which costs
     more than the rest of writing a grade's results."""
 
-    def dumps(value: Any) -> str:
-        return json.dumps(value, ensure_ascii=ascii_only, allow_nan=False)
+    dumps = (_ASCII if ascii_only else _UNICODE).encode
 
     def member(value: Any) -> str:
         if isinstance(value, list) and value:

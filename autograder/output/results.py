@@ -22,7 +22,7 @@ from autograder import __version__
 from autograder.engine import scoring
 from autograder.model import CaseResult, CheckResult, Report
 from autograder.output.describe import Section, describe, markdown, plain
-from autograder.text import StudentText, Text, Trusted, clip, has_surrogate, to_markdown, valid_unicode
+from autograder.text import StudentText, Text, Trusted, clip, to_markdown, valid_unicode
 
 MAX_OUTPUT_CHARS = 6000
 MAX_RESULTS_BYTES = 1_000_000
@@ -272,18 +272,14 @@ def staff_notes(report: Report) -> str:
 def bounded(data: dict[str, Any]) -> dict[str, Any]:
     """Valid Unicode everywhere, and under Gradescope-friendly size whatever a submission printed.
 
-    The data is encoded once to find both: a lone surrogate shows in the encoding (JSON keeps it as it is when
-    not escaping), and the size is that text's length in UTF-8, as write_json writes it. Only a results.json
-    that needs it is walked and encoded again.
+    One encoding finds both: the JSON text (which keeps a lone surrogate as it is when not escaping) encoded
+    to UTF-8, as write_json writes it, has the size; a lone surrogate is what UTF-8 cannot encode. Only a
+    results.json that needs it is walked and encoded again.
     """
-    try:
-        text = json.dumps(data, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = ""
-    if not text or has_surrogate(text):
+    size = _utf8_size(data)
+    if size is None:
         data = _valid(data)
-        text = json.dumps(data, ensure_ascii=False)
-    size = _utf8_size(text)
+        size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
     limit = MAX_OUTPUT_CHARS
     while size > MAX_RESULTS_BYTES and limit > 100:
         limit //= 4
@@ -291,12 +287,17 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
             text = test.get("output", "")
             test["output"] = _within(text, limit) if test.get("output_format", "md") == "md" else clip(text, limit)
         data["output"] = _within(data.get("output", ""), 4 * limit)
-        size = _utf8_size(json.dumps(data, ensure_ascii=False))
+        size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
     return data
 
 
-def _utf8_size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+def _utf8_size(data: dict[str, Any]) -> int | None:
+    """The size of ``data`` as JSON in UTF-8; None when that cannot be written: a lone surrogate in it (which
+    UTF-8 cannot encode), or a value JSON cannot hold."""
+    try:
+        return len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
+        return None
 
 
 def _valid(value: Any) -> Any:
