@@ -214,14 +214,14 @@ def _grade(folder: Path, source: str) -> Report:
 @pytest.mark.ps3
 def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     named_on_sight: list[tuple[str, bool, str]] = []  # each case's diagnosis as judged, before its function's are settled
-    judged = runner.check
+    judged = runner._checked  # what the runner judges each answer with (runner.check, and the mistakes it matched)
 
-    def seen(case: Case, outcome: Outcome) -> CaseResult:
-        result = judged(case, outcome)
+    def seen(case: Case, outcome: Outcome) -> tuple[CaseResult, list[str] | None]:
+        result, matched = judged(case, outcome)
         named_on_sight.append((case.function, case.hidden, result.diagnosis))
-        return result
+        return result, matched
 
-    monkeypatch.setattr(runner, "check", seen)
+    monkeypatch.setattr(runner, "_checked", seen)
     report = _grade(tmp_path / "graded", _attack("hidden_mistake_channel"))
     data = gradescope_json(report)
     alphabets = hidden_alphabets([case for problem in report.problems for case in problem.cases])

@@ -309,15 +309,15 @@ def test_a_forged_long_int_is_refused() -> None:
 def test_a_wrong_true_or_false_names_no_known_mistake() -> None:
     """A truth value has one wrong answer, which every known mistake of the function gives on some case: naming
     one would be a guess (an adopter's students were told of a mistake they had not made)."""
-    from autograder.engine.runner import diagnose
-    from autograder.model import Case, Expected
+    from autograder.engine.runner import check
+    from autograder.model import Case, Expected, Outcome
 
     case = Case("p", "1.1", "f", "c", ("Dormitory", "dirty room"), {}, Expected(True), VALUE)
     case.known_mistakes = [(False, "Capital and small letters must count as the same letter.")]
-    assert diagnose(case, False) == ""
+    assert check(case, Outcome("returned", value=False)).diagnosis == ""
     case.expected = Expected(3)
     case.known_mistakes = [(2, "A space was counted.")]
-    assert diagnose(case, 2) == "A space was counted."
+    assert check(case, Outcome("returned", value=2)).diagnosis == "A space was counted."
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
@@ -48,15 +48,36 @@ class Cancelled(BaseException):
     """
 
 
+# (problem, function) -> each known mistake its spec names, and in how many forms (solvers under one message:
+# rounding to nearest and rounding up, say).
+MistakeForms = dict[tuple[str, str], Counter[str]]
+
+
+def mistake_forms(problems: list[Problem]) -> MistakeForms:
+    """Each function's known mistakes and their forms; where the count did not come with the problem, at least as
+    many as are wrong on one case."""
+    table: MistakeForms = {}
+    for problem in problems:
+        listed: dict[str, Counter[str]] = {}  # per function, each message at the most forms one case lists
+        for case in problem.cases:
+            listed[case.function] = listed.get(case.function, Counter()) | Counter(message for _, message in case.known_mistakes)
+        for function, forms in listed.items():
+            table[(problem.key, function)] = forms | Counter({message: problem.mistake_forms.get(message, 0) for message in forms})
+    return table
+
+
 class PlannedCalls:
-    """Each case's call, encoded as the worker is sent it, and its follow-through key, made once for a problem set
-    rather than once a grade: a batch grades hundreds of submissions on the same cases, whose inputs never change.
+    """Each case's call, encoded as the worker is sent it, its follow-through key, and the known mistakes a right
+    answer on it rules out, made once for a problem set rather than once a grade: a batch grades hundreds of
+    submissions on the same cases, whose inputs never change.
 
     Shared by a batch's grading threads: two may make the same entry at once, and either is right.
     """
 
     def __init__(self) -> None:
         self._cases: dict[int, tuple[Case, Call, str | None]] = {}  # by id(case); the case is kept, so its id is its own
+        self._mistakes: tuple[list[Problem], MistakeForms] | None = None
+        self._out_when_right: dict[int, tuple[Case, MistakeForms, frozenset[str]]] = {}
 
     def of(self, case: Case, recorder: follow_through.Recorder) -> tuple[Call, str | None]:
         known = self._cases.get(id(case))
@@ -64,6 +85,23 @@ class PlannedCalls:
             known = (case, prepared(case.function, case.args, case.kwargs), recorder.key(case.function, case.args, case.kwargs))
             self._cases[id(case)] = known
         return known[1], known[2]
+
+    def mistakes(self, problems: list[Problem]) -> MistakeForms:
+        """:func:`mistake_forms` of ``problems``, the same list every grade of a batch is given. Read only."""
+        known = self._mistakes
+        if known is None or known[0] is not problems:
+            known = self._mistakes = (problems, mistake_forms(problems))
+        return known[1]
+
+    def out_when_right(self, case: Case, mistakes: MistakeForms) -> frozenset[str]:
+        """The known mistakes a right answer on ``case`` rules out: those wrong there in every form they take."""
+        known = self._out_when_right.get(id(case))
+        if known is None or known[0] is not case or known[1] is not mistakes:
+            wrong_here = Counter(message for _, message in case.known_mistakes)
+            forms = mistakes.get((case.problem, case.function), Counter())
+            known = (case, mistakes, frozenset(message for message, count in wrong_here.items() if count >= forms[message]))
+            self._out_when_right[id(case)] = known
+        return known[2]
 
 
 class ProblemSet(NamedTuple):
@@ -161,18 +199,7 @@ class _Run:
         )
         self.kinds = {case.function: case.comparison.kind for problem in report.problems for case in problem.cases}
         self.granted = 0  # results whose follow-through credit is decided
-        # (problem, function) -> each known mistake its spec names, and in how many forms (solvers under one message:
-        # rounding to nearest and rounding up, say); where the count did not come with the problem, at least as many
-        # as are wrong on one case.
-        self.mistakes: dict[tuple[str, str], Counter[str]] = {}
-        for problem in report.problems:
-            listed: dict[str, Counter[str]] = {}  # per function, each message at the most forms one case lists
-            for case in problem.cases:
-                listed[case.function] = listed.get(case.function, Counter()) | Counter(message for _, message in case.known_mistakes)
-            for function, forms in listed.items():
-                self.mistakes[(problem.key, function)] = forms | Counter(
-                    {message: problem.mistake_forms.get(message, 0) for message in forms}
-                )
+        self.mistakes = planned.mistakes(report.problems)
         self.matched: dict[int, list[str]] = {}  # id(result) -> the known mistakes its wrong answer matched
         self.ruled_out: dict[str, set[str]] = {}  # function -> the known mistakes its answers so far show it does not make
         self.settled = 0  # results whose diagnosis is settled
@@ -223,8 +250,8 @@ class _Run:
                 outcome = next(outcomes)
                 if graded is not None:
                     self.recorder.own_case(graded.function, outcome)
-                    result = check(graded, outcome)
-                    self._weigh(result)
+                    result, matched = _checked(graded, outcome)
+                    self._weigh(result, matched)
                     self.report.results.append(result)
                     if self.watcher:
                         self.watcher.judged(result)
@@ -233,8 +260,9 @@ class _Run:
         finally:
             outcomes.close()
 
-    def _weigh(self, result: CaseResult) -> None:
-        """What this answer says of the function's known mistakes (read now: the answer itself is not kept).
+    def _weigh(self, result: CaseResult, matched: list[str] | None) -> None:
+        """What this answer says of the function's known mistakes (read now: the answer itself is not kept);
+        ``matched``: the known mistakes a wrong answer it returned is (:func:`_checked`).
 
         A function that makes a mistake gives the mistake's answer on every case: a wrong one where the spec
         lists it, the right one on the spec's other cases. So any other answer rules the mistake out for the
@@ -246,11 +274,11 @@ class _Run:
         mistakes = self.mistakes.get((case.problem, case.function))
         if not mistakes or outcome is None or (outcome.kind != "returned" and not result.verdict.passed):
             return
+        ruled_out: Iterable[str]
         if result.verdict.passed:  # a right value, or the refusal due: every mistake wrong here in all its forms is out
-            wrong_here = Counter(message for _, message in case.known_mistakes)
-            ruled_out = {message for message, forms in wrong_here.items() if forms >= mistakes[message]}
+            ruled_out = self.planned.out_when_right(case, self.mistakes)
         else:  # True or False included: a wrong truth value fits every mistake listed there, and rules out the rest
-            matched = mistakes_matched(case, outcome.value)
+            matched = mistakes_matched(case, outcome.value) if matched is None else matched
             self.matched[id(result)] = matched
             # Where a refusal was due, only the mistakes that forget it are in question: a function can make one
             # mistake and miss a refusal besides (a closed form does both), and is still told of the first.
@@ -303,22 +331,32 @@ def _problem_folders(problems: list[Problem]) -> list[Path]:
 
 def check(case: Case, outcome: Outcome) -> CaseResult:
     """Turn the worker's outcome into a verdict, naming a known mistake when the answer matches one."""
+    return _checked(case, outcome)[0]
+
+
+def _checked(case: Case, outcome: Outcome) -> tuple[CaseResult, list[str] | None]:
+    """:func:`check`'s result, and the known mistakes a wrong answer it returned matches (None for any other
+    outcome): the runner weighs them too, and comparing an answer with every mistake's once is enough."""
     if outcome.kind == "returned" and not case.expected.raises:
         verdict = judge(case.expected.value, outcome.value, case.comparison)
-        return CaseResult(case, verdict, outcome, "" if verdict.passed else diagnose(case, outcome.value))
+        if verdict.passed:
+            return CaseResult(case, verdict, outcome), None
+        matched = mistakes_matched(case, outcome.value)
+        return CaseResult(case, verdict, outcome, _diagnosis(case, matched)), matched
     if case.expected.raises:
         if outcome.kind == "raised" and case.expected.raises in outcome.error.get("mro", []):
-            return CaseResult(case, Verdict(True), outcome)
+            return CaseResult(case, Verdict(True), outcome), None
         wanted = f"`{case.expected.raises}` was expected"
         if outcome.kind == "returned":  # a refusal forgotten: a known mistake may be one that returns here
             verdict = Verdict(False, outcomes.WRONG, f"returned {short_repr(outcome.value, 300)}; {wanted}")
-            return CaseResult(case, verdict, outcome, diagnose(case, outcome.value))
+            matched = mistakes_matched(case, outcome.value)
+            return CaseResult(case, verdict, outcome, _diagnosis(case, matched)), matched
     else:
         wanted = "a value was expected"
     verdict = outcomes.failure(outcome, wanted)
     if outcome.kind == "skipped":
         verdict = Verdict(False, verdict.summary, f"`{case.function}` {outcomes.not_called(outcome, case.function)}.")
-    return CaseResult(case, verdict, outcome)
+    return CaseResult(case, verdict, outcome), None
 
 
 def publish_hidden(results: list[CaseResult], alphabets: dict[str, outcomes.HiddenAlphabet]) -> None:
@@ -329,13 +367,13 @@ def publish_hidden(results: list[CaseResult], alphabets: dict[str, outcomes.Hidd
             result.verdict = Verdict(verdict.passed, alphabets[result.case.function].summary(result), verdict.detail)
 
 
-def diagnose(case: Case, received: Any) -> str:
-    """The known mistakes the answer matches, in words: all of them, since more than one may fit one case.
+def _diagnosis(case: Case, matched: list[str]) -> str:
+    """The known mistakes a wrong answer matches (``matched``), in words: all of them, since more than one may fit one case.
 
     None where the right answer is True or False: the one wrong answer there matches every mistake, so naming
     one would tell a student who counted spaces that they ignored capital letters (an adopter's anagram check).
     """
-    return "" if isinstance(case.expected.value, bool) else named(mistakes_matched(case, received))
+    return "" if isinstance(case.expected.value, bool) else named(matched)
 
 
 def mistakes_matched(case: Case, received: Any) -> list[str]:

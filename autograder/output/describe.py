@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from autograder.engine.compare import short_repr
-from autograder.model import CaseResult, CheckResult
+from autograder.model import Case, CaseResult, CheckResult
 from autograder.text import StudentText, Text, Trusted, clip, code_span, to_markdown, to_terminal
 
 PRINTED_CHARS = 2000  # of a call's output, in a case's feedback
@@ -72,9 +72,7 @@ def describe(test: CaseResult | CheckResult, labels: dict[str, str], reveal: boo
 def _case_sections(result: CaseResult) -> tuple[Section, ...]:
     """Everything about one case: the call, what was expected, what came back, and why it is wrong."""
     case, verdict, outcome = result.case, result.verdict, result.outcome
-    arguments = [short_repr(a, 120) for a in case.args] + [f"{k}={short_repr(v, 60)}" for k, v in case.kwargs.items()]
-    call = f"{case.function}({', '.join(arguments)})"
-    sections = [Section(Trusted(f"**{'Passed' if verdict.passed else 'Wrong'}.** {code_span(call)}"))]
+    sections = [Section(Trusted(f"**{'Passed' if verdict.passed else 'Wrong'}.** {_call(case)}"))]
     if case.note:
         sections.append(Section(Trusted(case.note)))
     if not verdict.passed:
@@ -92,6 +90,22 @@ def _case_sections(result: CaseResult) -> tuple[Section, ...]:
     if outcome is not None and outcome.output.strip():
         sections.append(Section(StudentText(clip(outcome.output, PRINTED_CHARS)), Trusted("Your function printed"), block=True))
     return tuple(sections)
+
+
+_CALLS: dict[int, tuple[Case, str]] = {}  # id(case) -> the case, kept so that its id stays its own, and its call as shown
+MAX_CALLS = 10_000  # cases whose call is kept shown: a batch's problem set several times over
+
+
+def _call(case: Case) -> str:
+    """The case's call as shown, ``conv2d(array([[2, 0], ...]), ...)`` in a code span: the same in every grade
+    of a batch, so written once per case rather than once a grade."""
+    known = _CALLS.get(id(case))
+    if known is None or known[0] is not case:
+        arguments = [short_repr(a, 120) for a in case.args] + [f"{k}={short_repr(v, 60)}" for k, v in case.kwargs.items()]
+        if len(_CALLS) >= MAX_CALLS:
+            _CALLS.clear()
+        known = _CALLS[id(case)] = (case, code_span(f"{case.function}({', '.join(arguments)})"))
+    return known[1]
 
 
 def _hidden_sections(result: CaseResult) -> tuple[Section, ...]:
