@@ -101,7 +101,7 @@ TIMED: dict[str, list[tuple[str, str, bool]]] = {
     "autograder.apps.course": [("load", "course and specs loading", False)],
     "autograder.engine.problemset": [("load_with_fingerprint", "course and specs loading", False)],
     "autograder.engine.runner": [
-        ("check", "judging", False),
+        ("_checked", "judging", False),
         ("_Run.follow_through", "judging", False),
         ("publish_hidden", "judging", False),
     ],
