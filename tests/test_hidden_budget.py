@@ -216,7 +216,7 @@ def test_imitating_a_mistake_chosen_by_the_input_says_at_most_two_bits(tmp_path:
     named_on_sight: list[tuple[str, bool, str]] = []  # each case's diagnosis as judged, before its function's are settled
     judged = runner._checked  # what the runner judges each answer with (runner.check, and the mistakes it matched)
 
-    def seen(case: Case, outcome: Outcome) -> tuple[CaseResult, list[str] | None]:
+    def seen(case: Case, outcome: Outcome) -> tuple[CaseResult, list[str]]:
         result, matched = judged(case, outcome)
         named_on_sight.append((case.function, case.hidden, result.diagnosis))
         return result, matched

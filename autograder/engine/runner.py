@@ -260,7 +260,7 @@ class _Run:
         finally:
             outcomes.close()
 
-    def _weigh(self, result: CaseResult, matched: list[str] | None) -> None:
+    def _weigh(self, result: CaseResult, matched: list[str]) -> None:
         """What this answer says of the function's known mistakes (read now: the answer itself is not kept);
         ``matched``: the known mistakes a wrong answer it returned is (:func:`_checked`).
 
@@ -278,7 +278,6 @@ class _Run:
         if result.verdict.passed:  # a right value, or the refusal due: every mistake wrong here in all its forms is out
             ruled_out = self.planned.out_when_right(case, self.mistakes)
         else:  # True or False included: a wrong truth value fits every mistake listed there, and rules out the rest
-            matched = mistakes_matched(case, outcome.value) if matched is None else matched
             self.matched[id(result)] = matched
             # Where a refusal was due, only the mistakes that forget it are in question: a function can make one
             # mistake and miss a refusal besides (a closed form does both), and is still told of the first.
@@ -334,18 +333,18 @@ def check(case: Case, outcome: Outcome) -> CaseResult:
     return _checked(case, outcome)[0]
 
 
-def _checked(case: Case, outcome: Outcome) -> tuple[CaseResult, list[str] | None]:
-    """:func:`check`'s result, and the known mistakes a wrong answer it returned matches (None for any other
+def _checked(case: Case, outcome: Outcome) -> tuple[CaseResult, list[str]]:
+    """:func:`check`'s result, and the known mistakes a wrong answer it returned matches (none for any other
     outcome): the runner weighs them too, and comparing an answer with every mistake's once is enough."""
     if outcome.kind == "returned" and not case.expected.raises:
         verdict = judge(case.expected.value, outcome.value, case.comparison)
         if verdict.passed:
-            return CaseResult(case, verdict, outcome), None
+            return CaseResult(case, verdict, outcome), []
         matched = mistakes_matched(case, outcome.value)
         return CaseResult(case, verdict, outcome, _diagnosis(case, matched)), matched
     if case.expected.raises:
         if outcome.kind == "raised" and case.expected.raises in outcome.error.get("mro", []):
-            return CaseResult(case, Verdict(True), outcome), None
+            return CaseResult(case, Verdict(True), outcome), []
         wanted = f"`{case.expected.raises}` was expected"
         if outcome.kind == "returned":  # a refusal forgotten: a known mistake may be one that returns here
             verdict = Verdict(False, outcomes.WRONG, f"returned {short_repr(outcome.value, 300)}; {wanted}")
@@ -356,7 +355,7 @@ def _checked(case: Case, outcome: Outcome) -> tuple[CaseResult, list[str] | None
     verdict = outcomes.failure(outcome, wanted)
     if outcome.kind == "skipped":
         verdict = Verdict(False, verdict.summary, f"`{case.function}` {outcomes.not_called(outcome, case.function)}.")
-    return CaseResult(case, verdict, outcome), None
+    return CaseResult(case, verdict, outcome), []
 
 
 def publish_hidden(results: list[CaseResult], alphabets: dict[str, outcomes.HiddenAlphabet]) -> None:

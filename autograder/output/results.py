@@ -276,10 +276,11 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
     to UTF-8, as write_json writes it, has the size; a lone surrogate is what UTF-8 cannot encode. Only a
     results.json that needs it is walked and encoded again.
     """
-    size = _utf8_size(data)
-    if size is None:
+    try:
+        size = _utf8_size(data)
+    except (TypeError, ValueError):  # a lone surrogate (UnicodeEncodeError is a ValueError), or a value JSON cannot hold
         data = _valid(data)
-        size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        size = _utf8_size(data)
     limit = MAX_OUTPUT_CHARS
     while size > MAX_RESULTS_BYTES and limit > 100:
         limit //= 4
@@ -287,17 +288,13 @@ def bounded(data: dict[str, Any]) -> dict[str, Any]:
             text = test.get("output", "")
             test["output"] = _within(text, limit) if test.get("output_format", "md") == "md" else clip(text, limit)
         data["output"] = _within(data.get("output", ""), 4 * limit)
-        size = len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        size = _utf8_size(data)
     return data
 
 
-def _utf8_size(data: dict[str, Any]) -> int | None:
-    """The size of ``data`` as JSON in UTF-8; None when that cannot be written: a lone surrogate in it (which
-    UTF-8 cannot encode), or a value JSON cannot hold."""
-    try:
-        return len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
-    except (TypeError, ValueError):  # UnicodeEncodeError is a ValueError
-        return None
+def _utf8_size(data: dict[str, Any]) -> int:
+    """The size of ``data`` as JSON in UTF-8, as write_json writes it."""
+    return len(json.dumps(data, ensure_ascii=False).encode("utf-8"))
 
 
 def _valid(value: Any) -> Any:
