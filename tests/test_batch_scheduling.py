@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -16,9 +18,10 @@ from autograder.apps.batch.slots import SlotSandbox
 from autograder.apps.cli import main
 from autograder.apps.course import Course
 from autograder.engine.runner import ProblemSet
+from autograder.sandbox import cgroups
 from autograder.sandbox.process import IMPORT_SHARE
 
-from conftest import SOLUTION, total_points
+from conftest import REPO, SOLUTION, total_points
 
 IMPORT_TIMEOUT = 3  # seconds; the hanging import is put off after a fifth of it while fresh work waits
 ENDED = {"Z", "X"}
@@ -107,3 +110,70 @@ def test_the_default_slots_follow_the_cpus_this_process_may_use() -> None:
     finally:
         os.sched_setaffinity(0, allowed)
     assert batch.default_jobs() == 2 * len(allowed) + 1
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"cpu.max": "150000 100000\n"}, [1.5]),  # v2: quota and period
+        ({"cpu.max": "max 100000\n"}, []),  # v2: no quota
+        ({"cpu.cfs_quota_us": "200000\n", "cpu.cfs_period_us": "100000\n"}, [2.0]),  # v1
+        ({"cpu.cfs_quota_us": "-1\n", "cpu.cfs_period_us": "100000\n"}, []),  # v1: no quota
+        ({"cpu.max": "garbage\n"}, []),  # unreadable: sets nothing
+    ],
+)
+def test_a_cgroups_cpu_quota_is_read_in_either_version(tmp_path: Path, files: dict[str, str], expected: list[float]) -> None:
+    """The quota written in the kernel's own two formats; a cgroup with none sets none."""
+    own = tmp_path / "mount" / "a" / "b"
+    own.mkdir(parents=True)
+    for name, text in files.items():
+        (own / name).write_text(text)
+    assert cgroups._quotas_from(own, tmp_path / "mount") == expected
+
+
+def test_every_quota_up_to_the_mount_counts_and_none_above_it(tmp_path: Path) -> None:
+    """A container's limit is usually set on a cgroup above the process's own; the hierarchy above the mount point
+    is not the process's to read."""
+    top = tmp_path / "mount"
+    own = top / "kubepods" / "pod" / "container"
+    own.mkdir(parents=True)
+    (tmp_path / "cpu.max").write_text("10000 100000\n")  # above the mount: not this hierarchy
+    (top / "kubepods" / "cpu.max").write_text("300000 100000\n")
+    (top / "kubepods" / "pod" / "cpu.max").write_text("120000 100000\n")
+    assert sorted(cgroups._quotas_from(own, top)) == [1.2, 3.0]
+
+
+@pytest.mark.needs_root(reason="makes a cgroup with a CPU quota, as docker --cpus does")
+def test_the_default_slots_follow_a_cgroup_cpu_quota(tmp_path: Path) -> None:
+    """A real cgroup of the kernel's with one CPU's worth of time (``docker --cpus 1``): a batch started inside it
+    takes the slots of one CPU, though its affinity still shows every CPU of the machine."""
+    folder, quota_files = _cpu_cgroup_with_room()
+    made = folder / f"autograder-test-{os.getpid()}"
+    made.mkdir()
+    try:
+        for name, text in quota_files.items():
+            (made / name).write_text(text)
+        probe = (
+            "import os, sys; open(sys.argv[1] + '/cgroup.procs', 'w').write(str(os.getpid())); "
+            "from autograder.apps.batch.grading import default_jobs; print(len(os.sched_getaffinity(0)), default_jobs())"
+        )
+        shown = subprocess.run([sys.executable, "-c", probe, str(made)], capture_output=True, text=True, check=True, cwd=REPO)
+        affinity, jobs = map(int, shown.stdout.split())
+        assert jobs == 3, shown.stdout
+        assert affinity == len(os.sched_getaffinity(0))
+    finally:
+        made.rmdir()
+
+
+def _cpu_cgroup_with_room() -> tuple[Path, dict[str, str]]:
+    """This process's CPU cgroup folder, where a child with a quota can be made, and the files that set one CPU's quota."""
+    own, mounts = cgroups._own_cgroups(), cgroups._cgroup_mounts()
+    if "cpu" in own and "cpu" in mounts:
+        folder = cgroups._inside(mounts["cpu"], own["cpu"])
+        if folder is not None and os.access(folder, os.W_OK):
+            return folder, {"cpu.cfs_quota_us": "100000", "cpu.cfs_period_us": "100000"}
+    if "" in own and "cgroup2" in mounts:
+        folder = cgroups._inside(mounts["cgroup2"], own[""])
+        if folder is not None and "cpu" in (folder / "cgroup.subtree_control").read_text().split():
+            return folder, {"cpu.max": "100000 100000"}
+    pytest.skip("no writable cgroup with the cpu controller here (a read-only cgroup file system)")

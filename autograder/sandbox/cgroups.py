@@ -94,6 +94,44 @@ def oom_kills(folder: Path | None) -> int:
     return 0
 
 
+def cpu_quota() -> float | None:
+    """How many CPUs' worth of time this process's cgroups give it (``docker --cpus``, a Kubernetes limit, systemd's
+    CPUQuota): the tightest quota of its own cgroup and those above it, v2 or v1. None when none is set or readable.
+
+    A quota leaves the CPU affinity as it was, so a batch that sized itself by the affinity alone would start a
+    slot per CPU of the host and then be throttled: its hanging submissions' timers run while it waits.
+    """
+    own, mounts = _own_cgroups(), _cgroup_mounts()
+    quotas = []
+    for key, controller in (("", "cgroup2"), ("cpu", "cpu")):
+        if key in own and controller in mounts:
+            folder = _inside(mounts[controller], own[key])
+            quotas += _quotas_from(folder, mounts[controller][0]) if folder is not None else []
+    return min(quotas, default=None)
+
+
+def _quotas_from(folder: Path, top: Path) -> list[float]:
+    """The CPU quotas (in CPUs) set on ``folder`` and every cgroup above it up to the mount point ``top``.
+
+    v2 writes ``cpu.max`` as "QUOTA PERIOD" ("max" for none); v1 writes ``cpu.cfs_quota_us`` (-1 for none)
+    beside ``cpu.cfs_period_us``. A file that is missing or unreadable sets nothing.
+    """
+    quotas = []
+    for place in [folder, *folder.parents]:
+        try:
+            if (place / "cpu.max").exists():
+                quota, period = (place / "cpu.max").read_text().split()[:2]
+            else:
+                quota, period = ((place / name).read_text().strip() for name in ("cpu.cfs_quota_us", "cpu.cfs_period_us"))
+            if quota not in ("max", "-1") and int(period) > 0:
+                quotas.append(int(quota) / int(period))
+        except (OSError, ValueError):
+            pass
+        if place == top:
+            break
+    return quotas
+
+
 class WorkerCgroup:
     """One worker's cgroup (a folder per hierarchy on v1): its memory bound, no swap, a bound on its tasks."""
 

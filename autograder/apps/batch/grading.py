@@ -29,6 +29,7 @@ import contextlib
 import gc
 import hashlib
 import json
+import math
 import os
 import queue
 import re
@@ -62,7 +63,7 @@ from autograder.apps.paths import default_problems
 from autograder.engine import scoring
 from autograder.engine.runner import Cancelled, PlannedCalls, ProblemSet
 from autograder.output.files import write_json, write_text
-from autograder.sandbox import zygote
+from autograder.sandbox import cgroups, zygote
 from autograder.text import Message, StudentText, Text, Trusted
 
 if TYPE_CHECKING:
@@ -112,7 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
         type=int,
         default=default_jobs(),
         metavar="N",
-        help="submissions graded at once (default: twice the CPUs this process may use, and one more: "
+        help="submissions graded at once (default: twice the CPUs this process may use, by its affinity and its cgroups' CPU quota, and one more: "
         "a slot waits often, for its worker to start or stop, for the kernel, for the grader's interpreter lock)",
     )
     parser.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
@@ -126,11 +127,15 @@ def add_arguments(parser: argparse.ArgumentParser, name: str) -> None:
 
 
 def default_jobs() -> int:
-    """Slots for the CPUs this process may use (its affinity, which taskset and containers narrow): 2 per CPU, and 1.
+    """Slots for the CPUs this process may use: 2 per CPU, and 1. Its affinity (taskset, a container's cpuset) says
+    which CPUs, its cgroups' CPU quota (``docker --cpus``, Kubernetes limits) how much of them.
 
     Measured on 2 CPUs, a class of 300: 3 slots 23.4/s, 4 slots 24.4/s, 5 slots 25.2/s (paired, 6 runs each).
     """
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    quota = cgroups.cpu_quota()
+    if quota is not None:
+        usable = max(1, min(usable, math.ceil(quota)))
     return 2 * usable + 1
 
 
