@@ -358,6 +358,26 @@ OPERATORS = {
         '- {name: "products past 2**31", call: dot, args: [!array [100000, 3], !array [100000, 5]]}\n',
         "integer inputs kept as np.int32 where every input is converted to float",
     ),
+    "a comparison that only stops on equality": (
+        """
+        def steps(size, target, grow):
+            count = 0
+            while size > target:
+                following = size - 3 + grow
+                if following >= size:
+                    raise ValueError("these steps do not shrink it")
+                size, count = following, count + 1
+            return count
+
+
+        def domain_steps(rng):
+            return [int(rng.integers(10, 40)), int(rng.integers(1, 10)), int(rng.integers(0, 6))]
+    """,
+        "steps",
+        '- {name: "shrinks", call: steps, args: [10, 4, 0]}\n- {name: "stays", call: steps, args: [10, 4, 3], raises: ValueError}\n',
+        '- {name: "grows", call: steps, args: [10, 4, 5], raises: ValueError}\n',
+        "`following >= size` -> `following == size`",
+    ),
     "NumPy integers not taken for ints": (
         """
         import numpy as np

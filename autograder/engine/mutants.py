@@ -5,7 +5,8 @@ transformer inside a graded function or a helper it uses (also one imported
 from another problem's reference). The changes model slips and the mistakes
 students commonly make:
 
-- slips: an operator, a comparison, an integer constant ±1, floor for ceil,
+- slips: an operator, a comparison (the three replacements whose cases
+  catch all seven: ``>=`` as ``>``, ``==`` or True), an integer constant ±1, floor for ceil,
   two call arguments swapped, a term of a sum dropped, ``int(...)`` removed;
 - a guard deleted: an ``if ...: raise ...`` that never raises;
 - state kept across calls: the function remembers its first answer for each
@@ -658,13 +659,17 @@ _ARITHMETIC: dict[type, list[type]] = {
     ast.FloorDiv: [ast.Div, ast.Mult],
     ast.Div: [ast.FloorDiv, ast.Mult],
 }
-_COMPARISON: dict[type, list[type]] = {
-    ast.Lt: [ast.LtE, ast.GtE],
-    ast.LtE: [ast.Lt, ast.Gt],
-    ast.Gt: [ast.GtE, ast.LtE],
-    ast.GtE: [ast.Gt, ast.Lt],
-    ast.Eq: [ast.NotEq],
-    ast.NotEq: [ast.Eq],
+# Each relational operator's replacements, and the constant a comparison may become: the sufficient set of Kaminski,
+# Ammann and Offutt ("Better predicate testing", 2011). Cases that catch these three catch each of the seven
+# replacements, so ``>=`` written as ``==`` (a loop that only stops on equal sizes, forever on growing ones) is caught
+# too, where a hand-picked pair (``>``, ``<``) missed it.
+_COMPARISON: dict[type, tuple[list[type], bool]] = {
+    ast.Lt: ([ast.LtE, ast.NotEq], False),
+    ast.LtE: ([ast.Lt, ast.Eq], True),
+    ast.Gt: ([ast.GtE, ast.NotEq], False),
+    ast.GtE: ([ast.Gt, ast.Eq], True),
+    ast.Eq: ([ast.LtE, ast.GtE], False),
+    ast.NotEq: ([ast.Lt, ast.Gt], True),
 }
 _SWAPPED_ATTRIBUTES = {"floor": ["ceil"], "ceil": ["floor"], "float64": ["float32", "float16"]}
 _MODULES = {"np", "numpy", "math"}
@@ -891,12 +896,17 @@ class _Mutator(ast.NodeTransformer):
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
         for position, op in enumerate(node.ops):
-            for other in _COMPARISON.get(type(op), []):
+            others, constant = _COMPARISON.get(type(op), ([], None))
+            for other in others:
 
                 def replaced(p: int, o: type) -> ast.AST:
                     return ast.Compare(node.left, [o() if i == p else x for i, x in enumerate(node.ops)], node.comparators)
 
                 chosen = self._offer(node, replaced(position, other))
+                if chosen is not None:
+                    return chosen
+            if constant is not None and len(node.ops) == 1:
+                chosen = self._offer(node, ast.Constant(constant), f"`{_text(node)}` -> `{constant}`")
                 if chosen is not None:
                     return chosen
         return node
