@@ -116,6 +116,9 @@ class Problem:
     graded_by_hand: str = ""
     path: Path | None = None
     mistake_forms: dict[str, int] = field(default_factory=dict)  # per known mistake's message: how many solvers give it
+    # The mistakes its spec declares, (function, solver, message), while the specs load: each names its function's
+    # wrong answers in every problem that grades the function (engine/specs.py). Not kept in the compiled cache.
+    declared_mistakes: list[tuple[str, Callable[..., Any], str]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def label(self) -> str:

@@ -451,3 +451,37 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "lab1" / "problems", folder, ignore=shutil.ignore_patterns("__pycache__", CACHE_NAME))
     (folder / CACHE_NAME).write_text('{"format": 1, "fingerprint": "x", "problems": [')
     assert len(load_problems(folder)) == len(spec_problems(FIXTURES / "lab1" / "problems")) > 1
+
+
+def test_a_declared_mistake_is_named_in_every_problem_that_grades_its_function(tmp_path: Path) -> None:
+    """P1 declares fc without its bias; P2 grades fc too and declares nothing: P2's fc case names the mistake, in a
+    whole grade and in validate, counted once where P2 declares the same solver and message itself."""
+    from autograder.apps.kit.validate import validate
+    from autograder.engine.specs import load_specs
+
+    folder = tmp_path / "problems"
+    reference = "def fc(d_in, d_out):\n    return d_in * d_out + d_out\n\n\ndef fc_weights_only(d_in, d_out):\n    return d_in * d_out\n"
+    message = "The weights only: each unit also has a bias."
+    declares = f'mistakes:\n  - {{call: fc, solver: fc_weights_only, message: "{message}"}}\n'
+    for key, spec in {
+        "p1": 'title: "P1"\npoints: 1\ncases:\n  - {name: small, call: fc, args: [2, 3]}\n' + declares,
+        "p2": 'title: "P2"\npoints: 1\ncases:\n  - {name: wide, call: fc, args: [192, 100]}\n',
+    }.items():
+        (folder / key).mkdir(parents=True)
+        (folder / key / "spec.yaml").write_text(spec)
+        (folder / key / "reference.py").write_text(
+            reference if key == "p1" else "from ..p1.reference import fc, fc_weights_only  # noqa: F401\n"
+        )
+    for problems in (load_specs(folder), validate(folder, mutants=False).problems):
+        assert [case.known_mistakes for problem in problems for case in problem.cases] == [[(6, message)], [(19200, message)]]
+        assert [problem.mistake_forms for problem in problems] == [{message: 1}, {message: 1}]
+    (folder / "p2" / "spec.yaml").write_text((folder / "p2" / "spec.yaml").read_text() + declares)
+    assert [case.known_mistakes for problem in load_specs(folder) for case in problem.cases] == [[(6, message)], [(19200, message)]]
+    tmp_path.chmod(0o755)
+    (tmp_path / "submission.py").write_text("def fc(d_in, d_out):\n    return d_in * d_out\n")
+    from autograder.engine.runner import grade, load_problem_set
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
+
+    report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
+    assert [result.diagnosis for result in report.results] == [message, message]

@@ -118,7 +118,26 @@ def load_specs(folder: Path, with_references: bool = True) -> list[Problem]:
     specs = spec_files(folder)
     if not specs:
         raise SpecError(folder, None, "no */spec.yaml found under this folder")
-    return [_load_or_say_which(spec, with_references) for spec in specs]
+    return share_known_mistakes([_load_or_say_which(spec, with_references) for spec in specs])
+
+
+def share_known_mistakes(problems: list[Problem]) -> list[Problem]:
+    """Name each declared mistake on every case of its function, whichever problem's spec declares it.
+
+    A mistake belongs to a function, not to a spec: Q2a declaring ``fc_layer_params`` without its biases must name
+    that mistake on Q2b's ``fc_layer_params`` cases too, or the same wrong file is told why in one question and
+    not in the other. A problem that declares the same solver and message itself keeps its own.
+    """
+    for source in problems:
+        for function, solver, message in source.declared_mistakes:
+            for problem in problems:
+                own = any(f == function and s is solver and m == message for f, s, m in problem.declared_mistakes)
+                cases = [case for case in problem.cases if case.function == function]
+                if problem is source or own or not cases:
+                    continue
+                _name_on(cases, solver, message)
+                problem.mistake_forms[message] = problem.mistake_forms.get(message, 0) + 1
+    return problems
 
 
 def _load_or_say_which(spec_path: Path, with_references: bool) -> Problem:
@@ -547,18 +566,10 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, probl
     cases = problem.cases
     if not any(case.function == function for case in cases):
         raise SpecError(path, raw.line_of("call"), f"no case calls {function!r}, so this mistake can never be recognised")
-    named = 0
-    for case in cases:
-        if solver is None or case.function != function:
-            continue
-        try:
-            wrong = solver(*copies(case.args), **copies(case.kwargs))
-        except Exception:  # noqa: BLE001 - a variant that cannot handle this case just never matches it
-            continue
-        if case.expected.raises or not agrees(case.expected.value, wrong, case.comparison):  # a refusal forgotten, or a wrong value
-            case.known_mistakes.append((wrong, message))
-            named += 1
+    named = _name_on([case for case in cases if case.function == function], solver, message) if solver is not None else 0
     problem.mistake_forms[message] = problem.mistake_forms.get(message, 0) + 1
+    if solver is not None:
+        problem.declared_mistakes.append((function, solver, message))
     if solver is not None and not named:
         raise SpecError(
             path,
@@ -566,6 +577,20 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, probl
             f"{raw['solver']} gives the right answer (or raises as the reference does) on every case of {function!r}, "
             "so this mistake can never be named; add a case where it is wrong",
         )
+
+
+def _name_on(cases: list[Case], solver: Callable[..., Any], message: str) -> int:
+    """Record ``solver``'s answer on each of ``cases`` where it is wrong, with ``message``; how many that is."""
+    named = 0
+    for case in cases:
+        try:
+            wrong = solver(*copies(case.args), **copies(case.kwargs))
+        except Exception:  # noqa: BLE001 - a variant that cannot handle this case just never matches it
+            continue
+        if case.expected.raises or not agrees(case.expected.value, wrong, case.comparison):  # a refusal forgotten, or a wrong value
+            case.known_mistakes.append((wrong, message))
+            named += 1
+    return named
 
 
 def _add_follow_through(path: Path, entry: _Mapping, reference: types.ModuleType | None, cases: list[Case]) -> None:

@@ -71,7 +71,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
     """
     from autograder.engine.errors import SpecError
     from autograder.engine.scoring import assign_max_scores
-    from autograder.engine.specs import load_problem, spec_files
+    from autograder.engine.specs import load_problem, share_known_mistakes, spec_files
 
     folder = Path(folder)
     specs = spec_files(folder) if folder.is_dir() else []
@@ -84,6 +84,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             found.problems.append(load_problem(path))
         except SpecError as error:
             found.errors.append(str(error))
+    share_known_mistakes(found.problems)
     for key in ("title", "number"):
         seen: dict[str, Problem] = {}
         for problem in found.problems:
