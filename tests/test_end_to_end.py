@@ -50,6 +50,15 @@ def test_submission_in_a_subfolder_is_found_and_named(gradescope: GradescopeLayo
     assert f"my work/{STARTER}" in data["output"]
 
 
+def test_a_file_named_in_capitals_is_the_submission_and_loads(gradescope: GradescopeLayout) -> None:
+    """PS3.PY, as Windows keeps whatever case was typed: found as the course's file, and loaded as a .py file
+    (Python's own spec_from_file_location knows no loader for the suffix .PY, and the worker failed at once)."""
+    gradescope.submit({STARTER.upper(): SOLUTION.read_text()})
+    data = gradescope.run()
+    assert data["score"] == total_points()
+    assert f"Graded `{STARTER.upper()}`" in data["output"]
+
+
 def test_no_submission_file_still_gets_a_valid_result(gradescope: GradescopeLayout) -> None:
     gradescope.submit({"notes.txt": "hello", "a.py": "x = 1", "b.py": "y = 2"})
     data = gradescope.run()

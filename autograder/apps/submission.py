@@ -41,6 +41,7 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
     if not folder.is_dir():
         raise NoSubmission(Message(Trusted("No submission folder at "), StudentText(str(folder)), Trusted(f": upload {wanted}.")))
     found: dict[str, list[Path]] = {name: [] for name in names}
+    by_case = {name.lower(): name for name in names}  # PS3.PY and Ps3.py are ps3.py: Windows and phones keep whatever case was typed
     other_python: list[Path] = []
     for directory, subfolders, files in os.walk(folder, followlinks=False):
         deep = len(Path(directory).relative_to(folder).parts) >= MAX_FOLDER_DEPTH  # os.walk recurses: 1,000 levels end it
@@ -49,9 +50,9 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
             path = Path(directory) / name
             if not stat.S_ISREG(path.lstat().st_mode):
                 continue
-            if name in found:
-                found[name].append(path)
-            elif name.endswith(".py") and not name.startswith("test_"):
+            if name.lower() in by_case:
+                found[by_case[name.lower()]].append(path)
+            elif name.lower().endswith(".py") and not name.lower().startswith("test_"):
                 other_python.append(path)
     for name in names:
         if found[name]:

@@ -147,10 +147,13 @@ def module_name(path: str) -> str:
 
 def _new_module(name: str, path: str) -> types.ModuleType:
     """The empty module ``import`` would make for the file: ``__name__``, ``__file__``, ``__spec__``, ``__loader__``..."""
+    import importlib.machinery
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None  # a path ending in .py always has a spec
+    # The loader named, as import would choose it for a .py file: without it, a file named PS3.PY (Windows keeps
+    # the case it was typed in) has no spec at all, and the worker failed before the student's first line.
+    spec = importlib.util.spec_from_file_location(name, path, loader=importlib.machinery.SourceFileLoader(name, path))
+    assert spec is not None  # a spec is always made when the loader is given
     return importlib.util.module_from_spec(spec)
 
 
