@@ -396,9 +396,11 @@ def import_notices(imported: ImportReport, packages: Sequence[str] = ()) -> list
     allowed = (
         f" Besides Python's standard library you may import: {', '.join(packages)}." if packages else " Use only Python's standard library."
     )
-    return [
-        f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
-        + (f" (affects {', '.join(problem['names'])})" if problem.get("names") else "")
-        + (allowed if "ModuleNotFoundError" in problem.get("mro", []) else "")
-        for problem in imported.problems
-    ]
+    notices = []
+    for problem in imported.problems:
+        notice = f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
+        notice += f" (affects {', '.join(problem['names'])})" if problem.get("names") else ""
+        if "ModuleNotFoundError" in problem.get("mro", []):  # "No module named 'pandas'" ends no sentence
+            notice += ("" if notice.rstrip().endswith((".", "!", "?")) else ".") + allowed
+        notices.append(notice)
+    return notices
