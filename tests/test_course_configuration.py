@@ -3,6 +3,7 @@ and assignment.yaml, is graded with its own file names, total, packages, limits 
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,28 @@ def test_validate_checks_the_configured_total_and_packages_come_from_the_configu
     config.write_text(config.read_text().replace("total_points: 12", "total_points: 15"))
     done = cli("validate", "--problems", str(copy / "problems"))
     assert done.returncode == 1 and "add up to 12, not 15" in done.stderr
+
+
+@pytest.mark.parametrize("command", [["validate"], ["build", "--out", "dist"], ["grade", "lab1.py"], ["packages"]])
+def test_a_command_run_in_another_courses_folder_without_problems_refuses(tmp_path: Path, command: list[str]) -> None:
+    """The installed ``autograder`` command (or ``python -m`` with the engine installed) in a course's own folder
+    used the engine's bundled problems, and validated, built and graded the wrong course without a word (an adopter
+    nearly uploaded it). Told nothing, it refuses and says to pass --problems; told, it uses the folder's."""
+    course = _lab_copy(tmp_path)
+    engine = {"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "autograder", *args], cwd=course, env=engine, capture_output=True, text=True, check=False
+        )
+
+    refused = run(*command)
+    assert refused.returncode == 2 and "holds a course of its own" in refused.stderr and "--problems problems" in refused.stderr
+    assert not (course / "dist").exists()
+    told = run(*command, "--problems", "problems")
+    assert told.returncode == 0, told.stderr
+    if command[0] == "validate":
+        assert "All specs are valid." in told.stdout and "Total: 12 points" in told.stdout
 
 
 def _lab_copy(tmp_path: Path) -> Path:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
 from autograder import __version__
-from autograder.apps.paths import PACKAGE_ROOT, default_problems
+from autograder.apps.paths import PACKAGE_ROOT, course_left_behind, default_problems
 
 if TYPE_CHECKING:
     import argparse
@@ -37,6 +37,7 @@ MODULE_COMMANDS = [
 # Commands that grade one submission: their workers are forked from this process (sandbox/zygote.py).
 # batch starts a launcher of its own instead (it loads the problems before its threads ask for workers).
 GRADING_COMMANDS = ("grade", "gradescope", "check", "selfcheck")
+COURSE_COMMANDS = ("grade", "validate", "build", "batch", "packages", "selfcheck")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +52,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    # Commands that read the course from --problems, when it is not given: refused where the current folder holds
+    # another course, which they would otherwise pass over for the engine's own without a word.
+    if arguments.command in COURSE_COMMANDS and getattr(arguments, "problems", True) is None:
+        refusal = course_left_behind(Path.cwd())
+        if refusal:
+            print(f"error: {refusal}", file=sys.stderr)
+            return 2
     if arguments.command in GRADING_COMMANDS:
         from autograder.sandbox import zygote
 
