@@ -517,3 +517,13 @@ def test_validate_finds_no_surviving_mutant(assignment: Assignment) -> None:
     assert found.mutants is not None and found.mutants.generated > 0 and found.mutants.killed > 0
     assert not found.mutants.survivors, "\n".join(map(str, found.mutants.survivors))
     assert not [warning for warning in found.warnings if "case of" in warning], found.warnings
+
+
+def test_a_domain_generator_that_raises_is_an_error_at_its_line_not_a_traceback(tmp_path: Path) -> None:
+    """validate crashed with a traceback out of the mutation analysis when an instructor's domain_<function> had a
+    bug; it is now an error naming the generator's file and line."""
+    reference = "def square(x):\n    return x * x\n\n\ndef domain_square(rng):\n    return {}['bug in my domain']\n"
+    problem_set(tmp_path, {"p1/reference.py": reference, "p1/spec.yaml": spec("P1", '- {name: "three", call: square, args: [3]}\n')})
+    found = validate(tmp_path / "problems")
+    (error,) = found.errors
+    assert re.search(r"p1/reference\.py:5: domain_square\(rng\) raised KeyError: 'bug in my domain'", error), error

@@ -78,6 +78,7 @@ from typing import Any
 import numpy as np
 
 from autograder.engine.compare import agrees, short_repr
+from autograder.engine.errors import SpecError
 from autograder.engine.references import copies, problems_package, reference_module
 from autograder.engine.specs import _with_magnitudes
 from autograder.model import Case, Expected, Problem
@@ -397,7 +398,7 @@ class _Draws:
         drawn: list[Case] = []
         for number in range(1, self.tries + 1):
             repeated = _shuffled(rng, drawn[-1].args) if drawn and rng.random() < REPEAT else None
-            args = repeated if repeated is not None else tuple(generator(rng))
+            args = repeated if repeated is not None else _drawn(generator, rng)
             returned, answer = _call(solver, args, {})
             case = Case(
                 problem=model.problem,
@@ -425,6 +426,21 @@ class _Draws:
                 expected = f"raises {case.expected.raises}" if case.expected.raises else short_repr(case.expected.value, 160)
                 return Survivor(name, where, home, case.args, expected, given)
         return None
+
+
+def _drawn(generator: Callable[[np.random.Generator], Any], rng: np.random.Generator) -> tuple[Any, ...]:
+    """One draw's arguments; a generator that raises, or returns no sequence of arguments, is the spec author's to fix,
+    at its own line (SpecError), never a traceback out of validate."""
+    try:
+        return tuple(generator(rng))
+    except Exception as error:  # noqa: BLE001 - the instructor's code: any failure is reported where it is
+        code = getattr(generator, "__code__", None)
+        raise SpecError(
+            Path(code.co_filename) if code else Path(getattr(generator, "__module__", "reference.py")),
+            code.co_firstlineno if code else None,
+            f"{getattr(generator, '__name__', 'the domain generator')}(rng) raised {type(error).__name__}: {error}; it must return "
+            "the arguments of one call (a list), drawn from the function's whole domain",
+        ) from error
 
 
 def _shuffled(rng: np.random.Generator, args: tuple[Any, ...]) -> tuple[Any, ...] | None:

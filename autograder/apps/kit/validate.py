@@ -199,9 +199,14 @@ def _points_given(found: Validation, problem: Problem) -> str:
 def _find_missing_cases(found: Validation) -> None:
     """Mutation adequacy (engine/mutants.py): each surviving (function, mutant) pair, and each refusal in its
     reference that no case of a function reaches, is a case that function lacks."""
+    from autograder.engine.errors import SpecError
     from autograder.engine.mutants import analyse
 
-    report = analyse([problem for problem in found.problems if not problem.graded_by_hand])
+    try:
+        report = analyse([problem for problem in found.problems if not problem.graded_by_hand])
+    except SpecError as error:  # a domain_<function> of the instructor's that cannot draw
+        found.errors.append(str(error))
+        return
     found.mutants = report
     paths = {problem.key: problem.path for problem in found.problems}
     found.warnings += [f"{paths[survivor.problem]}: a case of {survivor.function} is missing: {survivor}" for survivor in report.survivors]
