@@ -433,7 +433,7 @@ def _drawn(generator: Callable[[np.random.Generator], Any], rng: np.random.Gener
     at its own line (SpecError), never a traceback out of validate."""
     try:
         return tuple(generator(rng))
-    except Exception as error:  # noqa: BLE001 - the instructor's code: any failure is reported where it is
+    except Exception as error:  # the instructor's code: any failure is reported where it is
         code = getattr(generator, "__code__", None)
         raise SpecError(
             Path(code.co_filename) if code else Path(getattr(generator, "__module__", "reference.py")),
