@@ -1014,3 +1014,22 @@ def test_an_answer_holding_arrays_is_sized_as_the_worker_sends_it() -> None:
 
     case = Case("p", "1.1", "f", "c", (), {}, Expected((np.zeros(300_000), np.zeros(10))), Comparison("value"), where="x:1")
     assert _answers_too_large([Problem("p", "P", "1", 1.0, cases=[case])], Limits()) == []
+
+
+def test_a_course_that_takes_a_notebook_first_gets_a_notebook_starter(tmp_path: Path) -> None:
+    """submission_names: [lab1.ipynb, ...] wrote the Python starter's text under the notebook's name, which Jupyter
+    cannot open and check refused ("not a notebook"). The starter is a notebook: one code cell holding it."""
+    course = tmp_path / "lab1"
+    shutil.copytree(LAB1, course, ignore=shutil.ignore_patterns("__pycache__"))
+    config = course / "assignment.yaml"
+    config.write_text(config.read_text().replace("submission_names: [lab1.py]", "submission_names: [lab1.ipynb, lab1.py]"))
+    code, _, err = run_cli("build", "--problems", str(course / "problems"), "--out", str(tmp_path / "dist"))
+    assert code == 0, err
+    with zipfile.ZipFile(tmp_path / "dist" / "student_kit.zip") as archive:
+        notebook = json.loads(archive.read(f"{kit_cases.KIT_FOLDER}/lab1.ipynb"))
+    assert notebook["nbformat"] == 4 and [cell["cell_type"] for cell in notebook["cells"]] == ["code"]
+    starter = "".join(notebook["cells"][0]["source"])
+    assert "raise NotImplementedError" in starter
+    (tmp_path / "lab1.ipynb").write_text(json.dumps(notebook))
+    code, out, err = run_cli("grade", str(tmp_path / "lab1.ipynb"), "--problems", str(course / "problems"))
+    assert "not implemented yet" in out and "not a notebook" not in out + err

@@ -90,11 +90,21 @@ def student_kit_files(folder: Path, found: Validation) -> dict[str, Path | bytes
     requirements = kit_requirements(course, engine_requirements(PACKAGE_ROOT / "pyproject.toml"))
     files: dict[str, Path | bytes] = {
         f"{KIT_FOLDER}/README.md": student_guide(cases, problems, requirements, found.checked_functions).encode(),
-        f"{KIT_FOLDER}/{course.starter_name}": starter.encode(),
+        f"{KIT_FOLDER}/{course.starter_name}": starter_file(starter, course.starter_name),
         f"{KIT_FOLDER}/{KIT_CASES}": (json.dumps(to_document(cases), indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode(),
     }
     files.update(_tree(PACKAGE_ROOT / "autograder", f"{KIT_FOLDER}/autograder/", ENGINE_SUFFIXES))
     return files
+
+
+def starter_file(source: str, name: str) -> bytes:
+    """The starter's bytes: the source itself, or for a course whose first submission name is a notebook, a
+    notebook (nbformat 4) holding it as one code cell, which Jupyter opens and ``check`` reads."""
+    if not name.lower().endswith(".ipynb"):
+        return source.encode()
+    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source.splitlines(keepends=True)}
+    notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    return (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode()
 
 
 def _tree(root: Path, prefix: str, suffixes: tuple[str, ...] | None = None) -> dict[str, Path]:
