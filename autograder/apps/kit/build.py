@@ -14,6 +14,7 @@ import os
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from autograder.apps.course import load
 from autograder.apps.kit.cases import KIT_CASES, KIT_FOLDER, KitError, from_specs, to_document
@@ -102,7 +103,13 @@ def starter_file(source: str, name: str) -> bytes:
     notebook (nbformat 4) holding it as one code cell, which Jupyter opens and ``check`` reads."""
     if not name.lower().endswith(".ipynb"):
         return source.encode()
-    cell = {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source.splitlines(keepends=True)}
+    cell: dict[str, Any] = {
+        "cell_type": "code",
+        "execution_count": None,
+        "metadata": {},
+        "outputs": [],
+        "source": source.splitlines(keepends=True),
+    }
     notebook = {"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     return (json.dumps(notebook, indent=1, ensure_ascii=False) + "\n").encode()
 
