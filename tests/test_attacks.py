@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import resource
 import socket
 from pathlib import Path
 
@@ -374,6 +375,19 @@ def test_endless_writers_on_the_output_pipe_neither_hang_nor_survive(harness: Ha
     harness.submit({"ps3.py": hostile("output_flood_daemons")})
     data = harness.run(timeout=120)  # a grader left draining the pipe forever would reach this bound
     assert data["score"] == TOTAL
+    assert_clean(harness)
+
+
+def test_a_worker_that_closes_its_output_does_not_make_the_grader_spin(harness: Harness) -> None:
+    """An output at its end is always readable: watched still, every wait for a reply was a busy loop (the grader
+    at full CPU for as long as the student's calls took). The waits now cost next to nothing."""
+    harness.submit({"ps3.py": hostile("closed_output_then_slow")})
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    data = harness.run()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert data["score"] == TOTAL
+    assert harness.seconds > 2.0 and cpu < harness.seconds / 2, (cpu, harness.seconds)
     assert_clean(harness)
 
 

@@ -152,6 +152,7 @@ class Sandbox:
         self._finished: list[str] = []  # outputs of calls whose end-of-call marker has been read
         self._markers_owed = 1  # ends of output still to come: the import's, then one per call sent (see _drain_output)
         self._output_tail = b""
+        self._output_open = True  # until the worker's output reaches its end (it closed its stdout and stderr)
 
     def ready(self) -> ImportReport:
         """Wait for the submission to be imported; report what loaded and what broke.
@@ -357,7 +358,10 @@ class Sandbox:
             if remaining <= 0:
                 raise WorkerGone("timeout", "no answer before the deadline")
             writers = [self._requests] if self._outbox else []
-            ready_read, ready_write, _ = select.select([self._replies, self._output], writers, [], remaining)
+            # An output at its end is always "readable": watched still, select would return at once, and the grader
+            # spin at full CPU until the reply came (a worker that closed its stdout and stderr, then slept).
+            readers = [self._replies, self._output] if self._output_open else [self._replies]
+            ready_read, ready_write, _ = select.select(readers, writers, [], remaining)
             if self._output in ready_read:
                 self._drain_output()
             if ready_write:
@@ -386,6 +390,7 @@ class Sandbox:
             chunk = os.read(self._output, 1 << 16)
         except BlockingIOError:
             return
+        self._output_open = self._output_open and bool(chunk)
         pending, start = self._output_tail + chunk, 0
         while len(self._finished) < self._markers_owed and (at := pending.find(self._marker, start)) >= 0:
             self._keep(pending[start:at])
