@@ -22,9 +22,10 @@ import shutil
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from helpers import ALL_FUNCTIONS, Harness, assert_clean, assert_scores, cases_of, hostile, printed
+from helpers import ALL_FUNCTIONS, Harness, assert_clean, assert_scores, attack, cases_of, hostile, printed
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +45,7 @@ CONSTANT_HEADERS = [
     "linux/sched.h",
     "asm-generic/ioctls.h",
     "linux/fcntl.h",
+    "linux/futex.h",
 ]
 
 
@@ -173,6 +175,10 @@ def test_every_constant_of_the_filter_is_the_kernels() -> None:
                 "CLONE_NEWUSER",
                 "CLONE_NEWPID",
                 "CLONE_NEWNET",
+                "FUTEX_WAIT",
+                "FUTEX_WAIT_BITSET",
+                "FUTEX_PRIVATE_FLAG",
+                "FUTEX_CLOCK_REALTIME",
             )
         },
         **seccomp.IOCTL_REQUESTS,
@@ -223,7 +229,7 @@ def expected(arch: str, number: int, args: tuple[int, ...]) -> int:
         if rule is None:
             return seccomp.SECCOMP_RET_ALLOW
         low = args[rule.argument] & 0xFFFFFFFF
-        passes = not low & rule.without_bits if rule.without_bits else low in rule.one_of
+        passes = not low & rule.without_bits if rule.without_bits else low in rule.one_of or bool(low & rule.with_bits)
         return seccomp.SECCOMP_RET_ALLOW if passes else refused(rule.refusal)
     if number in seccomp.numbers(arch, seccomp.REFUSED_WITH_ENOSYS).values():
         return refused(errno.ENOSYS)
@@ -366,6 +372,14 @@ REFUSED_BY_ARGUMENT = [
     ("fcntl(F_NOTIFY)", "fcntl", (0, 1026, 0), errno.EPERM),
     ("fcntl(F_SETLEASE)", "fcntl", (0, 1024, 1), errno.EPERM),
     ("fcntl(F_SETPIPE_SZ)", "fcntl", (0, 1031, 1 << 20), errno.EPERM),
+    # A shared futex word in a mapped file is one word for every process mapping it: a wake reaches other gradings.
+    ("futex(FUTEX_WAKE), shared", "futex", (0, 1, 1, 0, 0, 0), errno.EPERM),
+    ("futex(FUTEX_WAKE_BITSET), shared", "futex", (0, 10, 1, 0, 0, 2**32 - 1), errno.EPERM),
+    ("futex(FUTEX_CMP_REQUEUE), shared", "futex", (0, 4, 1, 1, 0, 0), errno.EPERM),
+    ("futex(FUTEX_UNLOCK_PI), shared", "futex", (0, 7, 0, 0, 0, 0), errno.EPERM),
+    ("getpgid of another process", "getpgid", (1,), errno.EPERM),
+    ("getsid of another process", "getsid", (1,), errno.EPERM),
+    ("sched_getaffinity of another process", "sched_getaffinity", (1, 128, 0), errno.EPERM),
 ]
 # The same calls with arguments the rules let through reach the kernel, which answers for itself.
 ALLOWED_BY_ARGUMENT = [
@@ -374,6 +388,9 @@ ALLOWED_BY_ARGUMENT = [
     ("sched_setaffinity of itself, no mask", "sched_setaffinity", (0, 0, 0), errno.EINVAL),
     ("kill(0, 0): its own group", "kill", (0, 0), 0),
     ("fcntl(F_GETFD) on no descriptor", "fcntl", (2**32 - 1, 1, 0), errno.EBADF),
+    ("futex(FUTEX_WAIT), shared, at no address", "futex", (0, 0, 0, 0, 0, 0), errno.EFAULT),
+    ("futex(FUTEX_WAKE_PRIVATE), no waiter", "futex", (0, 129, 1, 0, 0, 0), 0),
+    ("sched_getaffinity of itself, no room", "sched_getaffinity", (0, 0, 0), errno.EINVAL),
 ]
 
 CHILD = r"""
@@ -434,6 +451,22 @@ def test_a_kernel_keyring_carries_no_answers_between_gradings(harness: Harness) 
     assert "READ denied errno 1" in printed(read, "conv2d") and "READ OPEN" not in json.dumps(read)
     assert_scores(read, zero={"conv2d"})
     assert_clean(harness)
+
+
+@pytest.mark.ps3  # the sender and the receiver are PS3 submissions (the probes print in mlp_layer_params)
+def test_a_futex_in_a_file_both_map_carries_nothing_between_gradings(tmp_path: Path) -> None:
+    """Two gradings of one batch at once: the sender wakes a shared futex in a page of NumPy's __init__.py for 8 s,
+    the receiver waits on it five times. Every wait runs out its time (ETIMEDOUT) and the sender is refused."""
+    folder, out = tmp_path / "class", tmp_path / "out"
+    for name, role in (("receiver", "receive"), ("sender", "send")):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "ps3.py").write_text(hostile("_probes") + "\n\n" + attack("futex_across_gradings", role=role))
+    command = [sys.executable, "-m", "autograder", "batch", str(folder), "--out", str(out), "--jobs", "2"]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = {name: json.loads((out / name / "results.json").read_text()) for name in ("receiver", "sender")}
+    assert "PROBE futex receiver: OPEN 'errnos [110, 110, 110, 110, 110]'" in printed(said["receiver"])
+    assert f"PROBE futex sender: OPEN 'woke 0, refused with [{errno.EPERM}]'" in printed(said["sender"])
 
 
 THREADS_FORK_POOL_SUBPROCESS = """

@@ -121,14 +121,14 @@ ALLOWED: tuple[tuple[str, dict[str, tuple[int | None, int | None]]], ...] = (
         "threads and futexes: BLAS, SciPy's and PyTorch's thread pools, Python's threading",
         {
             "clone": (56, 220),  # threads and forks; never a new namespace (CLONE_NAMESPACES)
-            "futex": (202, 98),
+            "futex": (202, 98),  # waits on any word, but wakes and requeues of the process's own only (FUTEX_PRIVATE_FLAG)
             "futex_waitv": (449, 449),
             "set_robust_list": (273, 99),
             "set_tid_address": (218, 96),
             "rseq": (334, 293),
             "gettid": (186, 178),
             "sched_yield": (24, 124),
-            "sched_getaffinity": (204, 123),
+            "sched_getaffinity": (204, 123),  # its own only
             "sched_setaffinity": (203, 122),  # PyTorch pins its own threads; itself only
         },
     ),
@@ -144,7 +144,7 @@ ALLOWED: tuple[tuple[str, dict[str, tuple[int | None, int | None]]], ...] = (
             "exit": (60, 93),
             "exit_group": (231, 94),
             "setpgid": (109, 154),
-            "getpgid": (121, 155),
+            "getpgid": (121, 155),  # its own only: another process's group or session is a value its owner chose
             "getpgrp": (111, None),
             "getsid": (124, 156),
         },
@@ -247,6 +247,7 @@ class ArgumentRule(NamedTuple):  # a NamedTuple: a frozen dataclass would compil
     refusal: int = errno.EPERM
     without_bits: int = 0  # allowed when none of these bits is set
     one_of: tuple[int, ...] = ()  # allowed when the argument is one of these
+    with_bits: int = 0  # ... or when any of these bits is set
 
 
 # Commands that fcntl may run (the same numbers on x86_64 and aarch64, from asm-generic/fcntl.h and linux/fcntl.h):
@@ -262,8 +263,21 @@ FCNTL_COMMANDS = {
     "F_GETPIPE_SZ": 1032,
 }
 
+# futex operations (linux/futex.h). A word in a page of a file (any library or module both map) is one futex to
+# every process that maps it, whatever its user, namespaces or Landlock domain: a wake there reaches another
+# grading's wait. Waits stay allowed (joining a thread waits on a shared word, which the kernel itself wakes);
+# every other operation must carry FUTEX_PRIVATE_FLAG, which keys the word by this process's own memory.
+FUTEX_WAIT, FUTEX_WAIT_BITSET = 0, 9
+FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
+FUTEX_SHARED_WAITS = (FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT | FUTEX_CLOCK_REALTIME, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME)
+
 ARGUMENT_RULES = (
     ArgumentRule("clone", 0, without_bits=CLONE_NAMESPACES),
+    ArgumentRule("futex", 1, with_bits=FUTEX_PRIVATE_FLAG, one_of=FUTEX_SHARED_WAITS),
+    # Of another process: its group, session and CPU mask are values its owner sets, a channel between gradings.
+    ArgumentRule("getpgid", 0, one_of=(0,)),
+    ArgumentRule("getsid", 0, one_of=(0,)),
+    ArgumentRule("sched_getaffinity", 0, one_of=(0,)),
     ArgumentRule("kill", 0, without_bits=SIGN_BIT),
     ArgumentRule("prlimit64", 0, one_of=(0,)),
     ArgumentRule("sched_setaffinity", 0, one_of=(0,)),
@@ -337,8 +351,9 @@ def _rule_block(rule: ArgumentRule) -> list[Instruction]:
     allow = (RETURN, 0, 0, SECCOMP_RET_ALLOW)
     if rule.without_bits:
         return [load, (JUMP_IF_ANY_BIT, 1, 0, rule.without_bits), allow, _refuse(rule.refusal)]
+    flagged = [(JUMP_IF_ANY_BIT, len(rule.one_of) + 1, 0, rule.with_bits)] if rule.with_bits else []  # on to ``allow``
     matches = [(JUMP_IF_EQUAL, len(rule.one_of) - index, 0, value) for index, value in enumerate(rule.one_of)]
-    return [load, *matches, _refuse(rule.refusal), allow]
+    return [load, *flagged, *matches, _refuse(rule.refusal), allow]
 
 
 def program(arch: str) -> list[Instruction]:
