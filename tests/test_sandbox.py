@@ -83,6 +83,33 @@ def forges_markers(pieces):
 
 def engine_modules():
     return sorted(name for name in sys.modules if name.split(".")[0] == "autograder")
+
+class _Unsayable(ValueError):
+    def __str__(self):
+        raise SystemExit("no")
+
+class _NotText(ValueError):
+    def __str__(self):
+        return 42
+
+class _SlyText(str):
+    def __getitem__(self, index):
+        raise RuntimeError("sliced")
+
+class _Sly(ValueError):
+    def __str__(self):
+        return _SlyText("sly")
+
+class _Nameless(type):
+    @property
+    def __name__(cls):
+        raise RuntimeError("no name")
+
+class _Anonymous(ValueError, metaclass=_Nameless):
+    pass
+
+def raises_unreadable(kind):
+    raise {"unsayable": _Unsayable, "not text": _NotText, "sly": _Sly, "anonymous": _Anonymous}[kind]()
 """
 
 
@@ -145,6 +172,25 @@ def test_exceptions_including_exit_and_interrupt_are_replies(gate: CallGate) -> 
         outcome = gate.call(function, [])
         assert outcome.kind == "raised" and outcome.error["type"] == name
     assert gate.call("add", [1, 1]).value == 2
+
+
+def test_an_exception_whose_text_or_name_cannot_be_read_is_still_a_reply(gate: CallGate) -> None:
+    """A __str__ that raises (even SystemExit), returns no str, or a str whose slicing raises, and a class name
+    behind a metaclass's property: each ended the worker (a restart a call, "your file stopped the process").
+    Each is an ordinary raise, with what could be read of it, and the same worker answers the next call."""
+    pid = gate.sandbox.process.pid if gate.sandbox.process else None
+    shown = {}
+    for kind in ("unsayable", "not text", "sly", "anonymous"):
+        outcome = gate.call("raises_unreadable", [kind])
+        assert outcome.kind == "raised", (kind, outcome.detail)
+        shown[kind] = (outcome.error["type"], outcome.error["message"])
+    assert shown == {
+        "unsayable": ("_Unsayable", "<exception str() failed>"),
+        "not text": ("_NotText", "<exception str() failed>"),
+        "sly": ("_Sly", "sly"),
+        "anonymous": ("_Anonymous", "(its message could not be read)"),
+    }
+    assert gate.call("add", [1, 1]).value == 2 and (gate.sandbox.process.pid if gate.sandbox.process else None) == pid
 
 
 def test_output_is_captured_and_capped(gate: CallGate) -> None:

@@ -43,6 +43,20 @@ _ENGINE_FOLDER = os.path.dirname(__file__) + os.sep  # this module's and worker.
 
 
 def describe(error: BaseException) -> ErrorReport:
+    """What the grader is told of an exception the student's code raised: its class, message and their frames.
+
+    Everything read here is the student's to define (``__str__``, a class name, notes, a cause's cycle), so any
+    failure to read it gives the bare class name instead of ending the worker (which cost a restart a call and
+    told the student their file had stopped the process).
+    """
+    try:
+        return _described(error)
+    except BaseException:  # noqa: BLE001 - a hostile exception's text, name or traceback: not worth a worker
+        name = type.__dict__["__name__"].__get__(type(error), type)  # the class's own name, not a metaclass's property
+        return {"type": name[:80], "mro": [], "message": "(its message could not be read)", "traceback": ""}
+
+
+def _described(error: BaseException) -> ErrorReport:
     import traceback
 
     # The student's own frames (and any library's their code called), named by file name: the worker's and the
@@ -60,13 +74,22 @@ def describe(error: BaseException) -> ErrorReport:
     lines = (["Traceback (most recent call last):\n"] if frames else []) + frames.format()
     lines += traceback.format_exception_only(type(error), error)
     # A SyntaxError's own text repeats a file and line that are the chunk's, not the file's: its message alone.
-    message = error.msg if isinstance(error, SyntaxError) and isinstance(error.msg, str) else str(error)
+    message = error.msg if isinstance(error, SyntaxError) and isinstance(error.msg, str) else _text(error)
     return {
         "type": type(error).__name__[:80],
         "mro": [cls.__name__[:80] for cls in type(error).__mro__][:20],
         "message": message[:MAX_TEXT],
         "traceback": "".join(lines)[-MAX_TEXT:],
     }
+
+
+def _text(error: BaseException) -> str:
+    """``str(error)`` as a plain str; a ``__str__`` that raises gives a placeholder, as the traceback module's does."""
+    try:
+        text = str(error)
+    except BaseException:  # noqa: BLE001 - the student's __str__, which may even raise SystemExit
+        return "<exception str() failed>"
+    return str.__str__(text)  # an exact str: a subclass's own slicing would run the student's code again
 
 
 def _where(label: str, line: int) -> str:
