@@ -54,10 +54,11 @@ def test_validate_checks_the_configured_total_and_packages_come_from_the_configu
 
 
 @pytest.mark.parametrize("command", [["validate"], ["build", "--out", "dist"], ["grade", "lab1.py"], ["packages"]])
-def test_a_command_run_in_another_courses_folder_without_problems_refuses(tmp_path: Path, command: list[str]) -> None:
+def test_a_command_run_in_another_courses_folder_without_problems_says_which_course_it_uses(tmp_path: Path, command: list[str]) -> None:
     """The installed ``autograder`` command (or ``python -m`` with the engine installed) in a course's own folder
     used the engine's bundled problems, and validated, built and graded the wrong course without a word (an adopter
-    nearly uploaded it). Told nothing, it refuses and says to pass --problems; told, it uses the folder's."""
+    nearly uploaded it). validate and build refuse and say to pass --problems; a grade (the folder may be a
+    student's, whose problems must never be loaded) is made against the engine's course and says so."""
     course = _lab_copy(tmp_path)
     engine = {"PYTHONPATH": str(REPO), "PATH": os.environ.get("PATH", "")}
 
@@ -66,11 +67,14 @@ def test_a_command_run_in_another_courses_folder_without_problems_refuses(tmp_pa
             [sys.executable, "-m", "autograder", *args], cwd=course, env=engine, capture_output=True, text=True, check=False
         )
 
-    refused = run(*command)
-    assert refused.returncode == 2 and "holds a course of its own" in refused.stderr and "--problems problems" in refused.stderr
-    assert not (course / "dist").exists()
+    untold = run(*command)
+    assert "--problems problems" in untold.stderr and "Lab 1" not in untold.stdout + untold.stderr
+    if command[0] in ("validate", "build"):
+        assert untold.returncode == 2 and "holds a course of its own" in untold.stderr and not (course / "dist").exists()
+    else:
+        assert untold.returncode == 0 and "is not used" in untold.stderr
     told = run(*command, "--problems", "problems")
-    assert told.returncode == 0, told.stderr
+    assert told.returncode == 0 and "is not used" not in told.stderr, told.stderr
     if command[0] == "validate":
         assert "All specs are valid." in told.stdout and "Total: 12 points" in told.stdout
 

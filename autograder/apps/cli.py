@@ -17,7 +17,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, cast
 
 from autograder import __version__
-from autograder.apps.paths import PACKAGE_ROOT, course_left_behind, default_problems
+from autograder.apps.paths import PACKAGE_ROOT, default_problems, holds_another_course
 
 if TYPE_CHECKING:
     import argparse
@@ -38,6 +38,7 @@ MODULE_COMMANDS = [
 # batch starts a launcher of its own instead (it loads the problems before its threads ask for workers).
 GRADING_COMMANDS = ("grade", "gradescope", "check", "selfcheck")
 COURSE_COMMANDS = ("grade", "validate", "build", "batch", "packages", "selfcheck")
+INSTRUCTOR_COMMANDS = ("validate", "build")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,13 +53,22 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    # Commands that read the course from --problems, when it is not given: refused where the current folder holds
-    # another course, which they would otherwise pass over for the engine's own without a word.
-    if arguments.command in COURSE_COMMANDS and getattr(arguments, "problems", True) is None:
-        refusal = course_left_behind(Path.cwd())
-        if refusal:
-            print(f"error: {refusal}", file=sys.stderr)
+    # Commands that read the course from --problems, when it is not given, in a folder holding another course: an
+    # instructor's validate or build there is refused (it would check and build the engine's course instead); a
+    # grade is made, against the engine's course, and says so (the folder may be a student's, never to be loaded).
+    if arguments.command in COURSE_COMMANDS and getattr(arguments, "problems", True) is None and holds_another_course(Path.cwd()):
+        if arguments.command in INSTRUCTOR_COMMANDS:
+            print(
+                f"error: this folder holds a course of its own, but without --problems {arguments.command} uses the engine's "
+                f"({default_problems()}). Pass --problems problems to use this folder's.",
+                file=sys.stderr,
+            )
             return 2
+        print(
+            f"note: the course in this folder (its assignment.yaml or problems/) is not used: the engine's own is "
+            f"({default_problems()}). If this folder is your course, pass --problems problems.",
+            file=sys.stderr,
+        )
     if arguments.command in GRADING_COMMANDS:
         from autograder.sandbox import zygote
 

@@ -16,15 +16,9 @@ def default_problems() -> Path:
     return PACKAGE_ROOT / "problems"
 
 
-def course_left_behind(folder: Path) -> str:
-    """Why a command told no ``--problems`` must not run from ``folder``: it holds a course (an assignment.yaml, or a
-    problems/ of specs) other than the engine's own, which the command would grade, validate or build instead,
-    silently. "" when there is none. Only looked at, never loaded: the folder may be a student's."""
+def holds_another_course(folder: Path) -> bool:
+    """Whether ``folder`` holds a course (an assignment.yaml, or a problems/ of specs) other than the engine's own,
+    which a command told no ``--problems`` passes over. Only looked at, never loaded: it may be a student's folder."""
     own = folder / "problems"
     holds_course = (folder / "assignment.yaml").is_file() or (own.is_dir() and any(own.glob("*/spec.yaml")))
-    if not holds_course or (own.exists() and own.resolve() == default_problems().resolve()):
-        return ""
-    return (
-        f"this folder holds a course of its own ({folder}), but without --problems the engine's own is used "
-        f"({default_problems()}). Pass --problems problems to use this folder's, or run from another folder to use the engine's."
-    )
+    return holds_course and not (own.exists() and own.resolve() == default_problems().resolve())
