@@ -907,14 +907,18 @@ def test_check_finds_the_kit_cases_before_problems(tmp_path: Path, monkeypatch: 
 @pytest.mark.ps3
 @pytest.mark.parametrize(
     ("layers", "promised"),
-    [("return _right(size_in, size_out, kernel_size, stride, padding) + 1", True), ("raise NotImplementedError", False)],
-    ids=["a wrong part: a wrong total returned", "the total raises"],
+    [
+        ("return _right(size_in, size_out, kernel_size, stride, padding) + 1", True),
+        ("raise ValueError('the sizes step over the target')", True),
+        ("raise NotImplementedError", False),
+    ],
+    ids=["a wrong part: a wrong total returned", "a part that raises: so does the total", "the starter's part"],
 )
-def test_check_promises_follow_through_credit_only_for_a_wrong_answer_returned(
+def test_check_promises_follow_through_credit_only_where_it_may_come(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root: Built, layers: str, promised: bool
 ) -> None:
-    """In the kit, which cannot compute the credit: it needs the composite's own wrong answer, and a total that
-    raised (its part still the starter's NotImplementedError) has none to compare."""
+    """In the kit, which cannot compute the credit: a wrong total, or one raising what its part raises, may earn it;
+    a total that raised the starter's NotImplementedError (through its part, untouched) cannot."""
     source = (
         SOLUTION.read_text()
         + "\n\n_right = num_conv_layers\n\n\ndef num_conv_layers(size_in, size_out, kernel_size, stride=1, padding=0):\n    "

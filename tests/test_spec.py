@@ -491,3 +491,52 @@ def test_a_declared_mistake_is_named_in_every_problem_that_grades_its_function(t
 
     report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
     assert [result.diagnosis for result in report.results] == [message, message]
+
+
+COUNTED_TOTAL_SPEC = """\
+title: "Qx"
+points: 6
+functions:
+  total: {follow_through: {share: 0.5, using: total_from}}
+cases:
+  - {name: count one, call: count, args: [1]}
+  - {name: count three, call: count, args: [3]}
+  - {name: count seven, call: count, args: [7]}
+  - {name: total of two, call: total, args: [2]}
+  - {name: total of eight, call: total, args: [8]}
+  - {name: total of nine, call: total, args: [9], hidden: true}
+"""
+COUNT_REFUSING_PAST_FIVE = "def count(n):\n    if n > 5:\n        raise ValueError('too many')\n    return n\n\n\n"
+
+
+@pytest.mark.parametrize(
+    ("total", "credited"),
+    [
+        ("def total(n):\n    return count(n) * 10 + 1\n", {"total of eight", "total of nine"}),  # raises as its part does
+        ("def total(n):\n    raise ValueError('never')\n", {"total of eight", "total of nine"}),  # where its part raises too
+        ("def total(n):\n    raise TypeError('never')\n", set()),  # another exception than its part's
+    ],
+    ids=["composed", "always raising", "another exception"],
+)
+def test_a_composite_that_raises_what_its_own_part_raises_there_earns_the_follow_through_share(
+    tmp_path: Path, total: str, credited: set[str]
+) -> None:
+    """A count wrong past five (it raises) makes a total built on it raise there too: wrong only because the part
+    is, as much as a total of a part's wrong values. The credit needs the part's own exception, of the same class,
+    on the composition's own part call; a composite raising everywhere earns it only where the part raises."""
+    from autograder.engine.runner import grade, load_problem_set
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
+
+    folder = _spec_dir(tmp_path, COUNTED_TOTAL_SPEC, RAISING_PARTS)
+    tmp_path.chmod(0o755)
+    (tmp_path / "submission.py").write_text(COUNT_REFUSING_PAST_FIVE + total)
+    report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
+    assert {result.case.name for result in report.results if result.credit} == credited
+    for result in (result for result in report.results if result.credit):
+        assert result.credit == 0.5 and "your function raises what you get from your own `count`" in result.credit_reason
+    from autograder.engine.outcomes import CREDITED, hidden_alphabet
+
+    (hidden,) = [result for result in report.results if result.case.hidden]
+    shown = hidden_alphabet([result.case for result in report.results if result.case.function == "total"]).summary(hidden)
+    assert (shown == CREDITED) == bool(credited)  # what a hidden case shows before publication says so too

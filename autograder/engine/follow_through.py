@@ -3,7 +3,8 @@
 The part calls a composition needs were traced from the reference when the
 spec was loaded (model.FollowThrough.calls). The runner makes them after a
 phase's cases, and only for a composite case that returned a wrong answer
-while one of its parts has lost points on its own cases: no other case can
+(or raised where it should not) while one of its parts has lost points on
+its own cases: no other case can
 earn the credit, so a right submission is never asked for them. This module
 only computes, after each phase, from the answers recorded so far. A
 submission can tell part calls from cases (they come last; it could read its
@@ -20,6 +21,11 @@ answer each time; and at least one of those parts lost points on its own
 cases. So no submission earns more by keeping state between calls than one
 without state could: a pure function can answer any call as the stateful one
 first did.
+
+A part that raised counts as an answer too: a composite that raises the same
+exception where its own part raises (a ``conv_output_size`` off by one, so the
+layer count "steps over" its target) is wrong only because that part is, as
+much as one that returns the sum of a part's wrong values.
 """
 
 from __future__ import annotations
@@ -103,9 +109,14 @@ class Recorder:
             self.own[function].append(_value_key(outcome.value))
 
     def answer(self, key: str) -> Outcome | None:
-        """The one answer every call with this key got, or None if any call gave none or they differ."""
+        """The one answer every call with this key got (a value, or an exception of one class), or None if any
+        call gave none or they differ."""
         outcomes = self.answers.get(key, [])
-        if not outcomes or any(o.kind != "returned" or o.dropped for o in outcomes):
+        if not outcomes or any(o.dropped for o in outcomes):
+            return None
+        if all(o.kind == "raised" for o in outcomes):
+            return outcomes[0] if len({str(o.error.get("type", "")) for o in outcomes}) == 1 else None
+        if any(o.kind != "returned" for o in outcomes):
             return None
         return outcomes[0] if len({_value_key(o.value) for o in outcomes}) == 1 else None
 
@@ -119,7 +130,7 @@ def may_earn(result: CaseResult, failed: set[str]) -> bool:
     """Whether the case could earn the credit at all: a composite that returned a wrong answer, one of whose parts
     is among the functions that ``failed`` a case of their own. Only such a case's part calls are ever made."""
     rule, outcome = result.case.follow_through, result.outcome
-    if rule is None or result.verdict.passed or outcome is None or outcome.kind != "returned" or outcome.dropped:
+    if rule is None or result.verdict.passed or outcome is None or outcome.kind not in ("returned", "raised") or outcome.dropped:
         return False
     return any(part.function in failed for part in rule.calls)
 
@@ -132,7 +143,9 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
     parts = _RecordedParts(recorder, kinds)
     try:
         composed = rule.compose(parts, *copies(case.args), **copies(case.kwargs))
-        consistent = agrees(composed, outcome.value, case.comparison)
+        consistent = outcome.kind == "returned" and agrees(composed, outcome.value, case.comparison)
+    except PartRaised as raised:  # the composition stops where the student's part raised: so must their composite
+        consistent = outcome.kind == "raised" and outcome.error.get("type") == raised.kind
     except Exception:  # noqa: BLE001 - parts that failed or answered nonsense earn no follow-through
         return
     used = list(dict.fromkeys(parts.used))
@@ -140,10 +153,23 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
         result.credit = rule.share
         names = [f"`{name}`" for name in used]
         which = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        what = "your answer is what you get" if outcome.kind == "returned" else "your function raises what you get"
         result.credit_reason = (
-            f"Follow-through credit ({rule.share:.0%} of this case): your answer is what you get from your own {which}, "
+            f"Follow-through credit ({rule.share:.0%} of this case): {what} from your own {which}, "
             f"so it is wrong only because {'that function is' if len(names) == 1 else 'one of those is'}."
         )
+
+
+class PartRaised(BaseException):
+    """A part's recorded answer was an exception: raised through the reference composition to :func:`grant`.
+
+    A BaseException, so that a composition catching ``Exception`` (or the part's own ValueError) cannot take the
+    student's exception for its own reference's.
+    """
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind  # the exception's class name, as the worker reported it
 
 
 class _RecordedParts:
@@ -159,6 +185,8 @@ class _RecordedParts:
             if outcome is None:
                 raise LookupError(f"{name} gave no answer, or answered differently, to this call in the main run")
             self.used.append(name)
+            if outcome.kind == "raised":
+                raise PartRaised(str(outcome.error.get("type", "")))
             return _plain_answer(self._kinds.get(name, "int"), outcome.value)
 
         return call

@@ -28,7 +28,7 @@ NOT_CALLED = "could not be called"
 # Hidden cases only: failures worded together when a function's budget has no room to tell them apart.
 TIMED_OUT_OR_NOT_RUN = "ran out of time or was not run"
 NO_ANSWER = "gave no answer (it raised an error, ran out of time or was not run)"
-CREDITED = "wrong answer, with follow-through credit (it is what your own parts give)"
+CREDITED = "wrong, with follow-through credit (it is what your own parts give, or raise)"
 LIKELY_MISTAKE = "wrong answer; the likely mistake: "  # then the spec's message for the function's one known mistake
 SUMMARIES = (PASSED, WRONG, RAISED, TIMED_OUT, NOT_CALLED, TIMED_OUT_OR_NOT_RUN, NO_ANSWER, CREDITED)
 
@@ -75,9 +75,9 @@ class HiddenAlphabet:
         verdict = result.verdict
         if verdict.passed:
             return PASSED
+        if result.credit and self.credit:  # a wrong answer, or an exception its own part raises there too
+            return CREDITED
         if verdict.summary == WRONG:
-            if result.credit and self.credit:
-                return CREDITED
             if self.mistake and result.diagnosis == self.mistake:
                 return self.named
             return WRONG

@@ -81,15 +81,18 @@ def check_footer(report: Any, cases: VisibleCases, only_function: str | None, sh
         lines.append(
             f"Gradescope also runs the {cases.hidden_cases} hidden cases: it shows whether each passed, but not its inputs or answer."
         )
-    missed = [  # a wrong answer returned: a call that raised or gave none earns no follow-through credit
+    missed = [  # a wrong answer, or an exception a part may raise too; not the starter's NotImplementedError, nor no answer
         r.case.number
         for r in report.results
-        if not r.verdict.passed and r.case.number in cases.follow_through and r.outcome is not None and r.outcome.kind == "returned"
+        if not r.verdict.passed
+        and r.case.number in cases.follow_through
+        and r.outcome is not None
+        and (r.outcome.kind == "returned" or (r.outcome.kind == "raised" and r.outcome.error.get("type") != "NotImplementedError"))
     ]
     if missed:
         lines.append(
             f"Case{'s' if len(missed) > 1 else ''} {', '.join(missed)} can still earn part of their points on Gradescope (follow-through credit) "
-            "when the answer is what your own helper functions give; that needs the reference solution, "
+            "when the answer, or the exception, is what your own helper functions give; that needs the reference solution, "
             "so check cannot tell."
         )
     failures = [r for r in report.results if not r.verdict.passed]
