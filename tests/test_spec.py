@@ -540,3 +540,40 @@ def test_a_composite_that_raises_what_its_own_part_raises_there_earns_the_follow
     (hidden,) = [result for result in report.results if result.case.hidden]
     shown = hidden_alphabet([result.case for result in report.results if result.case.function == "total"]).summary(hidden)
     assert (shown == CREDITED) == bool(credited)  # what a hidden case shows before publication says so too
+
+
+FLOAT_PART_SPEC = """\
+title: "Qx"
+points: 4
+functions:
+  total: {follow_through: {share: 0.5, using: total_from}}
+cases:
+  - {name: unit of one, call: unit, args: [1]}
+  - {name: unit of two, call: unit, args: [2]}
+  - {name: total of one, call: total, args: [1]}
+  - {name: total of two, call: total, args: [2]}
+"""
+FLOAT_PARTS = (
+    "def unit(n):\n    return 3 * n\n\ndef total(n):\n    return unit(n) + 1\n\ndef total_from(parts, n):\n    return parts.unit(n) + 1\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("total", "credited"),
+    [("def total(n):\n    return unit(n) + 1\n", True), ("def total(n):\n    return unit(n) + 2\n", False)],
+    ids=["composed", "composed wrongly"],
+)
+def test_a_total_of_a_parts_counts_that_are_not_whole_earns_the_follow_through_share(tmp_path: Path, total: str, credited: bool) -> None:
+    """A part computed in floats (3.0000000001 a unit) is wrong, and so is a total built on it: the total's count
+    is not whole, which the grader refuses before it looks further, but it is exactly the composition over the
+    student's own part, so it is wrong only because the part is."""
+    from autograder.engine.runner import grade, load_problem_set
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
+
+    folder = _spec_dir(tmp_path, FLOAT_PART_SPEC, FLOAT_PARTS)
+    tmp_path.chmod(0o755)
+    (tmp_path / "submission.py").write_text("def unit(n):\n    return n * 3.0000000001\n\n" + total)
+    report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
+    assert not any(result.verdict.passed for result in report.results)
+    assert {result.case.name for result in report.results if result.credit} == ({"total of one", "total of two"} if credited else set())

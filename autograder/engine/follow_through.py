@@ -31,6 +31,7 @@ much as one that returns the sum of a part's wrong values.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from typing import Any
 
@@ -143,7 +144,9 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
     parts = _RecordedParts(recorder, kinds)
     try:
         composed = rule.compose(parts, *copies(case.args), **copies(case.kwargs))
-        consistent = outcome.kind == "returned" and agrees(composed, outcome.value, case.comparison)
+        consistent = outcome.kind == "returned" and (
+            agrees(composed, outcome.value, case.comparison) or _same_counts(composed, outcome.value, case.comparison.kind)
+        )
     except PartRaised as raised:  # the composition stops where the student's part raised: so must their composite
         consistent = outcome.kind == "raised" and outcome.error.get("type") == raised.kind
     except Exception:  # noqa: BLE001 - parts that failed or answered nonsense earn no follow-through
@@ -203,21 +206,43 @@ def _plain_item(value: Any) -> bool:
 
 def _plain_answer(kind: CompareKind, value: Any) -> Any:
     """A part's untrusted answer as plain data of its own kind and modest size, or LookupError."""
-    if kind == "int" and is_integral(value) and abs(int(value)) <= MAX_INT:
-        return int(value)
-    if (
-        kind == "ints"
-        and isinstance(value, (list, tuple, np.ndarray))
-        and np.ndim(value) == 1
-        and len(value) <= MAX_ENTRIES
-        and all(is_integral(item) and abs(int(item)) <= MAX_INT for item in value)
-    ):
-        return [int(item) for item in value]
+    if kind == "int":
+        return _count(value)
+    if kind == "ints" and isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) == 1 and len(value) <= MAX_ENTRIES:
+        return [_count(item) for item in value]
     if kind == "array" and isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size <= MAX_ENTRIES:
         return value.astype(np.float64)
     if kind == "value" and _entries(value, MAX_ENTRIES) is not None:  # plain data, as the reply decoded it: its own copy
         return value
     raise LookupError("a part's answer of the wrong kind or size")
+
+
+def _count(value: Any) -> int | float:
+    """A count as a composition reads it: an int when whole, else a finite float (a part computed in floats gives
+    33.000000000000004: wrong, and a composite built on it is wrong only because of it); LookupError otherwise."""
+    if is_integral(value) and abs(int(value)) <= MAX_INT:
+        return int(value)
+    if (
+        isinstance(value, (float, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(float(value))
+        and abs(float(value)) <= MAX_INT
+    ):
+        return float(value)
+    raise LookupError("a part's answer that is no finite number")
+
+
+def _same_counts(composed: Any, received: Any, kind: CompareKind) -> bool:
+    """Whether a composite's count (or list of counts) is exactly the one composed over its parts, whole or not:
+    the grader's own comparison refuses a count that is not whole before it looks at its value."""
+    try:
+        if kind == "int":
+            return _count(composed) == _count(received)
+        if kind == "ints":
+            return bool(_plain_answer(kind, composed) == _plain_answer(kind, received))
+    except (LookupError, TypeError, ValueError):
+        pass
+    return False
 
 
 def _entries(value: Any, limit: int) -> int | None:
