@@ -121,6 +121,19 @@ def test_a_bad_course_setting_is_refused_at_its_line(tmp_path: Path, setting: st
     assert str(caught.value).startswith(f"{tmp_path / 'assignment.yaml'}:{line}: ") and message in str(caught.value), caught.value
 
 
+def test_a_course_file_that_is_not_yaml_is_refused_at_its_line_and_where_its_bracket_opened(tmp_path: Path) -> None:
+    """It was PyYAML's own multi-line dump ("while parsing a flow sequence in '<unicode string>', line 3, column 19")."""
+    from autograder.apps import course
+
+    (tmp_path / "problems").mkdir()
+    (tmp_path / "assignment.yaml").write_text('title: "Lab"\nsubmission_names: [lab.py\ntotal_points: 12\n')
+    with pytest.raises(course.CourseError) as caught:
+        course.load(tmp_path / "problems")
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'assignment.yaml'}:3: invalid YAML: ") and "\n" not in message, message
+    assert message.endswith("(while parsing a flow sequence that begins at line 2)"), message
+
+
 def test_a_bad_limit_in_the_environment_is_refused_by_name() -> None:
     from autograder.sandbox.limits import Limits
 

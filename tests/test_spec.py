@@ -104,7 +104,7 @@ cases:
         (GOOD.replace("    args: [2]\n", "    args: [2]\n    colour: red\n"), 7, "unknown key 'colour'"),
         (GOOD.replace("call: double", "call: triple"), 5, "defines no function 'triple'"),
         (GOOD.replace("call: double", "call: doubel"), 5, "defines no function 'doubel'; did you mean 'double'?"),
-        (GOOD.replace("args: [2]", "args: [2"), 7, "invalid YAML"),
+        (GOOD.replace("args: [2]", "args: [2"), 7, "(while parsing a flow sequence that begins at line 6)"),  # where the bracket opened
         (GOOD.replace("points: 10", "points: 0"), 2, "points must be a positive number"),
         (GOOD + "    raises: ValueError\n", 8, "either expected: or raises:, not both"),
         (GOOD.replace("    expected: 4", "    raises: ValueError"), 4, "the case says raises: ValueError, but reference.py returned 4"),

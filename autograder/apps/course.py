@@ -171,10 +171,13 @@ def _parse(path: Path, problems: Path) -> Any:
         return stored["data"]
     import yaml
 
+    from autograder.engine.specs import yaml_problem
+
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
-        raise CourseError(f"{path}: cannot read the course configuration: {error}") from None
+        line, problem = yaml_problem(error)
+        raise CourseError(f"{path}:{line}: {problem}") from None
 
 
 def _text_hash(text: str) -> str:

@@ -233,14 +233,24 @@ def _read_yaml(path: Path) -> _Mapping:
     _refuse_aliases_and_depth(path, text)
     try:
         data = yaml.load(text, Loader=_loader())
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        raise SpecError(path, mark.line + 1 if mark else 1, f"invalid YAML: {error.problem or error}") from None
     except yaml.YAMLError as error:
-        raise SpecError(path, 1, f"invalid YAML: {error}") from None
+        raise SpecError(path, *yaml_problem(error)) from None
     if not isinstance(data, _Mapping):
         raise SpecError(path, 1, "a spec must be a mapping with title, points and cases")
     return data
+
+
+def yaml_problem(error: Exception) -> tuple[int, str]:
+    """The line and the words of a YAML parse error: where the parser found the problem and, when the construct it
+    was reading began on another line, which (an unclosed bracket is noticed lines below it, at the next key)."""
+    problem_mark, context_mark = getattr(error, "problem_mark", None), getattr(error, "context_mark", None)
+    mark = problem_mark or context_mark
+    line = mark.line + 1 if mark is not None else 1
+    text = f"invalid YAML: {getattr(error, 'problem', None) or error}"
+    context = getattr(error, "context", None)
+    if context and context_mark is not None and context_mark.line + 1 != line:
+        text += f" ({context} that begins at line {context_mark.line + 1})"
+    return line, text
 
 
 def yaml_hazard(events: Iterable[Any], max_depth: int) -> Any:
