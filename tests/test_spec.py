@@ -253,6 +253,7 @@ def test_a_reference_that_raises_is_reported_at_its_own_line_and_a_bad_draw_by_n
             _spec_dir(tmp_path / "case", GOOD.replace("args: [2]", "args: [-4]").replace("expected: 4", "expected: -8"), reference)
         )
     assert caught.value.line == 4 and "problems/qx/reference.py:7 (in _checked) raised ValueError: negative" in caught.value.message
+    assert "write raises: ValueError in place of expected:, else fix reference.py or the case's args" in caught.value.message
     generated = GOOD + "generate:\n  - {name: r, call: double, using: gen, count: 2, seed: 1}\n"
     with pytest.raises(SpecError) as caught:
         load_problems(_spec_dir(tmp_path / "draw", generated, reference))

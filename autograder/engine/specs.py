@@ -499,7 +499,15 @@ def _run_reference(path: Path, line: int, solver: Callable[..., Any], case: Case
     except Exception as error:  # noqa: BLE001 - the reference's behaviour is data here
         if raises and raises in [cls.__name__ for cls in type(error).__mro__]:
             return Expected(raises=raises)
-        raise SpecError(path, line, f"{_raised_where(error, path)} raised {type(error).__name__}: {error}{_drawn(case, draw)}") from None
+        advice = (
+            ""
+            if draw
+            else f"; if the case is to test this refusal, write raises: {type(error).__name__} in place of expected:, "
+            "else fix reference.py or the case's args"
+        )
+        raise SpecError(
+            path, line, f"{_raised_where(error, path)} raised {type(error).__name__}: {error}{_drawn(case, draw)}{advice}"
+        ) from None
     if raises:
         raise SpecError(path, line, f"the case says raises: {raises}, but reference.py returned {_plain(value)!r}")
     return Expected(value=value)
