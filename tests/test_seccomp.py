@@ -175,10 +175,7 @@ def test_every_constant_of_the_filter_is_the_kernels() -> None:
                 "CLONE_NEWUSER",
                 "CLONE_NEWPID",
                 "CLONE_NEWNET",
-                "FUTEX_WAIT",
-                "FUTEX_WAIT_BITSET",
                 "FUTEX_PRIVATE_FLAG",
-                "FUTEX_CLOCK_REALTIME",
             )
         },
         **seccomp.IOCTL_REQUESTS,
@@ -279,6 +276,7 @@ def test_each_argument_rule_names_a_call_on_the_list() -> None:
 # (NULL pointers, descriptor -1, invalid flags or keys that do not exist): this test may run as root.
 UNNEEDED: dict[str, tuple[int, ...]] = {
     "add_key": (0, 0, 0, 0, 0),
+    "futex_waitv": (0, 0, 0, 0, 0),  # its waiters' flags are behind a pointer: a shared wait the filter cannot see
     "request_key": (0, 0, 0, 0),
     "keyctl": (0x7FFF, 0, 0, 0, 0),
     "memfd_create": (0, 0),
@@ -372,14 +370,15 @@ REFUSED_BY_ARGUMENT = [
     ("fcntl(F_NOTIFY)", "fcntl", (0, 1026, 0), errno.EPERM),
     ("fcntl(F_SETLEASE)", "fcntl", (0, 1024, 1), errno.EPERM),
     ("fcntl(F_SETPIPE_SZ)", "fcntl", (0, 1031, 1 << 20), errno.EPERM),
-    # A shared futex word in a mapped file is one word for every process mapping it: a wake reaches other gradings.
-    ("futex(FUTEX_WAKE), shared", "futex", (0, 1, 1, 0, 0, 0), errno.EPERM),
-    ("futex(FUTEX_WAKE_BITSET), shared", "futex", (0, 10, 1, 0, 0, 2**32 - 1), errno.EPERM),
-    ("futex(FUTEX_CMP_REQUEUE), shared", "futex", (0, 4, 1, 1, 0, 0), errno.EPERM),
-    ("futex(FUTEX_UNLOCK_PI), shared", "futex", (0, 7, 0, 0, 0, 0), errno.EPERM),
+    # A shared futex word in a mapped file is one word for every process mapping it: nothing may wait on one.
+    ("futex(FUTEX_WAIT), shared", "futex", (0, 0, 0, 0, 0, 0), errno.EAGAIN),
+    ("futex(FUTEX_WAIT_BITSET), shared", "futex", (0, 9, 0, 0, 0, 2**32 - 1), errno.EAGAIN),
+    ("futex(FUTEX_WAKE), shared", "futex", (0, 1, 1, 0, 0, 0), errno.EAGAIN),
+    ("futex(FUTEX_CMP_REQUEUE), shared", "futex", (0, 4, 1, 1, 0, 0), errno.EAGAIN),
+    ("futex(FUTEX_LOCK_PI), shared", "futex", (0, 6, 0, 0, 0, 0), errno.EAGAIN),
     ("getpgid of another process", "getpgid", (1,), errno.EPERM),
     ("getsid of another process", "getsid", (1,), errno.EPERM),
-    ("sched_getaffinity of another process", "sched_getaffinity", (1, 128, 0), errno.EPERM),
+    ("sched_getaffinity of another process", "sched_getaffinity", (1, 128, 0), errno.ENOSYS),
 ]
 # The same calls with arguments the rules let through reach the kernel, which answers for itself.
 ALLOWED_BY_ARGUMENT = [
@@ -388,7 +387,7 @@ ALLOWED_BY_ARGUMENT = [
     ("sched_setaffinity of itself, no mask", "sched_setaffinity", (0, 0, 0), errno.EINVAL),
     ("kill(0, 0): its own group", "kill", (0, 0), 0),
     ("fcntl(F_GETFD) on no descriptor", "fcntl", (2**32 - 1, 1, 0), errno.EBADF),
-    ("futex(FUTEX_WAIT), shared, at no address", "futex", (0, 0, 0, 0, 0, 0), errno.EFAULT),
+    ("futex(FUTEX_WAIT_PRIVATE) at no address", "futex", (0, 128, 0, 0, 0, 0), errno.EFAULT),
     ("futex(FUTEX_WAKE_PRIVATE), no waiter", "futex", (0, 129, 1, 0, 0, 0), 0),
     ("sched_getaffinity of itself, no room", "sched_getaffinity", (0, 0, 0), errno.EINVAL),
 ]
@@ -455,8 +454,9 @@ def test_a_kernel_keyring_carries_no_answers_between_gradings(harness: Harness) 
 
 @pytest.mark.ps3  # the sender and the receiver are PS3 submissions (the probes print in mlp_layer_params)
 def test_a_futex_in_a_file_both_map_carries_nothing_between_gradings(tmp_path: Path) -> None:
-    """Two gradings of one batch at once: the sender wakes a shared futex in a page of NumPy's __init__.py for 8 s,
-    the receiver waits on it five times. Every wait runs out its time (ETIMEDOUT) and the sender is refused."""
+    """Two gradings of one batch at once: the sender wakes a futex in a page of NumPy's __init__.py for 8 s (shared,
+    private, and through threads whose clear-child-tid word it is, which the kernel wakes as they end); the
+    receiver waits on it. A shared wait is refused (EAGAIN) and a private one runs out its time: nothing is woken."""
     folder, out = tmp_path / "class", tmp_path / "out"
     for name, role in (("receiver", "receive"), ("sender", "send")):
         (folder / name).mkdir(parents=True)
@@ -465,8 +465,9 @@ def test_a_futex_in_a_file_both_map_carries_nothing_between_gradings(tmp_path: P
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     said = {name: json.loads((out / name / "results.json").read_text()) for name in ("receiver", "sender")}
-    assert "PROBE futex receiver: OPEN 'errnos [110, 110, 110, 110, 110]'" in printed(said["receiver"])
-    assert f"PROBE futex sender: OPEN 'woke 0, refused with [{errno.EPERM}]'" in printed(said["sender"])
+    shared, private = [errno.EAGAIN], [errno.ETIMEDOUT]  # each errno the five waits of a kind met
+    assert f"PROBE futex receiver: OPEN 'shared {shared} private {private}'" in printed(said["receiver"])
+    assert "PROBE futex sender: OPEN 'woke 0'" in printed(said["sender"])
 
 
 THREADS_FORK_POOL_SUBPROCESS = """

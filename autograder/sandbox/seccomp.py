@@ -121,8 +121,7 @@ ALLOWED: tuple[tuple[str, dict[str, tuple[int | None, int | None]]], ...] = (
         "threads and futexes: BLAS, SciPy's and PyTorch's thread pools, Python's threading",
         {
             "clone": (56, 220),  # threads and forks; never a new namespace (CLONE_NAMESPACES)
-            "futex": (202, 98),  # waits on any word, but wakes and requeues of the process's own only (FUTEX_PRIVATE_FLAG)
-            "futex_waitv": (449, 449),
+            "futex": (202, 98),  # on the process's own words only (FUTEX_PRIVATE_FLAG): see FUTEX_PRIVATE_FLAG
             "set_robust_list": (273, 99),
             "set_tid_address": (218, 96),
             "rseq": (334, 293),
@@ -245,9 +244,9 @@ class ArgumentRule(NamedTuple):  # a NamedTuple: a frozen dataclass would compil
     call: str
     argument: int
     refusal: int = errno.EPERM
-    without_bits: int = 0  # allowed when none of these bits is set
-    one_of: tuple[int, ...] = ()  # allowed when the argument is one of these
-    with_bits: int = 0  # ... or when any of these bits is set
+    without_bits: int = 0  # allowed when none of these bits is set (and then the two below are not read)
+    one_of: tuple[int, ...] = ()  # allowed when the argument is one of these,
+    with_bits: int = 0  # or when any of these bits is set
 
 
 # Commands that fcntl may run (the same numbers on x86_64 and aarch64, from asm-generic/fcntl.h and linux/fcntl.h):
@@ -263,21 +262,26 @@ FCNTL_COMMANDS = {
     "F_GETPIPE_SZ": 1032,
 }
 
-# futex operations (linux/futex.h). A word in a page of a file (any library or module both map) is one futex to
-# every process that maps it, whatever its user, namespaces or Landlock domain: a wake there reaches another
-# grading's wait. Waits stay allowed (joining a thread waits on a shared word, which the kernel itself wakes);
-# every other operation must carry FUTEX_PRIVATE_FLAG, which keys the word by this process's own memory.
-FUTEX_WAIT, FUTEX_WAIT_BITSET = 0, 9
-FUTEX_PRIVATE_FLAG, FUTEX_CLOCK_REALTIME = 128, 256
-FUTEX_SHARED_WAITS = (FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT | FUTEX_CLOCK_REALTIME, FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME)
+# futex (linux/futex.h). A word in a page of a file (any library both map, even one mapped privately and never
+# written) is one futex to every process that maps it, whatever its user, namespaces or Landlock domain. Wakes
+# there cannot all be refused: the kernel itself wakes a thread's clear-child-tid word when the thread ends, and
+# that word is wherever the thread's creator pointed it. So the waiting side is what is refused: every operation
+# must carry FUTEX_PRIVATE_FLAG, which keys the word by this process's own memory, and nothing of another process's
+# reaches a private waiter. A shared operation fails with EAGAIN, the one answer glibc's waits take calmly: a
+# pthread_join (the one shared wait glibc makes, on a word the kernel clears) re-reads the word and waits again,
+# where EPERM would end the process in futex_fatal_error. futex_waitv is refused outright: its waiters' flags are
+# behind a pointer.
+FUTEX_PRIVATE_FLAG = 128
 
 ARGUMENT_RULES = (
     ArgumentRule("clone", 0, without_bits=CLONE_NAMESPACES),
-    ArgumentRule("futex", 1, with_bits=FUTEX_PRIVATE_FLAG, one_of=FUTEX_SHARED_WAITS),
+    ArgumentRule("futex", 1, refusal=errno.EAGAIN, with_bits=FUTEX_PRIVATE_FLAG),
     # Of another process: its group, session and CPU mask are values its owner sets, a channel between gradings.
+    # The filter cannot tell the caller's own pid from another's, so only 0 ("itself") passes. sched_getaffinity
+    # fails with ENOSYS, which glibc's pthread_getattr_np (asking by thread id) takes as "not supported" and goes on.
     ArgumentRule("getpgid", 0, one_of=(0,)),
     ArgumentRule("getsid", 0, one_of=(0,)),
-    ArgumentRule("sched_getaffinity", 0, one_of=(0,)),
+    ArgumentRule("sched_getaffinity", 0, refusal=errno.ENOSYS, one_of=(0,)),
     ArgumentRule("kill", 0, without_bits=SIGN_BIT),
     ArgumentRule("prlimit64", 0, one_of=(0,)),
     ArgumentRule("sched_setaffinity", 0, one_of=(0,)),
@@ -352,7 +356,7 @@ def _rule_block(rule: ArgumentRule) -> list[Instruction]:
     if rule.without_bits:
         return [load, (JUMP_IF_ANY_BIT, 1, 0, rule.without_bits), allow, _refuse(rule.refusal)]
     flagged = [(JUMP_IF_ANY_BIT, len(rule.one_of) + 1, 0, rule.with_bits)] if rule.with_bits else []  # on to ``allow``
-    matches = [(JUMP_IF_EQUAL, len(rule.one_of) - index, 0, value) for index, value in enumerate(rule.one_of)]
+    matches = [(JUMP_IF_EQUAL, len(rule.one_of) - index, 0, value) for index, value in enumerate(rule.one_of)]  # on to ``allow``
     return [load, *flagged, *matches, _refuse(rule.refusal), allow]
 
 
