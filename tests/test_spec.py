@@ -253,7 +253,12 @@ def test_a_reference_that_raises_is_reported_at_its_own_line_and_a_bad_draw_by_n
             _spec_dir(tmp_path / "case", GOOD.replace("args: [2]", "args: [-4]").replace("expected: 4", "expected: -8"), reference)
         )
     assert caught.value.line == 4 and "problems/qx/reference.py:7 (in _checked) raised ValueError: negative" in caught.value.message
-    assert "write raises: ValueError in place of expected:, else fix reference.py or the case's args" in caught.value.message
+    assert "write raises: ValueError in it, else fix reference.py or the case's args" in caught.value.message
+    with pytest.raises(SpecError) as caught:  # the case already names another exception: it is told so
+        load_problems(
+            _spec_dir(tmp_path / "other", GOOD.replace("args: [2]", "args: [-4]").replace("expected: 4", "raises: TypeError"), reference)
+        )
+    assert "raised ValueError: negative (the case says raises: TypeError): name that exception" in caught.value.message
     generated = GOOD + "generate:\n  - {name: r, call: double, using: gen, count: 2, seed: 1}\n"
     with pytest.raises(SpecError) as caught:
         load_problems(_spec_dir(tmp_path / "draw", generated, reference))
@@ -510,28 +515,38 @@ cases:
 COUNT_REFUSING_PAST_FIVE = "def count(n):\n    if n > 5:\n        raise ValueError('too many')\n    return n\n\n\n"
 
 
+COUNT_RAISING_ONLY_ON_PART_CALLS = (  # wrong on its own case 7 by a value; raises only past 7, where only part calls go
+    "def count(n):\n    if n > 7:\n        raise ValueError('too many')\n    return n + (n == 7)\n\n\n"
+)
+COUNT_UNFINISHED = "def count(n):\n    if n > 5:\n        raise NotImplementedError\n    return n\n\n\n"
+
+
 @pytest.mark.parametrize(
-    ("total", "credited"),
+    ("count", "total", "credited"),
     [
-        ("def total(n):\n    return count(n) * 10 + 1\n", {"total of eight", "total of nine"}),  # raises as its part does
-        ("def total(n):\n    raise ValueError('never')\n", {"total of eight", "total of nine"}),  # where its part raises too
-        ("def total(n):\n    raise TypeError('never')\n", set()),  # another exception than its part's
+        (COUNT_REFUSING_PAST_FIVE, "def total(n):\n    return count(n) * 10 + 1\n", {"total of eight", "total of nine"}),
+        (COUNT_REFUSING_PAST_FIVE, "def total(n):\n    raise ValueError('never')\n", {"total of eight", "total of nine"}),
+        (COUNT_REFUSING_PAST_FIVE, "def total(n):\n    raise TypeError('never')\n", set()),
+        (COUNT_RAISING_ONLY_ON_PART_CALLS, "def total(n):\n    raise ValueError('never')\n", set()),
+        (COUNT_UNFINISHED, "def total(n):\n    return count(n) * 10 + 1\n", set()),
     ],
-    ids=["composed", "always raising", "another exception"],
+    ids=["composed", "always raising", "another exception", "a part raising only on part calls", "a starter's stub"],
 )
 def test_a_composite_that_raises_what_its_own_part_raises_there_earns_the_follow_through_share(
-    tmp_path: Path, total: str, credited: set[str]
+    tmp_path: Path, count: str, total: str, credited: set[str]
 ) -> None:
     """A count wrong past five (it raises) makes a total built on it raise there too: wrong only because the part
     is, as much as a total of a part's wrong values. The credit needs the part's own exception, of the same class,
-    on the composition's own part call; a composite raising everywhere earns it only where the part raises."""
+    on the composition's own part call, and the part raising it on a case of its own too (else a part raising only
+    on part calls would let a total that always raises earn it everywhere); a starter's NotImplementedError earns
+    nothing. A composite raising everywhere earns it only where its part raises."""
     from autograder.engine.runner import grade, load_problem_set
     from autograder.sandbox.gate import CallGate
     from autograder.sandbox.process import Sandbox
 
     folder = _spec_dir(tmp_path, COUNTED_TOTAL_SPEC, RAISING_PARTS)
     tmp_path.chmod(0o755)
-    (tmp_path / "submission.py").write_text(COUNT_REFUSING_PAST_FIVE + total)
+    (tmp_path / "submission.py").write_text(count + total)
     report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
     assert {result.case.name for result in report.results if result.credit} == credited
     for result in (result for result in report.results if result.credit):

@@ -25,7 +25,9 @@ first did.
 A part that raised counts as an answer too: a composite that raises the same
 exception where its own part raises (a ``conv_output_size`` off by one, so the
 layer count "steps over" its target) is wrong only because that part is, as
-much as one that returns the sum of a part's wrong values.
+much as one that returns the sum of a part's wrong values. The part must have
+raised that exception on a case of its own as well, and no starter's
+NotImplementedError follows through.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Recorder:
         self.parts = parts
         self.answers: dict[str, list[Outcome]] = defaultdict(list)
         self.own: dict[str, list[str]] = defaultdict(list)  # function -> keys of the values its own cases returned
+        self.own_raised: dict[str, set[str]] = defaultdict(set)  # function -> the exceptions its own cases raised
         self.room = KEPT_ENTRIES
 
     def keep(self, outcome: Outcome, needed: bool) -> None:
@@ -108,6 +111,8 @@ class Recorder:
     def own_case(self, function: str, outcome: Outcome) -> None:
         if function in self.parts and outcome.kind == "returned":
             self.own[function].append(_value_key(outcome.value))
+        elif function in self.parts and outcome.kind == "raised":
+            self.own_raised[function].add(str(outcome.error.get("type", "")))
 
     def answer(self, key: str) -> Outcome | None:
         """The one answer every call with this key got (a value, or an exception of one class), or None if any
@@ -128,8 +133,9 @@ class Recorder:
 
 
 def may_earn(result: CaseResult, failed: set[str]) -> bool:
-    """Whether the case could earn the credit at all: a composite that returned a wrong answer, one of whose parts
-    is among the functions that ``failed`` a case of their own. Only such a case's part calls are ever made."""
+    """Whether the case could earn the credit at all: a composite that returned a wrong answer (or raised where it
+    should not), one of whose parts is among the functions that ``failed`` a case of their own. Only such a case's
+    part calls are ever made."""
     rule, outcome = result.case.follow_through, result.outcome
     if rule is None or result.verdict.passed or outcome is None or outcome.kind not in ("returned", "raised") or outcome.dropped:
         return False
@@ -148,7 +154,14 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
             agrees(composed, outcome.value, case.comparison) or _same_counts(composed, outcome.value, case.comparison.kind)
         )
     except PartRaised as raised:  # the composition stops where the student's part raised: so must their composite
-        consistent = outcome.kind == "raised" and outcome.error.get("type") == raised.kind
+        consistent = (
+            outcome.kind == "raised"
+            and outcome.error.get("type") == raised.kind
+            # Raised on one of the part's own cases too: a part that raised only on part calls (a submission can tell
+            # them apart) would let a composite that always raises earn the share everywhere.
+            and raised.kind in recorder.own_raised.get(raised.part, set())
+            and raised.kind != "NotImplementedError"  # a starter's stub is no mistake of a part's: nothing follows through
+        )
     except Exception:  # noqa: BLE001 - parts that failed or answered nonsense earn no follow-through
         return
     used = list(dict.fromkeys(parts.used))
@@ -170,8 +183,9 @@ class PartRaised(BaseException):
     student's exception for its own reference's.
     """
 
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
+    def __init__(self, part: str, kind: str) -> None:
+        super().__init__(part, kind)
+        self.part = part  # the part function that raised
         self.kind = kind  # the exception's class name, as the worker reported it
 
 
@@ -189,7 +203,7 @@ class _RecordedParts:
                 raise LookupError(f"{name} gave no answer, or answered differently, to this call in the main run")
             self.used.append(name)
             if outcome.kind == "raised":
-                raise PartRaised(str(outcome.error.get("type", "")))
+                raise PartRaised(name, str(outcome.error.get("type", "")))
             return _plain_answer(self._kinds.get(name, "int"), outcome.value)
 
         return call

@@ -208,7 +208,7 @@ class _Run:
         """The phase's cases, in order, sent to the worker as one stream; then the part calls follow-through needs.
 
         Part calls are made only for a composite case that returned a wrong
-        answer while one of its parts has lost points on a case of its own
+        answer (or raised where it should not) while one of its parts has lost points on a case of its own
         (``follow_through.may_earn``): no other case can earn the credit, so a
         submission that passes, or fails without a failing part, is never
         asked for them. Each needed call is made twice, the second round in
