@@ -1032,6 +1032,9 @@ def test_a_course_that_takes_a_notebook_first_gets_a_notebook_starter(tmp_path: 
     with zipfile.ZipFile(tmp_path / "dist" / "student_kit.zip") as archive:
         notebook = json.loads(archive.read(f"{kit_cases.KIT_FOLDER}/lab1.ipynb"))
     assert notebook["nbformat"] == 4 and [cell["cell_type"] for cell in notebook["cells"]] == ["code"]
+    import nbformat
+
+    nbformat.validate(nbformat.reads(json.dumps(notebook), as_version=4))  # as Jupyter reads it: a valid nbformat 4.5
     starter = "".join(notebook["cells"][0]["source"])
     assert "raise NotImplementedError" in starter
     (tmp_path / "lab1.ipynb").write_text(json.dumps(notebook))

@@ -190,6 +190,7 @@ def test_an_exception_whose_text_or_name_cannot_be_read_is_still_a_reply(gate: C
         "sly": ("_Sly", "sly"),
         "anonymous": ("_Anonymous", "(its message could not be read)"),
     }
+    assert gate.call("raises_unreadable", ["anonymous"]).error["mro"][:2] == ["_Anonymous", "ValueError"]  # a raises: still sees it
     assert gate.call("add", [1, 1]).value == 2 and (gate.sandbox.process.pid if gate.sandbox.process else None) == pid
 
 

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     # Commands that read the course from --problems, when it is not given, in a folder holding another course: an
     # instructor's validate or build there is refused (it would check and build the engine's course instead); a
     # grade is made, against the engine's course, and says so (the folder may be a student's, never to be loaded).
-    if arguments.command in COURSE_COMMANDS and getattr(arguments, "problems", True) is None and holds_another_course(Path.cwd()):
+    if arguments.command in COURSE_COMMANDS and getattr(arguments, "problems", True) is None and holds_another_course(Path(".")):
         if arguments.command in INSTRUCTOR_COMMANDS:
             print(
                 f"error: this folder holds a course of its own, but without --problems {arguments.command} uses the engine's "

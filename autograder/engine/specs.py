@@ -499,12 +499,12 @@ def _run_reference(path: Path, line: int, solver: Callable[..., Any], case: Case
     except Exception as error:  # noqa: BLE001 - the reference's behaviour is data here
         if raises and raises in [cls.__name__ for cls in type(error).__mro__]:
             return Expected(raises=raises)
-        advice = (
-            ""
-            if draw
-            else f"; if the case is to test this refusal, write raises: {type(error).__name__} in place of expected:, "
-            "else fix reference.py or the case's args"
-        )
+        if raises:
+            advice = f" (the case says raises: {raises}): name that exception, or fix reference.py or the case's args"
+        elif draw:
+            advice = ""
+        else:
+            advice = f"; if the case is to test this refusal, write raises: {type(error).__name__} in it, else fix reference.py or the case's args"
         raise SpecError(
             path, line, f"{_raised_where(error, path)} raised {type(error).__name__}: {error}{_drawn(case, draw)}{advice}"
         ) from None

@@ -52,8 +52,9 @@ def describe(error: BaseException) -> ErrorReport:
     try:
         return _described(error)
     except BaseException:  # noqa: BLE001 - a hostile exception's text, name or traceback: not worth a worker
-        name = type.__dict__["__name__"].__get__(type(error), type)  # the class's own name, not a metaclass's property
-        return {"type": name[:80], "mro": [], "message": "(its message could not be read)", "traceback": ""}
+        # The classes' own names, read past any metaclass property: a right ``raises:`` still sees its class.
+        names = [type.__dict__["__name__"].__get__(cls, type)[:80] for cls in type.__dict__["__mro__"].__get__(type(error), type)]
+        return {"type": names[0], "mro": names[:20], "message": "(its message could not be read)", "traceback": ""}
 
 
 def _described(error: BaseException) -> ErrorReport:

@@ -106,6 +106,7 @@ def starter_file(source: str, name: str) -> bytes:
     cell: dict[str, Any] = {
         "cell_type": "code",
         "execution_count": None,
+        "id": "starter",  # nbformat 4.5 gives every cell an id
         "metadata": {},
         "outputs": [],
         "source": source.splitlines(keepends=True),
