@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -193,8 +194,8 @@ def test_a_known_mistake_that_forgets_a_refusal_is_named_where_it_returns(tmp_pa
     assert [(result.case.name, result.diagnosis) for result in report.results] == [("one", ""), ("odd", "The odd check is missing.")]
 
 
-def _graded(tmp_path: Path, spec: str, reference: str, submission: str) -> dict[str, str]:
-    """The diagnosis of each case, by name, of ``submission`` graded in full against one problem."""
+def _report(tmp_path: Path, spec: str, reference: str, submission: str) -> Report:
+    """``submission`` graded in full against one problem (``spec`` beside ``reference``)."""
     from autograder.engine.runner import grade, load_problem_set
     from autograder.sandbox.gate import CallGate
     from autograder.sandbox.process import Sandbox
@@ -202,8 +203,12 @@ def _graded(tmp_path: Path, spec: str, reference: str, submission: str) -> dict[
     folder = _spec_dir(tmp_path, spec, reference)
     tmp_path.chmod(0o755)
     (tmp_path / "submission.py").write_text(submission)
-    report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
-    return {result.case.name: result.diagnosis for result in report.results}
+    return grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
+
+
+def _graded(tmp_path: Path, spec: str, reference: str, submission: str) -> dict[str, str]:
+    """The diagnosis of each case, by name, of ``submission`` graded in full against one problem."""
+    return {result.case.name: result.diagnosis for result in _report(tmp_path, spec, reference, submission).results}
 
 
 def test_a_mistake_in_two_forms_never_wrong_on_the_same_case_is_still_named(tmp_path: Path) -> None:
@@ -499,19 +504,23 @@ def test_a_declared_mistake_is_named_in_every_problem_that_grades_its_function(t
     assert [result.diagnosis for result in report.results] == [message, message]
 
 
-COUNTED_TOTAL_SPEC = """\
-title: "Qx"
-points: 6
-functions:
-  total: {follow_through: {share: 0.5, using: total_from}}
-cases:
-  - {name: count one, call: count, args: [1]}
-  - {name: count three, call: count, args: [3]}
-  - {name: count seven, call: count, args: [7]}
-  - {name: total of two, call: total, args: [2]}
-  - {name: total of eight, call: total, args: [8]}
-  - {name: total of nine, call: total, args: [9], hidden: true}
-"""
+def _total_spec(cases: str) -> str:
+    """A spec whose ``total`` gets half its case's points through ``total_from`` (follow-through), with ``cases``."""
+    return 'title: "Qx"\npoints: 6\nfunctions:\n  total: {follow_through: {share: 0.5, using: total_from}}\ncases:\n' + textwrap.indent(
+        textwrap.dedent(cases), "  "
+    )
+
+
+COUNTED_TOTAL_SPEC = _total_spec(
+    """\
+    - {name: count one, call: count, args: [1]}
+    - {name: count three, call: count, args: [3]}
+    - {name: count seven, call: count, args: [7]}
+    - {name: total of two, call: total, args: [2]}
+    - {name: total of eight, call: total, args: [8]}
+    - {name: total of nine, call: total, args: [9], hidden: true}
+    """
+)
 COUNT_REFUSING_PAST_FIVE = "def count(n):\n    if n > 5:\n        raise ValueError('too many')\n    return n\n\n\n"
 
 
@@ -540,14 +549,7 @@ def test_a_composite_that_raises_what_its_own_part_raises_there_earns_the_follow
     on the composition's own part call, and the part raising it on a case of its own too (else a part raising only
     on part calls would let a total that always raises earn it everywhere); a starter's NotImplementedError earns
     nothing. A composite raising everywhere earns it only where its part raises."""
-    from autograder.engine.runner import grade, load_problem_set
-    from autograder.sandbox.gate import CallGate
-    from autograder.sandbox.process import Sandbox
-
-    folder = _spec_dir(tmp_path, COUNTED_TOTAL_SPEC, RAISING_PARTS)
-    tmp_path.chmod(0o755)
-    (tmp_path / "submission.py").write_text(count + total)
-    report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
+    report = _report(tmp_path, COUNTED_TOTAL_SPEC, RAISING_PARTS, count + total)
     assert {result.case.name for result in report.results if result.credit} == credited
     for result in (result for result in report.results if result.credit):
         assert result.credit == 0.5 and "your function raises what you get from your own `count`" in result.credit_reason
@@ -558,17 +560,14 @@ def test_a_composite_that_raises_what_its_own_part_raises_there_earns_the_follow
     assert (shown == CREDITED) == bool(credited)  # what a hidden case shows before publication says so too
 
 
-FLOAT_PART_SPEC = """\
-title: "Qx"
-points: 4
-functions:
-  total: {follow_through: {share: 0.5, using: total_from}}
-cases:
-  - {name: unit of one, call: unit, args: [1]}
-  - {name: unit of two, call: unit, args: [2]}
-  - {name: total of one, call: total, args: [1]}
-  - {name: total of two, call: total, args: [2]}
-"""
+FLOAT_PART_SPEC = _total_spec(
+    """\
+    - {name: unit of one, call: unit, args: [1]}
+    - {name: unit of two, call: unit, args: [2]}
+    - {name: total of one, call: total, args: [1]}
+    - {name: total of two, call: total, args: [2]}
+    """
+)
 FLOAT_PARTS = (
     "def unit(n):\n    return 3 * n\n\ndef total(n):\n    return unit(n) + 1\n\ndef total_from(parts, n):\n    return parts.unit(n) + 1\n"
 )
@@ -583,13 +582,6 @@ def test_a_total_of_a_parts_counts_that_are_not_whole_earns_the_follow_through_s
     """A part computed in floats (3.0000000001 a unit) is wrong, and so is a total built on it: the total's count
     is not whole, which the grader refuses before it looks further, but it is exactly the composition over the
     student's own part, so it is wrong only because the part is."""
-    from autograder.engine.runner import grade, load_problem_set
-    from autograder.sandbox.gate import CallGate
-    from autograder.sandbox.process import Sandbox
-
-    folder = _spec_dir(tmp_path, FLOAT_PART_SPEC, FLOAT_PARTS)
-    tmp_path.chmod(0o755)
-    (tmp_path / "submission.py").write_text("def unit(n):\n    return n * 3.0000000001\n\n" + total)
-    report = grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
+    report = _report(tmp_path, FLOAT_PART_SPEC, FLOAT_PARTS, "def unit(n):\n    return n * 3.0000000001\n\n" + total)
     assert not any(result.verdict.passed for result in report.results)
     assert {result.case.name for result in report.results if result.credit} == ({"total of one", "total of two"} if credited else set())
