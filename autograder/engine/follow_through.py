@@ -132,12 +132,18 @@ class Recorder:
         return len(values) >= 2 and len(set(values)) > 1
 
 
-def may_earn(result: CaseResult, failed: set[str]) -> bool:
-    """Whether the case could earn the credit at all: a composite that returned a wrong answer (or raised where it
-    should not), one of whose parts is among the functions that ``failed`` a case of their own. Only such a case's
-    part calls are ever made."""
+def may_earn(result: CaseResult, failed: set[str], recorder: Recorder) -> bool:
+    """Whether the case could earn the credit at all: a composite that returned a wrong answer, or raised an
+    exception one of its parts raised on a case of its own (never a starter's NotImplementedError), one of whose
+    parts is among the functions that ``failed`` a case of their own. Only such a case's part calls are ever made."""
     rule, outcome = result.case.follow_through, result.outcome
-    if rule is None or result.verdict.passed or outcome is None or outcome.kind not in ("returned", "raised") or outcome.dropped:
+    if rule is None or result.verdict.passed or outcome is None or outcome.dropped:
+        return False
+    if outcome.kind == "raised":
+        kind = str(outcome.error.get("type", ""))
+        if kind == "NotImplementedError" or not any(kind in recorder.own_raised.get(part.function, ()) for part in rule.calls):
+            return False
+    elif outcome.kind != "returned":
         return False
     return any(part.function in failed for part in rule.calls)
 
@@ -145,7 +151,7 @@ def may_earn(result: CaseResult, failed: set[str]) -> bool:
 def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind], failed: set[str]) -> None:
     """Give the case's share when its wrong answer is what the student's own, genuine, parts give."""
     case, outcome, rule = result.case, result.outcome, result.case.follow_through
-    if not may_earn(result, failed) or rule is None or outcome is None:  # the last two: for the type checker
+    if not may_earn(result, failed, recorder) or rule is None or outcome is None:  # the last two: for the type checker
         return
     parts = _RecordedParts(recorder, kinds)
     try:

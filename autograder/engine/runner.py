@@ -225,7 +225,7 @@ class _Run:
         failed = self._failed_functions()
         needed: dict[str, Call] = {}
         for result in judged:
-            if follow_through.may_earn(result, failed) and result.case.follow_through:
+            if follow_through.may_earn(result, failed, self.recorder) and result.case.follow_through:
                 for part in result.case.follow_through.calls:
                     needed.setdefault(
                         follow_through.call_key(part.function, part.args, part.kwargs), Call(part.function, part.args, part.kwargs)
