@@ -79,6 +79,22 @@ def test_a_command_run_in_another_courses_folder_without_problems_says_which_cou
         assert "All specs are valid." in told.stdout and "Total: 12 points" in told.stdout
 
 
+def test_validate_warns_of_a_student_package_unpinned_or_not_installed(tmp_path: Path) -> None:
+    """An adopter's misspelled package passed validate and would only have failed setup.sh on Gradescope; an
+    unpinned one installs whatever is newest on the day the autograder is built."""
+    from autograder.apps.kit.validate import validate
+
+    course = _lab_copy(tmp_path)
+    config = course / "assignment.yaml"
+    text = config.read_text()
+    packages = text[text.index("student_packages:") : text.index("limits:")]
+    config.write_text(text.replace(packages, 'student_packages:\n  - "numpy"\n  - "surely-not-a-package-here==2.4.0"\n'))
+    warnings = [w for w in validate(course / "problems", mutants=False).warnings if "student_packages" in w]
+    assert len(warnings) == 2, warnings
+    assert "'numpy' names no version: pin it (numpy==VERSION)" in warnings[0]
+    assert "'surely-not-a-package-here' is not installed here: check its name on pypi.org" in warnings[1]
+
+
 def _lab_copy(tmp_path: Path) -> Path:
     import shutil
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autograder.apps.course import load
+from autograder.apps.course import Course, load
 from autograder.apps.paths import default_problems
 from autograder.model import Case, CheckResult, Outcome, Problem
 
@@ -109,6 +109,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
         found.warnings += [_helper_called(case) for case in helpers.values()]
         for case in problem.cases:
             found.errors += _case_errors(case)
+    found.warnings += _package_warnings(load(folder))
     if not found.errors:
         found.errors += _answers_too_large(found.problems, load(folder).make_limits())
         found.warnings += _unearnable_follow_through(found.problems)
@@ -194,6 +195,25 @@ def _points_given(found: Validation, problem: Problem) -> str:
     checks = found.points(problem) - problem.points
     given = f"gives {problem.points:g}" if not checks else f"gives {problem.points:g} + {checks:g} from its Python checks"
     return f"{_where(problem.path, 'points')} {given}"
+
+
+def _package_warnings(course: Course) -> list[str]:
+    """The course's student packages that setup.sh would install otherwise than meant: one not pinned to a version
+    (Gradescope installs whatever is newest the day the autograder is built, not what was tested), and one this
+    Python does not have (a misspelled name fails setup.sh on Gradescope; `make grade` installs the right ones)."""
+    import importlib.metadata
+
+    where = f"{course.path or 'assignment.yaml'}: student_packages"
+    warnings = []
+    for requirement in course.student_packages:
+        name = requirement.split(";")[0].split("=")[0].split("<")[0].split(">")[0].split("~")[0].split("!")[0].split("[")[0].strip()
+        if "==" not in requirement.split(";")[0]:
+            warnings.append(f"{where}: {requirement!r} names no version: pin it ({name}==VERSION), as constraints.txt pins the engine's")
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            warnings.append(f"{where}: {name!r} is not installed here: check its name on pypi.org (setup.sh would fail on Gradescope)")
+    return warnings
 
 
 def _find_missing_cases(found: Validation) -> None:
