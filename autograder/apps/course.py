@@ -53,12 +53,20 @@ class Course(NamedTuple):  # a NamedTuple: a frozen dataclass compiles six metho
     @property
     def package_names(self) -> list[str]:
         """The importable names students may use, e.g. ["numpy", "scipy"]."""
-        names = [requirement.split(";")[0].split("=")[0].split("<")[0].split(">")[0].strip() for requirement in self.student_packages]
-        return list(dict.fromkeys(name for name in names if name))
+        return list(dict.fromkeys(name for name in map(requirement_name, self.student_packages) if name))
 
     def make_limits(self) -> Limits:
         """The configured defaults, then ``AUTOGRADER_*`` variables over them."""
         return Limits.from_environment(defaults=Limits(**self.limits))
+
+
+def requirement_name(requirement: str) -> str:
+    """The package a pip requirement names: ``numpy`` of ``numpy==2.2.6; python_version < '3.11'``, of
+    ``scipy~=1.14`` or of ``torch[cpu]>=2``."""
+    name = requirement.split(";")[0]
+    for ends_the_name in "=<>~![":
+        name = name.split(ends_the_name)[0]
+    return name.strip()
 
 
 def load(problems: Path) -> Course:

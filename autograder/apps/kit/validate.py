@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autograder.apps.course import Course, load
+from autograder.apps.course import Course, load, requirement_name
 from autograder.apps.paths import default_problems
 from autograder.model import Case, CheckResult, Outcome, Problem
 
@@ -109,13 +109,14 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
         found.warnings += [_helper_called(case) for case in helpers.values()]
         for case in problem.cases:
             found.errors += _case_errors(case)
-    found.warnings += _package_warnings(load(folder))
+    course = load(folder)
+    found.warnings += _package_warnings(course)
     if not found.errors:
-        found.errors += _answers_too_large(found.problems, load(folder).make_limits())
+        found.errors += _answers_too_large(found.problems, course.make_limits())
         found.warnings += _unearnable_follow_through(found.problems)
         if mutants:
             _find_missing_cases(found)
-        _run_checks_on_the_reference(folder, found)
+        _run_checks_on_the_reference(folder, found, course)
     if total is not None and not found.errors and abs(found.total - total) > 1e-6:
         found.errors.append(
             f"the points add up to {found.total:g}, not {total:g} (the course's total_points): "
@@ -206,7 +207,7 @@ def _package_warnings(course: Course) -> list[str]:
     where = f"{course.path or 'assignment.yaml'}: student_packages"
     warnings = []
     for requirement in course.student_packages:
-        name = requirement.split(";")[0].split("=")[0].split("<")[0].split(">")[0].split("~")[0].split("!")[0].split("[")[0].strip()
+        name = requirement_name(requirement)
         if "==" not in requirement.split(";")[0]:
             warnings.append(f"{where}: {requirement!r} names no version: pin it ({name}==VERSION), as constraints.txt pins the engine's")
         try:
@@ -233,7 +234,7 @@ def _find_missing_cases(found: Validation) -> None:
     found.warnings += [f"{paths[gap.problem]}: a case of {gap.function} is missing: {gap}" for gap in report.unreached]
 
 
-def _run_checks_on_the_reference(folder: Path, found: Validation) -> None:
+def _run_checks_on_the_reference(folder: Path, found: Validation, course: Course) -> None:
     """Every Python check must import and pass on the reference solution, or every submission would lose its points."""
     from autograder.engine.checks import CheckError, find_checks, run_checks
 
@@ -242,7 +243,7 @@ def _run_checks_on_the_reference(folder: Path, found: Validation) -> None:
         return
     calls = _ReferenceCalls(solvers(folder))
     try:
-        found.checks = run_checks(files, calls, load(folder).module_names)
+        found.checks = run_checks(files, calls, course.module_names)
         found.checked_functions = list(calls.called)
     except CheckError as error:
         found.errors.append(str(error))
