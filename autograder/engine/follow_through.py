@@ -166,8 +166,7 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
             # Raised on one of the part's own cases too: a part that raised only on part calls (a submission can tell
             # them apart) would let a composite that always raises earn the share everywhere.
             and raised.kind in recorder.own_raised.get(raised.part, set())
-            and raised.kind != "NotImplementedError"  # a starter's stub is no mistake of a part's: nothing follows through
-        )
+        )  # (a starter's NotImplementedError never gets here: may_earn turned the composite's away)
     except Exception:  # noqa: BLE001 - parts that failed or answered nonsense earn no follow-through
         return
     used = list(dict.fromkeys(parts.used))
@@ -242,12 +241,7 @@ def _count(value: Any) -> int | float:
     33.000000000000004: wrong, and a composite built on it is wrong only because of it); LookupError otherwise."""
     if is_integral(value) and abs(int(value)) <= MAX_INT:
         return int(value)
-    if (
-        isinstance(value, (float, np.floating))
-        and not isinstance(value, bool)
-        and math.isfinite(float(value))
-        and abs(float(value)) <= MAX_INT
-    ):
+    if isinstance(value, (float, np.floating)) and math.isfinite(float(value)) and abs(float(value)) <= MAX_INT:
         return float(value)
     raise LookupError("a part's answer that is no finite number")
 

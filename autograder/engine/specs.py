@@ -584,11 +584,11 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, probl
     cases = problem.cases
     if not any(case.function == function for case in cases):
         raise SpecError(path, raw.line_of("call"), f"no case calls {function!r}, so this mistake can never be recognised")
-    named = _name_on([case for case in cases if case.function == function], solver, message) if solver is not None else 0
     problem.mistake_forms[message] = problem.mistake_forms.get(message, 0) + 1
-    if solver is not None:
-        problem.declared_mistakes.append((function, solver, message))
-    if solver is not None and not named:
+    if solver is None:  # loaded without its reference: nothing to run
+        return
+    problem.declared_mistakes.append((function, solver, message))
+    if not _name_on([case for case in cases if case.function == function], solver, message):
         raise SpecError(
             path,
             raw.line_of("solver"),
