@@ -67,6 +67,7 @@ class WorkerConfig(TypedDict):
     problems: list[ErrorReport]  # met by the grader reading the file (a notebook), reported as the worker's own
     mounts: str  # how the worker sees the filesystems, filled in by the launcher's fork that becomes the worker
     import_seconds: float  # how long loading the submission may run before the rest of the file is left unrun
+    packages: list[str] | None  # the course's distributions: only they, their dependencies' and the engine's import (None: all)
 
 
 # --------------------------------------------------------------------------- the worker's pipes

@@ -1,16 +1,24 @@
 """The student environment: what the course lists imports and works under the course's limits; anything else says so.
 
 The packages are graded on a fixture assignment (tests/fixtures/lab1) whose running sums a student may
-compute with NumPy, SciPy or PyTorch; the message about an unlisted package names the root course's own list.
+compute with NumPy, or SciPy or PyTorch where the course lists them; the message about an unlisted package names the root course's own list.
+A package installed here but not on Gradescope's image (this environment's test tools) is refused as it is
+there (sandbox/importable.py), checked against the metadata ``importlib`` itself reads.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import pkgutil
+import sys
+from importlib import metadata
 from pathlib import Path
 
 import pytest
+import yaml
+
+from autograder.sandbox import importable
 
 from conftest import FIXTURES, SOLUTION, GradescopeLayout, Results, course_config, scores_by_function, total_points
 
@@ -43,8 +51,12 @@ def running_sum(values):
 """
 
 
-def _grade_lab(tmp_path: Path, source: str) -> Results:
+def _grade_lab(tmp_path: Path, source: str, also_allowed: tuple[str, ...] = ()) -> Results:
+    """``source`` graded as lab1 on Gradescope, with the course's packages and ``also_allowed`` (requirements)."""
     lab = GradescopeLayout(tmp_path / "autograder", assignment=LAB)
+    config = lab.root / "source" / "assignment.yaml"
+    course = yaml.safe_load(config.read_text())
+    config.write_text(yaml.safe_dump({**course, "student_packages": [*course["student_packages"], *also_allowed]}))
     lab.submit({course_config(LAB / "problems").starter_name: source})
     return lab.run()
 
@@ -54,12 +66,12 @@ def test_a_correct_pytorch_submission_scores_full_marks_under_the_courses_limits
         if os.environ.get("CI"):
             pytest.fail("CI installs torch (.ci/run): this test must run there")
         pytest.skip("torch is not installed here; CI installs it")
-    data = _grade_lab(tmp_path, TORCH_RUNNING_SUM)
+    data = _grade_lab(tmp_path, TORCH_RUNNING_SUM, also_allowed=("torch",))
     assert data["score"] == total_points(LAB / "problems"), [t["output"][:300] for t in data["tests"] if t.get("status") == "failed"][:3]
 
 
 def test_a_correct_scipy_submission_scores_full_marks(tmp_path: Path) -> None:
-    data = _grade_lab(tmp_path, SCIPY_RUNNING_SUM)
+    data = _grade_lab(tmp_path, SCIPY_RUNNING_SUM, also_allowed=("scipy",))
     assert data["score"] == total_points(LAB / "problems"), [t["output"][:300] for t in data["tests"] if t.get("status") == "failed"][:3]
 
 
@@ -72,3 +84,81 @@ def test_an_unlisted_package_gets_one_line_naming_the_packages_available(gradesc
     assert f"No module named 'surely_not_a_package_here'. {advice}" in data["output"]  # two sentences, each ended
     assert data["score"] == total_points()  # one failed import costs only what it breaks
     assert all(earned == possible for earned, possible in scores_by_function(data).values())
+
+
+HYPOTHESIS_RUNNING_SUM = SCIPY_RUNNING_SUM.replace("from scipy import signal", "import hypothesis")
+
+
+def test_a_package_installed_here_but_not_on_gradescope_is_refused_as_gradescope_would(tmp_path: Path) -> None:
+    """Hypothesis is installed here for the tests, and no part of the engine's or lab1's packages: the file
+    that imports it loses what it breaks here too, rather than passing locally and failing on Gradescope."""
+    assert importlib.util.find_spec("hypothesis") is not None  # installed: a refusal is the rule's, not a missing package
+    course = course_config(LAB / "problems")
+    assert "hypothesis" not in importable.top_level_names([importable.ENGINE_DISTRIBUTION, *course.package_names], sys.path)
+    data = _grade_lab(tmp_path, HYPOTHESIS_RUNNING_SUM)
+    assert "No module named 'hypothesis' where your work is graded" in data["output"], data["output"]
+    assert f"Besides Python's standard library you may import: {', '.join(course.package_names)}." in data["output"]
+    assert data["score"] < total_points(LAB / "problems")  # running_sum needs signal.lfilter: it is not defined
+
+
+def test_a_dependency_of_a_listed_package_may_be_imported_and_an_unrelated_one_may_not(tmp_path: Path) -> None:
+    """The closure follows Requires-Dist (no extras): the engine needs nbformat, which needs jsonschema; the
+    engine's own test extra (hypothesis) is not on Gradescope."""
+    finder = importable._Finder([importable.ENGINE_DISTRIBUTION], str(tmp_path))
+    assert finder.find_spec("jsonschema") is None  # engine -> nbformat -> jsonschema
+    assert finder.find_spec("yaml") is None  # PyYAML: its import name is not its distribution's
+    with pytest.raises(ModuleNotFoundError, match="'hypothesis' where your work is graded"):
+        finder.find_spec("hypothesis")
+    (tmp_path / "hypothesis.py").write_text("")  # the student's own module of that name is theirs to import
+    sys.path.insert(0, str(tmp_path))
+    try:
+        assert importable._Finder([importable.ENGINE_DISTRIBUTION], str(tmp_path)).find_spec("hypothesis") is None
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def test_every_module_of_the_standard_librarys_folders_is_allowed(tmp_path: Path) -> None:
+    """Not only what sys.stdlib_module_names lists: the folder holds modules found by computed names
+    (Debian's _sysconfigdata__x86_64-linux-gnu, imported by sysconfig), and lib-dynload its extensions."""
+    finder = importable._Finder([], str(tmp_path))
+    folders = [importable.STANDARD_LIBRARY, os.path.join(importable.STANDARD_LIBRARY, "lib-dynload")]
+    names = {module.name for module in pkgutil.iter_modules(folders)}
+    assert len(names) > 150
+    assert [name for name in sorted(names) if _refused(finder, name)] == []
+
+
+def test_the_closure_reads_each_distribution_as_importlib_metadata_does() -> None:
+    """Every installed distribution: its modules (top_level.txt, else its RECORD) and its requirements without
+    extras, as read from the metadata files, are what importlib.metadata makes of them."""
+    installed = importable._installed(sys.path)
+    compared = 0
+    for distribution in metadata.distributions():
+        folder = installed.get(importable._normalized(distribution.metadata["Name"]))
+        if folder is None or os.path.realpath(folder) != os.path.realpath(str(distribution._path)):  # type: ignore[attr-defined]
+            continue  # a second copy further down the path, which import never reaches
+        declared = distribution.read_text("top_level.txt")
+        expected = {line.strip() for line in declared.splitlines() if line.strip()} if declared else _modules_from_files(distribution)
+        assert importable._modules_of(folder) == expected, folder
+        required = [r.partition(";")[0] for r in distribution.requires or () if "extra" not in r.partition(";")[2]]
+        assert sorted(importable._requirements(folder)) == sorted(importable._NAME.match(r.strip()).group() for r in required), folder  # type: ignore[union-attr]
+        compared += 1
+    assert compared > 30
+
+
+def _modules_from_files(distribution: metadata.Distribution) -> set[str]:
+    modules = set()
+    for file in distribution.files or ():
+        top = file.parts[0]
+        if len(file.parts) > 1 and not top.endswith((".dist-info", ".data", ".egg-info")) and top not in ("..", "__pycache__"):
+            modules.add(top)
+        elif len(file.parts) == 1 and top.endswith((".py", ".so", ".pyd")):
+            modules.add(top.partition(".")[0])
+    return modules
+
+
+def _refused(finder: importable._Finder, name: str) -> bool:
+    try:
+        finder.find_spec(name)
+    except ModuleNotFoundError:
+        return True
+    return False

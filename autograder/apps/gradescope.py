@@ -29,7 +29,9 @@ def run(root: Path | None = None) -> dict[str, Any]:
         problems = root / "source" / "problems"
         course = load(problems)
         submission, note = find_submission(root / "submission", course)
-        gate = CallGate.started(Sandbox(submission, course.make_limits()))  # first: the worker loads the submission meanwhile
+        gate = CallGate.started(
+            Sandbox(submission, course.make_limits(), packages=course.package_names)
+        )  # first: the worker loads the submission meanwhile
         from autograder.engine.runner import grade, load_problem_set
         from autograder.output.notes import graded_json
 

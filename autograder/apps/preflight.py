@@ -81,7 +81,7 @@ def prove_the_worker_runs(packages: list[str], worker_user: str | None = DEFAULT
     with tempfile.TemporaryDirectory() as folder:
         probe = Path(folder) / "probe.py"
         probe.write_text(PROBE.format(imports="\n".join(f"import {name}" for name in packages)), encoding="utf-8")
-        with Sandbox(probe, Limits.from_environment(), worker_user) as box:
+        with Sandbox(probe, Limits.from_environment(), worker_user, packages) as box:
             loaded = box.ready()
             if loaded.fatal or loaded.problems:
                 return f"the worker could not load a two-line submission: {loaded.fatal or loaded.problems[0].get('message')}"

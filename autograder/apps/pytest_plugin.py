@@ -89,13 +89,16 @@ class SubmissionSession:
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         from autograder.engine.checks import Student, student_fixtures, submission_module_names, submission_modules
         from autograder.sandbox.gate import CallGate
+        from autograder.sandbox.isolation import DEFAULT_WORKER_USER
         from autograder.sandbox.limits import Limits
         from autograder.sandbox.process import Sandbox
 
         course = _course(self.config)
         limits = course.make_limits() if course else Limits.from_environment()
         # As grading does: as root, the worker runs as the unprivileged worker user; otherwise as this user.
-        sandbox = Sandbox(self.submission, limits) if os.geteuid() == 0 else Sandbox(self.submission, limits, worker_user=None)
+        packages = course.package_names if course else None
+        user = DEFAULT_WORKER_USER if os.geteuid() == 0 else None
+        sandbox = Sandbox(self.submission, limits, worker_user=user, packages=packages)
         self._open.callback(sandbox.stop)
         sandbox.start()
         self.sandbox = sandbox

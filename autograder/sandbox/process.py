@@ -62,9 +62,16 @@ class Sandbox:
     the submission while the grader loads the specs.
     """
 
-    def __init__(self, submission: Path, limits: Limits | None = None, worker_user: str | None = DEFAULT_WORKER_USER) -> None:
+    def __init__(
+        self,
+        submission: Path,
+        limits: Limits | None = None,
+        worker_user: str | None = DEFAULT_WORKER_USER,
+        packages: Sequence[str] | None = None,
+    ) -> None:
         self.submission = Path(submission)
         self.limits = limits or Limits.from_environment()
+        self.packages = None if packages is None else list(packages)  # the course's: see importable.py (None: any module)
         self.isolation = Isolation.detect(worker_user)
         self.isolation.processes = self.limits.processes
         self.process: WorkerProcess | None = None
@@ -114,6 +121,7 @@ class Sandbox:
             # Less than the grader's deadline (counted from the spawn): the worker stops loading and answers in time.
             "import_seconds": self.limits.import_timeout * IMPORT_SHARE,
             "problems": source.problems,
+            "packages": self.packages,
         }
         requests_read, self._requests = os.pipe()
         self._replies, replies_write = os.pipe()

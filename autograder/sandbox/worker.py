@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 from autograder.boundary import Answer, Hello, JsonValue, Ready, Request, WorkerConfig
-from autograder.sandbox import confine, loader, seccomp
+from autograder.sandbox import confine, importable, loader, seccomp
 
 if TYPE_CHECKING:  # NumPy is imported where it is used: importing this module must stay cheap for the grader
     import numpy as np
@@ -447,6 +447,8 @@ def main(config: WorkerConfig) -> None:
     output = _CappedOutput(1, config["output_bytes"], config["output_marker"].encode())
     for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
         setattr(sys, stream, output)
+    if config["packages"] is not None:
+        importable.restrict(config["packages"], config["workdir"])
     module, problems = loader.import_submission(config["submission"], config["cell_marker"], config["import_seconds"])
     loaded = time.monotonic() - started  # before waiting for the grader's first request, which is not loading
     try:

@@ -31,9 +31,13 @@ def check_command(arguments: argparse.Namespace) -> int:
     limits = cases.course.make_limits()
     limits.call_timeout = arguments.timeout or limits.call_timeout
     progress = LiveProgress()
+    packages = cases.course.package_names
     try:
         report = grade(
-            CallGate.started(Sandbox(submission, limits)), ProblemSet(cases.problems), watcher=progress, packages=cases.course.package_names
+            CallGate.started(Sandbox(submission, limits, packages=packages)),
+            ProblemSet(cases.problems),
+            watcher=progress,
+            packages=packages,
         )
     finally:
         progress.close()
