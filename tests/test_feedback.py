@@ -440,3 +440,57 @@ def test_the_staff_notes_name_the_machine_as_platform_does_without_starting_unam
     assert seccomp.machine() == platform.machine()
     report = Report(submission="ps3.py")
     assert results.staff_notes(report).startswith(f"Python {platform.python_version()} on {platform.platform()}\n")
+
+
+SPREAD_SPEC = """\
+title: "P1: spread"
+number: "1"
+points: 10
+functions:
+  variance: {compare: {kind: array}}
+  std_error:
+    compare: {kind: array}
+    follow_through: {share: 0.5, using: std_error_from}
+cases:
+  - {name: "variance of four numbers", call: variance, args: [[1.0, 2.0, 3.0, 4.0]]}
+  - {name: "variance of three numbers", call: variance, args: [[2.0, 4.0, 9.0]], hidden: true}
+  - {name: "standard error of three numbers", call: std_error, args: [[2.0, 4.0, 9.0]], hidden: true}
+"""
+
+SPREAD_REFERENCE = """\
+import math
+import sys
+
+
+def variance(values):
+    mean = sum(values) / len(values)
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+def std_error(values):
+    return std_error_from(sys.modules[__name__], values)
+
+
+def std_error_from(parts, values):
+    return math.sqrt(parts.variance(values) / len(values))
+"""
+
+
+@pytest.mark.parametrize("returned", ["float(np.var(values))", "np.var(values)", "np.asarray(np.var(values))", "[float(np.var(values))]"])
+def test_follow_through_reads_a_parts_one_number_answer_however_it_is_returned(tmp_path: Path, returned: str) -> None:
+    """One number of kind ``array`` is an array of shape (): the grader accepts a float, a NumPy float or a 0-d array
+    for it, and so must follow-through, or a variance dividing by n (as np.var does) costs the standard error built
+    on it its share. A one-entry list is another shape: no credit, as the grader would call it wrong."""
+    problems = tmp_path / "problems"
+    (problems / "p1").mkdir(parents=True)
+    (problems / "p1" / "spec.yaml").write_text(SPREAD_SPEC)
+    (problems / "p1" / "reference.py").write_text(SPREAD_REFERENCE)
+    submission = tmp_path / "hw.py"
+    submission.write_text(
+        f"import math\nimport numpy as np\n\ndef variance(values):\n    return {returned}\n\n"
+        "def std_error(values):\n    return math.sqrt(np.asarray(variance(values)).item() / len(values))\n"
+    )
+    report = grade(CallGate.started(Sandbox(submission)), load_problem_set(problems))
+    (composite,) = [result for result in report.results if result.case.function == "std_error"]
+    assert not composite.verdict.passed
+    assert composite.credit == (0.0 if returned.startswith("[") else 0.5), composite.verdict

@@ -229,11 +229,29 @@ def _plain_answer(kind: CompareKind, value: Any) -> Any:
         return _count(value)
     if kind == "ints" and isinstance(value, (list, tuple, np.ndarray)) and np.ndim(value) == 1 and len(value) <= MAX_ENTRIES:
         return [_count(item) for item in value]
-    if kind == "array" and isinstance(value, np.ndarray) and value.dtype.kind in "iuf" and value.size <= MAX_ENTRIES:
-        return value.astype(np.float64)
+    if kind == "array" and (array := _real_array(value)) is not None:
+        return array
     if kind == "value" and _entries(value, MAX_ENTRIES) is not None:  # plain data, as the reply decoded it: its own copy
         return value
     raise LookupError("a part's answer of the wrong kind or size")
+
+
+def _real_array(value: Any) -> np.ndarray | None:
+    """An answer of kind ``array`` as the grader accepts one (compare.py): a NumPy array of numbers, nested lists of
+    them, or one number (an array of shape (), as ``math.sqrt`` or ``np.var`` returns it), in float64; else None."""
+    if not isinstance(value, np.ndarray):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating, list, tuple)):
+            return None
+        if _entries(value, MAX_ENTRIES) is None:
+            return None
+        try:
+            value = np.asarray(value)
+        except (ValueError, TypeError, OverflowError):  # ragged lists, or an int too long for any dtype
+            return None
+    array: np.ndarray = value
+    if array.dtype.kind not in "iuf" or array.size > MAX_ENTRIES:
+        return None
+    return array.astype(np.float64)
 
 
 def _count(value: Any) -> int | float:
