@@ -85,6 +85,7 @@ HELPER_CASES = """
     - {name: "too large", call: layers, args: [2, 3], raises: ValueError}
     - {name: "kernel 1", call: layers, args: [4, 1]}
     - {name: "as large", call: layers, args: [3, 3]}
+    - {name: "kernel 2", call: layers, args: [4, 2]}
 """
 
 
@@ -107,6 +108,8 @@ def test_a_composite_must_be_tested_on_its_helpers_guard_itself(tmp_path: Path) 
     files["p2/spec.yaml"] += (
         '  - {name: "too large", call: weights, args: [2, 3, 2], raises: ValueError}\n'
         '  - {name: "as large", call: weights, args: [3, 3, 2]}\n'
+        '  - {name: "another kernel", call: weights, args: [5, 2, 2]}\n'
+        '  - {name: "more channels", call: weights, args: [5, 3, 4]}\n'
     )
     report = analyse(problem_set(tmp_path / "closed", files))
     assert not report.survivors, "\n".join(map(str, report.survivors))
@@ -148,9 +151,11 @@ def test_a_composite_must_reach_each_refusal_of_its_parts_even_one_no_mutant_can
         - {name: "over", call: steps, args: [9, 4], raises: ValueError}
         - {name: "up", call: steps, args: [3, 9], raises: ValueError}
         - {name: "none", call: steps, args: [4, 4]}
+        - {name: "down from 5", call: steps, args: [5, 3]}
         - {name: "down", call: walk, args: [8, 2]}
         - {name: "none", call: walk, args: [5, 5]}
         - {name: "over", call: walk, args: [8, 3], raises: ValueError}
+        - {name: "down from 6", call: walk, args: [6, 2]}
     """
     files = {"p1/reference.py": TWICE_REFUSED, "p1/spec.yaml": spec("P1", cases)}
     report = analyse(problem_set(tmp_path / "weak", files))
@@ -527,3 +532,36 @@ def test_a_domain_generator_that_raises_is_an_error_at_its_line_not_a_traceback(
     found = validate(tmp_path / "problems")
     (error,) = found.errors
     assert re.search(r"p1/reference\.py:5: domain_square\(rng\) raised KeyError: 'bug in my domain'", error), error
+
+
+COUNT = '''
+    def conv_params(c_in, c_out, kernel):
+        """Weights and biases of one convolution layer."""
+        return (c_in * kernel * kernel + 1) * c_out
+
+
+    def domain_conv_params(rng):
+        return [int(rng.integers(1, 64)), int(rng.integers(1, 64)), int(rng.integers(1, 8))]
+'''
+
+
+def test_a_memo_whose_key_leaves_out_an_argument_needs_two_cases_that_differ_in_that_argument_alone(tmp_path: Path) -> None:
+    """``cache[(c_in, c_out)]`` for a count that also depends on the kernel passes cases that never repeat the
+    channels with another kernel (a student's, seen by the red team: full marks on its function, the composites'
+    points lost instead). Each argument left out of the key is a mutant; the pair that differs in it alone kills it."""
+    cases = """
+        - {name: "one", call: conv_params, args: [3, 3, 7]}
+        - {name: "two", call: conv_params, args: [1, 8, 3]}
+        - {name: "three", call: conv_params, args: [16, 32, 5]}
+    """
+    found = survivors(problem_set(tmp_path / "weak", {"p1/reference.py": COUNT, "p1/spec.yaml": spec("P1", cases)}))
+    left_out = {s.mutation.rpartition("leaves out ")[2] for s in found if "a memo of the answers" in s.mutation}
+    assert left_out == {"`c_in`", "`c_out`", "`kernel`"}, "\n".join(map(str, found))
+
+    cases += """
+        - {name: "another kernel", call: conv_params, args: [3, 3, 5]}
+        - {name: "other inputs", call: conv_params, args: [2, 8, 3]}
+        - {name: "other outputs", call: conv_params, args: [16, 4, 5]}
+    """
+    found = survivors(problem_set(tmp_path / "closed", {"p1/reference.py": COUNT, "p1/spec.yaml": spec("P1", cases)}))
+    assert not [s for s in found if "a memo of the answers" in s.mutation], "\n".join(map(str, found))

@@ -10,7 +10,9 @@ students commonly make:
   two call arguments swapped, a term of a sum dropped, ``int(...)`` removed;
 - a guard deleted: an ``if ...: raise ...`` that never raises;
 - state kept across calls: the function remembers its first answer for each
-  shape and dtype of its arguments, and gives it again for new values;
+  shape and dtype of its arguments, and gives it again for new values; or a
+  memo whose key leaves out one argument (``cache[(c_in, c_out)]`` for a
+  count that also depends on the kernel), for each argument in turn;
 - the output in an input's dtype (``np.zeros(..., dtype=x.dtype)``): an
   integer buffer when the kernel is fractional, a narrow one that wraps;
 - narrow numbers: float64 as float32 or float16, a ``dtype=`` dropped (the
@@ -35,7 +37,9 @@ mutant) is
   inputs from ``domain_<function>(rng)`` in its reference, which draws from
   the function's whole domain (shared/PROBLEM_SET.md). The draws are one
   seeded call sequence: one draw in four repeats the previous one's shapes
-  and dtypes with its entries shuffled, so a stale answer shows;
+  and dtypes with its entries shuffled, and one in four the previous one's
+  arguments but one, taken from a fresh draw where the reference answers
+  there, so a stale answer shows;
 - a *survivor* otherwise: the function's cases miss a mistake that its
   domain shows, and each survivor deserves a case of that function.
 
@@ -87,6 +91,7 @@ CALL_SECONDS = 1.0  # a mutant's call that takes longer is stopped, and counts a
 REPEAT = 0.25  # the share of domain draws that repeat the previous draw's shapes and dtypes with new values
 NP = "_mutation_numpy"  # the name under which a mutant sees NumPy, whatever its file imports
 STALE = "_mutation_stale_cache"  # ... the decorator of state kept across calls
+CACHE_IGNORING = "_mutation_cache_ignoring"  # ... the decorator of a memo whose key leaves out one argument
 IN_DTYPE_OF = "_mutation_output_in_dtype_of"  # ... the decorator of an output buffer in an input's dtype
 INT32_SUM = "_mutation_int32_sum"  # ... a sum accumulated in int32
 WRAPPED_INT32 = "_mutation_wrapped_int32"  # ... an integer result computed in 32 bits
@@ -399,6 +404,10 @@ class _Draws:
         for number in range(1, self.tries + 1):
             repeated = _shuffled(rng, drawn[-1].args) if drawn and rng.random() < REPEAT else None
             args = repeated if repeated is not None else _drawn(generator, rng)
+            if repeated is None and drawn and len(args) > 1 and rng.random() < REPEAT / (1 - REPEAT):
+                position = int(rng.integers(len(args)))
+                one_changed = (*drawn[-1].args[:position], args[position], *drawn[-1].args[position + 1 :])
+                args = one_changed if _call(solver, one_changed, {})[0] else args  # only where the reference answers
             returned, answer = _call(solver, args, {})
             case = Case(
                 problem=model.problem,
@@ -605,6 +614,38 @@ def _stale_cache(function: Callable[..., Any]) -> Callable[..., Any]:
     return cached
 
 
+def _cache_ignoring(parameter: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """State kept across calls, keyed on every argument but ``parameter``: a memo whose key forgets one input."""
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(function)
+        answers: dict[Any, Any] = {}
+
+        @functools.wraps(function)
+        def cached(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            key = tuple((name, _value_key(value)) for name, value in bound.arguments.items() if name not in (parameter, "parts"))
+            if key not in answers:
+                answers[key] = function(*args, **kwargs)
+            return answers[key]
+
+        return cached
+
+    return decorate
+
+
+def _value_key(value: Any) -> Any:
+    """A dict key that is equal for equal arguments: an array's bytes, a list's repr."""
+    if isinstance(value, np.ndarray):
+        return value.shape, value.dtype.str, value.tobytes()
+    try:
+        hash(value)
+    except TypeError:
+        return repr(value)
+    return value
+
+
 def _output_in_dtype_of(parameter: str, kind_only: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The answer written into a buffer whose dtype follows ``parameter``'s.
 
@@ -658,6 +699,7 @@ def _ints_as_int32(value: Any, converted: Any) -> Any:
 MISTAKES: dict[str, Any] = {  # what a mutant's code may call, under the names the mutations give them
     NP: np,
     STALE: _stale_cache,
+    CACHE_IGNORING: _cache_ignoring,
     IN_DTYPE_OF: _output_in_dtype_of,
     INT32_SUM: _int32_sum,
     WRAPPED_INT32: _wrapped_int32,
@@ -820,6 +862,15 @@ class _Mutator(ast.NodeTransformer):
         decorators: list[tuple[ast.expr, str]] = (
             [(ast.Name(STALE, ast.Load()), "state kept across calls: the first answer for each shape and dtype")] if arrays else []
         )
+        scalars_and_arrays = [a.arg for a in node.args.args if a.arg not in ("parts", "self")]
+        if len(scalars_and_arrays) > 1:
+            decorators += [
+                (
+                    ast.Call(ast.Name(CACHE_IGNORING, ast.Load()), [ast.Constant(parameter)], []),
+                    f"state kept across calls: a memo of the answers whose key leaves out `{parameter}`",
+                )
+                for parameter in scalars_and_arrays
+            ]
         for parameter in arrays:
             decorators += [
                 (
