@@ -363,6 +363,20 @@ def test_once_the_answers_hold_sixty_four_replies_worth_of_json_no_more_calls_ar
     assert not_called(outcomes[-1], "small") == "was not run: the answers before it held over 16 MB of JSON in all"
 
 
+def test_the_bytes_of_arrays_count_against_the_answers_budget(tmp_path: Path) -> None:
+    """An array of 64 MB with every answer, each within the reply's own bound, was 11 GB for the grader to read in a
+    grade (24 s of its CPU, red team): an array's bytes are charged at a sixteenth, so a grading's replies hold at
+    most 16 times the JSON budget in arrays (here 16 MB of JSON: 256 MB, 64 replies of 4 MB)."""
+    path = tmp_path / "submission.py"
+    path.write_text("import numpy as np\n\ndef big(n):\n    return np.full(1 << 19, float(n))\n\ndef small(n):\n    return n\n")
+    with CallGate.started(Sandbox(path, Limits(reply_json_bytes=256 << 10), worker_user=None)) as gate:
+        outcomes = list(gate.stream([Call("big", [1], {}) for _ in range(90)] + [Call("small", [2], {})]))
+    kinds = [outcome.kind for outcome in outcomes]
+    refused = kinds.index("broken")
+    assert 62 <= refused <= 64 and set(kinds[:refused]) == {"returned"}, kinds
+    assert set(kinds[refused + 1 :]) == {"skipped"} and outcomes[-1].reason == "answers too large", kinds
+
+
 def test_blobs_count_against_the_answers_budget(tmp_path: Path) -> None:
     """Ten thousand tiny arrays in one reply each cost the grader a header to read, but no JSON: 38 s of grader
     CPU in a grade with the budget never spent (red team). Each blob is charged as 2 kB of JSON."""

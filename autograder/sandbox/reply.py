@@ -47,6 +47,7 @@ MAX_ITEMS = 1_000_000  # values in the JSON part (the JSON itself is at most Lim
 MAX_DEPTH = 64  # nesting of lists and tuples (the worker sends at most 33 levels)
 MAX_BLOBS = 10_000
 BLOB_COST = 2048  # what reading one blob costs the grader, in bytes of JSON parsed in the same time (a .npy header)
+BLOB_BYTES_PER_JSON_BYTE = 16  # reading a blob's bytes costs the grader about a fiftieth of parsing as much JSON
 MAX_NAME = 80  # characters of an unsupported object's type name
 LONG_INT = re.compile(r"-?0x[0-9a-f]+")  # an int too long for decimal JSON, in hex (worker.encode)
 MAX_SHARED_HASH = 8  # keys of one dict with the same hash (distinct values of Python's own types almost never share one)
@@ -69,7 +70,9 @@ class JsonBudget:
     Each reply is bounded on its own (``Limits.reply_json_bytes``), but the calls'
     deadlines bound only the worker: answering every call with 2 MB of JSON
     cost the grader 0.2 s a reply, 30 s a grade, and a minute of a whole batch
-    (red team). Right answers are a few kB; arrays travel as raw bytes.
+    (red team). Right answers are a few kB; arrays travel as raw bytes, charged
+    at a sixteenth of their size (``BLOB_BYTES_PER_JSON_BYTE``): 2 GB of them in
+    all with the default limits.
     """
 
     def __init__(self, total: int) -> None:
@@ -116,6 +119,8 @@ def read_frame(
         total += size
         if total > bytes_limit:
             raise ReplyError(f"a reply of over {bytes_limit:,} bytes is over the limit")
+        if budget is not None:  # 64 MB of array with every right answer cost the grader 24 s of reading (red team)
+            budget.spend(size // BLOB_BYTES_PER_JSON_BYTE)
         blobs.append(take(size))
     return message, blobs
 
