@@ -565,3 +565,24 @@ def test_a_memo_whose_key_leaves_out_an_argument_needs_two_cases_that_differ_in_
     """
     found = survivors(problem_set(tmp_path / "closed", {"p1/reference.py": COUNT, "p1/spec.yaml": spec("P1", cases)}))
     assert not [s for s in found if "a memo of the answers" in s.mutation], "\n".join(map(str, found))
+
+
+def test_a_function_graded_by_two_problems_must_have_one_reference(tmp_path: Path) -> None:
+    """Each problem's reference.py defined its own sample_mean, one of them wrong: every spec was valid on its own,
+    and the solution lost the points of one (an adopter's course). Importing the first problem's is the fix."""
+    first = "def sample_mean(values):\n    return sum(values) / len(values)\n"
+    other = "def sample_mean(values):\n    return sum(values) / (len(values) - 1)\n"
+    files = {
+        "p1/reference.py": first,
+        "p1/spec.yaml": spec("P1", '- {name: "mean", call: sample_mean, args: [[1, 2, 3]]}\n', {"sample_mean": "array"}),
+        "p2/reference.py": other,
+        "p2/spec.yaml": spec("P2", '- {name: "mean again", call: sample_mean, args: [[2, 4]]}\n', {"sample_mean": "array"}),
+    }
+    problem_set(tmp_path / "two", files)
+    errors = [error for error in validate(tmp_path / "two" / "problems", mutants=False).errors if "define it once" in error]
+    assert len(errors) == 1 and re.search(r"p2/reference\.py:1: sample_mean is graded in .*p1/spec\.yaml too", errors[0]), errors
+    assert "from ..p1.reference import sample_mean" in errors[0]
+
+    files["p2/reference.py"] = "from ..p1.reference import sample_mean  # noqa: F401\n"
+    problem_set(tmp_path / "one", files)
+    assert not [error for error in validate(tmp_path / "one" / "problems", mutants=False).errors if "define it once" in error]

@@ -342,7 +342,10 @@ def _comparison(path: Path, raw: _Mapping, functions: _Mapping, function: str) -
     tolerances = {name: settings.get(name, DEFAULT_TOLERANCE[name]) for name in ("rtol", "atol", "eps")}
     for name, value in tolerances.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise SpecError(path, line, f"{name} must be a number in [0, 1), not {value!r}")
+            hint = ""
+            if isinstance(value, str) and re.fullmatch(r"[0-9]+[eE][-+]?[0-9]+", value.strip()):  # YAML 1.1 reads 1e-9 as text
+                hint = f" (YAML reads {value} as text: write {value.lower().replace('e', '.0e', 1)})"
+            raise SpecError(path, line, f"{name} must be a number in [0, 1), not {value!r}{hint}")
     eps = float(tolerances["eps"]) if magnitude else 0.0
     return Comparison(kind, float(tolerances["rtol"]), float(tolerances["atol"]), eps)
 

@@ -16,12 +16,15 @@ import shlex
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autograder.apps.course import Course
 from autograder.apps.kit.cases import KIT_CASES, KitError, VisibleCases
 from autograder.apps.kit.starter import student_functions
 from autograder.model import Case, CaseResult, Outcome, Problem, Report
+
+if TYPE_CHECKING:
+    from autograder.sandbox.limits import Limits
 
 # What `python -m autograder` refuses to start without (apps/cli.py): the kit's own needs, for any course.
 KIT_PACKAGES = ("numpy", "pyyaml")
@@ -75,7 +78,8 @@ def student_guide(cases: VisibleCases, problems: list[Problem], requirements: li
     notebooks = [name for name in course.submission_names if name.endswith(NOTEBOOK_SUFFIX)]
     functions = student_functions(problems, checked)
     kinds: set[str] = {case.comparison.kind for problem in problems for case in problem.cases}
-    timeout = _call_timeout(course)
+    limits = _limits(course)
+    timeout = limits.call_timeout
     sections = [
         f"# {course.title}: checking your work before you submit",
         f"This kit runs the **visible** test cases of {course.title} on your `{file}`, on your own computer. It runs "
@@ -87,15 +91,15 @@ def student_guide(cases: VisibleCases, problems: list[Problem], requirements: li
         _checking(course, file, notebooks, functions),
         _output(cases, kinds, timeout),
         _gradescope(cases, problems),
-        _good_to_know(kinds, timeout),
+        _good_to_know(kinds, timeout, limits.run_deadline),
     ]
     return "\n\n".join(sections).rstrip() + "\n"
 
 
-def _call_timeout(course: Course) -> float:
+def _limits(course: Course) -> Limits:
     from autograder.sandbox.limits import Limits
 
-    return Limits(**course.limits).call_timeout  # the configured value, not this machine's environment's
+    return Limits(**course.limits)  # the configured values, not this machine's environment's
 
 
 def install_command(requirements: list[str]) -> str:
@@ -343,12 +347,13 @@ Passing every visible case does not guarantee full marks: test your functions on
     return "\n".join([parts[0], "", *parts[1:]]) if len(parts) > 1 else parts[0]
 
 
-def _good_to_know(kinds: set[str], timeout: float) -> str:
+def _good_to_know(kinds: set[str], timeout: float, deadline: float) -> str:
     lines = [
         f"""## Good to know
 
 - Your file runs in a separate, restricted process, as on Gradescope. Each call gets {timeout:g} seconds,
-  and `input()` gets no input.
+  and all the calls of a grade {deadline:g} seconds together, hidden cases included: a call that takes
+  most of its limit every time can leave the last cases unrun. `input()` gets no input.
 - Top-level code runs when your file loads, statement by statement. A statement that fails costs
   only the names it would have defined. Keep long experiments out of the top level, or under
   `if __name__ == "__main__":`."""

@@ -85,6 +85,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
         except SpecError as error:
             found.errors.append(str(error))
     share_known_mistakes(found.problems)
+    found.errors += _one_reference_per_function(found.problems)
     for key in ("title", "number"):
         seen: dict[str, Problem] = {}
         for problem in found.problems:
@@ -123,6 +124,35 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             + "; ".join(_points_given(found, p) for p in found.problems if not p.graded_by_hand)
         )
     return found
+
+
+def _one_reference_per_function(problems: list[Problem]) -> list[str]:
+    """A function graded by two problems must be one function in both references.
+
+    A student submits one ``sample_mean``: two definitions that differ (an adopter's course, where each problem's
+    reference.py wrote its own) make the solution itself lose the points of one of them, while every spec on its
+    own is valid. The second problem imports the first's, as PS3's q2b imports fc_layer_params from q2a.
+    """
+    from autograder.engine.references import reference_module
+
+    first: dict[str, tuple[Problem, object]] = {}
+    errors = []
+    for problem in problems:
+        module = reference_module(problem.path.parent) if problem.path is not None else None
+        if module is None or problem.path is None:  # no reference to compare (the second test: for the type checker)
+            continue
+        for function in dict.fromkeys(case.function for case in problem.cases):
+            solver = getattr(module, function, None)
+            owner, owned = first.setdefault(function, (problem, solver))
+            if owned is not solver and owner.path is not None:
+                code = getattr(solver, "__code__", None)
+                at = f"{problem.path.parent / 'reference.py'}" + (f":{code.co_firstlineno}" if code else "")
+                errors.append(
+                    f"{at}: {function} is graded in {owner.path} too, where reference.py defines it another way; students "
+                    f"submit one {function}, so define it once: here, import it (`from ..{owner.path.parent.name}.reference "
+                    f"import {function}`)"
+                )
+    return errors
 
 
 HELPER_PREFIXES = ("_", "domain_")  # reference.py's own helpers and domains: not what students are asked to write
