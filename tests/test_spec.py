@@ -585,3 +585,27 @@ def test_a_total_of_a_parts_counts_that_are_not_whole_earns_the_follow_through_s
     report = _report(tmp_path, FLOAT_PART_SPEC, FLOAT_PARTS, "def unit(n):\n    return n * 3.0000000001\n\n" + total)
     assert not any(result.verdict.passed for result in report.results)
     assert {result.case.name for result in report.results if result.credit} == ({"total of one", "total of two"} if credited else set())
+
+
+def test_a_problem_folder_without_its_spec_is_named_not_skipped_in_silence(tmp_path: Path) -> None:
+    """An adopter's spec.yml (or one not written yet) made the folder no problem at all, and validate said nothing:
+    its points were simply missing from the course."""
+    from autograder.apps.kit.validate import validate
+
+    problems = _spec_dir(tmp_path, GOOD, "def double(x):\n    return 2 * x\n")
+    (problems / "qy").mkdir()
+    (problems / "qy" / "reference.py").write_text("def triple(x):\n    return 3 * x\n")
+    (problems / "qy" / "spec.yml").write_text(GOOD.replace("Qx", "Qy"))
+    (problems / "empty").mkdir()  # an empty folder is nothing half written: not named
+    warnings = [w for w in validate(problems, mutants=False).warnings if "no spec.yaml" in w]
+    assert warnings == [
+        f"{problems / 'qy'}: no spec.yaml here, so this folder is not a problem and nothing in it is graded (found spec.yml: name it spec.yaml)"
+    ]
+
+
+def test_a_reference_that_fails_as_it_is_imported_is_named_at_the_failing_line(tmp_path: Path) -> None:
+    """Any exception importing reference.py was reported at its line 1 (only a SyntaxError carries a line of its
+    own): the line is now the innermost frame of the problems folder."""
+    reference = "import math\n\n\ndef double(x):\n    return 2 * x\n\n\nTABLE = {}['missing']\n"
+    with pytest.raises(SpecError, match=r"reference\.py:8: cannot import: KeyError: 'missing'"):
+        load_problems(_spec_dir(tmp_path, GOOD, reference))

@@ -8,7 +8,9 @@ without a generic name like ``problems`` ever reaching ``sys.path``.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
 import types
 from pathlib import Path
 from typing import Any
@@ -34,9 +36,20 @@ def reference_module(problem_folder: Path) -> types.ModuleType | None:
     try:
         return importlib.import_module(f"{package}.{problem_folder.name}.reference")
     except Exception as error:  # noqa: BLE001 - report any failure of the instructor's file
-        raise SpecError(
-            problem_folder / "reference.py", getattr(error, "lineno", None) or 1, f"cannot import: {type(error).__name__}: {error}"
-        ) from None
+        path, line = _where_it_failed(error, problem_folder)
+        raise SpecError(path, line, f"cannot import: {type(error).__name__}: {error}") from None
+
+
+def _where_it_failed(error: Exception, problem_folder: Path) -> tuple[Path, int]:
+    """The file and line of the problems folder where importing a reference failed: a syntax error's own, else the
+    innermost frame in that folder (the reference, or another problem's it imports), else line 1 of the reference."""
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        return Path(error.filename), error.lineno
+    folder = str(problem_folder.parent.resolve())
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.lineno and os.path.realpath(frame.filename).startswith(folder + os.sep):
+            return Path(frame.filename), frame.lineno
+    return problem_folder / "reference.py", 1
 
 
 def copies(values: Any) -> Any:

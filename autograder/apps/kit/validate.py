@@ -110,6 +110,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
         found.warnings += [_helper_called(case) for case in helpers.values()]
         for case in problem.cases:
             found.errors += _case_errors(case)
+    found.warnings += _folders_without_a_spec(folder)
     course = load(folder)
     found.warnings += _package_warnings(course)
     if not found.errors:
@@ -124,6 +125,21 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             + "; ".join(_points_given(found, p) for p in found.problems if not p.graded_by_hand)
         )
     return found
+
+
+def _folders_without_a_spec(folder: Path) -> list[str]:
+    """A folder of problems/ with files but no spec.yaml is no problem at all: graded nowhere, said nowhere else
+    (an adopter's spec named spec.yml, or not written yet)."""
+    return [
+        f"{child}: no spec.yaml here, so this folder is not a problem and nothing in it is graded"
+        + (f" (found {', '.join(sorted(p.name for p in child.glob('*.y*ml')))}: name it spec.yaml)" if any(child.glob("*.y*ml")) else "")
+        for child in sorted(folder.iterdir())
+        if child.is_dir()
+        and not (child / "spec.yaml").exists()
+        and child.name != "__pycache__"
+        and not child.name.startswith(".")
+        and any(path.is_file() for path in child.iterdir())
+    ]
 
 
 def _one_reference_per_function(problems: list[Problem]) -> list[str]:
