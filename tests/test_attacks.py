@@ -38,7 +38,7 @@ from helpers import (
     status_uid,
 )
 
-from conftest import REPO, SOLUTION, scores_by_function, total_points
+from conftest import REPO, SOLUTION, scores_by_function, spec_problems, total_points
 
 pytestmark = [pytest.mark.slow, pytest.mark.ps3]  # hostile submissions against PS3, through run_autograder: `make test-slow`
 
@@ -165,7 +165,10 @@ def test_follow_through_on_a_hostile_part_answer_keeps_the_graders_memory_small(
     harness.submit({"ps3.py": hostile("follow_through_memory")})
     data = harness.run()
     classifier = cases_of(data, "conv_classifier_params")
-    assert [t["status"] for t in classifier].count("failed") == 1 and classifier[0]["status"] == "failed"
+    # Lost: each classifier case whose layer count is the attack's (224 down to 8 with 7x7 kernels)
+    hit = [case for problem in spec_problems() for case in problem.cases if case.function == "conv_classifier_params"]
+    hit = [case for case in hit if (case.args[0][1], case.args[1], case.args[2]) == (224, 7, 8)]
+    assert [t["status"] for t in classifier].count("failed") == len(hit) >= 1 and classifier[0]["status"] == "failed"
     assert classifier[0]["score"] == 0 and "Follow-through" not in classifier[0]["output"]
     layers = cases_of(data, "num_conv_layers")
     assert [t["status"] for t in layers].count("failed") == 1 and layers[0]["status"] == "failed"  # the part lost points
