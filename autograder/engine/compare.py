@@ -327,8 +327,22 @@ def _judge_int(expected: int, received: Any, relative: bool = True) -> Verdict:
         except OverflowError:  # e.g. a factorial returned by mistake
             error = "enormous"
         said = f" (relative error {error})" if relative else ""
-        return Verdict(False, WRONG, f"expected {_grouped(int(expected))}, received {_grouped(int(received))}{said}")
+        return Verdict(
+            False, WRONG, f"expected {_grouped(int(expected))}, received {_grouped(int(received))}{said}{_rounded(expected, received)}"
+        )
     return PASS
+
+
+def _rounded(expected: int, received: Any) -> str:
+    """Why a whole float is off by a little: it is the count as a 32-bit float holds it (or a 64-bit one, past 2**53)."""
+    if not isinstance(received, (float, np.floating)) or not abs(int(expected)) < 2**1000:
+        return ""
+    thirty_two = isinstance(received, (np.float32, np.float16))
+    if not thirty_two and float(expected) == float(received):
+        return ": a float holds whole numbers exactly only up to 2**53, so count in ints"
+    if thirty_two or (abs(int(expected)) < 2**127 and float(np.float32(expected)) == float(received)):
+        return ": a 32-bit float holds whole numbers exactly only up to 2**24 (16,777,216), so count in ints"
+    return ""
 
 
 def _judge_ints(expected: list[Any], received: Any) -> Verdict:
