@@ -196,3 +196,28 @@ def test_a_check_without_a_number_follows_its_problems_cases(lab: GradescopeLayo
     (check,) = [t for t in data["tests"] if t["name"].endswith("The last running sum is the total")]
     cases = [t for t in data["tests"] if t.get("number", "").startswith("2.") and "extra_data" in t and "case" in t["extra_data"]]
     assert check["number"] == f"2.{len(cases) + 1}"
+
+
+def test_an_engine_installed_without_a_course_says_to_pass_problems_and_where_build_runs(tmp_path: Path) -> None:
+    """pip installs the engine without problems/, setup.sh or run_autograder beside it: grade and validate pointed at
+    a site-packages/problems that does not exist ("the specs are broken"), and build said only that setup.sh was
+    missing (an adopter). A grade in a course's folder now refuses and says to pass --problems; build says where it
+    runs from."""
+    import shutil
+
+    course = _lab_copy(tmp_path)
+    site = tmp_path / "site-packages"
+    shutil.copytree(REPO / "autograder", site / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+    engine = {"PYTHONPATH": str(site), "PATH": os.environ.get("PATH", "")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "autograder", *args], cwd=course, env=engine, capture_output=True, text=True, check=False
+        )
+
+    for command in (["grade", "lab1.py"], ["validate"]):
+        untold = run(*command)
+        assert untold.returncode == 2 and "uses the engine's own, and this engine has none" in untold.stderr, untold.stderr
+        assert "Pass --problems problems" in untold.stderr
+    built = run("build", "--problems", "problems", "--out", "dist")
+    assert built.returncode != 0 and "run build from a clone of the repository" in built.stdout + built.stderr

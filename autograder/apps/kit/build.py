@@ -67,7 +67,12 @@ def gradescope_files(folder: Path) -> dict[str, Path | bytes]:
     files: dict[str, Path | bytes] = {}
     for name in GRADESCOPE_FILES:
         if not (PACKAGE_ROOT / name).is_file():
-            raise KitError(f"{PACKAGE_ROOT / name} is missing; the Gradescope zip needs it")
+            raise KitError(
+                f"{PACKAGE_ROOT / name} is missing; the Gradescope zip needs it. build packs the engine from a copy of its "
+                "repository (setup.sh, run_autograder, pyproject.toml beside autograder/), which an engine installed with "
+                "pip does not keep: run build from a clone of the repository (its .venv/bin/python -m autograder build "
+                "--problems <your course>/problems)"
+            )
         files[name] = PACKAGE_ROOT / name
     files.update(_tree(PACKAGE_ROOT / "autograder", "autograder/", ENGINE_SUFFIXES))
     files.update(_tree(folder, "problems/"))
