@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -25,7 +27,7 @@ from autograder.apps.batch.progress import Progress
 from autograder.apps.batch.records import Record
 from autograder.model import Problem
 
-from conftest import REPO, SOLUTION, Results, check_results, hears_ctrl_c, spec_problems, submission_with, total_points
+from conftest import REPO, SOLUTION, Results, check_results, course_config, hears_ctrl_c, spec_problems, submission_with, total_points
 
 # Its material is Problem Set 3's (ps3.py, its known mistakes); the batch totals of any course: test_batch_totals.py.
 pytestmark = pytest.mark.ps3
@@ -150,6 +152,8 @@ def test_report_has_every_section_and_escapes_student_text(graded: tuple[Path, P
     page = (out / "report.html").read_text(encoding="utf-8")
     for section in ["overview", "students", "loading", "slow", "distribution", "problems", "tests", "mistakes", "differences", "ungraded"]:
         assert f'<section id="{section}">' in page
+    title = html.escape(course_config().title)  # the course's own, not only the path it graded (an adopter)
+    assert re.search(rf"<title>{re.escape(title)}: autograder batch report of [^<]+</title>", page), page[:600]
     assert "<svg" in page and "<rect" in page
     assert "One layer too many" in page  # off_by_one's diagnosis, counted
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page

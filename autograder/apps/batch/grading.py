@@ -222,7 +222,7 @@ def _run(arguments: argparse.Namespace) -> int:
     try:
         write_csv(out / GRADES_NAME, rows, problems)
         write_feedback_pages(out, [(submission, record) for submission, record in rows if submission.id not in regraded])
-        write_report(out / REPORT_NAME, rows, problems, source=str(arguments.export))
+        write_report(out / REPORT_NAME, rows, problems, source=str(arguments.export), title=course.title)
     finally:
         _give_back(out)
     return _finish(rows, records, jobs, out, time.monotonic() - started, interrupted)

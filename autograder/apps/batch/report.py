@@ -97,12 +97,13 @@ tr:nth-child(even) { background: #f5f6f8; } th { background: #e8eaef; } td.n { t
 # --------------------------------------------------------------------------- report.html
 
 
-def write_report(path: Path, rows: Rows, problems: list[Problem], source: str = "") -> None:
-    """Write the report for ``rows`` (each a submission and its record, or None if not graded yet)."""
-    write_text(path, render(rows, problems, source))
+def write_report(path: Path, rows: Rows, problems: list[Problem], source: str = "", title: str = "") -> None:
+    """Write the report for ``rows`` (each a submission and its record, or None if not graded yet), headed with the
+    course's ``title`` and the ``source`` graded (a folder or an export)."""
+    write_text(path, render(rows, problems, source, title))
 
 
-def render(rows: Rows, problems: list[Problem], source: str = "") -> str:
+def render(rows: Rows, problems: list[Problem], source: str = "", title: str = "") -> str:
     scored: Scored = [(s, r) for s, r in rows if r]
     graded: Scored = [(s, r) for s, r in scored if r["status"] == "graded"]
     worth, maximum = points_possible((r for _, r in rows), problems)
@@ -118,9 +119,8 @@ def render(rows: Rows, problems: list[Problem], source: str = "") -> str:
         _section("differences", "Scores that differ from Gradescope's", _differences(scored)),
         _section("ungraded", "Submissions not graded", _ungraded(rows)),
     ]
-    html_title = to_html(
-        Message(Trusted("Autograder batch report: "), StudentText(source)) if source else Trusted("Autograder batch report")
-    )
+    heading = Trusted(f"{title}: autograder batch report" if title else "Autograder batch report")
+    html_title = to_html(Message(heading, Trusted(" of "), StudentText(source)) if source else heading)
     script_hash = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
     policy = (
         f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{script_hash}'; "
