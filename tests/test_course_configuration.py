@@ -93,6 +93,11 @@ def test_validate_warns_of_a_student_package_unpinned_or_not_installed(tmp_path:
     assert len(warnings) == 2, warnings
     assert "'numpy' names no version: pin it (numpy==VERSION)" in warnings[0]
     assert "'surely-not-a-package-here' is not installed here: check its name on pypi.org" in warnings[1]
+    # each at its own line of assignment.yaml
+    lines = config.read_text().splitlines()
+    assert [w.split(": student_packages")[0] for w in warnings] == [
+        f"{config}:{lines.index(text) + 1}" for text in ('  - "numpy"', '  - "surely-not-a-package-here==2.4.0"')
+    ]
 
 
 def _lab_copy(tmp_path: Path) -> Path:

@@ -250,9 +250,11 @@ def _package_warnings(course: Course) -> list[str]:
     Python does not have (a misspelled name fails setup.sh on Gradescope; `make grade` installs the right ones)."""
     import importlib.metadata
 
-    where = f"{course.path or 'assignment.yaml'}: student_packages"
+    lines = course.path.read_text(encoding="utf-8", errors="replace").splitlines() if course.path else []
     warnings = []
     for requirement in course.student_packages:
+        line = next((number for number, text in enumerate(lines, 1) if requirement in text), None)
+        where = f"{course.path or 'assignment.yaml'}{f':{line}' if line else ''}: student_packages"
         name = requirement_name(requirement)
         if "==" not in requirement.split(";")[0]:
             warnings.append(f"{where}: {requirement!r} names no version: pin it ({name}==VERSION), as constraints.txt pins the engine's")
