@@ -28,10 +28,8 @@ import math
 import numbers
 import os
 import re
-import select
 import struct
 import sys
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, NamedTuple
@@ -43,7 +41,6 @@ if TYPE_CHECKING:  # NumPy is imported where it is used: importing this module m
     import numpy as np
 
 MAX_DEPTH = 32
-RAW_READS_AT_END = 4  # reads of the raw output pipe a call's end makes before its marker (64 kB each)
 LONG_INT_BITS = 12_000  # about 3,600 digits: longer ints travel in hex, which has no length limit and costs linear time
 
 
@@ -343,24 +340,18 @@ class _CappedOutput(io.TextIOBase):
     dropping the rest here makes printing megabytes cost almost nothing, where
     sending it through the pipe to be thrown away could use up the call's time.
     Writes straight to the file descriptor, unbuffered, so nothing printed just
-    before a crash is lost. What the submission writes to its file descriptors 1
-    and 2 itself (``os.write``, a process it started) goes through :meth:`pump`
-    into the same allowance: a process writing there forever while a call slept
-    made the grader read at pipe speed, a core of its CPU (red team); the
-    worker now reads it, at the submission's own cost, and passes on its share.
+    before a crash is lost. Raw ``os.write(1, ...)`` still goes to the pipe,
+    where the grader's own cap applies.
     """
 
     NOTE = "\n... ({} more bytes of output not kept)\n"
     encoding = "utf-8"
     errors = "backslashreplace"
 
-    def __init__(self, fd: int, cap: int | None, marker: bytes = b"", fileno: int | None = None) -> None:
+    def __init__(self, fd: int, cap: int | None, marker: bytes = b"") -> None:
         super().__init__()
         self._fd = fd
-        self._fileno = fd if fileno is None else fileno  # what sys.stdout.fileno() says: raw writes there go through pump()
         self._marker = marker
-        self._lock = threading.RLock()  # the pump's thread writes too; reentrant for a signal handler that prints
-        self._raw: int | None = None  # the (non-blocking) pipe pump() empties, read under the lock only
         # Room is left for the note, so that the grader, keeping ``cap`` bytes, shows it.
         self._cap = None if cap is None else max(cap - len(self.NOTE) - 20, 0)
         self._room = self._cap
@@ -368,47 +359,13 @@ class _CappedOutput(io.TextIOBase):
         self.buffer = _CappedBytes(self)
 
     def fileno(self) -> int:
-        return self._fileno
+        return self._fd
 
     def writable(self) -> bool:
         return True
 
     def isatty(self) -> bool:
         return False
-
-    def pump(self, raw: int) -> None:
-        """Pass what arrives on ``raw`` (non-blocking) into this call's allowance, dropping the rest, until every
-        writer is gone. Each read is made and passed on under the lock, so end_of_call never finds a read half done."""
-        self._raw = raw
-        os.register_at_fork(after_in_child=self._forked)
-        poller = select.poll()
-        poller.register(raw, select.POLLIN)
-        while True:
-            try:
-                poller.poll()
-            except InterruptedError:
-                continue
-            with self._lock:
-                if not self._pass_on_raw():
-                    self._raw = None
-                    return
-
-    def _pass_on_raw(self) -> bool:
-        """One read of the raw pipe passed on; False once every writer is gone (or the pipe is)."""
-        if self._raw is None:
-            return False
-        try:
-            data = os.read(self._raw, 1 << 16)
-        except (BlockingIOError, InterruptedError):  # emptied meanwhile by end_of_call
-            return True
-        except OSError:
-            return False
-        self.write_bytes(data)
-        return bool(data)
-
-    def _forked(self) -> None:
-        """In a child the submission forked: no pump thread, and the lock may have been held by it at the fork."""
-        self._lock, self._raw = threading.RLock(), None
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
@@ -420,36 +377,28 @@ class _CappedOutput(io.TextIOBase):
         return len(text)
 
     def write_bytes(self, data: bytes) -> None:
-        with self._lock:
-            if self._room is not None:
-                kept = data[: max(self._room, 0)]
-                self._dropped += len(data) - len(kept)
-                self._room -= len(kept)
-                data = kept
-            view = memoryview(data)
-            while view:
-                try:
-                    view = view[os.write(self._fd, view) :]
-                except InterruptedError:
-                    continue
-                except OSError:  # the grader is gone or the descriptor was closed: the output is lost, not the call
-                    return
+        if self._room is not None:
+            kept = data[: max(self._room, 0)]
+            self._dropped += len(data) - len(kept)
+            self._room -= len(kept)
+            data = kept
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self._fd, view) :]
+            except InterruptedError:
+                continue
+            except OSError:  # the grader is gone or the descriptor was closed: the output is lost, not the call
+                return
 
     def end_of_call(self) -> None:
-        """Say how much was dropped, mark where this call's output ends, and give the next call its own allowance.
-
-        What the call wrote raw and the pump has not read yet is passed on first, up to RAW_READS_AT_END reads
-        (a process writing forever never empties the pipe: its output runs on into the next call's)."""
-        with self._lock:
-            for _ in range(RAW_READS_AT_END):
-                if self._raw is None or not select.select([self._raw], [], [], 0)[0] or not self._pass_on_raw():
-                    break
-            dropped, self._dropped, self._room = self._dropped, 0, self._cap
-            room, self._room = self._room, None
-            if dropped:
-                self.write_bytes(self.NOTE.format(dropped).encode())
-            self.write_bytes(self._marker)
-            self._room = room
+        """Say how much was dropped, mark where this call's output ends, and give the next call its own allowance."""
+        dropped, self._dropped, self._room = self._dropped, 0, self._cap
+        room, self._room = self._room, None
+        if dropped:
+            self.write_bytes(self.NOTE.format(dropped).encode())
+        self.write_bytes(self._marker)
+        self._room = room
 
 
 class _CappedBytes(io.RawIOBase):
@@ -476,7 +425,7 @@ def main(config: WorkerConfig) -> None:
     requests, replies = RequestPipe(os.dup(0)), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)
-    os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe (until the pump takes both, below)
+    os.dup2(2, 1)  # the student's stdout joins stderr in the capture pipe
     os.chdir(config["workdir"])
     protections: dict[str, object] = {"limits": confine.apply_limits(config["limits"])}
     if config["mounts"]:
@@ -495,15 +444,7 @@ def main(config: WorkerConfig) -> None:
 
     import numpy  # noqa: F401 - loaded before the submission, under the limits
 
-    # The capture pipe is written by the capped output alone; the submission's descriptors 1 and 2 become a pipe of
-    # the worker's own, which the pump's thread reads into the same allowance.
-    raw, raw_write = os.pipe()
-    os.set_blocking(raw, False)
-    output = _CappedOutput(os.dup(2), config["output_bytes"], config["output_marker"].encode(), fileno=1)
-    os.dup2(raw_write, 1)
-    os.dup2(raw_write, 2)
-    os.close(raw_write)
-    threading.Thread(target=output.pump, args=(raw,), name="autograder output pump", daemon=True).start()
+    output = _CappedOutput(1, config["output_bytes"], config["output_marker"].encode())
     for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
         setattr(sys, stream, output)
     if config["packages"] is not None:

