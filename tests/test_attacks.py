@@ -363,11 +363,14 @@ def test_the_student_is_told_that_their_output_was_cut(harness: Harness) -> None
 
 
 def test_forged_end_of_call_markers_keep_the_graders_memory_bounded(harness: Harness) -> None:
-    """Each marker beyond the outputs still owed is printed text, under the cap: not another output to keep."""
+    """Each marker beyond the outputs still owed is printed text, under the cap: not another output to keep. Past
+    the cap the grader reads in pauses, so the gigabyte written at import runs past the loading time: the rest of
+    the file is not run (its conv2d wrapper among it), which costs the submission nothing here."""
     harness.submit({"ps3.py": hostile("forged_markers")})
     data = harness.run()
     assert data["score"] == TOTAL
-    assert_scores(data)
+    assert_scores(data, imports_cleanly=False)
+    assert "Problems loading your file" not in data["output"] or "LoadingTooLong" in data["output"], data["output"]
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     assert all(len(case["output"]) < 40_000 for case in cases_of(data, "conv2d")), "a call's output is no longer capped"
     assert_clean(harness)
@@ -375,9 +378,13 @@ def test_forged_end_of_call_markers_keep_the_graders_memory_bounded(harness: Har
 
 @as_root
 def test_endless_writers_on_the_output_pipe_neither_hang_nor_survive(harness: Harness) -> None:
+    """Four processes writing raw to the output forever: the grade ends, no writer survives it, and what the flood
+    costs is the submission's own (a call whose end-of-call marker the flood held up past its time limit), never a
+    wrong answer, and never the grader's CPU (read in pauses past the cap: test_sandbox)."""
     harness.submit({"ps3.py": hostile("output_flood_daemons")})
-    data = harness.run(timeout=120)  # a grader left draining the pipe forever would reach this bound
-    assert data["score"] == TOTAL
+    data = harness.run(timeout=300)  # a grader left draining the pipe forever would reach this bound
+    lost = [case for case in data["tests"] if case.get("max_score") and case["score"] < case["max_score"]]
+    assert all("ran out of time" in case["output"] or "was not run" in case["output"] for case in lost), lost[:2]
     assert_clean(harness)
 
 

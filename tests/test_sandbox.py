@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -556,3 +557,35 @@ def test_a_workers_folder_is_made_elsewhere_when_tmpdir_cannot_be_written(tmp_pa
     finally:
         process._remove(folder)
     assert not folder.exists()
+
+
+FLOODED = """\
+import os, time
+
+if os.fork() == 0:  # a process of the submission's writing raw to its output forever, past every cap
+    while True:
+        os.write(2, b"x" * 65536)
+
+
+def slow(n):
+    time.sleep(1.0)
+    return n
+"""
+
+
+def test_output_flooded_past_its_cap_is_read_in_pauses_not_at_pipe_speed(tmp_path: Path) -> None:
+    """A process writing raw to the worker's output forever while calls slept within their time made the grader read
+    at pipe speed: 18.9 s of its CPU for six slow calls (red team), in a batch taken from the other slots. Past the
+    call's cap the grader reads in pauses; the flood may then hold up the worker's own end-of-call marker, and so its
+    answer: that costs the flooding submission's calls alone, never the grader's time."""
+    path = tmp_path / "submission.py"
+    path.write_text(FLOODED)
+    with CallGate.started(Sandbox(path, Limits(call_timeout=3, output_bytes=2000))) as gate:
+        assert not gate.imported.fatal
+        before, started = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        outcomes = list(gate.stream([Call("slow", [n], {}) for n in range(2)]))
+        after, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - started
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert {outcome.kind for outcome in outcomes} <= {"returned", "timeout"}, outcomes
+    assert all(len(outcome.output) < 2100 for outcome in outcomes)
+    assert wall >= 1.0 and cpu < wall / 10, (cpu, wall)

@@ -30,6 +30,7 @@ from autograder.sandbox.reply import JsonBudget, ReplyError, decode_reply, read_
 from autograder.sandbox.zygote import ISOLATION_FAILED, WorkerProcess
 
 IMPORT_SHARE = 0.9  # of the import timeout, the worker's own loading budget: it stops the file's code there
+OUTPUT_PAUSE = 0.01  # seconds between reads of a call's output once its capture is full (see Sandbox._wait)
 JSON_REPLIES_BUDGET = 64  # a grading's replies may hold this many largest replies' JSON in all (128 MB by default)
 
 
@@ -161,6 +162,7 @@ class Sandbox:
         self._markers_owed = 1  # ends of output still to come: the import's, then one per call sent (see _drain_output)
         self._output_tail = b""
         self._output_open = True  # until the worker's output reaches its end (it closed its stdout and stderr)
+        self._output_paused_until = 0.0  # output past the call's cap is read at most once per OUTPUT_PAUSE
 
     def ready(self) -> ImportReport:
         """Wait for the submission to be imported; report what loaded and what broke.
@@ -362,16 +364,26 @@ class Sandbox:
     def _wait(self, deadline: float) -> None:
         """Block until a reply can be read, writing pending requests and draining the worker's output meanwhile."""
         while True:
-            remaining = deadline - time.monotonic()
+            now = time.monotonic()
+            remaining = deadline - now
             if remaining <= 0:
                 raise WorkerGone("timeout", "no answer before the deadline")
             writers = [self._requests] if self._outbox else []
             # An output at its end is always "readable": watched still, select would return at once, and the grader
-            # spin at full CPU until the reply came (a worker that closed its stdout and stderr, then slept).
-            readers = [self._replies, self._output] if self._output_open else [self._replies]
-            ready_read, ready_write, _ = select.select(readers, writers, [], remaining)
+            # spin at full CPU until the reply came (a worker that closed its stdout and stderr, then slept). Output
+            # past the call's cap is only thrown away: read at pipe speed (a process the submission forked, writing
+            # raw to the pipe while calls slept) it cost the grader a core (red team); read in pauses, the writer
+            # waits instead. The worker's own output is cut below the cap (worker._CappedOutput), so only raw
+            # writes get here; a flood that keeps the pipe full can hold up the worker's end-of-call marker, and so
+            # its own answers: its calls then time out, a cost to that submission alone.
+            paused = self._output_paused_until - now
+            readers = [self._replies, self._output] if self._output_open and paused <= 0 else [self._replies]
+            timeout = min(remaining, paused) if self._output_open and paused > 0 else remaining
+            ready_read, ready_write, _ = select.select(readers, writers, [], timeout)
             if self._output in ready_read:
                 self._drain_output()
+                if len(self._captured) >= self.limits.output_bytes:
+                    self._output_paused_until = time.monotonic() + OUTPUT_PAUSE
             if ready_write:
                 self._send_pending()
             if self._replies in ready_read:
