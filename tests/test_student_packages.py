@@ -11,8 +11,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import pkgutil
+import re
+import subprocess
 import sys
 from importlib import metadata
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ import yaml
 
 from autograder.sandbox import importable
 
-from conftest import FIXTURES, SOLUTION, GradescopeLayout, Results, course_config, scores_by_function, total_points
+from conftest import FIXTURES, REPO, SOLUTION, GradescopeLayout, Results, course_config, scores_by_function, total_points
 
 LAB = FIXTURES / "lab1"
 
@@ -94,37 +97,60 @@ def test_a_package_installed_here_but_not_on_gradescope_is_refused_as_gradescope
     that imports it loses what it breaks here too, rather than passing locally and failing on Gradescope."""
     assert importlib.util.find_spec("hypothesis") is not None  # installed: a refusal is the rule's, not a missing package
     course = course_config(LAB / "problems")
-    assert "hypothesis" not in importable.top_level_names([importable.ENGINE_DISTRIBUTION, *course.package_names], sys.path)
+    assert "hypothesis" not in importable.top_level_names([*importable.ENGINE_REQUIREMENTS, *course.package_names], sys.path)
     data = _grade_lab(tmp_path, HYPOTHESIS_RUNNING_SUM)
-    assert "No module named 'hypothesis' where your work is graded" in data["output"], data["output"]
-    assert f"Besides Python's standard library you may import: {', '.join(course.package_names)}." in data["output"]
+    advice = f"Besides Python's standard library you may import: {', '.join(course.package_names)}."
+    assert f"No module named 'hypothesis'. {advice}" in data["output"], data["output"]
     assert data["score"] < total_points(LAB / "problems")  # running_sum needs signal.lfilter: it is not defined
 
 
-def test_a_dependency_of_a_listed_package_may_be_imported_and_an_unrelated_one_may_not(tmp_path: Path) -> None:
+def test_a_dependency_of_a_listed_package_may_be_imported_and_an_unrelated_one_may_not() -> None:
     """The closure follows Requires-Dist (no extras): the engine needs nbformat, which needs jsonschema; the
-    engine's own test extra (hypothesis) is not on Gradescope."""
-    finder = importable._Finder([importable.ENGINE_DISTRIBUTION], str(tmp_path))
-    assert finder.find_spec("jsonschema") is None  # engine -> nbformat -> jsonschema
-    assert finder.find_spec("yaml") is None  # PyYAML: its import name is not its distribution's
-    with pytest.raises(ModuleNotFoundError, match="'hypothesis' where your work is graded"):
-        finder.find_spec("hypothesis")
-    (tmp_path / "hypothesis.py").write_text("")  # the student's own module of that name is theirs to import
-    sys.path.insert(0, str(tmp_path))
-    try:
-        assert importable._Finder([importable.ENGINE_DISTRIBUTION], str(tmp_path)).find_spec("hypothesis") is None
-    finally:
-        sys.path.remove(str(tmp_path))
+    engine's own test extra (hypothesis) is not on Gradescope, so it is not found."""
+    finder = importable._Finder([*importable.ENGINE_REQUIREMENTS])
+    assert finder.find_spec("jsonschema") is not None  # engine -> nbformat -> jsonschema
+    assert finder.find_spec("yaml") is not None  # PyYAML: its import name is not its distribution's
+    assert finder.find_spec("hypothesis") is None and PathFinder.find_spec("hypothesis") is not None
 
 
-def test_every_module_of_the_standard_librarys_folders_is_allowed(tmp_path: Path) -> None:
+PROBES = """
+import importlib.util, sys
+from autograder.sandbox import importable
+importable.restrict([])
+print(importlib.util.find_spec("hypothesis"), importlib.util.find_spec("numpy") is not None)
+try:
+    import hypothesis
+except ModuleNotFoundError as error:
+    print(error)
+import importlib.metadata
+print(importlib.metadata.version("numpy") == __import__("numpy").__version__)
+"""
+
+
+def test_a_hidden_package_is_one_python_does_not_find_however_it_is_probed() -> None:
+    """Code that probes an optional package with importlib.util.find_spec gets None, as where it is not installed,
+    and import fails with Python's own message; importlib.metadata still reads the installed distributions."""
+    done = subprocess.run([sys.executable, "-c", PROBES], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.splitlines() == ["None True", "No module named 'hypothesis'", "True"], done.stdout + done.stderr
+
+
+def test_the_engines_requirements_are_its_pyprojects_dependencies() -> None:
+    """The worker reads the engine's requirements from a constant (the student kit ships the engine as source, not
+    installed): it must name what pyproject.toml installs."""
+    text = (REPO / "pyproject.toml").read_text()
+    block = text[text.index("dependencies = [") : text.index("]", text.index("dependencies = ["))]
+    named = {importable._normalized(match) for match in re.findall(r'^\s*"([A-Za-z0-9._-]+)', block, re.MULTILINE)}
+    assert named == {importable._normalized(name) for name in importable.ENGINE_REQUIREMENTS}
+
+
+def test_every_module_of_the_standard_librarys_folders_is_allowed() -> None:
     """Not only what sys.stdlib_module_names lists: the folder holds modules found by computed names
     (Debian's _sysconfigdata__x86_64-linux-gnu, imported by sysconfig), and lib-dynload its extensions."""
-    finder = importable._Finder([], str(tmp_path))
+    finder = importable._Finder([])
     folders = [importable.STANDARD_LIBRARY, os.path.join(importable.STANDARD_LIBRARY, "lib-dynload")]
     names = {module.name for module in pkgutil.iter_modules(folders)}
     assert len(names) > 150
-    assert [name for name in sorted(names) if _refused(finder, name)] == []
+    assert [name for name in sorted(names) if PathFinder.find_spec(name) is not None and finder.find_spec(name) is None] == []
 
 
 def test_the_closure_reads_each_distribution_as_importlib_metadata_does() -> None:
@@ -154,11 +180,3 @@ def _modules_from_files(distribution: metadata.Distribution) -> set[str]:
         elif len(file.parts) == 1 and top.endswith((".py", ".so", ".pyd")):
             modules.add(top.partition(".")[0])
     return modules
-
-
-def _refused(finder: importable._Finder, name: str) -> bool:
-    try:
-        finder.find_spec(name)
-    except ModuleNotFoundError:
-        return True
-    return False

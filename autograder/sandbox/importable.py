@@ -4,12 +4,13 @@ Gradescope's image holds Python, the engine and the packages the course lists
 (setup.sh installs them with their dependencies, nothing else). A TA's or a
 student's machine holds more: pandas for their own work, SciPy for the
 engine's tests. A file importing one of those would pass there and fail on
-Gradescope, so the worker refuses any third-party module that the grading
-image would not have: a top-level module that is neither the standard
-library, nor a file in the submission's folder, nor part of a distribution in
-the dependency closure of the engine and the course's packages. The refusal is
-the ModuleNotFoundError Python raises for a module that is not installed, so
-libraries that try optional imports behave as they do on Gradescope.
+Gradescope, so the worker does not find any third-party module that the
+grading image would not have: a top-level module that is neither the standard
+library nor part of a distribution in the dependency closure of the engine's
+requirements and the course's packages. Importing one fails with Python's own
+ModuleNotFoundError for a module that is not installed, so libraries that try
+optional imports, and code that probes with importlib.util.find_spec, behave as
+they do on Gradescope.
 
 This is a fidelity rule, not a protection: student code can undo it, and gains
 nothing by doing so, since the module it reaches is missing where it is graded.
@@ -27,40 +28,44 @@ from collections.abc import Iterable, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
 from types import ModuleType
 
-ENGINE_DISTRIBUTION = "gradescope-sandbox-autograder"  # pyproject.toml's name: its dependencies are on every image
+# The engine's own requirements (pyproject.toml's dependencies, checked by a test): every image has them and what
+# they require, whether the engine is installed (Gradescope, a TA's venv) or shipped as source (the student kit).
+ENGINE_REQUIREMENTS = ("numpy", "pyyaml", "gradescope-utils", "nbformat", "ipython", "pytest")
 STANDARD_LIBRARY = os.path.dirname(os.path.abspath(os.__file__))  # lib-dynload and site-packages are inside it
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-def restrict(packages: Sequence[str], folder: str) -> None:
-    """From now on, refuse top-level imports outside the closure of ``packages`` (distribution names), the
-    engine's, the standard library and ``folder``'s own modules."""
-    sys.meta_path.insert(0, _Finder([ENGINE_DISTRIBUTION, *packages], folder))
+def restrict(packages: Sequence[str]) -> None:
+    """From now on, hide the top-level modules outside the closure of ``packages`` (distribution names), the
+    engine's requirements and the standard library: Python's path finder is replaced by one that does not find them."""
+    finder = _Finder([*ENGINE_REQUIREMENTS, *packages])
+    sys.meta_path[:] = [finder if entry is PathFinder else entry for entry in sys.meta_path]
 
 
 class _Finder:
-    """A meta path finder that finds nothing: it only refuses what the grading image would not have."""
+    """Python's path finder, blind to what the grading image would not have.
 
-    def __init__(self, distributions: list[str], folder: str) -> None:
+    Not found, rather than refused: ``import pandas`` then fails with the ModuleNotFoundError of a package that is
+    not installed, and ``importlib.util.find_spec("pandas")``, the usual probe for an optional package, returns
+    None, as on Gradescope. Everything else (importlib.metadata's distributions, the caches) is PathFinder's own.
+    """
+
+    def __init__(self, distributions: list[str]) -> None:
         self.distributions = distributions
-        self.folder = os.path.realpath(folder)
         self.allowed: frozenset[str] | None = None  # top-level module names of the closure, read when first needed
 
     def find_spec(self, name: str, path: Sequence[str] | None = None, target: ModuleType | None = None) -> ModuleSpec | None:
-        if path is not None or name in sys.stdlib_module_names or name == __name__.partition(".")[0]:
-            return None  # a submodule (its package was let in), the standard library, the engine itself
-        found = PathFinder.find_spec(name)
-        if found is None or _inside(found, self.folder) or _inside(found, STANDARD_LIBRARY, but_not=("site-packages", "dist-packages")):
-            return None  # not installed (Python's own error follows), the student's own module, or the standard library's
+        found = PathFinder.find_spec(name, path, target)
+        if found is None or path is not None or name in sys.stdlib_module_names or name == __name__.partition(".")[0]:
+            return found  # a submodule (its package was let in), the standard library, the engine itself
+        if _inside(found, STANDARD_LIBRARY, but_not=("site-packages", "dist-packages")):
+            return found
         if self.allowed is None:
             self.allowed = frozenset(top_level_names(self.distributions, sys.path))
-        if name in self.allowed:
-            return None
-        raise ModuleNotFoundError(
-            f"No module named '{name}' where your work is graded: it is installed on this computer, "
-            "but it is not one of the packages this course lets you import",
-            name=name,
-        )
+        return found if name in self.allowed else None
+
+    def __getattr__(self, attribute: str) -> object:
+        return getattr(PathFinder, attribute)  # find_distributions, invalidate_caches
 
 
 def _inside(spec: ModuleSpec, folder: str, but_not: tuple[str, ...] = ()) -> bool:
@@ -98,6 +103,12 @@ def top_level_names(distributions: Iterable[str], search_path: Sequence[str]) ->
         names.update(_modules_of(folder))
         pending.extend(_requirements(folder))
     return names
+
+
+def import_names(distribution: str, search_path: Sequence[str]) -> set[str]:
+    """The top-level modules ``distribution`` itself installed on ``search_path`` (none when it is not installed)."""
+    folder = _installed(search_path).get(_normalized(distribution))
+    return _modules_of(folder) if folder else set()
 
 
 def _installed(search_path: Sequence[str]) -> dict[str, str]:

@@ -448,7 +448,7 @@ def main(config: WorkerConfig) -> None:
     for stream in ("stdout", "stderr", "__stdout__", "__stderr__"):
         setattr(sys, stream, output)
     if config["packages"] is not None:
-        importable.restrict(config["packages"], config["workdir"])
+        importable.restrict(config["packages"])
     module, problems = loader.import_submission(config["submission"], config["cell_marker"], config["import_seconds"])
     loaded = time.monotonic() - started  # before waiting for the grader's first request, which is not loading
     try:
