@@ -76,6 +76,9 @@ def test_selfcheck_imports_what_students_may_import_as_the_workers_user() -> Non
 
     failure = prove_the_worker_runs(["no_such_package_anywhere"])
     assert failure is not None and "No module named 'no_such_package_anywhere'" in failure
+    # A package imported by another name than pip's (pyyaml as yaml, typing-extensions as typing_extensions): the
+    # probe imported the distribution's name, and a course listing one failed setup.sh (review).
+    assert prove_the_worker_runs(["pyyaml", "typing-extensions"]) is None
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -52,7 +53,8 @@ class Course(NamedTuple):  # a NamedTuple: a frozen dataclass compiles six metho
 
     @property
     def package_names(self) -> list[str]:
-        """The importable names students may use, e.g. ["numpy", "scipy"]."""
+        """The distributions students may use, as pip names them, e.g. ["numpy", "scipy"] (their import names may
+        differ: ``scikit-learn`` is imported as ``sklearn``)."""
         return list(dict.fromkeys(name for name in map(requirement_name, self.student_packages) if name))
 
     def make_limits(self) -> Limits:
@@ -61,12 +63,10 @@ class Course(NamedTuple):  # a NamedTuple: a frozen dataclass compiles six metho
 
 
 def requirement_name(requirement: str) -> str:
-    """The package a pip requirement names: ``numpy`` of ``numpy==2.2.6; python_version < '3.11'``, of
-    ``scipy~=1.14`` or of ``torch[cpu]>=2``."""
-    name = requirement.split(";")[0]
-    for ends_the_name in "=<>~![":
-        name = name.split(ends_the_name)[0]
-    return name.strip()
+    """The package a pip requirement names (PEP 508): ``numpy`` of ``numpy==2.2.6; python_version < '3.11'``, of
+    ``scipy~=1.14``, of ``torch[cpu]>=2`` or of ``mylib @ https://example.org/mylib.whl``; "" when it names none."""
+    found = re.match(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)", requirement)
+    return found.group(1) if found else ""
 
 
 def load(problems: Path) -> Course:

@@ -60,6 +60,20 @@ def identity():
 """
 
 
+def _import_names(packages: list[str]) -> list[str]:
+    """A module each package is imported by (``yaml`` for pyyaml, ``sklearn`` for scikit-learn), read from what it
+    installed; its own name where it is not installed here (the import then fails, and says so)."""
+    import sys
+
+    from autograder.sandbox.importable import import_names
+
+    chosen = []
+    for package in packages:
+        public = sorted(name for name in import_names(package, sys.path) if name.isidentifier() and not name.startswith("_"))
+        chosen.append(public[0] if public else package.replace("-", "_"))
+    return chosen
+
+
 def prove_the_worker_runs(packages: list[str], worker_user: str | None = DEFAULT_WORKER_USER) -> str | None:
     """Run a tiny submission through the real sandbox; why it failed, or None when it ran as it must.
 
@@ -80,7 +94,7 @@ def prove_the_worker_runs(packages: list[str], worker_user: str | None = DEFAULT
         return reason
     with tempfile.TemporaryDirectory() as folder:
         probe = Path(folder) / "probe.py"
-        probe.write_text(PROBE.format(imports="\n".join(f"import {name}" for name in packages)), encoding="utf-8")
+        probe.write_text(PROBE.format(imports="\n".join(f"import {name}" for name in _import_names(packages))), encoding="utf-8")
         with Sandbox(probe, Limits.from_environment(), worker_user, packages) as box:
             loaded = box.ready()
             if loaded.fatal or loaded.problems:
