@@ -729,20 +729,30 @@ def test_a_wrong_dict_names_the_missing_and_the_extra_keys_and_shows_what_came()
 
 
 @pytest.mark.parametrize(
-    ("received", "said"),
+    ("expected", "received", "said"),
     [
-        (np.float32(11_329_414_656), "a 32-bit float holds whole numbers exactly only up to 2**24"),
-        (float(np.float32(11_329_414_656)), "a 32-bit float holds whole numbers exactly only up to 2**24"),
-        (float(2**60 + 1), "a float holds whole numbers exactly only up to 2**53"),
-        (11_329_414_657.0, None),
-        (11_329_414_657, None),
+        (11_329_414_656, np.float32(11_329_414_656), "a 32-bit float holds whole numbers exactly only up to 2**24"),
+        (11_329_414_656, float(np.float32(11_329_414_656)), "a 32-bit float holds whole numbers exactly only up to 2**24"),
+        (2**60 + 1, float(2**60 + 1), "a 64-bit float holds whole numbers exactly only up to 2**53"),
+        (4097, np.float16(4097), "a 16-bit float holds whole numbers exactly only up to 2**11"),
+        (11_329_414_656, 11_329_414_657.0, None),
+        (7, np.float32(5), None),
+        (11_329_414_656, 11_329_414_657, None),
     ],
-    ids=["float32", "float32 as a Python float", "float64 past 2**53", "a whole float, simply wrong", "an int"],
+    ids=[
+        "float32",
+        "float32 as a Python float",
+        "float64 past 2**53",
+        "float16",
+        "a whole float, simply wrong",
+        "a float32, simply wrong",
+        "an int",
+    ],
 )
-def test_a_count_rounded_by_a_float_says_so(received: object, said: str | None) -> None:
+def test_a_count_rounded_by_a_float_says_so(expected: int, received: object, said: str | None) -> None:
     """fc_layer_params in float32 was only "relative error 4.52e-08" (red team), where the int32 slip has a message of
-    its own: a whole float that is the count as a float holds it says why it is off."""
-    expected = 2**60 + 1 if said and "2**53" in said else 11_329_414_656
+    its own: a whole float that is exactly the count as a float of its width holds it says why it is off, and no
+    other wrong answer does (a float32 that is simply wrong included)."""
     verdict = judge(expected, received, Comparison("int"))
     assert not verdict.passed
     assert (said in verdict.detail) if said else ("float holds" not in verdict.detail), verdict.detail

@@ -334,14 +334,18 @@ def _judge_int(expected: int, received: Any, relative: bool = True) -> Verdict:
 
 
 def _rounded(expected: int, received: Any) -> str:
-    """Why a whole float is off by a little: it is the count as a 32-bit float holds it (or a 64-bit one, past 2**53)."""
+    """Why a whole float is off by a little: it is the count as a float of some width holds it (each holds whole
+    numbers exactly only up to a power of two, 2**24 for 32 bits), said only when the answer is exactly that."""
     if not isinstance(received, (float, np.floating)) or not abs(int(expected)) < 2**1000:
         return ""
-    thirty_two = isinstance(received, (np.float32, np.float16))
-    if not thirty_two and float(expected) == float(received):
-        return ": a float holds whole numbers exactly only up to 2**53, so count in ints"
-    if thirty_two or (abs(int(expected)) < 2**127 and float(np.float32(expected)) == float(received)):
-        return ": a 32-bit float holds whole numbers exactly only up to 2**24 (16,777,216), so count in ints"
+    widths = [np.float16, np.float32] if isinstance(received, (np.float16, np.float32)) else [np.float64, np.float32, np.float16]
+    for width in widths:
+        limit = np.finfo(width).nmant + 1  # 11, 24, 53
+        with np.errstate(over="ignore"):
+            held = float(width(expected)) if abs(int(expected)) < np.finfo(width).max else None
+        if held == float(received) and held != int(expected):
+            bits = np.dtype(width).itemsize * 8
+            return f": a {bits}-bit float holds whole numbers exactly only up to 2**{limit} ({2**limit:,}), so count in ints"
     return ""
 
 
