@@ -404,10 +404,13 @@ class _Draws:
         for number in range(1, self.tries + 1):
             repeated = _shuffled(rng, drawn[-1].args) if drawn and rng.random() < REPEAT else None
             args = repeated if repeated is not None else _drawn(generator, rng)
-            if repeated is None and drawn and len(args) > 1 and rng.random() < REPEAT / (1 - REPEAT):
+            if repeated is None and drawn and len(args) == len(drawn[-1].args) > 1 and rng.random() < REPEAT / (1 - REPEAT):
                 position = int(rng.integers(len(args)))
                 one_changed = (*drawn[-1].args[:position], args[position], *drawn[-1].args[position + 1 :])
-                args = one_changed if _call(solver, one_changed, {})[0] else args  # only where the reference answers
+                # Only an argument of the same kind and shape, and where the reference answers: arguments a domain
+                # draws together (a kernel no larger than its image) are kept apart as little as possible.
+                alike = _shape_and_dtype(args[position]) == _shape_and_dtype(drawn[-1].args[position])
+                args = one_changed if alike and _call(solver, one_changed, {})[0] else args
             returned, answer = _call(solver, args, {})
             case = Case(
                 problem=model.problem,
@@ -636,13 +639,16 @@ def _cache_ignoring(parameter: str) -> Callable[[Callable[..., Any]], Callable[.
 
 
 def _value_key(value: Any) -> Any:
-    """A dict key that is equal for equal arguments: an array's bytes, a list's repr."""
+    """A dict key that is equal for equal arguments, and only for them: an array by its bytes, a list or tuple item by
+    item (a repr shortens a large array with "...", and would take two arguments for one)."""
     if isinstance(value, np.ndarray):
-        return value.shape, value.dtype.str, value.tobytes()
+        return "array", value.shape, value.dtype.str, value.tobytes()
+    if isinstance(value, (list, tuple)):
+        return type(value).__name__, tuple(_value_key(item) for item in value)
     try:
         hash(value)
     except TypeError:
-        return repr(value)
+        return "repr", repr(value)
     return value
 
 

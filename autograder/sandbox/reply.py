@@ -47,7 +47,7 @@ MAX_ITEMS = 1_000_000  # values in the JSON part (the JSON itself is at most Lim
 MAX_DEPTH = 64  # nesting of lists and tuples (the worker sends at most 33 levels)
 MAX_BLOBS = 10_000
 BLOB_COST = 2048  # what reading one blob costs the grader, in bytes of JSON parsed in the same time (a .npy header)
-BLOB_BYTES_PER_JSON_BYTE = 16  # reading a blob's bytes costs the grader about a fiftieth of parsing as much JSON
+BLOB_BYTES_PER_JSON_BYTE = 16  # reading a blob's bytes costs about a fiftieth of parsing as much JSON: charged a sixteenth
 MAX_NAME = 80  # characters of an unsupported object's type name
 LONG_INT = re.compile(r"-?0x[0-9a-f]+")  # an int too long for decimal JSON, in hex (worker.encode)
 MAX_SHARED_HASH = 8  # keys of one dict with the same hash (distinct values of Python's own types almost never share one)
@@ -83,8 +83,8 @@ class JsonBudget:
         if length > self.left:
             self.spent = True
             raise ReplyError(
-                f"the answers so far hold over {self.total >> 20} MB of JSON (or its worth in arrays) in all, more than "
-                "any grading needs; arrays travel best as a few NumPy arrays"
+                f"the answers so far hold over {self.total >> 20} MB of JSON (or its worth in arrays: 16 bytes of array "
+                "for one of JSON) in all, more than any grading needs"
             )
         self.left -= length
 
