@@ -688,6 +688,25 @@ def test_broken_check_files_stop_with_check_error(tmp_path: Path, box: Sandbox) 
         assert str(tmp_path) not in str(caught.value), what
 
 
+def test_a_check_file_that_cannot_be_imported_is_named_at_its_line_with_its_error(tmp_path: Path, box: Sandbox) -> None:
+    """pytest's raw collection report (with its hint about module names) was the whole message (an adopter): each
+    file that cannot be imported is now one line, as a broken spec is, at the line where importing it failed."""
+    problems = write_files(
+        tmp_path / "problems",
+        {
+            "q9/test_extra.py": "import math\n\nimport surely_not_installed_anywhere\n\n\ndef test_x(student):\n    pass\n",
+            "q8/test_fine.py": "def test_y(student):\n    pass\n",
+            "q7/test_raises.py": "def test_z(student):\n    pass\n\n\nTABLE = {}['missing']\n",
+        },
+    )
+    with pytest.raises(CheckError) as caught:
+        run_checks(find_checks(problems), call_gate(box))
+    assert str(caught.value).splitlines() == [
+        "problems/q7/test_raises.py:5: cannot be imported: KeyError: 'missing'",
+        "problems/q9/test_extra.py:3: cannot be imported: ModuleNotFoundError: No module named 'surely_not_installed_anywhere'",
+    ]
+
+
 # --------------------------------------------------------------------------- finding checks, Gradescope's format
 
 

@@ -36,6 +36,7 @@ import keyword
 import math
 import numbers
 import os
+import re
 import sys
 import threading
 import time
@@ -134,6 +135,8 @@ def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()
             exit_code = pytest.main(arguments, plugins=[plugin, student_fixtures(student)])
     if plugin.interrupted:
         raise KeyboardInterrupt
+    if plugin.uncollected:  # a check file that cannot be imported: where, and why, as for a broken spec
+        raise CheckError("\n".join(plugin.uncollected))
     if exit_code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise CheckError(
             f"The problems' checks could not be run (pytest exit code {int(exit_code)}):\n"
@@ -298,6 +301,7 @@ def _plugin(root: Path) -> Any:
             self.interrupted = False
             self._blanks: dict[Any, tuple[int, CheckResult]] = {}  # per test: everything known before it runs
             self._reports: list[Any] = []
+            self.uncollected: list[str] = []  # "problems/q5/test_x.py:1: ModuleNotFoundError: ..." per file pytest could not import
 
         def in_collection_order(self) -> list[CheckResult]:
             return [result for _, result in sorted(self.results, key=lambda placed: placed[0])]
@@ -339,11 +343,37 @@ def _plugin(root: Path) -> Any:
         def pytest_runtest_logreport(self, report: Any) -> None:
             self._reports.append(report)
 
+        def pytest_collectreport(self, report: Any) -> None:
+            if report.failed:
+                self.uncollected.append(_collection_error(report, root))
+
         def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
             # A real Ctrl-C; pytest's own stop after a file fails to import is a subclass of it.
             self.interrupted = not excinfo.errisinstance(pytest.Session.Interrupted)
 
     return CheckPlugin()
+
+
+def _collection_error(report: Any, root: Path) -> str:
+    """``problems/FILE:LINE: Error: message`` for a check file pytest could not import, read from pytest's short
+    traceback (its last frame in the file, its last ``E`` line); pytest's own text where it has neither."""
+    text = str(report.longrepr)
+    frames = re.findall(r"^(\S+?\.py):(\d+): in ", text, re.MULTILINE)
+    errors = re.findall(r"^E\s+(.+)$", text, re.MULTILINE)
+    if not errors:
+        return f"problems/{report.nodeid}: cannot be imported:\n{clip(_without_grader_paths(text, root), MAX_OUTPUT_CHARS)}"
+    file = next(
+        (f"{_below(path, root)}:{line}" for path, line in reversed(frames) if Path(path).name == Path(report.nodeid).name), report.nodeid
+    )
+    return f"problems/{file}: cannot be imported: {errors[-1].strip()}"
+
+
+def _below(path: str, root: Path) -> str:
+    """``path`` as the problems folder's own (q5/test_x.py), however pytest wrote it."""
+    try:
+        return (root / path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path
 
 
 def _blank_result(item: Any, root: Path) -> CheckResult:
