@@ -369,9 +369,10 @@ def _collection_error(report: Any, root: Path) -> str:
 
 
 def _below(path: str, root: Path) -> str:
-    """``path`` as the problems folder's own (q5/test_x.py), however pytest wrote it."""
+    """``path`` as the problems folder's own (q5/test_x.py), however pytest wrote it (absolute, or relative to the
+    current folder)."""
     try:
-        return (root / path).resolve().relative_to(root.resolve()).as_posix()
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return path
 
