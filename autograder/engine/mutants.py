@@ -404,14 +404,16 @@ class _Draws:
         for number in range(1, self.tries + 1):
             repeated = _shuffled(rng, drawn[-1].args) if drawn and rng.random() < REPEAT else None
             args = repeated if repeated is not None else _drawn(generator, rng)
+            called = None
             if repeated is None and drawn and len(args) == len(drawn[-1].args) > 1 and rng.random() < REPEAT / (1 - REPEAT):
                 position = int(rng.integers(len(args)))
                 one_changed = (*drawn[-1].args[:position], args[position], *drawn[-1].args[position + 1 :])
                 # Only an argument of the same kind and shape, and where the reference answers: arguments a domain
                 # draws together (a kernel no larger than its image) are kept apart as little as possible.
-                alike = _shape_and_dtype(args[position]) == _shape_and_dtype(drawn[-1].args[position])
-                args = one_changed if alike and _call(solver, one_changed, {})[0] else args
-            returned, answer = _call(solver, args, {})
+                if _shape_and_dtype(args[position]) == _shape_and_dtype(drawn[-1].args[position]):
+                    tried = _call(solver, one_changed, {})
+                    args, called = (one_changed, tried) if tried[0] else (args, None)
+            returned, answer = called or _call(solver, args, {})
             case = Case(
                 problem=model.problem,
                 number="",
@@ -603,37 +605,40 @@ def _shape_and_dtype(value: Any) -> tuple[Any, str]:
         return (), type(value).__name__
 
 
-def _stale_cache(function: Callable[..., Any]) -> Callable[..., Any]:
-    """State kept across calls: the first answer for each shape and dtype of the arguments, given again for new values."""
+def _remembering(function: Callable[..., Any], key: Callable[[tuple[Any, ...], dict[str, Any]], Any]) -> Callable[..., Any]:
+    """``function`` with state kept across calls: the first answer for each ``key(args, kwargs)``, given again."""
     answers: dict[Any, Any] = {}
 
     @functools.wraps(function)
     def cached(*args: Any, **kwargs: Any) -> Any:
-        key = (tuple(map(_shape_and_dtype, args)), tuple((k, _shape_and_dtype(v)) for k, v in sorted(kwargs.items())))
-        if key not in answers:
-            answers[key] = function(*args, **kwargs)
-        return answers[key]
+        found = key(args, kwargs)
+        if found not in answers:
+            answers[found] = function(*args, **kwargs)
+        return answers[found]
 
     return cached
 
 
+def _stale_cache(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The first answer for each shape and dtype of the arguments, given again for new values."""
+    return _remembering(
+        function,
+        lambda args, kwargs: (tuple(map(_shape_and_dtype, args)), tuple((k, _shape_and_dtype(v)) for k, v in sorted(kwargs.items()))),
+    )
+
+
 def _cache_ignoring(parameter: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """State kept across calls, keyed on every argument but ``parameter``: a memo whose key forgets one input."""
+    """A memo keyed on every argument but ``parameter``: the answer for the others, whatever that one is."""
 
     def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
         signature = inspect.signature(function)
-        answers: dict[Any, Any] = {}
 
-        @functools.wraps(function)
-        def cached(*args: Any, **kwargs: Any) -> Any:
+        def key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             bound = signature.bind(*args, **kwargs)
             bound.apply_defaults()
-            key = tuple((name, _value_key(value)) for name, value in bound.arguments.items() if name not in (parameter, "parts"))
-            if key not in answers:
-                answers[key] = function(*args, **kwargs)
-            return answers[key]
+            return tuple((name, _value_key(value)) for name, value in bound.arguments.items() if name not in (parameter, "parts"))
 
-        return cached
+        return _remembering(function, key)
 
     return decorate
 
@@ -868,14 +873,14 @@ class _Mutator(ast.NodeTransformer):
         decorators: list[tuple[ast.expr, str]] = (
             [(ast.Name(STALE, ast.Load()), "state kept across calls: the first answer for each shape and dtype")] if arrays else []
         )
-        scalars_and_arrays = [a.arg for a in node.args.args if a.arg not in ("parts", "self")]
-        if len(scalars_and_arrays) > 1:
+        parameters = [a.arg for a in node.args.args if a.arg not in ("parts", "self")]
+        if len(parameters) > 1:
             decorators += [
                 (
                     ast.Call(ast.Name(CACHE_IGNORING, ast.Load()), [ast.Constant(parameter)], []),
                     f"state kept across calls: a memo of the answers whose key leaves out `{parameter}`",
                 )
-                for parameter in scalars_and_arrays
+                for parameter in parameters
             ]
         for parameter in arrays:
             decorators += [
@@ -895,7 +900,7 @@ class _Mutator(ast.NodeTransformer):
             else node.body
         )
         start = len(node.body) - len(body)
-        for parameter in [a.arg for a in node.args.args if a.arg not in ("parts", "self")]:
+        for parameter in parameters:
             narrowed = ast.parse(f"{parameter} = {NP}.int32({parameter})").body[0]
             choice = self._offer(node, narrowed, f"`{parameter}` narrowed to np.int32")
             if choice is not None:
