@@ -166,7 +166,7 @@ def test_the_closure_reads_each_distribution_as_importlib_metadata_does() -> Non
         expected = {line.strip() for line in declared.splitlines() if line.strip()} if declared else _modules_from_files(distribution)
         assert importable._modules_of(folder) == expected, folder
         required = [r.partition(";")[0] for r in distribution.requires or () if "extra" not in r.partition(";")[2]]
-        assert sorted(importable._requirements(folder)) == sorted(importable._NAME.match(r.strip()).group() for r in required), folder  # type: ignore[union-attr]
+        assert sorted(importable._requirements(folder)) == sorted(map(importable.requirement_name, required)), folder
         compared += 1
     assert compared > 30
 

@@ -57,10 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     # instructor's validate or build there is refused (it would check and build the engine's course instead); a
     # grade is made, against the engine's course, and says so (the folder may be a student's, never to be loaded).
     if arguments.command in COURSE_COMMANDS and getattr(arguments, "problems", True) is None and holds_another_course(Path(".")):
-        if arguments.command in INSTRUCTOR_COMMANDS or not default_problems().is_dir():
-            engines = (
-                f"the engine's ({default_problems()})" if default_problems().is_dir() else "the engine's own, and this engine has none"
-            )
+        engine_has_a_course = default_problems().is_dir()  # not when installed with pip: no problems/ beside it
+        if arguments.command in INSTRUCTOR_COMMANDS or not engine_has_a_course:
+            engines = f"the engine's ({default_problems()})" if engine_has_a_course else "the engine's own, and this engine has none"
             print(
                 f"error: this folder holds a course of its own, but without --problems {arguments.command} uses {engines}. "
                 "Pass --problems problems to use this folder's.",

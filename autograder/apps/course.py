@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -19,6 +18,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, NoReturn
 
 from autograder.engine.compiled import content_hash, stored_course
+from autograder.sandbox.importable import requirement_name
 from autograder.sandbox.limits import Limits, limit_problem
 
 CONFIG_NAME = "assignment.yaml"
@@ -60,13 +60,6 @@ class Course(NamedTuple):  # a NamedTuple: a frozen dataclass compiles six metho
     def make_limits(self) -> Limits:
         """The configured defaults, then ``AUTOGRADER_*`` variables over them."""
         return Limits.from_environment(defaults=Limits(**self.limits))
-
-
-def requirement_name(requirement: str) -> str:
-    """The package a pip requirement names (PEP 508): ``numpy`` of ``numpy==2.2.6; python_version < '3.11'``, of
-    ``scipy~=1.14``, of ``torch[cpu]>=2`` or of ``mylib @ https://example.org/mylib.whl``; "" when it names none."""
-    found = re.match(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)", requirement)
-    return found.group(1) if found else ""
 
 
 def load(problems: Path) -> Course:

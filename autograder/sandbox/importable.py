@@ -32,7 +32,7 @@ from types import ModuleType
 # they require, whether the engine is installed (Gradescope, a TA's venv) or shipped as source (the student kit).
 ENGINE_REQUIREMENTS = ("numpy", "pyyaml", "gradescope-utils", "nbformat", "ipython", "pytest")
 STANDARD_LIBRARY = os.path.dirname(os.path.abspath(os.__file__))  # lib-dynload and site-packages are inside it
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+_NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")  # PEP 508's name, at a requirement's start
 
 
 def restrict(packages: Sequence[str]) -> None:
@@ -58,7 +58,7 @@ class _Finder:
         found = PathFinder.find_spec(name, path, target)
         if found is None or path is not None or name in sys.stdlib_module_names or name == __name__.partition(".")[0]:
             return found  # a submodule (its package was let in), the standard library, the engine itself
-        if _inside(found, STANDARD_LIBRARY, but_not=("site-packages", "dist-packages")):
+        if _in_standard_library(found):
             return found
         if self.allowed is None:
             self.allowed = frozenset(top_level_names(self.distributions, sys.path))
@@ -68,17 +68,17 @@ class _Finder:
         return getattr(PathFinder, attribute)  # find_distributions, invalidate_caches
 
 
-def _inside(spec: ModuleSpec, folder: str, but_not: tuple[str, ...] = ()) -> bool:
-    """Whether the module ``spec`` finds is in ``folder`` (not in its subfolders named ``but_not``).
+def _in_standard_library(spec: ModuleSpec) -> bool:
+    """Whether the module ``spec`` finds is in the standard library's folder, outside its site-packages.
 
-    The standard library's own folder holds modules that sys.stdlib_module_names does not list (Debian's
+    That folder holds modules that sys.stdlib_module_names does not list (Debian's
     ``_sysconfigdata__x86_64-linux-gnu``, which sysconfig imports by a computed name).
     """
     places = [spec.origin] if spec.origin else list(spec.submodule_search_locations or [])
     for place in filter(None, places):
         for seen in (os.path.abspath(place), os.path.realpath(place)):  # Debian's sitecustomize.py links to /etc
-            relative = os.path.relpath(seen, folder)
-            if not relative.startswith(os.pardir) and relative.split(os.sep)[0] not in but_not:
+            relative = os.path.relpath(seen, STANDARD_LIBRARY)
+            if not relative.startswith(os.pardir) and relative.split(os.sep)[0] not in ("site-packages", "dist-packages"):
                 return True
     return False
 
@@ -140,7 +140,7 @@ def _requirements(folder: str) -> list[str]:
                 section = line.strip("[]").partition(":")[0]  # "[test]" is an extra; "[:python_version < '3.11']" is not
             elif not section:
                 required.append(line)
-    return [match.group() for match in map(_NAME.match, (line.strip() for line in required)) if match]
+    return [name for name in map(requirement_name, required) if name]
 
 
 def _modules_of(folder: str) -> set[str]:
@@ -157,6 +157,13 @@ def _modules_of(folder: str) -> set[str]:
         elif len(parts) == 1 and parts[0].endswith((".py", ".so", ".pyd")):
             modules.add(parts[0].partition(".")[0])  # a single module: six.py, _cffi_backend.cpython-311-x86_64-linux-gnu.so
     return modules
+
+
+def requirement_name(requirement: str) -> str:
+    """The package a pip requirement names (PEP 508): ``numpy`` of ``numpy==2.2.6; python_version < '3.11'``, of
+    ``scipy~=1.14``, of ``torch[cpu]>=2`` or of ``mylib @ https://example.org/mylib.whl``; "" when it names none."""
+    found = _NAME.match(requirement)
+    return found.group(1) if found else ""
 
 
 def _read(folder: str, name: str) -> str:

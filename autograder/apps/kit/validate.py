@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autograder.apps.course import Course, load, requirement_name
+from autograder.apps.course import Course, load
 from autograder.apps.paths import default_problems
 from autograder.model import Case, CheckResult, Outcome, Problem
+from autograder.sandbox.importable import requirement_name
 
 if TYPE_CHECKING:
     from autograder.engine.mutants import Report
