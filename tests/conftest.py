@@ -31,7 +31,7 @@ from autograder.apps.course import load as load_course
 if TYPE_CHECKING:
     from helpers import Harness
 
-    from autograder.model import Problem
+    from autograder.model import Problem, Report
     from autograder.sandbox.gate import CallGate
     from autograder.sandbox.process import Sandbox
 
@@ -303,6 +303,22 @@ def sandbox_running(folder: Path, source: str, name: str = "submission.py") -> I
     path.write_text(source)
     with Sandbox(path, worker_user=None) as sandbox:
         yield sandbox
+
+
+def graded_against_one_problem(folder: Path, spec: str, reference: str, submission: str, name: str = "submission.py") -> Report:
+    """``submission``, written as ``folder/name``, graded in full against one problem: ``spec`` beside ``reference``
+    in ``folder/problems/p1``. The worker runs as this user (``sandbox_running`` says why)."""
+    from autograder.engine.runner import grade, load_problem_set
+    from autograder.sandbox.gate import CallGate
+    from autograder.sandbox.process import Sandbox
+
+    problems = folder / "problems"
+    for file, text in (("spec.yaml", spec), ("reference.py", reference)):
+        (problems / "p1").mkdir(parents=True, exist_ok=True)
+        (problems / "p1" / file).write_text(text)
+    folder.chmod(0o755)
+    (folder / name).write_text(submission)
+    return grade(CallGate.started(Sandbox(folder / name, worker_user=None)), load_problem_set(problems))
 
 
 def call_gate(sandbox: Sandbox, deadline: float | None = None) -> CallGate:

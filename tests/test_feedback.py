@@ -20,7 +20,7 @@ from autograder.output.results import gradescope_json
 from autograder.sandbox.gate import CallGate
 from autograder.sandbox.process import Call, Sandbox
 
-from conftest import SOLUTION, submission_with
+from conftest import SOLUTION, graded_against_one_problem, submission_with
 
 REPO = Path(__file__).resolve().parent.parent
 PROBLEMS = load_problems(REPO / "problems")
@@ -481,16 +481,11 @@ def test_follow_through_reads_a_parts_one_number_answer_however_it_is_returned(t
     """One number of kind ``array`` is an array of shape (): the grader accepts a float, a NumPy float or a 0-d array
     for it, and so must follow-through, or a variance dividing by n (as np.var does) costs the standard error built
     on it its share. A one-entry list is another shape: no credit, as the grader would call it wrong."""
-    problems = tmp_path / "problems"
-    (problems / "p1").mkdir(parents=True)
-    (problems / "p1" / "spec.yaml").write_text(SPREAD_SPEC)
-    (problems / "p1" / "reference.py").write_text(SPREAD_REFERENCE)
-    submission = tmp_path / "hw.py"
-    submission.write_text(
+    submission = (
         f"import math\nimport numpy as np\n\ndef variance(values):\n    return {returned}\n\n"
         "def std_error(values):\n    return math.sqrt(np.asarray(variance(values)).item() / len(values))\n"
     )
-    report = grade(CallGate.started(Sandbox(submission)), load_problem_set(problems))
+    report = graded_against_one_problem(tmp_path, SPREAD_SPEC, SPREAD_REFERENCE, submission, "hw.py")
     (composite,) = [result for result in report.results if result.case.function == "std_error"]
     assert not composite.verdict.passed
     assert composite.credit == (0.0 if returned.startswith("[") else 0.5), composite.verdict

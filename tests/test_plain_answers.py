@@ -20,13 +20,12 @@ from hypothesis import strategies as st
 
 from autograder.engine.compare import agrees, judge
 from autograder.engine.compiled import decode_value, encode_value
-from autograder.engine.runner import grade, load_problem_set
 from autograder.engine.scoring import total
-from autograder.model import Comparison
+from autograder.model import Comparison, Report
 from autograder.sandbox import worker as wire
-from autograder.sandbox.gate import CallGate
-from autograder.sandbox.process import Sandbox
 from autograder.sandbox.reply import ReplyError, decode_reply
+
+from conftest import graded_against_one_problem
 
 VALUE = Comparison("value")
 
@@ -106,14 +105,8 @@ def mean_length(words):
 """
 
 
-def _grade(tmp_path: Path, submission: str) -> Any:
-    problems = tmp_path / "problems"
-    (problems / "p1").mkdir(parents=True)
-    (problems / "p1" / "spec.yaml").write_text(SPEC)
-    (problems / "p1" / "reference.py").write_text(REFERENCE)
-    path = tmp_path / "hw.py"
-    path.write_text(submission)
-    return grade(CallGate.started(Sandbox(path, worker_user=None)), load_problem_set(problems))
+def _grade(tmp_path: Path, submission: str) -> Report:
+    return graded_against_one_problem(tmp_path, SPEC, REFERENCE, submission, "hw.py")
 
 
 def test_a_course_of_strings_booleans_none_and_dicts_grades_a_right_file_to_full_marks(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from autograder.engine.problemset import load as load_problems
 from autograder.engine.scoring import assign_max_scores, earned, score_case, total
 from autograder.model import Case, CaseResult, Comparison, Expected, FollowThrough, Problem, Report, Verdict
 
-from conftest import ASSIGNMENTS, FIXTURES, Assignment, graded_functions, spec_problems, total_points
+from conftest import ASSIGNMENTS, FIXTURES, Assignment, graded_against_one_problem, graded_functions, spec_problems, total_points
 
 EVERY_ASSIGNMENT = pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=str)
 
@@ -194,21 +194,9 @@ def test_a_known_mistake_that_forgets_a_refusal_is_named_where_it_returns(tmp_pa
     assert [(result.case.name, result.diagnosis) for result in report.results] == [("one", ""), ("odd", "The odd check is missing.")]
 
 
-def _report(tmp_path: Path, spec: str, reference: str, submission: str) -> Report:
-    """``submission`` graded in full against one problem (``spec`` beside ``reference``)."""
-    from autograder.engine.runner import grade, load_problem_set
-    from autograder.sandbox.gate import CallGate
-    from autograder.sandbox.process import Sandbox
-
-    folder = _spec_dir(tmp_path, spec, reference)
-    tmp_path.chmod(0o755)
-    (tmp_path / "submission.py").write_text(submission)
-    return grade(CallGate.started(Sandbox(tmp_path / "submission.py", worker_user=None)), load_problem_set(folder))
-
-
 def _graded(tmp_path: Path, spec: str, reference: str, submission: str) -> dict[str, str]:
     """The diagnosis of each case, by name, of ``submission`` graded in full against one problem."""
-    return {result.case.name: result.diagnosis for result in _report(tmp_path, spec, reference, submission).results}
+    return {result.case.name: result.diagnosis for result in graded_against_one_problem(tmp_path, spec, reference, submission).results}
 
 
 def test_a_mistake_in_two_forms_never_wrong_on_the_same_case_is_still_named(tmp_path: Path) -> None:
@@ -549,7 +537,7 @@ def test_a_composite_that_raises_what_its_own_part_raises_there_earns_the_follow
     on the composition's own part call, and the part raising it on a case of its own too (else a part raising only
     on part calls would let a total that always raises earn it everywhere); a starter's NotImplementedError earns
     nothing. A composite raising everywhere earns it only where its part raises."""
-    report = _report(tmp_path, COUNTED_TOTAL_SPEC, RAISING_PARTS, count + total)
+    report = graded_against_one_problem(tmp_path, COUNTED_TOTAL_SPEC, RAISING_PARTS, count + total)
     assert {result.case.name for result in report.results if result.credit} == credited
     for result in (result for result in report.results if result.credit):
         assert result.credit == 0.5 and "your function raises what you get from your own `count`" in result.credit_reason
@@ -582,7 +570,7 @@ def test_a_total_of_a_parts_counts_that_are_not_whole_earns_the_follow_through_s
     """A part computed in floats (3.0000000001 a unit) is wrong, and so is a total built on it: the total's count
     is not whole, which the grader refuses before it looks further, but it is exactly the composition over the
     student's own part, so it is wrong only because the part is."""
-    report = _report(tmp_path, FLOAT_PART_SPEC, FLOAT_PARTS, "def unit(n):\n    return n * 3.0000000001\n\n" + total)
+    report = graded_against_one_problem(tmp_path, FLOAT_PART_SPEC, FLOAT_PARTS, "def unit(n):\n    return n * 3.0000000001\n\n" + total)
     assert not any(result.verdict.passed for result in report.results)
     assert {result.case.name for result in report.results if result.credit} == ({"total of one", "total of two"} if credited else set())
 
