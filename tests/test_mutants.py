@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from autograder.apps.kit.validate import validate
+from autograder.engine.mutants import Report as MutationReport
 from autograder.engine.mutants import Survivor, analyse, domain_cases, survivors
 from autograder.engine.specs import load_specs
 from autograder.model import Problem
@@ -586,3 +587,19 @@ def test_a_function_graded_by_two_problems_must_have_one_reference(tmp_path: Pat
     files["p2/reference.py"] = "from ..p1.reference import sample_mean  # noqa: F401\n"
     problem_set(tmp_path / "one", files)
     assert not [error for error in validate(tmp_path / "one" / "problems", mutants=False).errors if "define it once" in error]
+
+
+def test_a_keyword_only_parameter_is_one_a_memo_can_leave_out(tmp_path: Path) -> None:
+    """The memo mutants took the positional parameters only: a reference ``def scaled(x, *, factor=2)`` had no
+    mutant for a memo keyed on ``x`` alone. It exists now: a survivor until a case repeats ``x`` with another factor."""
+    reference = "def scaled(x, *, factor=2):\n    return x * factor\n\n\ndef domain_scaled(rng):\n    return [int(rng.integers(1, 9))]\n"
+    cases = '- {name: "one", call: scaled, args: [3]}\n- {name: "other", call: scaled, args: [4], kwargs: {factor: 5}}\n'
+
+    def memo_without_factor(report: MutationReport) -> list[Survivor]:
+        return [survivor for survivor in report.survivors if "leaves out `factor`" in survivor.mutation]
+
+    weak = analyse(problem_set(tmp_path / "weak", {"p1/reference.py": reference, "p1/spec.yaml": spec("P1", cases)}))
+    assert memo_without_factor(weak), weak.survivors
+    closing = cases + '- {name: "three again", call: scaled, args: [3], kwargs: {factor: 7}}\n- {name: "four", call: scaled, args: [4]}\n'
+    closed = analyse(problem_set(tmp_path / "closed", {"p1/reference.py": reference, "p1/spec.yaml": spec("P1", closing)}))
+    assert not memo_without_factor(closed), closed.survivors

@@ -873,7 +873,8 @@ class _Mutator(ast.NodeTransformer):
         decorators: list[tuple[ast.expr, str]] = (
             [(ast.Name(STALE, ast.Load()), "state kept across calls: the first answer for each shape and dtype")] if arrays else []
         )
-        parameters = [a.arg for a in node.args.args if a.arg not in ("parts", "self")]
+        every = (*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs)  # keyword-only ones too: `def f(x, *, scale)`
+        parameters = [a.arg for a in every if a.arg not in ("parts", "self")]
         if len(parameters) > 1:
             decorators += [
                 (
