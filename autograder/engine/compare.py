@@ -608,7 +608,7 @@ _REPR.maxlong = _REPR.maxother = _REPR.maxstring = 120  # reprlib's 30 character
 
 def _head(value: Any, limit: int) -> Any:
     """The first rows of an array, enough to decide the first ``limit`` characters of its description; anything
-    else as it is. A case's 32x32 input is 20 kB of text, cut to 120 characters: five rows say as much.
+    else as it is. A 32x32 input is 20 kB of text, cut to 120 characters: five rows say as much.
 
     Each row's text is at least one character an entry, so ``rows`` of them fill more than ``limit``; and the
     text of the first rows is the text of the whole up to its closing bracket, where reprlib cuts nothing.
