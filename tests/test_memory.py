@@ -269,3 +269,49 @@ def test_the_worker_is_the_kernels_first_choice_and_stays_so(tmp_path: Path, mon
         assert {gate.call("lower", [value]).value for value in (999, 0, -1000)} <= refusals
         assert Path(f"/proc/{pid}/oom_score_adj").read_text().strip() == "1000"
         assert "Landlock capped for a test" in gate.sandbox.protections
+
+
+def test_a_new_launcher_removes_the_cgroups_that_killed_launchers_left(tmp_path: Path) -> None:
+    """A launcher killed before it could remove its workers' cgroups leaves them, empty: the next launcher removes
+    those whose launcher is gone and that are older than a grade could be; never one with a process in it, one of a
+    launcher still running, or one just made (a launcher of another PID namespace may be about to use it)."""
+    parents = _container_parents()
+    gone = int(subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True, check=True).stdout)  # a pid that has ended
+    names = {
+        "abandoned": cgroups.worker_cgroup_name(gone, 1),
+        "busy": cgroups.worker_cgroup_name(gone, 2),
+        "just made": cgroups.worker_cgroup_name(gone, 3),
+        "running launcher": cgroups.worker_cgroup_name(os.getpid(), 1),
+        "not a worker's": f"ag-test-other-{gone}-1",
+    }
+    old = 1_000_000_000  # 2001: long before any grade
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        for parent in parents:
+            for role, name in names.items():
+                (parent.folder / name).mkdir()
+                if role == "busy":
+                    (parent.folder / name / "cgroup.procs").write_text(str(sleeper.pid))
+                if role != "just made":
+                    os.utime(parent.folder / name, (old, old))
+        tmp_path.chmod(0o755)
+        env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "AUTOGRADER_"))}
+        graded = subprocess.run(
+            [sys.executable, "-m", "autograder", "grade", str(SOLUTION), "--json", str(tmp_path / "out.json")],
+            cwd=tmp_path,
+            env={**env, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert graded.returncode == 0, graded.stderr
+        for parent in parents:
+            left = {role for role, name in names.items() if (parent.folder / name).exists()}
+            assert left == {"busy", "just made", "running launcher", "not a worker's"}, parent.folder
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for parent in parents:
+            for name in names.values():
+                if (parent.folder / name).exists():
+                    (parent.folder / name).rmdir()

@@ -31,6 +31,8 @@ from typing import NamedTuple
 from autograder.sandbox.namespaces import mountinfo
 
 REMOVAL_SECONDS = 2.0  # how long removal waits for killed processes to leave the cgroup
+WORKER_PREFIX = "autograder-worker-"  # a worker cgroup is named WORKER_PREFIX + "<launcher's pid>-<number>"
+ABANDONED_SECONDS = 600.0  # a worker cgroup this old whose launcher is gone was left behind
 
 
 class Unavailable(Exception):
@@ -130,6 +132,51 @@ def _quotas_from(folder: Path, top: Path) -> list[float]:
         if place == top:
             break
     return quotas
+
+
+def worker_cgroup_name(launcher: int, number: int) -> str:
+    """The name of the ``number``-th worker cgroup the launcher of pid ``launcher`` makes."""
+    return f"{WORKER_PREFIX}{launcher}-{number}"
+
+
+def remove_abandoned(places: list[Parent]) -> int:
+    """Remove the empty worker cgroups of launchers that no longer run; how many were removed.
+
+    A launcher removes each worker's cgroup once the worker's reaper has ended; one that is killed first (a
+    grader stopped with SIGKILL, a container torn down halfway) leaves its cgroups behind, empty. On a TA's
+    machine these add up, a few hundred a day of tests, so each new launcher removes those whose launcher is
+    gone. Only empty ones: the kernel refuses to remove a cgroup that still holds a process or a cgroup, and
+    nothing is killed here. A pid since reused keeps its launcher's cgroups until that process ends too, and a
+    cgroup made in the last ``ABANDONED_SECONDS`` is kept whatever its name says: a launcher in another PID
+    namespace that shares this parent may have just made it for a worker about to enter it.
+    """
+    removed, now = 0, time.time()
+    for place in places:
+        try:
+            names = os.listdir(place.folder)
+        except OSError:
+            continue
+        for name in names:
+            launcher, _, number = name.removeprefix(WORKER_PREFIX).partition("-")
+            if not name.startswith(WORKER_PREFIX) or not (launcher.isdigit() and number.isdigit()) or _running(int(launcher)):
+                continue
+            try:
+                if now - os.stat(place.folder / name).st_mtime > ABANDONED_SECONDS:
+                    os.rmdir(place.folder / name)
+                    removed += 1
+            except OSError:  # not empty, or removed by another launcher meanwhile
+                pass
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: running
+        return True
+    return True
 
 
 class WorkerCgroup:

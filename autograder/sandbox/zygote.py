@@ -507,6 +507,7 @@ def _worker_cgroup(request: SpawnRequest) -> tuple[cgroups.WorkerCgroup | None, 
     if _cgroup_places is None:
         try:
             _cgroup_places = cgroups.parents()
+            cgroups.remove_abandoned(_cgroup_places)
         except cgroups.Unavailable as why:
             _cgroup_places = str(why)
     if isinstance(_cgroup_places, str):
@@ -514,7 +515,7 @@ def _worker_cgroup(request: SpawnRequest) -> tuple[cgroups.WorkerCgroup | None, 
     _cgroups_made += 1
     try:
         made = cgroups.WorkerCgroup.create(
-            _cgroup_places, f"autograder-worker-{os.getpid()}-{_cgroups_made}", request["memory_bytes"], request["tasks"]
+            _cgroup_places, cgroups.worker_cgroup_name(os.getpid(), _cgroups_made), request["memory_bytes"], request["tasks"]
         )
     except OSError as error:
         return None, f"{fallback}, but nothing bounds the total: the cgroup could not be made ({error})"
