@@ -3,7 +3,8 @@ own commands (pip installs from the package index), then ``check`` on the soluti
 notebook where the course accepts one.
 
 This is the only test that runs the README's ``pip install`` itself: the kit must have everything it needs to load
-a submission the way Gradescope loads it, notebooks included, and nothing may be missing from the command.
+a submission the way Gradescope loads it, notebooks included, and nothing may be missing from the command; and a
+file importing one of the engine's own packages (PyYAML, which the kit installs) is told what Gradescope tells it.
 """
 
 from __future__ import annotations
@@ -95,6 +96,13 @@ def test_a_student_follows_the_kit_readme_in_a_fresh_venv(assignment: Assignment
         assert "not a notebook" not in checked.stdout and "lacks" not in checked.stdout
     else:
         assert "nbformat" not in readme and "ipython" not in readme.lower()
+        # The engine's own packages are hidden from a submission, here as on Gradescope (sandbox/importable.py):
+        # the lines importing them are named, the functions keep their marks.
+        (kit / course.starter_name).write_text(solution.read_text() + "\n\nimport IPython  # noqa: E402\nimport yaml  # noqa: E402\n")
+        importing = shell(f".venv/bin/python -m autograder check {course.starter_name}")
+        assert importing.returncode == 0, importing.stdout + importing.stderr
+        assert "All visible cases pass." in importing.stdout and "FAIL" not in importing.stdout
+        assert "No module named 'IPython'" in importing.stdout and "No module named 'yaml'" in importing.stdout
 
     if assignment is LAB1:  # another course's kit carries nothing of Problem Set 3, the root's course here
         for foreign in ("Problem Set 3", "ps3", "conv2d"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import pkgutil
-import re
 import subprocess
 import sys
 from importlib import metadata
@@ -23,7 +22,7 @@ import yaml
 
 from autograder.sandbox import importable
 
-from conftest import FIXTURES, REPO, SOLUTION, GradescopeLayout, Results, course_config, scores_by_function, total_points
+from conftest import FIXTURES, SOLUTION, GradescopeLayout, Results, course_config, scores_by_function, total_points
 
 LAB = FIXTURES / "lab1"
 
@@ -97,7 +96,7 @@ def test_a_package_installed_here_but_not_on_gradescope_is_refused_as_gradescope
     that imports it loses what it breaks here too, rather than passing locally and failing on Gradescope."""
     assert importlib.util.find_spec("hypothesis") is not None  # installed: a refusal is the rule's, not a missing package
     course = course_config(LAB / "problems")
-    assert "hypothesis" not in importable.top_level_names([*importable.ENGINE_REQUIREMENTS, *course.package_names], sys.path)
+    assert "hypothesis" not in importable.top_level_names(course.package_names, sys.path)
     data = _grade_lab(tmp_path, HYPOTHESIS_RUNNING_SUM)
     advice = f"Besides Python's standard library you may import: {', '.join(course.package_names)}."
     assert f"No module named 'hypothesis'. {advice}" in data["output"], data["output"]
@@ -105,16 +104,18 @@ def test_a_package_installed_here_but_not_on_gradescope_is_refused_as_gradescope
 
 
 def test_a_dependency_of_a_listed_package_may_be_imported_and_an_unrelated_one_may_not() -> None:
-    """The closure follows Requires-Dist (no extras): the engine needs nbformat, which needs jsonschema; the
-    engine's own test extra (hypothesis) is not on Gradescope, so it is not found."""
-    finder = importable._Finder([*importable.ENGINE_REQUIREMENTS])
-    assert finder.find_spec("jsonschema") is not None  # engine -> nbformat -> jsonschema
+    """The closure follows Requires-Dist (no extras): a course listing nbformat gets jsonschema, which nbformat
+    needs, and PyYAML's module by its import name; an unrelated package installed here is not found."""
+    finder = importable._Finder(["nbformat", "PyYAML"])
+    assert finder.find_spec("jsonschema") is not None  # nbformat -> jsonschema
     assert finder.find_spec("yaml") is not None  # PyYAML: its import name is not its distribution's
     assert finder.find_spec("hypothesis") is None and PathFinder.find_spec("hypothesis") is not None
+    assert importable._Finder([]).find_spec("yaml") is None  # the engine needs PyYAML; a course that does not list it hides it
 
 
 PROBES = """
 import importlib.util, sys
+import numpy  # loaded in every worker before the submission, as the launcher does
 from autograder.sandbox import importable
 importable.restrict([])
 print(importlib.util.find_spec("hypothesis"), importlib.util.find_spec("numpy") is not None)
@@ -134,13 +135,36 @@ def test_a_hidden_package_is_one_python_does_not_find_however_it_is_probed() -> 
     assert done.stdout.splitlines() == ["None True", "No module named 'hypothesis'", "True"], done.stdout + done.stderr
 
 
-def test_the_engines_requirements_are_its_pyprojects_dependencies() -> None:
-    """The worker reads the engine's requirements from a constant (the student kit ships the engine as source, not
-    installed): it must name what pyproject.toml installs."""
-    text = (REPO / "pyproject.toml").read_text()
-    block = text[text.index("dependencies = [") : text.index("]", text.index("dependencies = ["))]
-    named = {importable._normalized(match) for match in re.findall(r'^\s*"([A-Za-z0-9._-]+)', block, re.MULTILINE)}
-    assert named == {importable._normalized(name) for name in importable.ENGINE_REQUIREMENTS}
+ENGINE_PACKAGES_IN_A_FUNCTION = """
+def square(x):
+    import yaml  # installed wherever the engine is, as are IPython and pytest: the engine's, not the course's
+
+    return x * x
+
+
+def running_sum(values):
+    total, sums = 0, []
+    for value in values:
+        total += value
+        sums.append(total)
+    return sums
+
+
+import IPython  # noqa: E402 - a notebook's leftovers: hidden too, and only this line is lost
+"""
+
+
+def test_the_engines_own_packages_are_hidden_unless_the_course_lists_them(tmp_path: Path) -> None:
+    """PyYAML and IPython are on Gradescope's image (setup.sh installs the engine's requirements) but not in every
+    student kit, and lab1 lists only NumPy: hidden on Gradescope too, so the grade is the kit's. square, which
+    imports yaml, loses its cases; running_sum keeps its; the IPython line is named, and costs nothing more."""
+    assert importlib.util.find_spec("yaml") is not None and importlib.util.find_spec("IPython") is not None
+    data = _grade_lab(tmp_path, ENGINE_PACKAGES_IN_A_FUNCTION)
+    scores = scores_by_function(data)
+    assert scores["square"][0] == 0 < scores["square"][1]
+    assert scores["running_sum"][0] == scores["running_sum"][1] > 0
+    assert "No module named 'IPython'" in data["output"], data["output"]
+    assert any("No module named 'yaml'" in test.get("output", "") for test in data["tests"]), data["tests"]
 
 
 def test_every_module_of_the_standard_librarys_folders_is_allowed() -> None:

@@ -1,16 +1,20 @@
 """What a submission may import in the worker: the same everywhere it is graded.
 
-Gradescope's image holds Python, the engine and the packages the course lists
-(setup.sh installs them with their dependencies, nothing else). A TA's or a
-student's machine holds more: pandas for their own work, SciPy for the
-engine's tests. A file importing one of those would pass there and fail on
-Gradescope, so the worker does not find any third-party module that the
-grading image would not have: a top-level module that is neither the standard
-library nor part of a distribution in the dependency closure of the engine's
-requirements and the course's packages. Importing one fails with Python's own
-ModuleNotFoundError for a module that is not installed, so libraries that try
-optional imports, and code that probes with importlib.util.find_spec, behave as
-they do on Gradescope.
+Gradescope's image holds Python, the engine with its own requirements (PyYAML,
+IPython, pytest, ...) and the packages the course lists. A TA's or a student's
+machine holds more (pandas for their own work, SciPy for the engine's tests), and
+the student kit less (no IPython for a course that takes no notebook). So the
+worker does not find any third-party module outside the dependency closure of
+the course's packages: a top-level module that is neither the standard library
+nor part of a distribution the course lists or one of those requires. The
+engine's own packages are the engine's, not the course's: the kit does not
+install them all, and students are told the course's list, so they are hidden
+everywhere alike. (NumPy is loaded into every worker before the submission, see
+zygote.py, so ``import numpy`` works even for a course that does not list it,
+in the kit and on Gradescope alike.) Importing a hidden module fails with
+Python's own ModuleNotFoundError for a module that is not installed, so libraries
+that try optional imports, and code that probes with importlib.util.find_spec,
+behave as they do where it is missing.
 
 This is a fidelity rule, not a protection: student code can undo it, and gains
 nothing by doing so, since the module it reaches is missing where it is graded.
@@ -28,17 +32,14 @@ from collections.abc import Iterable, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
 from types import ModuleType
 
-# The engine's own requirements (pyproject.toml's dependencies, checked by a test): every image has them and what
-# they require, whether the engine is installed (Gradescope, a TA's venv) or shipped as source (the student kit).
-ENGINE_REQUIREMENTS = ("numpy", "pyyaml", "gradescope-utils", "nbformat", "ipython", "pytest")
 STANDARD_LIBRARY = os.path.dirname(os.path.abspath(os.__file__))  # lib-dynload and site-packages are inside it
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")  # PEP 508's name, at a requirement's start
 
 
 def restrict(packages: Sequence[str]) -> None:
-    """From now on, hide the top-level modules outside the closure of ``packages`` (distribution names), the
-    engine's requirements and the standard library: Python's path finder is replaced by one that does not find them."""
-    finder = _Finder([*ENGINE_REQUIREMENTS, *packages])
+    """From now on, hide the top-level modules outside the standard library and the closure of ``packages`` (the
+    course's, as distribution names): Python's path finder is replaced by one that does not find them."""
+    finder = _Finder(list(packages))
     sys.meta_path[:] = [finder if entry is PathFinder else entry for entry in sys.meta_path]
 
 
