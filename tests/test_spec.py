@@ -597,3 +597,41 @@ def test_a_reference_that_fails_as_it_is_imported_is_named_at_the_failing_line(t
     reference = "import math\n\n\ndef double(x):\n    return 2 * x\n\n\nTABLE = {}['missing']\n"
     with pytest.raises(SpecError, match=r"reference\.py:8: cannot import: KeyError: 'missing'"):
         load_problems(_spec_dir(tmp_path, GOOD, reference))
+
+
+REFUSING_SPEC = """\
+title: "P1: refusals"
+points: 4
+functions:
+  root: {compare: {kind: int}}
+cases:
+  - {name: a root, call: root, args: [4], expected: 2}
+  - {name: a negative number, call: root, args: [-1], raises: ValueError}
+  - {name: a runtime refusal, call: root, args: [-2], raises: RuntimeError}
+  - {name: any refusal, call: root, args: [-3], raises: Exception}
+"""
+REFUSING_REFERENCE = """\
+def root(n):
+    if n == -1:
+        raise ValueError("negative")
+    if n < 0:
+        raise RuntimeError("negative")
+    return int(n ** 0.5)
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "passed"),
+    [
+        ("    raise NotImplementedError('write root')\n", set()),
+        ("    class Unfinished(NotImplementedError):\n        pass\n    raise Unfinished\n", set()),
+        (REFUSING_REFERENCE.split("\n", 1)[1], {"a root", "a negative number", "a runtime refusal", "any refusal"}),
+    ],
+    ids=["the starter's body", "a subclass of it", "written"],
+)
+def test_a_function_not_written_yet_passes_no_case_that_expects_an_exception(tmp_path: Path, body: str, passed: set[str]) -> None:
+    """NotImplementedError is a RuntimeError, and so an Exception: a case expecting either gave an untouched starter
+    points (an adopter's course, 2 of 10, where the kit's guide promises 0). What a function not written yet raises
+    passes only a case that expects NotImplementedError itself."""
+    report = graded_against_one_problem(tmp_path, REFUSING_SPEC, REFUSING_REFERENCE, "def root(n):\n" + body)
+    assert {result.case.name for result in report.results if result.verdict.passed} == passed
