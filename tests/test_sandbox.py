@@ -589,3 +589,69 @@ def test_output_flooded_past_its_cap_is_read_in_pauses_not_at_pipe_speed(tmp_pat
     assert {outcome.kind for outcome in outcomes} <= {"returned", "timeout"}, outcomes
     assert all(len(outcome.output) < 2100 for outcome in outcomes)
     assert wall >= 1.0 and cpu < wall / 10, (cpu, wall)
+
+
+TRICKLED = """\
+import fcntl, os, sys, termios, time
+
+worker = sys.modules["__main__"]  # the worker, whose own reply writer this replaces
+honest_send, trickling = worker._send, []
+
+
+def pending(fd):
+    count = bytearray(4)
+    fcntl.ioctl(fd, termios.FIONREAD, count)
+    return int.from_bytes(count, "little")
+
+
+def trickle(fd, data, seconds):
+    # A child writes one byte, waits until the grader has read it, and so on; then the rest at once.
+    if os.fork() == 0:
+        end, at = time.monotonic() + seconds, 0
+        while at < len(data) - 1 and time.monotonic() < end:
+            os.write(fd, data[at : at + 1])
+            at += 1
+            while pending(fd):
+                pass
+        os.write(fd, data[at:])
+        os._exit(0)
+    os.wait()
+
+
+def send(fd, message, blobs=None):
+    if trickling and message.get("type") == "returned":
+        trickling.clear()
+        return trickle(fd, worker.frame(message, [*(blobs or []), bytes(1 << 20)]), 1.5)
+    return honest_send(fd, message, blobs)
+
+
+worker._send = send
+
+
+def trickled_reply(n):
+    trickling.append(True)
+    return n
+
+
+def trickled_output(n):
+    trickle(1, b"x" * 1_000_000, 1.5)
+    return n
+"""
+
+
+@pytest.mark.parametrize("function", ["trickled_reply", "trickled_output"])
+def test_a_reply_or_output_trickled_a_byte_at_a_time_costs_the_grader_next_to_nothing(tmp_path: Path, function: str) -> None:
+    """A child of the worker wrote a right answer's reply (padded to 1 MB) one byte per read of the grader's, watching
+    the pipe drain: every byte woke the grader, 31 s of its CPU for 29 such answers (red team), and output under its
+    cap the same way. A read that brings a few bytes of an unfinished reply or output is followed by a pause, so the
+    grader's cost is bounded by the bytes, not by how the worker cuts them; the answer still counts."""
+    path = tmp_path / "submission.py"
+    path.write_text(TRICKLED)
+    with CallGate.started(Sandbox(path, Limits(call_timeout=4, output_bytes=1 << 20))) as gate:
+        assert not gate.imported.fatal, gate.imported
+        before, started = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
+        (outcome,) = gate.stream([Call(function, [7], {})])
+        after, wall = resource.getrusage(resource.RUSAGE_SELF), time.monotonic() - started
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    assert outcome.kind == "returned" and outcome.value == 7, outcome
+    assert wall >= 1.5 and cpu < wall / 10, (cpu, wall)

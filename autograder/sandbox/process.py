@@ -31,6 +31,10 @@ from autograder.sandbox.zygote import ISOLATION_FAILED, WorkerProcess
 
 IMPORT_SHARE = 0.9  # of the import timeout, the worker's own loading budget: it stops the file's code there
 OUTPUT_PAUSE = 0.01  # seconds between reads of a call's output once its capture is full (see Sandbox._wait)
+# A read of a pipe that brought fewer bytes than this, with more to come, is followed by a pause of SMALL_READ_PAUSE
+# seconds before the next (see Sandbox._take): what the grader spends on a worker is bounded per byte, never per read.
+SMALL_READ, SMALL_READ_PAUSE = 4096, 0.001
+OUTPUT_READS_AFTER_REPLY = 4  # reads of the output, after a call's reply, looking for its end-of-call marker
 JSON_REPLIES_BUDGET = 64  # a grading's replies may hold this many largest replies' JSON in all (128 MB by default)
 
 
@@ -356,6 +360,11 @@ class Sandbox:
                 raise WorkerGone("crashed", self._death())
             self._inbox += chunk
             self._reply_bytes += len(chunk)
+            if len(chunk) < SMALL_READ and len(self._inbox) < size:
+                # An answer is written at once, so its reply comes whole or in pipe-fulls. One that trickles in a
+                # byte at a time (a child of the worker writing it so, watching the pipe drain) would wake the
+                # grader once a byte, a core's worth of its time for a right answer (red team): it waits instead.
+                time.sleep(min(SMALL_READ_PAUSE, max(deadline - time.monotonic(), 0)))
         with memoryview(self._inbox) as inbox:  # one copy: a slice of the bytearray would be a second one
             data = bytes(inbox[:size])
         del self._inbox[:size]
@@ -381,9 +390,11 @@ class Sandbox:
             timeout = min(remaining, paused) if self._output_open and paused > 0 else remaining
             ready_read, ready_write, _ = select.select(readers, writers, [], timeout)
             if self._output in ready_read:
-                self._drain_output()
+                brought = self._drain_output()
                 if len(self._captured) >= self.limits.output_bytes:
                     self._output_paused_until = time.monotonic() + OUTPUT_PAUSE
+                elif brought < SMALL_READ:  # printing a byte at a time, the rest waits in the pipe a little
+                    self._output_paused_until = time.monotonic() + SMALL_READ_PAUSE
             if ready_write:
                 self._send_pending()
             if self._replies in ready_read:
@@ -398,8 +409,8 @@ class Sandbox:
             raise WorkerGone("crashed", self._death()) from None
         del self._outbox[:written]
 
-    def _drain_output(self) -> None:
-        """Read what the worker printed; each end-of-call marker closes one call's output.
+    def _drain_output(self) -> int:
+        """Read what the worker printed, and how many bytes; each end-of-call marker closes one call's output.
 
         Student code can read the marker and print it: only as many markers as outputs are still owed (one per
         call in flight) close an output, and any more are printed text like the rest, under the same cap. So what
@@ -409,7 +420,7 @@ class Sandbox:
         try:
             chunk = os.read(self._output, 1 << 16)
         except BlockingIOError:
-            return
+            return 0
         self._output_open = self._output_open and bool(chunk)
         pending, start = self._output_tail + chunk, 0
         while len(self._finished) < self._markers_owed and (at := pending.find(self._marker, start)) >= 0:
@@ -419,6 +430,7 @@ class Sandbox:
         keep = max(len(pending) - (len(self._marker) - 1), start)  # a marker may be split across two reads
         self._keep(pending[start:keep])
         self._output_tail = pending[keep:]
+        return len(chunk)
 
     def _keep(self, data: bytes) -> None:
         room = max(self.limits.output_bytes - len(self._captured), 0)
@@ -438,12 +450,12 @@ class Sandbox:
         """What one call printed: up to the worker's end-of-call marker, or all there is when it never came.
 
         Drained only while this call's marker has not been read yet: most calls' markers were read while waiting
-        for their replies, and one more read a call would cost a system call for nothing.
+        for their replies, and one more read a call would cost a system call for nothing. At most
+        OUTPUT_READS_AFTER_REPLY reads: a process writing raw to the pipe as fast as the grader reads would
+        otherwise keep it reading here for as long as it liked.
         """
-        while not self._finished:
-            before = len(self._captured) + self._dropped
-            self._drain_output()
-            if not self._finished and len(self._captured) + self._dropped == before:
+        for _ in range(OUTPUT_READS_AFTER_REPLY):
+            if self._finished or not self._drain_output():
                 break
         self._markers_owed = max(self._markers_owed - 1, 0)  # this output is taken now, whether its marker came or not
         if self._finished:
