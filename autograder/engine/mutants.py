@@ -13,6 +13,9 @@ students commonly make:
   shape and dtype of its arguments, and gives it again for new values; or a
   memo whose key leaves out one argument (``cache[(c_in, c_out)]`` for a
   count that also depends on the kernel), for each argument in turn;
+- NumPy numbers refused: a guard such as ``isinstance(n, int)`` or ``type(n) in
+  (int, float)``, or ``Decimal(n)``, raises for an ``np.int64`` size (or one
+  inside a list argument), where Python numbers pass;
 - the output in an input's dtype (``np.zeros(..., dtype=x.dtype)``): an
   integer buffer when the kernel is fractional, a narrow one that wraps;
 - narrow numbers: float64 as float32 or float16, a ``dtype=`` dropped (the
@@ -92,6 +95,7 @@ REPEAT = 0.25  # the share of domain draws that repeat the previous draw's shape
 NP = "_mutation_numpy"  # the name under which a mutant sees NumPy, whatever its file imports
 STALE = "_mutation_stale_cache"  # ... the decorator of state kept across calls
 CACHE_IGNORING = "_mutation_cache_ignoring"  # ... the decorator of a memo whose key leaves out one argument
+PYTHON_NUMBERS_ONLY = "_mutation_python_numbers_only"  # ... the decorator that refuses NumPy integer scalars
 IN_DTYPE_OF = "_mutation_output_in_dtype_of"  # ... the decorator of an output buffer in an input's dtype
 INT32_SUM = "_mutation_int32_sum"  # ... a sum accumulated in int32
 WRAPPED_INT32 = "_mutation_wrapped_int32"  # ... an integer result computed in 32 bits
@@ -643,6 +647,24 @@ def _cache_ignoring(parameter: str) -> Callable[[Callable[..., Any]], Callable[.
     return decorate
 
 
+def _python_numbers_only(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function`` refusing a NumPy scalar that is not also a Python number (np.int64, np.float32, np.bool_; not
+    np.float64, a float) anywhere in its arguments, lists and tuples included: ``isinstance(n, int)`` guards."""
+
+    def numpy_only(value: Any) -> bool:
+        if isinstance(value, (list, tuple)):
+            return any(numpy_only(item) for item in value)
+        return isinstance(value, np.generic) and not isinstance(value, (int, float, complex))
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if numpy_only(args) or numpy_only(tuple(kwargs.values())):
+            raise TypeError("expected Python numbers")
+        return function(*args, **kwargs)
+
+    return guarded
+
+
 def _value_key(value: Any) -> Any:
     """A dict key that is equal for equal arguments, and only for them: an array by its bytes, a list or tuple item by
     item (a repr shortens a large array with "...", and would take two arguments for one)."""
@@ -711,6 +733,7 @@ MISTAKES: dict[str, Any] = {  # what a mutant's code may call, under the names t
     NP: np,
     STALE: _stale_cache,
     CACHE_IGNORING: _cache_ignoring,
+    PYTHON_NUMBERS_ONLY: _python_numbers_only,
     IN_DTYPE_OF: _output_in_dtype_of,
     INT32_SUM: _int32_sum,
     WRAPPED_INT32: _wrapped_int32,
@@ -883,6 +906,8 @@ class _Mutator(ast.NodeTransformer):
                 )
                 for parameter in parameters
             ]
+        if parameters:
+            decorators.append((ast.Name(PYTHON_NUMBERS_ONLY, ast.Load()), "NumPy integers refused: an `isinstance(n, int)` guard"))
         for parameter in arrays:
             decorators += [
                 (

@@ -45,6 +45,16 @@ def random_mlp_dims(rng) -> list:
     return [[int(d) for d in rng.integers(1, 2000, size=int(rng.integers(2, 7)))]]
 
 
+def random_numpy_fc_sizes(rng) -> list:
+    """Sizes as NumPy integers (np.int64), as read off an array's shape: isinstance(d, int) is False for them."""
+    return [np.int64(d) for d in random_fc_sizes(rng)]
+
+
+def random_numpy_mlp_dims(rng) -> list:
+    """A list of NumPy integer sizes, as list(array.shape) or a slice of an int64 array gives."""
+    return [[np.int64(d) for d in random_mlp_dims(rng)[0]]]
+
+
 # -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
 
 

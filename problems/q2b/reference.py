@@ -135,6 +135,11 @@ def random_numpy_square_kernel(rng) -> list:
     return [np.int64(rng.integers(1, 65)), np.int64(rng.integers(1, 65)), np.int64(2 * rng.integers(0, 4) + 1)]
 
 
+def random_numpy_output_size(rng) -> list:
+    """One layer's output size asked in NumPy integers (np.int64)."""
+    return [np.int64(v) for v in random_output_size(rng)]
+
+
 def random_numpy_layer_count(rng) -> list:
     size_in, size_out, kernel, stride, padding = [int(v) for v in random_strided_layer_count(rng)]
     return [np.int64(v) for v in (size_in, size_out, kernel, stride, padding)]

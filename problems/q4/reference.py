@@ -93,6 +93,13 @@ def random_encoder(rng) -> list:
     return [int(rng.integers(1, 5)), channels, size_in, latent, kernel]
 
 
+def random_numpy_layer_count(rng) -> list:
+    """The encoder's layer count asked in NumPy integers (np.int64), even kernels too."""
+    kernel = int(rng.integers(2, 6))
+    latent = int(rng.integers(1, 20))
+    return [np.int64(latent + (kernel - 1) * int(rng.integers(0, 40))), np.int64(latent), np.int64(kernel)]
+
+
 def random_numpy_encoder(rng) -> list:
     """NumPy integer arguments, channel lists in any order, even kernels too."""
     kernel = int(rng.integers(2, 6))

@@ -76,6 +76,11 @@ def random_sizes(rng) -> list:
     return [int(rng.integers(size, 300)), size, int(rng.integers(1, 5))]
 
 
+def random_numpy_sizes(rng) -> list:
+    """Sizes as NumPy integers (np.int64), as an array's shape gives them."""
+    return [np.int64(v) for v in random_sizes(rng)]
+
+
 def random_pooling(rng) -> list:
     size, stride = int(rng.integers(1, 4)), int(rng.integers(1, 4))
     shape = (int(rng.integers(size, 10)), int(rng.integers(size, 10)))

@@ -50,6 +50,11 @@ def random_stack(rng) -> list:
     return [[[int(rng.integers(1, 8)), int(rng.integers(1, 4))] for _ in range(depth)]]
 
 
+def random_numpy_stack(rng) -> list:
+    """A stack whose kernel sizes and strides are NumPy integers (np.int64)."""
+    return [[[np.int64(value) for value in layer] for layer in random_stack(rng)[0]]]
+
+
 # -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
 
 
