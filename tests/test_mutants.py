@@ -402,6 +402,23 @@ OPERATORS = {
         None,
         "`isinstance(k, (tuple, list))` -> `not isinstance(k, int)`",
     ),
+    "NumPy integers refused where the reference checks no type": (  # fidelity round 5: fc_layer_params had no such case
+        """
+        import numpy as np
+
+
+        def area(width, height):
+            return width * height
+
+
+        def domain_area(rng):
+            return [np.int64(v) if rng.random() < 0.5 else int(v) for v in rng.integers(1, 50, size=2)]
+    """,
+        "area",
+        '- {name: "ints", call: area, args: [3, 4]}\n',
+        None,
+        "NumPy integers refused: an `isinstance(n, int)` guard",
+    ),
 }
 
 
