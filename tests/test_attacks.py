@@ -595,8 +595,37 @@ def test_a_symlinked_ps3_is_not_followed(harness: Harness) -> None:
     (harness.layout.submission / "solution").symlink_to(SOLUTION.parent, target_is_directory=True)
     data = harness.run()
     assert data["score"] == 0 and data["tests"] == []
-    assert "No ps3.py" in data["output"] and "no Python files" in data["output"]
+    assert re.search(r"ps3\.py`? is a symbolic link, which is not graded", data["output"]) and "upload the file itself" in data["output"]
     assert_clean(harness)
+
+
+@pytest.mark.parametrize("command", ["grade FILE", "grade FOLDER", "check FILE", "batch"])
+def test_a_symlinked_submission_is_refused_by_every_command(traversable_tmp: Path, command: str) -> None:
+    """A student's zip unpacks its links as they are: ``grade FILE`` followed one to the course's own solution (full
+    marks) or, as root, to /etc/shadow, while ``grade FOLDER`` and batch skipped it and said the folder held no
+    Python file (an adopter). Every command now refuses a link, naming it, and grades nothing through it."""
+    import subprocess
+    import sys
+
+    student = traversable_tmp / "students" / "ana"
+    student.mkdir(parents=True)
+    (student / "ps3.py").symlink_to(SOLUTION)
+    out = traversable_tmp / "out"
+    arguments = {
+        "grade FILE": ["grade", str(student / "ps3.py")],
+        "grade FOLDER": ["grade", str(student)],
+        "check FILE": ["check", str(student / "ps3.py")],
+        "batch": ["batch", str(student.parent), "--out", str(out), "--jobs", "1"],
+    }[command]
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "AUTOGRADER_"))}
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", *arguments], cwd=REPO, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300
+    )
+    said = done.stdout + done.stderr + ((out / "ana" / "results.json").read_text() if command == "batch" else "")
+    assert re.search(r"ps3\.py`? is a symbolic link, which is not graded", said), said
+    assert "100" not in said.replace("100 points", ""), said  # nothing was graded through the link
+    if command != "batch":
+        assert done.returncode == 2 or (command == "check FILE" and done.returncode != 0), said
 
 
 def test_files_beside_ps3_are_never_run(harness: Harness) -> None:

@@ -43,12 +43,16 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
     found: dict[str, list[Path]] = {name: [] for name in names}
     by_case = {name.lower(): name for name in names}  # PS3.PY and Ps3.py are ps3.py: Windows and phones keep whatever case was typed
     other_python: list[Path] = []
+    links: list[Path] = []  # what would have been graded, were it not a symbolic link
     for directory, subfolders, files in os.walk(folder, followlinks=False):
         deep = len(Path(directory).relative_to(folder).parts) >= MAX_FOLDER_DEPTH  # os.walk recurses: 1,000 levels end it
         subfolders[:] = [] if deep else sorted(d for d in subfolders if d not in IGNORED_NAMES and not d.startswith("."))
         for name in sorted(files):
             path = Path(directory) / name
-            if not stat.S_ISREG(path.lstat().st_mode):
+            mode = path.lstat().st_mode
+            if stat.S_ISLNK(mode) and (name.lower() in by_case or name.lower().endswith(".py")):
+                links.append(path)
+            if not stat.S_ISREG(mode):
                 continue
             if name.lower() in by_case:
                 found[by_case[name.lower()]].append(path)
@@ -68,6 +72,8 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
             *_listing(other_python, folder),
             Trusted(f", was graded. Name it {wanted} next time."),
         )
+    if links and not other_python:
+        checked(links[0], course)  # raises, saying why a link is not graded
     has = _listing(other_python[:10], folder) or (Trusted("no Python files"),)
     raise NoSubmission(
         Message(
@@ -88,7 +94,19 @@ def _listing(paths: list[Path], folder: Path) -> tuple[Trusted | StudentText, ..
 
 
 def checked(path: Path, course: Course | None = None) -> Path:
-    """``path`` if it is small enough to be code, else NoSubmission saying so."""
+    """``path`` if it is a file of its own small enough to be code, else NoSubmission saying why not.
+
+    Never a symbolic link, whoever names it (Gradescope's folder, batch, a TA's ``grade FILE``): a student's zip
+    unpacks its links as they are, and one may point at any file the grading user can read, a course's
+    reference.py included (it would score full marks), or /etc/shadow as root.
+    """
+    if path.is_symlink():
+        raise NoSubmission(
+            Message(
+                StudentText(path.name),
+                Trusted(" is a symbolic link, which is not graded (it could point at any file of the grading machine): upload the file itself."),
+            )
+        )
     limit = (course or default_course()).submission_max_bytes
     size = path.lstat().st_size
     if size > limit:

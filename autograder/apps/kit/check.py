@@ -59,18 +59,18 @@ def only(cases: VisibleCases, function: str) -> VisibleCases:
 def _submission(given: Path | None, course: Course) -> Path:
     """The file to check: the one named, the course's submission in a named folder (found as Gradescope finds
     it), else the first of the course's ``submission_names`` in the current folder."""
-    from autograder.apps.submission import find_submission
+    from autograder.apps.submission import checked, find_submission
 
     if given is None:
         given = next((Path(name) for name in course.submission_names if Path(name).is_file()), Path(course.starter_name))
     if given.is_dir():
         return find_submission(given, course)[0]
-    if not given.is_file():
+    if not given.is_file() and not given.is_symlink():
         raise KitError(
             f"{given} does not exist. Pass the path of your {' (or '.join(course.submission_names)}"
             f"{')' * (len(course.submission_names) - 1)}."
         )
-    return given
+    return checked(given, course)  # as Gradescope takes it: a file of its own, not a link, within the size limit
 
 
 def check_footer(report: Any, cases: VisibleCases, only_function: str | None, shown_all: bool) -> str:
