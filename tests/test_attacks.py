@@ -619,7 +619,12 @@ def test_a_symlinked_submission_is_refused_by_every_command(traversable_tmp: Pat
     }[command]
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PYTHON", "AUTOGRADER_"))}
     done = subprocess.run(
-        [sys.executable, "-m", "autograder", *arguments], cwd=REPO, env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "autograder", *arguments],
+        cwd=REPO,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     said = done.stdout + done.stderr + ((out / "ana" / "results.json").read_text() if command == "batch" else "")
     assert re.search(r"ps3\.py`? is a symbolic link, which is not graded", said), said

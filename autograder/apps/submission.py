@@ -104,7 +104,9 @@ def checked(path: Path, course: Course | None = None) -> Path:
         raise NoSubmission(
             Message(
                 StudentText(path.name),
-                Trusted(" is a symbolic link, which is not graded (it could point at any file of the grading machine): upload the file itself."),
+                Trusted(
+                    " is a symbolic link, which is not graded (it could point at any file of the grading machine): upload the file itself."
+                ),
             )
         )
     limit = (course or default_course()).submission_max_bytes
