@@ -350,3 +350,20 @@ def test_future_imports_of_one_cell_apply_to_the_cells_after_it(gradescope: Grad
     data = gradescope.run()
     assert data["score"] == total_points(), scores_by_function(data)
     assert "Problems loading your file" not in data["output"]
+
+
+def test_a_notebook_exported_as_a_python_file_keeps_its_time_cells_functions(gradescope: GradescopeLayout) -> None:
+    """Jupyter's "Download as .py" (nbconvert) writes each cell as IPython's own transformer rewrites it: a
+    ``%%time`` cell becomes ``get_ipython().run_cell_magic('time', '', code)``. Submitted as ps3.py, the functions
+    of that cell were lost (NameError: get_ipython), where the .ipynb got full marks (fidelity round 5)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    names = list(FUNCTIONS)
+    half = (len(names) + 1) // 2
+    cells = [PREAMBLE + "%matplotlib inline\n" + functions(*names[:half]), "%%time\n" + functions(*names[half:]), "%timeit 1 + 1\n"]
+    exported = "".join(f"\n# In[{number}]:\n\n\n{TransformerManager().transform_cell(cell)}\n" for number, cell in enumerate(cells, 1))
+    assert "get_ipython().run_cell_magic('time'" in exported  # IPython's own rewriting, as nbconvert does it
+    gradescope.submit({SOLUTION.name: "#!/usr/bin/env python\n# coding: utf-8\n" + exported})
+    data = gradescope.run()
+    assert data["score"] == total_points(), scores_by_function(data)
+    assert "Problems loading your file" not in data["output"], data["output"]

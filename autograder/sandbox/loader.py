@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # ast is imported where a file is parsed: a worker that loads
 MAX_TEXT = 4000  # characters of an exception message or traceback sent back
 MAX_PROBLEMS = 40  # problems reported from loading the submission
 MAX_OTHER_FUNCTIONS = 100  # callables named in the ready report besides the graded ones (for display only)
+# Cell magics whose body runs in the notebook's own namespace: what it defines exists afterwards (the grader's
+# notebook conversion, source.py, and get_ipython().run_cell_magic in a notebook exported as a .py file).
+CELL_MAGICS_RUN_AS_CODE = frozenset({"time", "capture", "prun"})
 NEUTRAL_MODULE_NAME = "submission"  # the module's name when the file's own name cannot be one
 _UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)  # what compile() raises for text it cannot take
 MAX_JOINED_LINES = 400  # the longest statement a broken file's blocks are joined into (a long docstring's)
@@ -118,11 +121,11 @@ def import_submission(
     """
     module = _new_module(module_name(path), path)
     sys.modules[module.__name__] = module  # before any of its code runs, as import does: dataclasses look it up there
-    if cell_marker is not None:
-        module.__dict__["get_ipython"] = get_ipython  # what the grader turned magics into: they do nothing here
-        module.__dict__["display"] = display  # a builtin in Jupyter, which IPython's shell puts there
     with open(path, "rb") as handle:
         text, problems = _decode(handle.read(), os.path.basename(path))
+    if cell_marker is not None or "get_ipython" in text:  # a notebook, or one exported as a .py file (nbconvert)
+        module.__dict__["get_ipython"] = get_ipython  # what magics became: they do nothing here, but a cell's code runs
+        module.__dict__["display"] = display  # a builtin in Jupyter, which IPython's shell puts there
     loading = _Loading(module.__dict__, path, problems, seconds)
     with _alarm(seconds):
         if cell_marker is not None:
@@ -508,10 +511,16 @@ def _incomplete(source: str) -> bool:
 
 
 class _IPythonStub:
-    """What ``get_ipython()`` returns in the worker: every method does nothing and returns None."""
+    """What ``get_ipython()`` returns in the worker: every method does nothing and returns None, but a cell magic
+    that runs its cell's code (``%%time``) runs it, in the namespace of the code that asked, as Jupyter does."""
 
     def __getattr__(self, name: str) -> Callable[..., None]:
         return _does_nothing
+
+    def run_cell_magic(self, magic: str, line: str, cell: str) -> None:
+        """nbconvert writes a ``%%time`` cell into a .py file as ``get_ipython().run_cell_magic("time", "", code)``."""
+        if magic in CELL_MAGICS_RUN_AS_CODE and isinstance(cell, str):
+            exec(compile(cell, "<cell>", "exec"), sys._getframe(1).f_globals)  # the student's own cell, here in the worker
 
     def __repr__(self) -> str:
         return "<get_ipython() stub: magics do nothing in the autograder>"

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from autograder.boundary import ErrorReport
-from autograder.sandbox.loader import NEUTRAL_MODULE_NAME
+from autograder.sandbox.loader import CELL_MAGICS_RUN_AS_CODE, NEUTRAL_MODULE_NAME
 
 if TYPE_CHECKING:  # IPython is imported only when a notebook is graded
     from IPython.core.inputtransformer2 import TransformerManager
@@ -45,8 +45,6 @@ if TYPE_CHECKING:  # IPython is imported only when a notebook is graded
 # What reads a notebook: each module the converter imports, and the requirement that installs it, pinned
 # as pyproject.toml pins it (tests/test_notebook.py holds the two equal).
 NOTEBOOK_READERS = {"nbformat": "nbformat==5.11.1", "IPython.core.inputtransformer2": "ipython==8.39.0"}
-# Cell magics whose body runs in the notebook's own namespace: what it defines exists afterwards.
-CELL_MAGICS_RUN_AS_CODE = frozenset({"time", "capture", "prun"})
 # IPython re-tokenises a whole cell after each piece of special syntax it rewrites, so a cell's cost
 # grows with its size times its magics. Past this many characters x magics in one notebook (a few
 # seconds), cells are loaded as plain Python and a problem says so.
