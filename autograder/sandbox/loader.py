@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from autograder.boundary import ErrorReport
+from autograder.sandbox.importable import GRADESCOPE_PYTHON
 
 if TYPE_CHECKING:  # ast is imported where a file is parsed: a worker that loads nothing broken never pays for it
     import ast
@@ -336,10 +337,12 @@ def _alarm(seconds: float | None) -> Iterator[None]:
 
 
 def _parse(source: str, path: str, flags: int) -> ast.Module:
-    """The AST of ``source`` as the compiler reads it with the ``__future__`` ``flags`` in force."""
+    """The AST of ``source`` as the compiler reads it with the ``__future__`` ``flags`` in force, in the grammar of
+    Gradescope's Python: ``except*`` or ``def f[T]`` on a newer one would pass here and be a SyntaxError there
+    (CPython's own feature_version check, as ast.parse makes it: new statements, not every detail)."""
     import ast
 
-    tree: ast.Module = compile(source, path, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+    tree: ast.Module = compile(source, path, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True, _feature_version=GRADESCOPE_PYTHON[1])
     return tree
 
 

@@ -22,14 +22,14 @@ from autograder.apps.course import Course
 from autograder.apps.kit.cases import KIT_CASES, KitError, VisibleCases
 from autograder.apps.kit.starter import student_functions
 from autograder.model import Case, CaseResult, Outcome, Problem, Report
+from autograder.sandbox import importable
 
 if TYPE_CHECKING:
     from autograder.sandbox.limits import Limits
 
 # What `python -m autograder` refuses to start without (apps/cli.py): the kit's own needs, for any course.
 KIT_PACKAGES = ("numpy", "pyyaml")
-# Gradescope's Python: setup.sh installs into the system Python of its Ubuntu 22.04 image.
-GRADESCOPE_PYTHON = "3.10"
+GRADESCOPE_PYTHON = ".".join(map(str, importable.GRADESCOPE_PYTHON))  # "3.10": what the worker grades as
 NOTEBOOK_SUFFIX = ".ipynb"
 
 
