@@ -752,3 +752,13 @@ def test_gradescope_tests_match_the_results_schema() -> None:
         "extra_data": {"problem": "q9", "where": "", "check": "doubles"},
     }
     assert "number" not in tests[1] and tests[1]["status"] == "failed" and tests[1]["visibility"] == "visible"
+
+
+def test_a_check_passing_a_value_the_sandbox_cannot_carry_is_the_checks_error_not_the_students(tmp_path: Path, box: Sandbox) -> None:
+    """``student.double(len)``: the function could only reach the worker as a stand-in, and the student was told
+    that their function raised. The check fails with what is wrong with it, before any call is made."""
+    results = _run(tmp_path, box, {"q9/test_values.py": "def test_a_function(student):\n    assert student.double(len) == 0\n"})
+    output = results["test_a_function"].output
+    assert not results["test_a_function"].passed
+    assert "UnsendableArgument" in output and "double with a builtin_function_or_method, which cannot be sent" in output, output
+    assert "double raised" not in output

@@ -226,3 +226,37 @@ def test_an_engine_installed_without_a_course_says_to_pass_problems_and_where_bu
         assert "Pass --problems problems" in untold.stderr
     built = run("build", "--problems", "problems", "--out", "dist")
     assert built.returncode != 0 and "run build from a clone of the repository" in built.stdout + built.stderr
+
+
+@pytest.mark.parametrize(
+    ("check", "reference", "said"),
+    [
+        (  # a function of the grader's cannot reach the student's code
+            "def test_sorted_by_length(student):\n    assert student.ranked(['bb', 'a'], key=len) == ['a', 'bb']\n",
+            "def ranked(words, key=None):\n    return sorted(words, key=key)\n",
+            "the check calls ranked with a builtin_function_or_method, which cannot be sent to the student's code",
+        ),
+        (  # nor can a generator come back from it
+            "def test_evens(student):\n    assert list(student.evens(3)) == [0, 2, 4]\n",
+            "def evens(n):\n    return (2 * i for i in range(n))\n",
+            "evens answers a generator, which cannot come back from the student's sandbox",
+        ),
+    ],
+    ids=["an argument", "an answer"],
+)
+def test_a_check_that_passes_only_on_values_the_sandbox_cannot_carry_fails_validate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], check: str, reference: str, said: str
+) -> None:
+    """validate called the reference with the check's own values and gave it back its own answers, so a check
+    passing ``key=len``, or reading a generator, passed there and failed for every student, the reference
+    solution too, blamed on the student's function (an adopter's course: 95 of 100). validate now sends and
+    receives them as grading does, and says which value cannot cross."""
+    from autograder.apps.cli import main
+
+    copy = _lab_copy(tmp_path)
+    with (copy / "problems" / "p1" / "reference.py").open("a") as file:
+        file.write("\n\n" + reference)
+    (copy / "problems" / "p1" / "test_values.py").write_text(check)
+    assert main(["validate", "--problems", str(copy / "problems")]) == 1
+    err = capsys.readouterr().err
+    assert "problems/p1/test_values.py:1: the check" in err and said in err, err

@@ -88,6 +88,35 @@ class CheckError(Exception):
     """The problems' own check files are broken (they do not import, or a marker is wrong)."""
 
 
+class UnsendableArgument(TypeError):
+    """A check called a student's function with a value that cannot be sent to it: the check's fault, not the student's.
+
+    Student code runs in another process, and only plain values cross (numbers, strings, lists, tuples, dicts,
+    NumPy arrays): a function, a set or a class instance would reach it as a stand-in it cannot use, and the
+    student would be told that their function raised.
+    """
+
+
+def unsendable(values: Sequence[object]) -> str | None:
+    """What the first of ``values`` that cannot cross to (or back from) the student's code is, in words; None if all can."""
+    from autograder.sandbox.worker import encode
+
+    try:
+        return _unsupported_in(encode(list(values), []))
+    except (ValueError, RecursionError, TypeError, OverflowError, MemoryError) as error:
+        return f"value nested too deeply to be sent ({type(error).__name__})"
+
+
+def _unsupported_in(data: object) -> str | None:
+    if isinstance(data, dict):
+        if isinstance(data.get("$unsupported"), str):
+            return str(data["$unsupported"])
+        data = list(data.values())
+    if isinstance(data, list):
+        return next((found for item in data if (found := _unsupported_in(item)) is not None), None)
+    return None
+
+
 def run_checks(files: list[Path], gate: Caller, module_names: Sequence[str] = ()) -> list[CheckResult]:
     """Run the check ``files`` in one pytest session; one result per test, in the order run.
 
@@ -167,6 +196,12 @@ class Student:
     def _call(self, function: str, args: tuple[object, ...], kwargs: dict[str, object]) -> Any:
         """The function's return value, or StudentError."""
         __tracebackhide__ = True  # a failing check's traceback ends in the check, not in the grader
+        unsent = unsendable([*args, *kwargs.values()])
+        if unsent is not None:
+            raise UnsendableArgument(
+                f"the check calls {function} with a {unsent}, which cannot be sent to the student's code (it runs in "
+                "another process): pass numbers, strings, lists, tuples, dicts or NumPy arrays"
+            )
         outcome = self._gate.call(function, args, kwargs)
         if outcome.kind == "returned":
             return outcome.value

@@ -122,7 +122,7 @@ def _exact_real(value: object) -> int | float | None:
         return None
 
 
-def _encode_returned(value: object, blobs: list[bytes]) -> JsonValue:
+def encode_returned(value: object, blobs: list[bytes]) -> JsonValue:
     """A returned value for the wire; one the wire cannot carry (nested too deeply, containing itself) stays a
     returned value, marked unsupported: the function did return, so its failure to be sent is never mistaken
     for an exception it raised (a case that expects ValueError must not pass on a 100,000-deep list)."""
@@ -476,7 +476,7 @@ def main(config: WorkerConfig) -> None:
                 args = [decode(value, blobs) for value in request["args"]]
                 kwargs = {name: decode(value, blobs) for name, value in request["kwargs"].items()}
                 result = function(*args, **kwargs)
-                reply = {"type": "returned", "id": request["id"], "value": _encode_returned(result, reply_blobs)}
+                reply = {"type": "returned", "id": request["id"], "value": encode_returned(result, reply_blobs)}
         except BaseException as error:  # noqa: BLE001 - SystemExit and KeyboardInterrupt too
             reply_blobs = []
             reply = {"type": "raised", "id": request["id"], "error": loader.describe(error)}

@@ -297,10 +297,16 @@ def _run_checks_on_the_reference(folder: Path, found: Validation, course: Course
     except CheckError as error:
         found.errors.append(str(error))
         return
+    unsent = "; ".join(
+        f"{function} answers a {what}, which cannot come back from the student's sandbox (numbers, strings, lists, "
+        "tuples, dicts and NumPy arrays do): a check receives a stand-in"
+        for function, what in calls.unsent.items()
+    )
     for check in found.checks:
         if not check.passed:
             first = next((line for line in check.output.splitlines() if line.startswith("E ")), check.output[:200])
-            found.errors.append(f"{check.where}: the check {check.name!r} does not pass on the reference solution: {first}")
+            why = f" ({unsent})" if unsent else ""
+            found.errors.append(f"{check.where}: the check {check.name!r} does not pass on the reference solution: {first}{why}")
 
 
 class _ReferenceCalls:
@@ -309,6 +315,7 @@ class _ReferenceCalls:
     def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
         self.functions = functions
         self.called: dict[str, None] = {}  # every function a check called, first call first: the starter writes them too
+        self.unsent: dict[str, str] = {}  # function -> what of its answer could not have come back from the sandbox
 
     def call(self, function: str, args: Sequence[object], kwargs: dict[str, object] | None = None) -> Outcome:
         from autograder.engine.references import copies
@@ -318,11 +325,26 @@ class _ReferenceCalls:
         if solver is None:
             return Outcome("skipped", reason="missing")
         try:
-            return Outcome("returned", value=solver(*copies(list(args)), **copies(kwargs or {})))
+            value = solver(*copies(list(args)), **copies(kwargs or {}))
         except Exception as error:  # noqa: BLE001 - the check decides whether raising is right
             return Outcome(
                 "raised", error={"type": type(error).__name__, "message": str(error), "mro": [cls.__name__ for cls in type(error).__mro__]}
             )
+        return Outcome("returned", value=self._as_the_grader_receives(function, value))
+
+    def _as_the_grader_receives(self, function: str, value: Any) -> Any:
+        """``value`` after the trip back from the sandbox, as a check gets a student's answer: a generator or a set
+        arrives as a stand-in, so a check that passes here only because it got the real thing must fail here too."""
+        from autograder.engine.checks import unsendable
+        from autograder.sandbox.reply import decode_reply
+        from autograder.sandbox.worker import encode_returned
+
+        blobs: list[bytes] = []
+        sent = encode_returned(value, blobs)
+        unsent = unsendable([value])
+        if unsent is not None:
+            self.unsent.setdefault(function, unsent)
+        return decode_reply(sent, blobs, budget=1 << 40)
 
 
 def _case_errors(case: Case) -> list[str]:
