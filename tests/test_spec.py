@@ -18,7 +18,16 @@ from autograder.engine.problemset import load as load_problems
 from autograder.engine.scoring import assign_max_scores, earned, score_case, total
 from autograder.model import Case, CaseResult, Comparison, Expected, FollowThrough, Problem, Report, Verdict
 
-from conftest import ASSIGNMENTS, FIXTURES, Assignment, graded_against_one_problem, graded_functions, spec_problems, total_points
+from conftest import (
+    ASSIGNMENTS,
+    FIXTURES,
+    Assignment,
+    graded_against_one_problem,
+    graded_functions,
+    spec_problems,
+    total_points,
+    write_files,
+)
 
 EVERY_ASSIGNMENT = pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=str)
 
@@ -635,3 +644,35 @@ def test_a_function_not_written_yet_passes_no_case_that_expects_an_exception(tmp
     passes only a case that expects NotImplementedError itself."""
     report = graded_against_one_problem(tmp_path, REFUSING_SPEC, REFUSING_REFERENCE, "def root(n):\n" + body)
     assert {result.case.name for result in report.results if result.verdict.passed} == passed
+
+
+PALINDROME_SPEC = """\
+title: "P1: palindromes"
+points: 2
+functions:
+  is_palindrome: {compare: {kind: value}}
+cases:
+  - {name: mixed case, call: is_palindrome, args: ["Abba"], expected: true}
+  - {name: not one, call: is_palindrome, args: ["abc"], expected: false}
+mistakes:
+  - call: is_palindrome
+    solver: is_palindrome_case_sensitive
+    message: "Upper and lower case were compared as different letters."
+"""
+PALINDROME_REFERENCE = """\
+def is_palindrome(text):
+    return text.lower() == text.lower()[::-1]
+
+
+def is_palindrome_case_sensitive(text):
+    return text == text[::-1]
+"""
+
+
+def test_a_mistake_that_can_only_be_wrong_on_true_or_false_answers_is_refused(tmp_path: Path) -> None:
+    """The grader names no mistake where the right answer is True or False (the one wrong answer there is every
+    mistake's): an adopter's mistake on is_palindrome was accepted by validate and never shown. It is a spec error,
+    at the mistake's line, saying why."""
+    problems = write_files(tmp_path / "problems", {"p1/spec.yaml": PALINDROME_SPEC, "p1/reference.py": PALINDROME_REFERENCE})
+    with pytest.raises(SpecError, match=r"spec\.yaml:9: the cases where is_palindrome_case_sensitive is wrong all expect True or False"):
+        load_problems(problems)

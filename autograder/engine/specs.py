@@ -598,6 +598,15 @@ def _add_mistake(path: Path, raw: Any, reference: types.ModuleType | None, probl
             f"{raw['solver']} gives the right answer (or raises as the reference does) on every case of {function!r}, "
             "so this mistake can never be named; add a case where it is wrong",
         )
+    named = [case for case in cases if case.function == function and any(said == message for _, said in case.known_mistakes)]
+    if all(isinstance(case.expected.value, bool) for case in named):
+        raise SpecError(
+            path,
+            raw.line_of("call"),
+            f"the cases where {raw['solver']} is wrong all expect True or False: the one wrong answer there is every "
+            "mistake's, so the grader names none (runner._diagnosis); remove this mistake, or add a case where it "
+            "returns something else or the reference raises",
+        )
 
 
 def _name_on(cases: list[Case], solver: Callable[..., Any], message: str) -> int:
