@@ -1040,3 +1040,19 @@ def test_a_course_that_takes_a_notebook_first_gets_a_notebook_starter(tmp_path: 
     (tmp_path / "lab1.ipynb").write_text(json.dumps(notebook))
     code, out, err = run_cli("grade", str(tmp_path / "lab1.ipynb"), "--problems", str(course / "problems"))
     assert "not implemented yet" in out and "not a notebook" not in out + err
+
+
+@pytest.mark.parametrize(
+    ("course", "float32_said", "transpose_said"),
+    [("root", True, True), ("lab1", True, False), ("lab2", False, True)],
+)
+def test_the_kit_readme_promises_only_what_its_own_comparisons_keep(
+    builder: Callable[[Assignment], Built], course: str, float32_said: bool, transpose_said: bool
+) -> None:
+    """ "Float32 precision is good enough" only where every array tolerance lets float32 work pass (Lab 2's 1e-9 does
+    not: an adopter's float32 answer failed its check), and the transpose message only where an answer has rows
+    and columns of different lengths (Lab 1's running sums have one axis)."""
+    assignment = {"root": ROOT_ASSIGNMENT, "lab1": Assignment(LAB1), "lab2": Assignment(REPO / "assignments" / "lab2")}[course]
+    readme = builder(assignment).readme
+    assert ("Float32 precision is good enough." in readme) == float32_said
+    assert ("the transpose of the right shape" in readme) == transpose_said

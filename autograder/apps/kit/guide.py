@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from autograder.apps.course import Course
 from autograder.apps.kit.cases import KIT_CASES, KitError, VisibleCases
 from autograder.apps.kit.starter import student_functions
-from autograder.model import Case, CaseResult, Outcome, Problem, Report
+from autograder.model import Case, CaseResult, Comparison, Outcome, Problem, Report
 from autograder.sandbox import importable
 
 if TYPE_CHECKING:
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 KIT_PACKAGES = ("numpy", "pyyaml")
 GRADESCOPE_PYTHON = ".".join(map(str, importable.GRADESCOPE_PYTHON))  # "3.10": what the worker grades as
 NOTEBOOK_SUFFIX = ".ipynb"
+FLOAT32_TOLERANCE = 1e-5  # a relative tolerance at least this wide lets float32 work pass (its rounding is 1.2e-7 a step)
 
 
 def kit_requirements(course: Course, engine_requirements: list[str]) -> list[str]:
@@ -78,6 +79,9 @@ def student_guide(cases: VisibleCases, problems: list[Problem], requirements: li
     notebooks = [name for name in course.submission_names if name.endswith(NOTEBOOK_SUFFIX)]
     functions = student_functions(problems, checked)
     kinds: set[str] = {case.comparison.kind for problem in problems for case in problem.cases}
+    arrays = [case for problem in problems for case in problem.cases if case.comparison.kind == "array" and not case.expected.raises]
+    kinds |= {"array of rows"} if any(_transposable(case.expected.value) for case in arrays) else set()
+    kinds |= {"float32 enough"} if arrays and all(_float32_enough(case.comparison) for case in arrays) else set()
     limits = _limits(course)
     timeout = limits.call_timeout
     sections = [
@@ -94,6 +98,23 @@ def student_guide(cases: VisibleCases, problems: list[Problem], requirements: li
         _good_to_know(kinds, timeout, limits.run_deadline),
     ]
     return "\n\n".join(sections).rstrip() + "\n"
+
+
+def _transposable(value: Any) -> bool:
+    """Whether an answer of this shape has a transpose of another shape (compare.py's hint for swapped axes)."""
+    import numpy as np
+
+    try:
+        shape = np.shape(value)
+    except ValueError:  # ragged
+        return False
+    return len(shape) >= 2 and shape != shape[::-1]
+
+
+def _float32_enough(comparison: Comparison) -> bool:
+    """Whether this comparison lets an answer computed in float32 pass: a relative tolerance (or one scaled by the
+    entries' magnitudes) well above float32's rounding, 1.2e-7 a step."""
+    return max(comparison.rtol, comparison.eps) >= FLOAT32_TOLERANCE
 
 
 def _limits(course: Course) -> Limits:
@@ -152,7 +173,8 @@ def _imports(course: Course) -> str:
         return """## What you may import
 
 Your code may import only Python's standard library: Gradescope installs no other package for it.
-Importing anything else fails on Gradescope."""
+Importing anything else fails on Gradescope, and here. (NumPy imports, as the autograder itself loads it,
+but this course does not ask for it.)"""
     rows, elsewhere = [], []
     for package in course.package_names:
         lines = [requirement for requirement in course.student_packages if _name(requirement) == _canonical(package)]
@@ -226,7 +248,7 @@ def _output(cases: VisibleCases, kinds: set[str], timeout: float) -> str:
     ]
     if kinds & {"int", "ints"}:
         messages.append(("`... which is not a whole number`", "a count came out as a fraction, for example from `/` where `//` was meant"))
-    if "array" in kinds:
+    if "array of rows" in kinds:
         messages.append(("`... (the transpose of the right shape)`", "you swapped rows and columns"))
     if "value" in kinds:
         messages.append(("`... they differ from character N`", "two strings are the same up to character N (counted from 0)"))
@@ -361,7 +383,8 @@ def _good_to_know(kinds: set[str], timeout: float, deadline: float) -> str:
     if kinds & {"int", "ints"}:
         lines.append("- An integer answer may be a Python int, a NumPy integer, or a float that equals a whole number.")
     if "array" in kinds:
-        lines.append("- An array answer may be a NumPy array of any real dtype, or nested lists. Float32 precision is good enough.")
+        enough = " Float32 precision is good enough." if "float32 enough" in kinds else ""
+        lines.append(f"- An array answer may be a NumPy array of any real dtype, or nested lists.{enough}")
     if "value" in kinds:
         lines.append(
             "- A string, True or False, or None must be exactly the one asked for; a list may also be a tuple, a dict "
