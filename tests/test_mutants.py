@@ -620,3 +620,35 @@ def test_a_keyword_only_parameter_is_one_a_memo_can_leave_out(tmp_path: Path) ->
     closing = cases + '- {name: "three again", call: scaled, args: [3], kwargs: {factor: 7}}\n- {name: "four", call: scaled, args: [4]}\n'
     closed = analyse(problem_set(tmp_path / "closed", {"p1/reference.py": reference, "p1/spec.yaml": spec("P1", closing)}))
     assert not memo_without_factor(closed), closed.survivors
+
+
+SORTED_SEARCH = """
+def binary_search(xs, target):
+    lo, hi = 0, len(xs) - 1
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        if xs[mid] == target:
+            return mid
+        if xs[mid] < target:
+            lo = mid + 1
+        else:
+            hi = mid - 1
+    raise KeyError(target)
+
+
+def domain_binary_search(rng):
+    xs = sorted(set(int(v) for v in rng.integers(-9, 9, size=int(rng.integers(0, 10)))))
+    return [xs, int(rng.integers(-10, 10))]
+"""
+
+
+def test_draws_that_repeat_shapes_stay_in_the_domain(tmp_path: Path) -> None:
+    """Draws that repeat the previous one's shapes with new values used to shuffle its entries: a sorted list came
+    out unsorted, outside binary search's domain, and validate asked an adopter for a case there (a mutant that
+    differs only on unsorted input). They now come from the domain itself when its shapes repeat: every draw is
+    sorted, and the mutants that survive are ones a sorted input shows."""
+    cases = '- {name: found, call: binary_search, args: [[1, 3, 5, 7, 9, 11], 7]}\n- {name: missing, call: binary_search, args: [[1, 3, 5], 4], raises: LookupError}\n'
+    problems = problem_set(tmp_path, {"p1/reference.py": SORTED_SEARCH, "p1/spec.yaml": spec("P1", cases)})
+    draws = domain_cases(problems, "binary_search")
+    assert len(draws) == 200 and all(list(case.args[0]) == sorted(case.args[0]) for case in draws)
+    assert all(list(s.args[0]) == sorted(s.args[0]) for s in survivors(problems) if s.args is not None)

@@ -40,7 +40,8 @@ mutant) is
   inputs from ``domain_<function>(rng)`` in its reference, which draws from
   the function's whole domain (shared/PROBLEM_SET.md). The draws are one
   seeded call sequence: one draw in four repeats the previous one's shapes
-  and dtypes with its entries shuffled, and one in four the previous one's
+  and dtypes with new values (a draw of the domain's own of those shapes when
+  one comes soon, else its entries shuffled), and one in four the previous one's
   arguments but one, taken from a fresh draw where the reference answers
   there, so a stale answer shows;
 - a *survivor* otherwise: the function's cases miss a mistake that its
@@ -92,6 +93,7 @@ from autograder.model import Case, Expected, Problem
 
 CALL_SECONDS = 1.0  # a mutant's call that takes longer is stopped, and counts as wrong
 REPEAT = 0.25  # the share of domain draws that repeat the previous draw's shapes and dtypes with new values
+ALIKE_TRIES = 50  # fresh domain draws tried for one of the previous draw's shapes and dtypes, before shuffling it
 NP = "_mutation_numpy"  # the name under which a mutant sees NumPy, whatever its file imports
 STALE = "_mutation_stale_cache"  # ... the decorator of state kept across calls
 CACHE_IGNORING = "_mutation_cache_ignoring"  # ... the decorator of a memo whose key leaves out one argument
@@ -406,7 +408,7 @@ class _Draws:
         rng = np.random.default_rng([self.seed, sum(map(ord, name))])
         drawn: list[Case] = []
         for number in range(1, self.tries + 1):
-            repeated = _shuffled(rng, drawn[-1].args) if drawn and rng.random() < REPEAT else None
+            repeated = self._alike(generator, rng, drawn[-1].args) if drawn and rng.random() < REPEAT else None
             args = repeated if repeated is not None else _drawn(generator, rng)
             called = None
             if repeated is None and drawn and len(args) == len(drawn[-1].args) > 1 and rng.random() < REPEAT / (1 - REPEAT):
@@ -432,6 +434,24 @@ class _Draws:
                 _with_magnitudes(self.suite.reference_file(name), 0, solver, case)
             drawn.append(case)
         return drawn
+
+    @staticmethod
+    def _alike(
+        generator: Callable[[np.random.Generator], Any], rng: np.random.Generator, previous: tuple[Any, ...]
+    ) -> tuple[Any, ...] | None:
+        """New arguments of the same shapes and dtypes as ``previous`` (so a stale answer keyed on them shows): a draw
+        of the domain's own when one comes within ALIKE_TRIES, else ``previous`` with its arrays' entries shuffled
+        (None when it has no array: the caller draws afresh).
+
+        The domain's own first, since a shuffle may leave the domain (binary search's sorted list: an adopter's
+        validate asked for a case on an unsorted one), and a sum never changes under it.
+        """
+        wanted = tuple(map(_shape_and_dtype, previous))
+        for _ in range(ALIKE_TRIES):
+            args = _drawn(generator, rng)
+            if tuple(map(_shape_and_dtype, args)) == wanted:
+                return args
+        return _shuffled(rng, previous)
 
     def difference(self, mutant: Callable[..., Any], name: str, where: str) -> Survivor | None:
         drawn = self.cases(name)
@@ -462,28 +482,14 @@ def _drawn(generator: Callable[[np.random.Generator], Any], rng: np.random.Gener
 
 
 def _shuffled(rng: np.random.Generator, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """``args`` with the entries of every array and list permuted (same shapes and dtypes), or None if it has none."""
+    """``args`` with the entries of every NumPy array permuted (same shapes and dtypes), or None if it has none.
 
-    def new_values(value: Any) -> Any:
-        if isinstance(value, np.ndarray) and value.size > 1:
-            return rng.permutation(value.ravel()).reshape(value.shape)
-        if isinstance(value, list) and value:
-            leaves = _leaves(value)
-            order = rng.permutation(len(leaves))
-            return _refilled(value, iter([leaves[i] for i in order]))
-        return value
-
-    if not any(isinstance(value, (np.ndarray, list)) for value in args):
+    Lists keep their order: a list's order often means something its domain keeps (a sorted list, layers in
+    turn), where an array is data; a list's new values come from the domain's own draws (``_Draws._alike``).
+    """
+    if not any(isinstance(value, np.ndarray) and value.size > 1 for value in args):
         return None
-    return tuple(new_values(value) for value in args)
-
-
-def _leaves(value: Any) -> list[Any]:
-    return [leaf for item in value for leaf in _leaves(item)] if isinstance(value, list) else [value]
-
-
-def _refilled(shape: Any, leaves: Iterator[Any]) -> Any:
-    return [_refilled(item, leaves) for item in shape] if isinstance(shape, list) else next(leaves)
+    return tuple(rng.permutation(value.ravel()).reshape(value.shape) if isinstance(value, np.ndarray) else value for value in args)
 
 
 # --------------------------------------------------------------------------- which functions, and fresh modules
