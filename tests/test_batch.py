@@ -719,3 +719,18 @@ def test_markdown_renders_the_subset_and_escapes_the_rest() -> None:
     assert "<ul><li>one</li><li>two</li></ul>" in html
     assert "<pre><code>&lt;script&gt;alert(1)&lt;/script&gt;</code></pre>" in html
     assert "<img" not in html and "<script" not in html
+
+
+def test_a_folder_holding_only_a_zip_says_to_unzip_it(tmp_path: Path) -> None:
+    """A TA's folder may hold an upload as downloaded, zipped: "it has no Python files" was true but no help."""
+    import zipfile
+
+    from autograder.apps.submission import NoSubmission, find_submission
+
+    folder = tmp_path / "ana"
+    folder.mkdir()
+    with zipfile.ZipFile(folder / "ps3.zip", "w") as archive:
+        archive.writestr("ps3.py", SOLUTION.read_text())
+    with pytest.raises(NoSubmission) as refused:
+        find_submission(folder)
+    assert "no Python files, only ps3.zip: unzip it, or upload the file itself" in str(refused.value)

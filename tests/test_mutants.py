@@ -647,7 +647,7 @@ def test_draws_that_repeat_shapes_stay_in_the_domain(tmp_path: Path) -> None:
     out unsorted, outside binary search's domain, and validate asked an adopter for a case there (a mutant that
     differs only on unsorted input). They now come from the domain itself when its shapes repeat: every draw is
     sorted, and the mutants that survive are ones a sorted input shows."""
-    cases = '- {name: found, call: binary_search, args: [[1, 3, 5, 7, 9, 11], 7]}\n- {name: missing, call: binary_search, args: [[1, 3, 5], 4], raises: LookupError}\n'
+    cases = "- {name: found, call: binary_search, args: [[1, 3, 5, 7, 9, 11], 7]}\n- {name: missing, call: binary_search, args: [[1, 3, 5], 4], raises: LookupError}\n"
     problems = problem_set(tmp_path, {"p1/reference.py": SORTED_SEARCH, "p1/spec.yaml": spec("P1", cases)})
     draws = domain_cases(problems, "binary_search")
     assert len(draws) == 200 and all(list(case.args[0]) == sorted(case.args[0]) for case in draws)

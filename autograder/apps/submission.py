@@ -44,6 +44,7 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
     by_case = {name.lower(): name for name in names}  # PS3.PY and Ps3.py are ps3.py: Windows and phones keep whatever case was typed
     other_python: list[Path] = []
     links: list[Path] = []  # what would have been graded, were it not a symbolic link
+    archives: list[Path] = []  # zips: a TA's folder may hold the upload as it was downloaded
     for directory, subfolders, files in os.walk(folder, followlinks=False):
         deep = len(Path(directory).relative_to(folder).parts) >= MAX_FOLDER_DEPTH  # os.walk recurses: 1,000 levels end it
         subfolders[:] = [] if deep else sorted(d for d in subfolders if d not in IGNORED_NAMES and not d.startswith("."))
@@ -54,6 +55,8 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
                 links.append(path)
             if not stat.S_ISREG(mode):
                 continue
+            if name.lower().endswith(".zip"):
+                archives.append(path)
             if name.lower() in by_case:
                 found[by_case[name.lower()]].append(path)
             elif name.lower().endswith(".py") and not name.lower().startswith("test_"):
@@ -74,7 +77,11 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
         )
     if links and not other_python:
         checked(links[0], course)  # raises, saying why a link is not graded
-    has = _listing(other_python[:10], folder) or (Trusted("no Python files"),)
+    has = _listing(other_python[:10], folder) or (
+        (Trusted("no Python files, only "), *_listing(archives[:3], folder), Trusted(": unzip it, or upload the file itself"))
+        if archives
+        else (Trusted("no Python files"),)
+    )
     raise NoSubmission(
         Message(
             Trusted(f"No {' (or '.join(names)}{')' * (len(names) - 1)} was found in your submission (it has "),
