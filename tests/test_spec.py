@@ -608,17 +608,24 @@ def test_a_reference_that_fails_as_it_is_imported_is_named_at_the_failing_line(t
         load_problems(_spec_dir(tmp_path, GOOD, reference))
 
 
-REFUSING_SPEC = """\
-title: "P1: refusals"
-points: 4
-functions:
-  root: {compare: {kind: int}}
+def _one_function_spec(title: str, points: int, function: str, kind: str, rest: str) -> str:
+    """A spec.yaml grading one function, compared as ``kind``; ``rest`` is its cases: list and what follows."""
+    return f'title: "{title}"\npoints: {points}\nfunctions:\n  {function}: {{compare: {{kind: {kind}}}}}\n' + rest
+
+
+REFUSING_SPEC = _one_function_spec(
+    "P1: refusals",
+    4,
+    "root",
+    "int",
+    """\
 cases:
   - {name: a root, call: root, args: [4], expected: 2}
   - {name: a negative number, call: root, args: [-1], raises: ValueError}
   - {name: a runtime refusal, call: root, args: [-2], raises: RuntimeError}
   - {name: any refusal, call: root, args: [-3], raises: Exception}
-"""
+""",
+)
 REFUSING_REFERENCE = """\
 def root(n):
     if n == -1:
@@ -646,11 +653,12 @@ def test_a_function_not_written_yet_passes_no_case_that_expects_an_exception(tmp
     assert {result.case.name for result in report.results if result.verdict.passed} == passed
 
 
-PALINDROME_SPEC = """\
-title: "P1: palindromes"
-points: 2
-functions:
-  is_palindrome: {compare: {kind: value}}
+PALINDROME_SPEC = _one_function_spec(
+    "P1: palindromes",
+    2,
+    "is_palindrome",
+    "value",
+    """\
 cases:
   - {name: mixed case, call: is_palindrome, args: ["Abba"], expected: true}
   - {name: not one, call: is_palindrome, args: ["abc"], expected: false}
@@ -658,7 +666,8 @@ mistakes:
   - call: is_palindrome
     solver: is_palindrome_case_sensitive
     message: "Upper and lower case were compared as different letters."
-"""
+""",
+)
 PALINDROME_REFERENCE = """\
 def is_palindrome(text):
     return text.lower() == text.lower()[::-1]
