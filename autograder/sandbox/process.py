@@ -109,6 +109,11 @@ class Sandbox:
             self.imported = ImportReport(functions=[], problems=[], fatal=source.fatal)
             return
         self.isolation.claim()
+        if self.isolation.left_behind:  # an earlier grading's processes that even SIGKILL did not end (stuck in the kernel)
+            left = self.isolation.left_behind
+            self._cleanup_problems.append(
+                f"{len(left)} processes an earlier grading left survived the kill: pids {', '.join(map(str, left[:20]))}"
+            )
         self.workdir = _new_folder()
         copy = self.workdir / source.name
         copy.write_bytes(source.data)
@@ -226,7 +231,7 @@ class Sandbox:
         (or survives the kill) is reported under "clean-up" in ``protections``,
         as data: a grade already decided is never lost to its clean-up.
         """
-        problems = []
+        problems, swept = [], False
         if self.process is not None:
             process, self.process = self.process, None
             for step, action in (
@@ -238,8 +243,9 @@ class Sandbox:
                     action()
                 except Exception as error:  # noqa: BLE001 - reported, and the next step still runs
                     problems.append(f"{step} failed: {type(error).__name__}: {error}")
+            swept = process.swept
         try:
-            survivors = self.isolation.release()
+            survivors = self.isolation.release(swept)
         except Exception as error:  # noqa: BLE001 - reported below
             problems.append(f"killing the worker's user's processes failed: {type(error).__name__}: {error}")
         else:

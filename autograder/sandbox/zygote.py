@@ -96,6 +96,7 @@ class WorkerProcess:
     memory: str = ""  # how the worker's memory is bounded, as the launcher made it
     returncode: int | None = None
     out_of_memory: bool = False  # the kernel killed a process of the worker's for want of memory
+    swept: bool = False  # the reaper wrote how the worker ended, then exited: it had killed and reaped all below it
     _received: bytearray = field(default_factory=bytearray)
     _guard: threading.Lock = field(default_factory=threading.Lock)  # another thread may signal it (stop_all_workers)
 
@@ -115,6 +116,7 @@ class WorkerProcess:
             status, _, note = self._received.decode("ascii", "replace").partition(" ")
             code = int(status) if status.isdigit() else None
             self.out_of_memory = note == OUT_OF_MEMORY
+            self.swept = code is not None
             # No status: the reaper itself was killed (SIGKILL), and the worker with it.
             self.returncode = -signal.SIGKILL if code is None else (-os.WTERMSIG(code) if os.WIFSIGNALED(code) else os.WEXITSTATUS(code))
         return self.returncode
