@@ -18,8 +18,8 @@ def test_a_failed_clean_up_still_writes_the_result_and_tells_staff(tmp_path: Pat
     layout.submit({SOLUTION.name: SOLUTION.read_text()})
     real_release = Isolation.release
 
-    def failing_release(self: Isolation) -> list[int]:
-        real_release(self)
+    def failing_release(self: Isolation, swept: bool = False) -> list[int]:
+        real_release(self, swept)
         raise RuntimeError("the reaper did not answer")
 
     monkeypatch.setattr(Isolation, "release", failing_release)
