@@ -191,7 +191,12 @@ def test_a_clean_grading_leaves_the_user_clean_without_searching_every_process(s
         assert gate.call("pid", []).kind == "returned"
     searched: list[int] = []
     real = isolation._processes_of
-    monkeypatch.setattr(isolation, "_processes_of", lambda uid: searched.append(uid) or real(uid))
+
+    def counted(uid: int) -> list[int]:
+        searched.append(uid)
+        return real(uid)
+
+    monkeypatch.setattr(isolation, "_processes_of", counted)
     with CallGate.started(Sandbox(submission)) as gate:
         pid = gate.call("pid", []).value
     assert searched == [] and _dead(pid)
