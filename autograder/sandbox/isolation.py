@@ -61,9 +61,8 @@ class Isolation:
     landlock_cap: int | None = None  # a test's cap on it (LANDLOCK_CAP_VARIABLE)
     namespace_detail: str = ""  # why there are no user and PID namespaces, or which mounts stay writable in them
     _lock: int | None = field(default=None, repr=False)
-    left_behind: list[int] = field(
-        default_factory=list, repr=False
-    )  # pids of the user's that an earlier grading left and the claim could not kill
+    # Pids of the user's that an earlier grading left and the claim could not kill (stuck in the kernel).
+    left_behind: list[int] = field(default_factory=list, repr=False)
 
     @classmethod
     def detect(cls, user_name: str | None) -> Isolation:
