@@ -151,7 +151,6 @@ def test_a_clean_up_that_fails_after_a_restart_is_in_the_report(
     assert "removing its folder failed: PermissionError" in str(report.protections.get("clean-up")), report.protections
 
 
-@pytest.mark.needs_root(reason=f"kills every process of {WORKER_USER}")
 def _as_the_worker_user(*command: str) -> subprocess.Popen[bytes]:
     """A process of the worker's user that no sandbox started: what a grading killed before its clean-up leaves."""
     user = pwd.getpwnam(WORKER_USER)
@@ -169,6 +168,7 @@ def _left_dirty() -> None:
         os.close(lock)
 
 
+@pytest.mark.needs_root(reason=f"kills every process of {WORKER_USER}")
 def test_what_a_killed_grading_left_is_killed_before_the_next_worker_starts(submission: Path) -> None:
     """A grading killed before its clean-up (its reaper SIGKILLed too) may leave processes of the worker's user
     running, which would share the next worker's user and could signal it. The lock file says the last holder did
@@ -184,6 +184,7 @@ def test_what_a_killed_grading_left_is_killed_before_the_next_worker_starts(subm
         leftover.wait()
 
 
+@pytest.mark.needs_root(reason=f"kills every process of {WORKER_USER}")
 def test_a_clean_grading_leaves_the_user_clean_without_searching_every_process(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The reaper kills and reaps every process below it, which are all the user's since the claim: a worker that
     ended so needs no search of /proc (3 ms of every grade on a machine of 90 processes), and the next claim none."""
@@ -202,6 +203,7 @@ def test_a_clean_grading_leaves_the_user_clean_without_searching_every_process(s
     assert searched == [] and _dead(pid)
 
 
+@pytest.mark.needs_root(reason=f"kills every process of {WORKER_USER}")
 def test_processes_that_survive_the_kill_are_reported_as_survivors(submission: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A process of the worker's user that does not die (one stuck in the kernel, here one the kill does not
     reach) is named in the clean-up report, not claimed killed; and the next claim tries again."""
