@@ -596,21 +596,8 @@ CORPUS: dict[str, tuple[str, Calls]] = {
     ),
 }
 
-if sys.version_info >= (3, 12):  # PEP 695 syntax does not parse before 3.12
-    CORPUS["PEP 695 type statements and generic functions"] = (
-        """
-        type Vector = list[float]
-
-
-        def first[T](items: list[T]) -> T:
-            return items[0]
-
-
-        def alias_value():
-            return str(Vector.__value__)
-        """,
-        {"first": [[[3, 4]]], "alias_value": [[]]},
-    )
+# PEP 695 (3.12) is not here: a submission is read as Gradescope's Python 3.10 reads it, whatever Python runs the
+# grader (test_source_loading.py), so where CPython imports it the worker reports a SyntaxError instead.
 
 
 @pytest.mark.parametrize("feature", list(CORPUS))

@@ -130,6 +130,35 @@ def test_code_newer_than_gradescopes_python_is_graded_as_there_wherever_it_runs(
         box.stop()
 
 
+PEP_695 = """\
+type Vector = list[float]
+
+
+def first[T](items: list[T]) -> T:
+    return items[0]
+
+
+def alias_value():
+    return str(Vector.__value__)
+"""
+
+
+def test_type_statements_and_generic_functions_are_syntax_errors_as_on_gradescope(tmp_path: Path) -> None:
+    """PEP 695 (Python 3.12) parses on the grader's 3.13 but not on Gradescope's 3.10: on every Python, the two
+    blocks are SyntaxErrors and only what the rest defines is graded."""
+    (tmp_path / "ps3.py").write_text(PEP_695)
+    box = CallGate.started(Sandbox(tmp_path / "ps3.py", Limits(call_timeout=5), packages=["numpy"]))
+    try:
+        report = box.imported
+        assert [(problem["type"], problem["where"]) for problem in report.problems] == [
+            ("SyntaxError", "line 1"),
+            ("SyntaxError", "line 4"),
+        ]
+        assert "first" not in report.functions and "alias_value" in report.functions
+    finally:
+        box.stop()
+
+
 # --------------------------------------------------------------------------- printing
 
 
