@@ -99,21 +99,19 @@ class UnsendableArgument(TypeError):
 
 def unsendable(values: Sequence[object]) -> str | None:
     """What the first of ``values`` that cannot cross to (or back from) the student's code is, in words; None if all can."""
-    from autograder.sandbox.worker import encode
+    from autograder.sandbox.worker import encode_returned
 
-    try:
-        return _unsupported_in(encode(list(values), []))
-    except (ValueError, RecursionError, TypeError, OverflowError, MemoryError) as error:
-        return f"value nested too deeply to be sent ({type(error).__name__})"
+    return unsupported_in(encode_returned(list(values), []))
 
 
-def _unsupported_in(data: object) -> str | None:
+def unsupported_in(data: object) -> str | None:
+    """What the first stand-in in ``data`` (as the worker's encoding writes it) stands for; None if it holds none."""
     if isinstance(data, dict):
         if isinstance(data.get("$unsupported"), str):
             return str(data["$unsupported"])
         data = list(data.values())
     if isinstance(data, list):
-        return next((found for item in data if (found := _unsupported_in(item)) is not None), None)
+        return next((found for item in data if (found := unsupported_in(item)) is not None), None)
     return None
 
 

@@ -131,7 +131,7 @@ def encode_returned(value: object, blobs: list[bytes]) -> JsonValue:
     except (ValueError, RecursionError, TypeError, OverflowError, MemoryError) as error:
         blobs.clear()
         why = "too deeply nested" if isinstance(error, (ValueError, RecursionError)) else type(error).__name__
-        return {"$unsupported": f"{type(value).__name__[:40]} ({why} to be sent back)"}
+        return {"$unsupported": f"{type(value).__name__[:40]} ({why} to be sent)"}
 
 
 def decode(data: object, blobs: list[bytes]) -> object:

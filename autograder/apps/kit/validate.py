@@ -335,13 +335,13 @@ class _ReferenceCalls:
     def _as_the_grader_receives(self, function: str, value: Any) -> Any:
         """``value`` after the trip back from the sandbox, as a check gets a student's answer: a generator or a set
         arrives as a stand-in, so a check that passes here only because it got the real thing must fail here too."""
-        from autograder.engine.checks import unsendable
+        from autograder.engine.checks import unsupported_in
         from autograder.sandbox.reply import decode_reply
         from autograder.sandbox.worker import encode_returned
 
         blobs: list[bytes] = []
         sent = encode_returned(value, blobs)
-        unsent = unsendable([value])
+        unsent = unsupported_in(sent)
         if unsent is not None:
             self.unsent.setdefault(function, unsent)
         return decode_reply(sent, blobs, budget=1 << 40)
