@@ -109,11 +109,10 @@ class Sandbox:
             self.imported = ImportReport(functions=[], problems=[], fatal=source.fatal)
             return
         self.isolation.claim()
-        if self.isolation.left_behind:  # an earlier grading's processes that even SIGKILL did not end (stuck in the kernel)
-            left = self.isolation.left_behind
-            self._cleanup_problems.append(
-                f"{len(left)} processes an earlier grading left survived the kill: pids {', '.join(map(str, left[:20]))}"
-            )
+        left = self.isolation.left_behind  # an earlier grading's processes that even SIGKILL did not end (stuck in the kernel)
+        said = f"{len(left)} processes an earlier grading left survived the kill: pids {', '.join(map(str, left[:20]))}"
+        if left and said not in self._cleanup_problems:  # once, however often the worker is started again
+            self._cleanup_problems.append(said)
         self.workdir = _new_folder()
         copy = self.workdir / source.name
         copy.write_bytes(source.data)
