@@ -734,3 +734,18 @@ def test_a_folder_holding_only_a_zip_says_to_unzip_it(tmp_path: Path) -> None:
     with pytest.raises(NoSubmission) as refused:
         find_submission(folder)
     assert "no Python files, only ps3.zip: unzip it, or upload the file itself" in str(refused.value)
+
+
+def test_a_folder_whose_only_subfolder_is_a_link_says_so(tmp_path: Path) -> None:
+    """A link to a folder is never entered (it could lead anywhere on the machine): the message says that, not that
+    the submission holds no Python file."""
+    from autograder.apps.submission import NoSubmission, find_submission
+
+    elsewhere, folder = tmp_path / "elsewhere", tmp_path / "ana"
+    elsewhere.mkdir()
+    folder.mkdir()
+    (elsewhere / "ps3.py").write_text(SOLUTION.read_text())
+    (folder / "src").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(NoSubmission) as refused:
+        find_submission(folder)
+    assert str(refused.value).startswith("src is a symbolic link, which is not graded"), str(refused.value)

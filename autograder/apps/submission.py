@@ -43,11 +43,12 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
     found: dict[str, list[Path]] = {name: [] for name in names}
     by_case = {name.lower(): name for name in names}  # PS3.PY and Ps3.py are ps3.py: Windows and phones keep whatever case was typed
     other_python: list[Path] = []
-    links: list[Path] = []  # what would have been graded, were it not a symbolic link
+    links: list[Path] = []  # what would have been graded, or looked into, were it not a symbolic link
     archives: list[Path] = []  # zips: a TA's folder may hold the upload as it was downloaded
     for directory, subfolders, files in os.walk(folder, followlinks=False):
         deep = len(Path(directory).relative_to(folder).parts) >= MAX_FOLDER_DEPTH  # os.walk recurses: 1,000 levels end it
         subfolders[:] = [] if deep else sorted(d for d in subfolders if d not in IGNORED_NAMES and not d.startswith("."))
+        links += [Path(directory) / name for name in subfolders if (Path(directory) / name).is_symlink()]  # never entered
         for name in sorted(files):
             path = Path(directory) / name
             mode = path.lstat().st_mode
