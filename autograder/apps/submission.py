@@ -43,12 +43,13 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
     found: dict[str, list[Path]] = {name: [] for name in names}
     by_case = {name.lower(): name for name in names}  # PS3.PY and Ps3.py are ps3.py: Windows and phones keep whatever case was typed
     other_python: list[Path] = []
-    links: list[Path] = []  # what would have been graded, or looked into, were it not a symbolic link
+    links: list[Path] = []  # what would have been graded, were it not a symbolic link
+    linked_folders: list[Path] = []  # what would have been looked into, were it not a symbolic link
     archives: list[Path] = []  # zips: a TA's folder may hold the upload as it was downloaded
     for directory, subfolders, files in os.walk(folder, followlinks=False):
         deep = len(Path(directory).relative_to(folder).parts) >= MAX_FOLDER_DEPTH  # os.walk recurses: 1,000 levels end it
         subfolders[:] = [] if deep else sorted(d for d in subfolders if d not in IGNORED_NAMES and not d.startswith("."))
-        links += [Path(directory) / name for name in subfolders if (Path(directory) / name).is_symlink()]  # never entered
+        linked_folders += [Path(directory) / name for name in subfolders if (Path(directory) / name).is_symlink()]  # never entered
         for name in sorted(files):
             path = Path(directory) / name
             mode = path.lstat().st_mode
@@ -76,8 +77,8 @@ def find_submission(folder: Path, course: Course | None = None) -> tuple[Path, M
             *_listing(other_python, folder),
             Trusted(f", was graded. Name it {wanted} next time."),
         )
-    if links and not other_python:
-        checked(links[0], course)  # raises, saying why a link is not graded
+    if (links or linked_folders) and not other_python:
+        checked([*links, *linked_folders][0], course)  # raises, saying why a link is not graded: a file's first
     has = _listing(other_python[:10], folder) or (
         (Trusted("no Python files, only "), *_listing(archives[:3], folder), Trusted(": unzip it, or upload the file itself"))
         if archives
