@@ -159,6 +159,61 @@ def test_type_statements_and_generic_functions_are_syntax_errors_as_on_gradescop
         box.stop()
 
 
+NEWER_THAN_THE_CHECK = """\
+def add(a, b):
+    return a + b
+
+
+def label(d):
+    return f"{d["name"]}: {'\\n'.join(d["lines"])}"
+
+
+def first(items: tuple[int, *tuple[int, ...]]):
+    return items[0]
+
+
+def tail(*rest: *tuple[int, ...]):
+    return rest
+"""
+
+
+def test_syntax_cpythons_feature_version_lets_through_is_a_syntax_error_as_on_gradescope(tmp_path: Path) -> None:
+    """CPython's feature_version check does not cover PEP 701's f-strings (3.12) or PEP 646's starred subscripts and
+    annotations (3.11): a student's ``check`` on 3.12 passed what Gradescope's 3.10 refuses. On every Python the
+    three blocks are SyntaxErrors now, and the rest is graded."""
+    (tmp_path / "ps3.py").write_text(NEWER_THAN_THE_CHECK)
+    box = CallGate.started(Sandbox(tmp_path / "ps3.py", Limits(call_timeout=5), packages=["numpy"]))
+    try:
+        report = box.imported
+        assert [(problem["type"], problem["where"]) for problem in report.problems] == [
+            ("SyntaxError", "line 6"),
+            ("SyntaxError", "line 9"),
+            ("SyntaxError", "line 13"),
+        ], report.problems
+        assert box.call("add", [1, 2]).value == 3 and not {"label", "first", "tail"} & set(report.functions)
+    finally:
+        box.stop()
+
+
+F_STRINGS_310 = json.loads((Path(__file__).parent / "fixtures" / "f_strings_310.json").read_text())
+
+
+def test_every_f_string_parses_as_python_3_10_parses_it() -> None:
+    """600 f-strings that Python 3.12+ accepts, each with Python 3.10's own verdict (fixtures/make_f_strings_310.py):
+    the loader agrees on every Python; under 3.10 (CI runs this file there) the verdicts are its parser's again."""
+    from autograder.sandbox.loader import _parse
+
+    def parses(text: str) -> bool:
+        try:
+            _parse(text, "ps3.py", 0)
+        except SyntaxError:
+            return False
+        return True
+
+    assert 150 < sum(verdict for _, verdict in F_STRINGS_310) < len(F_STRINGS_310)  # both verdicts well represented
+    assert [text for text, verdict in F_STRINGS_310 if parses(text) != verdict] == []
+
+
 # --------------------------------------------------------------------------- printing
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import signal
 import sys
 import time
@@ -40,6 +41,8 @@ MAX_OTHER_FUNCTIONS = 100  # callables named in the ready report besides the gra
 CELL_MAGICS_RUN_AS_CODE = frozenset({"time", "capture", "prun"})
 NEUTRAL_MODULE_NAME = "submission"  # the module's name when the file's own name cannot be one
 _UNPARSABLE = (SyntaxError, ValueError, MemoryError, RecursionError)  # what compile() raises for text it cannot take
+_STARRED_SUBSCRIPT_OR_ANNOTATION = re.compile(r"[\[,:]\s*\*")  # where PEP 646 syntax may be: a[*b], a[x, *b], *args: *Ts
+_F_STRING = re.compile(r"(?i)\b(?:f|rf|fr)['\"]")  # where an f-string may start
 MAX_JOINED_LINES = 400  # the longest statement a broken file's blocks are joined into (a long docstring's)
 
 
@@ -339,11 +342,73 @@ def _alarm(seconds: float | None) -> Iterator[None]:
 def _parse(source: str, path: str, flags: int) -> ast.Module:
     """The AST of ``source`` as the compiler reads it with the ``__future__`` ``flags`` in force, in the grammar of
     Gradescope's Python: ``except*`` or ``def f[T]`` on a newer one would pass here and be a SyntaxError there
-    (CPython's own feature_version check, as ast.parse makes it: new statements, not every detail)."""
+    (CPython's own feature_version check, as ast.parse makes it, and :func:`_newer_than_gradescope` for what it misses)."""
     import ast
 
     tree: ast.Module = compile(source, path, "exec", ast.PyCF_ONLY_AST | flags, dont_inherit=True, _feature_version=GRADESCOPE_PYTHON[1])
+    if sys.version_info >= (3, 11):  # on Gradescope's own Python the parser refuses all of it itself
+        newer = _newer_than_gradescope(tree, source)
+        if newer is not None:
+            node, message = newer
+            lines = source.splitlines()
+            line = lines[node.lineno - 1] if node.lineno <= len(lines) else ""
+            raise SyntaxError(message, (path, node.lineno, node.col_offset + 1, line))
     return tree
+
+
+def _newer_than_gradescope(tree: ast.Module, source: str) -> tuple[ast.expr | ast.arg, str] | None:
+    """The first piece of ``tree`` that Gradescope's Python 3.10 cannot parse although CPython's feature_version check
+    lets it through: PEP 646's starred annotations and subscripts (3.11), PEP 701's f-strings (3.12). With the
+    check's own (``except*``, ``type X = ...``), every syntax these Pythons added: the grammar is 3.10's everywhere."""
+    import ast
+
+    f_strings = sys.version_info >= (3, 12)
+    if not (_STARRED_SUBSCRIPT_OR_ANNOTATION.search(source) or (f_strings and _F_STRING.search(source))):
+        return None  # the walk costs more than the search: most files have neither
+    for node in ast.walk(tree):
+        if isinstance(node, ast.arg) and isinstance(node.annotation, ast.Starred):
+            return node, "starred annotations (*args: *Ts) are only supported in Python 3.11 and greater"
+        if isinstance(node, ast.Subscript) and any(
+            isinstance(item, ast.Starred) for item in (node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice])
+        ):
+            return node, "starred expressions in subscripts (a[*b]) are only supported in Python 3.11 and greater"
+        if f_strings and isinstance(node, ast.JoinedStr) and not _f_string_parses_on_3_10(ast.get_source_segment(source, node) or ""):
+            return node, (
+                "an f-string that reuses its own quotes, or holds a backslash, a comment or a line break inside { }, "
+                "is only supported in Python 3.12 and greater"
+            )
+    return None
+
+
+def _f_string_parses_on_3_10(text: str) -> bool:
+    """Whether the f-string literal(s) ``text`` (their source, as written) are valid before PEP 701.
+
+    Python 3.10 first reads an f-string as a plain string literal: it ends at the first of its own quotes, and a
+    single-quoted one at a line break; only then are its ``{ }`` parts parsed, and these may hold no backslash and
+    no ``#``. Read with 3.12's tokenizer, which marks where each f-string and each of its parts starts and ends.
+    """
+    import tokenize
+
+    quotes: list[str] = []  # the quotes of the f-strings open at this token, outermost first
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(f"({text})").readline):
+            kind = tokenize.tok_name[token.type]
+            if kind == "FSTRING_START":
+                if any(quote in token.string for quote in quotes):
+                    return False
+                quotes.append(token.string.lstrip("rRfFbBuU"))
+            elif kind == "FSTRING_END":
+                quotes.pop()
+            elif quotes and kind == "FSTRING_MIDDLE":
+                if len(quotes) > 1 and ("\\" in token.string or any(quote in token.string for quote in quotes[:-1])):
+                    return False  # the literal text of an f-string nested in another's { }: the outer one's expression
+            elif quotes:
+                in_braces = kind in ("COMMENT", "NL", "NEWLINE") and (kind == "COMMENT" or any(len(q) == 1 for q in quotes))
+                if in_braces or "\\" in token.string or any(quote in token.string for quote in quotes):
+                    return False
+    except (tokenize.TokenError, SyntaxError, IndexError):
+        return True  # the compiler read it: what the tokenizer cannot is left to the compiler's verdict
+    return True
 
 
 def _future_flags(statement: ast.stmt) -> int:
