@@ -92,7 +92,7 @@ def outcome_of(data: bytes, limits: Limits = LIMITS) -> Outcome:
         message, blobs = receive(data, limits)
         if message.get("id") != 1 or message.get("type") not in ("returned", "raised"):
             raise WorkerGone("broken", "the reply did not answer the call")
-        return Sandbox._outcome(SimpleNamespace(limits=limits), message, blobs)  # type: ignore[arg-type]
+        return Sandbox._outcome(SimpleNamespace(limits=limits, json_budget=JsonBudget(16 * limits.reply_json_bytes)), message, blobs)  # type: ignore[arg-type]
     except WorkerGone as gone:
         return Outcome(gone.kind, detail=str(gone))
 
@@ -490,7 +490,7 @@ def test_forty_references_to_one_big_blob_keep_grader_memory_small() -> None:
     gc.collect()
     tracemalloc.start()
     try:
-        outcome = Sandbox._outcome(SimpleNamespace(limits=limits), message, blobs_read)  # type: ignore[arg-type]
+        outcome = Sandbox._outcome(SimpleNamespace(limits=limits, json_budget=None), message, blobs_read)  # type: ignore[arg-type]
         for expected, comparison in EXPECTATIONS:
             judge(expected, outcome.value, comparison)
             agrees(expected, outcome.value, comparison)
@@ -571,3 +571,15 @@ def test_a_problem_sets_calls_are_encoded_once_for_all_its_grades() -> None:
     (first, key), (again, same_key) = planned.of(case, recorder), planned.of(case, recorder)
     assert again is first and same_key == key == follow_through.call_key("f", case.args, case.kwargs)
     assert first.encoded == wire.encode_call("f", case.args, case.kwargs)
+
+
+def test_empty_arrays_count_against_what_follow_through_keeps() -> None:
+    """An empty array counted as nothing: answers of 55,000 of them each were all kept for follow-through to the end
+    of the grade, 1.2 GB of the grader's memory (red team). Each array counts its own object too."""
+    recorder = follow_through.Recorder({"part"})
+    answers = [Outcome("returned", value=[np.zeros((0, n)) for n in range(1, 5_001)]) for _ in range(40)]
+    for outcome in answers:
+        recorder.keep(outcome, needed=True)
+    kept = sum(not outcome.dropped for outcome in answers)
+    assert kept == follow_through.KEPT_ENTRIES // (1 + 5_000 * follow_through.ARRAY_ENTRIES) < 40, kept
+    assert all(outcome.value is None for outcome in answers[kept:])

@@ -388,6 +388,53 @@ def test_blobs_count_against_the_answers_budget(tmp_path: Path) -> None:
     assert 1 <= kinds.index("broken") <= 2 and set(kinds[kinds.index("broken") + 1 :]) == {"skipped"}, kinds  # 10 MB a reply
 
 
+# The worker's encoder is the submission's to replace (it runs in the worker): every answer names one empty blob
+# 5,000 times, each time with another shape, so each reference is one more array for the grader to make.
+ONE_BLOB_NAMED_OFTEN = """\
+import sys
+
+worker = sys.modules["__main__"]
+
+
+def many(n):
+    return n
+
+
+def _named_often(value, blobs):
+    blobs.append(b"")
+    return [{"$array": [0, "<f8", [0, shape]]} for shape in range(1, 5_001)]
+
+
+worker.encode_returned = _named_often
+"""
+
+
+def test_array_references_count_against_the_answers_budget(tmp_path: Path) -> None:
+    """55,000 references to one empty blob in each reply, within every other bound (2 MB of JSON, one blob, no
+    bytes), cost the grader 30 s of a grade making arrays (red team). Each reference is charged as
+    ``REFERENCE_COST`` bytes of JSON: with 16 MB of JSON allowed, about the eleventh such reply here is refused
+    (none of the 40 without the charge), and no call is made after it."""
+    from autograder.sandbox.reply import REFERENCE_COST
+
+    path = tmp_path / "submission.py"
+    path.write_text(ONE_BLOB_NAMED_OFTEN)
+    with CallGate.started(Sandbox(path, Limits(reply_json_bytes=256 << 10), worker_user=None)) as gate:
+        outcomes = list(gate.stream([Call("many", [1], {}) for _ in range(40)]))
+        assert gate.sandbox.workers_started == 1  # none started after the refusal only to have its calls refused
+    kinds = [outcome.kind for outcome in outcomes]
+    refused = kinds.index("broken")
+    charged = 5_000 * REFERENCE_COST + len(_named_reply_json())  # about 1.4 MB a reply, and a little more for its frame
+    assert refused in ((16 << 20) // charged - 1, (16 << 20) // charged) and set(kinds[:refused]) == {"returned"}, kinds
+    assert set(kinds[refused + 1 :]) == {"skipped"} and outcomes[-1].reason == "answers too large", kinds
+    assert len(outcomes[0].value) == 5_000 and outcomes[0].value[-1].shape == (0, 5_000)
+
+
+def _named_reply_json() -> str:
+    import json
+
+    return json.dumps([{"$array": [0, "<f8", [0, shape]]} for shape in range(1, 5_001)])
+
+
 def test_a_student_exit_code_that_the_launcher_uses_is_not_taken_for_the_launchers(gate: CallGate) -> None:
     """71 says "the worker could not be isolated" only before the worker's hello: after it, the student chose it."""
     from autograder.sandbox.zygote import ISOLATION_FAILED

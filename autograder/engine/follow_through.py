@@ -51,6 +51,9 @@ MAX_INT = 10**18
 # to read: without a bound, a submission answering every call with the largest reply allowed (64 MB) filled the
 # grader's memory, one reply after another.
 KEPT_ENTRIES = 2_000_000
+# What an array costs beyond its entries, in entries: its own object (about 100 bytes) and its shape. Counted by its
+# size alone, an empty array was free: 55,000 of them in each answer stayed in the grader to the end (1.2 GB, red team).
+ARRAY_ENTRIES = 16
 
 
 PLAIN_TYPES = (int, str, type(None))  # values whose repr names them exactly (bool is a type of its own)
@@ -280,7 +283,7 @@ def _same_counts(composed: Any, received: Any, kind: CompareKind) -> bool:
 def _entries(value: Any, limit: int) -> int | None:
     """How many entries ``value`` holds, or None past ``limit`` or 32 levels deep (counted without going further).
 
-    An array counts its size; a list or tuple one, plus its items; a string or an int one per 8 bytes it holds
+    An array counts its size and ``ARRAY_ENTRIES``; a list or tuple one, plus its items; a string or an int one per 8 bytes it holds
     (a reply may carry megabytes of either); anything else one.
     """
     count, pending = 0, [(value, 0)]
@@ -289,7 +292,7 @@ def _entries(value: Any, limit: int) -> int | None:
         if depth > 32:
             return None
         if isinstance(item, np.ndarray):
-            count += item.size
+            count += item.size + ARRAY_ENTRIES
         elif isinstance(item, (list, tuple, dict)):
             count += 1
             if count + len(item) > limit:

@@ -80,6 +80,8 @@ class CallGate:
 
     def refusal(self, function: str) -> Outcome | None:
         """Why ``function`` is not called now, as a skipped Outcome; None when it may be."""
+        if self.sandbox.json_budget.spent:  # before ``imported``, which would start a worker only to refuse its calls
+            return Outcome("skipped", reason="answers too large", detail=f"{self.sandbox.json_budget.total >> 20} MB")
         imported = self.imported
         if imported.fatal:
             return Outcome("skipped", reason="not loaded", detail=imported.fatal)
@@ -104,8 +106,6 @@ class CallGate:
             )
         if time.monotonic() > self.deadline:
             return Outcome("skipped", reason="deadline")
-        if self.sandbox.json_budget.spent:
-            return Outcome("skipped", reason="answers too large", detail=f"{self.sandbox.json_budget.total >> 20} MB")
         return None
 
     def missing(self, function: str) -> Outcome:

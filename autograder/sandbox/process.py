@@ -335,7 +335,7 @@ class Sandbox:
         if message["type"] == "raised":
             return Outcome("raised", error=_error_report(message.get("error")))
         try:
-            value = decode_reply(message.get("value"), blobs, self.limits.reply_bytes)
+            value = decode_reply(message.get("value"), blobs, self.limits.reply_bytes, self.json_budget)
         except ReplyError as error:
             raise WorkerGone("broken", f"the returned value could not be read safely: {error}") from None
         except Exception as error:  # noqa: BLE001 - no reply may stop the grading; its text is not shown

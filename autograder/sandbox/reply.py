@@ -48,6 +48,10 @@ MAX_DEPTH = 64  # nesting of lists and tuples (the worker sends at most 33 level
 MAX_BLOBS = 10_000
 BLOB_COST = 2048  # what reading one blob costs the grader, in bytes of JSON parsed in the same time (a .npy header)
 BLOB_BYTES_PER_JSON_BYTE = 16  # reading a blob's bytes costs about a fiftieth of parsing as much JSON: charged a sixteenth
+# What each array or scalar reference in a reply costs the grader to decode (6-11 us: 36 bytes of JSON naming a new
+# array over a blob), in bytes of JSON parsed in the same time. Uncharged, 55,000 references to one empty blob in
+# each reply cost the grader 30 s of a grade within every other bound (red team).
+REFERENCE_COST = 256
 MAX_NAME = 80  # characters of an unsupported object's type name
 LONG_INT = re.compile(r"-?0x[0-9a-f]+")  # an int too long for decimal JSON, in hex (worker.encode)
 MAX_SHARED_HASH = 8  # keys of one dict with the same hash (distinct values of Python's own types almost never share one)
@@ -84,7 +88,7 @@ class JsonBudget:
             self.spent = True
             raise ReplyError(
                 f"the answers so far hold over {self.total >> 20} MB of JSON (or its worth in arrays: 16 bytes of array "
-                "for one of JSON) in all, more than any grading needs"
+                f"for one of JSON, {REFERENCE_COST} for each array named) in all, more than any grading needs"
             )
         self.left -= length
 
@@ -125,20 +129,30 @@ def read_frame(
     return message, blobs
 
 
-def decode_reply(value: Any, blobs: list[bytes], budget: int, *, max_items: int = MAX_ITEMS, max_depth: int = MAX_DEPTH) -> Any:
+def decode_reply(
+    value: Any,
+    blobs: list[bytes],
+    budget: int,
+    json_budget: JsonBudget | None = None,
+    *,
+    max_items: int = MAX_ITEMS,
+    max_depth: int = MAX_DEPTH,
+) -> Any:
     """The value a worker returned, from the reply's JSON ``value`` and its ``blobs``.
 
     ``budget`` bounds the bytes (and the entries) of all arrays decoded from
-    this reply together. Raises :class:`ReplyError` on anything malformed or
-    over a bound.
+    this reply together; each array or scalar reference is charged to the
+    grading's ``json_budget`` (``REFERENCE_COST``). Raises :class:`ReplyError`
+    on anything malformed or over a bound.
     """
-    return _Decoder(blobs, budget, max_items, max_depth).decode(value, 0)
+    return _Decoder(blobs, budget, json_budget, max_items, max_depth).decode(value, 0)
 
 
 class _Decoder:
-    def __init__(self, blobs: list[bytes], budget: int, max_items: int, max_depth: int) -> None:
+    def __init__(self, blobs: list[bytes], budget: int, json_budget: JsonBudget | None, max_items: int, max_depth: int) -> None:
         self.blobs = blobs
         self.budget = budget
+        self.json_budget = json_budget
         self.items_left = max_items
         self.max_depth = max_depth
         self.arrays: dict[str, np.ndarray] = {}
@@ -164,6 +178,8 @@ class _Decoder:
         if tag == "$int" and isinstance(payload, str) and LONG_INT.fullmatch(payload):
             return int(payload, 16)  # linear in its length, which the reply's JSON bound bounds
         if tag in ("$array", "$scalar"):
+            if self.json_budget is not None:
+                self.json_budget.spend(REFERENCE_COST)
             array = self.array(payload)
             if tag == "$array":
                 return array
