@@ -15,6 +15,7 @@ import textwrap
 from decimal import Decimal
 from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -171,6 +172,8 @@ class _LyingNumber(float):
         (Fraction(24, 4), 6),
         (Fraction(3, 2), 1.5),
         (Fraction(-7, 1), -7),
+        (Fraction(np.int64(24), np.int64(4)), 6),  # what Fraction(a, b) is when a student's a and b are NumPy's
+        (Fraction(np.int32(3), 2), 1.5),
         (Decimal("6.00"), 6),
         (Decimal("-1.25"), -1.25),
         (Decimal("1E+30"), 10**30),

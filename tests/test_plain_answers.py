@@ -359,15 +359,26 @@ def test_dict_keys_are_matched_by_the_hashes_the_decoder_bounded() -> None:
 
 
 def test_a_plain_types_own_kinds_cross_the_wire_as_that_type() -> None:
-    """A namedtuple is a tuple and a str subclass a string: both crossed as unsupported objects and failed a right
-    answer ((word, count) pairs as a namedtuple), as a Counter, a dict kind, already did not."""
+    """A namedtuple is a tuple, a str subclass a string and a list subclass a list: each crossed as an unsupported
+    object and failed a right answer ((word, count) pairs as a namedtuple, a layer list of a list subclass, fidelity
+    round 6), as a Counter, a dict kind, already did not. A subclass crosses as what it holds, not what it says."""
     from collections import namedtuple
 
     class Name(str):
         pass
 
+    class Layers(list):  # type: ignore[type-arg]
+        def __iter__(self):  # type: ignore[no-untyped-def]
+            return iter(["not", "these"])
+
     pair = namedtuple("pair", "word count")
-    for value, plain in (([pair("a", 3)], [("a", 3)]), (Name("hi"), "hi"), (pair(1, 2), (1, 2))):
+    for value, plain in (
+        ([pair("a", 3)], [("a", 3)]),
+        (Name("hi"), "hi"),
+        (pair(1, 2), (1, 2)),
+        (Layers([12, 34]), [12, 34]),
+        ([Layers([np.int64(5)])], [[5]]),
+    ):
         blobs: list[bytes] = []
         received = decode_reply(wire.encode(value, blobs), blobs, 1 << 20)
         assert received == plain and type(received) is type(plain), received

@@ -26,6 +26,7 @@ import io
 import json
 import math
 import numbers
+import operator
 import os
 import re
 import struct
@@ -79,14 +80,15 @@ def encode(value: object, blobs: list[bytes], depth: int = 0) -> JsonValue:
         np.save(buffer, array, allow_pickle=False)
         blobs.append(buffer.getvalue())
         return {tag: len(blobs) - 1}
-    # Their own kinds as the plain ones they are: a namedtuple is a tuple, a str subclass its text, a Counter a dict.
-    # A list subclass stays refused: one that claims equality (tests/attacks/lying_objects.py) is named as itself.
+    # Their own kinds as the plain ones they are: a namedtuple is a tuple, a str subclass its text, a Counter a dict,
+    # a list subclass the items it holds. What a subclass claims of itself (an __eq__ that says yes to anything:
+    # tests/attacks/lying_objects.py) stays here: the grader compares the plain value.
     if isinstance(value, str):
         return str.__str__(value)
     if isinstance(value, tuple):
         return {"$tuple": [encode(item, blobs, depth + 1) for item in value]}
-    if type(value) is list:
-        return [encode(item, blobs, depth + 1) for item in value]
+    if isinstance(value, list):
+        return [encode(item, blobs, depth + 1) for item in list.__iter__(value)]
     if isinstance(value, dict):
         return {"$dict": [[encode(key, blobs, depth + 1), encode(item, blobs, depth + 1)] for key, item in dict.items(value)]}
     number = _exact_real(value)
@@ -113,6 +115,10 @@ def _exact_real(value: object) -> int | float | None:
         except Exception:  # noqa: BLE001 - a signalling NaN, or a number that cannot say what it is
             return None
     except Exception:  # noqa: BLE001 - a broken number is no number
+        return None
+    try:  # a Fraction of NumPy integers (Fraction(np.int64(3), 4), as a student's arithmetic makes one) holds them
+        numerator, denominator = operator.index(numerator), operator.index(denominator)  # type: ignore[arg-type]
+    except TypeError:
         return None
     if type(numerator) is not int or type(denominator) is not int or denominator < 1:
         return None

@@ -56,7 +56,7 @@ def conv_transpose2d(x, kernel):
 
 
 def mlp_layer_params(dims):
-    return _LyingList([-1] * (len(dims) - 1))
+    return _LyingList([-1] * len(dims))  # one entry too many, whatever it claims
 
 
 def conv_classifier_params(image_shape, kernel_size, size_out, n_classes):
