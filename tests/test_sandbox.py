@@ -702,3 +702,48 @@ def test_a_reply_or_output_trickled_a_byte_at_a_time_costs_the_grader_next_to_no
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     assert outcome.kind == "returned" and outcome.value == 7, outcome
     assert wall >= 1.5 and cpu < wall / 10, (cpu, wall)
+
+
+READS = """\
+def read(path):
+    try:
+        with open(path) as stream:
+            return stream.read()
+    except OSError as error:
+        return type(error).__name__
+"""
+
+
+def test_a_course_inside_the_python_installation_is_out_of_the_workers_reach(
+    traversable_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A virtual environment made at the root of a course's checkout (``python -m venv .``), or holding it, made the
+    course part of the Python installation, all of which the worker could read: a submission imported the references
+    and scored 100 (red team). The worker now reads the installation's libraries and packages only, and never a
+    course's problems or solutions, even where an import path holds them (here the course is on sys.path, in the
+    installation's folder)."""
+    tmp_path = traversable_tmp  # as root, only the sandbox may keep the worker's user out, not the folders' modes
+    installation = tmp_path / "venv"
+    course = installation / "course"
+    for folder, name in ((course / "problems" / "q1", "reference.py"), (course / "solutions", "ps3.py"), (course / "notes", "public.txt")):
+        folder.mkdir(parents=True)
+        (folder / name).write_text("ANSWER = 42\n")
+    for path in (tmp_path, *tmp_path.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)  # only the sandbox may keep the worker out, not the modes
+    monkeypatch.setattr(sys, "prefix", str(installation))
+    monkeypatch.setattr(sys, "path", [*sys.path, str(course)])
+    submission = tmp_path / "submission.py"
+    submission.write_text(READS)
+    with CallGate.started(Sandbox(submission, Limits(call_timeout=5), hidden=[course / "problems", course / "solutions"])) as gate:
+        assert not gate.imported.fatal, gate.imported.fatal
+        if "applied" not in str(gate.sandbox.protections.get("filesystem", "")):
+            pytest.fail(f"this test needs Landlock, which keeps the worker's reading to what it is given: {gate.sandbox.protections}")
+        read = {
+            name: gate.call("read", [str(path)]).value
+            for name, path in (
+                ("reference", course / "problems" / "q1" / "reference.py"),
+                ("solution", course / "solutions" / "ps3.py"),
+                ("public", course / "notes" / "public.txt"),  # on the import path, so given: a sibling of what is hidden
+            )
+        }
+    assert read == {"reference": "PermissionError", "solution": "PermissionError", "public": "ANSWER = 42\n"}, read

@@ -180,7 +180,7 @@ def _grade(arguments: argparse.Namespace) -> int:
     limits.call_timeout = arguments.timeout or limits.call_timeout
     progress = LiveProgress()
     try:
-        with CallGate.started(Sandbox(submission, limits, packages=course.package_names)) as gate:
+        with CallGate.started(Sandbox(submission, limits, packages=course.package_names, hidden=course.private_folders)) as gate:
             report = grade(
                 gate, load_problem_set(problems), watcher=progress, packages=course.package_names, module_names=course.module_names
             )

@@ -39,6 +39,13 @@ class Course(NamedTuple):  # a NamedTuple: a frozen dataclass compiles six metho
     student_packages: tuple[str, ...] = ()
     limits: Mapping[str, Any] = MappingProxyType({})  # read-only: the default is shared by every Course
     path: Path | None = None
+    problems: Path | None = None  # the problems folder it was loaded for: never readable by a student's code
+
+    @property
+    def private_folders(self) -> list[Path]:
+        """What the worker may never read, wherever it lies (Sandbox's ``hidden``): the problems (specs, references,
+        cache) and the instructor's solutions beside them, where a course keeps them."""
+        return [self.problems, self.problems.resolve().parent / "solutions"] if self.problems is not None else []
 
     @property
     def starter_name(self) -> str:
@@ -66,7 +73,7 @@ def load(problems: Path) -> Course:
     """The configuration beside ``problems`` (its parent folder's assignment.yaml), or neutral defaults."""
     path = Path(problems).resolve().parent / CONFIG_NAME
     if not path.is_file():
-        return Course()
+        return Course(problems=Path(problems))
     data = _parse(path, Path(problems))
     if not isinstance(data, dict):
         raise CourseError(
@@ -76,7 +83,7 @@ def load(problems: Path) -> Course:
     def refuse(message: str, *keys: str) -> NoReturn:
         raise CourseError(f"{path}{_line(path, keys)}: {message}")
 
-    known = set(Course._fields) - {"path"}
+    known = set(Course._fields) - {"path", "problems"}
     unknown = sorted(set(data) - known)
     if unknown:
         import difflib
@@ -119,6 +126,7 @@ def load(problems: Path) -> Course:
         student_packages=tuple(packages),
         limits=MappingProxyType(dict(limits)),
         path=path,
+        problems=Path(problems),
     )
 
 

@@ -30,7 +30,7 @@ def run(root: Path | None = None) -> dict[str, Any]:
         course = load(problems)
         submission, note = find_submission(root / "submission", course)
         gate = CallGate.started(
-            Sandbox(submission, course.make_limits(), packages=course.package_names)
+            Sandbox(submission, course.make_limits(), packages=course.package_names, hidden=course.private_folders)
         )  # first: the worker loads the submission meanwhile
         from autograder.engine.runner import grade, load_problem_set
         from autograder.output.notes import graded_json

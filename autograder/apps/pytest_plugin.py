@@ -98,7 +98,7 @@ class SubmissionSession:
         # As grading does: as root, the worker runs as the unprivileged worker user; otherwise as this user.
         packages = course.package_names if course else None
         user = DEFAULT_WORKER_USER if os.geteuid() == 0 else None
-        sandbox = Sandbox(self.submission, limits, worker_user=user, packages=packages)
+        sandbox = Sandbox(self.submission, limits, worker_user=user, packages=packages, hidden=course.private_folders if course else ())
         self._open.callback(sandbox.stop)
         sandbox.start()
         self.sandbox = sandbox

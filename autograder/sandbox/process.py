@@ -73,8 +73,10 @@ class Sandbox:
         limits: Limits | None = None,
         worker_user: str | None = DEFAULT_WORKER_USER,
         packages: Sequence[str] | None = None,
+        hidden: Sequence[Path] = (),
     ) -> None:
         self.submission = Path(submission)
+        self.hidden = list(hidden)  # folders the worker may never read, wherever they lie (a course's problems)
         self.limits = limits or Limits.from_environment()
         self.packages = None if packages is None else list(packages)  # the course's: see importable.py (None: any module)
         self.isolation = Isolation.detect(worker_user)
@@ -121,7 +123,7 @@ class Sandbox:
             "submission": str(copy),
             "workdir": str(self.workdir),
             "limits": self._rlimits(),
-            "read_paths": _python_paths(),
+            "read_paths": _python_paths(self.hidden),
             "output_bytes": self.limits.output_bytes,
             "output_marker": self._marker.decode(),
             "landlock_max_abi": self.isolation.landlock_cap,
@@ -571,11 +573,18 @@ def _error_report(value: object) -> ErrorReport:
     }
 
 
-def _python_paths() -> list[str]:
-    """Folders the worker may read: the interpreter, its libraries, and system libraries."""
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, str(Path(sys.executable).resolve().parent.parent)}
+def _python_paths(hidden: Sequence[Path] = ()) -> list[str]:
+    """Folders the worker may read: the standard library, the installed packages and the system's libraries.
+
+    Not the installations' whole folders: a virtual environment made at the root of a course's checkout (``python
+    -m venv .``) holds the course too, and the worker read its references (red team). Nor, wherever they lie, any
+    of ``hidden`` (a course's problems): Landlock only adds what may be read, so a folder holding one is given
+    as all it holds but the branch that leads to it (:func:`_without`).
+    """
+    installation = [os.path.realpath(prefix) for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}]
     # the standard library and the packages' folders (site and os are loaded already; sysconfig would cost ~1 ms)
-    paths.update([os.path.dirname(os.__file__), *site.getsitepackages()])
+    paths = {os.path.dirname(os.__file__), *site.getsitepackages()}
+    paths.update(entry for entry in sys.path if entry and any(_holds(prefix, os.path.realpath(entry)) for prefix in installation))
     paths.update(
         [
             "/usr/lib",
@@ -583,6 +592,7 @@ def _python_paths() -> list[str]:
             "/lib",
             "/lib64",
             "/usr/local/lib",
+            "/usr/share/zoneinfo",
             "/etc/ld.so.cache",
             "/etc/localtime",
             "/dev/urandom",
@@ -590,7 +600,31 @@ def _python_paths() -> list[str]:
             "/sys/devices/system/cpu",
         ]
     )
-    return sorted(paths)
+    return _without(sorted(paths), [os.path.realpath(folder) for folder in hidden])
+
+
+def _without(paths: list[str], hidden: list[str]) -> list[str]:
+    """``paths`` less every folder of ``hidden`` and all below it: a path holding one is replaced by its entries
+    but the one on the way to it, level by level; a path inside one is left out."""
+    kept = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if any(_holds(folder, real) for folder in hidden):
+            continue
+        inside = [folder for folder in hidden if _holds(real, folder)]
+        if not inside:
+            kept.append(path)
+        elif os.path.isdir(real):
+            try:
+                kept += _without(sorted(os.path.join(real, name) for name in os.listdir(real)), inside)
+            except OSError:  # unreadable here: nothing of it is given
+                pass
+    return kept
+
+
+def _holds(folder: str, path: str) -> bool:
+    """Whether ``path`` is ``folder`` or lies below it (both resolved)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _clean_environment(workdir: Path) -> dict[str, str]:

@@ -601,7 +601,7 @@ def grade_one(job: Job, problem_set: ProblemSet, course: Course, slot: Slot, out
         data = error_json(job.note, notes=job.submission.notes)
         record: Record = {"status": "no submission", "message": job.note, "score": 0.0}
     else:
-        slot.sandbox = SlotSandbox(job.file, course.make_limits(), slot.user, course.package_names)
+        slot.sandbox = SlotSandbox(job.file, course.make_limits(), slot.user, course.package_names, course.private_folders)
         try:
             report = grade(
                 CallGate.started(slot.sandbox),

@@ -36,8 +36,8 @@ class PutOff(BaseException):
 class SlotSandbox(Sandbox):
     """A Sandbox that times each wait on its worker (its import, each call) and can be put off from another thread."""
 
-    def __init__(self, submission: Path, limits: Limits, worker_user: str, packages: Sequence[str]) -> None:
-        super().__init__(submission, limits, worker_user, packages)
+    def __init__(self, submission: Path, limits: Limits, worker_user: str, packages: Sequence[str], hidden: Sequence[Path]) -> None:
+        super().__init__(submission, limits, worker_user, packages, hidden)
         self.waiting: tuple[float, float] | None = None  # (since when, that wait's limit) while the grader waits on the worker
         self.put_off = threading.Event()
 
