@@ -197,6 +197,36 @@ def test_daemons_of_a_root_grading_are_all_killed(harness: Harness) -> None:
     assert_clean(harness)
 
 
+COMMAND_LINE = """
+
+def command_line():
+    import sys
+
+    try:
+        with open("/proc/self/cmdline", "rb") as stream:
+            kernels = stream.read()
+    except OSError as error:  # as root, the worker's /proc files are root's
+        kernels = repr(error)
+    return repr((sys.orig_argv, sys.argv, kernels))
+
+
+def fc_layer_params(d_in, d_out):
+    return "COMMAND LINE: " + command_line()
+"""
+
+
+def test_the_grader_s_command_line_is_not_the_workers_to_read(harness: Harness) -> None:
+    """A worker forked from the grader kept its command line in sys.orig_argv and /proc/self/cmdline: a TA's
+    folders (``grade ~/class/alice/ps3.py --json ...``) told a submission where its classmates' files were (red
+    team). Both are the launcher's own now, as its environment already was."""
+    harness.submit({"ps3.py": SOLUTION.read_text() + COMMAND_LINE})
+    data = harness.run()
+    shown = printed(data, "fc_layer_params")
+    assert "COMMAND LINE: (" in shown, shown[:2000]
+    line = shown[shown.index("COMMAND LINE: (") :].splitlines()[0]
+    assert "gradescope" not in line and "--root" not in line and str(harness.root) not in line, line
+
+
 # --------------------------------------------------------------------------- 3. no IPC between gradings
 
 

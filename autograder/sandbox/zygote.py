@@ -807,12 +807,16 @@ _FRESH_PATH = [path for path in sys.path if path and any(Path(path).resolve().is
 
 
 def _wipe_inherited_environment() -> None:
-    """Overwrite every copy of the grader's environment in this process: the launcher forked from the grader keeps none.
+    """Overwrite every copy of the grader's environment in this process, and its command line where the kernel and
+    ``sys`` show it: the launcher forked from the grader keeps none.
 
     The variables live in the block the kernel put on the stack at exec, in
     libc's ``environ`` and in ``os.environ``'s bytes; each is zeroed, not only
-    dropped, since a worker can read its own memory.
+    dropped, since a worker can read its own memory. The command line (a TA's
+    folders: ``grade ~/class/ps3.py --json ...``) is the block before it, which
+    /proc/self/cmdline reads, and ``sys.orig_argv`` (red team).
     """
+    sys.orig_argv[:] = [sys.executable]
     libc = shared_libc()
     copies = [data for item in os.environb.items() for data in item]  # kept alive until zeroed below
     os.environ.clear()
@@ -825,11 +829,13 @@ def _wipe_inherited_environment() -> None:
     try:
         with open("/proc/self/stat", "rb") as stat:
             fields = stat.read().rpartition(b")")[2].split()
-        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (fields 50 and 51 of proc(5))
+        # arg_start, arg_end, env_start, env_end: fields 48 to 51 of proc(5)
+        blocks = [(int(fields[45]), int(fields[46])), (int(fields[47]), int(fields[48]))]
     except (OSError, IndexError, ValueError):
         return
-    if 0 < start < end:
-        ctypes.memset(start, 0, end - start)
+    for start, end in blocks:
+        if 0 < start < end:
+            ctypes.memset(start, 0, end - start)
 
 
 __all__ = [
