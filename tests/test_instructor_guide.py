@@ -70,11 +70,11 @@ def test_every_file_the_guide_points_to_exists() -> None:
 def test_the_guide_documents_every_key_of_the_course_configuration() -> None:
     from dataclasses import fields
 
-    from autograder.apps.course import Course
+    from autograder.apps.course import CONFIG_KEYS
     from autograder.sandbox.limits import Limits
 
     section = guide_text().split("## The course configuration: `assignment.yaml`", 1)[1].split("\n## ", 1)[0]
-    keys = [name for name in Course._fields if name != "path"]
+    keys = CONFIG_KEYS
     assert [key for key in keys if not re.search(rf"^\| `{key}` \|", section, flags=re.M)] == []
     for limit in fields(Limits):
         row = re.search(rf"^\| `{limit.name}` \| ([^|]+) \|", section, flags=re.M)

@@ -69,6 +69,10 @@ class Course(NamedTuple):  # a NamedTuple: a frozen dataclass compiles six metho
         return Limits.from_environment(defaults=Limits(**self.limits))
 
 
+# What assignment.yaml may set: every field but where the course was read from.
+CONFIG_KEYS = tuple(name for name in Course._fields if name not in ("path", "problems"))
+
+
 def load(problems: Path) -> Course:
     """The configuration beside ``problems`` (its parent folder's assignment.yaml), or neutral defaults."""
     path = Path(problems).resolve().parent / CONFIG_NAME
@@ -83,7 +87,7 @@ def load(problems: Path) -> Course:
     def refuse(message: str, *keys: str) -> NoReturn:
         raise CourseError(f"{path}{_line(path, keys)}: {message}")
 
-    known = set(Course._fields) - {"path", "problems"}
+    known = set(CONFIG_KEYS)
     unknown = sorted(set(data) - known)
     if unknown:
         import difflib

@@ -31,7 +31,7 @@ def conv2d_truncated(x, kernel) -> np.ndarray:
 
 
 def conv2d_in_input_dtype(x, kernel) -> np.ndarray:
-    """The sums accumulated in the inputs' own dtype: int8 or int16 wrap around."""
+    """The sums accumulated in the inputs' own dtype: int8, int16, uint8 or int32 wrap around."""
     x, kernel = np.asarray(x), np.asarray(kernel)
     windows = np.lib.stride_tricks.sliding_window_view(x, kernel.shape)
     return np.einsum("ijkl,kl->ij", windows, kernel)
@@ -59,14 +59,33 @@ def random_int_case(rng) -> list:
     return [rng.integers(-5, 6, size=(h, w)), rng.integers(-3, 4, size=(int(rng.integers(2, 5)), int(rng.integers(2, 5))))]
 
 
+# The integers each dtype's cases draw: their products and sums leave int8, int16 and uint8 (unsigned: upcasting the
+# signed kinds only keeps it), and int32 (2**22 squared passes 2**31); float32's are whole, so its answers are exact.
+NARROW_RANGES = {"int8": (-127, 127), "int16": (-3000, 3000), "float32": (-20, 20), "uint8": (0, 255), "int32": (-(2**22), 2**22)}
+
+
 def narrow_case(rng, dtype: str, transposed: bool = False) -> list:
-    """Inputs of a narrow dtype whose sums leave it (int8, int16), or float32 with exact answers."""
+    """Inputs of a dtype whose products or sums leave it, or float32 with exact answers (see NARROW_RANGES)."""
     h, w = int(rng.integers(2, 7)), int(rng.integers(2, 7))
     kh = int(rng.integers(1, 4)) if transposed else int(rng.integers(1, h + 1))
     kw = int(rng.integers(1, 4)) if transposed else int(rng.integers(1, w + 1))
-    high = {"int8": 127, "int16": 3000, "float32": 20}[dtype]
-    x = rng.integers(-high, high + 1, size=(h, w)).astype(dtype)
-    return [x, rng.integers(-high, high + 1, size=(kh, kw)).astype(dtype)]
+    low, high = NARROW_RANGES[dtype]
+    x = rng.integers(low, high + 1, size=(h, w)).astype(dtype)
+    return [x, rng.integers(low, high + 1, size=(kh, kw)).astype(dtype)]
+
+
+def thin_case(rng, one_row: bool, transposed: bool = False) -> list:
+    """An input of one column (or one row) of several entries: squeezing the inputs to tidy their shapes
+    (np.atleast_2d(np.squeeze(x))) turns a column into a row, and code that special-cases a single row or
+    column meets its own branch."""
+    n = int(rng.integers(3, 8))
+    x_shape = (1, n) if one_row else (n, 1)
+    if transposed:
+        kernel_shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4)))
+    else:
+        k = int(rng.integers(2, n + 1))
+        kernel_shape = (1, k) if one_row else (k, 1)
+    return [rng.normal(0, 3, size=x_shape), rng.normal(0, 2, size=kernel_shape)]
 
 
 def random_int8_case(rng) -> list:
@@ -79,6 +98,22 @@ def random_int16_case(rng) -> list:
 
 def random_float32_case(rng) -> list:
     return narrow_case(rng, "float32")
+
+
+def random_uint8_case(rng) -> list:
+    return narrow_case(rng, "uint8")
+
+
+def random_int32_case(rng) -> list:
+    return narrow_case(rng, "int32")
+
+
+def random_column_case(rng) -> list:
+    return thin_case(rng, one_row=False)
+
+
+def random_row_case(rng) -> list:
+    return thin_case(rng, one_row=True)
 
 
 # -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------

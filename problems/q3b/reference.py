@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..q3a.reference import _domain_pair, narrow_case
+from ..q3a.reference import _domain_pair, narrow_case, thin_case
 
 
 def conv_transpose2d(x, kernel) -> np.ndarray:
@@ -109,6 +109,22 @@ def random_int16_case(rng) -> list:
 
 def random_float32_case(rng) -> list:
     return narrow_case(rng, "float32", transposed=True)
+
+
+def random_uint8_case(rng) -> list:
+    return narrow_case(rng, "uint8", transposed=True)
+
+
+def random_int32_case(rng) -> list:
+    return narrow_case(rng, "int32", transposed=True)
+
+
+def random_column_case(rng) -> list:
+    return thin_case(rng, one_row=False, transposed=True)
+
+
+def random_row_case(rng) -> list:
+    return thin_case(rng, one_row=True, transposed=True)
 
 
 # -- the whole domain, for mutation adequacy (autograder/engine/mutants.py) ---------
