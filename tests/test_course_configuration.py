@@ -79,6 +79,34 @@ def test_a_command_run_in_another_courses_folder_without_problems_says_which_cou
         assert "All specs are valid." in told.stdout and "Total: 12 points" in told.stdout
 
 
+@pytest.mark.parametrize("requirement", ["numpy====", "numpy==2.4.6;", "numpy 2.4.6", "numpy==2.4.6; python_version <"])
+def test_validate_refuses_a_student_package_that_is_no_pip_requirement(tmp_path: Path, requirement: str) -> None:
+    """``numpy====`` passed validate and build, and then failed setup.sh on Gradescope and every student's install
+    (adopter): each line is read by pip's own parser (packaging), and one it refuses is an error, at its line."""
+    from autograder.apps.kit.validate import validate
+
+    course = _lab_copy(tmp_path)
+    config = course / "assignment.yaml"
+    text = config.read_text()
+    packages = text[text.index("student_packages:") : text.index("limits:")]
+    config.write_text(text.replace(packages, f'student_packages:\n  - "numpy==2.4.6"\n  - "{requirement}"\n'))
+    errors = [e for e in validate(course / "problems", mutants=False).errors if "student_packages" in e]
+    assert len(errors) == 1 and f"{config}:" in errors[0] and f"{requirement!r} is not a pip requirement" in errors[0], errors
+
+
+@pytest.mark.parametrize("requirement", ["numpy>=2", "numpy==2.*", "numpy>=2,==2.4.6", "numpy"])
+def test_validate_warns_of_a_student_package_pinned_to_no_one_version(tmp_path: Path, requirement: str) -> None:
+    from autograder.apps.kit.validate import validate
+
+    course = _lab_copy(tmp_path)
+    config = course / "assignment.yaml"
+    text = config.read_text()
+    packages = text[text.index("student_packages:") : text.index("limits:")]
+    config.write_text(text.replace(packages, f'student_packages:\n  - "{requirement}"\n'))
+    warnings = [w for w in validate(course / "problems", mutants=False).warnings if "student_packages" in w]
+    assert len(warnings) == 1 and "names no one version" in warnings[0], warnings
+
+
 def test_validate_warns_of_a_student_package_unpinned_or_not_installed(tmp_path: Path) -> None:
     """An adopter's misspelled package passed validate and would only have failed setup.sh on Gradescope; an
     unpinned one installs whatever is newest on the day the autograder is built."""
@@ -91,7 +119,7 @@ def test_validate_warns_of_a_student_package_unpinned_or_not_installed(tmp_path:
     config.write_text(text.replace(packages, 'student_packages:\n  - "numpy"\n  - "surely-not-a-package-here==2.4.0"\n'))
     warnings = [w for w in validate(course / "problems", mutants=False).warnings if "student_packages" in w]
     assert len(warnings) == 2, warnings
-    assert "'numpy' names no version: pin it (numpy==VERSION)" in warnings[0]
+    assert "'numpy' names no one version: pin it (numpy==VERSION)" in warnings[0]
     assert "'surely-not-a-package-here' is not installed here: check its name on pypi.org" in warnings[1]
     # each at its own line of assignment.yaml
     lines = config.read_text().splitlines()

@@ -113,6 +113,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             found.errors += _case_errors(case)
     found.warnings += _folders_without_a_spec(folder)
     course = load(folder)
+    found.errors += _package_errors(course)
     found.warnings += _package_warnings(course)
     if not found.errors:
         found.errors += _answers_too_large(found.problems, course.make_limits())
@@ -245,20 +246,53 @@ def _points_given(found: Validation, problem: Problem) -> str:
     return f"{_where(problem.path, 'points')} {given}"
 
 
+def _package_errors(course: Course) -> list[str]:
+    """The course's student packages that are no pip requirement at all, as pip itself reads one (the
+    ``packaging`` library's parser): ``numpy====`` failed setup.sh on Gradescope and the kit's install for every
+    student, with nothing said before (adopter)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.version import InvalidVersion, Version
+
+    errors = []
+    for requirement in course.student_packages:
+        try:
+            parsed = Requirement(requirement)
+            for spec in parsed.specifier:  # ``numpy====`` parses, as ``===`` (any text) and the version "="
+                Version(spec.version.removesuffix(".*"))
+        except (InvalidRequirement, InvalidVersion) as error:
+            detail = str(error).splitlines()[0]
+            errors.append(f"{_package_line(course, requirement)}: {requirement!r} is not a pip requirement ({detail}); e.g. 'numpy==2.2.6'")
+    return errors
+
+
+def _package_line(course: Course, requirement: str) -> str:
+    """Where ``requirement`` is written: the configuration's file and line."""
+    lines = course.path.read_text(encoding="utf-8", errors="replace").splitlines() if course.path else []
+    line = next((number for number, text in enumerate(lines, 1) if requirement in text), None)
+    return f"{course.path or 'assignment.yaml'}{f':{line}' if line else ''}: student_packages"
+
+
 def _package_warnings(course: Course) -> list[str]:
-    """The course's student packages that setup.sh would install otherwise than meant: one not pinned to a version
+    """The course's student packages that setup.sh would install otherwise than meant: one not pinned to one version
     (Gradescope installs whatever is newest the day the autograder is built, not what was tested), and one this
     Python does not have (a misspelled name fails setup.sh on Gradescope; `make grade` installs the right ones)."""
     import importlib.metadata
 
-    lines = course.path.read_text(encoding="utf-8", errors="replace").splitlines() if course.path else []
+    from packaging.requirements import InvalidRequirement, Requirement
+
     warnings = []
     for requirement in course.student_packages:
-        line = next((number for number, text in enumerate(lines, 1) if requirement in text), None)
-        where = f"{course.path or 'assignment.yaml'}{f':{line}' if line else ''}: student_packages"
+        where = _package_line(course, requirement)
         name = requirement_name(requirement)
-        if "==" not in requirement.split(";")[0]:
-            warnings.append(f"{where}: {requirement!r} names no version: pin it ({name}==VERSION), as constraints.txt pins the engine's")
+        try:
+            parsed = Requirement(requirement)
+        except InvalidRequirement:
+            continue  # an error already (_package_errors)
+        if any(spec.operator == "===" for spec in parsed.specifier):
+            continue  # arbitrary equality: an error unless a version (_package_errors), and a pin either way
+        pins = [spec for spec in parsed.specifier if spec.operator in ("==", "===") and "*" not in spec.version]
+        if parsed.url is None and (len(pins) != 1 or len(parsed.specifier) != 1):
+            warnings.append(f"{where}: {requirement!r} names no one version: pin it ({name}==VERSION), as constraints.txt pins the engine's")
         try:
             importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
