@@ -292,7 +292,9 @@ def _package_warnings(course: Course) -> list[str]:
             continue  # arbitrary equality: an error unless a version (_package_errors), and a pin either way
         pins = [spec for spec in parsed.specifier if spec.operator in ("==", "===") and "*" not in spec.version]
         if parsed.url is None and (len(pins) != 1 or len(parsed.specifier) != 1):
-            warnings.append(f"{where}: {requirement!r} names no one version: pin it ({name}==VERSION), as constraints.txt pins the engine's")
+            warnings.append(
+                f"{where}: {requirement!r} names no one version: pin it ({name}==VERSION), as constraints.txt pins the engine's"
+            )
         try:
             importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
