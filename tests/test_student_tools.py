@@ -19,6 +19,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from conftest import FIXTURES, REPO, hears_ctrl_c
 
 LAB1 = FIXTURES / "lab1"
@@ -164,3 +166,16 @@ def test_the_table_reads_cleanly(tmp_path: Path) -> None:
     wrong = tmp_path / "big.py"
     wrong.write_text("import numpy as np\n\ndef square(x):\n    return 35176\n\ndef running_sum(values):\n    return np.cumsum(values)\n")
     assert "expected 9, received 35,176" in _cli("grade", str(wrong), "--problems", str(PROBLEMS)).stdout
+
+
+@pytest.mark.parametrize("name", ["export.zip", "ps3.txt", "notes"])
+@pytest.mark.parametrize("command", ["grade", "check"])
+def test_a_file_that_is_no_python_file_or_notebook_is_refused_by_name(tmp_path: Path, command: str, name: str) -> None:
+    """``grade ../class/export.zip`` (meant for batch) was read as Python: 670 syntax errors, a 0 and exit code 0
+    (adopter). A file named on the command line must be a .py or an .ipynb; grade says where a class goes."""
+    path = tmp_path / name
+    path.write_bytes(b"PK\x03\x04" if name.endswith(".zip") else b"def f():\n    return 1\n")
+    done = _cli(command, str(path))
+    said = done.stdout + done.stderr
+    assert done.returncode == (2 if command == "grade" else 1) and f"{name} is not a Python file (.py) or a notebook (.ipynb)" in said, said
+    assert ("batch" in said) == (command == "grade") and "Autograded" not in said, said

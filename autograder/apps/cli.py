@@ -154,7 +154,7 @@ def is_student_kit() -> bool:
 def _grade(arguments: argparse.Namespace) -> int:
     from autograder.apps.course import CourseError, load
     from autograder.apps.preflight import refuse_if_unsafe
-    from autograder.apps.submission import NoSubmission, checked, find_submission
+    from autograder.apps.submission import NoSubmission, find_submission, named_file
     from autograder.engine.runner import grade, load_problem_set
     from autograder.output.files import write_json
     from autograder.output.progress import LiveProgress
@@ -170,7 +170,8 @@ def _grade(arguments: argparse.Namespace) -> int:
         course = load(problems)
         if not target.exists() and not target.is_symlink():
             raise NoSubmission(Message(StudentText(str(target)), Trusted(f" does not exist. Pass the path of your {course.starter_name}.")))
-        submission, note = (checked(target, course), Trusted("")) if not target.is_dir() else find_submission(target, course)
+        instead = "grade takes one student's file or folder; a class's (a folder of them, or Gradescope's export zip) is for batch"
+        submission, note = (named_file(target, course, instead), Trusted("")) if not target.is_dir() else find_submission(target, course)
     except (NoSubmission, CourseError) as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from autograder.apps.course import Course, load
+from autograder.apps.course import LOADABLE_SUFFIXES, Course, load
 from autograder.apps.paths import default_problems
 from autograder.text import Message, StudentText, Text, Trusted
 
@@ -123,3 +123,13 @@ def checked(path: Path, course: Course | None = None) -> Path:
     if size > limit:
         raise NoSubmission(Message(StudentText(path.name), Trusted(f" is {size:,} bytes; the limit is {limit:,}. Upload only your code.")))
     return path
+
+
+def named_file(path: Path, course: Course, instead: str) -> Path:
+    """A file named on the command line (``grade FILE``, ``check FILE``): :func:`checked`, and code the worker can
+    load. Gradescope's folder is searched by name instead, and a file found there is graded whatever its suffix;
+    named here, a zip or a text file was read as Python: 670 syntax errors and a 0 (adopter). ``instead`` says
+    what to do."""
+    if path.suffix.lower() not in LOADABLE_SUFFIXES:
+        raise NoSubmission(Message(StudentText(path.name), Trusted(f" is not a Python file (.py) or a notebook (.ipynb): {instead}")))
+    return checked(path, course)

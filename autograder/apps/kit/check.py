@@ -59,7 +59,7 @@ def only(cases: VisibleCases, function: str) -> VisibleCases:
 def _submission(given: Path | None, course: Course) -> Path:
     """The file to check: the one named, the course's submission in a named folder (found as Gradescope finds
     it), else the first of the course's ``submission_names`` in the current folder."""
-    from autograder.apps.submission import checked, find_submission
+    from autograder.apps.submission import find_submission, named_file
 
     if given is None:
         given = next((Path(name) for name in course.submission_names if Path(name).is_file()), Path(course.starter_name))
@@ -70,7 +70,8 @@ def _submission(given: Path | None, course: Course) -> Path:
             f"{given} does not exist. Pass the path of your {' (or '.join(course.submission_names)}"
             f"{')' * (len(course.submission_names) - 1)}."
         )
-    return checked(given, course)  # as Gradescope takes it: a file of its own, not a link, within the size limit
+    # as Gradescope takes it: a file of its own, not a link, within the size limit
+    return named_file(given, course, f"pass your {course.starter_name}")
 
 
 def check_footer(report: Any, cases: VisibleCases, only_function: str | None, shown_all: bool) -> str:
