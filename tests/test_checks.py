@@ -762,3 +762,30 @@ def test_a_check_passing_a_value_the_sandbox_cannot_carry_is_the_checks_error_no
     assert not results["test_a_function"].passed
     assert "UnsendableArgument" in output and "double with a builtin_function_or_method, which cannot be sent" in output, output
     assert "double raised" not in output
+
+
+def test_an_answer_that_cannot_come_back_fails_the_check_saying_so(tmp_path: Path) -> None:
+    """A student's function returning a set reached the check as the grader's stand-in, and the check failed with
+    "TypeError: 'Unsupported' object is not iterable", a name from inside the grader (adopter). The call fails as
+    calls that give no value do (StudentError), saying what came back and what can."""
+    source = "def unique(words):\n    return set(words)\n\ndef pairs(words):\n    return [(w, iter(w)) for w in words]\n"
+    (tmp_path / "student").mkdir()
+    with sandbox_running(tmp_path / "student", source, "ps.py") as sandbox:
+        checks = {
+            "q9/test_sets.py": """
+            def test_unique(student):
+                assert sorted(student.unique(["a", "b", "a"])) == ["a", "b"]
+
+            def test_nested(student):
+                assert len(student.pairs(["ab"])) == 1
+            """
+        }
+        results = {
+            result.name: result for result in run_checks(find_checks(write_files(tmp_path / "problems", checks)), call_gate(sandbox))
+        }
+    for name, function, kind in (("test_unique", "unique", "set"), ("test_nested", "pairs", "str_ascii_iterator")):
+        output = results[name].output
+        assert not results[name].passed and "Unsupported" not in output, output
+        assert f"StudentError: {function} returned <object of type {kind}>, which cannot come back from the student's code" in output, (
+            output
+        )

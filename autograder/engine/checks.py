@@ -201,6 +201,16 @@ class Student:
                 "another process): pass numbers, strings, lists, tuples, dicts or NumPy arrays"
             )
         outcome = self._gate.call(function, args, kwargs)
+        stand_in = _stand_in(outcome.value) if outcome.kind == "returned" else None
+        if stand_in is not None:  # a set, a generator...: the check would meet the stand-in, and fail on the grader's own type
+            raise StudentError(
+                function,
+                "returned",
+                "",
+                f"returned {stand_in!r}",
+                f"{function} returned {stand_in!r}, which cannot come back from the student's code (it runs in another process): "
+                "only numbers, strings, lists, tuples, dicts and NumPy arrays can",
+            )
         if outcome.kind == "returned":
             return outcome.value
         raised = outcome.kind == "raised"
@@ -212,6 +222,18 @@ class Student:
             outcome.error.get("message", "") if raised else why,
             f"{function} {why}",
         )
+
+
+def _stand_in(value: object, depth: int = 0) -> object | None:
+    """The first stand-in (sandbox.worker.Unsupported) in a returned value, which the wire makes at most 33 deep."""
+    from autograder.sandbox.worker import Unsupported
+
+    if isinstance(value, Unsupported):
+        return value
+    if depth < 40 and isinstance(value, (list, tuple, dict)):
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+        return next((found for item in items if (found := _stand_in(item, depth + 1)) is not None), None)
+    return None
 
 
 class SubmissionModule(types.ModuleType):
