@@ -685,3 +685,40 @@ def test_a_mistake_that_can_only_be_wrong_on_true_or_false_answers_is_refused(tm
     problems = write_files(tmp_path / "problems", {"p1/spec.yaml": PALINDROME_SPEC, "p1/reference.py": PALINDROME_REFERENCE})
     with pytest.raises(SpecError, match=r"spec\.yaml:9: the cases where is_palindrome_case_sensitive is wrong all expect True or False"):
         load_problems(problems)
+
+
+WORDS_SPEC = _one_function_spec(
+    "P1: distinct words",
+    2,
+    "distinct",
+    "value",
+    """\
+cases:
+  - {name: few words, call: distinct, args: [[pear, fig, pear, kiwi, plum, fig, lime]]}
+  - {name: one word, call: distinct, args: [[fig, fig]]}
+""",
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "changes"),
+    [
+        ("return list(set(words))", True),  # the order of Python's string hashing, drawn anew by each process
+        ("import random\n    return random.sample(sorted(set(words)), len(set(words)))", True),  # chance, unseeded
+        ("return sorted(set(words))", False),
+        ("return list(dict.fromkeys(words))", False),  # a dict keeps the order of insertion
+    ],
+)
+def test_validate_refuses_a_reference_whose_answer_changes_from_one_process_to_another(tmp_path: Path, body: str, changes: bool) -> None:
+    """``list(set(words))`` passed validate and build; grade, whose worker is a fork of the grader, gave the
+    reference's own code full marks, and Gradescope, batch and the kit marked it wrong (adopter). Validate loads
+    the problems again in other processes and names each case whose answer is not the same there."""
+    from autograder.apps.kit.validate import validate
+
+    problems = write_files(tmp_path / "problems", {"p1/spec.yaml": WORDS_SPEC, "p1/reference.py": f"def distinct(words):\n    {body}\n"})
+    errors = validate(problems, mutants=False).errors
+    said = [error for error in errors if "has another answer in another Python process" in error]
+    if changes:
+        assert len(said) == 1 and "spec.yaml" in said[0] and "(few words)" in said[0], errors
+    else:
+        assert errors == []

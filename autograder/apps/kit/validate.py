@@ -8,6 +8,7 @@ every Python check passes on the reference solution.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -117,6 +118,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
     found.warnings += _package_warnings(course)
     if not found.errors:
         found.errors += _answers_too_large(found.problems, course.make_limits())
+        found.errors += _answers_that_change_between_processes(folder, found.problems)
         found.warnings += _unearnable_follow_through(found.problems)
         if mutants:
             _find_missing_cases(found)
@@ -127,6 +129,74 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
             + "; ".join(_points_given(found, p) for p in found.problems if not p.graded_by_hand)
         )
     return found
+
+
+# Seeds of Python's string hashing the problems are loaded again under: a reference's answer that depends on it
+# differs from this process's under at least one of them, but for a set whose orders happen to agree.
+HASH_SEEDS = ("1", "2")
+_LOAD_AGAIN = (
+    "import json, sys; from pathlib import Path; from autograder.apps.kit.validate import answer_texts; "
+    "from autograder.engine.problemset import load; print(json.dumps(answer_texts(load(Path(sys.argv[1]), use_cache=False))))"
+)
+
+
+def _answers_that_change_between_processes(folder: Path, problems: list[Problem]) -> list[str]:
+    """The cases whose expected answer is not the same in another Python process.
+
+    A reference returning ``list(set(words))`` answers in the order of Python's string hashing, which each process
+    draws anew: validate passed it, ``grade`` (whose worker is a fork of the grader) gave the reference's own code
+    full marks, and Gradescope, batch and the kit marked it wrong (adopter). So are answers drawn with ``random``
+    unseeded. The problems are loaded again in fresh interpreters under other hash seeds, and each answer compared.
+    """
+    import json
+    import subprocess
+
+    answers = answer_texts(problems)
+    engine = str(Path(__file__).resolve().parents[3])  # the folder holding the autograder package
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [engine, os.environ.get("PYTHONPATH")]))}
+    errors: dict[str, str] = {}
+    for seed in HASH_SEEDS:
+        done = subprocess.run(
+            [sys.executable, "-c", _LOAD_AGAIN, str(folder)],
+            env={**environment, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        try:
+            again = json.loads(done.stdout)
+        except ValueError:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            return [
+                f"{folder}: the problems could not be loaded again in another Python process, to see that each answer is the same there: {last}"
+            ]
+        for problem in problems:
+            for case in problem.cases:
+                key = f"{problem.key} {case.number}"
+                if again.get(key) != answers[key] and case.where not in errors:
+                    errors[case.where] = (
+                        f"{case.where}: case {case.number} ({case.name}) has another answer in another Python process (here with "
+                        f"PYTHONHASHSEED={seed}): the reference depends on the order of a set, or on chance (random without a "
+                        "seed), so the same code would pass one grade and fail the next; sort the answer, or seed the draw"
+                    )
+    return list(errors.values())
+
+
+def answer_texts(problems: list[Problem]) -> dict[str, str]:
+    """Each case's expected answer (or exception) as comparable text, by problem key and case number."""
+    import json
+
+    from autograder.engine.compiled import encode_value
+
+    texts = {}
+    for problem in problems:
+        for case in problem.cases:
+            try:
+                text = json.dumps(encode_value(case.expected.value)) if case.expected.raises is None else f"raises {case.expected.raises}"
+            except (TypeError, ValueError):
+                text = repr(case.expected.value)
+            texts[f"{problem.key} {case.number}"] = text
+    return texts
 
 
 def _folders_without_a_spec(folder: Path) -> list[str]:
