@@ -749,3 +749,43 @@ def test_a_folder_whose_only_subfolder_is_a_link_says_so(tmp_path: Path) -> None
     with pytest.raises(NoSubmission) as refused:
         find_submission(folder)
     assert str(refused.value).startswith("src is a symbolic link, which is not graded"), str(refused.value)
+
+
+def test_a_class_folder_holding_a_zip_lists_its_student_and_says_what_it_skips(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A student's upload left as frank.zip in a plain class folder got no row, no line and no warning: the student
+    was lost (adopter). A zip is a row saying to unzip it; any other stray file is named on the way past."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    (folder / "ana.py").write_text(SOLUTION.read_text())
+    with zipfile.ZipFile(folder / "frank.zip", "w") as zipped:
+        zipped.writestr("ps3.py", SOLUTION.read_text())
+    (folder / "notes.txt").write_text("grading notes\n")
+    assert run_batch(folder, "--out", tmp_path / "out", "--jobs", "1") == 0
+    rows = {row["submission_id"]: row for row in read_csv(tmp_path / "out" / "grades.csv")}
+    assert set(rows) == {"ana", "frank"} and rows["ana"]["total"] == SHOWN
+    assert rows["frank"]["status"] == "no submission" and "frank.zip is not a Python file" in str(rows["frank"]), rows["frank"]
+    assert "unzip it into a folder of its own" in str(rows["frank"])
+    assert re.search(r"skipping \S*notes\.txt: neither a folder, a \.py file, a notebook nor a zip", capsys.readouterr().err)
+
+
+def test_a_zipped_class_keeps_its_empty_folders_and_its_utf8_names(tmp_path: Path) -> None:
+    """Batching the class as a zip dropped the empty folder the folder run listed as "no submission", and read a
+    UTF-8 name written without the zip's UTF-8 flag (as Windows and macOS write them) as cp437 (adopter)."""
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("judy/", "")
+        zipped.writestr("ana.py", SOLUTION.read_text())
+        named = zipfile.ZipInfo("ünïcode name.py")  # stored as UTF-8 bytes with the flag cleared, below
+        zipped.writestr(named, SOLUTION.read_text())
+    data = bytearray(archive.read_bytes())
+    for header in (b"PK\x03\x04", b"PK\x01\x02"):  # clear bit 11 (UTF-8 names) in every local and central header
+        start = 0
+        while (start := data.find(header, start)) >= 0:
+            flags = start + (6 if header == b"PK\x03\x04" else 8)  # little-endian: bit 11 is bit 3 of the second byte
+            data[flags + 1] &= ~0x08
+            start += 4
+    archive.write_bytes(bytes(data))
+    assert run_batch(archive, "--out", tmp_path / "out", "--jobs", "1") == 0
+    rows = {row["submission_id"]: row for row in read_csv(tmp_path / "out" / "grades.csv")}
+    assert set(rows) == {"ana", "judy", "ünïcode name"}, set(rows)
+    assert rows["judy"]["status"] == "no submission" and rows["ünïcode name"]["total"] == SHOWN

@@ -147,13 +147,17 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
                 raise BatchError(f"{archive} holds {len(members):,} files; the limit is {MAX_ZIP_MEMBERS:,}.")
             total, per_submission = 0, dict[str, int]()
             for info in members:
+                info.filename = _utf8_name(info)
                 raw = [p for p in info.filename.replace("\\", "/").split("/") if p not in ("", ".")]
                 parts = [p for p in raw if p != ".."]
                 if info.filename.startswith(("/", "\\")) or ".." in raw or (raw and ":" in raw[0]):
                     skip(raw, info.filename, "is an unsafe path (it points outside the folder)")
                     continue
                 kind = (info.external_attr >> 16) & 0o170000
-                if info.is_dir() or not parts or kind not in (0, 0o100000):  # skip folders, symlinks, devices
+                if info.is_dir() and parts and kind in (0, 0o040000) and len(parts) <= MAX_PATH_PARTS:
+                    target.joinpath(*parts).mkdir(parents=True, exist_ok=True)  # an empty one is a student with nothing in it
+                    continue
+                if info.is_dir() or not parts or kind not in (0, 0o100000):  # skip symlinks, devices
                     continue
                 if len(parts) > MAX_PATH_PARTS:
                     skip(parts, info.filename, f"is nested more than {MAX_PATH_PARTS} folders deep")
@@ -191,6 +195,18 @@ def extract_zip(archive: Path, target: Path) -> dict[str, list[Text]]:
     except (zipfile.BadZipFile, OSError) as error:  # the archive itself, not one member
         raise BatchError(f"cannot unpack {archive}: {error}") from None
     return skipped
+
+
+def _utf8_name(info: Any) -> str:
+    """A member's name as its maker wrote it: zipfile reads a name without the UTF-8 flag as cp437 (the format's old
+    default), but Windows' and macOS's own zip tools write UTF-8 without setting it, so "ünïcode.py" came out as
+    "├╝n├»code.py" (adopter). Such a name is read as UTF-8 when its bytes are valid UTF-8, as unzip does."""
+    if info.flag_bits & 0x800:
+        return str(info.filename)
+    try:
+        return str(info.filename.encode("cp437").decode("utf-8"))
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return str(info.filename)
 
 
 class _OverTotal(Exception):
@@ -234,9 +250,11 @@ def read_submissions(folder: Path, skip: Path | None = None) -> list[Submission]
     for entry in entries:
         if entry.is_dir():
             submissions.append(Submission(StudentText(entry.name), entry))
-        elif entry.suffix.lower() in SUBMISSION_SUFFIXES:
+        elif entry.suffix.lower() in (*SUBMISSION_SUFFIXES, ".zip"):  # a zip is a student's too: its row says to unzip it
             submissions.append(Submission(StudentText(entry.stem if entry.stem not in taken else entry.name), entry))
             taken.add(submissions[-1].id)
+        else:
+            warn(f"skipping {entry}: neither a folder, a .py file, a notebook nor a zip, so no one's submission")
     if not submissions:
         raise BatchError(
             f"No submissions in {folder}: expected a Gradescope export (with {METADATA_NAME}), one folder per student, or .py files."

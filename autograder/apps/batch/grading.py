@@ -301,7 +301,7 @@ def _rename_ids_clashing_with_outputs(submissions: list[Submission]) -> None:
 
 def plan(submission: Submission, specs_print: str, course: Course) -> Job:
     """Find the file Gradescope would grade, and fingerprint it with the specs."""
-    from autograder.apps.submission import NoSubmission, checked, find_submission
+    from autograder.apps.submission import NoSubmission, find_submission, named_file
 
     file: Path | None = None
     note: Text = Trusted("")
@@ -311,7 +311,7 @@ def plan(submission: Submission, specs_print: str, course: Course) -> Job:
         if submission.path.is_dir():
             file, note = find_submission(submission.path, course)
         else:
-            file = checked(submission.path, course)
+            file = named_file(submission.path, course, "unzip it into a folder of its own, and batch grades what it holds")
     except NoSubmission as problem:
         note = problem.message
     digest = hashlib.sha256(specs_print.encode())
