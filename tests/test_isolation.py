@@ -627,3 +627,16 @@ def test_without_landlock_the_namespaces_still_write_nothing(ta: TeachingAssista
     assert ["the worker can read every file the grader's user can" in weakness for weakness in result["protections"]["weaknesses"]] == [
         True
     ]
+
+
+@needs_root
+def test_check_says_what_this_machine_cannot_keep_the_checked_code_from(ta: TeachingAssistant) -> None:
+    """Without user namespaces or Landlock (macOS, an old Linux), ``check`` ran the file with the student's own rights
+    and said nothing, though students are told it runs in the sandbox (red team). It still runs (the file is the
+    student's own), and says so first; where the machine isolates it, it says nothing."""
+    (ta.work / "ps3.py").write_text(SOLUTION.read_text())
+    bare = ta.run([sys.executable, "-m", "autograder", "check", "ps3.py"], user_namespaces=False, landlock_cap=0)
+    assert "note: this machine cannot isolate the code being checked" in bare.stderr, bare.stderr[-3000:]
+    assert "check only code you trust" in bare.stderr and "Checking" in bare.stdout
+    isolated = ta.run([sys.executable, "-m", "autograder", "check", "ps3.py"], user_namespaces=True, landlock_cap=None)
+    assert "cannot isolate" not in isolated.stderr and "Checking" in isolated.stdout, isolated.stderr[-3000:]

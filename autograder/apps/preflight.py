@@ -40,6 +40,19 @@ def refusal(worker_user: str | None = DEFAULT_WORKER_USER, allow_unisolated: boo
     return None
 
 
+def warn_if_unisolated(worker_user: str | None = DEFAULT_WORKER_USER) -> None:
+    """Say what this machine cannot keep a file's code from, where a command runs it anyway (a student's ``check`` of
+    their own file): without user namespaces or Landlock (macOS, an old Linux) check ran a file with its user's own
+    rights and said nothing, though students are told it runs in the sandbox (red team)."""
+    weaknesses = Isolation.detect(worker_user).weaknesses()
+    if weaknesses:
+        print(
+            f"note: this machine cannot isolate the code being checked ({'; '.join(weaknesses)}), so it runs with your own "
+            "rights, as running the file yourself would: check only code you trust.",
+            file=sys.stderr,
+        )
+
+
 def refuse_if_unsafe(worker_user: str | None = DEFAULT_WORKER_USER, allow_unisolated: bool = True) -> bool:
     """Print the refusal, if there is one, as the command's error; whether the command must stop."""
     reason = refusal(worker_user, allow_unisolated)

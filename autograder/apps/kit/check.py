@@ -13,7 +13,7 @@ from autograder.apps.kit.cases import KitError, Points, VisibleCases, load_visib
 
 def check_command(arguments: argparse.Namespace) -> int:
     """Grade the visible cases, print the table; 0 only when every visible case passes."""
-    from autograder.apps.preflight import refuse_if_unsafe
+    from autograder.apps.preflight import refuse_if_unsafe, warn_if_unisolated
     from autograder.engine.runner import ProblemSet, grade
     from autograder.output.progress import LiveProgress
     from autograder.output.table import table
@@ -26,6 +26,7 @@ def check_command(arguments: argparse.Namespace) -> int:
     submission = _submission(arguments.submission, cases.course)
     if refuse_if_unsafe():  # root that cannot drop to the worker's user; a student's own file needs no isolation check
         return 2
+    warn_if_unisolated()  # but the student is told what it is not kept from
     count = sum(len(problem.cases) for problem in cases.problems)
     print(f"Checking {submission} on the {count} visible cases from {cases.origin}.\n", flush=True)
     limits = cases.course.make_limits()
