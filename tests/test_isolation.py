@@ -215,6 +215,7 @@ def fc_layer_params(d_in, d_out):
 """
 
 
+@pytest.mark.ps3  # PS3's fc_layer_params shows what the worker read
 def test_the_grader_s_command_line_is_not_the_workers_to_read(harness: Harness) -> None:
     """A worker forked from the grader kept its command line in sys.orig_argv and /proc/self/cmdline: a TA's
     folders (``grade ~/class/alice/ps3.py --json ...``) told a submission where its classmates' files were (red

@@ -214,6 +214,21 @@ def test_every_f_string_parses_as_python_3_10_parses_it() -> None:
     assert [text for text, verdict in F_STRINGS_310 if parses(text) != verdict] == []
 
 
+@pytest.mark.ps3  # the helper stands in for PS3's conv2d
+def test_a_helper_module_uploaded_beside_the_file_is_named_as_not_loaded(gradescope: GradescopeLayout) -> None:
+    """``from helpers import conv2d`` with helpers.py in the same upload: only ps3.py is loaded, so the import fails.
+    Each conv2d case said "your file defines no function named conv2d", and the notice named no function and listed
+    the packages one may import (fidelity round 6). The import's names are what it leaves undefined, and the notice
+    says that the file beside it is not loaded."""
+    source = SOURCE.replace("def conv2d(", "def _own_conv2d(") + "\nfrom helpers import conv2d\n"
+    gradescope.submit({"ps3.py": source, "helpers.py": "def conv2d(x, kernel):\n    return 0\n"})
+    data = gradescope.run()
+    assert "No module named 'helpers' (affects conv2d). Only the file graded is loaded, not helpers.py uploaded beside it" in data["output"]
+    shown = "\n".join(test["output"] for test in data["tests"] if "conv2d" in test["name"] and "hidden" not in test.get("tags", []))
+    assert "`conv2d` could not be defined (ModuleNotFoundError at line" in shown and "defines no function" not in shown, shown[:1500]
+    assert scores_by_function(data)["conv2d"][0] == 0 and data["score"] == total_points() - 20
+
+
 # --------------------------------------------------------------------------- printing
 
 

@@ -15,6 +15,7 @@ detail, diagnosis and credit reason, for staff and for after publication.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -152,7 +153,7 @@ def grade(
             watcher.begin(report.problems)
         sandbox.graded_names = frozenset(case.function for problem in report.problems for case in problem.cases)
         imported = gate.imported
-        report.notices += import_notices(imported, packages)
+        report.notices += import_notices(imported, packages, beside=sandbox.submission.parent)
         report.load_failed = bool(imported.fatal)
         run = _Run(gate, report, cancel or threading.Event(), watcher, problem_set.planned or PlannedCalls())
         cases = [case for problem in report.problems for case in problem.cases]
@@ -396,10 +397,12 @@ def named(matches: Sequence[str]) -> str:
     return "One of these (this case cannot tell them apart): " + " / ".join(matches)
 
 
-def import_notices(imported: ImportReport, packages: Sequence[str] = ()) -> list[str]:
+def import_notices(imported: ImportReport, packages: Sequence[str] = (), beside: Path | None = None) -> list[str]:
     """What went wrong loading the file: shown once, at the top, never inside a hidden case.
 
-    A failed import of a package also says which packages students may import.
+    A failed import of a package also says which packages students may import; of a module uploaded ``beside``
+    the graded file (``from helpers import conv2d`` with helpers.py in the same upload), that only the graded
+    file is loaded.
     """
     if imported.fatal:
         return [f"Your file could not be loaded: {imported.fatal}"]
@@ -411,6 +414,13 @@ def import_notices(imported: ImportReport, packages: Sequence[str] = ()) -> list
         notice = f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
         notice += f" (affects {', '.join(problem['names'])})" if problem.get("names") else ""
         if "ModuleNotFoundError" in problem.get("mro", []):  # "No module named 'pandas'" ends no sentence
-            notice += ("" if notice.rstrip().endswith((".", "!", "?")) else ".") + allowed
+            named = re.search(r"No module named '([\w.]+)'", str(problem.get("message", "")))
+            module = named.group(1).split(".")[0] if named else ""
+            uploaded = next((f for f in (f"{module}.py", f"{module}/") if beside is not None and module and (beside / f).exists()), None)
+            notice += ("" if notice.rstrip().endswith((".", "!", "?")) else ".") + (
+                f" Only the file graded is loaded, not {uploaded} uploaded beside it: put what you use of it into the file graded."
+                if uploaded
+                else allowed
+            )
         notices.append(notice)
     return notices

@@ -614,15 +614,44 @@ def display(*objects: object, **options: object) -> None:
 
 
 def _defined_names(source: str) -> list[str]:
-    """The functions and classes a piece of source that is not run (or cannot be parsed) defines at its top level."""
+    """The names a piece of source that is not run (or cannot be parsed) binds at its top level, as far as its lines
+    show them: functions and classes, plain assignments, and imports (``from helpers import conv2d``)."""
     import re
 
-    return re.findall(r"^(?:async\s+def|def|class)\s+(\w+)", source, flags=re.M)
+    names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)", source, flags=re.M)
+    found = [defined or assigned for defined, assigned in names]
+    for imported in re.findall(r"^(?:from\s+[\w.]+\s+)?import\s+([\w., ]+)$", source, flags=re.M):
+        found += [part.split(" as ")[-1].strip().split(".")[0] for part in imported.split(",") if part.strip() not in ("", "*")]
+    return list(dict.fromkeys(found))
 
 
 def _statement_names(statement: ast.stmt) -> list[str]:
+    """Every name a top-level statement binds in the module, in the order written: what its failure leaves
+    undefined. Assignment targets, definitions (their bodies bind names of their own scope), imports (a failed
+    ``from helpers import conv2d`` leaves conv2d undefined: said so, not "your file defines no conv2d"), ``except
+    ... as``, ``with ... as``, ``for`` targets, and match captures."""
     import ast
 
-    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [statement.name]
-    return [t.id for t in ast.walk(statement) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)]
+    names: list[str] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+            return
+        if isinstance(node, ast.Lambda):
+            return
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.append(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.extend((alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*")
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.append(node.name)
+        elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None):
+            names.append(node.name)  # type: ignore[attr-defined]
+        elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None):
+            names.append(node.rest)  # type: ignore[attr-defined]
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(statement)
+    return list(dict.fromkeys(names))
