@@ -489,3 +489,27 @@ def test_follow_through_reads_a_parts_one_number_answer_however_it_is_returned(t
     (composite,) = [result for result in report.results if result.case.function == "std_error"]
     assert not composite.verdict.passed
     assert composite.credit == (0.0 if returned.startswith("[") else 0.5), composite.verdict
+
+
+@pytest.mark.ps3
+def test_follow_through_withheld_for_a_helper_that_answered_too_little_says_why(tmp_path: Path) -> None:
+    """A helper raising on nearly all its cases, and a composite raising what it raises: students.md promises credit
+    where the composite raises where the helper does, and the case showed only a traceback when none was given
+    (fidelity round 6). It now says which helper gave too few values for its answers to stand in for the right ones."""
+    broken_part = '''def num_downsampling_layers(size_in, size_latent, kernel_size):
+    """Valid convs, stride 1, until size_latent."""
+    if size_in - size_latent > 4:
+        raise ValueError("too far")
+    return num_conv_layers(size_in, size_latent, kernel_size)
+'''
+    solution = SOLUTION.read_text()
+    start = solution.index("def num_downsampling_layers(")
+    end = solution.index("def ", start + 4)
+    report = _grade(tmp_path, solution[:start] + broken_part + "\n\n" + solution[end:])
+    withheld = [r for r in report.results if r.case.function == "downsampling_params" and not r.verdict.passed and not r.case.hidden]
+    assert withheld and all(r.credit == 0 for r in withheld)
+    said = {r.credit_reason for r in withheld}
+    assert any(
+        "No follow-through credit" in reason and "`num_downsampling_layers` gave fewer than two different values" in reason
+        for reason in said
+    ), said

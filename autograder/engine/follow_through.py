@@ -173,15 +173,27 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
     except Exception:  # noqa: BLE001 - parts that failed or answered nonsense earn no follow-through
         return
     used = list(dict.fromkeys(parts.used))
-    if consistent and used and all(recorder.genuine(name) for name in used) and failed.intersection(used):
-        result.credit = rule.share
-        names = [f"`{name}`" for name in used]
-        which = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-        what = "your answer is what you get" if outcome.kind == "returned" else "your function raises what you get"
+    if not (consistent and used and failed.intersection(used)):
+        return
+    what = "your answer is what you get" if outcome.kind == "returned" else "your function raises what you get"
+    doubtful = [name for name in used if not recorder.genuine(name)]
+    if doubtful:  # said, so that a student told credit follows a helper's error sees why it does not here (fidelity)
         result.credit_reason = (
-            f"Follow-through credit ({rule.share:.0%} of this case): {what} from your own {which}, "
-            f"so it is wrong only because {'that function is' if len(names) == 1 else 'one of those is'}."
+            f"No follow-through credit: {what} from your own {_listed(used)}, but {_listed(doubtful)} gave fewer than two "
+            "different values on its own cases, too few for its answers to stand in for the right ones."
         )
+        return
+    result.credit = rule.share
+    result.credit_reason = (
+        f"Follow-through credit ({rule.share:.0%} of this case): {what} from your own {_listed(used)}, "
+        f"so it is wrong only because {'that function is' if len(used) == 1 else 'one of those is'}."
+    )
+
+
+def _listed(functions: list[str]) -> str:
+    """Function names in a sentence, each in a code span: `a`; `a` and `b`; `a`, `b` and `c`."""
+    names = [f"`{name}`" for name in functions]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 class PartRaised(BaseException):
