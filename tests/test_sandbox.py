@@ -429,6 +429,40 @@ def test_array_references_count_against_the_answers_budget(tmp_path: Path) -> No
     assert len(outcomes[0].value) == 5_000 and outcomes[0].value[-1].shape == (0, 5_000)
 
 
+ONE_BIG_BLOB_NAMED_OFTEN = """\
+import sys
+
+worker = sys.modules["__main__"]
+
+
+def many(n):
+    return n
+
+
+def _named_often(value, blobs):
+    blobs.append(bytes(1 << 20))  # 1 MB: 131,072 float64 zeros, named 40 times
+    return [{"$array": [0, "<f8", [1 << 17]]} for _ in range(40)]
+
+
+worker.encode_returned = _named_often
+"""
+
+
+def test_each_further_name_for_a_blob_is_charged_its_bytes(tmp_path: Path) -> None:
+    """A blob's bytes were charged once, however often the reply named it, while the grader copies, hashes (for
+    follow-through) or prints each array named in full: one 16 MB blob named 1,000 times cost it 31 s (red team).
+    Each name after the first is charged as the blob's bytes are: here a 1 MB blob named 40 times in each reply
+    spends 16 MB of budget within seven replies (without the charge, none of the forty was refused)."""
+    path = tmp_path / "submission.py"
+    path.write_text(ONE_BIG_BLOB_NAMED_OFTEN)
+    with CallGate.started(Sandbox(path, Limits(reply_json_bytes=256 << 10), worker_user=None)) as gate:
+        outcomes = list(gate.stream([Call("many", [1], {}) for _ in range(40)]))
+    kinds = [outcome.kind for outcome in outcomes]
+    refused = kinds.index("broken")
+    assert 5 <= refused <= 7 and set(kinds[:refused]) == {"returned"}, kinds  # 16 MB / (39 x 64 kB + 64 kB + 2 kB)
+    assert set(kinds[refused + 1 :]) == {"skipped"} and outcomes[-1].reason == "answers too large", kinds
+
+
 def _named_reply_json() -> str:
     import json
 
