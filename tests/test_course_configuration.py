@@ -290,8 +290,9 @@ def test_a_check_that_passes_only_on_values_the_sandbox_cannot_carry_fails_valid
     assert "problems/p1/test_values.py:1: the check" in err and said in err, err
 
 
-def test_a_courses_problems_and_solutions_are_what_the_worker_may_never_read() -> None:
-    """Every front end gives the sandbox these as ``hidden`` (see tests/test_sandbox.py for what that keeps out)."""
+def test_a_courses_folder_is_what_the_worker_may_never_read() -> None:
+    """Every front end gives the sandbox this as ``hidden`` (see tests/test_sandbox.py for what that keeps out)."""
     from autograder.apps.course import load
 
-    assert load(REPO / "problems").private_folders == [REPO / "problems", REPO / "solutions"]
+    assert load(REPO / "problems").private_folders == [REPO.resolve()]
+    assert load(REPO / "assignments" / "lab2" / "problems").private_folders == [(REPO / "assignments" / "lab2").resolve()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import resource
+import site
 import subprocess
 import sys
 import time
@@ -751,33 +752,38 @@ def read(path):
 def test_a_course_inside_the_python_installation_is_out_of_the_workers_reach(
     traversable_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A virtual environment made at the root of a course's checkout (``python -m venv .``), or holding it, made the
-    course part of the Python installation, all of which the worker could read: a submission imported the references
-    and scored 100 (red team). The worker now reads the installation's libraries and packages only, and never a
-    course's problems or solutions, even where an import path holds them (here the course is on sys.path, in the
-    installation's folder)."""
-    tmp_path = traversable_tmp  # as root, only the sandbox may keep the worker's user out, not the folders' modes
-    installation = tmp_path / "venv"
-    course = installation / "course"
-    for folder, name in ((course / "problems" / "q1", "reference.py"), (course / "solutions", "ps3.py"), (course / "notes", "public.txt")):
-        folder.mkdir(parents=True)
-        (folder / name).write_text("ANSWER = 42\n")
-    for path in (tmp_path, *tmp_path.rglob("*")):
-        path.chmod(0o755 if path.is_dir() else 0o644)  # only the sandbox may keep the worker out, not the modes
-    monkeypatch.setattr(sys, "prefix", str(installation))
+    """A virtual environment made at the root of a course's checkout (``python -m venv .``), with the course on the
+    import path, made the course part of the Python installation, all of which the worker could read: a submission
+    imported the references and scored 100, and once those were hidden, took the solution from .git (red team). The
+    course's whole folder is hidden now, but for the library folders inside it, which hold packages only."""
+    course = traversable_tmp / "course"  # as root, only the sandbox may keep the worker's user out, not the folders' modes
+    files = {
+        "reference": course / "problems" / "q1" / "reference.py",
+        "solution": course / "solutions" / "ps3.py",
+        "history": course / ".git" / "objects" / "pack" / "pack-1.pack",
+        "notes": course / "notes.txt",
+        "package": course / "lib" / "site-packages" / "helper.py",
+    }
+    for path in files.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("ANSWER = 42\n")
+    for path in (traversable_tmp, *traversable_tmp.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    own_packages = site.getsitepackages()  # this Python's own, which the worker needs for NumPy
+    monkeypatch.setattr(sys, "prefix", str(course))
     monkeypatch.setattr(sys, "path", [*sys.path, str(course)])
-    submission = tmp_path / "submission.py"
+    monkeypatch.setattr(site, "getsitepackages", lambda: [*own_packages, str(course / "lib" / "site-packages")])
+    submission = traversable_tmp / "submission.py"
     submission.write_text(READS)
-    with CallGate.started(Sandbox(submission, Limits(call_timeout=5), hidden=[course / "problems", course / "solutions"])) as gate:
+    with CallGate.started(Sandbox(submission, Limits(call_timeout=5), hidden=[course])) as gate:
         assert not gate.imported.fatal, gate.imported.fatal
         if "applied" not in str(gate.sandbox.protections.get("filesystem", "")):
             pytest.fail(f"this test needs Landlock, which keeps the worker's reading to what it is given: {gate.sandbox.protections}")
-        read = {
-            name: gate.call("read", [str(path)]).value
-            for name, path in (
-                ("reference", course / "problems" / "q1" / "reference.py"),
-                ("solution", course / "solutions" / "ps3.py"),
-                ("public", course / "notes" / "public.txt"),  # on the import path, so given: a sibling of what is hidden
-            )
-        }
-    assert read == {"reference": "PermissionError", "solution": "PermissionError", "public": "ANSWER = 42\n"}, read
+        read = {name: gate.call("read", [str(path)]).value for name, path in files.items()}
+    assert read == {
+        "reference": "PermissionError",
+        "solution": "PermissionError",
+        "history": "PermissionError",
+        "notes": "PermissionError",
+        "package": "ANSWER = 42\n",
+    }, read

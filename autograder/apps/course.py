@@ -43,9 +43,9 @@ class Course(NamedTuple):  # a NamedTuple: a frozen dataclass compiles six metho
 
     @property
     def private_folders(self) -> list[Path]:
-        """What the worker may never read, wherever it lies (Sandbox's ``hidden``): the problems (specs, references,
-        cache) and the instructor's solutions beside them, where a course keeps them."""
-        return [self.problems, self.problems.resolve().parent / "solutions"] if self.problems is not None else []
+        """What the worker may never read, wherever it lies (Sandbox's ``hidden``): the folder holding the problems,
+        so its specs, references and cache, the solutions beside them, the git history of both, a built kit..."""
+        return [self.problems.resolve().parent] if self.problems is not None else []
 
     @property
     def starter_name(self) -> str:

@@ -16,7 +16,7 @@ import signal
 import site
 import sys
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Collection, Generator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -578,12 +578,14 @@ def _python_paths(hidden: Sequence[Path] = ()) -> list[str]:
 
     Not the installations' whole folders: a virtual environment made at the root of a course's checkout (``python
     -m venv .``) holds the course too, and the worker read its references (red team). Nor, wherever they lie, any
-    of ``hidden`` (a course's problems): Landlock only adds what may be read, so a folder holding one is given
-    as all it holds but the branch that leads to it (:func:`_without`).
+    of ``hidden`` (a course's folder: its problems, solutions, git history...) but the library folders inside one:
+    Landlock only adds what may be read, so a folder holding one is given as all it holds but the branch that
+    leads to it (:func:`_without`).
     """
     installation = [os.path.realpath(prefix) for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}]
     # the standard library and the packages' folders (site and os are loaded already; sysconfig would cost ~1 ms)
-    paths = {os.path.dirname(os.__file__), *site.getsitepackages()}
+    libraries = {os.path.dirname(os.__file__), *site.getsitepackages()}
+    paths = set(libraries)
     paths.update(entry for entry in sys.path if entry and any(_holds(prefix, os.path.realpath(entry)) for prefix in installation))
     paths.update(
         [
@@ -600,16 +602,17 @@ def _python_paths(hidden: Sequence[Path] = ()) -> list[str]:
             "/sys/devices/system/cpu",
         ]
     )
-    return _without(sorted(paths), [os.path.realpath(folder) for folder in hidden])
+    return _without(sorted(paths), [os.path.realpath(folder) for folder in hidden], libraries)
 
 
-def _without(paths: list[str], hidden: list[str]) -> list[str]:
+def _without(paths: list[str], hidden: list[str], libraries: Collection[str] = ()) -> list[str]:
     """``paths`` less every folder of ``hidden`` and all below it: a path holding one is replaced by its entries
-    but the one on the way to it, level by level; a path inside one is left out."""
+    but the one on the way to it, level by level; a path inside one is left out, unless it is one of ``libraries``
+    (a virtual environment made in the course's folder: its packages are all it holds)."""
     kept = []
     for path in paths:
         real = os.path.realpath(path)
-        if any(_holds(folder, real) for folder in hidden):
+        if path not in libraries and any(_holds(folder, real) for folder in hidden):
             continue
         inside = [folder for folder in hidden if _holds(real, folder)]
         if not inside:
