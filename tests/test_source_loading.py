@@ -557,3 +557,33 @@ def test_a_module_getattr_that_exits_or_prints_costs_only_the_names_it_serves(tm
         served = CallGate.started(box).call("served", [])
         assert served.kind == "raised" and served.error["type"] == "SystemExit" and "looked up served" in served.output
         assert CallGate.started(box).call("add", [1, 2]).value == 3  # the worker survived both
+
+
+PRIVATE_MODULES = """\
+def imports(name):
+    import importlib
+
+    try:
+        importlib.import_module(name)
+    except ImportError as error:
+        return type(error).__name__
+    return "imported"
+
+
+def configured():
+    import sysconfig
+
+    return bool(sysconfig.get_paths()["stdlib"])
+"""
+
+
+@pytest.mark.parametrize("name", ["_testinternalcapi", "_testcapi", "_ctypes_test", "xxlimited"])
+def test_cpythons_test_modules_are_not_the_standard_library(tmp_path: Path, name: str) -> None:
+    """The standard library's folder also holds CPython's own test modules, which no program uses:
+    ``_testinternalcapi.get_configs()`` showed a worker the grader's command line (red team). Only the modules
+    Python lists as its library, and the platform's own that it imports (sysconfig's data), are found."""
+    (tmp_path / "ps3.py").write_text(PRIVATE_MODULES)
+    with CallGate.started(Sandbox(tmp_path / "ps3.py", Limits(call_timeout=10), packages=["numpy"])) as box:
+        assert box.call("imports", [name]).value == "ModuleNotFoundError"
+        assert box.call("imports", ["_sqlite3" if name.startswith("_t") else "json"]).value == "imported"
+        assert box.call("configured", []).value is True

@@ -38,6 +38,11 @@ from types import ModuleType
 GRADESCOPE_PYTHON = (3, 10)
 NEWER_STANDARD_MODULES = {"tomllib": (3, 11), "annotationlib": (3, 14), "compression": (3, 14)}
 STANDARD_LIBRARY = os.path.dirname(os.path.abspath(os.__file__))  # lib-dynload and site-packages are inside it
+# What the standard library's folder holds besides the modules sys.stdlib_module_names lists and a program may use:
+# the platform's own, which the library imports (Debian's sysconfig data, under a computed name, and site hooks).
+# Not CPython's test modules (_testinternalcapi, _testcapi, xxlimited...): _testinternalcapi.get_configs() showed a
+# worker the grader's command line (red team).
+PLATFORM_MODULES = ("_sysconfigdata_", "sitecustomize", "_distutils_system_mod")
 _NAME = re.compile(r"\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")  # PEP 508's name, at a requirement's start
 
 
@@ -66,8 +71,8 @@ class _Finder:
             return None
         if found is None or path is not None or name in sys.stdlib_module_names or name == __name__.partition(".")[0]:
             return found  # a submodule (its package was let in), the standard library, the engine itself
-        if _in_standard_library(found):
-            return found
+        if _in_standard_library(found):  # only the platform's own, not CPython's test modules beside them
+            return found if name.startswith(PLATFORM_MODULES) else None
         if self.allowed is None:
             self.allowed = frozenset(top_level_names(self.distributions, sys.path))
         return found if name in self.allowed else None

@@ -808,7 +808,8 @@ _FRESH_PATH = [path for path in sys.path if path and any(Path(path).resolve().is
 
 def _wipe_inherited_environment() -> None:
     """Overwrite every copy of the grader's environment in this process, and its command line where the kernel and
-    ``sys`` show it: the launcher forked from the grader keeps none.
+    ``sys`` show it, and the import system's listing of the folder it was run in: the launcher forked from the
+    grader keeps none.
 
     The variables live in the block the kernel put on the stack at exec, in
     libc's ``environ`` and in ``os.environ``'s bytes; each is zeroed, not only
@@ -817,6 +818,9 @@ def _wipe_inherited_environment() -> None:
     /proc/self/cmdline reads, and ``sys.orig_argv`` (red team).
     """
     sys.orig_argv[:] = [sys.executable]
+    # The import system's finders, the current folder's among them, each with its folder's listing: run from a
+    # class's folder, grade alice/ps3.py showed alice's worker her classmates' folder names (red team).
+    sys.path_importer_cache.clear()
     libc = shared_libc()
     copies = [data for item in os.environb.items() for data in item]  # kept alive until zeroed below
     os.environ.clear()
