@@ -412,10 +412,12 @@ def import_notices(imported: ImportReport, packages: Sequence[str] = (), beside:
     notices = []
     for problem in imported.problems:
         notice = f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
-        notice += f" (affects {', '.join(problem['names'])})" if problem.get("names") else ""
-        if "ModuleNotFoundError" in problem.get("mro", []):  # "No module named 'pandas'" ends no sentence
-            named = re.search(r"No module named '([\w.]+)'", str(problem.get("message", "")))
-            module = named.group(1).split(".")[0] if named else ""
+        missing_module = "ModuleNotFoundError" in problem.get("mro", [])
+        named = re.search(r"No module named '([\w.]+)'", str(problem.get("message", ""))) if missing_module else None
+        module = named.group(1).split(".")[0] if named else ""
+        affected = [name for name in problem.get("names", []) if name != module]  # ``import pandas``: said already
+        notice += f" (affects {', '.join(affected)})" if affected else ""
+        if missing_module:  # "No module named 'pandas'" ends no sentence
             uploaded = next((f for f in (f"{module}.py", f"{module}/") if beside is not None and module and (beside / f).exists()), None)
             notice += ("" if notice.rstrip().endswith((".", "!", "?")) else ".") + (
                 f" Only the file graded is loaded, not {uploaded} uploaded beside it: put what you use of it into the file graded."
