@@ -528,7 +528,7 @@ def test_a_folder_wrapping_an_export_is_graded_whole_and_notes_reach_the_csv(tmp
     rows = read_csv(tmp_path / "out" / "grades.csv")
     assert [(r["submission_id"], r["names"], r["total"]) for r in rows] == [("201", "Ann", SHOWN)]
     assert "No ps3.py was found, so the only Python file" in rows[0]["note"]
-    assert "1 differ from the score Gradescope recorded" in capsys.readouterr().out
+    assert "1 differs from the score Gradescope recorded" in capsys.readouterr().out
 
 
 def test_plain_folder_has_no_gradescope_comparison_and_other_exports_are_refused(

@@ -240,7 +240,8 @@ def _differs(expected: Any, received: Any, comparison: Comparison, depth: int, w
             detail = f"expected {short_repr(expected)}, received {_received(received)}: {_value_instead(expected, received)}"
             return Verdict(False, WRONG, detail), where
         if len(received) != len(expected):
-            return Verdict(False, WRONG, f"expected {len(expected)} entries, received {len(received):,}: {short_repr(received)}"), where
+            entries = "entry" if len(expected) == 1 else "entries"
+            return Verdict(False, WRONG, f"expected {len(expected)} {entries}, received {len(received):,}: {short_repr(received)}"), where
         for index, (want, got) in enumerate(zip(expected, received)):
             verdict, at = _differs(want, got, comparison, depth + 1, f"{where}[{index}]")
             if not verdict.passed:

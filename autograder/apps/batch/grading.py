@@ -247,7 +247,7 @@ def _finish(
     if scores:
         print(
             f"Scores: mean {sum(scores) / len(scores):.2f}"
-            + (f"; {len(differ)} differ from the score Gradescope recorded." if recorded else ".")
+            + (f"; {len(differ)} {'differs' if len(differ) == 1 else 'differ'} from the score Gradescope recorded." if recorded else ".")
         )
     if errors:
         print(f"The grader itself failed on {len(errors)}: {listing(errors)}. They are regraded on the next run.")

@@ -37,7 +37,8 @@ def build_command(arguments: argparse.Namespace) -> int:
     """Validate (all but mutation adequacy: `validate` warns of missing cases), then write both zips; with any
     error, write nothing."""
     folder = Path(arguments.problems or default_problems())
-    found = validate(folder, total_of(arguments, folder), mutants=False)
+    total, total_from = total_of(arguments, folder)
+    found = validate(folder, total, mutants=False, total_from=total_from)
     print_findings(found.errors, found.warnings)
     if found.errors:
         print("Nothing was built: fix the errors above (python -m autograder validate lists them).", file=sys.stderr)

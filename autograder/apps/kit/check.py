@@ -97,7 +97,7 @@ def check_footer(report: Any, cases: VisibleCases, only_function: str | None, sh
     ]
     if missed:
         lines.append(
-            f"Case{'s' if len(missed) > 1 else ''} {', '.join(missed)} can still earn part of their points on Gradescope (follow-through credit) "
+            f"Case{'s' if len(missed) > 1 else ''} {', '.join(missed)} can still earn part of {'their' if len(missed) > 1 else 'its'} points on Gradescope (follow-through credit) "
             "when the answer, or the exception, is what your own helper functions give; that needs the reference solution, "
             "so check cannot tell."
         )

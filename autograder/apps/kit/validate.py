@@ -48,7 +48,8 @@ class Validation:
 def validate_command(arguments: argparse.Namespace) -> int:
     """Print every problem's points and case counts, then the errors; 1 if there are any."""
     folder = arguments.problems or default_problems()
-    found = validate(folder, total_of(arguments, folder))
+    total, total_from = total_of(arguments, folder)
+    found = validate(folder, total, total_from=total_from)
     print(_overview(found))
     print_findings(found.errors, found.warnings)
     if found.errors:
@@ -57,12 +58,14 @@ def validate_command(arguments: argparse.Namespace) -> int:
     return 0
 
 
-def total_of(arguments: argparse.Namespace, folder: Path) -> float | None:
-    """The total the points must add up to: --total, else the course configuration's."""
-    return arguments.total if arguments.total is not None else load(folder).total_points
+def total_of(arguments: argparse.Namespace, folder: Path) -> tuple[float | None, str]:
+    """The total the points must add up to, and where it was given: --total, else the course configuration."""
+    if arguments.total is not None:
+        return arguments.total, "--total"
+    return load(folder).total_points, "the course's total_points"
 
 
-def validate(folder: Path, total: float | None = None, mutants: bool = True) -> Validation:
+def validate(folder: Path, total: float | None = None, mutants: bool = True, total_from: str = "the course's total_points") -> Validation:
     """Load every spec and run every Python check on the reference solution; report what is wrong.
 
     Loading already runs every case on its reference, cross-checks literal
@@ -125,7 +128,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True) -> 
         _run_checks_on_the_reference(folder, found, course)
     if total is not None and not found.errors and abs(found.total - total) > 1e-6:
         found.errors.append(
-            f"the points add up to {found.total:g}, not {total:g} (the course's total_points): "
+            f"the points add up to {found.total:g}, not {total:g} ({total_from}): "
             + "; ".join(_points_given(found, p) for p in found.problems if not p.graded_by_hand)
         )
     return found
