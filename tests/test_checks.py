@@ -697,11 +697,13 @@ def test_a_check_file_that_cannot_be_imported_is_named_at_its_line_with_its_erro
             "q9/test_extra.py": "import math\n\nimport surely_not_installed_anywhere\n\n\ndef test_x(student):\n    pass\n",
             "q8/test_fine.py": "def test_y(student):\n    pass\n",
             "q7/test_raises.py": "def test_z(student):\n    pass\n\n\nTABLE = {}['missing']\n",
+            "q6/test_typo.py": "import math\n\n\ndef test_w(student)\n    pass\n",  # a SyntaxError has no frame of its own
         },
     )
     with pytest.raises(CheckError) as caught:
         run_checks(find_checks(problems), call_gate(box))
     assert str(caught.value).splitlines() == [
+        "problems/q6/test_typo.py:4: cannot be imported: SyntaxError: expected ':'",
         "problems/q7/test_raises.py:5: cannot be imported: KeyError: 'missing'",
         "problems/q9/test_extra.py:3: cannot be imported: ModuleNotFoundError: No module named 'surely_not_installed_anywhere'",
     ]

@@ -608,6 +608,26 @@ def test_a_reference_that_fails_as_it_is_imported_is_named_at_the_failing_line(t
         load_problems(_spec_dir(tmp_path, GOOD, reference))
 
 
+def test_a_reference_failing_in_another_problems_reference_it_imports_says_whose_import_it_was(tmp_path: Path) -> None:
+    """q5's reference imports q2's, which fails: both errors pointed at q2/reference.py's line alike, printed twice,
+    and q5 was never named (adopter). The second says it came importing q5's reference."""
+    from autograder.apps.kit.validate import validate
+
+    failing = 'title: "Q2"\npoints: 1\ncases:\n  - {name: one, call: double, args: [1]}\n'
+    problems = write_files(
+        tmp_path / "problems",
+        {
+            "q2/spec.yaml": failing,
+            "q2/reference.py": "import surely_not_installed_anywhere\n\n\ndef double(x):\n    return 2 * x\n",
+            "q5/spec.yaml": failing.replace("Q2", "Q5"),
+            "q5/reference.py": "from ..q2.reference import double  # noqa: F401\n",
+        },
+    )
+    errors = validate(problems, mutants=False).errors
+    assert len(errors) == 2 and all("q2/reference.py:1: cannot import: ModuleNotFoundError" in error for error in errors), errors
+    assert "(importing q5/reference.py, which imports it)" in errors[1] and "importing" not in errors[0], errors
+
+
 def _one_function_spec(title: str, points: int, function: str, kind: str, rest: str) -> str:
     """A spec.yaml grading one function, compared as ``kind``; ``rest`` is its cases: list and what follows."""
     return f'title: "{title}"\npoints: {points}\nfunctions:\n  {function}: {{compare: {{kind: {kind}}}}}\n' + rest

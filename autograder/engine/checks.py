@@ -411,9 +411,13 @@ def _plugin(root: Path) -> Any:
 
 def _collection_error(report: Any, root: Path) -> str:
     """``problems/FILE:LINE: Error: message`` for a check file pytest could not import, read from pytest's short
-    traceback (its last frame in the file, its last ``E`` line); pytest's own text where it has neither."""
+    traceback (its last frame in the file, or a SyntaxError's line; its last ``E`` line); pytest's own text where it
+    has neither."""
     text = str(report.longrepr)
-    frames = re.findall(r"^(\S+?\.py):(\d+): in ", text, re.MULTILINE)
+    # Its frames, and a SyntaxError's own place, which pytest prints as Python does (File "...", line N)
+    frames = re.findall(r"^(\S+?\.py):(\d+): in ", text, re.MULTILINE) + re.findall(
+        r'^E\s+File "([^"]+\.py)", line (\d+)', text, re.MULTILINE
+    )
     errors = re.findall(r"^E\s+(.+)$", text, re.MULTILINE)
     if not errors:
         return f"problems/{report.nodeid}: cannot be imported:\n{clip(_without_grader_paths(text, root), MAX_OUTPUT_CHARS)}"

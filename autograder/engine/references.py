@@ -37,7 +37,9 @@ def reference_module(problem_folder: Path) -> types.ModuleType | None:
         return importlib.import_module(f"{package}.{problem_folder.name}.reference")
     except Exception as error:  # noqa: BLE001 - report any failure of the instructor's file
         path, line = _where_it_failed(error, problem_folder)
-        raise SpecError(path, line, f"cannot import: {type(error).__name__}: {error}") from None
+        own = problem_folder / "reference.py"
+        through = "" if path.resolve() == own.resolve() else f" (importing {problem_folder.name}/reference.py, which imports it)"
+        raise SpecError(path, line, f"cannot import: {type(error).__name__}: {error}{through}") from None
 
 
 def _where_it_failed(error: Exception, problem_folder: Path) -> tuple[Path, int]:
