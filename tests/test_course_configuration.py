@@ -7,10 +7,14 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from conftest import ASSIGNMENTS, FIXTURES, REPO, GradescopeLayout
+
+if TYPE_CHECKING:
+    from autograder.apps.kit.validate import Validation
 
 LAB = FIXTURES / "lab1"
 
@@ -83,28 +87,28 @@ def test_a_command_run_in_another_courses_folder_without_problems_says_which_cou
 def test_validate_refuses_a_student_package_that_is_no_pip_requirement(tmp_path: Path, requirement: str) -> None:
     """``numpy====`` passed validate and build, and then failed setup.sh on Gradescope and every student's install
     (adopter): each line is read by pip's own parser (packaging), and one it refuses is an error, at its line."""
-    from autograder.apps.kit.validate import validate
-
-    course = _lab_copy(tmp_path)
-    config = course / "assignment.yaml"
-    text = config.read_text()
-    packages = text[text.index("student_packages:") : text.index("limits:")]
-    config.write_text(text.replace(packages, f'student_packages:\n  - "numpy==2.4.6"\n  - "{requirement}"\n'))
-    errors = [e for e in validate(course / "problems", mutants=False).errors if "student_packages" in e]
+    config, found = _validated_with_packages(tmp_path, ["numpy==2.4.6", requirement])
+    errors = [e for e in found.errors if "student_packages" in e]
     assert len(errors) == 1 and f"{config}:" in errors[0] and f"{requirement!r} is not a pip requirement" in errors[0], errors
 
 
 @pytest.mark.parametrize("requirement", ["numpy>=2", "numpy==2.*", "numpy>=2,==2.4.6", "numpy"])
 def test_validate_warns_of_a_student_package_pinned_to_no_one_version(tmp_path: Path, requirement: str) -> None:
+    _, found = _validated_with_packages(tmp_path, [requirement])
+    warnings = [w for w in found.warnings if "student_packages" in w]
+    assert len(warnings) == 1 and "names no one version" in warnings[0], warnings
+
+
+def _validated_with_packages(tmp_path: Path, requirements: list[str]) -> tuple[Path, Validation]:
+    """A copy of Lab 2 whose student_packages are ``requirements``: its assignment.yaml, and validate's findings."""
     from autograder.apps.kit.validate import validate
 
     course = _lab_copy(tmp_path)
     config = course / "assignment.yaml"
     text = config.read_text()
     packages = text[text.index("student_packages:") : text.index("limits:")]
-    config.write_text(text.replace(packages, f'student_packages:\n  - "{requirement}"\n'))
-    warnings = [w for w in validate(course / "problems", mutants=False).warnings if "student_packages" in w]
-    assert len(warnings) == 1 and "names no one version" in warnings[0], warnings
+    config.write_text(text.replace(packages, "student_packages:\n" + "".join(f'  - "{r}"\n' for r in requirements)))
+    return config, validate(course / "problems", mutants=False)
 
 
 def test_validate_warns_of_a_student_package_unpinned_or_not_installed(tmp_path: Path) -> None:
