@@ -318,16 +318,21 @@ def _strings(value: Any) -> list[str]:
 
 
 def test_one_blob_referenced_forty_times_keeps_the_grader_small(harness: Harness) -> None:
+    """One 56 MB blob named 40 times in one reply: the grader decodes it once, without a copy, and each name after
+    the first is charged the blob's bytes (each is an array the grader may hash or print in full), so this one
+    reply spends the grading's budget for answers: its call fails, and no call is made after it."""
     harness.submit({"ps3.py": hostile("reply_amplification")})
     data = harness.run()
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
-    failed = {f: [t["name"] for t in cases_of(data, f) if t["status"] == "failed"] for f in ("conv2d", "conv_transpose2d")}
-    assert failed == {
-        "conv2d": ["Q3a · conv2d: Q3a: I convolved with K"],
-        "conv_transpose2d": ["Q3b · conv_transpose2d: an asymmetric kernel: no flipping"],
-    }, failed
-    assert data["score"] == pytest.approx(  # the shown shares are rounded; the total adds up exact ones
-        TOTAL - cases_of(data, "conv2d")[0]["max_score"] - cases_of(data, "conv_transpose2d")[1]["max_score"], abs=2e-4
+    attacked = cases_of(data, "conv2d")[0]
+    assert attacked["status"] == "failed" and "over 128 MB of JSON" in attacked["output"], attacked["output"]
+    later = cases_of(data, "conv_transpose2d")[0]
+    assert "was not run: the answers before it held over 128 MB of JSON in all" in later["output"], later["output"]
+    assert all(
+        t["status"] == "passed"
+        for f in ("fc_layer_params", "conv_layer_params")
+        for t in cases_of(data, f)
+        if "hidden" not in t.get("tags", [])
     )
     assert harness.grader_peak_mb < GRADER_PEAK_MB, f"the grader grew to {harness.grader_peak_mb:.0f} MB"
     assert_clean(harness)
