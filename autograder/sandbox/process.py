@@ -76,7 +76,7 @@ class Sandbox:
         hidden: Sequence[Path] = (),
     ) -> None:
         self.submission = Path(submission)
-        self.hidden = list(hidden)  # folders the worker may never read, wherever they lie (a course's problems)
+        self.hidden = list(hidden)  # folders the worker may never read, wherever they lie (a course's folder)
         self.limits = limits or Limits.from_environment()
         self.packages = None if packages is None else list(packages)  # the course's: see importable.py (None: any module)
         self.isolation = Isolation.detect(worker_user)
