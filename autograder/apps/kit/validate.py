@@ -117,8 +117,9 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True, tot
             found.errors += _case_errors(case)
     found.warnings += _folders_without_a_spec(folder)
     course = load(folder)
-    found.errors += _package_errors(course)
-    found.warnings += _package_warnings(course)
+    package_errors, package_warnings = _package_findings(course)
+    found.errors += package_errors
+    found.warnings += package_warnings
     if not found.errors:
         found.errors += _answers_too_large(found.problems, course.make_limits())
         found.errors += _answers_that_change_between_processes(folder, found.problems)
@@ -319,51 +320,37 @@ def _points_given(found: Validation, problem: Problem) -> str:
     return f"{_where(problem.path, 'points')} {given}"
 
 
-def _package_errors(course: Course) -> list[str]:
-    """The course's student packages that are no pip requirement at all, as pip itself reads one (the
-    ``packaging`` library's parser): ``numpy====`` failed setup.sh on Gradescope and the kit's install for every
-    student, with nothing said before (adopter)."""
+def _package_findings(course: Course) -> tuple[list[str], list[str]]:
+    """The errors and warnings of the course's student packages, each at its line of the configuration.
+
+    An error: a line pip cannot read, as pip itself reads one (the ``packaging`` library's parser; ``numpy====``
+    failed setup.sh on Gradescope and the kit's install for every student, with nothing said before, adopter).
+    A warning: one not pinned to one version (Gradescope installs whatever is newest the day the autograder is
+    built, not what was tested), or one this Python does not have (a misspelled name fails setup.sh on
+    Gradescope; `make grade` installs the right ones).
+    """
+    import importlib.metadata
+
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.version import InvalidVersion, Version
 
-    errors = []
+    lines = course.path.read_text(encoding="utf-8", errors="replace").splitlines() if course.path else []
+    errors, warnings = [], []
     for requirement in course.student_packages:
+        line = next((number for number, text in enumerate(lines, 1) if requirement in text), None)
+        where = f"{course.path or 'assignment.yaml'}{f':{line}' if line else ''}: student_packages"
         try:
             parsed = Requirement(requirement)
             for spec in parsed.specifier:  # ``numpy====`` parses, as ``===`` (any text) and the version "="
                 Version(spec.version.removesuffix(".*"))
         except (InvalidRequirement, InvalidVersion) as error:
             detail = str(error).splitlines()[0]
-            errors.append(f"{_package_line(course, requirement)}: {requirement!r} is not a pip requirement ({detail}); e.g. 'numpy==2.2.6'")
-    return errors
-
-
-def _package_line(course: Course, requirement: str) -> str:
-    """Where ``requirement`` is written: the configuration's file and line."""
-    lines = course.path.read_text(encoding="utf-8", errors="replace").splitlines() if course.path else []
-    line = next((number for number, text in enumerate(lines, 1) if requirement in text), None)
-    return f"{course.path or 'assignment.yaml'}{f':{line}' if line else ''}: student_packages"
-
-
-def _package_warnings(course: Course) -> list[str]:
-    """The course's student packages that setup.sh would install otherwise than meant: one not pinned to one version
-    (Gradescope installs whatever is newest the day the autograder is built, not what was tested), and one this
-    Python does not have (a misspelled name fails setup.sh on Gradescope; `make grade` installs the right ones)."""
-    import importlib.metadata
-
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    warnings = []
-    for requirement in course.student_packages:
-        where = _package_line(course, requirement)
-        name = requirement_name(requirement)
-        try:
-            parsed = Requirement(requirement)
-        except InvalidRequirement:
-            continue  # an error already (_package_errors)
+            errors.append(f"{where}: {requirement!r} is not a pip requirement ({detail}); e.g. 'numpy==2.2.6'")
+            continue
         if any(spec.operator == "===" for spec in parsed.specifier):
-            continue  # arbitrary equality: an error unless a version (_package_errors), and a pin either way
-        pins = [spec for spec in parsed.specifier if spec.operator in ("==", "===") and "*" not in spec.version]
+            continue  # arbitrary equality of a version: a pin
+        name = requirement_name(requirement)
+        pins = [spec for spec in parsed.specifier if spec.operator == "==" and "*" not in spec.version]
         if parsed.url is None and (len(pins) != 1 or len(parsed.specifier) != 1):
             warnings.append(
                 f"{where}: {requirement!r} names no one version: pin it ({name}==VERSION), as constraints.txt pins the engine's"
@@ -372,7 +359,7 @@ def _package_warnings(course: Course) -> list[str]:
             importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
             warnings.append(f"{where}: {name!r} is not installed here: check its name on pypi.org (setup.sh would fail on Gradescope)")
-    return warnings
+    return errors, warnings
 
 
 def _find_missing_cases(found: Validation) -> None:
