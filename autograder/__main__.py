@@ -26,13 +26,13 @@ if sys.argv[1:2] and sys.argv[1] in GRADING_COMMANDS:
     gc.disable()
     os.register_at_fork(after_in_child=collect_as_usual)
 
-if sys.argv[1:2] and sys.argv[1] in GRADING_COMMANDS and importlib.util.find_spec("numpy") is not None:
     # The workers' launcher is forked before the command line is parsed (and after the collector is set up for it):
     # what a worker could find of that in the launcher's memory (argparse's objects, the frames holding them) is
-    # not there to find (red team).
-    from autograder.sandbox import zygote
+    # not there to find (red team). Without NumPy, cli.main says what to install instead.
+    if importlib.util.find_spec("numpy") is not None:
+        from autograder.sandbox import zygote
 
-    zygote.start_here()
+        zygote.start_here()
 
 code = main()
 # Everything is written (results.json atomically) and the workers' launcher has ended: skip the

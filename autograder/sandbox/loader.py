@@ -616,8 +616,6 @@ def display(*objects: object, **options: object) -> None:
 def _defined_names(source: str) -> list[str]:
     """The names a piece of source that is not run (or cannot be parsed) binds at its top level, as far as its lines
     show them: functions and classes, plain assignments, and imports (``from helpers import conv2d``)."""
-    import re
-
     names = re.findall(r"^(?:async\s+def|def|class)\s+(\w+)|^(\w+)\s*(?::[^=\n]*)?=(?!=)", source, flags=re.M)
     found = [defined or assigned for defined, assigned in names]
     for imported in re.findall(r"^(?:from\s+[\w.]+\s+)?import\s+([\w., ]+)$", source, flags=re.M):
@@ -644,12 +642,10 @@ def _statement_names(statement: ast.stmt) -> list[str]:
             names.append(node.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             names.extend((alias.asname or alias.name).split(".")[0] for alias in node.names if alias.name != "*")
-        elif isinstance(node, ast.ExceptHandler) and node.name:
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
             names.append(node.name)
-        elif type(node).__name__ in ("MatchAs", "MatchStar") and getattr(node, "name", None):
-            names.append(node.name)  # type: ignore[attr-defined]
-        elif type(node).__name__ == "MatchMapping" and getattr(node, "rest", None):
-            names.append(node.rest)  # type: ignore[attr-defined]
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.append(node.rest)
         for child in ast.iter_child_nodes(node):
             visit(child)
 

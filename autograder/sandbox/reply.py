@@ -142,8 +142,9 @@ def decode_reply(
 
     ``budget`` bounds the bytes (and the entries) of all arrays decoded from
     this reply together; each array or scalar reference is charged to the
-    grading's ``json_budget`` (``REFERENCE_COST``). Raises :class:`ReplyError`
-    on anything malformed or over a bound.
+    grading's ``json_budget`` (``REFERENCE_COST``), and each further name for
+    a blob its bytes too. Raises :class:`ReplyError` on anything malformed or
+    over a bound.
     """
     return _Decoder(blobs, budget, json_budget, max_items, max_depth).decode(value, 0)
 
