@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sys
 import textwrap
 from pathlib import Path
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import example, given
 
 from autograder.engine.compare import agrees
 from autograder.engine.errors import SpecError
@@ -392,6 +395,81 @@ def test_array_and_tuple_tags(tmp_path: Path) -> None:
         load_problems(
             _spec_dir(tmp_path / "b", GOOD.replace("args: [2]", "args: [!array [[1], [2, 3]]]"), "def double(x):\n    return x\n")
         )
+
+
+# -- YAML 1.2 -------------------------------------------------------------------
+
+
+def _yaml_value(text: str) -> object:
+    import yaml
+
+    from autograder.engine.specs import yaml_12_loader
+
+    return yaml.load(f"value: {text}\n", Loader=yaml_12_loader())["value"]
+
+
+@given(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(), st.none()))
+@example(1e-06)  # the instance PyYAML reads as text: no dot before its exponent
+@example(5e-324)
+def test_every_json_number_and_constant_reads_as_json_reads_it(value: object) -> None:
+    """YAML 1.2 is a superset of JSON: each JSON scalar, written plain, is the value Python's json module reads."""
+    written = json.dumps(value, allow_nan=False)  # JSON itself: no NaN or Infinity
+    read = _yaml_value(written)
+    assert read == json.loads(written) and type(read) is type(json.loads(written)), (written, read)
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False), st.sampled_from(["{:e}", "{:E}", "{:+.3e}", "{:g}", "{:.17g}", "{!r}"]))
+def test_every_way_python_writes_a_float_is_read_back_as_that_float(number: float, style: str) -> None:
+    written = style.format(number)
+    assert _yaml_value(written) == float(written), written
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("yes", "yes"),
+        ("No", "No"),
+        ("on", "on"),
+        ("OFF", "OFF"),
+        ("y", "y"),  # YAML 1.1's booleans: text in 1.2
+        ("1_000", "1_000"),
+        ("1:30", "1:30"),
+        ("0b101", "0b101"),
+        ("2024-01-31", "2024-01-31"),  # 1.1's numbers, a date
+        ("017", 17),
+        ("0o17", 15),
+        ("0x1F", 31),
+        (".5", 0.5),
+        ("+.5", 0.5),
+        ("1.", 1.0),
+        ("-.inf", -float("inf")),
+        ("TRUE", True),
+        ("False", False),
+        ("tRue", "tRue"),
+        ("~", None),
+        ("Null", None),
+        ('"1e-6"', "1e-6"),
+    ],
+)
+def test_yaml_11_forms_are_read_as_yaml_12_reads_them(text: str, value: object) -> None:
+    assert _yaml_value(text) == value and type(_yaml_value(text)) is type(value)
+
+
+def test_a_spec_and_its_course_read_numbers_and_truth_values_as_yaml_12(tmp_path: Path) -> None:
+    from autograder.apps.course import load as load_course
+
+    spec = GOOD.replace("args: [2]", "args: [1e3]").replace("expected: 4", "expected: 2e3")
+    spec = spec.replace("points: 10", "points: 10\nfunctions:\n  double: {compare: {kind: value, rtol: 1e-9, atol: 0}}")
+    problems = _spec_dir(tmp_path, spec, "def double(x):\n    return 2 * x\n")
+    (case,) = load_problems(problems, use_cache=False)[0].cases
+    assert case.args == (1000.0,) and case.expected.value == 2000.0 and case.comparison.rtol == 1e-9
+    (tmp_path / "assignment.yaml").write_text("title: Lab\nsubmission_names: [lab.py]\ntotal_points: 1e1\n")
+    assert load_course(problems).total_points == 10.0
+    hidden = GOOD.replace("expected: 4", "expected: 4\n    hidden: yes")
+    with pytest.raises(SpecError, match=re.escape("'hidden' must be a bool, not str ('yes' is text in YAML 1.2: write true or false)")):
+        load_problems(_spec_dir(tmp_path / "h", hidden, "def double(x):\n    return 2 * x\n"), use_cache=False)
+    with pytest.raises(SpecError, match=re.escape("'maybe' is not a YAML 1.2 bool")):
+        load_problems(_spec_dir(tmp_path / "t", GOOD.replace("args: [2]", "args: [!!bool maybe]"), None), use_cache=False)
 
 
 def test_reference_mutating_its_input_cannot_change_a_case(tmp_path: Path) -> None:

@@ -163,9 +163,11 @@ def cache_entry(problems: Path) -> dict[str, Any] | None:
         return None
     import yaml
 
+    from autograder.engine.specs import yaml_12_loader
+
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=yaml_12_loader())
         exact = json.loads(json.dumps(data, allow_nan=False)) == data
     except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, ValueError):
         return None  # the grade then reads the file itself, and reports what is wrong with it
@@ -184,10 +186,10 @@ def _parse(path: Path, problems: Path) -> Any:
         return stored["data"]
     import yaml
 
-    from autograder.engine.specs import yaml_problem
+    from autograder.engine.specs import yaml_12_loader, yaml_problem
 
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=yaml_12_loader())
     except yaml.YAMLError as error:
         line, problem = yaml_problem(error)
         raise CourseError(f"{path}:{line}: {problem}") from None

@@ -16,7 +16,7 @@ import re
 import types
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -60,15 +60,74 @@ class _Mapping(dict[str, Any]):
         return key_lines.get(key, self.line)
 
 
-@functools.cache
-def _loader() -> type:
-    """Safe YAML whose mappings remember their line, plus ``!array`` and ``!tuple`` tags.
+# How YAML 1.2's core schema reads a plain (unquoted) scalar, in the order it is tried: anything else is text.
+# PyYAML follows YAML 1.1, where 1e-6 is text (no dot), yes/no/on/off are booleans, 017 is 15 and 1_000, 1:30 and
+# 2024-01-31 are numbers and a date: an instructor writing today's YAML got strings and booleans they never meant.
+YAML_12_CORE_SCALARS = (
+    ("tag:yaml.org,2002:null", r"~|null|Null|NULL|", "~nN"),
+    ("tag:yaml.org,2002:bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("tag:yaml.org,2002:int", r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+", "-+0123456789"),
+    (
+        "tag:yaml.org,2002:float",
+        r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+        "-+.0123456789",
+    ),
+)
 
-    Built on first use: importing PyYAML costs more than reading a compiled cache.
+
+@functools.cache
+def yaml_12_loader() -> type:
+    """PyYAML's safe loader, reading plain scalars as YAML 1.2's core schema does (YAML_12_CORE_SCALARS).
+
+    For every YAML file an instructor writes (specs, assignment.yaml). Built on first use: importing PyYAML costs
+    more than reading a compiled cache.
     """
     import yaml
 
     class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+        yaml_implicit_resolvers: ClassVar[dict[str | None, list[tuple[str, re.Pattern[str]]]]] = {}  # none of 1.1's
+
+    readers = {"null": lambda text: None, "bool": _yaml_12_bool, "int": _yaml_12_int, "float": _yaml_12_float}
+    for tag, pattern, first in YAML_12_CORE_SCALARS:
+        Loader.add_implicit_resolver(tag, re.compile(f"^(?:{pattern})$"), [*first, ""] if tag.endswith("null") else list(first))
+        Loader.add_constructor(tag, functools.partial(_construct_scalar, readers[tag.rsplit(":", 1)[1]]))
+    return Loader
+
+
+def _construct_scalar(read: Callable[[str], object], loader: Any, node: Any) -> object:
+    """A scalar read as its tag says (``!!int`` written out too), or the YAML error at its line."""
+    from yaml.constructor import ConstructorError
+
+    text = loader.construct_scalar(node)
+    try:
+        return read(text)
+    except ValueError:
+        raise ConstructorError(None, None, f"{text!r} is not a YAML 1.2 {node.tag.rsplit(':', 1)[1]}", node.start_mark) from None
+
+
+def _yaml_12_bool(text: str) -> bool:
+    if text.lower() not in ("true", "false"):
+        raise ValueError(text)
+    return text.lower() == "true"
+
+
+def _yaml_12_int(text: str) -> int:
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text)
+
+
+def _yaml_12_float(text: str) -> float:
+    named = {".inf": math.inf, "+.inf": math.inf, "-.inf": -math.inf, ".nan": math.nan}
+    return named[text.lower()] if text.lower() in named else float(text)
+
+
+@functools.cache
+def _loader() -> type:
+    """The specs' YAML (yaml_12_loader) whose mappings remember their line, plus ``!array`` and ``!tuple`` tags."""
+    import yaml
+
+    class Loader(yaml_12_loader()):  # type: ignore[misc]
         pass
 
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -295,7 +354,8 @@ def _field(path: Path, data: _Mapping, name: str, kind: type | tuple[type, ...],
     value = data[name]
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         wanted = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise SpecError(path, data.line_of(name), f"{name!r} must be {_article(wanted)} {wanted}, not {type(value).__name__}")
+        hint = f" ({value!r} is text in YAML 1.2: write true or false)" if kind is bool and isinstance(value, str) else ""
+        raise SpecError(path, data.line_of(name), f"{name!r} must be {_article(wanted)} {wanted}, not {type(value).__name__}{hint}")
     if isinstance(value, float) and not math.isfinite(value):  # YAML's .nan and .inf: points of NaN broke every total
         raise SpecError(path, data.line_of(name), f"{name!r} must be a finite number, not {value}")
     return value
@@ -342,10 +402,7 @@ def _comparison(path: Path, raw: _Mapping, functions: _Mapping, function: str) -
     tolerances = {name: settings.get(name, DEFAULT_TOLERANCE[name]) for name in ("rtol", "atol", "eps")}
     for name, value in tolerances.items():
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            hint = ""
-            if isinstance(value, str) and re.fullmatch(r"[0-9]+[eE][-+]?[0-9]+", value.strip()):  # YAML 1.1 reads 1e-9 as text
-                hint = f" (YAML reads {value} as text: write {value.lower().replace('e', '.0e', 1)})"
-            raise SpecError(path, line, f"{name} must be a number in [0, 1), not {value!r}{hint}")
+            raise SpecError(path, line, f"{name} must be a number in [0, 1), not {value!r}")
     eps = float(tolerances["eps"]) if magnitude else 0.0
     return Comparison(kind, float(tolerances["rtol"]), float(tolerances["atol"]), eps)
 
