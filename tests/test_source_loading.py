@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -128,6 +129,88 @@ def test_code_newer_than_gradescopes_python_is_graded_as_there_wherever_it_runs(
         assert outcome.kind == "raised" and "No module named 'tomllib'" in outcome.error["message"], outcome
     finally:
         box.stop()
+
+
+NEWER_NAMES = """\
+import math
+import os
+from enum import *
+from itertools import batched
+
+
+def star_imported():
+    return [name in globals() for name in ("Enum", "StrEnum")]
+
+
+def chunks(items):
+    return [list(chunk) for chunk in batched(items, 2)]
+
+
+def cube_root(x):
+    return math.cbrt(x)
+
+
+def grouped():
+    raise ExceptionGroup("two", [ValueError(), KeyError()])
+
+
+def standard(x):
+    import itertools
+    from enum import Enum
+
+    class Colour(Enum):
+        RED = 1
+
+    return [math.sqrt(x), os.path.basename("/a/b.py"), list(itertools.pairwise([1, 2, 3]))[0], Colour.RED.value, repr(math)[:14]]
+
+
+def guarded():
+    try:
+        from itertools import batched as chunked
+    except ImportError:
+        return "3.10"
+    return str(chunked)
+"""
+
+
+def test_names_later_pythons_added_fail_as_on_gradescope_wherever_it_runs(tmp_path: Path) -> None:
+    """Gradescope's Python 3.10 has no itertools.batched (3.12), math.cbrt (3.11) or ExceptionGroup (3.11): a
+    file using them passed in a TA's batch and a student's check on a newer Python, and lost the points on
+    Gradescope. Each fails here with the error Python 3.10 itself gives, on every Python; the rest of 3.10's
+    standard library is as it is."""
+    (tmp_path / "ps3.py").write_text(NEWER_NAMES)
+    with CallGate.started(Sandbox(tmp_path / "ps3.py", Limits(call_timeout=5), packages=["numpy"])) as box:
+        (problem,) = box.imported.problems
+        assert problem["type"] == "ImportError" and "cannot import name 'batched' from 'itertools'" in problem["message"], problem
+        assert box.call("chunks", [[1, 2, 3]]).error["message"] == "name 'batched' is not defined"
+        outcome = box.call("cube_root", [8.0])
+        assert outcome.kind == "raised" and outcome.error["message"] == "module 'math' has no attribute 'cbrt'", outcome
+        assert box.call("grouped", []).error["message"] == "name 'ExceptionGroup' is not defined"
+        assert box.call("standard", [4.0]).value == [2.0, "b.py", (1, 2), 1, "<module 'math'"]
+        assert box.call("guarded", []).value == "3.10"
+        assert box.call("star_imported", []).value == [True, False]  # enum.__all__ as 3.10's: no StrEnum (3.11)
+
+
+def test_the_names_hidden_as_newer_are_none_of_gradescopes_pythons() -> None:
+    """The table is the real Pythons' own listing (tests/fixtures/make_newer_names.py); this holds it against the
+    Python running the tests: on 3.10 (CI runs this file there) no hidden name exists, so none that Gradescope
+    has is ever hidden; on a later Python each module it names is one this Python has."""
+    import importlib
+
+    from autograder.sandbox.importable import GRADESCOPE_PYTHON
+    from autograder.sandbox.newer_names import NEWER_NAMES
+
+    for version, modules in NEWER_NAMES.items():
+        assert tuple(map(int, version.split("."))) > GRADESCOPE_PYTHON
+        for module_name, names in modules.items():
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # cgitb, crypt...: deprecated modules say so when imported
+                    module = importlib.import_module(module_name)
+            except ImportError:  # a module this build lacks (a platform's own), as it is on this Python
+                continue
+            if sys.version_info[:2] == GRADESCOPE_PYTHON:
+                assert not set(names) & set(dir(module)), (module_name, set(names) & set(dir(module)))
 
 
 PEP_695 = """\

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from autograder.boundary import ErrorReport
-from autograder.sandbox.importable import GRADESCOPE_PYTHON
+from autograder.sandbox.importable import GRADESCOPE_PYTHON, builtins_as_on_gradescope
 
 if TYPE_CHECKING:  # ast is imported where a file is parsed: a worker that loads nothing broken never pays for it
     import ast
@@ -185,7 +185,11 @@ def _new_module(name: str, path: str) -> types.ModuleType:
     # the case it was typed in) has no spec at all, and the worker failed before the student's first line.
     spec = importlib.util.spec_from_file_location(name, path, loader=importlib.machinery.SourceFileLoader(name, path))
     assert spec is not None  # a spec is always made when the loader is given
-    return importlib.util.module_from_spec(spec)
+    module = importlib.util.module_from_spec(spec)
+    as_on_gradescope = builtins_as_on_gradescope()  # on a newer Python than Gradescope's: its standard modules' names
+    if as_on_gradescope is not None:
+        module.__dict__["__builtins__"] = as_on_gradescope
+    return module
 
 
 def callable_names(module: types.ModuleType, names: list[str]) -> list[str]:
