@@ -403,6 +403,8 @@ def test_the_grader_environment_is_nowhere_in_the_workers_memory(harness: Harnes
     assert data["score"] == total_points()
     output = printed(data)
     assert "ENV-SCAN read" in output and "found nothing" in output and "stack scan failed" not in output, output
+    scanned = int(re.search(r"ENV-SCAN read (\d+) stack bytes", output).group(1))  # type: ignore[union-attr]
+    assert scanned >= 4096, output  # the worker's own stack was read: "nothing" is a finding, not a scan that could not look
     assert token not in json.dumps(data)
 
 

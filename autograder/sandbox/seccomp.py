@@ -193,7 +193,8 @@ ALLOWED: tuple[tuple[str, dict[str, tuple[int | None, int | None]]], ...] = (
             "getresuid": (118, 148),
             "getresgid": (120, 150),
             "uname": (63, 160),
-            "sysinfo": (99, 179),
+            # Not sysinfo: its counts are the machine's (processes, free memory, load), which no namespace separates:
+            # one grading forking 40 children a bit was read by another beside it, 20 ms a bit (red team).
             "getrusage": (98, 165),
             "getrlimit": (97, 163),
             "setrlimit": (160, 164),  # its own limits, which it can only lower

@@ -10,16 +10,25 @@ _FOUND = re.compile((_NAME + "=").encode() + rb"([0-9a-f]{32})")
 
 
 def _stack_top() -> bytes:
-    """The readable pages from argv[0]'s string to the end of the stack."""
+    """The readable pages from argv[0]'s string to the end of the stack.
+
+    Each page is written to a pipe first: the kernel copies it, or fails with EFAULT where nothing is mapped,
+    so the scan stops there rather than crash (msync, the usual probe, is not among the worker's calls).
+    """
     libc = ctypes.CDLL(None)
-    libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    libc.write.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
     page = os.sysconf("SC_PAGE_SIZE")
     address = ctypes.c_void_p.in_dll(libc, "program_invocation_name").value
     address -= address % page
     chunks = []
-    while len(chunks) < 4096 and libc.msync(address, page, 1) == 0:  # MS_ASYNC: fails on an unmapped page
-        chunks.append(ctypes.string_at(address, page))
-        address += page
+    reader, writer = os.pipe()
+    try:
+        while len(chunks) < 4096 and libc.write(writer, address, page) == page:
+            chunks.append(os.read(reader, page))
+            address += page
+    finally:
+        os.close(reader)
+        os.close(writer)
     return b"".join(chunks)
 
 
