@@ -491,6 +491,23 @@ def test_follow_through_reads_a_parts_one_number_answer_however_it_is_returned(t
     assert composite.credit == (0.0 if returned.startswith("[") else 0.5), composite.verdict
 
 
+def test_follow_through_withheld_for_a_helper_that_gave_no_answer_to_the_call_says_why(tmp_path: Path) -> None:
+    """A helper that stops the process (or hangs) on the input a composite's credit rests on: its part call gives
+    no answer, so no credit can be checked. The case said nothing, and a helper's hang cost its composites' credit
+    in silence (fidelity round 7); it now says which helper gave no answer and why."""
+    submission = (
+        "import os\nimport numpy as np\n\ndef variance(values):\n    if len(values) == 3:\n        os._exit(3)\n"
+        "    return float(np.var(values, ddof=1))\n\ndef std_error(values):\n    return float(np.std(values) / len(values))\n"
+    )
+    report = graded_against_one_problem(tmp_path, SPREAD_SPEC, SPREAD_REFERENCE, submission, "hw.py")
+    (composite,) = [result for result in report.results if result.case.function == "std_error"]
+    assert not composite.verdict.passed and composite.credit == 0
+    assert composite.credit_reason == (
+        "No follow-through credit: `variance` gave no answer to the call this case needs of it (it stopped the process "
+        "running your code), so whether your answer follows from it cannot be known."
+    ), composite.credit_reason
+
+
 @pytest.mark.ps3
 def test_follow_through_withheld_for_a_helper_that_answered_too_little_says_why(tmp_path: Path) -> None:
     """A helper raising on nearly all its cases, and a composite raising what it raises: students.md promises credit

@@ -117,6 +117,10 @@ class Recorder:
         elif function in self.parts and outcome.kind == "raised":
             self.own_raised[function].add(str(outcome.error.get("type", "")))
 
+    def unanswered(self, key: str) -> Outcome | None:
+        """The first call with this key that gave neither a value nor an exception (timed out, crashed, not made)."""
+        return next((o for o in self.answers.get(key, []) if o.kind not in ("returned", "raised")), None)
+
     def answer(self, key: str) -> Outcome | None:
         """The one answer every call with this key got (a value, or an exception of one class), or None if any
         call gave none or they differ."""
@@ -170,6 +174,12 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
             # them apart) would let a composite that always raises earn the share everywhere.
             and raised.kind in recorder.own_raised.get(raised.part, set())
         )  # (a starter's NotImplementedError never gets here: may_earn turned the composite's away)
+    except PartUnanswered as unanswered:  # said: a helper's hang otherwise cost its composites' credit in silence
+        result.credit_reason = (
+            f"No follow-through credit: `{unanswered.part}` gave no answer to the call this case needs of it "
+            f"({unanswered.why}), so whether your answer follows from it cannot be known."
+        )
+        return
     except Exception:  # noqa: BLE001 - parts that failed or answered nonsense earn no follow-through
         return
     used = list(dict.fromkeys(parts.used))
@@ -196,6 +206,19 @@ def _listed(functions: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+class PartUnanswered(Exception):
+    """A part's call that the composition needs gave no answer: it timed out, stopped the worker, or was not made."""
+
+    def __init__(self, part: str, outcome: Outcome) -> None:
+        super().__init__(part, outcome.kind)
+        self.part = part
+        self.why = {
+            "timeout": "it ran out of time",
+            "crashed": "it stopped the process running your code",
+            "broken": "its answer could not be read",
+        }.get(outcome.kind, f"it was not called: {outcome.detail}" if outcome.reason == "strikes" else "it was not called")
+
+
 class PartRaised(BaseException):
     """A part's recorded answer was an exception: raised through the reference composition to :func:`grant`.
 
@@ -218,7 +241,11 @@ class _RecordedParts:
 
     def __getattr__(self, name: str) -> Any:
         def call(*args: Any, **kwargs: Any) -> Any:
-            outcome = self._recorder.answer(call_key(name, args, kwargs))
+            key = call_key(name, args, kwargs)
+            unanswered = self._recorder.unanswered(key)
+            if unanswered is not None:
+                raise PartUnanswered(name, unanswered)
+            outcome = self._recorder.answer(key)
             if outcome is None:
                 raise LookupError(f"{name} gave no answer, or answered differently, to this call in the main run")
             self.used.append(name)
