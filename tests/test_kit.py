@@ -528,26 +528,46 @@ def test_kit_check_gives_gradescopes_messages_and_points(built: Built, tmp_path:
     assert diagnosed >= 1 or not assignment.mistakes
 
 
-def _numpy_and_yaml_only_python(where: Path) -> Path:
-    """A virtual environment with the standard library, NumPy and PyYAML, and nothing else."""
+def _kit_python(where: Path, assignment: Assignment) -> Path:
+    """A virtual environment with the standard library, NumPy and PyYAML (what check itself needs) and, of the
+    course's packages, those its solution imports: what the kit's README installs, as far as that file goes. An
+    adopter's solution importing SciPy, one of their packages, failed here with nothing wrong in the course."""
+    import importlib.util
+
     import numpy
     import yaml
 
+    from autograder.sandbox.importable import top_level_names
+
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(where)], check=True)
     site = next(where.glob("lib/python3*/site-packages"))
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(assignment.solution.read_bytes())):
+        if isinstance(node, ast.Import):
+            imported.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            imported.add(node.module.partition(".")[0])
+    courses = top_level_names(assignment.course.package_names, sys.path) & imported
     sources = [Path(numpy.__file__).parent, Path(yaml.__file__).parent]
-    sources += [p for p in (sources[0].with_name("numpy.libs"), sources[0].with_name("_yaml")) if p.exists()]
-    for source in sources:
-        shutil.copytree(source, site / source.name, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    for name in sorted(courses - {"numpy", "yaml"}):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            sources.append(Path(spec.origin).parent if spec.submodule_search_locations else Path(spec.origin))
+    sources += [p for source in list(sources) for p in (source.with_name(f"{source.name}.libs"), source.with_name("_yaml")) if p.exists()]
+    for source in dict.fromkeys(sources):
+        if source.is_dir():
+            shutil.copytree(source, site / source.name, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+        else:
+            shutil.copy(source, site / source.name)
     return where / "bin" / "python"
 
 
-def test_kit_check_of_a_python_file_runs_with_only_numpy_and_pyyaml(root: Built) -> None:
+def test_kit_check_of_a_python_file_runs_with_what_the_kit_installs(root: Built) -> None:
     # Readable by the worker's own user, when the tests run as root.
     scratch = Path(tempfile.mkdtemp(prefix="kit-venv-"))
     try:
         scratch.chmod(0o755)
-        python = _numpy_and_yaml_only_python(scratch / "venv")
+        python = _kit_python(scratch / "venv", ROOT_ASSIGNMENT)
         environment = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
 
         def check(*argv: str) -> subprocess.CompletedProcess[str]:

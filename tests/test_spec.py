@@ -798,6 +798,39 @@ cases:
 )
 
 
+def test_validate_refuses_what_gradescopes_grader_cannot_import_in_a_reference_or_a_check(tmp_path: Path) -> None:
+    """Every answer is computed here, with this machine's Python and packages; on Gradescope the grader imports a
+    reference for follow-through credit, and runs the Python checks. A reference importing a package setup.sh does
+    not install, or written in 3.11 syntax, passed validate and build and lost students the credit there in silence
+    (adopter round 7). The allow-list: the standard library of Python 3.10, the engine's requirements, the course's
+    packages and, in a check, the submission."""
+    from autograder.apps.kit.validate import validate
+
+    reference = (
+        "import math\nimport yaml\nimport numpy as np\nfrom json import dumps\nfrom .. import p1\n\n\ndef double(x):\n    return 2 * x\n"
+    )
+    check = "import hw\nimport pytest\n\n\ndef test_double():\n    assert hw.double(2) == 4\n"
+    problems = write_files(tmp_path / "problems", {"qx/spec.yaml": GOOD, "qx/reference.py": reference, "qx/test_double.py": check})
+    (tmp_path / "assignment.yaml").write_text("title: Lab\nsubmission_names: [hw.py]\nstudent_packages: []\n")
+    assert [error for error in validate(problems, mutants=False).errors if "Gradescope" in error] == []
+    (problems / "qx" / "reference.py").write_text(reference.replace("import yaml", "import hypothesis.strategies"))
+    (problems / "qx" / "test_double.py").write_text(check + "\n\ndef test_more():\n    import tomllib\n")
+    errors = validate(problems, mutants=False).errors
+    assert [error for error in errors if "Gradescope does not install" in error] == [
+        f"{problems / 'qx' / 'reference.py'}:2: imports hypothesis, which Gradescope does not install: the grader imports this file "
+        "there (follow-through, Python checks); add it to student_packages in assignment.yaml (setup.sh installs those, and "
+        "students may import them too), or do without it",
+        f"{problems / 'qx' / 'test_double.py'}:10: imports tomllib, which Gradescope does not install: the grader imports this file "
+        "there (follow-through, Python checks); add it to student_packages in assignment.yaml (setup.sh installs those, and "
+        "students may import them too), or do without it",
+    ], errors
+    (problems / "qx" / "reference.py").write_text(
+        reference.replace("def double(x):", "def double(x):\n    try:\n        pass\n    except* ValueError:\n        pass")
+    )
+    errors = validate(problems, mutants=False).errors
+    assert f"{problems / 'qx' / 'reference.py'}:13: Gradescope's Python 3.10 cannot parse this file" in "\n".join(errors), errors
+
+
 @pytest.mark.parametrize(
     ("body", "changes"),
     [

@@ -41,6 +41,7 @@ import numpy as np
 
 from autograder.engine.compare import agrees, is_integral
 from autograder.engine.compiled import content_hash, encode_value
+from autograder.engine.errors import SpecError
 from autograder.engine.references import copies
 from autograder.model import CaseResult, CompareKind, Outcome
 from autograder.sandbox.worker import LONG_INT_BITS
@@ -174,6 +175,11 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
             # them apart) would let a composite that always raises earn the share everywhere.
             and raised.kind in recorder.own_raised.get(raised.part, set())
         )  # (a starter's NotImplementedError never gets here: may_earn turned the composite's away)
+    except SpecError as broken:  # the course's reference.py cannot be imported here: the course's fault, said
+        result.credit_reason = (
+            f"Follow-through credit could not be checked: the course's reference failed to load ({broken}); tell your course staff."
+        )
+        return
     except PartUnanswered as unanswered:  # said: a helper's hang otherwise cost its composites' credit in silence
         result.credit_reason = (
             f"No follow-through credit: `{unanswered.part}` gave no answer to the call this case needs of it "

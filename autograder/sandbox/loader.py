@@ -137,7 +137,7 @@ def import_submission(
                 loading.run(label, cell, filename=_cell_file(path, label, cell))
         else:
             try:
-                tree = _parse(text, path, 0)
+                tree = parse_as_gradescope(text, path, 0)
             except _UNPARSABLE:  # Python would refuse the whole file: each top-level block is given its own chance
                 for block, first_line in _blocks(text):
                     loading.run("module", block, first_line)
@@ -256,7 +256,7 @@ class _Loading:
             return
         self.code_file = filename or self.path
         try:
-            tree = _parse(source, self.code_file, self.flags)
+            tree = parse_as_gradescope(source, self.code_file, self.flags)
         except _UNPARSABLE as error:
             line = (getattr(error, "lineno", None) or 1) + first_line - 1
             self.problems.append({**describe(error), "where": _where(label, line), "names": _defined_names(source)})
@@ -343,7 +343,7 @@ def _alarm(seconds: float | None) -> Iterator[None]:
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
 
-def _parse(source: str, path: str, flags: int) -> ast.Module:
+def parse_as_gradescope(source: str, path: str, flags: int) -> ast.Module:
     """The AST of ``source`` as the compiler reads it with the ``__future__`` ``flags`` in force, in the grammar of
     Gradescope's Python: ``except*`` or ``def f[T]`` on a newer one would pass here and be a SyntaxError there
     (CPython's own feature_version check, as ast.parse makes it, and :func:`_newer_than_gradescope` for what it misses)."""
@@ -560,7 +560,7 @@ def _blocks(text: str) -> Iterator[tuple[str, int]]:
 
 def _parses(source: str) -> bool:
     try:
-        _parse(source, "<block>", 0)
+        parse_as_gradescope(source, "<block>", 0)
     except _UNPARSABLE:
         return False
     return True

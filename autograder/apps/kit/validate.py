@@ -120,6 +120,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True, tot
     package_errors, package_warnings = _package_findings(course)
     found.errors += package_errors
     found.warnings += package_warnings
+    found.errors += _what_gradescope_cannot_import(folder, course)
     if not found.errors:
         found.errors += _answers_too_large(found.problems, course.make_limits())
         found.errors += _answers_that_change_between_processes(folder, found.problems)
@@ -134,6 +135,8 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True, tot
         )
     return found
 
+
+DISTRIBUTION = "gradescope-sandbox-autograder"  # the engine's own, whose requirements setup.sh installs on Gradescope
 
 # Seeds of Python's string hashing the problems are loaded again under: a reference's answer that depends on it
 # differs from this process's under at least one of them, but for a set whose orders happen to agree.
@@ -360,6 +363,55 @@ def _package_findings(course: Course) -> tuple[list[str], list[str]]:
         except importlib.metadata.PackageNotFoundError:
             warnings.append(f"{where}: {name!r} is not installed here: check its name on pypi.org (setup.sh would fail on Gradescope)")
     return errors, warnings
+
+
+def _what_gradescope_cannot_import(folder: Path, course: Course) -> list[str]:
+    """Each place where the grader's own Python files of the course (references, Python checks) use what Gradescope's
+    grader does not have: syntax newer than its Python 3.10, or a module outside the standard library, the engine's
+    requirements and the course's packages (what setup.sh installs there).
+
+    Here every case's answer was computed with this machine's Python and packages; on Gradescope a grade imports
+    a reference only for follow-through credit, whose failure there cost students the credit in silence while
+    their kit promised it (adopter). An allow-list: whatever setup.sh installs, and nothing else.
+    """
+    import ast
+    import importlib.util
+
+    from autograder.sandbox.importable import GRADESCOPE_PYTHON, NEWER_STANDARD_MODULES, top_level_names
+    from autograder.sandbox.loader import parse_as_gradescope
+
+    # and the submission, which a Python check imports by the names the course gives it
+    installed = top_level_names([DISTRIBUTION, *course.package_names], sys.path) | {"autograder", *course.module_names}
+    standard = {name for name in sys.stdlib_module_names if NEWER_STANDARD_MODULES.get(name, (0, 0)) <= GRADESCOPE_PYTHON}
+    python = ".".join(map(str, GRADESCOPE_PYTHON))
+    errors = []
+    for path in sorted([*folder.glob("*/reference.py"), *folder.glob("*/test_*.py")]):
+        try:
+            tree = parse_as_gradescope(path.read_text(encoding="utf-8"), str(path), 0)
+        except SyntaxError as error:
+            errors.append(
+                f"{path}:{error.lineno}: Gradescope's Python {python} cannot parse this file ({error.msg}); the grader imports it there"
+            )
+            continue
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue  # loading the specs said what is wrong with it
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:  # not another problem's (..q2a)
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.partition(".")[0]
+                # (one not installed here either fails to import here too, which loading the specs reports)
+                if top not in standard and top not in installed and importlib.util.find_spec(top) is not None:
+                    errors.append(
+                        f"{path}:{node.lineno}: imports {top}, which Gradescope does not install: the grader imports this file there "
+                        f"(follow-through, Python checks); add it to student_packages in {course.path.name if course.path else 'assignment.yaml'} "
+                        "(setup.sh installs those, and students may import them too), or do without it"
+                    )
+    return errors
 
 
 def _find_missing_cases(found: Validation) -> None:
