@@ -128,7 +128,8 @@ ALLOWED: tuple[tuple[str, dict[str, tuple[int | None, int | None]]], ...] = (
             "gettid": (186, 178),
             "sched_yield": (24, 124),
             "sched_getaffinity": (204, 123),  # its own only
-            "sched_setaffinity": (203, 122),  # PyTorch pins its own threads; itself only
+            # Not sched_setaffinity: the filter cannot read the mask, and a worker widened its CPUs past those the
+            # grader was confined to (a TA's taskset, batch's share) to spin on every core (red team).
         },
     ),
     (
@@ -285,7 +286,6 @@ ARGUMENT_RULES = (
     ArgumentRule("sched_getaffinity", 0, refusal=errno.ENOSYS, one_of=(0,)),
     ArgumentRule("kill", 0, without_bits=SIGN_BIT),
     ArgumentRule("prlimit64", 0, one_of=(0,)),
-    ArgumentRule("sched_setaffinity", 0, one_of=(0,)),
     ArgumentRule("ioctl", 1, refusal=errno.ENOTTY, one_of=tuple(IOCTL_REQUESTS.values())),
     ArgumentRule("fcntl", 1, one_of=tuple(FCNTL_COMMANDS.values())),
 )
