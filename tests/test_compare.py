@@ -313,6 +313,17 @@ def test_timedeltas_bools_and_inexact_long_doubles_are_not_ints(received: object
     assert not judge(444 if not isinstance(received, np.longdouble) else 2**60, received, INT).passed
 
 
+def test_numpy_numbers_inside_an_answer_are_shown_as_numbers() -> None:
+    """NumPy 2 writes a scalar as np.int64(0): a list of a student's NumPy ints read [np.int64(1), np.int64(1), ...]
+    in a message (adopter). Inside a list, tuple or dict each is shown as NumPy prints it; alone it keeps its type,
+    which may be what the message is about."""
+    assert short_repr([np.int64(1), np.uint64(2**64 - 1), 3]) == "[1, 18446744073709551615, 3]"
+    assert short_repr((np.float64(1.5), np.float32(0.1), np.True_)) == "(1.5, 0.1, True)"
+    assert short_repr({"a": np.int32(3), "b": [np.complex64(1 + 2j)]}) == "{'a': 3, 'b': [(1+2j)]}"
+    assert short_repr(list(np.arange(3))) == short_repr(np.arange(3)) == "[0, 1, 2]"
+    assert short_repr(np.int64(5)) == repr(np.int64(5))
+
+
 def test_descriptions_are_bounded_and_never_raise() -> None:
     assert short_repr(10**5000) == "<an integer of about 5,001 digits>"
     assert short_repr(np.zeros(1, dtype="V10000000")).startswith("<array of shape (1,), dtype |V10000000")

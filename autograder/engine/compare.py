@@ -570,7 +570,7 @@ class _BoundedRepr(reprlib.Repr):
     def repr_ndarray(self, x: np.ndarray, level: int) -> str:
         if not _shown_in_full(x):
             return f"<array of shape {x.shape}, dtype {_dtype_name(x.dtype)}>"
-        if self.uncut(x, level):
+        if self.uncut(x, level) and x.dtype.char not in "gG":  # a long double's tolist() keeps NumPy scalars
             return repr(x.tolist())
         return self.repr1(x.tolist(), level)
 
@@ -598,6 +598,8 @@ class _BoundedRepr(reprlib.Repr):
     def repr_instance(self, x: Any, level: int) -> str:
         if isinstance(x, np.generic) and x.dtype.kind not in "biufc":
             return f"<a NumPy {_dtype_name(x.dtype)} value>"
+        if isinstance(x, np.generic) and level < self.maxlevel:  # inside a list: [0, 1, 2], not NumPy 2's [np.int64(0), ...]
+            return str(x) if x.dtype.kind in "fc" else self.repr1(x.item(), level)  # a float32 0.1 as 0.1, as NumPy prints it
         return super().repr_instance(x, level)
 
 
