@@ -22,7 +22,16 @@ import yaml
 
 from autograder.sandbox import importable
 
-from conftest import FIXTURES, SOLUTION, GradescopeLayout, Results, course_config, scores_by_function, total_points
+from conftest import (
+    FIXTURES,
+    SOLUTION,
+    GradescopeLayout,
+    Results,
+    course_config,
+    scores_by_function,
+    spec_problems,
+    total_points,
+)
 
 LAB = FIXTURES / "lab1"
 
@@ -86,6 +95,20 @@ def test_an_unlisted_package_gets_one_line_naming_the_packages_available(gradesc
     assert f"No module named 'surely_not_a_package_here'. {advice}" in data["output"]  # two sentences, each ended
     assert data["score"] == total_points()  # one failed import costs only what it breaks
     assert all(earned == possible for earned, possible in scores_by_function(data).values())
+
+
+def test_an_unlisted_package_imported_in_a_function_names_the_packages_available_too(gradescope: GradescopeLayout) -> None:
+    """docs/instructors.md: "a failed import names them"; only an import at the top of the file did (adopter)."""
+    course = course_config()
+    function = sorted({case.function for problem in spec_problems() for case in problem.cases if not case.hidden})[0]
+    gradescope.submit(
+        {course.starter_name: SOLUTION.read_text() + f"\n\ndef {function}(*args, **kwargs):\n    import surely_not_a_package_here\n"}
+    )
+    data = gradescope.run()
+    allowed = ", ".join(course.package_names)
+    advice = f"Besides Python's standard library you may import: {allowed}." if allowed else "Use only Python's standard library."
+    failed = [test["output"] for test in data["tests"] if f"`{function}(" in test["output"] and "No module named" in test["output"]]
+    assert failed and all(advice in output for output in failed), failed[:1]
 
 
 HYPOTHESIS_RUNNING_SUM = SCIPY_RUNNING_SUM.replace("from scipy import signal", "import hypothesis")

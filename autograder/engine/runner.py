@@ -155,7 +155,7 @@ def grade(
         imported = gate.imported
         report.notices += import_notices(imported, packages, beside=sandbox.submission.parent)
         report.load_failed = bool(imported.fatal)
-        run = _Run(gate, report, cancel or threading.Event(), watcher, problem_set.planned or PlannedCalls())
+        run = _Run(gate, report, cancel or threading.Event(), watcher, problem_set.planned or PlannedCalls(), packages)
         cases = [case for problem in report.problems for case in problem.cases]
         run.phase([case for case in cases if not case.hidden])
         run.follow_through()  # the visible cases' credit, before any hidden input reaches the worker
@@ -188,8 +188,11 @@ def grade(
 class _Run:
     """The calls of one grading, through one gate, with the answers follow-through needs recorded."""
 
-    def __init__(self, gate: CallGate, report: Report, cancel: threading.Event, watcher: Watcher | None, planned: PlannedCalls) -> None:
+    def __init__(
+        self, gate: CallGate, report: Report, cancel: threading.Event, watcher: Watcher | None, planned: PlannedCalls, packages: Sequence[str]
+    ) -> None:
         self.gate, self.report, self.cancel, self.watcher, self.planned = gate, report, cancel, watcher, planned
+        self.packages = packages  # named when a call fails to import a module, as a failed import at the top is
         self.recorder = follow_through.Recorder(
             {
                 part.function
@@ -252,6 +255,8 @@ class _Run:
                 if graded is not None:
                     self.recorder.own_case(graded.function, outcome)
                     result, matched = _checked(graded, outcome)
+                    if outcome.kind == "raised" and "ModuleNotFoundError" in outcome.error.get("mro", []):
+                        result.verdict = Verdict(False, result.verdict.summary, f"{result.verdict.detail}.{allowed_imports(self.packages)}")
                     self._weigh(result, matched)
                     self.report.results.append(result)
                     if self.watcher:
@@ -397,6 +402,11 @@ def named(matches: Sequence[str]) -> str:
     return "One of these (this case cannot tell them apart): " + " / ".join(matches)
 
 
+def allowed_imports(packages: Sequence[str]) -> str:
+    """What a failed import of a module is told: what the course lets students import."""
+    return f" Besides Python's standard library you may import: {', '.join(packages)}." if packages else " Use only Python's standard library."
+
+
 def import_notices(imported: ImportReport, packages: Sequence[str] = (), beside: Path | None = None) -> list[str]:
     """What went wrong loading the file: shown once, at the top, never inside a hidden case.
 
@@ -406,9 +416,7 @@ def import_notices(imported: ImportReport, packages: Sequence[str] = (), beside:
     """
     if imported.fatal:
         return [f"Your file could not be loaded: {imported.fatal}"]
-    allowed = (
-        f" Besides Python's standard library you may import: {', '.join(packages)}." if packages else " Use only Python's standard library."
-    )
+    allowed = allowed_imports(packages)
     notices = []
     for problem in imported.problems:
         notice = f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
