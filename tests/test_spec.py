@@ -798,6 +798,21 @@ cases:
 )
 
 
+@pytest.mark.parametrize("body, warned", [("return x / 3", True), ("return x * 2.0", False), ("return np.float64(x) / 4", True)])
+def test_validate_warns_of_fractional_answers_compared_with_no_tolerance(tmp_path: Path, body: str, warned: bool) -> None:
+    """A zero rtol and atol on a softmax took a correct logsumexp softmax's points for an error of 2.2e-16, and
+    validate said nothing (adopter round 7). Whole-number answers compare exactly in any order of work: no warning."""
+    from autograder.apps.kit.validate import validate
+
+    spec = GOOD.replace("points: 10", "points: 10\nfunctions:\n  double: {compare: {kind: array, rtol: 0, atol: 0}}")
+    spec = spec.replace("expected: 4\n", "")
+    problems = write_files(
+        tmp_path / "problems", {"qx/spec.yaml": spec, "qx/reference.py": f"import numpy as np\n\n\ndef double(x):\n    {body}\n"}
+    )
+    said = [warning for warning in validate(problems, mutants=False).warnings if "compared with rtol 0 and atol 0" in warning]
+    assert len(said) == warned, said
+
+
 def test_validate_refuses_what_gradescopes_grader_cannot_import_in_a_reference_or_a_check(tmp_path: Path) -> None:
     """Every answer is computed here, with this machine's Python and packages; on Gradescope the grader imports a
     reference for follow-through credit, and runs the Python checks. A reference importing a package setup.sh does

@@ -189,7 +189,13 @@ class _Run:
     """The calls of one grading, through one gate, with the answers follow-through needs recorded."""
 
     def __init__(
-        self, gate: CallGate, report: Report, cancel: threading.Event, watcher: Watcher | None, planned: PlannedCalls, packages: Sequence[str]
+        self,
+        gate: CallGate,
+        report: Report,
+        cancel: threading.Event,
+        watcher: Watcher | None,
+        planned: PlannedCalls,
+        packages: Sequence[str],
     ) -> None:
         self.gate, self.report, self.cancel, self.watcher, self.planned = gate, report, cancel, watcher, planned
         self.packages = packages  # named when a call fails to import a module, as a failed import at the top is
@@ -404,7 +410,9 @@ def named(matches: Sequence[str]) -> str:
 
 def allowed_imports(packages: Sequence[str]) -> str:
     """What a failed import of a module is told: what the course lets students import."""
-    return f" Besides Python's standard library you may import: {', '.join(packages)}." if packages else " Use only Python's standard library."
+    return (
+        f" Besides Python's standard library you may import: {', '.join(packages)}." if packages else " Use only Python's standard library."
+    )
 
 
 def import_notices(imported: ImportReport, packages: Sequence[str] = (), beside: Path | None = None) -> list[str]:

@@ -125,6 +125,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True, tot
         found.errors += _answers_too_large(found.problems, course.make_limits())
         found.errors += _answers_that_change_between_processes(folder, found.problems)
         found.warnings += _unearnable_follow_through(found.problems)
+        found.warnings += _exact_float_comparisons(found.problems)
         if mutants:
             _find_missing_cases(found)
         _run_checks_on_the_reference(folder, found, course)
@@ -286,6 +287,30 @@ def _answers_too_large(problems: list[Problem], limits: Limits) -> list[str]:
             f"({JSON_REPLIES_BUDGET} x reply_json_bytes): raise reply_json_bytes in assignment.yaml's limits, or make the cases smaller"
         )
     return errors
+
+
+def _exact_float_comparisons(problems: list[Problem]) -> list[str]:
+    """A warning per function whose fractional answers are compared with no tolerance at all (rtol and atol 0).
+
+    Right answers computed another way (sums in another order, scipy's logsumexp for a softmax) differ from the
+    reference's in their last bits: an adopter's zero tolerance took a correct softmax's 15 points for an error of
+    2.2e-16, and validate said nothing.
+    """
+    import numpy as np
+
+    warned: dict[str, None] = {}
+    for problem in problems:
+        for case in problem.cases:
+            comparison, value = case.comparison, case.expected.value
+            if comparison.kind != "array" or comparison.rtol or comparison.atol or comparison.eps or case.expected.raises:
+                continue
+            answer = np.asarray(value)
+            if answer.dtype.kind in "fc" and not np.all(np.isnan(answer) | (answer == np.round(answer.real))):
+                warned.setdefault(
+                    f"{problem.path}: {case.function}'s answers have fractions and are compared with rtol 0 and atol 0: a right "
+                    "answer computed in another order differs in its last bits and fails; allow at least rtol: 1.0e-12"
+                )
+    return list(warned)
 
 
 def _unearnable_follow_through(problems: list[Problem]) -> list[str]:
