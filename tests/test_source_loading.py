@@ -84,6 +84,24 @@ def test_a_wrong_declared_encoding_is_one_clear_problem_naming_the_line(tmp_path
         box.stop()
 
 
+@pytest.mark.parametrize("line", [1, 2, 4])
+def test_a_byte_that_is_not_utf8_is_named_at_its_line_whether_or_not_python_looks_there_for_a_coding_line(
+    tmp_path: Path, line: int
+) -> None:
+    """Python reads the first two lines for a coding line and refuses a non-UTF-8 byte there as a bad encoding
+    declaration: the problem told a student to remove a coding line the file did not have (fidelity round 7)."""
+    lines = ["def add(a, b):", "    return a + b", "", ""]
+    lines.insert(line - 1, "# café")
+    box, report = _load(tmp_path, "\n".join(lines).encode("cp1252"))
+    try:
+        (problem,) = report.problems
+        assert problem["where"] == f"line {line}" and "byte 0xe9 on line" in problem["message"], problem
+        assert "remove the coding line" not in problem["message"]
+        assert box.call("add", [1, 2]).value == 3
+    finally:
+        box.stop()
+
+
 def test_a_coding_line_and_bom_decode_as_python_does(tmp_path: Path) -> None:
     data = "# vim: set fileencoding=cp1252 :\ndef quote():\n    return '“é”'\n".encode("cp1252")
     box, report = _load(tmp_path, data)

@@ -456,6 +456,9 @@ def _first_line(statement: ast.stmt) -> int:
     return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
 
 
+_CODING_LINE = re.compile(rb"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)  # PEP 263's, as Python looks for one
+
+
 def _decode(source: bytes, name: str) -> tuple[str, list[ErrorReport]]:
     """The text of a source file, decoded exactly as Python decodes it (BOM, PEP 263 coding line, else UTF-8).
 
@@ -473,6 +476,11 @@ def _decode(source: bytes, name: str) -> tuple[str, list[ErrorReport]]:
             encoding = tokenize.detect_encoding(io.BytesIO(source).readline)[0]
         except (SyntaxError, LookupError):
             encoding = "utf-8"
+        if not isinstance(error, UnicodeDecodeError) and not _CODING_LINE.search(b"\n".join(source.splitlines()[:2])):
+            try:  # no coding line: Python refused a byte of the first two lines, which it reads for one
+                source.decode("utf-8")
+            except UnicodeDecodeError as undecodable:
+                error = undecodable
         if isinstance(error, UnicodeDecodeError):
             line = error.object[: error.start].count(b"\n") + 1
             detail = (
