@@ -491,6 +491,16 @@ def test_follow_through_reads_a_parts_one_number_answer_however_it_is_returned(t
     assert composite.credit == (0.0 if returned.startswith("[") else 0.5), composite.verdict
 
 
+def test_a_missing_function_names_the_files_own_function_of_nearly_its_name(tmp_path: Path) -> None:
+    """``variense`` for ``variance``: the case said only that the file defines no function named variance (fidelity
+    round 7). A function of the file's own whose name is close says which; a name far from any says nothing more."""
+    submission = "import math\n\ndef variense(values):\n    return 1.0\n\ndef spread(values):\n    return 0.0\n"
+    report = graded_against_one_problem(tmp_path, SPREAD_SPEC, SPREAD_REFERENCE, submission, "hw.py")
+    details = {result.case.function: str(result.verdict.detail) for result in report.results}
+    assert details["variance"].endswith("defines no function named `variance` (it has `variense`: that one, misspelt?).")
+    assert details["std_error"].endswith("defines no function named `std_error`."), details["std_error"]
+
+
 def test_follow_through_withheld_for_a_helper_that_gave_no_answer_to_the_call_says_why(tmp_path: Path) -> None:
     """A helper that stops the process (or hangs) on the input a composite's credit rests on: its part call gives
     no answer, so no credit can be checked. The case said nothing, and a helper's hang cost its composites' credit

@@ -131,7 +131,8 @@ def not_called(outcome: Outcome, function: str = "") -> str:
     if reason == "not defined":
         return f"was not run: {name} could not be defined ({outcome.detail})"
     if reason == "missing":
-        return f"was not run: your file defines no function named {name}"
+        near = f" (it has `{outcome.detail}`: that one, misspelt?)" if outcome.detail else ""
+        return f"was not run: your file defines no function named {name}{near}"
     if reason == "strikes":
         return f"was not run: {name} already {outcome.detail}"
     if reason == "answers too large":

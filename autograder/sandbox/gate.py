@@ -118,7 +118,8 @@ class CallGate:
         broken = next((p for p in self.imported.problems if function in p.get("names", [])), None)
         if broken:
             return Outcome("skipped", reason="not defined", detail=f"{broken['type']} at {broken['where']}: {broken['message']}")
-        return Outcome("skipped", reason="missing")
+        near = [name for name in self.imported.functions if _misspelt(name, function)]
+        return Outcome("skipped", reason="missing", detail=near[0] if near else "")  # the file's name: student text
 
     def call(self, function: str, args: Sequence[object], kwargs: dict[str, object] | None = None) -> Outcome:
         """Call ``function(*args, **kwargs)`` (a stream of one call; see :meth:`stream`)."""
@@ -176,6 +177,20 @@ class CallGate:
     def _add_stops(self, function: str, count: int, cost: float) -> None:
         stops, seconds = self.stops.get(function, (0, 0.0))
         self.stops[function] = (stops + count, seconds + cost)
+
+
+def _misspelt(name: str, wanted: str) -> bool:
+    """Whether ``name`` reads as ``wanted`` misspelt: at most two letters changed, added or dropped, and its length
+    within one of it (``variense``, ``conv_2d``; not ``covariance`` for ``variance``, another function)."""
+    if name == wanted or abs(len(name) - len(wanted)) > 1 or len(wanted) < 4:
+        return False
+    previous = list(range(len(wanted) + 1))  # Levenshtein's distance, row by row
+    for i, letter in enumerate(name, 1):
+        current = [i]
+        for j, other in enumerate(wanted, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (letter != other)))
+        previous = current
+    return previous[-1] <= 2
 
 
 def _no_replies() -> Generator[Outcome, None, None]:
