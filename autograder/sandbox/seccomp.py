@@ -285,6 +285,12 @@ ARGUMENT_RULES = (
     ArgumentRule("getsid", 0, one_of=(0,)),
     ArgumentRule("sched_getaffinity", 0, refusal=errno.ENOSYS, one_of=(0,)),
     ArgumentRule("kill", 0, without_bits=SIGN_BIT),
+    # The clocks every process has (CLOCK_REALTIME 0 to CLOCK_TAI 11; its own CPU time is 2 and 3), not the negative
+    # ids that name another process's or thread's CPU clock: they read any process's CPU time on the machine,
+    # a channel between gradings side by side and a list of every process (red team).
+    ArgumentRule("clock_gettime", 0, refusal=errno.EINVAL, without_bits=SIGN_BIT),
+    ArgumentRule("clock_getres", 0, refusal=errno.EINVAL, without_bits=SIGN_BIT),
+    ArgumentRule("clock_nanosleep", 0, refusal=errno.EINVAL, without_bits=SIGN_BIT),
     ArgumentRule("prlimit64", 0, one_of=(0,)),
     ArgumentRule("ioctl", 1, refusal=errno.ENOTTY, one_of=tuple(IOCTL_REQUESTS.values())),
     ArgumentRule("fcntl", 1, one_of=tuple(FCNTL_COMMANDS.values())),
