@@ -43,6 +43,7 @@ from autograder.output.results import gradescope_json
 from autograder.sandbox import isolation as sandbox
 from autograder.sandbox.confine import LANDLOCK_SIGNAL_SCOPING, landlock_abi
 from autograder.sandbox.gate import CallGate
+from autograder.sandbox.limits import Limits
 from autograder.sandbox.process import Sandbox
 
 from conftest import REPO, SOLUTION, check_results, course_config, spec_problems, total_points
@@ -283,6 +284,45 @@ def test_a_root_workers_reads_leave_no_access_time_for_another_grading_to_find(t
         assert shared.stat().st_atime_ns == stale
     finally:
         os.utime(shared, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+CPU_COUNTERS = """\
+import os
+
+
+def read(path):
+    try:
+        with open(path) as stream:
+            return stream.read().strip()
+    except OSError as error:
+        return type(error).__name__
+
+
+def counts():
+    import numpy as np
+
+    return [os.cpu_count() or 0, len(os.sched_getaffinity(0)), int(np.ones(3).sum())]
+"""
+
+
+def test_the_worker_reads_the_cpus_sizes_but_not_their_busy_counters(tmp_path: Path) -> None:
+    """All of /sys/devices/system/cpu was readable: each core's cpuidle time showed how busy every other core
+    was, and two gradings side by side passed 16 bits through it (red team round 8). The worker reads what
+    libraries size their pools and caches by (online, topology, cache), and not the counters."""
+    cpus = Path("/sys/devices/system/cpu")
+    idle = sorted(cpus.glob("cpu[0-9]*/cpuidle/state*/time"))
+    submission = tmp_path / "probe.py"
+    submission.write_text(CPU_COUNTERS)
+    submission.chmod(0o644)
+    tmp_path.chmod(0o755)
+    with CallGate.started(Sandbox(submission, Limits(call_timeout=10))) as gate:
+        assert gate.call("read", [str(cpus / "online")]).value == (cpus / "online").read_text().strip()
+        assert gate.call("counts", []).value[0] == os.cpu_count() and gate.call("counts", []).value[2] == 3
+        topology = sorted(cpus.glob("cpu[0-9]*/topology/core_id"))
+        if topology:
+            assert gate.call("read", [str(topology[0])]).value == topology[0].read_text().strip()
+        for counter in idle[:2] + sorted(cpus.glob("cpufreq/policy*/scaling_cur_freq"))[:1]:
+            assert gate.call("read", [str(counter)]).value == "PermissionError", counter
 
 
 @needs_root

@@ -599,10 +599,24 @@ def _python_paths(hidden: Sequence[Path] = ()) -> list[str]:
             "/etc/localtime",
             "/dev/urandom",
             "/proc/cpuinfo",
-            "/sys/devices/system/cpu",
+            # Of the CPUs' folder, what libraries read to size their thread pools and caches: not cpuidle's or
+            # cpufreq's counters, which show how busy every core is (a channel between gradings side by side).
+            *(f"{CPUS}/{name}" for name in ("online", "possible", "present", "kernel_max")),
+            *(f"{CPUS}/{cpu}/{part}" for cpu in _cpu_folders() for part in ("topology", "cache")),
         ]
     )
     return _without(sorted(paths), [os.path.realpath(folder) for folder in hidden], libraries)
+
+
+CPUS = "/sys/devices/system/cpu"
+
+
+def _cpu_folders() -> list[str]:
+    """cpu0, cpu1...: one folder of CPUS per CPU (none where sysfs is not mounted)."""
+    try:
+        return [name for name in os.listdir(CPUS) if name.startswith("cpu") and name[3:].isdigit()]
+    except OSError:
+        return []
 
 
 def _without(paths: list[str], hidden: list[str], libraries: Collection[str] = ()) -> list[str]:
