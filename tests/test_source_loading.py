@@ -182,6 +182,16 @@ def standard(x):
     return [math.sqrt(x), os.path.basename("/a/b.py"), list(itertools.pairwise([1, 2, 3]))[0], Colour.RED.value, repr(math)[:14]]
 
 
+def set_through():
+    import logging
+    import sys
+
+    logging.raiseExceptions = False  # logging's own code reads it: the module's, as on Gradescope
+    seen = sys.modules["logging"].raiseExceptions
+    logging.raiseExceptions = True
+    return seen
+
+
 def guarded():
     try:
         from itertools import batched as chunked
@@ -207,6 +217,7 @@ def test_names_later_pythons_added_fail_as_on_gradescope_wherever_it_runs(tmp_pa
         assert box.call("standard", [4.0]).value == [2.0, "b.py", (1, 2), 1, "<module 'math'"]
         assert box.call("guarded", []).value == "3.10"
         assert box.call("star_imported", []).value == [True, False]  # enum.__all__ as 3.10's: no StrEnum (3.11)
+        assert box.call("set_through", []).value is False
 
 
 def test_the_names_hidden_as_newer_are_none_of_gradescopes_pythons() -> None:

@@ -28,6 +28,7 @@ import csv
 import os
 import re
 import sys
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
 from types import ModuleType
@@ -118,7 +119,7 @@ def builtins_as_on_gradescope() -> dict[str, object] | None:
         if copy is not None and not imported:
             return copy
         if copy is None:
-            copy = copies[module.__name__] = _AsOnGradescope(module.__name__)
+            copy = copies[module.__name__] = _AsOnGradescope(module)
         newer = hidden[module.__name__]
         for name, value in list(vars(module).items()):
             if name not in newer and name not in copy.__dict__:
@@ -143,7 +144,24 @@ def builtins_as_on_gradescope() -> dict[str, object] | None:
 
 class _AsOnGradescope(ModuleType):
     """A standard module as a submission sees it on a newer Python than Gradescope's: a copy of its attributes
-    without the names added since (``builtins_as_on_gradescope``). Its repr, file and spec are the module's."""
+    without the names added since (``builtins_as_on_gradescope``). Its repr, file and spec are the module's, and
+    what the submission sets on it is set on the module too (``logging.raiseExceptions = False`` must reach
+    logging's own code, red team). ``importlib.reload`` of it fails: it is not the module ``sys.modules`` holds."""
+
+    def __init__(self, module: ModuleType) -> None:
+        super().__init__(module.__name__)
+        _COPIED[self] = module
+
+    def __setattr__(self, name: str, value: object) -> None:
+        super().__setattr__(name, value)
+        setattr(_COPIED[self], name, value)
+
+    def __delattr__(self, name: str) -> None:
+        super().__delattr__(name)
+        delattr(_COPIED[self], name)
+
+
+_COPIED: weakref.WeakKeyDictionary[_AsOnGradescope, ModuleType] = weakref.WeakKeyDictionary()  # each copy's module
 
 
 def _in_standard_library(spec: ModuleSpec) -> bool:
