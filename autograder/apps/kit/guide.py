@@ -242,7 +242,7 @@ def _output(cases: VisibleCases, kinds: set[str], timeout: float) -> str:
         ("`Your file defines no function named ...`", "a name is misspelled, or the function is missing"),
         (
             "`... could not be defined (SyntaxError at line N: ...)`",
-            "that function's code does not parse. Only the functions in the broken part lose points",
+            "that function's code does not parse. Only the functions in the broken part lose points, and those that call them",
         ),
         (f"`did not return within {timeout:.1f} s`", f"an infinite loop, or very slow code. Each call gets {timeout:g} seconds"),
     ]
