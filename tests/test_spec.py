@@ -455,6 +455,19 @@ def test_yaml_11_forms_are_read_as_yaml_12_reads_them(text: str, value: object) 
     assert _yaml_value(text) == value and type(_yaml_value(text)) is type(value)
 
 
+@pytest.mark.parametrize("number, shown", [('"3.10"', "3.10"), ("7", "7"), ("3.10", None), ("true", None)])
+def test_a_problem_number_is_text_or_a_whole_number(tmp_path: Path, number: str, shown: str | None) -> None:
+    """``number: 3.10`` is the float 3.1: problem 3.10's cases were numbered 3.1.1... in silence (adopter)."""
+    folder = _spec_dir(tmp_path, GOOD.replace('title: "Qx"', f'title: "Qx"\nnumber: {number}'), "def double(x):\n    return 2 * x\n")
+    if shown is None:
+        with pytest.raises(
+            SpecError, match=re.escape("number must be text, not") + ".*" + re.escape('write it in quotes, e.g. number: "3.10"')
+        ):
+            load_problems(folder, use_cache=False)
+    else:
+        assert load_problems(folder, use_cache=False)[0].number == shown
+
+
 def test_a_spec_and_its_course_read_numbers_and_truth_values_as_yaml_12(tmp_path: Path) -> None:
     from autograder.apps.course import load as load_course
 

@@ -220,7 +220,7 @@ def load_problem(spec_path: Path, with_references: bool = True) -> Problem:
     problem = Problem(
         key=key,
         title=_field(spec_path, data, "title", str),
-        number=str(data.get("number", key)),
+        number=_problem_number(spec_path, data, key),
         points=_field(spec_path, data, "points", (int, float), default=0),
         graded_by_hand=_field(spec_path, data, "graded_by_hand", str, default=""),
         path=spec_path,
@@ -359,6 +359,15 @@ def _field(path: Path, data: _Mapping, name: str, kind: type | tuple[type, ...],
     if isinstance(value, float) and not math.isfinite(value):  # YAML's .nan and .inf: points of NaN broke every total
         raise SpecError(path, data.line_of(name), f"{name!r} must be a finite number, not {value}")
     return value
+
+
+def _problem_number(path: Path, data: _Mapping, default: str) -> str:
+    """The problem's number as written: text, or a whole number. ``number: 3.10`` is the float 3.1 to YAML, and
+    problem 3.10's cases were numbered 3.1.1... (adopter): refused, with how to write it."""
+    number = data.get("number", default)
+    if isinstance(number, bool) or not isinstance(number, (str, int)):
+        raise SpecError(path, data.line_of("number"), f'number must be text, not {number!r}: write it in quotes, e.g. number: "3.10"')
+    return str(number)
 
 
 def _article(word: str) -> str:
