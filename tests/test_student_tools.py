@@ -8,6 +8,7 @@ environment, pip install included, is tests/test_kit_fresh_venv.py (slow).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -179,3 +180,15 @@ def test_a_file_that_is_no_python_file_or_notebook_is_refused_by_name(tmp_path: 
     said = done.stdout + done.stderr
     assert done.returncode == (2 if command == "grade" else 1) and f"{name} is not a Python file (.py) or a notebook (.ipynb)" in said, said
     assert ("batch" in said) == (command == "grade") and "Autograded" not in said, said
+
+
+def test_grade_json_records_a_file_that_cannot_be_graded_as_gradescope_does(tmp_path: Path) -> None:
+    """A file over the course's size limit: Gradescope's results.json says why and gives 0; ``grade --json``,
+    "the JSON Gradescope gets", wrote nothing at all (adopter round 7)."""
+    big = tmp_path / "lab1.py"
+    big.write_text("def square(x):\n    return x * x\n" + "#" * 100 + "\n" * 3_000_000)
+    out = tmp_path / "results.json"
+    done = _cli("grade", str(big), "--problems", str(PROBLEMS), "--json", str(out))
+    assert done.returncode == 2 and "the limit is" in done.stderr, done.stderr
+    data = json.loads(out.read_text())
+    assert data["score"] == 0 and data["tests"] == [] and "the limit is" in data["output"], data

@@ -174,6 +174,11 @@ def _grade(arguments: argparse.Namespace) -> int:
         submission, note = (named_file(target, course, instead), Trusted("")) if not target.is_dir() else find_submission(target, course)
     except (NoSubmission, CourseError) as problem:
         print(f"error: {problem}", file=sys.stderr)
+        if arguments.json and isinstance(problem, NoSubmission):  # as Gradescope would record it (a file too large...)
+            from autograder.apps.gradescope import seconds_since_process_start
+            from autograder.output.results import error_json
+
+            write_json(arguments.json, error_json(problem.message, seconds_since_process_start()))
         return 2
     if refuse_if_unsafe(allow_unisolated=arguments.allow_unisolated):
         return 2
