@@ -111,6 +111,19 @@ def test_an_unlisted_package_imported_in_a_function_names_the_packages_available
     assert failed and all(advice in output for output in failed), failed[:1]
 
 
+def test_a_listed_package_this_python_lacks_is_said_to_be_missing_not_forbidden(tmp_path: Path) -> None:
+    """A kit installed in part: "No module named 'scipy'. Besides Python's standard library you may import: numpy,
+    scipy." read as if scipy were forbidden (adopter round 7). A package the course lists that this Python does not
+    have is said to be allowed and missing, at the top of the file and inside a call alike."""
+    source = SCIPY_RUNNING_SUM.replace("from scipy import signal", "import notinstalledpkg").replace(
+        "def square(x):\n    return x * x", "def square(x):\n    import notinstalledpkg\n\n    return x * x"
+    )
+    data = _grade_lab(tmp_path, source, also_allowed=("notinstalledpkg",))
+    said = "You may import notinstalledpkg, but this Python does not have it: install the packages the course lists"
+    assert said in data["output"], data["output"][:2000]
+    assert any(said in test["output"] for test in data["tests"] if "square" in test.get("tags", [])), data["tests"][:2]
+
+
 HYPOTHESIS_RUNNING_SUM = SCIPY_RUNNING_SUM.replace("from scipy import signal", "import hypothesis")
 
 

@@ -15,6 +15,7 @@ detail, diagnosis and credit reason, for staff and for after publication.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import threading
 import time
@@ -262,7 +263,10 @@ class _Run:
                     self.recorder.own_case(graded.function, outcome)
                     result, matched = _checked(graded, outcome)
                     if outcome.kind == "raised" and "ModuleNotFoundError" in outcome.error.get("mro", []):
-                        result.verdict = Verdict(False, result.verdict.summary, f"{result.verdict.detail}.{allowed_imports(self.packages)}")
+                        module = missing_module(str(outcome.error.get("message", "")))
+                        result.verdict = Verdict(
+                            False, result.verdict.summary, f"{result.verdict.detail}.{allowed_imports(self.packages, module)}"
+                        )
                     self._weigh(result, matched)
                     self.report.results.append(result)
                     if self.watcher:
@@ -408,11 +412,20 @@ def named(matches: Sequence[str]) -> str:
     return "One of these (this case cannot tell them apart): " + " / ".join(matches)
 
 
-def allowed_imports(packages: Sequence[str]) -> str:
-    """What a failed import of a module is told: what the course lets students import."""
+def allowed_imports(packages: Sequence[str], module: str = "") -> str:
+    """What a failed import of ``module`` is told: what the course lets students import, or, for one of those this
+    Python lacks (a kit installed in part), that it is allowed but missing here: it read as forbidden (adopter)."""
+    if module and module.lower() in {package.lower() for package in packages} and importlib.util.find_spec(module) is None:
+        return f" You may import {module}, but this Python does not have it: install the packages the course lists (the kit's README gives the command)."
     return (
         f" Besides Python's standard library you may import: {', '.join(packages)}." if packages else " Use only Python's standard library."
     )
+
+
+def missing_module(message: str) -> str:
+    """The top-level module a ModuleNotFoundError's message names ("No module named 'scipy.special'": scipy); "" if none."""
+    named = re.search(r"No module named '([\w.]+)'", message)
+    return named.group(1).split(".")[0] if named else ""
 
 
 def import_notices(imported: ImportReport, packages: Sequence[str] = (), beside: Path | None = None) -> list[str]:
@@ -424,21 +437,19 @@ def import_notices(imported: ImportReport, packages: Sequence[str] = (), beside:
     """
     if imported.fatal:
         return [f"Your file could not be loaded: {imported.fatal}"]
-    allowed = allowed_imports(packages)
     notices = []
     for problem in imported.problems:
         notice = f"{problem.get('type')} at {problem.get('where')}: {problem.get('message')}"
-        missing_module = "ModuleNotFoundError" in problem.get("mro", [])
-        named = re.search(r"No module named '([\w.]+)'", str(problem.get("message", ""))) if missing_module else None
-        module = named.group(1).split(".")[0] if named else ""
+        not_found = "ModuleNotFoundError" in problem.get("mro", [])
+        module = missing_module(str(problem.get("message", ""))) if not_found else ""
         affected = [name for name in problem.get("names", []) if name != module]  # ``import pandas``: said already
         notice += f" (affects {', '.join(affected)})" if affected else ""
-        if missing_module:  # "No module named 'pandas'" ends no sentence
+        if not_found:  # "No module named 'pandas'" ends no sentence
             uploaded = next((f for f in (f"{module}.py", f"{module}/") if beside is not None and module and (beside / f).exists()), None)
             notice += ("" if notice.rstrip().endswith((".", "!", "?")) else ".") + (
                 f" Only the file graded is loaded, not {uploaded} uploaded beside it: put what you use of it into the file graded."
                 if uploaded
-                else allowed
+                else allowed_imports(packages, module)
             )
         notices.append(notice)
     return notices
