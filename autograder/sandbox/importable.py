@@ -28,12 +28,9 @@ import csv
 import os
 import re
 import sys
-import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
 from types import ModuleType
-
-from autograder.sandbox.newer_names import NEWER_NAMES  # here: the worker reads no engine file once confined
 
 # The Python that grades on Gradescope: setup.sh installs into the system Python of its Ubuntu 22.04 image. A newer
 # Python here grades as that one would: the grammar of that version (loader.py) and none of the standard modules
@@ -82,86 +79,6 @@ class _Finder:
 
     def __getattr__(self, attribute: str) -> object:
         return getattr(PathFinder, attribute)  # find_distributions, invalidate_caches
-
-
-def builtins_as_on_gradescope() -> dict[str, object] | None:
-    """The builtins a submission runs with on a Python newer than Gradescope's: none of the names later Pythons
-    added to 3.10's standard modules (newer_names.py, listed by each Python itself), builtins included. None on
-    Gradescope's own Python, where there is nothing to hide.
-
-    The submission's own ``__import__`` gives it each standard module that has such names as a copy without
-    them (:class:`_AsOnGradescope`): ``from itertools import batched`` fails to import, ``math.cbrt(x)`` raises
-    AttributeError, ``ExceptionGroup`` is not defined, with Python's own messages, as on Gradescope; a TA's batch
-    and a student's check on Python 3.12 had given those functions points that Gradescope did not (fidelity).
-    The modules' own code, NumPy's and the engine's keep the real modules. ``sys`` is left whole: its attributes
-    are rebound while a program runs (``sys.stdout``), which a copy would not follow.
-    """
-    hidden: dict[str, set[str]] = {}
-    for version, modules in NEWER_NAMES.items():
-        if tuple(map(int, version.split("."))) > GRADESCOPE_PYTHON:
-            for module_name, names in modules.items():
-                hidden.setdefault(module_name, set()).update(names)
-    hidden.pop("sys", None)
-    if sys.version_info[:2] <= GRADESCOPE_PYTHON or not hidden:
-        return None
-    import builtins
-
-    real_import = builtins.__import__
-    copies: dict[str, _AsOnGradescope] = {}
-
-    def as_on_gradescope(module: object, imported: bool = False) -> object:
-        """The copy of ``module`` when it has hidden names; brought up to date when it is ``imported`` again (with
-        what importing one of its submodules added), not when met as another module's attribute (modules refer
-        to each other in cycles)."""
-        if not isinstance(module, ModuleType) or module.__name__ not in hidden:
-            return module
-        copy = copies.get(module.__name__)
-        if copy is not None and not imported:
-            return copy
-        if copy is None:
-            copy = copies[module.__name__] = _AsOnGradescope(module)
-        newer = hidden[module.__name__]
-        for name, value in list(vars(module).items()):
-            if name not in newer and name not in copy.__dict__:
-                copy.__dict__[name] = as_on_gradescope(value)  # os.path is posixpath as on Gradescope, its own hidden
-        if isinstance(copy.__dict__.get("__all__"), (list, tuple)):  # what ``from os import *`` takes, as 3.10's lists it
-            copy.__dict__["__all__"] = [name for name in copy.__dict__["__all__"] if name not in newer]
-        return copy
-
-    def __import__(
-        name: str,
-        globals: Mapping[str, object] | None = None,
-        locals: Mapping[str, object] | None = None,
-        fromlist: Sequence[str] = (),
-        level: int = 0,
-    ) -> object:
-        return as_on_gradescope(real_import(name, globals, locals, fromlist, level), imported=True)
-
-    namespace = {name: value for name, value in vars(builtins).items() if name not in hidden.get("builtins", ())}
-    namespace["__import__"] = __import__
-    return namespace
-
-
-class _AsOnGradescope(ModuleType):
-    """A standard module as a submission sees it on a newer Python than Gradescope's: a copy of its attributes
-    without the names added since (``builtins_as_on_gradescope``). Its repr, file and spec are the module's, and
-    what the submission sets on it is set on the module too (``logging.raiseExceptions = False`` must reach
-    logging's own code, red team). ``importlib.reload`` of it fails: it is not the module ``sys.modules`` holds."""
-
-    def __init__(self, module: ModuleType) -> None:
-        super().__init__(module.__name__)
-        _COPIED[self] = module
-
-    def __setattr__(self, name: str, value: object) -> None:
-        super().__setattr__(name, value)
-        setattr(_COPIED[self], name, value)
-
-    def __delattr__(self, name: str) -> None:
-        super().__delattr__(name)
-        delattr(_COPIED[self], name)
-
-
-_COPIED: weakref.WeakKeyDictionary[_AsOnGradescope, ModuleType] = weakref.WeakKeyDictionary()  # each copy's module
 
 
 def _in_standard_library(spec: ModuleSpec) -> bool:

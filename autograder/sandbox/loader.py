@@ -28,7 +28,8 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from autograder.boundary import ErrorReport
-from autograder.sandbox.importable import GRADESCOPE_PYTHON, builtins_as_on_gradescope
+from autograder.sandbox.importable import GRADESCOPE_PYTHON
+from autograder.sandbox.newer_names import NEWER_NAMES  # here: the worker reads no engine file once confined
 
 if TYPE_CHECKING:  # ast is imported where a file is parsed: a worker that loads nothing broken never pays for it
     import ast
@@ -185,11 +186,7 @@ def _new_module(name: str, path: str) -> types.ModuleType:
     # the case it was typed in) has no spec at all, and the worker failed before the student's first line.
     spec = importlib.util.spec_from_file_location(name, path, loader=importlib.machinery.SourceFileLoader(name, path))
     assert spec is not None  # a spec is always made when the loader is given
-    module = importlib.util.module_from_spec(spec)
-    as_on_gradescope = builtins_as_on_gradescope()  # on a newer Python than Gradescope's: its standard modules' names
-    if as_on_gradescope is not None:
-        module.__dict__["__builtins__"] = as_on_gradescope
-    return module
+    return importlib.util.module_from_spec(spec)
 
 
 def callable_names(module: types.ModuleType, names: list[str]) -> list[str]:
@@ -269,6 +266,7 @@ class _Loading:
         """Run a parsed module's statements, leaving out those the compiler refuses as part of the module."""
         import ast
 
+        self.problems += _newer_than_gradescope_names(label, tree, self.problems)
         statements, code = self._compilable(label, list(tree.body))
         if code is not None and _sets_up_annotations(code):
             self.namespace.setdefault("__annotations__", {})  # what the compiled module does before its first statement
@@ -500,6 +498,82 @@ def _decode(source: bytes, name: str) -> tuple[str, list[ErrorReport]]:
             "message": f"{name} could not be read as Python reads it: {detail}"[:MAX_TEXT],
         }
         return io.IncrementalNewlineDecoder(None, True).decode(text, final=True), [problem]
+
+
+MAX_NEWER_NAMES = 5  # notices of standard names newer than Gradescope's Python, per file
+
+
+def _newer_than_gradescope_names(label: str, tree: ast.Module, problems: list[ErrorReport]) -> list[ErrorReport]:
+    """A notice for each standard name the file uses that this Python has and Gradescope's does not (``math.cbrt``,
+    ``from itertools import batched``, ``ExceptionGroup``), found in its code as written: here that line works, on
+    Gradescope it fails. Said, not hidden: a copy of each such module without its newer names (tried) broke correct
+    files: a dataclass's string annotations name ``typing`` itself, ``importlib.reload``, checks of identity.
+    """
+    if sys.version_info[:2] <= GRADESCOPE_PYTHON:
+        return []  # the real thing: the name is missing here too
+    import ast
+
+    here = sys.version_info[:2]
+    newer: dict[str, dict[str, str]] = {}
+    for version, modules in NEWER_NAMES.items():
+        if GRADESCOPE_PYTHON < tuple(map(int, version.split("."))) <= here:
+            for module, names in modules.items():
+                newer.setdefault(module, {}).update(dict.fromkeys(names, version))
+    aliases: dict[str, str] = {}  # a name the file binds to a module -> the module's own name
+    bound: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name.partition(".")[0]] = alias.name if alias.asname else alias.name.partition(".")[0]
+        elif isinstance(node, ast.ImportFrom):
+            bound.update(alias.asname or alias.name for alias in node.names)
+        elif (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)) or isinstance(node, ast.arg):
+            bound.add(node.id if isinstance(node, ast.Name) else node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+    said = {problem["message"].split(" ", 1)[0] for problem in problems if problem.get("type") == NEWER_NAME}
+    found: list[ErrorReport] = []
+    for node in ast.walk(tree):
+        uses: list[tuple[str, str]] = []
+        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            uses = [(_module_name(node.module), alias.name) for alias in node.names]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            uses = [(_module_name(aliases[node.value.id]), node.attr)]
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name):
+            if node.value.value.id in aliases:  # os.path.splitroot
+                uses = [(_module_name(f"{aliases[node.value.value.id]}.{node.value.attr}"), node.attr)]
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
+            uses = [("builtins", node.id)]
+        for module, name in uses:
+            added = newer.get(module, {}).get(name)
+            shown = f"`{name}`" if module == "builtins" else f"`{module}.{name}`"
+            if added is None or shown in said or len(said) >= MAX_NEWER_NAMES:
+                continue
+            said.add(shown)
+            found.append(
+                {
+                    "type": NEWER_NAME,
+                    "mro": [],
+                    "traceback": "",
+                    "where": _where(label, getattr(node, "lineno", 1)),
+                    "names": [],
+                    "message": (
+                        f"{shown} is new in Python {added}: Gradescope runs Python "
+                        f"{'.'.join(map(str, GRADESCOPE_PYTHON))}, which has no such name, so there this line fails "
+                        f"(here, on Python {'.'.join(map(str, here))}, it works)"
+                    ),
+                }
+            )
+    return found
+
+
+NEWER_NAME = "Newer Python"  # the type of those notices, as a load problem's
+
+
+def _module_name(written: str) -> str:
+    """The module's own name, as the table of newer names keys it: ``posixpath`` for ``os.path``."""
+    module = sys.modules.get(written)
+    return module.__name__ if module is not None else written
 
 
 def _cell_file(path: str, label: str, source: str) -> str:
