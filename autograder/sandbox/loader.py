@@ -509,17 +509,51 @@ def _newer_than_gradescope_names(label: str, tree: ast.Module, problems: list[Er
     Gradescope it fails. Said, not hidden: a copy of each such module without its newer names (tried) broke correct
     files: a dataclass's string annotations name ``typing`` itself, ``importlib.reload``, checks of identity.
     """
-    if sys.version_info[:2] <= GRADESCOPE_PYTHON:
-        return []  # the real thing: the name is missing here too
+    newer = _names_newer_here()
+    if not newer:
+        return []  # on Gradescope's Python: the real thing, the name is missing here too
     import ast
 
+    aliases, bound = _bindings(tree)
+    said = {problem["message"].split(" ", 1)[0] for problem in problems if problem.get("type") == NEWER_NAME}
+    found: list[ErrorReport] = []
+    for node in ast.walk(tree):
+        for module, name in _uses(node, aliases, bound):
+            added = newer.get(module, {}).get(name)
+            shown = f"`{name}`" if module == "builtins" else f"`{module}.{name}`"
+            if added is None or shown in said or len(said) >= MAX_NEWER_NAMES:
+                continue
+            said.add(shown)
+            here = ".".join(map(str, sys.version_info[:2]))
+            message = (
+                f"{shown} is new in Python {added}: Gradescope runs Python {'.'.join(map(str, GRADESCOPE_PYTHON))}, which has no "
+                f"such name, so there this line fails (here, on Python {here}, it works)"
+            )
+            where = _where(label, getattr(node, "lineno", 1))
+            found.append({"type": NEWER_NAME, "mro": [], "traceback": "", "where": where, "names": [], "message": message})
+    return found
+
+
+NEWER_NAME = "Newer Python"  # the type of those notices, as a load problem's
+
+
+def _names_newer_here() -> dict[str, dict[str, str]]:
+    """Per module, each name this Python has that Gradescope's does not, and the version that added it."""
     here = sys.version_info[:2]
     newer: dict[str, dict[str, str]] = {}
     for version, modules in NEWER_NAMES.items():
         if GRADESCOPE_PYTHON < tuple(map(int, version.split("."))) <= here:
             for module, names in modules.items():
                 newer.setdefault(module, {}).update(dict.fromkeys(names, version))
-    aliases: dict[str, str] = {}  # a name the file binds to a module -> the module's own name
+    return newer
+
+
+def _bindings(tree: ast.Module) -> tuple[dict[str, str], set[str]]:
+    """The names the file binds to modules (``np`` -> numpy), and every other name it binds anywhere (a file that
+    defines its own ``ExceptionGroup`` uses no builtin of that name)."""
+    import ast
+
+    aliases: dict[str, str] = {}
     bound: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -527,53 +561,38 @@ def _newer_than_gradescope_names(label: str, tree: ast.Module, problems: list[Er
                 aliases[alias.asname or alias.name.partition(".")[0]] = alias.name if alias.asname else alias.name.partition(".")[0]
         elif isinstance(node, ast.ImportFrom):
             bound.update(alias.asname or alias.name for alias in node.names)
-        elif (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load)) or isinstance(node, ast.arg):
-            bound.add(node.id if isinstance(node, ast.Name) else node.arg)
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.add(node.name)
-    said = {problem["message"].split(" ", 1)[0] for problem in problems if problem.get("type") == NEWER_NAME}
-    found: list[ErrorReport] = []
-    for node in ast.walk(tree):
-        uses: list[tuple[str, str]] = []
-        if isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            uses = [(_module_name(node.module), alias.name) for alias in node.names]
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
-            uses = [(_module_name(aliases[node.value.id]), node.attr)]
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) and isinstance(node.value.value, ast.Name):
-            if node.value.value.id in aliases:  # os.path.splitroot
-                uses = [(_module_name(f"{aliases[node.value.value.id]}.{node.value.attr}"), node.attr)]
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
-            uses = [("builtins", node.id)]
-        for module, name in uses:
-            added = newer.get(module, {}).get(name)
-            shown = f"`{name}`" if module == "builtins" else f"`{module}.{name}`"
-            if added is None or shown in said or len(said) >= MAX_NEWER_NAMES:
-                continue
-            said.add(shown)
-            found.append(
-                {
-                    "type": NEWER_NAME,
-                    "mro": [],
-                    "traceback": "",
-                    "where": _where(label, getattr(node, "lineno", 1)),
-                    "names": [],
-                    "message": (
-                        f"{shown} is new in Python {added}: Gradescope runs Python "
-                        f"{'.'.join(map(str, GRADESCOPE_PYTHON))}, which has no such name, so there this line fails "
-                        f"(here, on Python {'.'.join(map(str, here))}, it works)"
-                    ),
-                }
-            )
-    return found
+    return aliases, bound
 
 
-NEWER_NAME = "Newer Python"  # the type of those notices, as a load problem's
+def _uses(node: ast.AST, aliases: dict[str, str], bound: set[str]) -> list[tuple[str, str]]:
+    """The (module, name) pairs ``node`` uses: ``from M import name``, ``M.name``, ``M.sub.name``, or a builtin."""
+    import ast
+
+    if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+        return [(_module_name(node.module), alias.name) for alias in node.names]
+    if isinstance(node, ast.Attribute):
+        inner = node.value
+        if isinstance(inner, ast.Name) and inner.id in aliases:
+            return [(_module_name(aliases[inner.id]), node.attr)]
+        if isinstance(inner, ast.Attribute) and isinstance(inner.value, ast.Name) and inner.value.id in aliases:  # os.path.splitroot
+            return [(_module_name(f"{aliases[inner.value.id]}.{inner.attr}"), node.attr)]
+    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in bound:
+        return [("builtins", node.id)]
+    return []
 
 
 def _module_name(written: str) -> str:
-    """The module's own name, as the table of newer names keys it: ``posixpath`` for ``os.path``."""
+    """The module's own name, as the table of newer names keys it: ``posixpath`` for ``os.path``. Read from the
+    module's namespace: what an earlier cell put in sys.modules may be anything."""
     module = sys.modules.get(written)
-    return module.__name__ if module is not None else written
+    name = vars(module).get("__name__") if isinstance(module, types.ModuleType) else None
+    return name if isinstance(name, str) else written
 
 
 def _cell_file(path: str, label: str, source: str) -> str:
