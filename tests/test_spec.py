@@ -811,6 +811,22 @@ cases:
 )
 
 
+@pytest.mark.parametrize(
+    "name, args, warned",
+    [("double of n = 17, scale = 2.5", "[17, 2.5]", True), ("a large odd number", "[17, 2.5]", False), ("one of 17", "[17, 25]", False)],
+)
+def test_validate_warns_of_a_hidden_case_whose_name_spells_its_inputs(tmp_path: Path, name: str, args: str, warned: bool) -> None:
+    """A hidden case's name is shown on Gradescope before publication: "most likely count, n = 5, p = 0.9" gave
+    its inputs away (adopter round 7). Named when every argument is written in the name."""
+    from autograder.apps.kit.validate import validate
+
+    spec = GOOD.replace("    expected: 4\n", "").replace("points: 10", "points: 10\nfunctions:\n  double: {compare: {kind: array}}")
+    spec += f'  - name: "{name}"\n    call: double\n    args: {args}\n    hidden: true\n'
+    reference = "def double(x, scale=1.0):\n    return 2 * x * scale\n"
+    warnings = validate(write_files(tmp_path / "problems", {"qx/spec.yaml": spec, "qx/reference.py": reference}), mutants=False).warnings
+    assert len([warning for warning in warnings if "names its inputs" in warning]) == warned, warnings
+
+
 @pytest.mark.parametrize("body, warned", [("return x / 3", True), ("return x * 2.0", False), ("return np.float64(x) / 4", True)])
 def test_validate_warns_of_fractional_answers_compared_with_no_tolerance(tmp_path: Path, body: str, warned: bool) -> None:
     """A zero rtol and atol on a softmax took a correct logsumexp softmax's points for an error of 2.2e-16, and

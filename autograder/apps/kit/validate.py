@@ -113,6 +113,7 @@ def validate(folder: Path, total: float | None = None, mutants: bool = True, tot
             if case.function.startswith(HELPER_PREFIXES):
                 helpers.setdefault(case.function, case)
         found.warnings += [_helper_called(case) for case in helpers.values()]
+        found.warnings += [_name_shows_inputs(case) for case in problem.cases if case.hidden and _spells_its_inputs(case)]
         for case in problem.cases:
             found.errors += _case_errors(case)
     found.warnings += _folders_without_a_spec(folder)
@@ -252,6 +253,29 @@ def _one_reference_per_function(problems: list[Problem]) -> list[str]:
 
 
 HELPER_PREFIXES = ("_", "domain_")  # reference.py's own helpers and domains: not what students are asked to write
+
+
+def _spells_its_inputs(case: Case) -> bool:
+    """Whether a hidden case's name holds each of its arguments as written (``n = 5, p = 0.9`` for (5, 0.9)): a
+    hidden case's name is shown on Gradescope before publication, so its inputs were no secret (adopter). Only
+    plain numbers and short strings are looked for; a case of one small number (``size 3``) is not worth a word."""
+    import re
+
+    shown = [repr(value) if isinstance(value, str) else str(value) for value in (*case.args, *case.kwargs.values())]
+    if not shown or any(
+        type(value) not in (int, float, str) or len(text) > 40 for value, text in zip((*case.args, *case.kwargs.values()), shown)
+    ):
+        return False
+    if len(shown) == 1 and len(shown[0]) < 3:
+        return False
+    return all(re.search(rf"(?<![\w.]){re.escape(text.strip(chr(39)))}(?![\w.])", case.name) for text in shown)
+
+
+def _name_shows_inputs(case: Case) -> str:
+    return (
+        f"{case.where}: the hidden case {case.name!r} names its inputs, and a hidden case's name is shown on Gradescope "
+        "before grades are published: name what it tests instead"
+    )
 
 
 def _helper_called(case: Case) -> str:
