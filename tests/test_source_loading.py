@@ -224,6 +224,38 @@ def test_the_names_said_to_be_newer_are_none_of_gradescopes_pythons() -> None:
                 assert not set(names) & set(dir(module)), (module_name, set(names) & set(dir(module)))
 
 
+MAIN_GUARD = """\
+def add(a, b):
+    return a + b
+
+
+if __name__ == "__main__":
+
+    def double(x):
+        return 2 * x
+
+    def demo():
+        print(add(1, 2), double(3))
+
+    demo()
+"""
+
+
+def test_a_graded_function_defined_under_the_main_guard_is_said_to_be_never_run_when_imported(tmp_path: Path) -> None:
+    """``double`` inside ``if __name__ == "__main__":``: an import never runs the block, on Gradescope neither, and
+    the case said only that the file defines no function named double (fidelity round 7). A graded name defined
+    there is a load problem naming the block and its line; ``demo``, not graded, is not mentioned."""
+    (tmp_path / "ps3.py").write_text(MAIN_GUARD)
+    sandbox = Sandbox(tmp_path / "ps3.py", Limits(call_timeout=5))
+    sandbox.graded_names = frozenset({"add", "double"})
+    with CallGate.started(sandbox) as box:
+        (problem,) = box.imported.problems
+        assert problem["where"] == "line 7" and problem["names"] == ["double"], problem
+        assert problem["message"].startswith('double is defined inside `if __name__ == "__main__":`, which runs only when'), problem
+        assert box.call("add", [1, 2]).value == 3
+        assert box.call("double", [2]).reason == "not defined"
+
+
 PEP_695 = """\
 type Vector = list[float]
 

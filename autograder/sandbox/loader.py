@@ -111,7 +111,7 @@ class LoadingTooLong(BaseException):
 
 
 def import_submission(
-    path: str, cell_marker: str | None = None, seconds: float | None = None
+    path: str, cell_marker: str | None = None, seconds: float | None = None, under_main_guard: dict[str, str] | None = None
 ) -> tuple[types.ModuleType, list[ErrorReport]]:
     """Load the submission at ``path`` as a module; return it and the problems met loading it.
 
@@ -131,7 +131,7 @@ def import_submission(
     if cell_marker is not None or "get_ipython" in text:  # a notebook, or one exported as a .py file (nbconvert)
         module.__dict__["get_ipython"] = get_ipython  # what magics became: they do nothing here, but a cell's code runs
         module.__dict__["display"] = display  # a builtin in Jupyter, which IPython's shell puts there
-    loading = _Loading(module.__dict__, path, problems, seconds)
+    loading = _Loading(module.__dict__, path, problems, seconds, under_main_guard)
     with _alarm(seconds):
         if cell_marker is not None:
             for label, cell in _cells(text, cell_marker):
@@ -236,8 +236,18 @@ class _Loading:
     and run; an exception becomes a problem and the next statement runs.
     """
 
-    def __init__(self, namespace: dict[str, object], path: str, problems: list[ErrorReport], seconds: float | None = None) -> None:
+    def __init__(
+        self,
+        namespace: dict[str, object],
+        path: str,
+        problems: list[ErrorReport],
+        seconds: float | None = None,
+        under_main_guard: dict[str, str] | None = None,
+    ) -> None:
         self.namespace, self.path, self.problems = namespace, path, problems
+        # Each name defined in ``if __name__ == "__main__":``, which an import never runs, and where: said when it
+        # is a graded function's (not_run_when_imported), rather than "your file defines no function named ...".
+        self.under_main_guard = {} if under_main_guard is None else under_main_guard
         self.code_file = path  # the name the code being run is compiled under (its frames' file name)
         self.flags = 0  # the compiler flags of the __future__ features imported so far
         self.first = True  # only a file's first statement can be its docstring
@@ -271,6 +281,10 @@ class _Loading:
         if code is not None and _sets_up_annotations(code):
             self.namespace.setdefault("__annotations__", {})  # what the compiled module does before its first statement
         for statement in statements:
+            if _is_main_guard(statement):
+                for node in ast.walk(statement):
+                    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                        self.under_main_guard.setdefault(node.name, _where(label, node.lineno))
             if self.stopped is not None:
                 self.stopped["names"] += _statement_names(statement)
                 continue
@@ -498,6 +512,39 @@ def _decode(source: bytes, name: str) -> tuple[str, list[ErrorReport]]:
             "message": f"{name} could not be read as Python reads it: {detail}"[:MAX_TEXT],
         }
         return io.IncrementalNewlineDecoder(None, True).decode(text, final=True), [problem]
+
+
+def _is_main_guard(statement: ast.stmt) -> bool:
+    """``if __name__ == "__main__":`` (either way round)."""
+    import ast
+
+    test = statement.test if isinstance(statement, ast.If) else None
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1 or not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = [test.left, *test.comparators]
+    return any(isinstance(side, ast.Name) and side.id == "__name__" for side in sides) and any(
+        isinstance(side, ast.Constant) and side.value == "__main__" for side in sides
+    )
+
+
+def not_run_when_imported(under_main_guard: dict[str, str], missing: list[str]) -> list[ErrorReport]:
+    """A problem for each of ``missing`` (graded names the module does not bind) that the file defines under
+    ``if __name__ == "__main__":``: a block an import never runs, here as on Gradescope."""
+    return [
+        {
+            "type": "Not run when imported",
+            "mro": [],
+            "traceback": "",
+            "where": under_main_guard[name],
+            "names": [name],
+            "message": (
+                f'{name} is defined inside `if __name__ == "__main__":`, which runs only when the file is run as a '
+                "program, never when it is imported to be graded: define it above that block"
+            ),
+        }
+        for name in missing
+        if name in under_main_guard
+    ]
 
 
 MAX_NEWER_NAMES = 5  # notices of standard names newer than Gradescope's Python, per file

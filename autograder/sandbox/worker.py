@@ -455,13 +455,16 @@ def main(config: WorkerConfig) -> None:
         setattr(sys, stream, output)
     if config["packages"] is not None:
         importable.restrict(config["packages"])
-    module, problems = loader.import_submission(config["submission"], config["cell_marker"], config["import_seconds"])
+    guarded: dict[str, str] = {}
+    module, problems = loader.import_submission(config["submission"], config["cell_marker"], config["import_seconds"], guarded)
     loaded = time.monotonic() - started  # before waiting for the grader's first request, which is not loading
     try:
         request, _ = requests.read()  # the grader's first request names the functions it grades
     except EOFError:
         return
-    functions = loader.callable_names(module, request["names"] if request["op"] == "report" else [])
+    graded = request["names"] if request["op"] == "report" else []
+    functions = loader.callable_names(module, graded)
+    problems += loader.not_run_when_imported(guarded, [name for name in graded if name not in functions])
     output.end_of_call()  # after the names are looked up: a module __getattr__ may print
     _send(replies, {"type": "ready", "problems": [*config["problems"], *problems], "functions": functions, "seconds": loaded})
 

@@ -239,7 +239,14 @@ def _output(cases: VisibleCases, kinds: set[str], timeout: float) -> str:
     example, scenario = example_output(cases)
     messages = [
         ("`not implemented yet (it raises NotImplementedError)`", "the function still has the starter's body"),
-        ("`Your file defines no function named ...`", "a name is misspelled, or the function is missing"),
+        (
+            "`Your file defines no function named ...`",
+            "a name is misspelled (a function of yours with nearly that name is shown), or the function is missing",
+        ),
+        (
+            "`... could not be defined (Not run when imported ...)`",
+            'the function is defined inside `if __name__ == "__main__":`, which grading never runs: define it above that block',
+        ),
         (
             "`... could not be defined (SyntaxError at line N: ...)`",
             "that function's code does not parse. Only the functions in the broken part lose points, and those that call them",
