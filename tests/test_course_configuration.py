@@ -300,3 +300,25 @@ def test_a_courses_folder_is_what_the_worker_may_never_read() -> None:
 
     assert load(REPO / "problems").private_folders == [REPO.resolve()]
     assert load(REPO / "assignments" / "lab2" / "problems").private_folders == [(REPO / "assignments" / "lab2").resolve()]
+
+
+def test_validate_refuses_a_student_package_pinned_otherwise_than_constraints_txt(tmp_path: Path) -> None:
+    """setup.sh installs the course's packages with constraints.txt: a package pinned in assignment.yaml to another
+    version than there validated, and would only have failed setup.sh on Gradescope (adopter round 7)."""
+    import shutil
+
+    from autograder.apps.kit.validate import validate
+
+    agreeing = ["numpy==2.2.6; python_version < '3.11'", "numpy==2.4.6; python_version >= '3.11'"]
+    for name, requirements, contradicted in (
+        ("agrees", agreeing, False),
+        ("other", ["numpy==2.2.5; python_version < '3.11'", agreeing[1]], True),
+    ):
+        config, _ = _validated_with_packages(tmp_path / name, requirements)
+        shutil.copy(REPO / "constraints.txt", config.parent / "constraints.txt")
+        errors = [error for error in validate(config.parent / "problems", mutants=False).errors if "contradicts" in error]
+        if contradicted:
+            assert len(errors) == 1 and "numpy==2.2.5 contradicts constraints.txt:" in errors[0], errors
+            assert "for Gradescope's Python: setup.sh installs with those constraints" in errors[0], errors
+        else:
+            assert errors == [], errors

@@ -18,9 +18,11 @@ from typing import TYPE_CHECKING, Any
 from autograder.apps.course import Course, load
 from autograder.apps.paths import default_problems
 from autograder.model import Case, CheckResult, Outcome, Problem
-from autograder.sandbox.importable import requirement_name
+from autograder.sandbox.importable import GRADESCOPE_PYTHON, requirement_name
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
     from autograder.engine.mutants import Report
     from autograder.sandbox.limits import Limits
 
@@ -411,7 +413,44 @@ def _package_findings(course: Course) -> tuple[list[str], list[str]]:
             importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
             warnings.append(f"{where}: {name!r} is not installed here: check its name on pypi.org (setup.sh would fail on Gradescope)")
+        errors += [f"{where}: {conflict}" for conflict in _against_constraints(parsed, course)]
     return errors, warnings
+
+
+def _against_constraints(requirement: Requirement, course: Course) -> list[str]:
+    """Where ``requirement`` pins another version than constraints.txt beside the course does, for Gradescope's
+    Python or this one: setup.sh and `make` install with those constraints, so pip refuses the pair and the
+    install fails on Gradescope (adopter: scipy pinned to one version in assignment.yaml and another there)."""
+    from packaging.markers import default_environment
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    path = course.path.parent / "constraints.txt" if course.path else None
+    if path is None or not path.is_file():
+        return []
+    pins = {spec.version for spec in requirement.specifier if spec.operator == "=="}
+    if len(pins) != 1:
+        return []
+    python = ".".join(map(str, GRADESCOPE_PYTHON))
+    here = {key: str(value) for key, value in default_environment().items()}
+    gradescope = {**here, "python_version": python, "python_full_version": f"{python}.12"}  # Ubuntu 22.04's
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        try:
+            constraint = Requirement(line.split("#", 1)[0].strip())
+        except InvalidRequirement:
+            continue  # a comment, a blank line, an option
+        if requirement_name(constraint.name).lower().replace("_", "-") != requirement.name.lower().replace("_", "-"):
+            continue
+        versions = {spec.version for spec in constraint.specifier if spec.operator == "=="}
+        for label, environment in (("Gradescope's Python", gradescope), ("this Python", here)):
+            applies = all(marker is None or marker.evaluate(environment) for marker in (requirement.marker, constraint.marker))
+            if applies and versions and versions != pins:
+                found.append(
+                    f"{requirement.name}=={next(iter(pins))} contradicts {path.name}:{number} ({line.strip()}) for {label}: setup.sh "
+                    "installs with those constraints, so the install fails on Gradescope; pin one version in both"
+                )
+                break
+    return found
 
 
 def _what_gradescope_cannot_import(folder: Path, course: Course) -> list[str]:
@@ -426,7 +465,7 @@ def _what_gradescope_cannot_import(folder: Path, course: Course) -> list[str]:
     import ast
     import importlib.util
 
-    from autograder.sandbox.importable import GRADESCOPE_PYTHON, NEWER_STANDARD_MODULES, top_level_names
+    from autograder.sandbox.importable import NEWER_STANDARD_MODULES, top_level_names
     from autograder.sandbox.loader import parse_as_gradescope
 
     # and the submission, which a Python check imports by the names the course gives it
