@@ -491,62 +491,6 @@ def test_follow_through_reads_a_parts_one_number_answer_however_it_is_returned(t
     assert composite.credit == (0.0 if returned.startswith("[") else 0.5), composite.verdict
 
 
-SCALED_SPEC = """\
-title: "P1: scaled"
-number: "1"
-points: 10
-functions:
-  total: {compare: {kind: array}}
-  scaled: {compare: {kind: array}, follow_through: {share: 0.5, using: scaled_from}}
-cases:
-  - {name: "total of two", call: total, args: [[1.0, 2.0]]}
-  - {name: "total of three", call: total, args: [[1.0, 2.0, 4.0]]}
-  - {name: "total of four", call: total, args: [[1.0, 1.0, 1.0, 1.0]]}
-  - {name: "scaled by the total", call: scaled, args: [[1.0, 2.0, 4.0]]}
-"""
-
-SCALED_REFERENCE = """\
-import sys
-
-
-def total(values):
-    return float(sum(values))
-
-
-def scaled(values):
-    return scaled_from(sys.modules[__name__], values)
-
-
-def scaled_from(parts, values):
-    whole = parts.total(values)
-    if whole == 0:
-        raise ValueError("values that add up to 0 cannot be scaled by their total")
-    return [value / whole for value in values]
-"""
-
-
-@pytest.mark.parametrize("raised, credited", [("ValueError", True), ("ZeroDivisionError", False)])
-def test_a_composite_raising_what_the_composition_raises_over_its_own_parts_earns_the_share(
-    tmp_path: Path, raised: str, credited: bool
-) -> None:
-    """The composition's own guard (values adding up to 0 cannot be scaled) refuses the student's wrong total: a
-    composite that refuses as it does is wrong only because its part is, and earned nothing (adopter round 7,
-    F31: cosine similarity over a norm of 0). Another exception is not what the composition does."""
-    submission = (
-        "def total(values):\n    return 0.0 if len(values) == 3 else float(sum(values))\n\n"
-        f"def scaled(values):\n    whole = total(values)\n    if whole == 0:\n        raise {raised}('no total')\n"
-        "    return [value / whole for value in values]\n"
-    )
-    report = graded_against_one_problem(tmp_path, SCALED_SPEC, SCALED_REFERENCE, submission, "hw.py")
-    (composite,) = [result for result in report.results if result.case.function == "scaled"]
-    assert not composite.verdict.passed
-    assert composite.credit == (0.5 if credited else 0.0), (composite.verdict, composite.credit_reason)
-    if credited:
-        assert composite.credit_reason.startswith("Follow-through credit (50% of this case): your function raises what you get"), (
-            composite.credit_reason
-        )
-
-
 def test_a_missing_function_names_the_files_own_function_of_nearly_its_name(tmp_path: Path) -> None:
     """``variense`` for ``variance``: the case said only that the file defines no function named variance (fidelity
     round 7). A function of the file's own whose name is close says which; a name far from any says nothing more."""

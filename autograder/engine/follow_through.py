@@ -148,9 +148,8 @@ def may_earn(result: CaseResult, failed: set[str], recorder: Recorder) -> bool:
     if rule is None or result.verdict.passed or outcome is None or outcome.dropped:
         return False
     if outcome.kind == "raised":
-        # What a part raised on a case of its own, or (grant decides) what the composition itself raises over the
-        # parts' answers: never a starter's NotImplementedError.
-        if str(outcome.error.get("type", "")) == "NotImplementedError":
+        kind = str(outcome.error.get("type", ""))
+        if kind == "NotImplementedError" or not any(kind in recorder.own_raised.get(part.function, ()) for part in rule.calls):
             return False
     elif outcome.kind != "returned":
         return False
@@ -187,10 +186,8 @@ def grant(result: CaseResult, recorder: Recorder, kinds: dict[str, CompareKind],
             f"({unanswered.why}), so whether your answer follows from it cannot be known."
         )
         return
-    except LookupError:  # a part's answer missing, answered two ways, or of the wrong kind or size: nothing to follow
+    except Exception:  # noqa: BLE001 - parts that failed or answered nonsense earn no follow-through
         return
-    except Exception as refused:  # noqa: BLE001 - the composition's own refusal of the parts' answers (a zero norm)
-        consistent = outcome.kind == "raised" and type(refused).__name__ in outcome.error.get("mro", [])
     used = list(dict.fromkeys(parts.used))
     if not (consistent and used and failed.intersection(used)):
         return
