@@ -868,6 +868,16 @@ def test_validate_refuses_what_gradescopes_grader_cannot_import_in_a_reference_o
         "there (follow-through, Python checks); add it to student_packages in assignment.yaml (setup.sh installs those, and "
         "students may import them too), or do without it",
     ], errors
+    # Not what runs at build time only (a domain's draws), under TYPE_CHECKING or as a fallback; but a helper module
+    # the reference imports is imported on Gradescope too (review round 9).
+    build_time = "\n\ndef domain_double(rng):\n    import hypothesis\n\n    return [(1,)]\n"
+    fallback = "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import hypothesis\ntry:\n    import hypothesis\nexcept ImportError:\n    pass\n"
+    (problems / "qx" / "reference.py").write_text(fallback + reference + build_time)
+    (problems / "qx" / "_helpers.py").write_text("import hypothesis\n")
+    (problems / "qx" / "test_double.py").write_text(check)
+    errors = [error for error in validate(problems, mutants=False).errors if "Gradescope does not install" in error]
+    assert len(errors) == 1 and errors[0].startswith(f"{problems / 'qx' / '_helpers.py'}:1: imports hypothesis"), errors
+    (problems / "qx" / "_helpers.py").unlink()
     (problems / "qx" / "reference.py").write_text(
         reference.replace("def double(x):", "def double(x):\n    try:\n        pass\n    except* ValueError:\n        pass")
     )

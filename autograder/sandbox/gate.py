@@ -118,7 +118,7 @@ class CallGate:
         broken = next((p for p in self.imported.problems if function in p.get("names", [])), None)
         if broken:
             return Outcome("skipped", reason="not defined", detail=f"{broken['type']} at {broken['where']}: {broken['message']}")
-        near = [name for name in self.imported.functions if _misspelt(name, function)]
+        near = [name for name in self.imported.functions if _misspelt(name, function) and name not in self.sandbox.graded_names]
         return Outcome("skipped", reason="missing", detail=near[0] if near else "")  # the file's name: student text
 
     def call(self, function: str, args: Sequence[object], kwargs: dict[str, object] | None = None) -> Outcome:

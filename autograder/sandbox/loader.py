@@ -281,8 +281,10 @@ class _Loading:
         if code is not None and _sets_up_annotations(code):
             self.namespace.setdefault("__annotations__", {})  # what the compiled module does before its first statement
         for statement in statements:
-            if _is_main_guard(statement):
-                for node in ast.walk(statement):
+            if (
+                label == "module" and isinstance(statement, ast.If) and _is_main_guard(statement)
+            ):  # (a notebook's cell runs it: Jupyter is __main__)
+                for node in (inner for part in statement.body for inner in ast.walk(part)):  # not its else: that runs
                     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                         self.under_main_guard.setdefault(node.name, _where(label, node.lineno))
             if self.stopped is not None:
@@ -637,8 +639,11 @@ def _uses(node: ast.AST, aliases: dict[str, str], bound: set[str]) -> list[tuple
 def _module_name(written: str) -> str:
     """The module's own name, as the table of newer names keys it: ``posixpath`` for ``os.path``. Read from the
     module's namespace: what an earlier cell put in sys.modules may be anything."""
-    module = sys.modules.get(written)
-    name = vars(module).get("__name__") if isinstance(module, types.ModuleType) else None
+    try:
+        module = sys.modules.get(written)
+        name = vars(module).get("__name__") if isinstance(module, types.ModuleType) else None
+    except Exception:  # noqa: BLE001 - a module subclass of the submission's whose namespace raises
+        return written
     return name if isinstance(name, str) else written
 
 

@@ -21,6 +21,8 @@ from autograder.model import Case, CheckResult, Outcome, Problem
 from autograder.sandbox.importable import GRADESCOPE_PYTHON, requirement_name
 
 if TYPE_CHECKING:
+    import ast
+
     from packaging.requirements import Requirement
 
     from autograder.engine.mutants import Report
@@ -315,6 +317,29 @@ def _answers_too_large(problems: list[Problem], limits: Limits) -> list[str]:
     return errors
 
 
+def _imports_when_imported(statements: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
+    """The imports a module runs as it is imported: at its top level and in the blocks there, not in its functions
+    (a generator or a domain runs at build time only), nor under ``if TYPE_CHECKING:`` or ``if __name__ ==
+    "__main__":``, nor in a ``try:`` that catches a failed import (a fallback)."""
+    import ast
+
+    found: list[ast.Import | ast.ImportFrom] = []
+    for statement in statements:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            found.append(statement)
+        elif isinstance(statement, ast.If):
+            guard = ast.unparse(statement.test)
+            if "TYPE_CHECKING" not in guard and "__main__" not in guard:
+                found += _imports_when_imported([*statement.body, *statement.orelse])
+        elif isinstance(statement, ast.Try):
+            caught = {ast.unparse(handler.type) for handler in statement.handlers if handler.type is not None}
+            if not any(name in text for text in caught for name in ("ImportError", "ModuleNotFoundError", "Exception")):
+                found += _imports_when_imported([*statement.body, *statement.orelse, *statement.finalbody])
+        elif isinstance(statement, (ast.With, ast.For, ast.While)):
+            found += _imports_when_imported(statement.body)
+    return found
+
+
 def _exact_float_comparisons(problems: list[Problem]) -> list[str]:
     """A warning per function whose fractional answers are compared with no tolerance at all (rtol and atol 0).
 
@@ -418,17 +443,17 @@ def _package_findings(course: Course) -> tuple[list[str], list[str]]:
 
 
 def _against_constraints(requirement: Requirement, course: Course) -> list[str]:
-    """Where ``requirement`` pins another version than constraints.txt beside the course does, for Gradescope's
-    Python or this one: setup.sh and `make` install with those constraints, so pip refuses the pair and the
-    install fails on Gradescope (adopter: scipy pinned to one version in assignment.yaml and another there)."""
+    """Where ``requirement`` does not allow the version constraints.txt beside the course pins, for Gradescope's
+    Python or this one (read as pip reads versions: 2.4.6.0 is 2.4.6, 2.4.* allows it): setup.sh and `make`
+    install with those constraints, so pip refuses the pair (adopter: scipy pinned otherwise in assignment.yaml)."""
     from packaging.markers import default_environment
     from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
 
     path = course.path.parent / "constraints.txt" if course.path else None
     if path is None or not path.is_file():
         return []
-    pins = {spec.version for spec in requirement.specifier if spec.operator == "=="}
-    if len(pins) != 1:
+    if not requirement.specifier:
         return []
     python = ".".join(map(str, GRADESCOPE_PYTHON))
     here = {key: str(value) for key, value in default_environment().items()}
@@ -436,18 +461,18 @@ def _against_constraints(requirement: Requirement, course: Course) -> list[str]:
     found = []
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         try:
-            constraint = Requirement(line.split("#", 1)[0].strip())
+            constraint = Requirement(line.split("#", 1)[0].strip().rstrip("\\").strip())
         except InvalidRequirement:
-            continue  # a comment, a blank line, an option
-        if requirement_name(constraint.name).lower().replace("_", "-") != requirement.name.lower().replace("_", "-"):
+            continue  # a comment, a blank line, an option, a hash's continuation
+        if canonicalize_name(constraint.name) != canonicalize_name(requirement.name):
             continue
-        versions = {spec.version for spec in constraint.specifier if spec.operator == "=="}
-        for label, environment in (("Gradescope's Python", gradescope), ("this Python", here)):
+        pinned = [spec.version for spec in constraint.specifier if spec.operator == "=="]
+        for label, environment in (("on Gradescope's Python", gradescope), ("on this Python", here)):
             applies = all(marker is None or marker.evaluate(environment) for marker in (requirement.marker, constraint.marker))
-            if applies and versions and versions != pins:
+            if applies and pinned and not requirement.specifier.contains(pinned[0], prereleases=True):
                 found.append(
-                    f"{requirement.name}=={next(iter(pins))} contradicts {path.name}:{number} ({line.strip()}) for {label}: setup.sh "
-                    "installs with those constraints, so the install fails on Gradescope; pin one version in both"
+                    f"{requirement.name}{requirement.specifier} does not allow {pinned[0]}, the version {path.name}:{number} pins "
+                    f"{label}: setup.sh and make install with those constraints, so pip refuses the pair; pin one version in both"
                 )
                 break
     return found
@@ -473,7 +498,7 @@ def _what_gradescope_cannot_import(folder: Path, course: Course) -> list[str]:
     standard = {name for name in sys.stdlib_module_names if NEWER_STANDARD_MODULES.get(name, (0, 0)) <= GRADESCOPE_PYTHON}
     python = ".".join(map(str, GRADESCOPE_PYTHON))
     errors = []
-    for path in sorted([*folder.glob("*/reference.py"), *folder.glob("*/test_*.py")]):
+    for path in sorted(folder.glob("*/*.py")):  # references, the modules they import, the Python checks
         try:
             tree = parse_as_gradescope(path.read_text(encoding="utf-8"), str(path), 0)
         except SyntaxError as error:
@@ -483,10 +508,16 @@ def _what_gradescope_cannot_import(folder: Path, course: Course) -> list[str]:
             continue
         except (OSError, UnicodeDecodeError, ValueError):
             continue  # loading the specs said what is wrong with it
-        for node in ast.walk(tree):
+        check = path.name.startswith("test_")  # a check runs whole on Gradescope; a reference's generators do not
+        imports = (
+            [node for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))]
+            if check
+            else _imports_when_imported(tree.body)
+        )
+        for node in imports:
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:  # not another problem's (..q2a)
+            elif node.module and not node.level:  # not another problem's (..q2a)
                 names = [node.module]
             else:
                 continue
