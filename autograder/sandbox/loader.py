@@ -17,6 +17,7 @@ own. ``tests/test_loader_differential.py`` holds the two to the same results.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -586,6 +587,7 @@ def _newer_than_gradescope_names(label: str, tree: ast.Module, problems: list[Er
 NEWER_NAME = "Newer Python"  # the type of those notices, as a load problem's
 
 
+@functools.cache  # once per worker: a broken file is run block by block, a notebook cell by cell
 def _names_newer_here() -> dict[str, dict[str, str]]:
     """Per module, each name this Python has that Gradescope's does not, and the version that added it."""
     here = sys.version_info[:2]

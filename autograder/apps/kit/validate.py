@@ -265,10 +265,9 @@ def _spells_its_inputs(case: Case) -> bool:
     plain numbers and short strings are looked for; a case of one small number (``size 3``) is not worth a word."""
     import re
 
-    shown = [repr(value) if isinstance(value, str) else str(value) for value in (*case.args, *case.kwargs.values())]
-    if not shown or any(
-        type(value) not in (int, float, str) or len(text) > 40 for value, text in zip((*case.args, *case.kwargs.values()), shown)
-    ):
+    values = [*case.args, *case.kwargs.values()]
+    shown = [repr(value) if isinstance(value, str) else str(value) for value in values]
+    if not shown or any(type(value) not in (int, float, str) or len(text) > 40 for value, text in zip(values, shown)):
         return False
     if len(shown) == 1 and len(shown[0]) < 3:
         return False
@@ -414,6 +413,7 @@ def _package_findings(course: Course) -> tuple[list[str], list[str]]:
     from packaging.version import InvalidVersion, Version
 
     lines = course.path.read_text(encoding="utf-8", errors="replace").splitlines() if course.path else []
+    constraints = _constraints(course)
     errors, warnings = [], []
     for requirement in course.student_packages:
         line = next((number for number, text in enumerate(lines, 1) if requirement in text), None)
@@ -438,32 +438,41 @@ def _package_findings(course: Course) -> tuple[list[str], list[str]]:
             importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
             warnings.append(f"{where}: {name!r} is not installed here: check its name on pypi.org (setup.sh would fail on Gradescope)")
-        errors += [f"{where}: {conflict}" for conflict in _against_constraints(parsed, course)]
+        errors += [f"{where}: {conflict}" for conflict in _against_constraints(parsed, constraints)]
     return errors, warnings
 
 
-def _against_constraints(requirement: Requirement, course: Course) -> list[str]:
-    """Where ``requirement`` does not allow the version constraints.txt beside the course pins, for Gradescope's
-    Python or this one (read as pip reads versions: 2.4.6.0 is 2.4.6, 2.4.* allows it): setup.sh and `make`
-    install with those constraints, so pip refuses the pair (adopter: scipy pinned otherwise in assignment.yaml)."""
-    from packaging.markers import default_environment
+def _constraints(course: Course) -> list[tuple[str, int, Requirement]]:
+    """Each requirement of constraints.txt beside the course, with the file's name and the line it is on; none when
+    there is no such file. Comments, options and a hash's continuation lines are no requirement."""
     from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
 
     path = course.path.parent / "constraints.txt" if course.path else None
     if path is None or not path.is_file():
         return []
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        try:
+            found.append((path.name, number, Requirement(line.split("#", 1)[0].strip().rstrip("\\").strip())))
+        except InvalidRequirement:
+            continue
+    return found
+
+
+def _against_constraints(requirement: Requirement, constraints: list[tuple[str, int, Requirement]]) -> list[str]:
+    """Where ``requirement`` does not allow the version ``constraints`` (:func:`_constraints`) pin, for Gradescope's
+    Python or this one (read as pip reads versions: 2.4.6.0 is 2.4.6, 2.4.* allows it): setup.sh and `make`
+    install with those constraints, so pip refuses the pair (adopter: scipy pinned otherwise in assignment.yaml)."""
+    from packaging.markers import default_environment
+    from packaging.utils import canonicalize_name
+
     if not requirement.specifier:
         return []
     python = ".".join(map(str, GRADESCOPE_PYTHON))
     here = {key: str(value) for key, value in default_environment().items()}
     gradescope = {**here, "python_version": python, "python_full_version": f"{python}.12"}  # Ubuntu 22.04's
     found = []
-    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        try:
-            constraint = Requirement(line.split("#", 1)[0].strip().rstrip("\\").strip())
-        except InvalidRequirement:
-            continue  # a comment, a blank line, an option, a hash's continuation
+    for file, number, constraint in constraints:
         if canonicalize_name(constraint.name) != canonicalize_name(requirement.name):
             continue
         pinned = [spec.version for spec in constraint.specifier if spec.operator == "=="]
@@ -471,7 +480,7 @@ def _against_constraints(requirement: Requirement, course: Course) -> list[str]:
             applies = all(marker is None or marker.evaluate(environment) for marker in (requirement.marker, constraint.marker))
             if applies and pinned and not requirement.specifier.contains(pinned[0], prereleases=True):
                 found.append(
-                    f"{requirement.name}{requirement.specifier} does not allow {pinned[0]}, the version {path.name}:{number} pins "
+                    f"{requirement.name}{requirement.specifier} does not allow {pinned[0]}, the version {file}:{number} pins "
                     f"{label}: setup.sh and make install with those constraints, so pip refuses the pair; pin one version in both"
                 )
                 break
